@@ -1,0 +1,75 @@
+//! The audit trail. Rows are only ever inserted; the database refuses UPDATE, DELETE and
+//! TRUNCATE on `audit_event` (see the foundation migration).
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::DbResult;
+
+/// One event to record. `patient_id` is set whenever a patient record is touched or viewed.
+#[derive(Debug, Clone, Default)]
+pub struct NewAuditEvent {
+    pub actor_user_id: Option<Uuid>,
+    pub actor_username: Option<String>,
+    pub actor_roles: Vec<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub patient_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub outcome: &'static str,
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditRow {
+    pub id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    pub actor_username: Option<String>,
+    pub actor_roles: Vec<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub patient_id: Option<String>,
+    pub client_addr: Option<String>,
+    pub outcome: String,
+    pub detail: serde_json::Value,
+}
+
+pub async fn record(conn: &mut PgConnection, event: &NewAuditEvent) -> DbResult<i64> {
+    let detail = if event.detail.is_null() { serde_json::json!({}) } else { event.detail.clone() };
+    Ok(sqlx::query_scalar!(
+        "insert into audit_event (actor_user_id, actor_username, actor_roles, action, target_type,
+                                  target_id, patient_id, client_addr, outcome, detail)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+        event.actor_user_id,
+        event.actor_username,
+        &event.actor_roles,
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.patient_id,
+        event.client_addr,
+        event.outcome,
+        detail
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The most recent events, newest first; `before` pages backwards by id.
+pub async fn recent(pool: &PgPool, before: Option<i64>, limit: i64) -> DbResult<Vec<AuditRow>> {
+    Ok(sqlx::query_as!(
+        AuditRow,
+        "select id, occurred_at, actor_username, actor_roles, action, target_type, target_id,
+                patient_id, client_addr, outcome, detail
+         from audit_event where $1::bigint is null or id < $1
+         order by id desc limit $2",
+        before,
+        limit
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,75 @@
+//! Elysium's persistence layer: the connection pool, the migrations, and every SQL query the
+//! application runs. Functions take `&mut PgConnection` (or `&PgPool` for single reads) so the
+//! caller owns the transaction; multi-statement writes are always done inside one.
+//!
+//! Rows come back as plain structs with database vocabulary (roles as text, for instance); the
+//! domain types in the `app` crate give them meaning.
+
+pub mod audit;
+pub mod embedded;
+pub mod signin;
+pub mod sites;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+pub use sqlx::{PgConnection, PgPool, Postgres, Transaction};
+
+/// Every migration under the workspace's `migrations/` folder, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// Opens the application's pool. Connections are acquired lazily per request and returned at once.
+pub async fn connect(database_url: &str, max_connections: u32) -> DbResult<PgPool> {
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(database_url)
+        .await?;
+    Ok(pool)
+}
+
+/// Applies every pending migration.
+pub async fn migrate(pool: &PgPool) -> DbResult<()> {
+    MIGRATOR.run(pool).await?;
+    Ok(())
+}
+
+/// Whether the database answers and has every migration this binary knows applied
+/// successfully (what `/readyz` reports).
+pub async fn is_ready(pool: &PgPool) -> bool {
+    let applied: Result<Vec<i64>, sqlx::Error> =
+        sqlx::query_scalar("select version from _sqlx_migrations where success order by version")
+            .fetch_all(pool)
+            .await;
+    match applied {
+        Ok(applied) => MIGRATOR
+            .iter()
+            .filter(|m| m.migration_type.is_up_migration())
+            .all(|m| applied.contains(&m.version)),
+        Err(_) => false,
+    }
+}
+
+/// Maps a unique-constraint violation to [`DbError::AlreadyExists`] so callers can answer with a
+/// field error instead of a 500.
+pub(crate) fn unique_violation(err: sqlx::Error, what: &'static str) -> DbError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => DbError::AlreadyExists(what),
+        _ => DbError::Sqlx(err),
+    }
+}

@@ -1,0 +1,152 @@
+//! User accounts, their roles and their sites.
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{DbError, DbResult, unique_violation};
+
+/// What the sign-in path needs: the hash to verify and whether the account may sign in.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user_id: Uuid,
+    pub password_hash: String,
+    pub active: bool,
+}
+
+/// A user as the rest of the application sees them (never with the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub active: bool,
+    pub roles: Vec<String>,
+    pub site_codes: Vec<String>,
+    pub site_names: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a [String],
+    pub site_ids: &'a [Uuid],
+}
+
+pub async fn credentials(conn: &mut PgConnection, username: &str) -> DbResult<Option<Credentials>> {
+    Ok(sqlx::query_as!(
+        Credentials,
+        "select id as user_id, password_hash, active from app_user where username = $1",
+        username
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Creates a user with roles and sites in one transaction owned by the caller.
+pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> DbResult<Uuid> {
+    let id = sqlx::query_scalar!(
+        "insert into app_user (username, display_name, password_hash) values ($1, $2, $3) returning id",
+        user.username,
+        user.display_name,
+        user.password_hash
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| unique_violation(e, "username"))?;
+    insert_roles_and_sites(conn, id, user.roles, user.site_ids).await?;
+    Ok(id)
+}
+
+pub async fn set_password(conn: &mut PgConnection, user_id: Uuid, password_hash: &str) -> DbResult<()> {
+    let done = sqlx::query!(
+        "update app_user set password_hash = $2, password_changed_at = now() where id = $1",
+        user_id,
+        password_hash
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(DbError::NotFound("user"));
+    }
+    Ok(())
+}
+
+pub async fn id_by_username(conn: &mut PgConnection, username: &str) -> DbResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar!("select id from app_user where username = $1", username)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+pub async fn by_id(conn: &mut PgConnection, user_id: Uuid) -> DbResult<Option<UserRow>> {
+    Ok(summaries(conn, Some(user_id)).await?.into_iter().next())
+}
+
+pub async fn list(pool: &PgPool) -> DbResult<Vec<UserRow>> {
+    let mut conn = pool.acquire().await?;
+    summaries(&mut conn, None).await
+}
+
+/// One user (`only`) or all of them, ordered by username.
+async fn summaries(conn: &mut PgConnection, only: Option<Uuid>) -> DbResult<Vec<UserRow>> {
+    Ok(sqlx::query_as!(
+        UserRow,
+        r#"select u.id, u.username, u.display_name, u.active, u.created_at,
+                  array(select role from user_role r where r.user_id = u.id order by role) as "roles!",
+                  array(select s.code from user_site us join site s on s.id = us.site_id
+                        where us.user_id = u.id order by s.code) as "site_codes!",
+                  array(select s.name from user_site us join site s on s.id = us.site_id
+                        where us.user_id = u.id order by s.code) as "site_names!"
+           from app_user u
+           where $1::uuid is null or u.id = $1
+           order by u.username"#,
+        only
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+pub async fn count(conn: &mut PgConnection) -> DbResult<i64> {
+    Ok(sqlx::query_scalar!(r#"select count(*) as "n!" from app_user"#)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+/// Creates or resets a demo account: password, roles and sites set to exactly these.
+pub async fn upsert_demo(
+    conn: &mut PgConnection,
+    username: &str,
+    display_name: &str,
+    password_hash: &str,
+    roles: &[String],
+    site_ids: &[Uuid],
+) -> DbResult<Uuid> {
+    let id = sqlx::query_scalar!(
+        "insert into app_user (username, display_name, password_hash) values ($1, $2, $3)
+         on conflict (username) do update
+             set display_name = excluded.display_name, password_hash = excluded.password_hash, active = true
+         returning id",
+        username,
+        display_name,
+        password_hash
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query!("delete from user_role where user_id = $1", id).execute(&mut *conn).await?;
+    sqlx::query!("delete from user_site where user_id = $1", id).execute(&mut *conn).await?;
+    insert_roles_and_sites(conn, id, roles, site_ids).await?;
+    Ok(id)
+}
+
+async fn insert_roles_and_sites(conn: &mut PgConnection, id: Uuid, roles: &[String], site_ids: &[Uuid]) -> DbResult<()> {
+    sqlx::query!("insert into user_role (user_id, role) select $1, unnest($2::text[])", id, roles)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query!("insert into user_site (user_id, site_id) select $1, unnest($2::uuid[])", id, site_ids)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
