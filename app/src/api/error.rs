@@ -1,0 +1,50 @@
+//! The only error a server function returns to the browser: safe variants, never database text.
+
+use leptos::server_fn::{ServerFnError, codec::JsonEncoding, error::FromServerFnError};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("please sign in")]
+    Unauthorized,
+    #[error("you do not have access to this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("something went wrong on the server; it has been logged")]
+    Internal,
+    #[error("could not reach the server: {0}")]
+    Transport(String),
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+impl From<ServerFnError> for AppError {
+    fn from(value: ServerFnError) -> Self {
+        AppError::Transport(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<elysium_db::DbError> for AppError {
+    fn from(error: elysium_db::DbError) -> Self {
+        match error {
+            elysium_db::DbError::NotFound(_) => AppError::NotFound,
+            elysium_db::DbError::AlreadyExists(what) => AppError::Conflict(format!("{what} already exists")),
+            other => {
+                tracing::error!(error = %other, "database error in a server function");
+                AppError::Internal
+            }
+        }
+    }
+}

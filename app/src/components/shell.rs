@@ -1,0 +1,77 @@
+//! The frame around every signed-in page: the header with role-aware navigation and the user's
+//! name, roles and sign-out. Navigation only shows what the user may open; the server decides
+//! what they may actually do.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::api::session::{SessionUser, current_user};
+use crate::domain::roles::Role;
+
+/// One navigation entry and the roles that see it (empty: everyone signed in).
+struct NavItem {
+    href: &'static str,
+    label: &'static str,
+    roles: &'static [Role],
+}
+
+const NAV: &[NavItem] = &[
+    NavItem { href: "/", label: "Home", roles: &[] },
+    NavItem { href: "/admin/users", label: "Users", roles: &[Role::Admin] },
+    NavItem { href: "/admin/signin-locks", label: "Sign-in locks", roles: &[Role::Admin] },
+    NavItem { href: "/admin/audit", label: "Audit log", roles: &[Role::Admin] },
+    NavItem { href: "/profile", label: "Profile", roles: &[] },
+];
+
+/// The signed-in user, loaded once per page load and shared with the pages via context.
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<SessionUser>, crate::api::AppError>>);
+
+#[component]
+pub fn Shell(children: ChildrenFn) -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    provide_context(CurrentUser(user));
+    let children = StoredValue::new(children);
+    view! {
+        <a class="skip-link" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"E"</span>
+                <span class="brand-name">"Elysium"</span>
+            </a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(user)) => view! { <Navigation user /> }.into_any(),
+                        _ => view! { <a class="button" href="/login">"Sign in"</a> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </header>
+        <main id="main" class="page">
+            {move || children.read_value()()}
+        </main>
+    }
+}
+
+#[component]
+fn Navigation(user: SessionUser) -> impl IntoView {
+    let items = NAV
+        .iter()
+        .filter(|item| item.roles.is_empty() || user.has_any_role(item.roles))
+        .map(|item| view! { <li><A href=item.href exact=true>{item.label}</A></li> })
+        .collect_view();
+    let roles = user.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    view! {
+        <nav class="mainnav" aria-label="Main">
+            <ul>{items}</ul>
+        </nav>
+        <div class="whoami">
+            <span class="whoami-name" data-testid="whoami">{user.display_name.clone()}</span>
+            <span class="whoami-roles">{roles}</span>
+            <form method="post" action="/logout" class="inline">
+                <button type="submit" class="button subtle">"Sign out"</button>
+            </form>
+        </div>
+    }
+}

@@ -1,0 +1,5 @@
+//! Pure rules of the clinical workflow: no I/O, no async. The server enforces them and the
+//! browser reuses them for instant feedback.
+
+pub mod accounts;
+pub mod roles;

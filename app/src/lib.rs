@@ -1,0 +1,63 @@
+//! Elysium's Leptos application, shared by server-side rendering (`ssr`) and the browser
+//! (`hydrate`). Pages work with JavaScript off (forms post, the server renders) and, once
+//! hydrated, navigate on the client.
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode,
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::components::shell::Shell;
+use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage};
+
+/// The HTML document around the app (server side only renders it).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Every page waits for its data on the server (SsrMode::Async) so that the HTML is complete
+    // without JavaScript; hydration then takes over navigation.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/elysium.css" />
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Elysium".to_owned() } else { format!("{page} · Elysium") }
+        } />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/") view=move || view! { <Shell><HomePage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/users") view=move || view! { <Shell><admin::UsersPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

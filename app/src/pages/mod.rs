@@ -1,0 +1,7 @@
+//! One module per page (or group of pages) of the app.
+
+pub mod admin;
+pub mod home;
+pub mod login;
+pub mod not_found;
+pub mod profile;
