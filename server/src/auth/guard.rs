@@ -1,0 +1,152 @@
+//! The one middleware every request passes: client address, cross-site check, identity,
+//! the authorization policy, and the audit event for state-changing requests.
+
+use std::net::SocketAddr;
+
+use app::api::SessionUser;
+use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
+use axum::{
+    extract::{ConnectInfo, Request, State},
+    http::{Method, StatusCode, header},
+    middleware::Next,
+    response::{Html, IntoResponse, Redirect, Response},
+};
+use elysium_db::audit::NewAuditEvent;
+use serde_json::json;
+use tower_sessions::Session;
+
+use crate::auth::identity::{self, Identity};
+use crate::auth::policy::{self, Denial};
+use crate::auth::{csrf, tokens};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    let client = client_addr(&state, &request);
+    request.extensions_mut().insert(ClientAddr(client.clone()));
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+
+    if let Err(reason) = csrf::check(&method, request.headers(), state.config.public_origin().as_deref()) {
+        tracing::warn!(%method, %path, reason, "cross-site request refused");
+        let mut event = anonymous_event("http.cross_site_refused", &client, &method, &path);
+        event.outcome = "denied";
+        audit(&state, &event).await;
+        return ApiError::CrossSite.into_response();
+    }
+
+    let bearer = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(tokens::from_authorization)
+        .map(str::to_owned);
+    let identity = match resolve_identity(&state, &session, bearer.as_deref()).await {
+        Ok(identity) => identity,
+        Err(error) => return error.into_response(),
+    };
+    let user = match &identity {
+        Identity::User(user) => Some(user.clone()),
+        _ => None,
+    };
+
+    if let Err(denial) = policy::authorize(policy::required(&path), user.as_ref()) {
+        if denial == Denial::Forbidden || csrf::is_state_changing(&method) {
+            let mut event = match &user {
+                Some(user) => user.audit_event("http.denied", "denied", Some(client.clone())),
+                None => anonymous_event("http.denied", &client, &method, &path),
+            };
+            event.detail = json!({ "method": method.as_str(), "path": path });
+            audit(&state, &event).await;
+        }
+        return denial_response(denial, &identity, &method, &path);
+    }
+
+    if let Some(user) = &user {
+        request.extensions_mut().insert(user.clone());
+    }
+    let mut response = next.run(request).await;
+
+    let audited_by_handler = response.headers_mut().remove(AUDITED_HEADER).is_some();
+    if csrf::is_state_changing(&method) && !audited_by_handler {
+        let status = response.status();
+        let outcome = if status.is_success() || status.is_redirection() { "success" } else { "failure" };
+        let mut event = match &user {
+            Some(user) => user.audit_event("http.request", outcome, Some(client.clone())),
+            None => anonymous_event("http.request", &client, &method, &path),
+        };
+        event.outcome = outcome;
+        event.detail = json!({ "method": method.as_str(), "path": path, "status": status.as_u16() });
+        audit(&state, &event).await;
+    }
+    response
+}
+
+async fn resolve_identity(state: &AppState, session: &Session, bearer: Option<&str>) -> Result<Identity, ApiError> {
+    match bearer {
+        Some(token) => identity::from_token(&state.pool, token).await.map(Identity::User),
+        None => {
+            let max_age = time::Duration::hours(state.config.session_max_hours);
+            identity::from_session(&state.pool, session, max_age).await
+        }
+    }
+}
+
+fn denial_response(denial: Denial, identity: &Identity, method: &Method, path: &str) -> Response {
+    let page_view = !policy::is_api(path) && *method == Method::GET;
+    match (denial, page_view) {
+        (Denial::Unauthenticated, true) => {
+            let notice = (*identity == Identity::Expired).then_some("expired");
+            let next = Some(path).filter(|p| *p != "/");
+            Redirect::to(&crate::routes::login_url(next, notice)).into_response()
+        }
+        (Denial::Unauthenticated, false) => ApiError::Unauthorized.into_response(),
+        (Denial::Forbidden, true) => (StatusCode::FORBIDDEN, Html(FORBIDDEN_PAGE)).into_response(),
+        (Denial::Forbidden, false) => ApiError::Forbidden.into_response(),
+    }
+}
+
+const FORBIDDEN_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not allowed · Elysium</title>
+<link rel="stylesheet" href="/pkg/elysium.css"><link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg"></head><body><main class="page narrow"><h1>Not allowed</h1>
+<p>Your roles do not give access to this page. <a href="/">Go to your home page</a>.</p></main></body></html>"#;
+
+/// The socket peer, or with `ELYSIUM_TRUST_PROXY` the first X-Forwarded-For address.
+fn client_addr(state: &AppState, request: &Request) -> String {
+    if state.config.trust_proxy
+        && let Some(forwarded) = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
+        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+    {
+        return first.to_owned();
+    }
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
+}
+
+fn anonymous_event(action: &str, client: &str, method: &Method, path: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        action: action.to_owned(),
+        client_addr: Some(client.to_owned()),
+        outcome: "denied",
+        detail: json!({ "method": method.as_str(), "path": path }),
+        ..Default::default()
+    }
+}
+
+/// Writes an audit event; a failure to audit is logged loudly (the request already happened).
+pub async fn audit(state: &AppState, event: &NewAuditEvent) {
+    let result = async {
+        let mut conn = state.pool.acquire().await?;
+        elysium_db::audit::record(&mut conn, event).await
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::error!(%error, action = %event.action, "could not write an audit event");
+    }
+}
+
+/// The user the guard attached to the request (handlers behind a signed-in policy).
+pub fn current_user(request_user: Option<axum::Extension<SessionUser>>) -> Result<SessionUser, ApiError> {
+    request_user.map(|axum::Extension(u)| u).ok_or(ApiError::Unauthorized)
+}

@@ -1,0 +1,74 @@
+//! Who a request comes from: a signed-in browser session, or an API token.
+
+use app::api::{SessionUser, SiteRef};
+use app::domain::roles::Role;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::auth::tokens;
+use crate::error::ApiError;
+
+/// Session keys. The session holds only these; the user's roles are read afresh per request, so
+/// an administrator's change applies at once.
+pub const USER_ID: &str = "user_id";
+pub const SIGNED_IN_AT: &str = "signed_in_at";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    Anonymous,
+    /// The session was signed in but outlived its absolute lifetime (or the account was
+    /// disabled); it has been ended.
+    Expired,
+    User(SessionUser),
+}
+
+/// Loads the user behind the session, ending sessions past `max_age`.
+pub async fn from_session(pool: &PgPool, session: &Session, max_age: time::Duration) -> Result<Identity, ApiError> {
+    let user_id: Option<Uuid> = session.get(USER_ID).await.map_err(ApiError::internal)?;
+    let Some(user_id) = user_id else { return Ok(Identity::Anonymous) };
+    let signed_in_at: i64 = session.get(SIGNED_IN_AT).await.map_err(ApiError::internal)?.unwrap_or(0);
+    let too_old = OffsetDateTime::now_utc().unix_timestamp() - signed_in_at > max_age.whole_seconds();
+    let user = if too_old { None } else { load_user(pool, user_id).await? };
+    match user {
+        Some(user) => Ok(Identity::User(user)),
+        None => {
+            session.flush().await.map_err(ApiError::internal)?;
+            Ok(Identity::Expired)
+        }
+    }
+}
+
+/// Loads the owner of a bearer token; an unknown or revoked token is a 401, not anonymity.
+pub async fn from_token(pool: &PgPool, token: &str) -> Result<SessionUser, ApiError> {
+    let mut conn = pool.acquire().await?;
+    let owner = elysium_db::tokens::owner(&mut conn, &tokens::digest(token)).await?;
+    drop(conn);
+    match owner {
+        Some(user_id) => load_user(pool, user_id).await?.ok_or(ApiError::Unauthorized),
+        None => Err(ApiError::Unauthorized),
+    }
+}
+
+/// An active user with their roles and sites.
+pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Option<SessionUser>, ApiError> {
+    let mut conn = pool.acquire().await?;
+    let row = elysium_db::users::by_id(&mut conn, user_id).await?;
+    Ok(row.filter(|r| r.active).map(|row| SessionUser {
+        id: row.id,
+        username: row.username,
+        display_name: row.display_name,
+        roles: row
+            .roles
+            .iter()
+            .filter_map(|r| r.parse::<Role>().inspect_err(|e| tracing::warn!(%e, "ignoring a stored role")).ok())
+            .collect(),
+        sites: row
+            .site_codes
+            .into_iter()
+            .zip(row.site_names)
+            .map(|(code, name)| SiteRef { code, name })
+            .collect(),
+    }))
+}

@@ -1,0 +1,118 @@
+//! The authorization policy: for every path, who may use it. This is the one place that decides;
+//! the guard middleware applies it to every request (pages, server functions, REST), so a page
+//! hiding a link is never what protects it.
+
+use app::api::SessionUser;
+use app::domain::roles::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// A signed-in user holding at least one of these roles.
+    AnyOf(&'static [Role]),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// Not signed in: 401 (or a redirect to the sign-in page for a page view).
+    Unauthenticated,
+    /// Signed in without the needed role: 403.
+    Forbidden,
+}
+
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// Public paths, matched exactly.
+const PUBLIC_EXACT: &[&str] = &["/login", "/logout", "/api/v1/auth/login", "/healthz", "/readyz", "/favicon.ico"];
+/// Public path prefixes (the browser bundle).
+const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
+/// Role-restricted prefixes; the first match wins. Later features add their areas here.
+const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[("/admin/", ADMIN), ("/api/fn/admin/", ADMIN), ("/api/v1/admin/", ADMIN)];
+
+/// What `path` requires. Anything not listed needs a signed-in user (deny by default).
+pub fn required(path: &str) -> Access {
+    if PUBLIC_EXACT.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        return Access::Public;
+    }
+    let with_slash = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+    RESTRICTED_PREFIXES
+        .iter()
+        .find(|(prefix, _)| with_slash.starts_with(prefix))
+        .map_or(Access::SignedIn, |(_, roles)| Access::AnyOf(roles))
+}
+
+pub fn authorize(access: Access, user: Option<&SessionUser>) -> Result<(), Denial> {
+    match (access, user) {
+        (Access::Public, _) => Ok(()),
+        (_, None) => Err(Denial::Unauthenticated),
+        (Access::SignedIn, Some(_)) => Ok(()),
+        (Access::AnyOf(roles), Some(user)) if user.has_any_role(roles) => Ok(()),
+        (Access::AnyOf(_), Some(_)) => Err(Denial::Forbidden),
+    }
+}
+
+/// Machine clients get JSON errors; people get pages and redirects.
+pub fn is_api(path: &str) -> bool {
+    path.starts_with("/api/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(roles: &[Role]) -> SessionUser {
+        SessionUser {
+            id: uuid::Uuid::nil(),
+            username: "u".into(),
+            display_name: "U".into(),
+            roles: roles.to_vec(),
+            sites: vec![],
+        }
+    }
+
+    #[test]
+    fn path_table() {
+        let cases = [
+            ("/login", Access::Public),
+            ("/healthz", Access::Public),
+            ("/readyz", Access::Public),
+            ("/pkg/elysium.wasm", Access::Public),
+            ("/api/v1/auth/login", Access::Public),
+            ("/", Access::SignedIn),
+            ("/profile", Access::SignedIn),
+            ("/api/v1/me", Access::SignedIn),
+            ("/api/v1/auth/logout", Access::SignedIn),
+            ("/api/fn/current_user", Access::SignedIn),
+            ("/admin", Access::AnyOf(ADMIN)),
+            ("/admin/users", Access::AnyOf(ADMIN)),
+            ("/api/fn/admin/users", Access::AnyOf(ADMIN)),
+            ("/api/v1/admin/anything", Access::AnyOf(ADMIN)),
+            // Near-misses must not slip through as public or unrestricted.
+            ("/login/../admin/users", Access::SignedIn),
+            ("/administrator", Access::SignedIn),
+            ("/pkg", Access::SignedIn),
+            ("/unknown", Access::SignedIn),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(required(path), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn decisions_per_role() {
+        let admin = user(&[Role::Admin]);
+        let coordinator = user(&[Role::Coordinator]);
+        let both = user(&[Role::Coordinator, Role::Admin]);
+        assert_eq!(authorize(Access::Public, None), Ok(()));
+        assert_eq!(authorize(Access::SignedIn, None), Err(Denial::Unauthenticated));
+        assert_eq!(authorize(Access::AnyOf(ADMIN), None), Err(Denial::Unauthenticated));
+        assert_eq!(authorize(Access::SignedIn, Some(&coordinator)), Ok(()));
+        assert_eq!(authorize(Access::AnyOf(ADMIN), Some(&coordinator)), Err(Denial::Forbidden));
+        assert_eq!(authorize(Access::AnyOf(ADMIN), Some(&admin)), Ok(()));
+        assert_eq!(authorize(Access::AnyOf(ADMIN), Some(&both)), Ok(()));
+        assert_eq!(authorize(Access::AnyOf(ADMIN), Some(&user(&[]))), Err(Denial::Forbidden));
+    }
+}

@@ -1,0 +1,102 @@
+//! Signing in and out: credential checks, throttling, session set-up, and their audit events.
+
+use app::api::SessionUser;
+use app::domain::accounts::{MAX_PASSWORD_LEN, UsernameError, normalize_username};
+use elysium_db::audit::NewAuditEvent;
+use serde_json::json;
+use time::OffsetDateTime;
+use tower_sessions::Session;
+
+use crate::auth::identity::{self, SIGNED_IN_AT, USER_ID};
+use crate::auth::password::Password;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const ACTION_LOGIN: &str = "auth.login";
+pub const ACTION_LOGOUT: &str = "auth.logout";
+
+/// Checks the credentials and, when they are right, signs the session in (with a fresh id).
+/// Unknown usernames and wrong passwords take the same work and give the same error.
+pub async fn sign_in(
+    state: &AppState,
+    session: &Session,
+    raw_username: &str,
+    password: Password,
+    client_addr: &str,
+) -> Result<SessionUser, ApiError> {
+    if password.expose().is_empty() {
+        return Err(ApiError::Validation("password is required".into()));
+    }
+    if password.expose().chars().count() > MAX_PASSWORD_LEN {
+        return Err(ApiError::Validation(format!("password must be at most {MAX_PASSWORD_LEN} characters")));
+    }
+    let username = match normalize_username(raw_username) {
+        Ok(name) => Some(name),
+        Err(e @ (UsernameError::Empty | UsernameError::TooLong)) => return Err(ApiError::Validation(e.to_string())),
+        // Cannot be an account, but answer exactly as for an unknown one.
+        Err(UsernameError::BadCharacters) => None,
+    };
+    // What the throttle and the audit trail record: the account name, or for input that cannot
+    // be one, a printable escape of it (PostgreSQL text cannot hold NUL, for one).
+    let attempted = username.clone().unwrap_or_else(|| raw_username.trim().escape_debug().take(64).collect());
+    let event = |outcome, detail| NewAuditEvent {
+        actor_username: Some(attempted.clone()),
+        action: ACTION_LOGIN.into(),
+        client_addr: Some(client_addr.to_owned()),
+        outcome,
+        detail,
+        ..Default::default()
+    };
+
+    let mut conn = state.pool.acquire().await?;
+    if elysium_db::signin::locked_until(&mut conn, &attempted, client_addr).await?.is_some() {
+        elysium_db::audit::record(&mut conn, &event("denied", json!({ "reason": "locked" }))).await?;
+        return Err(ApiError::SigninLocked);
+    }
+    let credentials = match &username {
+        Some(name) => elysium_db::users::credentials(&mut conn, name).await?,
+        None => None,
+    };
+    drop(conn);
+
+    let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
+    let password_ok = state.hasher.verify(stored_hash, password).await.map_err(ApiError::internal)?;
+    let account = credentials.filter(|c| password_ok && c.active);
+
+    let mut tx = state.pool.begin().await?;
+    let Some(account) = account else {
+        let window = time::Duration::minutes(state.config.signin_lock_minutes);
+        let failures = elysium_db::signin::record_failure(&mut tx, &attempted, client_addr, window).await?;
+        let locked = failures >= state.config.signin_max_failures;
+        if locked {
+            elysium_db::signin::lock(&mut tx, &attempted, client_addr, window).await?;
+        }
+        let detail = json!({ "reason": "invalid_credentials", "failures": failures, "locked": locked });
+        elysium_db::audit::record(&mut tx, &event("failure", detail)).await?;
+        tx.commit().await?;
+        return Err(ApiError::InvalidCredentials);
+    };
+    elysium_db::signin::clear(&mut tx, &attempted, client_addr).await?;
+    let user = identity::load_user(&state.pool, account.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
+    let mut success = user.audit_event(ACTION_LOGIN, "success", Some(client_addr.to_owned()));
+    success.target_type = Some("user".into());
+    success.target_id = Some(user.id.to_string());
+    elysium_db::audit::record(&mut tx, &success).await?;
+    tx.commit().await?;
+
+    // A fresh session id at sign-in defeats session fixation.
+    session.cycle_id().await.map_err(ApiError::internal)?;
+    session.insert(USER_ID, user.id).await.map_err(ApiError::internal)?;
+    session.insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp()).await.map_err(ApiError::internal)?;
+    Ok(user)
+}
+
+/// Ends the session (it is deleted from the store) and audits it.
+pub async fn sign_out(state: &AppState, session: &Session, user: Option<&SessionUser>, client_addr: &str) -> Result<(), ApiError> {
+    if let Some(user) = user {
+        let mut conn = state.pool.acquire().await?;
+        elysium_db::audit::record(&mut conn, &user.audit_event(ACTION_LOGOUT, "success", Some(client_addr.to_owned()))).await?;
+    }
+    session.flush().await.map_err(ApiError::internal)?;
+    Ok(())
+}

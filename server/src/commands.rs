@@ -1,0 +1,231 @@
+//! The `elysium` command line: serve, migrate, user and token administration, and the private
+//! PostgreSQL cluster for development and tests.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::{Context, bail};
+use app::domain::accounts::{check_password_policy, normalize_username};
+use app::domain::roles::Role;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+
+use crate::auth::password::{Hasher, Password};
+use crate::config::{DatabaseConfig, LogFormat, ServeConfig};
+use crate::database::Database;
+
+#[derive(Debug, Parser)]
+#[command(name = "elysium", version, about = "Follow-up of AI-positive findings on CT")]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "ELYSIUM_LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (applies pending migrations first).
+    Serve {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        serve: ServeConfig,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
+    /// Manage user accounts.
+    User {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens for integrations.
+    Token {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// The private PostgreSQL cluster (used when DATABASE_URL is unset).
+    Pg {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(subcommand)]
+        command: PgCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// coordinator, surgeon, radiologist or admin; repeat for several.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Site code (created if new); repeat for several.
+        #[arg(long = "site", required = true)]
+        sites: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Set a user's password, read from standard input.
+    Passwd { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token acting as USERNAME; prints it once.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PgCommand {
+    /// Start the cluster (initialising it if needed) and print its DATABASE_URL.
+    Start {
+        /// Database to create on it.
+        #[arg(long, default_value = crate::database::EMBEDDED_DATABASE)]
+        database: String,
+    },
+    /// Stop the cluster.
+    Stop,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { database, serve } => crate::serve::serve(database, serve).await,
+        Command::Migrate { database } => {
+            let db = Database::open(&database).await?;
+            elysium_db::migrate(&db.pool).await?;
+            println!("migrations applied");
+            db.close().await
+        }
+        Command::User { database, command } => {
+            let db = Database::open(&database).await?;
+            let result = user_command(&db.pool, command).await;
+            db.close().await?;
+            result
+        }
+        Command::Token { database, command: TokenCommand::Create { username, name } } => {
+            let db = Database::open(&database).await?;
+            let result = create_token(&db.pool, &username, &name).await;
+            db.close().await?;
+            result
+        }
+        Command::Pg { database, command } => {
+            let cluster = crate::database::embedded(&database)?;
+            match command {
+                PgCommand::Start { database } => {
+                    let running = cluster.start(&database)?;
+                    // Leave it running for the caller; `elysium pg stop` ends it.
+                    std::mem::forget(running);
+                    println!("{}", cluster.url(&database));
+                }
+                PgCommand::Stop => cluster.stop()?,
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Result<()> {
+    let hasher = Hasher::new()?;
+    match command {
+        UserCommand::Add { username, roles, sites, display_name } => {
+            let username = normalize_username(&username)?;
+            let roles = roles.iter().map(|r| r.parse::<Role>()).collect::<Result<Vec<_>, _>>()?;
+            let password = read_password(&username)?;
+            let hash = hasher.hash(password).await?;
+            let mut tx = pool.begin().await?;
+            let mut site_ids = Vec::new();
+            for code in &sites {
+                let code = code.trim().to_uppercase();
+                site_ids.push(elysium_db::sites::ensure(&mut tx, &code, &code).await?.id);
+            }
+            let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+            let display_name = display_name.unwrap_or_else(|| username.clone());
+            let new = elysium_db::users::NewUser {
+                username: &username,
+                display_name: &display_name,
+                password_hash: &hash,
+                roles: &roles,
+                site_ids: &site_ids,
+            };
+            let id = elysium_db::users::insert(&mut tx, &new).await?;
+            cli_audit(&mut tx, "user.create", &id.to_string(), json!({ "username": username, "roles": roles, "sites": sites })).await?;
+            tx.commit().await?;
+            println!("created user {username} ({})", roles.join(", "));
+        }
+        UserCommand::Passwd { username } => {
+            let username = normalize_username(&username)?;
+            let mut tx = pool.begin().await?;
+            let Some(id) = elysium_db::users::id_by_username(&mut tx, &username).await? else {
+                bail!("no user named {username}");
+            };
+            let hash = hasher.hash(read_password(&username)?).await?;
+            elysium_db::users::set_password(&mut tx, id, &hash).await?;
+            cli_audit(&mut tx, "user.password_set", &id.to_string(), json!({ "username": username })).await?;
+            tx.commit().await?;
+            println!("password changed for {username}");
+        }
+    }
+    Ok(())
+}
+
+async fn create_token(pool: &sqlx::PgPool, username: &str, name: &str) -> anyhow::Result<()> {
+    let username = normalize_username(username)?;
+    let token = crate::auth::tokens::generate();
+    let mut tx = pool.begin().await?;
+    let Some(user_id) = elysium_db::users::id_by_username(&mut tx, &username).await? else {
+        bail!("no user named {username}");
+    };
+    let id = elysium_db::tokens::insert(&mut tx, user_id, name, &crate::auth::tokens::digest(&token)).await?;
+    cli_audit(&mut tx, "token.create", &id.to_string(), json!({ "username": username, "name": name })).await?;
+    tx.commit().await?;
+    eprintln!("API token for {username} (shown once; store it now):");
+    println!("{token}");
+    Ok(())
+}
+
+async fn cli_audit(conn: &mut sqlx::PgConnection, action: &str, target_id: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+    let event = elysium_db::audit::NewAuditEvent {
+        actor_username: Some(format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))),
+        action: action.to_owned(),
+        target_type: Some(action.split('.').next().unwrap_or_default().to_owned()),
+        target_id: Some(target_id.to_owned()),
+        outcome: "success",
+        detail,
+        ..Default::default()
+    };
+    elysium_db::audit::record(conn, &event).await?;
+    Ok(())
+}
+
+/// Reads a new password from the terminal (twice, without echo) or one line of piped stdin.
+fn read_password(username: &str) -> anyhow::Result<Password> {
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("New password for {username}: "))?;
+        let again = rpassword::prompt_password("Again: ")?;
+        if first != again {
+            bail!("the passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    };
+    check_password_policy(username, &password)?;
+    Ok(Password::new(password))
+}

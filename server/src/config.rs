@@ -1,0 +1,163 @@
+//! The server's configuration: one typed struct, read once at start-up from `ELYSIUM_*`
+//! environment variables and `DATABASE_URL` (each also a command-line flag of `elysium serve`).
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::builder::BoolishValueParser;
+
+/// A value that must never reach a log line.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where the database is and how the process logs: needed by every subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseConfig {
+    /// PostgreSQL server to use; without it Elysium runs its own private cluster under the data folder.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Folder for Elysium's own state (the private PostgreSQL cluster, later the image store).
+    #[arg(long, env = "ELYSIUM_DATA_DIR", default_value = ".state")]
+    pub data_dir: PathBuf,
+    /// Database connections in the pool.
+    #[arg(long, env = "ELYSIUM_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    /// Address the web server listens on.
+    #[arg(long, env = "ELYSIUM_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    /// The URL people use to reach Elysium (scheme, host, port), when it differs from the listen
+    /// address, e.g. behind a reverse proxy. Browser requests from any other origin are refused,
+    /// and an https URL makes session cookies `Secure`.
+    #[arg(long, env = "ELYSIUM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Force the session cookie's `Secure` flag on or off (default: on when the public URL is https).
+    #[arg(long, env = "ELYSIUM_COOKIE_SECURE", value_parser = BoolishValueParser::new())]
+    pub cookie_secure: Option<bool>,
+    /// Sign a session out after this many minutes without a request.
+    #[arg(long, env = "ELYSIUM_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: i64,
+    /// Sign a session out this many hours after sign-in, active or not.
+    #[arg(long, env = "ELYSIUM_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: i64,
+    /// Failed sign-ins for one username from one address that lock the pair...
+    #[arg(long, env = "ELYSIUM_SIGNIN_MAX_FAILURES", default_value_t = 5)]
+    pub signin_max_failures: i64,
+    /// ...within this many minutes; the lock lasts as long.
+    #[arg(long, env = "ELYSIUM_SIGNIN_LOCK_MINUTES", default_value_t = 15)]
+    pub signin_lock_minutes: i64,
+    /// Take the client address from X-Forwarded-For (only behind a proxy you run).
+    #[arg(long, env = "ELYSIUM_TRUST_PROXY", value_parser = BoolishValueParser::new())]
+    pub trust_proxy: bool,
+    /// Folder with the built browser bundle (`pkg/elysium.js`, `.wasm`, `.css`).
+    #[arg(long, env = "ELYSIUM_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Demo mode: creates demo sites and users with a shared password. Loopback addresses only.
+    #[arg(long, env = "ELYSIUM_DEMO", value_parser = BoolishValueParser::new())]
+    pub demo: bool,
+    /// Password of the demo users.
+    #[arg(long, env = "ELYSIUM_DEMO_PASSWORD", default_value = "elysium-demo-2026", hide_env_values = true)]
+    pub demo_password: Secret,
+}
+
+impl ServeConfig {
+    /// Whether the session cookie carries `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.cookie_secure
+            .unwrap_or_else(|| self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")))
+    }
+
+    /// The origin (`scheme://host[:port]`) of the public URL, without path or trailing slash.
+    pub fn public_origin(&self) -> Option<String> {
+        let url = self.public_url.as_deref()?;
+        let (scheme, rest) = url.split_once("://")?;
+        let host = rest.split('/').next()?;
+        Some(format!("{}://{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase()))
+    }
+
+    /// Checks what can be checked before anything starts.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.demo && !self.addr.ip().is_loopback() {
+            return Err(format!(
+                "demo mode refuses to listen on {}: demo users share a published password, so bind \
+                 a loopback address (127.0.0.1 or ::1) or turn ELYSIUM_DEMO off",
+                self.addr
+            ));
+        }
+        if self.public_url.is_some() && self.public_origin().is_none() {
+            return Err("ELYSIUM_PUBLIC_URL must look like https://host[:port]".into());
+        }
+        if self.session_idle_minutes < 1 || self.session_max_hours < 1 {
+            return Err("session timeouts must be at least one minute / one hour".into());
+        }
+        if self.signin_max_failures < 1 || self.signin_lock_minutes < 1 {
+            return Err("sign-in throttling needs at least one failure and one minute".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Probe {
+        #[command(flatten)]
+        serve: ServeConfig,
+    }
+
+    fn parse(args: &[&str]) -> ServeConfig {
+        Probe::parse_from(std::iter::once("elysium").chain(args.iter().copied())).serve
+    }
+
+    #[test]
+    fn demo_mode_refuses_non_loopback_addresses() {
+        assert!(parse(&["--demo", "--addr", "0.0.0.0:3000"]).validate().is_err());
+        assert!(parse(&["--demo", "--addr", "127.0.0.1:3000"]).validate().is_ok());
+        assert!(parse(&["--addr", "0.0.0.0:3000"]).validate().is_ok());
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure_unless_overridden() {
+        assert!(!parse(&[]).secure_cookies());
+        let https = parse(&["--public-url", "https://Elysium.example.org/app"]);
+        assert!(https.secure_cookies());
+        assert_eq!(https.public_origin().as_deref(), Some("https://elysium.example.org"));
+        assert!(!parse(&["--public-url", "https://x.org", "--cookie-secure", "false"]).secure_cookies());
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug_output() {
+        let config = parse(&["--demo-password", "hunter2hunter2"]);
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

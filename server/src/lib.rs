@@ -1,0 +1,37 @@
+//! The Elysium server: configuration, authentication, routes, and the commands of the
+//! `elysium` binary. `router(state)` is the whole HTTP application, used by `elysium serve`
+//! and by the integration tests alike.
+
+pub mod auth;
+pub mod commands;
+pub mod config;
+pub mod database;
+pub mod demo;
+pub mod error;
+pub mod routes;
+pub mod serve;
+pub mod state;
+
+pub use routes::router;
+pub use state::AppState;
+
+use std::sync::Arc;
+
+use leptos::config::{Env, LeptosOptions};
+
+/// Builds the shared state for a pool and a configuration.
+pub fn app_state(pool: sqlx::PgPool, config: config::ServeConfig) -> anyhow::Result<AppState> {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("elysium")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .env(Env::PROD)
+        .build();
+    Ok(AppState {
+        leptos_options,
+        pool,
+        config: Arc::new(config),
+        hasher: auth::password::Hasher::new()?,
+    })
+}

@@ -1,0 +1,77 @@
+//! The HTTP surface: REST v1 (JSON), the form posts behind the sign-in page, health checks,
+//! and the Leptos pages and server functions, all behind one guard.
+
+pub mod auth;
+pub mod extract;
+pub mod health;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    middleware,
+    routing::{get, post},
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Requests larger than this are refused with 413 before a handler sees them. Later features
+/// that take images raise it on their own routes only.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const SESSION_COOKIE: &str = "elysium_session";
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let pool = state.pool.clone();
+    let leptos_options = state.leptos_options.clone();
+
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(state.config.session_idle_minutes)));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/login", post(auth::login_form))
+        .route("/logout", post(auth::logout_form))
+        .nest("/api/v1", api_v1())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(pool.clone()),
+            move || app::shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
+        .layer(sessions)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// The sign-in page's address, with where to go afterwards and a notice code to show.
+pub fn login_url(next: Option<&str>, notice: Option<&str>) -> String {
+    let pairs: Vec<(&str, &str)> =
+        [("notice", notice), ("next", next)].into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
+    match serde_urlencoded::to_string(&pairs) {
+        Ok(query) if !query.is_empty() => format!("/login?{query}"),
+        _ => "/login".to_owned(),
+    }
+}
+
+fn api_v1() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(auth::login_json))
+        .route("/auth/logout", post(auth::logout_json))
+        .route("/me", get(auth::me))
+        .fallback(|| async { ApiError::NotFound })
+}

@@ -1,0 +1,71 @@
+//! `elysium serve`: open the database, migrate, seed demo data if asked, and serve until Ctrl-C
+//! or SIGTERM, then stop what was started (the private PostgreSQL cluster included).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use tower_sessions_sqlx_store::PostgresStore;
+use tower_sessions::session_store::ExpiredDeletion;
+
+use crate::config::{DatabaseConfig, ServeConfig};
+use crate::database::Database;
+
+pub async fn serve(database: DatabaseConfig, config: ServeConfig) -> anyhow::Result<()> {
+    config.validate().map_err(anyhow::Error::msg)?;
+    let db = Database::open(&database).await?;
+    let result = run(&db, config).await;
+    db.close().await?;
+    result
+}
+
+async fn run(db: &Database, config: ServeConfig) -> anyhow::Result<()> {
+    elysium_db::migrate(&db.pool).await.context("applying migrations")?;
+    let demo = config.demo.then(|| config.demo_password.clone());
+    let state = crate::app_state(db.pool.clone(), config)?;
+    if let Some(password) = &demo {
+        crate::demo::seed(&db.pool, &state.hasher, password.expose()).await.context("seeding demo data")?;
+    }
+
+    let store = PostgresStore::new(db.pool.clone());
+    let sweeper = tokio::spawn(store.continuously_delete_expired(Duration::from_secs(300)));
+
+    let addr = state.config.addr;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let app = crate::router(state.clone());
+    tracing::info!("Elysium listening on http://{}", listener.local_addr()?);
+    if let Some(password) = &demo {
+        println!("\nElysium (demo mode) on http://{addr}");
+        println!("Demo sign-ins, password `{}`:", password.expose());
+        for (username, name, roles, _) in crate::demo::USERS {
+            let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            println!("  {username:<12} {name} ({})", roles.join(", "));
+        }
+        println!("Ctrl-C stops the server and the private database.\n");
+    }
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    sweeper.abort();
+    tracing::info!("Elysium stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+    tracing::info!("shutting down");
+}

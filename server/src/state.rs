@@ -1,0 +1,18 @@
+//! What every handler can reach: one struct, handed to the router once.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+
+use crate::auth::password::Hasher;
+use crate::config::ServeConfig;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    pub config: Arc<ServeConfig>,
+    pub hasher: Hasher,
+}
