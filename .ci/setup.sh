@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need on a fresh Debian 12 machine (as root, registries
+# only), idempotently: a second run with everything present takes about a second.
+#   - PostgreSQL binaries (Debian `postgresql`) for the private cluster
+#   - a wasm32 std: Debian's rustc-web builds std from source (rustup cannot fetch targets here)
+#   - wasm-bindgen-cli at exactly the version in Cargo.lock
+#   - Debian chromium and npm playwright-core for the browser suite (SETUP_E2E=0 skips them)
+# Tools that are not Debian packages go under $ELYSIUM_TOOLS (default ~/.cache/elysium-tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}"
+PLAYWRIGHT_VERSION=1.65.1
+log() { echo "[setup] $*" >&2; }
+export DEBIAN_FRONTEND=noninteractive
+
+APT_UPDATED=0
+apt_install() {
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  ((${#missing[@]})) || return 0
+  ((APT_UPDATED)) || { apt-get update -qq; APT_UPDATED=1; }
+  log "apt-get install ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# PostgreSQL: initdb/pg_ctl on the PATH or in Debian's versioned folder.
+if ! command -v initdb >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  apt_install postgresql
+fi
+command -v psql >/dev/null || apt_install postgresql-client
+
+# wasm32 std: rustup's if it has one, else Debian's rustc-web with std sources.
+wasm_libdir="$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || true)"
+if ! compgen -G "$wasm_libdir/libstd-*.rlib" >/dev/null; then
+  apt_install rustc-web cargo-web rust-web-src rust-web-llvm lld-22
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
+want="$(awk '$0=="name = \"wasm-bindgen\"" {getline; gsub(/version = |"/, ""); print; exit}' Cargo.lock)"
+if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $want" ]]; then
+  log "cargo install wasm-bindgen-cli $want (several minutes, once)"
+  cargo install wasm-bindgen-cli --version "=$want" --locked --force ||
+    cargo install wasm-bindgen-cli --version "=$want" --force
+fi
+
+if [[ "${SETUP_E2E:-1}" == 1 ]]; then
+  apt_install chromium
+  mkdir -p "$TOOLS"
+  [[ -f "$TOOLS/package.json" ]] || echo '{"private":true}' > "$TOOLS/package.json"
+  have="$(node -p "require('$TOOLS/node_modules/playwright-core/package.json').version" 2>/dev/null || true)"
+  if [[ "$have" != "$PLAYWRIGHT_VERSION" ]]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    npm install --prefix "$TOOLS" --no-audit --no-fund --save-exact "playwright-core@$PLAYWRIGHT_VERSION" >&2
+  fi
+fi
+log "ready"

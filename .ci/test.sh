@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Every suite: lints, unit, database and HTTP tests, then the browser suite with JavaScript off
+# and on. Uses DATABASE_URL when set; otherwise starts the private PostgreSQL cluster once for
+# the whole run (sqlx::test makes a fresh database per test) and stops it at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET="${CARGO_TARGET_DIR:-target}"
+STATE="${ELYSIUM_TEST_STATE:-.state/test}"
+ELYSIUM="$TARGET/debug/elysium"
+log() { echo "[test] $*" >&2; }
+
+cleanup() {
+  [[ -n "${SERVER_PID:-}" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+  [[ "${STARTED_PG:-0}" == 1 ]] && "$ELYSIUM" pg --data-dir "$STATE" stop >/dev/null 2>&1
+  true
+}
+trap cleanup EXIT
+
+log "clippy"
+cargo clippy --all-targets --locked -- -D warnings
+
+cargo build --locked -p server
+if [[ -z "${DATABASE_URL:-}" ]]; then
+  DATABASE_URL="$("$ELYSIUM" pg --data-dir "$STATE" start --database elysium_test)"
+  STARTED_PG=1
+  export DATABASE_URL
+fi
+
+log "unit, database and HTTP tests"
+cargo test --locked
+
+log "browser suite"
+.ci/build-site.sh
+E2E_DB="${DATABASE_URL%%\?*}"; E2E_DB="${E2E_DB%/*}/elysium_e2e"
+E2E_URL="$E2E_DB${DATABASE_URL#"${DATABASE_URL%%\?*}"}"
+psql "$DATABASE_URL" -qc "drop database if exists elysium_e2e" -c "create database elysium_e2e" >/dev/null
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+PASSWORD="e2e-$(date +%s)-password"
+DATABASE_URL="$E2E_URL" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
+  ELYSIUM_SITE_ROOT="$TARGET/site" "$ELYSIUM" serve > "$TARGET/e2e-server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 120); do
+  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TARGET/e2e-server.log" >&2; exit 1; }
+  sleep 0.5
+done
+export NODE_PATH="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}/node_modules"
+for js in off on; do
+  log "browser suite, JavaScript $js"
+  E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_PASSWORD="$PASSWORD" E2E_JAVASCRIPT=$js node --test tests/e2e/
+done
+log "all suites passed"

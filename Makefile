@@ -1,0 +1,42 @@
+# The two commands: `make run` (the app, demo mode, embedded PostgreSQL) and `make test`.
+# Builds go to a target folder outside the clone so that clones and CI runs share them.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/elysium/target
+export ELYSIUM_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
+
+.PHONY: run test setup site server release sqlx-prepare clean-state
+
+## Install what is missing, build, and start Elysium in demo mode on http://127.0.0.1:3000.
+run: setup site server
+	ELYSIUM_DEMO=$${ELYSIUM_DEMO:-1} $(CARGO_TARGET_DIR)/debug/elysium serve
+
+## Every suite: clippy, unit, database, HTTP, and the browser suite (JavaScript off and on).
+test: setup
+	.ci/test.sh
+
+setup:
+	@.ci/setup.sh
+
+site:
+	.ci/build-site.sh
+
+server:
+	cargo build --locked -p server
+
+## Optimised server and browser bundle (for production; `elysium serve` without demo mode).
+release: setup
+	.ci/build-site.sh --release
+	cargo build --locked --release -p server
+	@echo "binary: $(CARGO_TARGET_DIR)/release/elysium  bundle: $(ELYSIUM_SITE_ROOT)"
+
+## Regenerate .sqlx/ (the compile-time query metadata) after changing a query or a migration.
+sqlx-prepare: server
+	@url="$$($(CARGO_TARGET_DIR)/debug/elysium pg --data-dir .state/sqlx start --database elysium_sqlx)"; \
+	DATABASE_URL="$$url" $(CARGO_TARGET_DIR)/debug/elysium migrate && \
+	rm -rf .sqlx && mkdir .sqlx && touch server/db/src/lib.rs && \
+	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx DATABASE_URL="$$url" cargo build -p elysium-db; \
+	status=$$?; $(CARGO_TARGET_DIR)/debug/elysium pg --data-dir .state/sqlx stop; exit $$status
+
+## Forget the demo database (it is recreated and reseeded by the next `make run`).
+clean-state:
+	-$(CARGO_TARGET_DIR)/debug/elysium pg stop
+	rm -rf .state

@@ -1,0 +1,137 @@
+// Browser suite: Debian's chromium driven by playwright-core, against a running demo server.
+// Run twice by `make test`: E2E_JAVASCRIPT=off (pure server rendering, forms post) and =on
+// (hydrated, client-side routing).
+//   E2E_BASE_URL=http://127.0.0.1:PORT E2E_PASSWORD=... E2E_JAVASCRIPT=on|off node --test tests/e2e
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+
+const require = createRequire(process.env.NODE_PATH ? process.env.NODE_PATH + '/' : import.meta.url);
+const { chromium } = require('playwright-core');
+
+const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
+const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
+const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
+const SHOTS = process.env.E2E_SCREENSHOTS;
+
+const ROLES = [
+  { username: 'admin', name: 'Ada Admin', card: 'Administration', admin: true },
+  { username: 'coordinator', name: 'Cora Coordinator', card: 'Triage and follow-up', admin: false },
+  { username: 'surgeon', name: 'Sam Surgeon', card: 'MDT staging', admin: false },
+  { username: 'radiologist', name: 'Ravi Radiologist', card: 'Finding review', admin: false },
+];
+
+let browser;
+const profiles = [];
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  for (const dir of profiles) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh page in its own context (own cookies), with browser errors collected. */
+async function freshPage() {
+  const context = await browser.newContext({ javaScriptEnabled: JAVASCRIPT });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return { context, page, errors };
+}
+
+async function signIn(page, username, password) {
+  await page.goto(`${BASE}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login') || url.search.includes('notice')), page.click('button[type=submit]')]);
+}
+
+async function waitForHydration(page) {
+  if (JAVASCRIPT) await page.waitForSelector('body[data-hydrated]', { timeout: 30000 });
+}
+
+for (const role of ROLES) {
+  test(`${role.username} signs in, sees their navigation, and signs out (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+    const { context, page, errors } = await freshPage();
+    try {
+      await signIn(page, role.username, PASSWORD);
+      assert.equal(new URL(page.url()).pathname, '/');
+      await waitForHydration(page);
+      assert.match(await page.textContent('[data-testid=home-title]'), new RegExp(role.name));
+      assert.match(await page.textContent('main'), new RegExp(role.card));
+      const nav = await page.locator('nav.mainnav a').allTextContents();
+      assert.ok(nav.includes('Home') && nav.includes('Profile'), nav.join(','));
+      assert.equal(nav.includes('Users'), role.admin, `admin links for ${role.username}: ${nav}`);
+      assert.equal(nav.includes('Audit log'), role.admin);
+      if (SHOTS) await page.screenshot({ path: path.join(SHOTS, `home-${role.username}-js-${JAVASCRIPT ? 'on' : 'off'}.png`), fullPage: true });
+
+      // Navigate to the profile. Hydrated, this is client-side routing: the page is not reloaded.
+      await page.evaluate(() => { window.__samePage = true; });
+      await page.click('nav.mainnav a:text-is("Profile")');
+      await page.waitForSelector('[data-testid=profile]');
+      assert.equal(new URL(page.url()).pathname, '/profile');
+      const samePage = await page.evaluate(() => window.__samePage === true).catch(() => false);
+      assert.equal(samePage, JAVASCRIPT, JAVASCRIPT ? 'hydrated navigation must not reload' : 'without JavaScript links load pages');
+      assert.match(await page.textContent('[data-testid=profile]'), new RegExp(role.username));
+
+      await Promise.all([page.waitForURL(/\/login\?notice=signed_out/), page.click('.whoami button')]);
+      assert.match(await page.textContent('[data-testid=signin-notice]'), /signed out/);
+      // Signed out for real: the home page sends us back to sign in.
+      await page.goto(`${BASE}/`);
+      assert.equal(new URL(page.url()).pathname, '/login');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+test(`a wrong password shows the generic message (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+  const { context, page } = await freshPage();
+  try {
+    await signIn(page, 'coordinator', 'not-the-password');
+    assert.match(await page.textContent('[data-testid=signin-notice]'), /Invalid username or password/);
+    await signIn(page, 'no-such-user', 'not-the-password');
+    assert.match(await page.textContent('[data-testid=signin-notice]'), /Invalid username or password/);
+  } finally {
+    await context.close();
+  }
+});
+
+test(`non-admins are refused the admin pages (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+  const { context, page } = await freshPage();
+  try {
+    await signIn(page, 'surgeon', PASSWORD);
+    const response = await page.goto(`${BASE}/admin/audit`);
+    assert.equal(response.status(), 403);
+    assert.match(await page.textContent('h1'), /Not allowed/);
+  } finally {
+    await context.close();
+  }
+});
+
+test(`the admin sees the audit log and the user list (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+  const { context, page } = await freshPage();
+  try {
+    await signIn(page, 'admin', PASSWORD);
+    await waitForHydration(page);
+    await page.click('nav.mainnav a:text-is("Audit log")');
+    await page.waitForSelector('[data-testid=audit]');
+    assert.match(await page.textContent('[data-testid=audit]'), /auth\.login/);
+    await page.click('nav.mainnav a:text-is("Users")');
+    await page.waitForSelector('[data-testid=users]');
+    assert.match(await page.textContent('[data-testid=users]'), /Cora Coordinator/);
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,243 @@
+//! Sign-in, sign-out, the session cookie, throttling, and cross-site refusal.
+
+use std::time::{Duration, Instant};
+
+use elysium_db::MIGRATOR;
+use elysium_tests::{PASSWORD, TestApp, error_code, set_cookie};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn sign_in_returns_the_user_and_sets_a_hardened_cookie(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.client();
+    let response = app.login(&client, "Coordinator", PASSWORD).await;
+    assert_eq!(response.status(), 200);
+    let cookie = set_cookie(&response);
+    assert!(cookie.starts_with("elysium_session="), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http must not get Secure: {cookie}");
+    assert!(cookie.contains("Max-Age=1800") || cookie.contains("Expires"), "idle timeout: {cookie}");
+    let user: Value = response.json().await.expect("json");
+    assert_eq!(user["username"], "coordinator");
+    assert_eq!(user["roles"], json!(["coordinator"]));
+
+    let me: Value = client.get(app.url("/api/v1/me")).send().await.expect("me").json().await.expect("json");
+    assert_eq!(me["username"], "coordinator");
+    assert_eq!(me["sites"][0]["code"], "DEMO-GH");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn https_deployments_get_secure_cookies(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &["--public-url", "https://elysium.example.org"]).await;
+    let response = app.login(&app.client(), "admin", PASSWORD).await;
+    assert!(set_cookie(&response).contains("Secure"));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn sign_in_cycles_the_session_id(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.client();
+    let first = set_cookie(&app.login(&client, "surgeon", PASSWORD).await);
+    let second = set_cookie(&app.login(&client, "surgeon", PASSWORD).await);
+    let id = |c: &str| c.split(';').next().unwrap_or_default().to_owned();
+    assert_ne!(id(&first), id(&second));
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn unknown_user_and_wrong_password_look_the_same(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.client();
+    let mut timings = Vec::new();
+    let mut bodies = Vec::new();
+    for username in ["radiologist", "nobody-by-this-name", "radiologist", "nobody-by-this-name", "radiologist", "nobody-by-this-name"] {
+        let started = Instant::now();
+        let response = app.login(&client, username, "wrong password here").await;
+        timings.push((username, started.elapsed()));
+        assert_eq!(response.status(), 401);
+        bodies.push(response.text().await.expect("body"));
+    }
+    assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
+    assert!(bodies[0].contains("invalid username or password"));
+    // Both paths run argon2: the unknown user's median time is not a fraction of the other's.
+    let median = |name: &str| {
+        let mut t: Vec<Duration> = timings.iter().filter(|(n, _)| *n == name).map(|(_, d)| *d).collect();
+        t.sort();
+        t[1]
+    };
+    let (known, unknown) = (median("radiologist"), median("nobody-by-this-name"));
+    assert!(unknown * 2 >= known, "unknown user {unknown:?} vs wrong password {known:?}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn sign_out_ends_the_session_for_good(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.signed_in("admin").await;
+    let cookie_before: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(cookie_before, 1);
+    let response = client.post(app.url("/api/v1/auth/logout")).send().await.expect("logout");
+    assert_eq!(response.status(), 204);
+    assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 401);
+    let sessions: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(sessions, 0, "the session is deleted from the store");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_sign_out_form_lands_on_the_sign_in_page(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.signed_in("surgeon").await;
+    let response = client.post(app.url("/logout")).header("origin", app.origin()).send().await.expect("logout");
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login?notice=signed_out");
+    assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 401);
+    assert_eq!(app.audit_rows("auth.logout").await.len(), 1);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_sign_in_form_redirects_with_a_notice(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.client();
+    let post = |form: Vec<(&'static str, &'static str)>| {
+        client.post(app.url("/login")).header("origin", app.origin()).form(&form).send()
+    };
+    let bad = post(vec![("username", "admin"), ("password", "nope nope nope"), ("next", "/admin/users")]).await.expect("post");
+    assert_eq!(bad.status(), 303);
+    assert_eq!(bad.headers()["location"], "/login?notice=invalid&next=%2Fadmin%2Fusers");
+    let missing = post(vec![("username", ""), ("password", "")]).await.expect("post");
+    assert_eq!(missing.headers()["location"], "/login?notice=missing");
+    let good = post(vec![("username", "admin"), ("password", PASSWORD), ("next", "/admin/users")]).await.expect("post");
+    assert_eq!(good.headers()["location"], "/admin/users");
+    let offsite = post(vec![("username", "admin"), ("password", PASSWORD), ("next", "//evil.example")]).await.expect("post");
+    assert_eq!(offsite.headers()["location"], "/");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn repeated_failures_lock_the_username_from_that_address_only(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &["--trust-proxy"]).await;
+    let from = |addr: &'static str| {
+        let client = app.client();
+        let url = app.url("/api/v1/auth/login");
+        move |password: &'static str| {
+            client
+                .post(url.clone())
+                .header("x-forwarded-for", addr)
+                .json(&json!({ "username": "coordinator", "password": password }))
+                .send()
+        }
+    };
+    let attacker = from("203.0.113.7");
+    for _ in 0..5 {
+        assert_eq!(attacker("guess guess guess").await.expect("post").status(), 401);
+    }
+    let locked = attacker(PASSWORD).await.expect("post");
+    assert_eq!(locked.status(), 429, "even the right password is refused while locked");
+    assert_eq!(error_code(locked).await, "signin_locked");
+    // The coordinator at their own workstation is not locked out by someone else's guessing.
+    assert_eq!(from("198.51.100.20")(PASSWORD).await.expect("post").status(), 200);
+
+    // Administrators see the lock and can lift it.
+    let admin = app.signed_in("admin").await;
+    let locks: Value = admin.get(app.url("/api/fn/admin/signin_locks")).send().await.expect("locks").json().await.expect("json");
+    assert_eq!(locks[0]["username"], "coordinator");
+    assert_eq!(locks[0]["client_addr"], "203.0.113.7");
+    let lifted = admin
+        .post(app.url("/api/fn/admin/unlock_signin"))
+        .header("origin", app.origin())
+        .form(&[("username", "coordinator"), ("client_addr", "203.0.113.7")])
+        .send()
+        .await
+        .expect("unlock");
+    assert!(lifted.status().is_success(), "{}", lifted.status());
+    assert_eq!(attacker(PASSWORD).await.expect("post").status(), 200);
+    let unlocks = app.audit_rows("signin.unlock").await;
+    assert_eq!(unlocks.len(), 1);
+    assert_eq!(unlocks[0].0.as_deref(), Some("admin"));
+    assert_eq!(app.audit_rows("http.request").await.len(), 0, "the unlock is audited once, by its handler");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn cross_site_state_changes_are_refused(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.signed_in("admin").await;
+    for (path, origin) in [("/api/v1/auth/logout", "http://evil.example"), ("/logout", "null")] {
+        let response = client.post(app.url(path)).header("origin", origin).send().await.expect("post");
+        assert_eq!(response.status(), 403, "{path}");
+        assert_eq!(error_code(response).await, "cross_site_request");
+    }
+    let referer_only = client
+        .post(app.url("/logout"))
+        .header("referer", "http://evil.example/page")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(referer_only.status(), 403);
+    let fetch_metadata = client
+        .post(app.url("/api/v1/auth/logout"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(fetch_metadata.status(), 403);
+    // Nothing happened: still signed in.
+    assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 200);
+    assert_eq!(app.audit_rows("http.cross_site_refused").await.len(), 4);
+    // Cross-site sign-in attempts (login CSRF) are refused too.
+    let login = app
+        .client()
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", "http://evil.example")
+        .json(&json!({ "username": "admin", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(login.status(), 403);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn api_tokens_work_without_a_browser_origin(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let token = elysium_server::auth::tokens::generate();
+    let mut conn = app.pool.acquire().await.expect("conn");
+    let admin_id = elysium_db::users::id_by_username(&mut conn, "admin").await.expect("query").expect("admin");
+    elysium_db::tokens::insert(&mut conn, admin_id, "pacs", &elysium_server::auth::tokens::digest(&token)).await.expect("token");
+    elysium_db::signin::lock(&mut conn, "surgeon", "192.0.2.1", time::Duration::minutes(15)).await.expect("lock");
+    drop(conn);
+
+    let client = reqwest::Client::new();
+    let me: Value = client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.expect("me").json().await.expect("json");
+    assert_eq!(me["username"], "admin");
+    let unlock = client
+        .post(app.url("/api/fn/admin/unlock_signin"))
+        .bearer_auth(&token)
+        .form(&[("username", "surgeon"), ("client_addr", "192.0.2.1")])
+        .send()
+        .await
+        .expect("unlock");
+    assert!(unlock.status().is_success(), "{}", unlock.status());
+    let forged = client.get(app.url("/api/v1/me")).bearer_auth("ely_not-a-real-token").send().await.expect("me");
+    assert_eq!(forged.status(), 401);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_session_survives_a_server_restart(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.signed_in("radiologist").await;
+    let app = app.restart().await;
+    let response = client.get(app.url("/api/v1/me")).send().await.expect("me");
+    assert_eq!(response.status(), 200);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn disabled_accounts_lose_their_sessions_at_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.signed_in("surgeon").await;
+    sqlx::query("update app_user set active = false where username = 'surgeon'").execute(&app.pool).await.expect("disable");
+    assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 401);
+    assert_eq!(app.login(&app.client(), "surgeon", PASSWORD).await.status(), 401);
+}

@@ -1,0 +1,9 @@
+//! Database and HTTP integration tests against the real PostgreSQL (a fresh database per test,
+//! from `DATABASE_URL`) and a real server on a free port.
+
+mod audit;
+mod auth;
+mod authorization;
+mod bad_input;
+mod health;
+mod pages;

@@ -1,0 +1,129 @@
+//! Test harness: a real Elysium server on a free port over a fresh database, and HTTP clients
+//! that keep cookies, signed in as each demo role.
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+use elysium_server::config::ServeConfig;
+use reqwest::{Client, Response, header};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+
+pub use elysium_server::demo;
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+#[derive(Parser)]
+struct Flags {
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
+/// The server's configuration as `elysium serve` would read it from these flags.
+pub fn config(flags: &[&str]) -> ServeConfig {
+    Flags::parse_from(std::iter::once("elysium").chain(flags.iter().copied())).serve
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub pool: PgPool,
+    server: JoinHandle<()>,
+}
+
+impl TestApp {
+    /// Seeds the demo sites and users (password [`PASSWORD`]) and starts a server.
+    pub async fn spawn(pool: PgPool) -> TestApp {
+        Self::spawn_with(pool, &[]).await
+    }
+
+    pub async fn spawn_with(pool: PgPool, flags: &[&str]) -> TestApp {
+        let state = elysium_server::app_state(pool.clone(), config(flags)).expect("state");
+        demo::seed(&pool, &state.hasher, PASSWORD).await.expect("demo seed");
+        Self::start(pool, state).await
+    }
+
+    /// Stops this server and starts a new one over the same database, without seeding (a
+    /// restart). The new server listens on another port, so no connection carries over.
+    pub async fn restart(self) -> TestApp {
+        self.server.abort();
+        let state = elysium_server::app_state(self.pool.clone(), config(&[])).expect("state");
+        Self::start(self.pool.clone(), state).await
+    }
+
+    async fn start(pool: PgPool, state: elysium_server::AppState) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = elysium_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.expect("serve");
+        });
+        TestApp { addr, pool, server }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The origin a same-site browser would send.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A client with a cookie jar that does not follow redirects (so tests can see them).
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    pub async fn login(&self, client: &Client, username: &str, password: &str) -> Response {
+        client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// A client signed in as a demo user.
+    pub async fn signed_in(&self, username: &str) -> Client {
+        let client = self.client();
+        let response = self.login(&client, username, PASSWORD).await;
+        assert_eq!(response.status(), 200, "sign-in as {username}");
+        client
+    }
+
+    /// Audit rows with this action, oldest first.
+    pub async fn audit_rows(&self, action: &str) -> Vec<(Option<String>, String, Value)> {
+        sqlx::query_as("select actor_username, outcome, detail from audit_event where action = $1 order by id")
+            .bind(action)
+            .fetch_all(&self.pool)
+            .await
+            .expect("audit rows")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// The `{"error":{"code":..}}` code of an API error response.
+pub async fn error_code(response: Response) -> String {
+    let body: Value = response.json().await.expect("JSON error body");
+    body["error"]["code"].as_str().expect("error.code").to_owned()
+}
+
+pub fn set_cookie(response: &Response) -> String {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
