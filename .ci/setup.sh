@@ -28,6 +28,7 @@ if ! command -v initdb >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/ini
   apt_install postgresql
 fi
 command -v psql >/dev/null || apt_install postgresql-client
+command -v curl >/dev/null || apt_install curl
 
 # wasm32 std: rustup's if it has one, else Debian's rustc-web with std sources.
 wasm_libdir="$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || true)"

@@ -34,6 +34,13 @@ log "browser suite"
 E2E_DB="${DATABASE_URL%%\?*}"; E2E_DB="${E2E_DB%/*}/elysium_e2e"
 E2E_URL="$E2E_DB${DATABASE_URL#"${DATABASE_URL%%\?*}"}"
 psql "$DATABASE_URL" -qc "drop database if exists elysium_e2e" -c "create database elysium_e2e" >/dev/null
+log "command line: user add and passwd read the password from stdin"
+env DATABASE_URL="$E2E_URL" "$ELYSIUM" migrate
+cli_user=(env DATABASE_URL="$E2E_URL" "$ELYSIUM" user)
+echo "too-short" | "${cli_user[@]}" add --username cli-admin --role admin --site CLI-TEST 2>/dev/null &&
+  { echo "user add accepted a password below the policy" >&2; exit 1; }
+echo "first-cli-password" | "${cli_user[@]}" add --username cli-admin --role admin --role coordinator --site CLI-TEST
+echo "second-cli-password" | "${cli_user[@]}" passwd cli-admin
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 PASSWORD="e2e-$(date +%s)-password"
 DATABASE_URL="$E2E_URL" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
@@ -44,6 +51,12 @@ for _ in $(seq 120); do
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TARGET/e2e-server.log" >&2; exit 1; }
   sleep 0.5
 done
+sign_in() {
+  curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+    -d "{\"username\":\"cli-admin\",\"password\":\"$1\"}" "http://127.0.0.1:$PORT/api/v1/auth/login"
+}
+[[ "$(sign_in first-cli-password)" == 401 && "$(sign_in second-cli-password)" == 200 ]] ||
+  { echo "the command-line user cannot sign in with the password set by 'user passwd'" >&2; exit 1; }
 export NODE_PATH="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}/node_modules"
 for js in off on; do
   log "browser suite, JavaScript $js"

@@ -241,3 +241,29 @@ async fn disabled_accounts_lose_their_sessions_at_once(pool: PgPool) {
     assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 401);
     assert_eq!(app.login(&app.client(), "surgeon", PASSWORD).await.status(), 401);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn sessions_end_after_their_absolute_lifetime(pool: PgPool) {
+    use elysium_server::auth::identity::{self, Identity, SIGNED_IN_AT, USER_ID};
+    use std::sync::Arc;
+    use tower_sessions::{MemoryStore, Session};
+
+    let app = TestApp::spawn(pool).await;
+    let mut conn = app.pool.acquire().await.expect("conn");
+    let user_id = elysium_db::users::id_by_username(&mut conn, "coordinator").await.expect("query").expect("user");
+    drop(conn);
+    let twelve_hours = time::Duration::hours(12);
+    let session_signed_in = |ago: time::Duration| async move {
+        let session = Session::new(None, Arc::new(MemoryStore::default()), None);
+        session.insert(USER_ID, user_id).await.expect("insert");
+        let at = time::OffsetDateTime::now_utc() - ago;
+        session.insert(SIGNED_IN_AT, at.unix_timestamp()).await.expect("insert");
+        session
+    };
+
+    let fresh = session_signed_in(time::Duration::hours(11)).await;
+    assert!(matches!(identity::from_session(&app.pool, &fresh, twelve_hours).await, Ok(Identity::User(_))));
+    let stale = session_signed_in(time::Duration::hours(12) + time::Duration::minutes(1)).await;
+    assert_eq!(identity::from_session(&app.pool, &stale, twelve_hours).await.expect("identity"), Identity::Expired);
+    assert!(stale.get::<uuid::Uuid>(USER_ID).await.expect("get").is_none(), "the expired session is emptied");
+}

@@ -41,9 +41,13 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         .and_then(|v| v.to_str().ok())
         .and_then(tokens::from_authorization)
         .map(str::to_owned);
-    let identity = match resolve_identity(&state, &session, bearer.as_deref()).await {
-        Ok(identity) => identity,
-        Err(error) => return error.into_response(),
+    let identity = if policy::needs_identity(&path) {
+        match resolve_identity(&state, &session, bearer.as_deref()).await {
+            Ok(identity) => identity,
+            Err(error) => return error.into_response(),
+        }
+    } else {
+        Identity::Anonymous
     };
     let user = match &identity {
         Identity::User(user) => Some(user.clone()),

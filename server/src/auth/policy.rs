@@ -54,6 +54,12 @@ pub fn authorize(access: Access, user: Option<&SessionUser>) -> Result<(), Denia
     }
 }
 
+/// Whether the request's identity matters at all. The browser bundle and the health probes are
+/// served without touching the session store.
+pub fn needs_identity(path: &str) -> bool {
+    !(PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) || matches!(path, "/healthz" | "/readyz" | "/favicon.ico"))
+}
+
 /// Machine clients get JSON errors; people get pages and redirects.
 pub fn is_api(path: &str) -> bool {
     path.starts_with("/api/")
@@ -99,6 +105,15 @@ mod tests {
         for (path, expected) in cases {
             assert_eq!(required(path), expected, "{path}");
         }
+    }
+
+    #[test]
+    fn only_assets_and_probes_skip_the_session() {
+        assert!(!needs_identity("/pkg/elysium.wasm"));
+        assert!(!needs_identity("/readyz"));
+        assert!(needs_identity("/login"));
+        assert!(needs_identity("/logout"));
+        assert!(needs_identity("/"));
     }
 
     #[test]
