@@ -51,6 +51,8 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Write synthetic CT series (DICOM) with ground truth, for demo data, tests and benchmarks.
+    Phantom(PhantomArgs),
     /// The private PostgreSQL cluster (used when DATABASE_URL is unset).
     Pg {
         #[command(flatten)]
@@ -58,6 +60,35 @@ pub enum Command {
         #[command(subcommand)]
         command: PgCommand,
     },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PhantomArgs {
+    /// Output folder: one folder per patient, one per series inside.
+    #[arg(long)]
+    out: std::path::PathBuf,
+    #[arg(long, default_value_t = 1)]
+    patients: u32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// A lesion in every patient, ORGAN:DIAMETER_MM (e.g. liver:25, pancreas:18); repeat for several.
+    #[arg(long = "lesion")]
+    lesions: Vec<elysium_dicom::phantom::LesionRequest>,
+    /// Portal-venous contrast phase instead of non-contrast.
+    #[arg(long)]
+    contrast: bool,
+    /// explicit, implicit or deflated (or a transfer syntax UID).
+    #[arg(long, default_value = "explicit")]
+    transfer_syntax: elysium_dicom::phantom::PhantomSyntax,
+    /// Rows = columns per slice.
+    #[arg(long, default_value_t = 512)]
+    rows: u16,
+    /// Slices per series (default: the spec's body length over its slice spacing).
+    #[arg(long)]
+    slices: Option<u32>,
+    /// Phantom spec to use instead of the built-in models/phantom/spec.toml.
+    #[arg(long)]
+    spec: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,6 +153,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = create_token(&db.pool, &username, &name).await;
             db.close().await?;
             result
+        }
+        Command::Phantom(args) => {
+            let options = elysium_dicom::phantom::PhantomOptions {
+                out: args.out,
+                patients: args.patients,
+                seed: args.seed,
+                lesions: args.lesions,
+                contrast: args.contrast,
+                transfer_syntax: args.transfer_syntax,
+                rows: args.rows,
+                slices: args.slices,
+                spec: args.spec,
+            };
+            let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
+            for series in &report.series {
+                println!(
+                    "{}  {} files, {} lesions  {}",
+                    series.patient_id,
+                    series.files,
+                    series.lesions,
+                    series.dir.display()
+                );
+            }
+            Ok(())
         }
         Command::Pg { database, command } => {
             let cluster = crate::database::embedded(&database)?;

@@ -1,0 +1,343 @@
+//! Reading and validating one DICOM instance as received (Part 10 file bytes): the attributes
+//! Elysium stores, each problem reported as a named, per-file reason.
+
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, OpenFileOptions, file::ReadPreamble};
+use dicom_core::Tag;
+use dicom_core::header::HasLength;
+use sha2::{Digest, Sha256};
+
+use crate::uid::{Uid, UidError};
+
+/// CT Image Storage and Enhanced CT Image Storage (PS3.4 Annex B).
+pub const CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2";
+pub const ENHANCED_CT_IMAGE_STORAGE: &str = "1.2.840.10008.5.1.4.1.1.2.1";
+
+/// Transfer syntaxes accepted on every way in (PS3.5 §10 and Annex A): uncompressed little
+/// endian, deflated, JPEG baseline and lossless, JPEG-LS, JPEG 2000 and RLE.
+pub const ACCEPTED_TRANSFER_SYNTAXES: &[(&str, &str)] = &[
+    ("1.2.840.10008.1.2", "Implicit VR Little Endian"),
+    ("1.2.840.10008.1.2.1", "Explicit VR Little Endian"),
+    ("1.2.840.10008.1.2.1.99", "Deflated Explicit VR Little Endian"),
+    ("1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)"),
+    ("1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)"),
+    ("1.2.840.10008.1.2.4.70", "JPEG Lossless SV1"),
+    ("1.2.840.10008.1.2.4.80", "JPEG-LS Lossless"),
+    ("1.2.840.10008.1.2.4.81", "JPEG-LS Near-Lossless"),
+    ("1.2.840.10008.1.2.4.90", "JPEG 2000 Lossless"),
+    ("1.2.840.10008.1.2.4.91", "JPEG 2000"),
+    ("1.2.840.10008.1.2.5", "RLE Lossless"),
+];
+
+const PREAMBLE_LEN: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HeaderError {
+    #[error("not a DICOM file (no `DICM` marker after the 128-byte preamble)")]
+    NotDicom,
+    #[error("the file meta information is missing or unreadable: {0}")]
+    BadFileMeta(String),
+    #[error("the data set is truncated or malformed: {0}")]
+    Unreadable(String),
+    #[error("transfer syntax {0} is not supported")]
+    UnsupportedTransferSyntax(String),
+    #[error("required attribute {0} is missing")]
+    MissingAttribute(&'static str),
+    #[error("attribute {attribute} is not a valid UID: {error}")]
+    InvalidUid { attribute: &'static str, error: UidError },
+    #[error("attribute {0} has an unreadable value")]
+    BadValue(&'static str),
+    #[error("the file meta SOP Instance UID differs from the data set's")]
+    MetaMismatch,
+    #[error("the pixel data is missing or shorter than Rows x Columns x frames (truncated file?)")]
+    IncompletePixelData,
+}
+
+/// What Elysium keeps about an instance, read from its header.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InstanceHeader {
+    pub sop_class_uid: Uid,
+    pub sop_instance_uid: Uid,
+    pub study_instance_uid: Uid,
+    pub series_instance_uid: Uid,
+    pub transfer_syntax_uid: Uid,
+    pub patient_id: String,
+    pub patient_name: Option<String>,
+    pub patient_sex: Option<String>,
+    pub patient_birth_date: Option<String>,
+    pub study_date: Option<String>,
+    pub study_time: Option<String>,
+    pub study_description: Option<String>,
+    pub accession_number: Option<String>,
+    pub referring_physician: Option<String>,
+    pub institution_name: Option<String>,
+    pub modality: Option<String>,
+    pub body_part_examined: Option<String>,
+    pub contrast_bolus_agent: Option<String>,
+    pub contrast_bolus_route: Option<String>,
+    pub series_number: Option<i32>,
+    pub series_description: Option<String>,
+    pub instance_number: Option<i32>,
+    pub image_type: Vec<String>,
+    pub frame_of_reference_uid: Option<Uid>,
+    pub slice_thickness: Option<f64>,
+    pub pixel_spacing: Option<[f64; 2]>,
+    pub image_position: Option<[f64; 3]>,
+    pub image_orientation: Option<[f64; 6]>,
+    pub rows: Option<i32>,
+    pub columns: Option<i32>,
+    pub number_of_frames: Option<i32>,
+    pub rescale_slope: Option<f64>,
+    pub rescale_intercept: Option<f64>,
+    pub kvp: Option<f64>,
+    pub manufacturer: Option<String>,
+}
+
+impl InstanceHeader {
+    pub fn is_ct(&self) -> bool {
+        matches!(self.sop_class_uid.as_str(), CT_IMAGE_STORAGE | ENHANCED_CT_IMAGE_STORAGE)
+    }
+}
+
+/// A parsed instance: its header, the SHA-256 of the bytes as received, and the object.
+pub struct ParsedInstance {
+    pub header: InstanceHeader,
+    pub sha256: String,
+    pub object: DefaultDicomObject,
+}
+
+/// Parses Part 10 bytes (preamble, `DICM`, file meta, data set), reading the whole data set so
+/// that truncation is caught here rather than when the pixels are first needed.
+pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
+    if bytes.len() < PREAMBLE_LEN + 4 || &bytes[PREAMBLE_LEN..PREAMBLE_LEN + 4] != b"DICM" {
+        return Err(HeaderError::NotDicom);
+    }
+    let object = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
+        .from_reader(&bytes[PREAMBLE_LEN..])
+        .map_err(classify_read_error)?;
+    let header = read_header(&object)?;
+    check_pixel_data(&object, &header)?;
+    let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
+    Ok(ParsedInstance { header, sha256, object })
+}
+
+fn classify_read_error(error: dicom_object::ReadError) -> HeaderError {
+    let message = error_chain(&error);
+    match error {
+        dicom_object::ReadError::ParseMetaDataSet { .. } => HeaderError::BadFileMeta(message),
+        dicom_object::ReadError::CreateParser { .. } if message.contains("transfer syntax") => {
+            HeaderError::UnsupportedTransferSyntax(message)
+        }
+        _ => HeaderError::Unreadable(message),
+    }
+}
+
+/// The error and its causes on one line (dicom-rs nests them).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut parts = vec![error.to_string()];
+    let mut source = error.source();
+    while let Some(cause) = source {
+        parts.push(cause.to_string());
+        source = cause.source();
+    }
+    parts.join(": ")
+}
+
+fn read_header(object: &DefaultDicomObject) -> Result<InstanceHeader, HeaderError> {
+    let meta = object.meta();
+    let transfer_syntax_uid = Uid::parse(meta.transfer_syntax())
+        .map_err(|error| HeaderError::InvalidUid { attribute: "TransferSyntaxUID", error })?;
+    if !ACCEPTED_TRANSFER_SYNTAXES.iter().any(|(uid, _)| *uid == transfer_syntax_uid.as_str()) {
+        return Err(HeaderError::UnsupportedTransferSyntax(transfer_syntax_uid.to_string()));
+    }
+    let uid = |tag, attribute| -> Result<Uid, HeaderError> {
+        let raw = text(object, tag).ok_or(HeaderError::MissingAttribute(attribute))?;
+        Uid::parse(&raw).map_err(|error| HeaderError::InvalidUid { attribute, error })
+    };
+    let sop_instance_uid = uid(tags::SOP_INSTANCE_UID, "SOPInstanceUID")?;
+    let meta_instance = meta.media_storage_sop_instance_uid().trim_end_matches(['\0', ' ']);
+    if !meta_instance.is_empty() && meta_instance != sop_instance_uid.as_str() {
+        return Err(HeaderError::MetaMismatch);
+    }
+    Ok(InstanceHeader {
+        sop_class_uid: uid(tags::SOP_CLASS_UID, "SOPClassUID")?,
+        sop_instance_uid,
+        study_instance_uid: uid(tags::STUDY_INSTANCE_UID, "StudyInstanceUID")?,
+        series_instance_uid: uid(tags::SERIES_INSTANCE_UID, "SeriesInstanceUID")?,
+        transfer_syntax_uid,
+        // Type 2: present but possibly empty; an empty ID is kept as such, not invented.
+        patient_id: text(object, tags::PATIENT_ID).unwrap_or_default(),
+        patient_name: text(object, tags::PATIENT_NAME),
+        patient_sex: text(object, tags::PATIENT_SEX),
+        patient_birth_date: text(object, tags::PATIENT_BIRTH_DATE),
+        study_date: text(object, tags::STUDY_DATE),
+        study_time: text(object, tags::STUDY_TIME),
+        study_description: text(object, tags::STUDY_DESCRIPTION),
+        accession_number: text(object, tags::ACCESSION_NUMBER),
+        referring_physician: text(object, tags::REFERRING_PHYSICIAN_NAME),
+        institution_name: text(object, tags::INSTITUTION_NAME),
+        modality: text(object, tags::MODALITY),
+        body_part_examined: text(object, tags::BODY_PART_EXAMINED),
+        contrast_bolus_agent: text(object, tags::CONTRAST_BOLUS_AGENT),
+        contrast_bolus_route: text(object, tags::CONTRAST_BOLUS_ROUTE),
+        series_number: int(object, tags::SERIES_NUMBER, "SeriesNumber")?,
+        series_description: text(object, tags::SERIES_DESCRIPTION),
+        instance_number: int(object, tags::INSTANCE_NUMBER, "InstanceNumber")?,
+        image_type: object
+            .get(tags::IMAGE_TYPE)
+            .and_then(|e| e.to_str().ok())
+            .map(|s| s.split('\\').map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).collect())
+            .unwrap_or_default(),
+        frame_of_reference_uid: match text(object, tags::FRAME_OF_REFERENCE_UID) {
+            Some(raw) => Some(
+                Uid::parse(&raw).map_err(|error| HeaderError::InvalidUid { attribute: "FrameOfReferenceUID", error })?,
+            ),
+            None => None,
+        },
+        slice_thickness: float(object, tags::SLICE_THICKNESS, "SliceThickness")?,
+        pixel_spacing: floats(object, tags::PIXEL_SPACING, "PixelSpacing")?,
+        image_position: floats(object, tags::IMAGE_POSITION_PATIENT, "ImagePositionPatient")?,
+        image_orientation: floats(object, tags::IMAGE_ORIENTATION_PATIENT, "ImageOrientationPatient")?,
+        rows: int(object, tags::ROWS, "Rows")?,
+        columns: int(object, tags::COLUMNS, "Columns")?,
+        number_of_frames: int(object, tags::NUMBER_OF_FRAMES, "NumberOfFrames")?,
+        rescale_slope: float(object, tags::RESCALE_SLOPE, "RescaleSlope")?,
+        rescale_intercept: float(object, tags::RESCALE_INTERCEPT, "RescaleIntercept")?,
+        kvp: float(object, tags::KVP, "KVP")?,
+        manufacturer: text(object, tags::MANUFACTURER),
+    })
+}
+
+/// An image must carry all its pixels. A file cut at an element boundary parses cleanly, so this
+/// is where truncation before or inside native pixel data is caught.
+fn check_pixel_data(object: &DefaultDicomObject, header: &InstanceHeader) -> Result<(), HeaderError> {
+    let (rows, columns) = match (header.rows, header.columns) {
+        (Some(rows), Some(columns)) => (rows, columns),
+        _ if header.is_ct() => return Err(HeaderError::MissingAttribute("Rows/Columns")),
+        _ => return Ok(()),
+    };
+    let element = object.get(tags::PIXEL_DATA).ok_or(HeaderError::IncompletePixelData)?;
+    match element.value() {
+        dicom_core::DicomValue::PixelSequence(sequence) => {
+            if sequence.fragments().is_empty() { Err(HeaderError::IncompletePixelData) } else { Ok(()) }
+        }
+        _ => {
+            let bits = int(object, tags::BITS_ALLOCATED, "BitsAllocated")?.unwrap_or(16);
+            let samples = int(object, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?.unwrap_or(1);
+            let frames = header.number_of_frames.unwrap_or(1);
+            let expected = [rows, columns, samples, frames]
+                .iter()
+                .map(|v| u64::try_from(*v).unwrap_or(0))
+                .product::<u64>()
+                * u64::try_from(bits).unwrap_or(0)
+                / 8;
+            let actual = element.length().get().map_or(0, u64::from);
+            if actual >= expected { Ok(()) } else { Err(HeaderError::IncompletePixelData) }
+        }
+    }
+}
+
+/// A text value with padding removed; `None` when absent or empty.
+fn text(object: &DefaultDicomObject, tag: Tag) -> Option<String> {
+    let value = object.get(tag)?.to_str().ok()?;
+    let value = value.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+fn present(object: &DefaultDicomObject, tag: Tag) -> bool {
+    object.get(tag).is_some_and(|e| !e.is_empty())
+}
+
+fn int(object: &DefaultDicomObject, tag: Tag, name: &'static str) -> Result<Option<i32>, HeaderError> {
+    if !present(object, tag) {
+        return Ok(None);
+    }
+    object.get(tag).map(|e| e.to_int::<i32>()).transpose().map_err(|_| HeaderError::BadValue(name))
+}
+
+fn float(object: &DefaultDicomObject, tag: Tag, name: &'static str) -> Result<Option<f64>, HeaderError> {
+    if !present(object, tag) {
+        return Ok(None);
+    }
+    match object.get(tag).map(|e| e.to_float64()) {
+        Some(Ok(v)) if v.is_finite() => Ok(Some(v)),
+        Some(_) => Err(HeaderError::BadValue(name)),
+        None => Ok(None),
+    }
+}
+
+fn floats<const N: usize>(object: &DefaultDicomObject, tag: Tag, name: &'static str) -> Result<Option<[f64; N]>, HeaderError> {
+    if !present(object, tag) {
+        return Ok(None);
+    }
+    let values = object
+        .get(tag)
+        .map(|e| e.to_multi_float64())
+        .transpose()
+        .map_err(|_| HeaderError::BadValue(name))?
+        .unwrap_or_default();
+    let array: [f64; N] = values.try_into().map_err(|_| HeaderError::BadValue(name))?;
+    if array.iter().all(|v| v.is_finite()) { Ok(Some(array)) } else { Err(HeaderError::BadValue(name)) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../../tests/fixtures/dicom/pydicom/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).expect(&path)
+    }
+
+    #[test]
+    fn reads_the_ct_attributes_of_a_public_sample() {
+        let parsed = parse(&fixture("CT_small.dcm")).expect("CT_small parses");
+        let h = parsed.header;
+        assert!(h.is_ct());
+        assert_eq!(h.transfer_syntax_uid.as_str(), "1.2.840.10008.1.2.1");
+        assert_eq!(h.modality.as_deref(), Some("CT"));
+        assert_eq!((h.rows, h.columns), (Some(128), Some(128)));
+        assert_eq!(h.rescale_intercept, Some(-1024.0));
+        assert_eq!(h.rescale_slope, Some(1.0));
+        let spacing = h.pixel_spacing.expect("pixel spacing");
+        assert!((spacing[0] - 0.661468).abs() < 1e-6, "{spacing:?}");
+        assert!(h.image_position.is_some() && h.image_orientation.is_some());
+        assert_eq!(parsed.sha256.len(), 64);
+    }
+
+    #[test]
+    fn reads_jpeg_2000_ct_headers() {
+        for name in ["J2K_pixelrep_mismatch.dcm", "693_J2KI.dcm"] {
+            let parsed = parse(&fixture(name)).expect(name);
+            assert!(parsed.header.is_ct(), "{name}");
+            assert!(parsed.header.transfer_syntax_uid.as_str().starts_with("1.2.840.10008.1.2.4.9"));
+        }
+    }
+
+    #[test]
+    fn deflated_non_ct_instances_parse_and_say_so() {
+        let parsed = parse(&fixture("image_dfl.dcm")).expect("deflated parses");
+        assert!(!parsed.header.is_ct());
+        assert_eq!(parsed.header.transfer_syntax_uid.as_str(), "1.2.840.10008.1.2.1.99");
+    }
+
+    #[test]
+    fn bad_files_get_named_reasons() {
+        assert_eq!(parse(b"hello").err(), Some(HeaderError::NotDicom));
+        assert_eq!(parse(&fixture("ExplVR_LitEndNoMeta.dcm")).err(), Some(HeaderError::NotDicom));
+        let whole = fixture("CT_small.dcm");
+        let truncated = &whole[..whole.len() / 2];
+        assert!(matches!(parse(truncated), Err(HeaderError::Unreadable(_))), "{:?}", parse(truncated).err());
+        let meta_only = &whole[..200];
+        assert!(parse(meta_only).is_err());
+    }
+
+    #[test]
+    fn a_file_cut_anywhere_is_refused_without_panicking() {
+        let whole = fixture("CT_small.dcm");
+        for cut in (0..whole.len()).step_by(97) {
+            assert!(parse(&whole[..cut]).is_err(), "cut at {cut} of {}", whole.len());
+        }
+    }
+}

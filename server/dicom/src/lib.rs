@@ -1,0 +1,7 @@
+//! Elysium's DICOM layer, free of HTTP and database concerns: reading and validating instance
+//! headers, assembling CT series into volumes in Hounsfield units, and writing synthetic CT
+//! phantoms for demo data, tests and benchmarks.
+
+pub mod header;
+pub mod phantom;
+pub mod uid;
