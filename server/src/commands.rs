@@ -51,6 +51,22 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Store DICOM files, folders and zip archives (as a PACS would send them).
+    Ingest {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        store: crate::config::StoreConfig,
+        /// Files, folders (searched recursively) and .zip archives.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// Site (hospital) code the studies come from; created if new.
+        #[arg(long)]
+        site: Option<String>,
+        /// Instances processed at once.
+        #[arg(long, default_value_t = 4)]
+        jobs: usize,
+    },
     /// Write synthetic CT series (DICOM) with ground truth, for demo data, tests and benchmarks.
     Phantom(PhantomArgs),
     /// The private PostgreSQL cluster (used when DATABASE_URL is unset).
@@ -154,6 +170,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await?;
             result
         }
+        Command::Ingest { database, store, paths, site, jobs } => {
+            let db = Database::open(&database).await?;
+            let result = ingest(&db.pool, &database, &store, &paths, site.as_deref(), jobs).await;
+            db.close().await?;
+            result
+        }
         Command::Phantom(args) => {
             let options = elysium_dicom::phantom::PhantomOptions {
                 out: args.out,
@@ -238,6 +260,43 @@ async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Resu
     Ok(())
 }
 
+async fn ingest(
+    pool: &sqlx::PgPool,
+    database: &DatabaseConfig,
+    store: &crate::config::StoreConfig,
+    paths: &[std::path::PathBuf],
+    site: Option<&str>,
+    jobs: usize,
+) -> anyhow::Result<()> {
+    elysium_db::migrate(pool).await?;
+    let site_id = match site {
+        Some(code) => {
+            let code = code.trim().to_uppercase();
+            let mut conn = pool.acquire().await?;
+            Some(elysium_db::sites::ensure(&mut conn, &code, &code).await?.id)
+        }
+        None => None,
+    };
+    let ingestor = crate::ingest::Ingestor::new(pool.clone(), store.open(&database.data_dir)?, store.accept_non_ct);
+    let summary = crate::ingest::cli::ingest_paths(&ingestor, paths, site_id, jobs).await?;
+    let template = elysium_db::audit::NewAuditEvent {
+        actor_username: Some(cli_actor()),
+        action: "dicom.cli".into(),
+        outcome: "success",
+        ..Default::default()
+    };
+    crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
+    println!("stored {}, duplicates {}, refused {}", summary.stored, summary.duplicates, summary.refused.len());
+    for (what, why) in &summary.refused {
+        println!("  refused {what}: {why}");
+    }
+    if summary.refused.is_empty() { Ok(()) } else { bail!("{} file(s) refused", summary.refused.len()) }
+}
+
+fn cli_actor() -> String {
+    format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
+}
+
 async fn create_token(pool: &sqlx::PgPool, username: &str, name: &str) -> anyhow::Result<()> {
     let username = normalize_username(username)?;
     let token = crate::auth::tokens::generate();
@@ -255,7 +314,7 @@ async fn create_token(pool: &sqlx::PgPool, username: &str, name: &str) -> anyhow
 
 async fn cli_audit(conn: &mut sqlx::PgConnection, action: &str, target_id: &str, detail: serde_json::Value) -> anyhow::Result<()> {
     let event = elysium_db::audit::NewAuditEvent {
-        actor_username: Some(format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))),
+        actor_username: Some(cli_actor()),
         action: action.to_owned(),
         target_type: Some(action.split('.').next().unwrap_or_default().to_owned()),
         target_id: Some(target_id.to_owned()),

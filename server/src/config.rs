@@ -48,8 +48,28 @@ pub struct DatabaseConfig {
     pub db_max_connections: u32,
 }
 
+/// Where original instances are kept and which are accepted.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreConfig {
+    /// Object store for the original instances: `s3://bucket/prefix` (credentials and endpoint
+    /// from `AWS_*` variables) or `file:///abs/path`. Default: `<data dir>/objects`.
+    #[arg(long, env = "ELYSIUM_OBJECT_STORE")]
+    pub object_store: Option<String>,
+    /// Store instances of non-CT SOP classes too (they are never screened). Default: refuse them.
+    #[arg(long, env = "ELYSIUM_ACCEPT_NON_CT", value_parser = BoolishValueParser::new())]
+    pub accept_non_ct: bool,
+}
+
+impl StoreConfig {
+    pub fn open(&self, data_dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<dyn object_store::ObjectStore>> {
+        crate::ingest::store::open(self.object_store.as_deref(), data_dir)
+    }
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServeConfig {
+    #[command(flatten)]
+    pub store: StoreConfig,
     /// Address the web server listens on.
     #[arg(long, env = "ELYSIUM_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

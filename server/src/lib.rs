@@ -7,7 +7,9 @@ pub mod commands;
 pub mod config;
 pub mod database;
 pub mod demo;
+pub mod dicomweb;
 pub mod error;
+pub mod ingest;
 pub mod routes;
 pub mod serve;
 pub mod state;
@@ -20,7 +22,11 @@ use std::sync::Arc;
 use leptos::config::{Env, LeptosOptions};
 
 /// Builds the shared state for a pool and a configuration.
-pub fn app_state(pool: sqlx::PgPool, config: config::ServeConfig) -> anyhow::Result<AppState> {
+pub fn app_state(
+    pool: sqlx::PgPool,
+    config: config::ServeConfig,
+    store: Arc<dyn object_store::ObjectStore>,
+) -> anyhow::Result<AppState> {
     let leptos_options = LeptosOptions::builder()
         .output_name("elysium")
         .site_root(config.site_root.to_string_lossy().into_owned())
@@ -28,8 +34,10 @@ pub fn app_state(pool: sqlx::PgPool, config: config::ServeConfig) -> anyhow::Res
         .site_addr(config.addr)
         .env(Env::PROD)
         .build();
+    let ingestor = ingest::Ingestor::new(pool.clone(), store, config.store.accept_non_ct);
     Ok(AppState {
         leptos_options,
+        ingestor,
         pool,
         config: Arc::new(config),
         hasher: auth::password::Hasher::new()?,

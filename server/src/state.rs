@@ -15,4 +15,5 @@ pub struct AppState {
     pub pool: PgPool,
     pub config: Arc<ServeConfig>,
     pub hasher: Hasher,
+    pub ingestor: crate::ingest::Ingestor,
 }

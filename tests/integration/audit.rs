@@ -48,8 +48,7 @@ async fn the_database_refuses_to_alter_or_delete_audit_rows(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn demo_seeding_is_idempotent(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let state = elysium_server::app_state(app.pool.clone(), elysium_tests::config(&[])).expect("state");
-    elysium_server::demo::seed(&app.pool, &state.hasher, "another-demo-password").await.expect("reseed");
+    elysium_server::demo::seed(&app.pool, &app.state().hasher, "another-demo-password").await.expect("reseed");
     let users = elysium_db::users::list(&app.pool).await.expect("users");
     assert_eq!(users.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["admin", "coordinator", "radiologist", "surgeon"]);
     assert_eq!(users[2].site_codes, ["DEMO-GH", "DEMO-RC"]);

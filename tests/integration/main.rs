@@ -5,5 +5,6 @@ mod audit;
 mod auth;
 mod authorization;
 mod bad_input;
+mod dicomweb;
 mod health;
 mod pages;

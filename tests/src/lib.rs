@@ -28,7 +28,15 @@ pub fn config(flags: &[&str]) -> ServeConfig {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub pool: PgPool,
+    /// The object store's folder (a fresh temporary folder per test).
+    pub objects: std::sync::Arc<tempfile::TempDir>,
     server: JoinHandle<()>,
+}
+
+fn state(pool: &PgPool, flags: &[&str], objects: &tempfile::TempDir) -> elysium_server::AppState {
+    let config = config(flags);
+    let store = config.store.open(objects.path()).expect("object store");
+    elysium_server::app_state(pool.clone(), config, store).expect("state")
 }
 
 impl TestApp {
@@ -38,27 +46,33 @@ impl TestApp {
     }
 
     pub async fn spawn_with(pool: PgPool, flags: &[&str]) -> TestApp {
-        let state = elysium_server::app_state(pool.clone(), config(flags)).expect("state");
+        let objects = std::sync::Arc::new(tempfile::tempdir().expect("temporary folder"));
+        let state = state(&pool, flags, &objects);
         demo::seed(&pool, &state.hasher, PASSWORD).await.expect("demo seed");
-        Self::start(pool, state).await
+        Self::start(pool, state, objects).await
     }
 
     /// Stops this server and starts a new one over the same database, without seeding (a
     /// restart). The new server listens on another port, so no connection carries over.
     pub async fn restart(self) -> TestApp {
         self.server.abort();
-        let state = elysium_server::app_state(self.pool.clone(), config(&[])).expect("state");
-        Self::start(self.pool.clone(), state).await
+        let state = state(&self.pool, &[], &self.objects);
+        Self::start(self.pool.clone(), state, self.objects.clone()).await
     }
 
-    async fn start(pool: PgPool, state: elysium_server::AppState) -> TestApp {
+    /// The shared state of a server like this one (for calling services directly).
+    pub fn state(&self) -> elysium_server::AppState {
+        state(&self.pool, &[], &self.objects)
+    }
+
+    async fn start(pool: PgPool, state: elysium_server::AppState, objects: std::sync::Arc<tempfile::TempDir>) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = elysium_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("serve");
         });
-        TestApp { addr, pool, server }
+        TestApp { addr, pool, objects, server }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -126,4 +140,28 @@ pub fn set_cookie(response: &Response) -> String {
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A public sample DICOM file from `tests/fixtures/dicom/`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = format!("{}/fixtures/dicom/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+pub const STOW_BOUNDARY: &str = "elysium-test-boundary-7c1f";
+
+/// A STOW-RS body: one `application/dicom` part per item.
+pub fn multipart_related(parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(format!("--{STOW_BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes());
+        body.extend_from_slice(part);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{STOW_BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+pub fn stow_content_type() -> String {
+    format!("multipart/related; type=\"application/dicom\"; boundary={STOW_BOUNDARY}")
 }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod embedded;
+pub mod images;
 pub mod signin;
 pub mod sites;
 pub mod tokens;

@@ -54,7 +54,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         _ => None,
     };
 
-    if let Err(denial) = policy::authorize(policy::required(&path), user.as_ref()) {
+    if let Err(denial) = policy::authorize(policy::required(&method, &path), user.as_ref()) {
         if denial == Denial::Forbidden || csrf::is_state_changing(&method) {
             let mut event = match &user {
                 Some(user) => user.audit_event("http.denied", "denied", Some(client.clone())),

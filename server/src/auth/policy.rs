@@ -24,6 +24,8 @@ pub enum Denial {
 }
 
 const ADMIN: &[Role] = &[Role::Admin];
+/// Who may store images (STOW-RS; a PACS integration signs in with a token of such a user).
+const IMAGE_WRITERS: &[Role] = &[Role::Admin, Role::Radiologist];
 
 /// Public paths, matched exactly.
 const PUBLIC_EXACT: &[&str] = &["/login", "/logout", "/api/v1/auth/login", "/healthz", "/readyz", "/favicon.ico"];
@@ -32,14 +34,19 @@ const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
 /// Role-restricted prefixes; the first match wins. Later features add their areas here.
 const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[("/admin/", ADMIN), ("/api/fn/admin/", ADMIN), ("/api/v1/admin/", ADMIN)];
 
-/// What `path` requires. Anything not listed needs a signed-in user (deny by default).
-pub fn required(path: &str) -> Access {
+/// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
+const RESTRICTED_WRITES: &[(&str, &[Role])] = &[("/dicomweb/", IMAGE_WRITERS)];
+
+/// What `method` on `path` requires. Anything not listed needs a signed-in user (deny by default).
+pub fn required(method: &axum::http::Method, path: &str) -> Access {
     if PUBLIC_EXACT.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return Access::Public;
     }
     let with_slash = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+    let writes: &[(&str, &[Role])] = if crate::auth::csrf::is_state_changing(method) { RESTRICTED_WRITES } else { &[] };
     RESTRICTED_PREFIXES
         .iter()
+        .chain(writes)
         .find(|(prefix, _)| with_slash.starts_with(prefix))
         .map_or(Access::SignedIn, |(_, roles)| Access::AnyOf(roles))
 }
@@ -68,6 +75,7 @@ pub fn is_api(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::Method;
 
     fn user(roles: &[Role]) -> SessionUser {
         SessionUser {
@@ -103,8 +111,11 @@ mod tests {
             ("/unknown", Access::SignedIn),
         ];
         for (path, expected) in cases {
-            assert_eq!(required(path), expected, "{path}");
+            assert_eq!(required(&Method::GET, path), expected, "{path}");
         }
+        assert_eq!(required(&Method::POST, "/dicomweb/studies"), Access::AnyOf(IMAGE_WRITERS));
+        assert_eq!(required(&Method::GET, "/dicomweb/studies"), Access::SignedIn);
+        assert_eq!(required(&Method::POST, "/admin/users"), Access::AnyOf(ADMIN));
     }
 
     #[test]

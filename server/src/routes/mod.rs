@@ -44,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(auth::login_form))
         .route("/logout", post(auth::logout_form))
         .nest("/api/v1", api_v1())
+        .nest("/dicomweb", crate::dicomweb::router())
         .leptos_routes_with_context(
             &state,
             routes,

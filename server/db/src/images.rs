@@ -1,0 +1,323 @@
+//! The image store's index: patients, studies, series and instances.
+
+use sqlx::{PgConnection, PgPool};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::{DbError, DbResult};
+
+/// Everything registered for one received instance, in database vocabulary.
+#[derive(Debug, Clone, Default)]
+pub struct NewInstance {
+    pub patient_id: String,
+    pub patient_name: Option<String>,
+    pub patient_sex: Option<String>,
+    pub patient_birth_date: Option<Date>,
+    pub study_uid: String,
+    pub site_id: Option<Uuid>,
+    pub study_date: Option<Date>,
+    pub study_time: Option<String>,
+    pub accession_number: Option<String>,
+    pub referring_physician: Option<String>,
+    pub study_description: Option<String>,
+    pub institution_name: Option<String>,
+    pub series_uid: String,
+    pub modality: Option<String>,
+    pub body_part: Option<String>,
+    pub series_description: Option<String>,
+    pub series_number: Option<i32>,
+    pub contrast_agent: Option<String>,
+    pub contrast_route: Option<String>,
+    pub image_type: Vec<String>,
+    pub slice_thickness: Option<f64>,
+    pub pixel_spacing: Option<Vec<f64>>,
+    pub image_orientation: Option<Vec<f64>>,
+    pub rows: Option<i32>,
+    pub columns: Option<i32>,
+    pub kvp: Option<f64>,
+    pub manufacturer: Option<String>,
+    pub frame_of_reference_uid: Option<String>,
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+    pub transfer_syntax_uid: String,
+    pub instance_number: Option<i32>,
+    pub image_position: Option<Vec<f64>>,
+    pub number_of_frames: Option<i32>,
+    pub rescale_slope: Option<f64>,
+    pub rescale_intercept: Option<f64>,
+    pub sha256: String,
+    pub size_bytes: i64,
+    pub object_key: String,
+    pub received_via: &'static str,
+}
+
+/// What is already stored under a SOP Instance UID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredInstance {
+    pub sha256: String,
+    pub object_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registered {
+    /// New rows were written; the patient's row id for the audit trail.
+    Stored { patient_ref: Uuid },
+    /// Another request registered the same UID first (with this content).
+    AlreadyThere(StoredInstance),
+    /// The study or series is already filed under a different patient or study.
+    Inconsistent(&'static str),
+}
+
+pub async fn find_instance(conn: &mut PgConnection, sop_instance_uid: &str) -> DbResult<Option<StoredInstance>> {
+    Ok(sqlx::query_as!(
+        StoredInstance,
+        "select sha256, object_key from instance where sop_instance_uid = $1",
+        sop_instance_uid
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Registers the instance with its patient, study and series in the caller's transaction.
+pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Registered> {
+    let patient_ref = sqlx::query_scalar!(
+        "insert into patient (patient_id, name, sex, birth_date) values ($1, $2, $3, $4)
+         on conflict (issuer, patient_id) do update
+             set name = coalesce(patient.name, excluded.name),
+                 sex = coalesce(patient.sex, excluded.sex),
+                 birth_date = coalesce(patient.birth_date, excluded.birth_date)
+         returning id",
+        new.patient_id,
+        new.patient_name,
+        new.patient_sex,
+        new.patient_birth_date
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+
+    let study = sqlx::query!(
+        "insert into study (study_uid, patient_ref, site_id, study_date, study_time, accession_number,
+                            referring_physician, description, institution_name)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (study_uid) do update set updated_at = now()
+         returning id, patient_ref",
+        new.study_uid,
+        patient_ref,
+        new.site_id,
+        new.study_date,
+        new.study_time,
+        new.accession_number,
+        new.referring_physician,
+        new.study_description,
+        new.institution_name
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if study.patient_ref != patient_ref {
+        return Ok(Registered::Inconsistent("the study is already filed under another patient"));
+    }
+
+    let series = sqlx::query!(
+        "insert into series (series_uid, study_ref, modality, body_part, description, series_number,
+                             contrast_agent, contrast_route, image_type, slice_thickness, pixel_spacing,
+                             image_orientation, rows, columns, kvp, manufacturer, frame_of_reference_uid)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         on conflict (series_uid) do update set last_instance_at = now()
+         returning id, study_ref",
+        new.series_uid,
+        study.id,
+        new.modality,
+        new.body_part,
+        new.series_description,
+        new.series_number,
+        new.contrast_agent,
+        new.contrast_route,
+        &new.image_type,
+        new.slice_thickness,
+        new.pixel_spacing.as_deref(),
+        new.image_orientation.as_deref(),
+        new.rows,
+        new.columns,
+        new.kvp,
+        new.manufacturer,
+        new.frame_of_reference_uid
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if series.study_ref != study.id {
+        return Ok(Registered::Inconsistent("the series is already filed under another study"));
+    }
+
+    let inserted = sqlx::query_scalar!(
+        "insert into instance (sop_instance_uid, series_ref, sop_class_uid, transfer_syntax_uid,
+                               instance_number, image_position, number_of_frames, rescale_slope,
+                               rescale_intercept, sha256, size_bytes, object_key, received_via)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+         on conflict (sop_instance_uid) do nothing
+         returning id",
+        new.sop_instance_uid,
+        series.id,
+        new.sop_class_uid,
+        new.transfer_syntax_uid,
+        new.instance_number,
+        new.image_position.as_deref(),
+        new.number_of_frames,
+        new.rescale_slope,
+        new.rescale_intercept,
+        new.sha256,
+        new.size_bytes,
+        new.object_key,
+        new.received_via
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_none() {
+        let existing = find_instance(conn, &new.sop_instance_uid).await?.ok_or(DbError::NotFound("instance"))?;
+        return Ok(Registered::AlreadyThere(existing));
+    }
+    sqlx::query!("update series set instance_count = instance_count + 1 where id = $1", series.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(Registered::Stored { patient_ref })
+}
+
+/// One row of the study list (QIDO-RS studies and the study list page).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StudyRow {
+    pub study_uid: String,
+    pub patient_id: String,
+    pub patient_name: Option<String>,
+    pub patient_sex: Option<String>,
+    pub patient_birth_date: Option<Date>,
+    pub study_date: Option<Date>,
+    pub study_time: Option<String>,
+    pub accession_number: Option<String>,
+    pub referring_physician: Option<String>,
+    pub description: Option<String>,
+    pub site_code: Option<String>,
+    pub modalities: Vec<String>,
+    pub series_count: i64,
+    pub instance_count: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// Matching keys for studies (QIDO-RS); `None` matches everything. Text keys match exactly or
+/// with `*` wildcards (translated to SQL LIKE by the caller's escaping helper).
+#[derive(Debug, Clone, Default)]
+pub struct StudyFilter {
+    pub patient_id: Option<String>,
+    pub patient_name_like: Option<String>,
+    pub accession_number: Option<String>,
+    pub study_uid: Option<String>,
+    pub modality: Option<String>,
+    pub date_from: Option<Date>,
+    pub date_to: Option<Date>,
+    /// Only studies of these sites (a user's data scope); `None` for all.
+    pub site_ids: Option<Vec<Uuid>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub async fn studies(pool: &PgPool, filter: &StudyFilter) -> DbResult<Vec<StudyRow>> {
+    Ok(sqlx::query_as!(
+        StudyRow,
+        r#"select st.study_uid, p.patient_id, p.name as patient_name, p.sex as patient_sex,
+                  p.birth_date as patient_birth_date, st.study_date, st.study_time, st.accession_number,
+                  st.referring_physician, st.description, si.code as "site_code?", st.updated_at,
+                  array(select distinct se.modality from series se
+                        where se.study_ref = st.id and se.modality is not null) as "modalities!",
+                  (select count(*) from series se where se.study_ref = st.id) as "series_count!",
+                  (select coalesce(sum(se.instance_count), 0) from series se where se.study_ref = st.id)::bigint as "instance_count!"
+           from study st
+           join patient p on p.id = st.patient_ref
+           left join site si on si.id = st.site_id
+           where ($1::text is null or p.patient_id = $1)
+             and ($2::text is null or p.name ilike $2)
+             and ($3::text is null or st.accession_number = $3)
+             and ($4::text is null or st.study_uid = $4)
+             and ($5::text is null or exists (select 1 from series se where se.study_ref = st.id and se.modality = $5))
+             and ($6::date is null or st.study_date >= $6)
+             and ($7::date is null or st.study_date <= $7)
+             and ($8::uuid[] is null or st.site_id = any($8))
+           order by st.study_date desc nulls last, st.updated_at desc
+           limit $9 offset $10"#,
+        filter.patient_id,
+        filter.patient_name_like,
+        filter.accession_number,
+        filter.study_uid,
+        filter.modality,
+        filter.date_from,
+        filter.date_to,
+        filter.site_ids.as_deref(),
+        filter.limit,
+        filter.offset
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SeriesRow {
+    pub series_uid: String,
+    pub study_uid: String,
+    pub modality: Option<String>,
+    pub body_part: Option<String>,
+    pub description: Option<String>,
+    pub series_number: Option<i32>,
+    pub contrast_agent: Option<String>,
+    pub contrast_route: Option<String>,
+    pub image_type: Vec<String>,
+    pub slice_thickness: Option<f64>,
+    pub pixel_spacing: Option<Vec<f64>>,
+    pub image_orientation: Option<Vec<f64>>,
+    pub rows: Option<i32>,
+    pub columns: Option<i32>,
+    pub kvp: Option<f64>,
+    pub manufacturer: Option<String>,
+    pub instance_count: i32,
+}
+
+pub async fn series_of_study(pool: &PgPool, study_uid: &str, modality: Option<&str>) -> DbResult<Vec<SeriesRow>> {
+    Ok(sqlx::query_as!(
+        SeriesRow,
+        r#"select se.series_uid, st.study_uid, se.modality, se.body_part, se.description, se.series_number,
+                  se.contrast_agent, se.contrast_route, se.image_type, se.slice_thickness, se.pixel_spacing,
+                  se.image_orientation, se.rows, se.columns, se.kvp, se.manufacturer, se.instance_count
+           from series se join study st on st.id = se.study_ref
+           where st.study_uid = $1 and ($2::text is null or se.modality = $2)
+           order by se.series_number nulls last, se.created_at"#,
+        study_uid,
+        modality
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InstanceRow {
+    pub sop_instance_uid: String,
+    pub sop_class_uid: String,
+    pub transfer_syntax_uid: String,
+    pub instance_number: Option<i32>,
+    pub image_position: Option<Vec<f64>>,
+    pub number_of_frames: Option<i32>,
+    pub size_bytes: i64,
+    pub object_key: String,
+}
+
+/// Instances of a series in slice order as received (instance number, then UID).
+pub async fn instances_of_series(pool: &PgPool, study_uid: &str, series_uid: &str) -> DbResult<Vec<InstanceRow>> {
+    Ok(sqlx::query_as!(
+        InstanceRow,
+        "select i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.instance_number, i.image_position,
+                i.number_of_frames, i.size_bytes, i.object_key
+         from instance i join series se on se.id = i.series_ref join study st on st.id = se.study_ref
+         where st.study_uid = $1 and se.series_uid = $2
+         order by i.instance_number nulls last, i.sop_instance_uid",
+        study_uid,
+        series_uid
+    )
+    .fetch_all(pool)
+    .await?)
+}

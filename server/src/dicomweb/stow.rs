@@ -1,0 +1,180 @@
+//! STOW-RS (PS3.18 §10.5): `POST /studies` and `/studies/{study}` with a
+//! `multipart/related; type="application/dicom"` body, one instance per part. The response
+//! lists what was stored (ReferencedSOPSequence) and what was not, with a FailureReason
+//! (FailedSOPSequence): 200 all stored, 202 some, 409 none.
+
+use app::api::SessionUser;
+use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
+use axum::{
+    Extension,
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+use super::json::Dataset;
+use super::{DICOM_JSON, base_url};
+use crate::error::ApiError;
+use crate::ingest::{Outcome, Received, Via};
+use crate::state::AppState;
+
+/// The largest instance accepted in one part, and the largest request.
+const MAX_PART_BYTES: u64 = 1024 * 1024 * 1024;
+const MAX_REQUEST_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+
+pub async fn store(
+    State(state): State<AppState>,
+    user: Extension<SessionUser>,
+    client: Extension<ClientAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    receive(state, user.0, client.0, headers, body, None).await
+}
+
+pub async fn store_into_study(
+    State(state): State<AppState>,
+    user: Extension<SessionUser>,
+    client: Extension<ClientAddr>,
+    Path(study): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    receive(state, user.0, client.0, headers, body, Some(study)).await
+}
+
+async fn receive(
+    state: AppState,
+    user: SessionUser,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Body,
+    expected_study: Option<String>,
+) -> Result<Response, ApiError> {
+    let boundary = related_boundary(&headers)?;
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(MAX_REQUEST_BYTES).per_field(MAX_PART_BYTES));
+    let mut parts = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let site_id = user_site(&state, &user).await?;
+    let received = Received { via: Via::Stow, site_id, expected_study };
+
+    let mut outcomes = Vec::new();
+    let mut stream_error = None;
+    loop {
+        match parts.next_field().await {
+            Ok(Some(part)) => {
+                let is_dicom = part.content_type().is_none_or(|m| m.essence_str() == "application/dicom");
+                match part.bytes().await {
+                    Ok(bytes) if is_dicom => outcomes.push(state.ingestor.ingest(bytes, &received).await),
+                    Ok(_) => outcomes.push(Outcome::Rejected {
+                        sop_class_uid: None,
+                        sop_instance_uid: None,
+                        reason: crate::ingest::Rejection::Invalid(elysium_dicom::header::HeaderError::NotDicom),
+                    }),
+                    Err(error) => {
+                        stream_error = Some(error);
+                        break;
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(error) => {
+                stream_error = Some(error);
+                break;
+            }
+        }
+    }
+
+    let template = user.audit_event("dicom.stow", "success", Some(client));
+    if let Err(error) = crate::ingest::audit::record_batch(&state.pool, &template, &outcomes).await {
+        tracing::error!(%error, "could not audit a STOW-RS request");
+    }
+    if let Some(error) = stream_error {
+        // A client that disconnects mid-upload or sends a broken body: what arrived whole is
+        // stored (and listed in the audit trail); the request itself is an error.
+        tracing::warn!(%error, "STOW-RS body ended abnormally");
+        if outcomes.is_empty() {
+            return Err(ApiError::BadRequest(format!("unreadable multipart body: {error}")));
+        }
+    }
+    Ok(response(&base_url(&state, &headers), &outcomes))
+}
+
+/// The boundary of a `multipart/related; type="application/dicom"` body.
+fn related_boundary(headers: &HeaderMap) -> Result<String, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::UnsupportedMediaType)?;
+    let mime: mime::Mime = content_type.parse().map_err(|_| ApiError::UnsupportedMediaType)?;
+    if mime.type_() != mime::MULTIPART || mime.subtype() != "related" {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if let Some(kind) = mime.get_param("type")
+        && kind.as_str() != "application/dicom"
+    {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    mime.get_param(mime::BOUNDARY)
+        .map(|b| b.as_str().to_owned())
+        .ok_or_else(|| ApiError::BadRequest("multipart/related without a boundary".into()))
+}
+
+/// The sender's site: the user's first site (a later admin issue maps API tokens to sites).
+async fn user_site(state: &AppState, user: &SessionUser) -> Result<Option<uuid::Uuid>, ApiError> {
+    let Some(site) = user.sites.first() else { return Ok(None) };
+    let mut conn = state.pool.acquire().await?;
+    Ok(elysium_db::sites::by_code(&mut conn, &site.code).await?.map(|s| s.id))
+}
+
+fn response(base: &str, outcomes: &[Outcome]) -> Response {
+    let mut referenced = Vec::new();
+    let mut failed = Vec::new();
+    let mut studies = std::collections::BTreeSet::new();
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Stored(r) | Outcome::Duplicate(r) => {
+                studies.insert(r.study_uid.clone());
+                let mut item = Dataset::new();
+                item.text("00081150", "UI", Some(&r.sop_class_uid)).text("00081155", "UI", Some(&r.sop_instance_uid)).text(
+                    "00081190",
+                    "UR",
+                    Some(&format!("{base}/studies/{}/series/{}/instances/{}", r.study_uid, r.series_uid, r.sop_instance_uid)),
+                );
+                referenced.push(item);
+            }
+            Outcome::Rejected { sop_class_uid, sop_instance_uid, reason } => {
+                let mut item = Dataset::new();
+                item.text("00081150", "UI", sop_class_uid.as_deref())
+                    .text("00081155", "UI", sop_instance_uid.as_deref())
+                    .number("00081197", "US", Some(i64::from(reason.failure_reason())))
+                    // Elysium's own reason text, so a PACS administrator can read why.
+                    .text("00090010", "LO", Some("ELYSIUM"))
+                    .text("00091001", "LT", Some(&reason.to_string()));
+                failed.push(item);
+            }
+        }
+    }
+    let status = match (referenced.is_empty(), failed.is_empty()) {
+        (false, true) => StatusCode::OK,
+        (false, false) => StatusCode::ACCEPTED,
+        (true, _) => StatusCode::CONFLICT,
+    };
+    let mut body = Dataset::new();
+    if studies.len() == 1
+        && let Some(study) = studies.first()
+    {
+        body.text("00081190", "UR", Some(&format!("{base}/studies/{study}")));
+    }
+    if !referenced.is_empty() {
+        body.sequence("00081199", referenced);
+    }
+    if !failed.is_empty() {
+        body.sequence("00081198", failed);
+    }
+    let mut response = (status, axum::Json(body.into_value())).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(DICOM_JSON));
+    response.headers_mut().insert(AUDITED_HEADER, HeaderValue::from_static("1"));
+    response
+}

@@ -1,0 +1,307 @@
+//! Receiving DICOM instances, whichever way they arrive (STOW-RS, the command line, later
+//! C-STORE and the upload page): validate, keep the original bytes in the object store, and
+//! index them in PostgreSQL, all or nothing per instance.
+
+pub mod audit;
+pub mod cli;
+pub mod store;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use elysium_db::images::{NewInstance, Registered};
+use elysium_dicom::header::{self, HeaderError, InstanceHeader};
+use elysium_dicom::uid::Uid;
+use object_store::{ObjectStore, ObjectStoreExt, path::Path as ObjectPath};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The way an instance came in (kept with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Stow,
+    Cli,
+    Demo,
+}
+
+impl Via {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Stow => "stow",
+            Via::Cli => "cli",
+            Via::Demo => "demo",
+        }
+    }
+}
+
+/// Where an instance comes from and what it must be.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub via: Via,
+    /// The site (hospital) it comes from.
+    pub site_id: Option<Uuid>,
+    /// STOW-RS to `/studies/{study}`: instances of any other study are refused.
+    pub expected_study: Option<String>,
+}
+
+impl Received {
+    pub fn new(via: Via, site_id: Option<Uuid>) -> Self {
+        Received { via, site_id, expected_study: None }
+    }
+}
+
+/// The identifiers of a stored (or already stored) instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceRef {
+    pub sop_class_uid: String,
+    pub sop_instance_uid: String,
+    pub study_uid: String,
+    pub series_uid: String,
+    pub patient_id: String,
+}
+
+/// Why an instance was not stored: a clear per-file reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("{0}")]
+    Invalid(#[from] HeaderError),
+    #[error("SOP class {0} is not CT; this server stores CT only")]
+    NotCt(String),
+    #[error("an instance with this SOP Instance UID is already stored with different content")]
+    ConflictingContent,
+    #[error("{0}")]
+    Inconsistent(&'static str),
+    #[error("the instance belongs to study {0}, not to the study addressed")]
+    WrongStudy(String),
+    #[error("the instance could not be stored; nothing was kept")]
+    Storage,
+}
+
+impl Rejection {
+    /// The DICOM FailureReason (PS3.4 status codes, as STOW-RS reports them).
+    pub fn failure_reason(&self) -> u16 {
+        match self {
+            Rejection::Invalid(HeaderError::UnsupportedTransferSyntax(_)) => 0xC122,
+            Rejection::Invalid(_) | Rejection::Inconsistent(_) => 0xC000,
+            Rejection::NotCt(_) => 0x0122,
+            Rejection::ConflictingContent => 0x0111,
+            Rejection::WrongStudy(_) => 0xA900,
+            Rejection::Storage => 0xA700,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Stored(InstanceRef),
+    Duplicate(InstanceRef),
+    /// Not stored. The UIDs are given when the header could be read that far.
+    Rejected { sop_class_uid: Option<String>, sop_instance_uid: Option<String>, reason: Rejection },
+}
+
+#[derive(Clone)]
+pub struct Ingestor {
+    pool: PgPool,
+    store: Arc<dyn ObjectStore>,
+    accept_non_ct: bool,
+}
+
+impl Ingestor {
+    pub fn new(pool: PgPool, store: Arc<dyn ObjectStore>, accept_non_ct: bool) -> Self {
+        Ingestor { pool, store, accept_non_ct }
+    }
+
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// Stores one instance. Never panics on its input; every failure is an [`Outcome::Rejected`].
+    pub async fn ingest(&self, bytes: Bytes, received: &Received) -> Outcome {
+        let parse_input = bytes.clone();
+        let parsed = match tokio::task::spawn_blocking(move || header::parse(&parse_input)).await {
+            Ok(Ok(parsed)) => parsed,
+            Ok(Err(error)) => return rejected(None, error.into()),
+            Err(join) => {
+                tracing::error!(error = %join, "the DICOM parser task failed");
+                return rejected(None, Rejection::Storage);
+            }
+        };
+        let h = parsed.header;
+        if let Some(study) = &received.expected_study
+            && study != h.study_instance_uid.as_str()
+        {
+            return rejected(Some(&h), Rejection::WrongStudy(h.study_instance_uid.to_string()));
+        }
+        if !h.is_ct() && !self.accept_non_ct {
+            return rejected(Some(&h), Rejection::NotCt(h.sop_class_uid.to_string()));
+        }
+        match self.store_and_register(&h, &parsed.sha256, bytes, received.via, received.site_id).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                tracing::error!(%error, sop_instance_uid = %h.sop_instance_uid, "storing an instance failed");
+                rejected(Some(&h), Rejection::Storage)
+            }
+        }
+    }
+
+    async fn store_and_register(
+        &self,
+        h: &InstanceHeader,
+        sha256: &str,
+        bytes: Bytes,
+        via: Via,
+        site_id: Option<Uuid>,
+    ) -> anyhow::Result<Outcome> {
+        let reference = instance_ref(h);
+        let mut conn = self.pool.acquire().await?;
+        if let Some(existing) = elysium_db::images::find_instance(&mut conn, h.sop_instance_uid.as_str()).await? {
+            return Ok(same_or_conflict(h, &existing.sha256, sha256, reference));
+        }
+        drop(conn);
+
+        let key = object_key(&h.study_instance_uid, &h.series_instance_uid, &h.sop_instance_uid);
+        let size = i64::try_from(bytes.len())?;
+        // No row references this key yet, so writing over a leftover from a crashed attempt is safe.
+        self.store.put(&key, bytes.into()).await?;
+
+        let new = new_instance(h, sha256, size, key.as_ref(), via, site_id);
+        let registered = async {
+            let mut tx = self.pool.begin().await?;
+            let registered = elysium_db::images::register(&mut tx, &new).await?;
+            if matches!(registered, Registered::Stored { .. }) {
+                tx.commit().await?;
+            }
+            anyhow::Ok(registered)
+        }
+        .await;
+        match registered {
+            Ok(Registered::Stored { .. }) => Ok(Outcome::Stored(reference)),
+            Ok(Registered::AlreadyThere(existing)) => {
+                // Lost a race with an identical upload: the winner's object is at the same key.
+                Ok(same_or_conflict(h, &existing.sha256, sha256, reference))
+            }
+            Ok(Registered::Inconsistent(why)) => {
+                self.forget_object(&key).await;
+                Ok(rejected(Some(h), Rejection::Inconsistent(why)))
+            }
+            Err(error) => {
+                self.forget_object(&key).await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn forget_object(&self, key: &ObjectPath) {
+        if let Err(error) = self.store.delete(key).await {
+            tracing::warn!(%error, %key, "could not remove an unregistered object; a sweep may remove it later");
+        }
+    }
+}
+
+fn same_or_conflict(h: &InstanceHeader, stored_sha: &str, received_sha: &str, reference: InstanceRef) -> Outcome {
+    if stored_sha == received_sha {
+        Outcome::Duplicate(reference)
+    } else {
+        rejected(Some(h), Rejection::ConflictingContent)
+    }
+}
+
+fn rejected(h: Option<&InstanceHeader>, reason: Rejection) -> Outcome {
+    Outcome::Rejected {
+        sop_class_uid: h.map(|h| h.sop_class_uid.to_string()),
+        sop_instance_uid: h.map(|h| h.sop_instance_uid.to_string()),
+        reason,
+    }
+}
+
+fn instance_ref(h: &InstanceHeader) -> InstanceRef {
+    InstanceRef {
+        sop_class_uid: h.sop_class_uid.to_string(),
+        sop_instance_uid: h.sop_instance_uid.to_string(),
+        study_uid: h.study_instance_uid.to_string(),
+        series_uid: h.series_instance_uid.to_string(),
+        patient_id: h.patient_id.clone(),
+    }
+}
+
+/// Object keys come from validated UIDs only (digits and dots), never from other header text.
+pub fn object_key(study: &Uid, series: &Uid, instance: &Uid) -> ObjectPath {
+    ObjectPath::from(format!("instances/{study}/{series}/{instance}.dcm"))
+}
+
+/// A DICOM DA value (YYYYMMDD) as a date; anything else is treated as absent.
+fn dicom_date(value: Option<&str>) -> Option<time::Date> {
+    let value = value?;
+    if value.len() != 8 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year = value[0..4].parse().ok()?;
+    let month = time::Month::try_from(value[4..6].parse::<u8>().ok()?).ok()?;
+    time::Date::from_calendar_date(year, month, value[6..8].parse().ok()?).ok()
+}
+
+fn new_instance(h: &InstanceHeader, sha256: &str, size: i64, key: &str, via: Via, site_id: Option<Uuid>) -> NewInstance {
+    NewInstance {
+        patient_id: h.patient_id.clone(),
+        patient_name: h.patient_name.clone(),
+        patient_sex: h.patient_sex.clone(),
+        patient_birth_date: dicom_date(h.patient_birth_date.as_deref()),
+        study_uid: h.study_instance_uid.to_string(),
+        site_id,
+        study_date: dicom_date(h.study_date.as_deref()),
+        study_time: h.study_time.clone(),
+        accession_number: h.accession_number.clone(),
+        referring_physician: h.referring_physician.clone(),
+        study_description: h.study_description.clone(),
+        institution_name: h.institution_name.clone(),
+        series_uid: h.series_instance_uid.to_string(),
+        modality: h.modality.clone(),
+        body_part: h.body_part_examined.clone(),
+        series_description: h.series_description.clone(),
+        series_number: h.series_number,
+        contrast_agent: h.contrast_bolus_agent.clone(),
+        contrast_route: h.contrast_bolus_route.clone(),
+        image_type: h.image_type.clone(),
+        slice_thickness: h.slice_thickness,
+        pixel_spacing: h.pixel_spacing.map(Vec::from),
+        image_orientation: h.image_orientation.map(Vec::from),
+        rows: h.rows,
+        columns: h.columns,
+        kvp: h.kvp,
+        manufacturer: h.manufacturer.clone(),
+        frame_of_reference_uid: h.frame_of_reference_uid.as_ref().map(ToString::to_string),
+        sop_instance_uid: h.sop_instance_uid.to_string(),
+        sop_class_uid: h.sop_class_uid.to_string(),
+        transfer_syntax_uid: h.transfer_syntax_uid.to_string(),
+        instance_number: h.instance_number,
+        image_position: h.image_position.map(Vec::from),
+        number_of_frames: h.number_of_frames,
+        rescale_slope: h.rescale_slope,
+        rescale_intercept: h.rescale_intercept,
+        sha256: sha256.to_owned(),
+        size_bytes: size,
+        object_key: key.to_owned(),
+        received_via: via.as_str(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dicom_dates() {
+        assert_eq!(dicom_date(Some("20240229")), time::Date::from_calendar_date(2024, time::Month::February, 29).ok());
+        assert_eq!(dicom_date(Some("20230229")), None);
+        assert_eq!(dicom_date(Some("2024-02-01")), None);
+        assert_eq!(dicom_date(None), None);
+    }
+
+    #[test]
+    fn failure_reasons_follow_ps3_4() {
+        assert_eq!(Rejection::NotCt("1.2".into()).failure_reason(), 0x0122);
+        assert_eq!(Rejection::Invalid(HeaderError::UnsupportedTransferSyntax("1.2".into())).failure_reason(), 0xC122);
+        assert_eq!(Rejection::Invalid(HeaderError::NotDicom).failure_reason(), 0xC000);
+        assert_eq!(Rejection::Storage.failure_reason(), 0xA700);
+    }
+}

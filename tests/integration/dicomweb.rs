@@ -1,0 +1,254 @@
+//! STOW-RS and QIDO-RS against the real server, with public sample files and phantoms.
+
+use elysium_db::MIGRATOR;
+use elysium_tests::{TestApp, fixture, multipart_related, stow_content_type};
+use reqwest::Client;
+use serde_json::Value;
+use sqlx::PgPool;
+
+const CT_SMALL_UID: &str = "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322";
+
+async fn stow(app: &TestApp, client: &Client, path: &str, parts: &[Vec<u8>]) -> (u16, Value) {
+    let response = client
+        .post(app.url(path))
+        .header("origin", app.origin())
+        .header("content-type", stow_content_type())
+        .body(multipart_related(parts))
+        .send()
+        .await
+        .expect("stow");
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(&app.pool).await.expect("count")
+}
+
+fn object_files(app: &TestApp) -> usize {
+    walk(app.objects.path())
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
+        })
+        .unwrap_or(0)
+}
+
+fn failure_reasons(body: &Value) -> Vec<u64> {
+    body["00081198"]["Value"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["00081197"]["Value"][0].as_u64()).collect())
+        .unwrap_or_default()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn stow_stores_public_ct_samples_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let samples = vec![
+        fixture("pydicom/CT_small.dcm"),
+        fixture("pydicom/J2K_pixelrep_mismatch.dcm"),
+        fixture("pydicom/693_J2KI.dcm"),
+    ];
+    let (status, body) = stow(&app, &radiologist, "/dicomweb/studies", &samples).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["00081199"]["Value"].as_array().map(Vec::len), Some(3));
+    assert_eq!(count(&app, "instance").await, 3);
+    assert_eq!(object_files(&app), 3);
+    let stored: Vec<u8> = std::fs::read(app.objects.path().join("objects").join(
+        sqlx::query_scalar::<_, String>("select object_key from instance where sop_instance_uid = $1")
+            .bind(CT_SMALL_UID)
+            .fetch_one(&app.pool)
+            .await
+            .expect("key"),
+    ))
+    .expect("object");
+    assert_eq!(stored, samples[0], "the original is kept byte for byte");
+
+    let (again, body) = stow(&app, &radiologist, "/dicomweb/studies", &samples).await;
+    assert_eq!(again, 200, "duplicates are success: {body}");
+    assert_eq!(count(&app, "instance").await, 3);
+    let audit: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'dicom.stow.store' and patient_id is not null")
+        .fetch_one(&app.pool)
+        .await
+        .expect("audit");
+    assert!(audit >= 2, "each stored study is audited with its patient");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn stow_refuses_bad_parts_with_reasons_and_stores_the_rest(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in("admin").await;
+    let whole = fixture("pydicom/CT_small.dcm");
+    let parts = vec![
+        whole.clone(),
+        b"this is not DICOM".to_vec(),
+        fixture("pydicom/image_dfl.dcm"),
+        fixture("pydicom/ExplVR_LitEndNoMeta.dcm"),
+        whole[..whole.len() - 1000].to_vec(),
+    ];
+    let (status, body) = stow(&app, &admin, "/dicomweb/studies", &parts).await;
+    assert_eq!(status, 202, "{body}");
+    let mut reasons = failure_reasons(&body);
+    reasons.sort_unstable();
+    // Truncated → duplicate UID path is never reached: it fails to parse first.
+    assert_eq!(reasons, [0x0122, 0xC000, 0xC000, 0xC000], "{body}");
+    assert_eq!(count(&app, "instance").await, 1);
+    assert_eq!(object_files(&app), 1, "nothing refused leaves an object behind");
+
+    let (none, body) = stow(&app, &admin, "/dicomweb/studies", &parts[1..2]).await;
+    assert_eq!(none, 409, "{body}");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_same_uid_with_other_content_is_refused_never_overwritten(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in("admin").await;
+    let original = fixture("pydicom/CT_small.dcm");
+    assert_eq!(stow(&app, &admin, "/dicomweb/studies", std::slice::from_ref(&original)).await.0, 200);
+    let mut altered = original.clone();
+    let last = altered.len() - 1;
+    altered[last] ^= 0x01; // one pixel differs
+    let (status, body) = stow(&app, &admin, "/dicomweb/studies", &[altered]).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(failure_reasons(&body), [0x0111]);
+    let key: String = sqlx::query_scalar("select object_key from instance").fetch_one(&app.pool).await.expect("key");
+    assert_eq!(std::fs::read(app.objects.path().join("objects").join(key)).expect("object"), original);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn stow_to_a_study_refuses_instances_of_other_studies(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in("admin").await;
+    let (status, body) = stow(&app, &admin, "/dicomweb/studies/1.2.3.4", &[fixture("pydicom/CT_small.dcm")]).await;
+    assert_eq!(status, 409);
+    assert_eq!(failure_reasons(&body), [0xA900]);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn stow_needs_a_writer_and_a_dicom_body(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let parts = [fixture("pydicom/CT_small.dcm")];
+    assert_eq!(stow(&app, &app.client(), "/dicomweb/studies", &parts).await.0, 401);
+    assert_eq!(stow(&app, &app.signed_in("coordinator").await, "/dicomweb/studies", &parts).await.0, 403);
+    let admin = app.signed_in("admin").await;
+    let wrong_type = admin
+        .post(app.url("/dicomweb/studies"))
+        .header("origin", app.origin())
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(wrong_type.status(), 415);
+    let cross_site = admin
+        .post(app.url("/dicomweb/studies"))
+        .header("origin", "http://evil.example")
+        .header("content-type", stow_content_type())
+        .body(multipart_related(&parts))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(cross_site.status(), 403);
+    assert_eq!(count(&app, "instance").await, 0);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn qido_finds_studies_series_and_instances_within_the_users_sites(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    // The radiologist's first site is DEMO-GH: what they send is filed there.
+    let radiologist = app.signed_in("radiologist").await;
+    assert_eq!(stow(&app, &radiologist, "/dicomweb/studies", &[fixture("pydicom/CT_small.dcm")]).await.0, 200);
+    // A study from the other demo site, through the service directly.
+    let mut conn = app.pool.acquire().await.expect("conn");
+    let riverside = elysium_db::sites::by_code(&mut conn, "DEMO-RC").await.expect("query").expect("site");
+    drop(conn);
+    let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, Some(riverside.id));
+    let outcome = app.state().ingestor.ingest(fixture("pydicom/693_J2KI.dcm").into(), &received).await;
+    assert!(matches!(outcome, elysium_server::ingest::Outcome::Stored(_)), "{outcome:?}");
+
+    let get = |client: Client, path: &'static str| {
+        let url = app.url(path);
+        async move { client.get(url).send().await.expect("get").json::<Value>().await.expect("json") }
+    };
+    let coordinator = app.signed_in("coordinator").await;
+    let seen = get(coordinator.clone(), "/dicomweb/studies").await;
+    assert_eq!(seen.as_array().map(Vec::len), Some(1), "coordinator sees DEMO-GH only: {seen}");
+    let study = seen[0]["0020000D"]["Value"][0].as_str().expect("study uid").to_owned();
+    assert_eq!(seen[0]["00080061"]["Value"][0], "CT");
+    assert_eq!(seen[0]["00201208"]["Value"][0], 1);
+    let admin = app.signed_in("admin").await;
+    assert_eq!(get(admin.clone(), "/dicomweb/studies").await.as_array().map(Vec::len), Some(2));
+    assert_eq!(get(admin.clone(), "/dicomweb/studies?limit=1&offset=1").await.as_array().map(Vec::len), Some(1));
+    assert_eq!(get(admin.clone(), "/dicomweb/studies?PatientID=no-such-patient").await, Value::Array(vec![]));
+    let by_date = get(admin.clone(), "/dicomweb/studies?StudyDate=19000101-19001231").await;
+    assert_eq!(by_date, Value::Array(vec![]));
+
+    let series: Value = coordinator
+        .get(app.url(&format!("/dicomweb/studies/{study}/series")))
+        .send()
+        .await
+        .expect("series")
+        .json()
+        .await
+        .expect("json");
+    let series_uid = series[0]["0020000E"]["Value"][0].as_str().expect("series uid").to_owned();
+    let instances: Value = coordinator
+        .get(app.url(&format!("/dicomweb/studies/{study}/series/{series_uid}/instances")))
+        .send()
+        .await
+        .expect("instances")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(instances[0]["00080018"]["Value"][0], CT_SMALL_UID);
+
+    // The other site's study is invisible to the coordinator, as if it did not exist.
+    let other: Value = get(admin, "/dicomweb/studies?ModalitiesInStudy=CT").await;
+    let hidden = other.as_array().expect("array").iter().find_map(|s| {
+        let uid = s["0020000D"]["Value"][0].as_str()?;
+        (uid != study).then(|| uid.to_owned())
+    });
+    let hidden = hidden.expect("the riverside study");
+    let response = coordinator.get(app.url(&format!("/dicomweb/studies/{hidden}/series"))).send().await.expect("get");
+    assert_eq!(response.status(), 404);
+    let bad_limit = coordinator.get(app.url("/dicomweb/studies?limit=lots")).send().await.expect("get");
+    assert_eq!(bad_limit.status(), 400);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_phantom_series_round_trips_through_stow_and_qido(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let out = tempfile::tempdir().expect("tmp");
+    let mut options = elysium_dicom::phantom::PhantomOptions::new(out.path());
+    options.rows = 32;
+    options.slices = Some(6);
+    options.seed = 11;
+    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let series = &report.series[0];
+    let mut files: Vec<_> = std::fs::read_dir(&series.dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    files.sort();
+    let parts: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    let admin = app.signed_in("admin").await;
+    let (status, body) = stow(&app, &admin, &format!("/dicomweb/studies/{}", series.study_uid), &parts).await;
+    assert_eq!(status, 200, "{body}");
+    let found: Value = admin
+        .get(app.url(&format!("/dicomweb/studies?PatientID={}", series.patient_id)))
+        .send()
+        .await
+        .expect("qido")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found[0]["00201208"]["Value"][0], 6);
+    assert_eq!(found[0]["00081190"]["Value"][0], format!("{}/dicomweb/studies/{}", app.origin(), series.study_uid));
+}
