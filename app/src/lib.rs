@@ -16,7 +16,7 @@ use leptos_router::{
 };
 
 use crate::components::shell::Shell;
-use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage};
+use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies};
 
 /// The HTML document around the app (server side only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -53,6 +53,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/") view=move || view! { <Shell><HomePage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/studies") view=move || view! { <Shell><studies::StudiesPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/studies/:uid") view=move || view! { <Shell><studies::StudyPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=move || view! { <Shell><admin::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />

@@ -278,7 +278,8 @@ async fn ingest(
         None => None,
     };
     let ingestor = crate::ingest::Ingestor::new(pool.clone(), store.open(&database.data_dir)?, store.accept_non_ct);
-    let summary = crate::ingest::cli::ingest_paths(&ingestor, paths, site_id, jobs).await?;
+    let received = crate::ingest::Received::new(crate::ingest::Via::Cli, site_id);
+    let summary = crate::ingest::cli::ingest_paths(&ingestor, paths, &received, jobs).await?;
     let template = elysium_db::audit::NewAuditEvent {
         actor_username: Some(cli_actor()),
         action: "dicom.cli".into(),

@@ -16,6 +16,41 @@ pub const USERS: &[(&str, &str, &[Role], &[&str])] = &[
     ("radiologist", "Ravi Radiologist", &[Role::Radiologist], &["DEMO-GH", "DEMO-RC"]),
 ];
 
+/// Demo patients: (seed, lesions, contrast, site). Their IDs are `PH-<seed>-0001`.
+const PHANTOMS: &[(u64, &[&str], bool, &str)] = &[
+    (2601, &["liver:25"], false, "DEMO-GH"),
+    (2602, &["pancreas:20"], false, "DEMO-GH"),
+    (2603, &["colorectal:30", "lung:12"], false, "DEMO-GH"),
+    (2604, &[], true, "DEMO-RC"),
+];
+const PHANTOM_ROWS: u16 = 256;
+
+/// Synthetic CT studies for the demo: generated once under the data folder, then stored
+/// through the same ingest path as STOW-RS. Skipped when they are already stored.
+pub async fn seed_images(pool: &sqlx::PgPool, ingestor: &crate::ingest::Ingestor, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-26").await? >= PHANTOMS.len() as i64 {
+        return Ok(());
+    }
+    println!("Generating and storing {} synthetic CT studies for the demo…", PHANTOMS.len());
+    for (seed, lesions, contrast, site) in PHANTOMS {
+        let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-phantoms"));
+        options.seed = *seed;
+        options.rows = PHANTOM_ROWS;
+        options.contrast = *contrast;
+        options.lesions = lesions.iter().map(|l| l.parse()).collect::<Result<_, _>>()?;
+        let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
+        let mut conn = pool.acquire().await?;
+        let site_id = elysium_db::sites::by_code(&mut conn, site).await?.map(|s| s.id);
+        drop(conn);
+        let received = crate::ingest::Received::new(crate::ingest::Via::Demo, site_id);
+        let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
+        let summary = crate::ingest::cli::ingest_paths(ingestor, &dirs, &received, 4).await?;
+        let template = elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
+        crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
+    }
+    Ok(())
+}
+
 pub async fn seed(pool: &sqlx::PgPool, hasher: &Hasher, password: &str) -> anyhow::Result<()> {
     let mut tx = pool.begin().await?;
     let mut site_ids = Vec::new();

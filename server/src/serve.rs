@@ -15,17 +15,23 @@ pub async fn serve(database: DatabaseConfig, config: ServeConfig) -> anyhow::Res
     config.validate().map_err(anyhow::Error::msg)?;
     let db = Database::open(&database).await?;
     let store = config.store.open(&database.data_dir)?;
-    let result = run(&db, config, store).await;
+    let result = run(&db, config, store, &database.data_dir).await;
     db.close().await?;
     result
 }
 
-async fn run(db: &Database, config: ServeConfig, store: std::sync::Arc<dyn object_store::ObjectStore>) -> anyhow::Result<()> {
+async fn run(
+    db: &Database,
+    config: ServeConfig,
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
     elysium_db::migrate(&db.pool).await.context("applying migrations")?;
     let demo = config.demo.then(|| config.demo_password.clone());
     let state = crate::app_state(db.pool.clone(), config, store)?;
     if let Some(password) = &demo {
         crate::demo::seed(&db.pool, &state.hasher, password.expose()).await.context("seeding demo data")?;
+        crate::demo::seed_images(&db.pool, &state.ingestor, data_dir).await.context("seeding demo images")?;
     }
 
     let store = PostgresStore::new(db.pool.clone());

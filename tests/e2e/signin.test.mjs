@@ -135,3 +135,21 @@ test(`the admin sees the audit log and the user list (JavaScript ${JAVASCRIPT ? 
     await context.close();
   }
 });
+
+test(`a coordinator finds a demo study and opens it (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+  const { context, page, errors } = await freshPage();
+  try {
+    await signIn(page, 'coordinator', PASSWORD);
+    await waitForHydration(page);
+    await page.click('nav.mainnav a:text-is("Studies")');
+    await page.waitForSelector('[data-testid=studies]');
+    const rows = await page.locator('[data-testid=studies] tbody tr').count();
+    assert.ok(rows >= 1, 'the demo seeds studies at the coordinator\'s site');
+    await page.click('[data-testid=studies] tbody tr >> nth=0 >> a');
+    await page.waitForSelector('[data-testid=series]');
+    assert.match(await page.textContent('[data-testid=series]'), /CT/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod error;
 pub mod session;
+pub mod studies;
 
 pub use error::AppError;
 pub use session::{SessionUser, SiteRef};

@@ -9,6 +9,7 @@ use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteRef {
+    pub id: Uuid,
     pub code: String,
     pub name: String,
 }
@@ -29,6 +30,12 @@ impl SessionUser {
 
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         roles.iter().any(|r| self.has_role(*r))
+    }
+
+    /// The sites whose patients this user may see: `None` (all) for administrators, otherwise
+    /// the user's own sites.
+    pub fn site_scope(&self) -> Option<Vec<Uuid>> {
+        (!self.has_role(Role::Admin)).then(|| self.sites.iter().map(|s| s.id).collect())
     }
 }
 

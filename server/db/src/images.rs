@@ -181,6 +181,17 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
     Ok(Registered::Stored { patient_ref })
 }
 
+/// How many studies belong to patients whose ID starts with `prefix` (demo data check).
+pub async fn count_studies_with_patient_prefix(pool: &PgPool, prefix: &str) -> DbResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from study st join patient p on p.id = st.patient_ref
+           where starts_with(p.patient_id, $1)"#,
+        prefix
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 /// One row of the study list (QIDO-RS studies and the study list page).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct StudyRow {

@@ -22,6 +22,7 @@ pub struct UserRow {
     pub display_name: String,
     pub active: bool,
     pub roles: Vec<String>,
+    pub site_ids: Vec<Uuid>,
     pub site_codes: Vec<String>,
     pub site_names: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
@@ -96,6 +97,8 @@ async fn summaries(conn: &mut PgConnection, only: Option<Uuid>) -> DbResult<Vec<
         UserRow,
         r#"select u.id, u.username, u.display_name, u.active, u.created_at,
                   array(select role from user_role r where r.user_id = u.id order by role) as "roles!",
+                  array(select s.id from user_site us join site s on s.id = us.site_id
+                        where us.user_id = u.id order by s.code) as "site_ids!",
                   array(select s.code from user_site us join site s on s.id = us.site_id
                         where us.user_id = u.id order by s.code) as "site_codes!",
                   array(select s.name from user_site us join site s on s.id = us.site_id

@@ -65,10 +65,11 @@ pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Option<SessionUse
             .filter_map(|r| r.parse::<Role>().inspect_err(|e| tracing::warn!(%e, "ignoring a stored role")).ok())
             .collect(),
         sites: row
-            .site_codes
+            .site_ids
             .into_iter()
+            .zip(row.site_codes)
             .zip(row.site_names)
-            .map(|(code, name)| SiteRef { code, name })
+            .map(|((id, code), name)| SiteRef { id, code, name })
             .collect(),
     }))
 }

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 
 use app::api::SessionUser;
-use app::domain::roles::Role;
 use axum::{
     Extension,
     extract::{Path, Query, State},
@@ -28,7 +27,7 @@ pub async fn studies(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let filter = study_filter(&state, &user, &query).await?;
+    let filter = study_filter(&user, &query)?;
     let rows = elysium_db::images::studies(&state.pool, &filter).await?;
     let base = base_url(&state, &headers);
     let body: Vec<_> = rows
@@ -116,26 +115,11 @@ fn dicom_json(body: Vec<serde_json::Value>) -> Response {
     response
 }
 
-/// The sites whose studies the user may see; `None` for administrators (all sites).
-async fn visible_sites(state: &AppState, user: &SessionUser) -> Result<Option<Vec<uuid::Uuid>>, ApiError> {
-    if user.has_role(Role::Admin) {
-        return Ok(None);
-    }
-    let mut conn = state.pool.acquire().await?;
-    let mut ids = Vec::new();
-    for site in &user.sites {
-        if let Some(row) = elysium_db::sites::by_code(&mut conn, &site.code).await? {
-            ids.push(row.id);
-        }
-    }
-    Ok(Some(ids))
-}
-
 /// A study outside the user's sites answers 404, exactly like one that does not exist.
 async fn ensure_visible(state: &AppState, user: &SessionUser, study: &str) -> Result<(), ApiError> {
     let filter = StudyFilter {
         study_uid: Some(study.to_owned()),
-        site_ids: visible_sites(state, user).await?,
+        site_ids: user.site_scope(),
         limit: 1,
         ..Default::default()
     };
@@ -145,7 +129,7 @@ async fn ensure_visible(state: &AppState, user: &SessionUser, study: &str) -> Re
     Ok(())
 }
 
-async fn study_filter(state: &AppState, user: &SessionUser, query: &HashMap<String, String>) -> Result<StudyFilter, ApiError> {
+fn study_filter(user: &SessionUser, query: &HashMap<String, String>) -> Result<StudyFilter, ApiError> {
     let key = |names: &[&str]| names.iter().find_map(|n| query.get(*n)).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let number = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
         match query.get(name) {
@@ -169,7 +153,7 @@ async fn study_filter(state: &AppState, user: &SessionUser, query: &HashMap<Stri
         modality: key(&["ModalitiesInStudy", "00080061"]),
         date_from,
         date_to,
-        site_ids: visible_sites(state, user).await?,
+        site_ids: user.site_scope(),
         limit: number("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
         offset: number("offset", 0, i64::MAX)?,
     })

@@ -56,7 +56,8 @@ async fn receive(
     let constraints = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().whole_stream(MAX_REQUEST_BYTES).per_field(MAX_PART_BYTES));
     let mut parts = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
-    let site_id = user_site(&state, &user).await?;
+    // The sender's site: the user's first (a later admin issue maps API tokens to sites).
+    let site_id = user.sites.first().map(|s| s.id);
     let received = Received { via: Via::Stow, site_id, expected_study };
 
     let mut outcomes = Vec::new();
@@ -119,13 +120,6 @@ fn related_boundary(headers: &HeaderMap) -> Result<String, ApiError> {
     mime.get_param(mime::BOUNDARY)
         .map(|b| b.as_str().to_owned())
         .ok_or_else(|| ApiError::BadRequest("multipart/related without a boundary".into()))
-}
-
-/// The sender's site: the user's first site (a later admin issue maps API tokens to sites).
-async fn user_site(state: &AppState, user: &SessionUser) -> Result<Option<uuid::Uuid>, ApiError> {
-    let Some(site) = user.sites.first() else { return Ok(None) };
-    let mut conn = state.pool.acquire().await?;
-    Ok(elysium_db::sites::by_code(&mut conn, &site.code).await?.map(|s| s.id))
 }
 
 fn response(base: &str, outcomes: &[Outcome]) -> Response {

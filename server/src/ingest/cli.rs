@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Ingestor, Outcome, Received, Via};
+use super::{Ingestor, Outcome, Received};
 
 /// A zip entry larger than this when inflated is refused (zip-bomb defence).
 const MAX_ENTRY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -54,7 +54,7 @@ pub struct Summary {
     pub outcomes: Vec<Outcome>,
 }
 
-pub async fn ingest_paths(ingestor: &Ingestor, paths: &[PathBuf], site_id: Option<uuid::Uuid>, jobs: usize) -> anyhow::Result<Summary> {
+pub async fn ingest_paths(ingestor: &Ingestor, paths: &[PathBuf], received: &Received, jobs: usize) -> anyhow::Result<Summary> {
     let sources = tokio::task::spawn_blocking({
         let paths = paths.to_vec();
         move || collect_sources(&paths)
@@ -71,7 +71,7 @@ pub async fn ingest_paths(ingestor: &Ingestor, paths: &[PathBuf], site_id: Optio
             let label = source.describe();
             let bytes = tokio::task::spawn_blocking(move || source.read()).await;
             let outcome = match bytes {
-                Ok(Ok(bytes)) => Ok(ingestor.ingest(bytes, &Received::new(Via::Cli, site_id)).await),
+                Ok(Ok(bytes)) => Ok(ingestor.ingest(bytes, received).await),
                 Ok(Err(error)) => Err(error.to_string()),
                 Err(error) => Err(error.to_string()),
             };

@@ -1,0 +1,136 @@
+//! Studies for people: the study list and a study's page. Users see their own sites' studies;
+//! administrators see all. Opening a study is a view of a patient record, and is audited.
+
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::api::AppError;
+
+/// Rows per page of the study list.
+pub const STUDIES_PAGE: i64 = 50;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyItem {
+    pub study_uid: String,
+    pub patient_id: String,
+    pub patient_name: Option<String>,
+    pub patient_sex: Option<String>,
+    pub patient_birth_date: Option<String>,
+    pub study_date: Option<String>,
+    pub accession_number: Option<String>,
+    pub description: Option<String>,
+    pub site: Option<String>,
+    pub modalities: Vec<String>,
+    pub series_count: i64,
+    pub instance_count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesItem {
+    pub series_uid: String,
+    pub series_number: Option<i32>,
+    pub description: Option<String>,
+    pub modality: Option<String>,
+    pub body_part: Option<String>,
+    pub contrast: Option<String>,
+    pub slice_thickness: Option<f64>,
+    pub matrix: Option<String>,
+    pub instance_count: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StudyWithSeries {
+    pub study: StudyItem,
+    pub series: Vec<SeriesItem>,
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "studies", input = GetUrl)]
+pub async fn list_studies(
+    patient_id: Option<String>,
+    accession: Option<String>,
+    page: Option<i64>,
+) -> Result<Vec<StudyItem>, AppError> {
+    let user = crate::api::session::ssr::require_user()?;
+    let pool = crate::api::session::ssr::pool()?;
+    let filter = elysium_db::images::StudyFilter {
+        patient_id: patient_id.map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()),
+        accession_number: accession.map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()),
+        site_ids: user.site_scope(),
+        limit: STUDIES_PAGE,
+        offset: page.unwrap_or(0).max(0) * STUDIES_PAGE,
+        ..Default::default()
+    };
+    let rows = elysium_db::images::studies(&pool, &filter).await?;
+    Ok(rows.into_iter().map(ssr::study_item).collect())
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "study", input = GetUrl)]
+pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError> {
+    use crate::api::session::ssr::{client_addr, pool, require_user};
+
+    let user = require_user()?;
+    let pool = pool()?;
+    let filter = elysium_db::images::StudyFilter {
+        study_uid: Some(study_uid.clone()),
+        site_ids: user.site_scope(),
+        limit: 1,
+        ..Default::default()
+    };
+    // Outside the user's sites a study does not exist, as far as they can tell.
+    let study = elysium_db::images::studies(&pool, &filter).await?.into_iter().next().ok_or(AppError::NotFound)?;
+    let series = elysium_db::images::series_of_study(&pool, &study_uid, None).await?;
+
+    let mut event = user.audit_event("study.view", "success", client_addr());
+    event.target_type = Some("study".into());
+    event.target_id = Some(study_uid);
+    event.patient_id = Some(study.patient_id.clone());
+    let mut conn = pool.acquire().await.map_err(elysium_db::DbError::from)?;
+    elysium_db::audit::record(&mut conn, &event).await?;
+
+    Ok(StudyWithSeries {
+        study: ssr::study_item(study),
+        series: series
+            .into_iter()
+            .map(|s| SeriesItem {
+                series_uid: s.series_uid,
+                series_number: s.series_number,
+                description: s.description,
+                modality: s.modality,
+                body_part: s.body_part,
+                contrast: match (s.contrast_agent, s.contrast_route) {
+                    (None, None) => None,
+                    (agent, route) => Some([agent, route].into_iter().flatten().collect::<Vec<_>>().join(", ")),
+                },
+                slice_thickness: s.slice_thickness,
+                matrix: s.rows.zip(s.columns).map(|(r, c)| format!("{c} × {r}")),
+                instance_count: s.instance_count,
+            })
+            .collect(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::StudyItem;
+
+    fn date(d: Option<time::Date>) -> Option<String> {
+        d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+    }
+
+    pub fn study_item(row: elysium_db::images::StudyRow) -> StudyItem {
+        StudyItem {
+            study_uid: row.study_uid,
+            patient_id: row.patient_id,
+            patient_name: row.patient_name.map(|n| n.replace('^', " ").trim().to_owned()),
+            patient_sex: row.patient_sex,
+            patient_birth_date: date(row.patient_birth_date),
+            study_date: date(row.study_date),
+            accession_number: row.accession_number,
+            description: row.description,
+            site: row.site_code,
+            modalities: row.modalities,
+            series_count: row.series_count,
+            instance_count: row.instance_count,
+        }
+    }
+}

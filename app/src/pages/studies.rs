@@ -1,0 +1,118 @@
+//! The study list and a study's page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::studies::{STUDIES_PAGE, list_studies, study_detail};
+
+#[component]
+pub fn StudiesPage() -> impl IntoView {
+    let query = use_query_map();
+    let field = move |name: &str| query.read().get(name).unwrap_or_default();
+    let page = move || query.read().get("page").and_then(|p| p.parse::<i64>().ok()).unwrap_or(0).max(0);
+    let studies = Resource::new(
+        move || (field("patient_id"), field("accession"), page()),
+        |(patient_id, accession, page)| list_studies(Some(patient_id), Some(accession), Some(page)),
+    );
+    view! {
+        <Title text="Studies" />
+        <h1>"Studies"</h1>
+        <form method="get" action="/studies" class="filters" role="search">
+            <label>"Patient ID " <input name="patient_id" value=move || field("patient_id") /></label>
+            <label>"Accession " <input name="accession" value=move || field("accession") /></label>
+            <button type="submit" class="button">"Search"</button>
+        </form>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match studies.await {
+                    Ok(list) if list.is_empty() => view! { <p data-testid="no-studies">"No studies match."</p> }.into_any(),
+                    Ok(list) => {
+                        let more = list.len() as i64 == STUDIES_PAGE;
+                        view! {
+                            <table class="grid" data-testid="studies">
+                                <thead><tr>
+                                    <th>"Study date"</th><th>"Patient"</th><th>"Patient ID"</th><th>"Sex"</th><th>"Born"</th>
+                                    <th>"Accession"</th><th>"Description"</th><th>"Modality"</th><th>"Series"</th><th>"Images"</th><th>"Site"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|s| view! {
+                                        <tr>
+                                            <td class="nowrap">{s.study_date.unwrap_or_default()}</td>
+                                            <td><a href=format!("/studies/{}", s.study_uid)>{s.patient_name.unwrap_or_else(|| "(no name)".into())}</a></td>
+                                            <td><code>{s.patient_id}</code></td>
+                                            <td>{s.patient_sex.unwrap_or_default()}</td>
+                                            <td class="nowrap">{s.patient_birth_date.unwrap_or_default()}</td>
+                                            <td>{s.accession_number.unwrap_or_default()}</td>
+                                            <td>{s.description.unwrap_or_default()}</td>
+                                            <td>{s.modalities.join(", ")}</td>
+                                            <td class="num">{s.series_count}</td>
+                                            <td class="num">{s.instance_count}</td>
+                                            <td>{s.site.unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            <p class="pager">
+                                {move || (page() > 0).then(|| view! { <a href=format!("/studies?page={}", page() - 1)>"← Newer"</a> })}
+                                " "
+                                {more.then(|| view! { <a href=format!("/studies?page={}", page() + 1)>"Older →"</a> })}
+                            </p>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn StudyPage() -> impl IntoView {
+    let params = use_params_map();
+    let detail = Resource::new(move || params.read().get("uid").unwrap_or_default(), study_detail);
+    view! {
+        <Title text="Study" />
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => {
+                        let s = d.study;
+                        view! {
+                            <p><a href="/studies">"← Studies"</a></p>
+                            <h1>{s.patient_name.clone().unwrap_or_else(|| "(no name)".into())}</h1>
+                            <dl class="facts" data-testid="study">
+                                <dt>"Patient ID"</dt><dd><code>{s.patient_id}</code></dd>
+                                <dt>"Sex / born"</dt><dd>{format!("{} / {}", s.patient_sex.unwrap_or_else(|| "—".into()), s.patient_birth_date.unwrap_or_else(|| "—".into()))}</dd>
+                                <dt>"Study date"</dt><dd>{s.study_date.unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Accession"</dt><dd>{s.accession_number.unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Description"</dt><dd>{s.description.unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Site"</dt><dd>{s.site.unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Study UID"</dt><dd><code>{s.study_uid}</code></dd>
+                            </dl>
+                            <h2>"Series"</h2>
+                            <table class="grid" data-testid="series">
+                                <thead><tr><th>"#"</th><th>"Description"</th><th>"Modality"</th><th>"Body part"</th><th>"Contrast"</th><th>"Slice (mm)"</th><th>"Matrix"</th><th>"Images"</th></tr></thead>
+                                <tbody>
+                                    {d.series.into_iter().map(|se| view! {
+                                        <tr>
+                                            <td class="num">{se.series_number.map(|n| n.to_string()).unwrap_or_default()}</td>
+                                            <td>{se.description.unwrap_or_default()}</td>
+                                            <td>{se.modality.unwrap_or_default()}</td>
+                                            <td>{se.body_part.unwrap_or_default()}</td>
+                                            <td>{se.contrast.unwrap_or_else(|| "none recorded".into())}</td>
+                                            <td class="num">{se.slice_thickness.map(|t| format!("{t:.2}")).unwrap_or_default()}</td>
+                                            <td>{se.matrix.unwrap_or_default()}</td>
+                                            <td class="num">{se.instance_count}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
