@@ -252,3 +252,51 @@ async fn a_phantom_series_round_trips_through_stow_and_qido(pool: PgPool) {
     assert_eq!(found[0]["00201208"]["Value"][0], 6);
     assert_eq!(found[0]["00081190"]["Value"][0], format!("{}/dicomweb/studies/{}", app.origin(), series.study_uid));
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn wado_returns_originals_metadata_and_rendered_frames(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let original = fixture("pydicom/CT_small.dcm");
+    let (_, body) = stow(&app, &radiologist, "/dicomweb/studies", std::slice::from_ref(&original)).await;
+    let url = body["00081199"]["Value"][0]["00081190"]["Value"][0].as_str().expect("retrieve url").to_owned();
+    let path = url.trim_start_matches(&app.origin()).to_owned();
+
+    let instance = radiologist.get(app.url(&path)).send().await.expect("wado");
+    assert_eq!(instance.status(), 200);
+    let content_type = instance.headers()["content-type"].to_str().expect("ct").to_owned();
+    assert!(content_type.starts_with("multipart/related; type=\"application/dicom\""), "{content_type}");
+    let body = instance.bytes().await.expect("body");
+    let found = body.windows(original.len()).any(|w| w == original.as_slice());
+    assert!(found, "the part is the original, byte for byte");
+
+    let series_path = path.split("/instances/").next().expect("series path").to_owned();
+    let series = radiologist.get(app.url(&series_path)).send().await.expect("series").bytes().await.expect("body");
+    assert!(series.windows(original.len()).any(|w| w == original.as_slice()));
+
+    let metadata: Value = radiologist.get(app.url(&format!("{path}/metadata"))).send().await.expect("meta").json().await.expect("json");
+    assert_eq!(metadata[0]["00080060"]["Value"][0], "CT");
+    assert!(metadata[0].get("7FE00010").is_none(), "no pixel data in metadata");
+    let series_metadata: Value =
+        radiologist.get(app.url(&format!("{series_path}/metadata"))).send().await.expect("meta").json().await.expect("json");
+    assert_eq!(series_metadata.as_array().map(Vec::len), Some(1));
+
+    let png = radiologist.get(app.url(&format!("{path}/rendered?window=40,400"))).send().await.expect("rendered");
+    assert_eq!(png.status(), 200);
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert_eq!(&png.bytes().await.expect("png")[1..4], b"PNG");
+    let frame = radiologist.get(app.url(&format!("{path}/frames/1/rendered"))).send().await.expect("frame");
+    assert_eq!(frame.status(), 200);
+    let bad_window = radiologist.get(app.url(&format!("{path}/rendered?window=wide"))).send().await.expect("bad");
+    assert_eq!(bad_window.status(), 400);
+    let no_frame = radiologist.get(app.url(&format!("{path}/frames/2/rendered"))).send().await.expect("frame 2");
+    assert_eq!(no_frame.status(), 404);
+    let unknown = radiologist.get(app.url(&format!("{series_path}/instances/1.2.3/rendered"))).send().await.expect("unknown");
+    assert_eq!(unknown.status(), 404);
+    assert_eq!(app.client().get(app.url(&path)).send().await.expect("anonymous").status(), 401);
+    let retrievals: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'dicomweb.retrieve' and patient_id is not null")
+        .fetch_one(&app.pool)
+        .await
+        .expect("audit");
+    assert_eq!(retrievals, 2, "instance and series retrievals are audited with the patient");
+}

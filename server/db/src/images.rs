@@ -332,3 +332,16 @@ pub async fn instances_of_series(pool: &PgPool, study_uid: &str, series_uid: &st
     .fetch_all(pool)
     .await?)
 }
+
+/// The object key of one instance, addressed by its study, series and instance UIDs.
+pub async fn instance_key(pool: &PgPool, study_uid: &str, series_uid: &str, sop_instance_uid: &str) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        "select i.object_key from instance i join series se on se.id = i.series_ref join study st on st.id = se.study_ref
+         where st.study_uid = $1 and se.series_uid = $2 and i.sop_instance_uid = $3",
+        study_uid,
+        series_uid,
+        sop_instance_uid
+    )
+    .fetch_optional(pool)
+    .await?)
+}

@@ -4,4 +4,5 @@
 
 pub mod header;
 pub mod phantom;
+pub mod render;
 pub mod uid;

@@ -69,7 +69,7 @@ pub fn needs_identity(path: &str) -> bool {
 
 /// Machine clients get JSON errors; people get pages and redirects.
 pub fn is_api(path: &str) -> bool {
-    path.starts_with("/api/")
+    path.starts_with("/api/") || path.starts_with("/dicomweb/")
 }
 
 #[cfg(test)]
@@ -116,6 +116,13 @@ mod tests {
         assert_eq!(required(&Method::POST, "/dicomweb/studies"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::GET, "/dicomweb/studies"), Access::SignedIn);
         assert_eq!(required(&Method::POST, "/admin/users"), Access::AnyOf(ADMIN));
+    }
+
+    #[test]
+    fn machine_paths_get_status_codes_not_redirects() {
+        assert!(is_api("/api/v1/me"));
+        assert!(is_api("/dicomweb/studies"));
+        assert!(!is_api("/studies"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod json;
 pub mod qido;
 pub mod stow;
+pub mod wado;
 
 use axum::{
     Router,
@@ -22,7 +23,13 @@ pub fn router() -> Router<AppState> {
         .route("/studies", get(qido::studies).post(stow::store))
         .route("/studies/{study}", axum::routing::post(stow::store_into_study))
         .route("/studies/{study}/series", get(qido::series))
+        .route("/studies/{study}/series/{series}", get(wado::series))
+        .route("/studies/{study}/series/{series}/metadata", get(wado::series_metadata))
         .route("/studies/{study}/series/{series}/instances", get(qido::instances))
+        .route("/studies/{study}/series/{series}/instances/{instance}", get(wado::instance))
+        .route("/studies/{study}/series/{series}/instances/{instance}/metadata", get(wado::instance_metadata))
+        .route("/studies/{study}/series/{series}/instances/{instance}/rendered", get(wado::rendered))
+        .route("/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered", get(wado::frame_rendered))
         // STOW-RS bodies are whole studies: the multipart reader enforces its own limits.
         .layer(DefaultBodyLimit::disable())
 }

@@ -116,7 +116,7 @@ fn dicom_json(body: Vec<serde_json::Value>) -> Response {
 }
 
 /// A study outside the user's sites answers 404, exactly like one that does not exist.
-async fn ensure_visible(state: &AppState, user: &SessionUser, study: &str) -> Result<(), ApiError> {
+pub async fn ensure_visible(state: &AppState, user: &SessionUser, study: &str) -> Result<(), ApiError> {
     let filter = StudyFilter {
         study_uid: Some(study.to_owned()),
         site_ids: user.site_scope(),

@@ -1,0 +1,169 @@
+//! Rendering one frame for people: Hounsfield units through a window to 8-bit grey, as PNG
+//! (WADO-RS `rendered`, the slice viewer), and the HU at a pixel.
+
+use dicom_object::DefaultDicomObject;
+use dicom_pixeldata::PixelDecoder;
+
+/// A display window in HU: what `center ± width/2` maps to black..white.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Window {
+    pub center: f64,
+    pub width: f64,
+}
+
+impl Window {
+    /// The radiologists' presets for chest-abdomen CT.
+    pub const PRESETS: &[(&str, &str, Window)] = &[
+        ("lung", "Lung", Window { center: -600.0, width: 1500.0 }),
+        ("mediastinum", "Mediastinum / soft tissue", Window { center: 40.0, width: 400.0 }),
+        ("abdomen", "Abdomen / liver", Window { center: 60.0, width: 160.0 }),
+        ("bone", "Bone", Window { center: 400.0, width: 1800.0 }),
+    ];
+
+    pub fn preset(name: &str) -> Option<Window> {
+        Self::PRESETS.iter().find(|(key, _, _)| *key == name).map(|(_, _, w)| *w)
+    }
+
+    /// `center,width` as WADO-RS writes it (`window=40,400`; a third, function, part is ignored).
+    pub fn parse(value: &str) -> Option<Window> {
+        let mut parts = value.split(',');
+        let center = parts.next()?.trim().parse::<f64>().ok()?;
+        let width = parts.next()?.trim().parse::<f64>().ok()?;
+        (center.is_finite() && width.is_finite() && width >= 1.0).then_some(Window { center, width })
+    }
+
+    /// PS3.3 C.11.2.1.2.1 linear VOI function, to 0..=255.
+    pub fn grey(&self, hu: f64) -> u8 {
+        let low = self.center - 0.5 - (self.width - 1.0) / 2.0;
+        let high = self.center - 0.5 + (self.width - 1.0) / 2.0;
+        if hu <= low {
+            0
+        } else if hu > high {
+            255
+        } else {
+            (((hu - (self.center - 0.5)) / (self.width - 1.0) + 0.5) * 255.0).round().clamp(0.0, 255.0) as u8
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("frame {0} does not exist")]
+    NoSuchFrame(u32),
+    #[error("the pixel data could not be decoded: {0}")]
+    Decode(String),
+    #[error("PNG encoding failed: {0}")]
+    Png(String),
+}
+
+/// One decoded frame in modality units (HU for CT), row-major.
+pub struct Frame {
+    pub rows: u32,
+    pub columns: u32,
+    pub values: Vec<f32>,
+}
+
+impl Frame {
+    pub fn value_at(&self, x: u32, y: u32) -> Option<f32> {
+        (x < self.columns && y < self.rows).then(|| self.values[(y * self.columns + x) as usize])
+    }
+}
+
+/// Decodes frame `index` (0-based) with the rescale (modality LUT) applied.
+pub fn decode_frame(object: &DefaultDicomObject, index: u32) -> Result<Frame, RenderError> {
+    let frames = object
+        .get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
+        .and_then(|e| e.to_int::<u32>().ok())
+        .unwrap_or(1);
+    if index >= frames {
+        return Err(RenderError::NoSuchFrame(index));
+    }
+    let decoded = object.decode_pixel_data_frame(index).map_err(|e| RenderError::Decode(e.to_string()))?;
+    if decoded.samples_per_pixel() != 1 {
+        return Err(RenderError::Decode("only single-sample (greyscale) images are rendered".into()));
+    }
+    let values = decoded.to_vec_frame::<f32>(0).map_err(|e| RenderError::Decode(e.to_string()))?;
+    Ok(Frame { rows: decoded.rows(), columns: decoded.columns(), values })
+}
+
+/// The window an image suggests (WindowCenter/Width), if any.
+pub fn suggested_window(object: &DefaultDicomObject) -> Option<Window> {
+    let first = |tag| object.get(tag)?.to_multi_float64().ok()?.first().copied();
+    let center = first(dicom_dictionary_std::tags::WINDOW_CENTER)?;
+    let width = first(dicom_dictionary_std::tags::WINDOW_WIDTH)?;
+    (width >= 1.0).then_some(Window { center, width })
+}
+
+/// Renders a decoded frame through `window` as an 8-bit greyscale PNG.
+pub fn png(frame: &Frame, window: Window) -> Result<Vec<u8>, RenderError> {
+    let grey: Vec<u8> = frame.values.iter().map(|v| window.grey(f64::from(*v))).collect();
+    let mut out = Vec::with_capacity(grey.len() / 2);
+    {
+        let mut encoder = png::Encoder::new(&mut out, frame.columns, frame.rows);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::Fast);
+        let mut writer = encoder.write_header().map_err(|e| RenderError::Png(e.to_string()))?;
+        writer.write_image_data(&grey).map_err(|e| RenderError::Png(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// The instance's attributes in the DICOM JSON model, without its pixel data (WADO-RS metadata).
+pub fn metadata_json(object: &DefaultDicomObject) -> Result<serde_json::Value, RenderError> {
+    let mut dataset = (**object).clone();
+    dataset.remove_element(dicom_dictionary_std::tags::PIXEL_DATA);
+    dicom_json::to_value(&dataset).map_err(|e| RenderError::Decode(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ct_small() -> DefaultDicomObject {
+        let path = format!("{}/../../tests/fixtures/dicom/pydicom/CT_small.dcm", env!("CARGO_MANIFEST_DIR"));
+        crate::header::parse(&std::fs::read(&path).expect(&path)).expect("parse").object
+    }
+
+    #[test]
+    fn the_voi_function_maps_the_window_to_black_through_white() {
+        let w = Window { center: 40.0, width: 400.0 };
+        assert_eq!(w.grey(-1000.0), 0);
+        assert_eq!(w.grey(-160.0), 0);
+        assert_eq!(w.grey(1000.0), 255);
+        assert!((126..=129).contains(&w.grey(40.0)));
+    }
+
+    #[test]
+    fn windows_parse_from_wado_query_values_and_presets() {
+        assert_eq!(Window::parse("40,400"), Some(Window { center: 40.0, width: 400.0 }));
+        assert_eq!(Window::parse("-600, 1500, LINEAR"), Some(Window { center: -600.0, width: 1500.0 }));
+        assert_eq!(Window::parse("40"), None);
+        assert_eq!(Window::parse("40,0"), None);
+        assert_eq!(Window::parse("x,y"), None);
+        assert_eq!(Window::preset("lung"), Some(Window { center: -600.0, width: 1500.0 }));
+        assert_eq!(Window::preset("brain"), None);
+    }
+
+    #[test]
+    fn a_public_ct_sample_renders_to_png_and_reads_hu() {
+        let object = ct_small();
+        let frame = decode_frame(&object, 0).expect("decode");
+        assert_eq!((frame.rows, frame.columns), (128, 128));
+        // Reference values from pydicom 3.0.1: pixel_array * RescaleSlope + RescaleIntercept.
+        for (x, y, hu) in [(0, 0, -849.0), (64, 64, 904.0), (100, 10, 203.0)] {
+            assert_eq!(frame.value_at(x, y), Some(hu), "({x}, {y})");
+        }
+        assert!(frame.value_at(128, 0).is_none());
+        let png = png(&frame, Window { center: 40.0, width: 400.0 }).expect("png");
+        assert_eq!(&png[1..4], b"PNG");
+        assert!(decode_frame(&object, 5).is_err());
+    }
+
+    #[test]
+    fn metadata_leaves_the_pixels_out() {
+        let json = metadata_json(&ct_small()).expect("json");
+        assert_eq!(json["00080060"]["Value"][0], "CT");
+        assert!(json.get("7FE00010").is_none());
+    }
+}
