@@ -16,7 +16,7 @@ use leptos_router::{
 };
 
 use crate::components::shell::Shell;
-use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies};
+use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies, viewer};
 
 /// The HTML document around the app (server side only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=move || view! { <Shell><HomePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies") view=move || view! { <Shell><studies::StudiesPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid") view=move || view! { <Shell><studies::StudyPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/studies/:uid/series/:series") view=move || view! { <Shell><viewer::ViewerPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=move || view! { <Shell><admin::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />

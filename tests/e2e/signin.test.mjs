@@ -153,3 +153,38 @@ test(`a coordinator finds a demo study and opens it (JavaScript ${JAVASCRIPT ? '
     await context.close();
   }
 });
+
+test(`the slice viewer steps through a series (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+  const { context, page, errors } = await freshPage();
+  try {
+    await signIn(page, 'radiologist', PASSWORD);
+    await waitForHydration(page);
+    await page.goto(`${BASE}/studies`);
+    await waitForHydration(page);
+    await page.click('[data-testid=studies] tbody tr >> nth=0 >> a');
+    await page.waitForSelector('[data-testid=series] a');
+    await page.click('[data-testid=series] a');
+    await page.waitForSelector('[data-testid=slice]');
+    await waitForHydration(page);
+    const before = await page.textContent('[data-testid=slice-position]');
+    const image = await page.getAttribute('[data-testid=slice]', 'src');
+    const png = await page.request.get(new URL(image, BASE).toString());
+    assert.equal(png.headers()['content-type'], 'image/png');
+    if (JAVASCRIPT) {
+      await page.focus('.viewer-stage');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+    } else {
+      await page.click('text=Next ▶');
+      await page.click('text=Next ▶');
+    }
+    const after = await page.textContent('[data-testid=slice-position]');
+    const number = (text) => Number(/Slice (\d+)/.exec(text)[1]);
+    assert.equal(number(after), number(before) + 2, `${before} -> ${after}`);
+    await page.click('[data-preset=lung]');
+    assert.match(await page.getAttribute('[data-testid=slice]', 'src'), /window=-600,1500/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

@@ -50,7 +50,8 @@ async fn unknown_user_and_wrong_password_look_the_same(pool: PgPool) {
     let client = app.client();
     let mut timings = Vec::new();
     let mut bodies = Vec::new();
-    for username in ["radiologist", "nobody-by-this-name", "radiologist", "nobody-by-this-name", "radiologist", "nobody-by-this-name"] {
+    let attempts = ["radiologist", "nobody-by-this-name"].repeat(5);
+    for username in attempts {
         let started = Instant::now();
         let response = app.login(&client, username, "wrong password here").await;
         timings.push((username, started.elapsed()));
@@ -59,14 +60,15 @@ async fn unknown_user_and_wrong_password_look_the_same(pool: PgPool) {
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]), "{bodies:?}");
     assert!(bodies[0].contains("invalid username or password"));
-    // Both paths run argon2: the unknown user's median time is not a fraction of the other's.
+    // Both paths run argon2. Skipping it for unknown users would make that path about 50 times
+    // faster; the margin of 4 keeps the check meaningful on a busy machine.
     let median = |name: &str| {
         let mut t: Vec<Duration> = timings.iter().filter(|(n, _)| *n == name).map(|(_, d)| *d).collect();
         t.sort();
-        t[1]
+        t[t.len() / 2]
     };
     let (known, unknown) = (median("radiologist"), median("nobody-by-this-name"));
-    assert!(unknown * 2 >= known, "unknown user {unknown:?} vs wrong password {known:?}");
+    assert!(unknown * 4 >= known, "unknown user {unknown:?} vs wrong password {known:?}");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -113,6 +113,14 @@ pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError
 mod ssr {
     use super::StudyItem;
 
+    /// The unit normal of an ImageOrientationPatient (row × column cosines).
+    pub fn normal(orientation: &[f64]) -> Option<[f64; 3]> {
+        let [rx, ry, rz, cx, cy, cz] = <[f64; 6]>::try_from(orientation).ok()?;
+        let n = [ry * cz - rz * cy, rz * cx - rx * cz, rx * cy - ry * cx];
+        let length = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        (length > 1e-6).then(|| [n[0] / length, n[1] / length, n[2] / length])
+    }
+
     fn date(d: Option<time::Date>) -> Option<String> {
         d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
     }
@@ -133,4 +141,86 @@ mod ssr {
             instance_count: row.instance_count,
         }
     }
+}
+
+/// One slice of the viewer: its instance and its position along the slice normal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewerSlice {
+    pub sop_instance_uid: String,
+    pub position_mm: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SliceStack {
+    pub study_uid: String,
+    pub series_uid: String,
+    pub description: Option<String>,
+    pub slices: Vec<ViewerSlice>,
+}
+
+/// The slices of a series in anatomical order (along the normal of the image orientation).
+#[leptos::server(prefix = "/api/fn", endpoint = "series_slices", input = GetUrl)]
+pub async fn series_slices(study_uid: String, series_uid: String) -> Result<SliceStack, AppError> {
+    use crate::api::session::ssr::{pool, require_user};
+
+    let user = require_user()?;
+    let pool = pool()?;
+    let filter = elysium_db::images::StudyFilter {
+        study_uid: Some(study_uid.clone()),
+        site_ids: user.site_scope(),
+        limit: 1,
+        ..Default::default()
+    };
+    if elysium_db::images::studies(&pool, &filter).await?.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let series = elysium_db::images::series_of_study(&pool, &study_uid, None).await?;
+    let series = series.into_iter().find(|s| s.series_uid == series_uid).ok_or(AppError::NotFound)?;
+    let instances = elysium_db::images::instances_of_series(&pool, &study_uid, &series_uid).await?;
+    let normal = series.image_orientation.as_deref().and_then(ssr::normal);
+    let mut slices: Vec<ViewerSlice> = instances
+        .into_iter()
+        .map(|i| ViewerSlice {
+            position_mm: match (&i.image_position, normal) {
+                (Some(p), Some(n)) if p.len() == 3 => Some(p[0] * n[0] + p[1] * n[1] + p[2] * n[2]),
+                _ => None,
+            },
+            sop_instance_uid: i.sop_instance_uid,
+        })
+        .collect();
+    // Head first: the highest position along the normal (superior, for axial) at the top.
+    slices.sort_by(|a, b| b.position_mm.partial_cmp(&a.position_mm).unwrap_or(std::cmp::Ordering::Equal));
+    Ok(SliceStack { study_uid, series_uid, description: series.description, slices })
+}
+
+/// Hounsfield units at one pixel (the viewer's read-out under the cursor).
+#[leptos::server(prefix = "/api/fn", endpoint = "hu_at", input = GetUrl)]
+pub async fn hu_at(study_uid: String, series_uid: String, sop_instance_uid: String, x: u32, y: u32) -> Result<Option<f32>, AppError> {
+    use crate::api::session::ssr::{pool, require_user};
+
+    let user = require_user()?;
+    let pool = pool()?;
+    let filter = elysium_db::images::StudyFilter {
+        study_uid: Some(study_uid.clone()),
+        site_ids: user.site_scope(),
+        limit: 1,
+        ..Default::default()
+    };
+    if elysium_db::images::studies(&pool, &filter).await?.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let key = elysium_db::images::instance_key(&pool, &study_uid, &series_uid, &sop_instance_uid).await?.ok_or(AppError::NotFound)?;
+    let store = leptos::prelude::use_context::<std::sync::Arc<dyn object_store::ObjectStore>>().ok_or(AppError::Internal)?;
+    let read = async { object_store::ObjectStoreExt::get(&*store, &key.into()).await?.bytes().await };
+    let bytes = read.await.map_err(|error| {
+        tracing::error!(%error, "reading an instance for the viewer");
+        AppError::Internal
+    })?;
+    let value = tokio::task::spawn_blocking(move || {
+        let parsed = elysium_dicom::header::parse(&bytes).ok()?;
+        elysium_dicom::render::decode_frame(&parsed.object, 0).ok()?.value_at(x, y)
+    })
+    .await
+    .map_err(|_| AppError::Internal)?;
+    Ok(value)
 }

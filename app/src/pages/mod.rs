@@ -6,3 +6,4 @@ pub mod login;
 pub mod not_found;
 pub mod profile;
 pub mod studies;
+pub mod viewer;

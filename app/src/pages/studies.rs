@@ -88,7 +88,7 @@ pub fn StudyPage() -> impl IntoView {
                                 <dt>"Accession"</dt><dd>{s.accession_number.unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Description"</dt><dd>{s.description.unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Site"</dt><dd>{s.site.unwrap_or_else(|| "—".into())}</dd>
-                                <dt>"Study UID"</dt><dd><code>{s.study_uid}</code></dd>
+                                <dt>"Study UID"</dt><dd><code>{s.study_uid.clone()}</code></dd>
                             </dl>
                             <h2>"Series"</h2>
                             <table class="grid" data-testid="series">
@@ -97,7 +97,7 @@ pub fn StudyPage() -> impl IntoView {
                                     {d.series.into_iter().map(|se| view! {
                                         <tr>
                                             <td class="num">{se.series_number.map(|n| n.to_string()).unwrap_or_default()}</td>
-                                            <td>{se.description.unwrap_or_default()}</td>
+                                            <td><a href=format!("/studies/{}/series/{}", s.study_uid, se.series_uid)>{se.description.unwrap_or_else(|| "(no description)".into())}</a></td>
                                             <td>{se.modality.unwrap_or_default()}</td>
                                             <td>{se.body_part.unwrap_or_default()}</td>
                                             <td>{se.contrast.unwrap_or_else(|| "none recorded".into())}</td>

@@ -28,6 +28,7 @@ pub const SESSION_COOKIE: &str = "elysium_session";
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let pool = state.pool.clone();
+    let store = state.ingestor.store().clone();
     let leptos_options = state.leptos_options.clone();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
@@ -48,7 +49,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(pool.clone()),
+            move || {
+                provide_context(pool.clone());
+                provide_context(store.clone());
+            },
             move || app::shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
