@@ -29,6 +29,8 @@ if ! command -v initdb >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/ini
 fi
 command -v psql >/dev/null || apt_install postgresql-client
 command -v curl >/dev/null || apt_install curl
+# dcmtk: storescu and echoscu, a real PACS client for the C-STORE listener tests.
+command -v storescu >/dev/null || apt_install dcmtk
 
 # wasm32 std: rustup's if it has one, else Debian's rustc-web with std sources.
 wasm_libdir="$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || true)"

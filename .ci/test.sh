@@ -46,7 +46,7 @@ PASSWORD="e2e-$(date +%s)-password"
 # Its own object store, emptied per run like its database (demo phantoms are kept: they are
 # deterministic and take a while to generate).
 rm -rf "$STATE/e2e/objects"
-DATABASE_URL="$E2E_URL" ELYSIUM_DATA_DIR="$STATE/e2e" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
+DATABASE_URL="$E2E_URL" ELYSIUM_DATA_DIR="$STATE/e2e" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DICOM_ADDR=127.0.0.1:0 ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
   ELYSIUM_SITE_ROOT="$TARGET/site" "$ELYSIUM" serve > "$TARGET/e2e-server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 120); do

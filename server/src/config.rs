@@ -70,6 +70,8 @@ impl StoreConfig {
 pub struct ServeConfig {
     #[command(flatten)]
     pub store: StoreConfig,
+    #[command(flatten)]
+    pub dimse: crate::dimse::DimseConfig,
     /// Address the web server listens on.
     #[arg(long, env = "ELYSIUM_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod dicomweb;
+pub mod dimse;
 pub mod error;
 pub mod ingest;
 pub mod routes;

@@ -37,6 +37,8 @@ async fn run(
     let store = PostgresStore::new(db.pool.clone());
     let sweeper = tokio::spawn(store.continuously_delete_expired(Duration::from_secs(300)));
 
+    let dimse = start_dimse(&state).await?;
+
     let addr = state.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let app = crate::router(state.clone());
@@ -54,8 +56,33 @@ async fn run(
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    if let Some(dimse) = dimse {
+        dimse.abort();
+    }
     tracing::info!("Elysium stopped");
     Ok(())
+}
+
+/// Starts the C-STORE/C-ECHO listener unless it is turned off.
+async fn start_dimse(state: &crate::AppState) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let config = state.config.dimse.clone();
+    if !config.dicom {
+        return Ok(None);
+    }
+    let site_id = match &config.dicom_site {
+        Some(code) => {
+            let mut conn = state.pool.acquire().await?;
+            let code = code.trim().to_uppercase();
+            Some(elysium_db::sites::ensure(&mut conn, &code, &code).await?.id)
+        }
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(config.dicom_addr)
+        .await
+        .with_context(|| format!("binding the DICOM listener on {}", config.dicom_addr))?;
+    tracing::info!("DICOM C-STORE/C-ECHO listener on {} (AE title {})", listener.local_addr()?, config.ae_title);
+    let accept_non_ct = state.config.store.accept_non_ct;
+    Ok(Some(tokio::spawn(crate::dimse::serve(listener, state.ingestor.clone(), config, site_id, accept_non_ct))))
 }
 
 async fn shutdown_signal() {

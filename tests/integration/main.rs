@@ -6,5 +6,6 @@ mod auth;
 mod authorization;
 mod bad_input;
 mod dicomweb;
+mod dimse;
 mod health;
 mod pages;

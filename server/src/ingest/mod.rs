@@ -20,6 +20,7 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     Stow,
+    Cstore,
     Cli,
     Demo,
 }
@@ -28,6 +29,7 @@ impl Via {
     pub fn as_str(self) -> &'static str {
         match self {
             Via::Stow => "stow",
+            Via::Cstore => "cstore",
             Via::Cli => "cli",
             Via::Demo => "demo",
         }

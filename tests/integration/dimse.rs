@@ -1,0 +1,73 @@
+//! The C-STORE/C-ECHO listener, driven by dcmtk's echoscu and storescu as a PACS would.
+
+use elysium_db::MIGRATOR;
+use elysium_server::dimse::DimseConfig;
+use elysium_tests::TestApp;
+use sqlx::PgPool;
+use tokio::process::Command;
+
+async fn listener(app: &TestApp, allowed_calling: Vec<String>) -> u16 {
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    let config = DimseConfig {
+        dicom_addr: socket.local_addr().expect("addr"),
+        dicom: true,
+        ae_title: "ELYSIUM".into(),
+        allowed_calling,
+        dicom_site: None,
+    };
+    tokio::spawn(elysium_server::dimse::serve(socket, app.state().ingestor, config, None, false));
+    port
+}
+
+fn fixture_path(name: &str) -> String {
+    format!("{}/fixtures/dicom/pydicom/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn run(program: &str, args: &[&str]) -> bool {
+    let output = Command::new(program).args(args).output().await.unwrap_or_else(|e| panic!("{program} (dcmtk): {e}"));
+    output.status.success() && !String::from_utf8_lossy(&output.stderr).contains("E: ")
+}
+
+async fn instances(app: &TestApp) -> Vec<(String, String)> {
+    sqlx::query_as("select received_via, transfer_syntax_uid from instance order by transfer_syntax_uid")
+        .fetch_all(&app.pool)
+        .await
+        .expect("rows")
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let port = listener(&app, vec![]).await.to_string();
+    assert!(run("echoscu", &["-aec", "ELYSIUM", "127.0.0.1", &port]).await, "C-ECHO");
+    assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
+    assert!(run("storescu", &["-aec", "ELYSIUM", "-xv", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]).await);
+    // The same instance again is a success (a duplicate), not a second copy.
+    assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
+    assert_eq!(
+        instances(&app).await,
+        [("cstore".to_owned(), "1.2.840.10008.1.2.1".to_owned()), ("cstore".to_owned(), "1.2.840.10008.1.2.4.90".to_owned())]
+    );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn associations_must_call_our_title_from_an_allowed_ae(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let port = listener(&app, vec!["MODALITY1".into()]).await.to_string();
+    let ct = fixture_path("CT_small.dcm");
+    assert!(!run("storescu", &["-aec", "SOMEONE", "-aet", "MODALITY1", "127.0.0.1", &port, &ct]).await, "wrong called title");
+    assert!(!run("storescu", &["-aec", "ELYSIUM", "-aet", "INTRUDER", "127.0.0.1", &port, &ct]).await, "calling title not allowed");
+    assert!(instances(&app).await.is_empty());
+    assert!(run("storescu", &["-aec", "ELYSIUM", "-aet", "MODALITY1", "127.0.0.1", &port, &ct]).await);
+    assert_eq!(instances(&app).await.len(), 1);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn non_ct_classes_are_not_negotiated(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let port = listener(&app, vec![]).await.to_string();
+    // A Secondary Capture object: no presentation context is accepted for it.
+    assert!(!run("storescu", &["-aec", "ELYSIUM", "-xd", "127.0.0.1", &port, &fixture_path("image_dfl.dcm")]).await);
+    assert!(instances(&app).await.is_empty());
+}
