@@ -16,7 +16,7 @@ use leptos_router::{
 };
 
 use crate::components::shell::Shell;
-use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies, viewer};
+use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies, upload::UploadPage, viewer};
 
 /// The HTML document around the app (server side only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/studies") view=move || view! { <Shell><studies::StudiesPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid") view=move || view! { <Shell><studies::StudyPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid/series/:series") view=move || view! { <Shell><viewer::ViewerPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/upload") view=move || view! { <Shell><UploadPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=move || view! { <Shell><admin::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />

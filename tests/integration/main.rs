@@ -7,5 +7,6 @@ mod authorization;
 mod bad_input;
 mod dicomweb;
 mod dimse;
+mod upload;
 mod health;
 mod pages;

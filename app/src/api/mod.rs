@@ -6,6 +6,7 @@ pub mod admin;
 pub mod error;
 pub mod session;
 pub mod studies;
+pub mod upload;
 
 pub use error::AppError;
 pub use session::{SessionUser, SiteRef};

@@ -18,6 +18,7 @@ struct NavItem {
 const NAV: &[NavItem] = &[
     NavItem { href: "/", label: "Home", roles: &[] },
     NavItem { href: "/studies", label: "Studies", roles: &[] },
+    NavItem { href: "/upload", label: "Upload", roles: &[Role::Admin, Role::Radiologist] },
     NavItem { href: "/admin/users", label: "Users", roles: &[Role::Admin] },
     NavItem { href: "/admin/signin-locks", label: "Sign-in locks", roles: &[Role::Admin] },
     NavItem { href: "/admin/audit", label: "Audit log", roles: &[Role::Admin] },

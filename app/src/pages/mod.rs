@@ -6,4 +6,5 @@ pub mod login;
 pub mod not_found;
 pub mod profile;
 pub mod studies;
+pub mod upload;
 pub mod viewer;

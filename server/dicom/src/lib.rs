@@ -2,7 +2,9 @@
 //! headers, assembling CT series into volumes in Hounsfield units, and writing synthetic CT
 //! phantoms for demo data, tests and benchmarks.
 
+pub mod eligibility;
 pub mod header;
 pub mod phantom;
 pub mod render;
 pub mod uid;
+pub mod volume;

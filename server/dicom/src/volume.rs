@@ -481,17 +481,21 @@ fn read_frames(instance: &ParsedInstance, index: usize, out: &mut Vec<Frame>) ->
     Ok(())
 }
 
-/// Keeps one frame per position (the frames are sorted, best first within a position).
+/// Keeps one frame per position: of frames within [`DUPLICATE_TOLERANCE_MM`] of the first of
+/// their group (the frames are sorted along the normal), the first by [`Frame::precedence`].
 fn drop_duplicates(frames: Vec<Frame>, problems: &mut Vec<SeriesProblem>) -> Vec<Frame> {
     let total = frames.len();
     let mut kept: Vec<Frame> = Vec::with_capacity(total);
     let mut group_start = f64::NEG_INFINITY;
     for frame in frames {
-        if frame.distance - group_start <= DUPLICATE_TOLERANCE_MM {
-            continue;
+        if frame.distance - group_start > DUPLICATE_TOLERANCE_MM {
+            group_start = frame.distance;
+            kept.push(frame);
+        } else if let Some(last) = kept.last_mut()
+            && frame.precedence(last).is_lt()
+        {
+            *last = frame;
         }
-        group_start = frame.distance;
-        kept.push(frame);
     }
     if kept.len() < total {
         problems.push(SeriesProblem::DuplicatePositions { count: total - kept.len() });
@@ -645,57 +649,66 @@ struct Sampler<'a> {
 }
 
 impl Sampler<'_> {
+    fn frame(&self, source: usize) -> &[i16] {
+        &self.decoded[source * self.plane..(source + 1) * self.plane]
+    }
+
+    fn shift(&self, source: usize) -> Option<[f64; 2]> {
+        self.shifts.map(|t| t.shifts[source]).filter(|s| s[0] != 0.0 || s[1] != 0.0)
+    }
+
     fn fill(&self, target: &Target, out: &mut [i16]) {
+        let round = |v: f32| v.round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
         match *target {
-            Target::Copy(source) => self.sample(source, 1.0, out, false),
+            Target::Copy(source) => match self.shift(source) {
+                None => out.copy_from_slice(self.frame(source)),
+                Some(shift) => {
+                    let frame = self.frame(source);
+                    self.each(out, |o, y, x| *o = round(self.at(frame, shift, y, x)));
+                }
+            },
             Target::Blend { below, above, weight_above } => {
-                self.sample(below, 1.0 - weight_above, out, false);
-                self.sample(above, weight_above, out, true);
+                let (fb, fa) = (self.frame(below), self.frame(above));
+                let (sb, sa) = (self.shift(below), self.shift(above));
+                let wb = 1.0 - weight_above;
+                if sb.is_none() && sa.is_none() {
+                    for ((o, &b), &a) in out.iter_mut().zip(fb).zip(fa) {
+                        *o = round(wb * f32::from(b) + weight_above * f32::from(a));
+                    }
+                } else {
+                    let (sb, sa) = (sb.unwrap_or_default(), sa.unwrap_or_default());
+                    self.each(out, |o, y, x| {
+                        *o = round(wb * self.at(fb, sb, y, x) + weight_above * self.at(fa, sa, y, x));
+                    });
+                }
             }
         }
     }
 
-    /// Writes (or adds) `weight` × frame `source`, shifted when tilt-corrected.
-    fn sample(&self, source: usize, weight: f32, out: &mut [i16], accumulate: bool) {
-        let frame = &self.decoded[source * self.plane..(source + 1) * self.plane];
-        let put = |o: &mut i16, v: f32| {
-            let v = if accumulate { f32::from(*o) + weight * v } else { weight * v };
-            *o = v.round().clamp(f32::from(i16::MIN), f32::from(i16::MAX)) as i16;
-        };
-        let shift = self.shifts.map(|t| t.shifts[source]).filter(|s| s[0] != 0.0 || s[1] != 0.0);
-        let Some([sx, sy]) = shift else {
-            if !accumulate && weight == 1.0 {
-                out.copy_from_slice(frame);
-            } else {
-                for (o, &v) in out.iter_mut().zip(frame) {
-                    put(o, f32::from(v));
-                }
-            }
-            return;
-        };
+    fn each(&self, out: &mut [i16], mut f: impl FnMut(&mut i16, usize, usize)) {
+        for (i, o) in out.iter_mut().enumerate() {
+            f(o, i / self.columns, i % self.columns);
+        }
+    }
+
+    /// Frame value at output pixel (y, x), i.e. at source (y - shift_y, x - shift_x), bilinear,
+    /// air outside the frame.
+    fn at(&self, frame: &[i16], [sx, sy]: [f64; 2], y: usize, x: usize) -> f32 {
         let (rows, columns) = (self.rows as isize, self.columns as isize);
-        let at = |y: isize, x: isize| -> f32 {
+        let pixel = |y: isize, x: isize| -> f32 {
             if y < 0 || x < 0 || y >= rows || x >= columns {
                 f32::from(AIR_HU)
             } else {
                 f32::from(frame[(y * columns + x) as usize])
             }
         };
-        for y in 0..self.rows {
-            let fy = y as f64 - sy;
-            let y0 = fy.floor();
-            let wy = (fy - y0) as f32;
-            let y0 = y0 as isize;
-            for x in 0..self.columns {
-                let fx = x as f64 - sx;
-                let x0 = fx.floor();
-                let wx = (fx - x0) as f32;
-                let x0 = x0 as isize;
-                let top = at(y0, x0) * (1.0 - wx) + at(y0, x0 + 1) * wx;
-                let bottom = at(y0 + 1, x0) * (1.0 - wx) + at(y0 + 1, x0 + 1) * wx;
-                put(&mut out[y * self.columns + x], top * (1.0 - wy) + bottom * wy);
-            }
-        }
+        let (fy, fx) = (y as f64 - sy, x as f64 - sx);
+        let (y0, x0) = (fy.floor(), fx.floor());
+        let (wy, wx) = ((fy - y0) as f32, (fx - x0) as f32);
+        let (y0, x0) = (y0 as isize, x0 as isize);
+        let top = pixel(y0, x0) * (1.0 - wx) + pixel(y0, x0 + 1) * wx;
+        let bottom = pixel(y0 + 1, x0) * (1.0 - wx) + pixel(y0 + 1, x0 + 1) * wx;
+        top * (1.0 - wy) + bottom * wy
     }
 }
 
@@ -933,11 +946,11 @@ fn convert_bytes(raw: &[u8], bytes: usize, out: &mut [i16], bits: Bits, t: &Tran
 }
 
 /// The fragment where frame `frame`'s codestream starts.
-fn frame_fragment<'a>(
-    value: &'a DicomValue<InMemDicomObject, Vec<u8>>,
+fn frame_fragment(
+    value: &DicomValue<InMemDicomObject, Vec<u8>>,
     frame: u32,
     frames: Option<i32>,
-) -> Option<&'a [u8]> {
+) -> Option<&[u8]> {
     let fragments = value.fragments()?;
     let frames = usize::try_from(frames.unwrap_or(1)).unwrap_or(1);
     if fragments.len() == frames || frame == 0 {
@@ -1282,7 +1295,7 @@ mod tests {
         for k in 0..5usize {
             for y in 0..4usize {
                 for x in 0..5usize {
-                    let source_y = y as isize + k as isize - 2;
+                    let source_y = y as isize - (k as isize - 2);
                     let expected = if (0..4).contains(&source_y) {
                         (10 * k + source_y as usize * 5 + x) as i16
                     } else {
@@ -1293,8 +1306,10 @@ mod tests {
             }
         }
         // Voxels map to where the source pixels were.
-        let p = v.voxel_to_patient([4.0, 0.0, 1.0]);
-        assert!(close(p, [-9.5, -20.0 + 2.8, 20.0], 1e-9), "{p:?}");
+        // Voxel (4, 3, 1) holds source row 1 of slice 4, at y = -20 + 4 × 0.7 + 1 × 0.7.
+        assert_eq!(v.hu_at(4, 3, 1), Some(40 + 5 + 1));
+        let p = v.voxel_to_patient([4.0, 3.0, 1.0]);
+        assert!(close(p, [-9.5, -20.0 + 2.8 + 0.7, 20.0], 1e-9), "{p:?}");
     }
 
     #[test]
@@ -1579,8 +1594,11 @@ mod tests {
     #[test]
     fn volume_matches_pydicom_on_jpeg_2000_with_a_pixel_representation_mismatch() {
         // PixelRepresentation 1, BitsStored 13, while the J2K codestream says unsigned 13-bit:
-        // dicom-pixeldata alone gives 6192 where pydicom gives -2000.
+        // the decoder's sample for pixel (0, 0) is 6192, which is -2000 in 13-bit two's
+        // complement, as pydicom gives.
         let instance = fixture("J2K_pixelrep_mismatch.dcm");
+        let decoded = instance.object.decode_pixel_data_frame(0).expect("decodes");
+        assert_eq!(u16::from_le_bytes([decoded.data()[0], decoded.data()[1]]), 6192);
         let v = load_series(&[&instance]).expect("loads").volume;
         assert_eq!((v.rows, v.columns), (512, 512));
         assert_eq!(v.voxels.iter().min(), Some(&-2000));
@@ -1611,13 +1629,15 @@ mod tests {
             -976, -16, 32, 32, 16, -912, -976, -936, -976, 752, 32, 32, 96, -1024, -968, -1024, -1024, -1024, 504,
             24, 360, -912, -1024, -1024, -1024, -952, -912, -944, -952, -1024, -1024,
         ];
-        // Lossy: the same OpenJPEG algorithm, so equal within a few HU.
+        // Lossy: the same OpenJPEG algorithm (here the Rust port), so equal within a few HU (at
+        // the time of writing, equal: the checksums below match pydicom's exactly).
         for (got, want) in grid(&v).iter().zip(expected) {
             assert!((i32::from(*got) - i32::from(want)).abs() <= 2, "{got} vs {want}");
         }
+        // pydicom: sum -158_077_554, weighted sum -19_968_848_124.
         let (sum, _) = checksums(&v.voxels);
         let mean = sum as f64 / v.voxels.len() as f64;
-        assert!((mean - (-158_077_554.0 / 262_144.0)).abs() < 0.5, "{mean}");
+        assert!((mean - (-158_077_554.0 / 262_144.0)).abs() < 0.1, "{mean}");
         assert_eq!(v.voxels.iter().min(), Some(&-1024));
         assert_eq!(v.voxels.iter().max(), Some(&1812));
     }
@@ -1698,6 +1718,7 @@ mod tests {
 
         // The mean HU of each organ's voxels is the truth's organ mean, within the noise.
         let names = truth["labels"].as_object().expect("labels");
+        let spec = crate::phantom::PhantomSpec::parse(crate::phantom::DEFAULT_SPEC, "built-in").expect("spec");
         let mut checked = 0;
         for (label, name) in names {
             let label: u8 = label.parse().expect("a label id");
@@ -1715,7 +1736,10 @@ mod tests {
                 continue;
             }
             let mean = sum / count as f64;
-            assert!((mean - mean_hu).abs() < 6.0, "{name}: {mean} vs {mean_hu} over {count} voxels");
+            // The noise is smoothed over about 3 × 3 voxels: about count / 9 independent samples.
+            let sd = spec.organs.iter().find(|o| o.label == label).map_or(60.0, |o| o.sd);
+            let tolerance = 4.0 * sd / (count as f64 / 9.0).sqrt() + 1.0;
+            assert!((mean - mean_hu).abs() < tolerance, "{name}: {mean} vs {mean_hu} over {count} voxels");
             checked += 1;
         }
         assert!(checked >= 4, "only {checked} organs checked");

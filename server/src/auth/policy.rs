@@ -32,7 +32,8 @@ const PUBLIC_EXACT: &[&str] = &["/login", "/logout", "/api/v1/auth/login", "/hea
 /// Public path prefixes (the browser bundle).
 const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
 /// Role-restricted prefixes; the first match wins. Later features add their areas here.
-const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[("/admin/", ADMIN), ("/api/fn/admin/", ADMIN), ("/api/v1/admin/", ADMIN)];
+const RESTRICTED_PREFIXES: &[(&str, &[Role])] =
+    &[("/admin/", ADMIN), ("/api/fn/admin/", ADMIN), ("/api/v1/admin/", ADMIN), ("/upload/", IMAGE_WRITERS)];
 
 /// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
 const RESTRICTED_WRITES: &[(&str, &[Role])] = &[("/dicomweb/", IMAGE_WRITERS)];
@@ -116,6 +117,8 @@ mod tests {
         assert_eq!(required(&Method::POST, "/dicomweb/studies"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::GET, "/dicomweb/studies"), Access::SignedIn);
         assert_eq!(required(&Method::POST, "/admin/users"), Access::AnyOf(ADMIN));
+        assert_eq!(required(&Method::GET, "/upload"), Access::AnyOf(IMAGE_WRITERS));
+        assert_eq!(required(&Method::POST, "/upload"), Access::AnyOf(IMAGE_WRITERS));
     }
 
     #[test]

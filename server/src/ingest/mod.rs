@@ -21,6 +21,7 @@ use uuid::Uuid;
 pub enum Via {
     Stow,
     Cstore,
+    Upload,
     Cli,
     Demo,
 }
@@ -30,6 +31,7 @@ impl Via {
         match self {
             Via::Stow => "stow",
             Via::Cstore => "cstore",
+            Via::Upload => "upload",
             Via::Cli => "cli",
             Via::Demo => "demo",
         }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod extract;
 pub mod health;
+pub mod upload;
 
 use axum::{
     Router,
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/login", post(auth::login_form))
         .route("/logout", post(auth::logout_form))
+        .route("/upload", post(upload::upload).layer(DefaultBodyLimit::disable()))
         .nest("/api/v1", api_v1())
         .nest("/dicomweb", crate::dicomweb::router())
         .leptos_routes_with_context(

@@ -1,0 +1,75 @@
+//! The upload form: files, folders and zips, one result per file, shown after the redirect.
+
+use std::io::Write;
+
+use elysium_db::MIGRATOR;
+use elysium_tests::{TestApp, fixture};
+use sqlx::PgPool;
+
+const BOUNDARY: &str = "upload-test-boundary-93";
+
+fn form(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut cursor = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut cursor);
+        for (name, bytes) in entries {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default()).expect("entry");
+            zip.write_all(bytes).expect("write");
+        }
+        zip.finish().expect("finish");
+    }
+    cursor.into_inner()
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn files_and_zips_are_stored_with_a_result_per_file(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let archive = zip_of(&[("series/a.dcm", fixture("pydicom/J2K_pixelrep_mismatch.dcm")), ("../../evil.dcm", b"garbage".to_vec())]);
+    let body = form(&[("CT_small.dcm", fixture("pydicom/CT_small.dcm")), ("notes.txt", b"not dicom".to_vec()), ("batch.zip", archive)]);
+    let post = |body: Vec<u8>| {
+        radiologist
+            .post(app.url("/upload"))
+            .header("origin", app.origin())
+            .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+            .body(body)
+            .send()
+    };
+    let response = post(body.clone()).await.expect("upload");
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/upload");
+    let page = radiologist.get(app.url("/upload")).send().await.expect("page").text().await.expect("html");
+    assert!(page.contains("2 stored, 0 duplicates, 2 refused"), "summary");
+    assert!(page.contains("batch.zip!../../evil.dcm") && page.contains("not a DICOM file"), "per-file reasons");
+    let count: i64 = sqlx::query_scalar("select count(*) from instance where received_via = 'upload'").fetch_one(&app.pool).await.expect("count");
+    assert_eq!(count, 2);
+
+    post(body).await.expect("again");
+    let page = radiologist.get(app.url("/upload")).send().await.expect("page").text().await.expect("html");
+    assert!(page.contains("0 stored, 2 duplicates, 2 refused"));
+
+    let coordinator = app.signed_in("coordinator").await;
+    let refused = coordinator
+        .post(app.url("/upload"))
+        .header("origin", app.origin())
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(form(&[("CT_small.dcm", fixture("pydicom/CT_small.dcm"))]))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), 403);
+}
