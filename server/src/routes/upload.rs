@@ -94,10 +94,13 @@ fn row(file: String, outcome: &Outcome) -> UploadRow {
     }
 }
 
+/// One file to ingest: its label for the result table, and its bytes or why it has none.
+type Item = (String, Result<Bytes, String>);
+
 /// The entries of an uploaded zip, each bounded in size; entry names are labels only.
-async fn zip_entries(name: &str, bytes: Bytes) -> Vec<(String, Result<Bytes, String>)> {
+async fn zip_entries(name: &str, bytes: Bytes) -> Vec<Item> {
     let name = name.to_owned();
-    let read = tokio::task::spawn_blocking(move || -> Result<Vec<(String, Result<Bytes, String>)>, String> {
+    let read = tokio::task::spawn_blocking(move || -> Result<Vec<Item>, String> {
         use std::io::Read;
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip: {e}"))?;
         let mut entries = Vec::new();
