@@ -188,3 +188,24 @@ test(`the slice viewer steps through a series (JavaScript ${JAVASCRIPT ? 'on' : 
     await context.close();
   }
 });
+
+test(`a radiologist uploads a public CT sample (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+  const { context, page, errors } = await freshPage();
+  try {
+    await signIn(page, 'radiologist', PASSWORD);
+    await waitForHydration(page);
+    await page.click('nav.mainnav a:text-is("Upload")');
+    await page.waitForSelector('[data-testid=upload-form]');
+    await waitForHydration(page);
+    const sample = new URL('../fixtures/dicom/pydicom/CT_small.dcm', import.meta.url).pathname;
+    await page.setInputFiles('input[name=files][multiple]:not([webkitdirectory])', sample);
+    await page.click('[data-testid=upload-form] button[type=submit]');
+    await page.waitForSelector('[data-testid=upload-summary]');
+    // The first of the two runs stores it; the second finds the duplicate.
+    assert.match(await page.textContent('[data-testid=upload-summary]'), /^(1 stored, 0 duplicates|0 stored, 1 duplicates), 0 refused$/);
+    assert.match(await page.textContent('[data-testid=upload-results]'), /CT_small\.dcm/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});

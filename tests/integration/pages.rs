@@ -63,6 +63,8 @@ async fn the_study_list_and_page_show_stored_studies_and_audit_the_view(pool: Pg
     assert_eq!(page.status(), 200);
     let html = page.text().await.expect("html");
     assert!(html.contains("data-testid=\"series\"") && html.contains("128 × 128"), "series table with the matrix");
+    // One 128 × 128 slice is far too little to screen: the verdict says so.
+    assert!(html.contains("not eligible"), "eligibility verdict");
     let views: Vec<(Option<String>, Option<String>)> =
         sqlx::query_as("select actor_username, patient_id from audit_event where action = 'study.view'")
             .fetch_all(&app.pool)

@@ -36,6 +36,18 @@ pub struct SeriesItem {
     pub slice_thickness: Option<f64>,
     pub matrix: Option<String>,
     pub instance_count: i32,
+    /// The screening eligibility verdict from the series' header and slice count.
+    pub eligibility: Option<EligibilityView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EligibilityView {
+    pub eligible: bool,
+    pub contrast_phase: String,
+    /// What blocks screening.
+    pub reasons: Vec<String>,
+    /// Caveats of an eligible series.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,11 +99,17 @@ pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError
     let mut conn = pool.acquire().await.map_err(elysium_db::DbError::from)?;
     elysium_db::audit::record(&mut conn, &event).await?;
 
+    let mut items = Vec::with_capacity(series.len());
+    for s in series {
+        let eligibility = ssr::eligibility(&pool, &study.study_uid, &s.series_uid, s.instance_count).await;
+        items.push((s, eligibility));
+    }
     Ok(StudyWithSeries {
         study: ssr::study_item(study),
-        series: series
+        series: items
             .into_iter()
-            .map(|s| SeriesItem {
+            .map(|(s, eligibility)| SeriesItem {
+                eligibility,
                 series_uid: s.series_uid,
                 series_number: s.series_number,
                 description: s.description,
@@ -111,7 +129,39 @@ pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use super::StudyItem;
+    use super::{EligibilityView, StudyItem};
+    use crate::api::AppError;
+
+    /// The original bytes of a stored instance.
+    pub async fn read_object(key: &str) -> Result<bytes::Bytes, AppError> {
+        let store = leptos::prelude::use_context::<std::sync::Arc<dyn object_store::ObjectStore>>().ok_or(AppError::Internal)?;
+        let read = async { object_store::ObjectStoreExt::get(&*store, &key.into()).await?.bytes().await };
+        read.await.map_err(|error| {
+            tracing::error!(%error, "reading a stored instance");
+            AppError::Internal
+        })
+    }
+
+    /// The screening verdict for a series, from one instance's header and the slice count
+    /// (geometry problems found when the volume is loaded are added by the screening pipeline).
+    pub async fn eligibility(pool: &sqlx::PgPool, study_uid: &str, series_uid: &str, slices: i32) -> Option<EligibilityView> {
+        let first = elysium_db::images::instances_of_series(pool, study_uid, series_uid).await.ok()?.into_iter().next()?;
+        let bytes = read_object(&first.object_key).await.ok()?;
+        let slices = usize::try_from(slices).unwrap_or(0);
+        tokio::task::spawn_blocking(move || {
+            let parsed = elysium_dicom::header::parse(&bytes).ok()?;
+            let verdict = elysium_dicom::eligibility::assess(&parsed.header, slices, &[]);
+            Some(EligibilityView {
+                eligible: verdict.eligible,
+                contrast_phase: verdict.contrast_phase.to_string(),
+                reasons: verdict.reasons,
+                notes: verdict.notes,
+            })
+        })
+        .await
+        .ok()
+        .flatten()
+    }
 
     /// The unit normal of an ImageOrientationPatient (row × column cosines).
     pub fn normal(orientation: &[f64]) -> Option<[f64; 3]> {
@@ -210,12 +260,7 @@ pub async fn hu_at(study_uid: String, series_uid: String, sop_instance_uid: Stri
         return Err(AppError::NotFound);
     }
     let key = elysium_db::images::instance_key(&pool, &study_uid, &series_uid, &sop_instance_uid).await?.ok_or(AppError::NotFound)?;
-    let store = leptos::prelude::use_context::<std::sync::Arc<dyn object_store::ObjectStore>>().ok_or(AppError::Internal)?;
-    let read = async { object_store::ObjectStoreExt::get(&*store, &key.into()).await?.bytes().await };
-    let bytes = read.await.map_err(|error| {
-        tracing::error!(%error, "reading an instance for the viewer");
-        AppError::Internal
-    })?;
+    let bytes = ssr::read_object(&key).await?;
     let value = tokio::task::spawn_blocking(move || {
         let parsed = elysium_dicom::header::parse(&bytes).ok()?;
         elysium_dicom::render::decode_frame(&parsed.object, 0).ok()?.value_at(x, y)

@@ -92,7 +92,7 @@ pub fn StudyPage() -> impl IntoView {
                             </dl>
                             <h2>"Series"</h2>
                             <table class="grid" data-testid="series">
-                                <thead><tr><th>"#"</th><th>"Description"</th><th>"Modality"</th><th>"Body part"</th><th>"Contrast"</th><th>"Slice (mm)"</th><th>"Matrix"</th><th>"Images"</th></tr></thead>
+                                <thead><tr><th>"#"</th><th>"Description"</th><th>"Modality"</th><th>"Body part"</th><th>"Contrast"</th><th>"Slice (mm)"</th><th>"Matrix"</th><th>"Images"</th><th>"Screening"</th></tr></thead>
                                 <tbody>
                                     {d.series.into_iter().map(|se| view! {
                                         <tr>
@@ -104,6 +104,15 @@ pub fn StudyPage() -> impl IntoView {
                                             <td class="num">{se.slice_thickness.map(|t| format!("{t:.2}")).unwrap_or_default()}</td>
                                             <td>{se.matrix.unwrap_or_default()}</td>
                                             <td class="num">{se.instance_count}</td>
+                                            <td data-testid="eligibility">{se.eligibility.map(|e| {
+                                                let verdict = if e.eligible { "eligible" } else { "not eligible" };
+                                                let why = e.reasons.iter().chain(&e.notes).cloned().collect::<Vec<_>>().join(" ");
+                                                view! {
+                                                    <strong class=if e.eligible { "ok" } else { "no" }>{verdict}</strong>
+                                                    {format!(" · {}", e.contrast_phase.replace('_', "-"))}
+                                                    <div class="muted small">{why}</div>
+                                                }
+                                            })}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -87,8 +87,8 @@ pub const PIXEL_SPACING_TOLERANCE_MM: f64 = 1e-3;
 /// When resampling, a source slice this close to a grid position (fraction of the step) is
 /// used as is rather than interpolated.
 const SNAP_FRACTION: f64 = 0.05;
-/// The largest volume assembled (voxels): 2048 × 2048 × 1024.
-pub const MAX_VOXELS: usize = 1 << 32;
+/// The largest volume assembled (voxels): 2048 × 2048 × 512, 4 GiB of HU (512 × 512 × 8192).
+pub const MAX_VOXELS: usize = 1 << 31;
 
 /// A CT volume in Hounsfield units on a regular grid.
 #[derive(Debug, Clone, PartialEq)]
@@ -805,15 +805,6 @@ impl Bits {
     fn new(bits: u32, signed: bool) -> Bits {
         if signed { Bits::SignExtend(bits.clamp(1, 32)) } else { Bits::Mask(bits.clamp(1, 32)) }
     }
-
-    #[inline(always)]
-    fn stored(self, raw: u32) -> i32 {
-        match self {
-            Bits::SignExtend(n) => ((raw << (32 - n)) as i32) >> (32 - n),
-            Bits::Mask(32) => raw as i32,
-            Bits::Mask(n) => (raw & ((1u32 << n) - 1)) as i32,
-        }
-    }
 }
 
 /// Stored value to HU for one frame.
@@ -860,10 +851,36 @@ impl Transform {
     }
 }
 
-#[inline(always)]
+/// Converts raw samples to HU; the sample rule and the common case (integer offset, no
+/// padding) are chosen once per frame so that the loop is branch-free.
 fn convert(raw: impl Iterator<Item = u32>, out: &mut [i16], bits: Bits, t: &Transform) {
-    for (o, r) in out.iter_mut().zip(raw) {
-        *o = t.hu(bits.stored(r));
+    match bits {
+        Bits::SignExtend(n) => {
+            let shift = 32 - n;
+            convert_with(raw, out, t, move |r| ((r << shift) as i32) >> shift);
+        }
+        Bits::Mask(n) => {
+            let mask = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
+            convert_with(raw, out, t, move |r| (r & mask) as i32);
+        }
+    }
+}
+
+#[inline(always)]
+fn convert_with(raw: impl Iterator<Item = u32>, out: &mut [i16], t: &Transform, stored: impl Fn(u32) -> i32) {
+    let (floor, ceiling) = (t.floor, i32::from(i16::MAX));
+    match (t.padding, t.offset) {
+        // Stored values are at most 16 bits and |offset| < 1e9: no overflow.
+        (None, Some(offset)) => {
+            for (o, r) in out.iter_mut().zip(raw) {
+                *o = (stored(r) + offset).clamp(floor, ceiling) as i16;
+            }
+        }
+        _ => {
+            for (o, r) in out.iter_mut().zip(raw) {
+                *o = t.hu(stored(r));
+            }
+        }
     }
 }
 
