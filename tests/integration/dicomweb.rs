@@ -218,6 +218,11 @@ async fn qido_finds_studies_series_and_instances_within_the_users_sites(pool: Pg
     assert_eq!(response.status(), 404);
     let bad_limit = coordinator.get(app.url("/dicomweb/studies?limit=lots")).send().await.expect("get");
     assert_eq!(bad_limit.status(), 400);
+    let searches: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'dicomweb.search'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("audit");
+    assert!(searches >= 5, "every search is audited ({searches})");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -73,6 +73,11 @@ pub async fn list_studies(
         ..Default::default()
     };
     let rows = elysium_db::images::studies(&pool, &filter).await?;
+    // The list shows patients' names: each search is audited.
+    let mut event = user.audit_event("study.search", "success", crate::api::session::ssr::client_addr());
+    event.detail = serde_json::json!({ "patient_id": filter.patient_id, "accession": filter.accession_number, "results": rows.len() });
+    let mut conn = pool.acquire().await.map_err(elysium_db::DbError::from)?;
+    elysium_db::audit::record(&mut conn, &event).await?;
     Ok(rows.into_iter().map(ssr::study_item).collect())
 }
 

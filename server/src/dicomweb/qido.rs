@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use app::api::SessionUser;
+use app::api::session::ssr::ClientAddr;
 use axum::{
     Extension,
     extract::{Path, Query, State},
@@ -24,11 +25,16 @@ const MAX_LIMIT: i64 = 1000;
 pub async fn studies(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let filter = study_filter(&user, &query)?;
     let rows = elysium_db::images::studies(&state.pool, &filter).await?;
+    // Search results show patients' names: the search itself is audited (one event per request).
+    let mut event = user.audit_event("dicomweb.search", "success", Some(client));
+    event.detail = serde_json::json!({ "query": query, "results": rows.len() });
+    crate::auth::guard::audit(&state, &event).await;
     let base = base_url(&state, &headers);
     let body: Vec<_> = rows
         .into_iter()
