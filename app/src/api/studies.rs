@@ -87,14 +87,7 @@ pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError
 
     let user = require_user()?;
     let pool = pool()?;
-    let filter = elysium_db::images::StudyFilter {
-        study_uid: Some(study_uid.clone()),
-        site_ids: user.site_scope(),
-        limit: 1,
-        ..Default::default()
-    };
-    // Outside the user's sites a study does not exist, as far as they can tell.
-    let study = elysium_db::images::studies(&pool, &filter).await?.into_iter().next().ok_or(AppError::NotFound)?;
+    let study = ssr::visible_study(&pool, &user, &study_uid).await?;
     let series = elysium_db::images::series_of_study(&pool, &study_uid, None).await?;
 
     let mut event = user.audit_event("study.view", "success", client_addr());
@@ -136,6 +129,16 @@ pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError
 mod ssr {
     use super::{EligibilityView, StudyItem};
     use crate::api::AppError;
+
+    /// The study, if it exists within the user's sites. Outside them a study does not exist, as
+    /// far as the user can tell (the same answer as for an unknown UID).
+    pub async fn visible_study(
+        pool: &sqlx::PgPool,
+        user: &crate::api::SessionUser,
+        study_uid: &str,
+    ) -> Result<elysium_db::images::StudyRow, AppError> {
+        elysium_db::images::study_within(pool, study_uid, user.site_scope()).await?.ok_or(AppError::NotFound)
+    }
 
     /// The original bytes of a stored instance.
     pub async fn read_object(key: &str) -> Result<bytes::Bytes, AppError> {
@@ -220,15 +223,7 @@ pub async fn series_slices(study_uid: String, series_uid: String) -> Result<Slic
 
     let user = require_user()?;
     let pool = pool()?;
-    let filter = elysium_db::images::StudyFilter {
-        study_uid: Some(study_uid.clone()),
-        site_ids: user.site_scope(),
-        limit: 1,
-        ..Default::default()
-    };
-    if elysium_db::images::studies(&pool, &filter).await?.is_empty() {
-        return Err(AppError::NotFound);
-    }
+    ssr::visible_study(&pool, &user, &study_uid).await?;
     let series = elysium_db::images::series_of_study(&pool, &study_uid, None).await?;
     let series = series.into_iter().find(|s| s.series_uid == series_uid).ok_or(AppError::NotFound)?;
     let instances = elysium_db::images::instances_of_series(&pool, &study_uid, &series_uid).await?;
@@ -255,15 +250,7 @@ pub async fn hu_at(study_uid: String, series_uid: String, sop_instance_uid: Stri
 
     let user = require_user()?;
     let pool = pool()?;
-    let filter = elysium_db::images::StudyFilter {
-        study_uid: Some(study_uid.clone()),
-        site_ids: user.site_scope(),
-        limit: 1,
-        ..Default::default()
-    };
-    if elysium_db::images::studies(&pool, &filter).await?.is_empty() {
-        return Err(AppError::NotFound);
-    }
+    ssr::visible_study(&pool, &user, &study_uid).await?;
     let key = elysium_db::images::instance_key(&pool, &study_uid, &series_uid, &sop_instance_uid).await?.ok_or(AppError::NotFound)?;
     let bytes = ssr::read_object(&key).await?;
     let value = tokio::task::spawn_blocking(move || {

@@ -268,6 +268,12 @@ pub async fn studies(pool: &PgPool, filter: &StudyFilter) -> DbResult<Vec<StudyR
     .await?)
 }
 
+/// One study by UID, if it belongs to one of `site_ids` (`None`: any site).
+pub async fn study_within(pool: &PgPool, study_uid: &str, site_ids: Option<Vec<Uuid>>) -> DbResult<Option<StudyRow>> {
+    let filter = StudyFilter { study_uid: Some(study_uid.to_owned()), site_ids, limit: 1, ..Default::default() };
+    Ok(studies(pool, &filter).await?.into_iter().next())
+}
+
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SeriesRow {
     pub series_uid: String,

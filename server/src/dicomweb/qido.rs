@@ -123,16 +123,7 @@ fn dicom_json(body: Vec<serde_json::Value>) -> Response {
 
 /// A study outside the user's sites answers 404, exactly like one that does not exist.
 pub async fn ensure_visible(state: &AppState, user: &SessionUser, study: &str) -> Result<(), ApiError> {
-    let filter = StudyFilter {
-        study_uid: Some(study.to_owned()),
-        site_ids: user.site_scope(),
-        limit: 1,
-        ..Default::default()
-    };
-    if elysium_db::images::studies(&state.pool, &filter).await?.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    Ok(())
+    elysium_db::images::study_within(&state.pool, study, user.site_scope()).await?.map(drop).ok_or(ApiError::NotFound)
 }
 
 fn study_filter(user: &SessionUser, query: &HashMap<String, String>) -> Result<StudyFilter, ApiError> {

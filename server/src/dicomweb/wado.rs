@@ -195,14 +195,6 @@ async fn audit_retrieval(state: &AppState, user: &SessionUser, client: String, s
     event.target_type = Some("study".into());
     event.target_id = Some(study.to_owned());
     event.detail = serde_json::json!({ "level": level });
-    let patient = elysium_db::images::studies(
-        &state.pool,
-        &elysium_db::images::StudyFilter { study_uid: Some(study.to_owned()), limit: 1, ..Default::default() },
-    )
-    .await
-    .ok()
-    .and_then(|rows| rows.into_iter().next())
-    .map(|s| s.patient_id);
-    event.patient_id = patient;
+    event.patient_id = elysium_db::images::study_within(&state.pool, study, None).await.ok().flatten().map(|s| s.patient_id);
     crate::auth::guard::audit(state, &event).await;
 }
