@@ -65,7 +65,10 @@ pub struct Frame {
 
 impl Frame {
     pub fn value_at(&self, x: u32, y: u32) -> Option<f32> {
-        (x < self.columns && y < self.rows).then(|| self.values[(y * self.columns + x) as usize])
+        if x >= self.columns || y >= self.rows {
+            return None;
+        }
+        self.values.get(y as usize * self.columns as usize + x as usize).copied()
     }
 }
 
