@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/elysium/target
 export ELYSIUM_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 
-.PHONY: run test setup site server release sqlx-prepare clean-state
+.PHONY: run test setup site server release sqlx-prepare clean-state fuzz
 
 ## Install what is missing, build, and start Elysium in demo mode on http://127.0.0.1:3000.
 run: setup site server
@@ -35,6 +35,10 @@ sqlx-prepare: server
 	rm -rf .sqlx && mkdir .sqlx && touch server/db/src/lib.rs && \
 	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx DATABASE_URL="$$url" cargo build -p elysium-db; \
 	status=$$?; $(CARGO_TARGET_DIR)/debug/elysium pg --data-dir .state/sqlx stop; exit $$status
+
+## Fuzz the DICOM parse path longer than `make test` does (FUZZ_SECONDS, default 600).
+fuzz: setup
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} .ci/fuzz.sh
 
 ## Forget the demo database (it is recreated and reseeded by the next `make run`).
 clean-state:

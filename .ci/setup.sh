@@ -46,6 +46,12 @@ if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $want" ]]; then
     cargo install wasm-bindgen-cli --version "=$want" --force
 fi
 
+# cargo-fuzz for the bounded fuzzing run of the DICOM parse path in `make test`.
+if [[ "${SETUP_FUZZ:-1}" == 1 ]] && ! cargo fuzz --version >/dev/null 2>&1; then
+  log "cargo install cargo-fuzz (a few minutes, once)"
+  cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+
 if [[ "${SETUP_E2E:-1}" == 1 ]]; then
   apt_install chromium
   mkdir -p "$TOOLS"

@@ -29,6 +29,9 @@ fi
 log "unit, database and HTTP tests"
 cargo test --locked
 
+log "fuzzing the DICOM parse path for ${FUZZ_SECONDS:=60} s"
+FUZZ_SECONDS="$FUZZ_SECONDS" .ci/fuzz.sh
+
 log "browser suite"
 .ci/build-site.sh
 E2E_DB="${DATABASE_URL%%\?*}"; E2E_DB="${E2E_DB%/*}/elysium_e2e"

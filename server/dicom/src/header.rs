@@ -112,6 +112,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
     if bytes.len() < PREAMBLE_LEN + 4 || &bytes[PREAMBLE_LEN..PREAMBLE_LEN + 4] != b"DICM" {
         return Err(HeaderError::NotDicom);
     }
+    check_declared_lengths(&bytes[PREAMBLE_LEN..])?;
     let object = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .from_reader(&bytes[PREAMBLE_LEN..])
@@ -120,6 +121,20 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
     check_pixel_data(&object, &header)?;
     let sha256 = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
     Ok(ParsedInstance { header, sha256, object })
+}
+
+/// Reads the file meta group, then walks the data set's element headers (see [`crate::lengths`]).
+fn check_declared_lengths(from_dicm: &[u8]) -> Result<(), HeaderError> {
+    let meta = dicom_object::FileMetaTable::from_reader(from_dicm).map_err(|e| HeaderError::BadFileMeta(error_chain(&e)))?;
+    // "DICM", then the group length element (12 bytes), then the group itself.
+    let start = 4 + 12 + meta.information_group_length as usize;
+    let dataset = from_dicm.get(start..).ok_or_else(|| HeaderError::BadFileMeta("the file meta group is cut short".into()))?;
+    let encoding = match meta.transfer_syntax() {
+        "1.2.840.10008.1.2" => crate::lengths::Encoding::ImplicitLittle,
+        "1.2.840.10008.1.2.1.99" => crate::lengths::Encoding::DeflatedExplicitLittle,
+        _ => crate::lengths::Encoding::ExplicitLittle,
+    };
+    crate::lengths::check(dataset, encoding).map_err(HeaderError::Unreadable)
 }
 
 fn classify_read_error(error: dicom_object::ReadError) -> HeaderError {

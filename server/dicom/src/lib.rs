@@ -4,6 +4,7 @@
 
 pub mod eligibility;
 pub mod header;
+pub mod lengths;
 pub mod phantom;
 pub mod render;
 pub mod uid;

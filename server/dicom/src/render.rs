@@ -81,12 +81,24 @@ pub fn decode_frame(object: &DefaultDicomObject, index: u32) -> Result<Frame, Re
     if index >= frames {
         return Err(RenderError::NoSuchFrame(index));
     }
-    let decoded = object.decode_pixel_data_frame(index).map_err(|e| RenderError::Decode(e.to_string()))?;
+    let decoded = decode_pixels(object, index).map_err(RenderError::Decode)?;
     if decoded.samples_per_pixel() != 1 {
         return Err(RenderError::Decode("only single-sample (greyscale) images are rendered".into()));
     }
     let values = decoded.to_vec_frame::<f32>(0).map_err(|e| RenderError::Decode(e.to_string()))?;
     Ok(Frame { rows: decoded.rows(), columns: decoded.columns(), values })
+}
+
+/// Decodes one frame with dicom-pixeldata, turning a panic inside a codec into an error.
+///
+/// Fuzzing found that dicom-transfer-syntax-registry 0.10.1's RLE decoder indexes past its
+/// buffer on a corrupt segment; a malformed image must give a reason, never take a worker down.
+pub(crate) fn decode_pixels(object: &DefaultDicomObject, frame: u32) -> Result<dicom_pixeldata::DecodedPixelData<'_>, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| object.decode_pixel_data_frame(frame))) {
+        Ok(Ok(decoded)) => Ok(decoded),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("the image codec failed on malformed data".to_owned()),
+    }
 }
 
 /// The window an image suggests (WindowCenter/Width), if any.
@@ -183,6 +195,13 @@ mod tests {
                 assert!((value - hu).abs() <= tolerance, "{name} ({x}, {y}): {value} vs pydicom {hu}");
             }
         }
+    }
+
+    #[test]
+    fn the_fuzzed_rle_file_is_refused_before_any_codec_runs() {
+        let path = format!("{}/../../tests/fixtures/dicom/fuzz/rle_segment_overrun.dcm", env!("CARGO_MANIFEST_DIR"));
+        let refused = crate::header::parse(&std::fs::read(&path).expect(&path)).err();
+        assert!(matches!(refused, Some(crate::header::HeaderError::Unreadable(_))), "{refused:?}");
     }
 
     #[test]

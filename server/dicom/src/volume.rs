@@ -926,10 +926,7 @@ fn decode_frame(
             }
         }
         DicomValue::PixelSequence(_) => {
-            let decoded = instance
-                .object
-                .decode_pixel_data_frame(frame.frame)
-                .map_err(|e| error(e.to_string()))?;
+            let decoded = crate::render::decode_pixels(&instance.object, frame.frame).map_err(error)?;
             let bytes = usize::from(decoded.bits_allocated().div_ceil(8));
             if bytes != info.bytes {
                 return Err(error(format!("the decoder gave {} bits per sample", decoded.bits_allocated())));

@@ -1,0 +1,14 @@
+//! Any bytes through the ingest parse path: header parsing, validation, and (for what parses)
+//! decoding the first frame. It must return a value for every input, never panic or abort.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // libfuzzer-sys aborts on any panic, even one Elysium catches at its codec boundary
+    // (render::decode_pixels); with the default hook, only panics that escape are findings.
+    let _ = std::panic::take_hook();
+    if let Ok(parsed) = elysium_dicom::header::parse(data) {
+        let _ = elysium_dicom::render::decode_frame(&parsed.object, 0);
+    }
+});

@@ -1,0 +1,191 @@
+//! A cheap walk over a data set's element headers before the full parse, so that a declared
+//! length larger than what follows is refused up front. dicom-rs reserves the declared length
+//! before reading, so a 1 kB file claiming a 4 GB element would otherwise cost 4 GB of memory
+//! (found by fuzzing).
+
+use std::io::Read;
+
+/// Deflated data sets are inflated at most to this size (a deflate bomb stops here).
+pub const MAX_INFLATED_BYTES: u64 = 1024 * 1024 * 1024;
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+const ITEM: (u16, u16) = (0xFFFE, 0xE000);
+const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
+const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
+/// Nesting deeper than this is refused rather than walked.
+const MAX_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    ExplicitLittle,
+    ImplicitLittle,
+    DeflatedExplicitLittle,
+}
+
+/// Checks every declared length in `dataset` (the bytes after the file meta group).
+pub fn check(dataset: &[u8], encoding: Encoding) -> Result<(), String> {
+    match encoding {
+        Encoding::ImplicitLittle => walk(dataset, false),
+        Encoding::ExplicitLittle => walk(dataset, true),
+        Encoding::DeflatedExplicitLittle => {
+            let mut inflated = Vec::new();
+            flate2::read::DeflateDecoder::new(dataset)
+                .take(MAX_INFLATED_BYTES + 1)
+                .read_to_end(&mut inflated)
+                .map_err(|e| format!("the deflated data set does not inflate: {e}"))?;
+            if inflated.len() as u64 > MAX_INFLATED_BYTES {
+                return Err(format!("the deflated data set inflates past {MAX_INFLATED_BYTES} bytes"));
+            }
+            walk(&inflated, true)
+        }
+    }
+}
+
+fn walk(bytes: &[u8], explicit: bool) -> Result<(), String> {
+    let mut cursor = Cursor { bytes, at: 0, explicit };
+    cursor.elements(0, None)?;
+    Ok(())
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+    explicit: bool,
+}
+
+impl Cursor<'_> {
+    fn remaining(&self) -> usize {
+        self.bytes.len() - self.at
+    }
+
+    fn u16(&mut self) -> Result<u16, String> {
+        let b = self.bytes.get(self.at..self.at + 2).ok_or("truncated element header")?;
+        self.at += 2;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.bytes.get(self.at..self.at + 4).ok_or("truncated element header")?;
+        self.at += 4;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn skip(&mut self, length: u32, tag: (u16, u16)) -> Result<(), String> {
+        let length = length as usize;
+        if length > self.remaining() {
+            return Err(format!(
+                "element ({:04X},{:04X}) declares {length} bytes but only {} follow",
+                tag.0,
+                tag.1,
+                self.remaining()
+            ));
+        }
+        self.at += length;
+        Ok(())
+    }
+
+    /// Elements until the end, or until `end` (an item or sequence delimiter) is read.
+    fn elements(&mut self, depth: usize, end: Option<(u16, u16)>) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err("sequences nest too deeply".into());
+        }
+        while self.remaining() > 0 {
+            let tag = (self.u16()?, self.u16()?);
+            if Some(tag) == end || tag == ITEM_END || tag == SEQUENCE_END {
+                self.u32()?;
+                return Ok(());
+            }
+            if tag == ITEM {
+                // An item where an element was expected (inside a sequence of undefined length).
+                let length = self.u32()?;
+                if length == UNDEFINED { self.elements(depth + 1, Some(ITEM_END))? } else { self.skip(length, tag)? }
+                continue;
+            }
+            let (vr, length) = if self.explicit && tag.0 != 0xFFFE {
+                let vr = [self.bytes.get(self.at).copied().unwrap_or(0), self.bytes.get(self.at + 1).copied().unwrap_or(0)];
+                self.at = (self.at + 2).min(self.bytes.len());
+                let long = matches!(&vr, b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR" | b"UT" | b"UV");
+                let length = if long {
+                    self.u16()?;
+                    self.u32()?
+                } else {
+                    u32::from(self.u16()?)
+                };
+                (Some(vr), length)
+            } else {
+                (None, self.u32()?)
+            };
+            if length == UNDEFINED {
+                // A sequence, encapsulated pixel data or UN of undefined length: items follow.
+                let is_sequence = vr.is_none_or(|v| &v == b"SQ" || &v == b"UN") || tag == (0x7FE0, 0x0010);
+                if !is_sequence {
+                    return Err(format!("element ({:04X},{:04X}) has an undefined length", tag.0, tag.1));
+                }
+                self.items(depth + 1)?;
+            } else {
+                self.skip(length, tag)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Items of a sequence (or fragments) of undefined length, up to the sequence delimiter.
+    fn items(&mut self, depth: usize) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err("sequences nest too deeply".into());
+        }
+        while self.remaining() > 0 {
+            let tag = (self.u16()?, self.u16()?);
+            let length = self.u32()?;
+            match tag {
+                SEQUENCE_END => return Ok(()),
+                ITEM if length == UNDEFINED => self.elements(depth + 1, Some(ITEM_END))?,
+                ITEM => self.skip(length, tag)?,
+                other => return Err(format!("unexpected ({:04X},{:04X}) inside a sequence", other.0, other.1)),
+            }
+        }
+        Err("a sequence of undefined length is not closed".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn explicit(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&tag.0.to_le_bytes());
+        out.extend_from_slice(&tag.1.to_le_bytes());
+        out.extend_from_slice(vr);
+        out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        out.extend_from_slice(value);
+        out
+    }
+
+    #[test]
+    fn honest_lengths_pass_and_lies_are_named() {
+        let good = explicit((0x0010, 0x0020), b"LO", b"PATIENT1");
+        assert_eq!(check(&good, Encoding::ExplicitLittle), Ok(()));
+        let mut lying = explicit((0x0010, 0x0020), b"LO", b"");
+        lying[6..8].copy_from_slice(&0xFFF0u16.to_le_bytes());
+        assert!(check(&lying, Encoding::ExplicitLittle).is_err_and(|e| e.contains("declares 65520 bytes")));
+        let mut huge = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0];
+        huge.extend_from_slice(&0xF000_0000u32.to_le_bytes());
+        assert!(check(&huge, Encoding::ExplicitLittle).is_err());
+    }
+
+    #[test]
+    fn implicit_and_nested_sequences_are_walked() {
+        // (0008,1140) SQ undefined length, one item of undefined length holding one element.
+        let mut data = vec![0x08, 0x00, 0x40, 0x11];
+        data.extend_from_slice(&UNDEFINED.to_le_bytes());
+        data.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+        data.extend_from_slice(&UNDEFINED.to_le_bytes());
+        data.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, 4, 0, 0, 0, b'1', b'.', b'2', 0]);
+        data.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        data.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        assert_eq!(check(&data, Encoding::ImplicitLittle), Ok(()));
+        let unclosed = &data[..data.len() - 8];
+        assert!(check(unclosed, Encoding::ImplicitLittle).is_err());
+    }
+}
