@@ -41,6 +41,35 @@ pub fn check(dataset: &[u8], encoding: Encoding) -> Result<(), String> {
     }
 }
 
+/// VRs with a 2-byte length in explicit VR (PS3.5 §7.1.2). Every other code, unknown ones
+/// included, has a 4-byte length: that is how dicom-rs reads them (an unknown VR is UN).
+fn short_length(vr: &[u8; 2]) -> bool {
+    matches!(
+        vr,
+        b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS" | b"LO" | b"LT"
+            | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL" | b"US"
+    )
+}
+
+/// Where the data set starts in `from_dicm` (bytes from the `DICM` marker on): after the last
+/// group-0002 element, found by walking them rather than trusting the group length.
+pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
+    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true };
+    while cursor.remaining() >= 2 && cursor.bytes[cursor.at..cursor.at + 2] == [0x02, 0x00] {
+        let tag = (cursor.u16()?, cursor.u16()?);
+        let vr = [cursor.bytes.get(cursor.at).copied().unwrap_or(0), cursor.bytes.get(cursor.at + 1).copied().unwrap_or(0)];
+        cursor.at = (cursor.at + 2).min(cursor.bytes.len());
+        let length = if short_length(&vr) {
+            u32::from(cursor.u16()?)
+        } else {
+            cursor.u16()?;
+            cursor.u32()?
+        };
+        cursor.skip(length, tag)?;
+    }
+    Ok(cursor.at)
+}
+
 fn walk(bytes: &[u8], explicit: bool) -> Result<(), String> {
     let mut cursor = Cursor { bytes, at: 0, explicit };
     cursor.elements(0, None)?;
@@ -104,12 +133,11 @@ impl Cursor<'_> {
             let (vr, length) = if self.explicit && tag.0 != 0xFFFE {
                 let vr = [self.bytes.get(self.at).copied().unwrap_or(0), self.bytes.get(self.at + 1).copied().unwrap_or(0)];
                 self.at = (self.at + 2).min(self.bytes.len());
-                let long = matches!(&vr, b"OB" | b"OD" | b"OF" | b"OL" | b"OV" | b"OW" | b"SQ" | b"SV" | b"UC" | b"UN" | b"UR" | b"UT" | b"UV");
-                let length = if long {
+                let length = if short_length(&vr) {
+                    u32::from(self.u16()?)
+                } else {
                     self.u16()?;
                     self.u32()?
-                } else {
-                    u32::from(self.u16()?)
                 };
                 (Some(vr), length)
             } else {

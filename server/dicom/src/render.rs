@@ -179,7 +179,8 @@ mod tests {
     /// reads them: `pixel_array * RescaleSlope + RescaleIntercept`, row y, column x.
     #[test]
     fn compressed_public_ct_samples_decode_as_pydicom_does() {
-        let cases: [(&str, [(u32, u32, f32); 3], f32); 3] = [
+        type Case = (&'static str, [(u32, u32, f32); 3], f32);
+        let cases: [Case; 3] = [
             ("jpeg_lossless_sel1.dcm", [(0, 0, -89.0), (256, 200, 142.0), (20, 10, -89.0)], 0.0),
             ("rle.dcm", [(0, 0, -3024.0), (256, 256, -59.0), (20, 10, -3024.0)], 0.0),
             // Lossy JPEG 2000: decoders may differ by a unit or two.
@@ -198,10 +199,12 @@ mod tests {
     }
 
     #[test]
-    fn the_fuzzed_rle_file_is_refused_before_any_codec_runs() {
-        let path = format!("{}/../../tests/fixtures/dicom/fuzz/rle_segment_overrun.dcm", env!("CARGO_MANIFEST_DIR"));
-        let refused = crate::header::parse(&std::fs::read(&path).expect(&path)).err();
-        assert!(matches!(refused, Some(crate::header::HeaderError::Unreadable(_))), "{refused:?}");
+    fn fuzzed_files_are_refused_before_any_codec_or_large_allocation() {
+        for name in ["rle_segment_overrun.dcm", "unknown_vr_huge_length.dcm"] {
+            let path = format!("{}/../../tests/fixtures/dicom/fuzz/{name}", env!("CARGO_MANIFEST_DIR"));
+            let refused = crate::header::parse(&std::fs::read(&path).expect(&path)).err();
+            assert!(matches!(refused, Some(crate::header::HeaderError::Unreadable(_))), "{name}: {refused:?}");
+        }
     }
 
     #[test]

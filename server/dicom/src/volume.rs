@@ -57,7 +57,6 @@ use std::fmt;
 use dicom_core::{DicomValue, PrimitiveValue, Tag};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use dicom_pixeldata::PixelDecoder;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -1032,6 +1031,7 @@ fn angle_degrees(a: [f64; 3], b: [f64; 3]) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use dicom_pixeldata::PixelDecoder;
     use std::io::Read;
     use std::path::Path;
     use std::time::Instant;
