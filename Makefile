@@ -3,7 +3,7 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/elysium/target
 export ELYSIUM_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 
-.PHONY: run test setup site server release sqlx-prepare clean-state fuzz
+.PHONY: run test bench setup site server release sqlx-prepare clean-state fuzz
 
 ## Install what is missing, build, and start Elysium in demo mode on http://127.0.0.1:3000.
 run: setup site server
@@ -12,6 +12,11 @@ run: setup site server
 ## Every suite: clippy, unit, database, HTTP, and the browser suite (JavaScript off and on).
 test: setup
 	.ci/test.sh
+
+## Elysium side by side with pydicom, SimpleITK and Orthanc (load time, STOW-RS throughput);
+## installs what it needs, prints a table and writes tests/bench/RESULTS.md. Not part of `test`.
+bench:
+	tests/bench/run.sh
 
 setup:
 	@.ci/setup.sh

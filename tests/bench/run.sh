@@ -1,0 +1,280 @@
+#!/usr/bin/env bash
+# `make bench`: Elysium side by side with its peers, in one run (see tests/bench/README.md).
+#   1. series -> int16 HU volume: Elysium vs pydicom+numpy vs SimpleITK (GDCM), uncompressed and
+#      JPEG 2000 lossless, 512x512x300 phantom;
+#   2. STOW-RS ingest throughput: Elysium vs Orthanc (Debian packages orthanc + orthanc-dicomweb).
+# Installs what it needs, idempotently: Debian packages that are missing (as root), a Python
+# virtualenv with the pinned tests/bench/requirements.txt. Prints the table and writes it, with
+# the machine, to tests/bench/RESULTS.md. Asserts no time: it fails only when something breaks.
+#
+# Knobs (environment): BENCH_RUNS (load runs per tool, uncompressed; default 5), BENCH_J2K_RUNS
+# (default 5), BENCH_STOW_BATCH (instances per request, 50), BENCH_STOW_CONCURRENCY (requests in
+# flight, 3), BENCH_STOW_ROUNDS (rounds, each on fresh servers, 5), BENCH_CACHE (venv, data and
+# results; default ~/.cache/elysium), CARGO_TARGET_DIR (as in the Makefile).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT="$PWD"
+BENCH="$ROOT/tests/bench"
+CACHE="${BENCH_CACHE:-$HOME/.cache/elysium}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elysium/target}"
+VENV="$CACHE/bench-venv"
+DATA="$CACHE/bench-data"
+RUNS="${BENCH_RUNS:-5}"
+J2K_RUNS="${BENCH_J2K_RUNS:-5}"
+BATCH="${BENCH_STOW_BATCH:-50}"
+CONCURRENCY="${BENCH_STOW_CONCURRENCY:-3}"
+STOW_ROUNDS="${BENCH_STOW_ROUNDS:-5}"
+RESULTS="$CACHE/bench-results/$(date +%Y%m%d-%H%M%S)"
+RUNTIME="$(mktemp -d "${TMPDIR:-/tmp}/elysium-bench.XXXXXX")"
+# Run as root, Elysium's private cluster runs as the postgres user, which must reach its folder.
+chmod 755 "$RUNTIME"
+export DEBIAN_FRONTEND=noninteractive
+log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+mkdir -p "$RESULTS" "$DATA"
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+NOTES=()
+note() { NOTES+=("$1"); log "note: $1"; }
+
+ELYSIUM_PID=""
+ORTHANC_PID=""
+# Stops what this script started: SIGTERM lets elysium stop its private PostgreSQL cluster.
+stop_pid() {
+  local pid="$1" i
+  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then log "pid $pid did not stop in 30 s; killing it"; kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  stop_pid "$ELYSIUM_PID"; ELYSIUM_PID=""
+  stop_pid "$ORTHANC_PID"; ORTHANC_PID=""
+  # A private cluster left behind by a killed server (normally already stopped).
+  if [[ -n "${ELYSIUM_DATA:-}" && -x "${ELYSIUM:-}" && -d "$ELYSIUM_DATA/postgres" ]]; then
+    ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" pg stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$RUNTIME"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------------
+log "dependencies"
+APT_UPDATED=0
+apt_install() {
+  local missing=() p
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+  ((${#missing[@]})) || return 0
+  local sudo=()
+  [[ "$(id -u)" == 0 ]] || sudo=(sudo)
+  ((APT_UPDATED)) || { "${sudo[@]}" apt-get update -qq; APT_UPDATED=1; }
+  log "apt-get install ${missing[*]}"
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+if ! command -v initdb >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+  apt_install postgresql
+fi
+command -v curl >/dev/null || apt_install curl
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+apt_install orthanc orthanc-dicomweb
+ORTHANC_PLUGIN="$(dpkg -L orthanc-dicomweb | grep -m1 '/libOrthancDicomWeb\.so$' || true)"
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  log "python virtualenv $VENV"
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+want="$(sha256sum "$BENCH/requirements.txt" | cut -d' ' -f1)"
+if [[ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
+  log "pip install -r tests/bench/requirements.txt"
+  "$PY" -m pip install -q --disable-pip-version-check -r "$BENCH/requirements.txt"
+  echo "$want" > "$VENV/.requirements.sha256"
+fi
+
+log "build (release): elysium and the bench_load example"
+cargo build --locked --release -p server
+cargo build --locked --release -p elysium-dicom --example bench_load
+ELYSIUM="$CARGO_TARGET_DIR/release/elysium"
+BENCH_LOAD="$CARGO_TARGET_DIR/release/examples/bench_load"
+
+# ---------------------------------------------------------------------------------------------
+# The phantom (generated once, kept in $DATA): only its .dcm files go into the benchmark folders.
+PHANTOM_ARGS=(--patients 1 --seed 1 --rows 512 --slices 300)
+stamp="phantom ${PHANTOM_ARGS[*]} $("$ELYSIUM" --version)"
+UNCOMPRESSED="$DATA/uncompressed"
+J2K="$DATA/j2k"
+if [[ "$(cat "$DATA/phantom.stamp" 2>/dev/null)" != "$stamp" || ! -d "$UNCOMPRESSED" ]]; then
+  log "elysium phantom ${PHANTOM_ARGS[*]}"
+  rm -rf "$DATA/phantom" "$UNCOMPRESSED" "$J2K" "$J2K.complete"
+  "$ELYSIUM" phantom --out "$DATA/phantom" "${PHANTOM_ARGS[@]}" >&2
+  mkdir -p "$UNCOMPRESSED"
+  find "$DATA/phantom" -name '*.dcm' -exec ln {} "$UNCOMPRESSED/" \;
+  echo "$stamp" > "$DATA/phantom.stamp"
+fi
+log "JPEG 2000 lossless copy (pydicom + pylibjpeg-openjpeg)"
+"$PY" "$BENCH/to_j2k.py" "$UNCOMPRESSED" "$J2K" >&2
+
+# ---------------------------------------------------------------------------------------------
+warm() { find "$1" -type f -exec cat {} + >/dev/null; }
+show() { # a load result, on one line
+  log "    $("$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print("median %.3f s, runs %s, other load %.2f cores" % (r["median_s"], " ".join("%.3f" % x for x in r["runs_s"]), r["other_cpu_cores"]))' "$1")"
+}
+for case in uncompressed j2k; do
+  dir="$DATA/$case"
+  runs="$RUNS"; [[ "$case" == j2k ]] && runs="$J2K_RUNS"
+  log "load: $case ($(find "$dir" -type f | wc -l) files, $(du -sh "$dir" | cut -f1)), $runs runs per tool"
+  warm "$dir"
+  log "  elysium"
+  "$PY" "$BENCH/measured.py" "$RESULTS/load-$case-elysium.json" -- "$BENCH_LOAD" "$dir" --runs "$runs"
+  show "$RESULTS/load-$case-elysium.json"
+  for tool in simpleitk pydicom-threads pydicom; do
+    log "  $tool"
+    if "$PY" "$BENCH/measured.py" "$RESULTS/load-$case-$tool.json" -- \
+      "$PY" "$BENCH/load_peers.py" "$tool" "$dir" --runs "$runs"; then
+      show "$RESULTS/load-$case-$tool.json"
+    else
+      note "load $case: $tool failed (see the log above)"
+    fi
+  done
+done
+
+# ---------------------------------------------------------------------------------------------
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # URL PID LOG
+  local i
+  for i in $(seq 240); do
+    curl -sf -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || { log "the server exited; its log:"; tail -n 40 "$3" >&2; return 1; }
+    sleep 0.5
+  done
+  log "no answer from $1 in 120 s"; tail -n 40 "$3" >&2; return 1
+}
+stow() { # NAME ROUND URL [TOKEN] [EXTRA ARGS...]
+  local out="$RESULTS/stow-$1-$2.json"
+  local args=("$3" "$UNCOMPRESSED" --name "$1" --batch "$BATCH" --concurrency "$CONCURRENCY")
+  [[ -n "${4:-}" ]] && args+=(--token "$4")
+  args+=("${@:5}")
+  # Each round starts with nothing of the previous rounds (or the server's start) left to flush.
+  sync
+  "$PY" "$BENCH/stow_client.py" "${args[@]}" > "$out" || {
+    note "STOW-RS to $1 (round $2) reported errors: $(head -c 600 "$out")"; true; }
+  log "  round $2: $("$PY" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print("%d/%d stored, %.2f s, %.0f MB/s" % (r["stored"], r["files"], r["seconds"], r["mb_per_s"]))' "$out" 2>/dev/null || echo '?')"
+}
+
+# Elysium: a fresh data folder (private PostgreSQL cluster, local file object store) per round.
+stow_elysium() { # ROUND
+  ELYSIUM_DATA="$RUNTIME/elysium-$1"
+  local port password="stow-throughput-pass-7" token
+  port="$(free_port)"
+  ELYSIUM_DATA_DIR="$ELYSIUM_DATA" ELYSIUM_ADDR="127.0.0.1:$port" ELYSIUM_DICOM=0 \
+    "$ELYSIUM" serve > "$RESULTS/elysium-serve-$1.log" 2>&1 &
+  ELYSIUM_PID=$!
+  wait_http "http://127.0.0.1:$port/readyz" "$ELYSIUM_PID" "$RESULTS/elysium-serve-$1.log"
+  # While the server runs: both reuse its cluster (and leave it running).
+  printf '%s\n' "$password" |
+    ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" user add --username bench --role admin --site BENCH >/dev/null
+  token="$(ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" token create --username bench --name bench 2>/dev/null |
+    tail -n 1 | tr -d '[:space:]')"
+  stow elysium "$1" "http://127.0.0.1:$port/dicomweb/studies" "$token"
+  # SIGTERM: Elysium stops its PostgreSQL cluster before it exits.
+  stop_pid "$ELYSIUM_PID"; ELYSIUM_PID=""
+  if [[ -f "$ELYSIUM_DATA/postgres/data/postmaster.pid" ]]; then
+    note "Elysium left its PostgreSQL cluster running after SIGTERM (round $1)"
+  fi
+  rm -rf "$ELYSIUM_DATA"
+}
+
+# Orthanc: a fresh storage and SQLite index (its default) per round, no DICOM listener.
+stow_orthanc() { # ROUND
+  local folder="$RUNTIME/orthanc-$1" port dicom_port
+  mkdir -p "$folder"
+  port="$(free_port)"; dicom_port="$(free_port)"
+  "$PY" - "$folder" "$port" "$dicom_port" "$ORTHANC_PLUGIN" <<'PY'
+import json, sys
+folder, http_port, dicom_port, plugin = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+config = {
+    "Name": "ELYSIUM-BENCH",
+    "StorageDirectory": f"{folder}/storage",
+    "IndexDirectory": f"{folder}/index",
+    "HttpPort": http_port,
+    "DicomServerEnabled": False,
+    "DicomPort": dicom_port,
+    "RemoteAccessAllowed": False,
+    "AuthenticationEnabled": False,
+    "StorageCompression": False,
+    "Plugins": [plugin] if plugin else [],
+    "DicomWeb": {"Enable": True, "Root": "/dicom-web/"},
+}
+json.dump(config, open(f"{folder}/orthanc.json", "w"), indent=2)
+PY
+  Orthanc "$folder/orthanc.json" > "$RESULTS/orthanc-$1.log" 2>&1 &
+  ORTHANC_PID=$!
+  wait_http "http://127.0.0.1:$port/system" "$ORTHANC_PID" "$RESULTS/orthanc-$1.log"
+  if [[ -n "$ORTHANC_PLUGIN" ]]; then
+    stow orthanc "$1" "http://127.0.0.1:$port/dicom-web/studies"
+  else
+    stow orthanc "$1" "http://127.0.0.1:$port/instances" "" --raw
+  fi
+  stop_pid "$ORTHANC_PID"; ORTHANC_PID=""
+  rm -rf "$folder"
+}
+
+[[ -n "$ORTHANC_PLUGIN" ]] ||
+  note "the orthanc-dicomweb plugin was not found: Orthanc received one instance per REST POST /instances"
+warm "$UNCOMPRESSED"
+# Alternating rounds, each server fresh, so that a passing disturbance hits both alike.
+for round in $(seq "$STOW_ROUNDS"); do
+  log "STOW-RS round $round/$STOW_ROUNDS: Elysium"
+  stow_elysium "$round"
+  log "STOW-RS round $round/$STOW_ROUNDS: Orthanc"
+  stow_orthanc "$round"
+done
+
+# ---------------------------------------------------------------------------------------------
+log "machine and versions"
+pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
+pg_version="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+pg_version="$("${pg_version:-/usr/bin}/postgres" --version 2>/dev/null || echo '?')"
+"$PY" - "$RESULTS" "${NOTES[@]}" <<PY
+import json, os, platform, sys
+from importlib.metadata import version
+folder, notes = sys.argv[1], sys.argv[2:]
+def first(path, key):
+    try:
+        for line in open(path):
+            if line.startswith(key):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "?"
+os_release = dict(l.rstrip().split("=", 1) for l in open("/etc/os-release") if "=" in l)
+import SimpleITK as sitk
+machine = {
+    "date": "$(date -u +'%Y-%m-%d %H:%M UTC')",
+    "cpu": first("/proc/cpuinfo", "model name"),
+    "cores": os.cpu_count(),
+    "ram": f"{int(first('/proc/meminfo', 'MemTotal').split()[0]) / 1024 / 1024:.1f} GiB",
+    "os": os_release.get("PRETTY_NAME", "?").strip('"'),
+    "kernel": platform.release(),
+    "disk": """$(df -T "$DATA" | awk 'NR==2 {print $2}')""",
+    "rustc": """$(rustc --version)""",
+    "elysium": """$("$ELYSIUM" --version) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- . ':!Makefile' ':!tests/bench' ':!server/dicom/examples/bench_load.rs' 2>/dev/null || echo ', uncommitted changes'))""",
+    "python": platform.python_version(),
+    "python_packages": ", ".join(f"{p} {version(p)}" for p in
+        ["pydicom", "numpy", "pylibjpeg", "pylibjpeg-openjpeg", "SimpleITK", "requests"])
+        + f" (ITK {sitk.Version.ITKVersionString()})",
+    "orthanc": "$(pkgver orthanc) (Debian)",
+    "orthanc_dicomweb": "$(pkgver orthanc-dicomweb) (Debian)",
+    "postgresql": "$pg_version",
+    "load": "$LOAD_START; $(cut -d' ' -f1-3 /proc/loadavg)",
+}
+json.dump(machine, open(f"{folder}/machine.json", "w"), indent=2)
+json.dump(notes, open(f"{folder}/notes.json", "w"), indent=2)
+PY
+"$PY" "$BENCH/report.py" "$RESULTS" "$BENCH/RESULTS.md"
+log "raw results and server logs: $RESULTS"
+log "written: tests/bench/RESULTS.md"
