@@ -122,7 +122,8 @@ impl Ingestor {
     /// Stores one instance. Never panics on its input; every failure is an [`Outcome::Rejected`].
     pub async fn ingest(&self, bytes: Bytes, received: &Received) -> Outcome {
         let parse_input = bytes.clone();
-        let parsed = match tokio::task::spawn_blocking(move || header::parse(&parse_input)).await {
+        let parsed = tokio::task::spawn_blocking(move || header::parse(&parse_input).map(|p| (p, header::sha256_hex(&parse_input))));
+        let (parsed, sha256) = match parsed.await {
             Ok(Ok(parsed)) => parsed,
             Ok(Err(error)) => return rejected(None, error.into()),
             Err(join) => {
@@ -139,7 +140,7 @@ impl Ingestor {
         if !h.is_ct() && !self.accept_non_ct {
             return rejected(Some(&h), Rejection::NotCt(h.sop_class_uid.to_string()));
         }
-        match self.store_and_register(&h, &parsed.sha256, bytes, received.via, received.site_id).await {
+        match self.store_and_register(&h, &sha256, bytes, received.via, received.site_id).await {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::error!(%error, sop_instance_uid = %h.sop_instance_uid, "storing an instance failed");
