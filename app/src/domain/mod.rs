@@ -2,4 +2,6 @@
 //! browser reuses them for instant feedback.
 
 pub mod accounts;
+pub mod followup;
+pub mod organs;
 pub mod roles;

@@ -1,0 +1,297 @@
+//! The lifecycle against the specification, written out independently of the table.
+
+use proptest::prelude::*;
+use time::macros::date;
+
+use super::event::*;
+use super::lifecycle::*;
+use super::status::FindingStatus;
+use crate::domain::organs::Organ;
+use crate::domain::roles::Role;
+
+use FindingStatus as S;
+
+/// Every state-changing edge the specification allows, as (from, event, to).
+const SPEC_EDGES: &[(S, &str, S)] = &[
+    (S::New, "start_review", S::InReview),
+    (S::InReview, "dismiss", S::Dismissed),
+    (S::InReview, "order_workup", S::WorkupOrdered),
+    (S::WorkupOrdered, "schedule_workup", S::WorkupScheduled),
+    (S::WorkupScheduled, "schedule_workup", S::WorkupScheduled),
+    (S::WorkupScheduled, "complete_workup", S::WorkupDone),
+    (S::WorkupDone, "record_outcome", S::ConfirmedMalignant),
+    (S::WorkupDone, "record_outcome", S::Benign),
+    (S::WorkupDone, "record_outcome", S::NoLesion),
+    (S::ConfirmedMalignant, "refer_to_mdt", S::ReferredToMdt),
+];
+const OPEN: &[S] = &[S::New, S::InReview, S::WorkupOrdered, S::WorkupScheduled, S::WorkupDone];
+const CLOSED: &[S] =
+    &[S::Dismissed, S::ConfirmedMalignant, S::Benign, S::NoLesion, S::Declined, S::LostToFollowup, S::ReferredToMdt];
+
+/// Whether the specification allows `from --kind--> to`.
+fn spec_allows(from: S, kind: EventKind, to: S) -> bool {
+    let name = kind.as_str();
+    SPEC_EDGES.iter().any(|e| *e == (from, name, to))
+        || (name == "mark_declined" && OPEN.contains(&from) && to == S::Declined)
+        || (name == "mark_lost" && OPEN.contains(&from) && to == S::LostToFollowup)
+        || (name == "reopen" && CLOSED.contains(&from) && to == S::InReview)
+        || (matches!(name, "record_contact_attempt" | "assign") && OPEN.contains(&from) && to == from)
+        || (name == "add_note" && to == from)
+}
+
+/// Cell by cell: the table's answer for every (state, event) equals the specification's.
+#[test]
+fn transition_table_matches_the_specification_in_every_cell() {
+    for from in S::ALL {
+        for kind in EventKind::ALL {
+            let expected: Vec<S> = S::ALL.into_iter().filter(|to| spec_allows(from, kind, *to)).collect();
+            let mut actual = targets(from, kind).to_vec();
+            actual.sort();
+            assert_eq!(actual, expected, "{from:?} --{kind:?}-->");
+        }
+    }
+}
+
+const TODAY: time::Date = date!(2026 - 11 - 26);
+
+fn facts(roles: &[Role]) -> Facts<'_> {
+    Facts {
+        organ: Organ::Colorectal,
+        today: TODAY,
+        detected_on: date!(2026 - 11 - 01),
+        unsuccessful_contacts: 0,
+        contacts_before_lost: 3,
+        roles,
+    }
+}
+
+/// A valid example of each event, for a colorectal finding.
+fn example(kind: EventKind) -> FindingEvent {
+    match kind {
+        EventKind::StartReview => FindingEvent::StartReview,
+        EventKind::Dismiss => FindingEvent::Dismiss { reason: DismissReason::Duplicate, note: None },
+        EventKind::OrderWorkup => FindingEvent::OrderWorkup {
+            modality: WorkupModality::Colonoscopy,
+            due_date: date!(2026 - 12 - 10),
+            responsible: Some("Dr Gale".into()),
+        },
+        EventKind::ScheduleWorkup => FindingEvent::ScheduleWorkup { date: date!(2026 - 12 - 05), site: None },
+        EventKind::CompleteWorkup => FindingEvent::CompleteWorkup { summary: None },
+        EventKind::RecordOutcome => FindingEvent::RecordOutcome {
+            outcome: Outcome::ConfirmedMalignant,
+            confirmed_by: Some(ConfirmedBy::Pathology),
+            diagnosis: Some("Adenocarcinoma".into()),
+            date: date!(2026 - 11 - 20),
+        },
+        EventKind::RecordContactAttempt => {
+            FindingEvent::RecordContactAttempt { channel: ContactChannel::Phone, result: ContactResult::NoAnswer, note: None }
+        }
+        EventKind::MarkDeclined => FindingEvent::MarkDeclined { note: None },
+        EventKind::MarkLost => FindingEvent::MarkLost,
+        EventKind::ReferToMdt => FindingEvent::ReferToMdt,
+        EventKind::Reopen => FindingEvent::Reopen { reason: "new information".into() },
+        EventKind::Assign => FindingEvent::Assign { assignee: Some("cora".into()) },
+        EventKind::AddNote => FindingEvent::AddNote { text: "called GP".into() },
+    }
+}
+
+fn arb_event() -> impl Strategy<Value = FindingEvent> {
+    let outcome = prop_oneof![Just(Outcome::ConfirmedMalignant), Just(Outcome::Benign), Just(Outcome::NoLesion)];
+    prop_oneof![
+        proptest::sample::select(EventKind::ALL.to_vec()).prop_map(example),
+        outcome.prop_map(|outcome| FindingEvent::RecordOutcome {
+            outcome,
+            confirmed_by: Some(ConfirmedBy::Imaging),
+            diagnosis: Some("x".into()),
+            date: TODAY,
+        }),
+    ]
+}
+
+fn arb_roles() -> impl Strategy<Value = Vec<Role>> {
+    proptest::sample::subsequence(Role::ALL.to_vec(), 0..=4)
+}
+
+proptest! {
+    /// No event sequence, by any mix of roles and with any number of contact attempts, reaches a
+    /// state by an edge the specification does not allow; refused events change nothing.
+    #[test]
+    fn no_event_sequence_leaves_the_specification(
+        steps in proptest::collection::vec((arb_event(), arb_roles(), 0u32..5), 0..40)
+    ) {
+        let mut status = S::New;
+        for (event, roles, contacts) in steps {
+            let mut facts = facts(&roles);
+            facts.unsuccessful_contacts = contacts;
+            match apply(status, &event, &facts) {
+                Ok(next) => {
+                    prop_assert!(spec_allows(status, event.kind(), next), "{status:?} --{:?}--> {next:?}", event.kind());
+                    prop_assert!(roles_for(event.kind()).iter().any(|r| roles.contains(r)));
+                    status = next;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// A closed finding changes state only by `reopen` (or, once confirmed, `refer_to_mdt`).
+    #[test]
+    fn closed_findings_only_leave_by_reopening_or_mdt_referral(event in arb_event()) {
+        for from in CLOSED {
+            let roles = Role::ALL;
+            if let Ok(next) = apply(*from, &event, &facts(&roles)) {
+                if next != *from {
+                    prop_assert!(matches!(event.kind(), EventKind::Reopen | EventKind::ReferToMdt));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_happy_path_reaches_the_mdt() {
+    let roles = [Role::Coordinator];
+    let mut status = S::New;
+    for kind in [
+        EventKind::StartReview,
+        EventKind::OrderWorkup,
+        EventKind::ScheduleWorkup,
+        EventKind::CompleteWorkup,
+        EventKind::RecordOutcome,
+        EventKind::ReferToMdt,
+    ] {
+        status = apply(status, &example(kind), &facts(&roles)).expect(kind.as_str());
+    }
+    assert_eq!(status, S::ReferredToMdt);
+}
+
+/// Who may perform each event, role by role.
+#[test]
+fn permissions_per_role() {
+    use EventKind as E;
+    let expect = |kind: EventKind| -> Vec<Role> {
+        match kind {
+            E::AddNote => Role::ALL.to_vec(),
+            E::Reopen | E::Assign => vec![Role::Coordinator, Role::Radiologist, Role::Admin],
+            _ => vec![Role::Coordinator, Role::Radiologist],
+        }
+    };
+    for kind in EventKind::ALL {
+        for role in Role::ALL {
+            assert_eq!(roles_for(kind).contains(&role), expect(kind).contains(&role), "{kind:?} by {role:?}");
+        }
+    }
+}
+
+#[test]
+fn surgeons_and_admins_cannot_make_clinical_follow_up_decisions() {
+    for roles in [[Role::Surgeon], [Role::Admin]] {
+        let refused = apply(S::New, &FindingEvent::StartReview, &facts(&roles));
+        assert!(matches!(refused, Err(Refusal::RoleMayNot { .. })), "{roles:?}");
+        let refused = apply(S::WorkupDone, &example(EventKind::RecordOutcome), &facts(&roles));
+        assert!(matches!(refused, Err(Refusal::RoleMayNot { .. })), "{roles:?}");
+    }
+}
+
+#[test]
+fn image_based_dismissal_reasons_are_a_radiologists_call() {
+    for reason in DismissReason::ALL {
+        let event = FindingEvent::Dismiss { reason: *reason, note: Some("see images".into()) };
+        let by_coordinator = apply(S::InReview, &event, &facts(&[Role::Coordinator]));
+        let by_radiologist = apply(S::InReview, &event, &facts(&[Role::Radiologist]));
+        assert_eq!(by_radiologist, Ok(S::Dismissed), "{reason:?}");
+        if reason.needs_image_review() {
+            assert!(matches!(by_coordinator, Err(Refusal::RoleMayNot { .. })), "{reason:?}");
+        } else {
+            assert_eq!(by_coordinator, Ok(S::Dismissed), "{reason:?}");
+        }
+    }
+}
+
+#[test]
+fn payload_rules() {
+    let roles = [Role::Radiologist];
+    let f = facts(&roles);
+    let invalid = |status, event: FindingEvent| match apply(status, &event, &f) {
+        Err(Refusal::Invalid { field, .. }) => field,
+        other => panic!("expected a payload refusal, got {other:?}"),
+    };
+    assert_eq!(invalid(S::InReview, FindingEvent::Dismiss { reason: DismissReason::Other, note: None }), "note");
+    assert_eq!(
+        invalid(
+            S::InReview,
+            FindingEvent::OrderWorkup { modality: WorkupModality::Endoscopy, due_date: date!(2026 - 12 - 10), responsible: None }
+        ),
+        "modality"
+    );
+    assert_eq!(
+        invalid(
+            S::InReview,
+            FindingEvent::OrderWorkup { modality: WorkupModality::Biopsy, due_date: date!(2026 - 11 - 25), responsible: None }
+        ),
+        "due_date"
+    );
+    assert_eq!(
+        invalid(
+            S::InReview,
+            FindingEvent::OrderWorkup { modality: WorkupModality::Biopsy, due_date: date!(2028 - 01 - 01), responsible: None }
+        ),
+        "due_date"
+    );
+    assert_eq!(invalid(S::WorkupOrdered, FindingEvent::ScheduleWorkup { date: date!(2026 - 10 - 01), site: None }), "date");
+    let outcome = |outcome, confirmed_by, diagnosis: Option<&str>, date| FindingEvent::RecordOutcome {
+        outcome,
+        confirmed_by,
+        diagnosis: diagnosis.map(str::to_owned),
+        date,
+    };
+    assert_eq!(invalid(S::WorkupDone, outcome(Outcome::ConfirmedMalignant, None, Some("ca"), TODAY)), "confirmed_by");
+    assert_eq!(
+        invalid(S::WorkupDone, outcome(Outcome::ConfirmedMalignant, Some(ConfirmedBy::Imaging), None, TODAY)),
+        "diagnosis"
+    );
+    assert_eq!(invalid(S::WorkupDone, outcome(Outcome::Benign, None, None, TODAY)), "diagnosis");
+    assert_eq!(invalid(S::WorkupDone, outcome(Outcome::NoLesion, None, None, date!(2026 - 11 - 27))), "date");
+    assert_eq!(apply(S::WorkupDone, &outcome(Outcome::NoLesion, None, None, TODAY), &f), Ok(S::NoLesion));
+    assert_eq!(invalid(S::Dismissed, FindingEvent::Reopen { reason: String::new() }), "reason");
+    assert_eq!(invalid(S::New, FindingEvent::AddNote { text: "x".repeat(MAX_TEXT + 1) }), "text");
+    assert_eq!(invalid(S::New, FindingEvent::AddNote { text: "bell\u{7}".into() }), "text");
+}
+
+#[test]
+fn lost_to_follow_up_needs_the_configured_number_of_unsuccessful_attempts() {
+    let roles = [Role::Coordinator];
+    let mut f = facts(&roles);
+    for have in 0..3 {
+        f.unsuccessful_contacts = have;
+        assert_eq!(
+            apply(S::WorkupOrdered, &FindingEvent::MarkLost, &f),
+            Err(Refusal::TooFewContactAttempts { have, need: 3 })
+        );
+    }
+    f.unsuccessful_contacts = 3;
+    assert_eq!(apply(S::WorkupOrdered, &FindingEvent::MarkLost, &f), Ok(S::LostToFollowup));
+    f.contacts_before_lost = 5;
+    assert!(apply(S::WorkupOrdered, &FindingEvent::MarkLost, &f).is_err());
+}
+
+#[test]
+fn the_ui_offers_exactly_what_apply_would_accept_by_state_and_role() {
+    for status in S::ALL {
+        for role in Role::ALL {
+            let roles = [role];
+            let offered = available(status, &roles);
+            for kind in EventKind::ALL {
+                let possible = !targets(status, kind).is_empty() && roles_for(kind).contains(&role);
+                assert_eq!(offered.contains(&kind), possible, "{status:?} {kind:?} {role:?}");
+            }
+        }
+    }
+    assert_eq!(available(S::ReferredToMdt, &[Role::Surgeon]), vec![EventKind::AddNote]);
+}
+
+#[test]
+fn refusals_read_well() {
+    let refusal = apply(S::Dismissed, &FindingEvent::StartReview, &facts(&[Role::Coordinator])).expect_err("refused");
+    assert_eq!(refusal.to_string(), "`start_review` is not possible while the finding is dismissed");
+}
