@@ -6,6 +6,8 @@ pub mod api;
 pub mod components;
 pub mod domain;
 pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

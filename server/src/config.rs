@@ -72,6 +72,8 @@ pub struct ServeConfig {
     pub store: StoreConfig,
     #[command(flatten)]
     pub dimse: crate::dimse::DimseConfig,
+    #[command(flatten)]
+    pub followup: FollowupConfig,
     /// Address the web server listens on.
     #[arg(long, env = "ELYSIUM_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
@@ -181,5 +183,38 @@ mod tests {
     fn secrets_stay_out_of_debug_output() {
         let config = parse(&["--demo-password", "hunter2hunter2"]);
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}
+
+/// The follow-up program's service levels. Due dates are derived from them on every transition;
+/// a finding is overdue when its due date has passed.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FollowupConfig {
+    /// A new finding is reviewed within this many working days of detection.
+    #[arg(long, env = "ELYSIUM_SLA_REVIEW_WORKING_DAYS", default_value_t = 2)]
+    pub sla_review_working_days: u32,
+    /// Work-up is ordered within this many days of detection.
+    #[arg(long, env = "ELYSIUM_SLA_WORKUP_ORDERED_DAYS", default_value_t = 7)]
+    pub sla_workup_ordered_days: u32,
+    /// Work-up is done within this many days of detection.
+    #[arg(long, env = "ELYSIUM_SLA_WORKUP_DONE_DAYS", default_value_t = 30)]
+    pub sla_workup_done_days: u32,
+    /// The outcome is recorded within this many days of detection.
+    #[arg(long, env = "ELYSIUM_SLA_OUTCOME_DAYS", default_value_t = 60)]
+    pub sla_outcome_days: u32,
+    /// Unsuccessful contact attempts before a patient may be marked lost to follow-up.
+    #[arg(long, env = "ELYSIUM_CONTACTS_BEFORE_LOST", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub contacts_before_lost: u32,
+}
+
+impl FollowupConfig {
+    pub fn service_levels(&self) -> app::domain::followup::ServiceLevels {
+        app::domain::followup::ServiceLevels {
+            review_working_days: self.sla_review_working_days,
+            workup_ordered_days: self.sla_workup_ordered_days,
+            workup_done_days: self.sla_workup_done_days,
+            outcome_days: self.sla_outcome_days,
+            contacts_before_lost: self.contacts_before_lost,
+        }
     }
 }

@@ -103,3 +103,17 @@ impl From<sqlx::Error> for ApiError {
         ApiError::internal(error)
     }
 }
+
+impl From<app::api::AppError> for ApiError {
+    fn from(error: app::api::AppError) -> Self {
+        use app::api::AppError;
+        match error {
+            AppError::Unauthorized => ApiError::Unauthorized,
+            AppError::Forbidden => ApiError::Forbidden,
+            AppError::NotFound => ApiError::NotFound,
+            AppError::Validation { field, message } => ApiError::Validation(format!("{field}: {message}")),
+            AppError::Conflict(message) => ApiError::Conflict(message),
+            AppError::Internal | AppError::Transport(_) => ApiError::Internal("see the server log".into()),
+        }
+    }
+}

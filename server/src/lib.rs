@@ -39,6 +39,7 @@ pub fn app_state(
     Ok(AppState {
         leptos_options,
         ingestor,
+        levels: config.followup.service_levels(),
         pool,
         config: Arc::new(config),
         hasher: auth::password::Hasher::new()?,

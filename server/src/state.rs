@@ -16,4 +16,6 @@ pub struct AppState {
     pub config: Arc<ServeConfig>,
     pub hasher: Hasher,
     pub ingestor: crate::ingest::Ingestor,
+    /// The follow-up service levels (due dates) and the contact attempts before "lost".
+    pub levels: app::domain::followup::ServiceLevels,
 }

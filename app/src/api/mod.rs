@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod error;
+pub mod followup;
 pub mod session;
 pub mod studies;
 pub mod upload;

@@ -7,11 +7,13 @@
 
 pub mod audit;
 pub mod embedded;
+pub mod findings;
 pub mod images;
 pub mod signin;
 pub mod sites;
 pub mod tokens;
 pub mod users;
+pub mod worklist;
 
 use std::time::Duration;
 

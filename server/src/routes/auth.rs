@@ -109,7 +109,7 @@ fn safe_next(next: &str) -> &str {
 }
 
 /// Marks a response whose handler wrote its own audit events.
-fn audited(response: impl IntoResponse) -> Response {
+pub(crate) fn audited(response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
     response
         .headers_mut()

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod extract;
+pub mod followup;
 pub mod health;
 pub mod upload;
 
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
     let pool = state.pool.clone();
     let store = state.ingestor.store().clone();
     let leptos_options = state.leptos_options.clone();
+    let levels = state.levels;
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
@@ -46,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(auth::login_form))
         .route("/logout", post(auth::logout_form))
         .route("/upload", post(upload::upload).layer(DefaultBodyLimit::disable()))
+        .route("/findings/{id}/events", post(followup::record_event_form))
+        .route("/worklist/assign", post(followup::assign_form))
         .nest("/api/v1", api_v1())
         .nest("/dicomweb", crate::dicomweb::router())
         .leptos_routes_with_context(
@@ -54,6 +58,7 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(pool.clone());
                 provide_context(store.clone());
+                provide_context(levels);
             },
             move || app::shell(leptos_options.clone()),
         )
@@ -80,5 +85,10 @@ fn api_v1() -> Router<AppState> {
         .route("/auth/login", post(auth::login_json))
         .route("/auth/logout", post(auth::logout_json))
         .route("/me", get(auth::me))
+        .route("/worklist", get(followup::worklist))
+        .route("/worklist/assign", post(followup::assign))
+        .route("/findings/{id}", get(followup::finding))
+        .route("/findings/{id}/events", post(followup::record_event))
+        .route("/followup/overdue", get(followup::overdue))
         .fallback(|| async { ApiError::NotFound })
 }

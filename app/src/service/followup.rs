@@ -1,0 +1,708 @@
+//! The follow-up service: reads the worklist and findings within the user's sites, and records
+//! events. Each event is checked against the domain rules and written, with its history entry and
+//! audit event, in one transaction that holds the finding's row lock and names the version the
+//! user saw, so that concurrent writers never overwrite each other.
+
+use elysium_db::DbError;
+use elysium_db::findings::{self, FindingRow, NewEvent};
+use elysium_db::worklist::{self as db_worklist, AssigneeFilter, WorklistQuery, WorklistSort};
+use sqlx::PgPool;
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::api::followup::*;
+use crate::api::{AppError, SessionUser};
+use crate::domain::followup::dates::{add_days, format_iso};
+use crate::domain::followup::event::{ConfirmedBy, DismissReason, Outcome, WorkupModality};
+use crate::domain::followup::{
+    EventKind, Facts, FindingEvent, FindingStatus, Refusal, ServiceLevels, apply, available, is_overdue, lifecycle,
+};
+use crate::domain::organs::Organ;
+use crate::domain::roles::Role;
+
+/// The program's calendar day (UTC).
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("finding not found")]
+    NotFound,
+    #[error(
+        "the finding was changed by someone else since you loaded it (it is now {} at version {current_version}); reload it and try again",
+        current_status.replace('_', " ")
+    )]
+    Stale { current_status: String, current_version: i32 },
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<RecordError> for AppError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::NotFound => AppError::NotFound,
+            stale @ RecordError::Stale { .. } => AppError::Conflict(stale.to_string()),
+            RecordError::Refused(Refusal::RoleMayNot { .. }) => AppError::Forbidden,
+            RecordError::Refused(refusal) => AppError::Validation { field: "event".into(), message: refusal.to_string() },
+            RecordError::Invalid { field, message } => AppError::Validation { field, message },
+            RecordError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// What an accepted event left behind.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Recorded {
+    pub id: i64,
+    pub status: FindingStatus,
+    pub version: i32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mdt_case_id: Option<i64>,
+}
+
+/// Parses an event from its JSON form (`{"event": NAME, ...payload}`), as the API and the page's
+/// forms send it.
+pub fn parse_event(value: serde_json::Value) -> Result<FindingEvent, RecordError> {
+    serde_json::from_value::<FindingEvent>(value)
+        .map(FindingEvent::normalised)
+        .map_err(|e| RecordError::Invalid { field: "event".into(), message: e.to_string() })
+}
+
+/// Records `event` on finding `id` if it is still at `expected_version`.
+pub async fn record(
+    pool: &PgPool,
+    user: &SessionUser,
+    levels: &ServiceLevels,
+    id: i64,
+    expected_version: i32,
+    event: FindingEvent,
+    client_addr: Option<String>,
+) -> Result<Recorded, RecordError> {
+    let event = event.normalised();
+    let result = record_in_transaction(pool, user, levels, id, expected_version, &event, client_addr.clone()).await;
+    if let Err(error) = &result {
+        audit_refusal(pool, user, id, expected_version, &event, error, client_addr).await;
+    }
+    result
+}
+
+async fn record_in_transaction(
+    pool: &PgPool,
+    user: &SessionUser,
+    levels: &ServiceLevels,
+    id: i64,
+    expected_version: i32,
+    event: &FindingEvent,
+    client_addr: Option<String>,
+) -> Result<Recorded, RecordError> {
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let scope = user.site_scope();
+    let row = findings::get(&mut tx, id, scope.as_deref(), true).await?.ok_or(RecordError::NotFound)?;
+    if row.version != expected_version {
+        return Err(RecordError::Stale { current_status: row.status, current_version: row.version });
+    }
+    let status = parse_status(&row.status)?;
+    let organ = parse_organ(&row.organ)?;
+    let today = today();
+    let facts = Facts {
+        organ,
+        today,
+        detected_on: row.detected_at.date(),
+        unsuccessful_contacts: u32::try_from(row.unsuccessful_contacts).unwrap_or(0),
+        contacts_before_lost: levels.contacts_before_lost,
+        roles: &user.roles,
+    };
+    let next = apply(status, event, &facts).map_err(RecordError::Refused)?;
+
+    let mut update = row.projection();
+    update.status = next.as_str().to_owned();
+    let mut payload = event_payload(event);
+    match event {
+        FindingEvent::StartReview if row.assignee_id.is_none() => update.assignee_id = Some(user.id),
+        FindingEvent::Dismiss { reason, .. } => update.dismiss_reason = Some(reason.as_str().to_owned()),
+        FindingEvent::OrderWorkup { modality, due_date, responsible } => {
+            update.workup_modality = Some(modality.as_str().to_owned());
+            update.workup_due = Some(*due_date);
+            update.workup_responsible = responsible.clone();
+            update.appointment_date = None;
+            update.appointment_site = None;
+        }
+        FindingEvent::ScheduleWorkup { date, site } => {
+            update.appointment_date = Some(*date);
+            update.appointment_site = site.clone();
+        }
+        FindingEvent::RecordOutcome { outcome, confirmed_by, diagnosis, date } => {
+            update.outcome = Some(outcome.as_str().to_owned());
+            update.confirmed_by = confirmed_by.map(|c| c.as_str().to_owned());
+            update.diagnosis = diagnosis.clone();
+            update.outcome_date = Some(*date);
+        }
+        FindingEvent::RecordContactAttempt { result, .. } if result.is_unsuccessful() => {
+            update.unsuccessful_contacts += 1;
+        }
+        FindingEvent::Reopen { .. } => {
+            // The closed outcome stays in the history; the finding starts a fresh clock.
+            update.clock_start = today;
+            update.dismiss_reason = None;
+            update.outcome = None;
+            update.confirmed_by = None;
+            update.diagnosis = None;
+            update.outcome_date = None;
+            update.workup_modality = None;
+            update.workup_due = None;
+            update.workup_responsible = None;
+            update.appointment_date = None;
+            update.appointment_site = None;
+        }
+        FindingEvent::Assign { assignee } => {
+            update.assignee_id = match assignee {
+                None => None,
+                Some(username) => {
+                    let found = findings::assignable_user(&mut tx, username, row.site_id).await?;
+                    Some(found.ok_or_else(|| RecordError::Invalid {
+                        field: "assignee".into(),
+                        message: format!("`{username}` is not an active coordinator or radiologist at this finding's site"),
+                    })?)
+                }
+            };
+        }
+        _ => {}
+    }
+    update.due_date = levels.due_date(next, update.clock_start, update.workup_due);
+
+    let mut mdt_case_id = None;
+    if matches!(event, FindingEvent::ReferToMdt) {
+        let case = findings::open_mdt_case(&mut tx, id, user.id).await?;
+        payload["mdt_case_id"] = case.into();
+        mdt_case_id = Some(case);
+    }
+
+    let kind = event.kind();
+    let role = acting_role(user, event);
+    let history = NewEvent {
+        event: kind.as_str(),
+        from_status: status.as_str(),
+        to_status: next.as_str(),
+        actor_user_id: Some(user.id),
+        actor_username: &user.username,
+        actor_role: role.as_str(),
+        reason: event.reason(),
+        payload: payload.clone(),
+    };
+    let version = findings::update(&mut tx, id, expected_version, &update, &history).await?.ok_or_else(|| {
+        RecordError::Stale { current_status: row.status.clone(), current_version: row.version }
+    })?;
+
+    let mut audit = user.audit_event(&format!("finding.{}", kind.as_str()), "success", client_addr);
+    audit.target_type = Some("finding".into());
+    audit.target_id = Some(id.to_string());
+    audit.patient_id = Some(row.patient_id.clone());
+    audit.detail = serde_json::json!({
+        "from": status.as_str(), "to": next.as_str(), "version": version, "role": role.as_str(), "payload": payload,
+    });
+    elysium_db::audit::record(&mut tx, &audit).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Recorded { id, status: next, version, mdt_case_id })
+}
+
+/// Refused writes are audited too (who tried what), outside the rolled-back transaction.
+async fn audit_refusal(
+    pool: &PgPool,
+    user: &SessionUser,
+    id: i64,
+    expected_version: i32,
+    event: &FindingEvent,
+    error: &RecordError,
+    client_addr: Option<String>,
+) {
+    let outcome = match error {
+        RecordError::Refused(Refusal::RoleMayNot { .. }) => "denied",
+        _ => "failure",
+    };
+    let mut audit = user.audit_event(&format!("finding.{}", event.kind().as_str()), outcome, client_addr);
+    audit.target_type = Some("finding".into());
+    audit.target_id = Some(id.to_string());
+    audit.detail = serde_json::json!({ "expected_version": expected_version, "error": error.to_string() });
+    let written = async {
+        let mut conn = pool.acquire().await?;
+        elysium_db::audit::record(&mut conn, &audit).await.map_err(|e| match e {
+            DbError::Sqlx(e) => e,
+            other => sqlx::Error::Protocol(other.to_string()),
+        })
+    };
+    if let Err(error) = written.await {
+        tracing::error!(%error, "auditing a refused finding event");
+    }
+}
+
+/// The role under which the user performed the event: the first of their roles that may
+/// (a radiologist's for image-based dismissals).
+fn acting_role(user: &SessionUser, event: &FindingEvent) -> Role {
+    if let FindingEvent::Dismiss { reason, .. } = event
+        && reason.needs_image_review()
+    {
+        return Role::Radiologist;
+    }
+    lifecycle::roles_for(event.kind()).iter().copied().find(|r| user.has_role(*r)).unwrap_or(Role::Admin)
+}
+
+fn event_payload(event: &FindingEvent) -> serde_json::Value {
+    let mut value = serde_json::to_value(event).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.remove("event");
+        object.retain(|_, v| !v.is_null());
+    }
+    value
+}
+
+fn parse_status(name: &str) -> Result<FindingStatus, RecordError> {
+    name.parse().map_err(|_| RecordError::Db(DbError::NotFound("a known finding status")))
+}
+
+fn parse_organ(name: &str) -> Result<Organ, RecordError> {
+    name.parse().map_err(|_| RecordError::Db(DbError::NotFound("a known organ")))
+}
+
+/// Registers a finding raised by the screening pipeline (or demo data): status `new`, due by the
+/// review service level. `None` when the study is not stored.
+pub async fn create(
+    pool: &PgPool,
+    levels: &ServiceLevels,
+    mut new: findings::NewFinding,
+    actor: &str,
+) -> Result<Option<i64>, DbError> {
+    new.due_date = levels.due_date(FindingStatus::New, new.detected_at.date(), None);
+    let mut tx = pool.begin().await?;
+    let id = findings::insert(&mut tx, &new, actor).await?;
+    if let Some(id) = id {
+        let audit = elysium_db::audit::NewAuditEvent {
+            actor_username: Some(actor.to_owned()),
+            action: "finding.detected".into(),
+            target_type: Some("finding".into()),
+            target_id: Some(id.to_string()),
+            outcome: "success",
+            detail: serde_json::json!({ "organ": new.organ, "class": new.class_label, "probability": new.probability, "model_version": new.model_version }),
+            ..Default::default()
+        };
+        elysium_db::audit::record(&mut tx, &audit).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The worklist page for `params` within the user's sites. Viewing patients' names is audited.
+pub async fn worklist(
+    pool: &PgPool,
+    user: &SessionUser,
+    params: &WorklistParams,
+    client_addr: Option<String>,
+) -> Result<WorklistPage, AppError> {
+    let today = today();
+    let query = worklist_query(pool, user, params, today).await?;
+    let (rows, total) = db_worklist::page(pool, &query).await?;
+    let scope = user.site_scope();
+    let counts = db_worklist::status_counts(pool, scope.as_deref(), today).await?;
+    let assignees = findings::assignees(pool, scope.as_deref()).await?;
+
+    let mut event = user.audit_event("worklist.view", "success", client_addr);
+    event.detail = serde_json::json!({ "filters": params, "results": rows.len() });
+    let mut conn = pool.acquire().await.map_err(DbError::from)?;
+    elysium_db::audit::record(&mut conn, &event).await?;
+
+    Ok(WorklistPage {
+        items: rows.into_iter().map(|r| worklist_item(r, today)).collect(),
+        total,
+        page: query.offset / query.limit,
+        page_size: query.limit,
+        counts: FindingStatus::ALL
+            .into_iter()
+            .map(|status| {
+                let found = counts.iter().find(|c| c.status == status.as_str());
+                StateCount {
+                    status: status.as_str().into(),
+                    label: status.label().into(),
+                    total: found.map_or(0, |c| c.total),
+                    overdue: found.map_or(0, |c| c.overdue),
+                }
+            })
+            .collect(),
+        assignees: assignees.into_iter().map(|(username, name)| Person { username, name }).collect(),
+        today: format_iso(today),
+    })
+}
+
+/// Every overdue open finding within the user's sites, most overdue first (at most 500).
+pub async fn overdue(pool: &PgPool, user: &SessionUser) -> Result<Vec<WorklistItem>, AppError> {
+    let today = today();
+    let mut query = WorklistQuery::new(today);
+    query.scope = user.site_scope();
+    query.overdue_only = true;
+    query.sort = WorklistSort::DueDate;
+    query.descending = false;
+    query.limit = 500;
+    let (rows, _) = db_worklist::page(pool, &query).await?;
+    Ok(rows.into_iter().map(|r| worklist_item(r, today)).collect())
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::Validation { field: field.into(), message: message.into() }
+}
+
+/// Turns the URL's parameters into a database query, refusing values that mean nothing.
+pub async fn worklist_query(
+    pool: &PgPool,
+    user: &SessionUser,
+    params: &WorklistParams,
+    today: Date,
+) -> Result<WorklistQuery, AppError> {
+    let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let mut query = WorklistQuery::new(today);
+    query.scope = user.site_scope();
+
+    match text(&params.quick).as_deref() {
+        None => {}
+        Some("mine") => query.assignee = AssigneeFilter::User(user.id),
+        Some("unassigned") => query.assignee = AssigneeFilter::Unassigned,
+        Some("overdue") => query.overdue_only = true,
+        Some("week") => query.due_by = Some(add_days(today, 7)),
+        Some(other) => return Err(invalid("quick", format!("unknown quick filter `{other}` (mine, unassigned, overdue, week)"))),
+    }
+    query.statuses = match text(&params.status).as_deref() {
+        None | Some("open") => Vec::new(),
+        Some("closed") => FindingStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str().to_owned()).collect(),
+        Some("all") => FindingStatus::ALL.into_iter().map(|s| s.as_str().to_owned()).collect(),
+        Some(name) => {
+            let status: FindingStatus = name.parse().map_err(|_| invalid("status", format!("unknown status `{name}`")))?;
+            vec![status.as_str().to_owned()]
+        }
+    };
+    if let Some(organ) = text(&params.organ) {
+        let organ: Organ = organ.parse().map_err(|e: crate::domain::organs::UnknownOrgan| invalid("organ", e.to_string()))?;
+        query.organ = Some(organ.as_str().to_owned());
+    }
+    if let Some(code) = text(&params.site) {
+        let mut conn = pool.acquire().await.map_err(DbError::from)?;
+        let site = elysium_db::sites::by_code(&mut conn, &code.to_uppercase()).await?;
+        let visible = site.filter(|s| query.scope.as_ref().is_none_or(|scope| scope.contains(&s.id)));
+        query.site = Some(visible.ok_or_else(|| invalid("site", format!("no site `{code}` among yours")))?.id);
+    }
+    match text(&params.assignee).as_deref() {
+        None => {}
+        Some("me") => query.assignee = AssigneeFilter::User(user.id),
+        Some("none") => query.assignee = AssigneeFilter::Unassigned,
+        Some(username) => {
+            let mut conn = pool.acquire().await.map_err(DbError::from)?;
+            let id = elysium_db::users::id_by_username(&mut conn, &username.to_lowercase()).await?;
+            query.assignee = AssigneeFilter::User(id.ok_or_else(|| invalid("assignee", format!("no user `{username}`")))?);
+        }
+    }
+    if let Some(min) = text(&params.min_probability) {
+        let min: f64 = min.parse().ok().filter(|m: &f64| (0.0..=1.0).contains(m)).ok_or_else(|| {
+            invalid("min_probability", "a probability between 0 and 1")
+        })?;
+        query.min_probability = Some(min);
+    }
+    if let Some(sex) = text(&params.sex) {
+        let sex = sex.to_uppercase();
+        if !matches!(sex.as_str(), "F" | "M" | "O") {
+            return Err(invalid("sex", "F, M or O"));
+        }
+        query.sex = Some(sex);
+    }
+    let age = |field: &'static str, value: &Option<String>| -> Result<Option<i32>, AppError> {
+        text(value)
+            .map(|v| v.parse::<i32>().ok().filter(|a| (0..=130).contains(a)).ok_or_else(|| invalid(field, "an age in years, 0 to 130")))
+            .transpose()
+    };
+    if let Some(min) = age("age_min", &params.age_min)? {
+        // At least `min` years old: born on or before today minus `min` years.
+        query.born_until = Some(years_before(today, min));
+    }
+    if let Some(max) = age("age_max", &params.age_max)? {
+        // At most `max` years old: born after today minus `max + 1` years.
+        query.born_from = Some(years_before(today, max + 1).next_day().unwrap_or(today));
+    }
+    query.sort = match text(&params.sort).as_deref() {
+        None | Some("priority") => WorklistSort::Priority,
+        Some("probability") => WorklistSort::Probability,
+        Some("due_date") => WorklistSort::DueDate,
+        Some("study_date") => WorklistSort::StudyDate,
+        Some("detected") => WorklistSort::Detected,
+        Some(other) => return Err(invalid("sort", format!("cannot sort by `{other}`"))),
+    };
+    query.descending = match text(&params.dir).as_deref() {
+        None => !matches!(query.sort, WorklistSort::DueDate),
+        Some("desc") => true,
+        Some("asc") => false,
+        Some(_) => return Err(invalid("dir", "asc or desc")),
+    };
+    let page = match text(&params.page) {
+        None => 0,
+        Some(p) => p.parse::<i64>().ok().filter(|p| (0..=100_000).contains(p)).ok_or_else(|| invalid("page", "a page number"))?,
+    };
+    query.limit = WORKLIST_PAGE;
+    query.offset = page * WORKLIST_PAGE;
+    Ok(query)
+}
+
+fn years_before(today: Date, years: i32) -> Date {
+    let year = today.year() - years;
+    Date::from_calendar_date(year, today.month(), today.day())
+        .or_else(|_| Date::from_calendar_date(year, today.month(), 28))
+        .unwrap_or(today)
+}
+
+fn age_on(birth: Option<Date>, today: Date) -> Option<i32> {
+    let birth = birth?;
+    let mut age = today.year() - birth.year();
+    if (u8::from(today.month()), today.day()) < (u8::from(birth.month()), birth.day()) {
+        age -= 1;
+    }
+    (age >= 0).then_some(age)
+}
+
+fn tidy_name(name: Option<String>) -> Option<String> {
+    name.map(|n| n.replace('^', " ").split_whitespace().collect::<Vec<_>>().join(" ")).filter(|n| !n.is_empty())
+}
+
+fn cancer_label(organ: &str) -> String {
+    organ.parse::<Organ>().map_or_else(|_| organ.to_owned(), |o| o.cancer_label().to_owned())
+}
+
+fn status_label(status: &str) -> String {
+    status.parse::<FindingStatus>().map_or_else(|_| status.to_owned(), |s| s.label().to_owned())
+}
+
+fn worklist_item(row: db_worklist::WorklistRow, today: Date) -> WorklistItem {
+    WorklistItem {
+        id: row.id,
+        status_label: status_label(&row.status),
+        status: row.status,
+        version: row.version,
+        cancer: cancer_label(&row.organ),
+        organ: row.organ,
+        class_label: row.class_label,
+        probability: row.probability,
+        threshold: row.threshold,
+        model_version: row.model_version,
+        due_date: row.due_date.map(format_iso),
+        overdue: is_overdue(row.due_date, today),
+        study_date: row.study_date.map(format_iso),
+        detected_on: format_iso(row.detected_at.date()),
+        patient_id: row.patient_id,
+        patient_name: tidy_name(row.patient_name),
+        sex: row.patient_sex,
+        age: age_on(row.patient_birth_date, today),
+        site: row.site_code,
+        assignee: row.assignee_username,
+        assignee_name: row.assignee_name,
+    }
+}
+
+/// A finding's page: the finding, its history, the actions open to this user, and the
+/// patient's other findings and studies. Viewing it is audited.
+pub async fn detail(
+    pool: &PgPool,
+    user: &SessionUser,
+    id: i64,
+    levels: &ServiceLevels,
+    client_addr: Option<String>,
+) -> Result<FindingDetail, AppError> {
+    let scope = user.site_scope();
+    let mut conn = pool.acquire().await.map_err(DbError::from)?;
+    let row = findings::get(&mut conn, id, scope.as_deref(), false).await?.ok_or(AppError::NotFound)?;
+    let history = findings::events(pool, id).await?;
+    let related = findings::of_patient(pool, row.patient_ref, scope.as_deref()).await?;
+    let studies = findings::studies_of_patient(pool, row.patient_ref, scope.as_deref()).await?;
+    let assignees = findings::assignees(pool, row.site_id.map(|s| vec![s]).as_deref()).await?;
+
+    let mut event = user.audit_event("finding.view", "success", client_addr);
+    event.target_type = Some("finding".into());
+    event.target_id = Some(id.to_string());
+    event.patient_id = Some(row.patient_id.clone());
+    elysium_db::audit::record(&mut conn, &event).await?;
+
+    let today = today();
+    let status: FindingStatus = row.status.parse().map_err(|_| AppError::Internal)?;
+    Ok(FindingDetail {
+        actions: available(status, &user.roles),
+        history: history.into_iter().map(history_entry).collect(),
+        related: related
+            .into_iter()
+            .filter(|r| r.id != id)
+            .map(|r| RelatedFinding {
+                id: r.id,
+                study_uid: r.study_uid,
+                study_date: r.study_date.map(format_iso),
+                cancer: cancer_label(&r.organ),
+                probability: r.probability,
+                status_label: status_label(&r.status),
+            })
+            .collect(),
+        studies: studies
+            .into_iter()
+            .map(|s| PatientStudy { study_uid: s.study_uid, study_date: s.study_date.map(format_iso), description: s.description })
+            .collect(),
+        assignees: assignees.into_iter().map(|(username, name)| Person { username, name }).collect(),
+        today: format_iso(today),
+        suggested_workup_due: format_iso(add_days(row.clock_start, levels.workup_done_days).max(today)),
+        finding: finding_view(row, status, levels, today),
+    })
+}
+
+fn finding_view(row: FindingRow, status: FindingStatus, levels: &ServiceLevels, today: Date) -> FindingView {
+    let organ = row.organ.parse::<Organ>().ok();
+    let class_probabilities = organ
+        .map(|o| {
+            o.classes()
+                .iter()
+                .map(|class| {
+                    let p = row.class_probabilities.get(*class).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+                    ((*class).to_owned(), p)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    FindingView {
+        id: row.id,
+        status: row.status.clone(),
+        status_label: status.label().into(),
+        version: row.version,
+        open: status.is_open(),
+        cancer: cancer_label(&row.organ),
+        organ: row.organ,
+        class_label: row.class_label,
+        probability: row.probability,
+        threshold: row.threshold,
+        class_probabilities,
+        model_name: row.model_name,
+        model_version: row.model_version,
+        location: row.location.as_ref().map(location),
+        due_date: row.due_date.map(format_iso),
+        overdue: is_overdue(row.due_date, today),
+        detected_at: format_time(row.detected_at),
+        assignee: row.assignee_username,
+        assignee_name: row.assignee_name,
+        workup_modality_label: row.workup_modality.as_deref().and_then(WorkupModality::parse).map(|m| m.label().into()),
+        workup_modality: row.workup_modality,
+        workup_due: row.workup_due.map(format_iso),
+        workup_responsible: row.workup_responsible,
+        appointment_date: row.appointment_date.map(format_iso),
+        appointment_site: row.appointment_site,
+        outcome: row.outcome.as_deref().and_then(Outcome::parse).map(|o| o.label().into()),
+        confirmed_by: row.confirmed_by.as_deref().and_then(ConfirmedBy::parse).map(|c| c.label().into()),
+        diagnosis: row.diagnosis,
+        outcome_date: row.outcome_date.map(format_iso),
+        dismiss_reason: row.dismiss_reason.as_deref().and_then(DismissReason::parse).map(|r| r.label().into()),
+        unsuccessful_contacts: row.unsuccessful_contacts,
+        contacts_before_lost: levels.contacts_before_lost,
+        patient_id: row.patient_id,
+        patient_name: tidy_name(row.patient_name),
+        sex: row.patient_sex,
+        birth_date: row.patient_birth_date.map(format_iso),
+        age: age_on(row.patient_birth_date, today),
+        study_uid: row.study_uid,
+        study_date: row.study_date.map(format_iso),
+        series_uid: row.series_uid,
+        site: row.site_code,
+        site_name: row.site_name,
+    }
+}
+
+fn location(value: &serde_json::Value) -> LesionLocation {
+    let number = |key: &str| value.get(key).and_then(serde_json::Value::as_f64);
+    let triple = |key: &str| {
+        let v = value.get(key)?.as_array()?;
+        Some([v.first()?.as_f64()?, v.get(1)?.as_f64()?, v.get(2)?.as_f64()?])
+    };
+    let pair = |key: &str| {
+        let v = value.get(key)?.as_array()?;
+        Some([v.first()?.as_f64()?, v.get(1)?.as_f64()?])
+    };
+    LesionLocation {
+        sop_instance_uid: value.get("sop_instance_uid").and_then(|v| v.as_str()).map(str::to_owned),
+        slice_index: value.get("slice_index").and_then(serde_json::Value::as_i64),
+        center_mm: triple("center_mm"),
+        diameter_mm: number("diameter_mm"),
+        pixel: pair("pixel"),
+        radius_px: number("radius_px"),
+    }
+}
+
+fn format_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{} {:02}:{:02} UTC", format_iso(t.date()), t.hour(), t.minute())
+}
+
+fn history_entry(row: findings::EventRow) -> HistoryEntry {
+    let kind = serde_json::from_value::<EventKind>(serde_json::Value::String(row.event.clone())).ok();
+    let label = kind.map_or_else(|| if row.event == "detected" { "Detected by screening".to_owned() } else { row.event.clone() }, |k| {
+        k.label().to_owned()
+    });
+    let details = row
+        .payload
+        .as_object()
+        .map(|object| object.iter().map(|(k, v)| (k.replace('_', " "), detail_value(k, v))).collect())
+        .unwrap_or_default();
+    HistoryEntry {
+        version: row.version,
+        event: row.event,
+        label,
+        from_status: row.from_status,
+        to_status: row.to_status,
+        actor: row.actor_username,
+        actor_name: row.actor_name,
+        role: row.actor_role,
+        at: format_time(row.occurred_at),
+        reason: row.reason,
+        details,
+    }
+}
+
+/// A payload value in words (enum names become their labels).
+fn detail_value(key: &str, value: &serde_json::Value) -> String {
+    let Some(text) = value.as_str() else { return value.to_string() };
+    let label = match key {
+        "modality" => WorkupModality::parse(text).map(|m| m.label()),
+        "reason" => DismissReason::parse(text).map(|r| r.label()),
+        "outcome" => Outcome::parse(text).map(|o| o.label()),
+        "confirmed_by" => ConfirmedBy::parse(text).map(|c| c.label()),
+        "channel" => crate::domain::followup::event::ContactChannel::parse(text).map(|c| c.label()),
+        "result" => crate::domain::followup::event::ContactResult::parse(text).map(|r| r.label()),
+        _ => None,
+    };
+    label.map_or_else(|| text.to_owned(), str::to_owned)
+}
+
+/// Assigns several findings at once, each at the version the user saw; those changed since are
+/// reported, not overwritten.
+pub async fn bulk_assign(
+    pool: &PgPool,
+    user: &SessionUser,
+    levels: &ServiceLevels,
+    items: &[(i64, i32)],
+    assignee: Option<String>,
+    client_addr: Option<String>,
+) -> (Vec<i64>, Vec<(i64, String)>) {
+    let mut assigned = Vec::new();
+    let mut refused = Vec::new();
+    for (id, version) in items {
+        let event = FindingEvent::Assign { assignee: assignee.clone() };
+        match record(pool, user, levels, *id, *version, event, client_addr.clone()).await {
+            Ok(_) => assigned.push(*id),
+            Err(error) => refused.push((*id, error.to_string())),
+        }
+    }
+    (assigned, refused)
+}
+
+/// The user id behind a username, for tests and tools.
+pub async fn user_id(pool: &PgPool, username: &str) -> Result<Option<Uuid>, DbError> {
+    let mut conn = pool.acquire().await?;
+    elysium_db::users::id_by_username(&mut conn, username).await
+}

@@ -1,0 +1,4 @@
+//! Services: the operations behind the server functions and the REST API, so that both go
+//! through one implementation. Server side only.
+
+pub mod followup;

@@ -1,0 +1,104 @@
+-- Follow-up of AI-positive findings: each finding, its append-only event history, and the MDT
+-- cases that confirmed cancers open. The finding row is a projection of its events (status,
+-- version, current order, outcome) kept in step by the server in the same transaction; the
+-- events are the record.
+
+create table finding (
+    id                     bigint generated always as identity primary key,
+    patient_ref            uuid not null references patient(id),
+    study_ref              uuid not null references study(id),
+    series_ref             uuid references series(id),
+    -- The study's site and date, copied here because the worklist filters and sorts on them
+    -- for a million rows; a study's site and date do not change after ingest.
+    site_id                uuid references site(id),
+    study_date             date,
+    organ                  text not null check (organ in ('lung', 'breast', 'esophagus', 'stomach', 'colorectal', 'liver', 'pancreas', 'kidney')),
+    class_label            text not null check (length(class_label) between 1 and 64),
+    probability            double precision not null check (probability between 0 and 1),
+    threshold              double precision not null check (threshold between 0 and 1),
+    -- The organ's class probabilities from the screening result (class -> probability).
+    class_probabilities    jsonb not null default '{}'::jsonb,
+    model_name             text not null,
+    model_version          text not null,
+    -- Where the model located the lesion: {sop_instance_uid, slice_index, center_mm, diameter_mm}.
+    location               jsonb,
+    status                 text not null default 'new' check (status in (
+                               'new', 'in_review', 'dismissed', 'workup_ordered', 'workup_scheduled', 'workup_done',
+                               'confirmed_malignant', 'benign', 'no_lesion', 'declined', 'lost_to_followup', 'referred_to_mdt')),
+    -- Every write names the version it saw; a stale one is refused (optimistic concurrency).
+    version                integer not null default 1 check (version >= 1),
+    assignee_id            uuid references app_user(id),
+    -- Derived from the status and the service levels on every transition; "overdue" is computed
+    -- at read time from this and today.
+    due_date               date,
+    detected_at            timestamptz not null default now(),
+    -- Detection date, or the last reopening: service levels count from here.
+    clock_start            date not null default current_date,
+    workup_modality        text,
+    workup_due             date,
+    workup_responsible     text,
+    appointment_date       date,
+    appointment_site       text,
+    outcome                text check (outcome in ('confirmed_malignant', 'benign', 'no_lesion')),
+    confirmed_by           text check (confirmed_by in ('pathology', 'imaging')),
+    diagnosis              text,
+    outcome_date           date,
+    dismiss_reason         text,
+    unsuccessful_contacts  integer not null default 0,
+    updated_at             timestamptz not null default now()
+);
+
+-- The worklist's access paths. Open findings are the working set; each index covers it only.
+create index finding_open_priority on finding (probability desc, id)
+    where status in ('new', 'in_review', 'workup_ordered', 'workup_scheduled', 'workup_done');
+create index finding_open_due on finding (due_date, probability desc, id)
+    where status in ('new', 'in_review', 'workup_ordered', 'workup_scheduled', 'workup_done');
+create index finding_open_assignee on finding (assignee_id, due_date)
+    where status in ('new', 'in_review', 'workup_ordered', 'workup_scheduled', 'workup_done');
+create index finding_status_site on finding (status, site_id);
+create index finding_patient on finding (patient_ref, detected_at desc);
+create index finding_study on finding (study_ref);
+
+create table finding_event (
+    id              bigint generated always as identity primary key,
+    finding_id      bigint not null references finding(id),
+    -- The finding's version after this event: one event per version, no gaps.
+    version         integer not null,
+    event           text not null,
+    from_status     text not null,
+    to_status       text not null,
+    actor_user_id   uuid references app_user(id),
+    actor_username  text not null,
+    -- The role under which the actor performed the event (`system` for the screening pipeline).
+    actor_role      text not null,
+    occurred_at     timestamptz not null default now(),
+    reason          text,
+    payload         jsonb not null default '{}'::jsonb,
+    unique (finding_id, version)
+);
+
+create function refuse_history_change() returns trigger language plpgsql as $$
+begin
+    raise exception '% is append-only: % refused', tg_table_name, tg_op
+        using errcode = 'insufficient_privilege';
+end;
+$$;
+create trigger finding_event_no_update_delete before update or delete on finding_event
+    for each row execute function refuse_history_change();
+create trigger finding_event_no_truncate before truncate on finding_event
+    for each statement execute function refuse_history_change();
+
+-- A confirmed cancer referred to the multidisciplinary tumour board. The staging workflow
+-- (AI-proposed TNM, overrides, the signed recommendation) builds on this row.
+create table mdt_case (
+    id           bigint generated always as identity primary key,
+    finding_id   bigint not null unique references finding(id),
+    patient_ref  uuid not null references patient(id),
+    site_id      uuid references site(id),
+    organ        text not null,
+    diagnosis    text,
+    status       text not null default 'awaiting_staging',
+    opened_at    timestamptz not null default now(),
+    opened_by    uuid references app_user(id)
+);
+create index mdt_case_status on mdt_case (status, opened_at);

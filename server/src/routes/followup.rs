@@ -1,0 +1,236 @@
+//! Follow-up over HTTP: the REST API (`/api/v1/worklist`, `/api/v1/findings/{id}`, its events,
+//! `/api/v1/followup/overdue`) and the form posts behind the finding and worklist pages, which
+//! answer with a redirect so that they work without JavaScript. Both call the follow-up service.
+
+use app::api::SessionUser;
+use app::api::followup::WorklistParams;
+use app::api::session::ssr::ClientAddr;
+use app::service::followup::{self as service, RecordError};
+use axum::{
+    Extension, Form, Json,
+    extract::{Path, Query, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::auth::audited;
+use super::extract::ApiJson;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// `GET /api/v1/worklist`: the same filters, sort and pagination as the worklist page.
+pub async fn worklist(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Query(params): Query<WorklistParams>,
+) -> Result<Response, ApiError> {
+    let page = service::worklist(&state.pool, &user, &params, Some(client)).await?;
+    Ok(audited(Json(page)))
+}
+
+/// `GET /api/v1/findings/{id}`: the finding with `status`, `version`, `history` and the
+/// `actions` open to the caller.
+pub async fn finding(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = finding_id(&id)?;
+    let detail = service::detail(&state.pool, &user, id, &state.levels, Some(client)).await?;
+    let mut body = serde_json::to_value(&detail.finding).map_err(ApiError::internal)?;
+    body["history"] = serde_json::to_value(&detail.history).map_err(ApiError::internal)?;
+    body["actions"] = serde_json::to_value(&detail.actions).map_err(ApiError::internal)?;
+    body["related"] = serde_json::to_value(&detail.related).map_err(ApiError::internal)?;
+    Ok(audited(Json(body)))
+}
+
+/// `POST /api/v1/findings/{id}/events`: `{"event": NAME, "expected_version": n, ...payload}`.
+pub async fn record_event(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Response, ApiError> {
+    let id = finding_id(&id)?;
+    let Value::Object(mut fields) = body else {
+        return Err(ApiError::Validation("expected a JSON object with `event` and `expected_version`".into()));
+    };
+    let expected_version = fields
+        .remove("expected_version")
+        .and_then(|v| v.as_i64())
+        .and_then(|v| i32::try_from(v).ok())
+        .ok_or_else(|| ApiError::Validation("expected_version: the version you last saw (an integer) is required".into()))?;
+    let outcome = match service::parse_event(Value::Object(fields)) {
+        Ok(event) => service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await,
+        Err(error) => Err(error),
+    };
+    match outcome {
+        Ok(recorded) => Ok(audited(Json(recorded))),
+        Err(error) => Ok(audited(record_error_response(error))),
+    }
+}
+
+fn record_error_response(error: RecordError) -> Response {
+    let message = error.to_string();
+    let (status, code, current) = match &error {
+        RecordError::NotFound => (StatusCode::NOT_FOUND, "not_found", None),
+        RecordError::Stale { current_status, current_version } => (
+            StatusCode::CONFLICT,
+            "stale_version",
+            Some(json!({ "status": current_status, "version": current_version })),
+        ),
+        RecordError::Refused(app::domain::followup::Refusal::RoleMayNot { .. }) => {
+            (StatusCode::FORBIDDEN, "forbidden", None)
+        }
+        RecordError::Refused(_) | RecordError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "event_refused", None),
+        RecordError::Db(cause) => {
+            tracing::error!(error = %cause, "recording a finding event");
+            return ApiError::Internal(message.into()).into_response();
+        }
+    };
+    let mut body = json!({ "error": { "code": code, "message": message } });
+    if let Some(current) = current {
+        body["current"] = current;
+    }
+    (status, Json(body)).into_response()
+}
+
+/// `GET /api/v1/followup/overdue`: every overdue open finding within the caller's sites.
+pub async fn overdue(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+) -> Result<Response, ApiError> {
+    let items = service::overdue(&state.pool, &user).await?;
+    let mut event = user.audit_event("followup.overdue", "success", Some(client));
+    event.detail = json!({ "results": items.len() });
+    let mut conn = state.pool.acquire().await?;
+    elysium_db::audit::record(&mut conn, &event).await?;
+    Ok(audited(Json(json!({ "total": items.len(), "items": items }))))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    items: Vec<AssignItem>,
+    /// A username, or `null` to return the findings to the unassigned pool.
+    assignee: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignItem {
+    id: i64,
+    expected_version: i32,
+}
+
+/// `POST /api/v1/worklist/assign`: bulk assignment; findings changed since the caller saw them
+/// are reported, not overwritten.
+pub async fn assign(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    ApiJson(request): ApiJson<AssignRequest>,
+) -> Result<Response, ApiError> {
+    if request.items.is_empty() || request.items.len() > 500 {
+        return Err(ApiError::Validation("items: between 1 and 500 findings".into()));
+    }
+    let items: Vec<(i64, i32)> = request.items.iter().map(|i| (i.id, i.expected_version)).collect();
+    let (assigned, refused) =
+        service::bulk_assign(&state.pool, &user, &state.levels, &items, request.assignee, Some(client)).await;
+    let refused: Vec<Value> = refused.into_iter().map(|(id, error)| json!({ "id": id, "error": error })).collect();
+    Ok(audited(Json(json!({ "assigned": assigned, "refused": refused }))))
+}
+
+/// `POST /findings/{id}/events` from the finding page's forms: the same event as the API, then
+/// back to the page with a notice or the refusal.
+pub async fn record_event_form(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let Ok(id) = finding_id(&id) else { return ApiError::NotFound.into_response() };
+    let page = format!("/findings/{id}");
+    let mut event = serde_json::Map::new();
+    let mut expected_version = None;
+    for (name, value) in fields {
+        let value = value.trim().to_owned();
+        match name.as_str() {
+            "expected_version" => expected_version = value.parse::<i32>().ok(),
+            _ if value.is_empty() => {}
+            _ => {
+                event.insert(name, Value::String(value));
+            }
+        }
+    }
+    let Some(expected_version) = expected_version else {
+        return audited(redirect_with(&page, "error", "the form is missing the version you saw; reload the page"));
+    };
+    let kind = event.get("event").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let result = match service::parse_event(Value::Object(event)) {
+        Ok(event) => service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await,
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(_) => audited(redirect_with(&page, "done", &kind)),
+        Err(RecordError::NotFound) => audited(ApiError::NotFound.into_response()),
+        Err(error) => audited(redirect_with(&page, "error", &error.to_string())),
+    }
+}
+
+/// `POST /worklist/assign` from the worklist page: `item` = `id:version` (repeated), `assignee`,
+/// and `back` (the worklist's query string to return to).
+pub async fn assign_form(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let mut items = Vec::new();
+    let mut assignee = None;
+    let mut back = String::new();
+    for (name, value) in fields {
+        match name.as_str() {
+            "item" => {
+                if let Some((id, version)) = value.split_once(':')
+                    && let (Ok(id), Ok(version)) = (id.parse::<i64>(), version.parse::<i32>())
+                {
+                    items.push((id, version));
+                }
+            }
+            "assignee" => assignee = Some(value.trim().to_owned()).filter(|v| !v.is_empty() && v != "none"),
+            "back" => back = value,
+            _ => {}
+        }
+    }
+    let page = if back.is_empty() { "/worklist".to_owned() } else { format!("/worklist?{back}") };
+    if items.is_empty() {
+        return audited(redirect_with(&page, "error", "select at least one finding to assign"));
+    }
+    let (assigned, refused) = service::bulk_assign(&state.pool, &user, &state.levels, &items, assignee, Some(client)).await;
+    let notice = match refused.first() {
+        None => format!("assigned {} finding(s)", assigned.len()),
+        Some((id, error)) => format!("assigned {}; {} not assigned (#{id}: {error})", assigned.len(), refused.len()),
+    };
+    audited(redirect_with(&page, if refused.is_empty() { "notice" } else { "error" }, &notice))
+}
+
+fn finding_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
+}
+
+/// 303 to `page` with `key=value` added to its query string.
+fn redirect_with(page: &str, key: &str, value: &str) -> Response {
+    let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
+    let separator = if page.contains('?') { '&' } else { '?' };
+    let location = format!("{page}{separator}{pair}");
+    let location = HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/worklist"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
