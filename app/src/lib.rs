@@ -18,7 +18,7 @@ use leptos_router::{
 };
 
 use crate::components::shell::Shell;
-use crate::pages::{admin, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies, upload::UploadPage, viewer};
+use crate::pages::{admin, finding::FindingPage, home::HomePage, worklist::WorklistPageView, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies, upload::UploadPage, viewer};
 
 /// The HTML document around the app (server side only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -55,6 +55,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                 <Route path=path!("/") view=move || view! { <Shell><HomePage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/worklist") view=move || view! { <Shell><WorklistPageView /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/findings/:id") view=move || view! { <Shell><FindingPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies") view=move || view! { <Shell><studies::StudiesPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid") view=move || view! { <Shell><studies::StudyPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid/series/:series") view=move || view! { <Shell><viewer::ViewerPage /></Shell> } ssr=SsrMode::Async />

@@ -11,6 +11,7 @@ pub mod dicomweb;
 pub mod dimse;
 pub mod error;
 pub mod ingest;
+pub mod reports;
 pub mod routes;
 pub mod serve;
 pub mod state;

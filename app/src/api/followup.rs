@@ -139,6 +139,8 @@ pub struct LesionLocation {
     pub pixel: Option<[f64; 2]>,
     /// The lesion's radius in pixels on the key slice.
     pub radius_px: Option<f64>,
+    /// The key slice's size in pixels (columns, rows), for scaling the marker.
+    pub image_size: Option<[f64; 2]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -234,6 +236,8 @@ pub struct FindingDetail {
     pub today: String,
     /// The work-up due date the order form suggests (the service level).
     pub suggested_workup_due: String,
+    /// The dismissal reasons this user may give (image-based ones need a radiologist).
+    pub dismiss_reasons: Vec<String>,
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "worklist", input = GetUrl)]

@@ -17,6 +17,7 @@ struct NavItem {
 
 const NAV: &[NavItem] = &[
     NavItem { href: "/", label: "Home", roles: &[] },
+    NavItem { href: "/worklist", label: "Worklist", roles: &[] },
     NavItem { href: "/studies", label: "Studies", roles: &[] },
     NavItem { href: "/upload", label: "Upload", roles: &[Role::Admin, Role::Radiologist] },
     NavItem { href: "/admin/users", label: "Users", roles: &[Role::Admin] },

@@ -1,6 +1,7 @@
 //! One module per page (or group of pages) of the app.
 
 pub mod admin;
+pub mod finding;
 pub mod home;
 pub mod login;
 pub mod not_found;
@@ -8,3 +9,4 @@ pub mod profile;
 pub mod studies;
 pub mod upload;
 pub mod viewer;
+pub mod worklist;

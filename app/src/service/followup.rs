@@ -550,6 +550,11 @@ pub async fn detail(
             .collect(),
         assignees: assignees.into_iter().map(|(username, name)| Person { username, name }).collect(),
         today: format_iso(today),
+        dismiss_reasons: DismissReason::ALL
+            .iter()
+            .filter(|r| !r.needs_image_review() || user.has_role(Role::Radiologist))
+            .map(|r| r.as_str().to_owned())
+            .collect(),
         suggested_workup_due: format_iso(add_days(row.clock_start, levels.workup_done_days).max(today)),
         finding: finding_view(row, status, levels, today),
     })
@@ -631,6 +636,7 @@ fn location(value: &serde_json::Value) -> LesionLocation {
         diameter_mm: number("diameter_mm"),
         pixel: pair("pixel"),
         radius_px: number("radius_px"),
+        image_size: pair("image_size"),
     }
 }
 

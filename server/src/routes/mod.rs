@@ -49,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(auth::logout_form))
         .route("/upload", post(upload::upload).layer(DefaultBodyLimit::disable()))
         .route("/findings/{id}/events", post(followup::record_event_form))
+        .route("/findings/{id}/letter", get(crate::reports::recall_letter::recall_letter))
         .route("/worklist/assign", post(followup::assign_form))
         .nest("/api/v1", api_v1())
         .nest("/dicomweb", crate::dicomweb::router())

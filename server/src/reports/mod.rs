@@ -1,0 +1,3 @@
+//! Documents rendered from askama templates (`server/templates/`).
+
+pub mod recall_letter;

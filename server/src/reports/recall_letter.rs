@@ -1,0 +1,76 @@
+//! The recall letter a coordinator prints from a work-up order: what examination the patient is
+//! invited to, when and where, in plain words. Rendered from the finding as it stands; the
+//! printing is audited (a patient document left the system).
+
+use app::api::SessionUser;
+use app::api::session::ssr::ClientAddr;
+use askama::Template;
+use axum::{
+    Extension,
+    extract::{Path, State},
+    response::{Html, IntoResponse, Response},
+};
+
+use crate::error::ApiError;
+use crate::routes::auth::audited;
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "recall_letter.html")]
+struct RecallLetter {
+    finding_id: i64,
+    today: String,
+    patient_id: String,
+    patient_name: String,
+    salutation: String,
+    site_name: String,
+    study_date: Option<String>,
+    modality: String,
+    due_date: String,
+    appointment_date: Option<String>,
+    appointment_site: Option<String>,
+    responsible: Option<String>,
+    signed_by: String,
+}
+
+/// `GET /findings/{id}/letter`: 404 for an unknown finding or one outside the user's sites,
+/// 422 while no work-up has been ordered.
+pub async fn recall_letter(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
+    let detail = app::service::followup::detail(&state.pool, &user, id, &state.levels, Some(client.clone())).await?;
+    let f = detail.finding;
+    let modality = f
+        .workup_modality_label
+        .clone()
+        .ok_or_else(|| ApiError::Validation("no work-up has been ordered for this finding yet".into()))?;
+    let name = f.patient_name.clone().unwrap_or_else(|| "the patient".into());
+    let letter = RecallLetter {
+        finding_id: f.id,
+        today: detail.today,
+        patient_id: f.patient_id.clone(),
+        salutation: name.clone(),
+        patient_name: name,
+        site_name: f.site_name.clone().unwrap_or_else(|| "the hospital".into()),
+        study_date: f.study_date.clone(),
+        modality,
+        due_date: f.workup_due.clone().or(f.due_date.clone()).unwrap_or_default(),
+        appointment_date: f.appointment_date.clone(),
+        appointment_site: f.appointment_site.clone(),
+        responsible: f.workup_responsible.clone(),
+        signed_by: user.display_name.clone(),
+    };
+    let html = letter.render().map_err(ApiError::internal)?;
+
+    let mut event = user.audit_event("finding.letter", "success", Some(client));
+    event.target_type = Some("finding".into());
+    event.target_id = Some(id.to_string());
+    event.patient_id = Some(f.patient_id);
+    let mut conn = state.pool.acquire().await?;
+    elysium_db::audit::record(&mut conn, &event).await?;
+    Ok(audited(Html(html)).into_response())
+}
