@@ -32,6 +32,9 @@ async fn run(
     if let Some(password) = &demo {
         crate::demo::seed(&db.pool, &state.hasher, password.expose()).await.context("seeding demo data")?;
         crate::demo::seed_images(&db.pool, &state.ingestor, data_dir).await.context("seeding demo images")?;
+        crate::demo::followup::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
+            .await
+            .context("seeding the demo follow-up program")?;
     }
 
     let store = PostgresStore::new(db.pool.clone());

@@ -53,14 +53,17 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
     let title = format!("{} · finding #{}", f.cancer, f.id);
     let contacts: Vec<HistoryEntry> = detail.history.iter().filter(|h| h.event == "record_contact_attempt").cloned().collect();
     let notes: Vec<HistoryEntry> = detail.history.iter().filter(|h| h.event == "add_note").cloned().collect();
-    view! {
+    let heading = view! {
         <Title text=title.clone() />
         <h1>
             {title}
             " " <span class=format!("status status-{}", f.status) data-testid="status">{f.status_label.clone()}</span>
             {f.overdue.then(|| view! { " " <span class="badge overdue" data-testid="overdue">"overdue"</span> })}
         </h1>
-        <PatientHeader f=f.clone() />
+    }
+    .into_any();
+    let patient = view! { <PatientHeader f=f.clone() /> }.into_any();
+    let summary = view! {
         <div class="columns">
             <section class="card">
                 <h2>"AI result"</h2>
@@ -75,6 +78,9 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
                 })}
             </section>
         </div>
+    }
+    .into_any();
+    let actions = view! {
         <section class="card actions" data-testid="actions">
             <h2>"Actions"</h2>
             {if detail.actions.is_empty() {
@@ -83,6 +89,9 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
                 view! { <Actions detail=detail.clone() /> }.into_any()
             }}
         </section>
+    }
+    .into_any();
+    let log = view! {
         <section>
             <h2>"Contact attempts"</h2>
             {if contacts.is_empty() {
@@ -104,10 +113,16 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+    }
+    .into_any();
+    let history = view! {
         <section>
             <h2>"History"</h2>
             <History entries=detail.history.clone() testid="history" />
         </section>
+    }
+    .into_any();
+    let related = view! {
         <section>
             <h2>"This patient's other findings and studies"</h2>
             {if detail.related.is_empty() {
@@ -141,6 +156,8 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
             </ul>
         </section>
     }
+    .into_any();
+    view! { {heading} {patient} {summary} {actions} {log} {history} {related} }
 }
 
 #[component]
