@@ -56,6 +56,13 @@ fn Home(user: SessionUser) -> impl IntoView {
                     <h2>{title}</h2>
                     <p>{text}</p>
                     {(*role == Role::Admin).then(|| view! { <AdminOverviewPanel /> })}
+                    {matches!(role, Role::Coordinator | Role::Radiologist).then(|| view! {
+                        <p class="card-links">
+                            <a href="/worklist" class="button primary" data-testid="open-worklist">"Open the worklist"</a>
+                            " " <a href="/worklist?quick=mine">"My queue"</a>
+                            " · " <a href="/worklist?quick=overdue">"Overdue"</a>
+                        </p>
+                    })}
                 </section>
             }
         })
