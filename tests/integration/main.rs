@@ -7,6 +7,7 @@ mod authorization;
 mod bad_input;
 mod dicomweb;
 mod dimse;
+mod findings_db;
 mod followup;
 mod upload;
 mod health;

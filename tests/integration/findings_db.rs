@@ -1,0 +1,103 @@
+//! The findings persistence layer on its own: versioned updates, the MDT case, the projection.
+
+use elysium_db::MIGRATOR;
+use elysium_db::findings::{self, NewEvent, NewFinding};
+use serde_json::json;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+async fn seeded(pool: &PgPool) -> i64 {
+    sqlx::query(
+        "with p as (insert into patient (patient_id) values ('DB-1') returning id)
+         insert into study (study_uid, patient_ref) select '2.25.1', id from p",
+    )
+    .execute(pool)
+    .await
+    .expect("study");
+    let new = NewFinding {
+        study_uid: "2.25.1".into(),
+        series_uid: Some("2.25.404".into()),
+        organ: "liver".into(),
+        class_label: "HCC".into(),
+        probability: 0.7,
+        threshold: 0.5,
+        class_probabilities: json!({"HCC": 0.7}),
+        model_name: "m".into(),
+        model_version: "1".into(),
+        location: None,
+        detected_at: OffsetDateTime::now_utc(),
+        due_date: None,
+    };
+    let mut conn = pool.acquire().await.expect("conn");
+    findings::insert(&mut conn, &new, "test").await.expect("insert").expect("study exists")
+}
+
+fn event<'a>(name: &'a str, from: &'a str, to: &'a str) -> NewEvent<'a> {
+    NewEvent {
+        event: name,
+        from_status: from,
+        to_status: to,
+        actor_user_id: None,
+        actor_username: "tester",
+        actor_role: "coordinator",
+        reason: None,
+        payload: json!({}),
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_finding_on_an_unknown_study_is_not_created(pool: PgPool) {
+    let mut conn = pool.acquire().await.expect("conn");
+    let new = NewFinding {
+        study_uid: "2.25.999".into(),
+        series_uid: None,
+        organ: "lung".into(),
+        class_label: "Cancer".into(),
+        probability: 0.9,
+        threshold: 0.5,
+        class_probabilities: json!({}),
+        model_name: "m".into(),
+        model_version: "1".into(),
+        location: None,
+        detected_at: OffsetDateTime::now_utc(),
+        due_date: None,
+    };
+    assert_eq!(findings::insert(&mut conn, &new, "test").await.expect("insert"), None);
+    let mut bad = new.clone();
+    bad.study_uid = "2.25.1".into();
+    bad.probability = 1.5;
+    drop(conn);
+    seeded(&pool).await;
+    let mut conn = pool.acquire().await.expect("conn");
+    assert!(findings::insert(&mut conn, &bad, "test").await.is_err(), "a probability above 1 is refused by the schema");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn updates_apply_only_at_the_expected_version(pool: PgPool) {
+    let id = seeded(&pool).await;
+    let mut conn = pool.acquire().await.expect("conn");
+    let row = findings::get(&mut conn, id, None, false).await.expect("get").expect("row");
+    assert_eq!((row.status.as_str(), row.version, row.series_uid.clone()), ("new", 1, None), "unknown series is left empty");
+    let mut update = row.projection();
+    update.status = "in_review".into();
+    let version = findings::update(&mut conn, id, 1, &update, &event("start_review", "new", "in_review")).await.expect("update");
+    assert_eq!(version, Some(2));
+    let stale = findings::update(&mut conn, id, 1, &update, &event("start_review", "new", "in_review")).await.expect("update");
+    assert_eq!(stale, None, "a stale version writes nothing");
+    let history = findings::events(&pool, id).await.expect("events");
+    assert_eq!(history.iter().map(|e| e.version).collect::<Vec<_>>(), [1, 2]);
+    assert!(findings::get(&mut conn, id, Some(&[uuid::Uuid::new_v4()]), false).await.expect("get").is_none(), "outside the scope");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_mdt_case_is_opened_once_per_finding(pool: PgPool) {
+    let id = seeded(&pool).await;
+    let mut conn = pool.acquire().await.expect("conn");
+    let user: uuid::Uuid = sqlx::query_scalar("insert into app_user (username, display_name, password_hash) values ('u', 'U', 'x') returning id")
+        .fetch_one(&mut *conn)
+        .await
+        .expect("user");
+    let first = findings::open_mdt_case(&mut conn, id, user).await.expect("case");
+    let again = findings::open_mdt_case(&mut conn, id, user).await.expect("case");
+    assert_eq!(first, again);
+}
