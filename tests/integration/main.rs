@@ -12,3 +12,4 @@ mod followup;
 mod upload;
 mod health;
 mod pages;
+mod queue;

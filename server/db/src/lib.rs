@@ -9,6 +9,7 @@ pub mod audit;
 pub mod embedded;
 pub mod findings;
 pub mod images;
+pub mod jobs;
 pub mod signin;
 pub mod sites;
 pub mod tokens;

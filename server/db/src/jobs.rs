@@ -1,0 +1,215 @@
+//! The screening job queue (PostgreSQL, `FOR UPDATE SKIP LOCKED`). A worker claims a job with a
+//! lease it renews by heartbeat while it works; a worker that dies (even by `kill -9`) simply
+//! stops renewing, the lease expires, and another worker claims the job again. Every state change
+//! checks the lease owner, so a worker that lost its lease cannot finish a job another now holds.
+
+use std::time::Duration;
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::DbResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobReason {
+    /// The series completed and is eligible: screened once per model version.
+    Auto,
+    /// Someone asked for a (re-)run.
+    Rerun,
+}
+
+impl JobReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobReason::Auto => "auto",
+            JobReason::Rerun => "rerun",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EnqueueRequest {
+    pub series_uid: String,
+    pub model_name: String,
+    pub model_version: String,
+    pub reason: JobReason,
+    pub requested_by: Option<Uuid>,
+    pub max_attempts: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enqueued {
+    Queued(i64),
+    /// An automatic job for this series and model version exists already (its id).
+    AlreadyScreened(i64),
+    UnknownSeries,
+}
+
+/// Queues a job. Automatic jobs are idempotent per (series, model, version).
+pub async fn enqueue(conn: &mut PgConnection, request: &EnqueueRequest) -> DbResult<Enqueued> {
+    let inserted = sqlx::query_scalar!(
+        "insert into screening_job (series_ref, model_name, model_version, reason, requested_by, max_attempts)
+         select id, $2, $3, $4, $5, $6 from series where series_uid = $1
+         on conflict (series_ref, model_name, model_version) where reason = 'auto' do nothing
+         returning id",
+        request.series_uid,
+        request.model_name,
+        request.model_version,
+        request.reason.as_str(),
+        request.requested_by,
+        request.max_attempts,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok(Enqueued::Queued(id));
+    }
+    let existing = sqlx::query_scalar!(
+        "select j.id from screening_job j join series se on se.id = j.series_ref
+         where se.series_uid = $1 and j.model_name = $2 and j.model_version = $3 and j.reason = 'auto'",
+        request.series_uid,
+        request.model_name,
+        request.model_version,
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(existing.map_or(Enqueued::UnknownSeries, Enqueued::AlreadyScreened))
+}
+
+/// A job a worker now holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub series_uid: String,
+    pub study_uid: String,
+    pub model_name: String,
+    pub model_version: String,
+    /// This is attempt number `attempts` (1 for the first).
+    pub attempts: i32,
+    pub max_attempts: i32,
+}
+
+/// Claims the oldest claimable job: queued and due, or running with an expired lease (its worker
+/// died) and attempts left. Jobs whose lease expired on their last attempt are failed first.
+pub async fn claim(pool: &PgPool, owner: &str, lease: Duration) -> DbResult<Option<ClaimedJob>> {
+    sqlx::query!(
+        "update screening_job
+         set status = 'failed', finished_at = now(), lease_owner = null,
+             last_error = coalesce(last_error || '; ', '') || 'the worker stopped answering on its last attempt'
+         where status = 'running' and lease_expires_at < now() and attempts >= max_attempts"
+    )
+    .execute(pool)
+    .await?;
+    Ok(sqlx::query_as!(
+        ClaimedJob,
+        r#"with next as (
+               select id from screening_job
+               where (status = 'queued' and not_before <= now())
+                  or (status = 'running' and lease_expires_at < now() and attempts < max_attempts)
+               order by id
+               for update skip locked
+               limit 1)
+           update screening_job j
+           set status = 'running', attempts = j.attempts + 1, lease_owner = $1,
+               lease_expires_at = now() + make_interval(secs => $2), heartbeat_at = now(),
+               started_at = coalesce(j.started_at, now()), stage = null
+           from next, series se, study st
+           where j.id = next.id and se.id = j.series_ref and st.id = se.study_ref
+           returning j.id, se.series_uid, st.study_uid, j.model_name, j.model_version, j.attempts, j.max_attempts"#,
+        owner,
+        lease.as_secs_f64(),
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Renews the lease and records the stage. `false`: the lease was lost (it expired and another
+/// worker holds the job now): the caller must stop working on it.
+pub async fn heartbeat(pool: &PgPool, id: i64, owner: &str, lease: Duration, stage: Option<&str>) -> DbResult<bool> {
+    let renewed = sqlx::query!(
+        "update screening_job
+         set lease_expires_at = now() + make_interval(secs => $3), heartbeat_at = now(), stage = coalesce($4, stage)
+         where id = $1 and lease_owner = $2 and status = 'running'",
+        id,
+        owner,
+        lease.as_secs_f64(),
+        stage,
+    )
+    .execute(pool)
+    .await?;
+    Ok(renewed.rows_affected() == 1)
+}
+
+/// Marks the job done, inside the caller's transaction (with the results it stores). `false`:
+/// the lease was lost and nothing may be committed.
+pub async fn complete(conn: &mut PgConnection, id: i64, owner: &str) -> DbResult<bool> {
+    let done = sqlx::query!(
+        "update screening_job
+         set status = 'done', finished_at = now(), stage = null, lease_owner = null, lease_expires_at = null
+         where id = $1 and lease_owner = $2 and status = 'running'",
+        id,
+        owner,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a failed attempt: back to the queue after `backoff`, or `failed` once the attempts
+/// are used up. Returns the job's new status (`None`: the lease was lost).
+pub async fn fail(pool: &PgPool, id: i64, owner: &str, error: &str, backoff: Duration) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        "update screening_job
+         set status = case when attempts >= max_attempts then 'failed' else 'queued' end,
+             finished_at = case when attempts >= max_attempts then now() end,
+             not_before = now() + make_interval(secs => $4),
+             last_error = $3, lease_owner = null, lease_expires_at = null
+         where id = $1 and lease_owner = $2 and status = 'running'
+         returning status",
+        id,
+        owner,
+        error,
+        backoff.as_secs_f64(),
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    pub id: i64,
+    pub series_uid: String,
+    pub model_name: String,
+    pub model_version: String,
+    pub status: String,
+    pub stage: Option<String>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub reason: String,
+    pub enqueued_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
+/// The study's jobs, newest first (the study page's progress).
+pub async fn of_study(pool: &PgPool, study_uid: &str) -> DbResult<Vec<JobRow>> {
+    Ok(sqlx::query_as!(
+        JobRow,
+        "select j.id, se.series_uid, j.model_name, j.model_version, j.status, j.stage, j.attempts, j.max_attempts,
+                j.last_error, j.reason, j.enqueued_at, j.finished_at
+         from screening_job j join series se on se.id = j.series_ref join study st on st.id = se.study_ref
+         where st.study_uid = $1 order by j.id desc",
+        study_uid,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Jobs per status (the inference status endpoint).
+pub async fn counts(pool: &PgPool) -> DbResult<Vec<(String, i64)>> {
+    let rows = sqlx::query!(r#"select status, count(*) as "n!" from screening_job group by status order by status"#)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
+}
