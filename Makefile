@@ -2,6 +2,8 @@
 # Builds go to a target folder outside the clone so that clones and CI runs share them.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/elysium/target
 export ELYSIUM_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
+# ONNX Runtime's library, installed by .ci/setup-ort.sh (GPU hosts point this at onnxruntime-gpu's).
+export ORT_DYLIB_PATH ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/onnxruntime-1.31.1/libonnxruntime.so.1.31.1
 
 .PHONY: run test bench setup site server release sqlx-prepare clean-state fuzz
 

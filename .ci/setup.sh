@@ -4,6 +4,7 @@
 #   - PostgreSQL binaries (Debian `postgresql`) for the private cluster
 #   - a wasm32 std: Debian's rustc-web builds std from source (rustup cannot fetch targets here)
 #   - wasm-bindgen-cli at exactly the version in Cargo.lock
+#   - ONNX Runtime's CPU library from the PyPI wheel (.ci/setup-ort.sh)
 #   - Debian chromium and npm playwright-core for the browser suite (SETUP_E2E=0 skips them)
 # Tools that are not Debian packages go under $ELYSIUM_TOOLS (default ~/.cache/elysium-tools).
 set -euo pipefail
@@ -31,6 +32,9 @@ command -v psql >/dev/null || apt_install postgresql-client
 command -v curl >/dev/null || apt_install curl
 # dcmtk: storescu and echoscu, a real PACS client for the C-STORE listener tests.
 command -v storescu >/dev/null || apt_install dcmtk
+
+# ONNX Runtime's C library for the screening inference (loaded at run time).
+.ci/setup-ort.sh
 
 # wasm32 std: rustup's if it has one, else Debian's rustc-web with std sources.
 wasm_libdir="$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || true)"

@@ -1,0 +1,354 @@
+//! A model is data: a folder with `model.onnx`, `manifest.toml`, `MODEL_CARD.md` and the script
+//! that produced it. The manifest says what the network expects and what its outputs mean; it is
+//! checked when the model is loaded (the ONNX file's SHA-256 must match, the shapes and labels
+//! must agree), and a model that fails a check is refused rather than run.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a valid manifest: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{name} {version}: the ONNX file's SHA-256 is {actual}, the manifest says {expected}; the model is refused")]
+    ChecksumMismatch { name: String, version: String, expected: String, actual: String },
+    #[error("{name} {version}: {problem}")]
+    Inconsistent { name: String, version: String, problem: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    Screening,
+    Staging,
+    Biomarker,
+}
+
+impl Task {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Task::Screening => "screening",
+            Task::Staging => "staging",
+            Task::Biomarker => "biomarker",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub name: String,
+    pub version: String,
+    pub task: Task,
+    /// The ONNX file, relative to the model's folder.
+    pub onnx: String,
+    pub sha256: String,
+    pub opset: u32,
+    /// `false` for anything that was not validated clinically (the reference model).
+    pub clinical_use: bool,
+    #[serde(default)]
+    pub description: String,
+    pub input: InputSpec,
+    pub preprocessing: Preprocessing,
+    pub outputs: Vec<OutputSpec>,
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSpec {
+    pub name: String,
+    /// N, C, Z, Y, X.
+    pub shape: [usize; 5],
+}
+
+/// How a HU volume becomes the network's input (see `preprocess`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preprocessing {
+    /// z, y, x (mm).
+    pub target_spacing_mm: [f64; 3],
+    /// z, y, x (voxels).
+    pub size: [usize; 3],
+    pub orientation: Orientation,
+    pub interpolation: Interpolation,
+    pub hu_clip: [f64; 2],
+    pub fill_hu: f64,
+    pub normalisation: Normalisation,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Orientation {
+    /// The volume as loaded: slices ascending along the normal (caudal first), rows, columns.
+    Volume,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interpolation {
+    Trilinear,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Normalisation {
+    /// `(clip(hu) - lo) / (hi - lo)`.
+    ClipMinmax,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputKind {
+    /// One probability per `organ/class` label.
+    ClassProbabilities,
+    /// A coarse organ label per voxel (`labels` names each value).
+    OrganLabelMap,
+    /// A per-voxel lesion probability.
+    LesionHeatmap,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSpec {
+    pub name: String,
+    pub kind: OutputKind,
+    pub shape: Vec<usize>,
+    /// Label maps and heatmaps: voxels of the input grid per output voxel along each axis.
+    #[serde(default)]
+    pub stride: Option<usize>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// An operating threshold for one `organ/class` output, with what it was calibrated for.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub organ: String,
+    pub class: String,
+    pub threshold: f64,
+    /// The specificity the threshold was chosen for.
+    pub specificity: f64,
+    #[serde(default)]
+    pub measured_specificity: Option<f64>,
+    #[serde(default)]
+    pub sensitivity: Option<f64>,
+    #[serde(default)]
+    pub auc: Option<f64>,
+}
+
+/// A manifest whose ONNX file was found and verified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedModel {
+    pub manifest: Manifest,
+    pub dir: PathBuf,
+    pub onnx_path: PathBuf,
+}
+
+impl Manifest {
+    pub fn parse(text: &str, path: &Path) -> Result<Manifest, ManifestError> {
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|e| ManifestError::Parse { path: path.to_owned(), message: e.to_string() })?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    fn inconsistent(&self, problem: impl Into<String>) -> ManifestError {
+        ManifestError::Inconsistent { name: self.name.clone(), version: self.version.clone(), problem: problem.into() }
+    }
+
+    /// The checks that need no file: shapes, labels and thresholds agree with each other.
+    fn check(&self) -> Result<(), ManifestError> {
+        let [n, c, z, y, x] = self.input.shape;
+        if n != 1 || c != 1 || [z, y, x] != self.preprocessing.size {
+            return Err(self.inconsistent("the input shape must be [1, 1, size z, size y, size x]"));
+        }
+        if self.preprocessing.target_spacing_mm.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return Err(self.inconsistent("target spacing must be positive"));
+        }
+        let [lo, hi] = self.preprocessing.hu_clip;
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(self.inconsistent("hu_clip must be [low, high] with low < high"));
+        }
+        let classes = self.output(OutputKind::ClassProbabilities).ok_or_else(|| self.inconsistent("no class_probabilities output"))?;
+        if classes.shape.iter().product::<usize>() != classes.labels.len() {
+            return Err(self.inconsistent("class_probabilities: one label per probability"));
+        }
+        for label in &classes.labels {
+            if label.split_once('/').is_none() {
+                return Err(self.inconsistent(format!("class label `{label}` is not organ/class")));
+            }
+        }
+        for output in &self.outputs {
+            if matches!(output.kind, OutputKind::OrganLabelMap | OutputKind::LesionHeatmap) {
+                let stride = output.stride.unwrap_or(1);
+                let grid: Vec<usize> = output.shape.iter().rev().take(3).rev().copied().collect();
+                let expected: Vec<usize> = self.preprocessing.size.iter().map(|s| s / stride).collect();
+                if grid != expected {
+                    return Err(self.inconsistent(format!("{}: its last three dimensions must be size / stride", output.name)));
+                }
+            }
+        }
+        for t in &self.thresholds {
+            if !classes.labels.contains(&format!("{}/{}", t.organ, t.class)) {
+                return Err(self.inconsistent(format!("threshold for unknown output {}/{}", t.organ, t.class)));
+            }
+            if !(0.0..=1.0).contains(&t.threshold) || !(0.0..=1.0).contains(&t.specificity) {
+                return Err(self.inconsistent(format!("threshold {}/{} out of [0, 1]", t.organ, t.class)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn output(&self, kind: OutputKind) -> Option<&OutputSpec> {
+        self.outputs.iter().find(|o| o.kind == kind)
+    }
+
+    pub fn threshold(&self, organ: &str, class: &str) -> Option<&Threshold> {
+        self.thresholds.iter().find(|t| t.organ == organ && t.class == class)
+    }
+}
+
+/// Reads `dir/manifest.toml` and verifies the ONNX file's checksum.
+pub fn load(dir: &Path) -> Result<VerifiedModel, ManifestError> {
+    let path = dir.join("manifest.toml");
+    let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Io { path: path.clone(), source })?;
+    let manifest = Manifest::parse(&text, &path)?;
+    if manifest.onnx.contains("..") || Path::new(&manifest.onnx).is_absolute() {
+        return Err(manifest.inconsistent("the ONNX path must stay inside the model's folder"));
+    }
+    let onnx_path = dir.join(&manifest.onnx);
+    let bytes = std::fs::read(&onnx_path).map_err(|source| ManifestError::Io { path: onnx_path.clone(), source })?;
+    let actual = hex(&Sha256::digest(&bytes));
+    if !actual.eq_ignore_ascii_case(manifest.sha256.trim()) {
+        return Err(ManifestError::ChecksumMismatch {
+            name: manifest.name.clone(),
+            version: manifest.version.clone(),
+            expected: manifest.sha256.clone(),
+            actual,
+        });
+    }
+    Ok(VerifiedModel { manifest, dir: dir.to_owned(), onnx_path })
+}
+
+/// Every model folder under `root` (folders with a `manifest.toml`), each loaded or refused.
+pub fn discover(root: &Path) -> Vec<Result<VerifiedModel, ManifestError>> {
+    let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path()).filter(|p| p.join("manifest.toml").is_file()).collect();
+    dirs.sort();
+    dirs.iter().map(|d| load(d)).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"
+name = "tiny"
+version = "0.0.1"
+task = "screening"
+onnx = "model.onnx"
+sha256 = "SHA"
+opset = 17
+clinical_use = false
+
+[input]
+name = "ct"
+shape = [1, 1, 4, 4, 4]
+
+[preprocessing]
+target_spacing_mm = [2.0, 2.0, 2.0]
+size = [4, 4, 4]
+orientation = "volume"
+interpolation = "trilinear"
+hu_clip = [-1000.0, 1000.0]
+fill_hu = -1000.0
+normalisation = "clip_minmax"
+
+[[outputs]]
+name = "class_probabilities"
+kind = "class_probabilities"
+shape = [1, 2]
+labels = ["lung/Cancer", "liver/HCC"]
+
+[[outputs]]
+name = "organ_labels"
+kind = "organ_label_map"
+shape = [1, 2, 2, 2]
+stride = 2
+labels = ["background", "liver"]
+
+[[thresholds]]
+organ = "liver"
+class = "HCC"
+threshold = 0.4
+specificity = 0.99
+"#;
+
+    fn write_model(dir: &Path, onnx: &[u8], sha: &str) {
+        std::fs::write(dir.join("model.onnx"), onnx).expect("onnx");
+        std::fs::write(dir.join("manifest.toml"), EXAMPLE.replace("SHA", sha)).expect("manifest");
+    }
+
+    #[test]
+    fn a_model_loads_when_its_checksum_matches() {
+        let root = tempfile::tempdir().expect("dir");
+        let dir = root.path().join("tiny");
+        std::fs::create_dir(&dir).expect("model folder");
+        std::fs::create_dir(root.path().join("not-a-model")).expect("other folder");
+        let sha = hex(&Sha256::digest(b"not really onnx"));
+        write_model(&dir, b"not really onnx", &sha);
+        let model = load(&dir).expect("loads");
+        assert_eq!(model.manifest.name, "tiny");
+        assert_eq!(model.manifest.threshold("liver", "HCC").map(|t| t.threshold), Some(0.4));
+        let found = discover(root.path());
+        assert_eq!(found.len(), 1, "only folders with a manifest are models");
+        assert!(found[0].is_ok());
+    }
+
+    #[test]
+    fn a_changed_onnx_file_refuses_the_model() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sha = hex(&Sha256::digest(b"the original"));
+        write_model(dir.path(), b"a tampered file", &sha);
+        assert!(matches!(load(dir.path()), Err(ManifestError::ChecksumMismatch { .. })));
+    }
+
+    #[test]
+    fn inconsistent_manifests_are_refused() {
+        let path = Path::new("manifest.toml");
+        let cases = [
+            EXAMPLE.replace("shape = [1, 1, 4, 4, 4]", "shape = [1, 1, 8, 4, 4]"),
+            EXAMPLE.replace(r#"labels = ["lung/Cancer", "liver/HCC"]"#, r#"labels = ["lung/Cancer"]"#),
+            EXAMPLE.replace(r#"class = "HCC""#, r#"class = "cyst""#),
+            EXAMPLE.replace("threshold = 0.4", "threshold = 1.4"),
+            EXAMPLE.replace("shape = [1, 2, 2, 2]", "shape = [1, 4, 4, 4]"),
+            EXAMPLE.replace("hu_clip = [-1000.0, 1000.0]", "hu_clip = [1000.0, -1000.0]"),
+            EXAMPLE.replace(r#"task = "screening""#, r#"task = "astrology""#),
+            EXAMPLE.replace("opset = 17", "opset = 17\nsurprise = 1"),
+        ];
+        for case in cases {
+            assert!(Manifest::parse(&case, path).is_err(), "{case}");
+        }
+        assert!(Manifest::parse(EXAMPLE, path).is_ok());
+    }
+
+    #[test]
+    fn the_onnx_path_stays_inside_the_folder() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("manifest.toml"), EXAMPLE.replace(r#"onnx = "model.onnx""#, r#"onnx = "../x.onnx""#))
+            .expect("manifest");
+        assert!(matches!(load(dir.path()), Err(ManifestError::Inconsistent { .. })));
+    }
+}

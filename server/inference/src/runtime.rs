@@ -1,0 +1,213 @@
+//! ONNX Runtime: the library is loaded once per process from `ORT_DYLIB_PATH` (the CPU build from
+//! the PyPI `onnxruntime` wheel, or the GPU build on GPU hosts), and each worker opens one
+//! [`ModelSession`] per model, warmed up, and reuses it for every case: sessions are never made
+//! per request. The execution provider is chosen by configuration and the one actually used is
+//! reported, so that it can be recorded with every result.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::ep::{self, ExecutionProvider};
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+
+use crate::manifest::VerifiedModel;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("ONNX Runtime library {path}: {message}")]
+    Library { path: PathBuf, message: String },
+    #[error("no ONNX Runtime library: set ORT_DYLIB_PATH (make run and make test install the CPU library)")]
+    NoLibrary,
+    #[error("CUDA was asked for, but {0}")]
+    CudaUnavailable(String),
+    #[error("{model}: {message}")]
+    Session { model: String, message: String },
+    #[error("{model}: output `{output}` {problem}")]
+    Output { model: String, output: String, problem: String },
+}
+
+/// Where inference should run (`ELYSIUM_INFERENCE_DEVICE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DevicePreference {
+    /// CUDA when the loaded library supports it and a device answers; otherwise the CPU, with a
+    /// warning.
+    #[default]
+    Auto,
+    /// CUDA or nothing: fails loudly when CUDA is not usable.
+    Cuda,
+    Cpu,
+}
+
+impl std::str::FromStr for DevicePreference {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(DevicePreference::Auto),
+            "cuda" => Ok(DevicePreference::Cuda),
+            "cpu" => Ok(DevicePreference::Cpu),
+            other => Err(format!("unknown inference device `{other}` (auto, cuda or cpu)")),
+        }
+    }
+}
+
+/// The execution provider a session actually runs on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ProviderInUse {
+    /// ONNX Runtime's name, e.g. `CUDAExecutionProvider`, `CPUExecutionProvider`.
+    pub provider: String,
+    /// `cuda:0` or `cpu`.
+    pub device: String,
+}
+
+/// The loaded library, once per process.
+#[derive(Debug)]
+pub struct Runtime {
+    pub library: PathBuf,
+    /// Whether the library was built with the CUDA provider.
+    pub cuda_in_library: bool,
+    environment: ort::environment::Environment,
+}
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// Loads ONNX Runtime from `library` (or `ORT_DYLIB_PATH`) the first time; later calls return the
+/// same runtime whatever they pass.
+pub fn runtime(library: Option<&Path>) -> Result<&'static Runtime, RuntimeError> {
+    let result = RUNTIME.get_or_init(|| {
+        let path = library.map(Path::to_owned).or_else(|| std::env::var_os("ORT_DYLIB_PATH").map(PathBuf::from));
+        let Some(path) = path else { return Err(RuntimeError::NoLibrary.to_string()) };
+        if !path.is_file() {
+            return Err(RuntimeError::Library { path, message: "no such file".into() }.to_string());
+        }
+        let environment = ort::init_from(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|builder| builder.with_name("elysium").build().map_err(|e| e.to_string()))
+            .map_err(|message| RuntimeError::Library { path: path.clone(), message }.to_string())?;
+        let cuda_in_library = <ep::CUDA as ExecutionProvider>::is_available().unwrap_or(false);
+        Ok(Runtime { library: path, cuda_in_library, environment })
+    });
+    result.as_ref().map_err(|message| RuntimeError::Library { path: PathBuf::new(), message: message.clone() })
+}
+
+/// One model's session, opened once per worker and reused.
+pub struct ModelSession {
+    session: Session,
+    pub model: VerifiedModel,
+    pub provider: ProviderInUse,
+}
+
+impl std::fmt::Debug for ModelSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelSession").field("model", &self.model.manifest.name).field("provider", &self.provider).finish()
+    }
+}
+
+/// Raw outputs by name: `f32` or `i64` tensors with their shapes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RawOutputs {
+    pub f32: Vec<(String, Vec<usize>, Vec<f32>)>,
+    pub i64: Vec<(String, Vec<usize>, Vec<i64>)>,
+}
+
+impl RawOutputs {
+    pub fn f32(&self, name: &str) -> Option<&[f32]> {
+        self.f32.iter().find(|(n, _, _)| n == name).map(|(_, _, v)| v.as_slice())
+    }
+
+    pub fn i64(&self, name: &str) -> Option<&[i64]> {
+        self.i64.iter().find(|(n, _, _)| n == name).map(|(_, _, v)| v.as_slice())
+    }
+}
+
+impl ModelSession {
+    /// Opens `model` on the preferred device with `intra_threads` threads for each operator, and
+    /// runs it once on an empty input so that the first real case is not the slow one.
+    pub fn open(model: VerifiedModel, device: DevicePreference, intra_threads: usize) -> Result<ModelSession, RuntimeError> {
+        let runtime = runtime(None)?;
+        let name = format!("{} {}", model.manifest.name, model.manifest.version);
+        let session_error = |e: ort::Error| RuntimeError::Session { model: name.clone(), message: e.to_string() };
+        let builder = || -> Result<ort::session::builder::SessionBuilder, ort::Error> {
+            Ok(Session::builder(&runtime.environment)?
+                .with_optimization_level(GraphOptimizationLevel::Level3)?
+                .with_intra_threads(intra_threads.max(1))?
+                .with_inter_threads(1)?)
+        };
+        let cuda = || -> Result<Session, ort::Error> {
+            builder()?
+                .with_execution_providers([ep::CUDA::default().build().error_on_failure()])?
+                .with_config_entry("session.disable_cpu_ep_fallback", "1")?
+                .commit_from_file(&model.onnx_path)
+        };
+        let cpu = || -> Result<Session, ort::Error> { builder()?.commit_from_file(&model.onnx_path) };
+        let cuda_provider = ProviderInUse { provider: "CUDAExecutionProvider".into(), device: "cuda:0".into() };
+        let cpu_provider = ProviderInUse { provider: "CPUExecutionProvider".into(), device: "cpu".into() };
+        let (session, provider) = match device {
+            DevicePreference::Cpu => (cpu().map_err(session_error)?, cpu_provider),
+            DevicePreference::Cuda => {
+                if !runtime.cuda_in_library {
+                    return Err(RuntimeError::CudaUnavailable(format!(
+                        "the ONNX Runtime library {} has no CUDA provider",
+                        runtime.library.display()
+                    )));
+                }
+                (cuda().map_err(|e| RuntimeError::CudaUnavailable(e.to_string()))?, cuda_provider)
+            }
+            DevicePreference::Auto if runtime.cuda_in_library => match cuda() {
+                Ok(session) => (session, cuda_provider),
+                Err(error) => {
+                    tracing::warn!(%error, model = %name, "CUDA is in the library but not usable; running on the CPU");
+                    (cpu().map_err(session_error)?, cpu_provider)
+                }
+            },
+            DevicePreference::Auto => {
+                tracing::warn!(model = %name, library = %runtime.library.display(), "this ONNX Runtime library has no CUDA provider; running on the CPU");
+                (cpu().map_err(session_error)?, cpu_provider)
+            }
+        };
+        let mut opened = ModelSession { session, model, provider };
+        let size: usize = opened.model.manifest.input.shape.iter().product();
+        opened.run(&vec![0.0; size])?;
+        Ok(opened)
+    }
+
+    /// Runs the network on one preprocessed input (`input.shape` values, z-major). The input is
+    /// passed by reference, not copied.
+    pub fn run(&mut self, input: &[f32]) -> Result<RawOutputs, RuntimeError> {
+        let manifest = &self.model.manifest;
+        let model = format!("{} {}", manifest.name, manifest.version);
+        let failed = |message: String| RuntimeError::Session { model: model.clone(), message };
+        let tensor = TensorRef::from_array_view((manifest.input.shape, input)).map_err(|e| failed(e.to_string()))?;
+        let outputs = self
+            .session
+            .run(ort::inputs![manifest.input.name.as_str() => tensor])
+            .map_err(|e| failed(e.to_string()))?;
+        let mut raw = RawOutputs::default();
+        for spec in &manifest.outputs {
+            let value = outputs.get(&spec.name).ok_or_else(|| RuntimeError::Output {
+                model: model.clone(),
+                output: spec.name.clone(),
+                problem: "is missing".into(),
+            })?;
+            let shape: Vec<usize> = if let Ok((shape, data)) = value.try_extract_tensor::<f32>() {
+                raw.f32.push((spec.name.clone(), shape.iter().map(|d| *d as usize).collect(), data.to_vec()));
+                shape.iter().map(|d| *d as usize).collect()
+            } else if let Ok((shape, data)) = value.try_extract_tensor::<i64>() {
+                raw.i64.push((spec.name.clone(), shape.iter().map(|d| *d as usize).collect(), data.to_vec()));
+                shape.iter().map(|d| *d as usize).collect()
+            } else {
+                return Err(RuntimeError::Output { model, output: spec.name.clone(), problem: "is neither float32 nor int64".into() });
+            };
+            if shape != spec.shape {
+                return Err(RuntimeError::Output {
+                    model,
+                    output: spec.name.clone(),
+                    problem: format!("has shape {shape:?}, the manifest says {:?}", spec.shape),
+                });
+            }
+        }
+        Ok(raw)
+    }
+}
