@@ -2,6 +2,7 @@
 //! ONNX Runtime sessions on the CPU or CUDA, and the post-processing that turns network outputs
 //! into per-organ probabilities, lesion locations and chronic-disease biomarkers.
 
+pub mod biomarkers;
 pub mod manifest;
 pub mod preprocess;
 pub mod runtime;

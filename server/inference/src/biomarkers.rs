@@ -1,0 +1,323 @@
+//! Chronic-disease biomarkers measured on the HU volume inside the model's organ label map:
+//! liver attenuation and the liver-minus-spleen difference (steatosis), L1 trabecular attenuation
+//! (osteoporosis), and calcium above 130 HU in the heart and aorta (cardiovascular risk).
+//!
+//! Cut-offs, each with its source:
+//! - Steatosis: liver attenuation below 40 HU on unenhanced CT is highly specific for moderate to
+//!   severe steatosis (Pickhardt PJ et al., Eur Radiol 2012;22:1075-1082). The liver-minus-spleen
+//!   difference is reported with it (a difference below -10 HU also suggests steatosis; Boyce CJ
+//!   et al., AJR 2010;194:623-628).
+//! - Osteoporosis: L1 trabecular attenuation of at most 110 HU makes osteoporosis likely; at most
+//!   160 HU is the range where DXA is advised; above 160 HU bone density is likely normal
+//!   (Pickhardt PJ et al., Ann Intern Med 2013;158:588-595).
+//! - Calcium: voxels of at least 130 HU, the Agatston threshold (Agatston AS et al., J Am Coll
+//!   Cardiol 1990;15:827-832); reported as a volume, not an Agatston score (which needs ECG-gated
+//!   acquisition).
+
+use std::collections::BTreeMap;
+
+use elysium_dicom::volume::Volume;
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::preprocess::GridMap;
+
+/// Liver attenuation below this (HU) flags steatosis (Pickhardt 2012).
+pub const STEATOSIS_LIVER_HU: f64 = 40.0;
+/// L1 trabecular attenuation at or below this (HU): osteoporosis likely (Pickhardt 2013).
+pub const OSTEOPOROSIS_L1_HU: f64 = 110.0;
+/// At or below this (HU) and above the osteoporosis cut-off: low bone density, DXA advised.
+pub const LOW_DENSITY_L1_HU: f64 = 160.0;
+/// The Agatston calcium threshold (HU).
+pub const CALCIUM_HU: f64 = 130.0;
+/// Voxels outside this window are not soft tissue (air, bone) and are left out of organ means.
+const SOFT_TISSUE_HU: (f64, f64) = (-200.0, 300.0);
+/// Half the thickness of the slab through L1 in which the vertebra is measured (mm).
+const L1_SLAB_HALF_MM: f64 = 10.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BoneDensity {
+    /// At most 110 HU.
+    OsteoporosisLikely,
+    /// Above 110 and at most 160 HU.
+    Low,
+    /// Above 160 HU.
+    Normal,
+}
+
+impl BoneDensity {
+    pub fn from_l1_hu(hu: f64) -> BoneDensity {
+        if hu <= OSTEOPOROSIS_L1_HU {
+            BoneDensity::OsteoporosisLikely
+        } else if hu <= LOW_DENSITY_L1_HU {
+            BoneDensity::Low
+        } else {
+            BoneDensity::Normal
+        }
+    }
+}
+
+pub fn steatosis_flag(liver_hu: f64) -> bool {
+    liver_hu < STEATOSIS_LIVER_HU
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Biomarkers {
+    pub liver_hu: Option<f64>,
+    pub spleen_hu: Option<f64>,
+    pub liver_minus_spleen_hu: Option<f64>,
+    pub steatosis: Option<bool>,
+    pub l1_trabecular_hu: Option<f64>,
+    pub bone_density: Option<BoneDensity>,
+    pub coronary_calcium_mm3: Option<f64>,
+    pub aortic_calcium_mm3: Option<f64>,
+    /// Volume voxels measured per organ (so a reader can judge each figure).
+    pub voxels: BTreeMap<String, u64>,
+}
+
+/// The organ label map as the model gave it: a `size`³ grid (z, y, x) at `stride` network-grid
+/// voxels per label voxel, with a name per label value.
+#[derive(Debug, Clone, Copy)]
+pub struct LabelMap<'a> {
+    pub labels: &'a [i64],
+    pub size: [usize; 3],
+    pub stride: usize,
+    pub names: &'a [String],
+}
+
+impl LabelMap<'_> {
+    fn value_of(&self, organ: &str) -> Option<i64> {
+        self.names.iter().position(|n| n == organ || aliases(n).contains(&organ)).and_then(|i| i64::try_from(i).ok())
+    }
+}
+
+/// Other names a label map may use for an organ.
+fn aliases(name: &str) -> &'static [&'static str] {
+    match name {
+        "colon" => &["colorectal"],
+        "colorectal" => &["colon"],
+        "vertebra" => &["vertebrae", "spine"],
+        _ => &[],
+    }
+}
+
+/// For each volume index along one axis, the label-map index it falls in (or `None` outside).
+fn label_axis(n_volume: usize, axis: usize, map: &GridMap, labels: &LabelMap<'_>) -> Vec<Option<usize>> {
+    (0..n_volume)
+        .map(|v| {
+            let mut point = map.centre_in;
+            point[axis] = v as f64;
+            let grid = map.to_grid(point)[axis];
+            let label = ((grid - (labels.stride as f64 - 1.0) / 2.0) / labels.stride as f64).round();
+            (label >= 0.0 && label < labels.size[axis] as f64).then_some(label as usize)
+        })
+        .collect()
+}
+
+#[derive(Default, Clone)]
+struct Tally {
+    sum: BTreeMap<i64, (f64, u64)>,
+    calcium: BTreeMap<i64, u64>,
+}
+
+/// Measures the biomarkers of `volume` with the model's label map.
+pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomarkers {
+    let zl = label_axis(volume.slices, 0, map, labels);
+    let yl = label_axis(volume.rows, 1, map, labels);
+    let xl = label_axis(volume.columns, 2, map, labels);
+    let [_, ly, lx] = labels.size;
+    let [lz, _, _] = labels.size;
+    let label_at = |z: usize, y: usize, x: usize| -> Option<i64> {
+        let (z, y, x) = (zl[z]?, yl[y]?, xl[x]?);
+        labels.labels.get((z * ly + y) * lx + x).copied()
+    };
+    // A label voxel is 12 mm or so across: organ means use only label voxels whose six
+    // neighbours carry the same label, so that the organ's edge (and its neighbours) stay out.
+    let interior: Vec<bool> = (0..labels.labels.len())
+        .map(|i| {
+            let (z, y, x) = (i / (ly * lx), (i / lx) % ly, i % lx);
+            let same = |dz: isize, dy: isize, dx: isize| {
+                let (nz, ny, nx) = (z as isize + dz, y as isize + dy, x as isize + dx);
+                nz >= 0 && ny >= 0 && nx >= 0 && (nz as usize) < lz && (ny as usize) < ly && (nx as usize) < lx
+                    && labels.labels.get((nz as usize * ly + ny as usize) * lx + nx as usize) == labels.labels.get(i)
+            };
+            same(-1, 0, 0) && same(1, 0, 0) && same(0, -1, 0) && same(0, 1, 0) && same(0, 0, -1) && same(0, 0, 1)
+        })
+        .collect();
+    let interior_at = |z: usize, y: usize, x: usize| -> bool {
+        match (zl[z], yl[y], xl[x]) {
+            (Some(z), Some(y), Some(x)) => interior.get((z * ly + y) * lx + x).copied().unwrap_or(false),
+            _ => false,
+        }
+    };
+    let liver = labels.value_of("liver");
+    let spleen = labels.value_of("spleen");
+    let heart = labels.value_of("heart");
+    let aorta = labels.value_of("aorta");
+    let vertebra = labels.value_of("vertebra");
+    let kidney = labels.value_of("kidney");
+    let bones: Vec<i64> = ["vertebra", "ribs", "sternum"].iter().filter_map(|b| labels.value_of(b)).collect();
+    // Calcium is counted only in heart and aorta label voxels with no bone next to them: at this
+    // resolution a label voxel by the spine or the sternum holds bone, which is not calcium.
+    let near_bone: Vec<bool> = (0..labels.labels.len())
+        .map(|i| {
+            let (z, y, x) = (i / (ly * lx), (i / lx) % ly, i % lx);
+            let mut near = false;
+            for (dz, dy, dx) in [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1), (0, 0, 0)] {
+                let (nz, ny, nx) = (z as isize + dz, y as isize + dy, x as isize + dx);
+                if nz < 0 || ny < 0 || nx < 0 || nz as usize >= lz || ny as usize >= ly || nx as usize >= lx {
+                    continue;
+                }
+                let n = labels.labels.get((nz as usize * ly + ny as usize) * lx + nx as usize);
+                near |= n.is_some_and(|n| bones.contains(n));
+            }
+            near
+        })
+        .collect();
+    let away_from_bone = |z: usize, y: usize, x: usize| -> bool {
+        match (zl[z], yl[y], xl[x]) {
+            (Some(z), Some(y), Some(x)) => !near_bone.get((z * ly + y) * lx + x).copied().unwrap_or(true),
+            _ => false,
+        }
+    };
+
+    // One pass over the volume, slices in parallel: soft-tissue sums per organ and calcium counts.
+    let plane = volume.rows * volume.columns;
+    let tally = volume
+        .voxels
+        .par_chunks(plane.max(1))
+        .enumerate()
+        .fold(Tally::default, |mut tally, (z, slice)| {
+            for y in 0..volume.rows {
+                for x in 0..volume.columns {
+                    let Some(label) = label_at(z, y, x) else { continue };
+                    let hu = f64::from(slice[y * volume.columns + x]);
+                    if Some(label) == liver || Some(label) == spleen {
+                        if (SOFT_TISSUE_HU.0..=SOFT_TISSUE_HU.1).contains(&hu) && interior_at(z, y, x) {
+                            let entry = tally.sum.entry(label).or_default();
+                            entry.0 += hu;
+                            entry.1 += 1;
+                        }
+                    } else if (Some(label) == heart || Some(label) == aorta) && hu >= CALCIUM_HU && away_from_bone(z, y, x) {
+                        *tally.calcium.entry(label).or_default() += 1;
+                    }
+                }
+            }
+            tally
+        })
+        .reduce(Tally::default, |mut a, b| {
+            for (k, (s, n)) in b.sum {
+                let e = a.sum.entry(k).or_default();
+                e.0 += s;
+                e.1 += n;
+            }
+            for (k, n) in b.calcium {
+                *a.calcium.entry(k).or_default() += n;
+            }
+            a
+        });
+
+    let mean = |label: Option<i64>| label.and_then(|l| tally.sum.get(&l)).filter(|(_, n)| *n > 0).map(|(s, n)| s / *n as f64);
+    let voxel_mm3 = volume.spacing.iter().product::<f64>();
+    let calcium = |label: Option<i64>| label.map(|l| tally.calcium.get(&l).copied().unwrap_or(0) as f64 * voxel_mm3);
+    let mut voxels = BTreeMap::new();
+    for (name, label) in [("liver", liver), ("spleen", spleen)] {
+        if let Some((_, n)) = label.and_then(|l| tally.sum.get(&l)) {
+            voxels.insert(name.to_owned(), *n);
+        }
+    }
+    let liver_hu = mean(liver);
+    let spleen_hu = mean(spleen);
+    // The vertebra is small next to a label voxel: L1 is measured where the label voxel's four
+    // in-plane neighbours are vertebra too (its body's core), as a reader places an ROI in the
+    // trabecular centre of the body, away from the cortex and the soft tissue around it.
+    let in_plane_core = |z: usize, y: usize, x: usize| -> bool {
+        let (Some(z), Some(y), Some(x)) = (zl[z], yl[y], xl[x]) else { return false };
+        let at = |y: usize, x: usize| labels.labels.get((z * ly + y) * lx + x).copied();
+        let here = at(y, x);
+        y > 0 && x > 0 && y + 1 < ly && x + 1 < lx && [at(y - 1, x), at(y + 1, x), at(y, x - 1), at(y, x + 1)].iter().all(|n| *n == here)
+    };
+    let l1 = l1_trabecular(volume, &label_at, &in_plane_core, vertebra, kidney);
+    if let Some((_, n)) = l1 {
+        voxels.insert("l1".to_owned(), n);
+    }
+    Biomarkers {
+        liver_hu,
+        spleen_hu,
+        liver_minus_spleen_hu: liver_hu.zip(spleen_hu).map(|(l, s)| l - s),
+        steatosis: liver_hu.map(steatosis_flag),
+        l1_trabecular_hu: l1.map(|(hu, _)| hu),
+        bone_density: l1.map(|(hu, _)| BoneDensity::from_l1_hu(hu)),
+        coronary_calcium_mm3: calcium(heart),
+        aortic_calcium_mm3: calcium(aorta),
+        voxels,
+    }
+}
+
+/// The median HU of the vertebral body's core in a slab through L1, and how many voxels it used.
+/// L1 is taken at the level of the upper third of the kidneys (a landmark the coarse label map
+/// holds; it does not number the vertebrae): an approximation that lands on T12-L2 in adult
+/// anatomy.
+fn l1_trabecular(
+    volume: &Volume,
+    label_at: &(impl Fn(usize, usize, usize) -> Option<i64> + Sync),
+    core: &impl Fn(usize, usize, usize) -> bool,
+    vertebra: Option<i64>,
+    kidney: Option<i64>,
+) -> Option<(f64, u64)> {
+    let (vertebra, kidney) = (vertebra?, kidney?);
+    let has = |z: usize, label: i64| (0..volume.rows).step_by(4).any(|y| (0..volume.columns).step_by(4).any(|x| label_at(z, y, x) == Some(label)));
+    let kidney_slices: Vec<usize> = (0..volume.slices).into_par_iter().filter(|z| has(*z, kidney)).collect();
+    let (first, last) = (*kidney_slices.first()?, *kidney_slices.last()?);
+    // Slices ascend towards the head: the upper third is near `last`.
+    let level = last as f64 - (last - first) as f64 / 3.0;
+    let half = (L1_SLAB_HALF_MM / volume.spacing[2]).max(0.5);
+    let from = (level - half).floor().max(0.0) as usize;
+    let to = ((level + half).ceil() as usize).min(volume.slices.saturating_sub(1));
+    let mut values: Vec<i16> = Vec::new();
+    for z in from..=to {
+        let slice = volume.slice(z);
+        for y in 0..volume.rows {
+            for x in 0..volume.columns {
+                if label_at(z, y, x) == Some(vertebra) && core(z, y, x) {
+                    values.extend(slice.get(y * volume.columns + x));
+                }
+            }
+        }
+    }
+    if values.is_empty() {
+        return None;
+    }
+    let middle = values.len() / 2;
+    let (_, median, _) = values.select_nth_unstable(middle);
+    Some((f64::from(*median), values.len() as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Cell by cell at the cut-offs.
+    #[test]
+    fn bone_density_categories_at_the_published_cut_offs() {
+        let cases = [
+            (-50.0, BoneDensity::OsteoporosisLikely),
+            (110.0, BoneDensity::OsteoporosisLikely),
+            (110.1, BoneDensity::Low),
+            (160.0, BoneDensity::Low),
+            (160.1, BoneDensity::Normal),
+            (320.0, BoneDensity::Normal),
+        ];
+        for (hu, expected) in cases {
+            assert_eq!(BoneDensity::from_l1_hu(hu), expected, "{hu} HU");
+        }
+    }
+
+    #[test]
+    fn steatosis_is_flagged_strictly_below_40_hu() {
+        assert!(steatosis_flag(39.9));
+        assert!(!steatosis_flag(40.0));
+        assert!(!steatosis_flag(58.0));
+    }
+}
