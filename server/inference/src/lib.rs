@@ -4,5 +4,6 @@
 
 pub mod biomarkers;
 pub mod manifest;
+pub mod postprocess;
 pub mod preprocess;
 pub mod runtime;
