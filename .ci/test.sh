@@ -49,6 +49,9 @@ PASSWORD="e2e-$(date +%s)-password"
 # Its own object store, emptied per run like its database (demo phantoms are kept: they are
 # deterministic and take a while to generate).
 rm -rf "$STATE/e2e/objects"
+# No background screening here: the browser suite checks the seeded follow-up program as it is
+# (screening has its own tests).
+ELYSIUM_WORKERS=0 ELYSIUM_AUTO_SCREENING=0 \
 DATABASE_URL="$E2E_URL" ELYSIUM_DATA_DIR="$STATE/e2e" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DICOM_ADDR=127.0.0.1:0 ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
   ELYSIUM_SITE_ROOT="$TARGET/site" "$ELYSIUM" serve > "$TARGET/e2e-server.log" 2>&1 &
 SERVER_PID=$!

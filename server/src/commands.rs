@@ -33,6 +33,18 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeConfig,
     },
+    /// Run screening workers without the web server: they take jobs from the database's queue
+    /// (GPU machines run this next to web servers that queue the work).
+    Worker {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        store: crate::config::StoreConfig,
+        #[command(flatten)]
+        screening: crate::screening::ScreeningConfig,
+        #[command(flatten)]
+        followup: crate::config::FollowupConfig,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -153,6 +165,12 @@ pub enum PgCommand {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { database, serve } => crate::serve::serve(database, serve).await,
+        Command::Worker { database, store, screening, followup } => {
+            let db = Database::open(&database).await?;
+            let result = crate::serve::work(&db, &database, &store, &screening, &followup).await;
+            db.close().await?;
+            result
+        }
         Command::Migrate { database } => {
             let db = Database::open(&database).await?;
             elysium_db::migrate(&db.pool).await?;

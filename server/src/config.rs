@@ -74,6 +74,8 @@ pub struct ServeConfig {
     pub dimse: crate::dimse::DimseConfig,
     #[command(flatten)]
     pub followup: FollowupConfig,
+    #[command(flatten)]
+    pub screening: crate::screening::ScreeningConfig,
     /// Address the web server listens on.
     #[arg(long, env = "ELYSIUM_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ingest;
 pub mod reports;
 pub mod routes;
+pub mod screening;
 pub mod serve;
 pub mod state;
 
@@ -41,6 +42,7 @@ pub fn app_state(
         leptos_options,
         ingestor,
         levels: config.followup.service_levels(),
+        inference: Arc::default(),
         pool,
         config: Arc::new(config),
         hasher: auth::password::Hasher::new()?,

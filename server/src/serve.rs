@@ -41,6 +41,7 @@ async fn run(
     let sweeper = tokio::spawn(store.continuously_delete_expired(Duration::from_secs(300)));
 
     let dimse = start_dimse(&state).await?;
+    let screening = start_screening(&state).await;
 
     let addr = state.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
@@ -59,11 +60,67 @@ async fn run(
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    for task in screening {
+        task.abort();
+    }
     if let Some(dimse) = dimse {
         dimse.abort();
     }
     tracing::info!("Elysium stopped");
     Ok(())
+}
+
+/// `elysium worker`: screening workers only, until Ctrl-C or SIGTERM.
+pub async fn work(
+    db: &Database,
+    database: &DatabaseConfig,
+    store: &crate::config::StoreConfig,
+    screening: &crate::screening::ScreeningConfig,
+    followup: &crate::config::FollowupConfig,
+) -> anyhow::Result<()> {
+    elysium_db::migrate(&db.pool).await.context("applying migrations")?;
+    let objects = store.open(&database.data_dir)?;
+    let model = crate::screening::models::active_screening_model(screening)?;
+    let workers = screening.workers.max(1);
+    let config = crate::screening::ScreeningConfig { workers, ..screening.clone() };
+    let (info, tasks) =
+        crate::screening::worker::start(db.pool.clone(), objects, followup.service_levels(), &config, model).await?;
+    println!("{workers} screening worker(s): {} {} on {} ({})", info.model, info.model_version, info.provider, info.device);
+    shutdown_signal().await;
+    for task in tasks {
+        task.abort();
+    }
+    Ok(())
+}
+
+/// Starts the screening workers and the scheduler that queues complete series. Without a usable
+/// model or ONNX Runtime library, screening is off and says why; the rest of Elysium runs.
+async fn start_screening(state: &crate::AppState) -> Vec<tokio::task::JoinHandle<()>> {
+    let config = state.config.screening.clone();
+    let model = match crate::screening::models::active_screening_model(&config) {
+        Ok(model) => model,
+        Err(error) => {
+            tracing::warn!(%error, "automatic screening is off");
+            return Vec::new();
+        }
+    };
+    let mut tasks = Vec::new();
+    if config.auto_screening {
+        let (name, version) = (model.manifest.name.clone(), model.manifest.version.clone());
+        tasks.push(crate::screening::scheduler::start(state.pool.clone(), state.ingestor.store().clone(), config.clone(), name, version));
+    }
+    if config.workers > 0 {
+        match crate::screening::worker::start(state.pool.clone(), state.ingestor.store().clone(), state.levels, &config, model).await {
+            Ok((info, workers)) => {
+                if let Ok(mut slot) = state.inference.write() {
+                    *slot = Some(info);
+                }
+                tasks.extend(workers);
+            }
+            Err(error) => tracing::error!(%error, "screening workers could not start; jobs wait in the queue"),
+        }
+    }
+    tasks
 }
 
 /// Starts the C-STORE/C-ECHO listener unless it is turned off.

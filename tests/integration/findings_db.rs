@@ -27,6 +27,7 @@ async fn seeded(pool: &PgPool) -> i64 {
         location: None,
         detected_at: OffsetDateTime::now_utc(),
         due_date: None,
+        screening_result_ref: None,
     };
     let mut conn = pool.acquire().await.expect("conn");
     findings::insert(&mut conn, &new, "test").await.expect("insert").expect("study exists")
@@ -61,6 +62,7 @@ async fn a_finding_on_an_unknown_study_is_not_created(pool: PgPool) {
         location: None,
         detected_at: OffsetDateTime::now_utc(),
         due_date: None,
+        screening_result_ref: None,
     };
     assert_eq!(findings::insert(&mut conn, &new, "test").await.expect("insert"), None);
     let mut bad = new.clone();

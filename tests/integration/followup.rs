@@ -46,6 +46,7 @@ async fn finding(pool: &PgPool, study_uid: &str, organ: &str, class: &str, proba
         location: None,
         detected_at: OffsetDateTime::now_utc() - Duration::days(days_ago),
         due_date: None,
+        screening_result_ref: None,
     };
     app::service::followup::create(pool, &ServiceLevels::default(), new, "test-screening")
         .await

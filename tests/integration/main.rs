@@ -13,3 +13,4 @@ mod upload;
 mod health;
 mod pages;
 mod queue;
+mod screening;

@@ -273,12 +273,25 @@ fn parse_organ(name: &str) -> Result<Organ, RecordError> {
 pub async fn create(
     pool: &PgPool,
     levels: &ServiceLevels,
+    new: findings::NewFinding,
+    actor: &str,
+) -> Result<Option<i64>, DbError> {
+    let mut tx = pool.begin().await?;
+    let id = create_in(&mut tx, levels, new, actor).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`create`] inside the caller's transaction (the screening worker stores a result, its
+/// findings and the job's completion together).
+pub async fn create_in(
+    conn: &mut sqlx::PgConnection,
+    levels: &ServiceLevels,
     mut new: findings::NewFinding,
     actor: &str,
 ) -> Result<Option<i64>, DbError> {
     new.due_date = levels.due_date(FindingStatus::New, new.detected_at.date(), None);
-    let mut tx = pool.begin().await?;
-    let id = findings::insert(&mut tx, &new, actor).await?;
+    let id = findings::insert(conn, &new, actor).await?;
     if let Some(id) = id {
         let audit = elysium_db::audit::NewAuditEvent {
             actor_username: Some(actor.to_owned()),
@@ -289,9 +302,8 @@ pub async fn create(
             detail: serde_json::json!({ "organ": new.organ, "class": new.class_label, "probability": new.probability, "model_version": new.model_version }),
             ..Default::default()
         };
-        elysium_db::audit::record(&mut tx, &audit).await?;
+        elysium_db::audit::record(conn, &audit).await?;
     }
-    tx.commit().await?;
     Ok(id)
 }
 

@@ -28,6 +28,8 @@ pub struct NewFinding {
     pub location: Option<serde_json::Value>,
     pub detected_at: OffsetDateTime,
     pub due_date: Option<Date>,
+    /// The screening result that raised it (none for demo data and tests).
+    pub screening_result_ref: Option<i64>,
 }
 
 /// A finding with what its page and the service need from the patient, study and assignee.
@@ -150,9 +152,9 @@ pub async fn insert(conn: &mut PgConnection, new: &NewFinding, actor: &str) -> D
     let id = sqlx::query_scalar!(
         r#"insert into finding (patient_ref, study_ref, series_ref, site_id, study_date, organ, class_label,
                                 probability, threshold, class_probabilities, model_name, model_version, location,
-                                detected_at, clock_start, due_date)
+                                detected_at, clock_start, due_date, screening_result_ref)
            select st.patient_ref, st.id, se.id, st.site_id, st.study_date, $3, $4, $5, $6, $7, $8, $9, $10,
-                  $11, ($11::timestamptz at time zone 'UTC')::date, $12
+                  $11, ($11::timestamptz at time zone 'UTC')::date, $12, $13
            from study st left join series se on se.series_uid = $2 and se.study_ref = st.id
            where st.study_uid = $1
            returning id"#,
@@ -168,6 +170,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewFinding, actor: &str) -> D
         new.location,
         new.detected_at,
         new.due_date,
+        new.screening_result_ref,
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -392,4 +395,17 @@ pub async fn studies_of_patient(pool: &PgPool, patient_ref: Uuid, sites: Option<
 /// How many findings exist (the demo seeds them only into an empty table).
 pub async fn count(pool: &PgPool) -> DbResult<i64> {
     Ok(sqlx::query_scalar!(r#"select count(*) as "n!" from finding"#).fetch_one(pool).await?)
+}
+
+/// The finding already raised for this organ on this series, if any (a re-run does not raise the
+/// same lesion twice, nor bring back one a person closed).
+pub async fn existing_for_series(conn: &mut PgConnection, series_uid: &str, organ: &str) -> DbResult<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        "select f.id from finding f join series se on se.id = f.series_ref
+         where se.series_uid = $1 and f.organ = $2 order by f.id limit 1",
+        series_uid,
+        organ
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
 }

@@ -351,3 +351,14 @@ pub async fn instance_key(pool: &PgPool, study_uid: &str, series_uid: &str, sop_
     .fetch_optional(pool)
     .await?)
 }
+
+/// The study a series belongs to and how many instances it has.
+pub async fn series_location(pool: &PgPool, series_uid: &str) -> DbResult<Option<(String, i32)>> {
+    let row = sqlx::query!(
+        "select st.study_uid, se.instance_count from series se join study st on st.id = se.study_ref where se.series_uid = $1",
+        series_uid
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.study_uid, r.instance_count)))
+}

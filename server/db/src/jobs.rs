@@ -213,3 +213,125 @@ pub async fn counts(pool: &PgPool) -> DbResult<Vec<(String, i64)>> {
         .await?;
     Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
 }
+
+/// What a finished job stores.
+#[derive(Debug, Clone)]
+pub struct NewResult<'a> {
+    pub job_id: i64,
+    pub series_uid: &'a str,
+    pub model_name: &'a str,
+    pub model_version: &'a str,
+    pub model_sha256: &'a str,
+    pub execution_provider: &'a str,
+    pub device: &'a str,
+    pub result: serde_json::Value,
+    pub timings_ms: serde_json::Value,
+}
+
+/// Stores a result in the caller's transaction (with the job's completion and its findings).
+pub async fn store_result(conn: &mut PgConnection, new: &NewResult<'_>) -> DbResult<i64> {
+    Ok(sqlx::query_scalar!(
+        "insert into screening_result (job_id, series_ref, study_ref, model_name, model_version, model_sha256,
+                                       execution_provider, device, result, timings_ms)
+         select $1, se.id, se.study_ref, $3, $4, $5, $6, $7, $8, $9 from series se where se.series_uid = $2
+         returning id",
+        new.job_id,
+        new.series_uid,
+        new.model_name,
+        new.model_version,
+        new.model_sha256,
+        new.execution_provider,
+        new.device,
+        new.result,
+        new.timings_ms,
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    pub id: i64,
+    pub series_uid: String,
+    pub model_name: String,
+    pub model_version: String,
+    pub model_sha256: String,
+    pub execution_provider: String,
+    pub device: String,
+    pub result: serde_json::Value,
+    pub timings_ms: serde_json::Value,
+    pub created_at: OffsetDateTime,
+}
+
+/// The latest result per series of a study.
+pub async fn latest_results(pool: &PgPool, study_uid: &str) -> DbResult<Vec<ResultRow>> {
+    Ok(sqlx::query_as!(
+        ResultRow,
+        "select distinct on (r.series_ref) r.id, se.series_uid, r.model_name, r.model_version, r.model_sha256,
+                r.execution_provider, r.device, r.result, r.timings_ms, r.created_at
+         from screening_result r join series se on se.id = r.series_ref join study st on st.id = r.study_ref
+         where st.study_uid = $1
+         order by r.series_ref, r.created_at desc, r.id desc",
+        study_uid,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// CT series whose last instance arrived more than `quiet` ago and that have no automatic job
+/// for this model version yet: the candidates for automatic screening (eligibility is checked by
+/// the caller on the images themselves).
+pub async fn series_awaiting_screening(
+    pool: &PgPool,
+    model_name: &str,
+    model_version: &str,
+    quiet: Duration,
+    limit: i64,
+) -> DbResult<Vec<String>> {
+    Ok(sqlx::query_scalar!(
+        "select se.series_uid from series se
+         where se.modality = 'CT' and se.last_instance_at < now() - make_interval(secs => $3)
+           and not exists (select 1 from screening_job j where j.series_ref = se.id and j.model_name = $1
+                                                          and j.model_version = $2 and j.reason = 'auto')
+         order by se.last_instance_at
+         limit $4",
+        model_name,
+        model_version,
+        quiet.as_secs_f64(),
+        limit,
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Records that a series will not be screened automatically by this model version, and why (it is
+/// not eligible): the series is not considered again, and the study page can say so.
+pub async fn skip(conn: &mut PgConnection, series_uid: &str, model_name: &str, model_version: &str, reason: &str) -> DbResult<()> {
+    sqlx::query!(
+        "insert into screening_job (series_ref, model_name, model_version, reason, status, last_error, max_attempts, finished_at)
+         select id, $2, $3, 'auto', 'skipped', $4, 1, now() from series where series_uid = $1
+         on conflict (series_ref, model_name, model_version) where reason = 'auto' do nothing",
+        series_uid,
+        model_name,
+        model_version,
+        reason,
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Ends a job `failed` at once: the error is permanent (retrying cannot help).
+pub async fn fail_permanently(pool: &PgPool, id: i64, owner: &str, error: &str) -> DbResult<bool> {
+    let failed = sqlx::query!(
+        "update screening_job
+         set status = 'failed', finished_at = now(), last_error = $3, lease_owner = null, lease_expires_at = null
+         where id = $1 and lease_owner = $2 and status = 'running'",
+        id,
+        owner,
+        error,
+    )
+    .execute(pool)
+    .await?;
+    Ok(failed.rows_affected() == 1)
+}

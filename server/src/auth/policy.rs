@@ -32,11 +32,16 @@ const PUBLIC_EXACT: &[&str] = &["/login", "/logout", "/api/v1/auth/login", "/hea
 /// Public path prefixes (the browser bundle).
 const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
 /// Role-restricted prefixes; the first match wins. Later features add their areas here.
-const RESTRICTED_PREFIXES: &[(&str, &[Role])] =
-    &[("/admin/", ADMIN), ("/api/fn/admin/", ADMIN), ("/api/v1/admin/", ADMIN), ("/upload/", IMAGE_WRITERS)];
+const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
+    ("/admin/", ADMIN),
+    ("/api/fn/admin/", ADMIN),
+    ("/api/v1/admin/", ADMIN),
+    ("/api/v1/inference/", ADMIN),
+    ("/upload/", IMAGE_WRITERS),
+];
 
 /// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
-const RESTRICTED_WRITES: &[(&str, &[Role])] = &[("/dicomweb/", IMAGE_WRITERS)];
+const RESTRICTED_WRITES: &[(&str, &[Role])] = &[("/dicomweb/", IMAGE_WRITERS), ("/api/v1/studies/", IMAGE_WRITERS)];
 
 /// What `method` on `path` requires. Anything not listed needs a signed-in user (deny by default).
 pub fn required(method: &axum::http::Method, path: &str) -> Access {

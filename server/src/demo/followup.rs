@@ -158,6 +158,7 @@ async fn findings_from_truth(
             })),
             detected_at: OffsetDateTime::now_utc() - Duration::days(days_ago),
             due_date: None,
+            screening_result_ref: None,
         });
     }
     Ok(findings)

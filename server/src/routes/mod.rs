@@ -5,6 +5,7 @@ pub mod auth;
 pub mod extract;
 pub mod followup;
 pub mod health;
+pub mod screening;
 pub mod upload;
 
 use axum::{
@@ -91,5 +92,7 @@ fn api_v1() -> Router<AppState> {
         .route("/findings/{id}", get(followup::finding))
         .route("/findings/{id}/events", post(followup::record_event))
         .route("/followup/overdue", get(followup::overdue))
+        .route("/studies/{study_uid}/screening", get(screening::results).post(screening::rerun))
+        .route("/inference/status", get(screening::status))
         .fallback(|| async { ApiError::NotFound })
 }

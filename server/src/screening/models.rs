@@ -1,0 +1,59 @@
+//! The models on disk: every folder under the models directory with a manifest is a model; those
+//! whose checksum or manifest fails are refused (and logged); one screening model is active.
+
+use elysium_inference::manifest::{self, Task, VerifiedModel};
+
+use super::ScreeningConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelsError {
+    #[error("no screening model in {0} (a folder with manifest.toml and its ONNX file)")]
+    None(String),
+    #[error("the configured screening model {0} is not in {1} (or was refused: see the log)")]
+    NotFound(String, String),
+}
+
+/// The active screening model.
+pub fn active_screening_model(config: &ScreeningConfig) -> Result<VerifiedModel, ModelsError> {
+    let dir = config.models_dir.display().to_string();
+    let mut models: Vec<VerifiedModel> = manifest::discover(&config.models_dir)
+        .into_iter()
+        .filter_map(|found| match found {
+            Ok(model) => Some(model),
+            Err(error) => {
+                tracing::error!(%error, "model refused");
+                None
+            }
+        })
+        .filter(|m| m.manifest.task == Task::Screening)
+        .collect();
+    if let Some(wanted) = &config.screening_model {
+        let (name, version) = wanted.split_once('@').unwrap_or((wanted.as_str(), ""));
+        return models
+            .into_iter()
+            .filter(|m| m.manifest.name == name && (version.is_empty() || m.manifest.version == version))
+            .max_by(|a, b| compare_versions(&a.manifest.version, &b.manifest.version))
+            .ok_or_else(|| ModelsError::NotFound(wanted.clone(), dir));
+    }
+    models.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name).then(compare_versions(&b.manifest.version, &a.manifest.version)));
+    models.into_iter().next().ok_or(ModelsError::None(dir))
+}
+
+/// Semantic versions compared number by number ("0.10.0" after "0.9.1").
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |v: &str| v.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    parts(a).cmp(&parts(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compare_versions;
+    use std::cmp::Ordering;
+
+    #[test]
+    fn versions_compare_by_number() {
+        assert_eq!(compare_versions("0.10.0", "0.9.1"), Ordering::Greater);
+        assert_eq!(compare_versions("1.0.0", "1.0.0"), Ordering::Equal);
+        assert_eq!(compare_versions("0.1.0", "0.1.1"), Ordering::Less);
+    }
+}

@@ -1,0 +1,288 @@
+//! Screening one series: its instances from the object store → HU volume → the model's input
+//! grid → ONNX Runtime → probabilities, positives, lesions and biomarkers → stored, with a
+//! finding for each positive, in the transaction that completes the job. Every stage is timed.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use elysium_db::jobs::{self, ClaimedJob, NewResult};
+use elysium_dicom::header::{self, ParsedInstance};
+use elysium_inference::biomarkers::{self, LabelMap};
+use elysium_inference::manifest::OutputKind;
+use elysium_inference::postprocess::{self, Interpretation};
+use elysium_inference::preprocess::{self, GridMap};
+use elysium_inference::runtime::ModelSession;
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectStore, ObjectStoreExt};
+use rayon::prelude::*;
+use serde_json::json;
+
+/// The stage a running job is in, read by its heartbeat.
+pub type StageCell = Arc<Mutex<&'static str>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// Retrying will not help (the series is not screenable): the job ends `failed` at once.
+    #[error("{0}")]
+    Permanent(String),
+    /// Maybe another attempt succeeds (storage, database, a worker problem).
+    #[error("{0}")]
+    Transient(String),
+    /// The lease expired and another worker holds the job: nothing may be stored.
+    #[error("the job's lease was lost to another worker")]
+    LeaseLost,
+}
+
+impl From<elysium_db::DbError> for PipelineError {
+    fn from(error: elysium_db::DbError) -> Self {
+        PipelineError::Transient(error.to_string())
+    }
+}
+
+impl From<sqlx::Error> for PipelineError {
+    fn from(error: sqlx::Error) -> Self {
+        PipelineError::Transient(error.to_string())
+    }
+}
+
+/// What a worker brings to each case.
+pub struct CaseContext<'a> {
+    pub pool: &'a sqlx::PgPool,
+    pub store: &'a Arc<dyn ObjectStore>,
+    pub session: &'a Arc<Mutex<ModelSession>>,
+    pub levels: &'a app::domain::followup::ServiceLevels,
+    pub owner: &'a str,
+}
+
+/// Milliseconds per stage.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Timings {
+    pub decode: f64,
+    pub volume: f64,
+    pub resample: f64,
+    pub inference: f64,
+    pub postprocess: f64,
+    pub storage: f64,
+    pub total: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct CaseReport {
+    pub result_id: i64,
+    pub findings: Vec<i64>,
+    pub positives: usize,
+    pub timings: Timings,
+}
+
+fn set(stage: &StageCell, name: &'static str) {
+    if let Ok(mut current) = stage.lock() {
+        *current = name;
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, PipelineError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| PipelineError::Transient(format!("a worker task failed: {e}")))
+}
+
+/// Screens the job's series and stores the outcome.
+pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) -> Result<CaseReport, PipelineError> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+
+    set(stage, "decode");
+    let t = Instant::now();
+    let rows = elysium_db::images::instances_of_series(ctx.pool, &job.study_uid, &job.series_uid).await?;
+    if rows.is_empty() {
+        return Err(PipelineError::Permanent("the series has no stored instances".into()));
+    }
+    let store = ctx.store.clone();
+    let bytes: Vec<bytes::Bytes> = futures::stream::iter(rows)
+        .map(|row| {
+            let store = store.clone();
+            async move { store.get(&row.object_key.into()).await?.bytes().await }
+        })
+        .buffered(8)
+        .try_collect()
+        .await
+        .map_err(|e| PipelineError::Transient(format!("reading the series from the object store: {e}")))?;
+    let parsed: Vec<ParsedInstance> = blocking(move || bytes.par_iter().map(|b| header::parse(b)).collect::<Result<Vec<_>, _>>())
+        .await?
+        .map_err(|e| PipelineError::Permanent(format!("an instance cannot be read: {e}")))?;
+    timings.decode = ms(t);
+
+    set(stage, "volume");
+    let t = Instant::now();
+    let (loaded, parsed) = blocking(move || (elysium_dicom::volume::load_series(&parsed), parsed)).await?;
+    let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
+    let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
+    if !verdict.eligible {
+        return Err(PipelineError::Permanent(format!("not eligible for screening: {}", verdict.reasons.join(" "))));
+    }
+    let slice_uids = slice_instance_uids(&parsed, loaded.volume.slices);
+    drop(parsed);
+    let volume = Arc::new(loaded.volume);
+    timings.volume = ms(t);
+
+    set(stage, "resample");
+    let t = Instant::now();
+    let model = ctx.session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
+    let (input, map) = {
+        let (volume, pre) = (volume.clone(), model.manifest.preprocessing.clone());
+        blocking(move || (preprocess::input_tensor(&volume, &pre), GridMap::new(&volume, &pre))).await?
+    };
+    timings.resample = ms(t);
+
+    set(stage, "inference");
+    let t = Instant::now();
+    let session = ctx.session.clone();
+    let (raw, provider) = blocking(move || {
+        let mut session = session.lock().map_err(|_| "the model session is poisoned".to_owned())?;
+        let raw = session.run(&input).map_err(|e| e.to_string())?;
+        Ok::<_, String>((raw, session.provider.clone()))
+    })
+    .await?
+    .map_err(PipelineError::Transient)?;
+    timings.inference = ms(t);
+
+    set(stage, "postprocess");
+    let t = Instant::now();
+    let (interpretation, measured) = {
+        let (volume, model) = (volume.clone(), model.clone());
+        blocking(move || {
+            let interpretation = postprocess::interpret(&model.manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
+            let measured = model.manifest.output(OutputKind::OrganLabelMap).and_then(|spec| {
+                let labels = raw.i64(&spec.name)?;
+                let size: [usize; 3] = map.size.map(|s| s / spec.stride.unwrap_or(1));
+                Some(biomarkers::measure(&volume, &map, &LabelMap { labels, size, stride: spec.stride.unwrap_or(1), names: &spec.labels }))
+            });
+            Ok::<_, String>((interpretation, measured))
+        })
+        .await?
+        .map_err(PipelineError::Permanent)?
+    };
+    timings.postprocess = ms(t);
+
+    set(stage, "storage");
+    let t = Instant::now();
+    let result = json!({
+        "tumor_probabilities": interpretation.tumor_probabilities,
+        "positives": interpretation.positives,
+        "lesions": interpretation.lesions,
+        "biomarkers": measured,
+    });
+    let mut tx = ctx.pool.begin().await?;
+    timings.total = ms(started);
+    let result_id = jobs::store_result(
+        &mut tx,
+        &NewResult {
+            job_id: job.id,
+            series_uid: &job.series_uid,
+            model_name: &model.manifest.name,
+            model_version: &model.manifest.version,
+            model_sha256: &model.manifest.sha256,
+            execution_provider: &provider.provider,
+            device: &provider.device,
+            result,
+            timings_ms: serde_json::to_value(&timings).unwrap_or_default(),
+        },
+    )
+    .await?;
+    let findings = store_findings(&mut tx, ctx, job, result_id, &interpretation, &volume, &slice_uids, &model.manifest).await?;
+    if !jobs::complete(&mut tx, job.id, ctx.owner).await? {
+        return Err(PipelineError::LeaseLost);
+    }
+    tx.commit().await?;
+    timings.storage = ms(t);
+    timings.total = ms(started);
+    // The stored timings miss the commit itself; the report has it.
+    Ok(CaseReport { result_id, findings, positives: interpretation.positives.len(), timings })
+}
+
+/// One finding per positive organ (its most probable positive class), located by its lesion,
+/// unless that organ of that series already has a finding.
+#[expect(clippy::too_many_arguments, reason = "one call site; the pieces are all different")]
+async fn store_findings(
+    tx: &mut sqlx::PgConnection,
+    ctx: &CaseContext<'_>,
+    job: &ClaimedJob,
+    result_id: i64,
+    interpretation: &Interpretation,
+    volume: &elysium_dicom::volume::Volume,
+    slice_uids: &[Option<String>],
+    manifest: &elysium_inference::manifest::Manifest,
+) -> Result<Vec<i64>, PipelineError> {
+    let mut ids = Vec::new();
+    let mut organs: Vec<&postprocess::Positive> = Vec::new();
+    for p in &interpretation.positives {
+        match organs.iter_mut().find(|o| o.organ == p.organ) {
+            Some(best) if best.probability < p.probability => *best = p,
+            Some(_) => {}
+            None => organs.push(p),
+        }
+    }
+    for positive in organs {
+        if let Some(existing) = elysium_db::findings::existing_for_series(tx, &job.series_uid, &positive.organ).await? {
+            tracing::info!(finding = existing, organ = %positive.organ, "already followed up; no new finding");
+            continue;
+        }
+        let lesion = interpretation.lesions.iter().find(|l| l.organ == positive.organ);
+        let location = lesion.map(|l| {
+            let [sx, _, _] = volume.spacing;
+            json!({
+                "sop_instance_uid": slice_uids.get(l.slice_index).cloned().flatten(),
+                "slice_index": l.slice_index,
+                "center_mm": l.center_mm,
+                "diameter_mm": l.diameter_mm,
+                "pixel": [l.center_voxel[2], l.center_voxel[1]],
+                "radius_px": l.diameter_mm.map(|d| d / 2.0 / sx),
+                "image_size": [volume.columns, volume.rows],
+            })
+        });
+        let new = elysium_db::findings::NewFinding {
+            study_uid: job.study_uid.clone(),
+            series_uid: Some(job.series_uid.clone()),
+            organ: positive.organ.clone(),
+            class_label: positive.class.clone(),
+            probability: positive.probability,
+            threshold: positive.threshold,
+            class_probabilities: serde_json::to_value(interpretation.tumor_probabilities.get(&positive.organ)).unwrap_or_default(),
+            model_name: manifest.name.clone(),
+            model_version: manifest.version.clone(),
+            location,
+            detected_at: time::OffsetDateTime::now_utc(),
+            due_date: None,
+            screening_result_ref: Some(result_id),
+        };
+        if let Some(id) = app::service::followup::create_in(tx, ctx.levels, new, "screening").await? {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The SOP Instance UID behind each slice of the volume: single-frame instances sorted as the
+/// volume sorts them (along the slice normal, ascending). `None` where that cannot be told
+/// (multi-frame instances, or a count that does not match the volume's).
+fn slice_instance_uids(parsed: &[ParsedInstance], slices: usize) -> Vec<Option<String>> {
+    let normal = parsed.first().and_then(|p| p.header.image_orientation).map(|o| {
+        [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]]
+    });
+    let mut keyed: Vec<(f64, String)> = parsed
+        .iter()
+        .filter_map(|p| {
+            let position = p.header.image_position?;
+            let n = normal?;
+            (p.header.number_of_frames.unwrap_or(1) <= 1)
+                .then(|| (position[0] * n[0] + position[1] * n[1] + position[2] * n[2], p.header.sop_instance_uid.to_string()))
+        })
+        .collect();
+    if keyed.len() != slices {
+        return vec![None; slices];
+    }
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    keyed.into_iter().map(|(_, uid)| Some(uid)).collect()
+}

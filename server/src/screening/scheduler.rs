@@ -1,0 +1,83 @@
+//! Queues every complete CT series for screening by the active model, once: a series is complete
+//! when no instance has arrived for the quiet period. Series that are not eligible (contrast,
+//! too few slices, not the body...) are recorded as skipped with the reason, from one instance's
+//! header; the worker checks the loaded volume again.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use elysium_db::jobs::{self, EnqueueRequest, JobReason};
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use super::ScreeningConfig;
+
+/// How often the scheduler looks for complete series.
+const EVERY: Duration = Duration::from_secs(5);
+
+pub fn start(
+    pool: sqlx::PgPool,
+    store: Arc<dyn ObjectStore>,
+    config: ScreeningConfig,
+    model_name: String,
+    model_version: String,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = pass(&pool, &store, &config, &model_name, &model_version).await {
+                tracing::error!(%error, "queueing series for screening");
+            }
+            tokio::time::sleep(EVERY).await;
+        }
+    })
+}
+
+/// One look: queues or skips each waiting series. Returns how many were queued.
+pub async fn pass(
+    pool: &sqlx::PgPool,
+    store: &Arc<dyn ObjectStore>,
+    config: &ScreeningConfig,
+    model_name: &str,
+    model_version: &str,
+) -> anyhow::Result<usize> {
+    let waiting = jobs::series_awaiting_screening(pool, model_name, model_version, config.quiet(), 50).await?;
+    let mut queued = 0;
+    for series_uid in waiting {
+        let verdict = header_verdict(pool, store, &series_uid).await;
+        let mut conn = pool.acquire().await?;
+        match verdict {
+            Ok(()) => {
+                let request = EnqueueRequest {
+                    series_uid: series_uid.clone(),
+                    model_name: model_name.to_owned(),
+                    model_version: model_version.to_owned(),
+                    reason: JobReason::Auto,
+                    requested_by: None,
+                    max_attempts: config.job_max_attempts,
+                };
+                jobs::enqueue(&mut conn, &request).await?;
+                queued += 1;
+            }
+            Err(reason) => jobs::skip(&mut conn, &series_uid, model_name, model_version, &reason).await?,
+        }
+    }
+    Ok(queued)
+}
+
+/// Eligibility from the first instance's header and the slice count.
+async fn header_verdict(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>, series_uid: &str) -> Result<(), String> {
+    let (study_uid, count) = elysium_db::images::series_location(pool, series_uid)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the series is gone")?;
+    let instances = elysium_db::images::instances_of_series(pool, &study_uid, series_uid).await.map_err(|e| e.to_string())?;
+    let first = instances.first().ok_or("the series has no instances")?;
+    let bytes = store.get(&first.object_key.clone().into()).await.map_err(|e| e.to_string())?.bytes().await.map_err(|e| e.to_string())?;
+    let slices = usize::try_from(count).unwrap_or(0);
+    let verdict = tokio::task::spawn_blocking(move || {
+        let parsed = elysium_dicom::header::parse(&bytes).map_err(|e| e.to_string())?;
+        Ok::<_, String>(elysium_dicom::eligibility::assess(&parsed.header, slices, &[]))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    if verdict.eligible { Ok(()) } else { Err(format!("not eligible for screening: {}", verdict.reasons.join(" "))) }
+}

@@ -1,0 +1,155 @@
+//! Screening workers: each opens its own warmed-up model session once, then takes jobs from the
+//! queue one at a time, renewing its lease while it works. `elysium serve` runs
+//! `ELYSIUM_WORKERS` of them in process; `elysium worker` runs them alone, so GPU machines can
+//! pull work from the same database as the web servers.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use elysium_db::jobs::{self, ClaimedJob};
+use elysium_inference::manifest::VerifiedModel;
+use elysium_inference::runtime::{ModelSession, ProviderInUse};
+use object_store::ObjectStore;
+
+use super::ScreeningConfig;
+use super::pipeline::{self, CaseContext, PipelineError, StageCell};
+
+/// How long an idle worker waits before asking the queue again.
+const POLL: Duration = Duration::from_millis(1000);
+
+/// What administrators see about inference in this process.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InferenceInfo {
+    pub model: String,
+    pub model_version: String,
+    pub model_sha256: String,
+    pub provider: String,
+    pub device: String,
+    pub workers: usize,
+    pub library: String,
+}
+
+/// Opens one session per worker (in parallel threads: opening is blocking work) and starts the
+/// workers. Returns what they run on.
+pub async fn start(
+    pool: sqlx::PgPool,
+    store: Arc<dyn ObjectStore>,
+    levels: app::domain::followup::ServiceLevels,
+    config: &ScreeningConfig,
+    model: VerifiedModel,
+) -> anyhow::Result<(InferenceInfo, Vec<tokio::task::JoinHandle<()>>)> {
+    let mut handles = Vec::new();
+    let mut provider: Option<ProviderInUse> = None;
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    for n in 0..config.workers {
+        let (model, device, threads) = (model.clone(), config.inference_device, config.intra_threads);
+        let session = tokio::task::spawn_blocking(move || ModelSession::open(model, device, threads)).await??;
+        provider.get_or_insert_with(|| session.provider.clone());
+        let owner = format!("{host}:{}:{n}", std::process::id());
+        let worker = Worker::new(pool.clone(), store.clone(), levels, session, owner, config.lease());
+        handles.push(tokio::spawn(worker.run()));
+    }
+    let runtime = elysium_inference::runtime::runtime(None).ok();
+    let provider = provider.unwrap_or(ProviderInUse { provider: "none".into(), device: "none".into() });
+    let info = InferenceInfo {
+        model: model.manifest.name.clone(),
+        model_version: model.manifest.version.clone(),
+        model_sha256: model.manifest.sha256.clone(),
+        provider: provider.provider,
+        device: provider.device,
+        workers: config.workers,
+        library: runtime.map(|r| r.library.display().to_string()).unwrap_or_default(),
+    };
+    tracing::info!(workers = config.workers, model = %info.model, version = %info.model_version, provider = %info.provider, "screening workers started");
+    Ok((info, handles))
+}
+
+/// One worker: its session, its identity on the queue.
+pub struct Worker {
+    pool: sqlx::PgPool,
+    store: Arc<dyn ObjectStore>,
+    levels: app::domain::followup::ServiceLevels,
+    session: Arc<Mutex<ModelSession>>,
+    owner: String,
+    lease: Duration,
+}
+
+impl Worker {
+    pub fn new(
+        pool: sqlx::PgPool,
+        store: Arc<dyn ObjectStore>,
+        levels: app::domain::followup::ServiceLevels,
+        session: ModelSession,
+        owner: String,
+        lease: Duration,
+    ) -> Worker {
+        Worker { pool, store, levels, session: Arc::new(Mutex::new(session)), owner, lease }
+    }
+
+    /// Claims and processes one job; `false` when the queue had none ready.
+    pub async fn run_once(&self) -> anyhow::Result<bool> {
+        match jobs::claim(&self.pool, &self.owner, self.lease).await? {
+            Some(job) => {
+                self.process(job).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    async fn run(self) {
+        loop {
+            match jobs::claim(&self.pool, &self.owner, self.lease).await {
+                Ok(Some(job)) => self.process(job).await,
+                Ok(None) => tokio::time::sleep(POLL).await,
+                Err(error) => {
+                    tracing::error!(%error, "claiming a screening job");
+                    tokio::time::sleep(POLL * 5).await;
+                }
+            }
+        }
+    }
+
+    async fn process(&self, job: ClaimedJob) {
+        let stage: StageCell = Arc::new(Mutex::new("starting"));
+        let heartbeat = {
+            let (pool, owner, lease, stage, id) = (self.pool.clone(), self.owner.clone(), self.lease, stage.clone(), job.id);
+            tokio::spawn(async move {
+                loop {
+                    let current = stage.lock().map(|s| *s).unwrap_or("working");
+                    match jobs::heartbeat(&pool, id, &owner, lease, Some(current)).await {
+                        Ok(true) => {}
+                        Ok(false) => break,
+                        Err(error) => tracing::warn!(%error, job = id, "heartbeat failed"),
+                    }
+                    tokio::time::sleep(lease / 3).await;
+                }
+            })
+        };
+        let ctx = CaseContext { pool: &self.pool, store: &self.store, session: &self.session, levels: &self.levels, owner: &self.owner };
+        let outcome = pipeline::screen(&ctx, &job, &stage).await;
+        heartbeat.abort();
+        let recorded = match outcome {
+            Ok(report) => {
+                tracing::info!(job = job.id, series = %job.series_uid, positives = report.positives, findings = ?report.findings, total_ms = report.timings.total, "series screened");
+                Ok(())
+            }
+            Err(PipelineError::Permanent(error)) => {
+                tracing::warn!(job = job.id, series = %job.series_uid, %error, "screening failed for good");
+                jobs::fail_permanently(&self.pool, job.id, &self.owner, &error).await.map(|_| ())
+            }
+            Err(PipelineError::Transient(error)) => {
+                let backoff = Duration::from_secs(10 * u64::try_from(job.attempts).unwrap_or(1));
+                tracing::warn!(job = job.id, attempt = job.attempts, %error, "screening failed; will retry");
+                jobs::fail(&self.pool, job.id, &self.owner, &error, backoff).await.map(|_| ())
+            }
+            Err(PipelineError::LeaseLost) => {
+                tracing::warn!(job = job.id, "lease lost mid-job; another worker has it");
+                Ok(())
+            }
+        };
+        if let Err(error) = recorded {
+            tracing::error!(%error, job = job.id, "recording the job's outcome");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Automatic screening end to end with a hand-written test network (the inference crate's `tiny`
+//! fixture, whose outputs follow from the mean of its input): a phantom series is stored, the
+//! scheduler queues it once, a worker screens it, the result and its provenance are served, a
+//! positive becomes a finding, a re-run does not duplicate it, and ineligible series are skipped.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use elysium_db::MIGRATOR;
+use elysium_inference::manifest;
+use elysium_inference::runtime::{DevicePreference, ModelSession};
+use elysium_server::screening::{scheduler, worker::Worker};
+use elysium_tests::TestApp;
+use serde_json::Value;
+use sqlx::PgPool;
+
+fn models_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/inference/tests/fixtures")
+}
+
+/// Generates and stores one phantom series at DEMO-GH; returns its study UID.
+async fn store_phantom(app: &TestApp, seed: u64, contrast: bool) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+    options.seed = seed;
+    options.rows = 64;
+    options.contrast = contrast;
+    let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await.expect("task").expect("phantom");
+    let state = app.state();
+    let mut conn = app.pool.acquire().await.expect("conn");
+    let site = elysium_db::sites::by_code(&mut conn, "DEMO-GH").await.expect("site").map(|s| s.id);
+    let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, site);
+    let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
+    elysium_server::ingest::cli::ingest_paths(&state.ingestor, &dirs, &received, 2).await.expect("ingest");
+    report.series[0].study_uid.clone()
+}
+
+fn tiny_worker(app: &TestApp, owner: &str) -> Worker {
+    let model = manifest::load(&models_dir().join("tiny")).expect("tiny model");
+    let session = ModelSession::open(model, DevicePreference::Auto, 1).expect("session");
+    let state = app.state();
+    Worker::new(app.pool.clone(), state.ingestor.store().clone(), state.levels, session, owner.into(), Duration::from_secs(30))
+}
+
+async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Value) {
+    let response = client.get(app.url(path)).send().await.expect("get");
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(pool: PgPool) {
+    let models = models_dir().display().to_string();
+    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let study_uid = store_phantom(&app, 901, false).await;
+    let contrast_uid = store_phantom(&app, 902, true).await;
+    let config = elysium_tests::config(&flags).screening;
+    let store = app.state().ingestor.store().clone();
+
+    let queued = scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass");
+    assert_eq!(queued, 1, "the non-contrast series is queued; the contrast one is skipped");
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0, "queued once");
+
+    let worker = tiny_worker(&app, "test-worker");
+    assert!(worker.run_once().await.expect("runs"));
+    assert!(!worker.run_once().await.expect("runs"), "nothing left");
+
+    let radiologist = app.signed_in("radiologist").await;
+    let (status, body) = get(&app, &radiologist, &format!("/api/v1/studies/{study_uid}/screening")).await;
+    assert_eq!(status, 200, "{body}");
+    let result = &body["series"][0];
+    assert_eq!(result["model"]["name"], "tiny");
+    assert_eq!(result["model"]["version"], "0.0.1");
+    assert_eq!(result["model"]["sha256"], "b531ff63528cbed1a4fe9cef409a91978c87d7b7a19ecaf84bd8340402601cd3");
+    assert_eq!(result["execution_provider"], "CPUExecutionProvider");
+    for stage in ["decode", "volume", "resample", "inference", "postprocess", "storage", "total"] {
+        assert!(result["timings_ms"][stage].as_f64().is_some(), "timing for {stage}: {result}");
+    }
+    // The tiny network: liver/HCC = sigmoid(2 · mean input) > 0.5 for any non-empty input.
+    let liver = result["tumor_probabilities"]["liver"]["HCC"].as_f64().expect("liver HCC");
+    let kidney = result["tumor_probabilities"]["kidney"]["RCC"].as_f64().expect("kidney RCC");
+    assert!((liver + kidney - 1.0).abs() < 1e-5, "sigmoid(x) + sigmoid(-x) = 1: {liver} {kidney}");
+    assert!(result["biomarkers"].is_object(), "{result}");
+    assert_eq!(body["jobs"][0]["status"], "done");
+
+    let positive = liver >= 0.6;
+    let findings: Vec<(i64, Option<i64>, Value)> =
+        sqlx::query_as("select id, screening_result_ref, location from finding order by id").fetch_all(&pool).await.expect("findings");
+    assert_eq!(findings.len(), usize::from(positive), "a finding exactly when liver/HCC passes its threshold ({liver})");
+    if positive {
+        assert!(findings[0].1.is_some(), "the finding names the result that raised it");
+        assert!(findings[0].2["sop_instance_uid"].is_string(), "located on a key slice: {}", findings[0].2);
+    }
+
+    // Re-runs: not for a coordinator; a radiologist's re-run screens again without a duplicate.
+    let coordinator = app.signed_in("coordinator").await;
+    let refused = coordinator.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("post");
+    assert_eq!(refused.status(), 403);
+    let rerun = radiologist.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("post");
+    assert_eq!(rerun.status(), 202);
+    assert!(worker.run_once().await.expect("runs"));
+    let count: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
+    assert_eq!(count, i64::from(positive), "the same lesion is not raised twice");
+    let results: i64 = sqlx::query_scalar("select count(*) from screening_result").fetch_one(&pool).await.expect("count");
+    assert_eq!(results, 2);
+
+    let (_, contrast) = get(&app, &radiologist, &format!("/api/v1/studies/{contrast_uid}/screening")).await;
+    assert_eq!(contrast["jobs"][0]["status"], "skipped");
+    assert!(contrast["jobs"][0]["error"].as_str().unwrap_or_default().contains("not eligible"), "{contrast}");
+
+    let admin = app.signed_in("admin").await;
+    let (status, body) = get(&app, &admin, "/api/v1/inference/status").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["jobs"]["done"], 2, "{body}");
+    assert_eq!(body["jobs"]["skipped"], 1, "{body}");
+    let (status, _) = get(&app, &coordinator, "/api/v1/inference/status").await;
+    assert_eq!(status, 403);
+}
