@@ -179,6 +179,54 @@ mod ssr {
         (length > 1e-6).then(|| [n[0] / length, n[1] / length, n[2] / length])
     }
 
+    /// A stored result in brief: the five highest probabilities, the positives, the biomarkers.
+    pub fn result_view(r: elysium_db::jobs::ResultRow) -> super::ScreeningResultView {
+        let mut top: Vec<(String, f64)> = r.result["tumor_probabilities"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(organ, classes)| {
+                classes.as_object().into_iter().flatten().filter_map(move |(class, p)| Some((format!("{organ}/{class}"), p.as_f64()?)))
+            })
+            .collect();
+        top.sort_by(|a, b| b.1.total_cmp(&a.1));
+        top.truncate(5);
+        let positives = r.result["positives"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| format!("{}/{}", p["organ"].as_str().unwrap_or("?"), p["class"].as_str().unwrap_or("?")))
+            .collect();
+        let b = &r.result["biomarkers"];
+        let hu = |key: &str| b[key].as_f64().map(|v| format!("{v:.0} HU"));
+        let mut biomarkers = Vec::new();
+        for (label, value) in [
+            ("Liver", hu("liver_hu")),
+            ("Liver − spleen", hu("liver_minus_spleen_hu")),
+            ("Steatosis (liver < 40 HU)", b["steatosis"].as_bool().map(|s| if s { "yes".into() } else { "no".into() })),
+            ("L1 trabecular", hu("l1_trabecular_hu")),
+            ("Bone density", b["bone_density"].as_str().map(|s| s.replace('_', " "))),
+            ("Coronary calcium ≥ 130 HU", b["coronary_calcium_mm3"].as_f64().map(|v| format!("{v:.0} mm³"))),
+            ("Aortic calcium ≥ 130 HU", b["aortic_calcium_mm3"].as_f64().map(|v| format!("{v:.0} mm³"))),
+        ] {
+            if let Some(value) = value {
+                biomarkers.push((label.to_owned(), value));
+            }
+        }
+        let at = r.created_at.to_offset(time::UtcOffset::UTC);
+        super::ScreeningResultView {
+            series_uid: r.series_uid,
+            model: format!("{} {}", r.model_name, r.model_version),
+            provider: r.execution_provider,
+            device: r.device,
+            top,
+            positives,
+            biomarkers,
+            total_ms: r.timings_ms["total"].as_f64(),
+            at: format!("{} {:02}:{:02} UTC", date(Some(at.date())).unwrap_or_default(), at.hour(), at.minute()),
+        }
+    }
+
     fn date(d: Option<time::Date>) -> Option<String> {
         d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
     }
@@ -260,4 +308,71 @@ pub async fn hu_at(study_uid: String, series_uid: String, sop_instance_uid: Stri
     .await
     .map_err(|_| AppError::Internal)?;
     Ok(value)
+}
+
+/// A screening job as the study page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreeningJobView {
+    pub id: i64,
+    pub series_uid: String,
+    pub model: String,
+    /// queued, running, done, failed, skipped.
+    pub status: String,
+    pub stage: Option<String>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub error: Option<String>,
+    pub reason: String,
+}
+
+/// A series' latest screening result in brief.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreeningResultView {
+    pub series_uid: String,
+    pub model: String,
+    pub provider: String,
+    pub device: String,
+    /// (organ/class, probability), highest first.
+    pub top: Vec<(String, f64)>,
+    pub positives: Vec<String>,
+    /// (label, value) in words.
+    pub biomarkers: Vec<(String, String)>,
+    pub total_ms: Option<f64>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreeningOverview {
+    pub jobs: Vec<ScreeningJobView>,
+    pub results: Vec<ScreeningResultView>,
+    /// Whether anything is still queued or running (the page keeps watching).
+    pub active: bool,
+}
+
+#[leptos::server(prefix = "/api/fn", endpoint = "study_screening", input = GetUrl)]
+pub async fn study_screening(study_uid: String) -> Result<ScreeningOverview, AppError> {
+    let user = crate::api::session::ssr::require_user()?;
+    let pool = crate::api::session::ssr::pool()?;
+    ssr::visible_study(&pool, &user, &study_uid).await?;
+    let jobs = elysium_db::jobs::of_study(&pool, &study_uid).await?;
+    let results = elysium_db::jobs::latest_results(&pool, &study_uid).await?;
+    let active = jobs.iter().any(|j| matches!(j.status.as_str(), "queued" | "running"));
+    Ok(ScreeningOverview {
+        active,
+        jobs: jobs
+            .into_iter()
+            .map(|j| ScreeningJobView {
+                id: j.id,
+                series_uid: j.series_uid,
+                model: format!("{} {}", j.model_name, j.model_version),
+                status: j.status,
+                stage: j.stage,
+                attempts: j.attempts,
+                max_attempts: j.max_attempts,
+                error: j.last_error,
+                reason: j.reason,
+            })
+            .collect(),
+        results: results.into_iter().map(ssr::result_view).collect(),
+    })
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::studies::{STUDIES_PAGE, list_studies, study_detail};
+use crate::api::studies::{STUDIES_PAGE, ScreeningOverview, list_studies, study_detail, study_screening};
 
 #[component]
 pub fn StudiesPage() -> impl IntoView {
@@ -117,6 +117,7 @@ pub fn StudyPage() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
+                            <ScreeningPanel study_uid=s.study_uid.clone() />
                         }.into_any()
                     }
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -124,4 +125,86 @@ pub fn StudyPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The study's screening: each job's state (live while any is queued or running, once
+/// hydrated) and each series' latest result.
+#[component]
+fn ScreeningPanel(study_uid: String) -> impl IntoView {
+    let tick = RwSignal::new(0u32);
+    let active = RwSignal::new(false);
+    let overview = Resource::new(move || (study_uid.clone(), tick.get()), |(uid, _)| study_screening(uid));
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if active.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(3),
+        );
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    }
+    view! {
+        <h2>"Screening"</h2>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => {
+                        active.set(o.active);
+                        view! { <ScreeningTables overview=o /> }.into_any()
+                    }
+                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ScreeningTables(overview: ScreeningOverview) -> impl IntoView {
+    if overview.jobs.is_empty() {
+        return view! { <p class="muted" data-testid="no-screening">"Not screened yet: a series is queued once it is complete (no new images for a short while)."</p> }.into_any();
+    }
+    let short = |uid: &str| uid.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect::<String>();
+    view! {
+        <table class="grid dense" data-testid="screening-jobs">
+            <thead><tr><th>"Job"</th><th>"Series"</th><th>"Model"</th><th>"State"</th><th>"Attempts"</th><th>"Why / error"</th></tr></thead>
+            <tbody>
+                {overview.jobs.iter().map(|j| view! {
+                    <tr data-job-status=j.status.clone()>
+                        <td class="num">{j.id}</td>
+                        <td><code title=j.series_uid.clone()>{format!("…{}", short(&j.series_uid))}</code></td>
+                        <td>{j.model.clone()}</td>
+                        <td><strong>{j.status.clone()}</strong>{j.stage.clone().filter(|_| j.status == "running").map(|s| format!(" ({s})"))}</td>
+                        <td class="num">{format!("{}/{}", j.attempts, j.max_attempts)}</td>
+                        <td class="small">{if j.reason == "rerun" { "re-run on request. " } else { "" }}{j.error.clone().unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+        {overview.active.then(|| view! { <p class="muted small">"Updating while jobs run. " <a href="">"Refresh"</a></p> })}
+        {overview.results.iter().map(|r| view! {
+            <section class="card result" data-testid="screening-result">
+                <h3>{format!("Series …{} · {}", short(&r.series_uid), r.model)}</h3>
+                <p class="small muted">{format!("{} · {} on {} · {}", r.at, r.provider, r.device, r.total_ms.map(|t| format!("{:.1} s", t / 1000.0)).unwrap_or_default())}</p>
+                <p>
+                    <strong>"Positive: "</strong>
+                    {if r.positives.is_empty() { "none at the operating thresholds".to_owned() } else { r.positives.join(", ") }}
+                </p>
+                <p class="small">"Highest: " {r.top.iter().map(|(label, p)| format!("{label} {:.0}%", p * 100.0)).collect::<Vec<_>>().join(" · ")}</p>
+                {(!r.biomarkers.is_empty()).then(|| view! {
+                    <dl class="facts small">
+                        {r.biomarkers.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view()}
+                    </dl>
+                })}
+            </section>
+        }).collect_view()}
+    }
+    .into_any()
 }
