@@ -335,3 +335,9 @@ pub async fn fail_permanently(pool: &PgPool, id: i64, owner: &str, error: &str) 
     .await?;
     Ok(failed.rows_affected() == 1)
 }
+
+/// Replaces a result's stage timings (the storage stage is only known once it has written).
+pub async fn set_timings(conn: &mut PgConnection, result_id: i64, timings_ms: &serde_json::Value) -> DbResult<()> {
+    sqlx::query!("update screening_result set timings_ms = $2 where id = $1", result_id, timings_ms).execute(&mut *conn).await?;
+    Ok(())
+}

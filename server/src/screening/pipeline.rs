@@ -175,7 +175,6 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
         "biomarkers": measured,
     });
     let mut tx = ctx.pool.begin().await?;
-    timings.total = ms(started);
     let result_id = jobs::store_result(
         &mut tx,
         &NewResult {
@@ -195,10 +194,11 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     if !jobs::complete(&mut tx, job.id, ctx.owner).await? {
         return Err(PipelineError::LeaseLost);
     }
-    tx.commit().await?;
+    // Stored timings cover everything but the commit itself.
     timings.storage = ms(t);
     timings.total = ms(started);
-    // The stored timings miss the commit itself; the report has it.
+    jobs::set_timings(&mut tx, result_id, &serde_json::to_value(&timings).unwrap_or_default()).await?;
+    tx.commit().await?;
     Ok(CaseReport { result_id, findings, positives: interpretation.positives.len(), timings })
 }
 
