@@ -184,14 +184,14 @@ fn Filters(params: WorklistParams, data: WorklistPage) -> impl IntoView {
 
 #[component]
 fn WorklistTable(items: Vec<WorklistItem>) -> impl IntoView {
-    let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        #[cfg(feature = "hydrate")]
-        keyboard::navigate(&ev);
-        #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
-    };
+    // The keys work anywhere on the page (not while typing in a field).
+    #[cfg(feature = "hydrate")]
+    {
+        let listener = window_event_listener(leptos::ev::keydown, move |ev| keyboard::navigate(&ev));
+        on_cleanup(move || listener.remove());
+    }
     view! {
-        <table class="grid dense worklist" data-testid="worklist" on:keydown=on_key>
+        <table class="grid dense worklist" data-testid="worklist">
             <thead><tr>
                 <th><span class="visually-hidden">"Select"</span></th>
                 <th>"#"</th><th>"Cancer"</th><th>"AI probability"</th><th>"Status"</th><th>"Due"</th>
@@ -237,6 +237,9 @@ mod keyboard {
     /// Moves the focus between the rows' links (j/k, ↓/↑) and toggles the focused row's
     /// checkbox (x). Enter follows the focused link as any link does.
     pub fn navigate(ev: &leptos::ev::KeyboardEvent) {
+        if ev.ctrl_key() || ev.meta_key() || ev.alt_key() || typing() {
+            return;
+        }
         let step = match ev.key().as_str() {
             "j" | "ArrowDown" => 1,
             "k" | "ArrowUp" => -1,
@@ -258,6 +261,16 @@ mod keyboard {
         };
         let _ = links[next].focus();
         ev.prevent_default();
+    }
+
+    /// Whether the focus is in a field that takes text (there, j and k are letters).
+    fn typing() -> bool {
+        let Some(active) = leptos::prelude::document().active_element() else { return false };
+        match active.tag_name().to_ascii_lowercase().as_str() {
+            "textarea" | "select" => true,
+            "input" => !matches!(active.get_attribute("type").as_deref(), Some("checkbox" | "radio" | "submit" | "button")),
+            _ => false,
+        }
     }
 
     fn links() -> Option<Vec<web_sys::HtmlElement>> {
