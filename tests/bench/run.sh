@@ -2,7 +2,9 @@
 # `make bench`: Elysium side by side with its peers, in one run (see tests/bench/README.md).
 #   1. series -> int16 HU volume: Elysium vs pydicom+numpy vs SimpleITK (GDCM), uncompressed and
 #      JPEG 2000 lossless, 512x512x300 phantom;
-#   2. STOW-RS ingest throughput: Elysium vs Orthanc (Debian packages orthanc + orthanc-dicomweb).
+#   2. STOW-RS ingest throughput: Elysium vs Orthanc (Debian packages orthanc + orthanc-dicomweb);
+#   3. the coordinator worklist over 1,000,000 findings (server/db/examples/bench_worklist.rs, on
+#      its own private PostgreSQL cluster): p50/p95/max per case and the plans.
 # Installs what it needs, idempotently: Debian packages that are missing (as root), a Python
 # virtualenv with the pinned tests/bench/requirements.txt. Prints the table and writes it, with
 # the machine, to tests/bench/RESULTS.md. Asserts no time: it fails only when something breaks.
@@ -10,7 +12,10 @@
 # Knobs (environment): BENCH_RUNS (load runs per tool, uncompressed; default 5), BENCH_J2K_RUNS
 # (default 5), BENCH_STOW_BATCH (instances per request, 50), BENCH_STOW_CONCURRENCY (requests in
 # flight, 3), BENCH_STOW_ROUNDS (rounds, each on fresh servers, 5), BENCH_CACHE (venv, data and
-# results; default ~/.cache/elysium), CARGO_TARGET_DIR (as in the Makefile).
+# results; default ~/.cache/elysium), CARGO_TARGET_DIR (as in the Makefile), BENCH_ONLY=worklist
+# (only the worklist benchmark: replaces the worklist section of RESULTS.md, keeps the rest),
+# BENCH_WORKLIST_FINDINGS (1000000; patients are a fifth of it), BENCH_WORKLIST_RUNS (runs per
+# case, 50).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
@@ -24,6 +29,13 @@ J2K_RUNS="${BENCH_J2K_RUNS:-5}"
 BATCH="${BENCH_STOW_BATCH:-50}"
 CONCURRENCY="${BENCH_STOW_CONCURRENCY:-3}"
 STOW_ROUNDS="${BENCH_STOW_ROUNDS:-5}"
+ONLY="${BENCH_ONLY:-}"
+case "$ONLY" in
+  "" | all | worklist) ;;
+  *) echo "BENCH_ONLY: 'worklist' (or empty for everything), not '$ONLY'" >&2; exit 2 ;;
+esac
+WORKLIST_FINDINGS="${BENCH_WORKLIST_FINDINGS:-1000000}"
+WORKLIST_RUNS="${BENCH_WORKLIST_RUNS:-50}"
 RESULTS="$CACHE/bench-results/$(date +%Y%m%d-%H%M%S)"
 RUNTIME="$(mktemp -d "${TMPDIR:-/tmp}/elysium-bench.XXXXXX")"
 # Run as root, Elysium's private cluster runs as the postgres user, which must reach its folder.
@@ -58,6 +70,25 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# 3. The worklist: the example starts (and stops) its own cluster under $RUNTIME, never on
+# DATABASE_URL here, and writes a Markdown section, kept between these markers in RESULTS.md.
+WORKLIST_BEGIN='<!-- bench_worklist: begin -->'
+WORKLIST_END='<!-- bench_worklist: end -->'
+bench_worklist() {
+  log "worklist: $WORKLIST_FINDINGS findings, $WORKLIST_RUNS runs per case (example bench_worklist of elysium-db, release)"
+  env -u DATABASE_URL TMPDIR="$RUNTIME" cargo run --locked --release -p elysium-db --example bench_worklist -- \
+    --findings "$WORKLIST_FINDINGS" --patients "$((WORKLIST_FINDINGS / 5 > 0 ? WORKLIST_FINDINGS / 5 : 1))" \
+    --runs "$WORKLIST_RUNS" --out "$RESULTS/worklist.md"
+}
+worklist_into_results() { # the new section at the end of RESULTS.md, in place of any previous one
+  local md="$BENCH/RESULTS.md" kept=""
+  [[ -f "$md" ]] && kept="$(awk -v b="$WORKLIST_BEGIN" -v e="$WORKLIST_END" \
+    '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$md")"
+  { [[ -z "$kept" ]] || printf '%s\n\n' "$kept"
+    echo "$WORKLIST_BEGIN"; cat "$RESULTS/worklist.md"; echo "$WORKLIST_END"; } > "$md.tmp"
+  mv "$md.tmp" "$md"
+}
+
 # ---------------------------------------------------------------------------------------------
 log "dependencies"
 APT_UPDATED=0
@@ -73,6 +104,13 @@ apt_install() {
 }
 if ! command -v initdb >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   apt_install postgresql
+fi
+if [[ "$ONLY" == worklist ]]; then
+  bench_worklist
+  worklist_into_results
+  log "raw results: $RESULTS"
+  log "written: the worklist section of tests/bench/RESULTS.md"
+  exit 0
 fi
 command -v curl >/dev/null || apt_install curl
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
@@ -91,9 +129,10 @@ if [[ "$(cat "$VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
   echo "$want" > "$VENV/.requirements.sha256"
 fi
 
-log "build (release): elysium and the bench_load example"
+log "build (release): elysium and the bench_load and bench_worklist examples"
 cargo build --locked --release -p server
 cargo build --locked --release -p elysium-dicom --example bench_load
+cargo build --locked --release -p elysium-db --example bench_worklist
 ELYSIUM="$CARGO_TARGET_DIR/release/elysium"
 BENCH_LOAD="$CARGO_TARGET_DIR/release/examples/bench_load"
 
@@ -235,6 +274,9 @@ for round in $(seq "$STOW_ROUNDS"); do
 done
 
 # ---------------------------------------------------------------------------------------------
+bench_worklist
+
+# ---------------------------------------------------------------------------------------------
 log "machine and versions"
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 pg_version="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
@@ -276,5 +318,6 @@ json.dump(machine, open(f"{folder}/machine.json", "w"), indent=2)
 json.dump(notes, open(f"{folder}/notes.json", "w"), indent=2)
 PY
 "$PY" "$BENCH/report.py" "$RESULTS" "$BENCH/RESULTS.md"
+worklist_into_results
 log "raw results and server logs: $RESULTS"
 log "written: tests/bench/RESULTS.md"
