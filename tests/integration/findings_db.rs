@@ -103,3 +103,30 @@ async fn the_mdt_case_is_opened_once_per_finding(pool: PgPool) {
     let again = findings::open_mdt_case(&mut conn, id, user).await.expect("case");
     assert_eq!(first, again);
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_counts_per_state_follow_every_change(pool: PgPool) {
+    let id = seeded(&pool).await;
+    let counted = || async {
+        let kept: Vec<(String, i64)> =
+            sqlx::query_as("select status, sum(n)::bigint from finding_count where n > 0 group by status order by status")
+                .fetch_all(&pool)
+                .await
+                .expect("kept counts");
+        let actual: Vec<(String, i64)> = sqlx::query_as("select status, count(*) from finding group by status order by status")
+            .fetch_all(&pool)
+            .await
+            .expect("actual counts");
+        assert_eq!(kept, actual);
+        kept
+    };
+    assert_eq!(counted().await, [("new".to_owned(), 1)]);
+    let mut conn = pool.acquire().await.expect("conn");
+    let row = findings::get(&mut conn, id, None, false).await.expect("get").expect("row");
+    let mut update = row.projection();
+    update.status = "in_review".into();
+    findings::update(&mut conn, id, 1, &update, &event("start_review", "new", "in_review")).await.expect("update");
+    // A change that keeps the status leaves the counts alone.
+    findings::update(&mut conn, id, 2, &update, &event("add_note", "in_review", "in_review")).await.expect("update");
+    assert_eq!(counted().await, [("in_review".to_owned(), 1)]);
+}

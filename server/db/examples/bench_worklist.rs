@@ -577,7 +577,10 @@ async fn measure(pool: &PgPool, cases: Vec<Case>, today: Date, args: &Args) -> R
                 let (r, c) = worklist::page_statements(q, prefix);
                 vec![("page rows", r), ("count", c)]
             }
-            Call::Counts(scope) => vec![("status counts", worklist::status_counts_statement(scope.as_deref(), today, prefix))],
+            Call::Counts(scope) => {
+                let (totals, overdue) = worklist::status_counts_statements(scope.as_deref(), today, prefix);
+                vec![("status counts: totals", totals), ("status counts: overdue", overdue)]
+            }
         };
         for (label, mut statement) in statements {
             let sql = statement.sql().trim_start_matches(prefix).to_owned();

@@ -242,19 +242,36 @@ fn push_from_where(query: &mut QueryBuilder<'_, Postgres>, q: &WorklistQuery) {
     }
 }
 
-/// Findings per status (and how many of them are overdue) within the user's sites.
+/// Findings per status (and how many of them are overdue) within the user's sites: the totals
+/// from the trigger-kept `finding_count`, the overdue ones from the open findings' due-date index.
 pub async fn status_counts(pool: &PgPool, scope: Option<&[Uuid]>, today: Date) -> DbResult<Vec<StatusCount>> {
-    // Planned for its values, as `page`'s statements are.
-    Ok(status_counts_statement(scope, today, "").build_query_as::<StatusCount>().persistent(false).fetch_all(pool).await?)
+    let (mut totals, mut overdue) = status_counts_statements(scope, today, "");
+    let totals: Vec<(String, i64)> = totals.build_query_as().persistent(false).fetch_all(pool).await?;
+    let overdue: Vec<(String, i64)> = overdue.build_query_as().persistent(false).fetch_all(pool).await?;
+    Ok(totals
+        .into_iter()
+        .map(|(status, total)| {
+            let late = overdue.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+            StatusCount { status, total, overdue: late }
+        })
+        .collect())
 }
 
-/// The statement [`status_counts`] runs, starting with `prefix` (see [`page_statements`]).
-pub fn status_counts_statement(scope: Option<&[Uuid]>, today: Date, prefix: &str) -> QueryBuilder<'static, Postgres> {
-    let mut query = QueryBuilder::<Postgres>::new(format!(
-        "{prefix}select f.status, count(*) as total, count(*) filter (where f.due_date < "
-    ));
-    query.push_bind(today).push(") as overdue from finding f where true");
-    push_site_scope(&mut query, scope);
-    query.push(" group by f.status");
-    query
+/// The two statements [`status_counts`] runs (totals, overdue), each starting with `prefix` (see
+/// [`page_statements`]).
+pub fn status_counts_statements(
+    scope: Option<&[Uuid]>,
+    today: Date,
+    prefix: &str,
+) -> (QueryBuilder<'static, Postgres>, QueryBuilder<'static, Postgres>) {
+    let mut totals = QueryBuilder::<Postgres>::new(format!("{prefix}select status, sum(n)::bigint from finding_count where n > 0"));
+    if let Some(sites) = scope {
+        totals.push(" and site_key = any(").push_bind(sites.to_vec()).push(")");
+    }
+    totals.push(" group by status");
+    let mut overdue = QueryBuilder::<Postgres>::new(format!("{prefix}select f.status, count(*) from finding f where "));
+    overdue.push(OPEN_PREDICATE).push(" and f.due_date < ").push_bind(today);
+    push_site_scope(&mut overdue, scope);
+    overdue.push(" group by f.status");
+    (totals, overdue)
 }
