@@ -4,7 +4,8 @@
 #      JPEG 2000 lossless, 512x512x300 phantom;
 #   2. STOW-RS ingest throughput: Elysium vs Orthanc (Debian packages orthanc + orthanc-dicomweb);
 #   3. the coordinator worklist over 1,000,000 findings (server/db/examples/bench_worklist.rs, on
-#      its own private PostgreSQL cluster): p50/p95/max per case and the plans.
+#      a private PostgreSQL cluster): p50/p95/max per query case and the plans, then the whole
+#      server-rendered worklist page from `elysium serve` on that database.
 # Installs what it needs, idempotently: Debian packages that are missing (as root), a Python
 # virtualenv with the pinned tests/bench/requirements.txt. Prints the table and writes it, with
 # the machine, to tests/bench/RESULTS.md. Asserts no time: it fails only when something breaks.
@@ -70,15 +71,68 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# 3. The worklist: the example starts (and stops) its own cluster under $RUNTIME, never on
-# DATABASE_URL here, and writes a Markdown section, kept between these markers in RESULTS.md.
+# 3. The worklist: a private cluster under $RUNTIME (never DATABASE_URL from the caller), the
+# bench_worklist example fills it and times the queries, then `elysium serve` on that database
+# times the whole worklist page (sign-in cookie, server-side render) as a browser requests it.
+# The example writes a Markdown section, kept between these markers in RESULTS.md, and the page
+# timings are added to it.
 WORKLIST_BEGIN='<!-- bench_worklist: begin -->'
 WORKLIST_END='<!-- bench_worklist: end -->'
 bench_worklist() {
+  ELYSIUM_DATA="$RUNTIME/worklist"
+  local url port password="worklist-page-pass-7" jar="$RUNTIME/worklist-cookies"
+  url="$(ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" pg start --database elysium_bench_worklist | tail -n 1)"
   log "worklist: $WORKLIST_FINDINGS findings, $WORKLIST_RUNS runs per case (example bench_worklist of elysium-db, release)"
-  env -u DATABASE_URL TMPDIR="$RUNTIME" cargo run --locked --release -p elysium-db --example bench_worklist -- \
+  DATABASE_URL="$url" TMPDIR="$RUNTIME" "$CARGO_TARGET_DIR/release/examples/bench_worklist" \
     --findings "$WORKLIST_FINDINGS" --patients "$((WORKLIST_FINDINGS / 5 > 0 ? WORKLIST_FINDINGS / 5 : 1))" \
     --runs "$WORKLIST_RUNS" --out "$RESULTS/worklist.md"
+
+  log "worklist page: elysium serve on the same database"
+  for user in bench-coordinator-01 bench-admin; do
+    printf '%s\n' "$password" | DATABASE_URL="$url" "$ELYSIUM" user passwd "$user" >/dev/null
+  done
+  port="$(free_port)"
+  # No screening workers, DICOM listener or demo: the web server alone, as coordinators use it.
+  DATABASE_URL="$url" ELYSIUM_DATA_DIR="$ELYSIUM_DATA" ELYSIUM_ADDR="127.0.0.1:$port" ELYSIUM_DICOM=0 \
+    ELYSIUM_WORKERS=0 ELYSIUM_AUTO_SCREENING=0 "$ELYSIUM" serve > "$RESULTS/worklist-serve.log" 2>&1 &
+  ELYSIUM_PID=$!
+  wait_http "http://127.0.0.1:$port/readyz" "$ELYSIUM_PID" "$RESULTS/worklist-serve.log"
+  {
+    echo
+    echo "### The worklist page (server-side render)"
+    echo
+    echo "\`GET /worklist...\` on \`elysium serve\` (release, no screening workers) over the same database,"
+    echo "signed in as a browser is (session cookie), timed by curl from request to the last byte of the"
+    echo "HTML, which carries the rendered rows and counts; $WORKLIST_RUNS runs per case after 5 warm-up runs."
+    echo
+    echo "| page | user | p50 ms | p95 ms | max ms | bytes |"
+    echo "|---|---|---|---|---|---|"
+  } >> "$RESULTS/worklist.md"
+  page_case() { # USER LABEL PATH
+    rm -f "$jar"
+    curl -sf -o /dev/null -c "$jar" --data-urlencode "username=$1" --data-urlencode "password=$password" \
+      "http://127.0.0.1:$port/login"
+    local i times="$RUNTIME/worklist-times" bytes
+    for i in $(seq 5); do curl -sf -o /dev/null -b "$jar" "http://127.0.0.1:$port$3"; done
+    : > "$times"
+    for i in $(seq "$WORKLIST_RUNS"); do
+      curl -sf -o /dev/null -b "$jar" -w '%{time_total} %{size_download}\n' "http://127.0.0.1:$port$3" >> "$times"
+    done
+    bytes="$(tail -n 1 "$times" | cut -d' ' -f2)"
+    sort -n "$times" | awk -v label="$2" -v user="$1" -v path="$3" -v bytes="$bytes" '
+      { t[NR] = $1 * 1000 }
+      END { p95 = int(NR * 0.95 + 0.999); if (p95 < 1) p95 = 1
+            printf "| %s (`%s`) | %s | %.1f | %.1f | %.1f | %d |\n", label, path, user, t[int((NR + 1) / 2)], t[p95], t[NR], bytes }' \
+      >> "$RESULTS/worklist.md"
+  }
+  page_case bench-coordinator-01 "My queue" "/worklist?quick=mine"
+  page_case bench-coordinator-01 "all open, own site" "/worklist"
+  page_case bench-admin "all open, all sites" "/worklist"
+  page_case bench-admin "overdue, all sites" "/worklist?quick=overdue"
+  page_case bench-admin "by probability, page 100" "/worklist?sort=probability&page=100"
+  stop_pid "$ELYSIUM_PID"; ELYSIUM_PID=""
+  ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" pg stop >/dev/null
+  tail -n 9 "$RESULTS/worklist.md" >&2
 }
 worklist_into_results() { # the new section at the end of RESULTS.md, in place of any previous one
   local md="$BENCH/RESULTS.md" kept=""
@@ -105,7 +159,22 @@ apt_install() {
 if ! command -v initdb >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
   apt_install postgresql
 fi
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { # URL PID LOG
+  local i
+  for i in $(seq 240); do
+    curl -sf -o /dev/null "$1" && return 0
+    kill -0 "$2" 2>/dev/null || { log "the server exited; its log:"; tail -n 40 "$3" >&2; return 1; }
+    sleep 0.5
+  done
+  log "no answer from $1 in 120 s"; tail -n 40 "$3" >&2; return 1
+}
+ELYSIUM="$CARGO_TARGET_DIR/release/elysium"
 if [[ "$ONLY" == worklist ]]; then
+  command -v curl >/dev/null || apt_install curl
+  log "build (release): elysium and the bench_worklist example"
+  cargo build --locked --release -p server
+  cargo build --locked --release -p elysium-db --example bench_worklist
   bench_worklist
   worklist_into_results
   log "raw results: $RESULTS"
@@ -180,16 +249,6 @@ for case in uncompressed j2k; do
 done
 
 # ---------------------------------------------------------------------------------------------
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { # URL PID LOG
-  local i
-  for i in $(seq 240); do
-    curl -sf -o /dev/null "$1" && return 0
-    kill -0 "$2" 2>/dev/null || { log "the server exited; its log:"; tail -n 40 "$3" >&2; return 1; }
-    sleep 0.5
-  done
-  log "no answer from $1 in 120 s"; tail -n 40 "$3" >&2; return 1
-}
 stow() { # NAME ROUND URL [TOKEN] [EXTRA ARGS...]
   local out="$RESULTS/stow-$1-$2.json"
   local args=("$3" "$UNCOMPRESSED" --name "$1" --batch "$BATCH" --concurrency "$CONCURRENCY")

@@ -63,15 +63,7 @@ pub async fn seed(
         options.rows = 128;
         options.slices = Some(*slices);
         options.lesions = vec![lesion.parse()?];
-        let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
-        let mut conn = pool.acquire().await?;
-        let site_id = elysium_db::sites::by_code(&mut conn, site).await?.map(|s| s.id);
-        drop(conn);
-        let received = crate::ingest::Received::new(crate::ingest::Via::Demo, site_id);
-        let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
-        let summary = crate::ingest::cli::ingest_paths(ingestor, &dirs, &received, 4).await?;
-        let template = elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
-        crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
+        let dirs = super::store_phantom(pool, ingestor, options, site).await?;
         cases.extend(dirs.into_iter().map(|d| (d, *state, *days_ago)));
     }
     for (index, (dir, state, days_ago)) in cases.iter().enumerate() {

@@ -40,17 +40,29 @@ pub async fn seed_images(pool: &sqlx::PgPool, ingestor: &crate::ingest::Ingestor
         options.rows = PHANTOM_ROWS;
         options.contrast = *contrast;
         options.lesions = lesions.iter().map(|l| l.parse()).collect::<Result<_, _>>()?;
-        let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
-        let mut conn = pool.acquire().await?;
-        let site_id = elysium_db::sites::by_code(&mut conn, site).await?.map(|s| s.id);
-        drop(conn);
-        let received = crate::ingest::Received::new(crate::ingest::Via::Demo, site_id);
-        let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
-        let summary = crate::ingest::cli::ingest_paths(ingestor, &dirs, &received, 4).await?;
-        let template = elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
-        crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
+        store_phantom(pool, ingestor, options, site).await?;
     }
     Ok(())
+}
+
+/// Generates the phantom series `options` describes and stores them at `site` through the
+/// ingest path, audited as demo images; returns their folders (with `truth.json`).
+async fn store_phantom(
+    pool: &sqlx::PgPool,
+    ingestor: &crate::ingest::Ingestor,
+    options: elysium_dicom::phantom::PhantomOptions,
+    site: &str,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
+    let mut conn = pool.acquire().await?;
+    let site_id = elysium_db::sites::by_code(&mut conn, site).await?.map(|s| s.id);
+    drop(conn);
+    let received = crate::ingest::Received::new(crate::ingest::Via::Demo, site_id);
+    let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
+    let summary = crate::ingest::cli::ingest_paths(ingestor, &dirs, &received, 4).await?;
+    let template = elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
+    crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
+    Ok(dirs)
 }
 
 pub async fn seed(pool: &sqlx::PgPool, hasher: &Hasher, password: &str) -> anyhow::Result<()> {
