@@ -29,6 +29,9 @@ fi
 log "unit, database and HTTP tests"
 cargo test --locked
 
+log "a screening worker process killed mid-job (SIGKILL): its job is finished by another"
+tests/process/worker_kill.sh "$ELYSIUM"
+
 log "fuzzing the DICOM parse path for ${FUZZ_SECONDS:=60} s"
 FUZZ_SECONDS="$FUZZ_SECONDS" .ci/fuzz.sh
 

@@ -23,19 +23,29 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import preprocess as P  # noqa: E402
 
 
+def scipy_resample_hu(vol) -> np.ndarray:
+    """The 64^3 HU grid by scipy's trilinear interpolation (the independent reference)."""
+    zc, yc, xc = P.grid_coords(vol.shape, vol.spacing)
+    Z, Y, X = np.meshgrid(zc, yc, xc, indexing="ij")
+    return map_coordinates(vol.hu.astype(np.float64), [Z, Y, X], order=1, mode="constant",
+                           cval=P.FILL_HU)
+
+
+def scipy_tensor(vol) -> np.ndarray:
+    """The model input `ct` ([64, 64, 64] float32) from scipy's resampling."""
+    return P.normalise(scipy_resample_hu(vol))
+
+
 def check(series_dir: str) -> bool:
     vol = P.read_series(series_dir)
     ours = P.resample_hu(vol)
-    zc, yc, xc = P.grid_coords(vol.shape, vol.spacing)
-    Z, Y, X = np.meshgrid(zc, yc, xc, indexing="ij")
-    ref = map_coordinates(vol.hu.astype(np.float64), [Z, Y, X], order=1, mode="constant",
-                          cval=P.FILL_HU)
-    # map_coordinates(mode='constant') treats indices in [n-1, n-1+eps] differently from the
-    # contract only at the exact border; the grid never lands there for these geometries.
+    ref = scipy_resample_hu(vol)
+    # mode='constant' with cval = fill: samples outside [0, n-1] on any axis are the fill value,
+    # as in the contract (the two could differ only for an index exactly on the border).
     diff = np.abs(ours - ref)
     ok = diff.max() <= 1e-4
     tensor = P.preprocess(vol)
-    ref_t = ((np.clip(ref, *P.HU_CLIP) - P.HU_CLIP[0]) / (P.HU_CLIP[1] - P.HU_CLIP[0])).astype(np.float32)
+    ref_t = P.normalise(ref)
     tdiff = np.abs(tensor[0, 0] - ref_t).max()
     ok &= tdiff <= 1e-6
     msg = (f"{series_dir}: volume {vol.shape} spacing {tuple(round(s, 4) for s in vol.spacing)} "
@@ -45,7 +55,7 @@ def check(series_dir: str) -> bool:
         ours_l = P.nearest_labels(labels, vol)
         lz, ly, lx = P.label_grid_coords(vol)
         LZ, LY, LX = np.meshgrid(lz, ly, lx, indexing="ij")
-        # order=0 rounds half away from zero differently only at exact .5; none occur here.
+        # order=0: nearest neighbour; outside [0, n-1] -> background, as preprocess.nearest_labels.
         ref_l = map_coordinates(labels, [LZ, LY, LX], order=0, mode="constant", cval=0)
         lab_ok = np.array_equal(ours_l, ref_l)
         ok &= lab_ok

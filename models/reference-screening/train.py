@@ -254,7 +254,8 @@ def build_model():
     class ScreeningNet(nn.Module):
         """A small 3D U-Net: 64^3 input (first conv at stride 2), 32^3 organ/lesion maps,
         nearest-neighbour upsampling with concatenated skips (added at 32^3), BatchNorm + ReLU,
-        and an organ-pooled class head.
+        a lesion branch of its own at 32^3 (decoder output + first skip), and an organ-pooled
+        class head.
 
         Input channels made inside the graph from `ct` in [0, 1] (HU = 2000 ct - 1000): the
         full window (HU / 500) and a soft-tissue window clip((HU - 40) / 50, -3, 3), so that
@@ -273,6 +274,9 @@ def build_model():
             self.u2 = cbr(w[2] + w[1], w[0])                                   # 16^3
             self.u1 = nn.Sequential(cbr(w[0], w[0]), cbr(w[0], w[0]))          # 32^3 (after + skip)
             self.organ = nn.Conv3d(w[0], len(ORGAN_LABELS), 1)
+            # The lesion map has features of its own on the decoder output and the first skip:
+            # shared with the 13-class organ map alone, the few lesion voxels were outvoted.
+            self.lesion_features = cbr(2 * w[0], w[0])
             self.lesion = nn.Conv3d(w[0], 1, 1)
             n = len(CLASS_OUTPUTS)
             self.cls_a = nn.Parameter(torch.full((n,), math.log(math.e ** 2 - 1)))  # softplus = 2
@@ -298,7 +302,7 @@ def build_model():
             u3 = self.u3(torch.cat([up(f4), f3], 1))
             u2 = self.u2(torch.cat([up(u3), f2], 1))
             u1 = self.u1(up(u2) + f1)
-            return self.organ(u1), self.lesion(u1)
+            return self.organ(u1), self.lesion(self.lesion_features(torch.cat([u1, f1], 1)))
 
         def heads(self, organ_logits, lesion_logit):
             joint = F.logsigmoid(lesion_logit) + torch.index_select(
@@ -352,7 +356,9 @@ def train(model, data, args, log):
                 dy, dx = (int(v) for v in torch.randint(-args.shift, args.shift + 1, (2,), generator=gen))
                 xb, ob, hb = shift(xb, dy, dx, 0.0), shift(ob[:, None], dy, dx, 0)[:, 0], shift(hb, dy, dx, 0.0)
             organ_logits, lesion_logit = model.features(xb[:, None])
-            class_logits = model.heads(organ_logits, lesion_logit)
+            # The class head learns only its 2 scalars per class: its gradient, concentrated on one
+            # voxel per organ, would otherwise teach the heatmap a positional prior.
+            class_logits = model.heads(organ_logits.detach(), lesion_logit.detach())
             l_organ = F.cross_entropy(organ_logits, ob, weight=w_organ)
             l_bce = F.binary_cross_entropy_with_logits(lesion_logit, hb, pos_weight=torch.tensor(args.pos_weight))
             p = torch.sigmoid(lesion_logit)
@@ -628,7 +634,20 @@ def rle(a):
     return [[int(a[s]), int(e - s)] for s, e in zip(starts, ends)]
 
 
-def write_parity(out_dir, x, outs, metas, per_organ, elysium, log):
+def scipy_case_tensor(entry, elysium):
+    """Regenerates a phantom with `elysium phantom` and resamples it with scipy (the reference
+    the Rust preprocessing is tested against)."""
+    import check_preprocess
+    out = tempfile.mkdtemp(prefix="elysium-parity-")
+    try:
+        subprocess.run([elysium, *generator_args(entry, out)], check=True, capture_output=True)
+        series = [root for root, _, files in os.walk(out) if "truth.json" in files][0]
+        return check_preprocess.scipy_tensor(P.read_series(series))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def write_parity(out_dir, x, outs, metas, per_organ, elysium, sess, log):
     pdir = os.path.join(out_dir, "parity")
     shutil.rmtree(pdir, ignore_errors=True)
     os.makedirs(pdir)
@@ -654,18 +673,25 @@ def write_parity(out_dir, x, outs, metas, per_organ, elysium, log):
     cases = []
     for name, n in (("lesion", pos_case), ("no-lesion", neg_case)):
         m = metas[n]
-        xi = x[n]
+        # The fixture input is scipy's resampling of the regenerated series, and the expected
+        # outputs are onnxruntime's on exactly that tensor.
+        xi = scipy_case_tensor(m, elysium)
+        numpy_vs_scipy = float(np.abs(xi - x[n]).max())
+        assert numpy_vs_scipy <= 1e-5, f"regenerated {name} phantom differs from the cached one: {numpy_vs_scipy}"
+        o = run_ort(sess, xi[None])
+        o = {k: v[0] for k, v in o.items()}
         xi.astype("<f4").tofile(os.path.join(pdir, f"{name}.ct.f32"))
-        outs["lesion_heatmap"][n].astype("<f4").reshape(-1).tofile(os.path.join(pdir, f"{name}.lesion_heatmap.f32"))
+        o["lesion_heatmap"].astype("<f4").reshape(-1).tofile(os.path.join(pdir, f"{name}.lesion_heatmap.f32"))
         res = {"case": name,
-               "class_probabilities": [float(v) for v in outs["class_probabilities"][n]],
-               "organ_labels_rle": rle(outs["organ_labels"][n]),
+               "class_probabilities": [float(v) for v in o["class_probabilities"]],
+               "organ_labels_rle": rle(o["organ_labels"]),
                "lesion_heatmap_file": f"{name}.lesion_heatmap.f32",
-               "lesion_heatmap_max": float(outs["lesion_heatmap"][n].max()),
-               "lesion_heatmap_argmax_flat": int(np.argmax(outs["lesion_heatmap"][n]))}
+               "lesion_heatmap_max": float(o["lesion_heatmap"].max()),
+               "lesion_heatmap_argmax_flat": int(np.argmax(o["lesion_heatmap"]))}
         json.dump(res, open(os.path.join(pdir, f"{name}.outputs.json"), "w"), indent=1)
-        positives = [f"{o}/{c}" for ci, (o, c) in enumerate(CLASS_OUTPUTS)
-                     if probs[n, ci] >= per_class_thresholds[ci]]
+        probs_n = o["class_probabilities"]
+        positives = [f"{org}/{c}" for ci, (org, c) in enumerate(CLASS_OUTPUTS)
+                     if probs_n[ci] >= per_class_thresholds[ci]]
         cases.append({
             "case": name,
             "generator": {"command": "elysium phantom", "patients": 1, "seed": m["seed"],
@@ -679,19 +705,22 @@ def write_parity(out_dir, x, outs, metas, per_organ, elysium, log):
             "files": {"ct": f"{name}.ct.f32", "outputs": f"{name}.outputs.json",
                       "lesion_heatmap": f"{name}.lesion_heatmap.f32"},
             "ct_sha256": hashlib.sha256(xi.astype("<f4").tobytes()).hexdigest(),
+            "numpy_vs_scipy_max_abs": numpy_vs_scipy,
         })
     doc = {
         "about": ("Parity fixtures for the Rust runtime. Regenerate each case's DICOM series with "
                   "`elysium phantom` and the arguments below (same spec.toml, spec sha256 below), read "
                   "and preprocess it per manifest.toml, and compare with <case>.ct.f32 (raw little-endian "
-                  "float32, C order, shape [1, 1, 64, 64, 64]); then run model.onnx on it and compare "
+                  "float32, C order, shape [1, 1, 64, 64, 64]: scipy.ndimage.map_coordinates, order 1, "
+                  "of the regenerated series, clipped and normalised); then run model.onnx on it and compare "
                   "with <case>.outputs.json (organ_labels as run-length pairs [value, count] over the flat "
                   "C-order [1, 32, 32, 32] array) and <case>.lesion_heatmap.f32 (raw little-endian "
-                  "float32, [1, 1, 32, 32, 32]). Python computed the tensor in float64 before the final "
-                  "float32 cast; an f32 implementation should agree to ~1e-6 (absolute, [0, 1] units)."),
+                  "float32, [1, 1, 32, 32, 32]), onnxruntime's outputs on that tensor. scipy computed the "
+                  "tensor in float64 before the final float32 cast; an f32 implementation should agree "
+                  "to ~1e-6 (absolute, [0, 1] units)."),
         "spec_sha256": spec_sha256(),
         "generated_with": os.path.basename(elysium),
-        "tolerance": {"ct_abs": 1e-5, "class_probabilities_abs": 1e-5, "lesion_heatmap_abs": 1e-5,
+        "tolerance": {"ct_abs": 1e-5, "class_probabilities_abs": 1e-4, "lesion_heatmap_abs": 1e-4,
                       "organ_labels_mismatch_fraction": 0.001},
         "cases": cases,
     }
@@ -717,8 +746,8 @@ def main():
     ap.add_argument("--rows", type=int, default=128)
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--pos-weight", type=float, default=5.0)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--pos-weight", type=float, default=20.0)
     ap.add_argument("--cls-weight", type=float, default=1.0)
     ap.add_argument("--shift", type=int, default=1, help="max in-plane shift augmentation, label cells")
     ap.add_argument("--seed", type=int, default=0)
@@ -815,7 +844,7 @@ def main():
                    "(non-contrast, models/phantom/spec.toml): 13 organ/class lesion-presence "
                    "probabilities, a coarse organ label map and a lesion heatmap. A pipeline reference, "
                    "not a medical device: NOT FOR CLINICAL USE.")
-    parity = write_parity(args.out, ho[0], outs, ho[4], per_organ, args.elysium, log)
+    parity = write_parity(args.out, ho[0], outs, ho[4], per_organ, args.elysium, sess, log)
     metrics = {"spec_sha256": spec_sha256(), "n_params": n_params, "onnx_bytes": size, "onnx_sha256": sha, "train_seconds": train_time,
                "data_seconds": data_time, "total_seconds": time.time() - t_all, "args": vars(args),
                "torch": torch.__version__, "python": platform.python_version(),

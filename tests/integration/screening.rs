@@ -25,14 +25,20 @@ async fn store_phantom(app: &TestApp, seed: u64, contrast: bool) -> String {
     options.seed = seed;
     options.rows = 64;
     options.contrast = contrast;
+    store(app, options).await.study_uid
+}
+
+/// Generates the series `options` describes and stores them at DEMO-GH; returns the first.
+async fn store(app: &TestApp, options: elysium_dicom::phantom::PhantomOptions) -> elysium_dicom::phantom::GeneratedSeries {
     let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await.expect("task").expect("phantom");
     let state = app.state();
     let mut conn = app.pool.acquire().await.expect("conn");
     let site = elysium_db::sites::by_code(&mut conn, "DEMO-GH").await.expect("site").map(|s| s.id);
+    drop(conn);
     let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, site);
     let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
     elysium_server::ingest::cli::ingest_paths(&state.ingestor, &dirs, &received, 2).await.expect("ingest");
-    report.series[0].study_uid.clone()
+    report.series[0].clone()
 }
 
 fn tiny_worker(app: &TestApp, owner: &str) -> Worker {
@@ -115,4 +121,57 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
     assert_eq!(body["jobs"]["skipped"], 1, "{body}");
     let (status, _) = get(&app, &coordinator, "/api/v1/inference/status").await;
     assert_eq!(status, 403);
+}
+
+/// The reference screening model through the real worker: its parity case with a liver lesion
+/// (`models/reference-screening/parity/cases.json`) raises a liver finding located on the
+/// lesion, and its lesion-free case raises none.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phantom(pool: PgPool) {
+    let app = TestApp::spawn_with(pool.clone(), &["--series-quiet-seconds", "0"]).await;
+    let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/reference-screening");
+    let cases: Value = serde_json::from_str(&std::fs::read_to_string(reference.join("parity/cases.json")).expect("cases")).expect("json");
+    let model = manifest::load(&reference).expect("the reference model");
+    let (name, version) = (model.manifest.name.clone(), model.manifest.version.clone());
+    let session = ModelSession::open(model, DevicePreference::Cpu, 1).expect("session");
+    let state = app.state();
+    let worker = Worker::new(app.pool.clone(), state.ingestor.store().clone(), state.levels, session, "reference".into(), Duration::from_secs(60));
+    let config = elysium_tests::config(&["--series-quiet-seconds", "0"]).screening;
+
+    for case in cases["cases"].as_array().expect("cases") {
+        let generator = &case["generator"];
+        let dir = tempfile::tempdir().expect("dir");
+        let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+        options.seed = generator["seed"].as_u64().expect("seed");
+        options.rows = u16::try_from(generator["rows"].as_u64().expect("rows")).expect("rows");
+        options.lesions = generator["lesions"].as_array().expect("lesions").iter().map(|l| l.as_str().expect("lesion").parse().expect("request")).collect();
+        let series_uid = store(&app, options).await.series_uid;
+
+        assert_eq!(scheduler::pass(&pool, &state.ingestor.store().clone(), &config, &name, &version).await.expect("pass"), 1);
+        assert!(worker.run_once().await.expect("runs"));
+        let organs: Vec<(String, Value)> = sqlx::query_as(
+            "select f.organ, f.location from finding f join series s on s.id = f.series_ref where s.series_uid = $1 order by f.organ",
+        )
+        .bind(&series_uid)
+        .fetch_all(&pool)
+        .await
+        .expect("findings");
+        // One finding per positive organ, whichever of its classes passed.
+        let mut expected: Vec<&str> = case["expected"]["positives_at_manifest_thresholds"]
+            .as_array()
+            .expect("positives")
+            .iter()
+            .map(|p| p.as_str().expect("positive").split('/').next().expect("organ"))
+            .collect();
+        expected.dedup();
+        let raised: Vec<&str> = organs.iter().map(|(organ, _)| organ.as_str()).collect();
+        assert_eq!(raised, expected, "{}: findings raised", case["case"]);
+        for truth in case["expected"]["lesions"].as_array().expect("lesions") {
+            let organ = truth["organ"].as_str().expect("organ");
+            assert!(raised.contains(&organ), "{}: the {organ} lesion raises a finding", case["case"]);
+        }
+        if case["expected"]["lesions"].as_array().is_some_and(|l| l.is_empty()) {
+            assert!(raised.is_empty(), "a lesion-free phantom raises nothing: {raised:?}");
+        }
+    }
 }
