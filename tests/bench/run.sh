@@ -5,7 +5,9 @@
 #   2. STOW-RS ingest throughput: Elysium vs Orthanc (Debian packages orthanc + orthanc-dicomweb);
 #   3. the coordinator worklist over 1,000,000 findings (server/db/examples/bench_worklist.rs, on
 #      a private PostgreSQL cluster): p50/p95/max per query case and the plans, then the whole
-#      server-rendered worklist page from `elysium serve` on that database.
+#      server-rendered worklist page from `elysium serve` on that database;
+#   4. screening with the active model (tests/bench/screening.sh): per-stage times on the
+#      512 x 512 x 300 phantom and the throughput of one against two worker processes.
 # Installs what it needs, idempotently: Debian packages that are missing (as root), a Python
 # virtualenv with the pinned tests/bench/requirements.txt. Prints the table and writes it, with
 # the machine, to tests/bench/RESULTS.md. Asserts no time: it fails only when something breaks.
@@ -13,10 +15,10 @@
 # Knobs (environment): BENCH_RUNS (load runs per tool, uncompressed; default 5), BENCH_J2K_RUNS
 # (default 5), BENCH_STOW_BATCH (instances per request, 50), BENCH_STOW_CONCURRENCY (requests in
 # flight, 3), BENCH_STOW_ROUNDS (rounds, each on fresh servers, 5), BENCH_CACHE (venv, data and
-# results; default ~/.cache/elysium), CARGO_TARGET_DIR (as in the Makefile), BENCH_ONLY=worklist
-# (only the worklist benchmark: replaces the worklist section of RESULTS.md, keeps the rest),
-# BENCH_WORKLIST_FINDINGS (1000000; patients are a fifth of it), BENCH_WORKLIST_RUNS (runs per
-# case, 50).
+# results; default ~/.cache/elysium), CARGO_TARGET_DIR (as in the Makefile), BENCH_ONLY=worklist or
+# screening (only that benchmark: replaces its section of RESULTS.md, keeps the rest),
+# BENCH_SCREEN_CASES (cases per screening run, 24), BENCH_WORKLIST_FINDINGS (1000000; patients
+# are a fifth of it), BENCH_WORKLIST_RUNS (runs per case, 50).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
@@ -32,8 +34,8 @@ CONCURRENCY="${BENCH_STOW_CONCURRENCY:-3}"
 STOW_ROUNDS="${BENCH_STOW_ROUNDS:-5}"
 ONLY="${BENCH_ONLY:-}"
 case "$ONLY" in
-  "" | all | worklist) ;;
-  *) echo "BENCH_ONLY: 'worklist' (or empty for everything), not '$ONLY'" >&2; exit 2 ;;
+  "" | all | worklist | screening) ;;
+  *) echo "BENCH_ONLY: 'worklist' or 'screening' (or empty for everything), not '$ONLY'" >&2; exit 2 ;;
 esac
 WORKLIST_FINDINGS="${BENCH_WORKLIST_FINDINGS:-1000000}"
 WORKLIST_RUNS="${BENCH_WORKLIST_RUNS:-50}"
@@ -76,8 +78,6 @@ trap 'exit 130' INT TERM
 # times the whole worklist page (sign-in cookie, server-side render) as a browser requests it.
 # The example writes a Markdown section, kept between these markers in RESULTS.md, and the page
 # timings are added to it.
-WORKLIST_BEGIN='<!-- bench_worklist: begin -->'
-WORKLIST_END='<!-- bench_worklist: end -->'
 bench_worklist() {
   ELYSIUM_DATA="$RUNTIME/worklist"
   local url port password="worklist-page-pass-7" jar="$RUNTIME/worklist-cookies"
@@ -134,12 +134,21 @@ bench_worklist() {
   ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" pg stop >/dev/null
   tail -n 9 "$RESULTS/worklist.md" >&2
 }
-worklist_into_results() { # the new section at the end of RESULTS.md, in place of any previous one
-  local md="$BENCH/RESULTS.md" kept=""
-  [[ -f "$md" ]] && kept="$(awk -v b="$WORKLIST_BEGIN" -v e="$WORKLIST_END" \
+# 4. Screening: tests/bench/screening.sh (the production pipeline on the 512 x 512 x 300 phantom
+# with the active model, per stage, and one against two `elysium worker` processes).
+bench_screening() {
+  log "screening: the active model on the 512 x 512 x 300 phantom (tests/bench/screening.sh)"
+  OUT="$RESULTS/screening.md" "$BENCH/screening.sh"
+}
+
+# A section (worklist, screening) at the end of RESULTS.md, between its markers, in place of any
+# previous one; the rest of the file is kept.
+section_into_results() { # NAME
+  local md="$BENCH/RESULTS.md" kept="" begin="<!-- bench_$1: begin -->" end="<!-- bench_$1: end -->"
+  [[ -f "$md" ]] && kept="$(awk -v b="$begin" -v e="$end" \
     '$0 == b {skip = 1} !skip {print} $0 == e {skip = 0}' "$md")"
   { [[ -z "$kept" ]] || printf '%s\n\n' "$kept"
-    echo "$WORKLIST_BEGIN"; cat "$RESULTS/worklist.md"; echo "$WORKLIST_END"; } > "$md.tmp"
+    echo "$begin"; cat "$RESULTS/$1.md"; echo "$end"; } > "$md.tmp"
   mv "$md.tmp" "$md"
 }
 
@@ -176,9 +185,16 @@ if [[ "$ONLY" == worklist ]]; then
   cargo build --locked --release -p server
   cargo build --locked --release -p elysium-db --example bench_worklist
   bench_worklist
-  worklist_into_results
+  section_into_results worklist
   log "raw results: $RESULTS"
   log "written: the worklist section of tests/bench/RESULTS.md"
+  exit 0
+fi
+if [[ "$ONLY" == screening ]]; then
+  bench_screening
+  section_into_results screening
+  log "raw results: $RESULTS"
+  log "written: the screening section of tests/bench/RESULTS.md"
   exit 0
 fi
 command -v curl >/dev/null || apt_install curl
@@ -334,6 +350,7 @@ done
 
 # ---------------------------------------------------------------------------------------------
 bench_worklist
+bench_screening
 
 # ---------------------------------------------------------------------------------------------
 log "machine and versions"
@@ -377,6 +394,7 @@ json.dump(machine, open(f"{folder}/machine.json", "w"), indent=2)
 json.dump(notes, open(f"{folder}/notes.json", "w"), indent=2)
 PY
 "$PY" "$BENCH/report.py" "$RESULTS" "$BENCH/RESULTS.md"
-worklist_into_results
+section_into_results worklist
+section_into_results screening
 log "raw results and server logs: $RESULTS"
 log "written: tests/bench/RESULTS.md"

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 CACHE="${BENCH_CACHE:-$HOME/.cache/elysium}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elysium/target}"
-CASES="${BENCH_SCREEN_CASES:-6}"
+CASES="${BENCH_SCREEN_CASES:-24}"
 export ELYSIUM_MODELS_DIR="${ELYSIUM_MODELS_DIR:-$ROOT/models}"
 OUT="${OUT:-/dev/stdout}"
 log() { echo "[bench screening $(date +%H:%M:%S)] $*" >&2; }
@@ -107,6 +107,8 @@ cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.start
 mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0) / 2**20
 print("## Screening (512 x 512 x 300 phantom, CPU)\n")
 print(f"Machine: {cpu}, {os.cpu_count()} cores, {mem:.1f} GiB RAM. {model.strip()}\n")
+print(f"Per stage, as stored with each result: {len(stages)} cases by one worker process with one thread "
+      "(ELYSIUM_INTRA_THREADS=1, for ONNX Runtime and the worker's own pool).\n")
 print("| Stage | median ms | min | max |\n|---|---|---|---|")
 for stage in ["decode", "volume", "resample", "inference", "postprocess", "storage", "total"]:
     values = [s[stage] for s in stages if stage in s]

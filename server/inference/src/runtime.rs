@@ -97,6 +97,8 @@ pub struct ModelSession {
     session: Session,
     pub model: VerifiedModel,
     pub provider: ProviderInUse,
+    /// Threads ONNX Runtime uses within an operator; the worker's other CPU stages use as many.
+    pub intra_threads: usize,
 }
 
 impl std::fmt::Debug for ModelSession {
@@ -167,7 +169,7 @@ impl ModelSession {
                 (cpu().map_err(session_error)?, cpu_provider)
             }
         };
-        let mut opened = ModelSession { session, model, provider };
+        let mut opened = ModelSession { session, model, provider, intra_threads: intra_threads.max(1) };
         let size: usize = opened.model.manifest.input.shape.iter().product();
         opened.run(&vec![0.0; size])?;
         Ok(opened)

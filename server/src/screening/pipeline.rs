@@ -52,6 +52,11 @@ pub struct CaseContext<'a> {
     pub session: &'a Arc<Mutex<ModelSession>>,
     pub levels: &'a app::domain::followup::ServiceLevels,
     pub owner: &'a str,
+    /// The worker's threads for decoding, resampling and post-processing: as many as ONNX
+    /// Runtime's intra-op threads, so that a worker's CPU use is bounded by one setting and
+    /// worker processes side by side do not oversubscribe the cores.
+    /// `None`: rayon's process-wide pool.
+    pub cpu: Option<&'a Arc<rayon::ThreadPool>>,
 }
 
 /// Milliseconds per stage.
@@ -84,8 +89,18 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, PipelineError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| PipelineError::Transient(format!("a worker task failed: {e}")))
+/// Runs CPU work off the async threads, its parallel parts on the worker's own thread pool.
+async fn blocking<T: Send + 'static>(
+    cpu: Option<&Arc<rayon::ThreadPool>>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PipelineError> {
+    let cpu = cpu.cloned();
+    tokio::task::spawn_blocking(move || match cpu {
+        Some(pool) => pool.install(f),
+        None => f(),
+    })
+        .await
+        .map_err(|e| PipelineError::Transient(format!("a worker task failed: {e}")))
 }
 
 /// Screens the job's series and stores the outcome.
@@ -109,14 +124,14 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
         .try_collect()
         .await
         .map_err(|e| PipelineError::Transient(format!("reading the series from the object store: {e}")))?;
-    let parsed: Vec<ParsedInstance> = blocking(move || bytes.par_iter().map(|b| header::parse(b)).collect::<Result<Vec<_>, _>>())
+    let parsed: Vec<ParsedInstance> = blocking(ctx.cpu, move || bytes.par_iter().map(|b| header::parse(b)).collect::<Result<Vec<_>, _>>())
         .await?
         .map_err(|e| PipelineError::Permanent(format!("an instance cannot be read: {e}")))?;
     timings.decode = ms(t);
 
     set(stage, "volume");
     let t = Instant::now();
-    let (loaded, parsed) = blocking(move || (elysium_dicom::volume::load_series(&parsed), parsed)).await?;
+    let (loaded, parsed) = blocking(ctx.cpu, move || (elysium_dicom::volume::load_series(&parsed), parsed)).await?;
     let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
     let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
     if !verdict.eligible {
@@ -132,14 +147,14 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     let model = ctx.session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
     let (input, map) = {
         let (volume, pre) = (volume.clone(), model.manifest.preprocessing.clone());
-        blocking(move || (preprocess::input_tensor(&volume, &pre), GridMap::new(&volume, &pre))).await?
+        blocking(ctx.cpu, move || (preprocess::input_tensor(&volume, &pre), GridMap::new(&volume, &pre))).await?
     };
     timings.resample = ms(t);
 
     set(stage, "inference");
     let t = Instant::now();
     let session = ctx.session.clone();
-    let (raw, provider) = blocking(move || {
+    let (raw, provider) = blocking(ctx.cpu, move || {
         let mut session = session.lock().map_err(|_| "the model session is poisoned".to_owned())?;
         let raw = session.run(&input).map_err(|e| e.to_string())?;
         Ok::<_, String>((raw, session.provider.clone()))
@@ -152,7 +167,7 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     let t = Instant::now();
     let (interpretation, measured) = {
         let (volume, model) = (volume.clone(), model.clone());
-        blocking(move || {
+        blocking(ctx.cpu, move || {
             let interpretation = postprocess::interpret(&model.manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
             let measured = model.manifest.output(OutputKind::OrganLabelMap).and_then(|spec| {
                 let labels = raw.i64(&spec.name)?;

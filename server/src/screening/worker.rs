@@ -70,6 +70,7 @@ pub struct Worker {
     store: Arc<dyn ObjectStore>,
     levels: app::domain::followup::ServiceLevels,
     session: Arc<Mutex<ModelSession>>,
+    cpu: Option<Arc<rayon::ThreadPool>>,
     owner: String,
     lease: Duration,
 }
@@ -83,7 +84,15 @@ impl Worker {
         owner: String,
         lease: Duration,
     ) -> Worker {
-        Worker { pool, store, levels, session: Arc::new(Mutex::new(session)), owner, lease }
+        let cpu = rayon::ThreadPoolBuilder::new()
+            .num_threads(session.intra_threads)
+            .thread_name(|i| format!("screening-cpu-{i}"))
+            .build()
+            .map(Arc::new)
+            // Only when no thread can be spawned at all; the process-wide pool serves then.
+            .inspect_err(|e| tracing::warn!(error = %e, "the screening worker runs on the shared thread pool"))
+            .ok();
+        Worker { pool, store, levels, session: Arc::new(Mutex::new(session)), cpu, owner, lease }
     }
 
     /// Claims and processes one job; `false` when the queue had none ready.
@@ -126,7 +135,14 @@ impl Worker {
                 }
             })
         };
-        let ctx = CaseContext { pool: &self.pool, store: &self.store, session: &self.session, levels: &self.levels, owner: &self.owner };
+        let ctx = CaseContext {
+            pool: &self.pool,
+            store: &self.store,
+            session: &self.session,
+            levels: &self.levels,
+            owner: &self.owner,
+            cpu: self.cpu.as_ref(),
+        };
         let outcome = pipeline::screen(&ctx, &job, &stage).await;
         heartbeat.abort();
         let recorded = match outcome {
