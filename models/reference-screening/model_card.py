@@ -230,6 +230,8 @@ def write(path, m, argv):
     w("* The input grid is centred on the volume and has a fixed 416 x 384 x 384 mm extent: anatomy")
     w("  outside it is cut off, and a series that is not a chest-abdomen scan like the phantoms gives")
     w("  meaningless outputs.")
+    w("  The manifest's `[requirements] min_scan_length_mm = 300` makes Elysium skip scans shorter")
+    w("  than 300 mm along the body (the phantoms are 400 mm) instead of screening them.")
     w("* The organ map is coarse (12-13 mm voxels) and is only meant to attribute heatmap peaks to")
     w("  organs.")
     w("")

@@ -566,6 +566,10 @@ def fmt(v):
     return repr(float(v))
 
 
+# Series shorter than this along the body are skipped (the phantoms are 400 mm long).
+MIN_SCAN_LENGTH_MM = 300.0
+
+
 def write_manifest(path, sha, per_class, description):
     L = []
     L.append('name = "reference-screening"')
@@ -589,6 +593,10 @@ def write_manifest(path, sha, per_class, description):
     L.append(f"hu_clip = [{fmt(P.HU_CLIP[0])}, {fmt(P.HU_CLIP[1])}]")
     L.append(f"fill_hu = {fmt(P.FILL_HU)}")
     L.append('normalisation = "clip_minmax"          # (hu - lo) / (hi - lo)')
+    L.append("")
+    L.append("[requirements]")
+    L.append("# Trained on whole chest-abdomen-pelvis phantoms (400 mm): shorter scans are outside its domain.")
+    L.append(f"min_scan_length_mm = {fmt(MIN_SCAN_LENGTH_MM)}")
     L.append("")
     L.append("[[outputs]]")
     L.append('name = "class_probabilities"')

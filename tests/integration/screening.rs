@@ -124,8 +124,8 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
 }
 
 /// The reference screening model through the real worker: its parity case with a liver lesion
-/// (`models/reference-screening/parity/cases.json`) raises a liver finding located on the
-/// lesion, and its lesion-free case raises none.
+/// (`models/reference-screening/parity/cases.json`) raises a liver finding, its lesion-free case
+/// raises none, and a scan shorter than its manifest's minimum is skipped unscreened.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phantom(pool: PgPool) {
     let app = TestApp::spawn_with(pool.clone(), &["--series-quiet-seconds", "0"]).await;
@@ -174,4 +174,29 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
             assert!(raised.is_empty(), "a lesion-free phantom raises nothing: {raised:?}");
         }
     }
+
+    // A short scan (48 slices of 2.5 mm) is outside the model's domain: skipped, with the reason.
+    let dir = tempfile::tempdir().expect("dir");
+    let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+    options.seed = 2610;
+    options.rows = 128;
+    options.slices = Some(48);
+    let short = store(&app, options).await.series_uid;
+    assert_eq!(scheduler::pass(&pool, &state.ingestor.store().clone(), &config, &name, &version).await.expect("pass"), 1);
+    assert!(worker.run_once().await.expect("runs"));
+    let (status, reason): (String, Option<String>) = sqlx::query_as(
+        "select j.status, j.last_error from screening_job j join series s on s.id = j.series_ref where s.series_uid = $1",
+    )
+    .bind(&short)
+    .fetch_one(&pool)
+    .await
+    .expect("job");
+    assert_eq!(status, "skipped");
+    assert!(reason.as_deref().unwrap_or_default().contains("needs at least 300 mm"), "{reason:?}");
+    let findings: i64 = sqlx::query_scalar("select count(*) from finding f join series s on s.id = f.series_ref where s.series_uid = $1")
+        .bind(&short)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(findings, 0);
 }

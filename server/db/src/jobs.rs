@@ -336,6 +336,22 @@ pub async fn fail_permanently(pool: &PgPool, id: i64, owner: &str, error: &str) 
     Ok(failed.rows_affected() == 1)
 }
 
+/// Ends a running job `skipped`: the series turned out not to be what the model may screen
+/// (found only once its volume was loaded). `false`: the lease was lost.
+pub async fn skip_running(pool: &PgPool, id: i64, owner: &str, reason: &str) -> DbResult<bool> {
+    let skipped = sqlx::query!(
+        "update screening_job
+         set status = 'skipped', stage = null, finished_at = now(), last_error = $3, lease_owner = null, lease_expires_at = null
+         where id = $1 and lease_owner = $2 and status = 'running'",
+        id,
+        owner,
+        reason,
+    )
+    .execute(pool)
+    .await?;
+    Ok(skipped.rows_affected() == 1)
+}
+
 /// Replaces a result's stage timings (the storage stage is only known once it has written).
 pub async fn set_timings(conn: &mut PgConnection, result_id: i64, timings_ms: &serde_json::Value) -> DbResult<()> {
     sqlx::query!("update screening_result set timings_ms = $2 where id = $1", result_id, timings_ms).execute(&mut *conn).await?;

@@ -54,6 +54,9 @@ pub struct Manifest {
     pub description: String,
     pub input: InputSpec,
     pub preprocessing: Preprocessing,
+    /// What a series must be for the model to screen it, beyond the general eligibility rules.
+    #[serde(default)]
+    pub requirements: Requirements,
     pub outputs: Vec<OutputSpec>,
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
@@ -65,6 +68,29 @@ pub struct InputSpec {
     pub name: String,
     /// N, C, Z, Y, X.
     pub shape: [usize; 5],
+}
+
+/// The model's input domain: series outside it are skipped, never screened.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// Shortest scan (slices × slice spacing, along the slice normal) the model was made for:
+    /// a network trained on whole chest-abdomen scans says nothing sensible about a short one.
+    #[serde(default)]
+    pub min_scan_length_mm: Option<f64>,
+}
+
+impl Requirements {
+    /// Why `volume` is outside the model's domain, if it is.
+    pub fn unmet(&self, volume: &elysium_dicom::volume::Volume) -> Option<String> {
+        let length = volume.slices as f64 * volume.spacing[2];
+        match self.min_scan_length_mm {
+            Some(min) if length < min => {
+                Some(format!("the scan covers {length:.0} mm along the body; this model needs at least {min:.0} mm"))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// How a HU volume becomes the network's input (see `preprocess`).
@@ -171,6 +197,9 @@ impl Manifest {
         }
         if self.preprocessing.target_spacing_mm.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(self.inconsistent("target spacing must be positive"));
+        }
+        if self.requirements.min_scan_length_mm.is_some_and(|l| !(l.is_finite() && l > 0.0)) {
+            return Err(self.inconsistent("min_scan_length_mm must be positive"));
         }
         let [lo, hi] = self.preprocessing.hu_clip;
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
@@ -337,11 +366,33 @@ specificity = 0.99
             EXAMPLE.replace("hu_clip = [-1000.0, 1000.0]", "hu_clip = [1000.0, -1000.0]"),
             EXAMPLE.replace(r#"task = "screening""#, r#"task = "astrology""#),
             EXAMPLE.replace("opset = 17", "opset = 17\nsurprise = 1"),
+            EXAMPLE.replace("[input]", "[requirements]\nmin_scan_length_mm = -5.0\n\n[input]"),
+            EXAMPLE.replace("[input]", "[requirements]\nmin_slices = 5\n\n[input]"),
         ];
         for case in cases {
             assert!(Manifest::parse(&case, path).is_err(), "{case}");
         }
         assert!(Manifest::parse(EXAMPLE, path).is_ok());
+    }
+
+    #[test]
+    fn a_scan_shorter_than_the_models_minimum_is_outside_its_domain() {
+        let with = |min: &str| EXAMPLE.replace("[input]", &format!("[requirements]\nmin_scan_length_mm = {min}\n\n[input]"));
+        let scan = |slices: usize| elysium_dicom::volume::Volume {
+            voxels: vec![0; slices],
+            slices,
+            rows: 1,
+            columns: 1,
+            spacing: [1.0, 1.0, 2.5],
+            origin: [0.0; 3],
+            direction: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+        };
+        let path = Path::new("manifest.toml");
+        let manifest = Manifest::parse(&with("300.0"), path).expect("manifest");
+        let reason = manifest.requirements.unmet(&scan(48)).expect("48 slices of 2.5 mm are 120 mm");
+        assert!(reason.contains("120 mm") && reason.contains("300 mm"), "{reason}");
+        assert_eq!(manifest.requirements.unmet(&scan(120)), None, "exactly 300 mm is enough");
+        assert_eq!(Manifest::parse(EXAMPLE, path).expect("manifest").requirements.unmet(&scan(1)), None, "no minimum");
     }
 
     #[test]

@@ -26,20 +26,32 @@ const PHANTOMS: &[(u64, &[&str], bool, &str)] = &[
     (2604, &[], true, "DEMO-RC"),
 ];
 const PHANTOM_ROWS: u16 = 256;
+/// A study left to the screening model alone (no follow-up is seeded for it): the reference
+/// model's parity case with a liver lesion, one it detects, at the 128 rows it was trained on,
+/// so that the demo shows a finding the model raised itself. (seed, lesion, rows, site)
+const SCREENING_SHOWCASE: (u64, &str, u16, &str) = (900_057, "liver:47.5", 128, "DEMO-GH");
 
 /// Synthetic CT studies for the demo: generated once under the data folder, then stored
 /// through the same ingest path as STOW-RS. Skipped when they are already stored.
 pub async fn seed_images(pool: &sqlx::PgPool, ingestor: &crate::ingest::Ingestor, data_dir: &std::path::Path) -> anyhow::Result<()> {
-    if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-26").await? >= PHANTOMS.len() as i64 {
-        return Ok(());
+    if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-26").await? < PHANTOMS.len() as i64 {
+        println!("Generating and storing {} synthetic CT studies for the demo…", PHANTOMS.len());
+        for (seed, lesions, contrast, site) in PHANTOMS {
+            let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-phantoms"));
+            options.seed = *seed;
+            options.rows = PHANTOM_ROWS;
+            options.contrast = *contrast;
+            options.lesions = lesions.iter().map(|l| l.parse()).collect::<Result<_, _>>()?;
+            store_phantom(pool, ingestor, options, site).await?;
+        }
     }
-    println!("Generating and storing {} synthetic CT studies for the demo…", PHANTOMS.len());
-    for (seed, lesions, contrast, site) in PHANTOMS {
-        let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-phantoms"));
-        options.seed = *seed;
-        options.rows = PHANTOM_ROWS;
-        options.contrast = *contrast;
-        options.lesions = lesions.iter().map(|l| l.parse()).collect::<Result<_, _>>()?;
+    if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-900057-").await? == 0 {
+        let (seed, lesion, rows, site) = SCREENING_SHOWCASE;
+        // Outside `demo-phantoms`: the follow-up demo seeds findings from the truth files there.
+        let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-screening"));
+        options.seed = seed;
+        options.rows = rows;
+        options.lesions = vec![lesion.parse()?];
         store_phantom(pool, ingestor, options, site).await?;
     }
     Ok(())

@@ -28,6 +28,10 @@ pub enum PipelineError {
     /// Maybe another attempt succeeds (storage, database, a worker problem).
     #[error("{0}")]
     Transient(String),
+    /// The series is outside the model's input domain (its manifest's requirements): the job
+    /// ends `skipped` with the reason.
+    #[error("{0}")]
+    Ineligible(String),
     /// The lease expired and another worker holds the job: nothing may be stored.
     #[error("the job's lease was lost to another worker")]
     LeaseLost,
@@ -130,12 +134,16 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     timings.decode = ms(t);
 
     set(stage, "volume");
+    let model = ctx.session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
     let t = Instant::now();
     let (loaded, parsed) = blocking(ctx.cpu, move || (elysium_dicom::volume::load_series(&parsed), parsed)).await?;
     let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
     let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
     if !verdict.eligible {
-        return Err(PipelineError::Permanent(format!("not eligible for screening: {}", verdict.reasons.join(" "))));
+        return Err(PipelineError::Ineligible(format!("not eligible for screening: {}", verdict.reasons.join(" "))));
+    }
+    if let Some(reason) = model.manifest.requirements.unmet(&loaded.volume) {
+        return Err(PipelineError::Ineligible(format!("not eligible for this model: {reason}")));
     }
     let slice_uids = slice_instance_uids(&parsed, loaded.volume.slices);
     drop(parsed);
@@ -144,7 +152,6 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
 
     set(stage, "resample");
     let t = Instant::now();
-    let model = ctx.session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
     let (input, map) = {
         let (volume, pre) = (volume.clone(), model.manifest.preprocessing.clone());
         blocking(ctx.cpu, move || (preprocess::input_tensor(&volume, &pre), GridMap::new(&volume, &pre))).await?

@@ -154,6 +154,10 @@ impl Worker {
                 tracing::warn!(job = job.id, series = %job.series_uid, %error, "screening failed for good");
                 jobs::fail_permanently(&self.pool, job.id, &self.owner, &error).await.map(|_| ())
             }
+            Err(PipelineError::Ineligible(reason)) => {
+                tracing::info!(job = job.id, series = %job.series_uid, %reason, "series skipped");
+                jobs::skip_running(&self.pool, job.id, &self.owner, &reason).await.map(|_| ())
+            }
             Err(PipelineError::Transient(error)) => {
                 let backoff = Duration::from_secs(10 * u64::try_from(job.attempts).unwrap_or(1));
                 tracing::warn!(job = job.id, attempt = job.attempts, %error, "screening failed; will retry");
