@@ -103,8 +103,8 @@ async fn blocking<T: Send + 'static>(
         Some(pool) => pool.install(f),
         None => f(),
     })
-        .await
-        .map_err(|e| PipelineError::Transient(format!("a worker task failed: {e}")))
+    .await
+    .map_err(|e| PipelineError::Transient(format!("a worker task failed: {e}")))
 }
 
 /// Screens the job's series and stores the outcome.
