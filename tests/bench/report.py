@@ -133,11 +133,8 @@ def main():
                 f"{r['hu_sum']}{same} | {other} | {speedup} |")
         out("")
         if ely and "read_parse_median_s" in ely:
-            sha = ely.get("sha256_only_s")
-            sha = (f" (the SHA-256 that `header::parse` takes of every file accounts for about "
-                   f"{sha:.3f} s of it, measured alone on the same threads)") if sha is not None else ""
             out(f"Elysium's stages (medians): reading and parsing the files "
-                f"{ely['read_parse_median_s']:.3f} s{sha}, `load_series` (decoding, sorting, "
+                f"{ely['read_parse_median_s']:.3f} s, `load_series` (decoding, sorting, "
                 f"rescaling) {ely['load_series_median_s']:.3f} s.")
             out("")
         peers = [(r["median_s"], tool) for tool, r in results.items() if r and tool != "elysium"]
@@ -145,14 +142,6 @@ def main():
         if ely and peers:
             fastest_s, fastest = min(peers)
             ratio = fastest_s / ely["median_s"]
-            sha = ely.get("sha256_only_s")
-            if sha is not None and case == "uncompressed":
-                without = ely["median_s"] - sha
-                observations.append(
-                    f"Load, {title}: the SHA-256 of every file in `header::parse` (needed for ingest, "
-                    f"not for loading) takes about {sha:.3f} s of Elysium's {ely['median_s']:.3f} s; "
-                    f"without it the load would take about {without:.3f} s, "
-                    f"{fastest_s / without:.1f}× the fastest peer.")
             label = dict(LOAD_TOOLS)[fastest]
             line = (f"Fastest peer: {label}, {fastest_s:.3f} s. Elysium: {ely['median_s']:.3f} s, "
                     f"**{ratio:.2f}×** the fastest peer's speed. Target ({wording}): {met(ratio, target)}.")

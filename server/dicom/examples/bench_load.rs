@@ -8,8 +8,7 @@
 //! with [`elysium_dicom::header::parse`] (in parallel on a rayon pool of T threads, by default
 //! one per core), and assembles the volume with [`elysium_dicom::volume::load_series`] (which
 //! decodes the frames on the same pool). Prints one JSON object on stdout: each run's seconds,
-//! their median (and the medians of the two stages, and the time the SHA-256 of the files
-//! alone takes), the volume's shape and the sum of its HU
+//! their median (and the medians of the two stages), the volume's shape and the sum of its HU
 //! (to compare with other tools), and the peak resident memory (VmHWM). Nothing here asserts a
 //! time.
 
@@ -89,21 +88,6 @@ fn load(paths: &[PathBuf]) -> Result<(LoadedSeries, [f64; 2]), String> {
     Ok((loaded, [parsed, start.elapsed().as_secs_f64() - parsed]))
 }
 
-/// Seconds to SHA-256 every file's bytes on the same pool (already read; a diagnostic, once):
-/// the share of [`header::parse`] that goes to the digest it keeps for ingest.
-fn sha256_seconds(paths: &[PathBuf]) -> Result<f64, String> {
-    use sha2::{Digest, Sha256};
-    let files = paths
-        .iter()
-        .map(|p| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display())))
-        .collect::<Result<Vec<_>, _>>()?;
-    let start = Instant::now();
-    let digests: Vec<_> = files.par_iter().map(Sha256::digest).collect();
-    let seconds = start.elapsed().as_secs_f64();
-    drop(std::hint::black_box(digests));
-    Ok(seconds)
-}
-
 /// Peak resident set size of this process (MiB), from /proc/self/status.
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -154,9 +138,7 @@ fn run() -> Result<serde_json::Value, String> {
         last = Some(loaded);
     }
     let loaded = last.ok_or("no run")?;
-    // Before the diagnostic below, which holds every file in memory at once.
     let peak_rss = peak_rss_mib();
-    let hashing = sha256_seconds(&paths)?;
     let v = &loaded.volume;
     let hu_sum: i64 = v.voxels.iter().map(|&x| i64::from(x)).sum();
     Ok(serde_json::json!({
@@ -173,8 +155,6 @@ fn run() -> Result<serde_json::Value, String> {
         // Medians of the two stages: read + header::parse of every file, then load_series.
         "read_parse_median_s": median(&stages.iter().map(|s| s[0]).collect::<Vec<_>>()),
         "load_series_median_s": median(&stages.iter().map(|s| s[1]).collect::<Vec<_>>()),
-        // How much of read + parse is the SHA-256 that header::parse takes of every file.
-        "sha256_only_s": hashing,
         "peak_rss_mib": peak_rss,
     }))
 }
