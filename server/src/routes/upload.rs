@@ -97,34 +97,102 @@ fn row(file: String, outcome: &Outcome) -> UploadRow {
 /// One file to ingest: its label for the result table, and its bytes or why it has none.
 type Item = (String, Result<Bytes, String>);
 
+/// What one uploaded zip may inflate to: each entry, and all of its entries together. A zip
+/// bomb inflates a small archive to terabytes, and the entries are held in memory until stored.
+#[derive(Debug, Clone, Copy)]
+struct ZipLimits {
+    entry_bytes: u64,
+    total_bytes: u64,
+}
+
+const ZIP_LIMITS: ZipLimits = ZipLimits { entry_bytes: MAX_FILE_BYTES, total_bytes: 2 * MAX_FILE_BYTES };
+
 /// The entries of an uploaded zip, each bounded in size; entry names are labels only.
 async fn zip_entries(name: &str, bytes: Bytes) -> Vec<Item> {
     let name = name.to_owned();
-    let read = tokio::task::spawn_blocking(move || -> Result<Vec<Item>, String> {
-        use std::io::Read;
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip: {e}"))?;
-        let mut entries = Vec::new();
-        for index in 0..zip.len() {
-            let mut entry = zip.by_index(index).map_err(|e| e.to_string())?;
-            if entry.is_dir() {
-                continue;
-            }
-            let label = format!("{name}!{}", entry.name().map_or_else(|_| "?".into(), std::borrow::Cow::into_owned));
-            let mut data = Vec::new();
-            let read = (&mut entry).take(MAX_FILE_BYTES + 1).read_to_end(&mut data);
-            let item = match read {
-                Ok(_) if data.len() as u64 > MAX_FILE_BYTES => Err("zip entry inflates past the size limit".to_owned()),
-                Ok(_) => Ok(Bytes::from(data)),
-                Err(error) => Err(format!("unreadable zip entry: {error}")),
-            };
-            entries.push((label, item));
-        }
-        Ok(entries)
-    })
-    .await;
+    let read = tokio::task::spawn_blocking(move || read_zip(&name, bytes, ZIP_LIMITS)).await;
     match read {
         Ok(Ok(entries)) => entries,
         Ok(Err(reason)) => vec![(String::from("(zip)"), Err(reason))],
         Err(error) => vec![(String::from("(zip)"), Err(error.to_string()))],
+    }
+}
+
+/// Inflates the archive's entries within `limits`. Past the total, the entry that crossed it is
+/// refused and the rest are not read at all.
+fn read_zip(name: &str, bytes: Bytes, limits: ZipLimits) -> Result<Vec<Item>, String> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip: {e}"))?;
+    let mut entries = Vec::new();
+    let mut inflated: u64 = 0;
+    let count = zip.len();
+    for index in 0..count {
+        let mut entry = zip.by_index(index).map_err(|e| e.to_string())?;
+        if entry.is_dir() {
+            continue;
+        }
+        let label = format!("{name}!{}", entry.name().map_or_else(|_| "?".into(), std::borrow::Cow::into_owned));
+        let budget = limits.entry_bytes.min(limits.total_bytes - inflated);
+        let mut data = Vec::new();
+        let read = (&mut entry).take(budget + 1).read_to_end(&mut data);
+        let item = match read {
+            Ok(_) if data.len() as u64 > budget && budget < limits.entry_bytes => {
+                let reason = format!(
+                    "the archive inflates past {} MiB in total (a zip bomb?); this entry and the {} after it are refused",
+                    limits.total_bytes / (1024 * 1024),
+                    count - index - 1
+                );
+                entries.push((label, Err(reason)));
+                return Ok(entries);
+            }
+            Ok(_) if data.len() as u64 > budget => Err("zip entry inflates past the size limit".to_owned()),
+            Ok(_) => {
+                inflated += data.len() as u64;
+                Ok(Bytes::from(data))
+            }
+            Err(error) => Err(format!("unreadable zip entry: {error}")),
+        };
+        entries.push((label, item));
+    }
+    Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn zip_of(entries: &[(&str, usize)]) -> Bytes {
+        let mut cursor = std::io::Cursor::new(Vec::new());
+        let mut zip = zip::ZipWriter::new(&mut cursor);
+        for (name, size) in entries {
+            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            zip.start_file(*name, options).expect("entry");
+            zip.write_all(&vec![0u8; *size]).expect("write");
+        }
+        zip.finish().expect("finish");
+        Bytes::from(cursor.into_inner())
+    }
+
+    #[test]
+    fn a_zip_that_inflates_past_its_total_is_cut_off_there() {
+        const MIB: usize = 1024 * 1024;
+        let limits = ZipLimits { entry_bytes: 4 * MIB as u64, total_bytes: 10 * MIB as u64 };
+        // Zeros deflate about a thousandfold: 17 MiB of entries in an archive of a few KiB.
+        let sizes = [("a.dcm", 3 * MIB), ("b.dcm", 5 * MIB), ("c.dcm", 2 * MIB), ("d.dcm", 3 * MIB), ("e.dcm", 3 * MIB), ("f.dcm", MIB)];
+        let archive = zip_of(&sizes);
+        assert!(archive.len() < 100 * 1024, "{} bytes", archive.len());
+        let entries = read_zip("up.zip", archive, limits).expect("reads");
+        let outcome: Vec<(&str, Result<usize, &str>)> =
+            entries.iter().map(|(label, item)| (label.as_str(), item.as_ref().map(Bytes::len).map_err(String::as_str))).collect();
+        assert_eq!(outcome[0], ("up.zip!a.dcm", Ok(3 * MIB)));
+        assert_eq!(outcome[1], ("up.zip!b.dcm", Err("zip entry inflates past the size limit")), "over the entry limit");
+        assert_eq!(outcome[2], ("up.zip!c.dcm", Ok(2 * MIB)));
+        assert_eq!(outcome[3], ("up.zip!d.dcm", Ok(3 * MIB)), "8 MiB in all so far");
+        assert_eq!(outcome.len(), 5, "reading stops at the entry that crosses the total: {outcome:?}");
+        let (label, refused) = &outcome[4];
+        assert_eq!(*label, "up.zip!e.dcm");
+        assert!(refused.is_err_and(|r| r.contains("in total") && r.contains("the 1 after it")), "{refused:?}");
     }
 }
