@@ -321,35 +321,38 @@ pub async fn skip(conn: &mut PgConnection, series_uid: &str, model_name: &str, m
     Ok(())
 }
 
-/// Ends a job `failed` at once: the error is permanent (retrying cannot help).
-pub async fn fail_permanently(pool: &PgPool, id: i64, owner: &str, error: &str) -> DbResult<bool> {
-    let failed = sqlx::query!(
-        "update screening_job
-         set status = 'failed', finished_at = now(), last_error = $3, lease_owner = null, lease_expires_at = null
-         where id = $1 and lease_owner = $2 and status = 'running'",
-        id,
-        owner,
-        error,
-    )
-    .execute(pool)
-    .await?;
-    Ok(failed.rows_affected() == 1)
+/// How a running job ends without a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEnd {
+    /// The error is permanent: retrying cannot help.
+    Failed,
+    /// The series turned out not to be screenable (by this model), found once it was loaded.
+    Skipped,
 }
 
-/// Ends a running job `skipped`: the series turned out not to be what the model may screen
-/// (found only once its volume was loaded). `false`: the lease was lost.
-pub async fn skip_running(pool: &PgPool, id: i64, owner: &str, reason: &str) -> DbResult<bool> {
-    let skipped = sqlx::query!(
+impl JobEnd {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobEnd::Failed => "failed",
+            JobEnd::Skipped => "skipped",
+        }
+    }
+}
+
+/// Ends a running job at once as `end`, with its reason. `false`: the lease was lost.
+pub async fn end_without_result(pool: &PgPool, id: i64, owner: &str, end: JobEnd, reason: &str) -> DbResult<bool> {
+    let ended = sqlx::query!(
         "update screening_job
-         set status = 'skipped', stage = null, finished_at = now(), last_error = $3, lease_owner = null, lease_expires_at = null
+         set status = $4, stage = null, finished_at = now(), last_error = $3, lease_owner = null, lease_expires_at = null
          where id = $1 and lease_owner = $2 and status = 'running'",
         id,
         owner,
         reason,
+        end.as_str(),
     )
     .execute(pool)
     .await?;
-    Ok(skipped.rows_affected() == 1)
+    Ok(ended.rows_affected() == 1)
 }
 
 /// Replaces a result's stage timings (the storage stage is only known once it has written).

@@ -152,11 +152,11 @@ impl Worker {
             }
             Err(PipelineError::Permanent(error)) => {
                 tracing::warn!(job = job.id, series = %job.series_uid, %error, "screening failed for good");
-                jobs::fail_permanently(&self.pool, job.id, &self.owner, &error).await.map(|_| ())
+                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Failed, &error).await.map(|_| ())
             }
             Err(PipelineError::Ineligible(reason)) => {
                 tracing::info!(job = job.id, series = %job.series_uid, %reason, "series skipped");
-                jobs::skip_running(&self.pool, job.id, &self.owner, &reason).await.map(|_| ())
+                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Skipped, &reason).await.map(|_| ())
             }
             Err(PipelineError::Transient(error)) => {
                 let backoff = Duration::from_secs(10 * u64::try_from(job.attempts).unwrap_or(1));
