@@ -3,7 +3,9 @@
 
 use std::io::Read;
 
-use elysium_dicom::{header, phantom, volume};
+mod common;
+
+use elysium_dicom::phantom;
 use elysium_inference::biomarkers::{self, BoneDensity, LabelMap};
 use elysium_inference::manifest::{Interpolation, Normalisation, Orientation, Preprocessing};
 use elysium_inference::preprocess::GridMap;
@@ -16,11 +18,7 @@ fn liver_spleen_and_bone_match_the_phantom() {
     options.rows = 128;
     let report = phantom::generate(&options).expect("phantom");
     let series = &report.series[0];
-    let mut files: Vec<_> = std::fs::read_dir(&series.dir).expect("dir").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "dcm")).collect();
-    files.sort();
-    let parsed: Vec<_> = files.iter().map(|p| header::parse(&std::fs::read(p).expect("read")).expect("parse")).collect();
-    let loaded = volume::load_series(&parsed).expect("volume");
-    let mut volume = loaded.volume;
+    let mut volume = common::load_series_dir(&series.dir);
     let v = &volume;
 
     let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth")).expect("json");

@@ -10,7 +10,9 @@
 
 use std::path::{Path, PathBuf};
 
-use elysium_dicom::{header, phantom, volume};
+mod common;
+
+use elysium_dicom::{phantom, volume};
 use elysium_inference::manifest::{self, VerifiedModel};
 use elysium_inference::postprocess;
 use elysium_inference::preprocess::{self, GridMap};
@@ -115,15 +117,7 @@ fn regenerate(case: &Case, dir: &Path) -> volume::Volume {
     let report = phantom::generate(&options).expect("phantom");
     let series = &report.series[0];
     assert_eq!(series.series_uid, case.expected.series_uid, "{}: the same phantom as in training", case.case);
-    let mut files: Vec<_> = std::fs::read_dir(&series.dir)
-        .expect("series folder")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect();
-    files.sort();
-    let parsed: Vec<_> = files.iter().map(|p| header::parse(&std::fs::read(p).expect("read")).expect("parse")).collect();
-    let volume = volume::load_series(&parsed).expect("volume").volume;
+    let volume = common::load_series_dir(&series.dir);
     assert_eq!([volume.slices, volume.rows, volume.columns], case.expected.volume_shape_zyx);
     volume
 }
