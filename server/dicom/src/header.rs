@@ -130,8 +130,10 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
 
 /// Reads the file meta group, then walks the data set's element headers (see [`crate::lengths`]).
 fn check_declared_lengths(from_dicm: &[u8]) -> Result<(), HeaderError> {
-    let meta = dicom_object::FileMetaTable::from_reader(from_dicm).map_err(|e| HeaderError::BadFileMeta(error_chain(&e)))?;
+    // Our own walk first: dicom-object's meta reader reserves whatever length an element
+    // declares before reading it, so a 4 GB length in a 500-byte file would be allocated.
     let start = crate::lengths::meta_end(from_dicm).map_err(HeaderError::BadFileMeta)?;
+    let meta = dicom_object::FileMetaTable::from_reader(from_dicm).map_err(|e| HeaderError::BadFileMeta(error_chain(&e)))?;
     let dataset = from_dicm.get(start..).ok_or_else(|| HeaderError::BadFileMeta("the file meta group is cut short".into()))?;
     let encoding = match meta.transfer_syntax() {
         "1.2.840.10008.1.2" => crate::lengths::Encoding::ImplicitLittle,

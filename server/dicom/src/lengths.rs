@@ -54,20 +54,35 @@ fn short_length(vr: &[u8; 2]) -> bool {
 /// Where the data set starts in `from_dicm` (bytes from the `DICM` marker on): after the last
 /// group-0002 element, found by walking them rather than trusting the group length.
 pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
+    check_meta_by_group_length(from_dicm)?;
     let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true };
     while cursor.remaining() >= 2 && cursor.bytes[cursor.at..cursor.at + 2] == [0x02, 0x00] {
-        let tag = (cursor.u16()?, cursor.u16()?);
-        let vr = [cursor.bytes.get(cursor.at).copied().unwrap_or(0), cursor.bytes.get(cursor.at + 1).copied().unwrap_or(0)];
-        cursor.at = (cursor.at + 2).min(cursor.bytes.len());
-        let length = if short_length(&vr) {
-            u32::from(cursor.u16()?)
-        } else {
-            cursor.u16()?;
-            cursor.u32()?
-        };
+        let (tag, length) = cursor.meta_element_header()?;
         cursor.skip(length, tag)?;
     }
     Ok(cursor.at)
+}
+
+/// dicom-object reads the file meta group by its declared group length (0002,0000), whatever
+/// the tags inside that span (an off-group tag is read and skipped too), and reserves each
+/// element's declared length before reading it. Walks the same span, checking those lengths.
+/// What dicom-object refuses on its own (no group length first, undefined lengths) is left to it.
+fn check_meta_by_group_length(from_dicm: &[u8]) -> Result<(), String> {
+    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true };
+    let (tag, length) = cursor.meta_element_header()?;
+    if tag != (0x0002, 0x0000) || length != 4 {
+        return Ok(());
+    }
+    let group_length = cursor.u32()? as usize;
+    let start = cursor.at;
+    while cursor.at - start < group_length {
+        let (tag, length) = cursor.meta_element_header()?;
+        if length == UNDEFINED {
+            return Ok(());
+        }
+        cursor.skip(length, tag)?;
+    }
+    Ok(())
 }
 
 fn walk(bytes: &[u8], explicit: bool) -> Result<(), String> {
@@ -97,6 +112,21 @@ impl Cursor<'_> {
         let b = self.bytes.get(self.at..self.at + 4).ok_or("truncated element header")?;
         self.at += 4;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// An explicit VR little endian element header (the file meta group's encoding).
+    fn meta_element_header(&mut self) -> Result<((u16, u16), u32), String> {
+        let tag = (self.u16()?, self.u16()?);
+        let vr = self.bytes.get(self.at..self.at + 2).ok_or("truncated element header")?;
+        let vr = [vr[0], vr[1]];
+        self.at += 2;
+        let length = if short_length(&vr) {
+            u32::from(self.u16()?)
+        } else {
+            self.u16()?;
+            self.u32()?
+        };
+        Ok((tag, length))
     }
 
     fn skip(&mut self, length: u32, tag: (u16, u16)) -> Result<(), String> {

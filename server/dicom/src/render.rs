@@ -208,6 +208,13 @@ mod tests {
     }
 
     #[test]
+    fn a_huge_length_in_the_file_meta_is_refused_before_it_is_allocated() {
+        let path = format!("{}/../../tests/fixtures/dicom/fuzz/meta_huge_length.dcm", env!("CARGO_MANIFEST_DIR"));
+        let refused = crate::header::parse(&std::fs::read(&path).expect(&path)).err();
+        assert!(matches!(refused, Some(crate::header::HeaderError::BadFileMeta(_))), "{refused:?}");
+    }
+
+    #[test]
     fn metadata_leaves_the_pixels_out() {
         let json = metadata_json(&ct_small()).expect("json");
         assert_eq!(json["00080060"]["Value"][0], "CT");
