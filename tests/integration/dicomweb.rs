@@ -258,6 +258,51 @@ async fn a_phantom_series_round_trips_through_stow_and_qido(pool: PgPool) {
     assert_eq!(found[0]["00081190"]["Value"][0], format!("{}/dicomweb/studies/{}", app.origin(), series.study_uid));
 }
 
+/// Instances of one series arriving at the same time, in several requests and twice over, are
+/// each registered once, under one patient, study and series row (registration takes no lock on
+/// those rows, so this is what the database's unique keys alone must guarantee).
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn concurrent_requests_for_one_series_register_each_instance_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let out = tempfile::tempdir().expect("tmp");
+    let mut options = elysium_dicom::phantom::PhantomOptions::new(out.path());
+    options.rows = 32;
+    options.slices = Some(12);
+    options.seed = 12;
+    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let series = &report.series[0];
+    let mut files: Vec<_> = std::fs::read_dir(&series.dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    files.sort();
+    let parts: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    let admin = app.signed_in("admin").await;
+    // Four requests in flight: three thirds of the series and the first third again.
+    let requests = [&parts[0..4], &parts[4..8], &parts[8..12], &parts[0..4]];
+    let responses = futures::future::join_all(requests.iter().map(|chunk| stow(&app, &admin, "/dicomweb/studies", chunk))).await;
+    for (status, body) in &responses {
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(body["00081199"]["Value"].as_array().map(Vec::len), Some(4), "{body}");
+    }
+    assert_eq!(count(&app, "instance").await, 12);
+    assert_eq!(count(&app, "series").await, 1);
+    assert_eq!(count(&app, "study").await, 1);
+    assert_eq!(count(&app, "patient").await, 1);
+    assert_eq!(object_files(&app), 12);
+    let found: Value = admin
+        .get(app.url(&format!("/dicomweb/studies/{}/series", series.study_uid)))
+        .send()
+        .await
+        .expect("qido")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(found[0]["00201209"]["Value"][0], 12, "{found}");
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn wado_returns_originals_metadata_and_rendered_frames(pool: PgPool) {
     let app = TestApp::spawn(pool).await;

@@ -79,72 +79,19 @@ pub async fn find_instance(conn: &mut PgConnection, sop_instance_uid: &str) -> D
 }
 
 /// Registers the instance with its patient, study and series in the caller's transaction.
+///
+/// The patient, study and series rows are looked up first and inserted only when missing: an
+/// existing row is never rewritten for an instance, so concurrent instances of one series do
+/// not queue on its row lock (held until each commit) and arrive in parallel. A series' instance
+/// count and latest arrival are read from the instance rows (see [`series_of_study`]).
 pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Registered> {
-    let patient_ref = sqlx::query_scalar!(
-        "insert into patient (patient_id, name, sex, birth_date) values ($1, $2, $3, $4)
-         on conflict (issuer, patient_id) do update
-             set name = coalesce(patient.name, excluded.name),
-                 sex = coalesce(patient.sex, excluded.sex),
-                 birth_date = coalesce(patient.birth_date, excluded.birth_date)
-         returning id",
-        new.patient_id,
-        new.patient_name,
-        new.patient_sex,
-        new.patient_birth_date
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-
-    let study = sqlx::query!(
-        "insert into study (study_uid, patient_ref, site_id, study_date, study_time, accession_number,
-                            referring_physician, description, institution_name)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         on conflict (study_uid) do update set updated_at = now()
-         returning id, patient_ref",
-        new.study_uid,
-        patient_ref,
-        new.site_id,
-        new.study_date,
-        new.study_time,
-        new.accession_number,
-        new.referring_physician,
-        new.study_description,
-        new.institution_name
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    if study.patient_ref != patient_ref {
+    let patient_ref = patient_for(conn, new).await?;
+    let (study_ref, study_patient) = study_for(conn, new, patient_ref).await?;
+    if study_patient != patient_ref {
         return Ok(Registered::Inconsistent("the study is already filed under another patient"));
     }
-
-    let series = sqlx::query!(
-        "insert into series (series_uid, study_ref, modality, body_part, description, series_number,
-                             contrast_agent, contrast_route, image_type, slice_thickness, pixel_spacing,
-                             image_orientation, rows, columns, kvp, manufacturer, frame_of_reference_uid)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-         on conflict (series_uid) do update set last_instance_at = now()
-         returning id, study_ref",
-        new.series_uid,
-        study.id,
-        new.modality,
-        new.body_part,
-        new.series_description,
-        new.series_number,
-        new.contrast_agent,
-        new.contrast_route,
-        &new.image_type,
-        new.slice_thickness,
-        new.pixel_spacing.as_deref(),
-        new.image_orientation.as_deref(),
-        new.rows,
-        new.columns,
-        new.kvp,
-        new.manufacturer,
-        new.frame_of_reference_uid
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    if series.study_ref != study.id {
+    let (series_ref, series_study) = series_for(conn, new, study_ref).await?;
+    if series_study != study_ref {
         return Ok(Registered::Inconsistent("the series is already filed under another study"));
     }
 
@@ -156,7 +103,7 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
          on conflict (sop_instance_uid) do nothing
          returning id",
         new.sop_instance_uid,
-        series.id,
+        series_ref,
         new.sop_class_uid,
         new.transfer_syntax_uid,
         new.instance_number,
@@ -175,10 +122,138 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
         let existing = find_instance(conn, &new.sop_instance_uid).await?.ok_or(DbError::NotFound("instance"))?;
         return Ok(Registered::AlreadyThere(existing));
     }
-    sqlx::query!("update series set instance_count = instance_count + 1 where id = $1", series.id)
-        .execute(&mut *conn)
-        .await?;
     Ok(Registered::Stored { patient_ref })
+}
+
+/// How many times a lookup-or-insert retries when another transaction inserts the same row at
+/// the same moment and then rolls back (each retry sees the outcome of the previous race).
+const INSERT_RACE_RETRIES: usize = 3;
+
+/// The patient's row, created if missing. Demographics an earlier instance left empty are filled
+/// in from this one (never overwritten): the only case that writes an existing patient row.
+async fn patient_for(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Uuid> {
+    for _ in 0..INSERT_RACE_RETRIES {
+        let existing = sqlx::query!(
+            r#"select id, (name is null and $2::text is not null) or (sex is null and $3::text is not null)
+                          or (birth_date is null and $4::date is not null) as "fills_in!"
+               from patient where issuer = '' and patient_id = $1"#,
+            new.patient_id,
+            new.patient_name,
+            new.patient_sex,
+            new.patient_birth_date
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(patient) = existing {
+            if patient.fills_in {
+                sqlx::query!(
+                    "update patient set name = coalesce(name, $2), sex = coalesce(sex, $3), birth_date = coalesce(birth_date, $4)
+                     where id = $1",
+                    patient.id,
+                    new.patient_name,
+                    new.patient_sex,
+                    new.patient_birth_date
+                )
+                .execute(&mut *conn)
+                .await?;
+            }
+            return Ok(patient.id);
+        }
+        // Waits for a concurrent insert of the same patient to end; then nothing is returned
+        // when it committed, and the lookup above finds its row.
+        let inserted = sqlx::query_scalar!(
+            "insert into patient (patient_id, name, sex, birth_date) values ($1, $2, $3, $4)
+             on conflict (issuer, patient_id) do nothing
+             returning id",
+            new.patient_id,
+            new.patient_name,
+            new.patient_sex,
+            new.patient_birth_date
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(id) = inserted {
+            return Ok(id);
+        }
+    }
+    Err(DbError::Contended("the patient row is being created and removed concurrently; try again"))
+}
+
+/// The study's row and the patient it is filed under, created if missing.
+async fn study_for(conn: &mut PgConnection, new: &NewInstance, patient_ref: Uuid) -> DbResult<(Uuid, Uuid)> {
+    for _ in 0..INSERT_RACE_RETRIES {
+        let existing = sqlx::query!("select id, patient_ref from study where study_uid = $1", new.study_uid)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(study) = existing {
+            return Ok((study.id, study.patient_ref));
+        }
+        let inserted = sqlx::query!(
+            "insert into study (study_uid, patient_ref, site_id, study_date, study_time, accession_number,
+                                referring_physician, description, institution_name)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             on conflict (study_uid) do nothing
+             returning id, patient_ref",
+            new.study_uid,
+            patient_ref,
+            new.site_id,
+            new.study_date,
+            new.study_time,
+            new.accession_number,
+            new.referring_physician,
+            new.study_description,
+            new.institution_name
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(study) = inserted {
+            return Ok((study.id, study.patient_ref));
+        }
+    }
+    Err(DbError::Contended("the study row is being created and removed concurrently; try again"))
+}
+
+/// The series' row and the study it is filed under, created if missing.
+async fn series_for(conn: &mut PgConnection, new: &NewInstance, study_ref: Uuid) -> DbResult<(Uuid, Uuid)> {
+    for _ in 0..INSERT_RACE_RETRIES {
+        let existing = sqlx::query!("select id, study_ref from series where series_uid = $1", new.series_uid)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(series) = existing {
+            return Ok((series.id, series.study_ref));
+        }
+        let inserted = sqlx::query!(
+            "insert into series (series_uid, study_ref, modality, body_part, description, series_number,
+                                 contrast_agent, contrast_route, image_type, slice_thickness, pixel_spacing,
+                                 image_orientation, rows, columns, kvp, manufacturer, frame_of_reference_uid)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+             on conflict (series_uid) do nothing
+             returning id, study_ref",
+            new.series_uid,
+            study_ref,
+            new.modality,
+            new.body_part,
+            new.series_description,
+            new.series_number,
+            new.contrast_agent,
+            new.contrast_route,
+            &new.image_type,
+            new.slice_thickness,
+            new.pixel_spacing.as_deref(),
+            new.image_orientation.as_deref(),
+            new.rows,
+            new.columns,
+            new.kvp,
+            new.manufacturer,
+            new.frame_of_reference_uid
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(series) = inserted {
+            return Ok((series.id, series.study_ref));
+        }
+    }
+    Err(DbError::Contended("the series row is being created and removed concurrently; try again"))
 }
 
 /// How many studies belong to patients whose ID starts with `prefix` (demo data check).
@@ -239,7 +314,8 @@ pub async fn studies(pool: &PgPool, filter: &StudyFilter) -> DbResult<Vec<StudyR
                   array(select distinct se.modality from series se
                         where se.study_ref = st.id and se.modality is not null) as "modalities!",
                   (select count(*) from series se where se.study_ref = st.id) as "series_count!",
-                  (select coalesce(sum(se.instance_count), 0) from series se where se.study_ref = st.id)::bigint as "instance_count!"
+                  (select count(*) from instance i join series se on se.id = i.series_ref
+                   where se.study_ref = st.id) as "instance_count!"
            from study st
            join patient p on p.id = st.patient_ref
            left join site si on si.id = st.site_id
@@ -300,7 +376,8 @@ pub async fn series_of_study(pool: &PgPool, study_uid: &str, modality: Option<&s
         SeriesRow,
         r#"select se.series_uid, st.study_uid, se.modality, se.body_part, se.description, se.series_number,
                   se.contrast_agent, se.contrast_route, se.image_type, se.slice_thickness, se.pixel_spacing,
-                  se.image_orientation, se.rows, se.columns, se.kvp, se.manufacturer, se.instance_count
+                  se.image_orientation, se.rows, se.columns, se.kvp, se.manufacturer,
+                  (select count(*)::int from instance i where i.series_ref = se.id) as "instance_count!"
            from series se join study st on st.id = se.study_ref
            where st.study_uid = $1 and ($2::text is null or se.modality = $2)
            order by se.series_number nulls last, se.created_at"#,
@@ -355,7 +432,8 @@ pub async fn instance_key(pool: &PgPool, study_uid: &str, series_uid: &str, sop_
 /// The study a series belongs to and how many instances it has.
 pub async fn series_location(pool: &PgPool, series_uid: &str) -> DbResult<Option<(String, i32)>> {
     let row = sqlx::query!(
-        "select st.study_uid, se.instance_count from series se join study st on st.id = se.study_ref where se.series_uid = $1",
+        r#"select st.study_uid, (select count(*)::int from instance i where i.series_ref = se.id) as "instance_count!"
+           from series se join study st on st.id = se.study_ref where se.series_uid = $1"#,
         series_uid
     )
     .fetch_optional(pool)

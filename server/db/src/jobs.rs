@@ -290,10 +290,11 @@ pub async fn series_awaiting_screening(
 ) -> DbResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
         "select se.series_uid from series se
-         where se.modality = 'CT' and se.last_instance_at < now() - make_interval(secs => $3)
+         cross join lateral (select max(i.received_at) as at from instance i where i.series_ref = se.id) latest
+         where se.modality = 'CT' and latest.at < now() - make_interval(secs => $3)
            and not exists (select 1 from screening_job j where j.series_ref = se.id and j.model_name = $1
                                                           and j.model_version = $2 and j.reason = 'auto')
-         order by se.last_instance_at
+         order by latest.at
          limit $4",
         model_name,
         model_version,

@@ -33,6 +33,9 @@ pub enum DbError {
     AlreadyExists(&'static str),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// Concurrent writers kept a row from settling (retrying the whole operation is safe).
+    #[error("{0}")]
+    Contended(&'static str),
 }
 
 pub type DbResult<T> = Result<T, DbError>;

@@ -13,6 +13,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
 use super::json::Dataset;
 use super::{DICOM_JSON, base_url};
 use crate::error::ApiError;
@@ -22,6 +26,8 @@ use crate::state::AppState;
 /// The largest instance accepted in one part, and the largest request.
 const MAX_PART_BYTES: u64 = 1024 * 1024 * 1024;
 const MAX_REQUEST_BYTES: u64 = 8 * 1024 * 1024 * 1024;
+/// Parts of one request being stored at the same time (each holds its bytes in memory).
+const PARTS_IN_FLIGHT: usize = 4;
 
 pub async fn store(
     State(state): State<AppState>,
@@ -60,19 +66,31 @@ async fn receive(
     let site_id = user.sites.first().map(|s| s.id);
     let received = Received { via: Via::Stow, site_id, expected_study };
 
-    let mut outcomes = Vec::new();
+    // Parts are read one after another (that is how a body arrives) but stored concurrently,
+    // a few at a time: one instance's database round trips and commit overlap the next one's
+    // parsing, so a single request keeps both cores busy. The outcomes keep the parts' order.
+    let in_flight = Arc::new(Semaphore::new(PARTS_IN_FLIGHT));
+    let mut pending = Vec::new();
     let mut stream_error = None;
     loop {
         match parts.next_field().await {
             Ok(Some(part)) => {
                 let is_dicom = part.content_type().is_none_or(|m| m.essence_str() == "application/dicom");
                 match part.bytes().await {
-                    Ok(bytes) if is_dicom => outcomes.push(state.ingestor.ingest(bytes, &received).await),
-                    Ok(_) => outcomes.push(Outcome::Rejected {
+                    Ok(bytes) if is_dicom => {
+                        let permit = in_flight.clone().acquire_owned().await.map_err(ApiError::internal)?;
+                        let (ingestor, received) = (state.ingestor.clone(), received.clone());
+                        pending.push(tokio::spawn(async move {
+                            let outcome = ingestor.ingest(bytes, &received).await;
+                            drop(permit);
+                            outcome
+                        }));
+                    }
+                    Ok(_) => pending.push(tokio::spawn(std::future::ready(Outcome::Rejected {
                         sop_class_uid: None,
                         sop_instance_uid: None,
                         reason: crate::ingest::Rejection::Invalid(elysium_dicom::header::HeaderError::NotDicom),
-                    }),
+                    }))),
                     Err(error) => {
                         stream_error = Some(error);
                         break;
@@ -85,6 +103,13 @@ async fn receive(
                 break;
             }
         }
+    }
+    let mut outcomes = Vec::with_capacity(pending.len());
+    for task in pending {
+        outcomes.push(task.await.unwrap_or_else(|join| {
+            tracing::error!(error = %join, "a STOW-RS part's ingest task failed");
+            Outcome::Rejected { sop_class_uid: None, sop_instance_uid: None, reason: crate::ingest::Rejection::Storage }
+        }));
     }
 
     let template = user.audit_event("dicom.stow", "success", Some(client));
