@@ -80,6 +80,20 @@ pub enum Command {
         #[arg(long, default_value_t = 4)]
         jobs: usize,
     },
+    /// Remove originals in the object store that no instance references (left by an ingest that
+    /// stopped between writing an object and registering it). `elysium serve` also does this daily.
+    SweepOrphans {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        store: crate::config::StoreConfig,
+        /// Leave objects younger than this many minutes (an ingest may be registering them).
+        #[arg(long, default_value_t = 60)]
+        older_than_minutes: u64,
+        /// List what would be removed; remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write synthetic CT series (DICOM) with ground truth, for demo data, tests and benchmarks.
     Phantom(PhantomArgs),
     /// The private PostgreSQL cluster (used when DATABASE_URL is unset).
@@ -192,6 +206,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ingest { database, store, paths, site, jobs } => {
             let db = Database::open(&database).await?;
             let result = ingest(&db.pool, &database, &store, &paths, site.as_deref(), jobs).await;
+            db.close().await?;
+            result
+        }
+        Command::SweepOrphans { database, store, older_than_minutes, dry_run } => {
+            let db = Database::open(&database).await?;
+            let result = sweep_orphans(&db.pool, &database, &store, older_than_minutes, dry_run).await;
             db.close().await?;
             result
         }
@@ -311,6 +331,33 @@ async fn ingest(
         println!("  refused {what}: {why}");
     }
     if summary.refused.is_empty() { Ok(()) } else { bail!("{} file(s) refused", summary.refused.len()) }
+}
+
+async fn sweep_orphans(
+    pool: &sqlx::PgPool,
+    database: &DatabaseConfig,
+    store: &crate::config::StoreConfig,
+    older_than_minutes: u64,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    elysium_db::migrate(pool).await?;
+    let objects = store.open(&database.data_dir)?;
+    let grace = std::time::Duration::from_secs(older_than_minutes.saturating_mul(60));
+    let report = crate::ingest::sweep::sweep_orphans(pool, objects.as_ref(), grace, dry_run).await?;
+    if !dry_run {
+        crate::ingest::sweep::audit(pool, Some(cli_actor()), &report).await?;
+    }
+    let verb = if dry_run { "would remove" } else { "removed" };
+    println!(
+        "examined {} objects; {verb} {} orphan(s); {} orphan(s) younger than {older_than_minutes} min left",
+        report.examined,
+        report.removed.len(),
+        report.too_recent
+    );
+    for key in &report.removed {
+        println!("  {key}");
+    }
+    Ok(())
 }
 
 fn cli_actor() -> String {

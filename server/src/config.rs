@@ -105,6 +105,10 @@ pub struct ServeConfig {
     /// Folder with the built browser bundle (`pkg/elysium.js`, `.wasm`, `.css`).
     #[arg(long, env = "ELYSIUM_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// Remove orphaned objects (originals no instance row references, left by an ingest that
+    /// stopped between writing and registering) every this many hours, from start-up; 0: never.
+    #[arg(long, env = "ELYSIUM_ORPHAN_SWEEP_HOURS", default_value_t = 24)]
+    pub orphan_sweep_hours: u64,
     /// Demo mode: creates demo sites and users with a shared password. Loopback addresses only.
     #[arg(long, env = "ELYSIUM_DEMO", value_parser = BoolishValueParser::new())]
     pub demo: bool,

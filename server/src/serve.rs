@@ -39,6 +39,10 @@ async fn run(
 
     let store = PostgresStore::new(db.pool.clone());
     let sweeper = tokio::spawn(store.continuously_delete_expired(Duration::from_secs(300)));
+    let orphan_sweep = (state.config.orphan_sweep_hours > 0).then(|| {
+        let every = Duration::from_secs(state.config.orphan_sweep_hours.saturating_mul(3600));
+        tokio::spawn(crate::ingest::sweep::every(state.pool.clone(), state.ingestor.store().clone(), every))
+    });
 
     let dimse = start_dimse(&state).await?;
     let screening = start_screening(&state).await;
@@ -60,6 +64,9 @@ async fn run(
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     sweeper.abort();
+    if let Some(orphan_sweep) = orphan_sweep {
+        orphan_sweep.abort();
+    }
     for task in screening {
         task.abort();
     }

@@ -14,3 +14,4 @@ mod health;
 mod pages;
 mod queue;
 mod screening;
+mod sweep;

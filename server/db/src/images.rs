@@ -256,6 +256,21 @@ async fn series_for(conn: &mut PgConnection, new: &NewInstance, study_ref: Uuid)
     Err(DbError::Contended("the series row is being created and removed concurrently; try again"))
 }
 
+/// Serialises what touches one object key for the rest of the caller's transaction: ingest holds
+/// it from checking for an existing row, through writing the object, to registering it; the
+/// orphan sweep holds it while it checks and deletes. Different keys never wait on each other.
+pub async fn lock_object_key(conn: &mut PgConnection, object_key: &str) -> DbResult<()> {
+    sqlx::query!("select pg_advisory_xact_lock(hashtextextended($1, 0))", object_key).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Which of `object_keys` an instance row references.
+pub async fn registered_object_keys(conn: &mut PgConnection, object_keys: &[String]) -> DbResult<Vec<String>> {
+    Ok(sqlx::query_scalar!("select object_key from instance where object_key = any($1)", object_keys)
+        .fetch_all(&mut *conn)
+        .await?)
+}
+
 /// How many studies belong to patients whose ID starts with `prefix` (demo data check).
 pub async fn count_studies_with_patient_prefix(pool: &PgPool, prefix: &str) -> DbResult<i64> {
     Ok(sqlx::query_scalar!(

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod cli;
 pub mod store;
+pub mod sweep;
 
 use std::sync::Arc;
 
@@ -149,6 +150,10 @@ impl Ingestor {
         }
     }
 
+    /// Writes the object and registers it, all under the object key's lock (see
+    /// [`elysium_db::images::lock_object_key`]), held until the commit: two ingests of the same
+    /// instance take turns, so the second finds the first's row instead of writing over its
+    /// object, and the orphan sweep never removes an object between its write and its row.
     async fn store_and_register(
         &self,
         h: &InstanceHeader,
@@ -158,31 +163,35 @@ impl Ingestor {
         site_id: Option<Uuid>,
     ) -> anyhow::Result<Outcome> {
         let reference = instance_ref(h);
-        let mut conn = self.pool.acquire().await?;
-        if let Some(existing) = elysium_db::images::find_instance(&mut conn, h.sop_instance_uid.as_str()).await? {
-            return Ok(same_or_conflict(h, &existing.sha256, sha256, reference));
-        }
-        drop(conn);
-
         let key = object_key(&h.study_instance_uid, &h.series_instance_uid, &h.sop_instance_uid);
         let size = i64::try_from(bytes.len())?;
-        // No row references this key yet, so writing over a leftover from a crashed attempt is safe.
-        self.store.put(&key, bytes.into()).await?;
-
         let new = new_instance(h, sha256, size, key.as_ref(), via, site_id);
-        let registered = async {
-            let mut tx = self.pool.begin().await?;
-            let registered = elysium_db::images::register(&mut tx, &new).await?;
-            if matches!(registered, Registered::Stored { .. }) {
-                tx.commit().await?;
-            }
-            anyhow::Ok(registered)
+
+        let mut tx = self.pool.begin().await?;
+        elysium_db::images::lock_object_key(&mut tx, key.as_ref()).await?;
+        if let Some(existing) = elysium_db::images::find_instance(&mut tx, h.sop_instance_uid.as_str()).await? {
+            return Ok(same_or_conflict(h, &existing.sha256, sha256, reference));
         }
-        .await;
-        match registered {
-            Ok(Registered::Stored { .. }) => Ok(Outcome::Stored(reference)),
+        // No row references this key, so writing over a leftover from a crashed attempt is safe.
+        if let Err(error) = self.store.put(&key, bytes.into()).await {
+            self.forget_object(&key).await;
+            return Err(error.into());
+        }
+        match elysium_db::images::register(&mut tx, &new).await {
+            Ok(Registered::Stored { .. }) => {
+                if let Err(error) = tx.commit().await {
+                    // The lock went with the transaction; an ingest of the same instance that
+                    // slipped in since would have written the same bytes it then registers.
+                    self.forget_object(&key).await;
+                    return Err(error.into());
+                }
+                Ok(Outcome::Stored(reference))
+            }
             Ok(Registered::AlreadyThere(existing)) => {
-                // Lost a race with an identical upload: the winner's object is at the same key.
+                // The same SOP Instance UID is filed under another study or series (another key).
+                if existing.object_key != key.as_ref() {
+                    self.forget_object(&key).await;
+                }
                 Ok(same_or_conflict(h, &existing.sha256, sha256, reference))
             }
             Ok(Registered::Inconsistent(why)) => {
@@ -191,7 +200,7 @@ impl Ingestor {
             }
             Err(error) => {
                 self.forget_object(&key).await;
-                Err(error)
+                Err(error.into())
             }
         }
     }
