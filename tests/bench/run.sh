@@ -16,7 +16,8 @@
 # (default 5), BENCH_STOW_BATCH (instances per request, 50), BENCH_STOW_CONCURRENCY (requests in
 # flight, 3), BENCH_STOW_ROUNDS (rounds, each on fresh servers, 5), BENCH_CACHE (venv, data and
 # results; default ~/.cache/elysium), CARGO_TARGET_DIR (as in the Makefile), BENCH_ONLY=worklist or
-# screening (only that benchmark: replaces its section of RESULTS.md, keeps the rest),
+# screening (only that benchmark: replaces its section of RESULTS.md, keeps the rest) or ingest
+# (only the load and STOW-RS benchmarks: rewrites RESULTS.md but keeps its other two sections),
 # BENCH_SCREEN_CASES (cases per screening run, 24), BENCH_WORKLIST_FINDINGS (1000000; patients
 # are a fifth of it), BENCH_WORKLIST_RUNS (runs per case, 50).
 set -euo pipefail
@@ -34,8 +35,8 @@ CONCURRENCY="${BENCH_STOW_CONCURRENCY:-3}"
 STOW_ROUNDS="${BENCH_STOW_ROUNDS:-5}"
 ONLY="${BENCH_ONLY:-}"
 case "$ONLY" in
-  "" | all | worklist | screening) ;;
-  *) echo "BENCH_ONLY: 'worklist' or 'screening' (or empty for everything), not '$ONLY'" >&2; exit 2 ;;
+  "" | all | worklist | screening | ingest) ;;
+  *) echo "BENCH_ONLY: 'worklist', 'screening' or 'ingest' (or empty for everything), not '$ONLY'" >&2; exit 2 ;;
 esac
 WORKLIST_FINDINGS="${BENCH_WORKLIST_FINDINGS:-1000000}"
 WORKLIST_RUNS="${BENCH_WORKLIST_RUNS:-50}"
@@ -351,8 +352,18 @@ for round in $(seq "$STOW_ROUNDS"); do
 done
 
 # ---------------------------------------------------------------------------------------------
-bench_worklist
-bench_screening
+# A section (worklist, screening) as RESULTS.md has it now, for a run that does not redo it.
+keep_section() { # NAME
+  awk -v b="<!-- bench_$1: begin -->" -v e="<!-- bench_$1: end -->" \
+    '$0 == e {skip = 0} skip {print} $0 == b {skip = 1}' "$BENCH/RESULTS.md" > "$RESULTS/$1.md"
+}
+if [[ "$ONLY" == ingest ]]; then
+  keep_section worklist
+  keep_section screening
+else
+  bench_worklist
+  bench_screening
+fi
 
 # ---------------------------------------------------------------------------------------------
 log "machine and versions"
