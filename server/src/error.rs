@@ -34,6 +34,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the service is not ready")]
     Unavailable,
+    /// None of the representations the client accepts can be produced.
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -55,6 +58,7 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -73,6 +77,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_failed",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::Internal(_) => "internal",
         }
     }

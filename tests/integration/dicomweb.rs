@@ -350,3 +350,107 @@ async fn wado_returns_originals_metadata_and_rendered_frames(pool: PgPool) {
         .expect("audit");
     assert_eq!(retrievals, 2, "instance and series retrievals are audited with the patient");
 }
+
+/// The parts of a `multipart/related` body (boundary from its content type): each part's
+/// Content-Type and bytes.
+fn related_parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let boundary = content_type.split("boundary=").nth(1).expect("boundary").trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, delimiter.as_bytes()) {
+        rest = &rest[start + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let headers_end = find(rest, b"\r\n\r\n").expect("part headers");
+        let headers = String::from_utf8_lossy(&rest[..headers_end]).to_string();
+        let part_type = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Type: "))
+            .unwrap_or_default()
+            .to_owned();
+        let content = &rest[headers_end + 4..];
+        let end = find(content, format!("\r\n{delimiter}").as_bytes()).expect("part end");
+        parts.push((part_type, content[..end].to_vec()));
+        rest = &content[end + 2..];
+    }
+    parts
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let native = fixture("pydicom/CT_small.dcm");
+    let jpeg2000 = fixture("pydicom/693_J2KI.dcm");
+    let (status, body) = stow(&app, &radiologist, "/dicomweb/studies", &[native.clone(), jpeg2000.clone()]).await;
+    assert_eq!(status, 200, "{body}");
+    let path_of = |i: usize| {
+        let url = body["00081199"]["Value"][i]["00081190"]["Value"][0].as_str().expect("retrieve url");
+        url.trim_start_matches(&app.origin()).to_owned()
+    };
+    let (native_path, j2k_path) = (path_of(0), path_of(1));
+
+    // The study: every original, and the metadata of each.
+    let study_path = native_path.split("/series/").next().expect("study path").to_owned();
+    let study = radiologist.get(app.url(&study_path)).send().await.expect("study");
+    assert_eq!(study.status(), 200);
+    let content_type = study.headers()["content-type"].to_str().expect("ct").to_owned();
+    let parts = related_parts(&content_type, &study.bytes().await.expect("body"));
+    assert_eq!(parts.len(), 1, "CT_small's study holds one instance");
+    assert_eq!(parts[0].0, "application/dicom");
+    assert!(parts[0].1 == native, "the study's part is the original, byte for byte");
+    let metadata: Value =
+        radiologist.get(app.url(&format!("{study_path}/metadata"))).send().await.expect("meta").json().await.expect("json");
+    assert_eq!(metadata.as_array().map(Vec::len), Some(1));
+    let unknown = radiologist.get(app.url("/dicomweb/studies/1.2.3.4")).send().await.expect("unknown study");
+    assert_eq!(unknown.status(), 404);
+
+    // Native frames: an uncompressed instance's frame is its pixel data, byte for byte.
+    let frame = radiologist.get(app.url(&format!("{native_path}/frames/1"))).send().await.expect("frame");
+    assert_eq!(frame.status(), 200);
+    let content_type = frame.headers()["content-type"].to_str().expect("ct").to_owned();
+    assert!(content_type.starts_with("multipart/related; type=\"application/octet-stream\""), "{content_type}");
+    let parts = related_parts(&content_type, &frame.bytes().await.expect("body"));
+    assert_eq!(parts.len(), 1);
+    assert_eq!(parts[0].0, "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1");
+    let parsed = elysium_dicom::header::parse(&native).expect("parse");
+    let pixel_data = parsed.object.element(dicom_dictionary_std::tags::PIXEL_DATA).expect("pixel data").to_bytes().expect("bytes");
+    assert_eq!(parts[0].1.len(), 128 * 128 * 2);
+    assert!(parts[0].1.as_slice() == pixel_data.as_ref(), "the frame is the stored pixel data");
+
+    // A JPEG 2000 frame comes decoded: its stored values, rescaled, are the HU Elysium renders.
+    let accept = "multipart/related; type=\"application/octet-stream\"; transfer-syntax=*";
+    let frame = radiologist.get(app.url(&format!("{j2k_path}/frames/1"))).header("accept", accept).send().await.expect("frame");
+    assert_eq!(frame.status(), 200);
+    let content_type = frame.headers()["content-type"].to_str().expect("ct").to_owned();
+    let raw = related_parts(&content_type, &frame.bytes().await.expect("body")).remove(0).1;
+    let parsed = elysium_dicom::header::parse(&jpeg2000).expect("parse");
+    let hu = elysium_dicom::render::decode_frame(&parsed.object, 0).expect("decode");
+    assert_eq!(raw.len(), hu.values.len() * 2);
+    let signed = parsed.object.element(dicom_dictionary_std::tags::PIXEL_REPRESENTATION).ok().and_then(|e| e.to_int::<u16>().ok()) == Some(1);
+    let (slope, intercept) = (parsed.header.rescale_slope.unwrap_or(1.0), parsed.header.rescale_intercept.unwrap_or(0.0));
+    for (i, pair) in raw.chunks_exact(2).enumerate() {
+        let stored = if signed { f64::from(i16::from_le_bytes([pair[0], pair[1]])) } else { f64::from(u16::from_le_bytes([pair[0], pair[1]])) };
+        assert!((stored * slope + intercept - f64::from(hu.values[i])).abs() < 0.01, "pixel {i}");
+    }
+
+    // What cannot be served is refused clearly.
+    for (list, status) in [("2", 404), ("1,2", 404), ("0", 400), ("x", 400)] {
+        let response = radiologist.get(app.url(&format!("{native_path}/frames/{list}"))).send().await.expect("frames");
+        assert_eq!(response.status(), status, "frames/{list}");
+    }
+    let jpeg_ls_only = radiologist
+        .get(app.url(&format!("{native_path}/frames/1")))
+        .header("accept", "multipart/related; type=\"image/jls\"")
+        .send()
+        .await
+        .expect("jls");
+    assert_eq!(jpeg_ls_only.status(), 406);
+    assert_eq!(app.client().get(app.url(&format!("{native_path}/frames/1"))).send().await.expect("anonymous").status(), 401);
+}

@@ -431,6 +431,22 @@ pub async fn instances_of_series(pool: &PgPool, study_uid: &str, series_uid: &st
     .await?)
 }
 
+/// Instances of a study, series by series (as [`series_of_study`] orders them), each in slice
+/// order as received.
+pub async fn instances_of_study(pool: &PgPool, study_uid: &str) -> DbResult<Vec<InstanceRow>> {
+    Ok(sqlx::query_as!(
+        InstanceRow,
+        "select i.sop_instance_uid, i.sop_class_uid, i.transfer_syntax_uid, i.instance_number, i.image_position,
+                i.number_of_frames, i.size_bytes, i.object_key
+         from instance i join series se on se.id = i.series_ref join study st on st.id = se.study_ref
+         where st.study_uid = $1
+         order by se.series_number nulls last, se.created_at, se.id, i.instance_number nulls last, i.sop_instance_uid",
+        study_uid
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// The object key of one instance, addressed by its study, series and instance UIDs.
 pub async fn instance_key(pool: &PgPool, study_uid: &str, series_uid: &str, sop_instance_uid: &str) -> DbResult<Option<String>> {
     Ok(sqlx::query_scalar!(

@@ -89,6 +89,21 @@ pub fn decode_frame(object: &DefaultDicomObject, index: u32) -> Result<Frame, Re
     Ok(Frame { rows: decoded.rows(), columns: decoded.columns(), values })
 }
 
+/// Frame `index` (0-based) as native pixel data: the stored values, little endian, with the
+/// instance's BitsAllocated, samples interleaved, no rescale (what WADO-RS `frames` returns in
+/// Explicit VR Little Endian). Compressed frames are decoded first.
+pub fn native_frame(object: &DefaultDicomObject, index: u32) -> Result<Vec<u8>, RenderError> {
+    let frames = object
+        .get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
+        .and_then(|e| e.to_int::<u32>().ok())
+        .unwrap_or(1);
+    if index >= frames {
+        return Err(RenderError::NoSuchFrame(index));
+    }
+    let decoded = decode_pixels(object, index).map_err(RenderError::Decode)?;
+    Ok(decoded.data().to_vec())
+}
+
 /// Decodes one frame with dicom-pixeldata, turning a panic inside a codec into an error.
 ///
 /// Fuzzing found that dicom-transfer-syntax-registry 0.10.1's RLE decoder indexes past its

@@ -1,4 +1,4 @@
-//! DICOMweb (PS3.18): STOW-RS to store, QIDO-RS to search. Enough for a PACS to send studies
+//! DICOMweb (PS3.18): STOW-RS to store, QIDO-RS to search, WADO-RS to retrieve. Enough for a PACS to send studies
 //! and for a viewer such as OHIF to browse them. Every route needs a signed-in session or an
 //! API token (see the authorization policy).
 
@@ -21,7 +21,8 @@ pub const DICOM_JSON: &str = "application/dicom+json";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/studies", get(qido::studies).post(stow::store))
-        .route("/studies/{study}", axum::routing::post(stow::store_into_study))
+        .route("/studies/{study}", get(wado::study).post(stow::store_into_study))
+        .route("/studies/{study}/metadata", get(wado::study_metadata))
         .route("/studies/{study}/series", get(qido::series))
         .route("/studies/{study}/series/{series}", get(wado::series))
         .route("/studies/{study}/series/{series}/metadata", get(wado::series_metadata))
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/studies/{study}/series/{series}/instances/{instance}", get(wado::instance))
         .route("/studies/{study}/series/{series}/instances/{instance}/metadata", get(wado::instance_metadata))
         .route("/studies/{study}/series/{series}/instances/{instance}/rendered", get(wado::rendered))
+        .route("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", get(wado::frames))
         .route("/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered", get(wado::frame_rendered))
         // STOW-RS bodies are whole studies: the multipart reader enforces its own limits.
         .layer(DefaultBodyLimit::disable())

@@ -1,6 +1,7 @@
-//! WADO-RS (PS3.18 §10.4): instances and series as `multipart/related; type="application/dicom"`
-//! (the originals, byte for byte), their metadata in DICOM JSON, and rendered frames as PNG with
-//! `window=center,width`.
+//! WADO-RS (PS3.18 §10.4): studies, series and instances as `multipart/related;
+//! type="application/dicom"` (the originals, byte for byte), their metadata in DICOM JSON, frames
+//! as native pixel data (`multipart/related; type="application/octet-stream"`, what OHIF loads),
+//! and rendered frames as PNG with `window=center,width`.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use axum::{
     Extension,
     body::Body,
     extract::{Path, Query, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -36,7 +37,7 @@ pub async fn instance(
     ensure_visible(&state, &user, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
     audit_retrieval(&state, &user, client, &study, "instance").await;
-    Ok(multipart(futures::stream::once(async move { Ok::<_, ApiError>(bytes) })))
+    Ok(multipart(futures::stream::once(async move { Ok::<_, ApiError>(bytes) }), DICOM_PART))
 }
 
 pub async fn series(
@@ -51,7 +52,26 @@ pub async fn series(
         return Err(ApiError::NotFound);
     }
     audit_retrieval(&state, &user, client, &study, "series").await;
-    // Streamed one instance at a time: a whole series never sits in memory.
+    Ok(stream_instances(&state, instances))
+}
+
+pub async fn study(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    Path(study): Path<String>,
+) -> Result<Response, ApiError> {
+    ensure_visible(&state, &user, &study).await?;
+    let instances = elysium_db::images::instances_of_study(&state.pool, &study).await?;
+    if instances.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    audit_retrieval(&state, &user, client, &study, "study").await;
+    Ok(stream_instances(&state, instances))
+}
+
+/// The originals, streamed one instance at a time: a whole series or study never sits in memory.
+fn stream_instances(state: &AppState, instances: Vec<elysium_db::images::InstanceRow>) -> Response {
     let store = state.ingestor.store().clone();
     let parts = futures::stream::iter(instances).then(move |row| {
         let store = store.clone();
@@ -60,7 +80,7 @@ pub async fn series(
             object.bytes().await.map_err(ApiError::internal)
         }
     });
-    Ok(multipart(parts))
+    multipart(parts, DICOM_PART)
 }
 
 pub async fn instance_metadata(
@@ -81,12 +101,100 @@ pub async fn series_metadata(
 ) -> Result<Response, ApiError> {
     ensure_visible(&state, &user, &study).await?;
     let instances = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
+    Ok(dicom_json(metadata_of(&state, instances).await?))
+}
+
+pub async fn study_metadata(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path(study): Path<String>,
+) -> Result<Response, ApiError> {
+    ensure_visible(&state, &user, &study).await?;
+    let instances = elysium_db::images::instances_of_study(&state.pool, &study).await?;
+    if instances.is_empty() {
+        return Err(ApiError::NotFound);
+    }
+    Ok(dicom_json(metadata_of(&state, instances).await?))
+}
+
+async fn metadata_of(state: &AppState, instances: Vec<elysium_db::images::InstanceRow>) -> Result<Vec<serde_json::Value>, ApiError> {
     let mut all = Vec::with_capacity(instances.len());
     for row in instances {
-        let bytes = read_key(&state, &row.object_key).await?;
+        let bytes = read_key(state, &row.object_key).await?;
         all.push(tokio::task::spawn_blocking(move || metadata(&bytes)).await.map_err(ApiError::internal)??);
     }
-    Ok(dicom_json(all))
+    Ok(all)
+}
+
+/// `.../frames/{list}`: frames (numbered from 1, comma separated) as native pixel data, one part
+/// each, in Explicit VR Little Endian whatever the instance is stored in (compressed frames are
+/// decoded). A client that accepts neither that nor any representation is told so (406).
+pub async fn frames(
+    State(state): State<AppState>,
+    Extension(user): Extension<SessionUser>,
+    Path((study, series, instance, list)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let numbers = frame_numbers(&list)?;
+    if !accepts_native_frames(&headers) {
+        return Err(ApiError::NotAcceptable(format!(
+            "frames are returned as multipart/related; type=\"application/octet-stream\"; transfer-syntax={NATIVE_SYNTAX}"
+        )));
+    }
+    ensure_visible(&state, &user, &study).await?;
+    let bytes = read_instance(&state, &study, &series, &instance).await?;
+    let parts = tokio::task::spawn_blocking(move || -> Result<Vec<Bytes>, ApiError> {
+        let parsed = elysium_dicom::header::parse(&bytes).map_err(ApiError::internal)?;
+        numbers
+            .iter()
+            .map(|n| match render::native_frame(&parsed.object, n - 1) {
+                Ok(frame) => Ok(Bytes::from(frame)),
+                Err(render::RenderError::NoSuchFrame(_)) => Err(ApiError::NotFound),
+                Err(other) => Err(ApiError::Validation(other.to_string())),
+            })
+            .collect()
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    Ok(multipart(futures::stream::iter(parts.into_iter().map(Ok)), FRAME_PART))
+}
+
+/// `1`, `1,3,5`: frame numbers from 1, at most [`MAX_FRAMES_PER_REQUEST`] of them.
+fn frame_numbers(list: &str) -> Result<Vec<u32>, ApiError> {
+    let numbers: Vec<u32> = list
+        .split(',')
+        .map(|n| n.trim().parse::<u32>().ok().filter(|n| *n >= 1))
+        .collect::<Option<_>>()
+        .ok_or_else(|| ApiError::BadRequest("frames are a comma-separated list of numbers from 1".into()))?;
+    if numbers.len() > MAX_FRAMES_PER_REQUEST {
+        return Err(ApiError::BadRequest(format!("at most {MAX_FRAMES_PER_REQUEST} frames per request")));
+    }
+    Ok(numbers)
+}
+
+/// Whether `Accept` allows native frames: absent, `*/*`, `multipart/related` with
+/// `application/octet-stream` (or no type), and a transfer syntax of `*` or Explicit VR LE (or none).
+fn accepts_native_frames(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    accept.split(',').any(|range| {
+        let mut fields = range.split(';').map(str::trim);
+        let media = fields.next().unwrap_or_default().to_ascii_lowercase();
+        let params: Vec<(String, String)> = fields
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().trim_matches('"').to_owned()))
+            .collect();
+        let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        match media.as_str() {
+            "*/*" | "multipart/*" => true,
+            "multipart/related" => {
+                param("type").is_none_or(|t| t.eq_ignore_ascii_case("application/octet-stream"))
+                    && param("transfer-syntax").is_none_or(|ts| ts == "*" || ts == NATIVE_SYNTAX)
+            }
+            _ => false,
+        }
+    })
 }
 
 /// `.../rendered` and `.../frames/{n}/rendered`: PNG through `window=center,width`
@@ -162,12 +270,20 @@ async fn read_key(state: &AppState, key: &str) -> Result<Bytes, ApiError> {
     object.bytes().await.map_err(ApiError::internal)
 }
 
-fn multipart(parts: impl futures::Stream<Item = Result<Bytes, ApiError>> + Send + 'static) -> Response {
+/// The content type of each part: originals, or native frames.
+const DICOM_PART: &str = "application/dicom";
+const FRAME_PART: &str = "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1";
+/// Explicit VR Little Endian: the transfer syntax of the frames returned.
+const NATIVE_SYNTAX: &str = "1.2.840.10008.1.2.1";
+/// Frames one request may ask for (each is decoded in memory before the response starts).
+const MAX_FRAMES_PER_REQUEST: usize = 64;
+
+fn multipart(parts: impl futures::Stream<Item = Result<Bytes, ApiError>> + Send + 'static, part_type: &'static str) -> Response {
     let framed = parts
-        .map(|part| {
+        .map(move |part| {
             part.map(|bytes| {
-                let mut chunk = Vec::with_capacity(bytes.len() + 96);
-                chunk.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes());
+                let mut chunk = Vec::with_capacity(bytes.len() + 128);
+                chunk.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Type: {part_type}\r\n\r\n").as_bytes());
                 chunk.extend_from_slice(&bytes);
                 chunk.extend_from_slice(b"\r\n");
                 Bytes::from(chunk)
@@ -176,7 +292,8 @@ fn multipart(parts: impl futures::Stream<Item = Result<Bytes, ApiError>> + Send 
         .chain(futures::stream::once(async { Ok(Bytes::from(format!("--{BOUNDARY}--\r\n"))) }))
         .map(|r| r.map_err(|e| std::io::Error::other(e.to_string())));
     let mut response = Response::new(Body::from_stream(framed));
-    let content_type = format!("multipart/related; type=\"application/dicom\"; boundary={BOUNDARY}");
+    let kind = part_type.split(';').next().unwrap_or(part_type);
+    let content_type = format!("multipart/related; type=\"{kind}\"; boundary={BOUNDARY}");
     if let Ok(value) = HeaderValue::from_str(&content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
