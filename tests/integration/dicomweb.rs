@@ -454,3 +454,56 @@ async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
     assert_eq!(jpeg_ls_only.status(), 406);
     assert_eq!(app.client().get(app.url(&format!("{native_path}/frames/1"))).send().await.expect("anonymous").status(), 401);
 }
+
+/// A PACS that drops the connection halfway through a STOW-RS body: the parts that arrived whole
+/// are stored and audited, the cut one leaves neither a row nor an object, and the server goes on.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_client_that_disconnects_mid_upload_leaves_only_whole_instances(pool: PgPool) {
+    use tokio::io::AsyncWriteExt;
+
+    let app = TestApp::spawn(pool).await;
+    let token = elysium_server::auth::tokens::generate();
+    let mut conn = app.pool.acquire().await.expect("conn");
+    let admin_id = elysium_db::users::id_by_username(&mut conn, "admin").await.expect("query").expect("admin");
+    elysium_db::tokens::insert(&mut conn, admin_id, "pacs", &elysium_server::auth::tokens::digest(&token)).await.expect("token");
+    drop(conn);
+
+    let whole = fixture("pydicom/CT_small.dcm");
+    let cut = fixture("pydicom/693_J2KI.dcm");
+    let body = multipart_related(&[whole.clone(), cut.clone()]);
+    // Everything up to the middle of the second part; the declared length promises the rest.
+    let sent = body.len() - cut.len() / 2 - format!("\r\n--{}--\r\n", elysium_tests::STOW_BOUNDARY).len();
+    let head = format!(
+        "POST /dicomweb/studies HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n",
+        app.addr,
+        stow_content_type(),
+        body.len()
+    );
+    let mut socket = tokio::net::TcpStream::connect(app.addr).await.expect("connect");
+    socket.write_all(head.as_bytes()).await.expect("head");
+    socket.write_all(&body[..sent]).await.expect("part of the body");
+    socket.flush().await.expect("flush");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(socket);
+
+    // The request ends on the server's side once it sees the connection close: its audit row.
+    let mut audited = Vec::new();
+    for _ in 0..100 {
+        audited = app.audit_rows("dicom.stow.store").await;
+        if !audited.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(audited.len(), 1, "the stored instance's study is audited");
+    assert_eq!(count(&app, "instance").await, 1, "the whole part is stored");
+    let stored: String = sqlx::query_scalar("select sop_instance_uid from instance").fetch_one(&app.pool).await.expect("uid");
+    assert_eq!(stored, CT_SMALL_UID);
+    assert_eq!(object_files(&app), 1, "the cut part left no object");
+
+    // The server is still there, and the cut instance can be sent again in full.
+    let admin = app.signed_in("admin").await;
+    let (status, body) = stow(&app, &admin, "/dicomweb/studies", &[whole, cut]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(count(&app, "instance").await, 2);
+}

@@ -36,7 +36,7 @@ pub async fn store(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    receive(state, user.0, client.0, headers, body, None).await
+    receive_detached(state, user.0, client.0, headers, body, None).await
 }
 
 pub async fn store_into_study(
@@ -47,7 +47,22 @@ pub async fn store_into_study(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    receive(state, user.0, client.0, headers, body, Some(study)).await
+    receive_detached(state, user.0, client.0, headers, body, Some(study)).await
+}
+
+/// Runs [`receive`] as its own task, so that it always runs to its end: an HTTP/2 client that
+/// resets its stream mid-body makes the server drop the request's handler, and the instances
+/// already stored must still be audited (and those in progress finished, all or nothing) rather
+/// than abandoned with it. (Over HTTP/1 the body read fails and the handler ends on its own.)
+async fn receive_detached(
+    state: AppState,
+    user: SessionUser,
+    client: ClientAddr,
+    headers: HeaderMap,
+    body: Body,
+    expected_study: Option<String>,
+) -> Result<Response, ApiError> {
+    tokio::spawn(receive(state, user, client, headers, body, expected_study)).await.map_err(ApiError::internal)?
 }
 
 async fn receive(
