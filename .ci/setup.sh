@@ -6,6 +6,7 @@
 #   - wasm-bindgen-cli at exactly the version in Cargo.lock
 #   - ONNX Runtime's CPU library from the PyPI wheel (.ci/setup-ort.sh)
 #   - Debian chromium and npm playwright-core for the browser suite (SETUP_E2E=0 skips them)
+#   - moto's S3 server in a virtualenv, for the S3 object store test (SETUP_S3=0 skips it)
 # Tools that are not Debian packages go under $ELYSIUM_TOOLS (default ~/.cache/elysium-tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,21 @@ fi
 if [[ "${SETUP_FUZZ:-1}" == 1 ]] && ! cargo fuzz --version >/dev/null 2>&1; then
   log "cargo install cargo-fuzz (a few minutes, once)"
   cargo install cargo-fuzz --version 0.13.2 --locked
+fi
+
+# moto's S3 server at the versions in tests/process/s3-requirements.txt: an S3-compatible
+# endpoint for tests/process/s3_store.sh (the object store as several servers would share it).
+if [[ "${SETUP_S3:-1}" == 1 ]]; then
+  python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  S3_VENV="$TOOLS/s3-venv"
+  want_s3="$(sha256sum tests/process/s3-requirements.txt | cut -d' ' -f1)"
+  if [[ "$(cat "$S3_VENV/.requirements.sha256" 2>/dev/null)" != "$want_s3" ]]; then
+    log "moto S3 server (virtualenv $S3_VENV)"
+    rm -rf "$S3_VENV"
+    python3 -m venv "$S3_VENV"
+    "$S3_VENV/bin/pip" install -q --disable-pip-version-check -r tests/process/s3-requirements.txt
+    echo "$want_s3" > "$S3_VENV/.requirements.sha256"
+  fi
 fi
 
 if [[ "${SETUP_E2E:-1}" == 1 ]]; then
