@@ -31,8 +31,12 @@ if ! command -v initdb >/dev/null && ! compgen -G "/usr/lib/postgresql/*/bin/ini
 fi
 command -v psql >/dev/null || apt_install postgresql-client
 command -v curl >/dev/null || apt_install curl
-# dcmtk: storescu and echoscu, a real PACS client for the C-STORE listener tests.
+# dcmtk: storescu and echoscu, a real PACS client for the C-STORE listener tests (and dcmcjpls,
+# an independent JPEG-LS encoder for them).
 command -v storescu >/dev/null || apt_install dcmtk
+# cmake and a C++ compiler build CharLS, the JPEG-LS codec (dicom-pixeldata's `charls` feature).
+command -v cmake >/dev/null || apt_install cmake
+command -v c++ >/dev/null || apt_install g++
 
 # ONNX Runtime's C library for the screening inference (loaded at run time).
 .ci/setup-ort.sh

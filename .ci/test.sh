@@ -32,6 +32,9 @@ cargo test --locked
 log "a screening worker process killed mid-job (SIGKILL): its job is finished by another"
 tests/process/worker_kill.sh "$ELYSIUM"
 
+log "the object store on S3-compatible storage (moto's S3 server)"
+tests/process/s3_store.sh "$ELYSIUM"
+
 log "fuzzing the DICOM parse path for ${FUZZ_SECONDS:=60} s"
 FUZZ_SECONDS="$FUZZ_SECONDS" .ci/fuzz.sh
 

@@ -4,6 +4,7 @@ use elysium_db::MIGRATOR;
 use elysium_server::dimse::DimseConfig;
 use elysium_tests::TestApp;
 use sqlx::PgPool;
+use object_store::ObjectStoreExt;
 use tokio::process::Command;
 
 async fn listener(app: &TestApp, allowed_calling: Vec<String>) -> u16 {
@@ -46,6 +47,12 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xv", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]).await);
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &fixture_path("jpeg_lossless_sel1.dcm")]).await);
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xr", "127.0.0.1", &port, &fixture_path("rle.dcm")]).await);
+    // JPEG-LS lossless, encoded here by dcmtk's own codec from CT_small (with a new SOP
+    // Instance UID: the same UID with other bytes would be refused as a conflict).
+    let scratch = tempfile::tempdir().expect("tmp");
+    let jpeg_ls = scratch.path().join("ct_small_jls.dcm").to_string_lossy().to_string();
+    assert!(run("dcmcjpls", &["+ua", &fixture_path("CT_small.dcm"), &jpeg_ls]).await, "dcmcjpls");
+    assert!(run("storescu", &["-aec", "ELYSIUM", "-xt", "127.0.0.1", &port, &jpeg_ls]).await);
     // The same instance again is a success (a duplicate), not a second copy.
     assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
     let syntaxes: Vec<String> = instances(&app).await.into_iter().map(|(via, ts)| format!("{via} {ts}")).collect();
@@ -54,10 +61,22 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
         [
             "cstore 1.2.840.10008.1.2.1",
             "cstore 1.2.840.10008.1.2.4.70",
+            "cstore 1.2.840.10008.1.2.4.80",
             "cstore 1.2.840.10008.1.2.4.90",
             "cstore 1.2.840.10008.1.2.5",
         ]
     );
+    // The JPEG-LS copy decodes to CT_small's HU, pixel for pixel (lossless).
+    let key: String = sqlx::query_scalar("select object_key from instance where transfer_syntax_uid = '1.2.840.10008.1.2.4.80'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("key");
+    let object = app.state().ingestor.store().get(&key.into()).await.expect("stored object");
+    let stored = object.bytes().await.expect("bytes");
+    let decoded = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&stored).expect("parse").object, 0).expect("JPEG-LS decodes");
+    let original = std::fs::read(fixture_path("CT_small.dcm")).expect("CT_small");
+    let reference = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&original).expect("parse").object, 0).expect("decode");
+    assert!(decoded.values == reference.values, "JPEG-LS lossless gives back CT_small's HU");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

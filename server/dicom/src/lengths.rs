@@ -51,6 +51,17 @@ fn short_length(vr: &[u8; 2]) -> bool {
     )
 }
 
+/// The size of one value of a binary VR (PS3.5 §6.2): a value length must be a multiple of it.
+/// Text and byte VRs: 1.
+fn value_size(vr: &[u8; 2]) -> usize {
+    match vr {
+        b"FD" | b"SV" | b"UV" | b"OD" | b"OV" => 8,
+        b"FL" | b"SL" | b"UL" | b"AT" | b"OF" | b"OL" => 4,
+        b"SS" | b"US" | b"OW" => 2,
+        _ => 1,
+    }
+}
+
 /// Where the data set starts in `from_dicm` (bytes from the `DICM` marker on): after the last
 /// group-0002 element, found by walking them rather than trusting the group length.
 pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
@@ -173,6 +184,19 @@ impl Cursor<'_> {
             } else {
                 (None, self.u32()?)
             };
+            if let Some(vr) = vr
+                && length != UNDEFINED
+                && !(length as usize).is_multiple_of(value_size(&vr))
+            {
+                // dicom-rs reads whole values only and then reads on from the wrong place, where
+                // any bytes can pass for a huge declared length (found by fuzzing).
+                return Err(format!(
+                    "element ({:04X},{:04X}) {}: {length} bytes is not a whole number of values",
+                    tag.0,
+                    tag.1,
+                    String::from_utf8_lossy(&vr)
+                ));
+            }
             if length == UNDEFINED {
                 // A sequence, encapsulated pixel data or UN of undefined length: items follow.
                 let is_sequence = vr.is_none_or(|v| &v == b"SQ" || &v == b"UN") || tag == (0x7FE0, 0x0010);

@@ -109,11 +109,49 @@ pub fn native_frame(object: &DefaultDicomObject, index: u32) -> Result<Vec<u8>, 
 /// Fuzzing found that dicom-transfer-syntax-registry 0.10.1's RLE decoder indexes past its
 /// buffer on a corrupt segment; a malformed image must give a reason, never take a worker down.
 pub(crate) fn decode_pixels(object: &DefaultDicomObject, frame: u32) -> Result<dicom_pixeldata::DecodedPixelData<'_>, String> {
+    check_before_decoding(object)?;
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| object.decode_pixel_data_frame(frame))) {
         Ok(Ok(decoded)) => Ok(decoded),
         Ok(Err(error)) => Err(error.to_string()),
         Err(_) => Err("the image codec failed on malformed data".to_owned()),
     }
+}
+
+/// The largest frame decoded, in bytes: far above any CT slice (512 x 512 x 16 bits is 0.5 MB),
+/// low enough that a header claiming a huge image cannot make a codec allocate gigabytes.
+const MAX_FRAME_BYTES: u64 = 256 * 1024 * 1024;
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
+/// PS3.5 Annex G.5: an RLE frame starts with a 64-byte header of 16 u32, the first the number of
+/// segments, at most 15.
+const RLE_HEADER_BYTES: usize = 64;
+const RLE_MAX_SEGMENTS: u32 = 15;
+
+/// What the codecs would otherwise trust and allocate for. Fuzzing found both: a frame size from
+/// Rows x Columns, and dicom-transfer-syntax-registry 0.10.1's RLE decoder reserving whatever
+/// segment count a fragment's header claims (up to 2^32).
+fn check_before_decoding(object: &DefaultDicomObject) -> Result<(), String> {
+    let attribute = |tag, default: u64| object.get(tag).and_then(|e| e.to_int::<u64>().ok()).unwrap_or(default);
+    use dicom_dictionary_std::tags;
+    let frame_bytes = attribute(tags::ROWS, 0)
+        .saturating_mul(attribute(tags::COLUMNS, 0))
+        .saturating_mul(attribute(tags::SAMPLES_PER_PIXEL, 1))
+        .saturating_mul(attribute(tags::BITS_ALLOCATED, 16))
+        / 8;
+    if frame_bytes > MAX_FRAME_BYTES {
+        return Err(format!("a frame of {frame_bytes} bytes is larger than Elysium decodes ({MAX_FRAME_BYTES})"));
+    }
+    if object.meta().transfer_syntax().trim_end_matches('\0') == RLE_LOSSLESS
+        && let Some(dicom_core::DicomValue::PixelSequence(sequence)) = object.get(tags::PIXEL_DATA).map(|e| e.value())
+    {
+        for fragment in sequence.fragments() {
+            let segments = fragment.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            match segments {
+                Some(n) if fragment.len() >= RLE_HEADER_BYTES && (1..=RLE_MAX_SEGMENTS).contains(&n) => {}
+                _ => return Err("an RLE fragment without a valid 64-byte header (1 to 15 segments)".into()),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The window an image suggests (WindowCenter/Width), if any.
@@ -220,6 +258,36 @@ mod tests {
             let refused = crate::header::parse(&std::fs::read(&path).expect(&path)).err();
             assert!(matches!(refused, Some(crate::header::HeaderError::Unreadable(_))), "{name}: {refused:?}");
         }
+    }
+
+    #[test]
+    fn jpeg_ls_lossless_decodes_to_the_uncompressed_pixels() {
+        // pydicom's JPEG-LS Lossless copy of MR_small (its own tests check the same equality).
+        let read = |name: &str| {
+            let path = format!("{}/../../tests/fixtures/dicom/pydicom/{name}", env!("CARGO_MANIFEST_DIR"));
+            crate::header::parse(&std::fs::read(&path).expect(&path)).expect("parse").object
+        };
+        let (jpeg_ls, uncompressed) = (read("MR_small_jpeg_ls_lossless.dcm"), read("MR_small.dcm"));
+        assert_eq!(native_frame(&jpeg_ls, 0).expect("JPEG-LS decodes"), native_frame(&uncompressed, 0).expect("native"));
+        let frame = decode_frame(&jpeg_ls, 0).expect("decode");
+        assert_eq!((frame.rows, frame.columns), (64, 64));
+        assert!(frame.values == decode_frame(&uncompressed, 0).expect("decode").values);
+    }
+
+    #[test]
+    fn an_rle_header_claiming_billions_of_segments_is_refused_before_decoding() {
+        let path = format!("{}/../../tests/fixtures/dicom/fuzz/rle_segment_count_huge.dcm", env!("CARGO_MANIFEST_DIR"));
+        let parsed = crate::header::parse(&std::fs::read(&path).expect(&path)).expect("the header itself is fine");
+        let refused = decode_frame(&parsed.object, 0).err();
+        assert!(matches!(&refused, Some(RenderError::Decode(why)) if why.contains("RLE")), "{refused:?}");
+    }
+
+    #[test]
+    fn a_binary_value_of_a_partial_length_is_refused_before_dicom_rs_misreads_what_follows() {
+        let path = format!("{}/../../tests/fixtures/dicom/fuzz/sl_value_of_two_bytes.dcm", env!("CARGO_MANIFEST_DIR"));
+        let refused = crate::header::parse(&std::fs::read(&path).expect(&path)).err();
+        // Refused by the walk, not by dicom-rs after reserving the 2.9 GB it then misread.
+        assert!(matches!(&refused, Some(crate::header::HeaderError::Unreadable(why)) if why.contains("whole number of values")), "{refused:?}");
     }
 
     #[test]
