@@ -117,9 +117,10 @@ pub(crate) fn decode_pixels(object: &DefaultDicomObject, frame: u32) -> Result<d
     }
 }
 
-/// The largest frame decoded, in bytes: far above any CT slice (512 x 512 x 16 bits is 0.5 MB),
-/// low enough that a header claiming a huge image cannot make a codec allocate gigabytes.
-const MAX_FRAME_BYTES: u64 = 256 * 1024 * 1024;
+/// The largest frame decoded, in bytes: far above any CT slice (512 x 512 x 16 bits is 0.5 MB,
+/// 2048 x 2048 is 8 MB), low enough that a header claiming a huge image cannot make a codec
+/// allocate gigabytes.
+const MAX_FRAME_BYTES: u64 = 64 * 1024 * 1024;
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 /// PS3.5 Annex G.5: an RLE frame starts with a 64-byte header of 16 u32, the first the number of
 /// segments, at most 15.
