@@ -5,13 +5,16 @@
 #   - a wasm32 std: Debian's rustc-web builds std from source (rustup cannot fetch targets here)
 #   - wasm-bindgen-cli at exactly the version in Cargo.lock
 #   - ONNX Runtime's CPU library from the PyPI wheel (.ci/setup-ort.sh)
-#   - Debian chromium and npm playwright-core for the browser suite (SETUP_E2E=0 skips them)
+#   - Debian chromium and npm playwright-core (and dicomweb-client) for the browser suite
+#     (SETUP_E2E=0 skips them)
 #   - moto's S3 server in a virtualenv, for the S3 object store test (SETUP_S3=0 skips it)
 # Tools that are not Debian packages go under $ELYSIUM_TOOLS (default ~/.cache/elysium-tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}"
 PLAYWRIGHT_VERSION=1.65.1
+# dicomweb-client, the DICOMweb library of the OHIF viewer, for the browser suite's DICOMweb test.
+DICOMWEB_CLIENT_VERSION=0.11.3
 log() { echo "[setup] $*" >&2; }
 export DEBIAN_FRONTEND=noninteractive
 
@@ -84,6 +87,11 @@ if [[ "${SETUP_E2E:-1}" == 1 ]]; then
   if [[ "$have" != "$PLAYWRIGHT_VERSION" ]]; then
     command -v npm >/dev/null || apt_install nodejs npm
     npm install --prefix "$TOOLS" --no-audit --no-fund --save-exact "playwright-core@$PLAYWRIGHT_VERSION" >&2
+  fi
+  have="$(node -p "require('$TOOLS/node_modules/dicomweb-client/package.json').version" 2>/dev/null || true)"
+  if [[ "$have" != "$DICOMWEB_CLIENT_VERSION" ]]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    npm install --prefix "$TOOLS" --no-audit --no-fund --save-exact "dicomweb-client@$DICOMWEB_CLIENT_VERSION" >&2
   fi
 fi
 log "ready"
