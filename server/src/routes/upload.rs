@@ -64,18 +64,27 @@ pub async fn upload(
         if bytes.is_empty() {
             continue;
         }
-        let is_zip = name.to_ascii_lowercase().ends_with(".zip");
-        let items = if is_zip { zip_entries(&name, bytes).await } else { vec![(name, Ok(bytes))] };
-        for (label, item) in items {
-            let outcome = match item {
-                Ok(bytes) => state.ingestor.ingest(bytes, &received).await,
-                Err(reason) => {
-                    result.push(UploadRow { file: label, outcome: "refused".into(), detail: reason }, MAX_ROWS);
-                    continue;
+        if name.to_ascii_lowercase().ends_with(".zip") {
+            // Each entry is stored as soon as it is inflated, before the next one is read: an
+            // archive never sits in memory inflated, however many entries it has.
+            let (entries, mut inflated) = tokio::sync::mpsc::channel::<Item>(1);
+            let archive = name.clone();
+            let reader = tokio::task::spawn_blocking(move || {
+                read_zip(&archive, bytes, ZIP_LIMITS, |item| entries.blocking_send(item).is_ok())
+            });
+            while let Some(item) = inflated.recv().await {
+                store(&state, &received, item, &mut result, &mut outcomes).await;
+            }
+            match reader.await {
+                Ok(Ok(())) => {}
+                Ok(Err(reason)) => store(&state, &received, (format!("{name} (zip)"), Err(reason)), &mut result, &mut outcomes).await,
+                Err(error) => {
+                    let item = (format!("{name} (zip)"), Err(error.to_string()));
+                    store(&state, &received, item, &mut result, &mut outcomes).await;
                 }
-            };
-            result.push(row(label, &outcome), MAX_ROWS);
-            outcomes.push(outcome);
+            }
+        } else {
+            store(&state, &received, (name, Ok(bytes)), &mut result, &mut outcomes).await;
         }
     }
     let template = user.audit_event("dicom.upload", "success", Some(client));
@@ -84,6 +93,18 @@ pub async fn upload(
     let mut response = Redirect::to("/upload").into_response();
     response.headers_mut().insert(AUDITED_HEADER, HeaderValue::from_static("1"));
     Ok(response)
+}
+
+/// Stores one file (or records why it has no bytes) and adds its row to the result table.
+async fn store(state: &AppState, received: &Received, (label, item): Item, result: &mut UploadResult, outcomes: &mut Vec<Outcome>) {
+    match item {
+        Ok(bytes) => {
+            let outcome = state.ingestor.ingest(bytes, received).await;
+            result.push(row(label, &outcome), MAX_ROWS);
+            outcomes.push(outcome);
+        }
+        Err(reason) => result.push(UploadRow { file: label, outcome: "refused".into(), detail: reason }, MAX_ROWS),
+    }
 }
 
 fn row(file: String, outcome: &Outcome) -> UploadRow {
@@ -97,8 +118,8 @@ fn row(file: String, outcome: &Outcome) -> UploadRow {
 /// One file to ingest: its label for the result table, and its bytes or why it has none.
 type Item = (String, Result<Bytes, String>);
 
-/// What one uploaded zip may inflate to: each entry, and all of its entries together. A zip
-/// bomb inflates a small archive to terabytes, and the entries are held in memory until stored.
+/// What one uploaded zip may inflate to: each entry (held in memory until stored), and all of
+/// its entries together (a zip bomb inflates a small archive to terabytes: the time it takes).
 #[derive(Debug, Clone, Copy)]
 struct ZipLimits {
     entry_bytes: u64,
@@ -107,23 +128,12 @@ struct ZipLimits {
 
 const ZIP_LIMITS: ZipLimits = ZipLimits { entry_bytes: MAX_FILE_BYTES, total_bytes: 2 * MAX_FILE_BYTES };
 
-/// The entries of an uploaded zip, each bounded in size; entry names are labels only.
-async fn zip_entries(name: &str, bytes: Bytes) -> Vec<Item> {
-    let name = name.to_owned();
-    let read = tokio::task::spawn_blocking(move || read_zip(&name, bytes, ZIP_LIMITS)).await;
-    match read {
-        Ok(Ok(entries)) => entries,
-        Ok(Err(reason)) => vec![(String::from("(zip)"), Err(reason))],
-        Err(error) => vec![(String::from("(zip)"), Err(error.to_string()))],
-    }
-}
-
-/// Inflates the archive's entries within `limits`. Past the total, the entry that crossed it is
-/// refused and the rest are not read at all.
-fn read_zip(name: &str, bytes: Bytes, limits: ZipLimits) -> Result<Vec<Item>, String> {
+/// Inflates the archive's entries within `limits`, one at a time, handing each to `emit` (which
+/// returns false to stop early). Entry names are labels only. Past the total, the entry that
+/// crossed it is refused and the rest are not read at all.
+fn read_zip(name: &str, bytes: Bytes, limits: ZipLimits, mut emit: impl FnMut(Item) -> bool) -> Result<(), String> {
     use std::io::Read;
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip: {e}"))?;
-    let mut entries = Vec::new();
     let mut inflated: u64 = 0;
     let count = zip.len();
     for index in 0..count {
@@ -142,8 +152,8 @@ fn read_zip(name: &str, bytes: Bytes, limits: ZipLimits) -> Result<Vec<Item>, St
                     limits.total_bytes / (1024 * 1024),
                     count - index - 1
                 );
-                entries.push((label, Err(reason)));
-                return Ok(entries);
+                emit((label, Err(reason)));
+                return Ok(());
             }
             Ok(_) if data.len() as u64 > budget => Err("zip entry inflates past the size limit".to_owned()),
             Ok(_) => {
@@ -152,9 +162,11 @@ fn read_zip(name: &str, bytes: Bytes, limits: ZipLimits) -> Result<Vec<Item>, St
             }
             Err(error) => Err(format!("unreadable zip entry: {error}")),
         };
-        entries.push((label, item));
+        if !emit((label, item)) {
+            return Ok(());
+        }
     }
-    Ok(entries)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -183,7 +195,12 @@ mod tests {
         let sizes = [("a.dcm", 3 * MIB), ("b.dcm", 5 * MIB), ("c.dcm", 2 * MIB), ("d.dcm", 3 * MIB), ("e.dcm", 3 * MIB), ("f.dcm", MIB)];
         let archive = zip_of(&sizes);
         assert!(archive.len() < 100 * 1024, "{} bytes", archive.len());
-        let entries = read_zip("up.zip", archive, limits).expect("reads");
+        let mut entries = Vec::new();
+        read_zip("up.zip", archive, limits, |item| {
+            entries.push(item);
+            true
+        })
+        .expect("reads");
         let outcome: Vec<(&str, Result<usize, &str>)> =
             entries.iter().map(|(label, item)| (label.as_str(), item.as_ref().map(Bytes::len).map_err(String::as_str))).collect();
         assert_eq!(outcome[0], ("up.zip!a.dcm", Ok(3 * MIB)));
