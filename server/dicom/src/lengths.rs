@@ -12,6 +12,7 @@ const UNDEFINED: u32 = 0xFFFF_FFFF;
 const ITEM: (u16, u16) = (0xFFFE, 0xE000);
 const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
 const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
+const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
 /// Nesting deeper than this is refused rather than walked.
 const MAX_DEPTH: usize = 32;
 
@@ -22,8 +23,18 @@ pub enum Encoding {
     DeflatedExplicitLittle,
 }
 
-/// Checks every declared length in `dataset` (the bytes after the file meta group).
-pub fn check(dataset: &[u8], encoding: Encoding) -> Result<(), String> {
+/// The data set's top-level Pixel Data element as the walk found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PixelDataExtent {
+    /// Native pixel data of this many bytes.
+    Native(u32),
+    /// Encapsulated pixel data: this many fragments after the basic offset table.
+    Encapsulated { fragments: usize },
+}
+
+/// Checks every declared length in `dataset` (the bytes after the file meta group), and says
+/// where the pixel data is (none: no top-level Pixel Data element).
+pub fn check(dataset: &[u8], encoding: Encoding) -> Result<Option<PixelDataExtent>, String> {
     match encoding {
         Encoding::ImplicitLittle => walk(dataset, false),
         Encoding::ExplicitLittle => walk(dataset, true),
@@ -66,7 +77,7 @@ fn value_size(vr: &[u8; 2]) -> usize {
 /// group-0002 element, found by walking them rather than trusting the group length.
 pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
     check_meta_by_group_length(from_dicm)?;
-    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true };
+    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true, pixel_data: None };
     while cursor.remaining() >= 2 && cursor.bytes[cursor.at..cursor.at + 2] == [0x02, 0x00] {
         let (tag, length) = cursor.meta_element_header()?;
         cursor.skip(length, tag)?;
@@ -79,7 +90,7 @@ pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
 /// element's declared length before reading it. Walks the same span, checking those lengths.
 /// What dicom-object refuses on its own (no group length first, undefined lengths) is left to it.
 fn check_meta_by_group_length(from_dicm: &[u8]) -> Result<(), String> {
-    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true };
+    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true, pixel_data: None };
     let (tag, length) = cursor.meta_element_header()?;
     if tag != (0x0002, 0x0000) || length != 4 {
         return Ok(());
@@ -96,16 +107,18 @@ fn check_meta_by_group_length(from_dicm: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-fn walk(bytes: &[u8], explicit: bool) -> Result<(), String> {
-    let mut cursor = Cursor { bytes, at: 0, explicit };
+fn walk(bytes: &[u8], explicit: bool) -> Result<Option<PixelDataExtent>, String> {
+    let mut cursor = Cursor { bytes, at: 0, explicit, pixel_data: None };
     cursor.elements(0, None)?;
-    Ok(())
+    Ok(cursor.pixel_data)
 }
 
 struct Cursor<'a> {
     bytes: &'a [u8],
     at: usize,
     explicit: bool,
+    /// The top-level Pixel Data element, once walked.
+    pixel_data: Option<PixelDataExtent>,
 }
 
 impl Cursor<'_> {
@@ -197,34 +210,45 @@ impl Cursor<'_> {
                     String::from_utf8_lossy(&vr)
                 ));
             }
+            let top_level_pixel_data = depth == 0 && tag == PIXEL_DATA;
             if length == UNDEFINED {
                 // A sequence, encapsulated pixel data or UN of undefined length: items follow.
-                let is_sequence = vr.is_none_or(|v| &v == b"SQ" || &v == b"UN") || tag == (0x7FE0, 0x0010);
+                let is_sequence = vr.is_none_or(|v| &v == b"SQ" || &v == b"UN") || tag == PIXEL_DATA;
                 if !is_sequence {
                     return Err(format!("element ({:04X},{:04X}) has an undefined length", tag.0, tag.1));
                 }
-                self.items(depth + 1)?;
+                let items = self.items(depth + 1)?;
+                if top_level_pixel_data {
+                    // The first item is the basic offset table.
+                    self.pixel_data = Some(PixelDataExtent::Encapsulated { fragments: items.saturating_sub(1) });
+                }
             } else {
                 self.skip(length, tag)?;
+                if top_level_pixel_data {
+                    self.pixel_data = Some(PixelDataExtent::Native(length));
+                }
             }
         }
         Ok(())
     }
 
-    /// Items of a sequence (or fragments) of undefined length, up to the sequence delimiter.
-    fn items(&mut self, depth: usize) -> Result<(), String> {
+    /// Items of a sequence (or fragments) of undefined length, up to the sequence delimiter;
+    /// how many there were.
+    fn items(&mut self, depth: usize) -> Result<usize, String> {
         if depth > MAX_DEPTH {
             return Err("sequences nest too deeply".into());
         }
+        let mut count = 0;
         while self.remaining() > 0 {
             let tag = (self.u16()?, self.u16()?);
             let length = self.u32()?;
             match tag {
-                SEQUENCE_END => return Ok(()),
+                SEQUENCE_END => return Ok(count),
                 ITEM if length == UNDEFINED => self.elements(depth + 1, Some(ITEM_END))?,
                 ITEM => self.skip(length, tag)?,
                 other => return Err(format!("unexpected ({:04X},{:04X}) inside a sequence", other.0, other.1)),
             }
+            count += 1;
         }
         Err("a sequence of undefined length is not closed".into())
     }
@@ -247,7 +271,7 @@ mod tests {
     #[test]
     fn honest_lengths_pass_and_lies_are_named() {
         let good = explicit((0x0010, 0x0020), b"LO", b"PATIENT1");
-        assert_eq!(check(&good, Encoding::ExplicitLittle), Ok(()));
+        assert_eq!(check(&good, Encoding::ExplicitLittle), Ok(None));
         let mut lying = explicit((0x0010, 0x0020), b"LO", b"");
         lying[6..8].copy_from_slice(&0xFFF0u16.to_le_bytes());
         assert!(check(&lying, Encoding::ExplicitLittle).is_err_and(|e| e.contains("declares 65520 bytes")));
@@ -266,8 +290,27 @@ mod tests {
         data.extend_from_slice(&[0x08, 0x00, 0x50, 0x11, 4, 0, 0, 0, b'1', b'.', b'2', 0]);
         data.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
         data.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
-        assert_eq!(check(&data, Encoding::ImplicitLittle), Ok(()));
+        assert_eq!(check(&data, Encoding::ImplicitLittle), Ok(None));
         let unclosed = &data[..data.len() - 8];
         assert!(check(unclosed, Encoding::ImplicitLittle).is_err());
+    }
+
+    #[test]
+    fn the_top_level_pixel_data_is_located() {
+        // Native: (7FE0,0010) OW of 8 bytes.
+        let mut native = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0];
+        native.extend_from_slice(&8u32.to_le_bytes());
+        native.extend_from_slice(&[0; 8]);
+        assert_eq!(check(&native, Encoding::ExplicitLittle), Ok(Some(PixelDataExtent::Native(8))));
+        // Encapsulated: an empty basic offset table, two fragments, the delimiter.
+        let mut encapsulated = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0];
+        encapsulated.extend_from_slice(&UNDEFINED.to_le_bytes());
+        for length in [0u32, 4, 2] {
+            encapsulated.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0]);
+            encapsulated.extend_from_slice(&length.to_le_bytes());
+            encapsulated.extend(std::iter::repeat_n(0xAB, length as usize));
+        }
+        encapsulated.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        assert_eq!(check(&encapsulated, Encoding::ExplicitLittle), Ok(Some(PixelDataExtent::Encapsulated { fragments: 2 })));
     }
 }

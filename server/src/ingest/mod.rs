@@ -123,8 +123,8 @@ impl Ingestor {
     /// Stores one instance. Never panics on its input; every failure is an [`Outcome::Rejected`].
     pub async fn ingest(&self, bytes: Bytes, received: &Received) -> Outcome {
         let parse_input = bytes.clone();
-        let parsed = tokio::task::spawn_blocking(move || header::parse(&parse_input).map(|p| (p, header::sha256_hex(&parse_input))));
-        let (parsed, sha256) = match parsed.await {
+        let parsed = tokio::task::spawn_blocking(move || header::parse_header(&parse_input).map(|h| (h, header::sha256_hex(&parse_input))));
+        let (h, sha256) = match parsed.await {
             Ok(Ok(parsed)) => parsed,
             Ok(Err(error)) => return rejected(None, error.into()),
             Err(join) => {
@@ -132,7 +132,6 @@ impl Ingestor {
                 return rejected(None, Rejection::Storage);
             }
         };
-        let h = parsed.header;
         if let Some(study) = &received.expected_study
             && study != h.study_instance_uid.as_str()
         {

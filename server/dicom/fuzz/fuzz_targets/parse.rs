@@ -1,5 +1,6 @@
-//! Any bytes through the ingest parse path: header parsing, validation, and (for what parses)
-//! decoding the first frame. It must return a value for every input, never panic or abort.
+//! Any bytes through the ingest parse path: header parsing (ingest's header-only parse and the
+//! full parse), validation, and (for what parses) decoding the first frame. It must return a
+//! value for every input, never panic or abort.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -8,6 +9,8 @@ fuzz_target!(|data: &[u8]| {
     // libfuzzer-sys aborts on any panic, even one Elysium catches at its codec boundary
     // (render::decode_pixels); with the default hook, only panics that escape are findings.
     let _ = std::panic::take_hook();
+    // Ingest's header-only parse, then the full parse that rendering and volumes use.
+    let _ = elysium_dicom::header::parse_header(data);
     if let Ok(parsed) = elysium_dicom::header::parse(data) {
         let _ = elysium_dicom::render::decode_frame(&parsed.object, 0);
     }
