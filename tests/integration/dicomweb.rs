@@ -38,6 +38,26 @@ fn walk(dir: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
+/// A small phantom series (32 x 32 slices) and its instances' bytes, in file order.
+fn phantom_series(seed: u64, slices: u32) -> (elysium_dicom::phantom::GeneratedSeries, Vec<Vec<u8>>) {
+    let out = tempfile::tempdir().expect("tmp");
+    let mut options = elysium_dicom::phantom::PhantomOptions::new(out.path());
+    options.rows = 32;
+    options.slices = Some(slices);
+    options.seed = seed;
+    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let series = report.series.into_iter().next().expect("one series");
+    let mut files: Vec<_> = std::fs::read_dir(&series.dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
+        .collect();
+    files.sort();
+    let parts = files.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    (series, parts)
+}
+
 fn failure_reasons(body: &Value) -> Vec<u64> {
     body["00081198"]["Value"]
         .as_array()
@@ -228,21 +248,7 @@ async fn qido_finds_studies_series_and_instances_within_the_users_sites(pool: Pg
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_phantom_series_round_trips_through_stow_and_qido(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let out = tempfile::tempdir().expect("tmp");
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(out.path());
-    options.rows = 32;
-    options.slices = Some(6);
-    options.seed = 11;
-    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
-    let series = &report.series[0];
-    let mut files: Vec<_> = std::fs::read_dir(&series.dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect();
-    files.sort();
-    let parts: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    let (series, parts) = phantom_series(11, 6);
     let admin = app.signed_in("admin").await;
     let (status, body) = stow(&app, &admin, &format!("/dicomweb/studies/{}", series.study_uid), &parts).await;
     assert_eq!(status, 200, "{body}");
@@ -264,21 +270,7 @@ async fn a_phantom_series_round_trips_through_stow_and_qido(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn concurrent_requests_for_one_series_register_each_instance_once(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let out = tempfile::tempdir().expect("tmp");
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(out.path());
-    options.rows = 32;
-    options.slices = Some(12);
-    options.seed = 12;
-    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
-    let series = &report.series[0];
-    let mut files: Vec<_> = std::fs::read_dir(&series.dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect();
-    files.sort();
-    let parts: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    let (series, parts) = phantom_series(12, 12);
     let admin = app.signed_in("admin").await;
     // Four requests in flight: three thirds of the series and the first third again.
     let requests = [&parts[0..4], &parts[4..8], &parts[8..12], &parts[0..4]];

@@ -74,13 +74,7 @@ impl Frame {
 
 /// Decodes frame `index` (0-based) with the rescale (modality LUT) applied.
 pub fn decode_frame(object: &DefaultDicomObject, index: u32) -> Result<Frame, RenderError> {
-    let frames = object
-        .get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
-        .and_then(|e| e.to_int::<u32>().ok())
-        .unwrap_or(1);
-    if index >= frames {
-        return Err(RenderError::NoSuchFrame(index));
-    }
+    ensure_frame_exists(object, index)?;
     let decoded = decode_pixels(object, index).map_err(RenderError::Decode)?;
     if decoded.samples_per_pixel() != 1 {
         return Err(RenderError::Decode("only single-sample (greyscale) images are rendered".into()));
@@ -93,15 +87,18 @@ pub fn decode_frame(object: &DefaultDicomObject, index: u32) -> Result<Frame, Re
 /// instance's BitsAllocated, samples interleaved, no rescale (what WADO-RS `frames` returns in
 /// Explicit VR Little Endian). Compressed frames are decoded first.
 pub fn native_frame(object: &DefaultDicomObject, index: u32) -> Result<Vec<u8>, RenderError> {
+    ensure_frame_exists(object, index)?;
+    let decoded = decode_pixels(object, index).map_err(RenderError::Decode)?;
+    Ok(decoded.data().to_vec())
+}
+
+/// Frame `index` (0-based) is within NumberOfFrames (1 when absent).
+fn ensure_frame_exists(object: &DefaultDicomObject, index: u32) -> Result<(), RenderError> {
     let frames = object
         .get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
         .and_then(|e| e.to_int::<u32>().ok())
         .unwrap_or(1);
-    if index >= frames {
-        return Err(RenderError::NoSuchFrame(index));
-    }
-    let decoded = decode_pixels(object, index).map_err(RenderError::Decode)?;
-    Ok(decoded.data().to_vec())
+    if index >= frames { Err(RenderError::NoSuchFrame(index)) } else { Ok(()) }
 }
 
 /// Decodes one frame with dicom-pixeldata, turning a panic inside a codec into an error.
