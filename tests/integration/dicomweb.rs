@@ -1,7 +1,7 @@
 //! STOW-RS and QIDO-RS against the real server, with public sample files and phantoms.
 
 use elysium_db::MIGRATOR;
-use elysium_tests::{TestApp, fixture, multipart_related, stow_content_type};
+use elysium_tests::{TestApp, fixture, get_json, multipart_related, stow_content_type};
 use reqwest::Client;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -252,14 +252,7 @@ async fn a_phantom_series_round_trips_through_stow_and_qido(pool: PgPool) {
     let admin = app.signed_in("admin").await;
     let (status, body) = stow(&app, &admin, &format!("/dicomweb/studies/{}", series.study_uid), &parts).await;
     assert_eq!(status, 200, "{body}");
-    let found: Value = admin
-        .get(app.url(&format!("/dicomweb/studies?PatientID={}", series.patient_id)))
-        .send()
-        .await
-        .expect("qido")
-        .json()
-        .await
-        .expect("json");
+    let found = get_json(&app, &admin, &format!("/dicomweb/studies?PatientID={}", series.patient_id)).await;
     assert_eq!(found[0]["00201208"]["Value"][0], 6);
     assert_eq!(found[0]["00081190"]["Value"][0], format!("{}/dicomweb/studies/{}", app.origin(), series.study_uid));
 }
@@ -284,14 +277,7 @@ async fn concurrent_requests_for_one_series_register_each_instance_once(pool: Pg
     assert_eq!(count(&app, "study").await, 1);
     assert_eq!(count(&app, "patient").await, 1);
     assert_eq!(object_files(&app), 12);
-    let found: Value = admin
-        .get(app.url(&format!("/dicomweb/studies/{}/series", series.study_uid)))
-        .send()
-        .await
-        .expect("qido")
-        .json()
-        .await
-        .expect("json");
+    let found = get_json(&app, &admin, &format!("/dicomweb/studies/{}/series", series.study_uid)).await;
     assert_eq!(found[0]["00201209"]["Value"][0], 12, "{found}");
 }
 

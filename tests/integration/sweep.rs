@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use elysium_db::MIGRATOR;
 use elysium_server::ingest::{Outcome, Received, Via, sweep};
-use elysium_tests::{TestApp, fixture};
+use elysium_tests::{TestApp, fixture, get_json};
 use object_store::{ObjectStoreExt, PutPayload, path::Path as ObjectPath};
 use sqlx::PgPool;
 
@@ -38,17 +38,9 @@ async fn orphans_are_removed_after_the_grace_period_and_registered_objects_never
 
     // The registered instance is still there and still readable.
     let admin = app.signed_in("admin").await;
-    let studies: serde_json::Value =
-        admin.get(app.url("/dicomweb/studies")).send().await.expect("qido").json().await.expect("json");
+    let studies = get_json(&app, &admin, "/dicomweb/studies").await;
     let study = studies[0]["0020000D"]["Value"][0].as_str().expect("study uid").to_owned();
-    let series: serde_json::Value = admin
-        .get(app.url(&format!("/dicomweb/studies/{study}/series")))
-        .send()
-        .await
-        .expect("qido")
-        .json()
-        .await
-        .expect("json");
+    let series = get_json(&app, &admin, &format!("/dicomweb/studies/{study}/series")).await;
     let series_uid = series[0]["0020000E"]["Value"][0].as_str().expect("series uid");
     let retrieved = admin.get(app.url(&format!("/dicomweb/studies/{study}/series/{series_uid}"))).send().await.expect("wado");
     assert_eq!(retrieved.status(), 200);

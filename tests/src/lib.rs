@@ -142,6 +142,12 @@ pub fn set_cookie(response: &Response) -> String {
         .join("\n")
 }
 
+/// GET `path` on `app` with `client` and read the JSON body (QIDO-RS, metadata).
+pub async fn get_json(app: &TestApp, client: &Client, path: &str) -> serde_json::Value {
+    let response = client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    response.json().await.unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+}
+
 /// A public sample DICOM file from `tests/fixtures/dicom/`.
 pub fn fixture(path: &str) -> Vec<u8> {
     let full = format!("{}/fixtures/dicom/{path}", env!("CARGO_MANIFEST_DIR"));

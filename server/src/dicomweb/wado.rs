@@ -48,11 +48,7 @@ pub async fn series(
 ) -> Result<Response, ApiError> {
     ensure_visible(&state, &user, &study).await?;
     let instances = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
-    if instances.is_empty() {
-        return Err(ApiError::NotFound);
-    }
-    audit_retrieval(&state, &user, client, &study, "series").await;
-    Ok(stream_instances(&state, instances))
+    retrieve(&state, &user, client, &study, "series", instances).await
 }
 
 pub async fn study(
@@ -63,11 +59,24 @@ pub async fn study(
 ) -> Result<Response, ApiError> {
     ensure_visible(&state, &user, &study).await?;
     let instances = elysium_db::images::instances_of_study(&state.pool, &study).await?;
+    retrieve(&state, &user, client, &study, "study", instances).await
+}
+
+/// A series' or study's originals (`level`), audited as a view of the patient's record; none:
+/// not found.
+async fn retrieve(
+    state: &AppState,
+    user: &SessionUser,
+    client: String,
+    study: &str,
+    level: &str,
+    instances: Vec<elysium_db::images::InstanceRow>,
+) -> Result<Response, ApiError> {
     if instances.is_empty() {
         return Err(ApiError::NotFound);
     }
-    audit_retrieval(&state, &user, client, &study, "study").await;
-    Ok(stream_instances(&state, instances))
+    audit_retrieval(state, user, client, study, level).await;
+    Ok(stream_instances(state, instances))
 }
 
 /// The originals, streamed one instance at a time: a whole series or study never sits in memory.
