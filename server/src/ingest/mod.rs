@@ -178,12 +178,10 @@ impl Ingestor {
         }
         match elysium_db::images::register(&mut tx, &new).await {
             Ok(Registered::Stored { .. }) => {
-                if let Err(error) = tx.commit().await {
-                    // The lock went with the transaction; an ingest of the same instance that
-                    // slipped in since would have written the same bytes it then registers.
-                    self.forget_object(&key).await;
-                    return Err(error.into());
-                }
+                // If the commit fails, the lock went with the transaction: another ingest of this
+                // instance may already own the object, so it is not deleted here. Unreferenced,
+                // it is the orphan sweep's, which checks again under the lock.
+                tx.commit().await?;
                 Ok(Outcome::Stored(reference))
             }
             Ok(Registered::AlreadyThere(existing)) => {
