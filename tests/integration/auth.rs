@@ -204,10 +204,8 @@ async fn cross_site_state_changes_are_refused(pool: PgPool) {
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn api_tokens_work_without_a_browser_origin(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
-    let token = elysium_server::auth::tokens::generate();
+    let token = app.api_token("admin").await;
     let mut conn = app.pool.acquire().await.expect("conn");
-    let admin_id = elysium_db::users::id_by_username(&mut conn, "admin").await.expect("query").expect("admin");
-    elysium_db::tokens::insert(&mut conn, admin_id, "pacs", &elysium_server::auth::tokens::digest(&token)).await.expect("token");
     elysium_db::signin::lock(&mut conn, "surgeon", "192.0.2.1", time::Duration::minutes(15)).await.expect("lock");
     drop(conn);
 

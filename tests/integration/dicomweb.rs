@@ -47,14 +47,7 @@ fn phantom_series(seed: u64, slices: u32) -> (elysium_dicom::phantom::GeneratedS
     options.seed = seed;
     let report = elysium_dicom::phantom::generate(&options).expect("phantom");
     let series = report.series.into_iter().next().expect("one series");
-    let mut files: Vec<_> = std::fs::read_dir(&series.dir)
-        .expect("dir")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-        .collect();
-    files.sort();
-    let parts = files.iter().map(|p| std::fs::read(p).expect("read")).collect();
+    let parts = series.dicom_files().expect("series files").iter().map(|p| std::fs::read(p).expect("read")).collect();
     (series, parts)
 }
 
@@ -440,11 +433,7 @@ async fn a_client_that_disconnects_mid_upload_leaves_only_whole_instances(pool: 
     use tokio::io::AsyncWriteExt;
 
     let app = TestApp::spawn(pool).await;
-    let token = elysium_server::auth::tokens::generate();
-    let mut conn = app.pool.acquire().await.expect("conn");
-    let admin_id = elysium_db::users::id_by_username(&mut conn, "admin").await.expect("query").expect("admin");
-    elysium_db::tokens::insert(&mut conn, admin_id, "pacs", &elysium_server::auth::tokens::digest(&token)).await.expect("token");
-    drop(conn);
+    let token = app.api_token("admin").await;
 
     let whole = fixture("pydicom/CT_small.dcm");
     let cut = fixture("pydicom/693_J2KI.dcm");

@@ -110,6 +110,15 @@ impl TestApp {
         client
     }
 
+    /// A new API token for `username` (as `elysium token create` makes one).
+    pub async fn api_token(&self, username: &str) -> String {
+        let token = elysium_server::auth::tokens::generate();
+        let mut conn = self.pool.acquire().await.expect("conn");
+        let user_id = elysium_db::users::id_by_username(&mut conn, username).await.expect("query").expect("user");
+        elysium_db::tokens::insert(&mut conn, user_id, "test", &elysium_server::auth::tokens::digest(&token)).await.expect("token");
+        token
+    }
+
     /// Audit rows with this action, oldest first.
     pub async fn audit_rows(&self, action: &str) -> Vec<(Option<String>, String, Value)> {
         sqlx::query_as("select actor_username, outcome, detail from audit_event where action = $1 order by id")

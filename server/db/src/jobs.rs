@@ -281,6 +281,10 @@ pub async fn latest_results(pool: &PgPool, study_uid: &str) -> DbResult<Vec<Resu
 /// CT series whose last instance arrived more than `quiet` ago and that have no automatic job
 /// for this model version yet: the candidates for automatic screening (eligibility is checked by
 /// the caller on the images themselves).
+///
+/// Series that already have their job (nearly all of them, once a program runs) are set aside
+/// first (`offset 0` keeps the planner from merging the two steps); only the rest have their
+/// latest arrival looked up, one index probe each.
 pub async fn series_awaiting_screening(
     pool: &PgPool,
     model_name: &str,
@@ -289,11 +293,14 @@ pub async fn series_awaiting_screening(
     limit: i64,
 ) -> DbResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
-        "select se.series_uid from series se
-         cross join lateral (select max(i.received_at) as at from instance i where i.series_ref = se.id) latest
-         where se.modality = 'CT' and latest.at < now() - make_interval(secs => $3)
-           and not exists (select 1 from screening_job j where j.series_ref = se.id and j.model_name = $1
-                                                          and j.model_version = $2 and j.reason = 'auto')
+        "select waiting.series_uid
+         from (select se.id, se.series_uid from series se
+               where se.modality = 'CT'
+                 and not exists (select 1 from screening_job j where j.series_ref = se.id and j.model_name = $1
+                                                                and j.model_version = $2 and j.reason = 'auto')
+               offset 0) waiting
+         cross join lateral (select max(i.received_at) as at from instance i where i.series_ref = waiting.id) latest
+         where latest.at < now() - make_interval(secs => $3)
          order by latest.at
          limit $4",
         model_name,

@@ -115,13 +115,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Parses Part 10 bytes (preamble, `DICM`, file meta, data set), reading the whole data set so
 /// that truncation is caught here rather than when the pixels are first needed.
 pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
-    if bytes.len() < PREAMBLE_LEN + 4 || &bytes[PREAMBLE_LEN..PREAMBLE_LEN + 4] != b"DICM" {
-        return Err(HeaderError::NotDicom);
-    }
-    check_declared_lengths(&bytes[PREAMBLE_LEN..])?;
+    let from_dicm = after_preamble(bytes)?;
+    check_declared_lengths(from_dicm)?;
     let object = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
-        .from_reader(&bytes[PREAMBLE_LEN..])
+        .from_reader(from_dicm)
         .map_err(classify_read_error)?;
     let header = read_header(&object)?;
     check_pixel_data(&object, &header)?;
@@ -132,18 +130,24 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
 /// data set is read up to the pixel data only, and the pixel data is checked where the length
 /// walk found it. Saves copying (and zeroing) every image once more on its way in.
 pub fn parse_header(bytes: &[u8]) -> Result<InstanceHeader, HeaderError> {
-    if bytes.len() < PREAMBLE_LEN + 4 || &bytes[PREAMBLE_LEN..PREAMBLE_LEN + 4] != b"DICM" {
-        return Err(HeaderError::NotDicom);
-    }
-    let pixel_data = check_declared_lengths(&bytes[PREAMBLE_LEN..])?;
+    let from_dicm = after_preamble(bytes)?;
+    let pixel_data = check_declared_lengths(from_dicm)?;
     let object = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .read_until(tags::PIXEL_DATA)
-        .from_reader(&bytes[PREAMBLE_LEN..])
+        .from_reader(from_dicm)
         .map_err(classify_read_error)?;
     let header = read_header(&object)?;
     check_pixel_extent(&object, &header, pixel_data)?;
     Ok(header)
+}
+
+/// The bytes from the `DICM` marker on, after the 128-byte preamble; not Part 10: not DICOM.
+fn after_preamble(bytes: &[u8]) -> Result<&[u8], HeaderError> {
+    match bytes.get(PREAMBLE_LEN..) {
+        Some(from_dicm) if from_dicm.starts_with(b"DICM") => Ok(from_dicm),
+        _ => Err(HeaderError::NotDicom),
+    }
 }
 
 /// Reads the file meta group, then walks the data set's element headers (see [`crate::lengths`]).

@@ -1767,14 +1767,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let started = Instant::now();
         let report = generate(&PhantomOptions { slices: Some(160), ..PhantomOptions::new(dir.path()) }).expect("phantom");
-        let series = &report.series[0].dir;
         println!("generate: {:?}", started.elapsed());
-        let mut paths: Vec<_> = std::fs::read_dir(series)
-            .expect("dir")
-            .map(|e| e.expect("entry").path())
-            .filter(|p| p.extension().is_some_and(|e| e == "dcm"))
-            .collect();
-        paths.sort();
+        let paths = report.series[0].dicom_files().expect("series files");
         let bytes: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).expect("read")).collect();
         for round in 0..3 {
             let started = Instant::now();

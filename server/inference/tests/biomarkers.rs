@@ -18,7 +18,7 @@ fn liver_spleen_and_bone_match_the_phantom() {
     options.rows = 128;
     let report = phantom::generate(&options).expect("phantom");
     let series = &report.series[0];
-    let mut volume = common::load_series_dir(&series.dir);
+    let mut volume = common::load_series(series);
     let v = &volume;
 
     let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth")).expect("json");

@@ -117,7 +117,7 @@ fn regenerate(case: &Case, dir: &Path) -> volume::Volume {
     let report = phantom::generate(&options).expect("phantom");
     let series = &report.series[0];
     assert_eq!(series.series_uid, case.expected.series_uid, "{}: the same phantom as in training", case.case);
-    let volume = common::load_series_dir(&series.dir);
+    let volume = common::load_series(series);
     assert_eq!([volume.slices, volume.rows, volume.columns], case.expected.volume_shape_zyx);
     volume
 }

@@ -220,6 +220,21 @@ pub struct GeneratedSeries {
     pub lesions: usize,
 }
 
+impl GeneratedSeries {
+    /// The series' DICOM files (not its ground truth beside them), in slice order.
+    pub fn dicom_files(&self) -> std::io::Result<Vec<PathBuf>> {
+        let mut files = Vec::with_capacity(self.files);
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "dcm") {
+                files.push(path);
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PhantomError {
     #[error("invalid phantom option: {0}")]
