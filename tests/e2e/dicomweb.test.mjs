@@ -5,10 +5,8 @@
 //   E2E_BASE_URL=http://127.0.0.1:PORT E2E_PASSWORD=... E2E_JAVASCRIPT=on node --test tests/e2e
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { launchChromium, require } from './browser.mjs';
 
-const require = createRequire(process.env.NODE_PATH ? process.env.NODE_PATH + '/' : import.meta.url);
-const { chromium } = require('playwright-core');
 const CLIENT_BUNDLE = require.resolve('dicomweb-client/build/dicomweb-client.js');
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
@@ -17,12 +15,7 @@ const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => { await browser?.close(); });
 

@@ -6,10 +6,8 @@
 // each run takes the first one still new to the MDT, so a third run needs a fresh database.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
+import { launchChromium } from './browser.mjs';
 
-const require = createRequire(process.env.NODE_PATH ? process.env.NODE_PATH + '/' : import.meta.url);
-const { chromium } = require('playwright-core');
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -32,12 +30,7 @@ const COORDINATOR_ACTIONS = {
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -7,10 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
+import { launchChromium } from './browser.mjs';
 
-const require = createRequire(process.env.NODE_PATH ? process.env.NODE_PATH + '/' : import.meta.url);
-const { chromium } = require('playwright-core');
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -27,12 +25,7 @@ const ROLES = [
 let browser;
 const profiles = [];
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();
