@@ -115,42 +115,102 @@ fn label_axis(n_volume: usize, axis: usize, map: &GridMap, labels: &LabelMap<'_>
         .collect()
 }
 
+/// Volume columns `from..to` that all fall in label-map column `label_x`.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    from: usize,
+    to: usize,
+    label_x: usize,
+}
+
+/// Where the volume's voxels fall in the label map. A label voxel covers a dozen or so volume
+/// voxels along a row, so rows are walked in runs of one label voxel: a run whose label is of no
+/// interest is skipped without reading its HU (most of the body), which keeps the pass from
+/// streaming the whole volume through memory.
+struct Placement<'a> {
+    labels: &'a LabelMap<'a>,
+    /// Label slice of each volume slice.
+    z: Vec<Option<usize>>,
+    /// Label row of each volume row.
+    y: Vec<Option<usize>>,
+    /// Label column of each volume column.
+    x: Vec<Option<usize>>,
+    /// Each volume row's columns, in runs of one label column; columns outside the map are left out.
+    runs: Vec<Run>,
+}
+
+impl<'a> Placement<'a> {
+    fn new(volume: &Volume, map: &GridMap, labels: &'a LabelMap<'a>) -> Placement<'a> {
+        let x = label_axis(volume.columns, 2, map, labels);
+        let mut runs: Vec<Run> = Vec::new();
+        for (column, label_x) in x.iter().enumerate() {
+            let Some(label_x) = *label_x else { continue };
+            match runs.last_mut() {
+                Some(run) if run.to == column && run.label_x == label_x => run.to = column + 1,
+                _ => runs.push(Run { from: column, to: column + 1, label_x }),
+            }
+        }
+        Placement { labels, z: label_axis(volume.slices, 0, map, labels), y: label_axis(volume.rows, 1, map, labels), x, runs }
+    }
+
+    /// The label-map index of label voxel (z, y, x).
+    fn index(&self, z: usize, y: usize, x: usize) -> usize {
+        let [_, ly, lx] = self.labels.size;
+        (z * ly + y) * lx + x
+    }
+
+    /// Calls `visit(label index, label, HU of the run)` for every run of volume slice `z`
+    /// (its voxels `slice`) that lies inside the label map.
+    fn for_each_run(&self, z: usize, slice: &[i16], columns: usize, mut visit: impl FnMut(usize, i64, &[i16])) {
+        let Some(label_z) = self.z.get(z).copied().flatten() else { return };
+        for (y, label_y) in self.y.iter().enumerate() {
+            let Some(label_y) = *label_y else { continue };
+            let Some(row) = slice.get(y * columns..(y + 1) * columns) else { return };
+            for run in &self.runs {
+                let i = self.index(label_z, label_y, run.label_x);
+                if let (Some(label), Some(hu)) = (self.labels.labels.get(i), row.get(run.from..run.to)) {
+                    visit(i, *label, hu);
+                }
+            }
+        }
+    }
+}
+
+/// For every label voxel `i`, whether `test(neighbour, i)` holds for all six of its neighbours
+/// (`any == false`; a neighbour outside the map fails), or for any of them or the voxel itself
+/// (`any == true`).
+fn neighbourhood(labels: &LabelMap<'_>, test: impl Fn(usize, usize) -> bool, any: bool) -> Vec<bool> {
+    let [lz, ly, lx] = labels.size;
+    (0..labels.labels.len())
+        .map(|i| {
+            let (z, y, x) = (i / (ly * lx), (i / lx) % ly, i % lx);
+            let mut neighbours = [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)].into_iter().map(|(dz, dy, dx)| {
+                let (nz, ny, nx) = (z as isize + dz, y as isize + dy, x as isize + dx);
+                let inside = nz >= 0 && ny >= 0 && nx >= 0 && (nz as usize) < lz && (ny as usize) < ly && (nx as usize) < lx;
+                inside.then(|| (nz as usize * ly + ny as usize) * lx + nx as usize)
+            });
+            if any {
+                test(i, i) || neighbours.any(|n| n.is_some_and(|n| test(n, i)))
+            } else {
+                neighbours.all(|n| n.is_some_and(|n| test(n, i)))
+            }
+        })
+        .collect()
+}
+
 #[derive(Default, Clone)]
 struct Tally {
-    sum: BTreeMap<i64, (f64, u64)>,
+    sum: BTreeMap<i64, (i64, u64)>,
     calcium: BTreeMap<i64, u64>,
 }
 
 /// Measures the biomarkers of `volume` with the model's label map.
 pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomarkers {
-    let zl = label_axis(volume.slices, 0, map, labels);
-    let yl = label_axis(volume.rows, 1, map, labels);
-    let xl = label_axis(volume.columns, 2, map, labels);
-    let [_, ly, lx] = labels.size;
-    let [lz, _, _] = labels.size;
-    let label_at = |z: usize, y: usize, x: usize| -> Option<i64> {
-        let (z, y, x) = (zl[z]?, yl[y]?, xl[x]?);
-        labels.labels.get((z * ly + y) * lx + x).copied()
-    };
+    let placement = Placement::new(volume, map, labels);
+    let label = |i: usize| labels.labels.get(i).copied();
     // A label voxel is 12 mm or so across: organ means use only label voxels whose six
     // neighbours carry the same label, so that the organ's edge (and its neighbours) stay out.
-    let interior: Vec<bool> = (0..labels.labels.len())
-        .map(|i| {
-            let (z, y, x) = (i / (ly * lx), (i / lx) % ly, i % lx);
-            let same = |dz: isize, dy: isize, dx: isize| {
-                let (nz, ny, nx) = (z as isize + dz, y as isize + dy, x as isize + dx);
-                nz >= 0 && ny >= 0 && nx >= 0 && (nz as usize) < lz && (ny as usize) < ly && (nx as usize) < lx
-                    && labels.labels.get((nz as usize * ly + ny as usize) * lx + nx as usize) == labels.labels.get(i)
-            };
-            same(-1, 0, 0) && same(1, 0, 0) && same(0, -1, 0) && same(0, 1, 0) && same(0, 0, -1) && same(0, 0, 1)
-        })
-        .collect();
-    let interior_at = |z: usize, y: usize, x: usize| -> bool {
-        match (zl[z], yl[y], xl[x]) {
-            (Some(z), Some(y), Some(x)) => interior.get((z * ly + y) * lx + x).copied().unwrap_or(false),
-            _ => false,
-        }
-    };
+    let interior = neighbourhood(labels, |n, i| label(n) == label(i), false);
     let liver = labels.value_of("liver");
     let spleen = labels.value_of("spleen");
     let heart = labels.value_of("heart");
@@ -160,50 +220,30 @@ pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomark
     let bones: Vec<i64> = ["vertebra", "ribs", "sternum"].iter().filter_map(|b| labels.value_of(b)).collect();
     // Calcium is counted only in heart and aorta label voxels with no bone next to them: at this
     // resolution a label voxel by the spine or the sternum holds bone, which is not calcium.
-    let near_bone: Vec<bool> = (0..labels.labels.len())
-        .map(|i| {
-            let (z, y, x) = (i / (ly * lx), (i / lx) % ly, i % lx);
-            let mut near = false;
-            for (dz, dy, dx) in [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1), (0, 0, 0)] {
-                let (nz, ny, nx) = (z as isize + dz, y as isize + dy, x as isize + dx);
-                if nz < 0 || ny < 0 || nx < 0 || nz as usize >= lz || ny as usize >= ly || nx as usize >= lx {
-                    continue;
-                }
-                let n = labels.labels.get((nz as usize * ly + ny as usize) * lx + nx as usize);
-                near |= n.is_some_and(|n| bones.contains(n));
-            }
-            near
-        })
-        .collect();
-    let away_from_bone = |z: usize, y: usize, x: usize| -> bool {
-        match (zl[z], yl[y], xl[x]) {
-            (Some(z), Some(y), Some(x)) => !near_bone.get((z * ly + y) * lx + x).copied().unwrap_or(true),
-            _ => false,
-        }
-    };
+    let near_bone = neighbourhood(labels, |n, _| label(n).is_some_and(|l| bones.contains(&l)), true);
 
     // One pass over the volume, slices in parallel: soft-tissue sums per organ and calcium counts.
+    let (soft_low, soft_high) = (SOFT_TISSUE_HU.0 as i16, SOFT_TISSUE_HU.1 as i16);
+    let calcium_hu = CALCIUM_HU as i16;
     let plane = volume.rows * volume.columns;
     let tally = volume
         .voxels
         .par_chunks(plane.max(1))
         .enumerate()
         .fold(Tally::default, |mut tally, (z, slice)| {
-            for y in 0..volume.rows {
-                for x in 0..volume.columns {
-                    let Some(label) = label_at(z, y, x) else { continue };
-                    let hu = f64::from(slice[y * volume.columns + x]);
-                    if Some(label) == liver || Some(label) == spleen {
-                        if (SOFT_TISSUE_HU.0..=SOFT_TISSUE_HU.1).contains(&hu) && interior_at(z, y, x) {
-                            let entry = tally.sum.entry(label).or_default();
-                            entry.0 += hu;
-                            entry.1 += 1;
-                        }
-                    } else if (Some(label) == heart || Some(label) == aorta) && hu >= CALCIUM_HU && away_from_bone(z, y, x) {
-                        *tally.calcium.entry(label).or_default() += 1;
+            placement.for_each_run(z, slice, volume.columns, |i, label, hu| {
+                if Some(label) == liver || Some(label) == spleen {
+                    if interior[i] {
+                        let soft = hu.iter().filter(|v| (soft_low..=soft_high).contains(*v));
+                        let (sum, count) = soft.fold((0i64, 0u64), |(s, n), v| (s + i64::from(*v), n + 1));
+                        let entry = tally.sum.entry(label).or_default();
+                        entry.0 += sum;
+                        entry.1 += count;
                     }
+                } else if (Some(label) == heart || Some(label) == aorta) && !near_bone[i] {
+                    *tally.calcium.entry(label).or_default() += hu.iter().filter(|v| **v >= calcium_hu).count() as u64;
                 }
-            }
+            });
             tally
         })
         .reduce(Tally::default, |mut a, b| {
@@ -218,27 +258,18 @@ pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomark
             a
         });
 
-    let mean = |label: Option<i64>| label.and_then(|l| tally.sum.get(&l)).filter(|(_, n)| *n > 0).map(|(s, n)| s / *n as f64);
+    let mean = |label: Option<i64>| label.and_then(|l| tally.sum.get(&l)).filter(|(_, n)| *n > 0).map(|(s, n)| *s as f64 / *n as f64);
     let voxel_mm3 = volume.spacing.iter().product::<f64>();
     let calcium = |label: Option<i64>| label.map(|l| tally.calcium.get(&l).copied().unwrap_or(0) as f64 * voxel_mm3);
     let mut voxels = BTreeMap::new();
     for (name, label) in [("liver", liver), ("spleen", spleen)] {
-        if let Some((_, n)) = label.and_then(|l| tally.sum.get(&l)) {
+        if let Some((_, n)) = label.and_then(|l| tally.sum.get(&l)).filter(|(_, n)| *n > 0) {
             voxels.insert(name.to_owned(), *n);
         }
     }
     let liver_hu = mean(liver);
     let spleen_hu = mean(spleen);
-    // The vertebra is small next to a label voxel: L1 is measured where the label voxel's four
-    // in-plane neighbours are vertebra too (its body's core), as a reader places an ROI in the
-    // trabecular centre of the body, away from the cortex and the soft tissue around it.
-    let in_plane_core = |z: usize, y: usize, x: usize| -> bool {
-        let (Some(z), Some(y), Some(x)) = (zl[z], yl[y], xl[x]) else { return false };
-        let at = |y: usize, x: usize| labels.labels.get((z * ly + y) * lx + x).copied();
-        let here = at(y, x);
-        y > 0 && x > 0 && y + 1 < ly && x + 1 < lx && [at(y - 1, x), at(y + 1, x), at(y, x - 1), at(y, x + 1)].iter().all(|n| *n == here)
-    };
-    let l1 = l1_trabecular(volume, &label_at, &in_plane_core, vertebra, kidney);
+    let l1 = l1_trabecular(volume, &placement, vertebra, kidney);
     if let Some((_, n)) = l1 {
         voxels.insert("l1".to_owned(), n);
     }
@@ -259,32 +290,43 @@ pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomark
 /// L1 is taken at the level of the upper third of the kidneys (a landmark the coarse label map
 /// holds; it does not number the vertebrae): an approximation that lands on T12-L2 in adult
 /// anatomy.
-fn l1_trabecular(
-    volume: &Volume,
-    label_at: &(impl Fn(usize, usize, usize) -> Option<i64> + Sync),
-    core: &impl Fn(usize, usize, usize) -> bool,
-    vertebra: Option<i64>,
-    kidney: Option<i64>,
-) -> Option<(f64, u64)> {
+fn l1_trabecular(volume: &Volume, placement: &Placement<'_>, vertebra: Option<i64>, kidney: Option<i64>) -> Option<(f64, u64)> {
     let (vertebra, kidney) = (vertebra?, kidney?);
-    let has = |z: usize, label: i64| (0..volume.rows).step_by(4).any(|y| (0..volume.columns).step_by(4).any(|x| label_at(z, y, x) == Some(label)));
-    let kidney_slices: Vec<usize> = (0..volume.slices).into_par_iter().filter(|z| has(*z, kidney)).collect();
+    let labels = placement.labels;
+    let [_, ly, lx] = labels.size;
+    let label_at = |z: usize, y: usize, x: usize| labels.labels.get(placement.index(z, y, x)).copied();
+    // A slice holds kidney when any label voxel under every fourth row and column is kidney.
+    let sampled = |axis: &[Option<usize>]| {
+        let mut sampled: Vec<usize> = axis.iter().step_by(4).flatten().copied().collect();
+        sampled.dedup();
+        sampled
+    };
+    let (rows, columns) = (sampled(&placement.y), sampled(&placement.x));
+    let has_kidney = |z: &usize| {
+        placement.z[*z].is_some_and(|lz| rows.iter().any(|y| columns.iter().any(|x| label_at(lz, *y, *x) == Some(kidney))))
+    };
+    let kidney_slices: Vec<usize> = (0..volume.slices).filter(has_kidney).collect();
     let (first, last) = (*kidney_slices.first()?, *kidney_slices.last()?);
     // Slices ascend towards the head: the upper third is near `last`.
     let level = last as f64 - (last - first) as f64 / 3.0;
     let half = (L1_SLAB_HALF_MM / volume.spacing[2]).max(0.5);
     let from = (level - half).floor().max(0.0) as usize;
     let to = ((level + half).ceil() as usize).min(volume.slices.saturating_sub(1));
+    // The vertebra is small next to a label voxel: L1 is measured where the label voxel's four
+    // in-plane neighbours are vertebra too (its body's core), as a reader places an ROI in the
+    // trabecular centre of the body, away from the cortex and the soft tissue around it.
+    let core = |i: usize| {
+        let (y, x) = ((i / lx) % ly, i % lx);
+        let here = labels.labels.get(i).copied();
+        y > 0 && x > 0 && y + 1 < ly && x + 1 < lx && [i - lx, i + lx, i - 1, i + 1].iter().all(|n| labels.labels.get(*n).copied() == here)
+    };
     let mut values: Vec<i16> = Vec::new();
     for z in from..=to {
-        let slice = volume.slice(z);
-        for y in 0..volume.rows {
-            for x in 0..volume.columns {
-                if label_at(z, y, x) == Some(vertebra) && core(z, y, x) {
-                    values.extend(slice.get(y * volume.columns + x));
-                }
+        placement.for_each_run(z, volume.slice(z), volume.columns, |i, label, hu| {
+            if label == vertebra && core(i) {
+                values.extend_from_slice(hu);
             }
-        }
+        });
     }
     if values.is_empty() {
         return None;
