@@ -6,6 +6,7 @@ pub mod config;
 pub mod models;
 pub mod pipeline;
 pub mod scheduler;
+pub mod wakeup;
 pub mod worker;
 
 pub use config::ScreeningConfig;

@@ -10,11 +10,13 @@ use elysium_db::jobs::{self, ClaimedJob};
 use elysium_inference::manifest::VerifiedModel;
 use elysium_inference::runtime::{ModelSession, ProviderInUse};
 use object_store::ObjectStore;
+use tokio::sync::Notify;
 
 use super::ScreeningConfig;
 use super::pipeline::{self, CaseContext, PipelineError, StageCell};
 
-/// How long an idle worker waits before asking the queue again.
+/// How long an idle worker waits before asking the queue again when no notification wakes it
+/// (jobs whose retry back-off ends send none).
 const POLL: Duration = Duration::from_millis(1000);
 
 /// What administrators see about inference in this process.
@@ -41,13 +43,14 @@ pub async fn start(
     let mut handles = Vec::new();
     let mut provider: Option<ProviderInUse> = None;
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
+    let wakeup = (config.workers > 0).then(|| super::wakeup::listen(pool.clone()));
     for n in 0..config.workers {
         let (model, device, threads) = (model.clone(), config.inference_device, config.intra_threads);
         let session = tokio::task::spawn_blocking(move || ModelSession::open(model, device, threads)).await??;
         provider.get_or_insert_with(|| session.provider.clone());
         let owner = format!("{host}:{}:{n}", std::process::id());
         let worker = Worker::new(pool.clone(), store.clone(), levels, session, owner, config.lease());
-        handles.push(tokio::spawn(worker.run()));
+        handles.push(tokio::spawn(worker.run(wakeup.clone().unwrap_or_default())));
     }
     let runtime = elysium_inference::runtime::runtime(None).ok();
     let provider = provider.unwrap_or(ProviderInUse { provider: "none".into(), device: "none".into() });
@@ -106,11 +109,22 @@ impl Worker {
         }
     }
 
-    async fn run(self) {
+    /// Takes jobs until the process ends; idle, it waits for `wakeup` or [`POLL`].
+    async fn run(self, wakeup: Arc<Notify>) {
         loop {
+            // Registered before the claim, so that a job queued between an empty claim and the
+            // wait still wakes this worker.
+            let woken = wakeup.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             match jobs::claim(&self.pool, &self.owner, self.lease).await {
                 Ok(Some(job)) => self.process(job).await,
-                Ok(None) => tokio::time::sleep(POLL).await,
+                Ok(None) => {
+                    tokio::select! {
+                        () = woken => {}
+                        () = tokio::time::sleep(POLL) => {}
+                    }
+                }
                 Err(error) => {
                     tracing::error!(%error, "claiming a screening job");
                     tokio::time::sleep(POLL * 5).await;
