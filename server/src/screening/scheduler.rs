@@ -74,8 +74,8 @@ async fn header_verdict(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>, serie
     let bytes = store.get(&first.object_key.clone().into()).await.map_err(|e| e.to_string())?.bytes().await.map_err(|e| e.to_string())?;
     let slices = usize::try_from(count).unwrap_or(0);
     let verdict = tokio::task::spawn_blocking(move || {
-        let parsed = elysium_dicom::header::parse(&bytes).map_err(|e| e.to_string())?;
-        Ok::<_, String>(elysium_dicom::eligibility::assess(&parsed.header, slices, &[]))
+        let header = elysium_dicom::header::parse_header(&bytes).map_err(|e| e.to_string())?;
+        Ok::<_, String>(elysium_dicom::eligibility::assess(&header, slices, &[]))
     })
     .await
     .map_err(|e| e.to_string())??;

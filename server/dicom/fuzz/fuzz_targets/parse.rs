@@ -1,5 +1,6 @@
-//! Any bytes through the ingest parse path: header parsing (ingest's header-only parse and the
-//! full parse), validation, and (for what parses) decoding the first frame. It must return a
+//! Any bytes through the ingest parse path: header parsing (ingest's header-only parse, the
+//! full parse, and the screening pipeline's shared-buffer parse), validation, and (for what
+//! parses) decoding the first frame and assembling the instance into a volume. It must return a
 //! value for every input, never panic or abort.
 #![no_main]
 
@@ -13,5 +14,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = elysium_dicom::header::parse_header(data);
     if let Ok(parsed) = elysium_dicom::header::parse(data) {
         let _ = elysium_dicom::render::decode_frame(&parsed.object, 0);
+    }
+    if let Ok(parsed) = elysium_dicom::header::parse_shared(&data.to_vec().into()) {
+        let _ = elysium_dicom::volume::load_series(&[parsed]);
     }
 });
