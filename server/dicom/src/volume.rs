@@ -250,6 +250,16 @@ pub fn load_series<P>(instances: &[P]) -> Result<LoadedSeries, VolumeError>
 where
     P: Borrow<ParsedInstance> + Sync,
 {
+    load_series_into(instances, Vec::new())
+}
+
+/// [`load_series`] into `buffer`'s memory, for callers that load one series after another: a
+/// fresh volume-sized allocation costs a page fault per 4 KiB on first write (some 40,000 for a
+/// 512 x 512 x 300 series), kernel work that processes side by side contend on.
+pub fn load_series_into<P>(instances: &[P], buffer: Vec<i16>) -> Result<LoadedSeries, VolumeError>
+where
+    P: Borrow<ParsedInstance> + Sync,
+{
     let first = instances.first().ok_or(VolumeError::Empty)?.borrow();
     let series = &first.header.series_instance_uid;
     if instances.iter().any(|i| &i.borrow().header.series_instance_uid != series) {
@@ -307,7 +317,9 @@ where
         .filter(|v| *v <= MAX_VOXELS)
         .ok_or(VolumeError::TooLarge { voxels: slices.saturating_mul(plane) })?;
     let direct = plan.direct && shifts.is_none();
-    let mut out = vec![0i16; voxels];
+    let mut out = buffer;
+    out.clear();
+    out.resize(voxels, 0);
     let decode = |frame: &Frame, chunk: &mut [i16]| {
         decode_frame(instances[frame.instance].borrow(), &infos[frame.instance], frame, chunk)
     };
@@ -1606,6 +1618,20 @@ mod tests {
         assert!(shared.native_pixels.is_some());
         let whole = header::parse(&bytes).expect("parses");
         assert_eq!(load_series(&[shared]).expect("loads").volume, load_series(&[whole]).expect("loads").volume);
+    }
+
+    /// A buffer left from a larger volume, full of other values, gives the same volume as a
+    /// fresh one, its memory reused.
+    #[test]
+    fn loading_into_a_used_buffer_gives_the_same_volume() {
+        let slices = stack(4, 2.0);
+        let fresh = load(&slices).expect("loads").volume;
+        let used = vec![1234i16; fresh.voxels.len() * 3];
+        let address = used.as_ptr();
+        let parsed: Vec<ParsedInstance> = slices.iter().map(Slice::build).collect();
+        let reused = load_series_into(&parsed, used).expect("loads").volume;
+        assert_eq!(reused, fresh);
+        assert_eq!(reused.voxels.as_ptr(), address, "the buffer's memory is reused");
     }
 
     fn fixture(name: &str) -> ParsedInstance {

@@ -61,6 +61,30 @@ pub struct CaseContext<'a> {
     /// worker processes side by side do not oversubscribe the cores.
     /// `None`: rayon's process-wide pool.
     pub cpu: Option<&'a Arc<rayon::ThreadPool>>,
+    pub spare: &'a SpareVoxels,
+}
+
+/// The memory of a worker's last HU volume, kept for its next case (see
+/// `elysium_dicom::volume::load_series_into`): the page faults of a fresh 150 MB allocation
+/// per case were the kernel work that kept two worker processes from scaling.
+#[derive(Default)]
+pub struct SpareVoxels(Mutex<Vec<i16>>);
+
+impl SpareVoxels {
+    /// Volumes larger than this (voxels; 512 MiB) are given back rather than kept while idle.
+    const MAX_KEPT: usize = 256 * 1024 * 1024;
+
+    fn take(&self) -> Vec<i16> {
+        self.0.lock().map(|mut spare| std::mem::take(&mut *spare)).unwrap_or_default()
+    }
+
+    fn keep(&self, voxels: Vec<i16>) {
+        if voxels.capacity() <= Self::MAX_KEPT
+            && let Ok(mut spare) = self.0.lock()
+        {
+            *spare = voxels;
+        }
+    }
 }
 
 /// Milliseconds per stage.
@@ -136,7 +160,8 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     set(stage, "volume");
     let model = ctx.session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
     let t = Instant::now();
-    let (loaded, parsed) = blocking(ctx.cpu, move || (elysium_dicom::volume::load_series(&parsed), parsed)).await?;
+    let buffer = ctx.spare.take();
+    let (loaded, parsed) = blocking(ctx.cpu, move || (elysium_dicom::volume::load_series_into(&parsed, buffer), parsed)).await?;
     let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
     let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
     if !verdict.eligible {
@@ -221,6 +246,9 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     timings.total = ms(started);
     jobs::set_timings(&mut tx, result_id, &serde_json::to_value(&timings).unwrap_or_default()).await?;
     tx.commit().await?;
+    if let Ok(volume) = Arc::try_unwrap(volume) {
+        ctx.spare.keep(volume.voxels);
+    }
     Ok(CaseReport { result_id, findings, positives: interpretation.positives.len(), timings })
 }
 

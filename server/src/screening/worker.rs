@@ -13,7 +13,7 @@ use object_store::ObjectStore;
 use tokio::sync::Notify;
 
 use super::ScreeningConfig;
-use super::pipeline::{self, CaseContext, PipelineError, StageCell};
+use super::pipeline::{self, CaseContext, PipelineError, SpareVoxels, StageCell};
 
 /// How long an idle worker waits before asking the queue again when no notification wakes it
 /// (jobs whose retry back-off ends send none).
@@ -76,6 +76,7 @@ pub struct Worker {
     cpu: Option<Arc<rayon::ThreadPool>>,
     owner: String,
     lease: Duration,
+    spare: SpareVoxels,
 }
 
 impl Worker {
@@ -95,7 +96,7 @@ impl Worker {
             // Only when no thread can be spawned at all; the process-wide pool serves then.
             .inspect_err(|e| tracing::warn!(error = %e, "the screening worker runs on the shared thread pool"))
             .ok();
-        Worker { pool, store, levels, session: Arc::new(Mutex::new(session)), cpu, owner, lease }
+        Worker { pool, store, levels, session: Arc::new(Mutex::new(session)), cpu, owner, lease, spare: SpareVoxels::default() }
     }
 
     /// Claims and processes one job; `false` when the queue had none ready.
@@ -156,6 +157,7 @@ impl Worker {
             levels: &self.levels,
             owner: &self.owner,
             cpu: self.cpu.as_ref(),
+            spare: &self.spare,
         };
         let outcome = pipeline::screen(&ctx, &job, &stage).await;
         heartbeat.abort();
