@@ -1,6 +1,7 @@
 //! The screening job queue against the real PostgreSQL: concurrent workers never share a job, a
 //! worker that dies leaves a job that is claimed again after its lease, failures are retried and
-//! a poison job ends `failed` with its error, and automatic screening happens once per version.
+//! a poison job ends `failed` with its error, automatic screening happens once per version, and
+//! queueing a job wakes idle workers.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -140,4 +141,34 @@ async fn back_off_delays_the_retry_and_a_lease_lost_on_the_last_attempt_fails_th
     let row = rows.iter().find(|r| r.id == job.id).expect("row");
     assert_eq!(row.status, "failed");
     assert!(row.last_error.as_deref().unwrap_or_default().contains("stopped answering"));
+}
+
+/// Queueing a job wakes idle workers at once through PostgreSQL's NOTIFY (the trigger on
+/// `screening_job`), not at their next poll. The timeout only keeps a broken trigger from hanging
+/// the suite; it asserts no speed.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn queueing_a_job_wakes_idle_workers(pool: PgPool) {
+    let uids = series(&pool, 1).await;
+    let wakeup = elysium_server::screening::wakeup::listen(pool.clone());
+    // The listener connects in its own task: wait until its LISTEN has run.
+    let mut listening = false;
+    for _ in 0..200 {
+        listening = sqlx::query_scalar::<_, bool>(
+            "select exists (select 1 from pg_stat_activity
+                            where datname = current_database() and query ilike 'LISTEN%screening_job_queued%')",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("activity");
+        if listening {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(listening, "the process listens for queued jobs");
+    let woken = wakeup.notified();
+    tokio::pin!(woken);
+    woken.as_mut().enable();
+    assert!(matches!(enqueue(&pool, &request(&uids[0], JobReason::Rerun, 3)).await, Enqueued::Queued(_)));
+    tokio::time::timeout(Duration::from_secs(30), woken).await.expect("queueing a job woke the waiting workers");
 }

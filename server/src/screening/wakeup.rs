@@ -34,8 +34,8 @@ async fn relay(pool: &sqlx::PgPool, notify: &Notify) -> Result<(), sqlx::Error> 
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
     loop {
-        // `None`: the connection was lost and is being re-established; jobs queued meanwhile
-        // sent no notification we can see, so wake the workers to look.
+        // `Some`: jobs were queued. `None`: the connection was lost and is being re-established,
+        // and jobs queued meanwhile sent no notification we can see. Either way the workers look.
         match listener.try_recv().await {
             Ok(_) => notify.notify_waiters(),
             Err(sqlx::Error::PoolClosed) => return Ok(()),
