@@ -80,7 +80,8 @@ fn load(paths: &[PathBuf]) -> Result<(LoadedSeries, [f64; 2]), String> {
         .par_iter()
         .map(|path| {
             let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            header::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+            // As the screening pipeline reads a series: native pixel data stays in the file's buffer.
+            header::parse_shared(&bytes.into()).map_err(|e| format!("{}: {e}", path.display()))
         })
         .collect::<Result<Vec<ParsedInstance>, String>>()?;
     let parsed = start.elapsed().as_secs_f64();
