@@ -5,8 +5,8 @@
 //! ```
 //!
 //! Lists the files under DIR once (recursively), then N times: reads every file, parses it
-//! with [`elysium_dicom::header::parse`] (in parallel on a rayon pool of T threads, by default
-//! one per core), and assembles the volume with [`elysium_dicom::volume::load_series`] (which
+//! with [`elysium_dicom::header::parse_shared`] (in parallel on a rayon pool of T threads, by
+//! default one per core; native pixel data stays in the file's buffer), and assembles the volume with [`elysium_dicom::volume::load_series`] (which
 //! decodes the frames on the same pool). Prints one JSON object on stdout: each run's seconds,
 //! their median (and the medians of the two stages), the volume's shape and the sum of its HU
 //! (to compare with other tools), and the peak resident memory (VmHWM). Nothing here asserts a
@@ -153,7 +153,7 @@ fn run() -> Result<serde_json::Value, String> {
         "runs_s": seconds,
         "median_s": median(&seconds),
         "min_s": seconds.iter().copied().fold(f64::INFINITY, f64::min),
-        // Medians of the two stages: read + header::parse of every file, then load_series.
+        // Medians of the two stages: read + header::parse_shared of every file, then load_series.
         "read_parse_median_s": median(&stages.iter().map(|s| s[0]).collect::<Vec<_>>()),
         "load_series_median_s": median(&stages.iter().map(|s| s[1]).collect::<Vec<_>>()),
         "peak_rss_mib": peak_rss,
