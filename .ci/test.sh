@@ -32,6 +32,9 @@ cargo test --locked
 log "a screening worker process killed mid-job (SIGKILL): its job is finished by another"
 tests/process/worker_kill.sh "$ELYSIUM"
 
+log "elysium screen on files, no database: the reference model's parity cases"
+tests/process/screen_files.sh "$ELYSIUM"
+
 log "the object store on S3-compatible storage (moto's S3 server)"
 tests/process/s3_store.sh "$ELYSIUM"
 

@@ -45,6 +45,19 @@ pub enum Command {
         #[command(flatten)]
         followup: crate::config::FollowupConfig,
     },
+    /// Screen one series from files, folders or zip archives with the active model, without a
+    /// database or an object store: prints each run's result and per-stage timings as JSON (to
+    /// check a host, such as a GPU machine before it joins the queue, or a model).
+    Screen {
+        /// Files, folders (searched recursively) and .zip archives holding the series.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+        /// How many times to screen it.
+        #[arg(long, default_value_t = 1)]
+        runs: usize,
+        #[command(flatten)]
+        screening: crate::screening::ScreeningConfig,
+    },
     /// Apply pending database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -185,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await?;
             result
         }
+        Command::Screen { paths, runs, screening } => crate::screening::cli::run(&paths, &screening, runs).await,
         Command::Migrate { database } => {
             let db = Database::open(&database).await?;
             elysium_db::migrate(&db.pool).await?;

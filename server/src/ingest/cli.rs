@@ -15,20 +15,20 @@ use super::{Ingestor, Outcome, Received};
 const MAX_ENTRY_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
 /// Something to read: a file on disk, or one entry of a zip archive.
-enum Source {
+pub(crate) enum Source {
     File(PathBuf),
     ZipEntry { archive: PathBuf, index: usize, name: String },
 }
 
 impl Source {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Source::File(path) => path.display().to_string(),
             Source::ZipEntry { archive, name, .. } => format!("{}!{name}", archive.display()),
         }
     }
 
-    fn read(&self) -> anyhow::Result<Bytes> {
+    pub(crate) fn read(&self) -> anyhow::Result<Bytes> {
         match self {
             Source::File(path) => Ok(std::fs::read(path)?.into()),
             Source::ZipEntry { archive, index, .. } => {
@@ -102,7 +102,8 @@ pub async fn ingest_paths(ingestor: &Ingestor, paths: &[PathBuf], received: &Rec
     Ok(summary)
 }
 
-fn collect_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
+/// The files under `paths` (folders searched recursively) and the entries of zip archives.
+pub(crate) fn collect_sources(paths: &[PathBuf]) -> anyhow::Result<Vec<Source>> {
     let mut sources = Vec::new();
     for path in paths {
         let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;

@@ -2,6 +2,7 @@
 //! that take jobs from the PostgreSQL queue, and the scheduler that queues every eligible CT
 //! series once it is complete.
 
+pub mod cli;
 pub mod config;
 pub mod models;
 pub mod pipeline;

@@ -1,17 +1,19 @@
 //! Screening one series: its instances from the object store → HU volume → the model's input
-//! grid → ONNX Runtime → probabilities, positives, lesions and biomarkers → stored, with a
-//! finding for each positive, in the transaction that completes the job. Every stage is timed.
+//! grid → ONNX Runtime → probabilities, positives, lesions and biomarkers ([`analyse`]) → stored,
+//! with a finding for each positive, in the transaction that completes the job. Every stage is
+//! timed.
 
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use elysium_db::jobs::{self, ClaimedJob, NewResult};
 use elysium_dicom::header::{self, ParsedInstance};
-use elysium_inference::biomarkers::{self, LabelMap};
-use elysium_inference::manifest::OutputKind;
+use elysium_dicom::volume::Volume;
+use elysium_inference::biomarkers::{self, Biomarkers, LabelMap};
+use elysium_inference::manifest::{OutputKind, VerifiedModel};
 use elysium_inference::postprocess::{self, Interpretation};
 use elysium_inference::preprocess::{self, GridMap};
-use elysium_inference::runtime::ModelSession;
+use elysium_inference::runtime::{ModelSession, ProviderInUse};
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 use rayon::prelude::*;
@@ -78,11 +80,13 @@ impl SpareVoxels {
         self.0.lock().map(|mut spare| std::mem::take(&mut *spare)).unwrap_or_default()
     }
 
-    fn keep(&self, voxels: Vec<i16>) {
-        if voxels.capacity() <= Self::MAX_KEPT
+    /// Keeps a finished case's volume memory, once nothing else holds the volume.
+    pub fn recycle(&self, volume: Arc<Volume>) {
+        if let Ok(volume) = Arc::try_unwrap(volume)
+            && volume.voxels.capacity() <= Self::MAX_KEPT
             && let Ok(mut spare) = self.0.lock()
         {
-            *spare = voxels;
+            *spare = volume.voxels;
         }
     }
 }
@@ -131,6 +135,94 @@ async fn blocking<T: Send + 'static>(
     .map_err(|e| PipelineError::Transient(format!("a worker task failed: {e}")))
 }
 
+/// What the compute stages made of one series.
+pub struct Analysis {
+    pub model: VerifiedModel,
+    pub provider: ProviderInUse,
+    pub interpretation: Interpretation,
+    pub biomarkers: Option<Biomarkers>,
+    pub volume: Arc<Volume>,
+    /// The SOP Instance UID behind each slice of the volume, where it can be told.
+    pub slice_uids: Vec<Option<String>>,
+}
+
+/// The compute stages, from the series' instances as received to probabilities, positives,
+/// lesions and biomarkers: decode (parsing; `timings.decode` adds to what reading took), volume
+/// (into `spare`'s memory), resample, inference, post-processing. No database, no object store:
+/// `elysium screen` runs exactly this on files.
+pub async fn analyse(
+    cpu: Option<&Arc<rayon::ThreadPool>>,
+    session: &Arc<Mutex<ModelSession>>,
+    spare: &SpareVoxels,
+    instances: Vec<bytes::Bytes>,
+    stage: &StageCell,
+    timings: &mut Timings,
+) -> Result<Analysis, PipelineError> {
+    set(stage, "decode");
+    let t = Instant::now();
+    let parsed: Vec<ParsedInstance> = blocking(cpu, move || instances.par_iter().map(header::parse_shared).collect::<Result<Vec<_>, _>>())
+        .await?
+        .map_err(|e| PipelineError::Permanent(format!("an instance cannot be read: {e}")))?;
+    timings.decode += ms(t);
+
+    set(stage, "volume");
+    let model = session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
+    let t = Instant::now();
+    let buffer = spare.take();
+    let (loaded, parsed) = blocking(cpu, move || (elysium_dicom::volume::load_series_into(&parsed, buffer), parsed)).await?;
+    let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
+    let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
+    if !verdict.eligible {
+        return Err(PipelineError::Ineligible(format!("not eligible for screening: {}", verdict.reasons.join(" "))));
+    }
+    if let Some(reason) = model.manifest.requirements.unmet(&loaded.volume) {
+        return Err(PipelineError::Ineligible(format!("not eligible for this model: {reason}")));
+    }
+    let slice_uids = slice_instance_uids(&parsed, loaded.volume.slices);
+    drop(parsed);
+    let volume = Arc::new(loaded.volume);
+    timings.volume = ms(t);
+
+    set(stage, "resample");
+    let t = Instant::now();
+    let (input, map) = {
+        let (volume, pre) = (volume.clone(), model.manifest.preprocessing.clone());
+        blocking(cpu, move || (preprocess::input_tensor(&volume, &pre), GridMap::new(&volume, &pre))).await?
+    };
+    timings.resample = ms(t);
+
+    set(stage, "inference");
+    let t = Instant::now();
+    let session = session.clone();
+    let (raw, provider) = blocking(cpu, move || {
+        let mut session = session.lock().map_err(|_| "the model session is poisoned".to_owned())?;
+        let raw = session.run(&input).map_err(|e| e.to_string())?;
+        Ok::<_, String>((raw, session.provider.clone()))
+    })
+    .await?
+    .map_err(PipelineError::Transient)?;
+    timings.inference = ms(t);
+
+    set(stage, "postprocess");
+    let t = Instant::now();
+    let (interpretation, measured) = {
+        let (volume, model) = (volume.clone(), model.clone());
+        blocking(cpu, move || {
+            let interpretation = postprocess::interpret(&model.manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
+            let measured = model.manifest.output(OutputKind::OrganLabelMap).and_then(|spec| {
+                let labels = raw.i64(&spec.name)?;
+                let size: [usize; 3] = map.size.map(|s| s / spec.stride.unwrap_or(1));
+                Some(biomarkers::measure(&volume, &map, &LabelMap { labels, size, stride: spec.stride.unwrap_or(1), names: &spec.labels }))
+            });
+            Ok::<_, String>((interpretation, measured))
+        })
+        .await?
+        .map_err(PipelineError::Permanent)?
+    };
+    timings.postprocess = ms(t);
+    Ok(Analysis { model, provider, interpretation, biomarkers: measured, volume, slice_uids })
+}
+
 /// Screens the job's series and stores the outcome.
 pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) -> Result<CaseReport, PipelineError> {
     let started = Instant::now();
@@ -152,66 +244,9 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
         .try_collect()
         .await
         .map_err(|e| PipelineError::Transient(format!("reading the series from the object store: {e}")))?;
-    let parsed: Vec<ParsedInstance> = blocking(ctx.cpu, move || bytes.par_iter().map(header::parse_shared).collect::<Result<Vec<_>, _>>())
-        .await?
-        .map_err(|e| PipelineError::Permanent(format!("an instance cannot be read: {e}")))?;
     timings.decode = ms(t);
-
-    set(stage, "volume");
-    let model = ctx.session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
-    let t = Instant::now();
-    let buffer = ctx.spare.take();
-    let (loaded, parsed) = blocking(ctx.cpu, move || (elysium_dicom::volume::load_series_into(&parsed, buffer), parsed)).await?;
-    let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
-    let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
-    if !verdict.eligible {
-        return Err(PipelineError::Ineligible(format!("not eligible for screening: {}", verdict.reasons.join(" "))));
-    }
-    if let Some(reason) = model.manifest.requirements.unmet(&loaded.volume) {
-        return Err(PipelineError::Ineligible(format!("not eligible for this model: {reason}")));
-    }
-    let slice_uids = slice_instance_uids(&parsed, loaded.volume.slices);
-    drop(parsed);
-    let volume = Arc::new(loaded.volume);
-    timings.volume = ms(t);
-
-    set(stage, "resample");
-    let t = Instant::now();
-    let (input, map) = {
-        let (volume, pre) = (volume.clone(), model.manifest.preprocessing.clone());
-        blocking(ctx.cpu, move || (preprocess::input_tensor(&volume, &pre), GridMap::new(&volume, &pre))).await?
-    };
-    timings.resample = ms(t);
-
-    set(stage, "inference");
-    let t = Instant::now();
-    let session = ctx.session.clone();
-    let (raw, provider) = blocking(ctx.cpu, move || {
-        let mut session = session.lock().map_err(|_| "the model session is poisoned".to_owned())?;
-        let raw = session.run(&input).map_err(|e| e.to_string())?;
-        Ok::<_, String>((raw, session.provider.clone()))
-    })
-    .await?
-    .map_err(PipelineError::Transient)?;
-    timings.inference = ms(t);
-
-    set(stage, "postprocess");
-    let t = Instant::now();
-    let (interpretation, measured) = {
-        let (volume, model) = (volume.clone(), model.clone());
-        blocking(ctx.cpu, move || {
-            let interpretation = postprocess::interpret(&model.manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
-            let measured = model.manifest.output(OutputKind::OrganLabelMap).and_then(|spec| {
-                let labels = raw.i64(&spec.name)?;
-                let size: [usize; 3] = map.size.map(|s| s / spec.stride.unwrap_or(1));
-                Some(biomarkers::measure(&volume, &map, &LabelMap { labels, size, stride: spec.stride.unwrap_or(1), names: &spec.labels }))
-            });
-            Ok::<_, String>((interpretation, measured))
-        })
-        .await?
-        .map_err(PipelineError::Permanent)?
-    };
-    timings.postprocess = ms(t);
+    let Analysis { model, provider, interpretation, biomarkers: measured, volume, slice_uids } =
+        analyse(ctx.cpu, ctx.session, ctx.spare, bytes, stage, &mut timings).await?;
 
     set(stage, "storage");
     let t = Instant::now();
@@ -246,9 +281,7 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     timings.total = ms(started);
     jobs::set_timings(&mut tx, result_id, &serde_json::to_value(&timings).unwrap_or_default()).await?;
     tx.commit().await?;
-    if let Ok(volume) = Arc::try_unwrap(volume) {
-        ctx.spare.keep(volume.voxels);
-    }
+    ctx.spare.recycle(volume);
     Ok(CaseReport { result_id, findings, positives: interpretation.positives.len(), timings })
 }
 

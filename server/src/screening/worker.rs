@@ -67,6 +67,19 @@ pub async fn start(
     Ok((info, handles))
 }
 
+/// A worker's own threads for decoding, resampling and post-processing (see
+/// [`CaseContext::cpu`]); `None` only when no thread can be spawned at all, and the process-wide
+/// pool serves then.
+pub fn cpu_pool(threads: usize) -> Option<Arc<rayon::ThreadPool>> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("screening-cpu-{i}"))
+        .build()
+        .map(Arc::new)
+        .inspect_err(|e| tracing::warn!(error = %e, "the screening worker runs on the shared thread pool"))
+        .ok()
+}
+
 /// One worker: its session, its identity on the queue.
 pub struct Worker {
     pool: sqlx::PgPool,
@@ -88,14 +101,7 @@ impl Worker {
         owner: String,
         lease: Duration,
     ) -> Worker {
-        let cpu = rayon::ThreadPoolBuilder::new()
-            .num_threads(session.intra_threads)
-            .thread_name(|i| format!("screening-cpu-{i}"))
-            .build()
-            .map(Arc::new)
-            // Only when no thread can be spawned at all; the process-wide pool serves then.
-            .inspect_err(|e| tracing::warn!(error = %e, "the screening worker runs on the shared thread pool"))
-            .ok();
+        let cpu = cpu_pool(session.intra_threads);
         Worker { pool, store, levels, session: Arc::new(Mutex::new(session)), cpu, owner, lease, spare: SpareVoxels::default() }
     }
 
