@@ -1,0 +1,45 @@
+"""The GPU section for tests/bench/RESULTS.md from what tests/bench/gpu/run.sh left in a folder:
+per-stage medians of the CUDA runs after the first (which pays for CUDA's start), and the CPU
+runs on the same host for comparison.
+
+    python3 tests/bench/gpu/report.py RESULTS_FOLDER
+"""
+import json
+import statistics
+import sys
+from pathlib import Path
+
+STAGES = ["decode", "volume", "resample", "inference", "postprocess", "total"]
+
+
+def runs(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def main(folder: Path) -> None:
+    cuda, cpu = runs(folder / "cuda.jsonl"), runs(folder / "cpu.jsonl")
+    gpu = next((l.strip() for l in (folder / "nvidia-smi.txt").read_text().splitlines() if "NVIDIA" in l and "|" in l), "?") \
+        if (folder / "nvidia-smi.txt").exists() else "?"
+    print("## Screening on a GPU (512 x 512 x 300 phantom, `elysium screen`)\n")
+    print(f"GPU host: {gpu}\n")
+    if not cuda:
+        print("No CUDA run completed: see cuda.log in the results folder.")
+        return
+    providers = {(r["execution_provider"], r["device"]) for r in cuda}
+    if any(r["execution_provider"] != "CUDAExecutionProvider" for r in cuda):
+        print(f"The CUDA runs did not run on CUDA ({providers}): no GPU figure.")
+        return
+    warm = cuda[1:] or cuda
+    print(f"CUDA: {len(cuda)} runs ({', '.join(f'{p} on {d}' for p, d in sorted(providers))}); medians of runs 2 to {len(cuda)}; "
+          f"the first run took {cuda[0]['timings_ms']['total']:.0f} ms.\n")
+    print("| Stage | CUDA, median ms | CPU on the same host, median ms |\n|---|---|---|")
+    for stage in STAGES:
+        on_cpu = f"{statistics.median(r['timings_ms'][stage] for r in cpu):.0f}" if cpu else "–"
+        print(f"| {stage} | {statistics.median(r['timings_ms'][stage] for r in warm):.0f} | {on_cpu} |")
+    total = statistics.median(r["timings_ms"]["total"] for r in warm) / 1000
+    print(f"\nWhole case with the CUDA provider: **{total:.2f} s** (target ≤ 2 s: {'met' if total <= 2 else 'not met'}). "
+          "`elysium screen` has no database, so the storage stage (about 1 ms in the CPU benchmark) is not in it.")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

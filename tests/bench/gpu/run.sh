@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs on the GPU host, from the kit tests/bench/gpu/pack.sh made: generates the benchmark's
+# 512 x 512 x 300 phantom with the kit's own binary, then screens it with `elysium screen`,
+# first with the CUDA provider (RUNS runs, default 6; `--inference-device cuda` fails rather
+# than fall back to the CPU), then on the CPU with all cores for comparison (3 runs). Writes
+# nvidia-smi.txt, cuda.jsonl, cpu.jsonl and their logs to $OUT.
+set -euo pipefail
+KIT="$(cd "$(dirname "$0")" && pwd)"
+: "${OUT:?set OUT to a folder for the results}"
+mkdir -p "$OUT"
+WORK="${TMPDIR:-/tmp}/elysium-gpu-run"
+rm -rf "$WORK"; mkdir -p "$WORK"
+# The CUDA libraries the provider links against, wherever the host keeps them (Python packages
+# included).
+NVL="$(find / -xdev \( -name 'libcublasLt.so.1*' -o -name 'libcublas.so.1*' -o -name 'libcudnn.so.9*' \
+      -o -name 'libcurand.so.1*' -o -name 'libcufft.so.1*' -o -name 'libnvrtc.so.1*' -o -name 'libcudart.so.1*' \) \
+      2>/dev/null | xargs -r -n1 dirname | sort -u | tr '\n' ':')"
+export LD_LIBRARY_PATH="$KIT/lib:$NVL${LD_LIBRARY_PATH:-}"
+export ORT_DYLIB_PATH="$(ls "$KIT"/lib/libonnxruntime.so.* | head -1)" ELYSIUM_MODELS_DIR="$KIT/models"
+(nvidia-smi || true) > "$OUT/nvidia-smi.txt" 2>&1
+(ldd "$KIT/lib/libonnxruntime_providers_cuda.so" | grep 'not found' || true) > "$OUT/missing-libraries.txt"
+"$KIT/bin/elysium" phantom --out "$WORK/phantom" --patients 1 --seed 1 --rows 512 --slices 300 > "$OUT/phantom.log" 2>&1
+"$KIT/bin/elysium" screen --inference-device cuda --intra-threads 1 --runs "${RUNS:-6}" "$WORK/phantom" \
+  > "$OUT/cuda.jsonl" 2> "$OUT/cuda.log" || echo "cuda run failed: see cuda.log" >&2
+"$KIT/bin/elysium" screen --inference-device cpu --intra-threads "$(nproc)" --runs 3 "$WORK/phantom" \
+  > "$OUT/cpu.jsonl" 2> "$OUT/cpu.log" || echo "cpu run failed: see cpu.log" >&2
+rm -rf "$WORK"
