@@ -16,11 +16,11 @@ fail() { log "FAILED: $*"; for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-s3.XXXXXX")"
 PIDS=()
-SERVER_URL="$DATABASE_URL"
+source tests/process/database.sh
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  psql "$SERVER_URL" -qc "drop database if exists elysium_s3_store" >/dev/null 2>&1 || true
+  drop_database elysium_s3_store
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -30,9 +30,7 @@ wait_http() { # URL
   fail "no answer from $1"
 }
 
-BASE="${DATABASE_URL%%\?*}"
-URL="${BASE%/*}/elysium_s3_store${DATABASE_URL#"$BASE"}"
-PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qc "drop database if exists elysium_s3_store" -c "create database elysium_s3_store" >/dev/null
+URL="$(fresh_database elysium_s3_store)"
 
 S3_PORT="$(free_port)"
 "$S3_VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" > "$WORK/moto.log" 2>&1 &

@@ -13,17 +13,15 @@ fail() { log "FAILED: $*"; for f in "$WORK"/worker-*.log; do echo "== $f" >&2; t
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-worker-kill.XXXXXX")"
 PIDS=()
-SERVER_URL="$DATABASE_URL"
+source tests/process/database.sh
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  psql "$SERVER_URL" -qc "drop database if exists elysium_worker_kill" >/dev/null 2>&1 || true
+  drop_database elysium_worker_kill
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-BASE="${DATABASE_URL%%\?*}"
-URL="${BASE%/*}/elysium_worker_kill${DATABASE_URL#"$BASE"}"
-PGOPTIONS="-c client_min_messages=warning" psql "$DATABASE_URL" -qc "drop database if exists elysium_worker_kill" -c "create database elysium_worker_kill" >/dev/null
+URL="$(fresh_database elysium_worker_kill)"
 sql() { psql "$URL" -qAt -c "$1"; }
 export DATABASE_URL="$URL" ELYSIUM_DATA_DIR="$WORK/state" ELYSIUM_MODELS_DIR="$PWD/models"
 "$ELYSIUM" migrate >/dev/null
