@@ -3,8 +3,8 @@
 # the CUDA provider, target at most 2 s) for a GPU host that has the NVIDIA driver and the CUDA
 # user-space libraries but no network, no Rust toolchain, no ONNX Runtime GPU build and no
 # PostgreSQL: the release `elysium` binary, ONNX Runtime's GPU libraries from the PyPI wheel
-# `onnxruntime-gpu` (the version of the CPU library the project uses), the active screening
-# model and tests/bench/gpu/run.sh, as one xz tarball split into pieces of PIECE_MB (default
+# `onnxruntime-gpu` (the version of the CPU library the project uses), the models of models/
+# and tests/bench/gpu/run.sh, as one xz tarball split into pieces of PIECE_MB (default
 # 47) under .state/gpu-kit/ (ignored by git), for hosts that accept only small transfers.
 #
 # On the GPU host, with the pieces copied into one folder:
@@ -43,26 +43,16 @@ fi
 log "build (release)"
 cargo build --locked --release -p server >&2
 
-log "the model the host will run: the active screening model of models/"
-MODEL_DIR="$(python3 - "$ROOT/models" <<'PY'
-import os, sys, tomllib
-root = sys.argv[1]
-found = []
-for name in sorted(os.listdir(root)):
-    manifest = os.path.join(root, name, "manifest.toml")
-    if os.path.isfile(manifest):
-        m = tomllib.load(open(manifest, "rb"))
-        if m.get("task") == "screening":
-            found.append((m["name"], tuple(int(p) for p in m["version"].replace("-", ".").split(".") if p.isdigit()), name))
-found.sort(key=lambda f: (f[0], tuple(-v for v in f[1])))
-print(found[0][2])
-PY
-)"
-
-rm -rf "$KIT"; mkdir -p "$KIT/stage/kit/bin" "$KIT/stage/kit/lib" "$KIT/stage/kit/models/$MODEL_DIR" "$KIT/pieces"
+rm -rf "$KIT"; mkdir -p "$KIT/stage/kit/bin" "$KIT/stage/kit/lib" "$KIT/stage/kit/models" "$KIT/pieces"
 cp "$CARGO_TARGET_DIR/release/elysium" "$KIT/stage/kit/bin/"
 cp "$CACHE"/lib* "$KIT/stage/kit/lib/"
-cp "$ROOT/models/$MODEL_DIR"/{manifest.toml,model.onnx} "$KIT/stage/kit/models/$MODEL_DIR/"
+# Every model folder (manifest and ONNX file; the models are small): the binary picks the active
+# one on the host by its own rule, or by ELYSIUM_SCREENING_MODEL.
+for manifest in "$ROOT"/models/*/manifest.toml; do
+  model="$(dirname "$manifest")"
+  mkdir -p "$KIT/stage/kit/models/${model##*/}"
+  cp "$manifest" "$model"/*.onnx "$KIT/stage/kit/models/${model##*/}/"
+done
 cp "$ROOT/tests/bench/gpu/run.sh" "$KIT/stage/kit/"
 log "xz (a few minutes on two cores)"
 tar -C "$KIT/stage" -cf - kit | xz -T2 -9 | split -b "${PIECE_MB:-47}M" -d - "$KIT/pieces/p"
