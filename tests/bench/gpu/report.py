@@ -18,10 +18,13 @@ def runs(path: Path) -> list[dict]:
 
 def main(folder: Path) -> None:
     cuda, cpu = runs(folder / "cuda.jsonl"), runs(folder / "cpu.jsonl")
-    gpu = next((l.strip() for l in (folder / "nvidia-smi.txt").read_text().splitlines() if "NVIDIA" in l and "|" in l), "?") \
-        if (folder / "nvidia-smi.txt").exists() else "?"
+    smi = (folder / "nvidia-smi.txt").read_text().splitlines() if (folder / "nvidia-smi.txt").exists() else []
+    # The device row (`|   0  NVIDIA H200   On |`), not the `NVIDIA-SMI ... Driver Version` banner.
+    row = next((l for l in smi if "NVIDIA" in l and "NVIDIA-SMI" not in l), "")
+    gpu = " ".join(w for w in row.split("|")[1].split()[1:] if w not in ("On", "Off")) if "|" in row else "?"
+    driver = " ".join(next((l for l in smi if "Driver Version" in l), "").strip("| ").split())
     print("## Screening on a GPU (512 x 512 x 300 phantom, `elysium screen`)\n")
-    print(f"GPU host: {gpu}\n")
+    print(f"GPU host: {gpu} ({driver})\n")
     if not cuda:
         print("No CUDA run completed: see cuda.log in the results folder.")
         return
@@ -37,6 +40,15 @@ def main(folder: Path) -> None:
         on_cpu = f"{statistics.median(r['timings_ms'][stage] for r in cpu):.0f}" if cpu else "–"
         print(f"| {stage} | {statistics.median(r['timings_ms'][stage] for r in warm):.0f} | {on_cpu} |")
     total = statistics.median(r["timings_ms"]["total"] for r in warm) / 1000
+    if cpu:
+        # The same case on the same host's CPU: the GPU must give the same answer.
+        def probabilities(r: dict) -> dict:
+            return {f"{o}/{c}": p for o, cs in r["tumor_probabilities"].items() for c, p in cs.items()}
+        a, b = probabilities(cuda[-1]), probabilities(cpu[-1])
+        same_biomarkers = cuda[-1]["biomarkers"] == cpu[-1]["biomarkers"]
+        print(f"\nCUDA against CPU on the same case: largest class-probability difference "
+              f"{max(abs(a[k] - b[k]) for k in a):.1e}; positives {'identical' if cuda[-1]['positives'] == cpu[-1]['positives'] else 'DIFFERENT'}; "
+              f"biomarkers {'identical' if same_biomarkers else 'DIFFERENT'}.")
     print(f"\nWhole case with the CUDA provider: **{total:.2f} s** (target ≤ 2 s: {'met' if total <= 2 else 'not met'}). "
           "`elysium screen` has no database, so the storage stage (about 1 ms in the CPU benchmark) is not in it.")
 
