@@ -86,9 +86,10 @@ pub enum Command {
         /// Files, folders (searched recursively) and .zip archives.
         #[arg(required = true)]
         paths: Vec<std::path::PathBuf>,
-        /// Site (hospital) code the studies come from; created if new.
+        /// Site (hospital) code the studies come from (required: every study is filed under
+        /// one site, whose coordinators see it); created if new.
         #[arg(long)]
-        site: Option<String>,
+        site: String,
         /// Instances processed at once.
         #[arg(long, default_value_t = 4)]
         jobs: usize,
@@ -219,7 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Ingest { database, store, paths, site, jobs } => {
             let db = Database::open(&database).await?;
-            let result = ingest(&db.pool, &database, &store, &paths, site.as_deref(), jobs).await;
+            let result = ingest(&db.pool, &database, &store, &paths, &site, jobs).await;
             db.close().await?;
             result
         }
@@ -240,6 +241,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 rows: args.rows,
                 slices: args.slices,
                 spec: args.spec,
+                identity: Default::default(),
             };
             let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
             for series in &report.series {
@@ -318,18 +320,14 @@ async fn ingest(
     database: &DatabaseConfig,
     store: &crate::config::StoreConfig,
     paths: &[std::path::PathBuf],
-    site: Option<&str>,
+    site: &str,
     jobs: usize,
 ) -> anyhow::Result<()> {
     elysium_db::migrate(pool).await?;
-    let site_id = match site {
-        Some(code) => {
-            let code = code.trim().to_uppercase();
-            let mut conn = pool.acquire().await?;
-            Some(elysium_db::sites::ensure(&mut conn, &code, &code).await?.id)
-        }
-        None => None,
-    };
+    let code = site.trim().to_uppercase();
+    let mut conn = pool.acquire().await?;
+    let site_id = elysium_db::sites::ensure(&mut conn, &code, &code).await?.id;
+    drop(conn);
     let ingestor = crate::ingest::Ingestor::new(pool.clone(), store.open(&database.data_dir)?, store.accept_non_ct);
     let received = crate::ingest::Received::new(crate::ingest::Via::Cli, site_id);
     let summary = crate::ingest::cli::ingest_paths(&ingestor, paths, &received, jobs).await?;

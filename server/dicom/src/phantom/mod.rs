@@ -12,6 +12,7 @@
 
 mod anatomy;
 mod dicom;
+mod names;
 mod rng;
 mod spec;
 #[cfg(test)]
@@ -66,6 +67,19 @@ pub struct PhantomOptions {
     pub slices: Option<u32>,
     /// A spec file to read instead of the built-in one.
     pub spec: Option<PathBuf>,
+    /// Demographics to write instead of the drawn ones (every patient gets them): for a second
+    /// study of an existing synthetic patient, with or without a deliberate difference.
+    pub identity: PatientIdentity,
+}
+
+/// Overrides of a phantom patient's drawn demographics; `None` keeps the drawn value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientIdentity {
+    pub patient_id: Option<String>,
+    /// DICOM PN, e.g. `OKAFOR^AMARA`.
+    pub name: Option<String>,
+    /// DICOM DA, `YYYYMMDD`.
+    pub birth_date: Option<String>,
 }
 
 impl PhantomOptions {
@@ -81,6 +95,7 @@ impl PhantomOptions {
             rows: 512,
             slices: None,
             spec: None,
+            identity: PatientIdentity::default(),
         }
     }
 }
@@ -515,13 +530,14 @@ impl RunContext<'_> {
         let by = sy - i64::from(age_years) - i64::from(birthday_later);
         let seconds = 7 * 3600 + rng.below(11 * 3600);
         let accession_number = rng.below(1_000_000_000_000);
+        let identity = &self.options.identity;
         Patient {
             index,
-            id: format!("PH-{seed}-{index:04}"),
-            name: format!("PHANTOM^{index:04}"),
+            id: identity.patient_id.clone().unwrap_or_else(|| format!("PH-{seed}-{index:04}")),
+            name: identity.name.clone().unwrap_or_else(|| names::synthetic_name(seed, index, sex)),
             sex,
             age_years,
-            birth_date: dicom::da((by, bm, bd)),
+            birth_date: identity.birth_date.clone().unwrap_or_else(|| dicom::da((by, bm, bd))),
             study_date: dicom::da((sy, sm, sd)),
             study_time: format!(
                 "{:02}{:02}{:02}",

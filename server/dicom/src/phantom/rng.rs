@@ -11,6 +11,7 @@ pub(crate) mod stream {
     pub const ORGAN: u64 = 3;
     pub const LESION: u64 = 4;
     pub const NOISE: u64 = 5;
+    pub const NAMES: u64 = 6;
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
