@@ -14,6 +14,10 @@ pub use elysium_server::demo;
 
 pub const PASSWORD: &str = "correct-horse-battery";
 
+/// The longest any test request may take (a STOW-RS of a phantom series on a busy 2-core
+/// machine takes a few seconds; a hung server takes forever).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 #[derive(Parser)]
 struct Flags {
     #[command(flatten)]
@@ -84,11 +88,14 @@ impl TestApp {
         format!("http://{}", self.addr)
     }
 
-    /// A client with a cookie jar that does not follow redirects (so tests can see them).
+    /// A client with a cookie jar that does not follow redirects (so tests can see them). Every
+    /// request has a bound: a server that never answers fails the test with the request's URL
+    /// (reqwest names it in the error) instead of hanging the run.
     pub fn client(&self) -> Client {
         Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .expect("client")
     }
@@ -117,6 +124,12 @@ impl TestApp {
         let user_id = elysium_db::users::id_by_username(&mut conn, username).await.expect("query").expect("user");
         elysium_db::tokens::insert(&mut conn, user_id, "test", &elysium_server::auth::tokens::digest(&token)).await.expect("token");
         token
+    }
+
+    /// The id of the site with this code (the demo seeds DEMO-GH and DEMO-RC).
+    pub async fn site_id(&self, code: &str) -> uuid::Uuid {
+        let mut conn = self.pool.acquire().await.expect("conn");
+        elysium_db::sites::by_code(&mut conn, code).await.expect("query").unwrap_or_else(|| panic!("no site {code}")).id
     }
 
     /// Audit rows with this action, oldest first.
