@@ -43,14 +43,59 @@ pub struct DimseConfig {
     /// Calling AE titles allowed to send, comma-separated (empty: any).
     #[arg(long, env = "ELYSIUM_DICOM_ALLOWED_CALLING", value_delimiter = ',')]
     pub allowed_calling: Vec<String>,
-    /// Site code the studies received over DICOM are filed under.
+    /// Site code the studies received over DICOM are filed under (unless the calling AE title
+    /// has a site of its own in `ELYSIUM_DICOM_AE_SITES`). The listener does not start when
+    /// neither names a site.
     #[arg(long, env = "ELYSIUM_DICOM_SITE")]
     pub dicom_site: Option<String>,
+    /// Each sending AE title's site, as `CALLING_AE=SITE_CODE` pairs, comma-separated. With a
+    /// map and no `ELYSIUM_DICOM_SITE`, an AE title not in it is refused at association.
+    #[arg(long, env = "ELYSIUM_DICOM_AE_SITES", value_delimiter = ',')]
+    pub ae_sites: Vec<String>,
 }
 
-/// Refuses associations that do not call our AE title or come from an AE not on the list.
+/// Which site each association's instances are filed under: the calling AE title's own, else
+/// the listener's default.
+#[derive(Debug, Clone, Default)]
+pub struct DicomSites {
+    pub default: Option<uuid::Uuid>,
+    pub by_calling_ae: Vec<(String, uuid::Uuid)>,
+}
+
+impl DicomSites {
+    /// Reads the configuration; every named site must exist (a typo never creates a site).
+    pub async fn from_config(pool: &sqlx::PgPool, config: &DimseConfig) -> anyhow::Result<DicomSites> {
+        let mut sites = DicomSites::default();
+        for pair in config.ae_sites.iter().filter(|p| !p.trim().is_empty()) {
+            let Some((ae, code)) = pair.split_once('=') else {
+                anyhow::bail!("ELYSIUM_DICOM_AE_SITES: `{pair}` is not CALLING_AE=SITE_CODE");
+            };
+            let site = crate::ingest::site::by_code(pool, code).await?;
+            sites.by_calling_ae.push((ae.trim().to_owned(), site));
+        }
+        if let Some(code) = &config.dicom_site {
+            sites.default = Some(crate::ingest::site::by_code(pool, code).await?);
+        }
+        if sites.default.is_none() && sites.by_calling_ae.is_empty() {
+            anyhow::bail!(
+                "the DICOM listener needs a site to file received studies under: set ELYSIUM_DICOM_SITE=CODE \
+                 (or map calling AE titles with ELYSIUM_DICOM_AE_SITES=AE=CODE,...), or turn it off with ELYSIUM_DICOM=false"
+            );
+        }
+        Ok(sites)
+    }
+
+    pub fn for_calling(&self, calling_ae: &str) -> Option<uuid::Uuid> {
+        let calling_ae = calling_ae.trim();
+        self.by_calling_ae.iter().find(|(ae, _)| ae == calling_ae).map(|(_, site)| *site).or(self.default)
+    }
+}
+
+/// Refuses associations that do not call our AE title, come from an AE not on the list, or
+/// come from an AE whose studies would be filed under no site.
 struct Gate {
     allowed_calling: Vec<String>,
+    sites: Arc<DicomSites>,
 }
 
 impl AccessControl for Gate {
@@ -68,13 +113,17 @@ impl AccessControl for Gate {
         if !self.allowed_calling.is_empty() && !self.allowed_calling.iter().any(|a| a.trim() == calling) {
             return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
         }
+        if self.sites.for_calling(calling).is_none() {
+            return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
+        }
         Ok(())
     }
 }
 
 /// Accepts associations until the task is dropped; each association runs on its own task.
-pub async fn serve(listener: TcpListener, ingestor: Ingestor, config: DimseConfig, site_id: Option<uuid::Uuid>, accept_non_ct: bool) {
+pub async fn serve(listener: TcpListener, ingestor: Ingestor, config: DimseConfig, sites: DicomSites, accept_non_ct: bool) {
     let config = Arc::new(config);
+    let sites = Arc::new(sites);
     loop {
         let (socket, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -83,9 +132,9 @@ pub async fn serve(listener: TcpListener, ingestor: Ingestor, config: DimseConfi
                 continue;
             }
         };
-        let (ingestor, config) = (ingestor.clone(), config.clone());
+        let (ingestor, config, sites) = (ingestor.clone(), config.clone(), sites.clone());
         tokio::spawn(async move {
-            if let Err(error) = association(socket, &ingestor, &config, site_id, accept_non_ct).await {
+            if let Err(error) = association(socket, &ingestor, &config, sites, accept_non_ct).await {
                 tracing::warn!(%error, %peer, "DICOM association ended with an error");
             }
         });
@@ -96,11 +145,11 @@ async fn association(
     socket: tokio::net::TcpStream,
     ingestor: &Ingestor,
     config: &DimseConfig,
-    site_id: Option<uuid::Uuid>,
+    sites: Arc<DicomSites>,
     accept_non_ct: bool,
 ) -> anyhow::Result<()> {
     let mut options = ServerAssociationOptions::new()
-        .ae_access_control(Gate { allowed_calling: config.allowed_calling.clone() })
+        .ae_access_control(Gate { allowed_calling: config.allowed_calling.clone(), sites: sites.clone() })
         .ae_title(config.ae_title.clone())
         .with_abstract_syntax(uids::VERIFICATION)
         .with_abstract_syntax(CT_IMAGE_STORAGE)
@@ -118,6 +167,10 @@ async fn association(
         .collect();
     tracing::info!(%calling, "DICOM association accepted");
 
+    // The gate refused calling AE titles without a site, so this is never `None` here.
+    let Some(site_id) = sites.for_calling(&calling) else {
+        anyhow::bail!("no site for calling AE title {calling}");
+    };
     let received = Received::new(Via::Cstore, site_id);
     let mut command = Vec::new();
     let mut data = Vec::new();

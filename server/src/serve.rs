@@ -136,20 +136,18 @@ async fn start_dimse(state: &crate::AppState) -> anyhow::Result<Option<tokio::ta
     if !config.dicom {
         return Ok(None);
     }
-    let site_id = match &config.dicom_site {
-        Some(code) => {
-            let mut conn = state.pool.acquire().await?;
-            let code = code.trim().to_uppercase();
-            Some(elysium_db::sites::ensure(&mut conn, &code, &code).await?.id)
-        }
-        None => None,
-    };
+    let mut config = config;
+    // Demo mode files what arrives over DICOM at the first demo site unless told otherwise.
+    if state.config.demo && config.dicom_site.is_none() && config.ae_sites.is_empty() {
+        config.dicom_site = Some(crate::demo::SITES[0].0.to_owned());
+    }
+    let sites = crate::dimse::DicomSites::from_config(&state.pool, &config).await?;
     let listener = tokio::net::TcpListener::bind(config.dicom_addr)
         .await
         .with_context(|| format!("binding the DICOM listener on {}", config.dicom_addr))?;
     tracing::info!("DICOM C-STORE/C-ECHO listener on {} (AE title {})", listener.local_addr()?, config.ae_title);
     let accept_non_ct = state.config.store.accept_non_ct;
-    Ok(Some(tokio::spawn(crate::dimse::serve(listener, state.ingestor.clone(), config, site_id, accept_non_ct))))
+    Ok(Some(tokio::spawn(crate::dimse::serve(listener, state.ingestor.clone(), config, sites, accept_non_ct))))
 }
 
 async fn shutdown_signal() {

@@ -192,6 +192,8 @@ test(`a radiologist uploads a public CT sample (JavaScript ${JAVASCRIPT ? 'on' :
     await waitForHydration(page);
     const sample = new URL('../fixtures/dicom/pydicom/CT_small.dcm', import.meta.url).pathname;
     await page.setInputFiles('input[name=files][multiple]:not([webkitdirectory])', sample);
+    // The radiologist works at both demo sites, so the page asks which one sent the images.
+    await page.selectOption('[data-testid=upload-site] select', 'DEMO-RC');
     await page.click('[data-testid=upload-form] button[type=submit]');
     await page.waitForSelector('[data-testid=upload-summary]');
     // The first of the two runs stores it; the second finds the duplicate.

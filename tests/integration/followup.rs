@@ -14,8 +14,9 @@ use time::{Duration, OffsetDateTime};
 async fn study(pool: &PgPool, site: &str, patient_id: &str, sex: &str, born: &str) -> String {
     let uid = format!("2.25.{}", uuid::Uuid::new_v4().as_u128());
     sqlx::query(
-        "with p as (insert into patient (patient_id, name, sex, birth_date) values ($1, $2, $3, $4::date)
-                    on conflict (issuer, patient_id) do update set name = excluded.name returning id)
+        "with p as (insert into patient (patient_id, assigning_authority, name, sex, birth_date)
+                    values ($1, $6, $2, $3, $4::date)
+                    on conflict (assigning_authority, patient_id) do update set name = excluded.name returning id)
          insert into study (study_uid, patient_ref, site_id, study_date)
          select $5, p.id, (select id from site where code = $6), current_date - 3 from p",
     )

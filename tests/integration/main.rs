@@ -11,6 +11,7 @@ mod findings_db;
 mod followup;
 mod upload;
 mod health;
+mod identity;
 mod pages;
 mod queue;
 mod screening;

@@ -51,7 +51,7 @@ async fn the_study_list_and_page_show_stored_studies_and_audit_the_view(pool: Pg
     let mut conn = app.pool.acquire().await.expect("conn");
     let general = elysium_db::sites::by_code(&mut conn, "DEMO-GH").await.expect("query").expect("site");
     drop(conn);
-    let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, Some(general.id));
+    let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, general.id);
     let outcome = app.state().ingestor.ingest(elysium_tests::fixture("pydicom/CT_small.dcm").into(), &received).await;
     let elysium_server::ingest::Outcome::Stored(stored) = outcome else { panic!("{outcome:?}") };
 

@@ -33,7 +33,7 @@ async fn store(app: &TestApp, options: elysium_dicom::phantom::PhantomOptions) -
     let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await.expect("task").expect("phantom");
     let state = app.state();
     let mut conn = app.pool.acquire().await.expect("conn");
-    let site = elysium_db::sites::by_code(&mut conn, "DEMO-GH").await.expect("site").map(|s| s.id);
+    let site = elysium_db::sites::by_code(&mut conn, "DEMO-GH").await.expect("site").expect("DEMO-GH").id;
     drop(conn);
     let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, site);
     let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();

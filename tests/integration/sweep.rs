@@ -14,7 +14,7 @@ async fn orphans_are_removed_after_the_grace_period_and_registered_objects_never
     let app = TestApp::spawn(pool).await;
     let state = app.state();
     let store = state.ingestor.store().clone();
-    let stored = state.ingestor.ingest(fixture("pydicom/CT_small.dcm").into(), &Received::new(Via::Cli, None)).await;
+    let stored = state.ingestor.ingest(fixture("pydicom/CT_small.dcm").into(), &Received::new(Via::Cli, app.site_id("DEMO-GH").await)).await;
     assert!(matches!(stored, Outcome::Stored(_)), "{stored:?}");
     // What a crash between writing an object and committing its row leaves behind.
     let orphan = ObjectPath::from("instances/1.2.3/1.2.3.4/1.2.3.4.5.dcm");

@@ -6,10 +6,19 @@ use elysium_db::MIGRATOR;
 use elysium_tests::{TestApp, fixture};
 use sqlx::PgPool;
 
-const BOUNDARY: &str = "upload-test-boundary-93";
+pub const BOUNDARY: &str = "upload-test-boundary-93";
 
+/// The upload form as a browser sends it, filed at DEMO-GH (the radiologist works at two sites).
 fn form(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    form_for(Some("DEMO-GH"), files)
+}
+
+/// The form with `site` first (as the page lays it out), or with no site field at all.
+pub fn form_for(site: Option<&str>, files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut body = Vec::new();
+    if let Some(site) = site {
+        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"site\"\r\n\r\n{site}\r\n").as_bytes());
+    }
     for (name, bytes) in files {
         body.extend_from_slice(
             format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
@@ -72,4 +81,23 @@ async fn files_and_zips_are_stored_with_a_result_per_file(pool: PgPool) {
         .await
         .expect("post");
     assert_eq!(refused.status(), 403);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_upload_that_names_no_site_stores_nothing_and_says_why(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let response = radiologist
+        .post(app.url("/upload"))
+        .header("origin", app.origin())
+        .header("content-type", format!("multipart/form-data; boundary={BOUNDARY}"))
+        .body(form_for(None, &[("CT_small.dcm", fixture("pydicom/CT_small.dcm"))]))
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(response.status(), 303);
+    let page = radiologist.get(app.url("/upload")).send().await.expect("page").text().await.expect("html");
+    assert!(page.contains("choose the receiving site") && page.contains("DEMO-RC"), "the page says why");
+    let count: i64 = sqlx::query_scalar("select count(*) from instance").fetch_one(&app.pool).await.expect("count");
+    assert_eq!(count, 0);
 }

@@ -13,6 +13,8 @@ pub const STUDIES_PAGE: i64 = 50;
 pub struct StudyItem {
     pub study_uid: String,
     pub patient_id: String,
+    /// Who assigned `patient_id` (the patient is this pair, never the ID alone).
+    pub patient_authority: String,
     pub patient_name: Option<String>,
     pub patient_sex: Option<String>,
     pub patient_birth_date: Option<String>,
@@ -54,6 +56,23 @@ pub struct EligibilityView {
 pub struct StudyWithSeries {
     pub study: StudyItem,
     pub series: Vec<SeriesItem>,
+    /// Demographics mismatches of the study's patient (this study's and the patient's other
+    /// studies'), open and resolved.
+    pub mismatches: Vec<MismatchView>,
+}
+
+/// A study that states its patient's name or birth date differently from the patient's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MismatchView {
+    pub id: uuid::Uuid,
+    pub study_uid: String,
+    pub field: crate::domain::identity::DemographicField,
+    pub stored_value: String,
+    pub received_value: String,
+    pub detected_at: String,
+    pub resolution: Option<crate::domain::identity::MismatchResolution>,
+    pub resolved_by: Option<String>,
+    pub note: Option<String>,
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "studies", input = GetUrl)]
@@ -97,12 +116,14 @@ pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError
     let mut conn = pool.acquire().await.map_err(elysium_db::DbError::from)?;
     elysium_db::audit::record(&mut conn, &event).await?;
 
+    let mismatches = crate::service::patients::mismatches_of_patient(&pool, &study.study_uid).await?;
     let mut items = Vec::with_capacity(series.len());
     for s in series {
         let eligibility = ssr::eligibility(&pool, &study.study_uid, &s.series_uid, s.instance_count).await;
         items.push((s, eligibility));
     }
     Ok(StudyWithSeries {
+        mismatches,
         study: ssr::study_item(study),
         series: items
             .into_iter()
@@ -235,6 +256,7 @@ mod ssr {
         StudyItem {
             study_uid: row.study_uid,
             patient_id: row.patient_id,
+            patient_authority: row.patient_authority,
             patient_name: row.patient_name.map(|n| n.replace('^', " ").trim().to_owned()),
             patient_sex: row.patient_sex,
             patient_birth_date: date(row.patient_birth_date),

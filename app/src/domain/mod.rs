@@ -3,5 +3,6 @@
 
 pub mod accounts;
 pub mod followup;
+pub mod identity;
 pub mod organs;
 pub mod roles;

@@ -78,11 +78,16 @@ pub fn StudyPage() -> impl IntoView {
                 match detail.await {
                     Ok(d) => {
                         let s = d.study;
+                        let mismatches = d.mismatches;
                         view! {
                             <p><a href="/studies">"← Studies"</a></p>
                             <h1>{s.patient_name.clone().unwrap_or_else(|| "(no name)".into())}</h1>
                             <dl class="facts" data-testid="study">
-                                <dt>"Patient ID"</dt><dd><code>{s.patient_id}</code></dd>
+                                <dt>"Patient ID"</dt><dd><code>{s.patient_id}</code>
+                                    <span class="muted" title="The authority that assigned this ID">
+                                        {if s.patient_authority.is_empty() { " · issuer unknown".to_owned() } else { format!(" · issued by {}", s.patient_authority) }}
+                                    </span>
+                                </dd>
                                 <dt>"Sex / born"</dt><dd>{format!("{} / {}", s.patient_sex.unwrap_or_else(|| "—".into()), s.patient_birth_date.unwrap_or_else(|| "—".into()))}</dd>
                                 <dt>"Study date"</dt><dd>{s.study_date.unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Accession"</dt><dd>{s.accession_number.unwrap_or_else(|| "—".into())}</dd>
@@ -90,6 +95,7 @@ pub fn StudyPage() -> impl IntoView {
                                 <dt>"Site"</dt><dd>{s.site.unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Study UID"</dt><dd><code>{s.study_uid.clone()}</code></dd>
                             </dl>
+                            <Mismatches items=mismatches study_uid=s.study_uid.clone() />
                             <h2>"Series"</h2>
                             <table class="grid" data-testid="series">
                                 <thead><tr><th>"#"</th><th>"Description"</th><th>"Modality"</th><th>"Body part"</th><th>"Contrast"</th><th>"Slice (mm)"</th><th>"Matrix"</th><th>"Images"</th><th>"Screening"</th></tr></thead>
@@ -125,6 +131,56 @@ pub fn StudyPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// Demographics mismatches of the study's patient: each with both values, open ones with the
+/// two decisions (plain forms, so they work without JavaScript), resolved ones with who decided.
+#[component]
+fn Mismatches(items: Vec<crate::api::studies::MismatchView>, study_uid: String) -> impl IntoView {
+    use crate::domain::identity::MismatchResolution;
+    if items.is_empty() {
+        return ().into_any();
+    }
+    let open = items.iter().filter(|m| m.resolution.is_none()).count();
+    let (class, role) = if open > 0 { ("notice warning", "alert") } else { ("notice", "status") };
+    view! {
+        <section class=class data-testid="mismatches" role=role>
+            <h2>{if open > 0 { format!("Demographics mismatch: {open} to resolve") } else { "Demographics mismatches (resolved)".to_owned() }}</h2>
+            <p class="small">"A study of this patient ID states a different name or birth date than the patient's record. It is filed under the patient; nothing was renamed. Check the request form or the sending system, then decide."</p>
+            <table class="grid dense">
+                <thead><tr><th>"Study"</th><th>"Field"</th><th>"Patient's record"</th><th>"This study says"</th><th>"Raised"</th><th>"Decision"</th></tr></thead>
+                <tbody>
+                    {items.into_iter().map(|m| {
+                        let here = m.study_uid == study_uid;
+                        view! {
+                            <tr data-testid="mismatch">
+                                <td>{if here { view! { <span>"this study"</span> }.into_any() } else {
+                                    view! { <a href=format!("/studies/{}", m.study_uid)>"another study"</a> }.into_any()
+                                }}</td>
+                                <td>{m.field.label()}</td>
+                                <td><strong>{m.stored_value.clone()}</strong></td>
+                                <td><strong>{m.received_value.clone()}</strong></td>
+                                <td class="nowrap">{m.detected_at.clone()}</td>
+                                <td>{match m.resolution {
+                                    Some(resolution) => view! {
+                                        <span>{format!("{} ({})", resolution.label(), m.resolved_by.clone().unwrap_or_default())}</span>
+                                        {m.note.clone().map(|n| view! { <div class="muted small">{n}</div> })}
+                                    }.into_any(),
+                                    None => view! {
+                                        <form method="post" action=format!("/mismatches/{}/resolve", m.id) class="inline-form">
+                                            <input name="note" placeholder="Note (how you checked)" maxlength="2000" />
+                                            <button type="submit" name="resolution" value=MismatchResolution::KeptStored.as_str() class="button">"Keep the record"</button>
+                                            <button type="submit" name="resolution" value=MismatchResolution::UpdatedPatient.as_str() class="button">"Use the study's value"</button>
+                                        </form>
+                                    }.into_any(),
+                                }}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }.into_any()
 }
 
 /// The study's screening: each job's state (live while any is queued or running, once

@@ -5,11 +5,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::api::session::current_user;
 use crate::api::upload::last_upload;
 
 #[component]
 pub fn UploadPage() -> impl IntoView {
     let result = Resource::new(|| (), |_| last_upload());
+    let user = Resource::new(|| (), |_| current_user());
     // Percent sent while an upload runs (hydrated only).
     let progress = RwSignal::new(None::<f64>);
     let dropped = RwSignal::new(0usize);
@@ -68,6 +70,33 @@ pub fn UploadPage() -> impl IntoView {
         <p class="muted">"CT series as files, a folder, or .zip archives. Each file is checked and stored once; duplicates and refusals are listed with their reasons."</p>
         <form method="post" action="/upload" enctype="multipart/form-data" class="upload-form" data-testid="upload-form"
             node_ref=form on:submit=on_submit on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
+            // First in the form: the server reads the site before it stores any file.
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let sites = user.await.ok().flatten().map(|u| u.sites).unwrap_or_default();
+                    match sites.as_slice() {
+                        [] => view! {
+                            <p class="notice error" role="alert" data-testid="upload-site">
+                                "Your account belongs to no site, so uploaded images could be filed nowhere. Ask an administrator to add you to a site."
+                            </p>
+                        }.into_any(),
+                        [only] => view! {
+                            <p data-testid="upload-site">"Stored for " <strong>{only.name.clone()}</strong> {format!(" ({})", only.code)}</p>
+                        }.into_any(),
+                        several => view! {
+                            <label data-testid="upload-site">
+                                <span>"Receiving site"</span>
+                                <select name="site" required>
+                                    <option value="" selected>"Choose the site these images come from"</option>
+                                    {several.iter().map(|s| view! {
+                                        <option value=s.code.clone()>{format!("{} ({})", s.name, s.code)}</option>
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
             <label class="dropzone">
                 <span>"Files or .zip archives"</span>
                 <input type="file" name="files" multiple accept=".dcm,.zip,application/dicom,application/zip,*/*" />

@@ -2,3 +2,4 @@
 //! through one implementation. Server side only.
 
 pub mod followup;
+pub mod patients;

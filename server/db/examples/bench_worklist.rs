@@ -276,8 +276,9 @@ async fn fill(conn: &mut sqlx::PgConnection, args: &Args, today: Date) -> Result
 
     log(format!("{SITES} sites, {COORDINATORS} coordinators and an admin"));
     sqlx::query(
-        "insert into site (id, code, name)
-         select md5('bench-site-' || n)::uuid, 'BENCH-' || n, 'Bench hospital ' || n from generate_series(1, $1::int) n",
+        "insert into site (id, code, name, patient_id_authority)
+         select md5('bench-site-' || n)::uuid, 'BENCH-' || n, 'Bench hospital ' || n, 'BENCH-' || n
+         from generate_series(1, $1::int) n",
     )
     .bind(SITES)
     .execute(&mut *conn)
@@ -314,7 +315,7 @@ async fn fill(conn: &mut sqlx::PgConnection, args: &Args, today: Date) -> Result
 
     log(format!("{patients} patients"));
     sqlx::query(
-        "insert into patient (id, patient_id, issuer, name, sex, birth_date)
+        "insert into patient (id, patient_id, assigning_authority, name, sex, birth_date)
          select md5('bench-patient-' || p)::uuid, 'BP' || lpad(p::text, 8, '0'), 'BENCH', 'BENCH^PATIENT ' || p,
                 case when pg_temp.u(p, 1) < 0.5 then 'F' else 'M' end,
                 date '1940-01-01' + floor(pg_temp.u(p, 2) * (date '1990-12-31' - date '1940-01-01' + 1))::int

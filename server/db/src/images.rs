@@ -10,11 +10,14 @@ use crate::{DbError, DbResult};
 #[derive(Debug, Clone, Default)]
 pub struct NewInstance {
     pub patient_id: String,
+    /// The authority the instance names for `patient_id`; `None`: the receiving site's.
+    pub issuer_of_patient_id: Option<String>,
     pub patient_name: Option<String>,
     pub patient_sex: Option<String>,
     pub patient_birth_date: Option<Date>,
     pub study_uid: String,
-    pub site_id: Option<Uuid>,
+    /// The receiving site: every instance is filed under exactly one.
+    pub site_id: Uuid,
     pub study_date: Option<Date>,
     pub study_time: Option<String>,
     pub accession_number: Option<String>,
@@ -85,14 +88,17 @@ pub async fn find_instance(conn: &mut PgConnection, sop_instance_uid: &str) -> D
 /// not queue on its row lock (held until each commit) and arrive in parallel. A series' instance
 /// count and latest arrival are read from the instance rows (see [`series_of_study`]).
 pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Registered> {
-    let patient_ref = patient_for(conn, new).await?;
-    let (study_ref, study_patient) = study_for(conn, new, patient_ref).await?;
-    if study_patient != patient_ref {
+    let patient = patient_for(conn, new).await?;
+    let (study_ref, study_patient) = study_for(conn, new, patient.id).await?;
+    if study_patient != patient.id {
         return Ok(Registered::Inconsistent("the study is already filed under another patient"));
     }
     let (series_ref, series_study) = series_for(conn, new, study_ref).await?;
     if series_study != study_ref {
         return Ok(Registered::Inconsistent("the series is already filed under another study"));
+    }
+    for (field, stored, received) in patient.differs_from(new) {
+        record_mismatch(conn, patient.id, study_ref, field, &stored, &received).await?;
     }
 
     let inserted = sqlx::query_scalar!(
@@ -122,25 +128,74 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
         let existing = find_instance(conn, &new.sop_instance_uid).await?.ok_or(DbError::NotFound("instance"))?;
         return Ok(Registered::AlreadyThere(existing));
     }
-    Ok(Registered::Stored { patient_ref })
+    Ok(Registered::Stored { patient_ref: patient.id })
 }
 
 /// How many times a lookup-or-insert retries when another transaction inserts the same row at
 /// the same moment and then rolls back (each retry sees the outcome of the previous race).
 const INSERT_RACE_RETRIES: usize = 3;
 
-/// The patient's row, created if missing. Demographics an earlier instance left empty are filled
-/// in from this one (never overwritten): the only case that writes an existing patient row.
-async fn patient_for(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Uuid> {
+/// The stored patient an instance is filed under, with the demographics it had before.
+struct PatientMatch {
+    id: Uuid,
+    name: Option<String>,
+    birth_date: Option<Date>,
+}
+
+impl PatientMatch {
+    /// The demographics the instance states differently from the stored patient: (field,
+    /// stored, received). A value missing on either side is not a difference (an empty stored
+    /// value is filled in instead); names are compared by [`same_person_name`].
+    fn differs_from(&self, new: &NewInstance) -> Vec<(&'static str, String, String)> {
+        let mut differences = Vec::new();
+        if let (Some(stored), Some(received)) = (&self.name, &new.patient_name)
+            && !same_person_name(stored, received)
+        {
+            differences.push(("name", stored.clone(), received.clone()));
+        }
+        if let (Some(stored), Some(received)) = (self.birth_date, new.patient_birth_date)
+            && stored != received
+        {
+            differences.push(("birth_date", stored.to_string(), received.to_string()));
+        }
+        differences
+    }
+}
+
+/// Whether two DICOM person names (PN) are the same name as written: case, surrounding spaces
+/// and empty trailing components (`WANG^XIAOMING^^` = `Wang^XiaoMing`) do not count; anything
+/// else (another spelling, another ideographic group) does, and is left to a person.
+pub fn same_person_name(a: &str, b: &str) -> bool {
+    fn canonical(name: &str) -> String {
+        name.split('=')
+            .map(|group| group.split('^').map(str::trim).collect::<Vec<_>>().join("^").trim_end_matches('^').to_owned())
+            .collect::<Vec<_>>()
+            .join("=")
+            .trim_end_matches('=')
+            .to_uppercase()
+    }
+    canonical(a) == canonical(b)
+}
+
+/// The patient's row under (authority, PatientID), created if missing: the authority is the one
+/// the instance names, else the receiving site's. Demographics an earlier instance left empty
+/// are filled in from this one (never overwritten): the only case that writes an existing
+/// patient row. A stored value that differs is returned for [`record_mismatch`].
+async fn patient_for(conn: &mut PgConnection, new: &NewInstance) -> DbResult<PatientMatch> {
     for _ in 0..INSERT_RACE_RETRIES {
         let existing = sqlx::query!(
-            r#"select id, (name is null and $2::text is not null) or (sex is null and $3::text is not null)
+            r#"select id, name, birth_date,
+                      (name is null and $2::text is not null) or (sex is null and $3::text is not null)
                           or (birth_date is null and $4::date is not null) as "fills_in!"
-               from patient where issuer = '' and patient_id = $1"#,
+               from patient
+               where assigning_authority = coalesce($5::text, (select patient_id_authority from site where id = $6))
+                 and patient_id = $1"#,
             new.patient_id,
             new.patient_name,
             new.patient_sex,
-            new.patient_birth_date
+            new.patient_birth_date,
+            new.issuer_of_patient_id,
+            new.site_id
         )
         .fetch_optional(&mut *conn)
         .await?;
@@ -157,26 +212,53 @@ async fn patient_for(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Uui
                 .execute(&mut *conn)
                 .await?;
             }
-            return Ok(patient.id);
+            return Ok(PatientMatch { id: patient.id, name: patient.name, birth_date: patient.birth_date });
         }
         // Waits for a concurrent insert of the same patient to end; then nothing is returned
         // when it committed, and the lookup above finds its row.
         let inserted = sqlx::query_scalar!(
-            "insert into patient (patient_id, name, sex, birth_date) values ($1, $2, $3, $4)
-             on conflict (issuer, patient_id) do nothing
+            "insert into patient (patient_id, assigning_authority, name, sex, birth_date)
+             values ($1, coalesce($5::text, (select patient_id_authority from site where id = $6)), $2, $3, $4)
+             on conflict (assigning_authority, patient_id) do nothing
              returning id",
             new.patient_id,
             new.patient_name,
             new.patient_sex,
-            new.patient_birth_date
+            new.patient_birth_date,
+            new.issuer_of_patient_id,
+            new.site_id
         )
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(id) = inserted {
-            return Ok(id);
+            return Ok(PatientMatch { id, name: None, birth_date: None });
         }
     }
     Err(DbError::Contended("the patient row is being created and removed concurrently; try again"))
+}
+
+/// Records that `study` states `field` differently from its patient (once per study and field).
+async fn record_mismatch(
+    conn: &mut PgConnection,
+    patient_ref: Uuid,
+    study_ref: Uuid,
+    field: &str,
+    stored: &str,
+    received: &str,
+) -> DbResult<()> {
+    sqlx::query!(
+        "insert into demographics_mismatch (patient_ref, study_ref, field, stored_value, received_value)
+         values ($1, $2, $3, $4, $5)
+         on conflict (study_ref, field) do nothing",
+        patient_ref,
+        study_ref,
+        field,
+        stored,
+        received
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// The study's row and the patient it is filed under, created if missing.
@@ -287,6 +369,9 @@ pub async fn count_studies_with_patient_prefix(pool: &PgPool, prefix: &str) -> D
 pub struct StudyRow {
     pub study_uid: String,
     pub patient_id: String,
+    /// The authority that assigned `patient_id` (empty for studies stored before sites were
+    /// required and never filed at one).
+    pub patient_authority: String,
     pub patient_name: Option<String>,
     pub patient_sex: Option<String>,
     pub patient_birth_date: Option<Date>,
@@ -323,7 +408,7 @@ pub struct StudyFilter {
 pub async fn studies(pool: &PgPool, filter: &StudyFilter) -> DbResult<Vec<StudyRow>> {
     Ok(sqlx::query_as!(
         StudyRow,
-        r#"select st.study_uid, p.patient_id, p.name as patient_name, p.sex as patient_sex,
+        r#"select st.study_uid, p.patient_id, p.assigning_authority as patient_authority, p.name as patient_name, p.sex as patient_sex,
                   p.birth_date as patient_birth_date, st.study_date, st.study_time, st.accession_number,
                   st.referring_physician, st.description, si.code as "site_code?", st.updated_at,
                   array(select distinct se.modality from series se

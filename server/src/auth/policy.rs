@@ -26,6 +26,8 @@ pub enum Denial {
 const ADMIN: &[Role] = &[Role::Admin];
 /// Who may store images (STOW-RS; a PACS integration signs in with a token of such a user).
 const IMAGE_WRITERS: &[Role] = &[Role::Admin, Role::Radiologist];
+/// Who keeps patient records straight (resolves demographics mismatches).
+const RECORD_KEEPERS: &[Role] = &[Role::Coordinator, Role::Radiologist, Role::Admin];
 
 /// Public paths, matched exactly.
 const PUBLIC_EXACT: &[&str] = &["/login", "/logout", "/api/v1/auth/login", "/healthz", "/readyz", "/favicon.ico"];
@@ -41,7 +43,12 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
 ];
 
 /// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
-const RESTRICTED_WRITES: &[(&str, &[Role])] = &[("/dicomweb/", IMAGE_WRITERS), ("/api/v1/studies/", IMAGE_WRITERS)];
+const RESTRICTED_WRITES: &[(&str, &[Role])] = &[
+    ("/dicomweb/", IMAGE_WRITERS),
+    ("/api/v1/studies/", IMAGE_WRITERS),
+    ("/mismatches/", RECORD_KEEPERS),
+    ("/api/v1/mismatches/", RECORD_KEEPERS),
+];
 
 /// What `method` on `path` requires. Anything not listed needs a signed-in user (deny by default).
 pub fn required(method: &axum::http::Method, path: &str) -> Access {
@@ -124,6 +131,8 @@ mod tests {
         assert_eq!(required(&Method::POST, "/admin/users"), Access::AnyOf(ADMIN));
         assert_eq!(required(&Method::GET, "/upload"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::POST, "/upload"), Access::AnyOf(IMAGE_WRITERS));
+        assert_eq!(required(&Method::POST, "/mismatches/x/resolve"), Access::AnyOf(RECORD_KEEPERS));
+        assert_eq!(required(&Method::POST, "/api/v1/mismatches/x/resolve"), Access::AnyOf(RECORD_KEEPERS));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod followup;
 
+use anyhow::Context;
 use app::domain::roles::Role;
 use serde_json::json;
 
@@ -45,6 +46,7 @@ pub async fn seed_images(pool: &sqlx::PgPool, ingestor: &crate::ingest::Ingestor
             store_phantom(pool, ingestor, options, site).await?;
         }
     }
+    seed_demographics_mismatch(pool, ingestor, data_dir).await?;
     if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-900057-").await? == 0 {
         let (seed, lesion, rows, site) = SCREENING_SHOWCASE;
         // Outside `demo-phantoms`: the follow-up demo seeds findings from the truth files there.
@@ -54,6 +56,37 @@ pub async fn seed_images(pool: &sqlx::PgPool, ingestor: &crate::ingest::Ingestor
         options.lesions = vec![lesion.parse()?];
         store_phantom(pool, ingestor, options, site).await?;
     }
+    Ok(())
+}
+
+/// The patient who comes back with a record from another system: a second study of the first
+/// demo patient (same site, same patient ID and birth date) whose request gave only an initial
+/// for the given name. It is filed under the patient and raises a demographics mismatch for a
+/// coordinator to resolve; the patient is not renamed.
+async fn seed_demographics_mismatch(
+    pool: &sqlx::PgPool,
+    ingestor: &crate::ingest::Ingestor,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    let (seed, _, _, site) = PHANTOMS[0];
+    let patient_id = format!("PH-{seed}-0001");
+    if elysium_db::images::count_studies_with_patient_prefix(pool, &patient_id).await? != 1 {
+        return Ok(());
+    }
+    let filter = elysium_db::images::StudyFilter { patient_id: Some(patient_id.clone()), limit: 1, ..Default::default() };
+    let first = elysium_db::images::studies(pool, &filter).await?.into_iter().next().context("the first demo study")?;
+    let stored_name = first.patient_name.context("the first demo patient has a name")?;
+    let (family, given) = stored_name.split_once('^').unwrap_or((stored_name.as_str(), ""));
+    let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-mismatch"));
+    options.seed = seed + 10_000;
+    options.rows = 64;
+    options.slices = Some(60);
+    options.identity = elysium_dicom::phantom::PatientIdentity {
+        patient_id: Some(patient_id),
+        name: Some(format!("{family}^{}.", given.chars().next().unwrap_or('X'))),
+        birth_date: first.patient_birth_date.map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())),
+    };
+    store_phantom(pool, ingestor, options, site).await?;
     Ok(())
 }
 
@@ -67,7 +100,7 @@ async fn store_phantom(
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
     let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
     let mut conn = pool.acquire().await?;
-    let site_id = elysium_db::sites::by_code(&mut conn, site).await?.map(|s| s.id);
+    let site_id = elysium_db::sites::by_code(&mut conn, site).await?.context("demo sites are seeded first")?.id;
     drop(conn);
     let received = crate::ingest::Received::new(crate::ingest::Via::Demo, site_id);
     let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();

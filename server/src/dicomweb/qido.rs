@@ -49,6 +49,8 @@ pub async fn studies(
                 .text("00081190", "UR", Some(&format!("{base}/studies/{}", s.study_uid)))
                 .person("00100010", s.patient_name.as_deref())
                 .text("00100020", "LO", Some(&s.patient_id))
+                // IssuerOfPatientID: the patient is (issuer, ID), so a viewer must see both.
+                .text("00100021", "LO", Some(s.patient_authority.as_str()).filter(|a| !a.is_empty()))
                 .text("00100030", "DA", da(s.patient_birth_date).as_deref())
                 .text("00100040", "CS", s.patient_sex.as_deref())
                 .text("0020000D", "UI", Some(&s.study_uid))

@@ -8,7 +8,7 @@ use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
 use axum::{
     Extension,
     body::Body,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -29,14 +29,21 @@ const MAX_REQUEST_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 /// Parts of one request being stored at the same time (each holds its bytes in memory).
 const PARTS_IN_FLIGHT: usize = 4;
 
+/// `?site=CODE`: the receiving site, required when the sender belongs to several.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct StowQuery {
+    site: Option<String>,
+}
+
 pub async fn store(
     State(state): State<AppState>,
     user: Extension<SessionUser>,
     client: Extension<ClientAddr>,
+    Query(query): Query<StowQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    receive_detached(state, user.0, client.0, headers, body, None).await
+    receive_detached(state, user.0, client.0, query, headers, body, None).await
 }
 
 pub async fn store_into_study(
@@ -44,10 +51,11 @@ pub async fn store_into_study(
     user: Extension<SessionUser>,
     client: Extension<ClientAddr>,
     Path(study): Path<String>,
+    Query(query): Query<StowQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    receive_detached(state, user.0, client.0, headers, body, Some(study)).await
+    receive_detached(state, user.0, client.0, query, headers, body, Some(study)).await
 }
 
 /// Runs [`receive`] as its own task, so that it always runs to its end: an HTTP/2 client that
@@ -58,11 +66,17 @@ async fn receive_detached(
     state: AppState,
     user: SessionUser,
     client: ClientAddr,
+    query: StowQuery,
     headers: HeaderMap,
     body: Body,
     expected_study: Option<String>,
 ) -> Result<Response, ApiError> {
-    tokio::spawn(receive(state, user, client, headers, body, expected_study)).await.map_err(ApiError::internal)?
+    // Resolved before the body is read (after the content type, the first thing wrong with a
+    // request that is not STOW-RS at all): a request that names no site stores nothing.
+    related_boundary(&headers)?;
+    let site_id = crate::ingest::site::resolve(&state.pool, &user, query.site.as_deref()).await?;
+    let received = Received { via: Via::Stow, site_id, expected_study };
+    tokio::spawn(receive(state, user, client, headers, body, received)).await.map_err(ApiError::internal)?
 }
 
 async fn receive(
@@ -71,15 +85,12 @@ async fn receive(
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     body: Body,
-    expected_study: Option<String>,
+    received: Received,
 ) -> Result<Response, ApiError> {
     let boundary = related_boundary(&headers)?;
     let constraints = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().whole_stream(MAX_REQUEST_BYTES).per_field(MAX_PART_BYTES));
     let mut parts = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
-    // The sender's site: the user's first (a later admin issue maps API tokens to sites).
-    let site_id = user.sites.first().map(|s| s.id);
-    let received = Received { via: Via::Stow, site_id, expected_study };
 
     // Parts are read one after another (that is how a body arrives) but stored concurrently,
     // a few at a time: one instance's database round trips and commit overlap the next one's

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod site;
 pub mod store;
 pub mod sweep;
 
@@ -43,14 +44,15 @@ impl Via {
 #[derive(Debug, Clone)]
 pub struct Received {
     pub via: Via,
-    /// The site (hospital) it comes from.
-    pub site_id: Option<Uuid>,
+    /// The site (hospital) it comes from: every way in resolves exactly one (see
+    /// [`site::resolve`]), so that no study is filed where no coordinator sees it.
+    pub site_id: Uuid,
     /// STOW-RS to `/studies/{study}`: instances of any other study are refused.
     pub expected_study: Option<String>,
 }
 
 impl Received {
-    pub fn new(via: Via, site_id: Option<Uuid>) -> Self {
+    pub fn new(via: Via, site_id: Uuid) -> Self {
         Received { via, site_id, expected_study: None }
     }
 }
@@ -70,6 +72,8 @@ pub struct InstanceRef {
 pub enum Rejection {
     #[error("{0}")]
     Invalid(#[from] HeaderError),
+    #[error("PatientID (0010,0020) is empty or missing; an instance must name its patient to be filed")]
+    MissingPatientId,
     #[error("SOP class {0} is not CT; this server stores CT only")]
     NotCt(String),
     #[error("an instance with this SOP Instance UID is already stored with different content")]
@@ -88,6 +92,9 @@ impl Rejection {
         match self {
             Rejection::Invalid(HeaderError::UnsupportedTransferSyntax(_)) => 0xC122,
             Rejection::Invalid(_) | Rejection::Inconsistent(_) => 0xC000,
+            // "Data set does not match SOP class": PatientID is required (Type 2 allows it
+            // empty in DICOM, but an unidentified image cannot be followed up safely).
+            Rejection::MissingPatientId => 0xA900,
             Rejection::NotCt(_) => 0x0122,
             Rejection::ConflictingContent => 0x0111,
             Rejection::WrongStudy(_) => 0xA900,
@@ -140,6 +147,10 @@ impl Ingestor {
         if !h.is_ct() && !self.accept_non_ct {
             return rejected(Some(&h), Rejection::NotCt(h.sop_class_uid.to_string()));
         }
+        // Never filed under a shared empty ID: every such study would become one "patient".
+        if h.patient_id.trim().is_empty() {
+            return rejected(Some(&h), Rejection::MissingPatientId);
+        }
         match self.store_and_register(&h, &sha256, bytes, received.via, received.site_id).await {
             Ok(outcome) => outcome,
             Err(error) => {
@@ -159,7 +170,7 @@ impl Ingestor {
         sha256: &str,
         bytes: Bytes,
         via: Via,
-        site_id: Option<Uuid>,
+        site_id: Uuid,
     ) -> anyhow::Result<Outcome> {
         let reference = instance_ref(h);
         let key = object_key(&h.study_instance_uid, &h.series_instance_uid, &h.sop_instance_uid);
@@ -251,9 +262,10 @@ fn dicom_date(value: Option<&str>) -> Option<time::Date> {
     time::Date::from_calendar_date(year, month, value[6..8].parse().ok()?).ok()
 }
 
-fn new_instance(h: &InstanceHeader, sha256: &str, size: i64, key: &str, via: Via, site_id: Option<Uuid>) -> NewInstance {
+fn new_instance(h: &InstanceHeader, sha256: &str, size: i64, key: &str, via: Via, site_id: Uuid) -> NewInstance {
     NewInstance {
         patient_id: h.patient_id.clone(),
+        issuer_of_patient_id: h.issuer_of_patient_id.clone(),
         patient_name: h.patient_name.clone(),
         patient_sex: h.patient_sex.clone(),
         patient_birth_date: dicom_date(h.patient_birth_date.as_deref()),

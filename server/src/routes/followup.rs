@@ -9,13 +9,14 @@ use app::service::followup::{self as service, RecordError};
 use axum::{
     Extension, Form, Json,
     extract::{Path, Query, State},
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::audited;
+use super::redirect_with;
 use super::extract::ApiJson;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -224,13 +225,4 @@ pub async fn assign_form(
 
 fn finding_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
-}
-
-/// 303 to `page` with `key=value` added to its query string.
-fn redirect_with(page: &str, key: &str, value: &str) -> Response {
-    let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
-    let separator = if page.contains('?') { '&' } else { '?' };
-    let location = format!("{page}{separator}{pair}");
-    let location = HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/worklist"));
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }

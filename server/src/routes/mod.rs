@@ -5,13 +5,16 @@ pub mod auth;
 pub mod extract;
 pub mod followup;
 pub mod health;
+pub mod patients;
 pub mod screening;
 pub mod upload;
 
 use axum::{
     Router,
     extract::DefaultBodyLimit,
+    http::{HeaderValue, StatusCode, header},
     middleware,
+    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use leptos::prelude::provide_context;
@@ -52,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/findings/{id}/events", post(followup::record_event_form))
         .route("/findings/{id}/letter", get(crate::reports::recall_letter::recall_letter))
         .route("/worklist/assign", post(followup::assign_form))
+        .route("/mismatches/{id}/resolve", post(patients::resolve_form))
         .nest("/api/v1", api_v1())
         .nest("/dicomweb", crate::dicomweb::router())
         .leptos_routes_with_context(
@@ -92,7 +96,17 @@ fn api_v1() -> Router<AppState> {
         .route("/findings/{id}", get(followup::finding))
         .route("/findings/{id}/events", post(followup::record_event))
         .route("/followup/overdue", get(followup::overdue))
+        .route("/mismatches/{id}/resolve", post(patients::resolve))
         .route("/studies/{study_uid}/screening", get(screening::results).post(screening::rerun))
         .route("/inference/status", get(screening::status))
         .fallback(|| async { ApiError::NotFound })
+}
+
+/// 303 to `page` with `key=value` added to its query string.
+pub(crate) fn redirect_with(page: &str, key: &str, value: &str) -> Response {
+    let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
+    let separator = if page.contains('?') { '&' } else { '?' };
+    let location = format!("{page}{separator}{pair}");
+    let location = HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/worklist"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }

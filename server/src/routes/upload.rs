@@ -37,7 +37,8 @@ pub async fn upload(
     let constraints = multer::Constraints::new()
         .size_limit(multer::SizeLimit::new().whole_stream(MAX_UPLOAD_BYTES).per_field(MAX_FILE_BYTES));
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
-    let received = Received::new(Via::Upload, user.sites.first().map(|s| s.id));
+    // The form's `site` field comes before its files; without one, the uploader's only site.
+    let mut received: Option<Received> = None;
 
     let mut result = UploadResult::default();
     let mut outcomes = Vec::new();
@@ -50,10 +51,31 @@ pub async fn upload(
                 break;
             }
         };
+        if field.name() == Some("site") && received.is_none() {
+            let code = field.text().await.unwrap_or_default();
+            match crate::ingest::site::resolve(&state.pool, &user, Some(&code)).await {
+                Ok(site_id) => received = Some(Received::new(Via::Upload, site_id)),
+                Err(error) => {
+                    result.error = Some(error.to_string());
+                    break;
+                }
+            }
+            continue;
+        }
         let name = field.file_name().unwrap_or("(unnamed)").to_owned();
         if field.name() != Some("files") || name.is_empty() {
             continue;
         }
+        let received = match &received {
+            Some(received) => received.clone(),
+            None => match crate::ingest::site::resolve(&state.pool, &user, None).await {
+                Ok(site_id) => received.insert(Received::new(Via::Upload, site_id)).clone(),
+                Err(error) => {
+                    result.error = Some(error.to_string());
+                    break;
+                }
+            },
+        };
         let bytes = match field.bytes().await {
             Ok(bytes) => bytes,
             Err(error) => {

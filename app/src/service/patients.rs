@@ -1,0 +1,120 @@
+//! The patient-identity service: demographics mismatches on a study, and their resolution by a
+//! person, in one transaction with the patient's change (if any) and its audit event.
+
+use elysium_db::DbError;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::api::studies::MismatchView;
+use crate::api::{AppError, SessionUser};
+use crate::domain::identity::{DemographicField, MismatchResolution, may_resolve};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("demographics mismatch not found")]
+    NotFound,
+    #[error("only a coordinator, radiologist or administrator may resolve a demographics mismatch")]
+    Forbidden,
+    #[error("this mismatch was already resolved ({0}); reload the page")]
+    AlreadyResolved(String),
+    #[error("{field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<ResolveError> for AppError {
+    fn from(error: ResolveError) -> Self {
+        match error {
+            ResolveError::NotFound => AppError::NotFound,
+            ResolveError::Forbidden => AppError::Forbidden,
+            resolved @ ResolveError::AlreadyResolved(_) => AppError::Conflict(resolved.to_string()),
+            ResolveError::Invalid { field, message } => AppError::Validation { field: field.into(), message },
+            ResolveError::Db(db) => db.into(),
+        }
+    }
+}
+
+/// The mismatches of the study's patient (on this study and the patient's others), oldest first.
+pub async fn mismatches_of_patient(pool: &PgPool, study_uid: &str) -> Result<Vec<MismatchView>, DbError> {
+    let rows = elysium_db::patients::mismatches(pool, study_uid, true).await?;
+    Ok(rows.into_iter().filter_map(view).collect())
+}
+
+fn view(row: elysium_db::patients::MismatchRow) -> Option<MismatchView> {
+    Some(MismatchView {
+        id: row.id,
+        study_uid: row.study_uid,
+        field: DemographicField::parse(&row.field)?,
+        stored_value: row.stored_value,
+        received_value: row.received_value,
+        detected_at: crate::domain::followup::dates::format_iso(row.detected_at.date()),
+        resolution: row.resolution.as_deref().and_then(MismatchResolution::parse),
+        resolved_by: row.resolved_by,
+        note: row.resolution_note,
+    })
+}
+
+/// Resolves mismatch `id`; answers the study it was raised on. `UpdatedPatient` gives the patient the study's
+/// value; `KeptStored` leaves the patient as it is. Either way the decision, both values and who
+/// made it are kept on the mismatch and in the audit trail. Outside the user's sites a mismatch
+/// does not exist (404, as for an unknown one).
+pub async fn resolve(
+    pool: &PgPool,
+    user: &SessionUser,
+    id: Uuid,
+    resolution: MismatchResolution,
+    note: Option<String>,
+    client_addr: Option<String>,
+) -> Result<String, ResolveError> {
+    if !may_resolve(&user.roles) {
+        return Err(ResolveError::Forbidden);
+    }
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ResolveError::Invalid { field: "note", message: "at most 2,000 characters".into() });
+    }
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let mismatch = elysium_db::patients::lock_mismatch(&mut tx, id).await?.ok_or(ResolveError::NotFound)?;
+    let visible = match user.site_scope() {
+        None => true,
+        Some(sites) => mismatch.site_id.is_some_and(|site| sites.contains(&site)),
+    };
+    if !visible {
+        return Err(ResolveError::NotFound);
+    }
+    if let Some(done) = &mismatch.resolution {
+        let label = MismatchResolution::parse(done).map_or_else(|| done.clone(), |r| r.label().to_owned());
+        return Err(ResolveError::AlreadyResolved(label));
+    }
+    let field = DemographicField::parse(&mismatch.field)
+        .ok_or_else(|| ResolveError::Invalid { field: "field", message: format!("unknown field {}", mismatch.field) })?;
+    if resolution == MismatchResolution::UpdatedPatient {
+        match field {
+            DemographicField::Name => {
+                elysium_db::patients::set_name(&mut tx, mismatch.patient_ref, &mismatch.received_value).await?
+            }
+            DemographicField::BirthDate => {
+                let date = crate::domain::followup::dates::parse_iso(&mismatch.received_value)
+                    .ok_or_else(|| ResolveError::Invalid { field: "received_value", message: "not a date".into() })?;
+                elysium_db::patients::set_birth_date(&mut tx, mismatch.patient_ref, date).await?
+            }
+        }
+    }
+    elysium_db::patients::resolve_mismatch(&mut tx, id, resolution.as_str(), user.id, note.as_deref()).await?;
+    let mut event = user.audit_event("patient.demographics_resolve", "success", client_addr);
+    event.target_type = Some("demographics_mismatch".into());
+    event.target_id = Some(id.to_string());
+    event.patient_id = Some(mismatch.patient_id.clone());
+    event.detail = serde_json::json!({
+        "study_uid": mismatch.study_uid,
+        "field": field.as_str(),
+        "stored_value": mismatch.stored_value,
+        "received_value": mismatch.received_value,
+        "resolution": resolution.as_str(),
+        "note": note,
+    });
+    elysium_db::audit::record(&mut tx, &event).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(mismatch.study_uid)
+}

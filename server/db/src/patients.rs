@@ -1,0 +1,107 @@
+//! Patient identity: demographics mismatches raised at ingest (a study whose name or birth date
+//! differs from its patient's) and their resolution by a person.
+
+use sqlx::{PgConnection, PgPool};
+use time::{Date, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::DbResult;
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MismatchRow {
+    pub id: Uuid,
+    pub study_uid: String,
+    /// `name` or `birth_date`.
+    pub field: String,
+    pub stored_value: String,
+    pub received_value: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub detected_at: OffsetDateTime,
+    /// `kept_stored` or `updated_patient`; `None` while open.
+    pub resolution: Option<String>,
+    pub resolved_by: Option<String>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub resolved_at: Option<OffsetDateTime>,
+    pub resolution_note: Option<String>,
+}
+
+/// The mismatches raised on a study, or on any study of its patient (`of_patient`), oldest first.
+pub async fn mismatches(pool: &PgPool, study_uid: &str, of_patient: bool) -> DbResult<Vec<MismatchRow>> {
+    Ok(sqlx::query_as!(
+        MismatchRow,
+        r#"select m.id, st.study_uid, m.field, m.stored_value, m.received_value, m.detected_at, m.resolution,
+                  u.username as "resolved_by?", m.resolved_at, m.resolution_note
+           from demographics_mismatch m
+           join study st on st.id = m.study_ref
+           left join app_user u on u.id = m.resolved_by
+           where case when $2 then m.patient_ref = (select patient_ref from study where study_uid = $1)
+                      else st.study_uid = $1 end
+           order by m.detected_at, m.field"#,
+        study_uid,
+        of_patient
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// An open mismatch, locked for its resolution, with what its resolution needs to know.
+#[derive(Debug, Clone)]
+pub struct OpenMismatch {
+    pub study_uid: String,
+    pub patient_ref: Uuid,
+    pub patient_id: String,
+    pub site_id: Option<Uuid>,
+    pub field: String,
+    pub stored_value: String,
+    pub received_value: String,
+    pub resolution: Option<String>,
+}
+
+/// The mismatch `id`, locked until the caller's transaction ends.
+pub async fn lock_mismatch(conn: &mut PgConnection, id: Uuid) -> DbResult<Option<OpenMismatch>> {
+    Ok(sqlx::query_as!(
+        OpenMismatch,
+        r#"select st.study_uid, m.patient_ref, p.patient_id, st.site_id, m.field, m.stored_value, m.received_value, m.resolution
+           from demographics_mismatch m
+           join study st on st.id = m.study_ref
+           join patient p on p.id = m.patient_ref
+           where m.id = $1
+           for update of m"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Records the resolution of an open mismatch (the caller checked that it is open).
+pub async fn resolve_mismatch(
+    conn: &mut PgConnection,
+    id: Uuid,
+    resolution: &str,
+    resolved_by: Uuid,
+    note: Option<&str>,
+) -> DbResult<()> {
+    sqlx::query!(
+        "update demographics_mismatch set resolution = $2, resolved_by = $3, resolved_at = now(), resolution_note = $4
+         where id = $1 and resolution is null",
+        id,
+        resolution,
+        resolved_by,
+        note
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets the patient's name (a person's decision, after a mismatch).
+pub async fn set_name(conn: &mut PgConnection, patient_ref: Uuid, name: &str) -> DbResult<()> {
+    sqlx::query!("update patient set name = $2 where id = $1", patient_ref, name).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Sets the patient's birth date (a person's decision, after a mismatch).
+pub async fn set_birth_date(conn: &mut PgConnection, patient_ref: Uuid, birth_date: Date) -> DbResult<()> {
+    sqlx::query!("update patient set birth_date = $2 where id = $1", patient_ref, birth_date).execute(&mut *conn).await?;
+    Ok(())
+}

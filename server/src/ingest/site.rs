@@ -1,0 +1,90 @@
+//! Which site (hospital) received an instance. Every way in resolves exactly one before anything
+//! is stored: a study filed under no site is invisible to every coordinator, so its positives
+//! would reach no worklist.
+//!
+//! | way in | how the site is chosen |
+//! |---|---|
+//! | STOW-RS | `?site=CODE`; without it, the sender's only site |
+//! | upload page | the form's `site` field; without it, the uploader's only site |
+//! | C-STORE | the calling AE title's site (`ELYSIUM_DICOM_AE_SITES`), else `ELYSIUM_DICOM_SITE`; the listener does not start with neither |
+//! | `elysium ingest` | `--site CODE` (required) |
+//!
+//! A user may name one of their own sites; an administrator may name any existing site.
+
+use app::api::SessionUser;
+use app::domain::roles::Role;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Why no site could be chosen; each message tells the sender what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SiteError {
+    #[error("choose the receiving site (one of {}): `?site=CODE` for STOW-RS, the site field on the upload page", .0.join(", "))]
+    Ambiguous(Vec<String>),
+    #[error("your account belongs to no site, so received images could be filed nowhere; an administrator must add you to a site (administrators name one with `?site=CODE`)")]
+    NoSite,
+    #[error("site {0} is not one of your sites")]
+    NotYours(String),
+    #[error("no site has the code {0}")]
+    Unknown(String),
+}
+
+/// The site named by `requested` (a site code, any case), or the user's only site.
+pub async fn resolve(pool: &PgPool, user: &SessionUser, requested: Option<&str>) -> Result<Uuid, ResolveError> {
+    let requested = requested.map(|code| code.trim().to_uppercase()).filter(|code| !code.is_empty());
+    match requested {
+        Some(code) => {
+            if let Some(site) = user.sites.iter().find(|s| s.code == code) {
+                return Ok(site.id);
+            }
+            if !user.has_role(Role::Admin) {
+                return Err(SiteError::NotYours(code).into());
+            }
+            let mut conn = pool.acquire().await?;
+            match elysium_db::sites::by_code(&mut conn, &code).await? {
+                Some(site) => Ok(site.id),
+                None => Err(SiteError::Unknown(code).into()),
+            }
+        }
+        None => match user.sites.as_slice() {
+            [only] => Ok(only.id),
+            [] => Err(SiteError::NoSite.into()),
+            several => Err(SiteError::Ambiguous(several.iter().map(|s| s.code.clone()).collect()).into()),
+        },
+    }
+}
+
+/// [`resolve`]'s failure: the sender's to fix, or the database's.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error(transparent)]
+    Site(#[from] SiteError),
+    #[error(transparent)]
+    Database(#[from] elysium_db::DbError),
+}
+
+impl From<sqlx::Error> for ResolveError {
+    fn from(error: sqlx::Error) -> Self {
+        ResolveError::Database(error.into())
+    }
+}
+
+impl From<ResolveError> for crate::error::ApiError {
+    fn from(error: ResolveError) -> Self {
+        match error {
+            ResolveError::Site(error) => crate::error::ApiError::BadRequest(error.to_string()),
+            ResolveError::Database(error) => error.into(),
+        }
+    }
+}
+
+/// A site by its code, for the ways in that name one in configuration (C-STORE, the command
+/// line): it must exist; a typo never creates a site.
+pub async fn by_code(pool: &PgPool, code: &str) -> anyhow::Result<Uuid> {
+    let code = code.trim().to_uppercase();
+    let mut conn = pool.acquire().await?;
+    match elysium_db::sites::by_code(&mut conn, &code).await? {
+        Some(site) => Ok(site.id),
+        None => anyhow::bail!("{}", SiteError::Unknown(code)),
+    }
+}
