@@ -34,6 +34,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the service is not ready")]
     Unavailable,
+    /// A read of patient data whose audit row could not be written: refused, not served.
+    #[error("{0}")]
+    AuditUnavailable(app::service::audit::AuditUnavailable),
     /// None of the representations the client accepts can be produced.
     #[error("{0}")]
     NotAcceptable(String),
@@ -57,7 +60,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_failed",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::AuditUnavailable(_) => "audit_unavailable",
             ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::Internal(_) => "internal",
         }
@@ -103,6 +107,12 @@ impl From<elysium_db::DbError> for ApiError {
     }
 }
 
+impl From<app::service::audit::AuditUnavailable> for ApiError {
+    fn from(error: app::service::audit::AuditUnavailable) -> Self {
+        ApiError::AuditUnavailable(error)
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         ApiError::internal(error)
@@ -118,6 +128,7 @@ impl From<app::api::AppError> for ApiError {
             AppError::NotFound => ApiError::NotFound,
             AppError::Validation { field, message } => ApiError::Validation(format!("{field}: {message}")),
             AppError::Conflict(message) => ApiError::Conflict(message),
+            AppError::AuditUnavailable => ApiError::AuditUnavailable(app::service::audit::AuditUnavailable),
             AppError::Internal | AppError::Transport(_) => ApiError::Internal("see the server log".into()),
         }
     }

@@ -43,6 +43,7 @@ pub fn app_state(
         ingestor,
         levels: config.followup.service_levels(),
         inference: Arc::default(),
+        views: app::service::audit::ViewLog::default(),
         pool,
         config: Arc::new(config),
         hasher: auth::password::Hasher::new()?,

@@ -21,4 +21,6 @@ pub struct AppState {
     /// The screening model and execution provider of this process's workers (none until they
     /// start, or when screening is off).
     pub inference: Arc<std::sync::RwLock<Option<crate::screening::worker::InferenceInfo>>>,
+    /// The series views recorded recently (one audit row per user and series viewed).
+    pub views: app::service::audit::ViewLog,
 }

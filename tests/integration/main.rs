@@ -12,6 +12,7 @@ mod followup;
 mod upload;
 mod health;
 mod identity;
+mod phi_audit;
 mod pages;
 mod queue;
 mod screening;

@@ -15,6 +15,9 @@ pub enum AppError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A read of patient data whose audit row could not be written: refused, not served.
+    #[error("this access could not be recorded in the audit trail, so the data was not sent; try again shortly")]
+    AuditUnavailable,
     #[error("something went wrong on the server; it has been logged")]
     Internal,
     #[error("could not reach the server: {0}")]

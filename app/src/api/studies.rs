@@ -95,8 +95,7 @@ pub async fn list_studies(
     // The list shows patients' names: each search is audited.
     let mut event = user.audit_event("study.search", "success", crate::api::session::ssr::client_addr());
     event.detail = serde_json::json!({ "patient_id": filter.patient_id, "accession": filter.accession_number, "results": rows.len() });
-    let mut conn = pool.acquire().await.map_err(elysium_db::DbError::from)?;
-    elysium_db::audit::record(&mut conn, &event).await?;
+    crate::service::audit::record(&pool, &event).await?;
     Ok(rows.into_iter().map(ssr::study_item).collect())
 }
 
@@ -113,8 +112,7 @@ pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError
     event.target_type = Some("study".into());
     event.target_id = Some(study_uid);
     event.patient_id = Some(study.patient_id.clone());
-    let mut conn = pool.acquire().await.map_err(elysium_db::DbError::from)?;
-    elysium_db::audit::record(&mut conn, &event).await?;
+    crate::service::audit::record(&pool, &event).await?;
 
     let mismatches = crate::service::patients::mismatches_of_patient(&pool, &study.study_uid).await?;
     let mut items = Vec::with_capacity(series.len());
@@ -159,6 +157,25 @@ mod ssr {
         study_uid: &str,
     ) -> Result<elysium_db::images::StudyRow, AppError> {
         elysium_db::images::study_within(pool, study_uid, user.site_scope()).await?.ok_or(AppError::NotFound)
+    }
+
+    /// The audit row of a look at a series (the viewer, its slices, its HU read-outs).
+    pub fn series_view_event(
+        user: &crate::api::SessionUser,
+        study: &elysium_db::images::StudyRow,
+        series_uid: &str,
+    ) -> elysium_db::audit::NewAuditEvent {
+        let mut event = user.audit_event("series.view", "success", crate::api::session::ssr::client_addr());
+        event.target_type = Some("study".into());
+        event.target_id = Some(study.study_uid.clone());
+        event.patient_id = Some(study.patient_id.clone());
+        event.detail = serde_json::json!({ "series_uid": series_uid });
+        event
+    }
+
+    /// This process's log of recent views (provided to every server function).
+    pub fn views() -> Result<crate::service::audit::ViewLog, AppError> {
+        leptos::prelude::use_context::<crate::service::audit::ViewLog>().ok_or(AppError::Internal)
     }
 
     /// The original bytes of a stored instance.
@@ -293,9 +310,13 @@ pub async fn series_slices(study_uid: String, series_uid: String) -> Result<Slic
 
     let user = require_user()?;
     let pool = pool()?;
-    ssr::visible_study(&pool, &user, &study_uid).await?;
+    let study = ssr::visible_study(&pool, &user, &study_uid).await?;
     let series = elysium_db::images::series_of_study(&pool, &study_uid, None).await?;
     let series = series.into_iter().find(|s| s.series_uid == series_uid).ok_or(AppError::NotFound)?;
+    // Opening the viewer is the audited view of the series; its slices and HU read-outs are
+    // covered by this row (see `service::audit::ViewLog`).
+    let event = ssr::series_view_event(&user, &study, &series_uid);
+    ssr::views()?.record_opening(&pool, user.id, &format!("series:{series_uid}"), &event).await?;
     let instances = elysium_db::images::instances_of_series(&pool, &study_uid, &series_uid).await?;
     let normal = series.image_orientation.as_deref().and_then(ssr::normal);
     let mut slices: Vec<ViewerSlice> = instances
@@ -320,8 +341,10 @@ pub async fn hu_at(study_uid: String, series_uid: String, sop_instance_uid: Stri
 
     let user = require_user()?;
     let pool = pool()?;
-    ssr::visible_study(&pool, &user, &study_uid).await?;
+    let study = ssr::visible_study(&pool, &user, &study_uid).await?;
     let key = elysium_db::images::instance_key(&pool, &study_uid, &series_uid, &sop_instance_uid).await?.ok_or(AppError::NotFound)?;
+    let event = ssr::series_view_event(&user, &study, &series_uid);
+    ssr::views()?.record_once(&pool, user.id, &format!("series:{series_uid}"), &event).await?;
     let bytes = ssr::read_object(&key).await?;
     let value = tokio::task::spawn_blocking(move || {
         let parsed = elysium_dicom::header::parse(&bytes).ok()?;
@@ -375,7 +398,13 @@ pub struct ScreeningOverview {
 pub async fn study_screening(study_uid: String) -> Result<ScreeningOverview, AppError> {
     let user = crate::api::session::ssr::require_user()?;
     let pool = crate::api::session::ssr::pool()?;
-    ssr::visible_study(&pool, &user, &study_uid).await?;
+    let study = ssr::visible_study(&pool, &user, &study_uid).await?;
+    // The study page polls this while screening runs: one row per user and study for the view.
+    let mut event = user.audit_event("screening.view", "success", crate::api::session::ssr::client_addr());
+    event.target_type = Some("study".into());
+    event.target_id = Some(study_uid.clone());
+    event.patient_id = Some(study.patient_id.clone());
+    ssr::views()?.record_once(&pool, user.id, &format!("screening:{study_uid}"), &event).await?;
     let jobs = elysium_db::jobs::of_study(&pool, &study_uid).await?;
     let results = elysium_db::jobs::latest_results(&pool, &study_uid).await?;
     let active = jobs.iter().any(|j| matches!(j.status.as_str(), "queued" | "running"));

@@ -73,3 +73,59 @@ pub async fn recent(pool: &PgPool, before: Option<i64>, limit: i64) -> DbResult<
     .fetch_all(pool)
     .await?)
 }
+
+/// What an administrator asks of the audit trail; `None` matches everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// The DICOM PatientID as stored.
+    pub patient_id: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<OffsetDateTime>,
+    /// Exclusive.
+    pub to: Option<OffsetDateTime>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// Events matching `filter`, newest first, and how many match in all.
+pub async fn search(pool: &PgPool, filter: &AuditFilter) -> DbResult<(Vec<AuditRow>, i64)> {
+    let rows = sqlx::query_as!(
+        AuditRow,
+        "select id, occurred_at, actor_username, actor_roles, action, target_type, target_id,
+                patient_id, client_addr, outcome, detail
+         from audit_event
+         where ($1::text is null or patient_id = $1)
+           and ($2::text is null or actor_username = $2)
+           and ($3::text is null or action = $3)
+           and ($4::timestamptz is null or occurred_at >= $4)
+           and ($5::timestamptz is null or occurred_at < $5)
+         order by occurred_at desc, id desc
+         limit $6 offset $7",
+        filter.patient_id,
+        filter.actor,
+        filter.action,
+        filter.from,
+        filter.to,
+        filter.limit,
+        filter.offset
+    )
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from audit_event
+           where ($1::text is null or patient_id = $1)
+             and ($2::text is null or actor_username = $2)
+             and ($3::text is null or action = $3)
+             and ($4::timestamptz is null or occurred_at >= $4)
+             and ($5::timestamptz is null or occurred_at < $5)"#,
+        filter.patient_id,
+        filter.actor,
+        filter.action,
+        filter.from,
+        filter.to
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, total))
+}

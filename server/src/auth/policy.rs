@@ -39,6 +39,7 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
     ("/api/fn/admin/", ADMIN),
     ("/api/v1/admin/", ADMIN),
     ("/api/v1/inference/", ADMIN),
+    ("/api/v1/audit/", ADMIN),
     ("/upload/", IMAGE_WRITERS),
 ];
 
@@ -117,6 +118,7 @@ mod tests {
             ("/admin/users", Access::AnyOf(ADMIN)),
             ("/api/fn/admin/users", Access::AnyOf(ADMIN)),
             ("/api/v1/admin/anything", Access::AnyOf(ADMIN)),
+            ("/api/v1/audit", Access::AnyOf(ADMIN)),
             // Near-misses must not slip through as public or unrestricted.
             ("/login/../admin/users", Access::SignedIn),
             ("/administrator", Access::SignedIn),

@@ -2,6 +2,7 @@
 //! and for a viewer such as OHIF to browse them. Every route needs a signed-in session or an
 //! API token (see the authorization policy).
 
+pub mod access;
 pub mod json;
 pub mod qido;
 pub mod stow;

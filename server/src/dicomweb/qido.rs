@@ -14,6 +14,7 @@ use axum::{
 };
 use elysium_db::images::StudyFilter;
 
+use super::access::{audit_read, visible_study};
 use super::json::{Dataset, da};
 use super::{DICOM_JSON, base_url};
 use crate::error::ApiError;
@@ -31,10 +32,18 @@ pub async fn studies(
 ) -> Result<Response, ApiError> {
     let filter = study_filter(&user, &query)?;
     let rows = elysium_db::images::studies(&state.pool, &filter).await?;
-    // Search results show patients' names: the search itself is audited (one event per request).
+    // Search results show patients' names: the search itself is audited (one event per request,
+    // with the patients found), before the results are sent.
     let mut event = user.audit_event("dicomweb.search", "success", Some(client));
-    event.detail = serde_json::json!({ "query": query, "results": rows.len() });
-    crate::auth::guard::audit(&state, &event).await;
+    let mut patients: Vec<&str> = rows.iter().map(|r| r.patient_id.as_str()).collect();
+    patients.sort_unstable();
+    patients.dedup();
+    event.patient_id = match patients.as_slice() {
+        [one] => Some((*one).to_owned()),
+        _ => None,
+    };
+    event.detail = serde_json::json!({ "query": query, "results": rows.len(), "patient_ids": patients });
+    app::service::audit::record(&state.pool, &event).await?;
     let base = base_url(&state, &headers);
     let body: Vec<_> = rows
         .into_iter()
@@ -65,12 +74,15 @@ pub async fn studies(
 pub async fn series(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path(study): Path<String>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let rows = elysium_db::images::series_of_study(&state.pool, &study, query.get("Modality").map(String::as_str)).await?;
+    let detail = serde_json::json!({ "level": "series", "query": query, "results": rows.len() });
+    audit_read(&state, &user, client, &visible, "dicomweb.search", detail).await?;
     let base = base_url(&state, &headers);
     let body: Vec<_> = rows
         .into_iter()
@@ -93,11 +105,14 @@ pub async fn series(
 pub async fn instances(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let rows = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
+    let detail = serde_json::json!({ "level": "instances", "series_uid": series, "results": rows.len() });
+    audit_read(&state, &user, client, &visible, "dicomweb.search", detail).await?;
     let base = base_url(&state, &headers);
     let body: Vec<_> = rows
         .into_iter()
@@ -121,11 +136,6 @@ fn dicom_json(body: Vec<serde_json::Value>) -> Response {
     let mut response = axum::Json(body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(DICOM_JSON));
     response
-}
-
-/// A study outside the user's sites answers 404, exactly like one that does not exist.
-pub async fn ensure_visible(state: &AppState, user: &SessionUser, study: &str) -> Result<(), ApiError> {
-    elysium_db::images::study_within(&state.pool, study, user.site_scope()).await?.map(drop).ok_or(ApiError::NotFound)
 }
 
 fn study_filter(user: &SessionUser, query: &HashMap<String, String>) -> Result<StudyFilter, ApiError> {

@@ -20,7 +20,7 @@ use futures::StreamExt;
 use object_store::ObjectStoreExt;
 
 use super::DICOM_JSON;
-use super::qido::ensure_visible;
+use super::access::{audit_read, audit_series_view, visible_study};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -34,9 +34,9 @@ pub async fn instance(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series, instance)): InstancePath,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
-    audit_retrieval(&state, &user, client, &study, "instance").await;
+    audit_retrieval(&state, &user, client, &visible, "instance").await?;
     Ok(multipart(futures::stream::once(async move { Ok::<_, ApiError>(bytes) }), DICOM_PART))
 }
 
@@ -46,9 +46,9 @@ pub async fn series(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let instances = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
-    retrieve(&state, &user, client, &study, "series", instances).await
+    retrieve(&state, &user, client, &visible, "series", instances).await
 }
 
 pub async fn study(
@@ -57,9 +57,9 @@ pub async fn study(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path(study): Path<String>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let instances = elysium_db::images::instances_of_study(&state.pool, &study).await?;
-    retrieve(&state, &user, client, &study, "study", instances).await
+    retrieve(&state, &user, client, &visible, "study", instances).await
 }
 
 /// A series' or study's originals (`level`), audited as a view of the patient's record; none:
@@ -68,14 +68,14 @@ async fn retrieve(
     state: &AppState,
     user: &SessionUser,
     client: String,
-    study: &str,
+    study: &elysium_db::images::StudyRow,
     level: &str,
     instances: Vec<elysium_db::images::InstanceRow>,
 ) -> Result<Response, ApiError> {
     if instances.is_empty() {
         return Err(ApiError::NotFound);
     }
-    audit_retrieval(state, user, client, study, level).await;
+    audit_retrieval(state, user, client, study, level).await?;
     Ok(stream_instances(state, instances))
 }
 
@@ -92,38 +92,50 @@ fn stream_instances(state: &AppState, instances: Vec<elysium_db::images::Instanc
     multipart(parts, DICOM_PART)
 }
 
+/// Metadata carries the patient's name and birth date: each request is audited
+/// (`dicomweb.metadata`, with its level) before it is answered.
 pub async fn instance_metadata(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series, instance)): InstancePath,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
     let json = tokio::task::spawn_blocking(move || metadata(&bytes)).await.map_err(ApiError::internal)??;
+    let detail = serde_json::json!({ "level": "instance", "series_uid": series, "sop_instance_uid": instance });
+    audit_read(&state, &user, client, &visible, "dicomweb.metadata", detail).await?;
     Ok(dicom_json(vec![json]))
 }
 
 pub async fn series_metadata(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let instances = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
-    Ok(dicom_json(metadata_of(&state, instances).await?))
+    let body = metadata_of(&state, instances).await?;
+    let detail = serde_json::json!({ "level": "series", "series_uid": series });
+    audit_read(&state, &user, client, &visible, "dicomweb.metadata", detail).await?;
+    Ok(dicom_json(body))
 }
 
 pub async fn study_metadata(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path(study): Path<String>,
 ) -> Result<Response, ApiError> {
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let instances = elysium_db::images::instances_of_study(&state.pool, &study).await?;
     if instances.is_empty() {
         return Err(ApiError::NotFound);
     }
-    Ok(dicom_json(metadata_of(&state, instances).await?))
+    let body = metadata_of(&state, instances).await?;
+    audit_read(&state, &user, client, &visible, "dicomweb.metadata", serde_json::json!({ "level": "study" })).await?;
+    Ok(dicom_json(body))
 }
 
 async fn metadata_of(state: &AppState, instances: Vec<elysium_db::images::InstanceRow>) -> Result<Vec<serde_json::Value>, ApiError> {
@@ -141,6 +153,7 @@ async fn metadata_of(state: &AppState, instances: Vec<elysium_db::images::Instan
 pub async fn frames(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series, instance, list)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -150,8 +163,9 @@ pub async fn frames(
             "frames are returned as multipart/related; type=\"application/octet-stream\"; transfer-syntax={NATIVE_SYNTAX}"
         )));
     }
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
+    audit_series_view(&state, &user, client, &visible, &series).await?;
     let parts = tokio::task::spawn_blocking(move || -> Result<Vec<Bytes>, ApiError> {
         let parsed = elysium_dicom::header::parse(&bytes).map_err(ApiError::internal)?;
         numbers
@@ -208,27 +222,31 @@ fn accepts_native_frames(headers: &HeaderMap) -> bool {
 
 /// `.../rendered` and `.../frames/{n}/rendered`: PNG through `window=center,width`
 /// (default: the image's own window, else soft tissue).
+/// Rendered slices are what the viewer shows: a look through a series is one audited view.
 pub async fn rendered(
     state: State<AppState>,
     user: Extension<SessionUser>,
+    client: Extension<ClientAddr>,
     path: InstancePath,
     query: Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    render_frame(state, user, path, 1, query).await
+    render_frame(state, user, client, path, 1, query).await
 }
 
 pub async fn frame_rendered(
     state: State<AppState>,
     user: Extension<SessionUser>,
+    client: Extension<ClientAddr>,
     Path((study, series, instance, frame)): Path<(String, String, String, u32)>,
     query: Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    render_frame(state, user, Path((study, series, instance)), frame, query).await
+    render_frame(state, user, client, Path((study, series, instance)), frame, query).await
 }
 
 async fn render_frame(
     State(state): State<AppState>,
     Extension(user): Extension<SessionUser>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series, instance)): InstancePath,
     frame: u32,
     Query(query): Query<HashMap<String, String>>,
@@ -242,8 +260,9 @@ async fn render_frame(
     if frame == 0 {
         return Err(ApiError::BadRequest("frames are numbered from 1".into()));
     }
-    ensure_visible(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
+    audit_series_view(&state, &user, client, &visible, &series).await?;
     let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let parsed = elysium_dicom::header::parse(&bytes).map_err(ApiError::internal)?;
         let decoded = render::decode_frame(&parsed.object, frame - 1).map_err(|e| match e {
@@ -315,12 +334,13 @@ fn dicom_json(body: Vec<serde_json::Value>) -> Response {
     response
 }
 
-/// Retrievals of whole instances or series are views of a patient's record.
-async fn audit_retrieval(state: &AppState, user: &SessionUser, client: String, study: &str, level: &str) {
-    let mut event = user.audit_event("dicomweb.retrieve", "success", Some(client));
-    event.target_type = Some("study".into());
-    event.target_id = Some(study.to_owned());
-    event.detail = serde_json::json!({ "level": level });
-    event.patient_id = elysium_db::images::study_within(&state.pool, study, None).await.ok().flatten().map(|s| s.patient_id);
-    crate::auth::guard::audit(state, &event).await;
+/// Retrievals of whole instances, series or studies are views of a patient's record.
+async fn audit_retrieval(
+    state: &AppState,
+    user: &SessionUser,
+    client: String,
+    study: &elysium_db::images::StudyRow,
+    level: &str,
+) -> Result<(), ApiError> {
+    audit_read(state, user, client, study, "dicomweb.retrieve", serde_json::json!({ "level": level })).await
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: REST v1 (JSON), the form posts behind the sign-in page, health checks,
 //! and the Leptos pages and server functions, all behind one guard.
 
+pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod followup;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
     let store = state.ingestor.store().clone();
     let leptos_options = state.leptos_options.clone();
     let levels = state.levels;
+    let views = state.views.clone();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
@@ -65,6 +67,7 @@ pub fn router(state: AppState) -> Router {
                 provide_context(pool.clone());
                 provide_context(store.clone());
                 provide_context(levels);
+                provide_context(views.clone());
             },
             move || app::shell(leptos_options.clone()),
         )
@@ -97,6 +100,7 @@ fn api_v1() -> Router<AppState> {
         .route("/findings/{id}/events", post(followup::record_event))
         .route("/followup/overdue", get(followup::overdue))
         .route("/mismatches/{id}/resolve", post(patients::resolve))
+        .route("/audit", get(audit::search))
         .route("/studies/{study_uid}/screening", get(screening::results).post(screening::rerun))
         .route("/inference/status", get(screening::status))
         .fallback(|| async { ApiError::NotFound })

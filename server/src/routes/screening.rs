@@ -68,8 +68,7 @@ pub async fn results(
     event.target_type = Some("study".into());
     event.target_id = Some(study_uid.clone());
     event.patient_id = Some(study.patient_id);
-    let mut conn = state.pool.acquire().await?;
-    elysium_db::audit::record(&mut conn, &event).await?;
+    app::service::audit::record(&state.pool, &event).await?;
     Ok(audited(Json(json!({ "study_uid": study_uid, "series": series, "jobs": job_list }))))
 }
 
