@@ -46,6 +46,9 @@ async fn run(
 
     let dimse = start_dimse(&state).await?;
     let screening = start_screening(&state).await;
+    if demo.is_some() && state.config.screening.workers > 0 {
+        crate::demo::bursts::seed_in_background(db.pool.clone(), state.ingestor.clone(), data_dir.to_owned(), crate::demo::SITES[0].0);
+    }
 
     let addr = state.config.addr;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;

@@ -200,3 +200,168 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
         .expect("count");
     assert_eq!(findings, 0);
 }
+
+/// The instances of a phantom series of `slices` slices, in file order, and the series.
+fn phantom_files(seed: u64, slices: u32) -> (elysium_dicom::phantom::GeneratedSeries, Vec<Vec<u8>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+    options.seed = seed;
+    options.rows = 64;
+    options.slices = Some(slices);
+    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let series = report.series[0].clone();
+    let files = series.dicom_files().expect("files").iter().map(|f| std::fs::read(f).expect("read")).collect();
+    (series, files, dir)
+}
+
+async fn ingest_files(app: &TestApp, files: &[Vec<u8>]) {
+    let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, app.site_id("DEMO-GH").await);
+    let ingestor = app.state().ingestor;
+    for file in files {
+        let outcome = ingestor.ingest(file.clone().into(), &received).await;
+        assert!(matches!(outcome, elysium_server::ingest::Outcome::Stored(_)), "{outcome:?}");
+    }
+}
+
+/// A sender that pauses: the first 45 of 90 slices arrive, the series goes quiet and is screened;
+/// the other 45 arrive later. The series is screened again on all 90, the newer result is current
+/// and names the one it supersedes (both kept), no finding is raised twice, and a finding the
+/// earlier result raised that the new one no longer supports stays open with a note.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_series_that_arrives_in_two_bursts_is_screened_again_on_all_its_instances(pool: PgPool) {
+    let models = models_dir().display().to_string();
+    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let config = elysium_tests::config(&flags).screening;
+    let store = app.state().ingestor.store().clone();
+    let worker = tiny_worker(&app, "bursts");
+    let (series, files, _dir) = phantom_files(911, 90);
+
+    ingest_files(&app, &files[..45]).await;
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
+    assert!(worker.run_once().await.expect("runs"));
+    let first: (i64, Option<i32>) = sqlx::query_as("select id, instances from screening_result").fetch_one(&pool).await.expect("result");
+    assert_eq!(first.1, Some(45), "screened on what had arrived");
+    // The earlier result raised a pancreas finding (the tiny network never flags the pancreas,
+    // so the complete series' result will not support it). Written by hand: the test's setup.
+    sqlx::query(
+        "insert into finding (patient_ref, study_ref, series_ref, site_id, organ, class_label, probability, threshold,
+                              model_name, model_version, screening_result_ref)
+         select st.patient_ref, st.id, se.id, st.site_id, 'pancreas', 'PDAC', 0.9, 0.5, 'tiny', '0.0.1', $2
+         from series se join study st on st.id = se.study_ref where se.series_uid = $1",
+    )
+    .bind(&series.series_uid)
+    .bind(first.0)
+    .execute(&pool)
+    .await
+    .expect("finding");
+    let findings_before: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
+
+    // Nothing changed: nothing is queued again.
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0);
+    ingest_files(&app, &files[45..]).await;
+    let changed: i64 = sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
+    assert_eq!(changed, 1, "the late instances mark the series changed");
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1, "screened again");
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0, "once");
+    assert!(worker.run_once().await.expect("runs"));
+
+    let results: Vec<(i64, Option<i32>)> =
+        sqlx::query_as("select id, instances from screening_result order by id").fetch_all(&pool).await.expect("results");
+    assert_eq!(results.iter().map(|r| r.1).collect::<Vec<_>>(), [Some(45), Some(90)], "both kept");
+    let jobs: Vec<(i32, String)> =
+        sqlx::query_as("select generation, status from screening_job order by id").fetch_all(&pool).await.expect("jobs");
+    assert_eq!(jobs, [(1, "done".to_owned()), (2, "done".to_owned())]);
+
+    let radiologist = app.signed_in("radiologist").await;
+    let (status, body) = get(&app, &radiologist, &format!("/api/v1/studies/{}/screening", series.study_uid)).await;
+    assert_eq!(status, 200);
+    let current = &body["series"][0];
+    assert_eq!(current["instances"], 90);
+    assert_eq!(current["supersedes"]["id"], first.0);
+    assert_eq!(current["supersedes"]["instances"], 45);
+    assert_eq!(body["jobs"][0]["generation"], 2);
+    let overview: Value = radiologist
+        .get(app.url(&format!("/api/fn/study_screening?study_uid={}", series.study_uid)))
+        .send()
+        .await
+        .expect("panel")
+        .json()
+        .await
+        .expect("json");
+    let says = overview["results"][0]["supersedes"].as_str().unwrap_or_default();
+    assert!(says.contains(&format!("supersedes result #{}", first.0)) && says.contains("on 45 instances"), "{says}");
+
+    // No finding raised twice; the unsupported one is still open, with the system's note.
+    let findings_after: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
+    assert_eq!(findings_after, findings_before, "the liver finding (if any) is not raised again");
+    let (status, version): (String, i32) =
+        sqlx::query_as("select status, version from finding where organ = 'pancreas'").fetch_one(&pool).await.expect("pancreas");
+    assert_eq!((status.as_str(), version), ("new", 2), "open, one event more");
+    let note: (String, String, Value) = sqlx::query_as(
+        "select e.event, e.actor_role, e.payload from finding_event e join finding f on f.id = e.finding_id
+         where f.organ = 'pancreas' and e.version = 2",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("note");
+    assert_eq!((note.0.as_str(), note.1.as_str()), ("add_note", "system"));
+    let text = note.2["text"].as_str().unwrap_or_default();
+    assert!(text.contains("90 instances") && text.contains("no longer flags the pancreas"), "{text}");
+}
+
+/// An instance that arrives while the series' job is still queued is covered by that job (it reads
+/// the series when it runs): no second job.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_instance_that_arrives_while_the_job_waits_is_screened_by_that_job(pool: PgPool) {
+    let models = models_dir().display().to_string();
+    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let config = elysium_tests::config(&flags).screening;
+    let store = app.state().ingestor.store().clone();
+    let (_, files, _dir) = phantom_files(912, 50);
+    ingest_files(&app, &files[..49]).await;
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
+    ingest_files(&app, &files[49..]).await;
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0);
+    let changed: i64 = sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
+    assert_eq!(changed, 0, "the mark is cleared: the queued job covers it");
+    assert!(tiny_worker(&app, "waits").run_once().await.expect("runs"));
+    let instances: Option<i32> = sqlx::query_scalar("select instances from screening_result").fetch_one(&pool).await.expect("result");
+    assert_eq!(instances, Some(50));
+}
+
+/// An automatic job and a re-run of the same series, run by two workers at once, raise each
+/// positive organ's finding once; the database refuses a second screening finding for a
+/// (series, organ) whatever the timing.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_automatic_job_and_a_rerun_racing_raise_one_finding_per_organ(pool: PgPool) {
+    let models = models_dir().display().to_string();
+    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let config = elysium_tests::config(&flags).screening;
+    let store = app.state().ingestor.store().clone();
+    let study_uid = store_phantom(&app, 913, false).await;
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
+    let radiologist = app.signed_in("radiologist").await;
+    let rerun = radiologist.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("rerun");
+    assert_eq!(rerun.status(), 202);
+    let (a, b) = (tiny_worker(&app, "racer-a"), tiny_worker(&app, "racer-b"));
+    let (ran_a, ran_b) = tokio::join!(a.run_once(), b.run_once());
+    assert!(ran_a.expect("a") && ran_b.expect("b"), "both jobs ran");
+    let per_organ: Vec<(String, i64)> =
+        sqlx::query_as("select organ, count(*) from finding group by organ").fetch_all(&pool).await.expect("findings");
+    assert!(per_organ.iter().all(|(_, n)| *n == 1), "{per_organ:?}");
+
+    // Whatever the timing, the database has the last word.
+    let duplicate = sqlx::query(
+        "insert into finding (patient_ref, study_ref, series_ref, site_id, organ, class_label, probability, threshold,
+                              model_name, model_version, screening_result_ref)
+         select st.patient_ref, st.id, se.id, st.site_id, 'liver', 'HCC', 0.9, 0.5, 'tiny', '0.0.1', r.id
+         from screening_result r join series se on se.id = r.series_ref join study st on st.id = se.study_ref
+         order by r.id",
+    )
+    .execute(&pool)
+    .await;
+    assert!(duplicate.is_err(), "two screening findings for one (series, organ) are refused");
+}

@@ -251,6 +251,15 @@ mod ssr {
                 biomarkers.push((label.to_owned(), value));
             }
         }
+        let stamp = |t: time::OffsetDateTime| {
+            let t = t.to_offset(time::UtcOffset::UTC);
+            format!("{} {:02}:{:02} UTC", date(Some(t.date())).unwrap_or_default(), t.hour(), t.minute())
+        };
+        let supersedes = r.superseded_id.map(|id| {
+            let on = r.superseded_instances.map(|n| format!(" on {n} instances")).unwrap_or_default();
+            let at = r.superseded_at.map(stamp).unwrap_or_default();
+            format!("Current result; it supersedes result #{id} of {at}{on}, which is kept.")
+        });
         let at = r.created_at.to_offset(time::UtcOffset::UTC);
         super::ScreeningResultView {
             series_uid: r.series_uid,
@@ -261,6 +270,8 @@ mod ssr {
             positives,
             biomarkers,
             total_ms: r.timings_ms["total"].as_f64(),
+            instances: r.instances,
+            supersedes,
             at: format!("{} {:02}:{:02} UTC", date(Some(at.date())).unwrap_or_default(), at.hour(), at.minute()),
         }
     }
@@ -368,6 +379,8 @@ pub struct ScreeningJobView {
     pub max_attempts: i32,
     pub error: Option<String>,
     pub reason: String,
+    /// 2 and up: the series changed after its earlier screening and is screened again.
+    pub generation: i32,
 }
 
 /// A series' latest screening result in brief.
@@ -384,6 +397,10 @@ pub struct ScreeningResultView {
     pub biomarkers: Vec<(String, String)>,
     pub total_ms: Option<f64>,
     pub at: String,
+    /// The instances it was computed on.
+    pub instances: Option<i32>,
+    /// What it superseded, in words (`None` for a series' first result).
+    pub supersedes: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,6 +439,7 @@ pub async fn study_screening(study_uid: String) -> Result<ScreeningOverview, App
                 max_attempts: j.max_attempts,
                 error: j.last_error,
                 reason: j.reason,
+                generation: j.generation,
             })
             .collect(),
         results: results.into_iter().map(ssr::result_view).collect(),

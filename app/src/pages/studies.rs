@@ -239,7 +239,7 @@ fn ScreeningTables(overview: ScreeningOverview) -> impl IntoView {
                         <td>{j.model.clone()}</td>
                         <td><strong>{j.status.clone()}</strong>{j.stage.clone().filter(|_| j.status == "running").map(|s| format!(" ({s})"))}</td>
                         <td class="num">{format!("{}/{}", j.attempts, j.max_attempts)}</td>
-                        <td class="small">{if j.reason == "rerun" { "re-run on request. " } else { "" }}{j.error.clone().unwrap_or_default()}</td>
+                        <td class="small">{if j.reason == "rerun" { "re-run on request. " } else if j.generation > 1 { "screened again: instances arrived after the earlier screening. " } else { "" }}{j.error.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
@@ -248,7 +248,8 @@ fn ScreeningTables(overview: ScreeningOverview) -> impl IntoView {
         {overview.results.iter().map(|r| view! {
             <section class="card result" data-testid="screening-result">
                 <h3>{format!("Series …{} · {}", short(&r.series_uid), r.model)}</h3>
-                <p class="small muted">{format!("{} · {} on {} · {}", r.at, r.provider, r.device, r.total_ms.map(|t| format!("{:.1} s", t / 1000.0)).unwrap_or_default())}</p>
+                <p class="small muted">{format!("{} · {} on {} · {}{}", r.at, r.provider, r.device, r.total_ms.map(|t| format!("{:.1} s", t / 1000.0)).unwrap_or_default(), r.instances.map(|n| format!(" · {n} instances")).unwrap_or_default())}</p>
+                {r.supersedes.clone().map(|text| view! { <p class="small" data-testid="supersedes">{text}</p> })}
                 <p>
                     <strong>"Positive: "</strong>
                     {if r.positives.is_empty() { "none at the operating thresholds".to_owned() } else { r.positives.join(", ") }}

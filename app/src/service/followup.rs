@@ -307,6 +307,36 @@ pub async fn create_in(
     Ok(id)
 }
 
+/// Adds a note to a finding as the system (`actor`, role `system`), in the caller's transaction:
+/// the finding keeps its state; the note is a new version of its history, like a person's.
+pub async fn note_by_system(conn: &mut sqlx::PgConnection, finding_id: i64, actor: &str, text: &str) -> Result<(), DbError> {
+    let row = findings::get(conn, finding_id, None, true).await?.ok_or(DbError::NotFound("finding"))?;
+    let event = NewEvent {
+        event: EventKind::AddNote.as_str(),
+        from_status: &row.status,
+        to_status: &row.status,
+        actor_user_id: None,
+        actor_username: actor,
+        actor_role: "system",
+        reason: None,
+        payload: serde_json::json!({ "text": text }),
+    };
+    findings::update(conn, finding_id, row.version, &row.projection(), &event)
+        .await?
+        .ok_or(DbError::Contended("the finding changed while a note was added"))?;
+    let audit = elysium_db::audit::NewAuditEvent {
+        actor_username: Some(actor.to_owned()),
+        action: "finding.note".into(),
+        target_type: Some("finding".into()),
+        target_id: Some(finding_id.to_string()),
+        outcome: "success",
+        detail: serde_json::json!({ "text": text }),
+        ..Default::default()
+    };
+    elysium_db::audit::record(conn, &audit).await?;
+    Ok(())
+}
+
 /// The worklist page for `params` within the user's sites. Viewing patients' names is audited.
 pub async fn worklist(
     pool: &PgPool,

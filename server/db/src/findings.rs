@@ -149,6 +149,8 @@ pub struct EventRow {
 /// Registers a finding on a stored study, with its first history entry (`detected`). `None`
 /// when the study is not stored.
 pub async fn insert(conn: &mut PgConnection, new: &NewFinding, actor: &str) -> DbResult<Option<i64>> {
+    // A finding screening raised on (series, organ) exists once (a unique index): when an
+    // automatic job and a re-run race, the second insert does nothing.
     let id = sqlx::query_scalar!(
         r#"insert into finding (patient_ref, study_ref, series_ref, site_id, study_date, organ, class_label,
                                 probability, threshold, class_probabilities, model_name, model_version, location,
@@ -157,6 +159,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewFinding, actor: &str) -> D
                   $11, ($11::timestamptz at time zone 'UTC')::date, $12, $13
            from study st left join series se on se.series_uid = $2 and se.study_ref = st.id
            where st.study_uid = $1
+           on conflict (series_ref, organ) where series_ref is not null and screening_result_ref is not null do nothing
            returning id"#,
         new.study_uid,
         new.series_uid,
@@ -408,4 +411,20 @@ pub async fn existing_for_series(conn: &mut PgConnection, series_uid: &str, orga
     )
     .fetch_optional(&mut *conn)
     .await?)
+}
+
+/// Findings on this series that screening results other than `result_id` raised, still open:
+/// (id, organ). A newer result that no longer flags their organ notes it on them.
+pub async fn open_raised_by_other_results(conn: &mut PgConnection, series_uid: &str, result_id: i64) -> DbResult<Vec<(i64, String)>> {
+    let rows = sqlx::query!(
+        "select f.id, f.organ from finding f join series se on se.id = f.series_ref
+         where se.series_uid = $1 and f.screening_result_ref is not null and f.screening_result_ref <> $2
+           and f.status in ('new', 'in_review', 'workup_ordered', 'workup_scheduled', 'workup_done')
+         order by f.id",
+        series_uid,
+        result_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.organ)).collect())
 }

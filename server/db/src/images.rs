@@ -100,6 +100,10 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
     for (field, stored, received) in patient.differs_from(new) {
         record_mismatch(conn, patient.id, study_ref, field, &stored, &received).await?;
     }
+    // Shared with every other instance of the series (they never wait on each other), exclusive
+    // with the scheduler queueing its screening: an instance either commits before the series is
+    // judged complete, or finds the job and marks the series changed below.
+    lock_series_shared(conn, series_ref).await?;
 
     let inserted = sqlx::query_scalar!(
         "insert into instance (sop_instance_uid, series_ref, sop_class_uid, transfer_syntax_uid,
@@ -128,7 +132,35 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
         let existing = find_instance(conn, &new.sop_instance_uid).await?.ok_or(DbError::NotFound("instance"))?;
         return Ok(Registered::AlreadyThere(existing));
     }
+    // Late for a series already queued for screening: it will be screened again once quiet.
+    sqlx::query!(
+        "insert into series_changed (series_ref)
+         select $1 where exists (select 1 from screening_job where series_ref = $1 and reason = 'auto')
+         on conflict (series_ref) do update set changed_at = now()",
+        series_ref
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(Registered::Stored { patient_ref: patient.id })
+}
+
+/// The advisory lock key of a series' completeness (see [`crate::jobs::queue_changed_series`]).
+fn series_lock_key(series_ref: Uuid) -> String {
+    format!("series-complete:{series_ref}")
+}
+
+async fn lock_series_shared(conn: &mut PgConnection, series_ref: Uuid) -> DbResult<()> {
+    let key = series_lock_key(series_ref);
+    sqlx::query!("select pg_advisory_xact_lock_shared(hashtextextended($1, 0))", key).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Waits for the instances of the series being registered right now, and keeps new ones out
+/// until the caller's transaction ends.
+pub async fn lock_series_exclusive(conn: &mut PgConnection, series_ref: Uuid) -> DbResult<()> {
+    let key = series_lock_key(series_ref);
+    sqlx::query!("select pg_advisory_xact_lock(hashtextextended($1, 0))", key).execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// How many times a lookup-or-insert retries when another transaction inserts the same row at

@@ -46,12 +46,13 @@ pub enum Enqueued {
     UnknownSeries,
 }
 
-/// Queues a job. Automatic jobs are idempotent per (series, model, version).
+/// Queues a job. Automatic jobs queued here are the first generation, idempotent per (series,
+/// model, version); the scheduler queues later generations with [`queue_auto`].
 pub async fn enqueue(conn: &mut PgConnection, request: &EnqueueRequest) -> DbResult<Enqueued> {
     let inserted = sqlx::query_scalar!(
         "insert into screening_job (series_ref, model_name, model_version, reason, requested_by, max_attempts)
          select id, $2, $3, $4, $5, $6 from series where series_uid = $1
-         on conflict (series_ref, model_name, model_version) where reason = 'auto' do nothing
+         on conflict (series_ref, model_name, model_version, generation) where reason = 'auto' do nothing
          returning id",
         request.series_uid,
         request.model_name,
@@ -67,7 +68,7 @@ pub async fn enqueue(conn: &mut PgConnection, request: &EnqueueRequest) -> DbRes
     }
     let existing = sqlx::query_scalar!(
         "select j.id from screening_job j join series se on se.id = j.series_ref
-         where se.series_uid = $1 and j.model_name = $2 and j.model_version = $3 and j.reason = 'auto'",
+         where se.series_uid = $1 and j.model_name = $2 and j.model_version = $3 and j.reason = 'auto' and j.generation = 1",
         request.series_uid,
         request.model_name,
         request.model_version,
@@ -188,6 +189,8 @@ pub struct JobRow {
     pub max_attempts: i32,
     pub last_error: Option<String>,
     pub reason: String,
+    /// 1 for a series' first automatic job, one more each time the series changed after it.
+    pub generation: i32,
     pub enqueued_at: OffsetDateTime,
     pub finished_at: Option<OffsetDateTime>,
 }
@@ -197,7 +200,7 @@ pub async fn of_study(pool: &PgPool, study_uid: &str) -> DbResult<Vec<JobRow>> {
     Ok(sqlx::query_as!(
         JobRow,
         "select j.id, se.series_uid, j.model_name, j.model_version, j.status, j.stage, j.attempts, j.max_attempts,
-                j.last_error, j.reason, j.enqueued_at, j.finished_at
+                j.last_error, j.reason, j.generation, j.enqueued_at, j.finished_at
          from screening_job j join series se on se.id = j.series_ref join study st on st.id = se.study_ref
          where st.study_uid = $1 order by j.id desc",
         study_uid,
@@ -226,14 +229,16 @@ pub struct NewResult<'a> {
     pub device: &'a str,
     pub result: serde_json::Value,
     pub timings_ms: serde_json::Value,
+    /// The instances the result was computed on.
+    pub instances: i32,
 }
 
 /// Stores a result in the caller's transaction (with the job's completion and its findings).
 pub async fn store_result(conn: &mut PgConnection, new: &NewResult<'_>) -> DbResult<i64> {
     Ok(sqlx::query_scalar!(
         "insert into screening_result (job_id, series_ref, study_ref, model_name, model_version, model_sha256,
-                                       execution_provider, device, result, timings_ms)
-         select $1, se.id, se.study_ref, $3, $4, $5, $6, $7, $8, $9 from series se where se.series_uid = $2
+                                       execution_provider, device, result, timings_ms, instances)
+         select $1, se.id, se.study_ref, $3, $4, $5, $6, $7, $8, $9, $10 from series se where se.series_uid = $2
          returning id",
         new.job_id,
         new.series_uid,
@@ -244,6 +249,7 @@ pub async fn store_result(conn: &mut PgConnection, new: &NewResult<'_>) -> DbRes
         new.device,
         new.result,
         new.timings_ms,
+        new.instances,
     )
     .fetch_one(&mut *conn)
     .await?)
@@ -261,17 +267,27 @@ pub struct ResultRow {
     pub result: serde_json::Value,
     pub timings_ms: serde_json::Value,
     pub created_at: OffsetDateTime,
+    /// The instances it was computed on (unknown for results stored before this was kept).
+    pub instances: Option<i32>,
+    /// The result it superseded, if any: its id, time and instances.
+    pub superseded_id: Option<i64>,
+    pub superseded_at: Option<OffsetDateTime>,
+    pub superseded_instances: Option<i32>,
 }
 
-/// The latest result per series of a study.
+/// The current (latest) result per series of a study, with the one it superseded.
 pub async fn latest_results(pool: &PgPool, study_uid: &str) -> DbResult<Vec<ResultRow>> {
     Ok(sqlx::query_as!(
         ResultRow,
-        "select distinct on (r.series_ref) r.id, se.series_uid, r.model_name, r.model_version, r.model_sha256,
-                r.execution_provider, r.device, r.result, r.timings_ms, r.created_at
+        r#"select distinct on (r.series_ref) r.id, se.series_uid, r.model_name, r.model_version, r.model_sha256,
+                r.execution_provider, r.device, r.result, r.timings_ms, r.created_at, r.instances,
+                before.id as "superseded_id?", before.created_at as "superseded_at?", before.instances as "superseded_instances?"
          from screening_result r join series se on se.id = r.series_ref join study st on st.id = r.study_ref
+         left join lateral (select b.id, b.created_at, b.instances from screening_result b
+                            where b.series_ref = r.series_ref and (b.created_at, b.id) < (r.created_at, r.id)
+                            order by b.created_at desc, b.id desc limit 1) before on true
          where st.study_uid = $1
-         order by r.series_ref, r.created_at desc, r.id desc",
+         order by r.series_ref, r.created_at desc, r.id desc"#,
         study_uid,
     )
     .fetch_all(pool)
@@ -279,12 +295,12 @@ pub async fn latest_results(pool: &PgPool, study_uid: &str) -> DbResult<Vec<Resu
 }
 
 /// CT series whose last instance arrived more than `quiet` ago and that have no automatic job
-/// for this model version yet: the candidates for automatic screening (eligibility is checked by
-/// the caller on the images themselves).
+/// for this model version yet, or that changed since theirs (see [`queue_auto`]): the candidates
+/// for automatic screening (eligibility is checked by the caller on the images themselves).
 ///
 /// Series that already have their job (nearly all of them, once a program runs) are set aside
-/// first (`offset 0` keeps the planner from merging the two steps); only the rest have their
-/// latest arrival looked up, one index probe each.
+/// first (`offset 0` keeps the planner from merging the two steps); only the rest, and the few
+/// marked changed, have their latest arrival looked up, one index probe each.
 pub async fn series_awaiting_screening(
     pool: &PgPool,
     model_name: &str,
@@ -293,16 +309,19 @@ pub async fn series_awaiting_screening(
     limit: i64,
 ) -> DbResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
-        "select waiting.series_uid
+        r#"select waiting.series_uid as "series_uid!"
          from (select se.id, se.series_uid from series se
                where se.modality = 'CT'
                  and not exists (select 1 from screening_job j where j.series_ref = se.id and j.model_name = $1
                                                                 and j.model_version = $2 and j.reason = 'auto')
+               union
+               select se.id, se.series_uid from series_changed c join series se on se.id = c.series_ref
+               where se.modality = 'CT'
                offset 0) waiting
          cross join lateral (select max(i.received_at) as at from instance i where i.series_ref = waiting.id) latest
          where latest.at < now() - make_interval(secs => $3)
          order by latest.at
-         limit $4",
+         limit $4"#,
         model_name,
         model_version,
         quiet.as_secs_f64(),
@@ -312,21 +331,95 @@ pub async fn series_awaiting_screening(
     .await?)
 }
 
-/// Records that a series will not be screened automatically by this model version, and why (it is
-/// not eligible): the series is not considered again, and the study page can say so.
-pub async fn skip(conn: &mut PgConnection, series_uid: &str, model_name: &str, model_version: &str, reason: &str) -> DbResult<()> {
-    sqlx::query!(
-        "insert into screening_job (series_ref, model_name, model_version, reason, status, last_error, max_attempts, finished_at)
-         select id, $2, $3, 'auto', 'skipped', $4, 1, now() from series where series_uid = $1
-         on conflict (series_ref, model_name, model_version) where reason = 'auto' do nothing",
-        series_uid,
+/// What [`queue_auto`] did with a series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoQueued {
+    /// A job of this generation (1 the first time, then one more each time the series changed).
+    Queued { id: i64, generation: i32 },
+    /// Recorded as not screenable, with the reason, at this generation.
+    Skipped { generation: i32 },
+    /// An instance arrived meanwhile: the series is not complete yet.
+    NotQuiet,
+    /// Nothing to do: its latest job is still queued (it will read every instance when it runs),
+    /// or nothing changed since its latest job.
+    Covered,
+    /// Its latest job is running and may have read the series before the change: once it ends,
+    /// the series is queued again.
+    Running,
+    UnknownSeries,
+}
+
+/// Queues the automatic screening of a complete series, or its next one when it changed since
+/// the last (`skip`: record it as not screenable instead, with this reason). Holds the series'
+/// completeness lock (exclusive; ingest holds it shared), so no instance is being registered
+/// while the series is judged quiet, and every later instance finds the job and marks the series
+/// changed: no instance goes unscreened. Clears the series' change mark.
+pub async fn queue_auto(
+    conn: &mut PgConnection,
+    series_uid: &str,
+    model_name: &str,
+    model_version: &str,
+    max_attempts: i32,
+    quiet: Duration,
+    skip: Option<&str>,
+) -> DbResult<AutoQueued> {
+    let Some(series_ref) = sqlx::query_scalar!("select id from series where series_uid = $1", series_uid).fetch_optional(&mut *conn).await?
+    else {
+        return Ok(AutoQueued::UnknownSeries);
+    };
+    crate::images::lock_series_exclusive(conn, series_ref).await?;
+    let quiet_now = sqlx::query_scalar!(
+        r#"select coalesce(max(received_at) < now() - make_interval(secs => $2), false) as "quiet!"
+           from instance where series_ref = $1"#,
+        series_ref,
+        quiet.as_secs_f64()
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !quiet_now {
+        return Ok(AutoQueued::NotQuiet);
+    }
+    let latest = sqlx::query!(
+        "select generation, status from screening_job
+         where series_ref = $1 and model_name = $2 and model_version = $3 and reason = 'auto'
+         order by generation desc limit 1",
+        series_ref,
+        model_name,
+        model_version
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let changed = sqlx::query_scalar!(r#"select exists (select 1 from series_changed where series_ref = $1) as "changed!""#, series_ref)
+        .fetch_one(&mut *conn)
+        .await?;
+    let generation = match latest {
+        None => 1,
+        Some(job) if job.status == "running" => return Ok(AutoQueued::Running),
+        Some(job) if job.status == "queued" || !changed => {
+            sqlx::query!("delete from series_changed where series_ref = $1", series_ref).execute(&mut *conn).await?;
+            return Ok(AutoQueued::Covered);
+        }
+        Some(job) => job.generation + 1,
+    };
+    let (status, finished) = if skip.is_some() { ("skipped", Some(OffsetDateTime::now_utc())) } else { ("queued", None) };
+    let id = sqlx::query_scalar!(
+        "insert into screening_job (series_ref, model_name, model_version, reason, generation, status, last_error,
+                                    max_attempts, finished_at)
+         values ($1, $2, $3, 'auto', $4, $5, $6, $7, $8)
+         returning id",
+        series_ref,
         model_name,
         model_version,
-        reason,
+        generation,
+        status,
+        skip,
+        if skip.is_some() { 1 } else { max_attempts },
+        finished
     )
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(())
+    sqlx::query!("delete from series_changed where series_ref = $1", series_ref).execute(&mut *conn).await?;
+    Ok(if skip.is_some() { AutoQueued::Skipped { generation } } else { AutoQueued::Queued { id, generation } })
 }
 
 /// How a running job ends without a result.
@@ -367,4 +460,15 @@ pub async fn end_without_result(pool: &PgPool, id: i64, owner: &str, end: JobEnd
 pub async fn set_timings(conn: &mut PgConnection, result_id: i64, timings_ms: &serde_json::Value) -> DbResult<()> {
     sqlx::query!("update screening_result set timings_ms = $2 where id = $1", result_id, timings_ms).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// How many automatic jobs of the series have ended (done, failed or skipped).
+pub async fn finished_auto_jobs(pool: &PgPool, series_uid: &str) -> DbResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from screening_job j join series se on se.id = j.series_ref
+           where se.series_uid = $1 and j.reason = 'auto' and j.status in ('done', 'failed', 'skipped')"#,
+        series_uid
+    )
+    .fetch_one(pool)
+    .await?)
 }

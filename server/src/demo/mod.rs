@@ -1,6 +1,7 @@
 //! Demo mode: a living program for a newcomer. Demo sites and one user per role, all with the
 //! demo password. Idempotent: running it again resets the demo users' passwords and roles.
 
+pub mod bursts;
 pub mod followup;
 
 use anyhow::Context;

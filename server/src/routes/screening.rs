@@ -50,6 +50,11 @@ pub async fn results(
                 "biomarkers": r.result["biomarkers"],
                 "timings_ms": r.timings_ms,
                 "created_at": time(r.created_at),
+                "instances": r.instances,
+                // The current result per series; the one it superseded is kept.
+                "supersedes": r.superseded_id.map(|id| json!({
+                    "id": id, "created_at": r.superseded_at.map(time), "instances": r.superseded_instances,
+                })),
             })
         })
         .collect();
@@ -59,7 +64,7 @@ pub async fn results(
             json!({
                 "id": j.id, "series_uid": j.series_uid, "model": format!("{} {}", j.model_name, j.model_version),
                 "status": j.status, "stage": j.stage, "attempts": j.attempts, "max_attempts": j.max_attempts,
-                "error": j.last_error, "reason": j.reason, "enqueued_at": time(j.enqueued_at),
+                "error": j.last_error, "reason": j.reason, "generation": j.generation, "enqueued_at": time(j.enqueued_at),
                 "finished_at": j.finished_at.map(time),
             })
         })

@@ -234,6 +234,7 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     if rows.is_empty() {
         return Err(PipelineError::Permanent("the series has no stored instances".into()));
     }
+    let instances = i32::try_from(rows.len()).unwrap_or(i32::MAX);
     let store = ctx.store.clone();
     let bytes: Vec<bytes::Bytes> = futures::stream::iter(rows)
         .map(|row| {
@@ -269,10 +270,12 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
             device: &provider.device,
             result,
             timings_ms: serde_json::to_value(&timings).unwrap_or_default(),
+            instances,
         },
     )
     .await?;
     let findings = store_findings(&mut tx, ctx, job, result_id, &interpretation, &volume, &slice_uids, &model.manifest).await?;
+    note_findings_no_longer_flagged(&mut tx, job, result_id, instances, &interpretation).await?;
     if !jobs::complete(&mut tx, job.id, ctx.owner).await? {
         return Err(PipelineError::LeaseLost);
     }
@@ -345,6 +348,28 @@ async fn store_findings(
         }
     }
     Ok(ids)
+}
+
+/// Open findings an earlier result raised on this series whose organ this result does not flag:
+/// they stay on the worklist (a person decides), with a note that says so. Never closed here.
+async fn note_findings_no_longer_flagged(
+    tx: &mut sqlx::PgConnection,
+    job: &ClaimedJob,
+    result_id: i64,
+    instances: i32,
+    interpretation: &Interpretation,
+) -> Result<(), PipelineError> {
+    for (finding, organ) in elysium_db::findings::open_raised_by_other_results(tx, &job.series_uid, result_id).await? {
+        if interpretation.positives.iter().any(|p| p.organ == organ) {
+            continue;
+        }
+        let text = format!(
+            "Screened again on the series' {instances} instances (result #{result_id}): the model no longer flags the {organ}. \
+             This finding stays open until a person decides."
+        );
+        app::service::followup::note_by_system(tx, finding, "screening", &text).await?;
+    }
+    Ok(())
 }
 
 /// The SOP Instance UID behind each slice of the volume: single-frame instances sorted as the

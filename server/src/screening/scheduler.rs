@@ -1,12 +1,14 @@
-//! Queues every complete CT series for screening by the active model, once: a series is complete
-//! when no instance has arrived for the quiet period. Series that are not eligible (contrast,
-//! too few slices, not the body...) are recorded as skipped with the reason, from one instance's
-//! header; the worker checks the loaded volume again.
+//! Queues every complete CT series for screening by the active model: a series is complete when
+//! no instance has arrived for the quiet period. A series that receives instances after that
+//! (a sender that paused) is screened again on all of them once it is quiet again, as the next
+//! generation of its automatic job (`jobs::queue_auto`); the newest result is current. Series
+//! that are not eligible (contrast, too few slices, not the body...) are recorded as skipped with
+//! the reason, from one instance's header; the worker checks the loaded volume again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use elysium_db::jobs::{self, EnqueueRequest, JobReason};
+use elysium_db::jobs::{self, AutoQueued};
 use object_store::{ObjectStore, ObjectStoreExt};
 
 use super::ScreeningConfig;
@@ -43,21 +45,27 @@ pub async fn pass(
     let mut queued = 0;
     for series_uid in waiting {
         let verdict = header_verdict(pool, store, &series_uid).await;
-        let mut conn = pool.acquire().await?;
-        match verdict {
-            Ok(()) => {
-                let request = EnqueueRequest {
-                    series_uid: series_uid.clone(),
-                    model_name: model_name.to_owned(),
-                    model_version: model_version.to_owned(),
-                    reason: JobReason::Auto,
-                    requested_by: None,
-                    max_attempts: config.job_max_attempts,
-                };
-                jobs::enqueue(&mut conn, &request).await?;
+        let mut tx = pool.begin().await?;
+        let outcome = jobs::queue_auto(
+            &mut tx,
+            &series_uid,
+            model_name,
+            model_version,
+            config.job_max_attempts,
+            config.quiet(),
+            verdict.as_ref().err().map(String::as_str),
+        )
+        .await?;
+        tx.commit().await?;
+        match outcome {
+            AutoQueued::Queued { generation, .. } => {
                 queued += 1;
+                if generation > 1 {
+                    tracing::info!(%series_uid, generation, "series changed after it was screened; screening it again");
+                }
             }
-            Err(reason) => jobs::skip(&mut conn, &series_uid, model_name, model_version, &reason).await?,
+            AutoQueued::NotQuiet => tracing::debug!(%series_uid, "an instance arrived meanwhile; not complete yet"),
+            _ => {}
         }
     }
     Ok(queued)
