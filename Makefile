@@ -43,9 +43,10 @@ sqlx-prepare: server
 	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx DATABASE_URL="$$url" cargo build -p elysium-db; \
 	status=$$?; $(CARGO_TARGET_DIR)/debug/elysium pg --data-dir .state/sqlx stop; exit $$status
 
-## Fuzz the DICOM parse path longer than `make test` does (FUZZ_SECONDS, default 600).
+## Fuzz the DICOM parse path (FUZZ_SECONDS, default 600); `make test` only replays the committed
+## inputs. Crashes are written to tests/fixtures/dicom/fuzz/found-* (commit them with the fix).
 fuzz: setup
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} .ci/fuzz.sh
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} .ci/fuzz.sh explore
 
 ## Forget the demo database (it is recreated and reseeded by the next `make run`).
 clean-state:

@@ -89,16 +89,25 @@ async fn concurrent_workers_never_claim_the_same_job(pool: PgPool) {
     assert_eq!(jobs::counts(&pool).await.expect("counts"), [("done".to_owned(), 40)]);
 }
 
+/// The job's lease ran out (its worker stopped renewing it).
+async fn expire_lease(pool: &PgPool, id: i64) {
+    sqlx::query("update screening_job set lease_expires_at = now() - interval '1 second' where id = $1")
+        .bind(id)
+        .execute(pool)
+        .await
+        .expect("lease expired");
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_dead_workers_job_is_claimed_again_after_its_lease(pool: PgPool) {
     let uids = series(&pool, 1).await;
     enqueue(&pool, &request(&uids[0], JobReason::Auto, 3)).await;
-    let short = Duration::from_millis(500);
-    let job = jobs::claim(&pool, "doomed", short).await.expect("claim").expect("a job");
+    let job = jobs::claim(&pool, "doomed", LEASE).await.expect("claim").expect("a job");
     assert_eq!(job.attempts, 1);
     assert_eq!(jobs::claim(&pool, "other", LEASE).await.expect("claim"), None, "held while the lease lasts");
-    // The worker dies: no heartbeat, no completion.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // The worker dies: no heartbeat, no completion, and its lease runs out (set in the past here
+    // rather than slept through, so a busy machine cannot make the lease outlive the check).
+    expire_lease(&pool, job.id).await;
     let again = jobs::claim(&pool, "survivor", LEASE).await.expect("claim").expect("reclaimed");
     assert_eq!((again.id, again.attempts), (job.id, 2));
     // The dead worker, if it comes back, can no longer touch the job.
@@ -134,8 +143,8 @@ async fn back_off_delays_the_retry_and_a_lease_lost_on_the_last_attempt_fails_th
     assert_eq!(jobs::claim(&pool, "w", LEASE).await.expect("claim"), None, "not before the back-off");
 
     enqueue(&pool, &request(&uids[1], JobReason::Auto, 1)).await;
-    let job = jobs::claim(&pool, "dies", Duration::from_millis(300)).await.expect("claim").expect("job");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let job = jobs::claim(&pool, "dies", LEASE).await.expect("claim").expect("job");
+    expire_lease(&pool, job.id).await;
     assert_eq!(jobs::claim(&pool, "w", LEASE).await.expect("claim"), None);
     let rows = jobs::of_study(&pool, "2.25.77").await.expect("jobs");
     let row = rows.iter().find(|r| r.id == job.id).expect("row");
