@@ -12,17 +12,7 @@ const CT_SMALL_UID: &str = "1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322";
 /// in the demo, the administrator and the radiologist, work at two sites and must choose).
 async fn stow(app: &TestApp, client: &Client, path: &str, parts: &[Vec<u8>]) -> (u16, Value) {
     let path = if path.contains("site=") { path.to_owned() } else { format!("{path}?site=DEMO-GH") };
-    let response = client
-        .post(app.url(&path))
-        .header("origin", app.origin())
-        .header("content-type", stow_content_type())
-        .body(multipart_related(parts))
-        .send()
-        .await
-        .expect("stow");
-    let status = response.status().as_u16();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
+    elysium_tests::stow(app, client, &path, parts).await
 }
 
 async fn count(app: &TestApp, table: &str) -> i64 {

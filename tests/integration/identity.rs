@@ -5,7 +5,7 @@
 use elysium_db::MIGRATOR;
 use elysium_dicom::phantom::{GeneratedSeries, PatientIdentity, PhantomOptions};
 use elysium_server::ingest::{Outcome, Received, Rejection, Via};
-use elysium_tests::{TestApp, get_json, multipart_related, stow_content_type};
+use elysium_tests::{TestApp, get_json, stow};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -39,19 +39,6 @@ async fn ingest_at(app: &TestApp, site: &str, parts: &[Vec<u8>]) -> Vec<Outcome>
         outcomes.push(ingestor.ingest(part.clone().into(), &received).await);
     }
     outcomes
-}
-
-async fn stow(app: &TestApp, client: &reqwest::Client, path: &str, parts: &[Vec<u8>]) -> (u16, Value) {
-    let response = client
-        .post(app.url(path))
-        .header("origin", app.origin())
-        .header("content-type", stow_content_type())
-        .body(multipart_related(parts))
-        .send()
-        .await
-        .expect("stow");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {

@@ -201,6 +201,24 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
     assert_eq!(findings, 0);
 }
 
+/// A server with the tiny test model, a quiet period of 0 and its screening configuration.
+struct Tiny {
+    app: TestApp,
+    config: elysium_server::screening::ScreeningConfig,
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+}
+
+impl Tiny {
+    async fn spawn(pool: PgPool) -> Tiny {
+        let models = models_dir().display().to_string();
+        let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
+        let app = TestApp::spawn_with(pool, &flags).await;
+        let config = elysium_tests::config(&flags).screening;
+        let store = app.state().ingestor.store().clone();
+        Tiny { app, config, store }
+    }
+}
+
 /// The instances of a phantom series of `slices` slices, in file order, and the series.
 fn phantom_files(seed: u64, slices: u32) -> (elysium_dicom::phantom::GeneratedSeries, Vec<Vec<u8>>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
@@ -229,11 +247,7 @@ async fn ingest_files(app: &TestApp, files: &[Vec<u8>]) {
 /// earlier result raised that the new one no longer supports stays open with a note.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_series_that_arrives_in_two_bursts_is_screened_again_on_all_its_instances(pool: PgPool) {
-    let models = models_dir().display().to_string();
-    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
-    let app = TestApp::spawn_with(pool.clone(), &flags).await;
-    let config = elysium_tests::config(&flags).screening;
-    let store = app.state().ingestor.store().clone();
+    let Tiny { app, config, store } = Tiny::spawn(pool.clone()).await;
     let worker = tiny_worker(&app, "bursts");
     let (series, files, _dir) = phantom_files(911, 90);
 
@@ -314,11 +328,7 @@ async fn a_series_that_arrives_in_two_bursts_is_screened_again_on_all_its_instan
 /// the series when it runs): no second job.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn an_instance_that_arrives_while_the_job_waits_is_screened_by_that_job(pool: PgPool) {
-    let models = models_dir().display().to_string();
-    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
-    let app = TestApp::spawn_with(pool.clone(), &flags).await;
-    let config = elysium_tests::config(&flags).screening;
-    let store = app.state().ingestor.store().clone();
+    let Tiny { app, config, store } = Tiny::spawn(pool.clone()).await;
     let (_, files, _dir) = phantom_files(912, 50);
     ingest_files(&app, &files[..49]).await;
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
@@ -336,11 +346,7 @@ async fn an_instance_that_arrives_while_the_job_waits_is_screened_by_that_job(po
 /// (series, organ) whatever the timing.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn an_automatic_job_and_a_rerun_racing_raise_one_finding_per_organ(pool: PgPool) {
-    let models = models_dir().display().to_string();
-    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
-    let app = TestApp::spawn_with(pool.clone(), &flags).await;
-    let config = elysium_tests::config(&flags).screening;
-    let store = app.state().ingestor.store().clone();
+    let Tiny { app, config, store } = Tiny::spawn(pool.clone()).await;
     let study_uid = store_phantom(&app, 913, false).await;
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
     let radiologist = app.signed_in("radiologist").await;

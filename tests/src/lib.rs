@@ -190,6 +190,21 @@ pub fn multipart_related(parts: &[Vec<u8>]) -> Vec<u8> {
     body
 }
 
+/// STOW-RS of `parts` to `path` (with its query, e.g. `?site=`) as `client`: the status and the
+/// JSON body (`null` when there is none).
+pub async fn stow(app: &TestApp, client: &Client, path: &str, parts: &[Vec<u8>]) -> (u16, Value) {
+    let response = client
+        .post(app.url(path))
+        .header("origin", app.origin())
+        .header("content-type", stow_content_type())
+        .body(multipart_related(parts))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 pub fn stow_content_type() -> String {
     format!("multipart/related; type=\"application/dicom\"; boundary={STOW_BOUNDARY}")
 }
