@@ -18,7 +18,10 @@ use leptos_router::{
 };
 
 use crate::components::shell::Shell;
-use crate::pages::{admin, finding::FindingPage, home::HomePage, worklist::WorklistPageView, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies, upload::UploadPage, viewer};
+use crate::pages::{
+    admin, finding::FindingPage, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies,
+    upload::UploadPage, viewer, worklist::WorklistPageView,
+};
 
 /// The HTML document around the app (server side only renders it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

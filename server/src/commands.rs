@@ -295,7 +295,13 @@ async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Resu
                 site_ids: &site_ids,
             };
             let id = elysium_db::users::insert(&mut tx, &new).await?;
-            cli_audit(&mut tx, "user.create", &id.to_string(), json!({ "username": username, "roles": roles, "sites": sites })).await?;
+            cli_audit(
+                &mut tx,
+                "user.create",
+                &id.to_string(),
+                json!({ "username": username, "roles": roles, "sites": sites }),
+            )
+            .await?;
             tx.commit().await?;
             println!("created user {username} ({})", roles.join(", "));
         }
@@ -391,7 +397,12 @@ async fn create_token(pool: &sqlx::PgPool, username: &str, name: &str) -> anyhow
     Ok(())
 }
 
-async fn cli_audit(conn: &mut sqlx::PgConnection, action: &str, target_id: &str, detail: serde_json::Value) -> anyhow::Result<()> {
+async fn cli_audit(
+    conn: &mut sqlx::PgConnection,
+    action: &str,
+    target_id: &str,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
     let event = elysium_db::audit::NewAuditEvent {
         actor_username: Some(cli_actor()),
         action: action.to_owned(),

@@ -120,8 +120,7 @@ pub struct ServeConfig {
 impl ServeConfig {
     /// Whether the session cookie carries `Secure`.
     pub fn secure_cookies(&self) -> bool {
-        self.cookie_secure
-            .unwrap_or_else(|| self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")))
+        self.cookie_secure.unwrap_or_else(|| self.public_url.as_deref().is_some_and(|u| u.starts_with("https://")))
     }
 
     /// The origin (`scheme://host[:port]`) of the public URL, without path or trailing slash.

@@ -121,7 +121,13 @@ impl AccessControl for Gate {
 }
 
 /// Accepts associations until the task is dropped; each association runs on its own task.
-pub async fn serve(listener: TcpListener, ingestor: Ingestor, config: DimseConfig, sites: DicomSites, accept_non_ct: bool) {
+pub async fn serve(
+    listener: TcpListener,
+    ingestor: Ingestor,
+    config: DimseConfig,
+    sites: DicomSites,
+    accept_non_ct: bool,
+) {
     let config = Arc::new(config);
     let sites = Arc::new(sites);
     loop {
@@ -185,10 +191,14 @@ async fn association(
                             if !is_last {
                                 continue;
                             }
-                            let cmd = InMemDicomObject::read_dataset_with_ts(command.as_slice(), &IMPLICIT_VR_LITTLE_ENDIAN.erased())?;
+                            let cmd = InMemDicomObject::read_dataset_with_ts(
+                                command.as_slice(),
+                                &IMPLICIT_VR_LITTLE_ENDIAN.erased(),
+                            )?;
                             command.clear();
                             let field = cmd.get(tags::COMMAND_FIELD).and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
-                            let has_data = cmd.get(tags::COMMAND_DATA_SET_TYPE).and_then(|e| e.to_int::<u16>().ok()) != Some(NO_DATA_SET);
+                            let has_data = cmd.get(tags::COMMAND_DATA_SET_TYPE).and_then(|e| e.to_int::<u16>().ok())
+                                != Some(NO_DATA_SET);
                             match field {
                                 C_ECHO_RQ => {
                                     let rsp = response(&cmd, C_ECHO_RSP, STATUS_SUCCESS);
@@ -211,7 +221,8 @@ async fn association(
                                 continue;
                             };
                             let dataset = std::mem::take(&mut data);
-                            let (sop_class, transfer_syntax) = contexts.get(&presentation_context_id).cloned().unwrap_or_default();
+                            let (sop_class, transfer_syntax) =
+                                contexts.get(&presentation_context_id).cloned().unwrap_or_default();
                             let status = store(ingestor, &received, &cmd, &sop_class, &transfer_syntax, dataset).await;
                             let rsp = response(&cmd, C_STORE_RSP, status);
                             send_command(&mut association, presentation_context_id, &rsp).await?;
@@ -234,7 +245,14 @@ async fn association(
 }
 
 /// Stores one received data set and returns the DIMSE status for the C-STORE-RSP.
-async fn store(ingestor: &Ingestor, received: &Received, cmd: &InMemDicomObject, sop_class: &str, transfer_syntax: &str, dataset: Vec<u8>) -> u16 {
+async fn store(
+    ingestor: &Ingestor,
+    received: &Received,
+    cmd: &InMemDicomObject,
+    sop_class: &str,
+    transfer_syntax: &str,
+    dataset: Vec<u8>,
+) -> u16 {
     let text = |tag| cmd.get(tag).and_then(|e| e.to_str().ok()).map(|s| s.trim_end_matches(['\0', ' ']).to_owned());
     let instance = text(tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
     let class = text(tags::AFFECTED_SOP_CLASS_UID).unwrap_or_else(|| sop_class.to_owned());
@@ -274,23 +292,40 @@ fn response(request: &InMemDicomObject, field: u16, status: u16) -> InMemDicomOb
     let copy = |tag| request.get(tag).and_then(|e| e.to_str().ok()).map(|s| s.into_owned()).unwrap_or_default();
     let message_id = request.get(tags::MESSAGE_ID).and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
     InMemDicomObject::command_from_element_iter([
-        DataElement::new(tags::AFFECTED_SOP_CLASS_UID, VR::UI, PrimitiveValue::from(copy(tags::AFFECTED_SOP_CLASS_UID))),
+        DataElement::new(
+            tags::AFFECTED_SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from(copy(tags::AFFECTED_SOP_CLASS_UID)),
+        ),
         DataElement::new(tags::COMMAND_FIELD, VR::US, PrimitiveValue::from(field)),
         DataElement::new(tags::MESSAGE_ID_BEING_RESPONDED_TO, VR::US, PrimitiveValue::from(message_id)),
         DataElement::new(tags::COMMAND_DATA_SET_TYPE, VR::US, PrimitiveValue::from(NO_DATA_SET)),
         DataElement::new(tags::STATUS, VR::US, PrimitiveValue::from(status)),
-        DataElement::new(tags::AFFECTED_SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from(copy(tags::AFFECTED_SOP_INSTANCE_UID))),
+        DataElement::new(
+            tags::AFFECTED_SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from(copy(tags::AFFECTED_SOP_INSTANCE_UID)),
+        ),
     ])
 }
 
-async fn send_command<S>(association: &mut dicom_ul::association::server::AsyncServerAssociation<S>, context: u8, command: &InMemDicomObject) -> anyhow::Result<()>
+async fn send_command<S>(
+    association: &mut dicom_ul::association::server::AsyncServerAssociation<S>,
+    context: u8,
+    command: &InMemDicomObject,
+) -> anyhow::Result<()>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     let mut bytes = Vec::new();
     command.write_dataset_with_ts(&mut bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())?;
     let pdu = Pdu::PData {
-        data: vec![PDataValue { presentation_context_id: context, value_type: PDataValueType::Command, is_last: true, data: bytes }],
+        data: vec![PDataValue {
+            presentation_context_id: context,
+            value_type: PDataValueType::Command,
+            is_last: true,
+            data: bytes,
+        }],
     };
     association.send(&pdu).await?;
     Ok(())

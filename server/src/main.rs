@@ -30,7 +30,8 @@ fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 async fn start(cli: Cli) -> std::process::ExitCode {
-    let filter = EnvFilter::try_from_env("ELYSIUM_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
+    let filter =
+        EnvFilter::try_from_env("ELYSIUM_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
     let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Json => subscriber.json().init(),

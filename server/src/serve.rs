@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use tower_sessions_sqlx_store::PostgresStore;
 use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::config::{DatabaseConfig, ServeConfig};
 use crate::database::Database;
@@ -47,7 +47,12 @@ async fn run(
     let dimse = start_dimse(&state).await?;
     let screening = start_screening(&state).await;
     if demo.is_some() && state.config.screening.workers > 0 {
-        crate::demo::bursts::seed_in_background(db.pool.clone(), state.ingestor.clone(), data_dir.to_owned(), crate::demo::SITES[0].0);
+        crate::demo::bursts::seed_in_background(
+            db.pool.clone(),
+            state.ingestor.clone(),
+            data_dir.to_owned(),
+            crate::demo::SITES[0].0,
+        );
     }
 
     let addr = state.config.addr;
@@ -95,7 +100,10 @@ pub async fn work(
     let config = crate::screening::ScreeningConfig { workers, ..screening.clone() };
     let (info, tasks) =
         crate::screening::worker::start(db.pool.clone(), objects, followup.service_levels(), &config, model).await?;
-    println!("{workers} screening worker(s): {} {} on {} ({})", info.model, info.model_version, info.provider, info.device);
+    println!(
+        "{workers} screening worker(s): {} {} on {} ({})",
+        info.model, info.model_version, info.provider, info.device
+    );
     shutdown_signal().await;
     for task in tasks {
         task.abort();
@@ -117,10 +125,24 @@ async fn start_screening(state: &crate::AppState) -> Vec<tokio::task::JoinHandle
     let mut tasks = Vec::new();
     if config.auto_screening {
         let (name, version) = (model.manifest.name.clone(), model.manifest.version.clone());
-        tasks.push(crate::screening::scheduler::start(state.pool.clone(), state.ingestor.store().clone(), config.clone(), name, version));
+        tasks.push(crate::screening::scheduler::start(
+            state.pool.clone(),
+            state.ingestor.store().clone(),
+            config.clone(),
+            name,
+            version,
+        ));
     }
     if config.workers > 0 {
-        match crate::screening::worker::start(state.pool.clone(), state.ingestor.store().clone(), state.levels, &config, model).await {
+        match crate::screening::worker::start(
+            state.pool.clone(),
+            state.ingestor.store().clone(),
+            state.levels,
+            &config,
+            model,
+        )
+        .await
+        {
             Ok((info, workers)) => {
                 if let Ok(mut slot) = state.inference.write() {
                     *slot = Some(info);

@@ -75,18 +75,14 @@ async fn unknown_user_and_wrong_password_look_the_same(pool: PgPool) {
 async fn sign_out_ends_the_session_for_good(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let client = app.signed_in("admin").await;
-    let cookie_before: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let cookie_before: i64 =
+        sqlx::query_scalar("select count(*) from tower_sessions.session").fetch_one(&app.pool).await.expect("count");
     assert_eq!(cookie_before, 1);
     let response = client.post(app.url("/api/v1/auth/logout")).send().await.expect("logout");
     assert_eq!(response.status(), 204);
     assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 401);
-    let sessions: i64 = sqlx::query_scalar("select count(*) from tower_sessions.session")
-        .fetch_one(&app.pool)
-        .await
-        .expect("count");
+    let sessions: i64 =
+        sqlx::query_scalar("select count(*) from tower_sessions.session").fetch_one(&app.pool).await.expect("count");
     assert_eq!(sessions, 0, "the session is deleted from the store");
 }
 
@@ -108,14 +104,17 @@ async fn the_sign_in_form_redirects_with_a_notice(pool: PgPool) {
     let post = |form: Vec<(&'static str, &'static str)>| {
         client.post(app.url("/login")).header("origin", app.origin()).form(&form).send()
     };
-    let bad = post(vec![("username", "admin"), ("password", "nope nope nope"), ("next", "/admin/users")]).await.expect("post");
+    let bad = post(vec![("username", "admin"), ("password", "nope nope nope"), ("next", "/admin/users")])
+        .await
+        .expect("post");
     assert_eq!(bad.status(), 303);
     assert_eq!(bad.headers()["location"], "/login?notice=invalid&next=%2Fadmin%2Fusers");
     let missing = post(vec![("username", ""), ("password", "")]).await.expect("post");
     assert_eq!(missing.headers()["location"], "/login?notice=missing");
     let good = post(vec![("username", "admin"), ("password", PASSWORD), ("next", "/admin/users")]).await.expect("post");
     assert_eq!(good.headers()["location"], "/admin/users");
-    let offsite = post(vec![("username", "admin"), ("password", PASSWORD), ("next", "//evil.example")]).await.expect("post");
+    let offsite =
+        post(vec![("username", "admin"), ("password", PASSWORD), ("next", "//evil.example")]).await.expect("post");
     assert_eq!(offsite.headers()["location"], "/");
 }
 
@@ -145,7 +144,8 @@ async fn repeated_failures_lock_the_username_from_that_address_only(pool: PgPool
 
     // Administrators see the lock and can lift it.
     let admin = app.signed_in("admin").await;
-    let locks: Value = admin.get(app.url("/api/fn/admin/signin_locks")).send().await.expect("locks").json().await.expect("json");
+    let locks: Value =
+        admin.get(app.url("/api/fn/admin/signin_locks")).send().await.expect("locks").json().await.expect("json");
     assert_eq!(locks[0]["username"], "coordinator");
     assert_eq!(locks[0]["client_addr"], "203.0.113.7");
     let lifted = admin
@@ -172,19 +172,11 @@ async fn cross_site_state_changes_are_refused(pool: PgPool) {
         assert_eq!(response.status(), 403, "{path}");
         assert_eq!(error_code(response).await, "cross_site_request");
     }
-    let referer_only = client
-        .post(app.url("/logout"))
-        .header("referer", "http://evil.example/page")
-        .send()
-        .await
-        .expect("post");
+    let referer_only =
+        client.post(app.url("/logout")).header("referer", "http://evil.example/page").send().await.expect("post");
     assert_eq!(referer_only.status(), 403);
-    let fetch_metadata = client
-        .post(app.url("/api/v1/auth/logout"))
-        .header("sec-fetch-site", "cross-site")
-        .send()
-        .await
-        .expect("post");
+    let fetch_metadata =
+        client.post(app.url("/api/v1/auth/logout")).header("sec-fetch-site", "cross-site").send().await.expect("post");
     assert_eq!(fetch_metadata.status(), 403);
     // Nothing happened: still signed in.
     assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 200);
@@ -210,7 +202,8 @@ async fn api_tokens_work_without_a_browser_origin(pool: PgPool) {
     drop(conn);
 
     let client = reqwest::Client::new();
-    let me: Value = client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.expect("me").json().await.expect("json");
+    let me: Value =
+        client.get(app.url("/api/v1/me")).bearer_auth(&token).send().await.expect("me").json().await.expect("json");
     assert_eq!(me["username"], "admin");
     let unlock = client
         .post(app.url("/api/fn/admin/unlock_signin"))
@@ -237,7 +230,10 @@ async fn a_session_survives_a_server_restart(pool: PgPool) {
 async fn disabled_accounts_lose_their_sessions_at_once(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let client = app.signed_in("surgeon").await;
-    sqlx::query("update app_user set active = false where username = 'surgeon'").execute(&app.pool).await.expect("disable");
+    sqlx::query("update app_user set active = false where username = 'surgeon'")
+        .execute(&app.pool)
+        .await
+        .expect("disable");
     assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 401);
     assert_eq!(app.login(&app.client(), "surgeon", PASSWORD).await.status(), 401);
 }

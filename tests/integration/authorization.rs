@@ -4,7 +4,8 @@ use elysium_db::MIGRATOR;
 use elysium_tests::{TestApp, error_code};
 use sqlx::PgPool;
 
-const ADMIN_ONLY: &[&str] = &["/api/fn/admin/users", "/api/fn/admin/signin_locks", "/api/fn/admin/audit_log", "/api/fn/admin/overview"];
+const ADMIN_ONLY: &[&str] =
+    &["/api/fn/admin/users", "/api/fn/admin/signin_locks", "/api/fn/admin/audit_log", "/api/fn/admin/overview"];
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn without_a_session_the_api_answers_401(pool: PgPool) {

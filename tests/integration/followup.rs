@@ -56,12 +56,8 @@ async fn finding(pool: &PgPool, study_uid: &str, organ: &str, class: &str, proba
 }
 
 async fn post_event(app: &TestApp, client: &Client, id: i64, body: Value) -> (u16, Value) {
-    let response = client
-        .post(app.url(&format!("/api/v1/findings/{id}/events")))
-        .json(&body)
-        .send()
-        .await
-        .expect("event request");
+    let response =
+        client.post(app.url(&format!("/api/v1/findings/{id}/events"))).json(&body).send().await.expect("event request");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -98,10 +94,16 @@ async fn a_coordinator_takes_a_finding_to_the_mdt(pool: PgPool) {
 
     let steps = [
         (json!({"event": "start_review"}), "in_review"),
-        (json!({"event": "order_workup", "modality": "colonoscopy", "due_date": in_days(14), "responsible": "Dr Gale"}), "workup_ordered"),
+        (
+            json!({"event": "order_workup", "modality": "colonoscopy", "due_date": in_days(14), "responsible": "Dr Gale"}),
+            "workup_ordered",
+        ),
         (json!({"event": "schedule_workup", "date": in_days(5), "site": "Endoscopy unit"}), "workup_scheduled"),
         (json!({"event": "complete_workup", "summary": "Mass at 20 cm, biopsied"}), "workup_done"),
-        (json!({"event": "record_outcome", "outcome": "confirmed_malignant", "confirmed_by": "pathology", "diagnosis": "Adenocarcinoma", "date": today()}), "confirmed_malignant"),
+        (
+            json!({"event": "record_outcome", "outcome": "confirmed_malignant", "confirmed_by": "pathology", "diagnosis": "Adenocarcinoma", "date": today()}),
+            "confirmed_malignant",
+        ),
         (json!({"event": "refer_to_mdt"}), "referred_to_mdt"),
     ];
     for (version, (event, status)) in steps.into_iter().enumerate() {
@@ -114,10 +116,19 @@ async fn a_coordinator_takes_a_finding_to_the_mdt(pool: PgPool) {
     assert_eq!(status, 200);
     assert_eq!(detail["status"], "referred_to_mdt");
     assert_eq!(detail["due_date"], Value::Null, "a closed finding has no due date");
-    let events: Vec<&str> = detail["history"].as_array().expect("history").iter().filter_map(|h| h["event"].as_str()).collect();
+    let events: Vec<&str> =
+        detail["history"].as_array().expect("history").iter().filter_map(|h| h["event"].as_str()).collect();
     assert_eq!(
         events,
-        ["detected", "start_review", "order_workup", "schedule_workup", "complete_workup", "record_outcome", "refer_to_mdt"]
+        [
+            "detected",
+            "start_review",
+            "order_workup",
+            "schedule_workup",
+            "complete_workup",
+            "record_outcome",
+            "refer_to_mdt"
+        ]
     );
     let last = &detail["history"][6];
     assert_eq!(last["actor"], "coordinator");
@@ -125,11 +136,12 @@ async fn a_coordinator_takes_a_finding_to_the_mdt(pool: PgPool) {
     assert_eq!(detail["history"][2]["details"][0], json!(["due date", in_days(14)]));
     assert_eq!(detail["assignee"], "coordinator", "taking a finding assigns it");
 
-    let cases: i64 = sqlx::query_scalar("select count(*) from mdt_case where finding_id = $1 and status = 'awaiting_staging'")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .expect("mdt cases");
+    let cases: i64 =
+        sqlx::query_scalar("select count(*) from mdt_case where finding_id = $1 and status = 'awaiting_staging'")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("mdt cases");
     assert_eq!(cases, 1, "the referral opens an MDT case");
     let audited = app.audit_rows("finding.refer_to_mdt").await;
     assert_eq!(audited.len(), 1);
@@ -146,7 +158,8 @@ async fn a_stale_version_gets_409_with_the_current_state_and_changes_nothing(poo
 
     let (status, _) = post_event(&app, &coordinator, id, json!({"event": "start_review", "expected_version": 1})).await;
     assert_eq!(status, 200);
-    let (status, body) = post_event(&app, &radiologist, id, json!({"event": "add_note", "text": "seen", "expected_version": 1})).await;
+    let (status, body) =
+        post_event(&app, &radiologist, id, json!({"event": "add_note", "text": "seen", "expected_version": 1})).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "stale_version");
     assert_eq!(body["current"], json!({"status": "in_review", "version": 2}));
@@ -163,12 +176,25 @@ async fn concurrent_writers_on_one_version_cannot_both_win(pool: PgPool) {
     let coordinator = app.signed_in("coordinator").await;
     let attempts = (0..8).map(|n| {
         let (app, client) = (&app, &coordinator);
-        async move { post_event(app, client, id, json!({"event": "add_note", "text": format!("note {n}"), "expected_version": 1})).await.0 }
+        async move {
+            post_event(
+                app,
+                client,
+                id,
+                json!({"event": "add_note", "text": format!("note {n}"), "expected_version": 1}),
+            )
+            .await
+            .0
+        }
     });
     let statuses = futures::future::join_all(attempts).await;
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 7, "{statuses:?}");
-    let versions: i64 = sqlx::query_scalar("select count(*) from finding_event where finding_id = $1").bind(id).fetch_one(&pool).await.expect("events");
+    let versions: i64 = sqlx::query_scalar("select count(*) from finding_event where finding_id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("events");
     assert_eq!(versions, 2);
 }
 
@@ -203,16 +229,31 @@ async fn events_the_state_or_payload_does_not_allow_get_422(pool: PgPool) {
     }
     // Lost to follow-up only after three unsuccessful contact attempts.
     for _ in 0..2 {
-        step(&app, &coordinator, id, json!({"event": "record_contact_attempt", "channel": "phone", "result": "no_answer"})).await;
+        step(
+            &app,
+            &coordinator,
+            id,
+            json!({"event": "record_contact_attempt", "channel": "phone", "result": "no_answer"}),
+        )
+        .await;
     }
-    step(&app, &coordinator, id, json!({"event": "record_contact_attempt", "channel": "phone", "result": "reached"})).await;
-    let (status, answer) = post_event(&app, &coordinator, id, json!({"event": "mark_lost", "expected_version": 5})).await;
+    step(&app, &coordinator, id, json!({"event": "record_contact_attempt", "channel": "phone", "result": "reached"}))
+        .await;
+    let (status, answer) =
+        post_event(&app, &coordinator, id, json!({"event": "mark_lost", "expected_version": 5})).await;
     assert_eq!(status, 422, "{answer}");
     assert!(answer["error"]["message"].as_str().unwrap_or_default().contains("2 recorded"), "{answer}");
-    step(&app, &coordinator, id, json!({"event": "record_contact_attempt", "channel": "letter", "result": "undeliverable"})).await;
+    step(
+        &app,
+        &coordinator,
+        id,
+        json!({"event": "record_contact_attempt", "channel": "letter", "result": "undeliverable"}),
+    )
+    .await;
     let body = step(&app, &coordinator, id, json!({"event": "mark_lost"})).await;
     assert_eq!(body["status"], "lost_to_followup");
-    let (status, _) = post_event(&app, &coordinator, id, json!({"event": "reopen", "reason": "", "expected_version": 7})).await;
+    let (status, _) =
+        post_event(&app, &coordinator, id, json!({"event": "reopen", "reason": "", "expected_version": 7})).await;
     assert_eq!(status, 422);
     let body = step(&app, &coordinator, id, json!({"event": "reopen", "reason": "patient called back"})).await;
     assert_eq!(body["status"], "in_review");
@@ -229,7 +270,8 @@ async fn who_may_do_what(pool: PgPool) {
     let radiologist = app.signed_in("radiologist").await;
 
     for client in [&surgeon, &admin] {
-        let (status, body) = post_event(&app, client, id, json!({"event": "start_review", "expected_version": 1})).await;
+        let (status, body) =
+            post_event(&app, client, id, json!({"event": "start_review", "expected_version": 1})).await;
         assert_eq!(status, 403, "{body}");
     }
     let (_, detail) = get_json(&app, &surgeon, &format!("/api/v1/findings/{id}")).await;
@@ -247,7 +289,10 @@ async fn who_may_do_what(pool: PgPool) {
     let body = step(&app, &radiologist, id, false_positive).await;
     assert_eq!(body["status"], "dismissed");
     let (_, detail) = get_json(&app, &admin, &format!("/api/v1/findings/{id}")).await;
-    assert_eq!(detail["history"].as_array().and_then(|h| h.last()).map(|h| h["role"].clone()), Some(json!("radiologist")));
+    assert_eq!(
+        detail["history"].as_array().and_then(|h| h.last()).map(|h| h["role"].clone()),
+        Some(json!("radiologist"))
+    );
     assert_eq!(app.audit_rows("finding.dismiss").await[0].1, "denied");
 }
 
@@ -263,7 +308,8 @@ async fn coordinators_see_only_their_sites(pool: PgPool) {
 
     let (status, _) = get_json(&app, &coordinator, &format!("/api/v1/findings/{theirs}")).await;
     assert_eq!(status, 404);
-    let (status, _) = post_event(&app, &coordinator, theirs, json!({"event": "start_review", "expected_version": 1})).await;
+    let (status, _) =
+        post_event(&app, &coordinator, theirs, json!({"event": "start_review", "expected_version": 1})).await;
     assert_eq!(status, 404);
     let (_, list) = get_json(&app, &coordinator, "/api/v1/worklist").await;
     let ids: Vec<i64> = list["items"].as_array().expect("items").iter().filter_map(|i| i["id"].as_i64()).collect();
@@ -292,12 +338,15 @@ async fn the_worklist_puts_overdue_then_highest_risk_first_and_filters(pool: PgP
     step(&app, &radiologist, closed, json!({"event": "dismiss", "reason": "duplicate"})).await;
     step(&app, &coordinator, high, json!({"event": "start_review"})).await;
 
-    let ids = |list: &Value| -> Vec<i64> { list["items"].as_array().expect("items").iter().filter_map(|i| i["id"].as_i64()).collect() };
+    let ids = |list: &Value| -> Vec<i64> {
+        list["items"].as_array().expect("items").iter().filter_map(|i| i["id"].as_i64()).collect()
+    };
     let (_, list) = get_json(&app, &coordinator, "/api/v1/worklist").await;
     assert_eq!(ids(&list), [very_overdue, overdue, high, low]);
     assert_eq!(list["items"][0]["overdue"], true);
     assert_eq!(list["items"][2]["overdue"], false);
-    let count = |status: &str| list["counts"].as_array().expect("counts").iter().find(|c| c["status"] == status).cloned();
+    let count =
+        |status: &str| list["counts"].as_array().expect("counts").iter().find(|c| c["status"] == status).cloned();
     assert_eq!(count("new").map(|c| (c["total"].clone(), c["overdue"].clone())), Some((json!(3), json!(2))));
     assert_eq!(count("dismissed").map(|c| c["total"].clone()), Some(json!(1)));
 
@@ -323,7 +372,17 @@ async fn the_worklist_puts_overdue_then_highest_risk_first_and_filters(pool: PgP
         assert_eq!(status, 200, "{query}: {list}");
         assert_eq!(ids(&list), expected, "{query}");
     }
-    for bad in ["quick=later", "status=maybe", "organ=spleen", "sort=name", "min_probability=2", "age_min=x", "page=-1", "sex=X", "assignee=nobody"] {
+    for bad in [
+        "quick=later",
+        "status=maybe",
+        "organ=spleen",
+        "sort=name",
+        "min_probability=2",
+        "age_min=x",
+        "page=-1",
+        "sex=X",
+        "assignee=nobody",
+    ] {
         let (status, body) = get_json(&app, &coordinator, &format!("/api/v1/worklist?{bad}")).await;
         assert_eq!(status, 422, "{bad}: {body}");
     }
@@ -369,20 +428,32 @@ async fn the_page_forms_post_and_redirect_back(pool: PgPool) {
     let response = form(&[("event", "add_note"), ("expected_version", "1"), ("text", "late")]).await.expect("form");
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().expect("location").to_owned();
-    assert!(location.starts_with(&format!("/findings/{id}?error=")) && location.contains("changed+by+someone+else"), "{location}");
+    assert!(
+        location.starts_with(&format!("/findings/{id}?error=")) && location.contains("changed+by+someone+else"),
+        "{location}"
+    );
 
     // The page shows the finding with exactly the actions open to the coordinator.
-    let html = coordinator.get(app.url(&format!("/findings/{id}"))).send().await.expect("page").text().await.expect("html");
+    let html =
+        coordinator.get(app.url(&format!("/findings/{id}"))).send().await.expect("page").text().await.expect("html");
     assert!(html.contains(r#"data-testid="action-order_workup""#));
     assert!(!html.contains(r#"data-testid="action-start_review""#));
     assert!(!html.contains(r#"data-testid="action-record_outcome""#));
-    let worklist = coordinator.get(app.url("/worklist?organ=colorectal")).send().await.expect("worklist").text().await.expect("html");
+    let worklist = coordinator
+        .get(app.url("/worklist?organ=colorectal"))
+        .send()
+        .await
+        .expect("worklist")
+        .text()
+        .await
+        .expect("html");
     assert!(worklist.contains(&format!(r#"data-finding="{id}""#)), "the worklist page lists the finding");
 
     // The recall letter exists once a work-up is ordered.
     let letter = coordinator.get(app.url(&format!("/findings/{id}/letter"))).send().await.expect("letter");
     assert_eq!(letter.status(), 422);
-    step(&app, &coordinator, id, json!({"event": "order_workup", "modality": "colonoscopy", "due_date": in_days(10)})).await;
+    step(&app, &coordinator, id, json!({"event": "order_workup", "modality": "colonoscopy", "due_date": in_days(10)}))
+        .await;
     let letter = coordinator.get(app.url(&format!("/findings/{id}/letter"))).send().await.expect("letter");
     assert_eq!(letter.status(), 200);
     let text = letter.text().await.expect("letter text");
@@ -396,10 +467,16 @@ async fn the_history_cannot_be_rewritten(pool: PgPool) {
     let uid = study(&pool, "DEMO-GH", "P-14", "F", "1966-01-01").await;
     let id = finding(&pool, &uid, "kidney", "RCC", 0.6, 0).await;
     drop(app);
-    for statement in ["update finding_event set actor_username = 'x'", "delete from finding_event", "truncate finding_event cascade"] {
+    for statement in
+        ["update finding_event set actor_username = 'x'", "delete from finding_event", "truncate finding_event cascade"]
+    {
         let refused = sqlx::query(statement).execute(&pool).await;
         assert!(refused.is_err(), "{statement} must be refused");
     }
-    let events: i64 = sqlx::query_scalar("select count(*) from finding_event where finding_id = $1").bind(id).fetch_one(&pool).await.expect("count");
+    let events: i64 = sqlx::query_scalar("select count(*) from finding_event where finding_id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .expect("count");
     assert_eq!(events, 1);
 }

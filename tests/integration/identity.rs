@@ -73,12 +73,23 @@ async fn the_same_patient_id_at_two_sites_is_two_patients(pool: PgPool) {
     assert_eq!(seen.as_array().map(Vec::len), Some(1), "{seen}");
     assert_eq!(seen[0]["00100010"]["Value"][0]["Alphabetic"], "OKAFOR^AMARA");
     assert_eq!(seen[0]["00100021"]["Value"][0], "DEMO-GH");
-    let list = coordinator.get(app.url("/studies?patient_id=MRN-12345")).send().await.expect("list").text().await.expect("html");
+    let list = coordinator
+        .get(app.url("/studies?patient_id=MRN-12345"))
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("html");
     assert!(list.contains("OKAFOR AMARA") && !list.contains("LI WEI"), "the study list shows only DEMO-GH's patient");
     let admin = app.signed_in("admin").await;
     let both = get_json(&app, &admin, "/dicomweb/studies?PatientID=MRN-12345").await;
-    let mut names: Vec<String> =
-        both.as_array().expect("array").iter().map(|s| s["00100010"]["Value"][0]["Alphabetic"].as_str().unwrap_or("").to_owned()).collect();
+    let mut names: Vec<String> = both
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|s| s["00100010"]["Value"][0]["Alphabetic"].as_str().unwrap_or("").to_owned())
+        .collect();
     names.sort();
     assert_eq!(names, ["LI^WEI", "OKAFOR^AMARA"]);
 }
@@ -88,16 +99,17 @@ async fn an_instance_without_a_patient_id_is_refused_on_every_way_in(pool: PgPoo
     let app = TestApp::spawn(pool).await;
     let (_, parts) = series(21, identity("", "NOBODY^KNOWN", "19500101"));
     let refused = ingest_at(&app, "DEMO-GH", &parts[..1]).await;
-    assert!(
-        matches!(&refused[0], Outcome::Rejected { reason: Rejection::MissingPatientId, .. }),
-        "{refused:?}"
-    );
+    assert!(matches!(&refused[0], Outcome::Rejected { reason: Rejection::MissingPatientId, .. }), "{refused:?}");
 
     let radiologist = app.signed_in("radiologist").await;
     let (status, body) = stow(&app, &radiologist, "/dicomweb/studies?site=DEMO-GH", &parts[..2]).await;
     assert_eq!(status, 409, "{body}");
-    let reasons: Vec<u64> =
-        body["00081198"]["Value"].as_array().expect("failed").iter().filter_map(|i| i["00081197"]["Value"][0].as_u64()).collect();
+    let reasons: Vec<u64> = body["00081198"]["Value"]
+        .as_array()
+        .expect("failed")
+        .iter()
+        .filter_map(|i| i["00081197"]["Value"][0].as_u64())
+        .collect();
     assert_eq!(reasons, [0xA900, 0xA900]);
 
     let form = crate::upload::form_for(Some("DEMO-GH"), &[("no-id.dcm", parts[2].clone())]);
@@ -110,7 +122,8 @@ async fn an_instance_without_a_patient_id_is_refused_on_every_way_in(pool: PgPoo
         .await
         .expect("upload");
     assert_eq!(upload.status(), 303);
-    let result: Value = radiologist.get(app.url("/api/fn/last_upload")).send().await.expect("result").json().await.expect("json");
+    let result: Value =
+        radiologist.get(app.url("/api/fn/last_upload")).send().await.expect("result").json().await.expect("json");
     assert_eq!(result["refused"], 1, "{result}");
     assert!(result["rows"][0]["detail"].as_str().unwrap_or("").contains("PatientID"), "{result}");
 
@@ -176,12 +189,24 @@ async fn a_second_study_with_other_demographics_is_kept_flagged_and_resolved_by_
     // Both values are on both studies' pages (the patient's mismatches follow the patient).
     let coordinator = app.signed_in("coordinator").await;
     for study in [&first.study_uid, &second.study_uid] {
-        let html = coordinator.get(app.url(&format!("/studies/{study}"))).send().await.expect("page").text().await.expect("html");
-        assert!(html.contains("data-testid=\"mismatches\"") && html.contains("NAKAMURA^H.") && html.contains("1955-07-02"), "{study}");
+        let html = coordinator
+            .get(app.url(&format!("/studies/{study}")))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            html.contains("data-testid=\"mismatches\"") && html.contains("NAKAMURA^H.") && html.contains("1955-07-02"),
+            "{study}"
+        );
     }
 
-    let ids: Vec<(uuid::Uuid, String)> =
-        sqlx::query_as("select id, field from demographics_mismatch order by field").fetch_all(&app.pool).await.expect("ids");
+    let ids: Vec<(uuid::Uuid, String)> = sqlx::query_as("select id, field from demographics_mismatch order by field")
+        .fetch_all(&app.pool)
+        .await
+        .expect("ids");
     let (birth_date_id, name_id) = (ids[0].0, ids[1].0);
     let resolve = |client: reqwest::Client, id: uuid::Uuid, body: Value| {
         let url = app.url(&format!("/api/v1/mismatches/{id}/resolve"));
@@ -194,9 +219,15 @@ async fn a_second_study_with_other_demographics_is_kept_flagged_and_resolved_by_
     assert_eq!(resolve(coordinator.clone(), name_id, json!({ "resolution": "merge" })).await.status(), 422);
 
     // The study's date of birth was right: the patient takes it, and the old value stays on record.
-    let done = resolve(coordinator.clone(), birth_date_id, json!({ "resolution": "updated_patient", "note": "checked the ID card" })).await;
+    let done = resolve(
+        coordinator.clone(),
+        birth_date_id,
+        json!({ "resolution": "updated_patient", "note": "checked the ID card" }),
+    )
+    .await;
     assert_eq!(done.status(), 200);
-    let born: time::Date = sqlx::query_scalar("select birth_date from patient").fetch_one(&app.pool).await.expect("born");
+    let born: time::Date =
+        sqlx::query_scalar("select birth_date from patient").fetch_one(&app.pool).await.expect("born");
     assert_eq!(born.to_string(), "1955-07-02");
     // The abbreviated name was another system's spelling: the record stays.
     assert_eq!(resolve(coordinator.clone(), name_id, json!({ "resolution": "kept_stored" })).await.status(), 200);
@@ -204,7 +235,10 @@ async fn a_second_study_with_other_demographics_is_kept_flagged_and_resolved_by_
     assert_eq!(name, "NAKAMURA^HANA");
     // Twice is a conflict, not a second change.
     assert_eq!(resolve(coordinator.clone(), name_id, json!({ "resolution": "updated_patient" })).await.status(), 409);
-    assert_eq!(sqlx::query_scalar::<_, String>("select name from patient").fetch_one(&app.pool).await.expect("name"), "NAKAMURA^HANA");
+    assert_eq!(
+        sqlx::query_scalar::<_, String>("select name from patient").fetch_one(&app.pool).await.expect("name"),
+        "NAKAMURA^HANA"
+    );
 
     let audited: Vec<(String, String)> = sqlx::query_as(
         "select patient_id, detail->>'resolution' from audit_event where action = 'patient.demographics_resolve' order by id",
@@ -213,7 +247,11 @@ async fn a_second_study_with_other_demographics_is_kept_flagged_and_resolved_by_
     .await
     .expect("audit");
     assert_eq!(audited, [("MRN-41".into(), "updated_patient".into()), ("MRN-41".into(), "kept_stored".into())]);
-    let resolved: i64 = count(&app, "select count(*) from demographics_mismatch where resolution is not null and resolved_by is not null").await;
+    let resolved: i64 = count(
+        &app,
+        "select count(*) from demographics_mismatch where resolution is not null and resolved_by is not null",
+    )
+    .await;
     assert_eq!(resolved, 2);
 }
 
@@ -224,7 +262,8 @@ async fn a_mismatch_at_another_site_does_not_exist_for_the_user(pool: PgPool) {
     let (_, second) = series(52, identity("MRN-51", "SANTOS^R.", "19620101"));
     ingest_at(&app, "DEMO-RC", &first).await;
     ingest_at(&app, "DEMO-RC", &second).await;
-    let id: uuid::Uuid = sqlx::query_scalar("select id from demographics_mismatch").fetch_one(&app.pool).await.expect("id");
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select id from demographics_mismatch").fetch_one(&app.pool).await.expect("id");
     // The demo coordinator works at DEMO-GH only.
     let coordinator = app.signed_in("coordinator").await;
     let response = coordinator
@@ -292,12 +331,11 @@ async fn the_identity_migration_splits_patients_shared_by_sites(pool: PgPool) {
     let expected: Vec<(String, String, String, String)> =
         expected.iter().map(|(a, b, c, d)| ((*a).into(), (*b).into(), (*c).into(), (*d).into())).collect();
     assert_eq!(filed, expected);
-    let finding_follows: bool = sqlx::query_scalar(
-        "select f.patient_ref = st.patient_ref from finding f join study st on st.id = f.study_ref",
-    )
-    .fetch_one(&pool)
-    .await
-    .expect("finding");
+    let finding_follows: bool =
+        sqlx::query_scalar("select f.patient_ref = st.patient_ref from finding f join study st on st.id = f.study_ref")
+            .fetch_one(&pool)
+            .await
+            .expect("finding");
     assert!(finding_follows, "the finding moved with its study");
     let patients: i64 = sqlx::query_scalar("select count(*) from patient").fetch_one(&pool).await.expect("count");
     assert_eq!(patients, 5);

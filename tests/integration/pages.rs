@@ -73,6 +73,13 @@ async fn the_study_list_and_page_show_stored_studies_and_audit_the_view(pool: Pg
     assert_eq!(views, [(Some("coordinator".to_owned()), Some(stored.patient_id.clone()))]);
 
     // A surgeon at the general hospital may look; nobody outside its sites sees it.
-    let none = coordinator.get(app.url("/studies?patient_id=someone-else")).send().await.expect("list").text().await.expect("html");
+    let none = coordinator
+        .get(app.url("/studies?patient_id=someone-else"))
+        .send()
+        .await
+        .expect("list")
+        .text()
+        .await
+        .expect("html");
     assert!(none.contains("No studies match"));
 }

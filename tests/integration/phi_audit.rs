@@ -91,7 +91,8 @@ async fn every_read_of_patient_data_writes_its_audit_row(pool: PgPool) {
         // The viewer's slices, frames and HU read-outs are covered by the series view the viewer
         // opened with (one row per user and series); every other read writes its own row.
         let covered = action == "series.view" && !path.contains("series_slices");
-        let written: Vec<_> = audit[already..].iter().map(|(a, u, p)| (a.as_str(), u.as_deref(), p.as_deref())).collect();
+        let written: Vec<_> =
+            audit[already..].iter().map(|(a, u, p)| (a.as_str(), u.as_deref(), p.as_deref())).collect();
         let expected = if covered { vec![] } else { vec![(action, Some("coordinator"), Some(PATIENT_ID))] };
         assert_eq!(written, expected, "{path}");
     }
@@ -106,13 +107,24 @@ async fn every_read_of_patient_data_writes_its_audit_row(pool: PgPool) {
     // The study page's panel and the REST call: the panel's polling is one view, the REST call
     // its own.
     assert_eq!(count("screening.view"), 2);
-    let page = coordinator.get(app.url(&format!("/api/fn/study_screening?study_uid={}", stored.study))).send().await.expect("poll");
+    let page = coordinator
+        .get(app.url(&format!("/api/fn/study_screening?study_uid={}", stored.study)))
+        .send()
+        .await
+        .expect("poll");
     assert_eq!(page.status(), 200);
     let audit = rows(&app).await;
-    assert_eq!(audit[before..].iter().filter(|(a, _, _)| a == "screening.view").count(), 2, "polling again adds no row");
+    assert_eq!(
+        audit[before..].iter().filter(|(a, _, _)| a == "screening.view").count(),
+        2,
+        "polling again adds no row"
+    );
     // Another user's look is their own view.
     let radiologist = app.signed_in("radiologist").await;
-    let slice = format!("/dicomweb/studies/{}/series/{}/instances/{}/rendered", stored.study, stored.series, stored.instances[1]);
+    let slice = format!(
+        "/dicomweb/studies/{}/series/{}/instances/{}/rendered",
+        stored.study, stored.series, stored.instances[1]
+    );
     assert_eq!(radiologist.get(app.url(&slice)).send().await.expect("slice").status(), 200);
     let audit = rows(&app).await;
     assert_eq!(audit.last().map(|r| (r.0.as_str(), r.1.as_deref())), Some(("series.view", Some("radiologist"))));

@@ -51,9 +51,13 @@ const LEASE: Duration = Duration::from_secs(30);
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn automatic_screening_is_queued_once_per_model_version(pool: PgPool) {
     let uids = series(&pool, 1).await;
-    let Enqueued::Queued(first) = enqueue(&pool, &request(&uids[0], JobReason::Auto, 3)).await else { panic!("queued") };
+    let Enqueued::Queued(first) = enqueue(&pool, &request(&uids[0], JobReason::Auto, 3)).await else {
+        panic!("queued")
+    };
     assert_eq!(enqueue(&pool, &request(&uids[0], JobReason::Auto, 3)).await, Enqueued::AlreadyScreened(first));
-    assert!(matches!(enqueue(&pool, &request(&uids[0], JobReason::Rerun, 3)).await, Enqueued::Queued(id) if id != first));
+    assert!(
+        matches!(enqueue(&pool, &request(&uids[0], JobReason::Rerun, 3)).await, Enqueued::Queued(id) if id != first)
+    );
     let mut other_version = request(&uids[0], JobReason::Auto, 3);
     other_version.model_version = "0.2.0".into();
     assert!(matches!(enqueue(&pool, &other_version).await, Enqueued::Queued(_)));
@@ -131,7 +135,10 @@ async fn failures_are_retried_and_a_poison_job_ends_failed_with_its_error(pool: 
     assert_eq!(status.as_deref(), Some("failed"));
     assert_eq!(jobs::claim(&pool, "w", LEASE).await.expect("claim"), None, "a failed job is not claimed again");
     let rows = jobs::of_study(&pool, "2.25.77").await.expect("jobs");
-    assert_eq!((rows[0].status.as_str(), rows[0].last_error.as_deref()), ("failed", Some("decode: truncated pixel data")));
+    assert_eq!(
+        (rows[0].status.as_str(), rows[0].last_error.as_deref()),
+        ("failed", Some("decode: truncated pixel data"))
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -29,8 +29,14 @@ async fn store_phantom(app: &TestApp, seed: u64, contrast: bool) -> String {
 }
 
 /// Generates the series `options` describes and stores them at DEMO-GH; returns the first.
-async fn store(app: &TestApp, options: elysium_dicom::phantom::PhantomOptions) -> elysium_dicom::phantom::GeneratedSeries {
-    let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await.expect("task").expect("phantom");
+async fn store(
+    app: &TestApp,
+    options: elysium_dicom::phantom::PhantomOptions,
+) -> elysium_dicom::phantom::GeneratedSeries {
+    let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options))
+        .await
+        .expect("task")
+        .expect("phantom");
     let state = app.state();
     let mut conn = app.pool.acquire().await.expect("conn");
     let site = elysium_db::sites::by_code(&mut conn, "DEMO-GH").await.expect("site").expect("DEMO-GH").id;
@@ -45,7 +51,14 @@ fn tiny_worker(app: &TestApp, owner: &str) -> Worker {
     let model = manifest::load(&models_dir().join("tiny")).expect("tiny model");
     let session = ModelSession::open(model, DevicePreference::Auto, 1).expect("session");
     let state = app.state();
-    Worker::new(app.pool.clone(), state.ingestor.store().clone(), state.levels, session, owner.into(), Duration::from_secs(30))
+    Worker::new(
+        app.pool.clone(),
+        state.ingestor.store().clone(),
+        state.levels,
+        session,
+        owner.into(),
+        Duration::from_secs(30),
+    )
 }
 
 async fn get(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Value) {
@@ -91,8 +104,15 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
 
     let positive = liver >= 0.6;
     let findings: Vec<(i64, Option<i64>, Value)> =
-        sqlx::query_as("select id, screening_result_ref, location from finding order by id").fetch_all(&pool).await.expect("findings");
-    assert_eq!(findings.len(), usize::from(positive), "a finding exactly when liver/HCC passes its threshold ({liver})");
+        sqlx::query_as("select id, screening_result_ref, location from finding order by id")
+            .fetch_all(&pool)
+            .await
+            .expect("findings");
+    assert_eq!(
+        findings.len(),
+        usize::from(positive),
+        "a finding exactly when liver/HCC passes its threshold ({liver})"
+    );
     if positive {
         assert!(findings[0].1.is_some(), "the finding names the result that raised it");
         assert!(findings[0].2["sop_instance_uid"].is_string(), "located on a key slice: {}", findings[0].2);
@@ -100,14 +120,17 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
 
     // Re-runs: not for a coordinator; a radiologist's re-run screens again without a duplicate.
     let coordinator = app.signed_in("coordinator").await;
-    let refused = coordinator.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("post");
+    let refused =
+        coordinator.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("post");
     assert_eq!(refused.status(), 403);
-    let rerun = radiologist.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("post");
+    let rerun =
+        radiologist.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("post");
     assert_eq!(rerun.status(), 202);
     assert!(worker.run_once().await.expect("runs"));
     let count: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
     assert_eq!(count, i64::from(positive), "the same lesion is not raised twice");
-    let results: i64 = sqlx::query_scalar("select count(*) from screening_result").fetch_one(&pool).await.expect("count");
+    let results: i64 =
+        sqlx::query_scalar("select count(*) from screening_result").fetch_one(&pool).await.expect("count");
     assert_eq!(results, 2);
 
     let (_, contrast) = get(&app, &radiologist, &format!("/api/v1/studies/{contrast_uid}/screening")).await;
@@ -130,12 +153,21 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
 async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phantom(pool: PgPool) {
     let app = TestApp::spawn_with(pool.clone(), &["--series-quiet-seconds", "0"]).await;
     let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/reference-screening");
-    let cases: Value = serde_json::from_str(&std::fs::read_to_string(reference.join("parity/cases.json")).expect("cases")).expect("json");
+    let cases: Value =
+        serde_json::from_str(&std::fs::read_to_string(reference.join("parity/cases.json")).expect("cases"))
+            .expect("json");
     let model = manifest::load(&reference).expect("the reference model");
     let (name, version) = (model.manifest.name.clone(), model.manifest.version.clone());
     let session = ModelSession::open(model, DevicePreference::Cpu, 1).expect("session");
     let state = app.state();
-    let worker = Worker::new(app.pool.clone(), state.ingestor.store().clone(), state.levels, session, "reference".into(), Duration::from_secs(60));
+    let worker = Worker::new(
+        app.pool.clone(),
+        state.ingestor.store().clone(),
+        state.levels,
+        session,
+        "reference".into(),
+        Duration::from_secs(60),
+    );
     let config = elysium_tests::config(&["--series-quiet-seconds", "0"]).screening;
 
     for case in cases["cases"].as_array().expect("cases") {
@@ -144,10 +176,18 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
         let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
         options.seed = generator["seed"].as_u64().expect("seed");
         options.rows = u16::try_from(generator["rows"].as_u64().expect("rows")).expect("rows");
-        options.lesions = generator["lesions"].as_array().expect("lesions").iter().map(|l| l.as_str().expect("lesion").parse().expect("request")).collect();
+        options.lesions = generator["lesions"]
+            .as_array()
+            .expect("lesions")
+            .iter()
+            .map(|l| l.as_str().expect("lesion").parse().expect("request"))
+            .collect();
         let series_uid = store(&app, options).await.series_uid;
 
-        assert_eq!(scheduler::pass(&pool, &state.ingestor.store().clone(), &config, &name, &version).await.expect("pass"), 1);
+        assert_eq!(
+            scheduler::pass(&pool, &state.ingestor.store().clone(), &config, &name, &version).await.expect("pass"),
+            1
+        );
         assert!(worker.run_once().await.expect("runs"));
         let organs: Vec<(String, Value)> = sqlx::query_as(
             "select f.organ, f.location from finding f join series s on s.id = f.series_ref where s.series_uid = $1 order by f.organ",
@@ -182,7 +222,10 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
     options.rows = 128;
     options.slices = Some(48);
     let short = store(&app, options).await.series_uid;
-    assert_eq!(scheduler::pass(&pool, &state.ingestor.store().clone(), &config, &name, &version).await.expect("pass"), 1);
+    assert_eq!(
+        scheduler::pass(&pool, &state.ingestor.store().clone(), &config, &name, &version).await.expect("pass"),
+        1
+    );
     assert!(worker.run_once().await.expect("runs"));
     let (status, reason): (String, Option<String>) = sqlx::query_as(
         "select j.status, j.last_error from screening_job j join series s on s.id = j.series_ref where s.series_uid = $1",
@@ -193,11 +236,13 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
     .expect("job");
     assert_eq!(status, "skipped");
     assert!(reason.as_deref().unwrap_or_default().contains("needs at least 300 mm"), "{reason:?}");
-    let findings: i64 = sqlx::query_scalar("select count(*) from finding f join series s on s.id = f.series_ref where s.series_uid = $1")
-        .bind(&short)
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let findings: i64 = sqlx::query_scalar(
+        "select count(*) from finding f join series s on s.id = f.series_ref where s.series_uid = $1",
+    )
+    .bind(&short)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
     assert_eq!(findings, 0);
 }
 
@@ -233,7 +278,8 @@ fn phantom_files(seed: u64, slices: u32) -> (elysium_dicom::phantom::GeneratedSe
 }
 
 async fn ingest_files(app: &TestApp, files: &[Vec<u8>]) {
-    let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, app.site_id("DEMO-GH").await);
+    let received =
+        elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, app.site_id("DEMO-GH").await);
     let ingestor = app.state().ingestor;
     for file in files {
         let outcome = ingestor.ingest(file.clone().into(), &received).await;
@@ -254,7 +300,8 @@ async fn a_series_that_arrives_in_two_bursts_is_screened_again_on_all_its_instan
     ingest_files(&app, &files[..45]).await;
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
     assert!(worker.run_once().await.expect("runs"));
-    let first: (i64, Option<i32>) = sqlx::query_as("select id, instances from screening_result").fetch_one(&pool).await.expect("result");
+    let first: (i64, Option<i32>) =
+        sqlx::query_as("select id, instances from screening_result").fetch_one(&pool).await.expect("result");
     assert_eq!(first.1, Some(45), "screened on what had arrived");
     // The earlier result raised a pancreas finding (the tiny network never flags the pancreas,
     // so the complete series' result will not support it). Written by hand: the test's setup.
@@ -269,22 +316,28 @@ async fn a_series_that_arrives_in_two_bursts_is_screened_again_on_all_its_instan
     .execute(&pool)
     .await
     .expect("finding");
-    let findings_before: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
+    let findings_before: i64 =
+        sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
 
     // Nothing changed: nothing is queued again.
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0);
     ingest_files(&app, &files[45..]).await;
-    let changed: i64 = sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
+    let changed: i64 =
+        sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
     assert_eq!(changed, 1, "the late instances mark the series changed");
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1, "screened again");
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0, "once");
     assert!(worker.run_once().await.expect("runs"));
 
-    let results: Vec<(i64, Option<i32>)> =
-        sqlx::query_as("select id, instances from screening_result order by id").fetch_all(&pool).await.expect("results");
+    let results: Vec<(i64, Option<i32>)> = sqlx::query_as("select id, instances from screening_result order by id")
+        .fetch_all(&pool)
+        .await
+        .expect("results");
     assert_eq!(results.iter().map(|r| r.1).collect::<Vec<_>>(), [Some(45), Some(90)], "both kept");
-    let jobs: Vec<(i32, String)> =
-        sqlx::query_as("select generation, status from screening_job order by id").fetch_all(&pool).await.expect("jobs");
+    let jobs: Vec<(i32, String)> = sqlx::query_as("select generation, status from screening_job order by id")
+        .fetch_all(&pool)
+        .await
+        .expect("jobs");
     assert_eq!(jobs, [(1, "done".to_owned()), (2, "done".to_owned())]);
 
     let radiologist = app.signed_in("radiologist").await;
@@ -310,7 +363,10 @@ async fn a_series_that_arrives_in_two_bursts_is_screened_again_on_all_its_instan
     let findings_after: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
     assert_eq!(findings_after, findings_before, "the liver finding (if any) is not raised again");
     let (status, version): (String, i32) =
-        sqlx::query_as("select status, version from finding where organ = 'pancreas'").fetch_one(&pool).await.expect("pancreas");
+        sqlx::query_as("select status, version from finding where organ = 'pancreas'")
+            .fetch_one(&pool)
+            .await
+            .expect("pancreas");
     assert_eq!((status.as_str(), version), ("new", 2), "open, one event more");
     let note: (String, String, Value) = sqlx::query_as(
         "select e.event, e.actor_role, e.payload from finding_event e join finding f on f.id = e.finding_id
@@ -334,10 +390,12 @@ async fn an_instance_that_arrives_while_the_job_waits_is_screened_by_that_job(po
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
     ingest_files(&app, &files[49..]).await;
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0);
-    let changed: i64 = sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
+    let changed: i64 =
+        sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
     assert_eq!(changed, 0, "the mark is cleared: the queued job covers it");
     assert!(tiny_worker(&app, "waits").run_once().await.expect("runs"));
-    let instances: Option<i32> = sqlx::query_scalar("select instances from screening_result").fetch_one(&pool).await.expect("result");
+    let instances: Option<i32> =
+        sqlx::query_scalar("select instances from screening_result").fetch_one(&pool).await.expect("result");
     assert_eq!(instances, Some(50));
 }
 
@@ -350,7 +408,8 @@ async fn an_automatic_job_and_a_rerun_racing_raise_one_finding_per_organ(pool: P
     let study_uid = store_phantom(&app, 913, false).await;
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
     let radiologist = app.signed_in("radiologist").await;
-    let rerun = radiologist.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("rerun");
+    let rerun =
+        radiologist.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("rerun");
     assert_eq!(rerun.status(), 202);
     let (a, b) = (tiny_worker(&app, "racer-a"), tiny_worker(&app, "racer-b"));
     let (ran_a, ran_b) = tokio::join!(a.run_once(), b.run_once());

@@ -14,14 +14,18 @@ async fn orphans_are_removed_after_the_grace_period_and_registered_objects_never
     let app = TestApp::spawn(pool).await;
     let state = app.state();
     let store = state.ingestor.store().clone();
-    let stored = state.ingestor.ingest(fixture("pydicom/CT_small.dcm").into(), &Received::new(Via::Cli, app.site_id("DEMO-GH").await)).await;
+    let stored = state
+        .ingestor
+        .ingest(fixture("pydicom/CT_small.dcm").into(), &Received::new(Via::Cli, app.site_id("DEMO-GH").await))
+        .await;
     assert!(matches!(stored, Outcome::Stored(_)), "{stored:?}");
     // What a crash between writing an object and committing its row leaves behind.
     let orphan = ObjectPath::from("instances/1.2.3/1.2.3.4/1.2.3.4.5.dcm");
     store.put(&orphan, PutPayload::from(fixture("pydicom/CT_small.dcm"))).await.expect("put");
 
     // Within the grace period: reported, kept.
-    let report = sweep::sweep_orphans(&app.pool, store.as_ref(), Duration::from_secs(3600), false).await.expect("sweep");
+    let report =
+        sweep::sweep_orphans(&app.pool, store.as_ref(), Duration::from_secs(3600), false).await.expect("sweep");
     assert_eq!((report.examined, report.removed.len(), report.too_recent), (2, 0, 1));
     // A dry run past the grace period names it and removes nothing.
     let report = sweep::sweep_orphans(&app.pool, store.as_ref(), Duration::ZERO, true).await.expect("dry run");
@@ -42,7 +46,8 @@ async fn orphans_are_removed_after_the_grace_period_and_registered_objects_never
     let study = studies[0]["0020000D"]["Value"][0].as_str().expect("study uid").to_owned();
     let series = get_json(&app, &admin, &format!("/dicomweb/studies/{study}/series")).await;
     let series_uid = series[0]["0020000E"]["Value"][0].as_str().expect("series uid");
-    let retrieved = admin.get(app.url(&format!("/dicomweb/studies/{study}/series/{series_uid}"))).send().await.expect("wado");
+    let retrieved =
+        admin.get(app.url(&format!("/dicomweb/studies/{study}/series/{series_uid}"))).send().await.expect("wado");
     assert_eq!(retrieved.status(), 200);
     let report = sweep::sweep_orphans(&app.pool, store.as_ref(), Duration::ZERO, false).await.expect("sweep");
     assert_eq!((report.examined, report.removed.len()), (1, 0));

@@ -17,7 +17,9 @@ fn form(files: &[(&str, Vec<u8>)]) -> Vec<u8> {
 pub fn form_for(site: Option<&str>, files: &[(&str, Vec<u8>)]) -> Vec<u8> {
     let mut body = Vec::new();
     if let Some(site) = site {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"site\"\r\n\r\n{site}\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"site\"\r\n\r\n{site}\r\n").as_bytes(),
+        );
     }
     for (name, bytes) in files {
         body.extend_from_slice(
@@ -48,8 +50,15 @@ fn zip_of(entries: &[(&str, Vec<u8>)]) -> Vec<u8> {
 async fn files_and_zips_are_stored_with_a_result_per_file(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let radiologist = app.signed_in("radiologist").await;
-    let archive = zip_of(&[("series/a.dcm", fixture("pydicom/J2K_pixelrep_mismatch.dcm")), ("../../evil.dcm", b"garbage".to_vec())]);
-    let body = form(&[("CT_small.dcm", fixture("pydicom/CT_small.dcm")), ("notes.txt", b"not dicom".to_vec()), ("batch.zip", archive)]);
+    let archive = zip_of(&[
+        ("series/a.dcm", fixture("pydicom/J2K_pixelrep_mismatch.dcm")),
+        ("../../evil.dcm", b"garbage".to_vec()),
+    ]);
+    let body = form(&[
+        ("CT_small.dcm", fixture("pydicom/CT_small.dcm")),
+        ("notes.txt", b"not dicom".to_vec()),
+        ("batch.zip", archive),
+    ]);
     let post = |body: Vec<u8>| {
         radiologist
             .post(app.url("/upload"))
@@ -64,7 +73,10 @@ async fn files_and_zips_are_stored_with_a_result_per_file(pool: PgPool) {
     let page = radiologist.get(app.url("/upload")).send().await.expect("page").text().await.expect("html");
     assert!(page.contains("2 stored, 0 duplicates, 2 refused"), "summary");
     assert!(page.contains("batch.zip!../../evil.dcm") && page.contains("not a DICOM file"), "per-file reasons");
-    let count: i64 = sqlx::query_scalar("select count(*) from instance where received_via = 'upload'").fetch_one(&app.pool).await.expect("count");
+    let count: i64 = sqlx::query_scalar("select count(*) from instance where received_via = 'upload'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
     assert_eq!(count, 2);
 
     post(body).await.expect("again");

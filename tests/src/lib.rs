@@ -69,7 +69,11 @@ impl TestApp {
         state(&self.pool, &[], &self.objects)
     }
 
-    async fn start(pool: PgPool, state: elysium_server::AppState, objects: std::sync::Arc<tempfile::TempDir>) -> TestApp {
+    async fn start(
+        pool: PgPool,
+        state: elysium_server::AppState,
+        objects: std::sync::Arc<tempfile::TempDir>,
+    ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = elysium_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -122,7 +126,9 @@ impl TestApp {
         let token = elysium_server::auth::tokens::generate();
         let mut conn = self.pool.acquire().await.expect("conn");
         let user_id = elysium_db::users::id_by_username(&mut conn, username).await.expect("query").expect("user");
-        elysium_db::tokens::insert(&mut conn, user_id, "test", &elysium_server::auth::tokens::digest(&token)).await.expect("token");
+        elysium_db::tokens::insert(&mut conn, user_id, "test", &elysium_server::auth::tokens::digest(&token))
+            .await
+            .expect("token");
         token
     }
 
@@ -155,13 +161,7 @@ pub async fn error_code(response: Response) -> String {
 }
 
 pub fn set_cookie(response: &Response) -> String {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join("\n")
+    response.headers().get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join("\n")
 }
 
 /// GET `path` on `app` with `client` and read the JSON body (QIDO-RS, metadata).

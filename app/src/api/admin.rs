@@ -102,11 +102,7 @@ pub async fn unlock_signin(username: String, client_addr: String) -> Result<(), 
     let pool = ssr::pool()?;
     let mut tx = pool.begin().await.map_err(elysium_db::DbError::from)?;
     let removed = elysium_db::signin::clear(&mut tx, &username, &client_addr).await?;
-    let mut event = admin.audit_event(
-        "signin.unlock",
-        if removed { "success" } else { "failure" },
-        request_addr(),
-    );
+    let mut event = admin.audit_event("signin.unlock", if removed { "success" } else { "failure" }, request_addr());
     event.target_type = Some("signin_lock".into());
     event.target_id = Some(format!("{username}@{client_addr}"));
     elysium_db::audit::record(&mut tx, &event).await?;

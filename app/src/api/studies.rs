@@ -180,7 +180,8 @@ mod ssr {
 
     /// The original bytes of a stored instance.
     pub async fn read_object(key: &str) -> Result<bytes::Bytes, AppError> {
-        let store = leptos::prelude::use_context::<std::sync::Arc<dyn object_store::ObjectStore>>().ok_or(AppError::Internal)?;
+        let store = leptos::prelude::use_context::<std::sync::Arc<dyn object_store::ObjectStore>>()
+            .ok_or(AppError::Internal)?;
         let read = async { object_store::ObjectStoreExt::get(&*store, &key.into()).await?.bytes().await };
         read.await.map_err(|error| {
             tracing::error!(%error, "reading a stored instance");
@@ -190,8 +191,14 @@ mod ssr {
 
     /// The screening verdict for a series, from one instance's header and the slice count
     /// (geometry problems found when the volume is loaded are added by the screening pipeline).
-    pub async fn eligibility(pool: &sqlx::PgPool, study_uid: &str, series_uid: &str, slices: i32) -> Option<EligibilityView> {
-        let first = elysium_db::images::instances_of_series(pool, study_uid, series_uid).await.ok()?.into_iter().next()?;
+    pub async fn eligibility(
+        pool: &sqlx::PgPool,
+        study_uid: &str,
+        series_uid: &str,
+        slices: i32,
+    ) -> Option<EligibilityView> {
+        let first =
+            elysium_db::images::instances_of_series(pool, study_uid, series_uid).await.ok()?.into_iter().next()?;
         let bytes = read_object(&first.object_key).await.ok()?;
         let slices = usize::try_from(slices).unwrap_or(0);
         tokio::task::spawn_blocking(move || {
@@ -224,7 +231,11 @@ mod ssr {
             .into_iter()
             .flatten()
             .flat_map(|(organ, classes)| {
-                classes.as_object().into_iter().flatten().filter_map(move |(class, p)| Some((format!("{organ}/{class}"), p.as_f64()?)))
+                classes
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(move |(class, p)| Some((format!("{organ}/{class}"), p.as_f64()?)))
             })
             .collect();
         top.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -347,13 +358,21 @@ pub async fn series_slices(study_uid: String, series_uid: String) -> Result<Slic
 
 /// Hounsfield units at one pixel (the viewer's read-out under the cursor).
 #[leptos::server(prefix = "/api/fn", endpoint = "hu_at", input = GetUrl)]
-pub async fn hu_at(study_uid: String, series_uid: String, sop_instance_uid: String, x: u32, y: u32) -> Result<Option<f32>, AppError> {
+pub async fn hu_at(
+    study_uid: String,
+    series_uid: String,
+    sop_instance_uid: String,
+    x: u32,
+    y: u32,
+) -> Result<Option<f32>, AppError> {
     use crate::api::session::ssr::{pool, require_user};
 
     let user = require_user()?;
     let pool = pool()?;
     let study = ssr::visible_study(&pool, &user, &study_uid).await?;
-    let key = elysium_db::images::instance_key(&pool, &study_uid, &series_uid, &sop_instance_uid).await?.ok_or(AppError::NotFound)?;
+    let key = elysium_db::images::instance_key(&pool, &study_uid, &series_uid, &sop_instance_uid)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let event = ssr::series_view_event(&user, &study, &series_uid);
     ssr::views()?.record_once(&pool, user.id, &format!("series:{series_uid}"), &event).await?;
     let bytes = ssr::read_object(&key).await?;

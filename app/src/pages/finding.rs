@@ -9,17 +9,17 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::followup::{FindingDetail, FindingView, HistoryEntry, load_finding};
 use crate::domain::followup::EventKind;
-use crate::domain::followup::event::{ConfirmedBy, ContactChannel, ContactResult, DismissReason, Outcome, WorkupModality};
+use crate::domain::followup::event::{
+    ConfirmedBy, ContactChannel, ContactResult, DismissReason, Outcome, WorkupModality,
+};
 use crate::domain::organs::Organ;
 
 #[component]
 pub fn FindingPage() -> impl IntoView {
     let params = use_params_map();
     let query = use_query_map();
-    let detail = Resource::new(
-        move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0),
-        load_finding,
-    );
+    let detail =
+        Resource::new(move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0), load_finding);
     let done = move || {
         query.read().get("done").map(|kind| {
             let label = serde_json_kind(&kind).map_or(kind.clone(), |k| k.label().to_owned());
@@ -51,7 +51,8 @@ fn serde_json_kind(name: &str) -> Option<EventKind> {
 fn Finding(detail: FindingDetail) -> impl IntoView {
     let f = detail.finding.clone();
     let title = format!("{} · finding #{}", f.cancer, f.id);
-    let contacts: Vec<HistoryEntry> = detail.history.iter().filter(|h| h.event == "record_contact_attempt").cloned().collect();
+    let contacts: Vec<HistoryEntry> =
+        detail.history.iter().filter(|h| h.event == "record_contact_attempt").cloned().collect();
     let notes: Vec<HistoryEntry> = detail.history.iter().filter(|h| h.event == "add_note").cloned().collect();
     let heading = view! {
         <Title text=title.clone() />
@@ -241,9 +242,7 @@ fn KeySlice(f: FindingView) -> impl IntoView {
 
 #[component]
 fn FollowupFacts(f: FindingView) -> impl IntoView {
-    let row = |label: &'static str, value: Option<String>| {
-        value.map(|v| view! { <dt>{label}</dt><dd>{v}</dd> })
-    };
+    let row = |label: &'static str, value: Option<String>| value.map(|v| view! { <dt>{label}</dt><dd>{v}</dd> });
     view! {
         <dl class="facts" data-testid="followup">
             <dt>"Status"</dt><dd>{f.status_label.clone()}</dd>

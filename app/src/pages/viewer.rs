@@ -47,7 +47,8 @@ pub fn ViewerPage() -> impl IntoView {
 fn Viewer(series: SliceStack) -> impl IntoView {
     let query = use_query_map();
     let count = series.slices.len();
-    let start = query.read_untracked().get("slice").and_then(|s| s.parse::<usize>().ok()).unwrap_or(count / 2).min(count - 1);
+    let start =
+        query.read_untracked().get("slice").and_then(|s| s.parse::<usize>().ok()).unwrap_or(count / 2).min(count - 1);
     let start_window = query.read_untracked().get("window").unwrap_or_else(|| "mediastinum".into());
     let index = RwSignal::new(start);
     let (start_center, start_width) = preset(&start_window);

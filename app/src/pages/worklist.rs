@@ -10,8 +10,13 @@ use crate::api::followup::{WorklistItem, WorklistPage, WorklistParams, load_work
 use crate::domain::followup::FindingStatus;
 use crate::domain::organs::Organ;
 
-const QUICK: &[(&str, &str)] =
-    &[("", "All open"), ("mine", "My queue"), ("unassigned", "Unassigned"), ("overdue", "Overdue"), ("week", "Due this week")];
+const QUICK: &[(&str, &str)] = &[
+    ("", "All open"),
+    ("mine", "My queue"),
+    ("unassigned", "Unassigned"),
+    ("overdue", "Overdue"),
+    ("week", "Due this week"),
+];
 
 #[component]
 pub fn WorklistPageView() -> impl IntoView {
@@ -268,7 +273,9 @@ mod keyboard {
         let Some(active) = leptos::prelude::document().active_element() else { return false };
         match active.tag_name().to_ascii_lowercase().as_str() {
             "textarea" | "select" => true,
-            "input" => !matches!(active.get_attribute("type").as_deref(), Some("checkbox" | "radio" | "submit" | "button")),
+            "input" => {
+                !matches!(active.get_attribute("type").as_deref(), Some("checkbox" | "radio" | "submit" | "button"))
+            }
             _ => false,
         }
     }

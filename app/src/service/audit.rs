@@ -55,7 +55,13 @@ impl ViewLog {
     /// Records `event` unless `user` had `viewed` recorded within [`VIEW_WINDOW`]; only a row
     /// actually written starts a new window (a failed write refuses this read and the next one
     /// tries again).
-    pub async fn record_once(&self, pool: &PgPool, user: Uuid, viewed: &str, event: &NewAuditEvent) -> Result<(), AuditUnavailable> {
+    pub async fn record_once(
+        &self,
+        pool: &PgPool,
+        user: Uuid,
+        viewed: &str,
+        event: &NewAuditEvent,
+    ) -> Result<(), AuditUnavailable> {
         if self.covered(user, viewed, Instant::now()) {
             return Ok(());
         }
@@ -65,7 +71,13 @@ impl ViewLog {
     }
 
     /// Records `event` always, and starts a window for `viewed` (the viewer opening a series).
-    pub async fn record_opening(&self, pool: &PgPool, user: Uuid, viewed: &str, event: &NewAuditEvent) -> Result<(), AuditUnavailable> {
+    pub async fn record_opening(
+        &self,
+        pool: &PgPool,
+        user: Uuid,
+        viewed: &str,
+        event: &NewAuditEvent,
+    ) -> Result<(), AuditUnavailable> {
         record(pool, event).await?;
         self.mark(user, viewed, Instant::now());
         Ok(())

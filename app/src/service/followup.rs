@@ -48,7 +48,9 @@ impl From<RecordError> for AppError {
             RecordError::NotFound => AppError::NotFound,
             stale @ RecordError::Stale { .. } => AppError::Conflict(stale.to_string()),
             RecordError::Refused(Refusal::RoleMayNot { .. }) => AppError::Forbidden,
-            RecordError::Refused(refusal) => AppError::Validation { field: "event".into(), message: refusal.to_string() },
+            RecordError::Refused(refusal) => {
+                AppError::Validation { field: "event".into(), message: refusal.to_string() }
+            }
             RecordError::Invalid { field, message } => AppError::Validation { field, message },
             RecordError::Db(db) => db.into(),
         }
@@ -166,7 +168,9 @@ async fn record_in_transaction(
                     let found = findings::assignable_user(&mut tx, username, row.site_id).await?;
                     Some(found.ok_or_else(|| RecordError::Invalid {
                         field: "assignee".into(),
-                        message: format!("`{username}` is not an active coordinator or radiologist at this finding's site"),
+                        message: format!(
+                            "`{username}` is not an active coordinator or radiologist at this finding's site"
+                        ),
                     })?)
                 }
             };
@@ -194,9 +198,9 @@ async fn record_in_transaction(
         reason: event.reason(),
         payload: payload.clone(),
     };
-    let version = findings::update(&mut tx, id, expected_version, &update, &history).await?.ok_or_else(|| {
-        RecordError::Stale { current_status: row.status.clone(), current_version: row.version }
-    })?;
+    let version = findings::update(&mut tx, id, expected_version, &update, &history)
+        .await?
+        .ok_or_else(|| RecordError::Stale { current_status: row.status.clone(), current_version: row.version })?;
 
     let mut audit = user.audit_event(&format!("finding.{}", kind.as_str()), "success", client_addr);
     audit.target_type = Some("finding".into());
@@ -309,7 +313,12 @@ pub async fn create_in(
 
 /// Adds a note to a finding as the system (`actor`, role `system`), in the caller's transaction:
 /// the finding keeps its state; the note is a new version of its history, like a person's.
-pub async fn note_by_system(conn: &mut sqlx::PgConnection, finding_id: i64, actor: &str, text: &str) -> Result<(), DbError> {
+pub async fn note_by_system(
+    conn: &mut sqlx::PgConnection,
+    finding_id: i64,
+    actor: &str,
+    text: &str,
+) -> Result<(), DbError> {
     let row = findings::get(conn, finding_id, None, true).await?.ok_or(DbError::NotFound("finding"))?;
     let event = NewEvent {
         event: EventKind::AddNote.as_str(),
@@ -412,19 +421,25 @@ pub async fn worklist_query(
         Some("unassigned") => query.assignee = AssigneeFilter::Unassigned,
         Some("overdue") => query.overdue_only = true,
         Some("week") => query.due_by = Some(add_days(today, 7)),
-        Some(other) => return Err(invalid("quick", format!("unknown quick filter `{other}` (mine, unassigned, overdue, week)"))),
+        Some(other) => {
+            return Err(invalid("quick", format!("unknown quick filter `{other}` (mine, unassigned, overdue, week)")));
+        }
     }
     query.statuses = match text(&params.status).as_deref() {
         None | Some("open") => Vec::new(),
-        Some("closed") => FindingStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str().to_owned()).collect(),
+        Some("closed") => {
+            FindingStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str().to_owned()).collect()
+        }
         Some("all") => FindingStatus::ALL.into_iter().map(|s| s.as_str().to_owned()).collect(),
         Some(name) => {
-            let status: FindingStatus = name.parse().map_err(|_| invalid("status", format!("unknown status `{name}`")))?;
+            let status: FindingStatus =
+                name.parse().map_err(|_| invalid("status", format!("unknown status `{name}`")))?;
             vec![status.as_str().to_owned()]
         }
     };
     if let Some(organ) = text(&params.organ) {
-        let organ: Organ = organ.parse().map_err(|e: crate::domain::organs::UnknownOrgan| invalid("organ", e.to_string()))?;
+        let organ: Organ =
+            organ.parse().map_err(|e: crate::domain::organs::UnknownOrgan| invalid("organ", e.to_string()))?;
         query.organ = Some(organ.as_str().to_owned());
     }
     if let Some(code) = text(&params.site) {
@@ -440,13 +455,16 @@ pub async fn worklist_query(
         Some(username) => {
             let mut conn = pool.acquire().await.map_err(DbError::from)?;
             let id = elysium_db::users::id_by_username(&mut conn, &username.to_lowercase()).await?;
-            query.assignee = AssigneeFilter::User(id.ok_or_else(|| invalid("assignee", format!("no user `{username}`")))?);
+            query.assignee =
+                AssigneeFilter::User(id.ok_or_else(|| invalid("assignee", format!("no user `{username}`")))?);
         }
     }
     if let Some(min) = text(&params.min_probability) {
-        let min: f64 = min.parse().ok().filter(|m: &f64| (0.0..=1.0).contains(m)).ok_or_else(|| {
-            invalid("min_probability", "a probability between 0 and 1")
-        })?;
+        let min: f64 = min
+            .parse()
+            .ok()
+            .filter(|m: &f64| (0.0..=1.0).contains(m))
+            .ok_or_else(|| invalid("min_probability", "a probability between 0 and 1"))?;
         query.min_probability = Some(min);
     }
     if let Some(sex) = text(&params.sex) {
@@ -458,7 +476,12 @@ pub async fn worklist_query(
     }
     let age = |field: &'static str, value: &Option<String>| -> Result<Option<i32>, AppError> {
         text(value)
-            .map(|v| v.parse::<i32>().ok().filter(|a| (0..=130).contains(a)).ok_or_else(|| invalid(field, "an age in years, 0 to 130")))
+            .map(|v| {
+                v.parse::<i32>()
+                    .ok()
+                    .filter(|a| (0..=130).contains(a))
+                    .ok_or_else(|| invalid(field, "an age in years, 0 to 130"))
+            })
             .transpose()
     };
     if let Some(min) = age("age_min", &params.age_min)? {
@@ -485,7 +508,11 @@ pub async fn worklist_query(
     };
     let page = match text(&params.page) {
         None => 0,
-        Some(p) => p.parse::<i64>().ok().filter(|p| (0..=100_000).contains(p)).ok_or_else(|| invalid("page", "a page number"))?,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (0..=100_000).contains(p))
+            .ok_or_else(|| invalid("page", "a page number"))?,
     };
     query.limit = WORKLIST_PAGE;
     query.offset = page * WORKLIST_PAGE;
@@ -588,7 +615,11 @@ pub async fn detail(
             .collect(),
         studies: studies
             .into_iter()
-            .map(|s| PatientStudy { study_uid: s.study_uid, study_date: s.study_date.map(format_iso), description: s.description })
+            .map(|s| PatientStudy {
+                study_uid: s.study_uid,
+                study_date: s.study_date.map(format_iso),
+                description: s.description,
+            })
             .collect(),
         assignees: assignees.into_iter().map(|(username, name)| Person { username, name }).collect(),
         today: format_iso(today),
@@ -689,9 +720,10 @@ fn format_time(t: OffsetDateTime) -> String {
 
 fn history_entry(row: findings::EventRow) -> HistoryEntry {
     let kind = serde_json::from_value::<EventKind>(serde_json::Value::String(row.event.clone())).ok();
-    let label = kind.map_or_else(|| if row.event == "detected" { "Detected by screening".to_owned() } else { row.event.clone() }, |k| {
-        k.label().to_owned()
-    });
+    let label = kind.map_or_else(
+        || if row.event == "detected" { "Detected by screening".to_owned() } else { row.event.clone() },
+        |k| k.label().to_owned(),
+    );
     let details = row
         .payload
         .as_object()

@@ -87,8 +87,10 @@ pub async fn resolve(
         let label = MismatchResolution::parse(done).map_or_else(|| done.clone(), |r| r.label().to_owned());
         return Err(ResolveError::AlreadyResolved(label));
     }
-    let field = DemographicField::parse(&mismatch.field)
-        .ok_or_else(|| ResolveError::Invalid { field: "field", message: format!("unknown field {}", mismatch.field) })?;
+    let field = DemographicField::parse(&mismatch.field).ok_or_else(|| ResolveError::Invalid {
+        field: "field",
+        message: format!("unknown field {}", mismatch.field),
+    })?;
     if resolution == MismatchResolution::UpdatedPatient {
         match field {
             DemographicField::Name => {

@@ -31,7 +31,8 @@ use uuid::Uuid;
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Result<T, E = Error> = std::result::Result<T, E>;
 
-const USAGE: &str = "usage: bench_worklist [--out FILE] [--findings N] [--patients N] [--runs N] [--warmup N] [--reuse]";
+const USAGE: &str =
+    "usage: bench_worklist [--out FILE] [--findings N] [--patients N] [--runs N] [--warmup N] [--reuse]";
 const DATABASE: &str = "elysium_bench_worklist";
 /// The worklist page's size (`app::api::followup::WORKLIST_PAGE`).
 const PAGE: i64 = 50;
@@ -66,7 +67,8 @@ impl Args {
                 continue;
             }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
-            let number = || value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| format!("{flag}: a positive number"));
+            let number =
+                || value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| format!("{flag}: a positive number"));
             match flag.as_str() {
                 "--out" => args.out = Some(PathBuf::from(&value)),
                 "--findings" => args.findings = number()?,
@@ -223,9 +225,10 @@ async fn generate(pool: &PgPool, args: &Args, today: Date) -> Result<Dataset> {
     let mut conn = pool.acquire().await?;
     let existing: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&mut *conn).await?;
     if existing > 0 && !args.reuse {
-        return Err(
-            format!("the database already holds {existing} findings; give the benchmark an empty one (or --reuse)").into()
-        );
+        return Err(format!(
+            "the database already holds {existing} findings; give the benchmark an empty one (or --reuse)"
+        )
+        .into());
     }
     if existing == 0 {
         fill(&mut conn, args, today).await?;
@@ -250,10 +253,11 @@ async fn generate(pool: &PgPool, args: &Args, today: Date) -> Result<Dataset> {
     )
     .fetch_one(pool)
     .await?;
-    let (patients, studies, findings): (i64, i64, i64) =
-        sqlx::query_as("select (select count(*) from patient), (select count(*) from study), (select count(*) from finding)")
-            .fetch_one(pool)
-            .await?;
+    let (patients, studies, findings): (i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from patient), (select count(*) from study), (select count(*) from finding)",
+    )
+    .fetch_one(pool)
+    .await?;
     Ok(Dataset {
         today,
         studies,
@@ -343,7 +347,14 @@ async fn fill(conn: &mut sqlx::PgConnection, args: &Args, today: Date) -> Result
     while from <= args.findings {
         let to = (from + CHUNK - 1).min(args.findings);
         log(format!("findings {from}..{to} of {}", args.findings));
-        sqlx::query(FINDINGS_SQL).bind(from).bind(to).bind(patients).bind(studies).bind(today).execute(&mut *conn).await?;
+        sqlx::query(FINDINGS_SQL)
+            .bind(from)
+            .bind(to)
+            .bind(patients)
+            .bind(studies)
+            .bind(today)
+            .execute(&mut *conn)
+            .await?;
         from = to + 1;
     }
     Ok(())
@@ -501,10 +512,20 @@ fn cases(data: &Dataset) -> Vec<Case> {
         page("My queue", &coordinator, with(site(), &|q| q.assignee = AssigneeFilter::User(data.coordinator)), true),
         page("Unassigned", &coordinator, with(site(), &|q| q.assignee = AssigneeFilter::Unassigned), true),
         page("Overdue", &coordinator, with(site(), &|q| q.overdue_only = true), true),
-        page("Due this week", &coordinator, with(site(), &|q| q.due_by = data.today.checked_add(time::Duration::days(7))), true),
+        page(
+            "Due this week",
+            &coordinator,
+            with(site(), &|q| q.due_by = data.today.checked_add(time::Duration::days(7))),
+            true,
+        ),
         page("Unassigned", &admin, with(all(), &|q| q.assignee = AssigneeFilter::Unassigned), true),
         page("Overdue", &admin, with(all(), &|q| q.overdue_only = true), true),
-        page("Due this week", &admin, with(all(), &|q| q.due_by = data.today.checked_add(time::Duration::days(7))), true),
+        page(
+            "Due this week",
+            &admin,
+            with(all(), &|q| q.due_by = data.today.checked_add(time::Duration::days(7))),
+            true,
+        ),
         page("Sort by probability", &admin, with(all(), &|q| q.sort = WorklistSort::Probability), false),
         page("Organ: pancreas", &admin, with(all(), &|q| q.organ = Some("pancreas".into())), false),
         page("Page 10 (offset 500)", &admin, with(all(), &|q| q.offset = 10 * PAGE), false),

@@ -133,7 +133,14 @@ impl EmbeddedPostgres {
         let data = self.data_dir();
         self.run(
             "pg_ctl",
-            [OsStr::new("-D"), data.as_os_str(), OsStr::new("-m"), OsStr::new("fast"), OsStr::new("-w"), OsStr::new("stop")],
+            [
+                OsStr::new("-D"),
+                data.as_os_str(),
+                OsStr::new("-m"),
+                OsStr::new("fast"),
+                OsStr::new("-w"),
+                OsStr::new("stop"),
+            ],
         )
         .map(drop)
     }
@@ -177,7 +184,11 @@ impl EmbeddedPostgres {
         Ok(())
     }
 
-    fn run<'a>(&self, program: &'static str, args: impl IntoIterator<Item = &'a OsStr>) -> Result<Output, EmbeddedError> {
+    fn run<'a>(
+        &self,
+        program: &'static str,
+        args: impl IntoIterator<Item = &'a OsStr>,
+    ) -> Result<Output, EmbeddedError> {
         self.run_with_input(program, args, None)
     }
 
@@ -233,7 +244,8 @@ impl Drop for RunningCluster {
 }
 
 fn run_command(name: &str, command: &mut Command) -> Result<Output, EmbeddedError> {
-    let output = command.output().map_err(|e| EmbeddedError::Command { command: name.to_owned(), detail: e.to_string() })?;
+    let output =
+        command.output().map_err(|e| EmbeddedError::Command { command: name.to_owned(), detail: e.to_string() })?;
     checked(name, output)
 }
 
@@ -242,7 +254,10 @@ fn checked(name: &str, output: Output) -> Result<Output, EmbeddedError> {
         Ok(output)
     } else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        Err(EmbeddedError::Command { command: name.to_owned(), detail: format!("{}: {}", output.status, stderr.trim()) })
+        Err(EmbeddedError::Command {
+            command: name.to_owned(),
+            detail: format!("{}: {}", output.status, stderr.trim()),
+        })
     }
 }
 
@@ -278,10 +293,7 @@ fn find_binary(program: &'static str) -> Result<PathBuf, EmbeddedError> {
 }
 
 fn debian_version(path: &Path) -> u32 {
-    path.components()
-        .filter_map(|c| c.as_os_str().to_str()?.parse().ok())
-        .next()
-        .unwrap_or(0)
+    path.components().filter_map(|c| c.as_os_str().to_str()?.parse().ok()).next().unwrap_or(0)
 }
 
 fn running_as_root() -> bool {

@@ -11,7 +11,8 @@ use crate::DbResult;
 /// The statuses of findings still being worked (must match the partial indexes' predicate, so
 /// that the planner can use them).
 pub const OPEN_STATUSES: [&str; 5] = ["new", "in_review", "workup_ordered", "workup_scheduled", "workup_done"];
-pub(crate) const OPEN_PREDICATE: &str = "f.status in ('new', 'in_review', 'workup_ordered', 'workup_scheduled', 'workup_done')";
+pub(crate) const OPEN_PREDICATE: &str =
+    "f.status in ('new', 'in_review', 'workup_ordered', 'workup_scheduled', 'workup_done')";
 
 /// A finding raised by the screening pipeline (or by demo data and tests).
 #[derive(Debug, Clone)]
@@ -382,7 +383,11 @@ pub struct PatientStudyRow {
 }
 
 /// The patient's studies, newest first, within `sites`.
-pub async fn studies_of_patient(pool: &PgPool, patient_ref: Uuid, sites: Option<&[Uuid]>) -> DbResult<Vec<PatientStudyRow>> {
+pub async fn studies_of_patient(
+    pool: &PgPool,
+    patient_ref: Uuid,
+    sites: Option<&[Uuid]>,
+) -> DbResult<Vec<PatientStudyRow>> {
     Ok(sqlx::query_as!(
         PatientStudyRow,
         r#"select study_uid, study_date, description from study
@@ -415,7 +420,11 @@ pub async fn existing_for_series(conn: &mut PgConnection, series_uid: &str, orga
 
 /// Findings on this series that screening results other than `result_id` raised, still open:
 /// (id, organ). A newer result that no longer flags their organ notes it on them.
-pub async fn open_raised_by_other_results(conn: &mut PgConnection, series_uid: &str, result_id: i64) -> DbResult<Vec<(i64, String)>> {
+pub async fn open_raised_by_other_results(
+    conn: &mut PgConnection,
+    series_uid: &str,
+    result_id: i64,
+) -> DbResult<Vec<(i64, String)>> {
     let rows = sqlx::query!(
         "select f.id, f.organ from finding f join series se on se.id = f.series_ref
          where se.series_uid = $1 and f.screening_result_ref is not null and f.screening_result_ref <> $2

@@ -144,7 +144,7 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
     Ok(Registered::Stored { patient_ref: patient.id })
 }
 
-/// The advisory lock key of a series' completeness (see [`crate::jobs::queue_changed_series`]).
+/// The advisory lock key of a series' completeness (see [`crate::jobs::queue_auto`]).
 fn series_lock_key(series_ref: Uuid) -> String {
     format!("series-complete:{series_ref}")
 }
@@ -565,7 +565,12 @@ pub async fn instances_of_study(pool: &PgPool, study_uid: &str) -> DbResult<Vec<
 }
 
 /// The object key of one instance, addressed by its study, series and instance UIDs.
-pub async fn instance_key(pool: &PgPool, study_uid: &str, series_uid: &str, sop_instance_uid: &str) -> DbResult<Option<String>> {
+pub async fn instance_key(
+    pool: &PgPool,
+    study_uid: &str,
+    series_uid: &str,
+    sop_instance_uid: &str,
+) -> DbResult<Option<String>> {
     Ok(sqlx::query_scalar!(
         "select i.object_key from instance i join series se on se.id = i.series_ref join study st on st.id = se.study_ref
          where st.study_uid = $1 and se.series_uid = $2 and i.sop_instance_uid = $3",

@@ -335,9 +335,14 @@ pub async fn series_awaiting_screening(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AutoQueued {
     /// A job of this generation (1 the first time, then one more each time the series changed).
-    Queued { id: i64, generation: i32 },
+    Queued {
+        id: i64,
+        generation: i32,
+    },
     /// Recorded as not screenable, with the reason, at this generation.
-    Skipped { generation: i32 },
+    Skipped {
+        generation: i32,
+    },
     /// An instance arrived meanwhile: the series is not complete yet.
     NotQuiet,
     /// Nothing to do: its latest job is still queued (it will read every instance when it runs),
@@ -363,7 +368,9 @@ pub async fn queue_auto(
     quiet: Duration,
     skip: Option<&str>,
 ) -> DbResult<AutoQueued> {
-    let Some(series_ref) = sqlx::query_scalar!("select id from series where series_uid = $1", series_uid).fetch_optional(&mut *conn).await?
+    let Some(series_ref) = sqlx::query_scalar!("select id from series where series_uid = $1", series_uid)
+        .fetch_optional(&mut *conn)
+        .await?
     else {
         return Ok(AutoQueued::UnknownSeries);
     };
@@ -389,9 +396,12 @@ pub async fn queue_auto(
     )
     .fetch_optional(&mut *conn)
     .await?;
-    let changed = sqlx::query_scalar!(r#"select exists (select 1 from series_changed where series_ref = $1) as "changed!""#, series_ref)
-        .fetch_one(&mut *conn)
-        .await?;
+    let changed = sqlx::query_scalar!(
+        r#"select exists (select 1 from series_changed where series_ref = $1) as "changed!""#,
+        series_ref
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let generation = match latest {
         None => 1,
         Some(job) if job.status == "running" => return Ok(AutoQueued::Running),
@@ -401,7 +411,8 @@ pub async fn queue_auto(
         }
         Some(job) => job.generation + 1,
     };
-    let (status, finished) = if skip.is_some() { ("skipped", Some(OffsetDateTime::now_utc())) } else { ("queued", None) };
+    let (status, finished) =
+        if skip.is_some() { ("skipped", Some(OffsetDateTime::now_utc())) } else { ("queued", None) };
     let id = sqlx::query_scalar!(
         "insert into screening_job (series_ref, model_name, model_version, reason, generation, status, last_error,
                                     max_attempts, finished_at)
@@ -458,7 +469,9 @@ pub async fn end_without_result(pool: &PgPool, id: i64, owner: &str, end: JobEnd
 
 /// Replaces a result's stage timings (the storage stage is only known once it has written).
 pub async fn set_timings(conn: &mut PgConnection, result_id: i64, timings_ms: &serde_json::Value) -> DbResult<()> {
-    sqlx::query!("update screening_result set timings_ms = $2 where id = $1", result_id, timings_ms).execute(&mut *conn).await?;
+    sqlx::query!("update screening_result set timings_ms = $2 where id = $1", result_id, timings_ms)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -61,14 +61,11 @@ pub async fn migrate(pool: &PgPool) -> DbResult<()> {
 /// successfully (what `/readyz` reports).
 pub async fn is_ready(pool: &PgPool) -> bool {
     let applied: Result<Vec<i64>, sqlx::Error> =
-        sqlx::query_scalar("select version from _sqlx_migrations where success order by version")
-            .fetch_all(pool)
-            .await;
+        sqlx::query_scalar("select version from _sqlx_migrations where success order by version").fetch_all(pool).await;
     match applied {
-        Ok(applied) => MIGRATOR
-            .iter()
-            .filter(|m| m.migration_type.is_up_migration())
-            .all(|m| applied.contains(&m.version)),
+        Ok(applied) => {
+            MIGRATOR.iter().filter(|m| m.migration_type.is_up_migration()).all(|m| applied.contains(&m.version))
+        }
         Err(_) => false,
     }
 }

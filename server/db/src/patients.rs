@@ -102,6 +102,8 @@ pub async fn set_name(conn: &mut PgConnection, patient_ref: Uuid, name: &str) ->
 
 /// Sets the patient's birth date (a person's decision, after a mismatch).
 pub async fn set_birth_date(conn: &mut PgConnection, patient_ref: Uuid, birth_date: Date) -> DbResult<()> {
-    sqlx::query!("update patient set birth_date = $2 where id = $1", patient_ref, birth_date).execute(&mut *conn).await?;
+    sqlx::query!("update patient set birth_date = $2 where id = $1", patient_ref, birth_date)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }

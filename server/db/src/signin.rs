@@ -38,13 +38,9 @@ pub async fn record_failure(
     client_addr: &str,
     window: time::Duration,
 ) -> DbResult<i64> {
-    sqlx::query!(
-        "insert into signin_failure (username, client_addr) values ($1, $2)",
-        username,
-        client_addr
-    )
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query!("insert into signin_failure (username, client_addr) values ($1, $2)", username, client_addr)
+        .execute(&mut *conn)
+        .await?;
     let since = OffsetDateTime::now_utc() - window;
     Ok(sqlx::query_scalar!(
         r#"select count(*) as "n!" from signin_failure
@@ -80,20 +76,13 @@ pub async fn lock(
 /// Forgets the pair's failures and any lock (after a successful sign-in or an admin's unlock).
 /// Returns whether a lock was removed.
 pub async fn clear(conn: &mut PgConnection, username: &str, client_addr: &str) -> DbResult<bool> {
-    sqlx::query!(
-        "delete from signin_failure where username = $1 and client_addr = $2",
-        username,
-        client_addr
-    )
-    .execute(&mut *conn)
-    .await?;
-    let removed = sqlx::query!(
-        "delete from signin_lock where username = $1 and client_addr = $2",
-        username,
-        client_addr
-    )
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query!("delete from signin_failure where username = $1 and client_addr = $2", username, client_addr)
+        .execute(&mut *conn)
+        .await?;
+    let removed =
+        sqlx::query!("delete from signin_lock where username = $1 and client_addr = $2", username, client_addr)
+            .execute(&mut *conn)
+            .await?;
     Ok(removed.rows_affected() > 0)
 }
 

@@ -77,9 +77,7 @@ pub async fn set_password(conn: &mut PgConnection, user_id: Uuid, password_hash:
 }
 
 pub async fn id_by_username(conn: &mut PgConnection, username: &str) -> DbResult<Option<Uuid>> {
-    Ok(sqlx::query_scalar!("select id from app_user where username = $1", username)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar!("select id from app_user where username = $1", username).fetch_optional(&mut *conn).await?)
 }
 
 pub async fn by_id(conn: &mut PgConnection, user_id: Uuid) -> DbResult<Option<UserRow>> {
@@ -113,9 +111,7 @@ async fn summaries(conn: &mut PgConnection, only: Option<Uuid>) -> DbResult<Vec<
 }
 
 pub async fn count(conn: &mut PgConnection) -> DbResult<i64> {
-    Ok(sqlx::query_scalar!(r#"select count(*) as "n!" from app_user"#)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar!(r#"select count(*) as "n!" from app_user"#).fetch_one(&mut *conn).await?)
 }
 
 /// Creates or resets a demo account: password, roles and sites set to exactly these.
@@ -144,7 +140,12 @@ pub async fn upsert_demo(
     Ok(id)
 }
 
-async fn insert_roles_and_sites(conn: &mut PgConnection, id: Uuid, roles: &[String], site_ids: &[Uuid]) -> DbResult<()> {
+async fn insert_roles_and_sites(
+    conn: &mut PgConnection,
+    id: Uuid,
+    roles: &[String],
+    site_ids: &[Uuid],
+) -> DbResult<()> {
     sqlx::query!("insert into user_role (user_id, role) select $1, unnest($2::text[])", id, roles)
         .execute(&mut *conn)
         .await?;

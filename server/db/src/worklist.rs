@@ -126,7 +126,10 @@ pub async fn page(pool: &PgPool, q: &WorklistQuery) -> DbResult<(Vec<WorklistRow
 /// The two statements [`page`] runs for `q`, as it builds them: the page's rows, then the
 /// count. Each starts with `prefix`: empty for [`page`], `explain (analyze, buffers) ` to see
 /// their plans (`make bench`).
-pub fn page_statements(q: &WorklistQuery, prefix: &str) -> (QueryBuilder<'static, Postgres>, QueryBuilder<'static, Postgres>) {
+pub fn page_statements(
+    q: &WorklistQuery,
+    prefix: &str,
+) -> (QueryBuilder<'static, Postgres>, QueryBuilder<'static, Postgres>) {
     let mut count = QueryBuilder::<Postgres>::new(format!("{prefix}select count(*) from finding f"));
     push_from_where(&mut count, q);
     (rows_statement(q, prefix), count)
@@ -175,7 +178,9 @@ fn rows_statement(q: &WorklistQuery, prefix: &str) -> QueryBuilder<'static, Post
             WorklistSort::Detected => ("f.detected_at", ""),
         };
         let direction = if q.descending { " desc" } else { " asc" };
-        query.push(format!("select f.id, row_number() over (order by {column}{direction}{nulls}, f.id) as ord from finding f"));
+        query.push(format!(
+            "select f.id, row_number() over (order by {column}{direction}{nulls}, f.id) as ord from finding f"
+        ));
         push_from_where(&mut query, q);
         query.push(format!(" order by {column}{direction}{nulls}, f.id offset "));
         query.push_bind(offset).push(" limit ").push_bind(limit);
@@ -264,7 +269,8 @@ pub fn status_counts_statements(
     today: Date,
     prefix: &str,
 ) -> (QueryBuilder<'static, Postgres>, QueryBuilder<'static, Postgres>) {
-    let mut totals = QueryBuilder::<Postgres>::new(format!("{prefix}select status, sum(n)::bigint from finding_count where n > 0"));
+    let mut totals =
+        QueryBuilder::<Postgres>::new(format!("{prefix}select status, sum(n)::bigint from finding_count where n > 0"));
     if let Some(sites) = scope {
         totals.push(" and site_key = any(").push_bind(sites.to_vec()).push(")");
     }

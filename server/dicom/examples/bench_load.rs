@@ -28,9 +28,7 @@ struct Args {
 fn parse_args() -> Result<Args, String> {
     let mut dir = None;
     let mut runs = 5;
-    let mut threads = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(1);
+    let mut threads = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
     let mut args = std::env::args().skip(1);
     let number = |value: Option<String>, flag: &str| {
         value
@@ -104,28 +102,17 @@ fn median(values: &[f64]) -> f64 {
     if n == 0 {
         return f64::NAN;
     }
-    if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        0.5 * (sorted[n / 2 - 1] + sorted[n / 2])
-    }
+    if n % 2 == 1 { sorted[n / 2] } else { 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]) }
 }
 
 fn run() -> Result<serde_json::Value, String> {
     let args = parse_args()?;
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build_global()
-        .map_err(|e| e.to_string())?;
+    rayon::ThreadPoolBuilder::new().num_threads(args.threads).build_global().map_err(|e| e.to_string())?;
     let paths = list_files(&args.dir).map_err(|e| format!("{}: {e}", args.dir.display()))?;
     if paths.is_empty() {
         return Err(format!("no files under {}", args.dir.display()));
     }
-    let bytes: u64 = paths
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
+    let bytes: u64 = paths.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let mut seconds = Vec::with_capacity(args.runs);
     let mut stages = Vec::with_capacity(args.runs);
     let mut last = None;

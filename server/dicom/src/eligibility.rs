@@ -71,9 +71,36 @@ pub const TARGET_BODY_PARTS: &[&str] = &[
 pub const TARGET_BODY_PART_STEMS: &[&str] = &["CHEST", "THORA", "ABD", "LUNG", "TORSO", "TRUNK", "WHOLEBODY"];
 /// Body parts that are neither chest nor abdomen.
 pub const OTHER_BODY_PARTS: &[&str] = &[
-    "HEAD", "BRAIN", "SKULL", "HEADNECK", "NECK", "FACE", "SINUS", "ORBIT", "IAC", "TMJ", "JAW", "CSPINE",
-    "TSPINE", "LSPINE", "SSPINE", "SPINE", "PELVIS", "HIP", "SHOULDER", "ARM", "ELBOW", "WRIST", "HAND", "LEG",
-    "KNEE", "ANKLE", "FOOT", "EXTREMITY", "HEART", "CORONARY",
+    "HEAD",
+    "BRAIN",
+    "SKULL",
+    "HEADNECK",
+    "NECK",
+    "FACE",
+    "SINUS",
+    "ORBIT",
+    "IAC",
+    "TMJ",
+    "JAW",
+    "CSPINE",
+    "TSPINE",
+    "LSPINE",
+    "SSPINE",
+    "SPINE",
+    "PELVIS",
+    "HIP",
+    "SHOULDER",
+    "ARM",
+    "ELBOW",
+    "WRIST",
+    "HAND",
+    "LEG",
+    "KNEE",
+    "ANKLE",
+    "FOOT",
+    "EXTREMITY",
+    "HEART",
+    "CORONARY",
 ];
 /// Substrings of a normalised body part that make it another region (checked after the target
 /// stems, so `HEADNECKCHEST` is a target).
@@ -225,9 +252,7 @@ fn assess_with(
 
     match header.slice_thickness {
         Some(t) if t <= MAX_SLICE_THICKNESS_MM => {}
-        Some(t) => reasons.push(format!(
-            "The slices are {t} mm thick, over the {MAX_SLICE_THICKNESS_MM} mm limit."
-        )),
+        Some(t) => reasons.push(format!("The slices are {t} mm thick, over the {MAX_SLICE_THICKNESS_MM} mm limit.")),
         None => reasons.push("The slice thickness is not recorded.".to_owned()),
     }
 
@@ -303,13 +328,11 @@ fn body_region(part: Option<&str>) -> BodyRegion {
 fn tokens(text: &str) -> Vec<String> {
     text.to_ascii_uppercase()
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-'))
-        .flat_map(|word| {
-            if word == "C-" {
-                vec![word.to_owned()]
-            } else {
-                word.split('-').map(str::to_owned).collect()
-            }
-        })
+        .flat_map(
+            |word| {
+                if word == "C-" { vec![word.to_owned()] } else { word.split('-').map(str::to_owned).collect() }
+            },
+        )
         .filter(|t| !t.is_empty())
         .collect()
 }
@@ -374,14 +397,12 @@ pub fn contrast_phase(header: &InstanceHeader) -> (ContrastPhase, String) {
     match (for_contrast.is_empty(), against.is_empty()) {
         (false, true) => (ContrastPhase::Contrast, for_contrast.join("; ")),
         (true, false) => (ContrastPhase::NonContrast, against.join("; ")),
-        (false, false) => (
-            ContrastPhase::Unknown,
-            format!("conflicting: {} against {}", for_contrast.join("; "), against.join("; ")),
-        ),
-        (true, true) => (
-            ContrastPhase::Unknown,
-            "no contrast agent recorded and the series description does not say".to_owned(),
-        ),
+        (false, false) => {
+            (ContrastPhase::Unknown, format!("conflicting: {} against {}", for_contrast.join("; "), against.join("; ")))
+        }
+        (true, true) => {
+            (ContrastPhase::Unknown, "no contrast agent recorded and the series description does not say".to_owned())
+        }
     }
 }
 
@@ -461,7 +482,13 @@ mod tests {
             ("oblique 30°", |h| h.image_orientation = tilted(30.0), 200, true, ""),
             ("oblique 31°", |h| h.image_orientation = tilted(31.0), 200, false, "31° from axial"),
             ("coronal", |h| h.image_orientation = Some([1.0, 0.0, 0.0, 0.0, 0.0, -1.0]), 200, false, "not axial"),
-            ("sagittal despite AXIAL", |h| h.image_orientation = Some([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]), 200, false, "90° from axial"),
+            (
+                "sagittal despite AXIAL",
+                |h| h.image_orientation = Some([0.0, 1.0, 0.0, 0.0, 0.0, -1.0]),
+                200,
+                false,
+                "90° from axial",
+            ),
             ("no orientation, AXIAL", |h| h.image_orientation = None, 200, true, ""),
             (
                 "no orientation, no AXIAL",
@@ -473,7 +500,13 @@ mod tests {
                 false,
                 "ImageType lacks AXIAL",
             ),
-            ("localizer", |h| h.image_type = vec!["ORIGINAL".into(), "PRIMARY".into(), "LOCALIZER".into()], 3, false, "localizer"),
+            (
+                "localizer",
+                |h| h.image_type = vec!["ORIGINAL".into(), "PRIMARY".into(), "LOCALIZER".into()],
+                3,
+                false,
+                "localizer",
+            ),
             ("thickness 5 mm", |h| h.slice_thickness = Some(5.0), 60, true, ""),
             ("thickness 5.01 mm", |h| h.slice_thickness = Some(5.01), 60, false, "over the 5 mm limit"),
             ("thickness missing", |h| h.slice_thickness = None, 200, false, "thickness is not recorded"),
@@ -488,8 +521,20 @@ mod tests {
             ("HEAD_NECK", |h| h.body_part_examined = some("HEAD_NECK"), 200, false, "not chest or abdomen"),
             ("no body part, 250 mm", |h| h.body_part_examined = None, 200, true, "covers 250 mm"),
             ("no body part, 150 mm", |h| h.body_part_examined = None, 120, false, "covers only 150 mm"),
-            ("unrecognised body part, 250 mm", |h| h.body_part_examined = some("SERIES7"), 200, true, "(SERIES7) is not recognised"),
-            ("agent given, plain description", |h| h.contrast_bolus_agent = some("Omnipaque 350"), 200, true, "conflicting"),
+            (
+                "unrecognised body part, 250 mm",
+                |h| h.body_part_examined = some("SERIES7"),
+                200,
+                true,
+                "(SERIES7) is not recognised",
+            ),
+            (
+                "agent given, plain description",
+                |h| h.contrast_bolus_agent = some("Omnipaque 350"),
+                200,
+                true,
+                "conflicting",
+            ),
             (
                 "agent, contrast description",
                 |h| {
@@ -535,7 +580,13 @@ mod tests {
             ("no evidence at all", |h| h.series_description = None, 200, true, "contrast phase is unknown"),
             ("description arterial", |h| h.series_description = some("ARTERIAL 1.0 B30f"), 200, false, "ARTERIAL"),
             ("description C+", |h| h.series_description = some("CHEST C+ 2mm"), 200, false, "C+"),
-            ("description with contrast", |h| h.series_description = some("Thorax with contrast"), 200, false, "CONTRAST"),
+            (
+                "description with contrast",
+                |h| h.series_description = some("Thorax with contrast"),
+                200,
+                false,
+                "CONTRAST",
+            ),
             ("description delayed", |h| h.series_description = some("Delayed 5 min"), 200, false, "DELAYED"),
             ("description W/O", |h| h.series_description = some("CT ABD W/O CONTRAST"), 200, true, ""),
             ("description NC", |h| h.series_description = some("NC CHEST"), 200, true, ""),

@@ -2,10 +2,10 @@
 //! Elysium stores, each problem reported as a named, per-file reason.
 
 use bytes::Bytes;
-use dicom_dictionary_std::tags;
-use dicom_object::{DefaultDicomObject, OpenFileOptions, file::ReadPreamble};
 use dicom_core::Tag;
 use dicom_core::header::HasLength;
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, OpenFileOptions, file::ReadPreamble};
 use sha2::{Digest, Sha256};
 
 use crate::uid::{Uid, UidError};
@@ -194,8 +194,10 @@ fn check_declared_lengths(from_dicm: &[u8]) -> Result<Walk, HeaderError> {
     // Our own walk first: dicom-object's meta reader reserves whatever length an element
     // declares before reading it, so a 4 GB length in a 500-byte file would be allocated.
     let start = crate::lengths::meta_end(from_dicm).map_err(HeaderError::BadFileMeta)?;
-    let meta = dicom_object::FileMetaTable::from_reader(from_dicm).map_err(|e| HeaderError::BadFileMeta(error_chain(&e)))?;
-    let dataset = from_dicm.get(start..).ok_or_else(|| HeaderError::BadFileMeta("the file meta group is cut short".into()))?;
+    let meta =
+        dicom_object::FileMetaTable::from_reader(from_dicm).map_err(|e| HeaderError::BadFileMeta(error_chain(&e)))?;
+    let dataset =
+        from_dicm.get(start..).ok_or_else(|| HeaderError::BadFileMeta("the file meta group is cut short".into()))?;
     let encoding = match meta.transfer_syntax() {
         "1.2.840.10008.1.2" => crate::lengths::Encoding::ImplicitLittle,
         "1.2.840.10008.1.2.1.99" => crate::lengths::Encoding::DeflatedExplicitLittle,
@@ -282,7 +284,8 @@ fn read_header(object: &DefaultDicomObject) -> Result<InstanceHeader, HeaderErro
             .unwrap_or_default(),
         frame_of_reference_uid: match text(object, tags::FRAME_OF_REFERENCE_UID) {
             Some(raw) => Some(
-                Uid::parse(&raw).map_err(|error| HeaderError::InvalidUid { attribute: "FrameOfReferenceUID", error })?,
+                Uid::parse(&raw)
+                    .map_err(|error| HeaderError::InvalidUid { attribute: "FrameOfReferenceUID", error })?,
             ),
             None => None,
         },
@@ -312,10 +315,18 @@ fn check_pixel_extent(
     match extent {
         None => Err(HeaderError::IncompletePixelData),
         Some(crate::lengths::PixelDataExtent::Encapsulated { fragments }) => {
-            if fragments == 0 { Err(HeaderError::IncompletePixelData) } else { Ok(()) }
+            if fragments == 0 {
+                Err(HeaderError::IncompletePixelData)
+            } else {
+                Ok(())
+            }
         }
         Some(crate::lengths::PixelDataExtent::Native { length, .. }) => {
-            if u64::from(length) >= expected { Ok(()) } else { Err(HeaderError::IncompletePixelData) }
+            if u64::from(length) >= expected {
+                Ok(())
+            } else {
+                Err(HeaderError::IncompletePixelData)
+            }
         }
     }
 }
@@ -340,7 +351,11 @@ fn check_pixel_data(object: &DefaultDicomObject, header: &InstanceHeader) -> Res
     let element = object.get(tags::PIXEL_DATA).ok_or(HeaderError::IncompletePixelData)?;
     match element.value() {
         dicom_core::DicomValue::PixelSequence(sequence) => {
-            if sequence.fragments().is_empty() { Err(HeaderError::IncompletePixelData) } else { Ok(()) }
+            if sequence.fragments().is_empty() {
+                Err(HeaderError::IncompletePixelData)
+            } else {
+                Ok(())
+            }
         }
         _ => {
             let actual = element.length().get().map_or(0, u64::from);
@@ -394,7 +409,11 @@ fn float(object: &DefaultDicomObject, tag: Tag, name: &'static str) -> Result<Op
     }
 }
 
-fn floats<const N: usize>(object: &DefaultDicomObject, tag: Tag, name: &'static str) -> Result<Option<[f64; N]>, HeaderError> {
+fn floats<const N: usize>(
+    object: &DefaultDicomObject,
+    tag: Tag,
+    name: &'static str,
+) -> Result<Option<[f64; N]>, HeaderError> {
     if !present(object, tag) {
         return Ok(None);
     }
@@ -474,7 +493,10 @@ mod tests {
         let universal = ct_small_with(|o| {
             o.put(qualifiers(Some("1.2.826.0.1.3680043.10.99"), Some("LOCAL")));
         });
-        assert_eq!(parse_header(&universal).expect("parses").issuer_of_patient_id.as_deref(), Some("1.2.826.0.1.3680043.10.99"));
+        assert_eq!(
+            parse_header(&universal).expect("parses").issuer_of_patient_id.as_deref(),
+            Some("1.2.826.0.1.3680043.10.99")
+        );
         let local = ct_small_with(|o| {
             o.put(qualifiers(None, Some("RIVERSIDE-MRN")));
         });

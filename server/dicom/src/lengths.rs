@@ -58,8 +58,27 @@ pub fn check(dataset: &[u8], encoding: Encoding) -> Result<Option<PixelDataExten
 fn short_length(vr: &[u8; 2]) -> bool {
     matches!(
         vr,
-        b"AE" | b"AS" | b"AT" | b"CS" | b"DA" | b"DS" | b"DT" | b"FL" | b"FD" | b"IS" | b"LO" | b"LT"
-            | b"PN" | b"SH" | b"SL" | b"SS" | b"ST" | b"TM" | b"UI" | b"UL" | b"US"
+        b"AE"
+            | b"AS"
+            | b"AT"
+            | b"CS"
+            | b"DA"
+            | b"DS"
+            | b"DT"
+            | b"FL"
+            | b"FD"
+            | b"IS"
+            | b"LO"
+            | b"LT"
+            | b"PN"
+            | b"SH"
+            | b"SL"
+            | b"SS"
+            | b"ST"
+            | b"TM"
+            | b"UI"
+            | b"UL"
+            | b"US"
     )
 }
 
@@ -182,11 +201,16 @@ impl Cursor<'_> {
             if tag == ITEM {
                 // An item where an element was expected (inside a sequence of undefined length).
                 let length = self.u32()?;
-                if length == UNDEFINED { self.elements(depth + 1, Some(ITEM_END))? } else { self.skip(length, tag)? }
+                if length == UNDEFINED {
+                    self.elements(depth + 1, Some(ITEM_END))?
+                } else {
+                    self.skip(length, tag)?
+                }
                 continue;
             }
             let (vr, length) = if self.explicit && tag.0 != 0xFFFE {
-                let vr = [self.bytes.get(self.at).copied().unwrap_or(0), self.bytes.get(self.at + 1).copied().unwrap_or(0)];
+                let vr =
+                    [self.bytes.get(self.at).copied().unwrap_or(0), self.bytes.get(self.at + 1).copied().unwrap_or(0)];
                 self.at = (self.at + 2).min(self.bytes.len());
                 let length = if short_length(&vr) {
                     u32::from(self.u16()?)
@@ -303,7 +327,10 @@ mod tests {
         let mut native = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0];
         native.extend_from_slice(&8u32.to_le_bytes());
         native.extend_from_slice(&[0; 8]);
-        assert_eq!(check(&native, Encoding::ExplicitLittle), Ok(Some(PixelDataExtent::Native { offset: 12, length: 8 })));
+        assert_eq!(
+            check(&native, Encoding::ExplicitLittle),
+            Ok(Some(PixelDataExtent::Native { offset: 12, length: 8 }))
+        );
         // Encapsulated: an empty basic offset table, two fragments, the delimiter.
         let mut encapsulated = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'B', 0, 0];
         encapsulated.extend_from_slice(&UNDEFINED.to_le_bytes());
@@ -313,6 +340,9 @@ mod tests {
             encapsulated.extend(std::iter::repeat_n(0xAB, length as usize));
         }
         encapsulated.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
-        assert_eq!(check(&encapsulated, Encoding::ExplicitLittle), Ok(Some(PixelDataExtent::Encapsulated { fragments: 2 })));
+        assert_eq!(
+            check(&encapsulated, Encoding::ExplicitLittle),
+            Ok(Some(PixelDataExtent::Encapsulated { fragments: 2 }))
+        );
     }
 }

@@ -94,10 +94,8 @@ pub fn native_frame(object: &DefaultDicomObject, index: u32) -> Result<Vec<u8>, 
 
 /// Frame `index` (0-based) is within NumberOfFrames (1 when absent).
 fn ensure_frame_exists(object: &DefaultDicomObject, index: u32) -> Result<(), RenderError> {
-    let frames = object
-        .get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
-        .and_then(|e| e.to_int::<u32>().ok())
-        .unwrap_or(1);
+    let frames =
+        object.get(dicom_dictionary_std::tags::NUMBER_OF_FRAMES).and_then(|e| e.to_int::<u32>().ok()).unwrap_or(1);
     if index >= frames { Err(RenderError::NoSuchFrame(index)) } else { Ok(()) }
 }
 
@@ -105,7 +103,10 @@ fn ensure_frame_exists(object: &DefaultDicomObject, index: u32) -> Result<(), Re
 ///
 /// Fuzzing found that dicom-transfer-syntax-registry 0.10.1's RLE decoder indexes past its
 /// buffer on a corrupt segment; a malformed image must give a reason, never take a worker down.
-pub(crate) fn decode_pixels(object: &DefaultDicomObject, frame: u32) -> Result<dicom_pixeldata::DecodedPixelData<'_>, String> {
+pub(crate) fn decode_pixels(
+    object: &DefaultDicomObject,
+    frame: u32,
+) -> Result<dicom_pixeldata::DecodedPixelData<'_>, String> {
     check_before_decoding(object)?;
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| object.decode_pixel_data_frame(frame))) {
         Ok(Ok(decoded)) => Ok(decoded),
@@ -266,7 +267,10 @@ mod tests {
             crate::header::parse(&std::fs::read(&path).expect(&path)).expect("parse").object
         };
         let (jpeg_ls, uncompressed) = (read("MR_small_jpeg_ls_lossless.dcm"), read("MR_small.dcm"));
-        assert_eq!(native_frame(&jpeg_ls, 0).expect("JPEG-LS decodes"), native_frame(&uncompressed, 0).expect("native"));
+        assert_eq!(
+            native_frame(&jpeg_ls, 0).expect("JPEG-LS decodes"),
+            native_frame(&uncompressed, 0).expect("native")
+        );
         let frame = decode_frame(&jpeg_ls, 0).expect("decode");
         assert_eq!((frame.rows, frame.columns), (64, 64));
         assert!(frame.values == decode_frame(&uncompressed, 0).expect("decode").values);
@@ -285,7 +289,10 @@ mod tests {
         let path = format!("{}/../../tests/fixtures/dicom/fuzz/sl_value_of_two_bytes.dcm", env!("CARGO_MANIFEST_DIR"));
         let refused = crate::header::parse(&std::fs::read(&path).expect(&path)).err();
         // Refused by the walk, not by dicom-rs after reserving the 2.9 GB it then misread.
-        assert!(matches!(&refused, Some(crate::header::HeaderError::Unreadable(why)) if why.contains("whole number of values")), "{refused:?}");
+        assert!(
+            matches!(&refused, Some(crate::header::HeaderError::Unreadable(why)) if why.contains("whole number of values")),
+            "{refused:?}"
+        );
     }
 
     #[test]

@@ -129,9 +129,7 @@ impl Volume {
     pub fn voxel_to_patient(&self, [z, y, x]: [f64; 3]) -> [f64; 3] {
         let [row, column, normal] = self.direction;
         let [sx, sy, sz] = self.spacing;
-        std::array::from_fn(|i| {
-            self.origin[i] + x * sx * row[i] + y * sy * column[i] + z * sz * normal[i]
-        })
+        std::array::from_fn(|i| self.origin[i] + x * sx * row[i] + y * sy * column[i] + z * sz * normal[i])
     }
 
     /// The fractional voxel index `[z, y, x]` of a patient position (mm).
@@ -175,9 +173,7 @@ impl SeriesProblem {
             SeriesProblem::UnevenSpacing { .. } => {
                 Some("the slices were resampled to an even spacing by linear interpolation")
             }
-            SeriesProblem::GantryTilt { .. } => {
-                Some("each slice was shifted in its plane to undo the tilt")
-            }
+            SeriesProblem::GantryTilt { .. } => Some("each slice was shifted in its plane to undo the tilt"),
         }
     }
 }
@@ -185,10 +181,9 @@ impl SeriesProblem {
 impl fmt::Display for SeriesProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SeriesProblem::InconsistentOrientation { max_degrees } => write!(
-                f,
-                "The slices do not all have the same orientation (up to {max_degrees:.1}° apart)."
-            ),
+            SeriesProblem::InconsistentOrientation { max_degrees } => {
+                write!(f, "The slices do not all have the same orientation (up to {max_degrees:.1}° apart).")
+            }
             SeriesProblem::DuplicatePositions { count: 1 } => {
                 f.write_str("1 slice repeats the position of another slice.")
             }
@@ -201,14 +196,12 @@ impl fmt::Display for SeriesProblem {
                 if *missing == 1 { " is" } else { "s are" },
                 if *gaps == 1 { "" } else { "s" }
             ),
-            SeriesProblem::UnevenSpacing { min_mm, max_mm } => write!(
-                f,
-                "The slice spacing is uneven, from {min_mm:.2} mm to {max_mm:.2} mm."
-            ),
-            SeriesProblem::GantryTilt { degrees } => write!(
-                f,
-                "The slices are stacked at {degrees:.1}° to their plane's normal (gantry tilt)."
-            ),
+            SeriesProblem::UnevenSpacing { min_mm, max_mm } => {
+                write!(f, "The slice spacing is uneven, from {min_mm:.2} mm to {max_mm:.2} mm.")
+            }
+            SeriesProblem::GantryTilt { degrees } => {
+                write!(f, "The slices are stacked at {degrees:.1}° to their plane's normal (gantry tilt).")
+            }
             SeriesProblem::MixedGeometry { what } => write!(f, "The slices differ in {what}."),
         }
     }
@@ -265,10 +258,7 @@ where
     if instances.iter().any(|i| &i.borrow().header.series_instance_uid != series) {
         return Err(VolumeError::MixedSeries);
     }
-    let infos = instances
-        .iter()
-        .map(|i| PixelInfo::read(i.borrow()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let infos = instances.iter().map(|i| PixelInfo::read(i.borrow())).collect::<Result<Vec<_>, _>>()?;
     let mut frames = Vec::new();
     for (index, instance) in instances.iter().enumerate() {
         read_frames(instance.borrow(), index, &mut frames)?;
@@ -277,9 +267,7 @@ where
     let reference = &frames[0];
     let (rows, columns) = (infos[reference.instance].rows, infos[reference.instance].columns);
     if infos.iter().any(|i| (i.rows, i.columns) != (rows, columns)) {
-        return Err(VolumeError::Unfixable(SeriesProblem::MixedGeometry {
-            what: "matrix size (rows × columns)",
-        }));
+        return Err(VolumeError::Unfixable(SeriesProblem::MixedGeometry { what: "matrix size (rows × columns)" }));
     }
     let pixel_spacing = reference.pixel_spacing;
     if frames.iter().any(|f| {
@@ -289,10 +277,8 @@ where
         return Err(VolumeError::Unfixable(SeriesProblem::MixedGeometry { what: "pixel spacing" }));
     }
     let (row, column) = (reference.row, reference.column);
-    let max_degrees = frames
-        .iter()
-        .map(|f| angle_degrees(f.row, row).max(angle_degrees(f.column, column)))
-        .fold(0.0, f64::max);
+    let max_degrees =
+        frames.iter().map(|f| angle_degrees(f.row, row).max(angle_degrees(f.column, column))).fold(0.0, f64::max);
     if max_degrees > ORIENTATION_TOLERANCE_DEGREES {
         return Err(VolumeError::Unfixable(SeriesProblem::InconsistentOrientation { max_degrees }));
     }
@@ -324,9 +310,7 @@ where
         decode_frame(instances[frame.instance].borrow(), &infos[frame.instance], frame, chunk)
     };
     if direct {
-        out.par_chunks_mut(plane.max(1))
-            .zip(frames.par_iter())
-            .try_for_each(|(chunk, frame)| decode(frame, chunk))?;
+        out.par_chunks_mut(plane.max(1)).zip(frames.par_iter()).try_for_each(|(chunk, frame)| decode(frame, chunk))?;
     } else {
         let mut decoded = vec![0i16; frames.len() * plane];
         decoded
@@ -387,10 +371,7 @@ impl Frame {
     /// absent), then input order, then frame number.
     fn precedence(&self, other: &Frame) -> std::cmp::Ordering {
         let number = |f: &Frame| (f.instance_number.is_none(), f.instance_number);
-        number(self)
-            .cmp(&number(other))
-            .then(self.instance.cmp(&other.instance))
-            .then(self.frame.cmp(&other.frame))
+        number(self).cmp(&number(other)).then(self.instance.cmp(&other.instance)).then(self.frame.cmp(&other.frame))
     }
 }
 
@@ -435,9 +416,8 @@ fn read_frames(instance: &ParsedInstance, index: usize, out: &mut Vec<Frame>) ->
     }
     for frame in 0..count {
         let own = per_frame.and_then(|items| items.get(frame as usize));
-        let group = |sequence: Tag| {
-            own.and_then(|o| item(o, sequence)).or_else(|| shared.and_then(|s| item(s, sequence)))
-        };
+        let group =
+            |sequence: Tag| own.and_then(|o| item(o, sequence)).or_else(|| shared.and_then(|s| item(s, sequence)));
         // Top-level attributes describe the frame only in single-frame images.
         let top = (count == 1).then_some(object);
         let position = group(tags::PLANE_POSITION_SEQUENCE)
@@ -562,10 +542,7 @@ fn plan_grid(
             missing_gaps += 1;
             missing += k as usize - 1;
             if k as usize - 1 > MAX_MISSING_IN_A_GAP {
-                return Err(VolumeError::Unfixable(SeriesProblem::MissingSlices {
-                    gaps: 1,
-                    missing: k as usize - 1,
-                }));
+                return Err(VolumeError::Unfixable(SeriesProblem::MissingSlices { gaps: 1, missing: k as usize - 1 }));
             }
         } else {
             uneven = true;
@@ -902,11 +879,7 @@ fn decode_frame(
     frame: &Frame,
     out: &mut [i16],
 ) -> Result<(), VolumeError> {
-    let error = |reason: String| VolumeError::Decode {
-        sop_instance_uid: sop(instance),
-        frame: frame.frame,
-        reason,
-    };
+    let error = |reason: String| VolumeError::Decode { sop_instance_uid: sop(instance), frame: frame.frame, reason };
     let transform = Transform::new(frame, info);
     let plane = info.rows * info.columns;
     let short = || error("the pixel data is shorter than the frames it should hold".into());
@@ -917,10 +890,7 @@ fn decode_frame(
         convert_bytes(raw, info.bytes, out, Bits::new(info.bits_stored, info.signed), &transform);
         return Ok(());
     }
-    let element = instance
-        .object
-        .get(tags::PIXEL_DATA)
-        .ok_or_else(|| error("no pixel data".into()))?;
+    let element = instance.object.get(tags::PIXEL_DATA).ok_or_else(|| error("no pixel data".into()))?;
     match element.value() {
         DicomValue::Primitive(value) => {
             let bits = Bits::new(info.bits_stored, info.signed);
@@ -936,9 +906,7 @@ fn decode_frame(
                 }
                 _ => {
                     let bytes = value.to_bytes();
-                    let raw = bytes
-                        .get(start * info.bytes..(start + plane) * info.bytes)
-                        .ok_or_else(short)?;
+                    let raw = bytes.get(start * info.bytes..(start + plane) * info.bytes).ok_or_else(short)?;
                     convert_bytes(raw, info.bytes, out, bits, &transform);
                 }
             }
@@ -978,11 +946,7 @@ fn convert_bytes(raw: &[u8], bytes: usize, out: &mut [i16], bits: Bits, t: &Tran
 }
 
 /// The fragment where frame `frame`'s codestream starts.
-fn frame_fragment(
-    value: &DicomValue<InMemDicomObject, Vec<u8>>,
-    frame: u32,
-    frames: Option<i32>,
-) -> Option<&[u8]> {
+fn frame_fragment(value: &DicomValue<InMemDicomObject, Vec<u8>>, frame: u32, frames: Option<i32>) -> Option<&[u8]> {
     let fragments = value.fragments()?;
     let frames = usize::try_from(frames.unwrap_or(1)).unwrap_or(1);
     if fragments.len() == frames || frame == 0 {
@@ -1046,7 +1010,6 @@ fn angle_degrees(a: [f64; 3], b: [f64; 3]) -> f64 {
     }
     (dot(a, b) / (na * nb)).clamp(-1.0, 1.0).acos().to_degrees()
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -1344,11 +1307,8 @@ mod tests {
             for y in 0..4usize {
                 for x in 0..5usize {
                     let source_y = y as isize - (k as isize - 2);
-                    let expected = if (0..4).contains(&source_y) {
-                        (10 * k + source_y as usize * 5 + x) as i16
-                    } else {
-                        AIR_HU
-                    };
+                    let expected =
+                        if (0..4).contains(&source_y) { (10 * k + source_y as usize * 5 + x) as i16 } else { AIR_HU };
                     assert_eq!(v.hu_at(k, y, x), Some(expected), "voxel {k} {y} {x}");
                 }
             }
@@ -1576,14 +1536,17 @@ mod tests {
         assert_eq!(problem.to_string(), "The slices are stacked at 12.3° to their plane's normal (gantry tilt).");
         let json = serde_json::to_value(&problem).expect("serialises");
         assert_eq!(json, serde_json::json!({"kind": "gantry_tilt", "degrees": 12.345}));
+        assert_eq!(SeriesProblem::MissingSlices { gaps: 2, missing: 3 }.to_string(), "3 slices are missing in 2 gaps.");
         assert_eq!(
-            SeriesProblem::MissingSlices { gaps: 2, missing: 3 }.to_string(),
-            "3 slices are missing in 2 gaps."
+            SeriesProblem::DuplicatePositions { count: 1 }.to_string(),
+            "1 slice repeats the position of another slice."
         );
-        assert_eq!(SeriesProblem::DuplicatePositions { count: 1 }.to_string(), "1 slice repeats the position of another slice.");
         assert!(SeriesProblem::InconsistentOrientation { max_degrees: 3.0 }.remedy().is_none());
         let error = VolumeError::Unfixable(SeriesProblem::MixedGeometry { what: "pixel spacing" });
-        assert_eq!(error.to_string(), "the series cannot be assembled into a volume: The slices differ in pixel spacing.");
+        assert_eq!(
+            error.to_string(),
+            "the series cannot be assembled into a volume: The slices differ in pixel spacing."
+        );
     }
 
     /// Every committed sample loads to the same volume (or fails the same way) whether its
@@ -1600,7 +1563,8 @@ mod tests {
                     continue;
                 }
                 let bytes = std::fs::read(&path).expect("read");
-                let (Ok(whole), Ok(shared)) = (header::parse(&bytes), header::parse_shared(&bytes.clone().into())) else {
+                let (Ok(whole), Ok(shared)) = (header::parse(&bytes), header::parse_shared(&bytes.clone().into()))
+                else {
                     continue;
                 };
                 native += usize::from(shared.native_pixels.is_some());
@@ -1679,10 +1643,10 @@ mod tests {
         assert_eq!(
             grid(v),
             [
-                -774, -827, -780, 479, 66, 184, 171, -856, -780, -777, 13, 174, 169, 52, -729, -754, -830, -799,
-                114, 382, 306, -15, -748, -689, -756, -49, 547, 31, 130, -4, -59, -807, 22, 239, -28, 484, 38, 54,
-                16, 35, 21, 79, 55, 22, -27, -90, 35, -26, 42, 83, 35, -44, 90, 42, 102, 41, -76, -141, -112, -82,
-                -90, -120, -111, -84,
+                -774, -827, -780, 479, 66, 184, 171, -856, -780, -777, 13, 174, 169, 52, -729, -754, -830, -799, 114,
+                382, 306, -15, -748, -689, -756, -49, 547, 31, 130, -4, -59, -807, 22, 239, -28, 484, 38, 54, 16, 35,
+                21, 79, 55, 22, -27, -90, 35, -26, 42, 83, 35, -44, 90, 42, 102, 41, -76, -141, -112, -82, -90, -120,
+                -111, -84,
             ]
         );
     }
@@ -1704,10 +1668,10 @@ mod tests {
         assert_eq!(
             grid(&v),
             [
-                -2000, -2000, -1012, -32, -3, -1005, -2000, -2000, -2000, -998, 358, 343, 276, -543, -996, -2000,
-                -997, -633, 100, 278, 177, 73, -594, -999, -995, -55, 39, 47, 94, 33, 19, -1001, -998, 801, 432,
-                22, 28, 31, 60, -997, -1001, -70, 38, 38, 40, 45, -1008, -1000, -2000, -998, -100, 510, 478, -93,
-                -1003, -2000, -2000, -2000, -985, 29, -621, -1002, -2000, -2000,
+                -2000, -2000, -1012, -32, -3, -1005, -2000, -2000, -2000, -998, 358, 343, 276, -543, -996, -2000, -997,
+                -633, 100, 278, 177, 73, -594, -999, -995, -55, 39, 47, 94, 33, 19, -1001, -998, 801, 432, 22, 28, 31,
+                60, -997, -1001, -70, 38, 38, 40, 45, -1008, -1000, -2000, -998, -100, 510, 478, -93, -1003, -2000,
+                -2000, -2000, -985, 29, -621, -1002, -2000, -2000,
             ]
         );
         // The volume's normal follows the (oblique) orientation.
@@ -1720,10 +1684,10 @@ mod tests {
         let instance = fixture("693_J2KI.dcm");
         let v = load_series(&[&instance]).expect("loads").volume;
         let expected: [i16; 64] = [
-            -1024, -1024, -936, -1000, -1000, -1024, -1024, -1024, -1024, -1000, -976, -1024, 64, -992, -952,
-            -1024, -1000, -1024, -184, 24, 8, 208, -928, -1000, -944, -928, -8, 32, 32, 32, -1000, -960, -992,
-            -976, -16, 32, 32, 16, -912, -976, -936, -976, 752, 32, 32, 96, -1024, -968, -1024, -1024, -1024, 504,
-            24, 360, -912, -1024, -1024, -1024, -952, -912, -944, -952, -1024, -1024,
+            -1024, -1024, -936, -1000, -1000, -1024, -1024, -1024, -1024, -1000, -976, -1024, 64, -992, -952, -1024,
+            -1000, -1024, -184, 24, 8, 208, -928, -1000, -944, -928, -8, 32, 32, 32, -1000, -960, -992, -976, -16, 32,
+            32, 16, -912, -976, -936, -976, 752, 32, 32, 96, -1024, -968, -1024, -1024, -1024, 504, 24, 360, -912,
+            -1024, -1024, -1024, -952, -912, -944, -952, -1024, -1024,
         ];
         // Lossy: the same OpenJPEG algorithm (here the Rust port), so equal within a few HU (at
         // the time of writing, equal: the checksums below match pydicom's exactly).
@@ -1802,12 +1766,8 @@ mod tests {
             sorted
         };
         for (k, instance) in by_z.iter().enumerate() {
-            let reference: Vec<f32> = instance
-                .object
-                .decode_pixel_data()
-                .expect("decodes")
-                .to_vec::<f32>()
-                .expect("rescaled");
+            let reference: Vec<f32> =
+                instance.object.decode_pixel_data().expect("decodes").to_vec::<f32>().expect("rescaled");
             let expected: Vec<i16> = reference.iter().map(|&h| h.round() as i16).collect();
             assert_eq!(v.slice(k), expected.as_slice(), "slice {k}");
         }
@@ -1848,14 +1808,14 @@ mod tests {
     fn volume_timing_512x512x160() {
         let dir = tempfile::tempdir().expect("temp dir");
         let started = Instant::now();
-        let report = generate(&PhantomOptions { slices: Some(160), ..PhantomOptions::new(dir.path()) }).expect("phantom");
+        let report =
+            generate(&PhantomOptions { slices: Some(160), ..PhantomOptions::new(dir.path()) }).expect("phantom");
         println!("generate: {:?}", started.elapsed());
         let paths = report.series[0].dicom_files().expect("series files");
         let bytes: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).expect("read")).collect();
         for round in 0..3 {
             let started = Instant::now();
-            let parsed: Vec<ParsedInstance> =
-                bytes.par_iter().map(|b| header::parse(b).expect("parses")).collect();
+            let parsed: Vec<ParsedInstance> = bytes.par_iter().map(|b| header::parse(b).expect("parses")).collect();
             let parse = started.elapsed();
             let started = Instant::now();
             let loaded = load_series(&parsed).expect("loads");

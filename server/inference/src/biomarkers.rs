@@ -150,7 +150,13 @@ impl<'a> Placement<'a> {
                 _ => runs.push(Run { from: column, to: column + 1, label_x }),
             }
         }
-        Placement { labels, z: label_axis(volume.slices, 0, map, labels), y: label_axis(volume.rows, 1, map, labels), x, runs }
+        Placement {
+            labels,
+            z: label_axis(volume.slices, 0, map, labels),
+            y: label_axis(volume.rows, 1, map, labels),
+            x,
+            runs,
+        }
     }
 
     /// The label-map index of label voxel (z, y, x).
@@ -184,11 +190,14 @@ fn neighbourhood(labels: &LabelMap<'_>, test: impl Fn(usize, usize) -> bool, any
     (0..labels.labels.len())
         .map(|i| {
             let (z, y, x) = (i / (ly * lx), (i / lx) % ly, i % lx);
-            let mut neighbours = [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)].into_iter().map(|(dz, dy, dx)| {
-                let (nz, ny, nx) = (z as isize + dz, y as isize + dy, x as isize + dx);
-                let inside = nz >= 0 && ny >= 0 && nx >= 0 && (nz as usize) < lz && (ny as usize) < ly && (nx as usize) < lx;
-                inside.then(|| (nz as usize * ly + ny as usize) * lx + nx as usize)
-            });
+            let mut neighbours = [(-1, 0, 0), (1, 0, 0), (0, -1, 0), (0, 1, 0), (0, 0, -1), (0, 0, 1)].into_iter().map(
+                |(dz, dy, dx)| {
+                    let (nz, ny, nx) = (z as isize + dz, y as isize + dy, x as isize + dx);
+                    let inside =
+                        nz >= 0 && ny >= 0 && nx >= 0 && (nz as usize) < lz && (ny as usize) < ly && (nx as usize) < lx;
+                    inside.then(|| (nz as usize * ly + ny as usize) * lx + nx as usize)
+                },
+            );
             if any {
                 test(i, i) || neighbours.any(|n| n.is_some_and(|n| test(n, i)))
             } else {
@@ -258,7 +267,9 @@ pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomark
             a
         });
 
-    let mean = |label: Option<i64>| label.and_then(|l| tally.sum.get(&l)).filter(|(_, n)| *n > 0).map(|(s, n)| *s as f64 / *n as f64);
+    let mean = |label: Option<i64>| {
+        label.and_then(|l| tally.sum.get(&l)).filter(|(_, n)| *n > 0).map(|(s, n)| *s as f64 / *n as f64)
+    };
     let voxel_mm3 = volume.spacing.iter().product::<f64>();
     let calcium = |label: Option<i64>| label.map(|l| tally.calcium.get(&l).copied().unwrap_or(0) as f64 * voxel_mm3);
     let mut voxels = BTreeMap::new();
@@ -290,7 +301,12 @@ pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomark
 /// L1 is taken at the level of the upper third of the kidneys (a landmark the coarse label map
 /// holds; it does not number the vertebrae): an approximation that lands on T12-L2 in adult
 /// anatomy.
-fn l1_trabecular(volume: &Volume, placement: &Placement<'_>, vertebra: Option<i64>, kidney: Option<i64>) -> Option<(f64, u64)> {
+fn l1_trabecular(
+    volume: &Volume,
+    placement: &Placement<'_>,
+    vertebra: Option<i64>,
+    kidney: Option<i64>,
+) -> Option<(f64, u64)> {
     let (vertebra, kidney) = (vertebra?, kidney?);
     let labels = placement.labels;
     let [_, ly, lx] = labels.size;
@@ -303,7 +319,8 @@ fn l1_trabecular(volume: &Volume, placement: &Placement<'_>, vertebra: Option<i6
     };
     let (rows, columns) = (sampled(&placement.y), sampled(&placement.x));
     let has_kidney = |z: &usize| {
-        placement.z[*z].is_some_and(|lz| rows.iter().any(|y| columns.iter().any(|x| label_at(lz, *y, *x) == Some(kidney))))
+        placement.z[*z]
+            .is_some_and(|lz| rows.iter().any(|y| columns.iter().any(|x| label_at(lz, *y, *x) == Some(kidney))))
     };
     let kidney_slices: Vec<usize> = (0..volume.slices).filter(has_kidney).collect();
     let (first, last) = (*kidney_slices.first()?, *kidney_slices.last()?);
@@ -318,7 +335,11 @@ fn l1_trabecular(volume: &Volume, placement: &Placement<'_>, vertebra: Option<i6
     let core = |i: usize| {
         let (y, x) = ((i / lx) % ly, i % lx);
         let here = labels.labels.get(i).copied();
-        y > 0 && x > 0 && y + 1 < ly && x + 1 < lx && [i - lx, i + lx, i - 1, i + 1].iter().all(|n| labels.labels.get(*n).copied() == here)
+        y > 0
+            && x > 0
+            && y + 1 < ly
+            && x + 1 < lx
+            && [i - lx, i + lx, i - 1, i + 1].iter().all(|n| labels.labels.get(*n).copied() == here)
     };
     let mut values: Vec<i16> = Vec::new();
     for z in from..=to {

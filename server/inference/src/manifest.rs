@@ -14,7 +14,9 @@ pub enum ManifestError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: not a valid manifest: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("{name} {version}: the ONNX file's SHA-256 is {actual}, the manifest says {expected}; the model is refused")]
+    #[error(
+        "{name} {version}: the ONNX file's SHA-256 is {actual}, the manifest says {expected}; the model is refused"
+    )]
     ChecksumMismatch { name: String, version: String, expected: String, actual: String },
     #[error("{name} {version}: {problem}")]
     Inconsistent { name: String, version: String, problem: String },
@@ -205,7 +207,9 @@ impl Manifest {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(self.inconsistent("hu_clip must be [low, high] with low < high"));
         }
-        let classes = self.output(OutputKind::ClassProbabilities).ok_or_else(|| self.inconsistent("no class_probabilities output"))?;
+        let classes = self
+            .output(OutputKind::ClassProbabilities)
+            .ok_or_else(|| self.inconsistent("no class_probabilities output"))?;
         if classes.shape.iter().product::<usize>() != classes.labels.len() {
             return Err(self.inconsistent("class_probabilities: one label per probability"));
         }
@@ -220,7 +224,9 @@ impl Manifest {
                 let grid: Vec<usize> = output.shape.iter().rev().take(3).rev().copied().collect();
                 let expected: Vec<usize> = self.preprocessing.size.iter().map(|s| s / stride).collect();
                 if grid != expected {
-                    return Err(self.inconsistent(format!("{}: its last three dimensions must be size / stride", output.name)));
+                    return Err(
+                        self.inconsistent(format!("{}: its last three dimensions must be size / stride", output.name))
+                    );
                 }
             }
         }
@@ -377,7 +383,8 @@ specificity = 0.99
 
     #[test]
     fn a_scan_shorter_than_the_models_minimum_is_outside_its_domain() {
-        let with = |min: &str| EXAMPLE.replace("[input]", &format!("[requirements]\nmin_scan_length_mm = {min}\n\n[input]"));
+        let with =
+            |min: &str| EXAMPLE.replace("[input]", &format!("[requirements]\nmin_scan_length_mm = {min}\n\n[input]"));
         let scan = |slices: usize| elysium_dicom::volume::Volume {
             voxels: vec![0; slices],
             slices,
@@ -398,8 +405,11 @@ specificity = 0.99
     #[test]
     fn the_onnx_path_stays_inside_the_folder() {
         let dir = tempfile::tempdir().expect("dir");
-        std::fs::write(dir.path().join("manifest.toml"), EXAMPLE.replace(r#"onnx = "model.onnx""#, r#"onnx = "../x.onnx""#))
-            .expect("manifest");
+        std::fs::write(
+            dir.path().join("manifest.toml"),
+            EXAMPLE.replace(r#"onnx = "model.onnx""#, r#"onnx = "../x.onnx""#),
+        )
+        .expect("manifest");
         assert!(matches!(load(dir.path()), Err(ManifestError::Inconsistent { .. })));
     }
 }

@@ -54,7 +54,12 @@ pub struct Interpretation {
 }
 
 /// Reads the outputs the manifest describes.
-pub fn interpret(manifest: &Manifest, raw: &RawOutputs, volume: &Volume, map: &GridMap) -> Result<Interpretation, PostprocessError> {
+pub fn interpret(
+    manifest: &Manifest,
+    raw: &RawOutputs,
+    volume: &Volume,
+    map: &GridMap,
+) -> Result<Interpretation, PostprocessError> {
     let classes = manifest
         .output(OutputKind::ClassProbabilities)
         .ok_or_else(|| PostprocessError("the manifest has no class probabilities".into()))?;

@@ -119,7 +119,13 @@ mod tests {
     use super::*;
     use crate::manifest::{Interpolation, Orientation};
 
-    fn volume(slices: usize, rows: usize, columns: usize, spacing: [f64; 3], f: impl Fn(usize, usize, usize) -> i16) -> Volume {
+    fn volume(
+        slices: usize,
+        rows: usize,
+        columns: usize,
+        spacing: [f64; 3],
+        f: impl Fn(usize, usize, usize) -> i16,
+    ) -> Volume {
         let mut voxels = Vec::with_capacity(slices * rows * columns);
         for z in 0..slices {
             for y in 0..rows {

@@ -103,7 +103,10 @@ pub struct ModelSession {
 
 impl std::fmt::Debug for ModelSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModelSession").field("model", &self.model.manifest.name).field("provider", &self.provider).finish()
+        f.debug_struct("ModelSession")
+            .field("model", &self.model.manifest.name)
+            .field("provider", &self.provider)
+            .finish()
     }
 }
 
@@ -127,7 +130,11 @@ impl RawOutputs {
 impl ModelSession {
     /// Opens `model` on the preferred device with `intra_threads` threads for each operator, and
     /// runs it once on an empty input so that the first real case is not the slow one.
-    pub fn open(model: VerifiedModel, device: DevicePreference, intra_threads: usize) -> Result<ModelSession, RuntimeError> {
+    pub fn open(
+        model: VerifiedModel,
+        device: DevicePreference,
+        intra_threads: usize,
+    ) -> Result<ModelSession, RuntimeError> {
         let runtime = runtime(None)?;
         let name = format!("{} {}", model.manifest.name, model.manifest.version);
         let session_error = |e: ort::Error| RuntimeError::Session { model: name.clone(), message: e.to_string() };
@@ -200,7 +207,11 @@ impl ModelSession {
                 raw.i64.push((spec.name.clone(), shape.iter().map(|d| *d as usize).collect(), data.to_vec()));
                 shape.iter().map(|d| *d as usize).collect()
             } else {
-                return Err(RuntimeError::Output { model, output: spec.name.clone(), problem: "is neither float32 nor int64".into() });
+                return Err(RuntimeError::Output {
+                    model,
+                    output: spec.name.clone(),
+                    problem: "is neither float32 nor int64".into(),
+                });
             };
             if shape != spec.shape {
                 return Err(RuntimeError::Output {

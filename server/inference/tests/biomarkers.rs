@@ -21,9 +21,12 @@ fn liver_spleen_and_bone_match_the_phantom() {
     let mut volume = common::load_series(series);
     let v = &volume;
 
-    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth")).expect("json");
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth")).expect("json");
     let mut labels = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(series.dir.join("labels.u8.gz")).expect("labels")).read_to_end(&mut labels).expect("gunzip");
+    flate2::read::GzDecoder::new(std::fs::File::open(series.dir.join("labels.u8.gz")).expect("labels"))
+        .read_to_end(&mut labels)
+        .expect("gunzip");
     assert_eq!(labels.len(), v.voxels.len());
     // The label file follows the DICOM files' order (head first); the volume ascends to the head.
     let descending = truth["geometry"]["slice_direction"][2].as_f64().unwrap_or(1.0) < 0.0;
@@ -50,14 +53,21 @@ fn liver_spleen_and_bone_match_the_phantom() {
         for j in 0..32 {
             for i in 0..32 {
                 let [z, y, x] = map.to_volume(GridMap::coarse_to_grid([k as f64, j as f64, i as f64], 2));
-                let inside = z >= 0.0 && y >= 0.0 && x >= 0.0 && z <= (v.slices - 1) as f64 && y <= (v.rows - 1) as f64 && x <= (v.columns - 1) as f64;
+                let inside = z >= 0.0
+                    && y >= 0.0
+                    && x >= 0.0
+                    && z <= (v.slices - 1) as f64
+                    && y <= (v.rows - 1) as f64
+                    && x <= (v.columns - 1) as f64;
                 if inside {
-                    coarse[(k * 32 + j) * 32 + i] = i64::from(truth_label(z.round() as usize, y.round() as usize, x.round() as usize));
+                    coarse[(k * 32 + j) * 32 + i] =
+                        i64::from(truth_label(z.round() as usize, y.round() as usize, x.round() as usize));
                 }
             }
         }
     }
-    let names: Vec<String> = (0..=21).map(|l| truth["labels"][l.to_string()].as_str().unwrap_or("?").to_owned()).collect();
+    let names: Vec<String> =
+        (0..=21).map(|l| truth["labels"][l.to_string()].as_str().unwrap_or("?").to_owned()).collect();
     let label_map = LabelMap { labels: &coarse, size: [32, 32, 32], stride: 2, names: &names };
     let measured = biomarkers::measure(v, &map, &label_map);
 
@@ -80,10 +90,22 @@ fn liver_spleen_and_bone_match_the_phantom() {
         .flat_map(|k| (1..31).flat_map(move |j| (1..31).map(move |i| (k, j, i))))
         .find(|&(k, j, i)| {
             let at = |k: usize, j: usize, i: usize| coarse[(k * 32 + j) * 32 + i];
-            at(k, j, i) == heart && [at(k - 1, j, i), at(k + 1, j, i), at(k, j - 1, i), at(k, j + 1, i), at(k, j, i - 1), at(k, j, i + 1)].iter().all(|n| *n == heart)
+            at(k, j, i) == heart
+                && [
+                    at(k - 1, j, i),
+                    at(k + 1, j, i),
+                    at(k, j - 1, i),
+                    at(k, j + 1, i),
+                    at(k, j, i - 1),
+                    at(k, j, i + 1),
+                ]
+                .iter()
+                .all(|n| *n == heart)
         })
         .expect("a heart voxel surrounded by heart");
-    let [z, y, x] = map.to_volume(GridMap::coarse_to_grid([core.0 as f64, core.1 as f64, core.2 as f64], 2)).map(|c| c.round() as usize);
+    let [z, y, x] = map
+        .to_volume(GridMap::coarse_to_grid([core.0 as f64, core.1 as f64, core.2 as f64], 2))
+        .map(|c| c.round() as usize);
     let (rows, columns) = (volume.rows, volume.columns);
     for dz in 0..3 {
         for dy in 0..3 {

@@ -128,13 +128,16 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn unrle(runs: &[[i64; 2]]) -> Vec<i64> {
-    runs.iter().flat_map(|[value, count]| std::iter::repeat_n(*value, usize::try_from(*count).expect("count"))).collect()
+    runs.iter()
+        .flat_map(|[value, count]| std::iter::repeat_n(*value, usize::try_from(*count).expect("count")))
+        .collect()
 }
 
 fn assert_outputs_match(case: &Case, raw: &RawOutputs) {
     let dir = model_dir().join("parity");
     let expected: Outputs =
-        serde_json::from_str(&std::fs::read_to_string(dir.join(&case.files.outputs)).expect("outputs")).expect("outputs json");
+        serde_json::from_str(&std::fs::read_to_string(dir.join(&case.files.outputs)).expect("outputs"))
+            .expect("outputs json");
     let probabilities = raw.f32("class_probabilities").expect("class_probabilities");
     let d = max_abs_diff(probabilities, &expected.class_probabilities);
     assert!(d <= OUTPUT_ABS, "{}: class probabilities differ from onnxruntime's by {d}", case.case);
@@ -197,7 +200,8 @@ fn end_to_end_the_lesion_organ_is_flagged_and_a_clean_phantom_is_not() {
             let flagged = result.positives.iter().any(|p| p.organ == truth.organ);
             assert!(flagged, "{}: {} not flagged ({positives:?})", case.case, truth.organ);
             let lesion = result.lesions.iter().find(|l| l.organ == truth.organ).expect("located");
-            let distance = lesion.center_mm.iter().zip(truth.centre_mm).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+            let distance =
+                lesion.center_mm.iter().zip(truth.centre_mm).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
             // On the lesion, to within the heatmap's resolution.
             assert!(
                 distance <= truth.diameter_mm / 2.0 + LOCATION_MARGIN_MM,

@@ -26,7 +26,8 @@ fn a_session_runs_on_the_cpu_and_its_outputs_are_exact() {
     assert_eq!(session.provider.device, "cpu");
 
     // The first octant (z, y, x < 2) at 1.0, the rest at 0.25.
-    let input: Vec<f32> = (0..64).map(|i| if i / 16 < 2 && (i / 4) % 4 < 2 && i % 4 < 2 { 1.0 } else { 0.25 }).collect();
+    let input: Vec<f32> =
+        (0..64).map(|i| if i / 16 < 2 && (i / 4) % 4 < 2 && i % 4 < 2 { 1.0 } else { 0.25 }).collect();
     let outputs = session.run(&input).expect("runs");
     let mean = (8.0 * 1.0 + 56.0 * 0.25) / 64.0;
     let probabilities = outputs.f32("class_probabilities").expect("probabilities");

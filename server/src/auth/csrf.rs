@@ -26,8 +26,7 @@ pub fn check(method: &Method, headers: &HeaderMap, allowed: Option<&str>) -> Res
     let same_origin = |origin: &str| {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
         let authority = origin.split_once("://").map(|(_, rest)| rest.to_owned());
-        allowed.is_some_and(|a| a.eq_ignore_ascii_case(&origin))
-            || (authority.is_some() && authority == host)
+        allowed.is_some_and(|a| a.eq_ignore_ascii_case(&origin)) || (authority.is_some() && authority == host)
     };
     if let Some(origin) = header_str(header::ORIGIN) {
         // `Origin: null` comes from sandboxed or privacy-stripped contexts: not ours.

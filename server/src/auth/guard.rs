@@ -118,7 +118,8 @@ const FORBIDDEN_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><meta chars
 fn client_addr(state: &AppState, request: &Request) -> String {
     if state.config.trust_proxy
         && let Some(forwarded) = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) = forwarded.split(',').next().map(str::trim).filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+        && let Some(first) =
+            forwarded.split(',').next().map(str::trim).filter(|s| s.parse::<std::net::IpAddr>().is_ok())
     {
         return first.to_owned();
     }

@@ -78,7 +78,9 @@ mod tests {
         let hasher = Hasher::new().expect("hasher");
         let hash = hasher.hash(Password::new("correct horse battery".into())).await.expect("hash");
         assert!(hash.starts_with("$argon2id$"));
-        assert!(hasher.verify(Some(hash.clone()), Password::new("correct horse battery".into())).await.expect("verify"));
+        assert!(
+            hasher.verify(Some(hash.clone()), Password::new("correct horse battery".into())).await.expect("verify")
+        );
         assert!(!hasher.verify(Some(hash), Password::new("wrong horse battery".into())).await.expect("verify"));
     }
 

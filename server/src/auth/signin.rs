@@ -92,10 +92,16 @@ pub async fn sign_in(
 }
 
 /// Ends the session (it is deleted from the store) and audits it.
-pub async fn sign_out(state: &AppState, session: &Session, user: Option<&SessionUser>, client_addr: &str) -> Result<(), ApiError> {
+pub async fn sign_out(
+    state: &AppState,
+    session: &Session,
+    user: Option<&SessionUser>,
+    client_addr: &str,
+) -> Result<(), ApiError> {
     if let Some(user) = user {
         let mut conn = state.pool.acquire().await?;
-        elysium_db::audit::record(&mut conn, &user.audit_event(ACTION_LOGOUT, "success", Some(client_addr.to_owned()))).await?;
+        elysium_db::audit::record(&mut conn, &user.audit_event(ACTION_LOGOUT, "success", Some(client_addr.to_owned())))
+            .await?;
     }
     session.flush().await.map_err(ApiError::internal)?;
     Ok(())

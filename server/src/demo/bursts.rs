@@ -47,7 +47,10 @@ async fn seed(pool: &sqlx::PgPool, ingestor: &Ingestor, data_dir: &std::path::Pa
             break;
         }
         if tokio::time::Instant::now() > deadline {
-            anyhow::bail!("the first burst was not screened within {} s (are screening workers running?)", WAIT.as_secs());
+            anyhow::bail!(
+                "the first burst was not screened within {} s (are screening workers running?)",
+                WAIT.as_secs()
+            );
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
@@ -56,9 +59,15 @@ async fn seed(pool: &sqlx::PgPool, ingestor: &Ingestor, data_dir: &std::path::Pa
     Ok(())
 }
 
-async fn store(pool: &sqlx::PgPool, ingestor: &Ingestor, received: &Received, files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+async fn store(
+    pool: &sqlx::PgPool,
+    ingestor: &Ingestor,
+    received: &Received,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<()> {
     let summary = crate::ingest::cli::ingest_paths(ingestor, files, received, 4).await?;
-    let template = elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
+    let template =
+        elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
     crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
     Ok(())
 }

@@ -116,7 +116,9 @@ async fn findings_from_truth(
         // the lesion's class says which.
         let class = lesion["class"].as_str().unwrap_or_default();
         let by_name = lesion["organ"].as_str().and_then(|o| o.parse::<Organ>().ok());
-        let Some(organ) = by_name.or_else(|| Organ::ALL.into_iter().find(|o| o.classes().contains(&class))) else { continue };
+        let Some(organ) = by_name.or_else(|| Organ::ALL.into_iter().find(|o| o.classes().contains(&class))) else {
+            continue;
+        };
         let class = if organ.classes().contains(&class) { class } else { organ.classes()[0] };
         // The ground truth's voxel centre is (slice, row, column).
         let voxel = &lesion["centre_voxel"];
@@ -191,7 +193,8 @@ fn script(target: FindingStatus) -> Vec<FindingEvent> {
         due_date: today + Duration::days(14),
         responsible: Some("Dr. Demo Gastro".into()),
     };
-    let schedule = FindingEvent::ScheduleWorkup { date: today + Duration::days(7), site: Some("Imaging, level 2".into()) };
+    let schedule =
+        FindingEvent::ScheduleWorkup { date: today + Duration::days(7), site: Some("Imaging, level 2".into()) };
     let complete = FindingEvent::CompleteWorkup { summary: Some("Examination performed; report received.".into()) };
     let outcome = |outcome, confirmed_by, diagnosis: &str| FindingEvent::RecordOutcome {
         outcome,
@@ -199,7 +202,11 @@ fn script(target: FindingStatus) -> Vec<FindingEvent> {
         diagnosis: Some(diagnosis.to_owned()).filter(|d| !d.is_empty()),
         date: today,
     };
-    let no_answer = FindingEvent::RecordContactAttempt { channel: ContactChannel::Phone, result: ContactResult::NoAnswer, note: None };
+    let no_answer = FindingEvent::RecordContactAttempt {
+        channel: ContactChannel::Phone,
+        result: ContactResult::NoAnswer,
+        note: None,
+    };
     let done = vec![review.clone(), order.clone(), schedule.clone(), complete.clone()];
     let with = |mut events: Vec<FindingEvent>, more: &[FindingEvent]| {
         events.extend_from_slice(more);
@@ -218,10 +225,17 @@ fn script(target: FindingStatus) -> Vec<FindingEvent> {
         FindingStatus::NoLesion => with(done, &[outcome(Outcome::NoLesion, None, "")]),
         FindingStatus::ReferredToMdt => with(
             done,
-            &[outcome(Outcome::ConfirmedMalignant, Some(ConfirmedBy::Pathology), "Adenocarcinoma"), FindingEvent::ReferToMdt],
+            &[
+                outcome(Outcome::ConfirmedMalignant, Some(ConfirmedBy::Pathology), "Adenocarcinoma"),
+                FindingEvent::ReferToMdt,
+            ],
         ),
-        FindingStatus::Dismissed => vec![review, FindingEvent::Dismiss { reason: DismissReason::AiFalsePositive, note: None }],
-        FindingStatus::Declined => vec![review, order, FindingEvent::MarkDeclined { note: Some("Prefers to wait.".into()) }],
+        FindingStatus::Dismissed => {
+            vec![review, FindingEvent::Dismiss { reason: DismissReason::AiFalsePositive, note: None }]
+        }
+        FindingStatus::Declined => {
+            vec![review, order, FindingEvent::MarkDeclined { note: Some("Prefers to wait.".into()) }]
+        }
         FindingStatus::LostToFollowup => {
             vec![review, order, no_answer.clone(), no_answer.clone(), no_answer, FindingEvent::MarkLost]
         }

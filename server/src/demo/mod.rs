@@ -35,7 +35,11 @@ const SCREENING_SHOWCASE: (u64, &str, u16, &str) = (900_057, "liver:47.5", 128, 
 
 /// Synthetic CT studies for the demo: generated once under the data folder, then stored
 /// through the same ingest path as STOW-RS. Skipped when they are already stored.
-pub async fn seed_images(pool: &sqlx::PgPool, ingestor: &crate::ingest::Ingestor, data_dir: &std::path::Path) -> anyhow::Result<()> {
+pub async fn seed_images(
+    pool: &sqlx::PgPool,
+    ingestor: &crate::ingest::Ingestor,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
     if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-26").await? < PHANTOMS.len() as i64 {
         println!("Generating and storing {} synthetic CT studies for the demo…", PHANTOMS.len());
         for (seed, lesions, contrast, site) in PHANTOMS {
@@ -74,7 +78,8 @@ async fn seed_demographics_mismatch(
     if elysium_db::images::count_studies_with_patient_prefix(pool, &patient_id).await? != 1 {
         return Ok(());
     }
-    let filter = elysium_db::images::StudyFilter { patient_id: Some(patient_id.clone()), limit: 1, ..Default::default() };
+    let filter =
+        elysium_db::images::StudyFilter { patient_id: Some(patient_id.clone()), limit: 1, ..Default::default() };
     let first = elysium_db::images::studies(pool, &filter).await?.into_iter().next().context("the first demo study")?;
     let stored_name = first.patient_name.context("the first demo patient has a name")?;
     let (family, given) = stored_name.split_once('^').unwrap_or((stored_name.as_str(), ""));
@@ -85,7 +90,9 @@ async fn seed_demographics_mismatch(
     options.identity = elysium_dicom::phantom::PatientIdentity {
         patient_id: Some(patient_id),
         name: Some(format!("{family}^{}.", given.chars().next().unwrap_or('X'))),
-        birth_date: first.patient_birth_date.map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())),
+        birth_date: first
+            .patient_birth_date
+            .map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())),
     };
     store_phantom(pool, ingestor, options, site).await?;
     Ok(())
@@ -106,7 +113,8 @@ async fn store_phantom(
     let received = crate::ingest::Received::new(crate::ingest::Via::Demo, site_id);
     let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
     let summary = crate::ingest::cli::ingest_paths(ingestor, &dirs, &received, 4).await?;
-    let template = elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
+    let template =
+        elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
     crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
     Ok(dirs)
 }

@@ -41,7 +41,13 @@ pub async fn audit_series_view(
     Ok(state.views.record_once(&state.pool, user.id, &format!("series:{series}"), &event).await?)
 }
 
-fn read_event(user: &SessionUser, client: String, study: &StudyRow, action: &str, detail: Value) -> elysium_db::audit::NewAuditEvent {
+fn read_event(
+    user: &SessionUser,
+    client: String,
+    study: &StudyRow,
+    action: &str,
+    detail: Value,
+) -> elysium_db::audit::NewAuditEvent {
     let mut event = user.audit_event(action, "success", Some(client));
     event.target_type = Some("study".into());
     event.target_id = Some(study.study_uid.clone());

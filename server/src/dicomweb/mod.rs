@@ -32,7 +32,10 @@ pub fn router() -> Router<AppState> {
         .route("/studies/{study}/series/{series}/instances/{instance}/metadata", get(wado::instance_metadata))
         .route("/studies/{study}/series/{series}/instances/{instance}/rendered", get(wado::rendered))
         .route("/studies/{study}/series/{series}/instances/{instance}/frames/{frames}", get(wado::frames))
-        .route("/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered", get(wado::frame_rendered))
+        .route(
+            "/studies/{study}/series/{series}/instances/{instance}/frames/{frame}/rendered",
+            get(wado::frame_rendered),
+        )
         // STOW-RS bodies are whole studies: the multipart reader enforces its own limits.
         .layer(DefaultBodyLimit::disable())
 }

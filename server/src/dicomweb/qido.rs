@@ -80,7 +80,8 @@ pub async fn series(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let visible = visible_study(&state, &user, &study).await?;
-    let rows = elysium_db::images::series_of_study(&state.pool, &study, query.get("Modality").map(String::as_str)).await?;
+    let rows =
+        elysium_db::images::series_of_study(&state.pool, &study, query.get("Modality").map(String::as_str)).await?;
     let detail = serde_json::json!({ "level": "series", "query": query, "results": rows.len() });
     audit_read(&state, &user, client, &visible, "dicomweb.search", detail).await?;
     let base = base_url(&state, &headers);
@@ -121,7 +122,11 @@ pub async fn instances(
             ds.text("00080016", "UI", Some(&i.sop_class_uid))
                 .text("00080018", "UI", Some(&i.sop_instance_uid))
                 .text("00083002", "UI", Some(&i.transfer_syntax_uid))
-                .text("00081190", "UR", Some(&format!("{base}/studies/{study}/series/{series}/instances/{}", i.sop_instance_uid)))
+                .text(
+                    "00081190",
+                    "UR",
+                    Some(&format!("{base}/studies/{study}/series/{series}/instances/{}", i.sop_instance_uid)),
+                )
                 .text("0020000D", "UI", Some(&study))
                 .text("0020000E", "UI", Some(&series))
                 .number("00200013", "IS", i.instance_number.map(i64::from))
@@ -139,7 +144,9 @@ fn dicom_json(body: Vec<serde_json::Value>) -> Response {
 }
 
 fn study_filter(user: &SessionUser, query: &HashMap<String, String>) -> Result<StudyFilter, ApiError> {
-    let key = |names: &[&str]| names.iter().find_map(|n| query.get(*n)).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let key = |names: &[&str]| {
+        names.iter().find_map(|n| query.get(*n)).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    };
     let number = |name: &str, default: i64, max: i64| -> Result<i64, ApiError> {
         match query.get(name) {
             None => Ok(default),

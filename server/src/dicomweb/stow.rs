@@ -155,10 +155,8 @@ async fn receive(
 
 /// The boundary of a `multipart/related; type="application/dicom"` body.
 fn related_boundary(headers: &HeaderMap) -> Result<String, ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::UnsupportedMediaType)?;
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).ok_or(ApiError::UnsupportedMediaType)?;
     let mime: mime::Mime = content_type.parse().map_err(|_| ApiError::UnsupportedMediaType)?;
     if mime.type_() != mime::MULTIPART || mime.subtype() != "related" {
         return Err(ApiError::UnsupportedMediaType);
@@ -182,11 +180,16 @@ fn response(base: &str, outcomes: &[Outcome]) -> Response {
             Outcome::Stored(r) | Outcome::Duplicate(r) => {
                 studies.insert(r.study_uid.clone());
                 let mut item = Dataset::new();
-                item.text("00081150", "UI", Some(&r.sop_class_uid)).text("00081155", "UI", Some(&r.sop_instance_uid)).text(
-                    "00081190",
-                    "UR",
-                    Some(&format!("{base}/studies/{}/series/{}/instances/{}", r.study_uid, r.series_uid, r.sop_instance_uid)),
-                );
+                item.text("00081150", "UI", Some(&r.sop_class_uid))
+                    .text("00081155", "UI", Some(&r.sop_instance_uid))
+                    .text(
+                        "00081190",
+                        "UR",
+                        Some(&format!(
+                            "{base}/studies/{}/series/{}/instances/{}",
+                            r.study_uid, r.series_uid, r.sop_instance_uid
+                        )),
+                    );
                 referenced.push(item);
             }
             Outcome::Rejected { sop_class_uid, sop_instance_uid, reason } => {

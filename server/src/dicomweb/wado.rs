@@ -138,7 +138,10 @@ pub async fn study_metadata(
     Ok(dicom_json(body))
 }
 
-async fn metadata_of(state: &AppState, instances: Vec<elysium_db::images::InstanceRow>) -> Result<Vec<serde_json::Value>, ApiError> {
+async fn metadata_of(
+    state: &AppState,
+    instances: Vec<elysium_db::images::InstanceRow>,
+) -> Result<Vec<serde_json::Value>, ApiError> {
     let mut all = Vec::with_capacity(instances.len());
     for row in instances {
         let bytes = read_key(state, &row.object_key).await?;
@@ -253,7 +256,8 @@ async fn render_frame(
 ) -> Result<Response, ApiError> {
     let window = match query.get("window") {
         Some(value) => Some(
-            Window::parse(value).ok_or_else(|| ApiError::BadRequest("window must be center,width with width >= 1".into()))?,
+            Window::parse(value)
+                .ok_or_else(|| ApiError::BadRequest("window must be center,width with width >= 1".into()))?,
         ),
         None => None,
     };
@@ -289,7 +293,8 @@ fn metadata(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
 }
 
 pub async fn read_instance(state: &AppState, study: &str, series: &str, instance: &str) -> Result<Bytes, ApiError> {
-    let key = elysium_db::images::instance_key(&state.pool, study, series, instance).await?.ok_or(ApiError::NotFound)?;
+    let key =
+        elysium_db::images::instance_key(&state.pool, study, series, instance).await?.ok_or(ApiError::NotFound)?;
     read_key(state, &key).await
 }
 
@@ -306,7 +311,10 @@ const NATIVE_SYNTAX: &str = "1.2.840.10008.1.2.1";
 /// Frames one request may ask for (each is decoded in memory before the response starts).
 const MAX_FRAMES_PER_REQUEST: usize = 64;
 
-fn multipart(parts: impl futures::Stream<Item = Result<Bytes, ApiError>> + Send + 'static, part_type: &'static str) -> Response {
+fn multipart(
+    parts: impl futures::Stream<Item = Result<Bytes, ApiError>> + Send + 'static,
+    part_type: &'static str,
+) -> Response {
     let framed = parts
         .map(move |part| {
             part.map(|bytes| {

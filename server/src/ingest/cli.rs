@@ -54,7 +54,12 @@ pub struct Summary {
     pub outcomes: Vec<Outcome>,
 }
 
-pub async fn ingest_paths(ingestor: &Ingestor, paths: &[PathBuf], received: &Received, jobs: usize) -> anyhow::Result<Summary> {
+pub async fn ingest_paths(
+    ingestor: &Ingestor,
+    paths: &[PathBuf],
+    received: &Received,
+    jobs: usize,
+) -> anyhow::Result<Summary> {
     let sources = tokio::task::spawn_blocking({
         let paths = paths.to_vec();
         move || collect_sources(&paths)
@@ -127,10 +132,12 @@ fn push_file(sources: &mut Vec<Source>, path: &Path) -> anyhow::Result<()> {
         sources.push(Source::File(path.to_owned()));
         return Ok(());
     }
-    let zip = zip::ZipArchive::new(std::fs::File::open(path)?).with_context(|| format!("{}: not a readable zip", path.display()))?;
+    let zip = zip::ZipArchive::new(std::fs::File::open(path)?)
+        .with_context(|| format!("{}: not a readable zip", path.display()))?;
     for index in 0..zip.len() {
         // Entry names are only ever shown, never used as paths, so `../` in them is harmless.
-        let name = zip.name_for_index(index).and_then(Result::ok).map_or_else(|| "?".to_owned(), std::borrow::Cow::into_owned);
+        let name =
+            zip.name_for_index(index).and_then(Result::ok).map_or_else(|| "?".to_owned(), std::borrow::Cow::into_owned);
         if !name.ends_with('/') {
             sources.push(Source::ZipEntry { archive: path.to_owned(), index, name });
         }

@@ -108,7 +108,11 @@ pub enum Outcome {
     Stored(InstanceRef),
     Duplicate(InstanceRef),
     /// Not stored. The UIDs are given when the header could be read that far.
-    Rejected { sop_class_uid: Option<String>, sop_instance_uid: Option<String>, reason: Rejection },
+    Rejected {
+        sop_class_uid: Option<String>,
+        sop_instance_uid: Option<String>,
+        reason: Rejection,
+    },
 }
 
 #[derive(Clone)]
@@ -130,7 +134,9 @@ impl Ingestor {
     /// Stores one instance. Never panics on its input; every failure is an [`Outcome::Rejected`].
     pub async fn ingest(&self, bytes: Bytes, received: &Received) -> Outcome {
         let parse_input = bytes.clone();
-        let parsed = tokio::task::spawn_blocking(move || header::parse_header(&parse_input).map(|h| (h, header::sha256_hex(&parse_input))));
+        let parsed = tokio::task::spawn_blocking(move || {
+            header::parse_header(&parse_input).map(|h| (h, header::sha256_hex(&parse_input)))
+        });
         let (h, sha256) = match parsed.await {
             Ok(Ok(parsed)) => parsed,
             Ok(Err(error)) => return rejected(None, error.into()),

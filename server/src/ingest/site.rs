@@ -21,7 +21,9 @@ use uuid::Uuid;
 pub enum SiteError {
     #[error("choose the receiving site (one of {}): `?site=CODE` for STOW-RS, the site field on the upload page", .0.join(", "))]
     Ambiguous(Vec<String>),
-    #[error("your account belongs to no site, so received images could be filed nowhere; an administrator must add you to a site (administrators name one with `?site=CODE`)")]
+    #[error(
+        "your account belongs to no site, so received images could be filed nowhere; an administrator must add you to a site (administrators name one with `?site=CODE`)"
+    )]
     NoSite,
     #[error("site {0} is not one of your sites")]
     NotYours(String),

@@ -26,7 +26,12 @@ pub struct SweepReport {
 }
 
 /// Sweeps the whole `instances/` prefix. With `dry_run`, reports what it would remove.
-pub async fn sweep_orphans(pool: &PgPool, store: &dyn ObjectStore, grace: Duration, dry_run: bool) -> anyhow::Result<SweepReport> {
+pub async fn sweep_orphans(
+    pool: &PgPool,
+    store: &dyn ObjectStore,
+    grace: Duration,
+    dry_run: bool,
+) -> anyhow::Result<SweepReport> {
     let cutoff = chrono_cutoff(grace)?;
     let mut report = SweepReport::default();
     let prefix = ObjectPath::from("instances");
@@ -108,7 +113,10 @@ pub async fn every(pool: PgPool, store: std::sync::Arc<dyn ObjectStore>, every: 
         match sweep_orphans(&pool, store.as_ref(), SERVER_GRACE, false).await {
             Ok(report) => {
                 if !report.removed.is_empty() {
-                    tracing::warn!(removed = report.removed.len(), "removed orphaned objects left by interrupted ingests");
+                    tracing::warn!(
+                        removed = report.removed.len(),
+                        "removed orphaned objects left by interrupted ingests"
+                    );
                 }
                 if let Err(error) = audit(&pool, None, &report).await {
                     tracing::error!(%error, "could not audit the orphan sweep");

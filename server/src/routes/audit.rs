@@ -59,9 +59,11 @@ fn filter(query: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
     let text = |name: &str| query.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let page = match text("page") {
         None => 0,
-        Some(p) => p.parse::<i64>().ok().filter(|p| (0..=100_000).contains(p)).ok_or_else(|| {
-            ApiError::Validation("page: a page number from 0".into())
-        })?,
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (0..=100_000).contains(p))
+            .ok_or_else(|| ApiError::Validation("page: a page number from 0".into()))?,
     };
     Ok(AuditFilter {
         patient_id: text("patient_id"),
@@ -95,7 +97,8 @@ mod tests {
 
     #[test]
     fn dates_cover_whole_days_and_bad_values_name_their_field() {
-        let f = filter(&query(&[("from", "2026-12-01"), ("to", "2026-12-03"), ("page", "2"), ("actor", "Admin")])).expect("valid");
+        let f = filter(&query(&[("from", "2026-12-01"), ("to", "2026-12-03"), ("page", "2"), ("actor", "Admin")]))
+            .expect("valid");
         assert_eq!(f.from.expect("from").format(&Rfc3339).expect("fmt"), "2026-12-01T00:00:00Z");
         assert_eq!(f.to.expect("to").format(&Rfc3339).expect("fmt"), "2026-12-04T00:00:00Z");
         assert_eq!((f.offset, f.limit), (100, 50));

@@ -111,9 +111,7 @@ fn safe_next(next: &str) -> &str {
 /// Marks a response whose handler wrote its own audit events.
 pub(crate) fn audited(response: impl IntoResponse) -> Response {
     let mut response = response.into_response();
-    response
-        .headers_mut()
-        .insert(HeaderName::from_static(AUDITED_HEADER), HeaderValue::from_static("1"));
+    response.headers_mut().insert(HeaderName::from_static(AUDITED_HEADER), HeaderValue::from_static("1"));
     response
 }
 

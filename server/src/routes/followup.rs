@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::auth::audited;
-use super::redirect_with;
 use super::extract::ApiJson;
+use super::redirect_with;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -61,13 +61,14 @@ pub async fn record_event(
     let Value::Object(mut fields) = body else {
         return Err(ApiError::Validation("expected a JSON object with `event` and `expected_version`".into()));
     };
-    let expected_version = fields
-        .remove("expected_version")
-        .and_then(|v| v.as_i64())
-        .and_then(|v| i32::try_from(v).ok())
-        .ok_or_else(|| ApiError::Validation("expected_version: the version you last saw (an integer) is required".into()))?;
+    let expected_version =
+        fields.remove("expected_version").and_then(|v| v.as_i64()).and_then(|v| i32::try_from(v).ok()).ok_or_else(
+            || ApiError::Validation("expected_version: the version you last saw (an integer) is required".into()),
+        )?;
     let outcome = match service::parse_event(Value::Object(fields)) {
-        Ok(event) => service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await,
+        Ok(event) => {
+            service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await
+        }
         Err(error) => Err(error),
     };
     match outcome {
@@ -88,7 +89,9 @@ fn record_error_response(error: RecordError) -> Response {
         RecordError::Refused(app::domain::followup::Refusal::RoleMayNot { .. }) => {
             (StatusCode::FORBIDDEN, "forbidden", None)
         }
-        RecordError::Refused(_) | RecordError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "event_refused", None),
+        RecordError::Refused(_) | RecordError::Invalid { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "event_refused", None)
+        }
         RecordError::Db(cause) => {
             tracing::error!(error = %cause, "recording a finding event");
             return ApiError::Internal(message.into()).into_response();
@@ -176,7 +179,9 @@ pub async fn record_event_form(
     };
     let kind = event.get("event").and_then(Value::as_str).unwrap_or_default().to_owned();
     let result = match service::parse_event(Value::Object(event)) {
-        Ok(event) => service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await,
+        Ok(event) => {
+            service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await
+        }
         Err(error) => Err(error),
     };
     match result {
@@ -215,7 +220,8 @@ pub async fn assign_form(
     if items.is_empty() {
         return audited(redirect_with(&page, "error", "select at least one finding to assign"));
     }
-    let (assigned, refused) = service::bulk_assign(&state.pool, &user, &state.levels, &items, assignee, Some(client)).await;
+    let (assigned, refused) =
+        service::bulk_assign(&state.pool, &user, &state.levels, &items, assignee, Some(client)).await;
     let notice = match refused.first() {
         None => format!("assigned {} finding(s)", assigned.len()),
         Some((id, error)) => format!("assigned {}; {} not assigned (#{id}: {error})", assigned.len(), refused.len()),

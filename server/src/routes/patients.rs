@@ -78,7 +78,9 @@ pub async fn resolve_form(
     }
     .await;
     match result {
-        Ok(study_uid) => audited(super::redirect_with(&format!("/studies/{study_uid}"), "notice", "demographics mismatch resolved")),
+        Ok(study_uid) => {
+            audited(super::redirect_with(&format!("/studies/{study_uid}"), "notice", "demographics mismatch resolved"))
+        }
         // Not marked audited: the guard records the refused request.
         Err(error) => error.into_response(),
     }

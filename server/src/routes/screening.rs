@@ -20,7 +20,11 @@ fn time(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
-async fn visible(state: &AppState, user: &SessionUser, study_uid: &str) -> Result<elysium_db::images::StudyRow, ApiError> {
+async fn visible(
+    state: &AppState,
+    user: &SessionUser,
+    study_uid: &str,
+) -> Result<elysium_db::images::StudyRow, ApiError> {
     elysium_db::images::study_within(&state.pool, study_uid, user.site_scope()).await?.ok_or(ApiError::NotFound)
 }
 

@@ -99,7 +99,9 @@ pub async fn upload(
             }
             match reader.await {
                 Ok(Ok(())) => {}
-                Ok(Err(reason)) => store(&state, &received, (format!("{name} (zip)"), Err(reason)), &mut result, &mut outcomes).await,
+                Ok(Err(reason)) => {
+                    store(&state, &received, (format!("{name} (zip)"), Err(reason)), &mut result, &mut outcomes).await
+                }
                 Err(error) => {
                     let item = (format!("{name} (zip)"), Err(error.to_string()));
                     store(&state, &received, item, &mut result, &mut outcomes).await;
@@ -110,7 +112,9 @@ pub async fn upload(
         }
     }
     let template = user.audit_event("dicom.upload", "success", Some(client));
-    crate::ingest::audit::record_batch(&state.pool, &template, &outcomes).await.map_err(|e| ApiError::Internal(e.into()))?;
+    crate::ingest::audit::record_batch(&state.pool, &template, &outcomes)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     session.insert(LAST_UPLOAD, &result).await.map_err(ApiError::internal)?;
     let mut response = Redirect::to("/upload").into_response();
     response.headers_mut().insert(AUDITED_HEADER, HeaderValue::from_static("1"));
@@ -118,7 +122,13 @@ pub async fn upload(
 }
 
 /// Stores one file (or records why it has no bytes) and adds its row to the result table.
-async fn store(state: &AppState, received: &Received, (label, item): Item, result: &mut UploadResult, outcomes: &mut Vec<Outcome>) {
+async fn store(
+    state: &AppState,
+    received: &Received,
+    (label, item): Item,
+    result: &mut UploadResult,
+    outcomes: &mut Vec<Outcome>,
+) {
     match item {
         Ok(bytes) => {
             let outcome = state.ingestor.ingest(bytes, received).await;
@@ -131,8 +141,14 @@ async fn store(state: &AppState, received: &Received, (label, item): Item, resul
 
 fn row(file: String, outcome: &Outcome) -> UploadRow {
     match outcome {
-        Outcome::Stored(r) => UploadRow { file, outcome: "stored".into(), detail: format!("patient {}, study {}", r.patient_id, r.study_uid) },
-        Outcome::Duplicate(r) => UploadRow { file, outcome: "duplicate".into(), detail: format!("already stored ({})", r.sop_instance_uid) },
+        Outcome::Stored(r) => UploadRow {
+            file,
+            outcome: "stored".into(),
+            detail: format!("patient {}, study {}", r.patient_id, r.study_uid),
+        },
+        Outcome::Duplicate(r) => {
+            UploadRow { file, outcome: "duplicate".into(), detail: format!("already stored ({})", r.sop_instance_uid) }
+        }
         Outcome::Rejected { reason, .. } => UploadRow { file, outcome: "refused".into(), detail: reason.to_string() },
     }
 }
@@ -214,7 +230,14 @@ mod tests {
         const MIB: usize = 1024 * 1024;
         let limits = ZipLimits { entry_bytes: 4 * MIB as u64, total_bytes: 10 * MIB as u64 };
         // Zeros deflate about a thousandfold: 17 MiB of entries in an archive of a few KiB.
-        let sizes = [("a.dcm", 3 * MIB), ("b.dcm", 5 * MIB), ("c.dcm", 2 * MIB), ("d.dcm", 3 * MIB), ("e.dcm", 3 * MIB), ("f.dcm", MIB)];
+        let sizes = [
+            ("a.dcm", 3 * MIB),
+            ("b.dcm", 5 * MIB),
+            ("c.dcm", 2 * MIB),
+            ("d.dcm", 3 * MIB),
+            ("e.dcm", 3 * MIB),
+            ("f.dcm", MIB),
+        ];
         let archive = zip_of(&sizes);
         assert!(archive.len() < 100 * 1024, "{} bytes", archive.len());
         let mut entries = Vec::new();
@@ -223,8 +246,10 @@ mod tests {
             true
         })
         .expect("reads");
-        let outcome: Vec<(&str, Result<usize, &str>)> =
-            entries.iter().map(|(label, item)| (label.as_str(), item.as_ref().map(Bytes::len).map_err(String::as_str))).collect();
+        let outcome: Vec<(&str, Result<usize, &str>)> = entries
+            .iter()
+            .map(|(label, item)| (label.as_str(), item.as_ref().map(Bytes::len).map_err(String::as_str)))
+            .collect();
         assert_eq!(outcome[0], ("up.zip!a.dcm", Ok(3 * MIB)));
         assert_eq!(outcome[1], ("up.zip!b.dcm", Err("zip entry inflates past the size limit")), "over the entry limit");
         assert_eq!(outcome[2], ("up.zip!c.dcm", Ok(2 * MIB)));

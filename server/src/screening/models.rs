@@ -35,7 +35,9 @@ pub fn active_screening_model(config: &ScreeningConfig) -> Result<VerifiedModel,
             .max_by(|a, b| compare_versions(&a.manifest.version, &b.manifest.version))
             .ok_or_else(|| ModelsError::NotFound(wanted.clone(), dir));
     }
-    models.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name).then(compare_versions(&b.manifest.version, &a.manifest.version)));
+    models.sort_by(|a, b| {
+        a.manifest.name.cmp(&b.manifest.name).then(compare_versions(&b.manifest.version, &a.manifest.version))
+    });
     models.into_iter().next().ok_or(ModelsError::None(dir))
 }
 

@@ -160,16 +160,19 @@ pub async fn analyse(
 ) -> Result<Analysis, PipelineError> {
     set(stage, "decode");
     let t = Instant::now();
-    let parsed: Vec<ParsedInstance> = blocking(cpu, move || instances.par_iter().map(header::parse_shared).collect::<Result<Vec<_>, _>>())
-        .await?
-        .map_err(|e| PipelineError::Permanent(format!("an instance cannot be read: {e}")))?;
+    let parsed: Vec<ParsedInstance> =
+        blocking(cpu, move || instances.par_iter().map(header::parse_shared).collect::<Result<Vec<_>, _>>())
+            .await?
+            .map_err(|e| PipelineError::Permanent(format!("an instance cannot be read: {e}")))?;
     timings.decode += ms(t);
 
     set(stage, "volume");
-    let model = session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
+    let model =
+        session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?.model.clone();
     let t = Instant::now();
     let buffer = spare.take();
-    let (loaded, parsed) = blocking(cpu, move || (elysium_dicom::volume::load_series_into(&parsed, buffer), parsed)).await?;
+    let (loaded, parsed) =
+        blocking(cpu, move || (elysium_dicom::volume::load_series_into(&parsed, buffer), parsed)).await?;
     let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
     let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
     if !verdict.eligible {
@@ -208,11 +211,16 @@ pub async fn analyse(
     let (interpretation, measured) = {
         let (volume, model) = (volume.clone(), model.clone());
         blocking(cpu, move || {
-            let interpretation = postprocess::interpret(&model.manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
+            let interpretation =
+                postprocess::interpret(&model.manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
             let measured = model.manifest.output(OutputKind::OrganLabelMap).and_then(|spec| {
                 let labels = raw.i64(&spec.name)?;
                 let size: [usize; 3] = map.size.map(|s| s / spec.stride.unwrap_or(1));
-                Some(biomarkers::measure(&volume, &map, &LabelMap { labels, size, stride: spec.stride.unwrap_or(1), names: &spec.labels }))
+                Some(biomarkers::measure(
+                    &volume,
+                    &map,
+                    &LabelMap { labels, size, stride: spec.stride.unwrap_or(1), names: &spec.labels },
+                ))
             });
             Ok::<_, String>((interpretation, measured))
         })
@@ -274,7 +282,8 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
         },
     )
     .await?;
-    let findings = store_findings(&mut tx, ctx, job, result_id, &interpretation, &volume, &slice_uids, &model.manifest).await?;
+    let findings =
+        store_findings(&mut tx, ctx, job, result_id, &interpretation, &volume, &slice_uids, &model.manifest).await?;
     note_findings_no_longer_flagged(&mut tx, job, result_id, instances, &interpretation).await?;
     if !jobs::complete(&mut tx, job.id, ctx.owner).await? {
         return Err(PipelineError::LeaseLost);
@@ -335,7 +344,8 @@ async fn store_findings(
             class_label: positive.class.clone(),
             probability: positive.probability,
             threshold: positive.threshold,
-            class_probabilities: serde_json::to_value(interpretation.tumor_probabilities.get(&positive.organ)).unwrap_or_default(),
+            class_probabilities: serde_json::to_value(interpretation.tumor_probabilities.get(&positive.organ))
+                .unwrap_or_default(),
             model_name: manifest.name.clone(),
             model_version: manifest.version.clone(),
             location,
@@ -376,16 +386,18 @@ async fn note_findings_no_longer_flagged(
 /// volume sorts them (along the slice normal, ascending). `None` where that cannot be told
 /// (multi-frame instances, or a count that does not match the volume's).
 fn slice_instance_uids(parsed: &[ParsedInstance], slices: usize) -> Vec<Option<String>> {
-    let normal = parsed.first().and_then(|p| p.header.image_orientation).map(|o| {
-        [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]]
-    });
+    let normal = parsed
+        .first()
+        .and_then(|p| p.header.image_orientation)
+        .map(|o| [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]]);
     let mut keyed: Vec<(f64, String)> = parsed
         .iter()
         .filter_map(|p| {
             let position = p.header.image_position?;
             let n = normal?;
-            (p.header.number_of_frames.unwrap_or(1) <= 1)
-                .then(|| (position[0] * n[0] + position[1] * n[1] + position[2] * n[2], p.header.sop_instance_uid.to_string()))
+            (p.header.number_of_frames.unwrap_or(1) <= 1).then(|| {
+                (position[0] * n[0] + position[1] * n[1] + position[2] * n[2], p.header.sop_instance_uid.to_string())
+            })
         })
         .collect();
     if keyed.len() != slices {

@@ -77,9 +77,16 @@ async fn header_verdict(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>, serie
         .await
         .map_err(|e| e.to_string())?
         .ok_or("the series is gone")?;
-    let instances = elysium_db::images::instances_of_series(pool, &study_uid, series_uid).await.map_err(|e| e.to_string())?;
+    let instances =
+        elysium_db::images::instances_of_series(pool, &study_uid, series_uid).await.map_err(|e| e.to_string())?;
     let first = instances.first().ok_or("the series has no instances")?;
-    let bytes = store.get(&first.object_key.clone().into()).await.map_err(|e| e.to_string())?.bytes().await.map_err(|e| e.to_string())?;
+    let bytes = store
+        .get(&first.object_key.clone().into())
+        .await
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
     let slices = usize::try_from(count).unwrap_or(0);
     let verdict = tokio::task::spawn_blocking(move || {
         let header = elysium_dicom::header::parse_header(&bytes).map_err(|e| e.to_string())?;

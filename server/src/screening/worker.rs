@@ -102,7 +102,16 @@ impl Worker {
         lease: Duration,
     ) -> Worker {
         let cpu = cpu_pool(session.intra_threads);
-        Worker { pool, store, levels, session: Arc::new(Mutex::new(session)), cpu, owner, lease, spare: SpareVoxels::default() }
+        Worker {
+            pool,
+            store,
+            levels,
+            session: Arc::new(Mutex::new(session)),
+            cpu,
+            owner,
+            lease,
+            spare: SpareVoxels::default(),
+        }
     }
 
     /// Claims and processes one job; `false` when the queue had none ready.
@@ -143,7 +152,8 @@ impl Worker {
     async fn process(&self, job: ClaimedJob) {
         let stage: StageCell = Arc::new(Mutex::new("starting"));
         let heartbeat = {
-            let (pool, owner, lease, stage, id) = (self.pool.clone(), self.owner.clone(), self.lease, stage.clone(), job.id);
+            let (pool, owner, lease, stage, id) =
+                (self.pool.clone(), self.owner.clone(), self.lease, stage.clone(), job.id);
             tokio::spawn(async move {
                 loop {
                     let current = stage.lock().map(|s| *s).unwrap_or("working");
@@ -174,11 +184,15 @@ impl Worker {
             }
             Err(PipelineError::Permanent(error)) => {
                 tracing::warn!(job = job.id, series = %job.series_uid, %error, "screening failed for good");
-                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Failed, &error).await.map(|_| ())
+                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Failed, &error)
+                    .await
+                    .map(|_| ())
             }
             Err(PipelineError::Ineligible(reason)) => {
                 tracing::info!(job = job.id, series = %job.series_uid, %reason, "series skipped");
-                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Skipped, &reason).await.map(|_| ())
+                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Skipped, &reason)
+                    .await
+                    .map(|_| ())
             }
             Err(PipelineError::Transient(error)) => {
                 let backoff = Duration::from_secs(10 * u64::try_from(job.attempts).unwrap_or(1));

@@ -204,7 +204,9 @@ impl FindingEvent {
             }
             FindingEvent::MarkDeclined { note } => FindingEvent::MarkDeclined { note: opt(note) },
             FindingEvent::Reopen { reason } => FindingEvent::Reopen { reason: reason.trim().to_owned() },
-            FindingEvent::Assign { assignee } => FindingEvent::Assign { assignee: opt(assignee).map(|a| a.to_lowercase()) },
+            FindingEvent::Assign { assignee } => {
+                FindingEvent::Assign { assignee: opt(assignee).map(|a| a.to_lowercase()) }
+            }
             FindingEvent::AddNote { text } => FindingEvent::AddNote { text: text.trim().to_owned() },
             other @ (FindingEvent::StartReview | FindingEvent::MarkLost | FindingEvent::ReferToMdt) => other,
         }
@@ -252,7 +254,10 @@ impl DismissReason {
     /// Reasons that rest on reading the images: only a radiologist may give them. The others
     /// (a known diagnosis, a duplicate) a coordinator can establish from the record.
     pub fn needs_image_review(self) -> bool {
-        matches!(self, DismissReason::ImagingArtefact | DismissReason::BenignAppearance | DismissReason::AiFalsePositive)
+        matches!(
+            self,
+            DismissReason::ImagingArtefact | DismissReason::BenignAppearance | DismissReason::AiFalsePositive
+        )
     }
 }
 

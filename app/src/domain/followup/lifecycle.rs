@@ -182,7 +182,10 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
         }
         FindingEvent::MarkLost => {
             if facts.unsuccessful_contacts < facts.contacts_before_lost {
-                Err(Refusal::TooFewContactAttempts { have: facts.unsuccessful_contacts, need: facts.contacts_before_lost })
+                Err(Refusal::TooFewContactAttempts {
+                    have: facts.unsuccessful_contacts,
+                    need: facts.contacts_before_lost,
+                })
             } else {
                 Ok(())
             }

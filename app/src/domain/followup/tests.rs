@@ -83,9 +83,11 @@ fn example(kind: EventKind) -> FindingEvent {
             diagnosis: Some("Adenocarcinoma".into()),
             date: date!(2026 - 11 - 20),
         },
-        EventKind::RecordContactAttempt => {
-            FindingEvent::RecordContactAttempt { channel: ContactChannel::Phone, result: ContactResult::NoAnswer, note: None }
-        }
+        EventKind::RecordContactAttempt => FindingEvent::RecordContactAttempt {
+            channel: ContactChannel::Phone,
+            result: ContactResult::NoAnswer,
+            note: None,
+        },
         EventKind::MarkDeclined => FindingEvent::MarkDeclined { note: None },
         EventKind::MarkLost => FindingEvent::MarkLost,
         EventKind::ReferToMdt => FindingEvent::ReferToMdt,
@@ -218,25 +220,40 @@ fn payload_rules() {
     assert_eq!(
         invalid(
             S::InReview,
-            FindingEvent::OrderWorkup { modality: WorkupModality::Endoscopy, due_date: date!(2026 - 12 - 10), responsible: None }
+            FindingEvent::OrderWorkup {
+                modality: WorkupModality::Endoscopy,
+                due_date: date!(2026 - 12 - 10),
+                responsible: None
+            }
         ),
         "modality"
     );
     assert_eq!(
         invalid(
             S::InReview,
-            FindingEvent::OrderWorkup { modality: WorkupModality::Biopsy, due_date: date!(2026 - 11 - 25), responsible: None }
+            FindingEvent::OrderWorkup {
+                modality: WorkupModality::Biopsy,
+                due_date: date!(2026 - 11 - 25),
+                responsible: None
+            }
         ),
         "due_date"
     );
     assert_eq!(
         invalid(
             S::InReview,
-            FindingEvent::OrderWorkup { modality: WorkupModality::Biopsy, due_date: date!(2028 - 01 - 01), responsible: None }
+            FindingEvent::OrderWorkup {
+                modality: WorkupModality::Biopsy,
+                due_date: date!(2028 - 01 - 01),
+                responsible: None
+            }
         ),
         "due_date"
     );
-    assert_eq!(invalid(S::WorkupOrdered, FindingEvent::ScheduleWorkup { date: date!(2026 - 10 - 01), site: None }), "date");
+    assert_eq!(
+        invalid(S::WorkupOrdered, FindingEvent::ScheduleWorkup { date: date!(2026 - 10 - 01), site: None }),
+        "date"
+    );
     let outcome = |outcome, confirmed_by, diagnosis: Option<&str>, date| FindingEvent::RecordOutcome {
         outcome,
         confirmed_by,

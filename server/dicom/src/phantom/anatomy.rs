@@ -15,11 +15,7 @@ pub(crate) struct Body {
 
 impl Body {
     fn point(&self, [u, v, w]: [f64; 3]) -> [f64; 3] {
-        [
-            u * self.half_width_mm,
-            v * self.half_depth_mm,
-            self.z_bottom_mm + w * self.length_mm,
-        ]
+        [u * self.half_width_mm, v * self.half_depth_mm, self.z_bottom_mm + w * self.length_mm]
     }
 
     fn z(&self, w: f64) -> f64 {
@@ -90,27 +86,13 @@ pub(crate) struct Segment {
 impl Segment {
     fn new(a: [f64; 3], b: [f64; 3]) -> Segment {
         let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-        Segment {
-            a,
-            ab,
-            len2: dot(ab, ab),
-            z_min: a[2].min(b[2]),
-            z_max: a[2].max(b[2]),
-        }
+        Segment { a, ab, len2: dot(ab, ab), z_min: a[2].min(b[2]), z_max: a[2].max(b[2]) }
     }
 
     fn distance2(&self, p: [f64; 3]) -> f64 {
         let ap = [p[0] - self.a[0], p[1] - self.a[1], p[2] - self.a[2]];
-        let t = if self.len2 > 0.0 {
-            (dot(ap, self.ab) / self.len2).clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        let d = [
-            ap[0] - t * self.ab[0],
-            ap[1] - t * self.ab[1],
-            ap[2] - t * self.ab[2],
-        ];
+        let t = if self.len2 > 0.0 { (dot(ap, self.ab) / self.len2).clamp(0.0, 1.0) } else { 0.0 };
+        let d = [ap[0] - t * self.ab[0], ap[1] - t * self.ab[1], ap[2] - t * self.ab[2]];
         dot(d, d)
     }
 }
@@ -158,19 +140,7 @@ impl Section<'_> {
 
     pub fn contains(&self, x: f64, y: f64) -> bool {
         match self {
-            Section::Ellipse {
-                cx,
-                cy,
-                rx,
-                ry,
-                cos,
-                sin,
-                t,
-                inner,
-                sector,
-                sloped,
-                ..
-            } => {
+            Section::Ellipse { cx, cy, rx, ry, cos, sin, t, inner, sector, sloped, .. } => {
                 let dx = x - cx;
                 let dy = y - cy;
                 let lx = dx * cos + dy * sin;
@@ -196,12 +166,7 @@ impl Section<'_> {
                 }
                 true
             }
-            Section::Tube {
-                z,
-                radius2,
-                segments,
-                ..
-            } => segments.iter().any(|s| s.distance2([x, y, *z]) <= *radius2),
+            Section::Tube { z, radius2, segments, .. } => segments.iter().any(|s| s.distance2([x, y, *z]) <= *radius2),
         }
     }
 }
@@ -210,12 +175,7 @@ impl Shape {
     /// The cut of this shape at height `z`, if the plane meets it.
     pub fn section(&self, z: f64) -> Option<Section<'_>> {
         match self {
-            Shape::Ellipsoid {
-                center,
-                radii,
-                cos,
-                sin,
-            } => {
+            Shape::Ellipsoid { center, radii, cos, sin } => {
                 let dz = (z - center[2]) / radii[2];
                 let t = 1.0 - dz * dz;
                 if t < 0.0 {
@@ -234,22 +194,10 @@ impl Shape {
                     inner: None,
                     sector: None,
                     sloped: None,
-                    bbox: [
-                        center[0] - ex,
-                        center[0] + ex,
-                        center[1] - ey,
-                        center[1] + ey,
-                    ],
+                    bbox: [center[0] - ex, center[0] + ex, center[1] - ey, center[1] + ey],
                 })
             }
-            Shape::Cylinder {
-                center,
-                radii,
-                inner,
-                z: [z0, z1],
-                period,
-                sector,
-            } => {
+            Shape::Cylinder { center, radii, inner, z: [z0, z1], period, sector } => {
                 if z < *z0 || z > *z1 {
                     return None;
                 }
@@ -272,19 +220,12 @@ impl Shape {
                     inner: *inner,
                     sector: *sector,
                     sloped,
-                    bbox: [
-                        center[0] - radii[0],
-                        center[0] + radii[0],
-                        center[1] - radii[1],
-                        center[1] + radii[1],
-                    ],
+                    bbox: [center[0] - radii[0], center[0] + radii[0], center[1] - radii[1], center[1] + radii[1]],
                 })
             }
             Shape::Tube { segments, radius } => {
-                let near: Vec<&Segment> = segments
-                    .iter()
-                    .filter(|s| z >= s.z_min - radius && z <= s.z_max + radius)
-                    .collect();
+                let near: Vec<&Segment> =
+                    segments.iter().filter(|s| z >= s.z_min - radius && z <= s.z_max + radius).collect();
                 if near.is_empty() {
                     return None;
                 }
@@ -297,12 +238,7 @@ impl Shape {
                         bbox[3] = bbox[3].max(p[1] + radius);
                     }
                 }
-                Some(Section::Tube {
-                    z,
-                    radius2: radius * radius,
-                    segments: near,
-                    bbox,
-                })
+                Some(Section::Tube { z, radius2: radius * radius, segments: near, bbox })
             }
         }
     }
@@ -314,24 +250,16 @@ impl Shape {
     /// A box that holds the whole shape.
     pub fn bbox(&self) -> Box3 {
         match self {
-            Shape::Ellipsoid {
-                center,
-                radii,
-                cos,
-                sin,
-            } => {
+            Shape::Ellipsoid { center, radii, cos, sin } => {
                 let (ex, ey) = rotated_extent(radii[0], radii[1], *cos, *sin);
                 [
                     [center[0] - ex, center[1] - ey, center[2] - radii[2]],
                     [center[0] + ex, center[1] + ey, center[2] + radii[2]],
                 ]
             }
-            Shape::Cylinder {
-                center, radii, z, ..
-            } => [
-                [center[0] - radii[0], center[1] - radii[1], z[0]],
-                [center[0] + radii[0], center[1] + radii[1], z[1]],
-            ],
+            Shape::Cylinder { center, radii, z, .. } => {
+                [[center[0] - radii[0], center[1] - radii[1], z[0]], [center[0] + radii[0], center[1] + radii[1], z[1]]]
+            }
             Shape::Tube { segments, radius } => {
                 let mut b = [[f64::MAX; 3], [f64::MIN; 3]];
                 for s in segments {
@@ -351,10 +279,7 @@ impl Shape {
 
 /// Half extents of an ellipse with semi-axes (a, b) rotated by (cos, sin).
 fn rotated_extent(a: f64, b: f64, cos: f64, sin: f64) -> (f64, f64) {
-    (
-        ((a * cos).powi(2) + (b * sin).powi(2)).sqrt(),
-        ((a * sin).powi(2) + (b * cos).powi(2)).sqrt(),
-    )
+    (((a * cos).powi(2) + (b * sin).powi(2)).sqrt(), ((a * sin).powi(2) + (b * cos).powi(2)).sqrt())
 }
 
 /// One organ of one patient.
@@ -420,42 +345,20 @@ impl Anatomy {
         let mut organs = Vec::new();
         for organ in &spec.organs {
             // Always draw the same numbers, jitter or not, so that streams stay aligned.
-            let mut rng = Rng::for_stream(
-                seed,
-                &[stream::ORGAN, u64::from(patient), u64::from(organ.label)],
-            );
+            let mut rng = Rng::for_stream(seed, &[stream::ORGAN, u64::from(patient), u64::from(organ.label)]);
             let hu = organ.mean_hu(contrast) + organ.hu_jitter * rng.normal();
             let shift = [rng.normal(), rng.normal(), rng.normal()].map(|d| d * var.position_jitter);
             let scale = clamped_normal(&mut rng, var.size_sd, var.size_range);
-            let (shift, scale) = if organ.jitter {
-                (shift, scale)
-            } else {
-                ([0.0; 3], 1.0)
-            };
+            let (shift, scale) = if organ.jitter { (shift, scale) } else { ([0.0; 3], 1.0) };
             label_hu[usize::from(organ.label)] = hu;
             label_sd[usize::from(organ.label)] = organ.sd;
             if organ.label == 0 {
                 continue;
             }
-            let shapes = organ
-                .shapes
-                .iter()
-                .map(|s| place_shape(s, &body, shift, scale, sex))
-                .collect();
-            organs.push(Organ {
-                name: organ.name.clone(),
-                label: organ.label,
-                hu,
-                sd: organ.sd,
-                shapes,
-            });
+            let shapes = organ.shapes.iter().map(|s| place_shape(s, &body, shift, scale, sex)).collect();
+            organs.push(Organ { name: organ.name.clone(), label: organ.label, hu, sd: organ.sd, shapes });
         }
-        Anatomy {
-            body,
-            organs,
-            label_hu,
-            label_sd,
-        }
+        Anatomy { body, organs, label_hu, label_sd }
     }
 
     pub fn organ(&self, name: &str) -> Option<&Organ> {
@@ -464,11 +367,7 @@ impl Anatomy {
 
     /// The label at a point: the last-painted organ containing it.
     pub fn label_at(&self, p: [f64; 3]) -> u8 {
-        self.organs
-            .iter()
-            .rev()
-            .find(|o| o.contains(p))
-            .map_or(0, |o| o.label)
+        self.organs.iter().rev().find(|o| o.contains(p)).map_or(0, |o| o.label)
     }
 
     /// Paints the organs cut by the plane `z` into `labels` (row-major, `grid` sized),
@@ -492,12 +391,7 @@ impl Anatomy {
 fn place_shape(shape: &ShapeSpec, body: &Body, shift: [f64; 3], scale: f64, sex: Sex) -> Shape {
     let [du, dv, dw] = shift;
     match shape {
-        ShapeSpec::Ellipsoid {
-            center,
-            radii,
-            rotate_deg,
-            male_scale,
-        } => {
+        ShapeSpec::Ellipsoid { center, radii, rotate_deg, male_scale } => {
             let scale = scale * if sex == Sex::M { *male_scale } else { 1.0 };
             let c = body.point([center[0] + du, center[1] + dv, center[2] + dw]);
             let r = [
@@ -506,37 +400,12 @@ fn place_shape(shape: &ShapeSpec, body: &Body, shift: [f64; 3], scale: f64, sex:
                 radii[2] * body.length_mm * scale,
             ];
             let (sin, cos) = rotate_deg.to_radians().sin_cos();
-            Shape::Ellipsoid {
-                center: c,
-                radii: r,
-                cos,
-                sin,
-            }
+            Shape::Ellipsoid { center: c, radii: r, cos, sin }
         }
-        ShapeSpec::Cylinder {
-            center,
-            radii,
-            w,
-            inner,
-            period_mm,
-            duty,
-            descent_mm,
-            sector_deg,
-        } => Shape::Cylinder {
-            center: [
-                (center[0] + du) * body.half_width_mm,
-                (center[1] + dv) * body.half_depth_mm,
-            ],
-            radii: [
-                radii[0] * body.half_width_mm * scale,
-                radii[1] * body.half_depth_mm * scale,
-            ],
-            inner: inner.map(|[iu, iv]| {
-                [
-                    iu * body.half_width_mm * scale,
-                    iv * body.half_depth_mm * scale,
-                ]
-            }),
+        ShapeSpec::Cylinder { center, radii, w, inner, period_mm, duty, descent_mm, sector_deg } => Shape::Cylinder {
+            center: [(center[0] + du) * body.half_width_mm, (center[1] + dv) * body.half_depth_mm],
+            radii: [radii[0] * body.half_width_mm * scale, radii[1] * body.half_depth_mm * scale],
+            inner: inner.map(|[iu, iv]| [iu * body.half_width_mm * scale, iv * body.half_depth_mm * scale]),
             z: [body.z(w[0] + dw), body.z(w[1] + dw)],
             period: period_mm.map(|period| Segmentation {
                 period,
@@ -547,10 +416,7 @@ fn place_shape(shape: &ShapeSpec, body: &Body, shift: [f64; 3], scale: f64, sex:
             sector: sector_deg.map(|[a0, a1]| (a0, a1 - a0)),
         },
         ShapeSpec::Tube { points, radius_mm } => {
-            let pts: Vec<[f64; 3]> = points
-                .iter()
-                .map(|p| body.point([p[0] + du, p[1] + dv, p[2] + dw]))
-                .collect();
+            let pts: Vec<[f64; 3]> = points.iter().map(|p| body.point([p[0] + du, p[1] + dv, p[2] + dw])).collect();
             Shape::Tube {
                 segments: pts.windows(2).map(|w| Segment::new(w[0], w[1])).collect(),
                 radius: radius_mm * scale,
@@ -632,15 +498,7 @@ impl Lesion {
     }
 
     /// Paints this lesion into one slice: label and HU (from the unit noise `noise`).
-    pub fn paint(
-        &self,
-        z: f64,
-        grid: &Grid,
-        lesion_label: u8,
-        labels: &mut [u8],
-        hu: &mut [f32],
-        noise: &[f32],
-    ) {
+    pub fn paint(&self, z: f64, grid: &Grid, lesion_label: u8, labels: &mut [u8], hu: &mut [f32], noise: &[f32]) {
         if (z - self.centre[2]).abs() > self.radius {
             return;
         }
@@ -685,10 +543,7 @@ const PLACEMENT_TRIES: usize = 4000;
 
 /// Places one lesion of `diameter_mm` by `rule` in `anatomy`, within the scanned z range
 /// `[z_min, z_max]`, away from the lesions already placed.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a private helper with distinct inputs"
-)]
+#[expect(clippy::too_many_arguments, reason = "a private helper with distinct inputs")]
 pub(crate) fn place_lesion(
     spec: &PhantomSpec,
     anatomy: &Anatomy,

@@ -33,11 +33,9 @@ pub(crate) fn derive_uid(parts: &[&[u8]]) -> String {
 pub(crate) fn is_valid_uid(uid: &str) -> bool {
     !uid.is_empty()
         && uid.len() <= 64
-        && uid.split('.').all(|c| {
-            !c.is_empty()
-                && c.bytes().all(|b| b.is_ascii_digit())
-                && (c.len() == 1 || !c.starts_with('0'))
-        })
+        && uid
+            .split('.')
+            .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) && (c.len() == 1 || !c.starts_with('0')))
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
@@ -121,23 +119,14 @@ pub(crate) const RESCALE_INTERCEPT: f64 = -1024.0;
 pub(crate) const MAX_STORED: f32 = 4095.0;
 
 pub(crate) fn series_description(contrast: bool) -> &'static str {
-    if contrast {
-        "Phantom chest-abdomen with contrast"
-    } else {
-        "Phantom chest-abdomen non-contrast"
-    }
+    if contrast { "Phantom chest-abdomen with contrast" } else { "Phantom chest-abdomen non-contrast" }
 }
 
 /// The attributes shared by every slice of a series.
 pub(crate) fn series_template(a: &SeriesAttributes<'_>) -> InMemDicomObject {
-    let text =
-        |tag: Tag, vr: VR, value: &str| DataElement::new(tag, vr, PrimitiveValue::from(value));
+    let text = |tag: Tag, vr: VR, value: &str| DataElement::new(tag, vr, PrimitiveValue::from(value));
     let mut elements = vec![
-        DataElement::new(
-            tags::IMAGE_TYPE,
-            VR::CS,
-            strs(["ORIGINAL".into(), "PRIMARY".into(), "AXIAL".into()]),
-        ),
+        DataElement::new(tags::IMAGE_TYPE, VR::CS, strs(["ORIGINAL".into(), "PRIMARY".into(), "AXIAL".into()])),
         text(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
         text(tags::STUDY_DATE, VR::DA, a.study_date),
         text(tags::SERIES_DATE, VR::DA, a.study_date),
@@ -152,21 +141,9 @@ pub(crate) fn series_template(a: &SeriesAttributes<'_>) -> InMemDicomObject {
         text(tags::MANUFACTURER, VR::LO, MANUFACTURER),
         text(tags::INSTITUTION_NAME, VR::LO, "Elysium synthetic data"),
         text(tags::REFERRING_PHYSICIAN_NAME, VR::PN, ""),
-        text(
-            tags::STUDY_DESCRIPTION,
-            VR::LO,
-            "CT chest abdomen (synthetic phantom)",
-        ),
-        text(
-            tags::SERIES_DESCRIPTION,
-            VR::LO,
-            series_description(a.contrast),
-        ),
-        text(
-            tags::MANUFACTURER_MODEL_NAME,
-            VR::LO,
-            "elysium-dicom phantom",
-        ),
+        text(tags::STUDY_DESCRIPTION, VR::LO, "CT chest abdomen (synthetic phantom)"),
+        text(tags::SERIES_DESCRIPTION, VR::LO, series_description(a.contrast)),
+        text(tags::MANUFACTURER_MODEL_NAME, VR::LO, "elysium-dicom phantom"),
         text(tags::PATIENT_NAME, VR::PN, a.patient_name),
         text(tags::PATIENT_ID, VR::LO, a.patient_id),
         text(tags::PATIENT_BIRTH_DATE, VR::DA, a.birth_date),
@@ -176,11 +153,7 @@ pub(crate) fn series_template(a: &SeriesAttributes<'_>) -> InMemDicomObject {
         text(tags::SLICE_THICKNESS, VR::DS, &ds(a.slice_thickness)),
         text(tags::KVP, VR::DS, "120"),
         text(tags::SPACING_BETWEEN_SLICES, VR::DS, &ds(a.slice_spacing)),
-        text(
-            tags::SOFTWARE_VERSIONS,
-            VR::LO,
-            concat!("elysium-dicom ", env!("CARGO_PKG_VERSION")),
-        ),
+        text(tags::SOFTWARE_VERSIONS, VR::LO, concat!("elysium-dicom ", env!("CARGO_PKG_VERSION"))),
         text(tags::CONVOLUTION_KERNEL, VR::SH, "STANDARD"),
         text(tags::PATIENT_POSITION, VR::CS, "HFS"),
         text(tags::STUDY_INSTANCE_UID, VR::UI, a.study_uid),
@@ -193,29 +166,17 @@ pub(crate) fn series_template(a: &SeriesAttributes<'_>) -> InMemDicomObject {
             VR::DS,
             strs(["1", "0", "0", "0", "1", "0"].map(String::from)),
         ),
-        text(
-            tags::FRAME_OF_REFERENCE_UID,
-            VR::UI,
-            a.frame_of_reference_uid,
-        ),
+        text(tags::FRAME_OF_REFERENCE_UID, VR::UI, a.frame_of_reference_uid),
         text(tags::POSITION_REFERENCE_INDICATOR, VR::LO, ""),
         DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, PrimitiveValue::from(1u16)),
         text(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
         DataElement::new(tags::ROWS, VR::US, PrimitiveValue::from(a.rows)),
         DataElement::new(tags::COLUMNS, VR::US, PrimitiveValue::from(a.columns)),
-        DataElement::new(
-            tags::PIXEL_SPACING,
-            VR::DS,
-            strs([ds(a.pixel_spacing[0]), ds(a.pixel_spacing[1])]),
-        ),
+        DataElement::new(tags::PIXEL_SPACING, VR::DS, strs([ds(a.pixel_spacing[0]), ds(a.pixel_spacing[1])])),
         DataElement::new(tags::BITS_ALLOCATED, VR::US, PrimitiveValue::from(16u16)),
         DataElement::new(tags::BITS_STORED, VR::US, PrimitiveValue::from(12u16)),
         DataElement::new(tags::HIGH_BIT, VR::US, PrimitiveValue::from(11u16)),
-        DataElement::new(
-            tags::PIXEL_REPRESENTATION,
-            VR::US,
-            PrimitiveValue::from(0u16),
-        ),
+        DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, PrimitiveValue::from(0u16)),
         text(tags::BURNED_IN_ANNOTATION, VR::CS, "NO"),
         text(tags::WINDOW_CENTER, VR::DS, "40"),
         text(tags::WINDOW_WIDTH, VR::DS, "400"),
@@ -225,11 +186,7 @@ pub(crate) fn series_template(a: &SeriesAttributes<'_>) -> InMemDicomObject {
         text(tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00"),
     ];
     if a.contrast {
-        elements.push(text(
-            tags::CONTRAST_BOLUS_AGENT,
-            VR::LO,
-            "Iohexol 350 mgI/mL (synthetic)",
-        ));
+        elements.push(text(tags::CONTRAST_BOLUS_AGENT, VR::LO, "Iohexol 350 mgI/mL (synthetic)"));
         elements.push(text(tags::CONTRAST_BOLUS_ROUTE, VR::LO, "IV"));
     }
     InMemDicomObject::from_element_iter(elements)
@@ -246,33 +203,13 @@ pub(crate) fn encode_slice(
     path: &Path,
 ) -> Result<Vec<u8>, PhantomError> {
     let mut obj = template.clone();
-    let text =
-        |tag: Tag, vr: VR, value: String| DataElement::new(tag, vr, PrimitiveValue::from(value));
-    obj.put(text(
-        tags::SOP_INSTANCE_UID,
-        VR::UI,
-        sop_instance_uid.to_owned(),
-    ));
-    obj.put(text(
-        tags::INSTANCE_NUMBER,
-        VR::IS,
-        instance_number.to_string(),
-    ));
-    obj.put(DataElement::new(
-        tags::IMAGE_POSITION_PATIENT,
-        VR::DS,
-        strs(position.map(ds)),
-    ));
+    let text = |tag: Tag, vr: VR, value: String| DataElement::new(tag, vr, PrimitiveValue::from(value));
+    obj.put(text(tags::SOP_INSTANCE_UID, VR::UI, sop_instance_uid.to_owned()));
+    obj.put(text(tags::INSTANCE_NUMBER, VR::IS, instance_number.to_string()));
+    obj.put(DataElement::new(tags::IMAGE_POSITION_PATIENT, VR::DS, strs(position.map(ds))));
     obj.put(text(tags::SLICE_LOCATION, VR::DS, ds(position[2])));
-    obj.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OW,
-        PrimitiveValue::U16(SmallVec::from_vec(pixels)),
-    ));
-    encode_file(obj, syntax).map_err(|source| PhantomError::Dicom {
-        path: path.to_owned(),
-        source,
-    })
+    obj.put(DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(SmallVec::from_vec(pixels))));
+    encode_file(obj, syntax).map_err(|source| PhantomError::Dicom { path: path.to_owned(), source })
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -329,11 +266,7 @@ mod tests {
             slice_spacing: 2.5,
         });
         let mut obj = template.clone();
-        obj.put(DataElement::new(
-            tags::SOP_INSTANCE_UID,
-            VR::UI,
-            PrimitiveValue::from("2.25.4"),
-        ));
+        obj.put(DataElement::new(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from("2.25.4")));
         obj.put(DataElement::new(
             tags::PIXEL_DATA,
             VR::OW,
@@ -353,15 +286,10 @@ mod tests {
             144 + length as usize
         };
         let (end_ours, end_native) = (meta_end(&ours), meta_end(&native));
-        assert!(
-            ours[..end_ours] == native[..end_native],
-            "identical meta groups"
-        );
+        assert!(ours[..end_ours] == native[..end_native], "identical meta groups");
         let inflate = |b: &[u8]| {
             let mut out = Vec::new();
-            flate2::read::DeflateDecoder::new(b)
-                .read_to_end(&mut out)
-                .expect("raw deflate");
+            flate2::read::DeflateDecoder::new(b).read_to_end(&mut out).expect("raw deflate");
             out
         };
         let (data_ours, data_native) = (inflate(&ours[end_ours..]), inflate(&native[end_native..]));

@@ -35,8 +35,8 @@ use sha2::{Digest, Sha256};
 use self::anatomy::{Anatomy, Grid, Lesion, PlacementFailure, place_lesion};
 use self::rng::{Rng, stream};
 pub use self::spec::{
-    DEFAULT_SPEC, GeometrySpec, LesionLabelSpec, LesionRule, LesionShape, NoiseSpec, OrganSpec,
-    PhantomSpec, SPEC_VERSION, Sex, ShapeSpec, VariationSpec,
+    DEFAULT_SPEC, GeometrySpec, LesionLabelSpec, LesionRule, LesionShape, NoiseSpec, OrganSpec, PhantomSpec,
+    SPEC_VERSION, Sex, ShapeSpec, VariationSpec,
 };
 
 /// The largest matrix accepted (rows = columns).
@@ -112,35 +112,23 @@ impl FromStr for LesionRequest {
     type Err = PhantomError;
 
     fn from_str(input: &str) -> Result<LesionRequest, PhantomError> {
-        let bad = |reason: &str| PhantomError::InvalidLesionRequest {
-            input: input.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let bad =
+            |reason: &str| PhantomError::InvalidLesionRequest { input: input.to_owned(), reason: reason.to_owned() };
         let (organ, diameter) = input.rsplit_once(':').ok_or_else(|| bad("no `:`"))?;
         let organ = organ.trim();
         if organ.is_empty() {
             return Err(bad("no organ"));
         }
-        if !organ
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(bad(
-                "the organ has characters other than letters, digits, `_`, `-`",
-            ));
+        if !organ.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(bad("the organ has characters other than letters, digits, `_`, `-`"));
         }
         let diameter = diameter.trim();
         let diameter = diameter.strip_suffix("mm").unwrap_or(diameter).trim();
-        let diameter_mm: f32 = diameter
-            .parse()
-            .map_err(|_| bad("the diameter is not a number"))?;
+        let diameter_mm: f32 = diameter.parse().map_err(|_| bad("the diameter is not a number"))?;
         if !diameter_mm.is_finite() || diameter_mm <= 0.0 {
             return Err(bad("the diameter must be a positive number of millimetres"));
         }
-        Ok(LesionRequest {
-            organ: organ.to_owned(),
-            diameter_mm,
-        })
+        Ok(LesionRequest { organ: organ.to_owned(), diameter_mm })
     }
 }
 
@@ -171,19 +159,14 @@ impl PhantomSyntax {
 
     /// The names accepted by [`FromStr`] (besides the UIDs and the short forms `explicit`,
     /// `implicit`, `deflated`).
-    pub const NAMES: [&'static str; 3] = [
-        "explicit-vr-little-endian",
-        "implicit-vr-little-endian",
-        "deflated-explicit-vr-little-endian",
-    ];
+    pub const NAMES: [&'static str; 3] =
+        ["explicit-vr-little-endian", "implicit-vr-little-endian", "deflated-explicit-vr-little-endian"];
 
     pub fn uid(self) -> &'static str {
         match self {
             PhantomSyntax::ExplicitVrLittleEndian => uids::EXPLICIT_VR_LITTLE_ENDIAN,
             PhantomSyntax::ImplicitVrLittleEndian => uids::IMPLICIT_VR_LITTLE_ENDIAN,
-            PhantomSyntax::DeflatedExplicitVrLittleEndian => {
-                uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
-            }
+            PhantomSyntax::DeflatedExplicitVrLittleEndian => uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
         }
     }
 
@@ -261,53 +244,25 @@ pub enum PhantomError {
     #[error("no lesion rule for organ `{organ}` (known: {known})")]
     UnknownLesionOrgan { organ: String, known: String },
     #[error("a {diameter_mm} mm {organ} lesion is outside the spec's range {min_mm}..={max_mm} mm")]
-    LesionDiameterOutOfRange {
-        organ: String,
-        diameter_mm: f32,
-        min_mm: f64,
-        max_mm: f64,
-    },
+    LesionDiameterOutOfRange { organ: String, diameter_mm: f32, min_mm: f64, max_mm: f64 },
     #[error("cannot place a {diameter_mm} mm {organ} lesion in patient {patient_id}: {reason}")]
-    LesionDoesNotFit {
-        organ: String,
-        diameter_mm: f32,
-        patient_id: String,
-        reason: String,
-    },
+    LesionDoesNotFit { organ: String, diameter_mm: f32, patient_id: String, reason: String },
     #[error("cannot read the phantom spec {path}: {source}")]
-    SpecRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    SpecRead { path: PathBuf, source: std::io::Error },
     #[error("the phantom spec {origin} does not parse: {source}")]
-    SpecParse {
-        origin: String,
-        source: Box<toml::de::Error>,
-    },
+    SpecParse { origin: String, source: Box<toml::de::Error> },
     #[error("the phantom spec {origin} is inconsistent: {reason}")]
     SpecInvalid { origin: String, reason: String },
     #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
     #[error("cannot encode the DICOM file {path}: {source}")]
-    Dicom {
-        path: PathBuf,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
+    Dicom { path: PathBuf, source: Box<dyn std::error::Error + Send + Sync> },
     #[error("cannot serialise {path}: {source}")]
-    Json {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Json { path: PathBuf, source: serde_json::Error },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PhantomError + '_ {
-    move |source| PhantomError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| PhantomError::Io { path: path.to_owned(), source }
 }
 
 /// A lesion request checked against the spec.
@@ -326,11 +281,7 @@ struct VolumeGeometry {
 }
 
 impl VolumeGeometry {
-    fn new(
-        spec: &PhantomSpec,
-        rows: u16,
-        slices: Option<u32>,
-    ) -> Result<VolumeGeometry, PhantomError> {
+    fn new(spec: &PhantomSpec, rows: u16, slices: Option<u32>) -> Result<VolumeGeometry, PhantomError> {
         let g = &spec.geometry;
         let spacing = dicom::round4(g.slice_spacing_mm);
         let n = match slices {
@@ -338,9 +289,7 @@ impl VolumeGeometry {
             None => (g.body_length_mm / spacing).round().max(1.0) as u32,
         };
         if n == 0 || n > MAX_SLICES {
-            return Err(PhantomError::InvalidOption(format!(
-                "slices must be within 1..={MAX_SLICES} (got {n})"
-            )));
+            return Err(PhantomError::InvalidOption(format!("slices must be within 1..={MAX_SLICES} (got {n})")));
         }
         let pixel = dicom::round4(g.fov_mm / f64::from(rows));
         if pixel <= 0.0 {
@@ -351,11 +300,8 @@ impl VolumeGeometry {
         let first = dicom::round4(-(f64::from(rows) - 1.0) / 2.0 * pixel);
         // Centred on the middle of the body model (w = 0.5), z_bottom = -length.
         let z_centre = -g.body_length_mm / 2.0;
-        let z = (0..n)
-            .map(|k| {
-                dicom::round4(z_centre + ((f64::from(n) - 1.0) / 2.0 - f64::from(k)) * spacing)
-            })
-            .collect();
+        let z =
+            (0..n).map(|k| dicom::round4(z_centre + ((f64::from(n) - 1.0) / 2.0 - f64::from(k)) * spacing)).collect();
         Ok(VolumeGeometry {
             grid: Grid {
                 rows: usize::from(rows),
@@ -396,16 +342,12 @@ pub fn generate(options: &PhantomOptions) -> Result<PhantomReport, PhantomError>
         return Err(PhantomError::InvalidOption("no output folder".into()));
     }
     let spec_text = match &options.spec {
-        Some(path) => fs::read_to_string(path).map_err(|source| PhantomError::SpecRead {
-            path: path.clone(),
-            source,
-        })?,
+        Some(path) => {
+            fs::read_to_string(path).map_err(|source| PhantomError::SpecRead { path: path.clone(), source })?
+        }
         None => DEFAULT_SPEC.to_owned(),
     };
-    let origin = options
-        .spec
-        .as_ref()
-        .map_or_else(|| "built-in spec".to_owned(), |p| p.display().to_string());
+    let origin = options.spec.as_ref().map_or_else(|| "built-in spec".to_owned(), |p| p.display().to_string());
     let spec = PhantomSpec::parse(&spec_text, &origin)?;
     let lesions = resolve_lesions(&spec, &options.lesions)?;
     let geometry = VolumeGeometry::new(&spec, options.rows, options.slices)?;
@@ -418,9 +360,7 @@ pub fn generate(options: &PhantomOptions) -> Result<PhantomReport, PhantomError>
     };
 
     fs::create_dir_all(&options.out).map_err(io_error(&options.out))?;
-    let series = (1..=options.patients)
-        .map(|patient| run.patient(patient))
-        .collect::<Result<Vec<_>, _>>()?;
+    let series = (1..=options.patients).map(|patient| run.patient(patient)).collect::<Result<Vec<_>, _>>()?;
     Ok(PhantomReport { series })
 }
 
@@ -431,16 +371,9 @@ fn resolve_lesions<'a>(
     requests
         .iter()
         .map(|request| {
-            let rule = spec.lesion_rule(&request.organ).ok_or_else(|| {
-                PhantomError::UnknownLesionOrgan {
-                    organ: request.organ.clone(),
-                    known: spec
-                        .lesion_rules
-                        .iter()
-                        .map(|r| r.organ.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                }
+            let rule = spec.lesion_rule(&request.organ).ok_or_else(|| PhantomError::UnknownLesionOrgan {
+                organ: request.organ.clone(),
+                known: spec.lesion_rules.iter().map(|r| r.organ.as_str()).collect::<Vec<_>>().join(", "),
             })?;
             let d = f64::from(request.diameter_mm);
             let [min_mm, max_mm] = rule.diameter_mm;
@@ -452,10 +385,7 @@ fn resolve_lesions<'a>(
                     max_mm,
                 });
             }
-            Ok(ResolvedLesion {
-                rule,
-                diameter_mm: request.diameter_mm,
-            })
+            Ok(ResolvedLesion { rule, diameter_mm: request.diameter_mm })
         })
         .collect()
 }
@@ -514,11 +444,7 @@ impl RunContext<'_> {
         let seed = self.options.seed;
         let var = &self.spec.variation;
         let mut rng = Rng::for_stream(seed, &[stream::DEMOGRAPHICS, u64::from(index)]);
-        let drawn_sex = if rng.uniform() < var.female_fraction {
-            Sex::F
-        } else {
-            Sex::M
-        };
+        let drawn_sex = if rng.uniform() < var.female_fraction { Sex::F } else { Sex::M };
         let forced = self.lesions.iter().find_map(|l| l.rule.patient_sex);
         let sex = forced.unwrap_or(drawn_sex);
         let [age_lo, age_hi] = var.age_range;
@@ -539,12 +465,7 @@ impl RunContext<'_> {
             age_years,
             birth_date: identity.birth_date.clone().unwrap_or_else(|| dicom::da((by, bm, bd))),
             study_date: dicom::da((sy, sm, sd)),
-            study_time: format!(
-                "{:02}{:02}{:02}",
-                seconds / 3600,
-                seconds / 60 % 60,
-                seconds % 60
-            ),
+            study_time: format!("{:02}{:02}{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60),
             accession: format!("PH{accession_number:012}"),
             study_uid: self.uid("study", index, 0),
             series_uid: self.uid("series", index, 0),
@@ -561,8 +482,7 @@ impl RunContext<'_> {
 
         let mut lesions: Vec<Lesion> = Vec::new();
         for (i, request) in self.lesions.iter().enumerate() {
-            let mut rng =
-                Rng::for_stream(options.seed, &[stream::LESION, u64::from(index), i as u64]);
+            let mut rng = Rng::for_stream(options.seed, &[stream::LESION, u64::from(index), i as u64]);
             let lesion = place_lesion(
                 spec,
                 &anatomy,
@@ -581,9 +501,7 @@ impl RunContext<'_> {
                     PlacementFailure::NotInScan => {
                         "the organ is not covered by the scanned slices with that margin".into()
                     }
-                    PlacementFailure::NoRoom => {
-                        "no position inside the organ holds it (try a smaller diameter)".into()
-                    }
+                    PlacementFailure::NoRoom => "no position inside the organ holds it (try a smaller diameter)".into(),
                 },
             })?;
             lesions.push(lesion);
@@ -613,9 +531,7 @@ impl RunContext<'_> {
             slice_spacing: geometry.spacing,
         });
         let width = geometry.z.len().to_string().len().max(4);
-        let file_names: Vec<String> = (1..=geometry.z.len())
-            .map(|k| format!("{k:0width$}.dcm"))
-            .collect();
+        let file_names: Vec<String> = (1..=geometry.z.len()).map(|k| format!("{k:0width$}.dcm")).collect();
 
         let slice_labels = geometry
             .z
@@ -644,17 +560,13 @@ impl RunContext<'_> {
         for labels in &slice_labels {
             gz.write_all(labels).map_err(io_error(&labels_path))?;
         }
-        gz.finish()
-            .and_then(|mut w| w.flush())
-            .map_err(io_error(&labels_path))?;
+        gz.finish().and_then(|mut w| w.flush()).map_err(io_error(&labels_path))?;
         drop(slice_labels);
 
         let truth = self.truth(&patient, &anatomy, &lesions, &file_names);
         let truth_path = dir.join(TRUTH_FILE);
-        let json = serde_json::to_vec_pretty(&truth).map_err(|source| PhantomError::Json {
-            path: truth_path.clone(),
-            source,
-        })?;
+        let json = serde_json::to_vec_pretty(&truth)
+            .map_err(|source| PhantomError::Json { path: truth_path.clone(), source })?;
         fs::write(&truth_path, json).map_err(io_error(&truth_path))?;
 
         Ok(GeneratedSeries {
@@ -679,11 +591,7 @@ impl RunContext<'_> {
         let grid = &self.geometry.grid;
         let n = grid.rows * grid.columns;
         let mut noise = vec![0f32; n];
-        Rng::for_stream(
-            self.options.seed,
-            &[stream::NOISE, u64::from(patient), k as u64],
-        )
-        .fill_normal(&mut noise);
+        Rng::for_stream(self.options.seed, &[stream::NOISE, u64::from(patient), k as u64]).fill_normal(&mut noise);
         if self.spec.noise.in_plane_smoothing {
             smooth_noise(&mut noise, grid.rows, grid.columns);
         }
@@ -692,36 +600,17 @@ impl RunContext<'_> {
         anatomy.paint(z, grid, &mut labels);
         let mean = anatomy.label_hu.map(|v| v as f32);
         let sd = anatomy.label_sd.map(|v| v as f32);
-        let mut hu: Vec<f32> = labels
-            .iter()
-            .zip(&noise)
-            .map(|(&l, &e)| mean[usize::from(l)] + sd[usize::from(l)] * e)
-            .collect();
+        let mut hu: Vec<f32> =
+            labels.iter().zip(&noise).map(|(&l, &e)| mean[usize::from(l)] + sd[usize::from(l)] * e).collect();
         for lesion in lesions {
-            lesion.paint(
-                z,
-                grid,
-                self.spec.lesions.label,
-                &mut labels,
-                &mut hu,
-                &noise,
-            );
+            lesion.paint(z, grid, self.spec.lesions.label, &mut labels, &mut hu, &noise);
         }
         let offset = -dicom::RESCALE_INTERCEPT as f32;
-        let pixels = hu
-            .iter()
-            .map(|&v| (v + offset).round().clamp(0.0, dicom::MAX_STORED) as u16)
-            .collect();
+        let pixels = hu.iter().map(|&v| (v + offset).round().clamp(0.0, dicom::MAX_STORED) as u16).collect();
         (labels, pixels)
     }
 
-    fn truth(
-        &self,
-        patient: &Patient,
-        anatomy: &Anatomy,
-        lesions: &[Lesion],
-        file_names: &[String],
-    ) -> Truth {
+    fn truth(&self, patient: &Patient, anatomy: &Anatomy, lesions: &[Lesion], file_names: &[String]) -> Truth {
         let g = self.geometry;
         let grid = &g.grid;
         let spec = self.spec;
@@ -729,20 +618,11 @@ impl RunContext<'_> {
         let mut organ_hu = BTreeMap::new();
         for organ in &spec.organs {
             labels.insert(organ.label, organ.name.clone());
-            organ_hu.insert(
-                organ.name.clone(),
-                anatomy.label_hu[usize::from(organ.label)],
-            );
+            organ_hu.insert(organ.name.clone(), anatomy.label_hu[usize::from(organ.label)]);
         }
         labels.insert(spec.lesions.label, spec.lesions.name.clone());
         let z0 = g.z.first().copied().unwrap_or_default();
-        let voxel = |p: [f64; 3]| {
-            [
-                (z0 - p[2]) / g.spacing,
-                (p[1] - grid.y0) / grid.dy,
-                (p[0] - grid.x0) / grid.dx,
-            ]
-        };
+        let voxel = |p: [f64; 3]| [(z0 - p[2]) / g.spacing, (p[1] - grid.y0) / grid.dy, (p[0] - grid.x0) / grid.dx];
         Truth {
             format: "elysium-phantom-truth",
             version: 1,
@@ -796,14 +676,7 @@ impl RunContext<'_> {
                     hu_offset: l.hu_offset,
                     organ_hu: l.organ_hu,
                     hu_mean: l.mean_hu(),
-                    lobes: l
-                        .lobes
-                        .iter()
-                        .map(|&(centre_mm, radius_mm)| TruthLobe {
-                            centre_mm,
-                            radius_mm,
-                        })
-                        .collect(),
+                    lobes: l.lobes.iter().map(|&(centre_mm, radius_mm)| TruthLobe { centre_mm, radius_mm }).collect(),
                 })
                 .collect(),
         }

@@ -41,16 +41,8 @@ impl Rng {
             mixed = splitmix64(&mut st);
         }
         let mut st = mixed;
-        let s = [
-            splitmix64(&mut st),
-            splitmix64(&mut st),
-            splitmix64(&mut st),
-            splitmix64(&mut st),
-        ];
-        Rng {
-            s,
-            spare_normal: None,
-        }
+        let s = [splitmix64(&mut st), splitmix64(&mut st), splitmix64(&mut st), splitmix64(&mut st)];
+        Rng { s, spare_normal: None }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -145,11 +137,7 @@ mod tests {
         rng.fill_normal(&mut buf);
         let n = buf.len() as f64;
         let mean = buf.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-        let var = buf
-            .iter()
-            .map(|&x| (f64::from(x) - mean).powi(2))
-            .sum::<f64>()
-            / n;
+        let var = buf.iter().map(|&x| (f64::from(x) - mean).powi(2)).sum::<f64>() / n;
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.02, "variance {var}");
         for _ in 0..1000 {

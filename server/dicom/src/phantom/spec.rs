@@ -91,11 +91,7 @@ fn one() -> f64 {
 impl OrganSpec {
     /// The organ's mean HU in the requested phase.
     pub fn mean_hu(&self, contrast: bool) -> f64 {
-        if contrast {
-            self.hu_contrast.unwrap_or(self.hu)
-        } else {
-            self.hu
-        }
+        if contrast { self.hu_contrast.unwrap_or(self.hu) } else { self.hu }
     }
 }
 
@@ -170,11 +166,7 @@ pub struct LesionRule {
 impl LesionRule {
     /// The HU offset range in the requested phase.
     pub fn offset_range(&self, contrast: bool) -> [f64; 2] {
-        if contrast {
-            self.hu_offset_contrast.unwrap_or(self.hu_offset)
-        } else {
-            self.hu_offset
-        }
+        if contrast { self.hu_offset_contrast.unwrap_or(self.hu_offset) } else { self.hu_offset }
     }
 
     /// Whether a command-line organ name designates this rule (organ, alias or class,
@@ -190,14 +182,9 @@ impl LesionRule {
 impl PhantomSpec {
     /// Parses and checks a spec; `origin` names it in errors (a path or "built-in spec").
     pub fn parse(text: &str, origin: &str) -> Result<PhantomSpec, PhantomError> {
-        let spec: PhantomSpec = toml::from_str(text).map_err(|e| PhantomError::SpecParse {
-            origin: origin.to_owned(),
-            source: Box::new(e),
-        })?;
-        spec.check().map_err(|reason| PhantomError::SpecInvalid {
-            origin: origin.to_owned(),
-            reason,
-        })?;
+        let spec: PhantomSpec = toml::from_str(text)
+            .map_err(|e| PhantomError::SpecParse { origin: origin.to_owned(), source: Box::new(e) })?;
+        spec.check().map_err(|reason| PhantomError::SpecInvalid { origin: origin.to_owned(), reason })?;
         Ok(spec)
     }
 
@@ -208,10 +195,8 @@ impl PhantomSpec {
 
     /// Reads a spec file.
     pub fn load(path: &Path) -> Result<PhantomSpec, PhantomError> {
-        let text = std::fs::read_to_string(path).map_err(|source| PhantomError::SpecRead {
-            path: path.to_owned(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| PhantomError::SpecRead { path: path.to_owned(), source })?;
         PhantomSpec::parse(&text, &path.display().to_string())
     }
 
@@ -228,10 +213,7 @@ impl PhantomSpec {
         if label == self.lesions.label {
             return Some(&self.lesions.name);
         }
-        self.organs
-            .iter()
-            .find(|o| o.label == label)
-            .map(|o| o.name.as_str())
+        self.organs.iter().find(|o| o.label == label).map(|o| o.name.as_str())
     }
 
     /// The lesion rule a command-line organ name designates.
@@ -360,12 +342,7 @@ impl PhantomSpec {
 
 fn check_shape(shape: &ShapeSpec) -> Result<(), String> {
     match shape {
-        ShapeSpec::Ellipsoid {
-            center,
-            radii,
-            rotate_deg,
-            male_scale,
-        } => {
+        ShapeSpec::Ellipsoid { center, radii, rotate_deg, male_scale } => {
             all_finite("ellipsoid center", center)?;
             for r in radii {
                 positive("ellipsoid radii", *r)?;
@@ -373,16 +350,7 @@ fn check_shape(shape: &ShapeSpec) -> Result<(), String> {
             finite("ellipsoid rotate_deg", *rotate_deg)?;
             positive("ellipsoid male_scale", *male_scale)
         }
-        ShapeSpec::Cylinder {
-            center,
-            radii,
-            w,
-            inner,
-            period_mm,
-            duty,
-            descent_mm,
-            sector_deg,
-        } => {
+        ShapeSpec::Cylinder { center, radii, w, inner, period_mm, duty, descent_mm, sector_deg } => {
             all_finite("cylinder center", center)?;
             finite("cylinder descent_mm", *descent_mm)?;
             for r in radii {
@@ -428,11 +396,7 @@ fn check_shape(shape: &ShapeSpec) -> Result<(), String> {
 }
 
 fn finite(name: &str, value: f64) -> Result<(), String> {
-    if value.is_finite() {
-        Ok(())
-    } else {
-        Err(format!("{name} must be a finite number"))
-    }
+    if value.is_finite() { Ok(()) } else { Err(format!("{name} must be a finite number")) }
 }
 
 fn all_finite(name: &str, values: &[f64]) -> Result<(), String> {
@@ -440,28 +404,16 @@ fn all_finite(name: &str, values: &[f64]) -> Result<(), String> {
 }
 
 fn positive(name: &str, value: f64) -> Result<(), String> {
-    if value.is_finite() && value > 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{name} must be positive"))
-    }
+    if value.is_finite() && value > 0.0 { Ok(()) } else { Err(format!("{name} must be positive")) }
 }
 
 fn non_negative(name: &str, value: f64) -> Result<(), String> {
-    if value.is_finite() && value >= 0.0 {
-        Ok(())
-    } else {
-        Err(format!("{name} must be zero or positive"))
-    }
+    if value.is_finite() && value >= 0.0 { Ok(()) } else { Err(format!("{name} must be zero or positive")) }
 }
 
 fn ordered(name: &str, [lo, hi]: [f64; 2]) -> Result<(), String> {
     all_finite(name, &[lo, hi])?;
-    if lo <= hi {
-        Ok(())
-    } else {
-        Err(format!("{name} must be [min, max] with min <= max"))
-    }
+    if lo <= hi { Ok(()) } else { Err(format!("{name} must be [min, max] with min <= max")) }
 }
 
 fn ordered_positive(name: &str, range: [f64; 2]) -> Result<(), String> {

@@ -13,12 +13,7 @@ use super::rng::{Rng, stream};
 use super::*;
 
 fn options(out: &Path, rows: u16, slices: Option<u32>) -> PhantomOptions {
-    PhantomOptions {
-        rows,
-        slices,
-        seed: 42,
-        ..PhantomOptions::new(out)
-    }
+    PhantomOptions { rows, slices, seed: 42, ..PhantomOptions::new(out) }
 }
 
 fn lesion(s: &str) -> LesionRequest {
@@ -39,17 +34,11 @@ fn text(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> String {
 }
 
 fn floats(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> Vec<f64> {
-    obj.element(tag)
-        .expect("the attribute is present")
-        .to_multi_float64()
-        .expect("numeric values")
+    obj.element(tag).expect("the attribute is present").to_multi_float64().expect("numeric values")
 }
 
 fn int(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> i64 {
-    obj.element(tag)
-        .expect("the attribute is present")
-        .to_int::<i64>()
-        .expect("an integer")
+    obj.element(tag).expect("the attribute is present").to_int::<i64>().expect("an integer")
 }
 
 /// A series read back: truth, label map and HU (both z, y, x).
@@ -61,35 +50,21 @@ struct Series {
 }
 
 fn read_series(dir: &Path) -> Series {
-    let truth: Value = serde_json::from_slice(
-        &std::fs::read(dir.join("truth.json")).expect("truth.json is readable"),
-    )
-    .expect("truth.json is JSON");
+    let truth: Value = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth.json is readable"))
+        .expect("truth.json is JSON");
     let mut labels = Vec::new();
-    flate2::read::GzDecoder::new(
-        std::fs::File::open(dir.join("labels.u8.gz")).expect("labels.u8.gz exists"),
-    )
-    .read_to_end(&mut labels)
-    .expect("labels.u8.gz is gzip");
+    flate2::read::GzDecoder::new(std::fs::File::open(dir.join("labels.u8.gz")).expect("labels.u8.gz exists"))
+        .read_to_end(&mut labels)
+        .expect("labels.u8.gz is gzip");
     let mut hu = Vec::new();
     let mut objects = Vec::new();
     for name in truth["files"].as_array().expect("a file list") {
-        let obj = open_file(dir.join(name.as_str().expect("a file name")))
-            .expect("the DICOM file re-opens");
-        let pixels: Vec<f32> = obj
-            .decode_pixel_data()
-            .expect("the pixel data decodes")
-            .to_vec()
-            .expect("HU values");
+        let obj = open_file(dir.join(name.as_str().expect("a file name"))).expect("the DICOM file re-opens");
+        let pixels: Vec<f32> = obj.decode_pixel_data().expect("the pixel data decodes").to_vec().expect("HU values");
         hu.extend(pixels);
         objects.push(obj);
     }
-    Series {
-        truth,
-        labels,
-        hu,
-        objects,
-    }
+    Series { truth, labels, hu, objects }
 }
 
 fn f(v: &Value) -> f64 {
@@ -98,10 +73,7 @@ fn f(v: &Value) -> f64 {
 
 /// Mean and sd of the HU of the voxels where `pick` holds.
 fn stats(series: &Series, pick: impl Fn(usize) -> bool) -> (f64, f64, usize) {
-    let values: Vec<f64> = (0..series.hu.len())
-        .filter(|&i| pick(i))
-        .map(|i| f64::from(series.hu[i]))
-        .collect();
+    let values: Vec<f64> = (0..series.hu.len()).filter(|&i| pick(i)).map(|i| f64::from(series.hu[i])).collect();
     let n = values.len().max(1) as f64;
     let mean = values.iter().sum::<f64>() / n;
     let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
@@ -136,15 +108,10 @@ fn phantom_files_reopen_with_declared_attributes() {
     let mut sop_uids = std::collections::HashSet::new();
     let mut previous_z = f64::MAX;
     for (k, obj) in series.objects.iter().enumerate() {
-        assert_eq!(
-            obj.meta().transfer_syntax().trim_end_matches('\0'),
-            "1.2.840.10008.1.2.1"
-        );
+        assert_eq!(obj.meta().transfer_syntax().trim_end_matches('\0'), "1.2.840.10008.1.2.1");
         assert_eq!(text(obj, tags::SOP_CLASS_UID), "1.2.840.10008.5.1.4.1.1.2");
         assert_eq!(
-            obj.meta()
-                .media_storage_sop_instance_uid()
-                .trim_end_matches('\0'),
+            obj.meta().media_storage_sop_instance_uid().trim_end_matches('\0'),
             text(obj, tags::SOP_INSTANCE_UID)
         );
         assert_eq!(text(obj, tags::MODALITY), "CT");
@@ -161,15 +128,8 @@ fn phantom_files_reopen_with_declared_attributes() {
         assert!(!text(obj, tags::ACCESSION_NUMBER).is_empty());
         assert_eq!(text(obj, tags::STUDY_INSTANCE_UID), s.study_uid);
         assert_eq!(text(obj, tags::SERIES_INSTANCE_UID), s.series_uid);
-        assert_eq!(
-            text(obj, tags::SERIES_DESCRIPTION),
-            "Phantom chest-abdomen non-contrast"
-        );
-        assert!(
-            obj.element_opt(tags::CONTRAST_BOLUS_AGENT)
-                .expect("lookup")
-                .is_none()
-        );
+        assert_eq!(text(obj, tags::SERIES_DESCRIPTION), "Phantom chest-abdomen non-contrast");
+        assert!(obj.element_opt(tags::CONTRAST_BOLUS_AGENT).expect("lookup").is_none());
         assert_eq!(int(obj, tags::ROWS), 64);
         assert_eq!(int(obj, tags::COLUMNS), 64);
         assert_eq!(int(obj, tags::BITS_ALLOCATED), 16);
@@ -184,17 +144,11 @@ fn phantom_files_reopen_with_declared_attributes() {
         assert_eq!(floats(obj, tags::KVP), vec![120.0]);
         assert_eq!(floats(obj, tags::SLICE_THICKNESS), vec![2.5]);
         assert_eq!(floats(obj, tags::PIXEL_SPACING), vec![5.9375, 5.9375]);
-        assert_eq!(
-            floats(obj, tags::IMAGE_ORIENTATION_PATIENT),
-            vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-        );
+        assert_eq!(floats(obj, tags::IMAGE_ORIENTATION_PATIENT), vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
         let position = floats(obj, tags::IMAGE_POSITION_PATIENT);
         assert_eq!(position.len(), 3);
         assert_eq!(position[0], -187.0313);
-        assert!(
-            position[2] < previous_z,
-            "z decreases with the instance number"
-        );
+        assert!(position[2] < previous_z, "z decreases with the instance number");
         if previous_z != f64::MAX {
             assert!((previous_z - position[2] - 2.5).abs() < 1e-9);
         }
@@ -217,12 +171,7 @@ fn phantom_files_reopen_with_declared_attributes() {
     assert_eq!(truth["geometry"]["slices"], 12);
     assert_eq!(truth["labels_order"], "z,y,x");
     let first = floats(&series.objects[0], tags::IMAGE_POSITION_PATIENT);
-    let origin: Vec<f64> = truth["geometry"]["origin_mm"]
-        .as_array()
-        .expect("an origin")
-        .iter()
-        .map(f)
-        .collect();
+    let origin: Vec<f64> = truth["geometry"]["origin_mm"].as_array().expect("an origin").iter().map(f).collect();
     assert_eq!(origin, first);
     assert_eq!(truth["labels"]["0"], "background");
     assert_eq!(truth["labels"]["8"], "liver");
@@ -257,12 +206,7 @@ fn phantom_organ_hu_matches_the_spec() {
             organ.name
         );
         if n >= 2000 && organ.label != 0 {
-            assert!(
-                (sd / organ.sd - 1.0).abs() < 0.2,
-                "{}: noise sd {sd:.1} vs spec {}",
-                organ.name,
-                organ.sd
-            );
+            assert!((sd / organ.sd - 1.0).abs() < 0.2, "{}: noise sd {sd:.1} vs spec {}", organ.name, organ.sd);
         }
     }
     // The body outline: air outside, tissue inside.
@@ -279,20 +223,14 @@ fn phantom_contrast_raises_enhancing_organs() {
     let spec = PhantomSpec::builtin().expect("the built-in spec is valid");
     let series = read_series(&report.series[0].dir);
     let obj = &series.objects[0];
-    assert_eq!(
-        text(obj, tags::SERIES_DESCRIPTION),
-        "Phantom chest-abdomen with contrast"
-    );
+    assert_eq!(text(obj, tags::SERIES_DESCRIPTION), "Phantom chest-abdomen with contrast");
     assert!(!text(obj, tags::CONTRAST_BOLUS_AGENT).is_empty());
     assert_eq!(series.truth["contrast"], true);
     let liver = spec.organ("liver").expect("a liver");
     let (mean, _, n) = stats(&series, |i| series.labels[i] == liver.label);
     assert!(n > 100);
     let expected = liver.hu_contrast.expect("the liver enhances");
-    assert!(
-        (mean - expected).abs() < 4.0 * liver.hu_jitter + 5.0,
-        "liver {mean:.1} HU with contrast, spec {expected}"
-    );
+    assert!((mean - expected).abs() < 4.0 * liver.hu_jitter + 5.0, "liver {mean:.1} HU with contrast, spec {expected}");
 }
 
 #[test]
@@ -305,45 +243,28 @@ fn phantom_lesions_are_in_truth_and_differ_by_the_offset() {
     assert_eq!(report.series[0].lesions, 3);
     let series = read_series(&report.series[0].dir);
     let geometry = &series.truth["geometry"];
-    let (rows, columns) = (
-        geometry["rows"].as_u64().expect("rows") as usize,
-        geometry["columns"].as_u64().expect("columns") as usize,
-    );
+    let (rows, columns) =
+        (geometry["rows"].as_u64().expect("rows") as usize, geometry["columns"].as_u64().expect("columns") as usize);
     let spacing = f(&geometry["pixel_spacing_mm"][0]);
     let slice_spacing = f(&geometry["slice_spacing_mm"]);
     let lesions = series.truth["lesions"].as_array().expect("lesions");
     assert_eq!(lesions.len(), 3);
 
-    let expected = [
-        ("liver", "HCC", 30.0),
-        ("kidney", "RCC", 20.0),
-        ("lung", "Cancer", 12.0),
-    ];
+    let expected = [("liver", "HCC", 30.0), ("kidney", "RCC", 20.0), ("lung", "Cancer", 12.0)];
     for (truth, (organ, class, diameter)) in lesions.iter().zip(expected) {
         assert_eq!(truth["organ"], organ);
         assert_eq!(truth["class"], class);
         assert_eq!(f(&truth["diameter_mm"]), diameter);
         let rule = spec.lesion_rule(organ).expect("a rule");
         let offset = f(&truth["hu_offset"]);
-        assert!(
-            (rule.hu_offset[0]..=rule.hu_offset[1]).contains(&offset),
-            "{organ}: offset {offset}"
-        );
+        assert!((rule.hu_offset[0]..=rule.hu_offset[1]).contains(&offset), "{organ}: offset {offset}");
         if organ != "lung" {
-            assert!(
-                (10.0..100.0).contains(&offset.abs()),
-                "{organ}: subtle, {offset}"
-            );
+            assert!((10.0..100.0).contains(&offset.abs()), "{organ}: subtle, {offset}");
         }
         let host = spec.organ(organ).expect("an organ");
 
         // The lesion's voxels: lesion label within its bounding sphere.
-        let centre: Vec<f64> = truth["centre_voxel"]
-            .as_array()
-            .expect("a voxel centre")
-            .iter()
-            .map(f)
-            .collect();
+        let centre: Vec<f64> = truth["centre_voxel"].as_array().expect("a voxel centre").iter().map(f).collect();
         let radius = diameter / 2.0;
         let near = |i: usize, extra: f64| {
             let (k, r, c) = (i / (rows * columns), i / columns % rows, i % columns);
@@ -354,8 +275,7 @@ fn phantom_lesions_are_in_truth_and_differ_by_the_offset() {
         };
         let (lesion_mean, _, n) = stats(&series, |i| series.labels[i] == 21 && near(i, 0.01));
         assert!(n >= 10, "{organ}: {n} lesion voxels");
-        let (organ_mean, _, m) =
-            stats(&series, |i| series.labels[i] == host.label && near(i, 40.0));
+        let (organ_mean, _, m) = stats(&series, |i| series.labels[i] == host.label && near(i, 40.0));
         assert!(m >= 50, "{organ}: {m} organ voxels around the lesion");
         let measured = lesion_mean - organ_mean;
         let tolerance = 4.0 * standard_error(host.sd, n) + 4.0 * standard_error(host.sd, m) + 1.0;
@@ -369,12 +289,7 @@ fn phantom_lesions_are_in_truth_and_differ_by_the_offset() {
             .filter(|&i| series.labels[i] == 21 && !near(i, 0.01))
             .filter(|&i| {
                 lesions.iter().all(|other| {
-                    let c: Vec<f64> = other["centre_voxel"]
-                        .as_array()
-                        .expect("a voxel centre")
-                        .iter()
-                        .map(f)
-                        .collect();
+                    let c: Vec<f64> = other["centre_voxel"].as_array().expect("a voxel centre").iter().map(f).collect();
                     let (k, r, col) = (i / (rows * columns), i / columns % rows, i % columns);
                     let d = ((k as f64 - c[0]) * slice_spacing).powi(2)
                         + ((r as f64 - c[1]) * spacing).powi(2)
@@ -405,21 +320,15 @@ fn phantom_same_seed_gives_identical_files() {
 
     for (x, y) in first.series.iter().zip(&second.series) {
         assert_eq!(x.series_uid, y.series_uid);
-        let mut names: Vec<PathBuf> = std::fs::read_dir(&x.dir)
-            .expect("a series folder")
-            .map(|e| e.expect("an entry").path())
-            .collect();
+        let mut names: Vec<PathBuf> =
+            std::fs::read_dir(&x.dir).expect("a series folder").map(|e| e.expect("an entry").path()).collect();
         names.sort();
         assert_eq!(names.len(), 12, "10 slices, labels and truth");
         for path in names {
             let name = path.file_name().expect("a file name");
             let bytes_x = std::fs::read(&path).expect("readable");
             let bytes_y = std::fs::read(y.dir.join(name)).expect("readable");
-            assert!(
-                bytes_x == bytes_y,
-                "{} differs between runs",
-                name.to_string_lossy()
-            );
+            assert!(bytes_x == bytes_y, "{} differs between runs", name.to_string_lossy());
         }
     }
     let pixels = |dir: &Path| read_series(dir).hu;
@@ -437,10 +346,7 @@ fn phantom_transfer_syntaxes_round_trip() {
         let report = generate(&opts).expect("generation succeeds");
         let series = read_series(&report.series[0].dir);
         for obj in &series.objects {
-            assert_eq!(
-                obj.meta().transfer_syntax().trim_end_matches('\0'),
-                syntax.uid()
-            );
+            assert_eq!(obj.meta().transfer_syntax().trim_end_matches('\0'), syntax.uid());
             assert_eq!(int(obj, tags::ROWS), 32);
         }
         match &reference {
@@ -452,29 +358,10 @@ fn phantom_transfer_syntaxes_round_trip() {
 
 #[test]
 fn phantom_bad_arguments_are_typed_errors() {
-    for bad in [
-        "liver",
-        "liver:",
-        ":25",
-        "liver:-3",
-        "liver:0",
-        "liver:abc",
-        "liver:NaN",
-        "li ver:3",
-        "liver:inf",
-    ] {
-        assert!(
-            matches!(
-                bad.parse::<LesionRequest>(),
-                Err(PhantomError::InvalidLesionRequest { .. })
-            ),
-            "{bad}"
-        );
+    for bad in ["liver", "liver:", ":25", "liver:-3", "liver:0", "liver:abc", "liver:NaN", "li ver:3", "liver:inf"] {
+        assert!(matches!(bad.parse::<LesionRequest>(), Err(PhantomError::InvalidLesionRequest { .. })), "{bad}");
     }
-    assert!(matches!(
-        "jpeg".parse::<PhantomSyntax>(),
-        Err(PhantomError::UnknownTransferSyntax(_))
-    ));
+    assert!(matches!("jpeg".parse::<PhantomSyntax>(), Err(PhantomError::UnknownTransferSyntax(_))));
 
     let dir = tempdir();
     let base = options(dir.path(), 32, Some(4));
@@ -492,32 +379,14 @@ fn phantom_bad_arguments_are_typed_errors() {
         Err(PhantomError::LesionDiameterOutOfRange { .. })
     ));
     assert!(matches!(
-        run(&|o| o.lesions = vec![LesionRequest {
-            organ: "liver".into(),
-            diameter_mm: f32::NAN
-        }]),
+        run(&|o| o.lesions = vec![LesionRequest { organ: "liver".into(), diameter_mm: f32::NAN }]),
         Err(PhantomError::LesionDiameterOutOfRange { .. })
     ));
-    assert!(matches!(
-        run(&|o| o.patients = 0),
-        Err(PhantomError::InvalidOption(_))
-    ));
-    assert!(matches!(
-        run(&|o| o.rows = 8),
-        Err(PhantomError::InvalidOption(_))
-    ));
-    assert!(matches!(
-        run(&|o| o.rows = 4096),
-        Err(PhantomError::InvalidOption(_))
-    ));
-    assert!(matches!(
-        run(&|o| o.slices = Some(0)),
-        Err(PhantomError::InvalidOption(_))
-    ));
-    assert!(matches!(
-        run(&|o| o.out = PathBuf::new()),
-        Err(PhantomError::InvalidOption(_))
-    ));
+    assert!(matches!(run(&|o| o.patients = 0), Err(PhantomError::InvalidOption(_))));
+    assert!(matches!(run(&|o| o.rows = 8), Err(PhantomError::InvalidOption(_))));
+    assert!(matches!(run(&|o| o.rows = 4096), Err(PhantomError::InvalidOption(_))));
+    assert!(matches!(run(&|o| o.slices = Some(0)), Err(PhantomError::InvalidOption(_))));
+    assert!(matches!(run(&|o| o.out = PathBuf::new()), Err(PhantomError::InvalidOption(_))));
     // Two slices cannot hold a 50 mm lesion.
     assert!(matches!(
         run(&|o| {
@@ -526,36 +395,17 @@ fn phantom_bad_arguments_are_typed_errors() {
         }),
         Err(PhantomError::LesionDoesNotFit { .. })
     ));
-    assert!(matches!(
-        run(&|o| o.spec = Some(dir.path().join("missing.toml"))),
-        Err(PhantomError::SpecRead { .. })
-    ));
+    assert!(matches!(run(&|o| o.spec = Some(dir.path().join("missing.toml"))), Err(PhantomError::SpecRead { .. })));
     let broken = dir.path().join("broken.toml");
     std::fs::write(&broken, "version = [").expect("writable");
-    assert!(matches!(
-        run(&|o| o.spec = Some(broken.clone())),
-        Err(PhantomError::SpecParse { .. })
-    ));
+    assert!(matches!(run(&|o| o.spec = Some(broken.clone())), Err(PhantomError::SpecParse { .. })));
     let unknown_field = dir.path().join("unknown.toml");
-    std::fs::write(
-        &unknown_field,
-        DEFAULT_SPEC.replace("kind = \"tube\"", "kind = \"tube\"\nwidth = 3"),
-    )
-    .expect("writable");
-    assert!(matches!(
-        run(&|o| o.spec = Some(unknown_field.clone())),
-        Err(PhantomError::SpecParse { .. })
-    ));
+    std::fs::write(&unknown_field, DEFAULT_SPEC.replace("kind = \"tube\"", "kind = \"tube\"\nwidth = 3"))
+        .expect("writable");
+    assert!(matches!(run(&|o| o.spec = Some(unknown_field.clone())), Err(PhantomError::SpecParse { .. })));
     let inconsistent = dir.path().join("inconsistent.toml");
-    std::fs::write(
-        &inconsistent,
-        DEFAULT_SPEC.replace("label = 9\n", "label = 8\n"),
-    )
-    .expect("writable");
-    assert!(matches!(
-        run(&|o| o.spec = Some(inconsistent.clone())),
-        Err(PhantomError::SpecInvalid { .. })
-    ));
+    std::fs::write(&inconsistent, DEFAULT_SPEC.replace("label = 9\n", "label = 8\n")).expect("writable");
+    assert!(matches!(run(&|o| o.spec = Some(inconsistent.clone())), Err(PhantomError::SpecInvalid { .. })));
     // Nothing was written by the failed runs.
     assert_eq!(
         std::fs::read_dir(dir.path())
@@ -568,39 +418,18 @@ fn phantom_bad_arguments_are_typed_errors() {
 
 #[test]
 fn phantom_requests_and_syntaxes_parse() {
-    assert_eq!(
-        lesion("liver:25"),
-        LesionRequest {
-            organ: "liver".into(),
-            diameter_mm: 25.0
-        }
-    );
+    assert_eq!(lesion("liver:25"), LesionRequest { organ: "liver".into(), diameter_mm: 25.0 });
     assert_eq!(lesion(" colorectal : 12.5mm ").diameter_mm, 12.5);
     assert_eq!(lesion("HCC:8").organ, "HCC");
     assert_eq!(lesion("liver:25").to_string(), "liver:25");
     for syntax in PhantomSyntax::ALL {
-        assert_eq!(
-            syntax.to_string().parse::<PhantomSyntax>().ok(),
-            Some(syntax)
-        );
+        assert_eq!(syntax.to_string().parse::<PhantomSyntax>().ok(), Some(syntax));
         assert_eq!(syntax.uid().parse::<PhantomSyntax>().ok(), Some(syntax));
     }
-    assert_eq!(
-        "implicit".parse::<PhantomSyntax>().ok(),
-        Some(PhantomSyntax::ImplicitVrLittleEndian)
-    );
-    assert_eq!(
-        "Explicit_VR_Little_Endian".parse::<PhantomSyntax>().ok(),
-        Some(PhantomSyntax::ExplicitVrLittleEndian)
-    );
-    assert_eq!(
-        "deflate".parse::<PhantomSyntax>().ok(),
-        Some(PhantomSyntax::DeflatedExplicitVrLittleEndian)
-    );
-    assert_eq!(
-        PhantomSyntax::default(),
-        PhantomSyntax::ExplicitVrLittleEndian
-    );
+    assert_eq!("implicit".parse::<PhantomSyntax>().ok(), Some(PhantomSyntax::ImplicitVrLittleEndian));
+    assert_eq!("Explicit_VR_Little_Endian".parse::<PhantomSyntax>().ok(), Some(PhantomSyntax::ExplicitVrLittleEndian));
+    assert_eq!("deflate".parse::<PhantomSyntax>().ok(), Some(PhantomSyntax::DeflatedExplicitVrLittleEndian));
+    assert_eq!(PhantomSyntax::default(), PhantomSyntax::ExplicitVrLittleEndian);
 }
 
 #[test]
@@ -623,21 +452,14 @@ fn phantom_spec_on_disk_is_the_builtin_and_covers_the_screened_organs() {
     for (name, class) in screened {
         let rule = spec.lesion_rule(name).expect("a rule per screened organ");
         assert_eq!(rule.class, class);
-        assert!(
-            spec.lesion_rule(class)
-                .is_some_and(|r| r.organ == rule.organ)
-        );
+        assert!(spec.lesion_rule(class).is_some_and(|r| r.organ == rule.organ));
         if name != "lung" {
             for offset in rule.hu_offset {
                 assert!((5.0..=60.0).contains(&offset.abs()), "{name}: {offset}");
             }
         }
     }
-    let names: BTreeMap<u8, &str> = spec
-        .organs
-        .iter()
-        .map(|o| (o.label, o.name.as_str()))
-        .collect();
+    let names: BTreeMap<u8, &str> = spec.organs.iter().map(|o| (o.label, o.name.as_str())).collect();
     for organ in [
         "fat",
         "muscle",
@@ -676,16 +498,11 @@ fn phantom_every_screened_organ_takes_a_lesion() {
             }
             let moderate = (rule.diameter_mm[0] * 3.0).min(rule.diameter_mm[1]);
             for largest in [false, true] {
-                let diameter = if largest {
-                    rule.diameter_mm[1]
-                } else {
-                    moderate
-                };
+                let diameter = if largest { rule.diameter_mm[1] } else { moderate };
                 let others = if largest { &[][..] } else { &placed[..] };
                 let mut rng = Rng::for_stream(seed, &[stream::LESION, 1, i as u64]);
-                let Ok(lesion) = place_lesion(
-                    &spec, &anatomy, rule, diameter, contrast, z_range, others, &mut rng,
-                ) else {
+                let Ok(lesion) = place_lesion(&spec, &anatomy, rule, diameter, contrast, z_range, others, &mut rng)
+                else {
                     failures.push(format!("seed {seed}: {diameter} mm {}", rule.organ));
                     continue;
                 };
@@ -693,14 +510,8 @@ fn phantom_every_screened_organ_takes_a_lesion() {
                 let [lo, hi] = rule.offset_range(contrast);
                 assert!((lo..=hi).contains(&lesion.hu_offset));
                 for (c, r) in &lesion.lobes {
-                    let d = ((0..3)
-                        .map(|i| (c[i] - lesion.centre[i]).powi(2))
-                        .sum::<f64>())
-                    .sqrt();
-                    assert!(
-                        d + r <= lesion.radius + 1e-9,
-                        "lobes stay in the bounding sphere"
-                    );
+                    let d = ((0..3).map(|i| (c[i] - lesion.centre[i]).powi(2)).sum::<f64>()).sqrt();
+                    assert!(d + r <= lesion.radius + 1e-9, "lobes stay in the bounding sphere");
                 }
                 if !largest {
                     placed.push(lesion);
@@ -717,8 +528,7 @@ fn phantom_every_screened_organ_takes_a_lesion() {
 fn phantom_timing_512() {
     // ELYSIUM_PHANTOM_OUT keeps the series for inspection.
     let dir = tempdir();
-    let out = std::env::var_os("ELYSIUM_PHANTOM_OUT")
-        .map_or_else(|| dir.path().to_owned(), PathBuf::from);
+    let out = std::env::var_os("ELYSIUM_PHANTOM_OUT").map_or_else(|| dir.path().to_owned(), PathBuf::from);
     let mut opts = PhantomOptions::new(out);
     opts.lesions = vec![lesion("liver:25"), lesion("lung:12"), lesion("pancreas:20")];
     for syntax in PhantomSyntax::ALL {
