@@ -16,8 +16,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-log "clippy"
+log "formatting, clippy and the API docs"
+cargo fmt --all --check
 cargo clippy --all-targets --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked --quiet
 
 cargo build --locked -p server
 if [[ -z "${DATABASE_URL:-}" ]]; then
