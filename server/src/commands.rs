@@ -130,13 +130,13 @@ pub struct PhantomArgs {
     seed: u64,
     /// A lesion in every patient, ORGAN:DIAMETER_MM (e.g. liver:25, pancreas:18); repeat for several.
     #[arg(long = "lesion")]
-    lesions: Vec<elysium_dicom::phantom::LesionRequest>,
+    lesions: Vec<elysium_phantom::LesionRequest>,
     /// Portal-venous contrast phase instead of non-contrast.
     #[arg(long)]
     contrast: bool,
     /// explicit, implicit or deflated (or a transfer syntax UID).
     #[arg(long, default_value = "explicit")]
-    transfer_syntax: elysium_dicom::phantom::PhantomSyntax,
+    transfer_syntax: elysium_phantom::PhantomSyntax,
     /// Rows = columns per slice.
     #[arg(long, default_value_t = 512)]
     rows: u16,
@@ -231,7 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             result
         }
         Command::Phantom(args) => {
-            let options = elysium_dicom::phantom::PhantomOptions {
+            let options = elysium_phantom::PhantomOptions {
                 out: args.out,
                 patients: args.patients,
                 seed: args.seed,
@@ -243,7 +243,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 spec: args.spec,
                 identity: Default::default(),
             };
-            let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
+            let report = tokio::task::spawn_blocking(move || elysium_phantom::generate(&options)).await??;
             for series in &report.series {
                 println!(
                     "{}  {} files, {} lesions  {}",

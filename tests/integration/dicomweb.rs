@@ -30,13 +30,13 @@ fn walk(dir: &std::path::Path) -> usize {
 }
 
 /// A small phantom series (32 x 32 slices) and its instances' bytes, in file order.
-fn phantom_series(seed: u64, slices: u32) -> (elysium_dicom::phantom::GeneratedSeries, Vec<Vec<u8>>) {
+fn phantom_series(seed: u64, slices: u32) -> (elysium_phantom::GeneratedSeries, Vec<Vec<u8>>) {
     let out = tempfile::tempdir().expect("tmp");
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(out.path());
+    let mut options = elysium_phantom::PhantomOptions::new(out.path());
     options.rows = 32;
     options.slices = Some(slices);
     options.seed = seed;
-    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let report = elysium_phantom::generate(&options).expect("phantom");
     let series = report.series.into_iter().next().expect("one series");
     let parts = series.dicom_files().expect("series files").iter().map(|p| std::fs::read(p).expect("read")).collect();
     (series, parts)

@@ -3,7 +3,7 @@
 //! other demographics is kept, flagged and resolved by a person, never used to rename anyone.
 
 use elysium_db::MIGRATOR;
-use elysium_dicom::phantom::{GeneratedSeries, PatientIdentity, PhantomOptions};
+use elysium_phantom::{GeneratedSeries, PatientIdentity, PhantomOptions};
 use elysium_server::ingest::{Outcome, Received, Rejection, Via};
 use elysium_tests::{TestApp, get_json, stow};
 use serde_json::{Value, json};
@@ -17,7 +17,7 @@ fn series(seed: u64, identity: PatientIdentity) -> (GeneratedSeries, Vec<Vec<u8>
     options.slices = Some(8);
     options.seed = seed;
     options.identity = identity;
-    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let report = elysium_phantom::generate(&options).expect("phantom");
     let series = report.series.into_iter().next().expect("one series");
     let parts = series.dicom_files().expect("files").iter().map(|p| std::fs::read(p).expect("read")).collect();
     (series, parts)

@@ -3,7 +3,7 @@
 //! rendered slices) and the viewer's and study page's server functions.
 
 use elysium_db::MIGRATOR;
-use elysium_dicom::phantom::{PatientIdentity, PhantomOptions};
+use elysium_phantom::{PatientIdentity, PhantomOptions};
 use elysium_server::ingest::{Received, Via};
 use elysium_tests::TestApp;
 use sqlx::PgPool;
@@ -29,7 +29,7 @@ async fn store(app: &TestApp) -> Stored {
         name: Some(PATIENT_NAME.into()),
         birth_date: Some("19580303".into()),
     };
-    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let report = elysium_phantom::generate(&options).expect("phantom");
     let series = report.series.into_iter().next().expect("series");
     let received = Received::new(Via::Cli, app.site_id("DEMO-GH").await);
     let ingestor = app.state().ingestor;

@@ -21,7 +21,7 @@ fn models_dir() -> PathBuf {
 /// Generates and stores one phantom series at DEMO-GH; returns its study UID.
 async fn store_phantom(app: &TestApp, seed: u64, contrast: bool) -> String {
     let dir = tempfile::tempdir().expect("dir");
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+    let mut options = elysium_phantom::PhantomOptions::new(dir.path());
     options.seed = seed;
     options.rows = 64;
     options.contrast = contrast;
@@ -29,14 +29,9 @@ async fn store_phantom(app: &TestApp, seed: u64, contrast: bool) -> String {
 }
 
 /// Generates the series `options` describes and stores them at DEMO-GH; returns the first.
-async fn store(
-    app: &TestApp,
-    options: elysium_dicom::phantom::PhantomOptions,
-) -> elysium_dicom::phantom::GeneratedSeries {
-    let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options))
-        .await
-        .expect("task")
-        .expect("phantom");
+async fn store(app: &TestApp, options: elysium_phantom::PhantomOptions) -> elysium_phantom::GeneratedSeries {
+    let report =
+        tokio::task::spawn_blocking(move || elysium_phantom::generate(&options)).await.expect("task").expect("phantom");
     let state = app.state();
     let mut conn = app.pool.acquire().await.expect("conn");
     let site = elysium_db::sites::by_code(&mut conn, "DEMO-GH").await.expect("site").expect("DEMO-GH").id;
@@ -173,7 +168,7 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
     for case in cases["cases"].as_array().expect("cases") {
         let generator = &case["generator"];
         let dir = tempfile::tempdir().expect("dir");
-        let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+        let mut options = elysium_phantom::PhantomOptions::new(dir.path());
         options.seed = generator["seed"].as_u64().expect("seed");
         options.rows = u16::try_from(generator["rows"].as_u64().expect("rows")).expect("rows");
         options.lesions = generator["lesions"]
@@ -217,7 +212,7 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
 
     // A short scan (48 slices of 2.5 mm) is outside the model's domain: skipped, with the reason.
     let dir = tempfile::tempdir().expect("dir");
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+    let mut options = elysium_phantom::PhantomOptions::new(dir.path());
     options.seed = 2610;
     options.rows = 128;
     options.slices = Some(48);
@@ -265,13 +260,13 @@ impl Tiny {
 }
 
 /// The instances of a phantom series of `slices` slices, in file order, and the series.
-fn phantom_files(seed: u64, slices: u32) -> (elysium_dicom::phantom::GeneratedSeries, Vec<Vec<u8>>, tempfile::TempDir) {
+fn phantom_files(seed: u64, slices: u32) -> (elysium_phantom::GeneratedSeries, Vec<Vec<u8>>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(dir.path());
+    let mut options = elysium_phantom::PhantomOptions::new(dir.path());
     options.seed = seed;
     options.rows = 64;
     options.slices = Some(slices);
-    let report = elysium_dicom::phantom::generate(&options).expect("phantom");
+    let report = elysium_phantom::generate(&options).expect("phantom");
     let series = report.series[0].clone();
     let files = series.dicom_files().expect("files").iter().map(|f| std::fs::read(f).expect("read")).collect();
     (series, files, dir)

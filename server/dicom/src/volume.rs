@@ -1025,7 +1025,7 @@ mod tests {
 
     use super::*;
     use crate::header::{self, CT_IMAGE_STORAGE, ENHANCED_CT_IMAGE_STORAGE};
-    use crate::phantom::{PhantomOptions, generate};
+    use elysium_phantom::{PhantomOptions, generate};
 
     const SERIES_UID: &str = "2.25.4242";
     const AXIAL: [f64; 6] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0];
@@ -1774,7 +1774,7 @@ mod tests {
 
         // The mean HU of each organ's voxels is the truth's organ mean, within the noise.
         let names = truth["labels"].as_object().expect("labels");
-        let spec = crate::phantom::PhantomSpec::parse(crate::phantom::DEFAULT_SPEC, "built-in").expect("spec");
+        let spec = elysium_phantom::PhantomSpec::parse(elysium_phantom::DEFAULT_SPEC, "built-in").expect("spec");
         let mut checked = 0;
         for (label, name) in names {
             let label: u8 = label.parse().expect("a label id");

@@ -5,10 +5,10 @@ use std::io::Read;
 
 mod common;
 
-use elysium_dicom::phantom;
 use elysium_inference::biomarkers::{self, BoneDensity, LabelMap};
 use elysium_inference::manifest::{Interpolation, Normalisation, Orientation, Preprocessing};
 use elysium_inference::preprocess::GridMap;
+use elysium_phantom as phantom;
 
 #[test]
 fn liver_spleen_and_bone_match_the_phantom() {

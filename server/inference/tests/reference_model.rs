@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use elysium_dicom::{phantom, volume};
+use elysium_dicom::volume;
 use elysium_inference::manifest::{self, VerifiedModel};
 use elysium_inference::postprocess;
 use elysium_inference::preprocess::{self, GridMap};
 use elysium_inference::runtime::{DevicePreference, ModelSession, RawOutputs};
+use elysium_phantom as phantom;
 use serde::Deserialize;
 
 /// The bounds every parity case is held to (the fixture states the ones it was made for;

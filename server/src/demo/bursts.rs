@@ -28,12 +28,12 @@ async fn seed(pool: &sqlx::PgPool, ingestor: &Ingestor, data_dir: &std::path::Pa
     if elysium_db::images::count_studies_with_patient_prefix(pool, &patient_id).await? > 0 {
         return Ok(());
     }
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-bursts"));
+    let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-bursts"));
     options.seed = seed;
     options.rows = rows;
     options.slices = Some(u32::try_from(slices)?);
     options.lesions = vec!["lung:20".parse()?];
-    let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
+    let report = tokio::task::spawn_blocking(move || elysium_phantom::generate(&options)).await??;
     let series = report.series.first().ok_or_else(|| anyhow::anyhow!("no series generated"))?;
     let files = series.dicom_files()?;
     let site_id = crate::ingest::site::by_code(pool, site).await?;

@@ -58,7 +58,7 @@ pub async fn seed(
         cases.push((dir, FindingStatus::New, 0));
     }
     for (seed, lesion, slices, site, state, days_ago) in PROGRAM {
-        let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-program"));
+        let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-program"));
         options.seed = *seed;
         options.rows = 128;
         options.slices = Some(*slices);

@@ -43,7 +43,7 @@ pub async fn seed_images(
     if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-26").await? < PHANTOMS.len() as i64 {
         println!("Generating and storing {} synthetic CT studies for the demo…", PHANTOMS.len());
         for (seed, lesions, contrast, site) in PHANTOMS {
-            let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-phantoms"));
+            let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-phantoms"));
             options.seed = *seed;
             options.rows = PHANTOM_ROWS;
             options.contrast = *contrast;
@@ -55,7 +55,7 @@ pub async fn seed_images(
     if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-900057-").await? == 0 {
         let (seed, lesion, rows, site) = SCREENING_SHOWCASE;
         // Outside `demo-phantoms`: the follow-up demo seeds findings from the truth files there.
-        let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-screening"));
+        let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-screening"));
         options.seed = seed;
         options.rows = rows;
         options.lesions = vec![lesion.parse()?];
@@ -83,11 +83,11 @@ async fn seed_demographics_mismatch(
     let first = elysium_db::images::studies(pool, &filter).await?.into_iter().next().context("the first demo study")?;
     let stored_name = first.patient_name.context("the first demo patient has a name")?;
     let (family, given) = stored_name.split_once('^').unwrap_or((stored_name.as_str(), ""));
-    let mut options = elysium_dicom::phantom::PhantomOptions::new(data_dir.join("demo-mismatch"));
+    let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-mismatch"));
     options.seed = seed + 10_000;
     options.rows = 64;
     options.slices = Some(60);
-    options.identity = elysium_dicom::phantom::PatientIdentity {
+    options.identity = elysium_phantom::PatientIdentity {
         patient_id: Some(patient_id),
         name: Some(format!("{family}^{}.", given.chars().next().unwrap_or('X'))),
         birth_date: first
@@ -103,10 +103,10 @@ async fn seed_demographics_mismatch(
 async fn store_phantom(
     pool: &sqlx::PgPool,
     ingestor: &crate::ingest::Ingestor,
-    options: elysium_dicom::phantom::PhantomOptions,
+    options: elysium_phantom::PhantomOptions,
     site: &str,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let report = tokio::task::spawn_blocking(move || elysium_dicom::phantom::generate(&options)).await??;
+    let report = tokio::task::spawn_blocking(move || elysium_phantom::generate(&options)).await??;
     let mut conn = pool.acquire().await?;
     let site_id = elysium_db::sites::by_code(&mut conn, site).await?.context("demo sites are seeded first")?.id;
     drop(conn);

@@ -1,6 +1,7 @@
 //! Shared by the inference crate's integration tests.
 
-use elysium_dicom::{header, phantom, volume};
+use elysium_dicom::{header, volume};
+use elysium_phantom as phantom;
 
 /// Reads a generated phantom series into a HU volume, as the server loads a stored series.
 pub fn load_series(series: &phantom::GeneratedSeries) -> volume::Volume {

@@ -98,7 +98,7 @@ fn phantom_files_reopen_with_declared_attributes() {
     assert_eq!(s.dir, dir.path().join("PH-42-0001").join(&s.series_uid));
     for uid in [&s.study_uid, &s.series_uid] {
         assert!(dicom::is_valid_uid(uid), "{uid}");
-        crate::uid::Uid::parse(uid).expect("the crate's UID check accepts it");
+        elysium_dicom::uid::Uid::parse(uid).expect("the crate's UID check accepts it");
     }
 
     let series = read_series(&s.dir);
@@ -156,7 +156,7 @@ fn phantom_files_reopen_with_declared_attributes() {
         assert_eq!(floats(obj, tags::SLICE_LOCATION), vec![position[2]]);
         let sop = text(obj, tags::SOP_INSTANCE_UID);
         assert!(dicom::is_valid_uid(&sop), "{sop}");
-        crate::uid::Uid::parse(&sop).expect("the crate's UID check accepts it");
+        elysium_dicom::uid::Uid::parse(&sop).expect("the crate's UID check accepts it");
         assert!(sop_uids.insert(sop), "SOP instance UIDs are unique");
         let frame = text(obj, tags::FRAME_OF_REFERENCE_UID);
         assert!(dicom::is_valid_uid(&frame), "{frame}");

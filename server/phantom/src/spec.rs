@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::PhantomError;
 
 /// The specification shipped with Elysium, used when no spec path is given.
-pub const DEFAULT_SPEC: &str = include_str!("../../../../models/phantom/spec.toml");
+pub const DEFAULT_SPEC: &str = include_str!("../../../models/phantom/spec.toml");
 
 /// The spec format version this generator reads.
 pub const SPEC_VERSION: u32 = 1;
