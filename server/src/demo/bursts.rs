@@ -10,7 +10,7 @@ use crate::ingest::{Ingestor, Received, Via};
 
 /// The phantom (seed, rows, slices of the whole series, slices in the first burst). 130 slices of
 /// 2.5 mm are 325 mm, within the reference model's domain (at least 300 mm).
-const SERIES: (u64, u16, usize, usize) = (2620, 128, 160, 130);
+const SERIES: (u64, u16, usize, usize) = (2800, 128, 160, 130);
 /// The longest the demo waits for the first burst's screening.
 const WAIT: Duration = Duration::from_secs(600);
 
