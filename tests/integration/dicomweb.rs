@@ -412,7 +412,7 @@ async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
     let content_type = frame.headers()["content-type"].to_str().expect("ct").to_owned();
     let raw = related_parts(&content_type, &frame.bytes().await.expect("body")).remove(0).1;
     let parsed = elysium_dicom::header::parse(&jpeg2000).expect("parse");
-    let hu = elysium_dicom::render::decode_frame(&parsed.object, 0).expect("decode");
+    let hu = elysium_dicom::render::decode_frame(&parsed, 0).expect("decode");
     assert_eq!(raw.len(), hu.values.len() * 2);
     let signed = parsed
         .object

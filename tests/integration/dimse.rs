@@ -102,12 +102,11 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
             .expect("key");
     let object = app.state().ingestor.store().get(&key.into()).await.expect("stored object");
     let stored = object.bytes().await.expect("bytes");
-    let decoded = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&stored).expect("parse").object, 0)
+    let decoded = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&stored).expect("parse"), 0)
         .expect("JPEG-LS decodes");
     let original = std::fs::read(fixture_path("CT_small.dcm")).expect("CT_small");
-    let reference =
-        elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&original).expect("parse").object, 0)
-            .expect("decode");
+    let reference = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&original).expect("parse"), 0)
+        .expect("decode");
     assert!(decoded.values == reference.values, "JPEG-LS lossless gives back CT_small's HU");
 }
 

@@ -378,7 +378,7 @@ pub async fn hu_at(
     let bytes = ssr::read_object(&key).await?;
     let value = tokio::task::spawn_blocking(move || {
         let parsed = elysium_dicom::header::parse(&bytes).ok()?;
-        elysium_dicom::render::decode_frame(&parsed.object, 0).ok()?.value_at(x, y)
+        elysium_dicom::render::decode_frame(&parsed, 0).ok()?.value_at(x, y)
     })
     .await
     .map_err(|_| AppError::Internal)?;

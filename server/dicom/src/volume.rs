@@ -440,15 +440,7 @@ fn read_frames(instance: &ParsedInstance, index: usize, out: &mut Vec<Frame>) ->
             .and_then(|g| float(g, tags::SLICE_THICKNESS))
             .or_else(|| float(object, tags::SLICE_THICKNESS))
             .filter(|t| *t > 0.0);
-        let transform = group(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE);
-        let slope = transform
-            .and_then(|g| float(g, tags::RESCALE_SLOPE))
-            .or_else(|| float(object, tags::RESCALE_SLOPE))
-            .unwrap_or(1.0);
-        let intercept = transform
-            .and_then(|g| float(g, tags::RESCALE_INTERCEPT))
-            .or_else(|| float(object, tags::RESCALE_INTERCEPT))
-            .unwrap_or(0.0);
+        let (slope, intercept) = rescale(object, group(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE));
         let row = [orientation[0], orientation[1], orientation[2]];
         let column = [orientation[3], orientation[4], orientation[5]];
         let unit = |v: [f64; 3]| (norm(v) - 1.0).abs() < 0.01;
@@ -470,6 +462,63 @@ fn read_frames(instance: &ParsedInstance, index: usize, out: &mut Vec<Frame>) ->
         });
     }
     Ok(())
+}
+
+/// RescaleSlope and RescaleIntercept of a frame: from its Pixel Value Transformation group
+/// (Enhanced CT), else the top level; 1 and 0 when absent.
+fn rescale(object: &InMemDicomObject, transformation: Option<&InMemDicomObject>) -> (f64, f64) {
+    let slope =
+        transformation.and_then(|g| float(g, tags::RESCALE_SLOPE)).or_else(|| float(object, tags::RESCALE_SLOPE));
+    let intercept = transformation
+        .and_then(|g| float(g, tags::RESCALE_INTERCEPT))
+        .or_else(|| float(object, tags::RESCALE_INTERCEPT));
+    (slope.unwrap_or(1.0), intercept.unwrap_or(0.0))
+}
+
+/// One frame of one instance in Hounsfield units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameHu {
+    pub rows: usize,
+    pub columns: usize,
+    /// Row-major.
+    pub values: Vec<i16>,
+}
+
+impl FrameHu {
+    pub fn value_at(&self, x: usize, y: usize) -> Option<i16> {
+        (x < self.columns && y < self.rows).then(|| self.values[y * self.columns + x])
+    }
+}
+
+/// Frame `frame` (0-based) of one instance in HU, converted exactly as [`load_series`] converts
+/// it (rescale, pixel representation, padding as air, the JPEG 2000 signedness rule, the clamp):
+/// the one stored-value-to-HU conversion, so that the viewer's images and HU read-out agree with
+/// the volume the screening model sees. Needs no geometry.
+pub fn frame_hu(instance: &ParsedInstance, frame: u32) -> Result<FrameHu, VolumeError> {
+    let info = PixelInfo::read(instance)?;
+    let object: &InMemDicomObject = &instance.object;
+    let group = |sequence: Tag| {
+        let own = object.get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|e| e.items()?.get(frame as usize));
+        own.and_then(|o| item(o, sequence))
+            .or_else(|| item(object, tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE).and_then(|s| item(s, sequence)))
+    };
+    let (slope, intercept) = rescale(object, group(tags::PIXEL_VALUE_TRANSFORMATION_SEQUENCE));
+    let placement = Frame {
+        instance: 0,
+        frame,
+        instance_number: instance.header.instance_number,
+        position: [0.0; 3],
+        row: [1.0, 0.0, 0.0],
+        column: [0.0, 1.0, 0.0],
+        pixel_spacing: [1.0, 1.0],
+        thickness: None,
+        slope,
+        intercept,
+        distance: 0.0,
+    };
+    let mut values = vec![0i16; info.rows * info.columns];
+    decode_frame(instance, &info, &placement, &mut values)?;
+    Ok(FrameHu { rows: info.rows, columns: info.columns, values })
 }
 
 /// Keeps one frame per position: of frames within [`DUPLICATE_TOLERANCE_MM`] of the first of

@@ -269,7 +269,7 @@ async fn render_frame(
     audit_series_view(&state, &user, client, &visible, &series).await?;
     let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let parsed = elysium_dicom::header::parse(&bytes).map_err(ApiError::internal)?;
-        let decoded = render::decode_frame(&parsed.object, frame - 1).map_err(|e| match e {
+        let decoded = render::decode_frame(&parsed, frame - 1).map_err(|e| match e {
             render::RenderError::NoSuchFrame(_) => ApiError::NotFound,
             other => ApiError::Validation(other.to_string()),
         })?;
