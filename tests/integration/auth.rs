@@ -40,8 +40,20 @@ async fn sign_in_cycles_the_session_id(pool: PgPool) {
     let client = app.client();
     let first = set_cookie(&app.login(&client, "surgeon", PASSWORD).await);
     let second = set_cookie(&app.login(&client, "surgeon", PASSWORD).await);
-    let id = |c: &str| c.split(';').next().unwrap_or_default().to_owned();
-    assert_ne!(id(&first), id(&second));
+    // `elysium_session=ID`, from each sign-in's own Set-Cookie (none at all would fail here).
+    let id = |c: &str| {
+        c.lines().find(|l| l.starts_with("elysium_session=")).and_then(|l| l.split(';').next()).map(str::to_owned)
+    };
+    let (first, second) =
+        (id(&first).expect("the first sign-in sets the cookie"), id(&second).expect("the second sets a new one"));
+    assert_ne!(first, second);
+    // The session id before the second sign-in no longer signs anyone in; the new one does.
+    let me = |cookie: String| {
+        let request = app.client().get(app.url("/api/v1/me")).header("cookie", cookie);
+        async move { request.send().await.expect("me").status().as_u16() }
+    };
+    assert_eq!(me(first).await, 401, "the old session id is dead");
+    assert_eq!(me(second).await, 200);
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
