@@ -96,12 +96,25 @@ mod tests {
         }
     }
 
+    /// Username-like input: mostly the allowed characters in either case with surrounding space
+    /// (so that most normalise), sometimes a character that must be refused, and some arbitrary text.
+    fn username_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => " {0,2}[A-Za-z0-9][A-Za-z0-9._-]{0,70} {0,2}",
+            1 => "[a-z0-9]{0,10}[ @/\\\\é][a-z0-9]{0,10}",
+            1 => "\\PC{0,80}",
+        ]
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
         #[test]
-        fn normalised_usernames_are_stable(input in "\\PC{0,80}") {
+        fn normalised_usernames_are_stable(input in username_like()) {
             if let Ok(name) = normalize_username(&input) {
                 prop_assert_eq!(normalize_username(&name), Ok(name.clone()));
                 prop_assert!(name.len() <= MAX_USERNAME_LEN);
+                prop_assert_eq!(name.clone(), input.trim().to_lowercase(), "only trimmed and lower-cased");
             }
         }
     }

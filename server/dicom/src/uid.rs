@@ -86,14 +86,40 @@ mod tests {
         assert!(matches!(Uid::parse("1.02"), Err(UidError::LeadingZero(_))));
     }
 
+    /// UID-like text: mostly digits and dots (so that many parse), with padding, and sometimes a
+    /// character that must be refused; and a share of arbitrary text.
+    fn uid_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[0-9.]{1,70}[\\x00 ]{0,2}",
+            1 => "[0-9.]{0,30}[a-z/\\\\ ][0-9.]{0,30}",
+            1 => "\\PC{0,80}",
+        ]
+    }
+
+    /// A valid UID built from its definition (components without leading zeros).
+    fn valid_uid() -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop_oneof![Just("0".to_owned()), "[1-9][0-9]{0,8}"], 1..8)
+            .prop_map(|components| components.join("."))
+            .prop_filter("at most 64 characters", |uid| uid.len() <= MAX_LEN)
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
         #[test]
-        fn parsed_uids_are_safe_path_components(raw in "\\PC{0,80}") {
+        fn parsed_uids_are_safe_path_components(raw in uid_like()) {
             if let Ok(uid) = Uid::parse(&raw) {
                 prop_assert!(uid.as_str().bytes().all(|b| b.is_ascii_digit() || b == b'.'));
                 prop_assert!(!uid.as_str().contains(".."));
+                prop_assert!(!uid.as_str().starts_with('.') && !uid.as_str().ends_with('.'));
                 prop_assert!(uid.as_str().len() <= MAX_LEN);
             }
+        }
+
+        /// Every UID the definition allows is accepted as it is, padded or not.
+        #[test]
+        fn every_valid_uid_is_accepted(uid in valid_uid(), padding in "[\\x00 ]{0,2}") {
+            prop_assert_eq!(Uid::parse(&format!("{uid}{padding}")).map(|u| u.0), Ok(uid));
         }
     }
 }
