@@ -340,3 +340,36 @@ async fn the_identity_migration_splits_patients_shared_by_sites(pool: PgPool) {
     let patients: i64 = sqlx::query_scalar("select count(*) from patient").fetch_one(&pool).await.expect("count");
     assert_eq!(patients, 5);
 }
+
+/// The study page's form resolves a mismatch without JavaScript: a plain form post, then back to
+/// the study with the decision shown in place of the buttons.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_study_page_form_resolves_a_mismatch(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (_, first) = series(61, identity("MRN-61", "PATEL^PRIYA", "19700101"));
+    let (second, later) = series(62, identity("MRN-61", "PATEL^P.", "19700101"));
+    ingest_at(&app, "DEMO-GH", &first).await;
+    ingest_at(&app, "DEMO-GH", &later).await;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select id from demographics_mismatch").fetch_one(&app.pool).await.expect("id");
+    let coordinator = app.signed_in("coordinator").await;
+    let page = coordinator.get(app.url(&format!("/studies/{}", second.study_uid))).send().await.expect("page");
+    let html = page.text().await.expect("html");
+    assert!(html.contains(&format!("action=\"/mismatches/{id}/resolve\"")), "the page offers the decision");
+    let response = coordinator
+        .post(app.url(&format!("/mismatches/{id}/resolve")))
+        .header("origin", app.origin())
+        .form(&[("resolution", "kept_stored"), ("note", "the RIS abbreviates given names")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().expect("location").to_owned();
+    assert!(location.starts_with(&format!("/studies/{}", second.study_uid)), "{location}");
+    let html = coordinator.get(app.url(&location)).send().await.expect("page").text().await.expect("html");
+    assert!(
+        html.contains("kept the patient&#x27;s record") || html.contains("kept the patient's record"),
+        "decision shown"
+    );
+    assert!(html.contains("the RIS abbreviates given names") && !html.contains("/resolve\""), "no buttons left");
+}
