@@ -390,6 +390,30 @@ async fn an_instance_that_arrives_while_the_job_waits_is_screened_by_that_job(po
     assert_eq!(instances, Some(50));
 }
 
+/// An instance that arrives while the series' job runs (it may have read the series already)
+/// waits for that job to end; then the series is screened again on everything.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_instance_that_arrives_while_the_job_runs_is_screened_after_it(pool: PgPool) {
+    let Tiny { app, config, store } = Tiny::spawn(pool.clone()).await;
+    let (_, files, _dir) = phantom_files(914, 50);
+    ingest_files(&app, &files[..49]).await;
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
+    // A worker holds the job (it is running) when the last instance arrives.
+    let job = elysium_db::jobs::claim(&pool, "slow", Duration::from_secs(60)).await.expect("claim").expect("job");
+    ingest_files(&app, &files[49..]).await;
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0, "waits for it");
+    let changed: i64 =
+        sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
+    assert_eq!(changed, 1, "the mark stays while the job runs");
+    let mut conn = pool.acquire().await.expect("conn");
+    assert!(elysium_db::jobs::complete(&mut conn, job.id, "slow").await.expect("complete"));
+    drop(conn);
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1, "then again");
+    let generations: Vec<i32> =
+        sqlx::query_scalar("select generation from screening_job order by id").fetch_all(&pool).await.expect("jobs");
+    assert_eq!(generations, [1, 2]);
+}
+
 /// An automatic job and a re-run of the same series, run by two workers at once, raise each
 /// positive organ's finding once; the database refuses a second screening finding for a
 /// (series, organ) whatever the timing.
