@@ -19,7 +19,12 @@ run() { RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$TARGET" cargo fuzz run parse --fuzz
 case "$MODE" in
   replay)
     # -runs=0: execute each input of the given folders once, then stop (no mutation).
-    run corpus/parse "$FINDINGS" -- -runs=0 "${LIMITS[@]}" 2>&1 | grep -v "rle_lossless.rs" | tail -n 5
+    # The whole output when it fails (a build error or a crash), the last lines when it passes.
+    log="$(mktemp)"
+    if ! run corpus/parse "$FINDINGS" -- -runs=0 "${LIMITS[@]}" > "$log" 2>&1; then
+      grep -v "rle_lossless.rs" "$log" | tail -n 80 >&2; rm -f "$log"; exit 1
+    fi
+    tail -n 3 "$log"; rm -f "$log"
     ;;
   explore)
     mkdir -p "$TARGET/corpus-parse"

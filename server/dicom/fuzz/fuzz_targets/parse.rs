@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     // Ingest's header-only parse, then the full parse that rendering and volumes use.
     let _ = elysium_dicom::header::parse_header(data);
     if let Ok(parsed) = elysium_dicom::header::parse(data) {
-        let _ = elysium_dicom::render::decode_frame(&parsed.object, 0);
+        let _ = elysium_dicom::render::decode_frame(&parsed, 0);
     }
     if let Ok(parsed) = elysium_dicom::header::parse_shared(&data.to_vec().into()) {
         let _ = elysium_dicom::volume::load_series(&[parsed]);
