@@ -5,7 +5,7 @@
 use elysium_db::MIGRATOR;
 use elysium_phantom::{GeneratedSeries, PatientIdentity, PhantomOptions};
 use elysium_server::ingest::{Outcome, Received, Rejection, Via};
-use elysium_tests::{TestApp, get_json, stow};
+use elysium_tests::{TestApp, get_json, get_text, stow};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
@@ -73,14 +73,7 @@ async fn the_same_patient_id_at_two_sites_is_two_patients(pool: PgPool) {
     assert_eq!(seen.as_array().map(Vec::len), Some(1), "{seen}");
     assert_eq!(seen[0]["00100010"]["Value"][0]["Alphabetic"], "OKAFOR^AMARA");
     assert_eq!(seen[0]["00100021"]["Value"][0], "DEMO-GH");
-    let list = coordinator
-        .get(app.url("/studies?patient_id=MRN-12345"))
-        .send()
-        .await
-        .expect("list")
-        .text()
-        .await
-        .expect("html");
+    let list = get_text(&app, &coordinator, "/studies?patient_id=MRN-12345").await;
     assert!(list.contains("OKAFOR AMARA") && !list.contains("LI WEI"), "the study list shows only DEMO-GH's patient");
     let admin = app.signed_in("admin").await;
     let both = get_json(&app, &admin, "/dicomweb/studies?PatientID=MRN-12345").await;

@@ -170,6 +170,12 @@ pub async fn get_json(app: &TestApp, client: &Client, path: &str) -> serde_json:
     response.json().await.unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
 }
 
+/// GET `path` on `app` with `client` and read the body as text (a server-rendered page).
+pub async fn get_text(app: &TestApp, client: &Client, path: &str) -> String {
+    let response = client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    response.text().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
 /// A public sample DICOM file from `tests/fixtures/dicom/`.
 pub fn fixture(path: &str) -> Vec<u8> {
     let full = format!("{}/fixtures/dicom/{path}", env!("CARGO_MANIFEST_DIR"));
