@@ -5,6 +5,8 @@
 pub mod api;
 pub mod components;
 pub mod domain;
+pub mod format;
+pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;

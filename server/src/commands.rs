@@ -337,12 +337,7 @@ async fn ingest(
     let ingestor = crate::ingest::Ingestor::new(pool.clone(), store.open(&database.data_dir)?, store.accept_non_ct);
     let received = crate::ingest::Received::new(crate::ingest::Via::Cli, site_id);
     let summary = crate::ingest::cli::ingest_paths(&ingestor, paths, &received, jobs).await?;
-    let template = elysium_db::audit::NewAuditEvent {
-        actor_username: Some(cli_actor()),
-        action: "dicom.cli".into(),
-        outcome: "success",
-        ..Default::default()
-    };
+    let template = app::service::Audit::anonymous("dicom.cli", Some(&cli_actor()), None);
     crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
     println!("stored {}, duplicates {}, refused {}", summary.stored, summary.duplicates, summary.refused.len());
     for (what, why) in &summary.refused {
@@ -403,16 +398,11 @@ async fn cli_audit(
     target_id: &str,
     detail: serde_json::Value,
 ) -> anyhow::Result<()> {
-    let event = elysium_db::audit::NewAuditEvent {
-        actor_username: Some(cli_actor()),
-        action: action.to_owned(),
-        target_type: Some(action.split('.').next().unwrap_or_default().to_owned()),
-        target_id: Some(target_id.to_owned()),
-        outcome: "success",
-        detail,
-        ..Default::default()
-    };
-    elysium_db::audit::record(conn, &event).await?;
+    app::service::Audit::anonymous(action, Some(&cli_actor()), None)
+        .target(action.split('.').next().unwrap_or_default(), target_id)
+        .detail(detail)
+        .record_in(conn)
+        .await?;
     Ok(())
 }
 

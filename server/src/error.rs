@@ -119,17 +119,16 @@ impl From<sqlx::Error> for ApiError {
     }
 }
 
-impl From<app::api::AppError> for ApiError {
-    fn from(error: app::api::AppError) -> Self {
-        use app::api::AppError;
+impl From<app::service::ServiceError> for ApiError {
+    fn from(error: app::service::ServiceError) -> Self {
+        use app::service::ServiceError;
         match error {
-            AppError::Unauthorized => ApiError::Unauthorized,
-            AppError::Forbidden => ApiError::Forbidden,
-            AppError::NotFound => ApiError::NotFound,
-            AppError::Validation { field, message } => ApiError::Validation(format!("{field}: {message}")),
-            AppError::Conflict(message) => ApiError::Conflict(message),
-            AppError::AuditUnavailable => ApiError::AuditUnavailable(app::service::audit::AuditUnavailable),
-            AppError::Internal | AppError::Transport(_) => ApiError::Internal("see the server log".into()),
+            ServiceError::NotFound => ApiError::NotFound,
+            ServiceError::Forbidden => ApiError::Forbidden,
+            invalid @ ServiceError::Invalid { .. } => ApiError::Validation(invalid.to_string()),
+            ServiceError::Conflict(message) => ApiError::Conflict(message),
+            ServiceError::AuditUnavailable(unavailable) => ApiError::AuditUnavailable(unavailable),
+            ServiceError::Internal(cause) => ApiError::Internal(cause),
         }
     }
 }

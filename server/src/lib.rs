@@ -10,6 +10,7 @@ pub mod demo;
 pub mod dicomweb;
 pub mod dimse;
 pub mod error;
+pub mod http;
 pub mod ingest;
 pub mod reports;
 pub mod routes;

@@ -69,11 +69,13 @@ async fn get_json(app: &TestApp, client: &Client, path: &str) -> (u16, Value) {
 }
 
 fn today() -> String {
-    app::domain::followup::dates::format_iso(OffsetDateTime::now_utc().date())
+    in_days(0)
 }
 
+/// The date `days` from today as the API writes dates (ISO 8601), formatted by `time` itself.
 fn in_days(days: i64) -> String {
-    app::domain::followup::dates::format_iso(OffsetDateTime::now_utc().date() + Duration::days(days))
+    let date = OffsetDateTime::now_utc().date() + Duration::days(days);
+    date.format(time::macros::format_description!("[year]-[month]-[day]")).expect("formats")
 }
 
 /// Sends `event` at the finding's current version and expects success.

@@ -366,3 +366,55 @@ async fn the_study_page_form_resolves_a_mismatch(pool: PgPool) {
     );
     assert!(html.contains("the RIS abbreviates given names") && !html.contains("/resolve\""), "no buttons left");
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_finding_of_a_patient_with_an_open_mismatch_says_so_until_it_is_resolved(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let (first, first_parts) = series(44, identity("MRN-44", "OKAFOR^ADA", "19600101"));
+    let (_, second_parts) = series(45, identity("MRN-44", "OKAFOR^ADAEZE", "19600101"));
+    ingest_at(&app, "DEMO-GH", &first_parts).await;
+    ingest_at(&app, "DEMO-GH", &second_parts).await;
+    let new = elysium_db::findings::NewFinding {
+        study_uid: first.study_uid.clone(),
+        series_uid: None,
+        organ: "liver".into(),
+        class_label: "hcc".into(),
+        probability: 0.9,
+        threshold: 0.5,
+        class_probabilities: json!({ "hcc": 0.9 }),
+        model_name: "reference-screening".into(),
+        model_version: "0.1.0".into(),
+        location: None,
+        detected_at: time::OffsetDateTime::now_utc(),
+        due_date: None,
+        screening_result_ref: None,
+    };
+    let levels = app::domain::followup::ServiceLevels::default();
+    let finding = app::service::followup::create(&app.pool, &levels, new, "test-screening")
+        .await
+        .expect("create")
+        .expect("the study exists");
+
+    let coordinator = app.signed_in("coordinator").await;
+    let api = get_json(&app, &coordinator, &format!("/api/v1/findings/{finding}")).await;
+    let open = api["open_mismatches"].as_array().expect("open mismatches");
+    assert_eq!(open.len(), 1, "{api}");
+    assert_eq!((&open[0]["stored_value"], &open[0]["received_value"]), (&json!("OKAFOR^ADA"), &json!("OKAFOR^ADAEZE")));
+    let page = get_text(&app, &coordinator, &format!("/findings/{finding}")).await;
+    assert!(page.contains("data-testid=\"finding-mismatches\"") && page.contains("OKAFOR^ADAEZE"), "{page}");
+
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select id from demographics_mismatch").fetch_one(&app.pool).await.expect("id");
+    let resolved = coordinator
+        .post(app.url(&format!("/api/v1/mismatches/{id}/resolve")))
+        .header("origin", app.origin())
+        .json(&json!({ "resolution": "kept_stored" }))
+        .send()
+        .await
+        .expect("resolve");
+    assert_eq!(resolved.status(), 200);
+    let api = get_json(&app, &coordinator, &format!("/api/v1/findings/{finding}")).await;
+    assert_eq!(api["open_mismatches"], json!([]));
+    let page = get_text(&app, &coordinator, &format!("/findings/{finding}")).await;
+    assert!(!page.contains("finding-mismatches"), "a resolved mismatch no longer warns");
+}

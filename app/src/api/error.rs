@@ -1,53 +1,27 @@
-//! The only error a server function returns to the browser: safe variants, never database text.
+//! How a service's error reaches the browser: as [`AppError`], with the HTTP status a REST client
+//! would get for the same refusal. Server side only.
 
-use leptos::server_fn::{ServerFnError, codec::JsonEncoding, error::FromServerFnError};
-use serde::{Deserialize, Serialize};
+use crate::model::AppError;
+use crate::service::ServiceError;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-pub enum AppError {
-    #[error("please sign in")]
-    Unauthorized,
-    #[error("you do not have access to this")]
-    Forbidden,
-    #[error("not found")]
-    NotFound,
-    #[error("{field}: {message}")]
-    Validation { field: String, message: String },
-    #[error("{0}")]
-    Conflict(String),
-    /// A read of patient data whose audit row could not be written: refused, not served.
-    #[error("this access could not be recorded in the audit trail, so the data was not sent; try again shortly")]
-    AuditUnavailable,
-    #[error("something went wrong on the server; it has been logged")]
-    Internal,
-    #[error("could not reach the server: {0}")]
-    Transport(String),
-}
-
-impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
-
-    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
-    }
-}
-
-impl From<ServerFnError> for AppError {
-    fn from(value: ServerFnError) -> Self {
-        AppError::Transport(value.to_string())
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl From<elysium_db::DbError> for AppError {
-    fn from(error: elysium_db::DbError) -> Self {
-        match error {
-            elysium_db::DbError::NotFound(_) => AppError::NotFound,
-            elysium_db::DbError::AlreadyExists(what) => AppError::Conflict(format!("{what} already exists")),
-            other => {
-                tracing::error!(error = %other, "database error in a server function");
-                AppError::Internal
+impl From<ServiceError> for AppError {
+    fn from(error: ServiceError) -> Self {
+        let (status, error) = match error {
+            ServiceError::NotFound => (404, AppError::NotFound),
+            ServiceError::Forbidden => (403, AppError::Forbidden),
+            ServiceError::Invalid { field, message } => (422, AppError::Validation { field, message }),
+            ServiceError::Conflict(message) => (409, AppError::Conflict(message)),
+            ServiceError::AuditUnavailable(_) => (503, AppError::AuditUnavailable),
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error in a server function");
+                (500, AppError::Internal)
             }
+        };
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = axum::http::StatusCode::from_u16(status)
+        {
+            response.set_status(status);
         }
+        error
     }
 }

@@ -1,43 +1,7 @@
 //! Who is signed in. The server's authentication layer puts a [`SessionUser`] into each
 //! request; server functions and pages read it from there.
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-use crate::api::AppError;
-use crate::domain::roles::Role;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SiteRef {
-    pub id: Uuid,
-    pub code: String,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionUser {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    pub roles: Vec<Role>,
-    pub sites: Vec<SiteRef>,
-}
-
-impl SessionUser {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
-
-    pub fn has_any_role(&self, roles: &[Role]) -> bool {
-        roles.iter().any(|r| self.has_role(*r))
-    }
-
-    /// The sites whose patients this user may see: `None` (all) for administrators, otherwise
-    /// the user's own sites.
-    pub fn site_scope(&self) -> Option<Vec<Uuid>> {
-        (!self.has_role(Role::Admin)).then(|| self.sites.iter().map(|s| s.id).collect())
-    }
-}
+use crate::model::{AppError, SessionUser};
 
 /// The signed-in user, or `None` on the sign-in page.
 #[leptos::server(prefix = "/api/fn", endpoint = "current_user", input = leptos::server_fn::codec::GetUrl)]
@@ -58,6 +22,20 @@ pub mod ssr {
 
     pub fn require_user() -> Result<SessionUser, AppError> {
         session_user().ok_or(AppError::Unauthorized)
+    }
+
+    /// The signed-in user and where the request came from, for a service call.
+    pub fn caller() -> Result<crate::service::Caller, AppError> {
+        Ok(crate::service::Caller::new(require_user()?, client_addr()))
+    }
+
+    /// A value the server provides to every server function (the object store, the view log,
+    /// the service levels).
+    pub fn provided<T: Clone + Send + Sync + 'static>() -> Result<T, AppError> {
+        use_context::<T>().ok_or_else(|| {
+            tracing::error!(what = std::any::type_name::<T>(), "missing from the server function context");
+            AppError::Internal
+        })
     }
 
     /// The client address the server attached to the current request (for the audit trail).
@@ -91,23 +69,15 @@ pub mod ssr {
     }
 }
 
+/// REST handlers take the caller as an extractor: the user the authentication layer attached
+/// (401 without one) and the client address the server determined.
 #[cfg(feature = "ssr")]
-impl SessionUser {
-    /// An audit event with this user as the actor; the caller fills in target and detail.
-    pub fn audit_event(
-        &self,
-        action: &str,
-        outcome: &'static str,
-        client_addr: Option<String>,
-    ) -> elysium_db::audit::NewAuditEvent {
-        elysium_db::audit::NewAuditEvent {
-            actor_user_id: Some(self.id),
-            actor_username: Some(self.username.clone()),
-            actor_roles: self.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-            action: action.to_owned(),
-            client_addr,
-            outcome,
-            ..Default::default()
-        }
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for crate::service::Caller {
+    type Rejection = axum::http::StatusCode;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let user = parts.extensions.get::<SessionUser>().cloned().ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
+        let client = parts.extensions.get::<ssr::ClientAddr>().map(|c| c.0.clone());
+        Ok(crate::service::Caller::new(user, client))
     }
 }

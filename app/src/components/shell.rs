@@ -5,8 +5,9 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-use crate::api::session::{SessionUser, current_user};
+use crate::api::session::current_user;
 use crate::domain::roles::Role;
+use crate::model::SessionUser;
 
 /// One navigation entry and the roles that see it (empty: everyone signed in).
 struct NavItem {
@@ -28,7 +29,7 @@ const NAV: &[NavItem] = &[
 
 /// The signed-in user, loaded once per page load and shared with the pages via context.
 #[derive(Clone, Copy)]
-pub struct CurrentUser(pub Resource<Result<Option<SessionUser>, crate::api::AppError>>);
+pub struct CurrentUser(pub Resource<Result<Option<SessionUser>, crate::model::AppError>>);
 
 #[component]
 pub fn Shell(children: ChildrenFn) -> impl IntoView {

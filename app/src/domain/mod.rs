@@ -4,5 +4,7 @@
 pub mod accounts;
 pub mod followup;
 pub mod identity;
+pub mod names;
 pub mod organs;
 pub mod roles;
+pub mod screening;

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::AppError;
-use crate::api::admin::{AUDIT_PAGE, UnlockSignin, audit_log, list_users, signin_locks};
+use crate::api::admin::{UnlockSignin, audit_log, list_users, signin_locks};
+use crate::model::AppError;
+use crate::model::admin::AUDIT_PAGE;
 
 /// Renders a server function's error where its data would have been.
 fn error_view(error: AppError) -> AnyView {
@@ -30,7 +31,7 @@ pub fn UsersPage() -> impl IntoView {
                                     <tr>
                                         <td><code>{u.username}</code></td>
                                         <td>{u.display_name}</td>
-                                        <td>{u.roles.join(", ")}</td>
+                                        <td>{u.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ")}</td>
                                         <td>{u.sites.join(", ")}</td>
                                         <td>{if u.active { "active" } else { "disabled" }}</td>
                                         <td>{u.created_at}</td>

@@ -7,12 +7,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::followup::{FindingDetail, FindingView, HistoryEntry, load_finding};
+use crate::api::followup::load_finding;
 use crate::domain::followup::EventKind;
-use crate::domain::followup::event::{
-    ConfirmedBy, ContactChannel, ContactResult, DismissReason, Outcome, WorkupModality,
-};
-use crate::domain::organs::Organ;
+use crate::domain::followup::event::{ConfirmedBy, ContactChannel, ContactResult, Outcome, WorkupModality};
+use crate::model::followup::{FindingDetail, FindingView, HistoryEntry};
+use crate::model::patients::MismatchView;
 
 #[component]
 pub fn FindingPage() -> impl IntoView {
@@ -50,20 +49,25 @@ fn serde_json_kind(name: &str) -> Option<EventKind> {
 #[component]
 fn Finding(detail: FindingDetail) -> impl IntoView {
     let f = detail.finding.clone();
-    let title = format!("{} · finding #{}", f.cancer, f.id);
+    let title = format!("{} · finding #{}", f.organ.cancer_label(), f.id);
     let contacts: Vec<HistoryEntry> =
-        detail.history.iter().filter(|h| h.event == "record_contact_attempt").cloned().collect();
-    let notes: Vec<HistoryEntry> = detail.history.iter().filter(|h| h.event == "add_note").cloned().collect();
+        detail.history.iter().filter(|h| h.kind == Some(EventKind::RecordContactAttempt)).cloned().collect();
+    let notes: Vec<HistoryEntry> =
+        detail.history.iter().filter(|h| h.kind == Some(EventKind::AddNote)).cloned().collect();
     let heading = view! {
         <Title text=title.clone() />
         <h1>
             {title}
-            " " <span class=format!("status status-{}", f.status) data-testid="status">{f.status_label.clone()}</span>
+            " " <span class=format!("status status-{}", f.status.as_str()) data-testid="status">{f.status.label()}</span>
             {f.overdue.then(|| view! { " " <span class="badge overdue" data-testid="overdue">"overdue"</span> })}
         </h1>
     }
     .into_any();
-    let patient = view! { <PatientHeader f=f.clone() /> }.into_any();
+    let patient = view! {
+        <PatientHeader f=f.clone() />
+        <OpenMismatches items=detail.open_mismatches.clone() study_uid=f.study_uid.clone() />
+    }
+    .into_any();
     let summary = view! {
         <div class="columns">
             <section class="card">
@@ -137,9 +141,9 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
                                 <tr>
                                     <td><a href=format!("/findings/{}", r.id)>{format!("#{}", r.id)}</a></td>
                                     <td>{r.study_date.clone().unwrap_or_default()}</td>
-                                    <td>{r.cancer.clone()}</td>
+                                    <td>{r.organ.cancer_label()}</td>
                                     <td class="num">{format!("{:.0}%", r.probability * 100.0)}</td>
-                                    <td>{r.status_label.clone()}</td>
+                                    <td>{r.status.label()}</td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -177,12 +181,28 @@ fn PatientHeader(f: FindingView) -> impl IntoView {
     }
 }
 
+/// The patient's unresolved demographics mismatches, before anyone contacts the patient: the
+/// decision itself is taken on the study page.
+#[component]
+fn OpenMismatches(items: Vec<MismatchView>, study_uid: String) -> impl IntoView {
+    (!items.is_empty()).then(|| {
+        view! {
+            <section class="notice warning" role="alert" data-testid="finding-mismatches">
+                <strong>{format!("Demographics mismatch: {} to resolve. ", items.len())}</strong>
+                "Check who this patient is before contacting them: "
+                {items.iter().map(|m| format!("{} on record \u{201c}{}\u{201d}, a study says \u{201c}{}\u{201d}. ", m.field.label(), m.stored_value, m.received_value)).collect::<String>()}
+                <a href=format!("/studies/{study_uid}")>"Resolve it on the study page"</a>
+            </section>
+        }
+    })
+}
+
 #[component]
 fn AiResult(f: FindingView) -> impl IntoView {
     let threshold = f.threshold;
     view! {
         <p>
-            <strong>{f.cancer.clone()}</strong> " — " {f.class_label.clone()} " "
+            <strong>{f.organ.cancer_label()}</strong> " — " {f.class_label.clone()} " "
             <strong data-testid="probability">{format!("{:.1}%", f.probability * 100.0)}</strong>
             <span class="muted">{format!(" (operating threshold {:.1}%)", threshold * 100.0)}</span>
         </p>
@@ -245,17 +265,17 @@ fn FollowupFacts(f: FindingView) -> impl IntoView {
     let row = |label: &'static str, value: Option<String>| value.map(|v| view! { <dt>{label}</dt><dd>{v}</dd> });
     view! {
         <dl class="facts" data-testid="followup">
-            <dt>"Status"</dt><dd>{f.status_label.clone()}</dd>
+            <dt>"Status"</dt><dd>{f.status.label()}</dd>
             <dt>"Assignee"</dt><dd data-testid="assignee">{f.assignee_name.clone().unwrap_or_else(|| "unassigned".into())}</dd>
             <dt>"Next step due"</dt>
             <dd>{f.due_date.clone().unwrap_or_else(|| "— (closed)".into())}</dd>
-            {row("Dismissed as", f.dismiss_reason.clone())}
-            {row("Work-up", f.workup_modality_label.clone())}
+            {row("Dismissed as", f.dismiss_reason.map(|r| r.label().to_owned()))}
+            {row("Work-up", f.workup_modality.map(|m| m.label().to_owned()))}
             {row("Work-up due", f.workup_due.clone())}
             {row("Responsible", f.workup_responsible.clone())}
             {row("Appointment", f.appointment_date.clone().map(|d| match &f.appointment_site { Some(s) => format!("{d} at {s}"), None => d }))}
-            {row("Outcome", f.outcome.clone())}
-            {row("Confirmed by", f.confirmed_by.clone())}
+            {row("Outcome", f.outcome.map(|o| o.label().to_owned()))}
+            {row("Confirmed by", f.confirmed_by.map(|c| c.label().to_owned()))}
             {row("Diagnosis", f.diagnosis.clone())}
             {row("Outcome date", f.outcome_date.clone())}
             <dt>"Unsuccessful contacts"</dt>
@@ -271,8 +291,8 @@ fn History(entries: Vec<HistoryEntry>, testid: &'static str) -> impl IntoView {
             <thead><tr><th>"v"</th><th>"When"</th><th>"Who"</th><th>"Event"</th><th>"Status"</th><th>"Details"</th></tr></thead>
             <tbody>
                 {entries.into_iter().map(|h| {
-                    let change = if h.from_status == h.to_status { h.to_status.replace('_', " ") } else {
-                        format!("{} → {}", h.from_status.replace('_', " "), h.to_status.replace('_', " "))
+                    let change = if h.from_status == h.to_status { h.to_status.label().to_owned() } else {
+                        format!("{} → {}", h.from_status.label(), h.to_status.label())
                     };
                     let details = h.details.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(" · ");
                     view! {
@@ -295,7 +315,7 @@ fn History(entries: Vec<HistoryEntry>, testid: &'static str) -> impl IntoView {
 #[component]
 fn Actions(detail: FindingDetail) -> impl IntoView {
     let f = detail.finding.clone();
-    let organ = f.organ.parse::<Organ>().ok();
+    let organ = f.organ;
     detail
         .actions
         .iter()
@@ -305,7 +325,7 @@ fn Actions(detail: FindingDetail) -> impl IntoView {
                 EventKind::Dismiss => view! {
                     <label>"Reason "
                         <select name="reason" required>
-                            {detail.dismiss_reasons.iter().filter_map(|r| DismissReason::parse(r)).map(|r| view! {
+                            {detail.dismiss_reasons.iter().map(|r| view! {
                                 <option value=r.as_str()>{r.label()}</option>
                             }).collect_view()}
                         </select>
@@ -315,7 +335,7 @@ fn Actions(detail: FindingDetail) -> impl IntoView {
                 EventKind::OrderWorkup => view! {
                     <label>"Work-up "
                         <select name="modality" required>
-                            {WorkupModality::ALL.iter().filter(|m| organ.is_none_or(|o| m.suits(o))).map(|m| view! {
+                            {WorkupModality::ALL.iter().filter(|m| m.suits(organ)).map(|m| view! {
                                 <option value=m.as_str()>{m.label()}</option>
                             }).collect_view()}
                         </select>

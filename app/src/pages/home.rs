@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::admin::admin_overview;
-use crate::api::session::SessionUser;
 use crate::components::shell::CurrentUser;
 use crate::domain::roles::Role;
+use crate::model::SessionUser;
 
 /// What each role does here, in the words of the people who hold it.
 fn role_brief(role: Role) -> (&'static str, &'static str) {

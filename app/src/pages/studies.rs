@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::studies::{STUDIES_PAGE, ScreeningOverview, list_studies, study_detail, study_screening};
+use crate::api::studies::{list_studies, study_detail, study_screening};
+use crate::domain::screening::{JobReason, JobStatus};
+use crate::model::screening::ScreeningOverview;
+use crate::model::studies::STUDIES_PAGE;
 
 #[component]
 pub fn StudiesPage() -> impl IntoView {
@@ -136,7 +139,7 @@ pub fn StudyPage() -> impl IntoView {
 /// Demographics mismatches of the study's patient: each with both values, open ones with the
 /// two decisions (plain forms, so they work without JavaScript), resolved ones with who decided.
 #[component]
-fn Mismatches(items: Vec<crate::api::studies::MismatchView>, study_uid: String) -> impl IntoView {
+fn Mismatches(items: Vec<crate::model::patients::MismatchView>, study_uid: String) -> impl IntoView {
     use crate::domain::identity::MismatchResolution;
     if items.is_empty() {
         return ().into_any();
@@ -212,7 +215,7 @@ fn ScreeningPanel(study_uid: String) -> impl IntoView {
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(o) => {
-                        active.set(o.active);
+                        active.set(o.is_active());
                         view! { <ScreeningTables overview=o /> }.into_any()
                     }
                     Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
@@ -233,31 +236,31 @@ fn ScreeningTables(overview: ScreeningOverview) -> impl IntoView {
             <thead><tr><th>"Job"</th><th>"Series"</th><th>"Model"</th><th>"State"</th><th>"Attempts"</th><th>"Why / error"</th></tr></thead>
             <tbody>
                 {overview.jobs.iter().map(|j| view! {
-                    <tr data-job-status=j.status.clone()>
+                    <tr data-job-status=j.status.as_str()>
                         <td class="num">{j.id}</td>
                         <td><code title=j.series_uid.clone()>{format!("…{}", short(&j.series_uid))}</code></td>
                         <td>{j.model.clone()}</td>
-                        <td><strong>{j.status.clone()}</strong>{j.stage.clone().filter(|_| j.status == "running").map(|s| format!(" ({s})"))}</td>
+                        <td><strong>{j.status.label()}</strong>{j.stage.clone().filter(|_| j.status == JobStatus::Running).map(|s| format!(" ({s})"))}</td>
                         <td class="num">{format!("{}/{}", j.attempts, j.max_attempts)}</td>
-                        <td class="small">{if j.reason == "rerun" { "re-run on request. " } else if j.generation > 1 { "screened again: instances arrived after the earlier screening. " } else { "" }}{j.error.clone().unwrap_or_default()}</td>
+                        <td class="small">{if j.reason == JobReason::Rerun { "re-run on request. " } else if j.generation > 1 { "screened again: instances arrived after the earlier screening. " } else { "" }}{j.error.clone().unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
             </tbody>
         </table>
-        {overview.active.then(|| view! { <p class="muted small">"Updating while jobs run. " <a href="">"Refresh"</a></p> })}
-        {overview.results.iter().map(|r| view! {
+        {overview.is_active().then(|| view! { <p class="muted small">"Updating while jobs run. " <a href="">"Refresh"</a></p> })}
+        {overview.series.iter().map(|r| view! {
             <section class="card result" data-testid="screening-result">
-                <h3>{format!("Series …{} · {}", short(&r.series_uid), r.model)}</h3>
-                <p class="small muted">{format!("{} · {} on {} · {}{}", r.at, r.provider, r.device, r.total_ms.map(|t| format!("{:.1} s", t / 1000.0)).unwrap_or_default(), r.instances.map(|n| format!(" · {n} instances")).unwrap_or_default())}</p>
-                {r.supersedes.clone().map(|text| view! { <p class="small" data-testid="supersedes">{text}</p> })}
+                <h3>{format!("Series …{} · {} {}", short(&r.series_uid), r.model.name, r.model.version)}</h3>
+                <p class="small muted">{format!("{} · {} on {} · {}{}", crate::format::minute(r.created_at), r.execution_provider, r.device, r.total_ms().map(|t| format!("{:.1} s", t / 1000.0)).unwrap_or_default(), r.instances.map(|n| format!(" · {n} instances")).unwrap_or_default())}</p>
+                {r.supersedes_text().map(|text| view! { <p class="small" data-testid="supersedes">{text}</p> })}
                 <p>
                     <strong>"Positive: "</strong>
-                    {if r.positives.is_empty() { "none at the operating thresholds".to_owned() } else { r.positives.join(", ") }}
+                    {let positives = r.positive_names(); if positives.is_empty() { "none at the operating thresholds".to_owned() } else { positives.join(", ") }}
                 </p>
-                <p class="small">"Highest: " {r.top.iter().map(|(label, p)| format!("{label} {:.0}%", p * 100.0)).collect::<Vec<_>>().join(" · ")}</p>
-                {(!r.biomarkers.is_empty()).then(|| view! {
+                <p class="small">"Highest: " {r.top(5).iter().map(|(label, p)| format!("{label} {:.0}%", p * 100.0)).collect::<Vec<_>>().join(" · ")}</p>
+                {let biomarkers = r.biomarker_lines(); (!biomarkers.is_empty()).then(|| view! {
                     <dl class="facts small">
-                        {r.biomarkers.iter().map(|(k, v)| view! { <dt>{k.clone()}</dt><dd>{v.clone()}</dd> }).collect_view()}
+                        {biomarkers.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
                     </dl>
                 })}
             </section>

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 
 use crate::api::session::current_user;
 use crate::api::upload::last_upload;
+use crate::model::upload::UploadOutcome;
 
 #[component]
 pub fn UploadPage() -> impl IntoView {
@@ -128,10 +129,10 @@ pub fn UploadPage() -> impl IntoView {
                             <thead><tr><th>"File"</th><th>"Result"</th><th>"Detail"</th></tr></thead>
                             <tbody>
                                 {r.rows.into_iter().map(|row| {
-                                    let class = if row.outcome == "refused" { "outcome-failure" } else { "outcome-success" };
+                                    let class = if row.outcome == UploadOutcome::Refused { "outcome-failure" } else { "outcome-success" };
                                     view! {
                                         <tr class=class>
-                                            <td>{row.file}</td><td>{row.outcome}</td><td class="detail">{row.detail}</td>
+                                            <td>{row.file}</td><td>{row.outcome.label()}</td><td class="detail">{row.detail}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

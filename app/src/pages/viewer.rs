@@ -7,7 +7,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::studies::{SliceStack, hu_at, series_slices};
+use crate::api::studies::{hu_at, series_slices};
+use crate::model::studies::SliceStack;
 
 /// The presets offered (key, label, center, width): lung, mediastinum, abdomen/liver, bone.
 const PRESETS: &[(&str, &str, f64, f64)] = &[

@@ -6,9 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::followup::{WorklistItem, WorklistPage, WorklistParams, load_worklist};
+use crate::api::followup::load_worklist;
 use crate::domain::followup::FindingStatus;
 use crate::domain::organs::Organ;
+use crate::model::followup::{WorklistItem, WorklistPage, WorklistParams};
 
 const QUICK: &[(&str, &str)] = &[
     ("", "All open"),
@@ -70,12 +71,12 @@ fn Worklist(data: WorklistPage, params: WorklistParams) -> impl IntoView {
     let counts = data
         .counts
         .iter()
-        .filter(|c| c.total > 0 || FindingStatus::OPEN.iter().any(|s| s.as_str() == c.status))
+        .filter(|c| c.total > 0 || FindingStatus::OPEN.contains(&c.status))
         .map(|c| {
-            let href = format!("/worklist?status={}", c.status);
+            let href = format!("/worklist?status={}", c.status.as_str());
             view! {
-                <a href=href class="count" data-status=c.status.clone()>
-                    <span class="count-label">{c.label.clone()}</span>
+                <a href=href class="count" data-status=c.status.as_str()>
+                    <span class="count-label">{c.status.label()}</span>
                     <strong class="count-total">{c.total}</strong>
                     {(c.overdue > 0).then(|| view! { <span class="badge overdue">{format!("{} overdue", c.overdue)}</span> })}
                 </a>
@@ -208,16 +209,16 @@ fn WorklistTable(items: Vec<WorklistItem>) -> impl IntoView {
                     let percent = format!("{:.0}%", f.probability * 100.0);
                     let bar = format!("width: {:.0}%", f.probability * 100.0);
                     view! {
-                        <tr data-finding=f.id data-status=f.status.clone() class:overdue=f.overdue>
+                        <tr data-finding=f.id data-status=f.status.as_str() class:overdue=f.overdue>
                             <td><input type="checkbox" name="item" value=format!("{}:{}", f.id, f.version)
                                 aria-label=format!("Select finding {}", f.id) /></td>
                             <td><a href=href.clone() class="open-finding">{format!("#{}", f.id)}</a></td>
-                            <td><a href=href>{f.cancer}</a> <span class="muted small">{f.class_label}</span></td>
+                            <td><a href=href>{f.organ.cancer_label()}</a> <span class="muted small">{f.class_label}</span></td>
                             <td class="prob">
                                 <span class="probbar" aria-hidden="true"><span style=bar></span></span>
                                 " " {percent}
                             </td>
-                            <td><span class=format!("status status-{}", f.status)>{f.status_label}</span></td>
+                            <td><span class=format!("status status-{}", f.status.as_str())>{f.status.label()}</span></td>
                             <td class="nowrap">
                                 {f.due_date.unwrap_or_else(|| "—".into())}
                                 {f.overdue.then(|| view! { " " <span class="badge overdue">"overdue"</span> })}

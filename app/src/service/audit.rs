@@ -1,5 +1,7 @@
-//! Reads of patient data are audited before the data leaves, and fail closed: a read whose
-//! audit row cannot be written is refused (503) rather than served unrecorded.
+//! The audit trail: one builder for every event ([`Audit`]), and the rule for reads of patient
+//! data, which are audited before the data leaves and fail closed: a read whose audit row cannot
+//! be written is refused (503) rather than served unrecorded. Writes record their event in the
+//! transaction of the change ([`Audit::record_in`]), so a change and its audit row land together.
 //!
 //! Looking through a series is one *view*, not one row per slice: the viewer's slices, frames
 //! and HU read-outs of a series are covered by one row per user and series for
@@ -11,8 +13,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use elysium_db::audit::NewAuditEvent;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+
+use crate::model::SessionUser;
 
 /// How long one recorded view of a series covers the same user's further reads of it.
 pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
@@ -22,27 +26,107 @@ pub const VIEW_WINDOW: Duration = Duration::from_secs(30 * 60);
 #[error("this access could not be recorded in the audit trail, so the data was not sent; try again shortly")]
 pub struct AuditUnavailable;
 
-impl From<AuditUnavailable> for crate::api::AppError {
-    /// A server function answers 503, like the REST and DICOMweb routes.
-    fn from(_: AuditUnavailable) -> Self {
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
-        }
-        crate::api::AppError::AuditUnavailable
-    }
-}
+/// One audit event, built up and then recorded:
+/// `caller.audit("study.view").study(uid, patient).record(pool)`.
+#[derive(Debug, Clone)]
+#[must_use = "an audit event does nothing until it is recorded"]
+pub struct Audit(NewAuditEvent);
 
-/// Writes one audit row; a failure is logged and refuses the read.
-pub async fn record(pool: &PgPool, event: &NewAuditEvent) -> Result<(), AuditUnavailable> {
-    let result = async {
-        let mut conn = pool.acquire().await?;
-        elysium_db::audit::record(&mut conn, event).await
+impl Audit {
+    /// An event of `action` by `user`, from `client_addr`; its outcome is `success` until told
+    /// otherwise.
+    pub fn by(user: &SessionUser, client_addr: Option<String>, action: &str) -> Audit {
+        Audit(NewAuditEvent {
+            actor_user_id: Some(user.id),
+            actor_username: Some(user.username.clone()),
+            actor_roles: user.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            action: action.to_owned(),
+            client_addr,
+            outcome: "success",
+            ..Default::default()
+        })
     }
-    .await;
-    result.map(drop).map_err(|error| {
-        tracing::error!(%error, action = %event.action, "could not write an audit event; the read is refused");
-        AuditUnavailable
-    })
+
+    /// An event with no signed-in actor (a device sending images, the system itself, someone
+    /// who failed to sign in); `actor` names it when known.
+    pub fn anonymous(action: &str, actor: Option<&str>, client_addr: Option<String>) -> Audit {
+        Audit(NewAuditEvent {
+            actor_username: actor.map(str::to_owned),
+            action: action.to_owned(),
+            client_addr,
+            outcome: "success",
+            ..Default::default()
+        })
+    }
+
+    /// The same actor and client for another action (a batch's events from one template).
+    pub fn action(mut self, action: &str) -> Audit {
+        self.0.action = action.to_owned();
+        self
+    }
+
+    pub fn outcome(mut self, outcome: &'static str) -> Audit {
+        self.0.outcome = outcome;
+        self
+    }
+
+    pub fn failed(self) -> Audit {
+        self.outcome("failure")
+    }
+
+    pub fn target(mut self, kind: &str, id: impl Into<String>) -> Audit {
+        self.0.target_type = Some(kind.to_owned());
+        self.0.target_id = Some(id.into());
+        self
+    }
+
+    /// A kind of target with no single id (the object store as a whole).
+    pub fn target_kind(mut self, kind: &str) -> Audit {
+        self.0.target_type = Some(kind.to_owned());
+        self
+    }
+
+    /// The patient whose data this is (the audit search by patient finds it).
+    pub fn patient(mut self, patient_id: impl Into<String>) -> Audit {
+        self.0.patient_id = Some(patient_id.into());
+        self
+    }
+
+    /// A study of a patient: the usual target of a read.
+    pub fn study(self, study_uid: impl Into<String>, patient_id: impl Into<String>) -> Audit {
+        self.target("study", study_uid).patient(patient_id)
+    }
+
+    pub fn detail(mut self, detail: serde_json::Value) -> Audit {
+        self.0.detail = detail;
+        self
+    }
+
+    pub fn event(&self) -> &NewAuditEvent {
+        &self.0
+    }
+
+    pub fn into_event(self) -> NewAuditEvent {
+        self.0
+    }
+
+    /// Records a read before its data is sent: a failure is logged and refuses the read.
+    pub async fn record(&self, pool: &PgPool) -> Result<(), AuditUnavailable> {
+        let result = async {
+            let mut conn = pool.acquire().await?;
+            elysium_db::audit::record(&mut conn, &self.0).await
+        }
+        .await;
+        result.map(drop).map_err(|error| {
+            tracing::error!(%error, action = %self.0.action, "could not write an audit event; the read is refused");
+            AuditUnavailable
+        })
+    }
+
+    /// Records the event of a change inside the change's own transaction.
+    pub async fn record_in(&self, conn: &mut PgConnection) -> Result<i64, elysium_db::DbError> {
+        elysium_db::audit::record(conn, &self.0).await
+    }
 }
 
 /// The views recorded recently by this process: (user, what was viewed) → when.
@@ -52,7 +136,7 @@ pub struct ViewLog {
 }
 
 impl ViewLog {
-    /// Records `event` unless `user` had `viewed` recorded within [`VIEW_WINDOW`]; only a row
+    /// Records `audit` unless `user` had `viewed` recorded within [`VIEW_WINDOW`]; only a row
     /// actually written starts a new window (a failed write refuses this read and the next one
     /// tries again).
     pub async fn record_once(
@@ -60,25 +144,34 @@ impl ViewLog {
         pool: &PgPool,
         user: Uuid,
         viewed: &str,
-        event: &NewAuditEvent,
+        audit: &Audit,
     ) -> Result<(), AuditUnavailable> {
-        if self.covered(user, viewed, Instant::now()) {
-            return Ok(());
-        }
-        record(pool, event).await?;
-        self.mark(user, viewed, Instant::now());
-        Ok(())
+        self.record(pool, user, viewed, audit, false).await
     }
 
-    /// Records `event` always, and starts a window for `viewed` (the viewer opening a series).
+    /// Records `audit` always, and starts a window for `viewed` (the viewer opening a series).
     pub async fn record_opening(
         &self,
         pool: &PgPool,
         user: Uuid,
         viewed: &str,
-        event: &NewAuditEvent,
+        audit: &Audit,
     ) -> Result<(), AuditUnavailable> {
-        record(pool, event).await?;
+        self.record(pool, user, viewed, audit, true).await
+    }
+
+    async fn record(
+        &self,
+        pool: &PgPool,
+        user: Uuid,
+        viewed: &str,
+        audit: &Audit,
+        always: bool,
+    ) -> Result<(), AuditUnavailable> {
+        if !always && self.covered(user, viewed, Instant::now()) {
+            return Ok(());
+        }
+        audit.record(pool).await?;
         self.mark(user, viewed, Instant::now());
         Ok(())
     }

@@ -10,15 +10,17 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::api::followup::*;
-use crate::api::{AppError, SessionUser};
-use crate::domain::followup::dates::{add_days, format_iso};
+use crate::domain::followup::dates::add_days;
 use crate::domain::followup::event::{ConfirmedBy, DismissReason, Outcome, WorkupModality};
 use crate::domain::followup::{
     EventKind, Facts, FindingEvent, FindingStatus, Refusal, ServiceLevels, apply, available, is_overdue, lifecycle,
 };
 use crate::domain::organs::Organ;
 use crate::domain::roles::Role;
+use crate::format;
+use crate::model::SessionUser;
+use crate::model::followup::*;
+use crate::service::{Audit, Caller, ServiceError};
 
 /// The program's calendar day (UTC).
 pub fn today() -> Date {
@@ -42,16 +44,14 @@ pub enum RecordError {
     Db(#[from] DbError),
 }
 
-impl From<RecordError> for AppError {
+impl From<RecordError> for ServiceError {
     fn from(error: RecordError) -> Self {
         match error {
-            RecordError::NotFound => AppError::NotFound,
-            stale @ RecordError::Stale { .. } => AppError::Conflict(stale.to_string()),
-            RecordError::Refused(Refusal::RoleMayNot { .. }) => AppError::Forbidden,
-            RecordError::Refused(refusal) => {
-                AppError::Validation { field: "event".into(), message: refusal.to_string() }
-            }
-            RecordError::Invalid { field, message } => AppError::Validation { field, message },
+            RecordError::NotFound => ServiceError::NotFound,
+            stale @ RecordError::Stale { .. } => ServiceError::Conflict(stale.to_string()),
+            RecordError::Refused(Refusal::RoleMayNot { .. }) => ServiceError::Forbidden,
+            RecordError::Refused(refusal) => ServiceError::invalid("event", refusal.to_string()),
+            RecordError::Invalid { field, message } => ServiceError::Invalid { field, message },
             RecordError::Db(db) => db.into(),
         }
     }
@@ -78,30 +78,29 @@ pub fn parse_event(value: serde_json::Value) -> Result<FindingEvent, RecordError
 /// Records `event` on finding `id` if it is still at `expected_version`.
 pub async fn record(
     pool: &PgPool,
-    user: &SessionUser,
+    caller: &Caller,
     levels: &ServiceLevels,
     id: i64,
     expected_version: i32,
     event: FindingEvent,
-    client_addr: Option<String>,
 ) -> Result<Recorded, RecordError> {
     let event = event.normalised();
-    let result = record_in_transaction(pool, user, levels, id, expected_version, &event, client_addr.clone()).await;
+    let result = record_in_transaction(pool, caller, levels, id, expected_version, &event).await;
     if let Err(error) = &result {
-        audit_refusal(pool, user, id, expected_version, &event, error, client_addr).await;
+        audit_refusal(pool, caller, id, expected_version, &event, error).await;
     }
     result
 }
 
 async fn record_in_transaction(
     pool: &PgPool,
-    user: &SessionUser,
+    caller: &Caller,
     levels: &ServiceLevels,
     id: i64,
     expected_version: i32,
     event: &FindingEvent,
-    client_addr: Option<String>,
 ) -> Result<Recorded, RecordError> {
+    let user = &caller.user;
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     let scope = user.site_scope();
     let row = findings::get(&mut tx, id, scope.as_deref(), true).await?.ok_or(RecordError::NotFound)?;
@@ -202,14 +201,15 @@ async fn record_in_transaction(
         .await?
         .ok_or_else(|| RecordError::Stale { current_status: row.status.clone(), current_version: row.version })?;
 
-    let mut audit = user.audit_event(&format!("finding.{}", kind.as_str()), "success", client_addr);
-    audit.target_type = Some("finding".into());
-    audit.target_id = Some(id.to_string());
-    audit.patient_id = Some(row.patient_id.clone());
-    audit.detail = serde_json::json!({
-        "from": status.as_str(), "to": next.as_str(), "version": version, "role": role.as_str(), "payload": payload,
-    });
-    elysium_db::audit::record(&mut tx, &audit).await?;
+    caller
+        .audit(&format!("finding.{}", kind.as_str()))
+        .target("finding", id.to_string())
+        .patient(&row.patient_id)
+        .detail(serde_json::json!({
+            "from": status.as_str(), "to": next.as_str(), "version": version, "role": role.as_str(), "payload": payload,
+        }))
+        .record_in(&mut tx)
+        .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(Recorded { id, status: next, version, mdt_case_id })
 }
@@ -217,31 +217,24 @@ async fn record_in_transaction(
 /// Refused writes are audited too (who tried what), outside the rolled-back transaction.
 async fn audit_refusal(
     pool: &PgPool,
-    user: &SessionUser,
+    caller: &Caller,
     id: i64,
     expected_version: i32,
     event: &FindingEvent,
     error: &RecordError,
-    client_addr: Option<String>,
 ) {
     let outcome = match error {
         RecordError::Refused(Refusal::RoleMayNot { .. }) => "denied",
         _ => "failure",
     };
-    let mut audit = user.audit_event(&format!("finding.{}", event.kind().as_str()), outcome, client_addr);
-    audit.target_type = Some("finding".into());
-    audit.target_id = Some(id.to_string());
-    audit.detail = serde_json::json!({ "expected_version": expected_version, "error": error.to_string() });
-    let written = async {
-        let mut conn = pool.acquire().await?;
-        elysium_db::audit::record(&mut conn, &audit).await.map_err(|e| match e {
-            DbError::Sqlx(e) => e,
-            other => sqlx::Error::Protocol(other.to_string()),
-        })
-    };
-    if let Err(error) = written.await {
-        tracing::error!(%error, "auditing a refused finding event");
-    }
+    // A refused write changed nothing, so a lost audit row loses no change; it is logged.
+    let _ = caller
+        .audit(&format!("finding.{}", event.kind().as_str()))
+        .outcome(outcome)
+        .target("finding", id.to_string())
+        .detail(serde_json::json!({ "expected_version": expected_version, "error": error.to_string() }))
+        .record(pool)
+        .await;
 }
 
 /// The role under which the user performed the event: the first of their roles that may
@@ -297,16 +290,14 @@ pub async fn create_in(
     new.due_date = levels.due_date(FindingStatus::New, new.detected_at.date(), None);
     let id = findings::insert(conn, &new, actor).await?;
     if let Some(id) = id {
-        let audit = elysium_db::audit::NewAuditEvent {
-            actor_username: Some(actor.to_owned()),
-            action: "finding.detected".into(),
-            target_type: Some("finding".into()),
-            target_id: Some(id.to_string()),
-            outcome: "success",
-            detail: serde_json::json!({ "organ": new.organ, "class": new.class_label, "probability": new.probability, "model_version": new.model_version }),
-            ..Default::default()
-        };
-        elysium_db::audit::record(conn, &audit).await?;
+        Audit::anonymous("finding.detected", Some(actor), None)
+            .target("finding", id.to_string())
+            .detail(serde_json::json!({
+                "organ": new.organ, "class": new.class_label, "probability": new.probability,
+                "model_version": new.model_version,
+            }))
+            .record_in(conn)
+            .await?;
     }
     Ok(id)
 }
@@ -333,26 +324,17 @@ pub async fn note_by_system(
     findings::update(conn, finding_id, row.version, &row.projection(), &event)
         .await?
         .ok_or(DbError::Contended("the finding changed while a note was added"))?;
-    let audit = elysium_db::audit::NewAuditEvent {
-        actor_username: Some(actor.to_owned()),
-        action: "finding.note".into(),
-        target_type: Some("finding".into()),
-        target_id: Some(finding_id.to_string()),
-        outcome: "success",
-        detail: serde_json::json!({ "text": text }),
-        ..Default::default()
-    };
-    elysium_db::audit::record(conn, &audit).await?;
+    Audit::anonymous("finding.note", Some(actor), None)
+        .target("finding", finding_id.to_string())
+        .detail(serde_json::json!({ "text": text }))
+        .record_in(conn)
+        .await?;
     Ok(())
 }
 
 /// The worklist page for `params` within the user's sites. Viewing patients' names is audited.
-pub async fn worklist(
-    pool: &PgPool,
-    user: &SessionUser,
-    params: &WorklistParams,
-    client_addr: Option<String>,
-) -> Result<WorklistPage, AppError> {
+pub async fn worklist(pool: &PgPool, caller: &Caller, params: &WorklistParams) -> Result<WorklistPage, ServiceError> {
+    let user = &caller.user;
     let today = today();
     let query = worklist_query(pool, user, params, today).await?;
     let (rows, total) = db_worklist::page(pool, &query).await?;
@@ -360,13 +342,14 @@ pub async fn worklist(
     let counts = db_worklist::status_counts(pool, scope.as_deref(), today).await?;
     let assignees = findings::assignees(pool, scope.as_deref()).await?;
 
-    let mut event = user.audit_event("worklist.view", "success", client_addr);
-    event.detail = serde_json::json!({ "filters": params, "results": rows.len() });
-    let mut conn = pool.acquire().await.map_err(DbError::from)?;
-    elysium_db::audit::record(&mut conn, &event).await?;
+    caller
+        .audit("worklist.view")
+        .detail(serde_json::json!({ "filters": params, "results": rows.len() }))
+        .record(pool)
+        .await?;
 
     Ok(WorklistPage {
-        items: rows.into_iter().map(|r| worklist_item(r, today)).collect(),
+        items: rows.into_iter().map(|r| worklist_item(r, today)).collect::<Result<_, _>>()?,
         total,
         page: query.offset / query.limit,
         page_size: query.limit,
@@ -374,21 +357,18 @@ pub async fn worklist(
             .into_iter()
             .map(|status| {
                 let found = counts.iter().find(|c| c.status == status.as_str());
-                StateCount {
-                    status: status.as_str().into(),
-                    label: status.label().into(),
-                    total: found.map_or(0, |c| c.total),
-                    overdue: found.map_or(0, |c| c.overdue),
-                }
+                StateCount { status, total: found.map_or(0, |c| c.total), overdue: found.map_or(0, |c| c.overdue) }
             })
             .collect(),
         assignees: assignees.into_iter().map(|(username, name)| Person { username, name }).collect(),
-        today: format_iso(today),
+        today: format::date(today),
     })
 }
 
-/// Every overdue open finding within the user's sites, most overdue first (at most 500).
-pub async fn overdue(pool: &PgPool, user: &SessionUser) -> Result<Vec<WorklistItem>, AppError> {
+/// Every overdue open finding within the user's sites, most overdue first (at most 500). The
+/// list shows patients' names: reading it is audited.
+pub async fn overdue(pool: &PgPool, caller: &Caller) -> Result<Vec<WorklistItem>, ServiceError> {
+    let user = &caller.user;
     let today = today();
     let mut query = WorklistQuery::new(today);
     query.scope = user.site_scope();
@@ -397,11 +377,13 @@ pub async fn overdue(pool: &PgPool, user: &SessionUser) -> Result<Vec<WorklistIt
     query.descending = false;
     query.limit = 500;
     let (rows, _) = db_worklist::page(pool, &query).await?;
-    Ok(rows.into_iter().map(|r| worklist_item(r, today)).collect())
+    let items = rows.into_iter().map(|r| worklist_item(r, today)).collect::<Result<Vec<_>, _>>()?;
+    caller.audit("followup.overdue").detail(serde_json::json!({ "results": items.len() })).record(pool).await?;
+    Ok(items)
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> AppError {
-    AppError::Validation { field: field.into(), message: message.into() }
+fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+    ServiceError::invalid(field, message)
 }
 
 /// Turns the URL's parameters into a database query, refusing values that mean nothing.
@@ -410,7 +392,7 @@ pub async fn worklist_query(
     user: &SessionUser,
     params: &WorklistParams,
     today: Date,
-) -> Result<WorklistQuery, AppError> {
+) -> Result<WorklistQuery, ServiceError> {
     let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let mut query = WorklistQuery::new(today);
     query.scope = user.site_scope();
@@ -474,7 +456,7 @@ pub async fn worklist_query(
         }
         query.sex = Some(sex);
     }
-    let age = |field: &'static str, value: &Option<String>| -> Result<Option<i32>, AppError> {
+    let age = |field: &'static str, value: &Option<String>| -> Result<Option<i32>, ServiceError> {
         text(value)
             .map(|v| {
                 v.parse::<i32>()
@@ -536,33 +518,32 @@ fn age_on(birth: Option<Date>, today: Date) -> Option<i32> {
 }
 
 fn tidy_name(name: Option<String>) -> Option<String> {
-    name.map(|n| n.replace('^', " ").split_whitespace().collect::<Vec<_>>().join(" ")).filter(|n| !n.is_empty())
+    crate::domain::names::display_name_of(name.as_deref())
 }
 
-fn cancer_label(organ: &str) -> String {
-    organ.parse::<Organ>().map_or_else(|_| organ.to_owned(), |o| o.cancer_label().to_owned())
+/// A stored status the domain does not know: the database and the code disagree.
+fn known_status(name: &str) -> Result<FindingStatus, ServiceError> {
+    name.parse().map_err(ServiceError::internal)
 }
 
-fn status_label(status: &str) -> String {
-    status.parse::<FindingStatus>().map_or_else(|_| status.to_owned(), |s| s.label().to_owned())
+fn known_organ(name: &str) -> Result<Organ, ServiceError> {
+    name.parse().map_err(ServiceError::internal)
 }
 
-fn worklist_item(row: db_worklist::WorklistRow, today: Date) -> WorklistItem {
-    WorklistItem {
+fn worklist_item(row: db_worklist::WorklistRow, today: Date) -> Result<WorklistItem, ServiceError> {
+    Ok(WorklistItem {
         id: row.id,
-        status_label: status_label(&row.status),
-        status: row.status,
+        status: known_status(&row.status)?,
         version: row.version,
-        cancer: cancer_label(&row.organ),
-        organ: row.organ,
+        organ: known_organ(&row.organ)?,
         class_label: row.class_label,
         probability: row.probability,
         threshold: row.threshold,
         model_version: row.model_version,
-        due_date: row.due_date.map(format_iso),
+        due_date: row.due_date.map(format::date),
         overdue: is_overdue(row.due_date, today),
-        study_date: row.study_date.map(format_iso),
-        detected_on: format_iso(row.detected_at.date()),
+        study_date: row.study_date.map(format::date),
+        detected_on: format::date(row.detected_at.date()),
         patient_id: row.patient_id,
         patient_name: tidy_name(row.patient_name),
         sex: row.patient_sex,
@@ -570,90 +551,92 @@ fn worklist_item(row: db_worklist::WorklistRow, today: Date) -> WorklistItem {
         site: row.site_code,
         assignee: row.assignee_username,
         assignee_name: row.assignee_name,
-    }
+    })
 }
 
 /// A finding's page: the finding, its history, the actions open to this user, and the
 /// patient's other findings and studies. Viewing it is audited.
 pub async fn detail(
     pool: &PgPool,
-    user: &SessionUser,
+    caller: &Caller,
     id: i64,
     levels: &ServiceLevels,
-    client_addr: Option<String>,
-) -> Result<FindingDetail, AppError> {
+) -> Result<FindingDetail, ServiceError> {
+    let user = &caller.user;
     let scope = user.site_scope();
     let mut conn = pool.acquire().await.map_err(DbError::from)?;
-    let row = findings::get(&mut conn, id, scope.as_deref(), false).await?.ok_or(AppError::NotFound)?;
+    let row = findings::get(&mut conn, id, scope.as_deref(), false).await?.ok_or(ServiceError::NotFound)?;
+    drop(conn);
     let history = findings::events(pool, id).await?;
     let related = findings::of_patient(pool, row.patient_ref, scope.as_deref()).await?;
     let studies = findings::studies_of_patient(pool, row.patient_ref, scope.as_deref()).await?;
     let assignees = findings::assignees(pool, row.site_id.map(|s| vec![s]).as_deref()).await?;
 
-    let mut event = user.audit_event("finding.view", "success", client_addr);
-    event.target_type = Some("finding".into());
-    event.target_id = Some(id.to_string());
-    event.patient_id = Some(row.patient_id.clone());
-    elysium_db::audit::record(&mut conn, &event).await?;
+    caller.audit("finding.view").target("finding", id.to_string()).patient(&row.patient_id).record(pool).await?;
+    let mut open_mismatches = crate::service::patients::mismatches_of_patient(pool, &row.study_uid).await?;
+    open_mismatches.retain(|m| m.resolution.is_none());
 
     let today = today();
-    let status: FindingStatus = row.status.parse().map_err(|_| AppError::Internal)?;
+    let status = known_status(&row.status)?;
     Ok(FindingDetail {
         actions: available(status, &user.roles),
-        history: history.into_iter().map(history_entry).collect(),
+        history: history.into_iter().map(history_entry).collect::<Result<_, _>>()?,
         related: related
             .into_iter()
             .filter(|r| r.id != id)
-            .map(|r| RelatedFinding {
-                id: r.id,
-                study_uid: r.study_uid,
-                study_date: r.study_date.map(format_iso),
-                cancer: cancer_label(&r.organ),
-                probability: r.probability,
-                status_label: status_label(&r.status),
+            .map(|r| {
+                Ok(RelatedFinding {
+                    id: r.id,
+                    study_uid: r.study_uid,
+                    study_date: r.study_date.map(format::date),
+                    organ: known_organ(&r.organ)?,
+                    probability: r.probability,
+                    status: known_status(&r.status)?,
+                })
             })
-            .collect(),
+            .collect::<Result<_, ServiceError>>()?,
         studies: studies
             .into_iter()
             .map(|s| PatientStudy {
                 study_uid: s.study_uid,
-                study_date: s.study_date.map(format_iso),
+                study_date: s.study_date.map(format::date),
                 description: s.description,
             })
             .collect(),
         assignees: assignees.into_iter().map(|(username, name)| Person { username, name }).collect(),
-        today: format_iso(today),
+        today: format::date(today),
         dismiss_reasons: DismissReason::ALL
             .iter()
             .filter(|r| !r.needs_image_review() || user.has_role(Role::Radiologist))
-            .map(|r| r.as_str().to_owned())
+            .copied()
             .collect(),
-        suggested_workup_due: format_iso(add_days(row.clock_start, levels.workup_done_days).max(today)),
-        finding: finding_view(row, status, levels, today),
+        suggested_workup_due: format::date(add_days(row.clock_start, levels.workup_done_days).max(today)),
+        open_mismatches,
+        finding: finding_view(row, status, levels, today)?,
     })
 }
 
-fn finding_view(row: FindingRow, status: FindingStatus, levels: &ServiceLevels, today: Date) -> FindingView {
-    let organ = row.organ.parse::<Organ>().ok();
+fn finding_view(
+    row: FindingRow,
+    status: FindingStatus,
+    levels: &ServiceLevels,
+    today: Date,
+) -> Result<FindingView, ServiceError> {
+    let organ = known_organ(&row.organ)?;
     let class_probabilities = organ
-        .map(|o| {
-            o.classes()
-                .iter()
-                .map(|class| {
-                    let p = row.class_probabilities.get(*class).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-                    ((*class).to_owned(), p)
-                })
-                .collect()
+        .classes()
+        .iter()
+        .map(|class| {
+            let p = row.class_probabilities.get(*class).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+            ((*class).to_owned(), p)
         })
-        .unwrap_or_default();
-    FindingView {
+        .collect();
+    Ok(FindingView {
         id: row.id,
-        status: row.status.clone(),
-        status_label: status.label().into(),
+        status,
         version: row.version,
         open: status.is_open(),
-        cancer: cancer_label(&row.organ),
-        organ: row.organ,
+        organ,
         class_label: row.class_label,
         probability: row.probability,
         threshold: row.threshold,
@@ -661,35 +644,34 @@ fn finding_view(row: FindingRow, status: FindingStatus, levels: &ServiceLevels, 
         model_name: row.model_name,
         model_version: row.model_version,
         location: row.location.as_ref().map(location),
-        due_date: row.due_date.map(format_iso),
+        due_date: row.due_date.map(format::date),
         overdue: is_overdue(row.due_date, today),
-        detected_at: format_time(row.detected_at),
+        detected_at: format::minute(row.detected_at),
         assignee: row.assignee_username,
         assignee_name: row.assignee_name,
-        workup_modality_label: row.workup_modality.as_deref().and_then(WorkupModality::parse).map(|m| m.label().into()),
-        workup_modality: row.workup_modality,
-        workup_due: row.workup_due.map(format_iso),
+        workup_modality: row.workup_modality.as_deref().and_then(WorkupModality::parse),
+        workup_due: row.workup_due.map(format::date),
         workup_responsible: row.workup_responsible,
-        appointment_date: row.appointment_date.map(format_iso),
+        appointment_date: row.appointment_date.map(format::date),
         appointment_site: row.appointment_site,
-        outcome: row.outcome.as_deref().and_then(Outcome::parse).map(|o| o.label().into()),
-        confirmed_by: row.confirmed_by.as_deref().and_then(ConfirmedBy::parse).map(|c| c.label().into()),
+        outcome: row.outcome.as_deref().and_then(Outcome::parse),
+        confirmed_by: row.confirmed_by.as_deref().and_then(ConfirmedBy::parse),
         diagnosis: row.diagnosis,
-        outcome_date: row.outcome_date.map(format_iso),
-        dismiss_reason: row.dismiss_reason.as_deref().and_then(DismissReason::parse).map(|r| r.label().into()),
+        outcome_date: row.outcome_date.map(format::date),
+        dismiss_reason: row.dismiss_reason.as_deref().and_then(DismissReason::parse),
         unsuccessful_contacts: row.unsuccessful_contacts,
         contacts_before_lost: levels.contacts_before_lost,
         patient_id: row.patient_id,
         patient_name: tidy_name(row.patient_name),
         sex: row.patient_sex,
-        birth_date: row.patient_birth_date.map(format_iso),
+        birth_date: row.patient_birth_date.map(format::date),
         age: age_on(row.patient_birth_date, today),
         study_uid: row.study_uid,
-        study_date: row.study_date.map(format_iso),
+        study_date: row.study_date.map(format::date),
         series_uid: row.series_uid,
         site: row.site_code,
         site_name: row.site_name,
-    }
+    })
 }
 
 fn location(value: &serde_json::Value) -> LesionLocation {
@@ -713,12 +695,7 @@ fn location(value: &serde_json::Value) -> LesionLocation {
     }
 }
 
-fn format_time(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!("{} {:02}:{:02} UTC", format_iso(t.date()), t.hour(), t.minute())
-}
-
-fn history_entry(row: findings::EventRow) -> HistoryEntry {
+fn history_entry(row: findings::EventRow) -> Result<HistoryEntry, ServiceError> {
     let kind = serde_json::from_value::<EventKind>(serde_json::Value::String(row.event.clone())).ok();
     let label = kind.map_or_else(
         || if row.event == "detected" { "Detected by screening".to_owned() } else { row.event.clone() },
@@ -729,19 +706,20 @@ fn history_entry(row: findings::EventRow) -> HistoryEntry {
         .as_object()
         .map(|object| object.iter().map(|(k, v)| (k.replace('_', " "), detail_value(k, v))).collect())
         .unwrap_or_default();
-    HistoryEntry {
+    Ok(HistoryEntry {
         version: row.version,
         event: row.event,
+        kind,
         label,
-        from_status: row.from_status,
-        to_status: row.to_status,
+        from_status: known_status(&row.from_status)?,
+        to_status: known_status(&row.to_status)?,
         actor: row.actor_username,
         actor_name: row.actor_name,
         role: row.actor_role,
-        at: format_time(row.occurred_at),
+        at: format::minute(row.occurred_at),
         reason: row.reason,
         details,
-    }
+    })
 }
 
 /// A payload value in words (enum names become their labels).
@@ -763,17 +741,16 @@ fn detail_value(key: &str, value: &serde_json::Value) -> String {
 /// reported, not overwritten.
 pub async fn bulk_assign(
     pool: &PgPool,
-    user: &SessionUser,
+    caller: &Caller,
     levels: &ServiceLevels,
     items: &[(i64, i32)],
     assignee: Option<String>,
-    client_addr: Option<String>,
 ) -> (Vec<i64>, Vec<(i64, String)>) {
     let mut assigned = Vec::new();
     let mut refused = Vec::new();
     for (id, version) in items {
         let event = FindingEvent::Assign { assignee: assignee.clone() };
-        match record(pool, user, levels, *id, *version, event, client_addr.clone()).await {
+        match record(pool, caller, levels, *id, *version, event).await {
             Ok(_) => assigned.push(*id),
             Err(error) => refused.push((*id, error.to_string())),
         }

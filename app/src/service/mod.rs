@@ -1,6 +1,36 @@
-//! Services: the operations behind the server functions and the REST API, so that both go
-//! through one implementation. Server side only.
+//! Services: the only app code that touches the database crate, the DICOM crate or the object
+//! store. Server functions and REST handlers extract the caller and the input, call a service,
+//! and map its error; both therefore go through one implementation and return the same
+//! [`crate::model`] types. Server side only.
 
+pub mod admin;
 pub mod audit;
+pub mod error;
 pub mod followup;
 pub mod patients;
+pub mod screening;
+pub mod studies;
+
+pub use audit::Audit;
+pub use error::ServiceError;
+
+use crate::model::SessionUser;
+
+/// Who is asking: the signed-in user and the address the request came from (for the audit
+/// trail). Every service operation on behalf of a person takes one.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: SessionUser,
+    pub client_addr: Option<String>,
+}
+
+impl Caller {
+    pub fn new(user: SessionUser, client_addr: Option<String>) -> Caller {
+        Caller { user, client_addr }
+    }
+
+    /// An audit event of `action` by this caller (see [`Audit`]).
+    pub fn audit(&self, action: &str) -> Audit {
+        Audit::by(&self.user, self.client_addr.clone(), action)
+    }
+}

@@ -5,9 +5,9 @@ use elysium_db::DbError;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::api::studies::MismatchView;
-use crate::api::{AppError, SessionUser};
 use crate::domain::identity::{DemographicField, MismatchResolution, may_resolve};
+use crate::model::patients::MismatchView;
+use crate::service::{Caller, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
@@ -23,13 +23,13 @@ pub enum ResolveError {
     Db(#[from] DbError),
 }
 
-impl From<ResolveError> for AppError {
+impl From<ResolveError> for ServiceError {
     fn from(error: ResolveError) -> Self {
         match error {
-            ResolveError::NotFound => AppError::NotFound,
-            ResolveError::Forbidden => AppError::Forbidden,
-            resolved @ ResolveError::AlreadyResolved(_) => AppError::Conflict(resolved.to_string()),
-            ResolveError::Invalid { field, message } => AppError::Validation { field: field.into(), message },
+            ResolveError::NotFound => ServiceError::NotFound,
+            ResolveError::Forbidden => ServiceError::Forbidden,
+            resolved @ ResolveError::AlreadyResolved(_) => ServiceError::Conflict(resolved.to_string()),
+            ResolveError::Invalid { field, message } => ServiceError::invalid(field, message),
             ResolveError::Db(db) => db.into(),
         }
     }
@@ -48,7 +48,7 @@ fn view(row: elysium_db::patients::MismatchRow) -> Option<MismatchView> {
         field: DemographicField::parse(&row.field)?,
         stored_value: row.stored_value,
         received_value: row.received_value,
-        detected_at: crate::domain::followup::dates::format_iso(row.detected_at.date()),
+        detected_at: crate::format::date(row.detected_at.date()),
         resolution: row.resolution.as_deref().and_then(MismatchResolution::parse),
         resolved_by: row.resolved_by,
         note: row.resolution_note,
@@ -61,12 +61,12 @@ fn view(row: elysium_db::patients::MismatchRow) -> Option<MismatchView> {
 /// does not exist (404, as for an unknown one).
 pub async fn resolve(
     pool: &PgPool,
-    user: &SessionUser,
+    caller: &Caller,
     id: Uuid,
     resolution: MismatchResolution,
     note: Option<String>,
-    client_addr: Option<String>,
 ) -> Result<String, ResolveError> {
+    let user = &caller.user;
     if !may_resolve(&user.roles) {
         return Err(ResolveError::Forbidden);
     }
@@ -76,11 +76,7 @@ pub async fn resolve(
     }
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     let mismatch = elysium_db::patients::lock_mismatch(&mut tx, id).await?.ok_or(ResolveError::NotFound)?;
-    let visible = match user.site_scope() {
-        None => true,
-        Some(sites) => mismatch.site_id.is_some_and(|site| sites.contains(&site)),
-    };
-    if !visible {
+    if !user.may_see_site(mismatch.site_id) {
         return Err(ResolveError::NotFound);
     }
     if let Some(done) = &mismatch.resolution {
@@ -97,26 +93,27 @@ pub async fn resolve(
                 elysium_db::patients::set_name(&mut tx, mismatch.patient_ref, &mismatch.received_value).await?
             }
             DemographicField::BirthDate => {
-                let date = crate::domain::followup::dates::parse_iso(&mismatch.received_value)
+                let date = crate::format::parse_date(&mismatch.received_value)
                     .ok_or_else(|| ResolveError::Invalid { field: "received_value", message: "not a date".into() })?;
                 elysium_db::patients::set_birth_date(&mut tx, mismatch.patient_ref, date).await?
             }
         }
     }
     elysium_db::patients::resolve_mismatch(&mut tx, id, resolution.as_str(), user.id, note.as_deref()).await?;
-    let mut event = user.audit_event("patient.demographics_resolve", "success", client_addr);
-    event.target_type = Some("demographics_mismatch".into());
-    event.target_id = Some(id.to_string());
-    event.patient_id = Some(mismatch.patient_id.clone());
-    event.detail = serde_json::json!({
-        "study_uid": mismatch.study_uid,
-        "field": field.as_str(),
-        "stored_value": mismatch.stored_value,
-        "received_value": mismatch.received_value,
-        "resolution": resolution.as_str(),
-        "note": note,
-    });
-    elysium_db::audit::record(&mut tx, &event).await?;
+    caller
+        .audit("patient.demographics_resolve")
+        .target("demographics_mismatch", id.to_string())
+        .patient(&mismatch.patient_id)
+        .detail(serde_json::json!({
+            "study_uid": mismatch.study_uid,
+            "field": field.as_str(),
+            "stored_value": mismatch.stored_value,
+            "received_value": mismatch.received_value,
+            "resolution": resolution.as_str(),
+            "note": note,
+        }))
+        .record_in(&mut tx)
+        .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(mismatch.study_uid)
 }

@@ -1,7 +1,7 @@
 //! Who a request comes from: a signed-in browser session, or an API token.
 
-use app::api::{SessionUser, SiteRef};
 use app::domain::roles::Role;
+use app::model::{SessionUser, SiteRef};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use tower_sessions::Session;

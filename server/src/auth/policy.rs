@@ -2,8 +2,8 @@
 //! the guard middleware applies it to every request (pages, server functions, REST), so a page
 //! hiding a link is never what protects it.
 
-use app::api::SessionUser;
 use app::domain::roles::Role;
+use app::model::SessionUser;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {

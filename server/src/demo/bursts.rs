@@ -66,8 +66,7 @@ async fn store(
     files: &[std::path::PathBuf],
 ) -> anyhow::Result<()> {
     let summary = crate::ingest::cli::ingest_paths(ingestor, files, received, 4).await?;
-    let template =
-        elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
+    let template = app::service::Audit::anonymous("demo.images", None, None);
     crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
     Ok(())
 }

@@ -7,13 +7,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use app::api::{SessionUser, SiteRef};
 use app::domain::followup::event::{
     ConfirmedBy, ContactChannel, ContactResult, DismissReason, Outcome, WorkupModality,
 };
 use app::domain::followup::{FindingEvent, FindingStatus, ServiceLevels};
 use app::domain::organs::Organ;
 use app::domain::roles::Role;
+use app::model::{SessionUser, SiteRef};
 use app::service::followup as service;
 use time::{Duration, OffsetDateTime};
 
@@ -260,6 +260,7 @@ async fn replay(
     } else {
         &users.radiologist
     };
+    let caller = app::service::Caller::new(actor.clone(), None);
     let mut version = finding.version;
     for event in script(target) {
         let event = match event {
@@ -268,7 +269,7 @@ async fn replay(
             }
             other => other,
         };
-        version = service::record(pool, actor, levels, id, version, event, None).await?.version;
+        version = service::record(pool, &caller, levels, id, version, event).await?.version;
     }
     Ok(())
 }

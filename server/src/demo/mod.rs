@@ -113,8 +113,7 @@ async fn store_phantom(
     let received = crate::ingest::Received::new(crate::ingest::Via::Demo, site_id);
     let dirs: Vec<_> = report.series.iter().map(|s| s.dir.clone()).collect();
     let summary = crate::ingest::cli::ingest_paths(ingestor, &dirs, &received, 4).await?;
-    let template =
-        elysium_db::audit::NewAuditEvent { action: "demo.images".into(), outcome: "success", ..Default::default() };
+    let template = app::service::Audit::anonymous("demo.images", None, None);
     crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
     Ok(dirs)
 }
@@ -132,13 +131,10 @@ pub async fn seed(pool: &sqlx::PgPool, hasher: &Hasher, password: &str) -> anyho
             site_ids.iter().filter(|(code, _)| sites.contains(code)).map(|(_, id)| *id).collect();
         elysium_db::users::upsert_demo(&mut tx, username, display_name, &hash, &roles, &sites).await?;
     }
-    let event = elysium_db::audit::NewAuditEvent {
-        action: "demo.seed".into(),
-        outcome: "success",
-        detail: json!({ "users": USERS.iter().map(|u| u.0).collect::<Vec<_>>() }),
-        ..Default::default()
-    };
-    elysium_db::audit::record(&mut tx, &event).await?;
+    app::service::Audit::anonymous("demo.seed", None, None)
+        .detail(json!({ "users": USERS.iter().map(|u| u.0).collect::<Vec<_>>() }))
+        .record_in(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

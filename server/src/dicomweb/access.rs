@@ -1,8 +1,10 @@
 //! Who may read a study over DICOMweb, and the audit row every read of patient data writes
-//! before anything is sent. A read whose row cannot be written is refused with 503
-//! (`audit_unavailable`): patient data never leaves unrecorded.
+//! before anything is sent: the studies service's one visibility rule and its audit builder. A
+//! read whose row cannot be written is refused with 503 (`audit_unavailable`): patient data
+//! never leaves unrecorded.
 
-use app::api::SessionUser;
+use app::model::SessionUser;
+use app::service::Caller;
 use elysium_db::images::StudyRow;
 use serde_json::Value;
 
@@ -12,7 +14,7 @@ use crate::state::AppState;
 /// The study, if it is within the user's sites. Outside them it answers 404, exactly like a
 /// study that does not exist.
 pub async fn visible_study(state: &AppState, user: &SessionUser, study: &str) -> Result<StudyRow, ApiError> {
-    elysium_db::images::study_within(&state.pool, study, user.site_scope()).await?.ok_or(ApiError::NotFound)
+    Ok(app::service::studies::visible_study(&state.pool, user, study).await?)
 }
 
 /// One audit row for a read of `study`'s patient data (`action`, with `detail`).
@@ -24,8 +26,8 @@ pub async fn audit_read(
     action: &str,
     detail: Value,
 ) -> Result<(), ApiError> {
-    let event = read_event(user, client, study, action, detail);
-    Ok(app::service::audit::record(&state.pool, &event).await?)
+    let caller = Caller::new(user.clone(), Some(client));
+    Ok(caller.audit(action).study(&study.study_uid, &study.patient_id).detail(detail).record(&state.pool).await?)
 }
 
 /// A look at a series slice by slice (rendered slices, frames): one `series.view` row per user
@@ -37,21 +39,6 @@ pub async fn audit_series_view(
     study: &StudyRow,
     series: &str,
 ) -> Result<(), ApiError> {
-    let event = read_event(user, client, study, "series.view", serde_json::json!({ "series_uid": series }));
-    Ok(state.views.record_once(&state.pool, user.id, &format!("series:{series}"), &event).await?)
-}
-
-fn read_event(
-    user: &SessionUser,
-    client: String,
-    study: &StudyRow,
-    action: &str,
-    detail: Value,
-) -> elysium_db::audit::NewAuditEvent {
-    let mut event = user.audit_event(action, "success", Some(client));
-    event.target_type = Some("study".into());
-    event.target_id = Some(study.study_uid.clone());
-    event.patient_id = Some(study.patient_id.clone());
-    event.detail = detail;
-    event
+    let caller = Caller::new(user.clone(), Some(client));
+    Ok(app::service::studies::audit_series_view(&state.pool, &state.views, &caller, study, series).await?)
 }

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use app::api::SessionUser;
 use app::api::session::ssr::ClientAddr;
+use app::model::SessionUser;
 use axum::{
     Extension,
     extract::{Path, Query, State},
@@ -34,16 +34,16 @@ pub async fn studies(
     let rows = elysium_db::images::studies(&state.pool, &filter).await?;
     // Search results show patients' names: the search itself is audited (one event per request,
     // with the patients found), before the results are sent.
-    let mut event = user.audit_event("dicomweb.search", "success", Some(client));
     let mut patients: Vec<&str> = rows.iter().map(|r| r.patient_id.as_str()).collect();
     patients.sort_unstable();
     patients.dedup();
-    event.patient_id = match patients.as_slice() {
-        [one] => Some((*one).to_owned()),
-        _ => None,
+    let event = app::service::Audit::by(&user, Some(client), "dicomweb.search")
+        .detail(serde_json::json!({ "query": query, "results": rows.len(), "patient_ids": patients }));
+    let event = match patients.as_slice() {
+        [one] => event.patient(*one),
+        _ => event,
     };
-    event.detail = serde_json::json!({ "query": query, "results": rows.len(), "patient_ids": patients });
-    app::service::audit::record(&state.pool, &event).await?;
+    event.record(&state.pool).await?;
     let base = base_url(&state, &headers);
     let body: Vec<_> = rows
         .into_iter()

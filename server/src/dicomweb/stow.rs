@@ -3,8 +3,8 @@
 //! lists what was stored (ReferencedSOPSequence) and what was not, with a FailureReason
 //! (FailedSOPSequence): 200 all stored, 202 some, 409 none.
 
-use app::api::SessionUser;
-use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
+use app::api::session::ssr::ClientAddr;
+use app::model::SessionUser;
 use axum::{
     Extension,
     body::Body,
@@ -138,7 +138,7 @@ async fn receive(
         }));
     }
 
-    let template = user.audit_event("dicom.stow", "success", Some(client));
+    let template = app::service::Audit::by(&user, Some(client), "dicom.stow");
     if let Err(error) = crate::ingest::audit::record_batch(&state.pool, &template, &outcomes).await {
         tracing::error!(%error, "could not audit a STOW-RS request");
     }
@@ -223,6 +223,5 @@ fn response(base: &str, outcomes: &[Outcome]) -> Response {
     }
     let mut response = (status, axum::Json(body.into_value())).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(DICOM_JSON));
-    response.headers_mut().insert(AUDITED_HEADER, HeaderValue::from_static("1"));
-    response
+    crate::http::audited(response)
 }

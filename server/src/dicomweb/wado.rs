@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use app::api::SessionUser;
 use app::api::session::ssr::ClientAddr;
+use app::model::SessionUser;
 use axum::{
     Extension,
     body::Body,

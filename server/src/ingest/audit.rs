@@ -3,14 +3,15 @@
 
 use std::collections::BTreeMap;
 
-use elysium_db::audit::NewAuditEvent;
+use app::service::Audit;
 use serde_json::json;
 
 use super::Outcome;
 
 /// Writes the batch's events, each a copy of `template` (actor, client, action prefix) with its
 /// target filled in.
-pub async fn record_batch(pool: &sqlx::PgPool, template: &NewAuditEvent, outcomes: &[Outcome]) -> anyhow::Result<()> {
+pub async fn record_batch(pool: &sqlx::PgPool, template: &Audit, outcomes: &[Outcome]) -> anyhow::Result<()> {
+    let prefix = &template.event().action;
     let mut studies: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     let mut refused = Vec::new();
     for outcome in outcomes {
@@ -24,27 +25,24 @@ pub async fn record_batch(pool: &sqlx::PgPool, template: &NewAuditEvent, outcome
     }
     let mut tx = pool.begin().await?;
     for ((study_uid, patient_id), (stored, duplicates)) in studies {
-        let event = NewAuditEvent {
-            action: format!("{}.store", template.action),
-            target_type: Some("study".into()),
-            target_id: Some(study_uid.to_owned()),
-            patient_id: Some(patient_id.to_owned()),
-            outcome: "success",
-            detail: json!({ "stored": stored, "duplicates": duplicates }),
-            ..template.clone()
-        };
-        elysium_db::audit::record(&mut tx, &event).await?;
+        template
+            .clone()
+            .action(&format!("{prefix}.store"))
+            .study(study_uid, patient_id)
+            .detail(json!({ "stored": stored, "duplicates": duplicates }))
+            .record_in(&mut tx)
+            .await?;
     }
     if !refused.is_empty() {
         let count = refused.len();
         refused.truncate(50);
-        let event = NewAuditEvent {
-            action: format!("{}.refused", template.action),
-            outcome: "failure",
-            detail: json!({ "refused": count, "first": refused }),
-            ..template.clone()
-        };
-        elysium_db::audit::record(&mut tx, &event).await?;
+        template
+            .clone()
+            .action(&format!("{prefix}.refused"))
+            .failed()
+            .detail(json!({ "refused": count, "first": refused }))
+            .record_in(&mut tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -11,8 +11,8 @@
 //!
 //! A user may name one of their own sites; an administrator may name any existing site.
 
-use app::api::SessionUser;
 use app::domain::roles::Role;
+use app::model::SessionUser;
 use sqlx::PgPool;
 use uuid::Uuid;
 

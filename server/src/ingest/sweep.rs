@@ -87,21 +87,18 @@ pub async fn audit(pool: &PgPool, actor: Option<String>, report: &SweepReport) -
     if report.removed.is_empty() {
         return Ok(());
     }
-    let event = elysium_db::audit::NewAuditEvent {
-        actor_username: Some(actor.unwrap_or_else(|| "system:orphan-sweep".into())),
-        action: "storage.sweep".into(),
-        target_type: Some("object_store".into()),
-        outcome: "success",
-        detail: serde_json::json!({
+    let actor = actor.unwrap_or_else(|| "system:orphan-sweep".into());
+    let mut conn = pool.acquire().await?;
+    app::service::Audit::anonymous("storage.sweep", Some(&actor), None)
+        .target_kind("object_store")
+        .detail(serde_json::json!({
             "removed": report.removed.len(),
             "keys": report.removed,
             "too_recent": report.too_recent,
             "examined": report.examined,
-        }),
-        ..Default::default()
-    };
-    let mut conn = pool.acquire().await?;
-    elysium_db::audit::record(&mut conn, &event).await?;
+        }))
+        .record_in(&mut conn)
+        .await?;
     Ok(())
 }
 

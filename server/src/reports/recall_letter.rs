@@ -2,17 +2,15 @@
 //! invited to, when and where, in plain words. Rendered from the finding as it stands; the
 //! printing is audited (a patient document left the system).
 
-use app::api::SessionUser;
-use app::api::session::ssr::ClientAddr;
+use app::service::Caller;
 use askama::Template;
 use axum::{
-    Extension,
     extract::{Path, State},
     response::{Html, IntoResponse, Response},
 };
 
 use crate::error::ApiError;
-use crate::routes::auth::audited;
+use crate::http::audited;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -37,16 +35,15 @@ struct RecallLetter {
 /// 422 while no work-up has been ordered.
 pub async fn recall_letter(
     State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
-    let detail = app::service::followup::detail(&state.pool, &user, id, &state.levels, Some(client.clone())).await?;
+    let detail = app::service::followup::detail(&state.pool, &caller, id, &state.levels).await?;
     let f = detail.finding;
     let modality = f
-        .workup_modality_label
-        .clone()
+        .workup_modality
+        .map(|m| m.label().to_owned())
         .ok_or_else(|| ApiError::Validation("no work-up has been ordered for this finding yet".into()))?;
     let name = f.patient_name.clone().unwrap_or_else(|| "the patient".into());
     let letter = RecallLetter {
@@ -62,15 +59,10 @@ pub async fn recall_letter(
         appointment_date: f.appointment_date.clone(),
         appointment_site: f.appointment_site.clone(),
         responsible: f.workup_responsible.clone(),
-        signed_by: user.display_name.clone(),
+        signed_by: caller.user.display_name.clone(),
     };
     let html = letter.render().map_err(ApiError::internal)?;
 
-    let mut event = user.audit_event("finding.letter", "success", Some(client));
-    event.target_type = Some("finding".into());
-    event.target_id = Some(id.to_string());
-    event.patient_id = Some(f.patient_id);
-    let mut conn = state.pool.acquire().await?;
-    elysium_db::audit::record(&mut conn, &event).await?;
+    caller.audit("finding.letter").target("finding", id.to_string()).patient(f.patient_id).record(&state.pool).await?;
     Ok(audited(Html(html)).into_response())
 }

@@ -1,20 +1,21 @@
 //! Sign-in and sign-out, as JSON for API clients and as form posts for the sign-in page.
 
-use app::api::SessionUser;
-use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
+use app::api::session::ssr::ClientAddr;
+use app::model::SessionUser;
 use axum::{
     Extension, Form, Json,
-    http::{HeaderName, HeaderValue, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::auth::guard::current_user;
+use super::extract::ApiJson;
+use super::guard::current_user;
+use super::signin;
 use crate::auth::password::Password;
-use crate::auth::signin;
 use crate::error::ApiError;
-use crate::routes::extract::ApiJson;
+use crate::http::audited;
 use crate::state::AppState;
 use axum::extract::State;
 
@@ -70,7 +71,7 @@ pub async fn login_form(
             "unavailable"
         }
     };
-    audited(Redirect::to(&crate::routes::login_url(Some(next).filter(|n| *n != "/"), Some(notice))))
+    audited(Redirect::to(&crate::http::login_url(Some(next).filter(|n| *n != "/"), Some(notice))))
 }
 
 /// `POST /api/v1/auth/logout`.
@@ -106,13 +107,6 @@ pub async fn me(user: Option<Extension<SessionUser>>) -> Result<Json<SessionUser
 fn safe_next(next: &str) -> &str {
     let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login");
     if local { next } else { "/" }
-}
-
-/// Marks a response whose handler wrote its own audit events.
-pub(crate) fn audited(response: impl IntoResponse) -> Response {
-    let mut response = response.into_response();
-    response.headers_mut().insert(HeaderName::from_static(AUDITED_HEADER), HeaderValue::from_static("1"));
-    response
 }
 
 #[cfg(test)]

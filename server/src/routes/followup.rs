@@ -2,12 +2,11 @@
 //! `/api/v1/followup/overdue`) and the form posts behind the finding and worklist pages, which
 //! answer with a redirect so that they work without JavaScript. Both call the follow-up service.
 
-use app::api::SessionUser;
-use app::api::followup::WorklistParams;
-use app::api::session::ssr::ClientAddr;
+use app::model::followup::WorklistParams;
+use app::service::Caller;
 use app::service::followup::{self as service, RecordError};
 use axum::{
-    Extension, Form, Json,
+    Form, Json,
     extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
@@ -15,45 +14,42 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::auth::audited;
 use super::extract::ApiJson;
-use super::redirect_with;
 use crate::error::ApiError;
+use crate::http::{audited, redirect_with};
 use crate::state::AppState;
 
 /// `GET /api/v1/worklist`: the same filters, sort and pagination as the worklist page.
 pub async fn worklist(
     State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    caller: Caller,
     Query(params): Query<WorklistParams>,
 ) -> Result<Response, ApiError> {
-    let page = service::worklist(&state.pool, &user, &params, Some(client)).await?;
+    let page = service::worklist(&state.pool, &caller, &params).await?;
     Ok(audited(Json(page)))
 }
 
-/// `GET /api/v1/findings/{id}`: the finding with `status`, `version`, `history` and the
-/// `actions` open to the caller.
+/// `GET /api/v1/findings/{id}`: the finding with `status`, `version`, `history`, the `actions`
+/// open to the caller, and the patient's `open_mismatches`.
 pub async fn finding(
     State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = finding_id(&id)?;
-    let detail = service::detail(&state.pool, &user, id, &state.levels, Some(client)).await?;
+    let detail = service::detail(&state.pool, &caller, id, &state.levels).await?;
     let mut body = serde_json::to_value(&detail.finding).map_err(ApiError::internal)?;
     body["history"] = serde_json::to_value(&detail.history).map_err(ApiError::internal)?;
     body["actions"] = serde_json::to_value(&detail.actions).map_err(ApiError::internal)?;
     body["related"] = serde_json::to_value(&detail.related).map_err(ApiError::internal)?;
+    body["open_mismatches"] = serde_json::to_value(&detail.open_mismatches).map_err(ApiError::internal)?;
     Ok(audited(Json(body)))
 }
 
 /// `POST /api/v1/findings/{id}/events`: `{"event": NAME, "expected_version": n, ...payload}`.
 pub async fn record_event(
     State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    caller: Caller,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
@@ -66,9 +62,7 @@ pub async fn record_event(
             || ApiError::Validation("expected_version: the version you last saw (an integer) is required".into()),
         )?;
     let outcome = match service::parse_event(Value::Object(fields)) {
-        Ok(event) => {
-            service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await
-        }
+        Ok(event) => service::record(&state.pool, &caller, &state.levels, id, expected_version, event).await,
         Err(error) => Err(error),
     };
     match outcome {
@@ -105,16 +99,8 @@ fn record_error_response(error: RecordError) -> Response {
 }
 
 /// `GET /api/v1/followup/overdue`: every overdue open finding within the caller's sites.
-pub async fn overdue(
-    State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
-) -> Result<Response, ApiError> {
-    let items = service::overdue(&state.pool, &user).await?;
-    let mut event = user.audit_event("followup.overdue", "success", Some(client));
-    event.detail = json!({ "results": items.len() });
-    let mut conn = state.pool.acquire().await?;
-    elysium_db::audit::record(&mut conn, &event).await?;
+pub async fn overdue(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let items = service::overdue(&state.pool, &caller).await?;
     Ok(audited(Json(json!({ "total": items.len(), "items": items }))))
 }
 
@@ -137,16 +123,14 @@ pub struct AssignItem {
 /// are reported, not overwritten.
 pub async fn assign(
     State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    caller: Caller,
     ApiJson(request): ApiJson<AssignRequest>,
 ) -> Result<Response, ApiError> {
     if request.items.is_empty() || request.items.len() > 500 {
         return Err(ApiError::Validation("items: between 1 and 500 findings".into()));
     }
     let items: Vec<(i64, i32)> = request.items.iter().map(|i| (i.id, i.expected_version)).collect();
-    let (assigned, refused) =
-        service::bulk_assign(&state.pool, &user, &state.levels, &items, request.assignee, Some(client)).await;
+    let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &state.levels, &items, request.assignee).await;
     let refused: Vec<Value> = refused.into_iter().map(|(id, error)| json!({ "id": id, "error": error })).collect();
     Ok(audited(Json(json!({ "assigned": assigned, "refused": refused }))))
 }
@@ -155,8 +139,7 @@ pub async fn assign(
 /// back to the page with a notice or the refusal.
 pub async fn record_event_form(
     State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    caller: Caller,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -179,9 +162,7 @@ pub async fn record_event_form(
     };
     let kind = event.get("event").and_then(Value::as_str).unwrap_or_default().to_owned();
     let result = match service::parse_event(Value::Object(event)) {
-        Ok(event) => {
-            service::record(&state.pool, &user, &state.levels, id, expected_version, event, Some(client)).await
-        }
+        Ok(event) => service::record(&state.pool, &caller, &state.levels, id, expected_version, event).await,
         Err(error) => Err(error),
     };
     match result {
@@ -195,8 +176,7 @@ pub async fn record_event_form(
 /// and `back` (the worklist's query string to return to).
 pub async fn assign_form(
     State(state): State<AppState>,
-    Extension(user): Extension<SessionUser>,
-    Extension(ClientAddr(client)): Extension<ClientAddr>,
+    caller: Caller,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let mut items = Vec::new();
@@ -220,8 +200,7 @@ pub async fn assign_form(
     if items.is_empty() {
         return audited(redirect_with(&page, "error", "select at least one finding to assign"));
     }
-    let (assigned, refused) =
-        service::bulk_assign(&state.pool, &user, &state.levels, &items, assignee, Some(client)).await;
+    let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &state.levels, &items, assignee).await;
     let notice = match refused.first() {
         None => format!("assigned {} finding(s)", assigned.len()),
         Some((id, error)) => format!("assigned {}; {} not assigned (#{id}: {error})", assigned.len(), refused.len()),

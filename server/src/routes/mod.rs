@@ -5,17 +5,17 @@ pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod followup;
+pub mod guard;
 pub mod health;
 pub mod patients;
 pub mod screening;
+pub mod signin;
 pub mod upload;
 
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::{HeaderValue, StatusCode, header},
     middleware,
-    response::{IntoResponse, Response},
     routing::{get, post},
 };
 use leptos::prelude::provide_context;
@@ -72,21 +72,11 @@ pub fn router(state: AppState) -> Router {
             move || app::shell(leptos_options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// The sign-in page's address, with where to go afterwards and a notice code to show.
-pub fn login_url(next: Option<&str>, notice: Option<&str>) -> String {
-    let pairs: Vec<(&str, &str)> =
-        [("notice", notice), ("next", next)].into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
-    match serde_urlencoded::to_string(&pairs) {
-        Ok(query) if !query.is_empty() => format!("/login?{query}"),
-        _ => "/login".to_owned(),
-    }
 }
 
 fn api_v1() -> Router<AppState> {
@@ -104,13 +94,4 @@ fn api_v1() -> Router<AppState> {
         .route("/studies/{study_uid}/screening", get(screening::results).post(screening::rerun))
         .route("/inference/status", get(screening::status))
         .fallback(|| async { ApiError::NotFound })
-}
-
-/// 303 to `page` with `key=value` added to its query string.
-pub(crate) fn redirect_with(page: &str, key: &str, value: &str) -> Response {
-    let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
-    let separator = if page.contains('?') { '&' } else { '?' };
-    let location = format!("{page}{separator}{pair}");
-    let location = HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/worklist"));
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }

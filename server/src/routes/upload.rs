@@ -2,15 +2,15 @@
 //! stored through the ingest path. The per-file results are kept in the session and shown by
 //! the upload page after a redirect, so the page works with and without JavaScript.
 
-use app::api::SessionUser;
-use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
-use app::api::upload::{LAST_UPLOAD, UploadResult, UploadRow};
+use app::api::session::ssr::ClientAddr;
+use app::model::SessionUser;
+use app::model::upload::{LAST_UPLOAD, UploadOutcome, UploadResult, UploadRow};
 use axum::{
     Extension,
     body::Body,
     extract::State,
-    http::{HeaderMap, HeaderValue, header},
-    response::{IntoResponse, Redirect, Response},
+    http::{HeaderMap, header},
+    response::{Redirect, Response},
 };
 use bytes::Bytes;
 use tower_sessions::Session;
@@ -111,14 +111,12 @@ pub async fn upload(
             store(&state, &received, (name, Ok(bytes)), &mut result, &mut outcomes).await;
         }
     }
-    let template = user.audit_event("dicom.upload", "success", Some(client));
+    let template = app::service::Audit::by(&user, Some(client), "dicom.upload");
     crate::ingest::audit::record_batch(&state.pool, &template, &outcomes)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     session.insert(LAST_UPLOAD, &result).await.map_err(ApiError::internal)?;
-    let mut response = Redirect::to("/upload").into_response();
-    response.headers_mut().insert(AUDITED_HEADER, HeaderValue::from_static("1"));
-    Ok(response)
+    Ok(crate::http::audited(Redirect::to("/upload")))
 }
 
 /// Stores one file (or records why it has no bytes) and adds its row to the result table.
@@ -135,7 +133,9 @@ async fn store(
             result.push(row(label, &outcome), MAX_ROWS);
             outcomes.push(outcome);
         }
-        Err(reason) => result.push(UploadRow { file: label, outcome: "refused".into(), detail: reason }, MAX_ROWS),
+        Err(reason) => {
+            result.push(UploadRow { file: label, outcome: UploadOutcome::Refused, detail: reason }, MAX_ROWS)
+        }
     }
 }
 
@@ -143,13 +143,17 @@ fn row(file: String, outcome: &Outcome) -> UploadRow {
     match outcome {
         Outcome::Stored(r) => UploadRow {
             file,
-            outcome: "stored".into(),
+            outcome: UploadOutcome::Stored,
             detail: format!("patient {}, study {}", r.patient_id, r.study_uid),
         },
-        Outcome::Duplicate(r) => {
-            UploadRow { file, outcome: "duplicate".into(), detail: format!("already stored ({})", r.sop_instance_uid) }
+        Outcome::Duplicate(r) => UploadRow {
+            file,
+            outcome: UploadOutcome::Duplicate,
+            detail: format!("already stored ({})", r.sop_instance_uid),
+        },
+        Outcome::Rejected { reason, .. } => {
+            UploadRow { file, outcome: UploadOutcome::Refused, detail: reason.to_string() }
         }
-        Outcome::Rejected { reason, .. } => UploadRow { file, outcome: "refused".into(), detail: reason.to_string() },
     }
 }
 

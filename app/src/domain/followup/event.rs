@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use super::dates::iso_date;
 use crate::domain::organs::Organ;
+use crate::format::iso_date;
 
 /// Free-text fields longer than this are refused (a note, not a document).
 pub const MAX_TEXT: usize = 4000;

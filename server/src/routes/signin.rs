@@ -1,8 +1,8 @@
 //! Signing in and out: credential checks, throttling, session set-up, and their audit events.
 
-use app::api::SessionUser;
 use app::domain::accounts::{MAX_PASSWORD_LEN, UsernameError, normalize_username};
-use elysium_db::audit::NewAuditEvent;
+use app::model::SessionUser;
+use app::service::Audit;
 use serde_json::json;
 use time::OffsetDateTime;
 use tower_sessions::Session;
@@ -39,18 +39,13 @@ pub async fn sign_in(
     // What the throttle and the audit trail record: the account name, or for input that cannot
     // be one, a printable escape of it (PostgreSQL text cannot hold NUL, for one).
     let attempted = username.clone().unwrap_or_else(|| raw_username.trim().escape_debug().take(64).collect());
-    let event = |outcome, detail| NewAuditEvent {
-        actor_username: Some(attempted.clone()),
-        action: ACTION_LOGIN.into(),
-        client_addr: Some(client_addr.to_owned()),
-        outcome,
-        detail,
-        ..Default::default()
+    let event = |outcome, detail| {
+        Audit::anonymous(ACTION_LOGIN, Some(&attempted), Some(client_addr.to_owned())).outcome(outcome).detail(detail)
     };
 
     let mut conn = state.pool.acquire().await?;
     if elysium_db::signin::locked_until(&mut conn, &attempted, client_addr).await?.is_some() {
-        elysium_db::audit::record(&mut conn, &event("denied", json!({ "reason": "locked" }))).await?;
+        event("denied", json!({ "reason": "locked" })).record_in(&mut conn).await?;
         return Err(ApiError::SigninLocked);
     }
     let credentials = match &username {
@@ -72,16 +67,16 @@ pub async fn sign_in(
             elysium_db::signin::lock(&mut tx, &attempted, client_addr, window).await?;
         }
         let detail = json!({ "reason": "invalid_credentials", "failures": failures, "locked": locked });
-        elysium_db::audit::record(&mut tx, &event("failure", detail)).await?;
+        event("failure", detail).record_in(&mut tx).await?;
         tx.commit().await?;
         return Err(ApiError::InvalidCredentials);
     };
     elysium_db::signin::clear(&mut tx, &attempted, client_addr).await?;
     let user = identity::load_user(&state.pool, account.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
-    let mut success = user.audit_event(ACTION_LOGIN, "success", Some(client_addr.to_owned()));
-    success.target_type = Some("user".into());
-    success.target_id = Some(user.id.to_string());
-    elysium_db::audit::record(&mut tx, &success).await?;
+    Audit::by(&user, Some(client_addr.to_owned()), ACTION_LOGIN)
+        .target("user", user.id.to_string())
+        .record_in(&mut tx)
+        .await?;
     tx.commit().await?;
 
     // A fresh session id at sign-in defeats session fixation.
@@ -100,8 +95,7 @@ pub async fn sign_out(
 ) -> Result<(), ApiError> {
     if let Some(user) = user {
         let mut conn = state.pool.acquire().await?;
-        elysium_db::audit::record(&mut conn, &user.audit_event(ACTION_LOGOUT, "success", Some(client_addr.to_owned())))
-            .await?;
+        Audit::by(user, Some(client_addr.to_owned()), ACTION_LOGOUT).record_in(&mut conn).await?;
     }
     session.flush().await.map_err(ApiError::internal)?;
     Ok(())

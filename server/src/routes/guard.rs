@@ -3,15 +3,15 @@
 
 use std::net::SocketAddr;
 
-use app::api::SessionUser;
 use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
+use app::model::SessionUser;
+use app::service::Audit;
 use axum::{
     extract::{ConnectInfo, Request, State},
     http::{Method, StatusCode, header},
     middleware::Next,
     response::{Html, IntoResponse, Redirect, Response},
 };
-use elysium_db::audit::NewAuditEvent;
 use serde_json::json;
 use tower_sessions::Session;
 
@@ -29,9 +29,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
 
     if let Err(reason) = csrf::check(&method, request.headers(), state.config.public_origin().as_deref()) {
         tracing::warn!(%method, %path, reason, "cross-site request refused");
-        let mut event = anonymous_event("http.cross_site_refused", &client, &method, &path);
-        event.outcome = "denied";
-        audit(&state, &event).await;
+        audit(&state, anonymous_event("http.cross_site_refused", &client, &method, &path)).await;
         return ApiError::CrossSite.into_response();
     }
 
@@ -56,12 +54,11 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
 
     if let Err(denial) = policy::authorize(policy::required(&method, &path), user.as_ref()) {
         if denial == Denial::Forbidden || csrf::is_state_changing(&method) {
-            let mut event = match &user {
-                Some(user) => user.audit_event("http.denied", "denied", Some(client.clone())),
+            let event = match &user {
+                Some(user) => Audit::by(user, Some(client.clone()), "http.denied").outcome("denied"),
                 None => anonymous_event("http.denied", &client, &method, &path),
             };
-            event.detail = json!({ "method": method.as_str(), "path": path });
-            audit(&state, &event).await;
+            audit(&state, event.detail(json!({ "method": method.as_str(), "path": path }))).await;
         }
         return denial_response(denial, &identity, &method, &path);
     }
@@ -75,13 +72,12 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     if csrf::is_state_changing(&method) && !audited_by_handler {
         let status = response.status();
         let outcome = if status.is_success() || status.is_redirection() { "success" } else { "failure" };
-        let mut event = match &user {
-            Some(user) => user.audit_event("http.request", outcome, Some(client.clone())),
+        let event = match &user {
+            Some(user) => Audit::by(user, Some(client.clone()), "http.request"),
             None => anonymous_event("http.request", &client, &method, &path),
         };
-        event.outcome = outcome;
-        event.detail = json!({ "method": method.as_str(), "path": path, "status": status.as_u16() });
-        audit(&state, &event).await;
+        let detail = json!({ "method": method.as_str(), "path": path, "status": status.as_u16() });
+        audit(&state, event.outcome(outcome).detail(detail)).await;
     }
     response
 }
@@ -102,7 +98,7 @@ fn denial_response(denial: Denial, identity: &Identity, method: &Method, path: &
         (Denial::Unauthenticated, true) => {
             let notice = (*identity == Identity::Expired).then_some("expired");
             let next = Some(path).filter(|p| *p != "/");
-            Redirect::to(&crate::routes::login_url(next, notice)).into_response()
+            Redirect::to(&crate::http::login_url(next, notice)).into_response()
         }
         (Denial::Unauthenticated, false) => ApiError::Unauthorized.into_response(),
         (Denial::Forbidden, true) => (StatusCode::FORBIDDEN, Html(FORBIDDEN_PAGE)).into_response(),
@@ -129,26 +125,16 @@ fn client_addr(state: &AppState, request: &Request) -> String {
         .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
 }
 
-fn anonymous_event(action: &str, client: &str, method: &Method, path: &str) -> NewAuditEvent {
-    NewAuditEvent {
-        action: action.to_owned(),
-        client_addr: Some(client.to_owned()),
-        outcome: "denied",
-        detail: json!({ "method": method.as_str(), "path": path }),
-        ..Default::default()
-    }
+fn anonymous_event(action: &str, client: &str, method: &Method, path: &str) -> Audit {
+    Audit::anonymous(action, None, Some(client.to_owned()))
+        .outcome("denied")
+        .detail(json!({ "method": method.as_str(), "path": path }))
 }
 
-/// Writes an audit event; a failure to audit is logged loudly (the request already happened).
-pub async fn audit(state: &AppState, event: &NewAuditEvent) {
-    let result = async {
-        let mut conn = state.pool.acquire().await?;
-        elysium_db::audit::record(&mut conn, event).await
-    }
-    .await;
-    if let Err(error) = result {
-        tracing::error!(%error, action = %event.action, "could not write an audit event");
-    }
+/// Writes an audit event after the fact: the request already happened, so a failure to audit
+/// cannot refuse it; `Audit::record` logs it loudly.
+async fn audit(state: &AppState, event: Audit) {
+    let _ = event.record(&state.pool).await;
 }
 
 /// The user the guard attached to the request (handlers behind a signed-in policy).

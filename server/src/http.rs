@@ -1,0 +1,53 @@
+//! Small HTTP helpers shared by the guard, the routes and the reports, kept below all three so
+//! that none of them imports another for them.
+
+use app::api::session::ssr::AUDITED_HEADER;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// Marks a response whose handler wrote its own audit events (the guard then writes none).
+pub fn audited(response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    response.headers_mut().insert(HeaderName::from_static(AUDITED_HEADER), HeaderValue::from_static("1"));
+    response
+}
+
+/// The sign-in page's address, with where to go afterwards and a notice code to show.
+pub fn login_url(next: Option<&str>, notice: Option<&str>) -> String {
+    let pairs: Vec<(&str, &str)> =
+        [("notice", notice), ("next", next)].into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
+    match serde_urlencoded::to_string(&pairs) {
+        Ok(query) if !query.is_empty() => format!("/login?{query}"),
+        _ => "/login".to_owned(),
+    }
+}
+
+/// 303 to `page` with `key=value` added to its query string.
+pub fn redirect_with(page: &str, key: &str, value: &str) -> Response {
+    let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
+    let separator = if page.contains('?') { '&' } else { '?' };
+    let location = format!("{page}{separator}{pair}");
+    let location = HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/worklist"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_urls_encode_next_and_notice() {
+        assert_eq!(login_url(None, None), "/login");
+        assert_eq!(login_url(Some("/worklist?organ=liver"), None), "/login?next=%2Fworklist%3Forgan%3Dliver");
+        assert_eq!(login_url(Some("/admin/users"), Some("expired")), "/login?notice=expired&next=%2Fadmin%2Fusers");
+    }
+
+    #[test]
+    fn redirects_add_to_the_query() {
+        let location = |r: Response| r.headers()[header::LOCATION].to_str().map(str::to_owned).unwrap_or_default();
+        let plain = redirect_with("/studies/1.2", "notice", "saved & done");
+        assert_eq!(plain.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(plain), "/studies/1.2?notice=saved+%26+done");
+        assert_eq!(location(redirect_with("/worklist?organ=liver", "notice", "ok")), "/worklist?organ=liver&notice=ok");
+    }
+}
