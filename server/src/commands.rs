@@ -337,6 +337,7 @@ async fn ingest(
     let ingestor = crate::ingest::Ingestor::new(pool.clone(), store.open(&database.data_dir)?, store.accept_non_ct);
     let received = crate::ingest::Received::new(crate::ingest::Via::Cli, site_id);
     let summary = crate::ingest::cli::ingest_paths(&ingestor, paths, &received, jobs).await?;
+    ingestor.sender_done(&summary.outcomes).await;
     let template = app::service::Audit::anonymous("dicom.cli", Some(&cli_actor()), None);
     crate::ingest::audit::record_batch(pool, &template, &summary.outcomes).await?;
     println!("stored {}, duplicates {}, refused {}", summary.stored, summary.duplicates, summary.refused.len());

@@ -181,6 +181,8 @@ async fn association(
     let mut command = Vec::new();
     let mut data = Vec::new();
     let mut pending: Option<InMemDicomObject> = None;
+    // What this association stored: at its release, a completion hint for those series.
+    let mut stored: Vec<Outcome> = Vec::new();
     loop {
         match association.receive().await? {
             Pdu::PData { data: values } => {
@@ -223,7 +225,11 @@ async fn association(
                             let dataset = std::mem::take(&mut data);
                             let (sop_class, transfer_syntax) =
                                 contexts.get(&presentation_context_id).cloned().unwrap_or_default();
-                            let status = store(ingestor, &received, &cmd, &sop_class, &transfer_syntax, dataset).await;
+                            let outcome = store(ingestor, &received, &cmd, &sop_class, &transfer_syntax, dataset).await;
+                            let status = status_of(&outcome);
+                            if let Some(outcome @ Outcome::Stored(_)) = outcome {
+                                stored.push(outcome);
+                            }
                             let rsp = response(&cmd, C_STORE_RSP, status);
                             send_command(&mut association, presentation_context_id, &rsp).await?;
                         }
@@ -231,6 +237,8 @@ async fn association(
                 }
             }
             Pdu::ReleaseRQ => {
+                // The sender says it is done (an abort says nothing of the kind).
+                ingestor.sender_done(&stored).await;
                 association.send(&Pdu::ReleaseRP).await?;
                 tracing::info!(%calling, "DICOM association released");
                 return Ok(());
@@ -244,7 +252,8 @@ async fn association(
     }
 }
 
-/// Stores one received data set and returns the DIMSE status for the C-STORE-RSP.
+/// Stores one received data set: its outcome, or `None` when it could not even be wrapped as a
+/// file.
 async fn store(
     ingestor: &Ingestor,
     received: &Received,
@@ -252,7 +261,7 @@ async fn store(
     sop_class: &str,
     transfer_syntax: &str,
     dataset: Vec<u8>,
-) -> u16 {
+) -> Option<Outcome> {
     let text = |tag| cmd.get(tag).and_then(|e| e.to_str().ok()).map(|s| s.trim_end_matches(['\0', ' ']).to_owned());
     let instance = text(tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
     let class = text(tags::AFFECTED_SOP_CLASS_UID).unwrap_or_else(|| sop_class.to_owned());
@@ -260,15 +269,23 @@ async fn store(
         Ok(file) => file,
         Err(error) => {
             tracing::warn!(%error, "could not wrap a received data set");
-            return 0xC000;
+            return None;
         }
     };
-    match ingestor.ingest(file, received).await {
-        Outcome::Stored(_) | Outcome::Duplicate(_) => STATUS_SUCCESS,
-        Outcome::Rejected { reason, .. } => {
-            tracing::warn!(%reason, sop_instance_uid = %instance, "C-STORE refused");
-            reason.failure_reason()
-        }
+    let outcome = ingestor.ingest(file, received).await;
+    if let Outcome::Rejected { reason, .. } = &outcome {
+        tracing::warn!(%reason, sop_instance_uid = %instance, "C-STORE refused");
+    }
+    Some(outcome)
+}
+
+/// The DIMSE status of the C-STORE-RSP for a store's outcome.
+fn status_of(outcome: &Option<Outcome>) -> u16 {
+    match outcome {
+        Some(Outcome::Stored(_) | Outcome::Duplicate(_)) => STATUS_SUCCESS,
+        Some(Outcome::Rejected { reason, .. }) => reason.failure_reason(),
+        // Processing failure: the data set could not be read as one.
+        None => 0xC000,
     }
 }
 

@@ -174,3 +174,47 @@ async fn the_listener_files_each_calling_ae_at_its_site_and_refuses_to_file_nowh
         .expect("sites");
     assert_eq!(filed, ["DEMO-RC"]);
 }
+
+/// A PACS that sends a series in one association and releases it has said the series is
+/// complete: the series carries the sender's hint (screening need not wait for the quiet period).
+/// One instance in an association, or an aborted one, says nothing.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_released_association_marks_the_series_it_sent_as_sent(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let port = listener(&app, vec![]).await.to_string();
+    let dir = tempfile::tempdir().expect("dir");
+    let mut options = elysium_phantom::PhantomOptions::new(dir.path());
+    options.rows = 32;
+    options.slices = Some(4);
+    options.seed = 77;
+    let report = elysium_phantom::generate(&options).expect("phantom");
+    let series = &report.series[0];
+    let files: Vec<String> = series.dicom_files().expect("files").iter().map(|f| f.display().to_string()).collect();
+
+    // The first slice alone, in an association of its own: no hint.
+    let mut one = vec!["-aec", "ELYSIUM", "127.0.0.1", port.as_str()];
+    one.push(&files[0]);
+    assert!(run("storescu", &one).await);
+    let hint = || async {
+        sqlx::query_scalar::<_, Option<time::OffsetDateTime>>("select sender_done_at from series where series_uid = $1")
+            .bind(&series.series_uid)
+            .fetch_one(&app.pool)
+            .await
+            .expect("series")
+    };
+    assert_eq!(hint().await, None, "one instance is no sign of a finished series");
+
+    // The other three in one association: the release is the hint, after the last instance.
+    let mut rest = vec!["-aec", "ELYSIUM", "127.0.0.1", port.as_str()];
+    rest.extend(files[1..].iter().map(String::as_str));
+    assert!(run("storescu", &rest).await);
+    let hinted = hint().await.expect("the released association left a hint");
+    let last: time::OffsetDateTime = sqlx::query_scalar(
+        "select max(i.received_at) from instance i join series se on se.id = i.series_ref where se.series_uid = $1",
+    )
+    .bind(&series.series_uid)
+    .fetch_one(&app.pool)
+    .await
+    .expect("last");
+    assert!(hinted >= last, "the hint follows the last instance ({hinted} < {last})");
+}

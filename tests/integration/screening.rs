@@ -452,3 +452,32 @@ async fn an_automatic_job_and_a_rerun_racing_raise_one_finding_per_organ(pool: P
     .await;
     assert!(duplicate.is_err(), "two screening findings for one (series, organ) are refused");
 }
+
+/// The end of a STOW-RS request that stored a series is its completion hint: the series is
+/// screened without waiting for the quiet period (an hour here). Instances stored one at a time
+/// give no hint, and an instance that arrives after the hint makes it stale: the series then
+/// waits to be quiet again.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_finished_request_completes_its_series_without_waiting_for_the_quiet_period(pool: PgPool) {
+    let models = models_dir().display().to_string();
+    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "3600"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let config = elysium_tests::config(&flags).screening;
+    let store = app.state().ingestor.store().clone();
+    let (_series, files, _dir) = phantom_files(913, 48);
+    let pass = || scheduler::pass(&pool, &store, &config, "tiny", "0.0.1");
+
+    ingest_files(&app, &files[..1]).await;
+    assert_eq!(pass().await.expect("pass"), 0, "one instance, no hint: the series waits to be quiet");
+    let radiologist = app.signed_in("radiologist").await;
+    let (status, body) = elysium_tests::stow(&app, &radiologist, "/dicomweb/studies?site=DEMO-GH", &files[1..47]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(pass().await.expect("pass"), 1, "the request's end completes the series");
+    assert_eq!(pass().await.expect("pass"), 0, "once");
+
+    ingest_files(&app, &files[47..]).await;
+    assert_eq!(pass().await.expect("pass"), 0, "a late instance makes the hint stale");
+    let changed: i64 =
+        sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
+    assert_eq!(changed, 1, "and the series is marked to be screened again once quiet");
+}

@@ -294,7 +294,8 @@ pub async fn latest_results(pool: &PgPool, study_uid: &str) -> DbResult<Vec<Resu
     .await?)
 }
 
-/// CT series whose last instance arrived more than `quiet` ago and that have no automatic job
+/// CT series that are complete (their last instance arrived more than `quiet` ago, or no later
+/// than their sender said it was done: `series.sender_done_at`) and that have no automatic job
 /// for this model version yet, or that changed since theirs (see [`queue_auto`]): the candidates
 /// for automatic screening (eligibility is checked by the caller on the images themselves).
 ///
@@ -310,16 +311,16 @@ pub async fn series_awaiting_screening(
 ) -> DbResult<Vec<String>> {
     Ok(sqlx::query_scalar!(
         r#"select waiting.series_uid as "series_uid!"
-         from (select se.id, se.series_uid from series se
+         from (select se.id, se.series_uid, se.sender_done_at from series se
                where se.modality = 'CT'
                  and not exists (select 1 from screening_job j where j.series_ref = se.id and j.model_name = $1
                                                                 and j.model_version = $2 and j.reason = 'auto')
                union
-               select se.id, se.series_uid from series_changed c join series se on se.id = c.series_ref
+               select se.id, se.series_uid, se.sender_done_at from series_changed c join series se on se.id = c.series_ref
                where se.modality = 'CT'
                offset 0) waiting
          cross join lateral (select max(i.received_at) as at from instance i where i.series_ref = waiting.id) latest
-         where latest.at < now() - make_interval(secs => $3)
+         where latest.at < now() - make_interval(secs => $3) or latest.at <= waiting.sender_done_at
          order by latest.at
          limit $4"#,
         model_name,
@@ -329,6 +330,19 @@ pub async fn series_awaiting_screening(
     )
     .fetch_all(pool)
     .await?)
+}
+
+/// Records that a sender finished sending `series_uids` (the end of a C-STORE association or of
+/// a STOW-RS request): each is complete once no instance has arrived since (see
+/// [`series_awaiting_screening`]). Returns how many series were marked.
+pub async fn mark_sender_done(pool: &PgPool, series_uids: &[String]) -> DbResult<u64> {
+    if series_uids.is_empty() {
+        return Ok(0);
+    }
+    let marked = sqlx::query!("update series set sender_done_at = now() where series_uid = any($1)", series_uids)
+        .execute(pool)
+        .await?;
+    Ok(marked.rows_affected())
 }
 
 /// What [`queue_auto`] did with a series.
@@ -376,8 +390,9 @@ pub async fn queue_auto(
     };
     crate::images::lock_series_exclusive(conn, series_ref).await?;
     let quiet_now = sqlx::query_scalar!(
-        r#"select coalesce(max(received_at) < now() - make_interval(secs => $2), false) as "quiet!"
-           from instance where series_ref = $1"#,
+        r#"select coalesce(max(i.received_at) < now() - make_interval(secs => $2)
+                           or max(i.received_at) <= (select sender_done_at from series where id = $1), false) as "quiet!"
+           from instance i where i.series_ref = $1"#,
         series_ref,
         quiet.as_secs_f64()
     )

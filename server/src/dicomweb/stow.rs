@@ -138,6 +138,10 @@ async fn receive(
         }));
     }
 
+    if stream_error.is_none() {
+        // The request arrived whole: a completion hint for the series it stored.
+        state.ingestor.sender_done(&outcomes).await;
+    }
     let template = app::service::Audit::by(&user, Some(client), "dicom.stow");
     if let Err(error) = crate::ingest::audit::record_batch(&state.pool, &template, &outcomes).await {
         tracing::error!(%error, "could not audit a STOW-RS request");

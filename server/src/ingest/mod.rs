@@ -57,6 +57,21 @@ impl Received {
     }
 }
 
+/// A completion hint needs at least this many instances of a series stored by one association or
+/// request.
+pub const HINT_MIN_INSTANCES: usize = 2;
+
+/// The series of which `outcomes` stored at least [`HINT_MIN_INSTANCES`] new instances.
+pub fn hinted_series(outcomes: &[Outcome]) -> Vec<String> {
+    let mut stored: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for outcome in outcomes {
+        if let Outcome::Stored(r) = outcome {
+            *stored.entry(&r.series_uid).or_default() += 1;
+        }
+    }
+    stored.into_iter().filter(|(_, n)| *n >= HINT_MIN_INSTANCES).map(|(uid, _)| uid.to_owned()).collect()
+}
+
 /// The identifiers of a stored (or already stored) instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InstanceRef {
@@ -129,6 +144,19 @@ impl Ingestor {
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    /// The end of a C-STORE association or a STOW-RS request: a completion hint for each series of
+    /// which it stored at least [`HINT_MIN_INSTANCES`] instances, so that screening need not wait
+    /// for the quiet period. A sender that sends one instance per request or association gives no
+    /// hint (it would only get its series screened in pieces); a later instance makes the hint
+    /// stale and the series is screened again on all of its instances.
+    pub async fn sender_done(&self, outcomes: &[Outcome]) {
+        let series = hinted_series(outcomes);
+        if let Err(error) = elysium_db::jobs::mark_sender_done(&self.pool, &series).await {
+            // Only a hint: the series is still screened once it is quiet.
+            tracing::warn!(%error, "could not record that a sender finished its series");
+        }
     }
 
     /// Stores one instance. Never panics on its input; every failure is an [`Outcome::Rejected`].
@@ -317,6 +345,28 @@ fn new_instance(h: &InstanceHeader, sha256: &str, size: i64, key: &str, via: Via
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stored(series: &str, n: u32) -> Outcome {
+        Outcome::Stored(InstanceRef {
+            sop_class_uid: "1.2.840.10008.5.1.4.1.1.2".into(),
+            sop_instance_uid: format!("{series}.{n}"),
+            study_uid: "1.2".into(),
+            series_uid: series.into(),
+            patient_id: "P".into(),
+        })
+    }
+
+    #[test]
+    fn a_hint_needs_two_new_instances_of_a_series() {
+        let duplicate = match stored("1.2.3", 9) {
+            Outcome::Stored(r) => Outcome::Duplicate(r),
+            other => other,
+        };
+        let outcomes = [stored("1.2.3", 1), stored("1.2.4", 1), stored("1.2.3", 2), duplicate, stored("1.2.5", 1)];
+        // 1.2.3: two stored; 1.2.4 and 1.2.5: one each (a duplicate of 1.2.3 adds nothing).
+        assert_eq!(hinted_series(&outcomes), ["1.2.3"]);
+        assert!(hinted_series(&[]).is_empty());
+    }
 
     #[test]
     fn dicom_dates() {

@@ -111,6 +111,8 @@ pub async fn upload(
             store(&state, &received, (name, Ok(bytes)), &mut result, &mut outcomes).await;
         }
     }
+    // The upload is complete: a completion hint for the series it stored.
+    state.ingestor.sender_done(&outcomes).await;
     let template = app::service::Audit::by(&user, Some(client), "dicom.upload");
     crate::ingest::audit::record_batch(&state.pool, &template, &outcomes)
         .await
