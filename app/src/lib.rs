@@ -6,6 +6,7 @@ pub mod api;
 pub mod components;
 pub mod domain;
 pub mod format;
+pub mod i18n;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
@@ -29,7 +30,7 @@ use crate::pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -56,6 +57,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| {
             if page.is_empty() { "Elysium".to_owned() } else { format!("{page} · Elysium") }
         } />
+        <crate::i18n::I18nContextProvider>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
@@ -72,5 +74,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />
             </Routes>
         </Router>
+        </crate::i18n::I18nContextProvider>
     }
 }

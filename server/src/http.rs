@@ -22,6 +22,37 @@ pub fn login_url(next: Option<&str>, notice: Option<&str>) -> String {
     }
 }
 
+/// The cookie the pages read their language from when they render (on the server and in the
+/// browser). Not `HttpOnly`: it is no secret, and the browser's code reads it. The guard keeps it
+/// equal to the language the request should get (see `routes::language::resolve`).
+pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
+
+/// The cookie that records a person's explicit choice of language (the switch, or their profile
+/// at sign-in); without it the browser's `Accept-Language` decides on every request.
+pub const CHOSEN_LANGUAGE_COOKIE: &str = "elysium_language";
+
+/// `Set-Cookie` for `name=language`, for the whole site and same-site requests only; kept for a
+/// year when `lasting`, else for the browser session.
+pub fn language_cookie(
+    name: &str,
+    language: app::domain::language::Language,
+    lasting: bool,
+    secure: bool,
+) -> HeaderValue {
+    let age = if lasting { "; Max-Age=31536000" } else { "" };
+    let secure = if secure { "; Secure" } else { "" };
+    let value = format!("{name}={}; Path=/; SameSite=Lax{age}{secure}", language.as_str());
+    HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static("i18n_pref_locale=en; Path=/"))
+}
+
+/// The `Set-Cookie` headers of an explicit choice of `language`.
+pub fn chosen_language_cookies(language: app::domain::language::Language, secure: bool) -> [HeaderValue; 2] {
+    [
+        language_cookie(CHOSEN_LANGUAGE_COOKIE, language, true, secure),
+        language_cookie(LANGUAGE_COOKIE, language, true, secure),
+    ]
+}
+
 /// 303 to `page` with `key=value` added to its query string.
 pub fn redirect_with(page: &str, key: &str, value: &str) -> Response {
     let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();

@@ -11,6 +11,7 @@ mod findings_db;
 mod followup;
 mod health;
 mod identity;
+mod language;
 mod pages;
 mod phi_audit;
 mod queue;

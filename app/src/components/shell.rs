@@ -6,8 +6,11 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::session::current_user;
+use crate::domain::language::Language;
 use crate::domain::roles::Role;
+use crate::i18n::{t, t_string, use_i18n};
 use crate::model::SessionUser;
+use leptos_i18n::Locale as _;
 
 /// One navigation entry and the roles that see it (empty: everyone signed in).
 struct NavItem {
@@ -36,8 +39,9 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     provide_context(CurrentUser(user));
     let children = StoredValue::new(children);
+    let i18n = use_i18n();
     view! {
-        <a class="skip-link" href="#main">"Skip to content"</a>
+        <a class="skip-link" href="#main">{t!(i18n, common.skip_to_content)}</a>
         <header class="topbar">
             <a class="brand" href="/">
                 <span class="brand-mark" aria-hidden="true">"E"</span>
@@ -47,14 +51,40 @@ pub fn Shell(children: ChildrenFn) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match user.await {
                         Ok(Some(user)) => view! { <Navigation user /> }.into_any(),
-                        _ => view! { <a class="button" href="/login">"Sign in"</a> }.into_any(),
+                        _ => view! { <a class="button" href="/login">{t!(i18n, common.sign_in)}</a> }.into_any(),
                     }
                 })}
             </Suspense>
+            <LanguageSwitch />
         </header>
         <main id="main" class="page">
             {move || children.read_value()()}
         </main>
+    }
+}
+
+/// Two buttons, one per language, posting to `/language` with the page to return to: a switch
+/// without signing out that works with JavaScript off.
+#[component]
+pub fn LanguageSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let location = leptos_router::hooks::use_location();
+    let back = move || {
+        let search = location.search.get();
+        if search.is_empty() { location.pathname.get() } else { format!("{}?{search}", location.pathname.get()) }
+    };
+    let current = move || i18n.get_locale().as_str();
+    view! {
+        <form method="post" action="/language" class="language-switch" aria-label=move || t_string!(i18n, common.language)>
+            <input type="hidden" name="back" value=back />
+            {Language::ALL.into_iter().map(|language| view! {
+                <button type="submit" name="language" value=language.as_str()
+                    class="button subtle" lang=language.as_str()
+                    aria-pressed=move || (current() == language.as_str()).to_string()>
+                    {language.native_name()}
+                </button>
+            }).collect_view()}
+        </form>
     }
 }
 

@@ -39,6 +39,19 @@ impl DemographicField {
     }
 }
 
+impl crate::domain::language::Labelled for DemographicField {
+    fn label_en(self) -> &'static str {
+        self.label()
+    }
+
+    fn label_zh(self) -> &'static str {
+        match self {
+            DemographicField::Name => "姓名",
+            DemographicField::BirthDate => "出生日期",
+        }
+    }
+}
+
 /// A person's decision on a mismatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +90,19 @@ impl MismatchResolution {
 /// reads the record but does not correct identity.
 pub fn may_resolve(roles: &[Role]) -> bool {
     roles.iter().any(|r| matches!(r, Role::Coordinator | Role::Radiologist | Role::Admin))
+}
+
+impl crate::domain::language::Labelled for MismatchResolution {
+    fn label_en(self) -> &'static str {
+        self.label()
+    }
+
+    fn label_zh(self) -> &'static str {
+        match self {
+            MismatchResolution::KeptStored => "保留患者档案",
+            MismatchResolution::UpdatedPatient => "按本检查更新患者信息",
+        }
+    }
 }
 
 #[cfg(test)]

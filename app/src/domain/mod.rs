@@ -3,7 +3,9 @@
 
 pub mod accounts;
 pub mod followup;
+pub mod glossary;
 pub mod identity;
+pub mod language;
 pub mod names;
 pub mod organs;
 pub mod roles;

@@ -88,6 +88,28 @@ impl std::fmt::Display for Organ {
     }
 }
 
+/// The organ's cancer, as [`Organ::cancer_label`] names it.
+impl crate::domain::language::Labelled for Organ {
+    fn label_en(self) -> &'static str {
+        self.cancer_label()
+    }
+
+    /// The names of the National Health Commission's diagnosis and treatment guidelines (see
+    /// [`crate::domain::glossary`]).
+    fn label_zh(self) -> &'static str {
+        match self {
+            Organ::Lung => "肺癌",
+            Organ::Breast => "乳腺癌",
+            Organ::Esophagus => "食管癌",
+            Organ::Stomach => "胃癌",
+            Organ::Colorectal => "结直肠癌",
+            Organ::Liver => "肝癌",
+            Organ::Pancreas => "胰腺癌",
+            Organ::Kidney => "肾癌",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

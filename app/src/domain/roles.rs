@@ -43,6 +43,21 @@ impl Role {
     }
 }
 
+impl crate::domain::language::Labelled for Role {
+    fn label_en(self) -> &'static str {
+        self.label()
+    }
+
+    fn label_zh(self) -> &'static str {
+        match self {
+            Role::Coordinator => "筛查协调员",
+            Role::Surgeon => "MDT 外科医生",
+            Role::Radiologist => "放射科医生",
+            Role::Admin => "管理员",
+        }
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = UnknownRole;
 

@@ -49,6 +49,22 @@ impl JobStatus {
     }
 }
 
+impl crate::domain::language::Labelled for JobStatus {
+    fn label_en(self) -> &'static str {
+        self.label()
+    }
+
+    fn label_zh(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "排队中",
+            JobStatus::Running => "运行中",
+            JobStatus::Done => "已完成",
+            JobStatus::Failed => "失败",
+            JobStatus::Skipped => "已跳过",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum JobReason {

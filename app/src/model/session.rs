@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::language::Language;
 use crate::domain::roles::Role;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +20,8 @@ pub struct SessionUser {
     pub display_name: String,
     pub roles: Vec<Role>,
     pub sites: Vec<SiteRef>,
+    /// The interface language chosen in the profile (`None`: the browser's).
+    pub language: Option<Language>,
 }
 
 impl SessionUser {

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod error;
 pub mod followup;
 pub mod patients;
+pub mod profile;
 pub mod screening;
 pub mod studies;
 

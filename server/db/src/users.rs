@@ -27,6 +27,8 @@ pub struct UserRow {
     pub site_names: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// The chosen interface language (BCP 47), if any.
+    pub language: Option<String>,
 }
 
 pub struct NewUser<'a> {
@@ -93,7 +95,7 @@ pub async fn list(pool: &PgPool) -> DbResult<Vec<UserRow>> {
 async fn summaries(conn: &mut PgConnection, only: Option<Uuid>) -> DbResult<Vec<UserRow>> {
     Ok(sqlx::query_as!(
         UserRow,
-        r#"select u.id, u.username, u.display_name, u.active, u.created_at,
+        r#"select u.id, u.username, u.display_name, u.active, u.created_at, u.language,
                   array(select role from user_role r where r.user_id = u.id order by role) as "roles!",
                   array(select s.id from user_site us join site s on s.id = us.site_id
                         where us.user_id = u.id order by s.code) as "site_ids!",
@@ -108,6 +110,16 @@ async fn summaries(conn: &mut PgConnection, only: Option<Uuid>) -> DbResult<Vec<
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// Sets (or with `None` clears) a user's interface language.
+pub async fn set_language(conn: &mut PgConnection, user_id: Uuid, language: Option<&str>) -> DbResult<()> {
+    let updated =
+        sqlx::query!("update app_user set language = $2 where id = $1", user_id, language).execute(&mut *conn).await?;
+    if updated.rows_affected() == 0 {
+        return Err(crate::DbError::NotFound("user"));
+    }
+    Ok(())
 }
 
 pub async fn count(conn: &mut PgConnection) -> DbResult<i64> {

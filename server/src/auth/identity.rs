@@ -71,5 +71,6 @@ pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Option<SessionUse
             .zip(row.site_names)
             .map(|((id, code), name)| SiteRef { id, code, name })
             .collect(),
+        language: row.language.as_deref().and_then(app::domain::language::Language::parse),
     }))
 }

@@ -30,7 +30,8 @@ const IMAGE_WRITERS: &[Role] = &[Role::Admin, Role::Radiologist];
 const RECORD_KEEPERS: &[Role] = &[Role::Coordinator, Role::Radiologist, Role::Admin];
 
 /// Public paths, matched exactly.
-const PUBLIC_EXACT: &[&str] = &["/login", "/logout", "/api/v1/auth/login", "/healthz", "/readyz", "/favicon.ico"];
+const PUBLIC_EXACT: &[&str] =
+    &["/login", "/logout", "/language", "/api/v1/auth/login", "/healthz", "/readyz", "/favicon.ico"];
 /// Public path prefixes (the browser bundle).
 const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
 /// Role-restricted prefixes; the first match wins. Later features add their areas here.
@@ -98,6 +99,7 @@ mod tests {
             display_name: "U".into(),
             roles: roles.to_vec(),
             sites: vec![],
+            language: None,
         }
     }
 
@@ -105,6 +107,7 @@ mod tests {
     fn path_table() {
         let cases = [
             ("/login", Access::Public),
+            ("/language", Access::Public),
             ("/healthz", Access::Public),
             ("/readyz", Access::Public),
             ("/pkg/elysium.wasm", Access::Public),

@@ -179,6 +179,7 @@ async fn demo_users(pool: &sqlx::PgPool) -> anyhow::Result<DemoUsers> {
                 .zip(&u.site_names)
                 .map(|((id, code), name)| SiteRef { id: *id, code: code.clone(), name: name.clone() })
                 .collect(),
+            language: None,
         })
     };
     Ok(DemoUsers { coordinator: find("coordinator")?, radiologist: find("radiologist")? })

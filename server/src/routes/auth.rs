@@ -44,7 +44,10 @@ pub async fn login_json(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Response {
     match signin::sign_in(&state, &session, &body.username, Password::new(body.password), &client).await {
-        Ok(user) => audited(Json(user)),
+        Ok(user) => {
+            let language = user.language;
+            with_language(&state, language, audited(Json(user)))
+        }
         // The sign-in service audited these itself.
         Err(error @ (ApiError::InvalidCredentials | ApiError::SigninLocked)) => audited(error),
         Err(error) => error.into_response(),
@@ -62,7 +65,7 @@ pub async fn login_form(
     let next = safe_next(&form.next);
     let result = signin::sign_in(&state, &session, &form.username, Password::new(form.password), &client).await;
     let notice = match result {
-        Ok(_) => return audited(Redirect::to(next)),
+        Ok(user) => return with_language(&state, user.language, audited(Redirect::to(next))),
         Err(ApiError::InvalidCredentials) => "invalid",
         Err(ApiError::SigninLocked) => "locked",
         Err(ApiError::Validation(_)) => "missing",
@@ -104,6 +107,20 @@ pub async fn me(user: Option<Extension<SessionUser>>) -> Result<Json<SessionUser
 }
 
 /// Only same-site paths, so the sign-in page cannot be used to redirect elsewhere.
+/// A user who chose an interface language gets it from sign-in on, in any browser.
+fn with_language(
+    state: &AppState,
+    language: Option<app::domain::language::Language>,
+    mut response: Response,
+) -> Response {
+    if let Some(language) = language {
+        for cookie in crate::http::chosen_language_cookies(language, state.config.secure_cookies()) {
+            response.headers_mut().append(axum::http::header::SET_COOKIE, cookie);
+        }
+    }
+    response
+}
+
 fn safe_next(next: &str) -> &str {
     let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login");
     if local { next } else { "/" }

@@ -66,7 +66,15 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     if let Some(user) = &user {
         request.extensions_mut().insert(user.clone());
     }
+    let page_view = method == Method::GET && !policy::is_api(&path);
+    let correct_language =
+        if page_view { super::language::resolve(&mut request, user.as_ref().and_then(|u| u.language)) } else { None };
     let mut response = next.run(request).await;
+    if let Some(language) = correct_language {
+        let cookie =
+            crate::http::language_cookie(crate::http::LANGUAGE_COOKIE, language, false, state.config.secure_cookies());
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
 
     let audited_by_handler = response.headers_mut().remove(AUDITED_HEADER).is_some();
     if csrf::is_state_changing(&method) && !audited_by_handler {

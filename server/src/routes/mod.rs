@@ -7,6 +7,7 @@ pub mod extract;
 pub mod followup;
 pub mod guard;
 pub mod health;
+pub mod language;
 pub mod patients;
 pub mod screening;
 pub mod signin;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/login", post(auth::login_form))
         .route("/logout", post(auth::logout_form))
+        .route("/language", post(language::switch))
         .route("/upload", post(upload::upload).layer(DefaultBodyLimit::disable()))
         .route("/findings/{id}/events", post(followup::record_event_form))
         .route("/findings/{id}/letter", get(crate::reports::recall_letter::recall_letter))

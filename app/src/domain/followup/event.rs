@@ -145,6 +145,30 @@ impl EventKind {
     }
 }
 
+impl crate::domain::language::Labelled for EventKind {
+    fn label_en(self) -> &'static str {
+        self.label()
+    }
+
+    fn label_zh(self) -> &'static str {
+        match self {
+            EventKind::StartReview => "接手审核",
+            EventKind::Dismiss => "排除",
+            EventKind::OrderWorkup => "申请进一步检查",
+            EventKind::ScheduleWorkup => "预约检查",
+            EventKind::CompleteWorkup => "检查已完成",
+            EventKind::RecordOutcome => "记录结局",
+            EventKind::RecordContactAttempt => "记录联系尝试",
+            EventKind::MarkDeclined => "患者拒绝",
+            EventKind::MarkLost => "失访",
+            EventKind::ReferToMdt => "提交多学科诊疗（MDT）",
+            EventKind::Reopen => "重新打开",
+            EventKind::Assign => "分配",
+            EventKind::AddNote => "添加备注",
+        }
+    }
+}
+
 impl std::fmt::Display for EventKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
@@ -214,7 +238,7 @@ impl FindingEvent {
 }
 
 macro_rules! named_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $key:literal, $label:literal;)+ }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $key:literal, $label:literal, $zh:literal;)+ }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -235,18 +259,28 @@ macro_rules! named_enum {
                 Self::ALL.iter().copied().find(|v| v.as_str() == name)
             }
         }
+
+        impl crate::domain::language::Labelled for $name {
+            fn label_en(self) -> &'static str {
+                self.label()
+            }
+
+            fn label_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+        }
     };
 }
 
 named_enum! {
     /// Why a finding is closed on review without work-up.
     DismissReason {
-        ImagingArtefact => "imaging_artefact", "Imaging artefact";
-        KnownDiagnosis => "known_diagnosis", "Known / previously diagnosed";
-        BenignAppearance => "benign_appearance", "Benign appearance on review";
-        AiFalsePositive => "ai_false_positive", "AI false positive";
-        Duplicate => "duplicate", "Duplicate";
-        Other => "other", "Other";
+        ImagingArtefact => "imaging_artefact", "Imaging artefact", "影像伪影";
+        KnownDiagnosis => "known_diagnosis", "Known / previously diagnosed", "已知或既往已诊断";
+        BenignAppearance => "benign_appearance", "Benign appearance on review", "复核为良性表现";
+        AiFalsePositive => "ai_false_positive", "AI false positive", "AI 假阳性";
+        Duplicate => "duplicate", "Duplicate", "重复";
+        Other => "other", "Other", "其他";
     }
 }
 
@@ -264,14 +298,14 @@ impl DismissReason {
 named_enum! {
     /// The work-up a finding is sent for.
     WorkupModality {
-        ContrastCt => "contrast_ct", "Contrast-enhanced CT";
-        ContrastMri => "contrast_mri", "Contrast-enhanced MRI";
-        Endoscopy => "endoscopy", "Upper endoscopy";
-        Colonoscopy => "colonoscopy", "Colonoscopy";
-        Biopsy => "biopsy", "Biopsy";
-        PetCt => "pet_ct", "PET-CT";
-        MammographyUltrasound => "mammography_ultrasound", "Mammography / breast ultrasound";
-        SpecialistReferral => "specialist_referral", "Specialist referral";
+        ContrastCt => "contrast_ct", "Contrast-enhanced CT", "增强 CT";
+        ContrastMri => "contrast_mri", "Contrast-enhanced MRI", "增强 MRI";
+        Endoscopy => "endoscopy", "Upper endoscopy", "胃镜（上消化道内镜）";
+        Colonoscopy => "colonoscopy", "Colonoscopy", "结肠镜";
+        Biopsy => "biopsy", "Biopsy", "活检";
+        PetCt => "pet_ct", "PET-CT", "PET-CT";
+        MammographyUltrasound => "mammography_ultrasound", "Mammography / breast ultrasound", "乳腺 X 线摄影／乳腺超声";
+        SpecialistReferral => "specialist_referral", "Specialist referral", "专科转诊";
     }
 }
 
@@ -295,36 +329,36 @@ impl WorkupModality {
 
 named_enum! {
     Outcome {
-        ConfirmedMalignant => "confirmed_malignant", "Confirmed malignant";
-        Benign => "benign", "Benign";
-        NoLesion => "no_lesion", "No lesion (AI false positive)";
+        ConfirmedMalignant => "confirmed_malignant", "Confirmed malignant", "确诊恶性";
+        Benign => "benign", "Benign", "良性";
+        NoLesion => "no_lesion", "No lesion (AI false positive)", "未见病灶（AI 假阳性）";
     }
 }
 
 named_enum! {
     /// What confirmed a malignancy.
     ConfirmedBy {
-        Pathology => "pathology", "Pathology";
-        Imaging => "imaging", "Imaging";
+        Pathology => "pathology", "Pathology", "病理";
+        Imaging => "imaging", "Imaging", "影像";
     }
 }
 
 named_enum! {
     ContactChannel {
-        Phone => "phone", "Phone";
-        Letter => "letter", "Letter";
-        Portal => "portal", "Patient portal";
+        Phone => "phone", "Phone", "电话";
+        Letter => "letter", "Letter", "信函";
+        Portal => "portal", "Patient portal", "患者服务平台";
     }
 }
 
 named_enum! {
     ContactResult {
-        Reached => "reached", "Reached the patient";
-        NoAnswer => "no_answer", "No answer";
-        LeftMessage => "left_message", "Left a message";
-        WrongNumber => "wrong_number", "Wrong number / address";
-        Sent => "sent", "Sent, no reply yet";
-        Undeliverable => "undeliverable", "Returned undeliverable";
+        Reached => "reached", "Reached the patient", "已联系到患者";
+        NoAnswer => "no_answer", "No answer", "无人接听";
+        LeftMessage => "left_message", "Left a message", "已留言";
+        WrongNumber => "wrong_number", "Wrong number / address", "号码或地址错误";
+        Sent => "sent", "Sent, no reply yet", "已发送，尚未回复";
+        Undeliverable => "undeliverable", "Returned undeliverable", "无法投递被退回";
     }
 }
 

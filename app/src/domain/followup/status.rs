@@ -116,6 +116,29 @@ impl std::fmt::Display for FindingStatus {
     }
 }
 
+impl crate::domain::language::Labelled for FindingStatus {
+    fn label_en(self) -> &'static str {
+        self.label()
+    }
+
+    fn label_zh(self) -> &'static str {
+        match self {
+            FindingStatus::New => "新发现",
+            FindingStatus::InReview => "审核中",
+            FindingStatus::Dismissed => "已排除",
+            FindingStatus::WorkupOrdered => "已申请检查",
+            FindingStatus::WorkupScheduled => "检查已预约",
+            FindingStatus::WorkupDone => "检查已完成",
+            FindingStatus::ConfirmedMalignant => "确诊恶性",
+            FindingStatus::Benign => "良性",
+            FindingStatus::NoLesion => "未见病灶",
+            FindingStatus::Declined => "患者拒绝",
+            FindingStatus::LostToFollowup => "失访",
+            FindingStatus::ReferredToMdt => "已提交多学科诊疗（MDT）",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,97 @@
+//! The reviewed Simplified Chinese names of the clinical terms the interface shows, each with
+//! its source. The domain's label tables (`Labelled::label_zh`) must agree with this glossary;
+//! the test below checks every clinical value against it, so a translation changes here, with
+//! its source, or not at all.
+//!
+//! Sources:
+//! - `NHC-2022`: 国家卫生健康委员会《肿瘤诊疗指南（2022年版）》 (National Health Commission of
+//!   the PRC, cancer diagnosis and treatment guidelines, 2022 edition): the cancers' names
+//!   (原发性肺癌, 乳腺癌, 食管癌, 胃癌, 结直肠癌, 原发性肝癌, 胰腺癌, 肾癌), shortened as the
+//!   guidelines' own texts do (肺癌, 肝癌) where the organ is what the worklist sorts by.
+//! - `NHC-MDT-2018`: 国家卫生健康委办公厅《关于开展肿瘤多学科诊疗试点工作的通知》(2018):
+//!   多学科诊疗（MDT）.
+//! - `CNCTST`: 全国科学技术名词审定委员会《医学名词》 (China National Committee for Terms in
+//!   Sciences and Technologies, medical terms; termonline.cn): examinations and findings
+//!   (增强 CT, 增强 MRI, 胃镜, 结肠镜, 活检, 病理, 影像, 良性, 恶性, 伪影, 假阳性, 失访).
+
+/// Where a term's Chinese name comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Nhc2022,
+    NhcMdt2018,
+    Cnctst,
+}
+
+/// (English label as the code shows it, reviewed Simplified Chinese, source).
+pub const TERMS: &[(&str, &str, Source)] = &[
+    ("Lung cancer", "肺癌", Source::Nhc2022),
+    ("Breast cancer", "乳腺癌", Source::Nhc2022),
+    ("Esophageal cancer", "食管癌", Source::Nhc2022),
+    ("Gastric cancer", "胃癌", Source::Nhc2022),
+    ("Colorectal cancer", "结直肠癌", Source::Nhc2022),
+    ("Liver cancer", "肝癌", Source::Nhc2022),
+    ("Pancreatic cancer", "胰腺癌", Source::Nhc2022),
+    ("Kidney cancer", "肾癌", Source::Nhc2022),
+    ("Refer to MDT", "提交多学科诊疗（MDT）", Source::NhcMdt2018),
+    ("Referred to MDT", "已提交多学科诊疗（MDT）", Source::NhcMdt2018),
+    ("Contrast-enhanced CT", "增强 CT", Source::Cnctst),
+    ("Contrast-enhanced MRI", "增强 MRI", Source::Cnctst),
+    ("Upper endoscopy", "胃镜（上消化道内镜）", Source::Cnctst),
+    ("Colonoscopy", "结肠镜", Source::Cnctst),
+    ("Biopsy", "活检", Source::Cnctst),
+    ("PET-CT", "PET-CT", Source::Cnctst),
+    ("Mammography / breast ultrasound", "乳腺 X 线摄影／乳腺超声", Source::Cnctst),
+    ("Pathology", "病理", Source::Cnctst),
+    ("Imaging", "影像", Source::Cnctst),
+    ("Confirmed malignant", "确诊恶性", Source::Cnctst),
+    ("Benign", "良性", Source::Cnctst),
+    ("No lesion", "未见病灶", Source::Cnctst),
+    ("No lesion (AI false positive)", "未见病灶（AI 假阳性）", Source::Cnctst),
+    ("Imaging artefact", "影像伪影", Source::Cnctst),
+    ("AI false positive", "AI 假阳性", Source::Cnctst),
+    ("Lost to follow-up", "失访", Source::Cnctst),
+];
+
+/// The reviewed Chinese name of an English clinical label, if it is in the glossary.
+pub fn chinese(english: &str) -> Option<&'static str> {
+    TERMS.iter().find(|(en, _, _)| *en == english).map(|(_, zh, _)| *zh)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::followup::event::{ConfirmedBy, DismissReason, Outcome, WorkupModality};
+    use crate::domain::followup::{EventKind, FindingStatus};
+    use crate::domain::language::Labelled;
+    use crate::domain::organs::Organ;
+
+    /// Every value whose English label is a glossary term has the glossary's Chinese name.
+    fn agrees<T: Labelled>(values: impl IntoIterator<Item = T>) -> usize {
+        let mut checked = 0;
+        for value in values {
+            if let Some(zh) = chinese(value.label_en()) {
+                assert_eq!(value.label_zh(), zh, "{}", value.label_en());
+                checked += 1;
+            }
+        }
+        checked
+    }
+
+    #[test]
+    fn the_label_tables_follow_the_glossary() {
+        assert_eq!(agrees(Organ::ALL), 8, "every cancer is a glossary term");
+        assert_eq!(agrees(WorkupModality::ALL.iter().copied()), 7, "every examination but the referral");
+        assert_eq!(agrees(Outcome::ALL.iter().copied()), 3);
+        assert_eq!(agrees(ConfirmedBy::ALL.iter().copied()), 2);
+        assert!(agrees(DismissReason::ALL.iter().copied()) >= 2);
+        assert!(agrees(FindingStatus::ALL) >= 5);
+        assert!(agrees(EventKind::ALL) >= 1);
+    }
+
+    #[test]
+    fn terms_are_unique() {
+        for (i, (en, _, _)) in TERMS.iter().enumerate() {
+            assert!(TERMS[i + 1..].iter().all(|(other, _, _)| other != en), "{en} twice");
+        }
+    }
+}
