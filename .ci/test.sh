@@ -48,41 +48,57 @@ log "the DICOM parse path on every committed fuzz input (seeds and past findings
 
 log "browser suite"
 .ci/build-site.sh
-E2E_DB="${DATABASE_URL%%\?*}"; E2E_DB="${E2E_DB%/*}/elysium_e2e"
-E2E_URL="$E2E_DB${DATABASE_URL#"${DATABASE_URL%%\?*}"}"
-psql "$DATABASE_URL" -qc "drop database if exists elysium_e2e" -c "create database elysium_e2e" >/dev/null
-log "command line: user add and passwd read the password from stdin"
-env DATABASE_URL="$E2E_URL" "$ELYSIUM" migrate
-cli_user=(env DATABASE_URL="$E2E_URL" "$ELYSIUM" user)
-echo "too-short" | "${cli_user[@]}" add --username cli-admin --role admin --site CLI-TEST 2>/dev/null &&
-  { echo "user add accepted a password below the policy" >&2; exit 1; }
-echo "first-cli-password" | "${cli_user[@]}" add --username cli-admin --role admin --role coordinator --site CLI-TEST
-echo "second-cli-password" | "${cli_user[@]}" passwd cli-admin
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-PASSWORD="e2e-$(date +%s)-password"
-# Its own object store, emptied per run like its database (demo phantoms are kept: they are
-# deterministic and take a while to generate).
-rm -rf "$STATE/e2e/objects"
-# No background screening here: the browser suite checks the seeded follow-up program as it is
-# (screening has its own tests).
-ELYSIUM_WORKERS=0 ELYSIUM_AUTO_SCREENING=0 \
-DATABASE_URL="$E2E_URL" ELYSIUM_DATA_DIR="$STATE/e2e" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DICOM_ADDR=127.0.0.1:0 ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
-  ELYSIUM_SITE_ROOT="$TARGET/site" "$ELYSIUM" serve > "$TARGET/e2e-server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 120); do
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TARGET/e2e-server.log" >&2; exit 1; }
-  sleep 0.5
-done
-sign_in() {
-  curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
-    -d "{\"username\":\"cli-admin\",\"password\":\"$1\"}" "http://127.0.0.1:$PORT/api/v1/auth/login"
-}
-[[ "$(sign_in first-cli-password)" == 401 && "$(sign_in second-cli-password)" == 200 ]] ||
-  { echo "the command-line user cannot sign in with the password set by 'user passwd'" >&2; exit 1; }
 export NODE_PATH="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}/node_modules"
+PASSWORD="e2e-$(date +%s)-password"
+
+# One fresh database, object store and server per run, so that the JavaScript-off and -on runs
+# cannot see each other's changes (each run's upload stores its file; nothing is "a duplicate").
+start_e2e_server() { # NAME
+  local db="${DATABASE_URL%%\?*}"; db="${db%/*}/elysium_e2e_$1"
+  E2E_URL="$db${DATABASE_URL#"${DATABASE_URL%%\?*}"}"
+  psql "$DATABASE_URL" -qc "drop database if exists elysium_e2e_$1" -c "create database elysium_e2e_$1" >/dev/null
+  env DATABASE_URL="$E2E_URL" "$ELYSIUM" migrate >/dev/null
+  PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  # The demo phantoms under $STATE/e2e are kept between runs (deterministic, slow to generate);
+  # the object store is emptied like the database.
+  rm -rf "$STATE/e2e/objects"
+  # No background screening here: the browser suite checks the seeded follow-up program as it is
+  # (screening has its own tests).
+  ELYSIUM_WORKERS=0 ELYSIUM_AUTO_SCREENING=0 \
+  DATABASE_URL="$E2E_URL" ELYSIUM_DATA_DIR="$STATE/e2e" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DICOM_ADDR=127.0.0.1:0 ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
+    ELYSIUM_SITE_ROOT="$TARGET/site" "$ELYSIUM" serve > "$TARGET/e2e-server-$1.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 240); do
+    curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return 0
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TARGET/e2e-server-$1.log" >&2; exit 1; }
+    sleep 0.5
+  done
+  echo "the browser suite's server was not ready within 120 s; its log:" >&2; tail -n 40 "$TARGET/e2e-server-$1.log" >&2; exit 1
+}
+stop_e2e_server() {
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
 for js in off on; do
-  log "browser suite, JavaScript $js"
+  start_e2e_server "js_$js"
+  if [[ $js == off ]]; then
+    log "command line: user add and passwd read the password from stdin"
+    cli_user=(env DATABASE_URL="$E2E_URL" "$ELYSIUM" user)
+    echo "too-short" | "${cli_user[@]}" add --username cli-admin --role admin --site CLI-TEST 2>/dev/null &&
+      { echo "user add accepted a password below the policy" >&2; exit 1; }
+    echo "first-cli-password" | "${cli_user[@]}" add --username cli-admin --role admin --role coordinator --site CLI-TEST
+    echo "second-cli-password" | "${cli_user[@]}" passwd cli-admin
+    sign_in() {
+      curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' \
+        -d "{\"username\":\"cli-admin\",\"password\":\"$1\"}" "http://127.0.0.1:$PORT/api/v1/auth/login"
+    }
+    [[ "$(sign_in first-cli-password)" == 401 && "$(sign_in second-cli-password)" == 200 ]] ||
+      { echo "the command-line user cannot sign in with the password set by 'user passwd'" >&2; exit 1; }
+  fi
+  log "browser suite, JavaScript $js (its own database)"
   E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_PASSWORD="$PASSWORD" E2E_JAVASCRIPT=$js node --test tests/e2e/
+  stop_e2e_server
 done
 log "all suites passed"

@@ -27,7 +27,7 @@ test('a viewer browses the phantom studies with dicomweb-client', { skip: !JAVAS
   await page.goto(`${BASE}/login`);
   await page.fill('#username', 'radiologist');
   await page.fill('#password', PASSWORD);
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
   await page.addScriptTag({ path: CLIENT_BUNDLE });
 
   const seen = await page.evaluate(async () => {

@@ -57,7 +57,7 @@ async function signIn(page, username, password) {
   await page.goto(`${BASE}/login`);
   await page.fill('#username', username);
   await page.fill('#password', password);
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login') || url.search.includes('notice')), page.click('button[type=submit]')]);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login') || url.search.includes('notice')), page.click('form[action="/login"] button[type=submit]')]);
   assert.equal(new URL(page.url()).pathname, '/', `${username} signed in`);
 }
 

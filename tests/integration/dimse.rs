@@ -218,3 +218,17 @@ async fn a_released_association_marks_the_series_it_sent_as_sent(pool: PgPool) {
     .expect("last");
     assert!(hinted >= last, "the hint follows the last instance ({hinted} < {last})");
 }
+
+/// A GB18030 name sent over C-STORE (pydicom wrote the file) is decoded and kept whole.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_gb18030_name_over_c_store_is_kept_whole(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let port = listener(&app, vec![]).await.to_string();
+    let file = format!("{}/fixtures/dicom/charsets/gb18030.dcm", env!("CARGO_MANIFEST_DIR"));
+    assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &file]).await);
+    let name: String = sqlx::query_scalar("select name from patient where patient_id = 'ZJ-GB18030-01'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("patient");
+    assert_eq!(name, "Wang^XiaoMing=王^小明=wang^xiao ming");
+}

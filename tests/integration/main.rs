@@ -5,6 +5,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod bad_input;
+mod charsets;
 mod dicomweb;
 mod dimse;
 mod findings_db;

@@ -1,4 +1,4 @@
 //! Building blocks shared by pages.
 
-pub mod shell;
 pub mod errors;
+pub mod shell;

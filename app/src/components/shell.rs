@@ -6,28 +6,38 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::session::current_user;
-use crate::domain::language::Language;
+use crate::domain::language::{Labelled, Language};
 use crate::domain::roles::Role;
-use crate::i18n::{t, t_string, use_i18n};
+use crate::i18n::{Locale, t, t_string, use_i18n};
 use crate::model::SessionUser;
+use leptos_i18n::I18nContext;
 use leptos_i18n::Locale as _;
 
 /// One navigation entry and the roles that see it (empty: everyone signed in).
 struct NavItem {
     href: &'static str,
-    label: &'static str,
+    /// The entry's name in the page's language (tracked: call it inside the view).
+    label: fn(I18nContext<Locale>) -> &'static str,
     roles: &'static [Role],
 }
 
 const NAV: &[NavItem] = &[
-    NavItem { href: "/", label: "Home", roles: &[] },
-    NavItem { href: "/worklist", label: "Worklist", roles: &[] },
-    NavItem { href: "/studies", label: "Studies", roles: &[] },
-    NavItem { href: "/upload", label: "Upload", roles: &[Role::Admin, Role::Radiologist] },
-    NavItem { href: "/admin/users", label: "Users", roles: &[Role::Admin] },
-    NavItem { href: "/admin/signin-locks", label: "Sign-in locks", roles: &[Role::Admin] },
-    NavItem { href: "/admin/audit", label: "Audit log", roles: &[Role::Admin] },
-    NavItem { href: "/profile", label: "Profile", roles: &[] },
+    NavItem { href: "/", label: |i18n| t_string!(i18n, common.nav.home), roles: &[] },
+    NavItem { href: "/worklist", label: |i18n| t_string!(i18n, common.nav.worklist), roles: &[] },
+    NavItem { href: "/studies", label: |i18n| t_string!(i18n, common.nav.studies), roles: &[] },
+    NavItem {
+        href: "/upload",
+        label: |i18n| t_string!(i18n, common.nav.upload),
+        roles: &[Role::Admin, Role::Radiologist],
+    },
+    NavItem { href: "/admin/users", label: |i18n| t_string!(i18n, common.nav.users), roles: &[Role::Admin] },
+    NavItem {
+        href: "/admin/signin-locks",
+        label: |i18n| t_string!(i18n, common.nav.signin_locks),
+        roles: &[Role::Admin],
+    },
+    NavItem { href: "/admin/audit", label: |i18n| t_string!(i18n, common.nav.audit), roles: &[Role::Admin] },
+    NavItem { href: "/profile", label: |i18n| t_string!(i18n, common.nav.profile), roles: &[] },
 ];
 
 /// The signed-in user, loaded once per page load and shared with the pages via context.
@@ -90,21 +100,31 @@ pub fn LanguageSwitch() -> impl IntoView {
 
 #[component]
 fn Navigation(user: SessionUser) -> impl IntoView {
+    let i18n = use_i18n();
     let items = NAV
         .iter()
         .filter(|item| item.roles.is_empty() || user.has_any_role(item.roles))
-        .map(|item| view! { <li><A href=item.href exact=true>{item.label}</A></li> })
+        .map(|item| {
+            let label = item.label;
+            view! { <li><A href=item.href exact=true>{move || label(i18n)}</A></li> }
+        })
         .collect_view();
-    let roles = user.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
+    let roles = {
+        let roles = user.roles.clone();
+        move || {
+            let language = crate::i18n::language(i18n);
+            roles.iter().map(|r| r.label_in(language)).collect::<Vec<_>>().join(", ")
+        }
+    };
     view! {
-        <nav class="mainnav" aria-label="Main">
+        <nav class="mainnav" aria-label=move || t_string!(i18n, common.main_nav)>
             <ul>{items}</ul>
         </nav>
         <div class="whoami">
             <span class="whoami-name" data-testid="whoami">{user.display_name.clone()}</span>
             <span class="whoami-roles">{roles}</span>
             <form method="post" action="/logout" class="inline">
-                <button type="submit" class="button subtle">"Sign out"</button>
+                <button type="submit" class="button subtle">{t!(i18n, common.sign_out)}</button>
             </form>
         </div>
     }

@@ -3,18 +3,22 @@
 //! DICOM stores a person name (PN, PS3.5 §6.2.1.2) as up to three component groups separated by
 //! `=` (alphabetic, ideographic, phonetic), each with up to five components separated by `^`
 //! (family, given, middle, prefix, suffix). People read it as the components in that order,
-//! separated by single spaces. The alphabetic group is shown; a name recorded only in ideographs
-//! (`=王^小明`) shows its ideographic group, written without spaces, as Chinese names are.
+//! separated by single spaces; an ideographic group is written without spaces, as Chinese names
+//! are. A name with both groups shows the ideographic name (the patient's own written name)
+//! followed by its alphabetic form in parentheses: `王小明 (Wang XiaoMing)`. The phonetic group
+//! is not shown.
 
 /// The name as people read it, or `None` when nothing is left to show.
 pub fn display_name(stored: &str) -> Option<String> {
     let mut groups = stored.split('=');
     let alphabetic = groups.next().map(|g| components(g, " ")).unwrap_or_default();
-    if !alphabetic.is_empty() {
-        return Some(alphabetic);
-    }
     let ideographic = groups.next().map(|g| components(g, "")).unwrap_or_default();
-    (!ideographic.is_empty()).then_some(ideographic)
+    match (alphabetic.is_empty(), ideographic.is_empty()) {
+        (true, true) => None,
+        (false, true) => Some(alphabetic),
+        (true, false) => Some(ideographic),
+        (false, false) => Some(format!("{ideographic} ({alphabetic})")),
+    }
 }
 
 /// The same for an optional stored name.
@@ -46,8 +50,9 @@ mod tests {
     }
 
     #[test]
-    fn the_alphabetic_group_first_then_the_ideographic() {
-        assert_eq!(display_name("Wang^XiaoMing=王^小明=おう^しょうめい").as_deref(), Some("Wang XiaoMing"));
+    fn the_ideographic_name_with_its_alphabetic_form() {
+        assert_eq!(display_name("Wang^XiaoMing=王^小明=wang^xiao ming").as_deref(), Some("王小明 (Wang XiaoMing)"));
+        assert_eq!(display_name("Wang^XiaoMing==wang^xiao ming").as_deref(), Some("Wang XiaoMing"));
         assert_eq!(display_name("=王^小明").as_deref(), Some("王小明"));
         assert_eq!(display_name("^=王^小明").as_deref(), Some("王小明"));
     }

@@ -1,41 +1,37 @@
 //! Each role's home: what that person works on in Elysium.
 
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 
 use crate::api::admin::admin_overview;
 use crate::components::shell::CurrentUser;
 use crate::domain::roles::Role;
+use crate::i18n::{Locale, t, t_string, use_i18n};
 use crate::model::SessionUser;
 
-/// What each role does here, in the words of the people who hold it.
-fn role_brief(role: Role) -> (&'static str, &'static str) {
+/// What each role does here, in the words of the people who hold it, in the page's language
+/// (tracked: call it inside the view).
+fn role_brief(i18n: I18nContext<Locale>, role: Role) -> (&'static str, &'static str) {
     match role {
-        Role::Coordinator => (
-            "Triage and follow-up",
-            "AI-positive findings from screened CT land on your worklist, highest risk first. Review each, order the work-up, and record the confirmed outcome so that no finding is lost to follow-up.",
-        ),
-        Role::Radiologist => (
-            "Finding review",
-            "Review AI-positive findings against the images, confirm them or dismiss them with a reason, and re-run screening when a study needs it.",
-        ),
-        Role::Surgeon => (
-            "MDT staging",
-            "Confirmed cancers come to the multidisciplinary tumour board with an AI-proposed TNM stage. Accept or override each category with a reason and sign the treatment recommendation.",
-        ),
-        Role::Admin => (
-            "Administration",
-            "Manage users and sites, watch sign-in locks and the audit trail, and follow program metrics per cancer, site and model version.",
-        ),
+        Role::Coordinator => {
+            (t_string!(i18n, home.role.coordinator_title), t_string!(i18n, home.role.coordinator_text))
+        }
+        Role::Radiologist => {
+            (t_string!(i18n, home.role.radiologist_title), t_string!(i18n, home.role.radiologist_text))
+        }
+        Role::Surgeon => (t_string!(i18n, home.role.surgeon_title), t_string!(i18n, home.role.surgeon_text)),
+        Role::Admin => (t_string!(i18n, home.role.admin_title), t_string!(i18n, home.role.admin_text)),
     }
 }
 
 #[component]
 pub fn HomePage() -> impl IntoView {
+    let i18n = use_i18n();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text="Home" />
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, home.title).to_string() />
+        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, home.loading)}</p> }>
             {move || Suspend::new(async move {
                 user.await.ok().flatten().map(|user| view! { <Home user /> })
             })}
@@ -45,51 +41,57 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn Home(user: SessionUser) -> impl IntoView {
+    let i18n = use_i18n();
     let sites = user.sites.iter().map(|s| s.name.clone()).collect::<Vec<_>>().join(", ");
     let cards = user
         .roles
         .iter()
         .map(|role| {
-            let (title, text) = role_brief(*role);
+            let role = *role;
             view! {
                 <section class="card" data-role=role.as_str()>
-                    <h2>{title}</h2>
-                    <p>{text}</p>
-                    {(*role == Role::Admin).then(|| view! { <AdminOverviewPanel /> })}
+                    <h2>{move || role_brief(i18n, role).0}</h2>
+                    <p>{move || role_brief(i18n, role).1}</p>
+                    {(role == Role::Admin).then(|| view! { <AdminOverviewPanel /> })}
                     {matches!(role, Role::Coordinator | Role::Radiologist).then(|| view! {
                         <p class="card-links">
-                            <a href="/worklist" class="button primary" data-testid="open-worklist">"Open the worklist"</a>
-                            " " <a href="/worklist?quick=mine">"My queue"</a>
-                            " · " <a href="/worklist?quick=overdue">"Overdue"</a>
+                            <a href="/worklist" class="button primary" data-testid="open-worklist">{t!(i18n, home.open_worklist)}</a>
+                            " " <a href="/worklist?quick=mine">{t!(i18n, home.my_queue)}</a>
+                            " · " <a href="/worklist?quick=overdue">{t!(i18n, home.overdue)}</a>
                         </p>
                     })}
                 </section>
             }
         })
         .collect_view();
+    let name = user.display_name.clone();
     view! {
-        <h1 data-testid="home-title">"Welcome, " {user.display_name.clone()}</h1>
-        <p class="muted">{format!("Sites: {sites}")}</p>
+        <h1 data-testid="home-title">{t!(i18n, home.welcome, name = move || name.clone())}</h1>
+        <p class="muted">{t!(i18n, home.sites, sites = move || sites.clone())}</p>
         <div class="cards">{cards}</div>
     }
 }
 
 #[component]
 fn AdminOverviewPanel() -> impl IntoView {
+    let i18n = use_i18n();
     let overview = Resource::new(|| (), |_| admin_overview());
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(o) => view! {
-                        <ul class="stats">
-                            <li><a href="/admin/users"><strong>{o.users}</strong>" users"</a></li>
-                            <li><a href="/admin/signin-locks"><strong>{o.active_locks}</strong>" sign-in locks"</a></li>
-                            <li><a href="/admin/audit">"Audit log"</a></li>
-                        </ul>
-                        <p class="muted">{format!("Sites: {}", o.sites.join(", "))}</p>
-                    }.into_any(),
-                    Err(e) => view! { <p class="notice error">{e.to_string()}</p> }.into_any(),
+                    Ok(o) => {
+                        let sites = o.sites.join(", ");
+                        view! {
+                            <ul class="stats">
+                                <li><a href="/admin/users"><strong>{o.users}</strong>" "{t!(i18n, home.users)}</a></li>
+                                <li><a href="/admin/signin-locks"><strong>{o.active_locks}</strong>" "{t!(i18n, home.signin_locks)}</a></li>
+                                <li><a href="/admin/audit">{t!(i18n, home.audit_log)}</a></li>
+                            </ul>
+                            <p class="muted">{t!(i18n, home.sites, sites = move || sites.clone())}</p>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <crate::components::errors::ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -33,7 +33,6 @@ pub fn LoginPage() -> impl IntoView {
         <Title text=move || t_string!(i18n, login.title).to_string() />
         <main id="main" class="signin">
             <div class="signin-card">
-                <LanguageSwitch />
                 <div class="brand large">
                     <span class="brand-mark" aria-hidden="true">"E"</span>
                     <span class="brand-name">"Elysium"</span>
@@ -53,6 +52,7 @@ pub fn LoginPage() -> impl IntoView {
                         autocomplete="current-password" required maxlength="256" />
                     <button type="submit" class="button primary">{t!(i18n, login.submit)}</button>
                 </form>
+                <LanguageSwitch />
             </div>
         </main>
     }

@@ -4,26 +4,32 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::shell::CurrentUser;
+use crate::domain::language::Labelled;
+use crate::i18n::{language, t, t_string, use_i18n};
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
+    let i18n = use_i18n();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text="Profile" />
-        <h1>"Profile"</h1>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, profile.title).to_string() />
+        <h1>{t!(i18n, profile.title)}</h1>
+        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, profile.loading)}</p> }>
             {move || Suspend::new(async move {
                 user.await.ok().flatten().map(|user| view! {
                     <dl class="facts" data-testid="profile">
-                        <dt>"Name"</dt><dd>{user.display_name.clone()}</dd>
-                        <dt>"Username"</dt><dd><code>{user.username.clone()}</code></dd>
-                        <dt>"Roles"</dt>
-                        <dd>{user.roles.iter().map(|r| view! { <span class="tag">{r.label()}</span> }).collect_view()}</dd>
-                        <dt>"Sites"</dt>
+                        <dt>{t!(i18n, profile.name)}</dt><dd>{user.display_name.clone()}</dd>
+                        <dt>{t!(i18n, profile.username)}</dt><dd><code>{user.username.clone()}</code></dd>
+                        <dt>{t!(i18n, profile.roles)}</dt>
+                        <dd>{user.roles.iter().map(|r| {
+                            let r = *r;
+                            view! { <span class="tag">{move || r.label_in(language(i18n))}</span> }
+                        }).collect_view()}</dd>
+                        <dt>{t!(i18n, profile.sites)}</dt>
                         <dd>{user.sites.iter().map(|s| view! { <span class="tag">{format!("{} ({})", s.name, s.code)}</span> }).collect_view()}</dd>
                     </dl>
                     <form method="post" action="/logout">
-                        <button type="submit" class="button">"Sign out"</button>
+                        <button type="submit" class="button">{t!(i18n, common.sign_out)}</button>
                     </form>
                 })
             })}

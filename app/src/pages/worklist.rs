@@ -3,24 +3,43 @@
 //! between rows, Enter opens, x selects).
 
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::followup::load_worklist;
 use crate::domain::followup::FindingStatus;
+use crate::domain::language::Labelled;
 use crate::domain::organs::Organ;
+use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::followup::{WorklistItem, WorklistPage, WorklistParams};
 
-const QUICK: &[(&str, &str)] = &[
-    ("", "All open"),
-    ("mine", "My queue"),
-    ("unassigned", "Unassigned"),
-    ("overdue", "Overdue"),
-    ("week", "Due this week"),
+/// A text in the page's language (tracked: call it inside the view).
+type Text = fn(I18nContext<Locale>) -> &'static str;
+
+/// The quick filters: the `quick` value and the filter's name.
+const QUICK: &[(&str, Text)] = &[
+    ("", |i18n| t_string!(i18n, worklist.quick.all_open)),
+    ("mine", |i18n| t_string!(i18n, worklist.quick.mine)),
+    ("unassigned", |i18n| t_string!(i18n, worklist.quick.unassigned)),
+    ("overdue", |i18n| t_string!(i18n, worklist.quick.overdue)),
+    ("week", |i18n| t_string!(i18n, worklist.quick.week)),
 ];
+
+/// A patient's recorded sex (`F`, `M`, `O`) as the page's language abbreviates it; anything else
+/// as recorded.
+fn sex_text(i18n: I18nContext<Locale>, sex: &str) -> String {
+    match sex {
+        "F" => t_string!(i18n, worklist.sex.f).to_string(),
+        "M" => t_string!(i18n, worklist.sex.m).to_string(),
+        "O" => t_string!(i18n, worklist.sex.o).to_string(),
+        other => other.to_owned(),
+    }
+}
 
 #[component]
 pub fn WorklistPageView() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let params = Memo::new(move |_| {
         let q = query.read();
@@ -44,22 +63,22 @@ pub fn WorklistPageView() -> impl IntoView {
     let notice = move || query.read().get("notice");
     let error = move || query.read().get("error");
     view! {
-        <Title text="Worklist" />
-        <h1>"Worklist"</h1>
+        <Title text=move || t_string!(i18n, worklist.title).to_string() />
+        <h1>{t!(i18n, worklist.title)}</h1>
         {move || notice().map(|n| view! { <p class="notice info" role="status" data-testid="notice">{n}</p> })}
         {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="error">{e}</p> })}
-        <nav class="quickfilters" aria-label="Quick filters">
+        <nav class="quickfilters" aria-label=move || t_string!(i18n, worklist.quick_filters)>
             {QUICK.iter().map(|(key, label)| {
                 let href = if key.is_empty() { "/worklist".to_owned() } else { format!("/worklist?quick={key}") };
                 let current = move || params.read().quick.as_deref().unwrap_or("") == *key;
-                view! { <a href=href class="chip" class:active=current aria-current=move || current().then_some("page")>{*label}</a> }
+                view! { <a href=href class="chip" class:active=current aria-current=move || current().then_some("page")>{move || label(i18n)}</a> }
             }).collect_view()}
         </nav>
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=move || view! { <p class="muted">{t!(i18n, worklist.loading)}</p> }>
             {move || Suspend::new(async move {
                 match page.await {
                     Ok(data) => view! { <Worklist data params=params.get_untracked() /> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <crate::components::errors::ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Transition>
@@ -68,17 +87,22 @@ pub fn WorklistPageView() -> impl IntoView {
 
 #[component]
 fn Worklist(data: WorklistPage, params: WorklistParams) -> impl IntoView {
+    let i18n = use_i18n();
     let counts = data
         .counts
         .iter()
         .filter(|c| c.total > 0 || FindingStatus::OPEN.contains(&c.status))
         .map(|c| {
             let href = format!("/worklist?status={}", c.status.as_str());
+            let status = c.status;
+            let overdue = c.overdue;
             view! {
                 <a href=href class="count" data-status=c.status.as_str()>
-                    <span class="count-label">{c.status.label()}</span>
+                    <span class="count-label">{move || status.label_in(language(i18n))}</span>
                     <strong class="count-total">{c.total}</strong>
-                    {(c.overdue > 0).then(|| view! { <span class="badge overdue">{format!("{} overdue", c.overdue)}</span> })}
+                    {(overdue > 0).then(|| view! {
+                        <span class="badge overdue">{t!(i18n, worklist.overdue_count, count = move || overdue)}</span>
+                    })}
                 </a>
             }
         })
@@ -88,41 +112,43 @@ fn Worklist(data: WorklistPage, params: WorklistParams) -> impl IntoView {
     let prev = (data.page > 0).then(|| format!("/worklist?{}", params.to_query(Some(data.page - 1))));
     let next = (data.page + 1 < pages).then(|| format!("/worklist?{}", params.to_query(Some(data.page + 1))));
     let assignees = data.assignees.clone();
+    let (total, page_number, page_count) = (data.total, data.page + 1, pages.max(1));
     view! {
-        <section class="counts" aria-label="Findings per state" data-testid="counts">{counts}</section>
+        <section class="counts" aria-label=move || t_string!(i18n, worklist.counts_label) data-testid="counts">{counts}</section>
         <Filters params=params.clone() data=data.clone() />
         <form method="post" action="/worklist/assign" class="bulk">
             <input type="hidden" name="back" value=back />
             <p class="muted small" data-testid="total">
-                {format!("{} finding(s) · page {} of {}", data.total, data.page + 1, pages.max(1))}
-                " · keys: j/k or ↑/↓ move, Enter opens, x selects"
+                {t!(i18n, worklist.total, total = move || total, page = move || page_number, pages = move || page_count)}
+                " · " {t!(i18n, worklist.keys_hint)}
             </p>
             {if data.items.is_empty() {
-                view! { <p data-testid="no-findings">"No findings match."</p> }.into_any()
+                view! { <p data-testid="no-findings">{t!(i18n, worklist.no_findings)}</p> }.into_any()
             } else {
                 view! { <WorklistTable items=data.items.clone() /> }.into_any()
             }}
             <div class="bulk-actions">
-                <label>"Assign selected to "
+                <label>{t!(i18n, worklist.assign_selected_to)} " "
                     <select name="assignee">
-                        <option value="none">"(unassigned)"</option>
+                        <option value="none">{t!(i18n, worklist.unassigned_option)}</option>
                         {assignees.into_iter().map(|p| view! { <option value=p.username.clone()>{p.name}</option> }).collect_view()}
                     </select>
                 </label>
                 " "
-                <button type="submit" class="button">"Assign"</button>
+                <button type="submit" class="button">{t!(i18n, worklist.assign)}</button>
             </div>
         </form>
         <p class="pager">
-            {prev.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
+            {prev.map(|href| view! { <a href=href rel="prev">{t!(i18n, worklist.previous)}</a> })}
             " "
-            {next.map(|href| view! { <a href=href rel="next">"Next →"</a> })}
+            {next.map(|href| view! { <a href=href rel="next">{t!(i18n, worklist.next)}</a> })}
         </p>
     }
 }
 
 #[component]
 fn Filters(params: WorklistParams, data: WorklistPage) -> impl IntoView {
+    let i18n = use_i18n();
     let selected = |current: &Option<String>, value: &str| current.as_deref().unwrap_or("") == value;
     let status = params.status.clone();
     let organ = params.organ.clone();
@@ -132,64 +158,71 @@ fn Filters(params: WorklistParams, data: WorklistPage) -> impl IntoView {
     view! {
         <form method="get" action="/worklist" class="filters" role="search" data-testid="filters">
             {params.quick.clone().map(|q| view! { <input type="hidden" name="quick" value=q /> })}
-            <label>"Status "
+            <label>{t!(i18n, worklist.filter.status)} " "
                 <select name="status">
-                    <option value="open" selected=selected(&status, "open") || status.is_none()>"Open"</option>
-                    <option value="closed" selected=selected(&status, "closed")>"Closed"</option>
-                    <option value="all" selected=selected(&status, "all")>"All"</option>
-                    {FindingStatus::ALL.iter().map(|s| view! {
-                        <option value=s.as_str() selected=selected(&status, s.as_str())>{s.label()}</option>
+                    <option value="open" selected=selected(&status, "open") || status.is_none()>{t!(i18n, worklist.filter.open)}</option>
+                    <option value="closed" selected=selected(&status, "closed")>{t!(i18n, worklist.filter.closed)}</option>
+                    <option value="all" selected=selected(&status, "all")>{t!(i18n, worklist.filter.all)}</option>
+                    {FindingStatus::ALL.iter().map(|s| {
+                        let s = *s;
+                        view! {
+                            <option value=s.as_str() selected=selected(&status, s.as_str())>{move || s.label_in(language(i18n))}</option>
+                        }
                     }).collect_view()}
                 </select>
             </label>
-            <label>"Cancer "
+            <label>{t!(i18n, worklist.filter.cancer)} " "
                 <select name="organ">
-                    <option value="">"Any"</option>
-                    {Organ::ALL.iter().map(|o| view! {
-                        <option value=o.as_str() selected=selected(&organ, o.as_str())>{o.cancer_label()}</option>
+                    <option value="">{t!(i18n, worklist.filter.any)}</option>
+                    {Organ::ALL.iter().map(|o| {
+                        let o = *o;
+                        view! {
+                            <option value=o.as_str() selected=selected(&organ, o.as_str())>{move || o.label_in(language(i18n))}</option>
+                        }
                     }).collect_view()}
                 </select>
             </label>
-            <label>"Assignee "
+            <label>{t!(i18n, worklist.filter.assignee)} " "
                 <select name="assignee">
-                    <option value="">"Anyone"</option>
-                    <option value="me" selected=selected(&assignee, "me")>"Me"</option>
-                    <option value="none" selected=selected(&assignee, "none")>"Unassigned"</option>
+                    <option value="">{t!(i18n, worklist.filter.anyone)}</option>
+                    <option value="me" selected=selected(&assignee, "me")>{t!(i18n, worklist.filter.me)}</option>
+                    <option value="none" selected=selected(&assignee, "none")>{t!(i18n, worklist.filter.unassigned)}</option>
                     {data.assignees.iter().map(|p| view! {
                         <option value=p.username.clone() selected=selected(&assignee, &p.username)>{p.name.clone()}</option>
                     }).collect_view()}
                 </select>
             </label>
-            <label>"Site " <input name="site" size="8" value=params.site.clone().unwrap_or_default() /></label>
-            <label>"Min. probability " <input name="min_probability" size="4" inputmode="decimal" value=params.min_probability.clone().unwrap_or_default() /></label>
-            <label>"Sex "
+            <label>{t!(i18n, worklist.filter.site)} " " <input name="site" size="8" value=params.site.clone().unwrap_or_default() /></label>
+            <label>{t!(i18n, worklist.filter.min_probability)} " " <input name="min_probability" size="4" inputmode="decimal" value=params.min_probability.clone().unwrap_or_default() /></label>
+            <label>{t!(i18n, worklist.filter.sex)} " "
                 <select name="sex">
-                    <option value="">"Any"</option>
-                    <option value="F" selected=selected(&sex, "F")>"F"</option>
-                    <option value="M" selected=selected(&sex, "M")>"M"</option>
-                    <option value="O" selected=selected(&sex, "O")>"O"</option>
+                    <option value="">{t!(i18n, worklist.filter.any)}</option>
+                    <option value="F" selected=selected(&sex, "F")>{t!(i18n, worklist.sex.f)}</option>
+                    <option value="M" selected=selected(&sex, "M")>{t!(i18n, worklist.sex.m)}</option>
+                    <option value="O" selected=selected(&sex, "O")>{t!(i18n, worklist.sex.o)}</option>
                 </select>
             </label>
-            <label>"Age " <input name="age_min" size="3" inputmode="numeric" value=params.age_min.clone().unwrap_or_default() />
+            <label>{t!(i18n, worklist.filter.age)} " " <input name="age_min" size="3" inputmode="numeric" value=params.age_min.clone().unwrap_or_default() />
                 "–" <input name="age_max" size="3" inputmode="numeric" value=params.age_max.clone().unwrap_or_default() /></label>
-            <label>"Sort "
+            <label>{t!(i18n, worklist.filter.sort)} " "
                 <select name="sort">
-                    <option value="priority">"Priority (overdue, then risk)"</option>
-                    <option value="probability" selected=selected(&sort, "probability")>"AI probability"</option>
-                    <option value="due_date" selected=selected(&sort, "due_date")>"Due date"</option>
-                    <option value="study_date" selected=selected(&sort, "study_date")>"Study date"</option>
-                    <option value="detected" selected=selected(&sort, "detected")>"Detected"</option>
+                    <option value="priority">{t!(i18n, worklist.filter.sort_priority)}</option>
+                    <option value="probability" selected=selected(&sort, "probability")>{t!(i18n, worklist.filter.sort_probability)}</option>
+                    <option value="due_date" selected=selected(&sort, "due_date")>{t!(i18n, worklist.filter.sort_due_date)}</option>
+                    <option value="study_date" selected=selected(&sort, "study_date")>{t!(i18n, worklist.filter.sort_study_date)}</option>
+                    <option value="detected" selected=selected(&sort, "detected")>{t!(i18n, worklist.filter.sort_detected)}</option>
                 </select>
             </label>
-            <button type="submit" class="button">"Apply"</button>
+            <button type="submit" class="button">{t!(i18n, worklist.filter.apply)}</button>
             " "
-            <a href="/worklist" class="button subtle">"Reset"</a>
+            <a href="/worklist" class="button subtle">{t!(i18n, worklist.filter.reset)}</a>
         </form>
     }
 }
 
 #[component]
 fn WorklistTable(items: Vec<WorklistItem>) -> impl IntoView {
+    let i18n = use_i18n();
     // The keys work anywhere on the page (not while typing in a field).
     #[cfg(feature = "hydrate")]
     {
@@ -199,32 +232,44 @@ fn WorklistTable(items: Vec<WorklistItem>) -> impl IntoView {
     view! {
         <table class="grid dense worklist" data-testid="worklist">
             <thead><tr>
-                <th><span class="visually-hidden">"Select"</span></th>
-                <th>"#"</th><th>"Cancer"</th><th>"AI probability"</th><th>"Status"</th><th>"Due"</th>
-                <th>"Patient"</th><th>"Age / sex"</th><th>"Site"</th><th>"Study date"</th><th>"Assignee"</th>
+                <th><span class="visually-hidden">{t!(i18n, worklist.column.select)}</span></th>
+                <th>"#"</th><th>{t!(i18n, worklist.column.cancer)}</th><th>{t!(i18n, worklist.column.probability)}</th>
+                <th>{t!(i18n, worklist.column.status)}</th><th>{t!(i18n, worklist.column.due)}</th>
+                <th>{t!(i18n, worklist.column.patient)}</th><th>{t!(i18n, worklist.column.age_sex)}</th>
+                <th>{t!(i18n, worklist.column.site)}</th><th>{t!(i18n, worklist.column.study_date)}</th>
+                <th>{t!(i18n, worklist.column.assignee)}</th>
             </tr></thead>
             <tbody>
                 {items.into_iter().map(|f| {
                     let href = format!("/findings/{}", f.id);
                     let percent = format!("{:.0}%", f.probability * 100.0);
                     let bar = format!("width: {:.0}%", f.probability * 100.0);
+                    let (id, organ, status) = (f.id, f.organ, f.status);
+                    let patient_name = f.patient_name.clone();
+                    let age = f.age.map(|a| a.to_string()).unwrap_or_else(|| "—".into());
+                    let sex = f.sex.clone();
                     view! {
                         <tr data-finding=f.id data-status=f.status.as_str() class:overdue=f.overdue>
                             <td><input type="checkbox" name="item" value=format!("{}:{}", f.id, f.version)
-                                aria-label=format!("Select finding {}", f.id) /></td>
+                                aria-label=move || format!("{} {id}", t_string!(i18n, worklist.select_finding)) /></td>
                             <td><a href=href.clone() class="open-finding">{format!("#{}", f.id)}</a></td>
-                            <td><a href=href>{f.organ.cancer_label()}</a> <span class="muted small">{f.class_label}</span></td>
+                            <td><a href=href>{move || organ.label_in(language(i18n))}</a> <span class="muted small">{f.class_label}</span></td>
                             <td class="prob">
                                 <span class="probbar" aria-hidden="true"><span style=bar></span></span>
                                 " " {percent}
                             </td>
-                            <td><span class=format!("status status-{}", f.status.as_str())>{f.status.label()}</span></td>
+                            <td><span class=format!("status status-{}", f.status.as_str())>{move || status.label_in(language(i18n))}</span></td>
                             <td class="nowrap">
                                 {f.due_date.unwrap_or_else(|| "—".into())}
-                                {f.overdue.then(|| view! { " " <span class="badge overdue">"overdue"</span> })}
+                                {f.overdue.then(|| view! { " " <span class="badge overdue">{t!(i18n, worklist.overdue_badge)}</span> })}
                             </td>
-                            <td>{f.patient_name.unwrap_or_else(|| "(no name)".into())} <br /><code class="small">{f.patient_id}</code></td>
-                            <td class="nowrap">{format!("{} / {}", f.age.map(|a| a.to_string()).unwrap_or_else(|| "—".into()), f.sex.unwrap_or_else(|| "—".into()))}</td>
+                            <td>
+                                {move || patient_name.clone().unwrap_or_else(|| t_string!(i18n, worklist.no_name).to_string())}
+                                <br /><code class="small">{f.patient_id}</code>
+                            </td>
+                            <td class="nowrap">
+                                {move || format!("{} / {}", age, sex.as_deref().map(|s| sex_text(i18n, s)).unwrap_or_else(|| "—".into()))}
+                            </td>
                             <td>{f.site.unwrap_or_default()}</td>
                             <td class="nowrap">{f.study_date.unwrap_or_default()}</td>
                             <td>{f.assignee_name.unwrap_or_else(|| "—".into())}</td>

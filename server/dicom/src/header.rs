@@ -52,6 +52,9 @@ pub enum HeaderError {
     MetaMismatch,
     #[error("the pixel data is missing or shorter than Rows x Columns x frames (truncated file?)")]
     IncompletePixelData,
+    /// A text that the character set the file declares cannot hold: stored, it would be garbled.
+    #[error("attribute {attribute} is not valid text in the declared character set {charset}")]
+    NotInCharacterSet { attribute: &'static str, charset: String },
 }
 
 /// What Elysium keeps about an instance, read from its header.
@@ -261,21 +264,21 @@ fn read_header(object: &DefaultDicomObject) -> Result<InstanceHeader, HeaderErro
         // Type 2: present but possibly empty; an empty ID is kept as such, not invented.
         patient_id: text(object, tags::PATIENT_ID).unwrap_or_default(),
         issuer_of_patient_id: issuer_of_patient_id(object),
-        patient_name: text(object, tags::PATIENT_NAME),
+        patient_name: checked_text(object, tags::PATIENT_NAME, "PatientName")?,
         patient_sex: text(object, tags::PATIENT_SEX),
         patient_birth_date: text(object, tags::PATIENT_BIRTH_DATE),
         study_date: text(object, tags::STUDY_DATE),
         study_time: text(object, tags::STUDY_TIME),
-        study_description: text(object, tags::STUDY_DESCRIPTION),
+        study_description: checked_text(object, tags::STUDY_DESCRIPTION, "StudyDescription")?,
         accession_number: text(object, tags::ACCESSION_NUMBER),
-        referring_physician: text(object, tags::REFERRING_PHYSICIAN_NAME),
-        institution_name: text(object, tags::INSTITUTION_NAME),
+        referring_physician: checked_text(object, tags::REFERRING_PHYSICIAN_NAME, "ReferringPhysicianName")?,
+        institution_name: checked_text(object, tags::INSTITUTION_NAME, "InstitutionName")?,
         modality: text(object, tags::MODALITY),
         body_part_examined: text(object, tags::BODY_PART_EXAMINED),
         contrast_bolus_agent: text(object, tags::CONTRAST_BOLUS_AGENT),
         contrast_bolus_route: text(object, tags::CONTRAST_BOLUS_ROUTE),
         series_number: int(object, tags::SERIES_NUMBER, "SeriesNumber")?,
-        series_description: text(object, tags::SERIES_DESCRIPTION),
+        series_description: checked_text(object, tags::SERIES_DESCRIPTION, "SeriesDescription")?,
         instance_number: int(object, tags::INSTANCE_NUMBER, "InstanceNumber")?,
         image_type: object
             .get(tags::IMAGE_TYPE)
@@ -371,6 +374,24 @@ fn text(object: &DefaultDicomObject, tag: Tag) -> Option<String> {
     (!value.is_empty()).then(|| value.to_owned())
 }
 
+/// A text value (see [`text`]) that must have decoded cleanly in the character set the file
+/// declares (Specific Character Set, 0008,0005; ASCII when absent). The decoder does not fail on
+/// bytes its character set cannot hold: it writes them as backslash escapes, private-use or
+/// replacement characters. A single-valued text never holds a backslash (the value delimiter),
+/// and none of those characters is part of a name or a description, so finding one means the
+/// bytes were not what the file says they are.
+fn checked_text(object: &DefaultDicomObject, tag: Tag, attribute: &'static str) -> Result<Option<String>, HeaderError> {
+    let value = text(object, tag);
+    let garbled = |c: char| c == '\\' || c == '\u{FFFD}' || ('\u{E000}'..='\u{F8FF}').contains(&c);
+    match value {
+        Some(v) if v.chars().any(garbled) => {
+            let charset = text(object, tags::SPECIFIC_CHARACTER_SET).unwrap_or_else(|| "ISO_IR 6".to_owned());
+            Err(HeaderError::NotInCharacterSet { attribute, charset })
+        }
+        other => Ok(other),
+    }
+}
+
 /// IssuerOfPatientID (0010,0021) when sent; otherwise the first item of the Issuer of Patient ID
 /// Qualifiers Sequence (0010,0024): its Universal Entity ID (0040,0032, an OID or other
 /// universal name), else its Local Namespace Entity ID (0040,0031). PS3.3 C.7.1.1.
@@ -434,6 +455,32 @@ mod tests {
     fn fixture(name: &str) -> Vec<u8> {
         let path = format!("{}/../../tests/fixtures/dicom/pydicom/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).expect(&path)
+    }
+
+    fn charset_fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/../../tests/fixtures/dicom/charsets/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).expect(&path)
+    }
+
+    #[test]
+    fn chinese_names_decode_in_every_declared_character_set() {
+        // Written by pydicom (tests/fixtures/dicom/charsets/make.py) in each character set.
+        for file in ["gb18030.dcm", "utf8.dcm", "gbk.dcm"] {
+            let header = parse_header(&charset_fixture(file)).expect(file);
+            assert_eq!(header.patient_name.as_deref(), Some("Wang^XiaoMing=王^小明=wang^xiao ming"), "{file}");
+        }
+    }
+
+    #[test]
+    fn a_name_not_valid_in_its_character_set_is_named_not_garbled() {
+        // The file declares GB18030; its name's ideographic group is 0xFF 0xFE 0xFD.
+        let error = parse_header(&charset_fixture("invalid_gb18030.dcm")).expect_err("refused");
+        assert_eq!(
+            error,
+            HeaderError::NotInCharacterSet { attribute: "PatientName", charset: "GB18030".into() },
+            "{error}"
+        );
+        assert_eq!(error.to_string(), "attribute PatientName is not valid text in the declared character set GB18030");
     }
 
     #[test]

@@ -31,8 +31,10 @@ impl Dataset {
     }
 
     /// A person name, in its alphabetic representation.
+    /// A person name as DICOM JSON writes it (PS3.18 §F.2.2): its component groups, split at
+    /// `=`, under `Alphabetic`, `Ideographic` and `Phonetic`; empty groups are left out.
     pub fn person(&mut self, tag: &str, value: Option<&str>) -> &mut Self {
-        self.put(tag, "PN", value.map(|v| vec![json!({ "Alphabetic": v })]).unwrap_or_default())
+        self.put(tag, "PN", value.map(|v| vec![person_name(v)]).unwrap_or_default())
     }
 
     pub fn number(&mut self, tag: &str, vr: &str, value: Option<i64>) -> &mut Self {
@@ -70,5 +72,33 @@ mod tests {
     #[test]
     fn dates_are_da() {
         assert_eq!(da(time::Date::from_calendar_date(2024, time::Month::March, 5).ok()).as_deref(), Some("20240305"));
+    }
+}
+
+/// `Family^Given=家族^名=phonetic` as `{"Alphabetic": ..., "Ideographic": ..., "Phonetic": ...}`.
+fn person_name(value: &str) -> Value {
+    let mut object = serde_json::Map::new();
+    for (key, group) in ["Alphabetic", "Ideographic", "Phonetic"].into_iter().zip(value.splitn(3, '=')) {
+        if !group.is_empty() {
+            object.insert(key.to_owned(), Value::String(group.to_owned()));
+        }
+    }
+    Value::Object(object)
+}
+
+#[cfg(test)]
+mod person_name_tests {
+    use super::person_name;
+    use serde_json::json;
+
+    #[test]
+    fn component_groups_become_the_three_json_keys() {
+        assert_eq!(
+            person_name("Wang^XiaoMing=王^小明=wang^xiao ming"),
+            json!({ "Alphabetic": "Wang^XiaoMing", "Ideographic": "王^小明", "Phonetic": "wang^xiao ming" })
+        );
+        assert_eq!(person_name("DOE^JANE"), json!({ "Alphabetic": "DOE^JANE" }));
+        assert_eq!(person_name("=王^小明"), json!({ "Ideographic": "王^小明" }));
+        assert_eq!(person_name("Wang^XiaoMing==wang"), json!({ "Alphabetic": "Wang^XiaoMing", "Phonetic": "wang" }));
     }
 }

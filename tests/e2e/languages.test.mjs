@@ -1,0 +1,72 @@
+// A walk of every page in each language, as a Chinese-reading administrator would take it: the
+// switch in the header changes the language without signing out, every page then carries
+// `lang` and Chinese text, and nothing fails in the browser. Run with JavaScript off and on.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchChromium } from './browser.mjs';
+
+const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
+const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
+const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
+
+// Every page an administrator can open without choosing a record (records are walked below).
+const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/signin-locks', '/admin/audit'];
+const HAN = /[\u4e00-\u9fff]/;
+
+let browser;
+before(async () => { browser = await launchChromium(); });
+after(async () => { await browser?.close(); });
+
+async function walk(page, language, errors) {
+  const visited = [];
+  const pages = [...PAGES];
+  // One finding and one study of the demo program too.
+  await page.goto(`${BASE}/worklist`);
+  const finding = await page.locator('a.open-finding').first().getAttribute('href');
+  if (finding) pages.push(finding);
+  await page.goto(`${BASE}/studies`);
+  const study = await page.locator('[data-testid=studies] a').first().getAttribute('href').catch(() => null);
+  if (study) pages.push(study);
+  for (const path of pages) {
+    const response = await page.goto(`${BASE}${path}`);
+    assert.equal(response.status(), 200, `${language} ${path}`);
+    if (JAVASCRIPT) await page.waitForSelector('body[data-hydrated]', { timeout: 30000 });
+    assert.equal(await page.getAttribute('html', 'lang'), language, `${path}: lang`);
+    const heading = (await page.locator('main h1').first().textContent({ timeout: 10000 })) ?? '';
+    if (language === 'zh-Hans') assert.match(heading, HAN, `${path}: the heading is in Chinese (${heading})`);
+    else assert.doesNotMatch(heading, HAN, `${path}: the heading is in English (${heading})`);
+    assert.equal(await page.locator('[data-testid=error]').count(), 0, `${path}: no error`);
+    visited.push(path);
+  }
+  assert.deepEqual(errors, [], `browser errors in ${language}`);
+  return visited;
+}
+
+test(`every page in English and in Simplified Chinese (JavaScript ${JAVASCRIPT ? 'on' : 'off'})`, async () => {
+  const context = await browser.newContext({ javaScriptEnabled: JAVASCRIPT, locale: 'en-US' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  try {
+    await page.goto(`${BASE}/login`);
+    await page.fill('#username', 'admin');
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
+    const english = await walk(page, 'en', errors);
+    assert.ok(english.length >= PAGES.length);
+
+    // The header's switch: back on the same page, still signed in, now in Chinese.
+    await page.goto(`${BASE}/worklist`);
+    await Promise.all([page.waitForURL(/\/worklist/), page.click('form.language-switch button[value="zh-Hans"]')]);
+    assert.equal(await page.getAttribute('html', 'lang'), 'zh-Hans');
+    assert.match(await page.textContent('[data-testid=whoami]'), /Ada Admin/);
+    await walk(page, 'zh-Hans', errors);
+
+    // And back.
+    await Promise.all([page.waitForURL(/./), page.click('form.language-switch button[value="en"]')]);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+  } finally {
+    await context.close();
+  }
+});
