@@ -482,3 +482,38 @@ async fn the_history_cannot_be_rewritten(pool: PgPool) {
         .expect("count");
     assert_eq!(events, 1);
 }
+
+/// The worklist's assign form answers with codes the page words in the reader's language.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_assign_form_reports_in_the_readers_language(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let uid = study(&pool, "DEMO-GH", "P-13", "F", "1970-01-01").await;
+    let id = finding(&pool, &uid, "lung", "Cancer", 0.8, 0).await;
+    let coordinator = app.signed_in("coordinator").await;
+    let post = |fields: Vec<(&'static str, String)>| {
+        let request = coordinator.post(app.url("/worklist/assign")).header("origin", app.origin()).form(&fields);
+        async move { request.send().await.expect("assign") }
+    };
+    let none = post(vec![("assignee", "radiologist".into()), ("back", "organ=lung".into())]).await;
+    assert_eq!(none.headers()["location"], "/worklist?organ=lung&error=nothing_selected");
+    let done = post(vec![("item", format!("{id}:1")), ("assignee", "radiologist".into())]).await;
+    assert_eq!(done.headers()["location"], "/worklist?count=1&notice=assigned");
+
+    let english = elysium_tests::get_text(&app, &coordinator, "/worklist?count=1&notice=assigned").await;
+    let notice =
+        english.split("data-testid=\"notice\"").nth(1).unwrap_or_default().split("</p>").next().unwrap_or_default();
+    assert!(
+        notice.contains("Assigned") && notice.contains(">1<") && notice.contains("finding(s)."),
+        "English: {notice}"
+    );
+    let chinese = coordinator
+        .get(app.url("/worklist?error=nothing_selected"))
+        .header("accept-language", "zh-CN")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(chinese.contains("请至少选择一个要分配的发现。"), "Chinese");
+}

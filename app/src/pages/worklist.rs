@@ -65,8 +65,25 @@ pub fn WorklistPageView() -> impl IntoView {
     view! {
         <Title text=move || t_string!(i18n, worklist.title).to_string() />
         <h1>{t!(i18n, worklist.title)}</h1>
-        {move || notice().map(|n| view! { <p class="notice info" role="status" data-testid="notice">{n}</p> })}
-        {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="error">{e}</p> })}
+        // The server redirects with codes for what the page words itself, and with the refusal's
+        // text for what only it can say (which finding, and why).
+        {move || notice().map(|n| {
+            let text = match n.as_str() {
+                "assigned" => {
+                    let count = query.read().get("count").unwrap_or_default();
+                    t!(i18n, worklist.notice_assigned, count = move || count.clone()).into_any()
+                }
+                _ => n.into_any(),
+            };
+            view! { <p class="notice info" role="status" data-testid="notice">{text}</p> }
+        })}
+        {move || error().map(|e| {
+            let text = match e.as_str() {
+                "nothing_selected" => t!(i18n, worklist.error_nothing_selected).into_any(),
+                _ => e.into_any(),
+            };
+            view! { <p class="notice error" role="alert" data-testid="error">{text}</p> }
+        })}
         <nav class="quickfilters" aria-label=move || t_string!(i18n, worklist.quick_filters)>
             {QUICK.iter().map(|(key, label)| {
                 let href = if key.is_empty() { "/worklist".to_owned() } else { format!("/worklist?quick={key}") };

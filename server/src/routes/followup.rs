@@ -198,14 +198,21 @@ pub async fn assign_form(
     }
     let page = if back.is_empty() { "/worklist".to_owned() } else { format!("/worklist?{back}") };
     if items.is_empty() {
-        return audited(redirect_with(&page, "error", "select at least one finding to assign"));
+        return audited(redirect_with(&page, "error", "nothing_selected"));
     }
     let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &state.levels, &items, assignee).await;
-    let notice = match refused.first() {
-        None => format!("assigned {} finding(s)", assigned.len()),
-        Some((id, error)) => format!("assigned {}; {} not assigned (#{id}: {error})", assigned.len(), refused.len()),
-    };
-    audited(redirect_with(&page, if refused.is_empty() { "notice" } else { "error" }, &notice))
+    match refused.first() {
+        // The page words it (in the reader's language): `notice=assigned&count=N`.
+        None => audited(redirect_with(
+            &format!("{page}{}count={}", if page.contains('?') { '&' } else { '?' }, assigned.len()),
+            "notice",
+            "assigned",
+        )),
+        Some((id, error)) => {
+            let text = format!("assigned {}; {} not assigned (#{id}: {error})", assigned.len(), refused.len());
+            audited(redirect_with(&page, "error", &text))
+        }
+    }
 }
 
 fn finding_id(text: &str) -> Result<i64, ApiError> {
