@@ -461,6 +461,51 @@ async fn the_page_forms_post_and_redirect_back(pool: PgPool) {
     let text = letter.text().await.expect("letter text");
     assert!(text.contains("Colonoscopy") && text.contains("TEST P-13"), "{text}");
     assert_eq!(app.audit_rows("finding.letter").await.len(), 1);
+
+    // The letter is printed in the language chosen for the patient, not the reader's: an English
+    // page, a Chinese letter.
+    let choose = |language: &'static str| {
+        coordinator
+            .post(app.url(&format!("/findings/{id}/letter-language")))
+            .header("origin", app.origin())
+            .form(&[("language", language)])
+            .send()
+    };
+    assert_eq!(choose("klingon").await.expect("post").status(), 422);
+    let chosen = choose("zh-Hans").await.expect("post");
+    assert_eq!(
+        (chosen.status().as_u16(), chosen.headers()["location"].to_str().ok()),
+        (303, Some(format!("/findings/{id}").as_str()))
+    );
+    let letter = coordinator
+        .get(app.url(&format!("/findings/{id}/letter")))
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("letter");
+    let text = letter.text().await.expect("letter text");
+    assert!(
+        text.contains(r#"<html lang="zh-Hans">"#) && text.contains("结肠镜") && text.contains("复查通知书"),
+        "{text}"
+    );
+    assert!(!text.contains("Dear"), "no English left in it");
+    let (_, detail) = get_json(&app, &coordinator, &format!("/api/v1/findings/{id}")).await;
+    assert_eq!(detail["patient_letter_language"], "zh-Hans");
+    let page = elysium_tests::get_text(&app, &coordinator, &format!("/findings/{id}")).await;
+    let chosen = page.split(r#"data-testid="letter-language""#).nth(1).unwrap_or_default();
+    assert!(chosen.starts_with(">简体中文") || chosen.contains(">简体中文<"), "the page says which: {chosen:.200}");
+    let chose = app.audit_rows("patient.letter_language").await;
+    assert_eq!((chose.len(), chose[0].2["language"].as_str()), (1, Some("zh-Hans")));
+    // A surgeon reads the record but does not choose for the patient.
+    let surgeon = app.signed_in("surgeon").await;
+    let refused = surgeon
+        .post(app.url(&format!("/findings/{id}/letter-language")))
+        .header("origin", app.origin())
+        .form(&[("language", "en")])
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(refused.status(), 403);
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -175,6 +175,8 @@ pub struct FindingView {
     pub patient_name: Option<String>,
     pub sex: Option<String>,
     pub birth_date: Option<String>,
+    /// The language chosen for the patient's letters (`None`: not chosen; letters are English).
+    pub patient_letter_language: Option<crate::domain::language::Language>,
     pub age: Option<i32>,
     pub study_uid: String,
     pub study_date: Option<String>,

@@ -665,6 +665,10 @@ fn finding_view(
         patient_name: tidy_name(row.patient_name),
         sex: row.patient_sex,
         birth_date: row.patient_birth_date.map(format::date),
+        patient_letter_language: row
+            .patient_letter_language
+            .as_deref()
+            .and_then(crate::domain::language::Language::parse),
         age: age_on(row.patient_birth_date, today),
         study_uid: row.study_uid,
         study_date: row.study_date.map(format::date),

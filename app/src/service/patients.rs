@@ -35,6 +35,34 @@ impl From<ResolveError> for ServiceError {
     }
 }
 
+/// Chooses the language of a patient's letters, from one of the patient's findings (within the
+/// caller's sites: elsewhere it does not exist). Those who keep patient records straight may
+/// choose it (coordinators, radiologists, administrators); the choice is audited.
+pub async fn set_letter_language(
+    pool: &PgPool,
+    caller: &Caller,
+    finding_id: i64,
+    language: crate::domain::language::Language,
+) -> Result<(), ServiceError> {
+    if !may_resolve(&caller.user.roles) {
+        return Err(ServiceError::Forbidden);
+    }
+    let mut tx = pool.begin().await?;
+    let scope = caller.user.site_scope();
+    let finding =
+        elysium_db::findings::get(&mut tx, finding_id, scope.as_deref(), false).await?.ok_or(ServiceError::NotFound)?;
+    elysium_db::patients::set_letter_language(&mut tx, finding.patient_ref, Some(language.as_str())).await?;
+    caller
+        .audit("patient.letter_language")
+        .target("finding", finding_id.to_string())
+        .patient(&finding.patient_id)
+        .detail(serde_json::json!({ "language": language.as_str() }))
+        .record_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The mismatches of the study's patient (on this study and the patient's others), oldest first.
 pub async fn mismatches_of_patient(pool: &PgPool, study_uid: &str) -> Result<Vec<MismatchView>, DbError> {
     let rows = elysium_db::patients::mismatches(pool, study_uid, true).await?;

@@ -70,6 +70,8 @@ pub struct FindingRow {
     pub patient_name: Option<String>,
     pub patient_sex: Option<String>,
     pub patient_birth_date: Option<Date>,
+    /// The language chosen for the patient's letters (BCP 47), if any.
+    pub patient_letter_language: Option<String>,
     pub study_uid: String,
     pub study_date: Option<Date>,
     pub series_uid: Option<String>,
@@ -204,6 +206,7 @@ pub(crate) const FINDING_COLUMNS: &str = r#"
     f.workup_modality, f.workup_due, f.workup_responsible, f.appointment_date, f.appointment_site,
     f.outcome, f.confirmed_by, f.diagnosis, f.outcome_date, f.dismiss_reason, f.unsuccessful_contacts,
     f.patient_ref, p.patient_id, p.name as patient_name, p.sex as patient_sex, p.birth_date as patient_birth_date,
+    p.letter_language as patient_letter_language,
     st.study_uid, f.study_date, se.series_uid, f.site_id, si.code as site_code, si.name as site_name
     from finding f
     join patient p on p.id = f.patient_ref

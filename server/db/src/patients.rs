@@ -100,6 +100,14 @@ pub async fn set_name(conn: &mut PgConnection, patient_ref: Uuid, name: &str) ->
     Ok(())
 }
 
+/// Sets (or with `None` clears) the language of the patient's letters.
+pub async fn set_letter_language(conn: &mut PgConnection, patient_ref: Uuid, language: Option<&str>) -> DbResult<()> {
+    sqlx::query!("update patient set letter_language = $2 where id = $1", patient_ref, language)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Sets the patient's birth date (a person's decision, after a mismatch).
 pub async fn set_birth_date(conn: &mut PgConnection, patient_ref: Uuid, birth_date: Date) -> DbResult<()> {
     sqlx::query!("update patient set birth_date = $2 where id = $1", patient_ref, birth_date)

@@ -2,6 +2,7 @@
 //! invited to, when and where, in plain words. Rendered from the finding as it stands; the
 //! printing is audited (a patient document left the system).
 
+use app::domain::language::{Labelled, Language};
 use app::service::Caller;
 use askama::Template;
 use axum::{
@@ -13,9 +14,8 @@ use crate::error::ApiError;
 use crate::http::audited;
 use crate::state::AppState;
 
-#[derive(Template)]
-#[template(path = "recall_letter.html")]
-struct RecallLetter {
+/// What a recall letter says, in whichever language it is printed.
+struct LetterFields {
     finding_id: i64,
     today: String,
     patient_id: String,
@@ -31,8 +31,21 @@ struct RecallLetter {
     signed_by: String,
 }
 
+#[derive(Template)]
+#[template(path = "recall_letter.html")]
+struct EnglishLetter {
+    f: LetterFields,
+}
+
+#[derive(Template)]
+#[template(path = "recall_letter.zh-Hans.html")]
+struct ChineseLetter {
+    f: LetterFields,
+}
+
 /// `GET /findings/{id}/letter`: 404 for an unknown finding or one outside the user's sites,
-/// 422 while no work-up has been ordered.
+/// 422 while no work-up has been ordered. Printed in the language chosen for the patient
+/// (English until one is chosen), whatever the language of the person printing it.
 pub async fn recall_letter(
     State(state): State<AppState>,
     caller: Caller,
@@ -41,18 +54,20 @@ pub async fn recall_letter(
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
     let detail = app::service::followup::detail(&state.pool, &caller, id, &state.levels).await?;
     let f = detail.finding;
+    let language = f.patient_letter_language.unwrap_or(Language::English);
     let modality = f
         .workup_modality
-        .map(|m| m.label().to_owned())
+        .map(|m| m.label_in(language).to_owned())
         .ok_or_else(|| ApiError::Validation("no work-up has been ordered for this finding yet".into()))?;
-    let name = f.patient_name.clone().unwrap_or_else(|| "the patient".into());
-    let letter = RecallLetter {
+    let chinese = language == Language::SimplifiedChinese;
+    let name = f.patient_name.clone().unwrap_or_else(|| if chinese { "患者" } else { "the patient" }.into());
+    let fields = LetterFields {
         finding_id: f.id,
         today: detail.today,
         patient_id: f.patient_id.clone(),
         salutation: name.clone(),
         patient_name: name,
-        site_name: f.site_name.clone().unwrap_or_else(|| "the hospital".into()),
+        site_name: f.site_name.clone().unwrap_or_else(|| if chinese { "本院" } else { "the hospital" }.into()),
         study_date: f.study_date.clone(),
         modality,
         due_date: f.workup_due.clone().or(f.due_date.clone()).unwrap_or_default(),
@@ -61,8 +76,18 @@ pub async fn recall_letter(
         responsible: f.workup_responsible.clone(),
         signed_by: caller.user.display_name.clone(),
     };
-    let html = letter.render().map_err(ApiError::internal)?;
+    let html = match language {
+        Language::English => EnglishLetter { f: fields }.render(),
+        Language::SimplifiedChinese => ChineseLetter { f: fields }.render(),
+    }
+    .map_err(ApiError::internal)?;
 
-    caller.audit("finding.letter").target("finding", id.to_string()).patient(f.patient_id).record(&state.pool).await?;
+    caller
+        .audit("finding.letter")
+        .target("finding", id.to_string())
+        .patient(f.patient_id)
+        .detail(serde_json::json!({ "language": language.as_str() }))
+        .record(&state.pool)
+        .await?;
     Ok(audited(Html(html)).into_response())
 }

@@ -215,6 +215,26 @@ pub async fn assign_form(
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct LetterLanguageForm {
+    language: String,
+}
+
+/// `POST /findings/{id}/letter-language` from the finding page: the language the patient's
+/// letters are printed in (`en` or `zh-Hans`), then back to the finding.
+pub async fn letter_language_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(form): Form<LetterLanguageForm>,
+) -> Result<Response, ApiError> {
+    let id = finding_id(&id)?;
+    let language = app::domain::language::Language::parse(form.language.trim())
+        .ok_or_else(|| ApiError::Validation("language: `en` or `zh-Hans`".into()))?;
+    app::service::patients::set_letter_language(&state.pool, &caller, id, language).await?;
+    Ok(audited(axum::response::Redirect::to(&format!("/findings/{id}"))))
+}
+
 fn finding_id(text: &str) -> Result<i64, ApiError> {
     text.parse::<i64>().ok().filter(|id| *id > 0).ok_or(ApiError::NotFound)
 }

@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/upload", post(upload::upload).layer(DefaultBodyLimit::disable()))
         .route("/findings/{id}/events", post(followup::record_event_form))
         .route("/findings/{id}/letter", get(crate::reports::recall_letter::recall_letter))
+        .route("/findings/{id}/letter-language", post(followup::letter_language_form))
         .route("/worklist/assign", post(followup::assign_form))
         .route("/mismatches/{id}/resolve", post(patients::resolve_form))
         .nest("/api/v1", api_v1())
