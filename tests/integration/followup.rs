@@ -135,7 +135,7 @@ async fn a_coordinator_takes_a_finding_to_the_mdt(pool: PgPool) {
     let last = &detail["history"][6];
     assert_eq!(last["actor"], "coordinator");
     assert_eq!(last["role"], "coordinator");
-    assert_eq!(detail["history"][2]["details"][0], json!(["due date", in_days(14)]));
+    assert_eq!(detail["history"][2]["details"][0], json!(["due_date", in_days(14)]));
     assert_eq!(detail["assignee"], "coordinator", "taking a finding assigns it");
 
     let cases: i64 =

@@ -200,7 +200,8 @@ pub struct HistoryEntry {
     pub role: String,
     pub at: String,
     pub reason: Option<String>,
-    /// The payload in words: (field, value).
+    /// The payload as recorded: (field, value), machine names for enumerations (the pages word
+    /// them in the reader's language).
     pub details: Vec<(String, String)>,
 }
 

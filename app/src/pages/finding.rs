@@ -89,58 +89,49 @@ fn event_text(i18n: I18nContext<Locale>, h: &HistoryEntry) -> String {
     }
 }
 
-/// The label of `english`, one of `values`' English labels, in `language`; `None` when no value
-/// has that label.
-fn relabel<T: Labelled>(values: &[T], english: &str, language: Language) -> Option<&'static str> {
-    values.iter().find(|v| v.label_en() == english).map(|v| v.label_in(language))
-}
-
-/// A payload field's name, as the server words it (`due date`), in the page's language.
+/// A payload field's name (`due_date`) in the page's language.
 fn detail_key(i18n: I18nContext<Locale>, key: &str) -> String {
     let text = match key {
         "reason" => t_string!(i18n, finding.detail.reason),
         "note" => t_string!(i18n, finding.detail.note),
         "modality" => t_string!(i18n, finding.detail.modality),
-        "due date" => t_string!(i18n, finding.detail.due_date),
+        "due_date" => t_string!(i18n, finding.detail.due_date),
         "responsible" => t_string!(i18n, finding.detail.responsible),
         "date" => t_string!(i18n, finding.detail.date),
         "site" => t_string!(i18n, finding.detail.site),
         "summary" => t_string!(i18n, finding.detail.summary),
         "outcome" => t_string!(i18n, finding.detail.outcome),
-        "confirmed by" => t_string!(i18n, finding.detail.confirmed_by),
+        "confirmed_by" => t_string!(i18n, finding.detail.confirmed_by),
         "diagnosis" => t_string!(i18n, finding.detail.diagnosis),
         "channel" => t_string!(i18n, finding.detail.channel),
         "result" => t_string!(i18n, finding.detail.result),
         "assignee" => t_string!(i18n, finding.detail.assignee),
         "text" => t_string!(i18n, finding.detail.text),
-        "mdt case id" => t_string!(i18n, finding.detail.mdt_case_id),
+        "mdt_case_id" => t_string!(i18n, finding.detail.mdt_case_id),
         "organ" => t_string!(i18n, finding.detail.organ),
         "class" => t_string!(i18n, finding.detail.class),
         "probability" => t_string!(i18n, finding.detail.probability),
         "threshold" => t_string!(i18n, finding.detail.threshold),
         "model" => t_string!(i18n, finding.detail.model),
-        other => return other.to_owned(),
+        other => return other.replace('_', " "),
     };
     text.to_owned()
 }
 
-/// A payload value in the page's language: the server words enumerations in English (and an
-/// organ by its stored name); in English the value stays exactly as the server wrote it.
+/// A payload value in the page's language: enumerations and organs are recorded by their
+/// machine names; anything else (dates, free text, numbers) is shown as recorded.
 fn detail_value(language: Language, key: &str, value: &str) -> String {
-    if language == Language::English {
-        return value.to_owned();
-    }
-    let translated = match key {
-        "modality" => relabel(WorkupModality::ALL, value, language),
-        "reason" => relabel(DismissReason::ALL, value, language),
-        "outcome" => relabel(Outcome::ALL, value, language),
-        "confirmed by" => relabel(ConfirmedBy::ALL, value, language),
-        "channel" => relabel(ContactChannel::ALL, value, language),
-        "result" => relabel(ContactResult::ALL, value, language),
+    let label = match key {
+        "modality" => WorkupModality::parse(value).map(|v| v.label_in(language)),
+        "reason" => DismissReason::parse(value).map(|v| v.label_in(language)),
+        "outcome" => Outcome::parse(value).map(|v| v.label_in(language)),
+        "confirmed_by" => ConfirmedBy::parse(value).map(|v| v.label_in(language)),
+        "channel" => ContactChannel::parse(value).map(|v| v.label_in(language)),
+        "result" => ContactResult::parse(value).map(|v| v.label_in(language)),
         "organ" => value.parse::<Organ>().ok().map(|o| o.label_in(language)),
         _ => None,
     };
-    translated.map_or_else(|| value.to_owned(), str::to_owned)
+    label.map_or_else(|| value.to_owned(), str::to_owned)
 }
 
 /// The reason recorded with an event: a dismissal's is its reason's English label, then the

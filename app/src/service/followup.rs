@@ -708,7 +708,9 @@ fn history_entry(row: findings::EventRow) -> Result<HistoryEntry, ServiceError> 
     let details = row
         .payload
         .as_object()
-        .map(|object| object.iter().map(|(k, v)| (k.replace('_', " "), detail_value(k, v))).collect())
+        .map(|object| {
+            object.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
+        })
         .unwrap_or_default();
     Ok(HistoryEntry {
         version: row.version,
@@ -724,21 +726,6 @@ fn history_entry(row: findings::EventRow) -> Result<HistoryEntry, ServiceError> 
         reason: row.reason,
         details,
     })
-}
-
-/// A payload value in words (enum names become their labels).
-fn detail_value(key: &str, value: &serde_json::Value) -> String {
-    let Some(text) = value.as_str() else { return value.to_string() };
-    let label = match key {
-        "modality" => WorkupModality::parse(text).map(|m| m.label()),
-        "reason" => DismissReason::parse(text).map(|r| r.label()),
-        "outcome" => Outcome::parse(text).map(|o| o.label()),
-        "confirmed_by" => ConfirmedBy::parse(text).map(|c| c.label()),
-        "channel" => crate::domain::followup::event::ContactChannel::parse(text).map(|c| c.label()),
-        "result" => crate::domain::followup::event::ContactResult::parse(text).map(|r| r.label()),
-        _ => None,
-    };
-    label.map_or_else(|| text.to_owned(), str::to_owned)
 }
 
 /// Assigns several findings at once, each at the version the user saw; those changed since are
