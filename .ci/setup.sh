@@ -15,6 +15,8 @@ TOOLS="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}"
 PLAYWRIGHT_VERSION=1.65.1
 # dicomweb-client, the DICOMweb library of the OHIF viewer, for the browser suite's DICOMweb test.
 DICOMWEB_CLIENT_VERSION=0.11.3
+# axe-core's playwright binding: the browser suite's accessibility checks (WCAG 2.1 AA).
+AXE_PLAYWRIGHT_VERSION=4.14.1
 log() { echo "[setup] $*" >&2; }
 export DEBIAN_FRONTEND=noninteractive
 
@@ -92,6 +94,11 @@ if [[ "${SETUP_E2E:-1}" == 1 ]]; then
   if [[ "$have" != "$DICOMWEB_CLIENT_VERSION" ]]; then
     command -v npm >/dev/null || apt_install nodejs npm
     npm install --prefix "$TOOLS" --no-audit --no-fund --save-exact "dicomweb-client@$DICOMWEB_CLIENT_VERSION" >&2
+  fi
+  have="$(node -p "require('$TOOLS/node_modules/@axe-core/playwright/package.json').version" 2>/dev/null || true)"
+  if [[ "$have" != "$AXE_PLAYWRIGHT_VERSION" ]]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    npm install --prefix "$TOOLS" --no-audit --no-fund --save-exact "@axe-core/playwright@$AXE_PLAYWRIGHT_VERSION" >&2
   fi
 fi
 log "ready"

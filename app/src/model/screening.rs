@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::domain::language::Language;
 use crate::domain::screening::{JobReason, JobStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,18 +114,36 @@ impl ScreeningResult {
             .collect()
     }
 
-    /// The biomarkers in words: (label, value), those the pipeline measured.
-    pub fn biomarker_lines(&self) -> Vec<(&'static str, String)> {
+    /// The biomarkers in words, in `language`: (label, value), those the pipeline measured.
+    pub fn biomarker_lines(&self, language: Language) -> Vec<(&'static str, String)> {
         let b = &self.biomarkers;
+        let zh = language == Language::SimplifiedChinese;
         let hu = |key: &str| b[key].as_f64().map(|v| format!("{v:.0} HU"));
+        let mm3 = |key: &str| b[key].as_f64().map(|v| format!("{v:.0} mm³"));
+        let yes_no = |s: bool| match (zh, s) {
+            (false, true) => "yes",
+            (false, false) => "no",
+            (true, true) => "是",
+            (true, false) => "否",
+        };
+        let density = |s: &str| match (zh, s) {
+            (true, "normal") => "正常".to_owned(),
+            (true, "low" | "low_bone_density") => "骨密度偏低".to_owned(),
+            (true, "osteoporosis_likely") => "可能骨质疏松".to_owned(),
+            _ => s.replace('_', " "),
+        };
+        let label = |en: &'static str, chinese: &'static str| if zh { chinese } else { en };
         [
-            ("Liver", hu("liver_hu")),
-            ("Liver − spleen", hu("liver_minus_spleen_hu")),
-            ("Steatosis (liver < 40 HU)", b["steatosis"].as_bool().map(|s| if s { "yes".into() } else { "no".into() })),
-            ("L1 trabecular", hu("l1_trabecular_hu")),
-            ("Bone density", b["bone_density"].as_str().map(|s| s.replace('_', " "))),
-            ("Coronary calcium ≥ 130 HU", b["coronary_calcium_mm3"].as_f64().map(|v| format!("{v:.0} mm³"))),
-            ("Aortic calcium ≥ 130 HU", b["aortic_calcium_mm3"].as_f64().map(|v| format!("{v:.0} mm³"))),
+            (label("Liver", "肝脏"), hu("liver_hu")),
+            (label("Liver − spleen", "肝脏 − 脾脏"), hu("liver_minus_spleen_hu")),
+            (
+                label("Steatosis (liver < 40 HU)", "脂肪肝（肝脏 < 40 HU）"),
+                b["steatosis"].as_bool().map(|s| yes_no(s).to_owned()),
+            ),
+            (label("L1 trabecular", "L1 椎体松质骨"), hu("l1_trabecular_hu")),
+            (label("Bone density", "骨密度"), b["bone_density"].as_str().map(density)),
+            (label("Coronary calcium ≥ 130 HU", "冠状动脉钙化（≥ 130 HU）"), mm3("coronary_calcium_mm3")),
+            (label("Aortic calcium ≥ 130 HU", "主动脉钙化（≥ 130 HU）"), mm3("aortic_calcium_mm3")),
         ]
         .into_iter()
         .filter_map(|(label, value)| Some((label, value?)))
@@ -136,12 +155,22 @@ impl ScreeningResult {
         self.timings_ms["total"].as_f64()
     }
 
-    /// What this result replaced, in words (`None` for a series' first result).
-    pub fn supersedes_text(&self) -> Option<String> {
+    /// What this result replaced, in words, in `language` (`None` for a series' first result).
+    pub fn supersedes_text(&self, language: Language) -> Option<String> {
         let s = self.supersedes.as_ref()?;
-        let on = s.instances.map(|n| format!(" on {n} instances")).unwrap_or_default();
-        let at = s.created_at.map(crate::format::minute).unwrap_or_default();
-        Some(format!("Current result; it supersedes result #{} of {at}{on}, which is kept.", s.id))
+        let at = s.created_at.map(crate::format::minute);
+        Some(match language {
+            Language::English => {
+                let on = s.instances.map(|n| format!(" on {n} instances")).unwrap_or_default();
+                let at = at.unwrap_or_default();
+                format!("Current result; it supersedes result #{} of {at}{on}, which is kept.", s.id)
+            }
+            Language::SimplifiedChinese => {
+                let at = at.map(|at| format!(" {at} 的")).unwrap_or_default();
+                let on = s.instances.map(|n| format!("（基于 {n} 幅图像）")).unwrap_or_default();
+                format!("当前结果；它取代了{at}结果 #{}{on}，原结果仍保留。", s.id)
+            }
+        })
     }
 }
 
@@ -185,18 +214,33 @@ mod tests {
         );
         assert_eq!(r.positive_names(), ["liver/hcc"]);
         assert_eq!(
-            r.biomarker_lines(),
+            r.biomarker_lines(Language::English),
             [
                 ("Liver", "38 HU".to_owned()),
                 ("Steatosis (liver < 40 HU)", "yes".to_owned()),
                 ("Bone density", "low bone density".to_owned())
             ]
         );
+        assert_eq!(
+            r.biomarker_lines(Language::SimplifiedChinese),
+            [
+                ("肝脏", "38 HU".to_owned()),
+                ("脂肪肝（肝脏 < 40 HU）", "是".to_owned()),
+                ("骨密度", "骨密度偏低".to_owned())
+            ]
+        );
         assert_eq!(r.total_ms(), Some(290.0));
         assert_eq!(
-            r.supersedes_text().as_deref(),
+            r.supersedes_text(Language::English).as_deref(),
             Some("Current result; it supersedes result #7 of 2026-12-04 08:00 UTC on 24 instances, which is kept.")
         );
+        assert_eq!(
+            r.supersedes_text(Language::SimplifiedChinese).as_deref(),
+            Some("当前结果；它取代了 2026-12-04 08:00 UTC 的结果 #7（基于 24 幅图像），原结果仍保留。")
+        );
+        let first = ScreeningResult { supersedes: None, ..result() };
+        assert_eq!(first.supersedes_text(Language::English), None);
+        assert_eq!(first.supersedes_text(Language::SimplifiedChinese), None);
     }
 
     #[test]

@@ -3,14 +3,37 @@
 //! shows a progress bar. The result of the last upload is shown below, file by file.
 
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 
 use crate::api::session::current_user;
 use crate::api::upload::last_upload;
-use crate::model::upload::UploadOutcome;
+use crate::components::errors::ErrorNotice;
+use crate::i18n::{Locale, t, t_string, use_i18n};
+use crate::model::upload::{UploadOutcome, UploadResult};
+
+/// What became of a file, in the page's language.
+fn outcome_text(i18n: I18nContext<Locale>, outcome: UploadOutcome) -> &'static str {
+    match outcome {
+        UploadOutcome::Stored => t_string!(i18n, upload.outcome.stored),
+        UploadOutcome::Duplicate => t_string!(i18n, upload.outcome.duplicate),
+        UploadOutcome::Refused => t_string!(i18n, upload.outcome.refused),
+    }
+}
+
+/// The upload's counts in one sentence. It is one text, not a view with its numbers
+/// interpolated, so that the page carries it as one run of text (`2 stored, 0 duplicates,
+/// 2 refused`): the translation marks the numbers `{stored}`, `{duplicates}` and `{refused}`.
+fn summary_text(i18n: I18nContext<Locale>, result: &UploadResult) -> String {
+    t_string!(i18n, upload.summary)
+        .replace("{stored}", &result.stored.to_string())
+        .replace("{duplicates}", &result.duplicates.to_string())
+        .replace("{refused}", &result.refused.to_string())
+}
 
 #[component]
 pub fn UploadPage() -> impl IntoView {
+    let i18n = use_i18n();
     let result = Resource::new(|| (), |_| last_upload());
     let user = Resource::new(|| (), |_| current_user());
     // Percent sent while an upload runs (hydrated only).
@@ -66,9 +89,9 @@ pub fn UploadPage() -> impl IntoView {
         let _ = ev;
     };
     view! {
-        <Title text="Upload" />
-        <h1>"Upload DICOM"</h1>
-        <p class="muted">"CT series as files, a folder, or .zip archives. Each file is checked and stored once; duplicates and refusals are listed with their reasons."</p>
+        <Title text=move || t_string!(i18n, upload.title).to_string() />
+        <h1>{t!(i18n, upload.heading)}</h1>
+        <p class="muted">{t!(i18n, upload.intro)}</p>
         <form method="post" action="/upload" enctype="multipart/form-data" class="upload-form" data-testid="upload-form"
             node_ref=form on:submit=on_submit on:dragover=|ev: leptos::ev::DragEvent| ev.prevent_default() on:drop=on_drop>
             // First in the form: the server reads the site before it stores any file.
@@ -78,17 +101,17 @@ pub fn UploadPage() -> impl IntoView {
                     match sites.as_slice() {
                         [] => view! {
                             <p class="notice error" role="alert" data-testid="upload-site">
-                                "Your account belongs to no site, so uploaded images could be filed nowhere. Ask an administrator to add you to a site."
+                                {t!(i18n, upload.no_site)}
                             </p>
                         }.into_any(),
                         [only] => view! {
-                            <p data-testid="upload-site">"Stored for " <strong>{only.name.clone()}</strong> {format!(" ({})", only.code)}</p>
+                            <p data-testid="upload-site">{t!(i18n, upload.stored_for)} " " <strong>{only.name.clone()}</strong> {format!(" ({})", only.code)}</p>
                         }.into_any(),
                         several => view! {
                             <label data-testid="upload-site">
-                                <span>"Receiving site"</span>
+                                <span>{t!(i18n, upload.receiving_site)}</span>
                                 <select name="site" required>
-                                    <option value="" selected>"Choose the site these images come from"</option>
+                                    <option value="" selected>{t!(i18n, upload.choose_site)}</option>
                                     {several.iter().map(|s| view! {
                                         <option value=s.code.clone()>{format!("{} ({})", s.name, s.code)}</option>
                                     }).collect_view()}
@@ -99,49 +122,52 @@ pub fn UploadPage() -> impl IntoView {
                 })}
             </Suspense>
             <label class="dropzone">
-                <span>"Files or .zip archives"</span>
+                <span>{t!(i18n, upload.files)}</span>
                 <input type="file" name="files" multiple accept=".dcm,.zip,application/dicom,application/zip,*/*" />
             </label>
             <label class="dropzone">
-                <span>"A whole folder"</span>
+                <span>{t!(i18n, upload.folder)}</span>
                 <input type="file" name="files" multiple webkitdirectory="" />
             </label>
             <div class="dropzone drop-target" aria-live="polite">
-                <span>"Or drop files here"</span>
-                <span class="muted" data-testid="dropped">{move || format!("{} dropped", dropped.get())}</span>
+                <span>{t!(i18n, upload.drop_here)}</span>
+                <span class="muted" data-testid="dropped">{t!(i18n, upload.dropped, count = move || dropped.get())}</span>
             </div>
-            <button type="submit" class="button primary">"Upload"</button>
+            <button type="submit" class="button primary">{t!(i18n, upload.submit)}</button>
         </form>
         {move || progress.get().map(|p| view! {
             <progress max="100" value=p data-testid="upload-progress">{format!("{p:.0}%")}</progress>
-            <span>{format!(" {p:.0}% sent")}</span>
+            <span>" " {t!(i18n, upload.sent, percent = format!("{p:.0}"))}</span>
         })}
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match result.await {
                     Ok(Some(r)) => view! {
-                        <h2>"Last upload"</h2>
-                        <p data-testid="upload-summary">
-                            {format!("{} stored, {} duplicates, {} refused", r.stored, r.duplicates, r.refused)}
-                        </p>
+                        <h2>{t!(i18n, upload.last_upload)}</h2>
+                        <p data-testid="upload-summary">{summary_text(i18n, &r)}</p>
                         {r.error.map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
                         <table class="grid dense" data-testid="upload-results">
-                            <thead><tr><th>"File"</th><th>"Result"</th><th>"Detail"</th></tr></thead>
+                            <thead><tr>
+                                <th>{t!(i18n, upload.col.file)}</th><th>{t!(i18n, upload.col.result)}</th><th>{t!(i18n, upload.col.detail)}</th>
+                            </tr></thead>
                             <tbody>
                                 {r.rows.into_iter().map(|row| {
                                     let class = if row.outcome == UploadOutcome::Refused { "outcome-failure" } else { "outcome-success" };
                                     view! {
                                         <tr class=class>
-                                            <td>{row.file}</td><td>{row.outcome.label()}</td><td class="detail">{row.detail}</td>
+                                            <td>{row.file}</td><td>{outcome_text(i18n, row.outcome)}</td><td class="detail">{row.detail}</td>
                                         </tr>
                                     }
                                 }).collect_view()}
                             </tbody>
                         </table>
-                        {(r.unlisted > 0).then(|| view! { <p class="muted">{format!("…and {} more files, counted above.", r.unlisted)}</p> })}
+                        {(r.unlisted > 0).then(|| {
+                            let unlisted = r.unlisted;
+                            view! { <p class="muted">{t!(i18n, upload.more_files, count = move || unlisted)}</p> }
+                        })}
                     }.into_any(),
                     Ok(None) => ().into_any(),
-                    Err(e) => view! { <p class="notice error">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Suspense>

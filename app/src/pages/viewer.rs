@@ -4,18 +4,24 @@
 //! cursor is shown.
 
 use leptos::prelude::*;
+use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::studies::{hu_at, series_slices};
+use crate::components::errors::ErrorNotice;
+use crate::i18n::{Locale, t, t_string, use_i18n};
 use crate::model::studies::SliceStack;
 
+/// A text in the page's language (tracked: call it inside the view).
+type Text = fn(I18nContext<Locale>) -> &'static str;
+
 /// The presets offered (key, label, center, width): lung, mediastinum, abdomen/liver, bone.
-const PRESETS: &[(&str, &str, f64, f64)] = &[
-    ("lung", "Lung", -600.0, 1500.0),
-    ("mediastinum", "Soft tissue", 40.0, 400.0),
-    ("abdomen", "Abdomen / liver", 60.0, 160.0),
-    ("bone", "Bone", 400.0, 1800.0),
+const PRESETS: &[(&str, Text, f64, f64)] = &[
+    ("lung", |i18n| t_string!(i18n, viewer.preset.lung), -600.0, 1500.0),
+    ("mediastinum", |i18n| t_string!(i18n, viewer.preset.mediastinum), 40.0, 400.0),
+    ("abdomen", |i18n| t_string!(i18n, viewer.preset.abdomen), 60.0, 160.0),
+    ("bone", |i18n| t_string!(i18n, viewer.preset.bone), 400.0, 1800.0),
 ];
 
 fn preset(key: &str) -> (f64, f64) {
@@ -24,6 +30,7 @@ fn preset(key: &str) -> (f64, f64) {
 
 #[component]
 pub fn ViewerPage() -> impl IntoView {
+    let i18n = use_i18n();
     let params = use_params_map();
     let ids = move || {
         let p = params.read();
@@ -31,13 +38,13 @@ pub fn ViewerPage() -> impl IntoView {
     };
     let slices = Resource::new(ids, |(study, series)| series_slices(study, series));
     view! {
-        <Title text="Viewer" />
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Title text=move || t_string!(i18n, viewer.title).to_string() />
+        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, viewer.loading)}</p> }>
             {move || Suspend::new(async move {
                 match slices.await {
-                    Ok(series) if series.slices.is_empty() => view! { <p>"This series has no images."</p> }.into_any(),
+                    Ok(series) if series.slices.is_empty() => view! { <p>{t!(i18n, viewer.no_images)}</p> }.into_any(),
                     Ok(series) => view! { <Viewer series /> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{e.to_string()}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -46,6 +53,7 @@ pub fn ViewerPage() -> impl IntoView {
 
 #[component]
 fn Viewer(series: SliceStack) -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let count = series.slices.len();
     let start =
@@ -56,7 +64,8 @@ fn Viewer(series: SliceStack) -> impl IntoView {
     let center = RwSignal::new(start_center);
     let width = RwSignal::new(start_width);
     let window_key = RwSignal::new(start_window);
-    let hu = RwSignal::new(None::<String>);
+    // The HU under the cursor and where it was read: (HU, x, y) in the image's pixels.
+    let hu = RwSignal::new(None::<(f32, u32, u32)>);
 
     let series = StoredValue::new(series);
     let image_url = move |i: usize| {
@@ -112,21 +121,24 @@ fn Viewer(series: SliceStack) -> impl IntoView {
         in_flight.set(true);
         leptos::task::spawn_local(async move {
             let value = hu_at(study, series_uid, instance, x, y).await;
-            hu.set(value.ok().flatten().map(|v| format!("{v:.0} HU at ({x}, {y})")));
+            hu.set(value.ok().flatten().map(|v| (v, x, y)));
             in_flight.set(false);
         });
     };
 
     let position = move || series.with_value(|s| s.slices[index.get()].position_mm).map(|p| format!("{p:.1} mm"));
-    let title = series.with_value(|s| s.description.clone().unwrap_or_else(|| "Series".into()));
+    let title = series.with_value(|s| s.description.clone());
     let back = series.with_value(|s| format!("/studies/{}", s.study_uid));
     view! {
-        <p><a href=back>"← Study"</a></p>
-        <h1>{title}</h1>
+        <p><a href=back>{t!(i18n, viewer.back)}</a></p>
+        <h1>{match title {
+            Some(title) => title.into_any(),
+            None => t!(i18n, viewer.series).into_any(),
+        }}</h1>
         <div class="viewer">
-            <div class="viewer-toolbar" role="toolbar" aria-label="Window">
+            <div class="viewer-toolbar" role="toolbar" aria-label=move || t_string!(i18n, viewer.toolbar)>
                 {PRESETS.iter().map(|(key, label, c, w)| {
-                    let key = *key;
+                    let (key, label) = (*key, *label);
                     let (c, w) = (*c, *w);
                     view! {
                         <a href=move || page_url(index.get(), key)
@@ -137,17 +149,17 @@ fn Viewer(series: SliceStack) -> impl IntoView {
                                 center.set(c);
                                 width.set(w);
                                 window_key.set(key.to_owned());
-                            }>{*label}</a>
+                            }>{move || label(i18n)}</a>
                     }
                 }).collect_view()}
-                <label>"C " <input type="number" class="wl" prop:value=move || center.get()
+                <label>{t!(i18n, viewer.center)} " " <input type="number" class="wl" prop:value=move || center.get()
                     on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse() { center.set(v) } } /></label>
-                <label>"W " <input type="number" class="wl" min="1" prop:value=move || width.get()
+                <label>{t!(i18n, viewer.width)} " " <input type="number" class="wl" min="1" prop:value=move || width.get()
                     on:change=move |ev| { if let Ok(v) = event_target_value(&ev).parse::<f64>() { width.set(v.max(1.0)) } } /></label>
             </div>
-            <div class="viewer-stage" tabindex="0" aria-label="Slices: wheel or arrow keys to scroll"
+            <div class="viewer-stage" tabindex="0" aria-label=move || t_string!(i18n, viewer.stage)
                 on:keydown=on_key on:wheel=on_wheel>
-                <img node_ref=image src=move || image_url(index.get()) alt="CT slice" data-testid="slice"
+                <img node_ref=image src=move || image_url(index.get()) alt=move || t_string!(i18n, viewer.slice_alt) data-testid="slice"
                     on:mousemove=on_move draggable="false" />
                 // Neighbours, so scrolling feels immediate.
                 {move || {
@@ -159,11 +171,11 @@ fn Viewer(series: SliceStack) -> impl IntoView {
                 }}
             </div>
             <div class="viewer-status">
-                <a href=move || page_url(index.get().saturating_sub(1), &window_key.get()) on:click=move |ev| { ev.prevent_default(); step(-1) }>"◀ Previous"</a>
-                <span data-testid="slice-position">{move || format!("Slice {} of {count}", index.get() + 1)}</span>
+                <a href=move || page_url(index.get().saturating_sub(1), &window_key.get()) on:click=move |ev| { ev.prevent_default(); step(-1) }>{t!(i18n, viewer.previous)}</a>
+                <span data-testid="slice-position">{t!(i18n, viewer.position, index = move || index.get() + 1, count)}</span>
                 <span>{position}</span>
-                <span data-testid="hu">{move || hu.get().unwrap_or_default()}</span>
-                <a href=move || page_url((index.get() + 1).min(count - 1), &window_key.get()) on:click=move |ev| { ev.prevent_default(); step(1) }>"Next ▶"</a>
+                <span data-testid="hu">{move || hu.get().map(|(v, x, y)| t!(i18n, viewer.hu_at, value = format!("{v:.0}"), x, y))}</span>
+                <a href=move || page_url((index.get() + 1).min(count - 1), &window_key.get()) on:click=move |ev| { ev.prevent_default(); step(1) }>{t!(i18n, viewer.next)}</a>
             </div>
         </div>
     }

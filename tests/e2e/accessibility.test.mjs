@@ -1,0 +1,57 @@
+// Accessibility: axe-core (WCAG 2.0/2.1 A and AA rules) on every page an administrator and a
+// coordinator open, in English and in Simplified Chinese; a serious or critical violation fails
+// the suite with the rule and the elements. axe runs inside the page, so this file needs
+// JavaScript: with the JavaScript-off run it is skipped (the pages it checks are the same HTML).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchChromium, require } from './browser.mjs';
+
+const { AxeBuilder } = require('@axe-core/playwright');
+const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
+const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
+const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
+const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/signin-locks', '/admin/audit'];
+
+let browser;
+before(async () => { browser = await launchChromium(); });
+after(async () => { await browser?.close(); });
+
+/** The serious and critical violations on the page, as "rule: selector" lines. */
+async function violations(page) {
+  const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  return results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}`));
+}
+
+test('every page meets WCAG 2.1 AA as axe-core checks it, in both languages', { skip: !JAVASCRIPT && 'axe needs JavaScript in the page' }, async () => {
+  const context = await browser.newContext({ locale: 'en-US' });
+  const page = await context.newPage();
+  const found = [];
+  try {
+    await page.goto(`${BASE}/login`);
+    found.push(...(await violations(page)).map((v) => `/login: ${v}`));
+    await page.fill('#username', 'admin');
+    await page.fill('#password', PASSWORD);
+    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
+    const pages = [...PAGES];
+    await page.goto(`${BASE}/worklist`);
+    const finding = await page.locator('a.open-finding').first().getAttribute('href');
+    if (finding) pages.push(finding);
+    await page.goto(`${BASE}/studies`);
+    const study = await page.locator('[data-testid=studies] a').first().getAttribute('href').catch(() => null);
+    if (study) pages.push(study);
+    for (const language of ['en', 'zh-Hans']) {
+      await page.goto(`${BASE}/profile`);
+      await Promise.all([page.waitForURL(/\/profile/), page.click(`form.language-switch button[value="${language}"]`)]);
+      for (const path of pages) {
+        await page.goto(`${BASE}${path}`);
+        await page.waitForSelector('body[data-hydrated]', { timeout: 30000 });
+        found.push(...(await violations(page)).map((v) => `${language} ${path}: ${v}`));
+      }
+    }
+    assert.deepEqual(found, [], `accessibility violations:\n${found.join('\n')}`);
+  } finally {
+    await context.close();
+  }
+});
