@@ -53,6 +53,13 @@ pub fn chosen_language_cookies(language: app::domain::language::Language, secure
     ]
 }
 
+/// `path` when it is a page of this site, else the home page: redirects that a form names never
+/// lead elsewhere (`//host` and `/\\host` are other sites to a browser).
+pub fn local_page(path: &str) -> &str {
+    let local = path.starts_with('/') && !path.starts_with("//") && !path.contains('\\');
+    if local { path } else { "/" }
+}
+
 /// 303 to `page` with `key=value` added to its query string.
 pub fn redirect_with(page: &str, key: &str, value: &str) -> Response {
     let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
@@ -71,6 +78,16 @@ mod tests {
         assert_eq!(login_url(None, None), "/login");
         assert_eq!(login_url(Some("/worklist?organ=liver"), None), "/login?next=%2Fworklist%3Forgan%3Dliver");
         assert_eq!(login_url(Some("/admin/users"), Some("expired")), "/login?notice=expired&next=%2Fadmin%2Fusers");
+    }
+
+    #[test]
+    fn local_pages_stay_on_this_site() {
+        assert_eq!(local_page("/login?next=%2Fworklist"), "/login?next=%2Fworklist");
+        assert_eq!(local_page("/worklist?organ=liver"), "/worklist?organ=liver");
+        assert_eq!(local_page("https://evil.example"), "/");
+        assert_eq!(local_page("//evil.example"), "/");
+        assert_eq!(local_page("/\\evil.example"), "/");
+        assert_eq!(local_page(""), "/");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 // JavaScript: with the JavaScript-off run it is skipped (the pages it checks are the same HTML).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, require } from './browser.mjs';
+import { launchChromium, recordPages, require, signInAs } from './browser.mjs';
 
 const { AxeBuilder } = require('@axe-core/playwright');
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
@@ -31,16 +31,8 @@ test('every page meets WCAG 2.1 AA as axe-core checks it, in both languages', { 
   try {
     await page.goto(`${BASE}/login`);
     found.push(...(await violations(page)).map((v) => `/login: ${v}`));
-    await page.fill('#username', 'admin');
-    await page.fill('#password', PASSWORD);
-    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
-    const pages = [...PAGES];
-    await page.goto(`${BASE}/worklist`);
-    const finding = await page.locator('a.open-finding').first().getAttribute('href');
-    if (finding) pages.push(finding);
-    await page.goto(`${BASE}/studies`);
-    const study = await page.locator('[data-testid=studies] a').first().getAttribute('href').catch(() => null);
-    if (study) pages.push(study);
+    await signInAs(page, BASE, 'admin', PASSWORD);
+    const pages = [...PAGES, ...(await recordPages(page, BASE))];
     for (const language of ['en', 'zh-Hans']) {
       await page.goto(`${BASE}/profile`);
       await Promise.all([page.waitForURL(/\/profile/), page.click(`form.language-switch button[value="${language}"]`)]);

@@ -15,3 +15,23 @@ export function launchChromium() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
+
+/** Signs `page` in through the sign-in form and waits to leave the sign-in page. */
+export async function signInAs(page, base, username, password) {
+  await page.goto(`${base}/login`);
+  await page.fill('#username', username);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
+}
+
+/** One finding's and one study's page of the demo program (the pages that show a record). */
+export async function recordPages(page, base) {
+  const pages = [];
+  await page.goto(`${base}/worklist`);
+  const finding = await page.locator('a.open-finding').first().getAttribute('href').catch(() => null);
+  if (finding) pages.push(finding);
+  await page.goto(`${base}/studies`);
+  const study = await page.locator('[data-testid=studies] a').first().getAttribute('href').catch(() => null);
+  if (study) pages.push(study);
+  return pages;
+}

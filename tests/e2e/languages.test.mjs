@@ -3,7 +3,7 @@
 // `lang` and Chinese text, and nothing fails in the browser. Run with JavaScript off and on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium } from './browser.mjs';
+import { launchChromium, recordPages, signInAs } from './browser.mjs';
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -19,14 +19,8 @@ after(async () => { await browser?.close(); });
 
 async function walk(page, language, errors) {
   const visited = [];
-  const pages = [...PAGES];
   // One finding and one study of the demo program too.
-  await page.goto(`${BASE}/worklist`);
-  const finding = await page.locator('a.open-finding').first().getAttribute('href');
-  if (finding) pages.push(finding);
-  await page.goto(`${BASE}/studies`);
-  const study = await page.locator('[data-testid=studies] a').first().getAttribute('href').catch(() => null);
-  if (study) pages.push(study);
+  const pages = [...PAGES, ...(await recordPages(page, BASE))];
   for (const path of pages) {
     const response = await page.goto(`${BASE}${path}`);
     assert.equal(response.status(), 200, `${language} ${path}`);
@@ -57,10 +51,7 @@ test(`every page in English and in Simplified Chinese (JavaScript ${JAVASCRIPT ?
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
   try {
-    await page.goto(`${BASE}/login`);
-    await page.fill('#username', 'admin');
-    await page.fill('#password', PASSWORD);
-    await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
+    await signInAs(page, BASE, 'admin', PASSWORD);
     const english = await walk(page, 'en', errors);
     assert.ok(english.length >= PAGES.length);
 

@@ -1,10 +1,8 @@
 //! Follow-up over HTTP: the lifecycle by role, optimistic concurrency, site scoping, the
 //! worklist's filters and order, the page forms, the recall letter, and the history's integrity.
 
-use app::domain::followup::ServiceLevels;
 use elysium_db::MIGRATOR;
-use elysium_db::findings::NewFinding;
-use elysium_tests::TestApp;
+use elysium_tests::{TestApp, finding};
 use reqwest::Client;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -30,29 +28,6 @@ async fn study(pool: &PgPool, site: &str, patient_id: &str, sex: &str, born: &st
     .await
     .expect("study");
     uid
-}
-
-/// A finding raised `days_ago` days ago.
-async fn finding(pool: &PgPool, study_uid: &str, organ: &str, class: &str, probability: f64, days_ago: i64) -> i64 {
-    let new = NewFinding {
-        study_uid: study_uid.to_owned(),
-        series_uid: None,
-        organ: organ.into(),
-        class_label: class.into(),
-        probability,
-        threshold: 0.5,
-        class_probabilities: json!({ class: probability }),
-        model_name: "reference-screening".into(),
-        model_version: "0.1.0".into(),
-        location: None,
-        detected_at: OffsetDateTime::now_utc() - Duration::days(days_ago),
-        due_date: None,
-        screening_result_ref: None,
-    };
-    app::service::followup::create(pool, &ServiceLevels::default(), new, "test-screening")
-        .await
-        .expect("create finding")
-        .expect("study exists")
 }
 
 async fn post_event(app: &TestApp, client: &Client, id: i64, body: Value) -> (u16, Value) {

@@ -374,26 +374,7 @@ async fn a_finding_of_a_patient_with_an_open_mismatch_says_so_until_it_is_resolv
     let (_, second_parts) = series(45, identity("MRN-44", "OKAFOR^ADAEZE", "19600101"));
     ingest_at(&app, "DEMO-GH", &first_parts).await;
     ingest_at(&app, "DEMO-GH", &second_parts).await;
-    let new = elysium_db::findings::NewFinding {
-        study_uid: first.study_uid.clone(),
-        series_uid: None,
-        organ: "liver".into(),
-        class_label: "hcc".into(),
-        probability: 0.9,
-        threshold: 0.5,
-        class_probabilities: json!({ "hcc": 0.9 }),
-        model_name: "reference-screening".into(),
-        model_version: "0.1.0".into(),
-        location: None,
-        detected_at: time::OffsetDateTime::now_utc(),
-        due_date: None,
-        screening_result_ref: None,
-    };
-    let levels = app::domain::followup::ServiceLevels::default();
-    let finding = app::service::followup::create(&app.pool, &levels, new, "test-screening")
-        .await
-        .expect("create")
-        .expect("the study exists");
+    let finding = elysium_tests::finding(&app.pool, &first.study_uid, "liver", "hcc", 0.9, 0).await;
 
     let coordinator = app.signed_in("coordinator").await;
     let api = get_json(&app, &coordinator, &format!("/api/v1/findings/{finding}")).await;

@@ -12,6 +12,16 @@ async fn page(app: &TestApp, client: &reqwest::Client, path: &str, accept_langua
     response.text().await.expect("html")
 }
 
+async fn switch(app: &TestApp, client: &reqwest::Client, language: &str, back: &str) -> reqwest::Response {
+    client
+        .post(app.url("/language"))
+        .header("origin", app.origin())
+        .form(&[("language", language), ("back", back)])
+        .send()
+        .await
+        .expect("switch")
+}
+
 /// The explicit choice the response records, as `name=value`.
 fn language_cookie(response: &reqwest::Response) -> Option<String> {
     response
@@ -40,13 +50,7 @@ async fn the_browser_language_decides_until_someone_chooses(pool: PgPool) {
     assert!(other.contains("lang=\"en\""));
 
     // A visitor switches on the sign-in page and stays there, now in Chinese whatever the browser says.
-    let switched = visitor
-        .post(app.url("/language"))
-        .header("origin", app.origin())
-        .form(&[("language", "zh-Hans"), ("back", "/login?next=%2Fworklist")])
-        .send()
-        .await
-        .expect("switch");
+    let switched = switch(&app, &visitor, "zh-Hans", "/login?next=%2Fworklist").await;
     assert_eq!(switched.status(), 303);
     assert_eq!(switched.headers()["location"], "/login?next=%2Fworklist");
     assert_eq!(language_cookie(&switched).as_deref(), Some("elysium_language=zh-Hans"));
@@ -54,21 +58,9 @@ async fn the_browser_language_decides_until_someone_chooses(pool: PgPool) {
     assert!(after.contains("lang=\"zh-Hans\"") && after.contains("用户名"), "the choice beats the browser");
 
     // Not a language, or a way off the site: refused, or back home.
-    let bad = visitor
-        .post(app.url("/language"))
-        .header("origin", app.origin())
-        .form(&[("language", "klingon"), ("back", "/")])
-        .send()
-        .await
-        .expect("bad");
+    let bad = switch(&app, &visitor, "klingon", "/").await;
     assert_eq!(bad.status(), 422);
-    let away = visitor
-        .post(app.url("/language"))
-        .header("origin", app.origin())
-        .form(&[("language", "en"), ("back", "https://evil.example/")])
-        .send()
-        .await
-        .expect("away");
+    let away = switch(&app, &visitor, "en", "https://evil.example/").await;
     assert_eq!(away.headers()["location"], "/");
 }
 
@@ -79,13 +71,7 @@ async fn a_signed_in_users_choice_is_kept_and_follows_them(pool: PgPool) {
     let home = get_text(&app, &coordinator, "/").await;
     assert!(home.contains("lang=\"en\"") && home.contains("Skip to content"));
 
-    let switched = coordinator
-        .post(app.url("/language"))
-        .header("origin", app.origin())
-        .form(&[("language", "zh-Hans"), ("back", "/worklist")])
-        .send()
-        .await
-        .expect("switch");
+    let switched = switch(&app, &coordinator, "zh-Hans", "/worklist").await;
     assert_eq!((switched.status().as_u16(), switched.headers()["location"].to_str().ok()), (303, Some("/worklist")));
     let home = get_text(&app, &coordinator, "/").await;
     assert!(home.contains("lang=\"zh-Hans\"") && home.contains("跳到主要内容"), "switched without signing out");

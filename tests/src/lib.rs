@@ -214,3 +214,27 @@ pub async fn stow(app: &TestApp, client: &Client, path: &str, parts: &[Vec<u8>])
 pub fn stow_content_type() -> String {
     format!("multipart/related; type=\"application/dicom\"; boundary={STOW_BOUNDARY}")
 }
+
+/// A screening finding on `study_uid` raised `days_ago` days ago, through the follow-up service
+/// as the screening pipeline registers one.
+pub async fn finding(pool: &PgPool, study_uid: &str, organ: &str, class: &str, probability: f64, days_ago: i64) -> i64 {
+    let new = elysium_db::findings::NewFinding {
+        study_uid: study_uid.to_owned(),
+        series_uid: None,
+        organ: organ.into(),
+        class_label: class.into(),
+        probability,
+        threshold: 0.5,
+        class_probabilities: json!({ class: probability }),
+        model_name: "reference-screening".into(),
+        model_version: "0.1.0".into(),
+        location: None,
+        detected_at: time::OffsetDateTime::now_utc() - time::Duration::days(days_ago),
+        due_date: None,
+        screening_result_ref: None,
+    };
+    app::service::followup::create(pool, &app::domain::followup::ServiceLevels::default(), new, "test-screening")
+        .await
+        .expect("create finding")
+        .expect("study exists")
+}

@@ -106,7 +106,6 @@ pub async fn me(user: Option<Extension<SessionUser>>) -> Result<Json<SessionUser
     current_user(user).map(Json)
 }
 
-/// Only same-site paths, so the sign-in page cannot be used to redirect elsewhere.
 /// A user who chose an interface language gets it from sign-in on, in any browser.
 fn with_language(
     state: &AppState,
@@ -121,9 +120,10 @@ fn with_language(
     response
 }
 
+/// Only same-site paths, so the sign-in page cannot be used to redirect elsewhere (nor back to
+/// itself).
 fn safe_next(next: &str) -> &str {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.starts_with("/login");
-    if local { next } else { "/" }
+    if next.starts_with("/login") { "/" } else { crate::http::local_page(next) }
 }
 
 #[cfg(test)]
