@@ -185,6 +185,11 @@ pub(crate) fn series_template(a: &SeriesAttributes<'_>) -> InMemDicomObject {
         text(tags::RESCALE_TYPE, VR::LO, "HU"),
         text(tags::LOSSY_IMAGE_COMPRESSION, VR::CS, "00"),
     ];
+    if !a.patient_name.is_ascii() {
+        // A name beyond ASCII (a Chinese patient's ideographic group) is written in UTF-8, which
+        // the data set then has to declare (PS3.3 C.12.1.1.2); ASCII needs no declaration.
+        elements.push(text(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 192"));
+    }
     if a.contrast {
         elements.push(text(tags::CONTRAST_BOLUS_AGENT, VR::LO, "Iohexol 350 mgI/mL (synthetic)"));
         elements.push(text(tags::CONTRAST_BOLUS_ROUTE, VR::LO, "IV"));

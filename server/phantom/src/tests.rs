@@ -549,3 +549,24 @@ fn phantom_timing_512() {
         );
     }
 }
+
+#[test]
+fn a_chinese_name_is_written_in_utf8_and_declared() {
+    let out = tempdir();
+    let mut options = options(out.path(), 32, Some(4));
+    let name = "Zhang^Wei=张^伟=zhang^wei";
+    options.identity = PatientIdentity { name: Some(name.into()), ..PatientIdentity::default() };
+    let report = generate(&options).expect("phantom");
+    let files = report.series[0].dicom_files().expect("files");
+    let object = open_file(&files[0]).expect("reopens");
+    assert_eq!(text(&object, tags::SPECIFIC_CHARACTER_SET), "ISO_IR 192");
+    assert_eq!(text(&object, tags::PATIENT_NAME), name);
+    // The bytes on disk are UTF-8 (张 is E5 BC A0), as the declaration says.
+    let bytes = std::fs::read(&files[0]).expect("bytes");
+    assert!(bytes.windows(3).any(|w| w == [0xE5, 0xBC, 0xA0]), "张 in UTF-8");
+
+    // An ASCII name declares nothing (the default repertoire).
+    let plain = generate(&self::options(out.path().join("plain").as_path(), 32, Some(4))).expect("phantom");
+    let object = open_file(&plain.series[0].dicom_files().expect("files")[0]).expect("reopens");
+    assert!(object.element(tags::SPECIFIC_CHARACTER_SET).is_err());
+}

@@ -52,6 +52,7 @@ pub async fn seed_images(
         }
     }
     seed_demographics_mismatch(pool, ingestor, data_dir).await?;
+    seed_chinese_patient(pool, ingestor, data_dir).await?;
     if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-900057-").await? == 0 {
         let (seed, lesion, rows, site) = SCREENING_SHOWCASE;
         // Outside `demo-phantoms`: the follow-up demo seeds findings from the truth files there.
@@ -61,6 +62,31 @@ pub async fn seed_images(
         options.lesions = vec![lesion.parse()?];
         store_phantom(pool, ingestor, options, site).await?;
     }
+    Ok(())
+}
+
+/// A patient of the Zhejiang programme whose name arrives in all three DICOM groups
+/// (alphabetic, ideographic, phonetic), as hospitals there send it: the pages show
+/// `张伟 (Zhang Wei)`, and QIDO-RS returns the groups.
+async fn seed_chinese_patient(
+    pool: &sqlx::PgPool,
+    ingestor: &crate::ingest::Ingestor,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    const PATIENT_ID: &str = "PH-ZJ-0001";
+    if elysium_db::images::count_studies_with_patient_prefix(pool, PATIENT_ID).await? > 0 {
+        return Ok(());
+    }
+    let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-chinese"));
+    options.seed = 2_880;
+    options.rows = 64;
+    options.slices = Some(60);
+    options.identity = elysium_phantom::PatientIdentity {
+        patient_id: Some(PATIENT_ID.into()),
+        name: Some("Zhang^Wei=张^伟=zhang^wei".into()),
+        birth_date: Some("19580612".into()),
+    };
+    store_phantom(pool, ingestor, options, "DEMO-RC").await?;
     Ok(())
 }
 
