@@ -4,7 +4,7 @@
 // JavaScript: with the JavaScript-off run it is skipped (the pages it checks are the same HTML).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, recordPages, require, signInAs } from './browser.mjs';
+import { launchChromium, recordPages, require, restoreEnglish, signInAs } from './browser.mjs';
 
 const { AxeBuilder } = require('@axe-core/playwright');
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
@@ -44,6 +44,8 @@ test('every page meets WCAG 2.1 AA as axe-core checks it, in both languages', { 
     }
     assert.deepEqual(found, [], `accessibility violations:\n${found.join('\n')}`);
   } finally {
+    // The switch saved the choice in admin's profile: give the other tests their English back.
+    await restoreEnglish(page, BASE);
     await context.close();
   }
 });

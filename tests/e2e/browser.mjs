@@ -35,3 +35,13 @@ export async function recordPages(page, base) {
   if (study) pages.push(study);
   return pages;
 }
+
+/**
+ * Sets the signed-in user's language back to English (a switch is saved in their profile, which
+ * the suite's other tests share); best effort, for a `finally`.
+ */
+export async function restoreEnglish(page, base) {
+  await page.request
+    .post(`${base}/language`, { form: { language: 'en', back: '/' }, headers: { origin: base }, maxRedirects: 0 })
+    .catch(() => {});
+}

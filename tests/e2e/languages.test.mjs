@@ -3,7 +3,7 @@
 // `lang` and Chinese text, and nothing fails in the browser. Run with JavaScript off and on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, recordPages, signInAs } from './browser.mjs';
+import { launchChromium, recordPages, restoreEnglish, signInAs } from './browser.mjs';
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -66,6 +66,8 @@ test(`every page in English and in Simplified Chinese (JavaScript ${JAVASCRIPT ?
     await Promise.all([page.waitForURL(/./), page.click('form.language-switch button[value="en"]')]);
     assert.equal(await page.getAttribute('html', 'lang'), 'en');
   } finally {
+    // The switch saved the choice in admin's profile: whatever happened, English again.
+    await restoreEnglish(page, BASE);
     await context.close();
   }
 });
