@@ -405,10 +405,23 @@ async fn the_page_forms_post_and_redirect_back(pool: PgPool) {
     let response = form(&[("event", "add_note"), ("expected_version", "1"), ("text", "late")]).await.expect("form");
     assert_eq!(response.status(), 303);
     let location = response.headers()["location"].to_str().expect("location").to_owned();
+    assert!(location.starts_with(&format!("/findings/{id}?error=stale&status=in_review&version=2")), "{location}");
+    // The page words the refusal in the reader's language, with the state in its words.
+    let page = |accept: &'static str| {
+        let request = coordinator.get(app.url(&location)).header("accept-language", accept);
+        async move { request.send().await.expect("page").text().await.expect("html") }
+    };
+    let notice = |html: String| {
+        let after = html.split(r#"data-testid="error""#).nth(1).unwrap_or_default().to_owned();
+        after.split("</p>").next().unwrap_or_default().replace("<!>", "")
+    };
+    let english = notice(page("en").await);
     assert!(
-        location.starts_with(&format!("/findings/{id}?error=")) && location.contains("changed+by+someone+else"),
-        "{location}"
+        english.contains("changed by someone else") && english.contains("In review") && english.contains("version 2"),
+        "{english}"
     );
+    let chinese = notice(page("zh-CN").await);
+    assert!(chinese.contains("已被他人修改") && chinese.contains("审核中"), "{chinese}");
 
     // The page shows the finding with exactly the actions open to the coordinator.
     let html =

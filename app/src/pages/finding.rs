@@ -34,13 +34,44 @@ pub fn FindingPage() -> impl IntoView {
             }
         })
     };
-    // The server's refusal, as it wrote it (a validation or conflict message).
-    let error = move || query.read().get("error");
+    // The server's refusal: a code the page words in the reader's language, or the server's
+    // own text (a payload's validation message).
+    let error = move || {
+        let query = query.read();
+        let error = query.get("error")?;
+        let value = |key: &str| query.get(key).unwrap_or_default();
+        let event = move |name: String| serde_json_kind(&name).map_or(name, |k| k.label_in(language(i18n)).to_owned());
+        let status = move |name: String| {
+            name.parse::<crate::domain::followup::FindingStatus>()
+                .map_or(name, |s| s.label_in(language(i18n)).to_owned())
+        };
+        Some(match error.as_str() {
+            "stale" => {
+                let (s, version) = (status(value("status")), value("version"));
+                t!(i18n, finding.refusal.stale, status = move || s.clone(), version = move || version.clone())
+                    .into_any()
+            }
+            "not_in_state" => {
+                let (e, s) = (event(value("event")), status(value("status")));
+                t!(i18n, finding.refusal.not_in_state, event = move || e.clone(), status = move || s.clone()).into_any()
+            }
+            "role_may_not" => {
+                let e = event(value("event"));
+                t!(i18n, finding.refusal.role_may_not, event = move || e.clone()).into_any()
+            }
+            "too_few_contacts" => {
+                let (have, need) = (value("have"), value("need"));
+                t!(i18n, finding.refusal.too_few_contacts, have = move || have.clone(), need = move || need.clone())
+                    .into_any()
+            }
+            _ => error.into_any(),
+        })
+    };
     view! {
         <Title text=move || t_string!(i18n, finding.title).to_string() />
         <p><a href="/worklist">{t!(i18n, finding.back_to_worklist)}</a></p>
         {done}
-        {move || error().map(|e| view! { <p class="notice error" role="alert" data-testid="error">{e}</p> })}
+        {move || error().map(|text| view! { <p class="notice error" role="alert" data-testid="error">{text}</p> })}
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, finding.loading)}</p> }>
             {move || Suspend::new(async move {
                 match detail.await {

@@ -168,8 +168,33 @@ pub async fn record_event_form(
     match result {
         Ok(_) => audited(redirect_with(&page, "done", &kind)),
         Err(RecordError::NotFound) => audited(ApiError::NotFound.into_response()),
-        Err(error) => audited(redirect_with(&page, "error", &error.to_string())),
+        Err(error) => audited(refused(&page, &error)),
     }
+}
+
+/// Back to the finding with the refusal: as a code and its values where the page words it in the
+/// reader's language, as the service's text otherwise (a payload's validation message).
+fn refused(page: &str, error: &RecordError) -> Response {
+    use app::domain::followup::Refusal;
+    let pairs: Vec<(&str, String)> = match error {
+        RecordError::Stale { current_status, current_version } => vec![
+            ("error", "stale".into()),
+            ("status", current_status.clone()),
+            ("version", current_version.to_string()),
+        ],
+        RecordError::Refused(Refusal::NotInThisState { event, status }) => {
+            vec![("error", "not_in_state".into()), ("event", event.as_str().into()), ("status", status.as_str().into())]
+        }
+        RecordError::Refused(Refusal::RoleMayNot { event, .. }) => {
+            vec![("error", "role_may_not".into()), ("event", event.as_str().into())]
+        }
+        RecordError::Refused(Refusal::TooFewContactAttempts { have, need }) => {
+            vec![("error", "too_few_contacts".into()), ("have", have.to_string()), ("need", need.to_string())]
+        }
+        other => vec![("error", other.to_string())],
+    };
+    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+    axum::response::Redirect::to(&format!("{page}?{query}")).into_response()
 }
 
 /// `POST /worklist/assign` from the worklist page: `item` = `id:version` (repeated), `assignee`,
