@@ -311,8 +311,10 @@ test(`a surgeon sees a finding but is offered no clinical actions (${MODE})`, as
     const response = await page.request.post(`${BASE}/findings/${id}/events`, {
       form: { event: 'record_contact_attempt', expected_version: version, channel: 'phone', result: 'no_answer' },
     });
+    // Back on the finding with the refusal's code, which the page words ("Your role may not …").
     const refusal = new URL(response.url()).searchParams.get('error') ?? '';
-    assert.ok(response.status() === 403 || /may not/.test(refusal), `refused: ${response.status()} ${response.url()}`);
+    assert.ok(response.status() === 403 || refusal === 'role_may_not', `refused: ${response.status()} ${response.url()}`);
+    if (refusal) assert.match(await response.text(), /Your role may not/);
     await openFinding(page, id);
     assert.deepEqual(await historyEvents(page), history);
     assert.equal(await statusLabel(page), 'In review');
