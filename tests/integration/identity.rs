@@ -120,6 +120,21 @@ async fn an_instance_without_a_patient_id_is_refused_on_every_way_in(pool: PgPoo
     assert_eq!(result["refused"], 1, "{result}");
     assert!(result["rows"][0]["detail"].as_str().unwrap_or("").contains("PatientID"), "{result}");
 
+    // The command line (`elysium ingest`) prints a line per refused file from the same summary.
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("no-id.dcm"), &parts[3]).expect("write");
+    let received = Received::new(Via::Cli, app.site_id("DEMO-GH").await);
+    let summary =
+        elysium_server::ingest::cli::ingest_paths(&app.state().ingestor, &[dir.path().to_path_buf()], &received, 1)
+            .await
+            .expect("ingest");
+    assert_eq!((summary.stored, summary.refused.len()), (0, 1));
+    assert!(
+        summary.refused[0].0.ends_with("no-id.dcm") && summary.refused[0].1.contains("PatientID"),
+        "{:?}",
+        summary.refused
+    );
+
     assert_eq!(count(&app, "select count(*) from instance").await, 0);
     assert_eq!(count(&app, "select count(*) from patient").await, 0, "no shared empty-ID patient");
 }
