@@ -62,7 +62,12 @@ pub fn local_page(path: &str) -> &str {
 
 /// 303 to `page` with `key=value` added to its query string.
 pub fn redirect_with(page: &str, key: &str, value: &str) -> Response {
-    let pair = serde_urlencoded::to_string([(key, value)]).unwrap_or_default();
+    redirect_with_pairs(page, &[(key, value)])
+}
+
+/// 303 to `page` with `pairs` added to its query string, in order.
+pub fn redirect_with_pairs(page: &str, pairs: &[(&str, &str)]) -> Response {
+    let pair = serde_urlencoded::to_string(pairs).unwrap_or_default();
     let separator = if page.contains('?') { '&' } else { '?' };
     let location = format!("{page}{separator}{pair}");
     let location = HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/worklist"));

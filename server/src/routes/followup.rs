@@ -193,8 +193,8 @@ fn refused(page: &str, error: &RecordError) -> Response {
         }
         other => vec![("error", other.to_string())],
     };
-    let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    axum::response::Redirect::to(&format!("{page}?{query}")).into_response()
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    crate::http::redirect_with_pairs(page, &pairs)
 }
 
 /// `POST /worklist/assign` from the worklist page: `item` = `id:version` (repeated), `assignee`,
@@ -228,11 +228,10 @@ pub async fn assign_form(
     let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &state.levels, &items, assignee).await;
     match refused.first() {
         // The page words it (in the reader's language): `notice=assigned&count=N`.
-        None => audited(redirect_with(
-            &format!("{page}{}count={}", if page.contains('?') { '&' } else { '?' }, assigned.len()),
-            "notice",
-            "assigned",
-        )),
+        None => {
+            let count = assigned.len().to_string();
+            audited(crate::http::redirect_with_pairs(&page, &[("count", &count), ("notice", "assigned")]))
+        }
         Some((id, error)) => {
             let text = format!("assigned {}; {} not assigned (#{id}: {error})", assigned.len(), refused.len());
             audited(redirect_with(&page, "error", &text))
