@@ -10,6 +10,9 @@
 //!   guidelines' own texts do (肺癌, 肝癌) where the organ is what the worklist sorts by.
 //! - `NHC-MDT-2018`: 国家卫生健康委办公厅《关于开展肿瘤多学科诊疗试点工作的通知》(2018):
 //!   多学科诊疗（MDT）.
+//!   The treatment chapters of the same guidelines name the recommendations (内镜下切除,
+//!   新辅助放化疗, 根治性放化疗, 立体定向放疗, 消融治疗, 经动脉化疗栓塞, 全喉切除术, 最佳支持治疗 ...)
+//!   and the TNM components (原发肿瘤, 区域淋巴结, 远处转移) and the stage (分期).
 //! - `CNCTST`: 全国科学技术名词审定委员会《医学名词》 (China National Committee for Terms in
 //!   Sciences and Technologies, medical terms; termonline.cn): examinations and findings
 //!   (增强 CT, 增强 MRI, 胃镜, 结肠镜, 活检, 病理, 影像, 良性, 恶性, 伪影, 假阳性, 失访).
@@ -50,6 +53,29 @@ pub const TERMS: &[(&str, &str, Source)] = &[
     ("Imaging artefact", "影像伪影", Source::Cnctst),
     ("AI false positive", "AI 假阳性", Source::Cnctst),
     ("Lost to follow-up", "失访", Source::Cnctst),
+    ("Laryngeal cancer", "喉癌", Source::Nhc2022),
+    // TNM staging: the guidelines' own words for the three components and the stage group.
+    ("Primary tumour (T)", "原发肿瘤（T）", Source::Nhc2022),
+    ("Regional lymph nodes (N)", "区域淋巴结（N）", Source::Nhc2022),
+    ("Distant metastasis (M)", "远处转移（M）", Source::Nhc2022),
+    ("Stage group", "分期", Source::Nhc2022),
+    // Treatment recommendations, as the guidelines' treatment chapters name them.
+    ("Endoscopic resection", "内镜下切除", Source::Nhc2022),
+    ("Upfront resection", "直接手术切除", Source::Nhc2022),
+    ("Neoadjuvant chemotherapy, then surgery", "新辅助化疗后手术", Source::Nhc2022),
+    ("Neoadjuvant chemoradiotherapy, then surgery", "新辅助放化疗后手术", Source::Nhc2022),
+    ("Definitive chemoradiotherapy", "根治性放化疗", Source::Nhc2022),
+    ("Definitive radiotherapy", "根治性放疗", Source::Nhc2022),
+    ("Stereotactic body radiotherapy", "立体定向放疗", Source::Nhc2022),
+    ("Ablation", "消融治疗", Source::Nhc2022),
+    ("Transarterial chemoembolisation", "经动脉化疗栓塞", Source::Nhc2022),
+    ("Liver transplantation", "肝移植", Source::Nhc2022),
+    ("Larynx-preserving surgery", "保留喉功能手术", Source::Nhc2022),
+    ("Total laryngectomy", "全喉切除术", Source::Nhc2022),
+    ("Systemic therapy", "系统治疗", Source::Nhc2022),
+    ("Active surveillance", "主动监测", Source::Nhc2022),
+    ("Surveillance", "随访观察", Source::Nhc2022),
+    ("Best supportive care", "最佳支持治疗", Source::Nhc2022),
 ];
 
 /// The reviewed Chinese name of an English clinical label, if it is in the glossary.
@@ -86,6 +112,8 @@ mod tests {
         assert!(agrees(DismissReason::ALL.iter().copied()) >= 2);
         assert!(agrees(FindingStatus::ALL) >= 5);
         assert!(agrees(EventKind::ALL) >= 1);
+        assert_eq!(agrees(crate::domain::staging::Cancer::ALL), 9, "every staged cancer, larynx included");
+        assert_eq!(agrees(crate::domain::mdt::Treatment::ALL), 16, "every treatment option");
     }
 
     #[test]
