@@ -14,7 +14,7 @@ pub(crate) struct Body {
 }
 
 impl Body {
-    fn point(&self, [u, v, w]: [f64; 3]) -> [f64; 3] {
+    pub(crate) fn point(&self, [u, v, w]: [f64; 3]) -> [f64; 3] {
         [u * self.half_width_mm, v * self.half_depth_mm, self.z_bottom_mm + w * self.length_mm]
     }
 
@@ -97,7 +97,7 @@ impl Segment {
     }
 }
 
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+pub(crate) fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
@@ -522,7 +522,7 @@ pub(crate) enum PlacementFailure {
 }
 
 /// The 26 probe directions: {-1, 0, 1}^3 without the origin, normalised.
-fn probe_directions() -> Vec<[f64; 3]> {
+pub(crate) fn probe_directions() -> Vec<[f64; 3]> {
     let mut dirs = Vec::with_capacity(26);
     for i in -1i32..=1 {
         for j in -1i32..=1 {
@@ -539,7 +539,7 @@ fn probe_directions() -> Vec<[f64; 3]> {
     dirs
 }
 
-const PLACEMENT_TRIES: usize = 4000;
+pub(crate) const PLACEMENT_TRIES: usize = 4000;
 
 /// Places one lesion of `diameter_mm` by `rule` in `anatomy`, within the scanned z range
 /// `[z_min, z_max]`, away from the lesions already placed.
@@ -555,27 +555,10 @@ pub(crate) fn place_lesion(
     rng: &mut Rng,
 ) -> Result<Lesion, PlacementFailure> {
     let host = anatomy.organ(&rule.organ).ok_or(PlacementFailure::NoRoom)?;
-    let radius = diameter_mm / 2.0;
-    let mut bbox = host.bbox();
-    bbox[0][2] = bbox[0][2].max(z_range[0] + radius);
-    bbox[1][2] = bbox[1][2].min(z_range[1] - radius);
-    if bbox[0][2] > bbox[1][2] {
-        return Err(PlacementFailure::NotInScan);
-    }
     let probes = probe_directions();
     let needed = (rule.min_inside * probes.len() as f64).ceil() as usize;
-    let mut centre = None;
-    for _ in 0..PLACEMENT_TRIES {
-        let c = [0, 1, 2].map(|i| rng.range(bbox[0][i], bbox[1][i]));
-        if anatomy.label_at(c) != host.label {
-            continue;
-        }
-        if placed.iter().any(|l| {
-            let d = [c[0] - l.centre[0], c[1] - l.centre[1], c[2] - l.centre[2]];
-            dot(d, d).sqrt() < l.radius + radius
-        }) {
-            continue;
-        }
+    let radius = diameter_mm / 2.0;
+    let fits = |c: [f64; 3]| {
         let inside = probes
             .iter()
             .filter(|d| {
@@ -583,7 +566,66 @@ pub(crate) fn place_lesion(
                 anatomy.label_at(p) == host.label
             })
             .count();
-        if inside >= needed {
+        inside >= needed
+    };
+    place_lesion_with(spec, anatomy, rule, diameter_mm, contrast, z_range, placed, rng, &Placement::new(&fits))
+}
+
+/// How [`place_lesion_with`] accepts a centre, beyond lying in the host organ, in the scan and
+/// clear of the lesions already placed.
+pub(crate) struct Placement<'a> {
+    /// Whether the lesion may sit at this centre.
+    pub fits: &'a dyn Fn([f64; 3]) -> bool,
+    /// Centres drawn before giving up.
+    pub tries: usize,
+    /// Least distance (mm) kept between the lesion and those already placed.
+    pub gap_mm: f64,
+    /// Labels the lesion replaces besides its host organ and the rule's `grow_into`.
+    pub grow_into: Vec<u8>,
+}
+
+impl<'a> Placement<'a> {
+    pub fn new(fits: &'a dyn Fn([f64; 3]) -> bool) -> Placement<'a> {
+        Placement { fits, tries: PLACEMENT_TRIES, gap_mm: 0.0, grow_into: Vec::new() }
+    }
+}
+
+/// [`place_lesion`] with its acceptance test given: the centre is drawn uniformly in the host
+/// organ's bounding box (within the scan), the same draws in the same order for the same
+/// stream whatever `placement` says.
+#[expect(clippy::too_many_arguments, reason = "a private helper with distinct inputs")]
+pub(crate) fn place_lesion_with(
+    spec: &PhantomSpec,
+    anatomy: &Anatomy,
+    rule: &LesionRule,
+    diameter_mm: f64,
+    contrast: bool,
+    z_range: [f64; 2],
+    placed: &[Lesion],
+    rng: &mut Rng,
+    placement: &Placement<'_>,
+) -> Result<Lesion, PlacementFailure> {
+    let host = anatomy.organ(&rule.organ).ok_or(PlacementFailure::NoRoom)?;
+    let radius = diameter_mm / 2.0;
+    let mut bbox = host.bbox();
+    bbox[0][2] = bbox[0][2].max(z_range[0] + radius);
+    bbox[1][2] = bbox[1][2].min(z_range[1] - radius);
+    if bbox[0][2] > bbox[1][2] {
+        return Err(PlacementFailure::NotInScan);
+    }
+    let mut centre = None;
+    for _ in 0..placement.tries {
+        let c = [0, 1, 2].map(|i| rng.range(bbox[0][i], bbox[1][i]));
+        if anatomy.label_at(c) != host.label {
+            continue;
+        }
+        if placed.iter().any(|l| {
+            let d = [c[0] - l.centre[0], c[1] - l.centre[1], c[2] - l.centre[2]];
+            dot(d, d).sqrt() < l.radius + radius + placement.gap_mm
+        }) {
+            continue;
+        }
+        if (placement.fits)(c) {
             centre = Some(c);
             break;
         }
@@ -612,6 +654,11 @@ pub(crate) fn place_lesion(
     for name in &rule.grow_into {
         if let Some(o) = spec.organ(name) {
             replaces.push(o.label);
+        }
+    }
+    for &label in &placement.grow_into {
+        if !replaces.contains(&label) {
+            replaces.push(label);
         }
     }
     Ok(Lesion {

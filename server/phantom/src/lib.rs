@@ -8,6 +8,10 @@
 //! come from one spec file, `models/phantom/spec.toml` (embedded as the default), which a
 //! training script can read to reproduce the same distribution.
 //!
+//! [`generate_staged`] adds what a tumour board stages from the images (see [`StagingOptions`]):
+//! regional lymph nodes, distant lesions and a primary lesion against an adjacent structure,
+//! drawn by `models/phantom/staging.toml` and described in truth.json.
+//!
 //! Everything is deterministic: the same seed, options and spec give byte-identical files.
 
 mod anatomy;
@@ -15,6 +19,7 @@ mod dicom;
 mod names;
 mod rng;
 mod spec;
+mod staging;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +43,11 @@ pub use self::spec::{
     DEFAULT_SPEC, GeometrySpec, LesionLabelSpec, LesionRule, LesionShape, NoiseSpec, OrganSpec, PhantomSpec,
     SPEC_VERSION, Sex, ShapeSpec, VariationSpec,
 };
+pub use self::staging::{
+    DEFAULT_STAGING_SPEC, DistantRequest, InvasionRequest, NodeRequest, STAGING_SPEC_VERSION, StagingOptions,
+    StagingSpec,
+};
+use self::staging::{PatientStaging, ResolvedStaging};
 
 /// The largest matrix accepted (rows = columns).
 pub const MAX_ROWS: u16 = 2048;
@@ -239,6 +249,16 @@ pub enum PhantomError {
     InvalidOption(String),
     #[error("invalid lesion `{input}`: {reason} (expected ORGAN:DIAMETER_MM, e.g. liver:25)")]
     InvalidLesionRequest { input: String, reason: String },
+    #[error("invalid node `{input}`: {reason} (expected ORGAN:REGION:SHORT_AXIS_MM, e.g. lung:hilar:14)")]
+    InvalidNodeRequest { input: String, reason: String },
+    #[error("invalid distant lesion `{input}`: {reason} (expected ORGAN:DIAMETER_MM, e.g. liver:18)")]
+    InvalidDistantRequest { input: String, reason: String },
+    #[error("invalid invasion `{input}`: {reason} (expected ORGAN:STRUCTURE, e.g. lung:chest_wall)")]
+    InvalidInvasionRequest { input: String, reason: String },
+    #[error("cannot stage `{request}`: {reason}")]
+    InvalidStagingRequest { request: String, reason: String },
+    #[error("cannot place {what} in patient {patient_id}: {reason}")]
+    StagingDoesNotFit { what: String, patient_id: String, reason: String },
     #[error("unknown transfer syntax `{0}` (expected one of: {names})", names = PhantomSyntax::NAMES.join(", "))]
     UnknownTransferSyntax(String),
     #[error("no lesion rule for organ `{organ}` (known: {known})")]
@@ -326,6 +346,12 @@ impl VolumeGeometry {
 
 /// Writes the phantom series described by `options`.
 pub fn generate(options: &PhantomOptions) -> Result<PhantomReport, PhantomError> {
+    generate_staged(options, &StagingOptions::default())
+}
+
+/// Writes the phantom series described by `options`, with the staging findings of `staging`
+/// in every patient (nothing more than [`generate`] when it is empty).
+pub fn generate_staged(options: &PhantomOptions, staging: &StagingOptions) -> Result<PhantomReport, PhantomError> {
     if options.patients == 0 || options.patients > MAX_PATIENTS {
         return Err(PhantomError::InvalidOption(format!(
             "patients must be within 1..={MAX_PATIENTS} (got {})",
@@ -350,14 +376,19 @@ pub fn generate(options: &PhantomOptions) -> Result<PhantomReport, PhantomError>
     let origin = options.spec.as_ref().map_or_else(|| "built-in spec".to_owned(), |p| p.display().to_string());
     let spec = PhantomSpec::parse(&spec_text, &origin)?;
     let lesions = resolve_lesions(&spec, &options.lesions)?;
-    let geometry = VolumeGeometry::new(&spec, options.rows, options.slices)?;
-    let run = RunContext {
-        options,
-        spec: &spec,
-        lesions: &lesions,
-        geometry: &geometry,
-        digest: options_digest(options, &spec_text, geometry.z.len()),
+    let staging_spec = if staging.is_empty() { None } else { Some(StagingSpec::builtin(&spec)?) };
+    let lesion_organs: Vec<&str> = lesions.iter().map(|l| l.rule.organ.as_str()).collect();
+    let resolved = match &staging_spec {
+        Some(s) => Some(ResolvedStaging::resolve(&spec, s, staging, &lesion_organs)?),
+        None => None,
     };
+    let geometry = VolumeGeometry::new(&spec, options.rows, options.slices)?;
+    let mut digest = options_digest(options, &spec_text, geometry.z.len());
+    if !staging.is_empty() {
+        digest = staging_digest(digest, staging);
+    }
+    let run =
+        RunContext { options, spec: &spec, lesions: &lesions, staging: resolved.as_ref(), geometry: &geometry, digest };
 
     fs::create_dir_all(&options.out).map_err(io_error(&options.out))?;
     let series = (1..=options.patients).map(|patient| run.patient(patient)).collect::<Result<Vec<_>, _>>()?;
@@ -405,10 +436,33 @@ fn options_digest(options: &PhantomOptions, spec_text: &str, slices: usize) -> [
     h.finalize().into()
 }
 
+/// The run's digest extended with the staging spec and requests (only when there are some,
+/// so that phantoms without them keep their UIDs).
+fn staging_digest(digest: [u8; 32], staging: &StagingOptions) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(digest);
+    h.update(b"elysium-phantom-staging/1");
+    h.update(DEFAULT_STAGING_SPEC.as_bytes());
+    for node in &staging.nodes {
+        h.update(b"node\0");
+        h.update(node.to_string().to_ascii_lowercase().as_bytes());
+    }
+    for distant in &staging.distant {
+        h.update(b"distant\0");
+        h.update(distant.to_string().to_ascii_lowercase().as_bytes());
+    }
+    for invasion in &staging.invasion {
+        h.update(b"invasion\0");
+        h.update(invasion.to_string().to_ascii_lowercase().as_bytes());
+    }
+    h.finalize().into()
+}
+
 struct RunContext<'a> {
     options: &'a PhantomOptions,
     spec: &'a PhantomSpec,
     lesions: &'a [ResolvedLesion<'a>],
+    staging: Option<&'a ResolvedStaging<'a>>,
     geometry: &'a VolumeGeometry,
     digest: [u8; 32],
 }
@@ -481,19 +535,40 @@ impl RunContext<'_> {
         let anatomy = Anatomy::build(spec, options.seed, index, patient.sex, options.contrast);
 
         let mut lesions: Vec<Lesion> = Vec::new();
+        let mut invasions = Vec::new();
         for (i, request) in self.lesions.iter().enumerate() {
             let mut rng = Rng::for_stream(options.seed, &[stream::LESION, u64::from(index), i as u64]);
-            let lesion = place_lesion(
-                spec,
-                &anatomy,
-                request.rule,
-                f64::from(request.diameter_mm),
-                options.contrast,
-                geometry.z_range(),
-                &lesions,
-                &mut rng,
-            )
-            .map_err(|failure| PhantomError::LesionDoesNotFit {
+            let diameter = f64::from(request.diameter_mm);
+            let invasion = self.staging.and_then(|s| Some((s, s.invasion_of(i)?)));
+            let placed = match invasion {
+                Some((staging, invasion)) => staging
+                    .place_invading(
+                        invasion,
+                        spec,
+                        &anatomy,
+                        request.rule,
+                        diameter,
+                        options.contrast,
+                        geometry.z_range(),
+                        &lesions,
+                        &mut rng,
+                    )
+                    .map(|(lesion, invasion)| {
+                        invasions.push(invasion);
+                        lesion
+                    }),
+                None => place_lesion(
+                    spec,
+                    &anatomy,
+                    request.rule,
+                    diameter,
+                    options.contrast,
+                    geometry.z_range(),
+                    &lesions,
+                    &mut rng,
+                ),
+            };
+            let lesion = placed.map_err(|failure| PhantomError::LesionDoesNotFit {
                 organ: request.rule.organ.clone(),
                 diameter_mm: request.diameter_mm,
                 patient_id: patient.id.clone(),
@@ -506,6 +581,34 @@ impl RunContext<'_> {
             })?;
             lesions.push(lesion);
         }
+        let extras = match self.staging {
+            Some(staging) => {
+                let mut extras = staging
+                    .place_patient(
+                        spec,
+                        &anatomy,
+                        options.contrast,
+                        geometry.z_range(),
+                        geometry.spacing,
+                        &lesions,
+                        options.seed,
+                        index,
+                    )
+                    .map_err(|f| PhantomError::StagingDoesNotFit {
+                        what: f.what,
+                        patient_id: patient.id.clone(),
+                        reason: match f.failure {
+                            PlacementFailure::NotInScan => "it is not covered by the scanned slices".into(),
+                            PlacementFailure::NoRoom => {
+                                "no position in its region holds it (try a smaller size or more slices)".into()
+                            }
+                        },
+                    })?;
+                extras.invasions = invasions;
+                Some(extras)
+            }
+            None => None,
+        };
 
         let dir = options.out.join(&patient.id).join(&patient.series_uid);
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
@@ -538,7 +641,7 @@ impl RunContext<'_> {
             .par_iter()
             .enumerate()
             .map(|(k, &z)| {
-                let (labels, pixels) = self.render_slice(&anatomy, &lesions, index, k, z);
+                let (labels, pixels) = self.render_slice(&anatomy, &lesions, extras.as_ref(), index, k, z);
                 let path = dir.join(&file_names[k]);
                 let bytes = dicom::encode_slice(
                     &template,
@@ -563,7 +666,7 @@ impl RunContext<'_> {
         gz.finish().and_then(|mut w| w.flush()).map_err(io_error(&labels_path))?;
         drop(slice_labels);
 
-        let truth = self.truth(&patient, &anatomy, &lesions, &file_names);
+        let truth = self.truth(&patient, &anatomy, &lesions, extras.as_ref(), &file_names);
         let truth_path = dir.join(TRUTH_FILE);
         let json = serde_json::to_vec_pretty(&truth)
             .map_err(|source| PhantomError::Json { path: truth_path.clone(), source })?;
@@ -584,6 +687,7 @@ impl RunContext<'_> {
         &self,
         anatomy: &Anatomy,
         lesions: &[Lesion],
+        extras: Option<&PatientStaging>,
         patient: u32,
         k: usize,
         z: f64,
@@ -602,15 +706,28 @@ impl RunContext<'_> {
         let sd = anatomy.label_sd.map(|v| v as f32);
         let mut hu: Vec<f32> =
             labels.iter().zip(&noise).map(|(&l, &e)| mean[usize::from(l)] + sd[usize::from(l)] * e).collect();
+        if let Some(extras) = extras {
+            extras.paint_nodes(z, grid, &mut labels, &mut hu, &noise);
+        }
         for lesion in lesions {
             lesion.paint(z, grid, self.spec.lesions.label, &mut labels, &mut hu, &noise);
+        }
+        if let Some(extras) = extras {
+            extras.paint_distant(z, grid, &mut labels, &mut hu, &noise);
         }
         let offset = -dicom::RESCALE_INTERCEPT as f32;
         let pixels = hu.iter().map(|&v| (v + offset).round().clamp(0.0, dicom::MAX_STORED) as u16).collect();
         (labels, pixels)
     }
 
-    fn truth(&self, patient: &Patient, anatomy: &Anatomy, lesions: &[Lesion], file_names: &[String]) -> Truth {
+    fn truth(
+        &self,
+        patient: &Patient,
+        anatomy: &Anatomy,
+        lesions: &[Lesion],
+        extras: Option<&PatientStaging>,
+        file_names: &[String],
+    ) -> Truth {
         let g = self.geometry;
         let grid = &g.grid;
         let spec = self.spec;
@@ -623,6 +740,11 @@ impl RunContext<'_> {
         labels.insert(spec.lesions.label, spec.lesions.name.clone());
         let z0 = g.z.first().copied().unwrap_or_default();
         let voxel = |p: [f64; 3]| [(z0 - p[2]) / g.spacing, (p[1] - grid.y0) / grid.dy, (p[0] - grid.x0) / grid.dx];
+        let (nodes, distant, invasion) = extras.map(|e| e.truth(&voxel)).unwrap_or_default();
+        if let Some(staging) = self.staging {
+            labels.insert(staging.staging.node.label, staging.staging.node.name.clone());
+            labels.insert(staging.staging.distant.label, staging.staging.distant.name.clone());
+        }
         Truth {
             format: "elysium-phantom-truth",
             version: 1,
@@ -679,6 +801,9 @@ impl RunContext<'_> {
                     lobes: l.lobes.iter().map(|&(centre_mm, radius_mm)| TruthLobe { centre_mm, radius_mm }).collect(),
                 })
                 .collect(),
+            nodes,
+            distant,
+            invasion,
         }
     }
 }
@@ -743,6 +868,13 @@ struct Truth {
     /// This patient's mean HU by organ (spec mean, phase, and per-patient jitter).
     organ_hu: BTreeMap<String, f64>,
     lesions: Vec<TruthLesion>,
+    /// Staging findings (`generate_staged`); left out when none was requested.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    nodes: Vec<staging::TruthNode>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    distant: Vec<staging::TruthDistant>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    invasion: Vec<staging::TruthInvasion>,
 }
 
 #[derive(Serialize)]

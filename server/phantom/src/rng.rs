@@ -12,6 +12,9 @@ pub(crate) mod stream {
     pub const LESION: u64 = 4;
     pub const NOISE: u64 = 5;
     pub const NAMES: u64 = 6;
+    /// Staging findings (`staging` module): lymph nodes, distant lesions.
+    pub const NODE: u64 = 7;
+    pub const DISTANT: u64 = 8;
 }
 
 const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;

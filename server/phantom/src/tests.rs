@@ -20,7 +20,7 @@ fn lesion(s: &str) -> LesionRequest {
     s.parse().expect("a valid lesion request")
 }
 
-fn tempdir() -> tempfile::TempDir {
+pub(crate) fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("a temporary folder")
 }
 
@@ -42,14 +42,14 @@ fn int(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> i64 {
 }
 
 /// A series read back: truth, label map and HU (both z, y, x).
-struct Series {
-    truth: Value,
-    labels: Vec<u8>,
-    hu: Vec<f32>,
-    objects: Vec<DefaultDicomObject>,
+pub(crate) struct Series {
+    pub truth: Value,
+    pub labels: Vec<u8>,
+    pub hu: Vec<f32>,
+    pub objects: Vec<DefaultDicomObject>,
 }
 
-fn read_series(dir: &Path) -> Series {
+pub(crate) fn read_series(dir: &Path) -> Series {
     let truth: Value = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).expect("truth.json is readable"))
         .expect("truth.json is JSON");
     let mut labels = Vec::new();
@@ -67,7 +67,7 @@ fn read_series(dir: &Path) -> Series {
     Series { truth, labels, hu, objects }
 }
 
-fn f(v: &Value) -> f64 {
+pub(crate) fn f(v: &Value) -> f64 {
     v.as_f64().expect("a number")
 }
 
