@@ -68,12 +68,14 @@ start_e2e_server() { # NAME
   DATABASE_URL="$E2E_URL" ELYSIUM_DATA_DIR="$STATE/e2e" ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DICOM_ADDR=127.0.0.1:0 ELYSIUM_DEMO=1 ELYSIUM_DEMO_PASSWORD="$PASSWORD" \
     ELYSIUM_SITE_ROOT="$TARGET/site" "$ELYSIUM" serve > "$TARGET/e2e-server-$1.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 240); do
+  # Demo seeding (images, the follow-up program, the tumour board measured on its images) runs
+  # before the server listens; a debug build on a busy 2-core machine takes a few minutes.
+  for _ in $(seq 600); do
     curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TARGET/e2e-server-$1.log" >&2; exit 1; }
     sleep 0.5
   done
-  echo "the browser suite's server was not ready within 120 s; its log:" >&2; tail -n 40 "$TARGET/e2e-server-$1.log" >&2; exit 1
+  echo "the browser suite's server was not ready within 300 s; its log:" >&2; tail -n 40 "$TARGET/e2e-server-$1.log" >&2; exit 1
 }
 stop_e2e_server() {
   kill "$SERVER_PID" 2>/dev/null || true

@@ -22,8 +22,8 @@ use leptos_router::{
 
 use crate::components::shell::Shell;
 use crate::pages::{
-    admin, finding::FindingPage, home::HomePage, login::LoginPage, not_found::NotFound, profile::ProfilePage, studies,
-    upload::UploadPage, viewer, worklist::WorklistPageView,
+    admin, finding::FindingPage, home::HomePage, login::LoginPage, mdt_agreement, mdt_cases, mdt_meetings,
+    not_found::NotFound, profile::ProfilePage, studies, upload::UploadPage, viewer, worklist::WorklistPageView,
 };
 
 /// The HTML document around the app (server side only renders it).
@@ -68,6 +68,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/studies/:uid") view=move || view! { <Shell><studies::StudyPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid/series/:series") view=move || view! { <Shell><viewer::ViewerPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/upload") view=move || view! { <Shell><UploadPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/mdt") view=move || view! { <Shell><mdt_cases::CaseListPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/mdt/cases/new") view=move || view! { <Shell><mdt_cases::NewCasePage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/mdt/cases/:id") view=move || view! { <Shell><mdt_cases::CasePage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/mdt/meetings") view=move || view! { <Shell><mdt_meetings::MeetingsPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/mdt/meetings/:id") view=move || view! { <Shell><mdt_meetings::MeetingPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/mdt/meetings/:id/present") view=mdt_meetings::PresentPage ssr=SsrMode::Async />
+                <Route path=path!("/mdt/agreement") view=move || view! { <Shell><mdt_agreement::AgreementPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=move || view! { <Shell><admin::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />

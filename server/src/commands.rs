@@ -146,6 +146,16 @@ pub struct PhantomArgs {
     /// Phantom spec to use instead of the built-in models/phantom/spec.toml.
     #[arg(long)]
     spec: Option<std::path::PathBuf>,
+    /// A lymph node in every patient, ORGAN:REGION:SHORT_AXIS_MM (lung:hilar:14,
+    /// lung:mediastinal:6, lung:contralateral:12, pancreas:regional:12); repeat for several.
+    #[arg(long = "node")]
+    nodes: Vec<elysium_phantom::NodeRequest>,
+    /// A distant lesion in every patient, ORGAN:DIAMETER_MM (liver:18, lung:10); repeat for several.
+    #[arg(long = "distant")]
+    distant: Vec<elysium_phantom::DistantRequest>,
+    /// Place ORGAN's primary lesion against STRUCTURE (lung:chest_wall, pancreas:aorta).
+    #[arg(long = "invade")]
+    invasion: Vec<elysium_phantom::InvasionRequest>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,7 +253,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 spec: args.spec,
                 identity: Default::default(),
             };
-            let report = tokio::task::spawn_blocking(move || elysium_phantom::generate(&options)).await??;
+            let staging =
+                elysium_phantom::StagingOptions { nodes: args.nodes, distant: args.distant, invasion: args.invasion };
+            let report =
+                tokio::task::spawn_blocking(move || elysium_phantom::generate_staged(&options, &staging)).await??;
             for series in &report.series {
                 println!(
                     "{}  {} files, {} lesions  {}",

@@ -75,6 +75,8 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub followup: FollowupConfig,
     #[command(flatten)]
+    pub board: BoardConfig,
+    #[command(flatten)]
     pub screening: crate::screening::ScreeningConfig,
     /// Address the web server listens on.
     #[arg(long, env = "ELYSIUM_ADDR", default_value = "127.0.0.1:3000")]
@@ -210,6 +212,20 @@ pub struct FollowupConfig {
     /// Unsuccessful contact attempts before a patient may be marked lost to follow-up.
     #[arg(long, env = "ELYSIUM_CONTACTS_BEFORE_LOST", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub contacts_before_lost: u32,
+}
+
+/// The tumour board's settings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BoardConfig {
+    /// Surgeons who sign a board decision before it is locked.
+    #[arg(long, env = "ELYSIUM_MDT_QUORUM", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub mdt_quorum: u32,
+}
+
+impl BoardConfig {
+    pub fn settings(&self) -> app::service::mdt::BoardSettings {
+        app::service::mdt::BoardSettings { quorum: self.mdt_quorum }
+    }
 }
 
 impl FollowupConfig {

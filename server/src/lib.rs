@@ -3,6 +3,7 @@
 //! and by the integration tests alike.
 
 pub mod auth;
+pub mod board;
 pub mod commands;
 pub mod config;
 pub mod database;
@@ -43,6 +44,7 @@ pub fn app_state(
         leptos_options,
         ingestor,
         levels: config.followup.service_levels(),
+        board: config.board.settings(),
         inference: Arc::default(),
         views: app::service::audit::ViewLog::default(),
         pool,

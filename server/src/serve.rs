@@ -35,6 +35,9 @@ async fn run(
         crate::demo::followup::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
             .await
             .context("seeding the demo follow-up program")?;
+        crate::demo::board::seed(&db.pool, &state.ingestor, data_dir, &state.levels, &state.board)
+            .await
+            .context("seeding the demo tumour board")?;
     }
 
     let store = PostgresStore::new(db.pool.clone());

@@ -18,6 +18,8 @@ pub struct AppState {
     pub ingestor: crate::ingest::Ingestor,
     /// The follow-up service levels (due dates) and the contact attempts before "lost".
     pub levels: app::domain::followup::ServiceLevels,
+    /// The tumour board's quorum.
+    pub board: app::service::mdt::BoardSettings,
     /// The screening model and execution provider of this process's workers (none until they
     /// start, or when screening is off).
     pub inference: Arc<std::sync::RwLock<Option<crate::screening::worker::InferenceInfo>>>,

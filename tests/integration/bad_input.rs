@@ -81,5 +81,5 @@ async fn odd_usernames_are_just_wrong_credentials(pool: PgPool) {
         let response = app.login(&app.client(), name, PASSWORD).await;
         assert_eq!(response.status(), 401, "{name:?}");
     }
-    assert_eq!(elysium_db::users::list(&app.pool).await.expect("users").len(), 4);
+    assert_eq!(elysium_db::users::list(&app.pool).await.expect("users").len(), elysium_server::demo::USERS.len());
 }

@@ -114,7 +114,7 @@ async fn a_coordinator_takes_a_finding_to_the_mdt(pool: PgPool) {
     assert_eq!(detail["assignee"], "coordinator", "taking a finding assigns it");
 
     let cases: i64 =
-        sqlx::query_scalar("select count(*) from mdt_case where finding_id = $1 and status = 'awaiting_staging'")
+        sqlx::query_scalar("select count(*) from mdt_case where finding_id = $1 and status = 'awaiting_review'")
             .bind(id)
             .fetch_one(&pool)
             .await

@@ -13,6 +13,7 @@ mod followup;
 mod health;
 mod identity;
 mod language;
+mod mdt;
 mod pages;
 mod phi_audit;
 mod queue;

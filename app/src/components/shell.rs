@@ -26,6 +26,11 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/worklist", label: |i18n| t_string!(i18n, common.nav.worklist), roles: &[] },
     NavItem { href: "/studies", label: |i18n| t_string!(i18n, common.nav.studies), roles: &[] },
     NavItem {
+        href: "/mdt",
+        label: |i18n| t_string!(i18n, common.nav.board),
+        roles: &[Role::Surgeon, Role::Coordinator, Role::Radiologist, Role::Admin],
+    },
+    NavItem {
         href: "/upload",
         label: |i18n| t_string!(i18n, common.nav.upload),
         roles: &[Role::Admin, Role::Radiologist],

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod error;
 pub mod followup;
+pub mod mdt;
 pub mod patients;
 pub mod screening;
 pub mod session;

@@ -5,10 +5,14 @@ use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 
 use crate::api::admin::admin_overview;
+use crate::api::mdt::load_board_home;
 use crate::components::shell::CurrentUser;
+use crate::domain::language::Labelled;
 use crate::domain::roles::Role;
-use crate::i18n::{Locale, t, t_string, use_i18n};
+use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::SessionUser;
+use crate::model::mdt::{BoardHome, CaseListItem, Meeting};
+use crate::pages::mdt_meetings::{decision_text, patient_name, proposal_text, when};
 
 /// What each role does here, in the words of the people who hold it, in the page's language
 /// (tracked: call it inside the view).
@@ -60,6 +64,16 @@ fn Home(user: SessionUser) -> impl IntoView {
                             " · " <a href="/worklist?quick=overdue">{t!(i18n, home.overdue)}</a>
                         </p>
                     })}
+                    {(role == Role::Coordinator).then(|| view! {
+                        <p class="card-links" data-testid="coordinator-board-links">
+                            <a href="/mdt">{t!(i18n, home.board.cases)}</a>
+                            " · " <a href="/mdt/meetings">{t!(i18n, home.board.meetings)}</a>
+                        </p>
+                    })}
+                    {(role == Role::Admin).then(|| view! {
+                        <p class="card-links"><a href="/mdt/agreement" data-testid="admin-agreement-link">{t!(i18n, home.board.agreement)}</a></p>
+                    })}
+                    {(role == Role::Surgeon).then(|| view! { <BoardHomePanel /> })}
                 </section>
             }
         })
@@ -96,4 +110,93 @@ fn AdminOverviewPanel() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+// ---- The surgeon's tumour board ----
+
+#[component]
+fn BoardHomePanel() -> impl IntoView {
+    let i18n = use_i18n();
+    let board = Resource::new(|| (), |_| load_board_home());
+    view! {
+        <div class="board-home" data-testid="board-home">
+            <h3>{t!(i18n, home.board.heading)}</h3>
+            <Suspense fallback=move || view! { <p class="muted">{t!(i18n, home.loading)}</p> }>
+                {move || Suspend::new(async move {
+                    match board.await {
+                        Ok(board) => view! { <BoardLists board /> }.into_any(),
+                        Err(e) => view! { <crate::components::errors::ErrorNotice error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <p class="card-links">
+                <a href="/mdt" class="button primary" data-testid="open-board">{t!(i18n, home.board.cases)}</a>
+                " " <a href="/mdt/meetings">{t!(i18n, home.board.meetings)}</a>
+                " · " <a href="/mdt/agreement">{t!(i18n, home.board.agreement)}</a>
+            </p>
+        </div>
+    }
+}
+
+#[component]
+fn BoardLists(board: BoardHome) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <h4>{t!(i18n, home.board.upcoming)}</h4>
+        <MeetingLinks items=board.upcoming />
+        <h4>{t!(i18n, home.board.awaiting_review)}</h4>
+        <CaseLinks items=board.awaiting_review testid="board-awaiting-review" />
+        <h4>{t!(i18n, home.board.awaiting_my_signature)}</h4>
+        <CaseLinks items=board.awaiting_my_signature testid="board-awaiting-signature" />
+        <h4>{t!(i18n, home.board.recently_decided)}</h4>
+        <CaseLinks items=board.recently_decided testid="board-recently-decided" />
+    }
+}
+
+#[component]
+fn MeetingLinks(items: Vec<Meeting>) -> impl IntoView {
+    let i18n = use_i18n();
+    if items.is_empty() {
+        return view! { <p class="muted" data-testid="board-upcoming">{t!(i18n, home.board.none)}</p> }.into_any();
+    }
+    view! {
+        <ul class="board-home-list" data-testid="board-upcoming">
+            {items.into_iter().map(|m| view! {
+                <li>
+                    <a href=format!("/mdt/meetings/{}", m.id)>{m.title}</a>
+                    " " <span class="muted small nowrap">{when(&m.starts_at)}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn CaseLinks(items: Vec<CaseListItem>, testid: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    if items.is_empty() {
+        return view! { <p class="muted" data-testid=testid>{t!(i18n, home.board.none)}</p> }.into_any();
+    }
+    view! {
+        <ul class="board-home-list" data-testid=testid>
+            {items.into_iter().map(|c| {
+                let cancer = c.cancer;
+                let stage = c.decision.as_ref().map(decision_text).or_else(|| c.proposal.as_ref().map(proposal_text));
+                let name = patient_name(&c.patient);
+                view! {
+                    <li data-case=c.id>
+                        <a href=format!("/mdt/cases/{}", c.id)>{match name {
+                            Some(name) => name.into_any(),
+                            None => t!(i18n, home.board.no_name).into_any(),
+                        }}</a>
+                        " " <code class="small">{c.patient.patient_id}</code>
+                        " · " {move || cancer.label_in(language(i18n))}
+                        {stage.map(|s| view! { " · " <span class="nowrap">{s}</span> })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }

@@ -151,6 +151,11 @@ pub fn StudyPage() -> impl IntoView {
                                 <dt>{t!(i18n, studies.facts.site)}</dt><dd>{s.site.unwrap_or_else(|| "—".into())}</dd>
                                 <dt>{t!(i18n, studies.facts.study_uid)}</dt><dd><code>{s.study_uid.clone()}</code></dd>
                             </dl>
+                            <p class="card-links">
+                                <a href=format!("/mdt/cases/new?study={}", s.study_uid) data-testid="open-mdt-case">
+                                    {t!(i18n, studies.open_mdt_case)}
+                                </a>
+                            </p>
                             <Mismatches items=mismatches study_uid=s.study_uid.clone() />
                             <h2>{t!(i18n, studies.series_heading)}</h2>
                             <table class="grid" data-testid="series">

@@ -89,7 +89,26 @@ pub async fn record(
     if let Err(error) = &result {
         audit_refusal(pool, caller, id, expected_version, &event, error).await;
     }
+    if let Ok(Recorded { mdt_case_id: Some(case), .. }) = &result {
+        propose_for_new_case(pool, caller, *case).await;
+    }
     result
+}
+
+/// The first staging proposal of a case the referral opened, from the screening lesion. Its own
+/// transaction after the referral's: a failure leaves the case without a proposal (the page says
+/// so, and the next measurement computes one), never the referral undone.
+async fn propose_for_new_case(pool: &PgPool, caller: &Caller, case: i64) {
+    let result = async {
+        let mut tx = pool.begin().await.map_err(DbError::from)?;
+        crate::service::mdt::proposal::seed_from_finding(&mut tx, case, Some(caller.user.id)).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        Ok::<_, ServiceError>(())
+    }
+    .await;
+    if let Err(error) = result {
+        tracing::error!(%error, case, "the first staging proposal of a referred case could not be computed");
+    }
 }
 
 async fn record_in_transaction(

@@ -303,8 +303,8 @@ pub async fn events(pool: &PgPool, finding_id: i64) -> DbResult<Vec<EventRow>> {
 pub async fn open_mdt_case(conn: &mut PgConnection, finding_id: i64, opened_by: Uuid) -> DbResult<i64> {
     Ok(sqlx::query_scalar!(
         r#"with inserted as (
-               insert into mdt_case (finding_id, patient_ref, site_id, organ, diagnosis, opened_by)
-               select id, patient_ref, site_id, organ, diagnosis, $2 from finding where id = $1
+               insert into mdt_case (finding_id, patient_ref, site_id, organ, cancer, diagnosis, series_ref, opened_by)
+               select id, patient_ref, site_id, organ, organ, diagnosis, series_ref, $2 from finding where id = $1
                on conflict (finding_id) do nothing
                returning id)
            select id as "id!" from inserted
@@ -439,4 +439,28 @@ pub async fn open_raised_by_other_results(
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.organ)).collect())
+}
+
+/// What a tumour-board case shows of the finding it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseFindingRow {
+    pub id: i64,
+    pub class_label: String,
+    pub probability: f64,
+    pub model_name: String,
+    pub model_version: String,
+    pub detected_at: OffsetDateTime,
+    pub diagnosis: Option<String>,
+    pub location: Option<serde_json::Value>,
+}
+
+pub async fn case_finding(conn: &mut PgConnection, id: i64) -> DbResult<Option<CaseFindingRow>> {
+    Ok(sqlx::query_as!(
+        CaseFindingRow,
+        "select id, class_label, probability, model_name, model_version, detected_at, diagnosis, location
+         from finding where id = $1",
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
 }

@@ -593,3 +593,14 @@ pub async fn series_location(pool: &PgPool, series_uid: &str) -> DbResult<Option
     .await?;
     Ok(row.map(|r| (r.study_uid, r.instance_count)))
 }
+
+/// The id of a series of a patient's study.
+pub async fn series_of_patient(conn: &mut PgConnection, series_uid: &str, patient_ref: Uuid) -> DbResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "select se.id from series se join study st on st.id = se.study_ref where se.series_uid = $1 and st.patient_ref = $2",
+        series_uid,
+        patient_ref
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}

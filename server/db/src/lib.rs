@@ -10,6 +10,7 @@ pub mod embedded;
 pub mod findings;
 pub mod images;
 pub mod jobs;
+pub mod mdt;
 pub mod patients;
 pub mod signin;
 pub mod sites;

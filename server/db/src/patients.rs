@@ -115,3 +115,43 @@ pub async fn set_birth_date(conn: &mut PgConnection, patient_ref: Uuid, birth_da
         .await?;
     Ok(())
 }
+
+/// A patient record and the site whose authority assigned its PatientID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientAtSite {
+    pub id: Uuid,
+    pub patient_id: String,
+    pub site_id: Option<Uuid>,
+}
+
+/// A patient record, if its assigning site is one of `sites` (any with `None`).
+pub async fn get_within(conn: &mut PgConnection, id: Uuid, sites: Option<&[Uuid]>) -> DbResult<Option<PatientAtSite>> {
+    Ok(sqlx::query_as!(
+        PatientAtSite,
+        r#"select p.id, p.patient_id, si.id as "site_id?" from patient p
+           left join site si on si.patient_id_authority = p.assigning_authority
+           where p.id = $1 and ($2::uuid[] is null or si.id = any($2))"#,
+        id,
+        sites as Option<&[Uuid]>
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// The patient of a study, if the study is at one of `sites` (any with `None`); `site_id` is
+/// the study's site.
+pub async fn of_study(
+    conn: &mut PgConnection,
+    study_uid: &str,
+    sites: Option<&[Uuid]>,
+) -> DbResult<Option<PatientAtSite>> {
+    Ok(sqlx::query_as!(
+        PatientAtSite,
+        r#"select p.id, p.patient_id, st.site_id as "site_id?" from study st join patient p on p.id = st.patient_ref
+           where st.study_uid = $1 and ($2::uuid[] is null or st.site_id = any($2))"#,
+        study_uid,
+        sites as Option<&[Uuid]>
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}

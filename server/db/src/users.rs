@@ -166,3 +166,10 @@ async fn insert_roles_and_sites(
         .await?;
     Ok(())
 }
+
+/// An active user's id by username.
+pub async fn active_id(conn: &mut PgConnection, username: &str) -> DbResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar!("select id from app_user where username = $1 and active", username)
+        .fetch_optional(&mut *conn)
+        .await?)
+}

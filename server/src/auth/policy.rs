@@ -29,6 +29,9 @@ const IMAGE_WRITERS: &[Role] = &[Role::Admin, Role::Radiologist];
 /// Who keeps patient records straight (resolves demographics mismatches).
 const RECORD_KEEPERS: &[Role] = &[Role::Coordinator, Role::Radiologist, Role::Admin];
 
+/// The clinical roles (the staging rules are a clinical tool).
+const CLINICAL: &[Role] = &[Role::Coordinator, Role::Surgeon, Role::Radiologist];
+
 /// Public paths, matched exactly.
 const PUBLIC_EXACT: &[&str] =
     &["/login", "/logout", "/language", "/api/v1/auth/login", "/healthz", "/readyz", "/favicon.ico"];
@@ -42,6 +45,7 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
     ("/api/v1/inference/", ADMIN),
     ("/api/v1/audit/", ADMIN),
     ("/upload/", IMAGE_WRITERS),
+    ("/api/v1/staging/", CLINICAL),
 ];
 
 /// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
@@ -122,6 +126,10 @@ mod tests {
             ("/api/fn/admin/users", Access::AnyOf(ADMIN)),
             ("/api/v1/admin/anything", Access::AnyOf(ADMIN)),
             ("/api/v1/audit", Access::AnyOf(ADMIN)),
+            ("/api/v1/staging/evaluate", Access::AnyOf(CLINICAL)),
+            ("/api/v1/staging/derive", Access::AnyOf(CLINICAL)),
+            ("/api/v1/mdt/cases", Access::SignedIn),
+            ("/mdt/agreement", Access::SignedIn),
             // Near-misses must not slip through as public or unrestricted.
             ("/login/../admin/users", Access::SignedIn),
             ("/administrator", Access::SignedIn),

@@ -97,7 +97,7 @@ fn truth_dirs(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// One finding per lesion in the phantom's ground truth, as a screening model would raise it:
 /// the lesion's class well above the threshold, the key slice through its centre.
-async fn findings_from_truth(
+pub(crate) async fn findings_from_truth(
     pool: &sqlx::PgPool,
     dir: &Path,
     index: usize,
@@ -158,12 +158,14 @@ async fn findings_from_truth(
     Ok(findings)
 }
 
-struct DemoUsers {
-    coordinator: SessionUser,
-    radiologist: SessionUser,
+pub(crate) struct DemoUsers {
+    pub coordinator: SessionUser,
+    pub radiologist: SessionUser,
+    pub surgeon: SessionUser,
+    pub surgeon2: SessionUser,
 }
 
-async fn demo_users(pool: &sqlx::PgPool) -> anyhow::Result<DemoUsers> {
+pub(crate) async fn demo_users(pool: &sqlx::PgPool) -> anyhow::Result<DemoUsers> {
     let users = elysium_db::users::list(pool).await?;
     let find = |name: &str| -> anyhow::Result<SessionUser> {
         let u = users.iter().find(|u| u.username == name).with_context(|| format!("demo user {name}"))?;
@@ -182,7 +184,12 @@ async fn demo_users(pool: &sqlx::PgPool) -> anyhow::Result<DemoUsers> {
             language: None,
         })
     };
-    Ok(DemoUsers { coordinator: find("coordinator")?, radiologist: find("radiologist")? })
+    Ok(DemoUsers {
+        coordinator: find("coordinator")?,
+        radiologist: find("radiologist")?,
+        surgeon: find("surgeon")?,
+        surgeon2: find("surgeon2")?,
+    })
 }
 
 /// The events that take a new finding to `target`, in order.
@@ -245,7 +252,7 @@ fn script(target: FindingStatus) -> Vec<FindingEvent> {
 
 /// Plays the script as the radiologist (who works at both demo sites), except that the order
 /// is fitted to the organ, so every step passes the same rules as a person's would.
-async fn replay(
+pub(crate) async fn replay(
     pool: &sqlx::PgPool,
     levels: &ServiceLevels,
     users: &DemoUsers,

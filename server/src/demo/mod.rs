@@ -1,6 +1,7 @@
 //! Demo mode: a living program for a newcomer. Demo sites and one user per role, all with the
 //! demo password. Idempotent: running it again resets the demo users' passwords and roles.
 
+pub mod board;
 pub mod bursts;
 pub mod followup;
 
@@ -17,6 +18,8 @@ pub const USERS: &[(&str, &str, &[Role], &[&str])] = &[
     ("admin", "Ada Admin", &[Role::Admin], &["DEMO-GH", "DEMO-RC"]),
     ("coordinator", "Cora Coordinator", &[Role::Coordinator], &["DEMO-GH"]),
     ("surgeon", "Sam Surgeon", &[Role::Surgeon], &["DEMO-GH"]),
+    // A board decision is locked by two signatures (the default quorum).
+    ("surgeon2", "Sid Surgeon", &[Role::Surgeon], &["DEMO-GH"]),
     ("radiologist", "Ravi Radiologist", &[Role::Radiologist], &["DEMO-GH", "DEMO-RC"]),
 ];
 
@@ -132,7 +135,18 @@ async fn store_phantom(
     options: elysium_phantom::PhantomOptions,
     site: &str,
 ) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    let report = tokio::task::spawn_blocking(move || elysium_phantom::generate(&options)).await??;
+    store_staged_phantom(pool, ingestor, options, elysium_phantom::StagingOptions::default(), site).await
+}
+
+/// [`store_phantom`] with staging findings (regional nodes, distant lesions, invasion).
+async fn store_staged_phantom(
+    pool: &sqlx::PgPool,
+    ingestor: &crate::ingest::Ingestor,
+    options: elysium_phantom::PhantomOptions,
+    staging: elysium_phantom::StagingOptions,
+    site: &str,
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    let report = tokio::task::spawn_blocking(move || elysium_phantom::generate_staged(&options, &staging)).await??;
     let mut conn = pool.acquire().await?;
     let site_id = elysium_db::sites::by_code(&mut conn, site).await?.context("demo sites are seeded first")?.id;
     drop(conn);

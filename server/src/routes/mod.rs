@@ -8,9 +8,11 @@ pub mod followup;
 pub mod guard;
 pub mod health;
 pub mod language;
+pub mod mdt;
 pub mod patients;
 pub mod screening;
 pub mod signin;
+pub mod staging;
 pub mod upload;
 
 use axum::{
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     let store = state.ingestor.store().clone();
     let leptos_options = state.leptos_options.clone();
     let levels = state.levels;
+    let board = state.board;
     let views = state.views.clone();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
@@ -61,6 +64,13 @@ pub fn router(state: AppState) -> Router {
         .route("/findings/{id}/letter-language", post(followup::letter_language_form))
         .route("/worklist/assign", post(followup::assign_form))
         .route("/mismatches/{id}/resolve", post(patients::resolve_form))
+        .route("/mdt/cases", post(mdt::open_form))
+        .route("/mdt/cases/{id}/review", post(mdt::review_form))
+        .route("/mdt/cases/{id}/sign", post(mdt::sign_form))
+        .route("/mdt/cases/{id}/treatment", post(mdt::treatment_form))
+        .route("/mdt/cases/{id}/measurements", post(mdt::measure_form))
+        .route("/mdt/meetings", post(mdt::create_meeting_form))
+        .route("/mdt/meetings/{id}/agenda", post(mdt::agenda_form))
         .nest("/api/v1", api_v1())
         .nest("/dicomweb", crate::dicomweb::router())
         .leptos_routes_with_context(
@@ -70,6 +80,7 @@ pub fn router(state: AppState) -> Router {
                 provide_context(pool.clone());
                 provide_context(store.clone());
                 provide_context(levels);
+                provide_context(board);
                 provide_context(views.clone());
             },
             move || app::shell(leptos_options.clone()),
@@ -96,5 +107,17 @@ fn api_v1() -> Router<AppState> {
         .route("/audit", get(audit::search))
         .route("/studies/{study_uid}/screening", get(screening::results).post(screening::rerun))
         .route("/inference/status", get(screening::status))
+        .route("/mdt/cases", get(mdt::list).post(mdt::open))
+        .route("/mdt/cases/{id}", get(mdt::detail))
+        .route("/mdt/cases/{id}/review", post(mdt::review))
+        .route("/mdt/cases/{id}/sign", post(mdt::sign))
+        .route("/mdt/cases/{id}/treatment", post(mdt::treatment))
+        .route("/mdt/cases/{id}/measurements", post(mdt::measure))
+        .route("/mdt/meetings", get(mdt::meeting_list).post(mdt::create_meeting))
+        .route("/mdt/meetings/{id}", get(mdt::meeting))
+        .route("/mdt/meetings/{id}/agenda", post(mdt::add_to_agenda))
+        .route("/mdt/agreement", get(mdt::agreement))
+        .route("/staging/evaluate", post(staging::evaluate))
+        .route("/staging/derive", post(staging::derive))
         .fallback(|| async { ApiError::NotFound })
 }

@@ -1,0 +1,243 @@
+//! The tumour board's image measurement: a case's CT series is read from the object store,
+//! measured by `elysium-measure` (the primary lesion's long axis, regional nodes with their
+//! short axes, distant lesions, invasion of adjacent structures), and what the staging rules
+//! take is recorded on the case as `image_analysis` measurements, from which the proposal is
+//! recomputed as a new version. Findings the rules have no word for (a node outside the
+//! regional basins, a second lesion in the primary's own organ, an abutted aorta) are kept in
+//! the proposal's notes, not forced into a category.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use app::domain::staging::Cancer;
+use elysium_db::mdt as db;
+use elysium_measure::{Measured, MeasuredNode, PrimaryHint, Side, VolumeView};
+use futures::{StreamExt, TryStreamExt};
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde_json::json;
+
+/// What one measurement run recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub measurements: usize,
+    pub proposal_version: i32,
+    pub notes: Vec<String>,
+}
+
+/// A measured node as the staging vocabulary names its location: a lung node's IASLC station
+/// (`hilar` ipsilateral → ipsilateral hilar, N1; `mediastinal` ipsilateral or midline →
+/// subcarinal, N2; contralateral → contralateral hilar or mediastinal, N3), `regional` for
+/// the count-based cancers; `None` for a node outside the regional basins.
+pub fn node_location(cancer: Cancer, node: &MeasuredNode) -> Option<&'static str> {
+    match (cancer, node.region.as_str(), node.side) {
+        (_, "non_regional", _) => None,
+        (Cancer::Lung, "hilar", Side::Contralateral) => Some("contralateral_hilar"),
+        (Cancer::Lung, "hilar", _) => Some("ipsilateral_hilar"),
+        (Cancer::Lung, "mediastinal", Side::Contralateral) => Some("contralateral_mediastinal"),
+        (Cancer::Lung, "mediastinal", _) => Some("subcarinal"),
+        (Cancer::Lung, _, _) => None,
+        (Cancer::Breast | Cancer::Larynx, _, _) => None,
+        (_, "regional", _) => Some("regional"),
+        _ => None,
+    }
+}
+
+/// A distant lesion as the staging vocabulary names its site, for a primary of `cancer`.
+pub fn distant_site(cancer: Cancer, organ: &str, side: Side) -> Option<&'static str> {
+    match (cancer, organ) {
+        (Cancer::Lung, "lung") if side == Side::Contralateral => Some("contralateral_lung"),
+        // A second nodule in the primary's own lung is a T descriptor (same or another lobe),
+        // which the image measurement cannot tell apart: left to the board.
+        (Cancer::Lung, "lung") => None,
+        (Cancer::Liver, "liver") => None,
+        (_, "lung") => Some("lung"),
+        (_, "liver") => Some("liver"),
+        _ => None,
+    }
+}
+
+/// An adjacent structure as the cancer's T descriptors name it.
+pub fn invasion_descriptor(cancer: Cancer, structure: &str) -> Option<&'static str> {
+    match (cancer, structure) {
+        (Cancer::Lung, "chest_wall") => Some("chest_wall"),
+        (Cancer::Lung, "mediastinum") => Some("mediastinum"),
+        _ => None,
+    }
+}
+
+/// Measures the images of case `case_id` and records the result (once per case: a case already
+/// measured by image analysis is left alone). `None` when the case has no series or no primary
+/// lesion location to start from.
+pub async fn measure_case(
+    pool: &sqlx::PgPool,
+    store: &Arc<dyn ObjectStore>,
+    case_id: i64,
+) -> anyhow::Result<Option<Recorded>> {
+    let mut conn = pool.acquire().await?;
+    let case = db::get_case(&mut conn, case_id, None, false).await?.context("no such case")?;
+    if db::measurements(&mut conn, case_id).await?.iter().any(|m| m.source == "image_analysis") {
+        return Ok(None);
+    }
+    let (Some(study_uid), Some(series_uid), Some(finding_id)) = (&case.study_uid, &case.series_uid, case.finding_id)
+    else {
+        return Ok(None);
+    };
+    let finding = elysium_db::findings::case_finding(&mut conn, finding_id).await?.context("the case's finding")?;
+    drop(conn);
+    let Some(location) = finding.location else { return Ok(None) };
+    let center: Vec<f64> = location["center_mm"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).collect();
+    let Ok(center_mm) = <[f64; 3]>::try_from(center) else { return Ok(None) };
+    let cancer = Cancer::parse(&case.cancer).context("the case's cancer")?;
+    let hint =
+        PrimaryHint { organ: organ_name(cancer).to_owned(), center_mm, diameter_mm: location["diameter_mm"].as_f64() };
+
+    let rows = elysium_db::images::instances_of_series(pool, study_uid, series_uid).await?;
+    let bytes: Vec<bytes::Bytes> = futures::stream::iter(rows)
+        .map(|row| {
+            let store = store.clone();
+            async move { store.get(&row.object_key.into()).await?.bytes().await }
+        })
+        .buffered(8)
+        .try_collect()
+        .await
+        .context("reading the case's series from the object store")?;
+    let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<Measured> {
+        let parsed = bytes
+            .iter()
+            .map(elysium_dicom::header::parse_shared)
+            .collect::<Result<Vec<_>, _>>()
+            .context("an instance of the case's series cannot be read")?;
+        let volume = elysium_dicom::volume::load_series(&parsed)?.volume;
+        let view = VolumeView::from_dicom_layout(
+            &volume.voxels,
+            [volume.slices, volume.rows, volume.columns],
+            volume.spacing,
+            volume.origin,
+            volume.direction,
+        )?;
+        Ok(elysium_measure::measure(&view, hint))
+    })
+    .await??;
+    record(pool, case_id, cancer, &case.series_ref, &measured).await.map(Some)
+}
+
+/// Records the staging-relevant measurements and recomputes the proposal, in one transaction.
+async fn record(
+    pool: &sqlx::PgPool,
+    case_id: i64,
+    cancer: Cancer,
+    series_ref: &Option<uuid::Uuid>,
+    measured: &Measured,
+) -> anyhow::Result<Recorded> {
+    let mut notes = measured.notes.clone();
+    let mut tx = pool.begin().await?;
+    let mut count = 0;
+    if let Some(long_axis) = measured.primary_long_axis_mm {
+        // The same lesion the screening measured: the image measurement corrects that
+        // measurement rather than adding a second tumour (liver T counts tumours).
+        let screening = db::measurements(&mut tx, case_id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|m| m.kind == "primary" && m.source == "screening")
+            .map(|m| m.id);
+        let position = measured.primary_center_mm.map(|p| p.to_vec());
+        let new = db::NewMeasurement {
+            case_id,
+            kind: "primary",
+            size_mm: Some(long_axis),
+            location: None,
+            side: None,
+            series_ref: *series_ref,
+            slice_index: None,
+            position_mm: position.as_deref(),
+            source: "image_analysis",
+            corrects: screening,
+            note: None,
+            recorded_by: None,
+        };
+        db::insert_measurement(&mut tx, &new).await?;
+        count += 1;
+    }
+    let mut insert =
+        async |kind: &str, size: Option<f64>, location: Option<&str>, side: Option<Side>, at: Option<[f64; 3]>| {
+            let position = at.map(|p| p.to_vec());
+            let new = db::NewMeasurement {
+                case_id,
+                kind,
+                size_mm: size,
+                location,
+                side: side.map(side_name),
+                series_ref: *series_ref,
+                slice_index: None,
+                position_mm: position.as_deref(),
+                source: "image_analysis",
+                corrects: None,
+                note: None,
+                recorded_by: None,
+            };
+            db::insert_measurement(&mut tx, &new).await
+        };
+
+    for node in &measured.nodes {
+        match node_location(cancer, node) {
+            Some(location) => {
+                insert("node", Some(node.short_axis_mm), Some(location), Some(node.side), Some(node.center_mm)).await?;
+                count += 1;
+            }
+            None => notes.push(format!(
+                "a {:.0} mm node outside the regional basins ({}) is left to the board",
+                node.short_axis_mm, node.region
+            )),
+        }
+    }
+    for lesion in &measured.distant {
+        match distant_site(cancer, &lesion.organ, lesion.side) {
+            Some(site) => {
+                insert("distant", Some(lesion.diameter_mm), Some(site), Some(lesion.side), Some(lesion.center_mm))
+                    .await?;
+                count += 1;
+            }
+            None => notes.push(format!(
+                "a {:.0} mm lesion in the {} is left to the board (a T finding, not a metastasis, for this cancer)",
+                lesion.diameter_mm, lesion.organ
+            )),
+        }
+    }
+    for structure in &measured.invasion {
+        match invasion_descriptor(cancer, structure) {
+            Some(descriptor) => {
+                insert("invasion", None, Some(descriptor), None, None).await?;
+                count += 1;
+            }
+            None => notes.push(format!("the primary touches the {structure}; no T rule of {cancer} names it")),
+        }
+    }
+    let (_, proposal_version) = app::service::mdt::proposal::propose_in(&mut tx, case_id, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("recomputing the proposal: {e}"))?;
+    db::touch_case(&mut tx, case_id).await?;
+    app::service::Audit::anonymous("mdt.image_measurement", Some("system"), None)
+        .target("mdt_case", case_id.to_string())
+        .detail(json!({ "measurements": count, "proposal_version": proposal_version, "notes": notes }))
+        .record_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Recorded { measurements: count, proposal_version, notes })
+}
+
+/// The organ as the image measurement names it.
+fn organ_name(cancer: Cancer) -> &'static str {
+    match cancer {
+        Cancer::Colorectal => "colon",
+        other => other.as_str(),
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Ipsilateral => "ipsilateral",
+        Side::Contralateral => "contralateral",
+        Side::Midline => "midline",
+    }
+}
