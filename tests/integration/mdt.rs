@@ -88,7 +88,7 @@ async fn referred_case(app: &TestApp, organ: &str, class: &str, diameter_mm: f64
         .expect("case")
 }
 
-async fn case(app: &TestApp, client: &Client, id: i64) -> Value {
+async fn case_detail(app: &TestApp, client: &Client, id: i64) -> Value {
     let (status, body) = get(app, client, &format!("/api/v1/mdt/cases/{id}")).await;
     assert_eq!(status, 200, "{body}");
     body
@@ -178,7 +178,7 @@ async fn a_referred_case_is_proposed_reviewed_signed_by_the_quorum_and_amended(p
     // A 35 mm lung lesion: T2a by size (> 30, <= 40 mm); nothing else measured yet.
     let id = referred_case(&app, "lung", "Cancer", 35.0, "MDT-1").await;
     let surgeon = app.signed_in("surgeon").await;
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     assert_eq!(detail["status"], "awaiting_review");
     assert_eq!(detail["cancer"], "lung");
     assert_eq!(detail["proposal"]["t"], "T2a");
@@ -212,7 +212,7 @@ async fn a_referred_case_is_proposed_reviewed_signed_by_the_quorum_and_amended(p
     let (status, written) = post(&app, &surgeon, &format!("/api/v1/mdt/cases/{id}/review"), review.clone()).await;
     assert_eq!(status, 200, "{written}");
     assert_eq!(written["status"], "awaiting_signatures");
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     let decision = &detail["decisions"][0];
     // T2a N1 M0 is IIB (AJCC 8th, lung).
     assert_eq!(
@@ -239,7 +239,7 @@ async fn a_referred_case_is_proposed_reviewed_signed_by_the_quorum_and_amended(p
     let (status, second) =
         post(&app, &surgeon2, &format!("/api/v1/mdt/cases/{id}/sign"), json!({"expected_version": version})).await;
     assert_eq!((status, second["status"].as_str()), (200, Some("decided")));
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     assert_eq!(detail["decisions"][0]["locked"], true);
     assert_eq!(detail["decisions"][0]["signatures"].as_array().map(Vec::len), Some(2));
 
@@ -255,7 +255,7 @@ async fn a_referred_case_is_proposed_reviewed_signed_by_the_quorum_and_amended(p
     amend["recommendation"] = json!("neoadjuvant_chemotherapy_then_surgery");
     let (status, amended) = post(&app, &surgeon, &format!("/api/v1/mdt/cases/{id}/review"), amend).await;
     assert_eq!((status, amended["status"].as_str()), (200, Some("awaiting_signatures")));
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     let decisions = detail["decisions"].as_array().expect("decisions");
     assert_eq!(decisions.len(), 2, "the signed version stays");
     assert_eq!(decisions[0]["version"], 2);
@@ -308,7 +308,7 @@ async fn treatment_started_closes_the_loop_and_a_deviation_needs_a_reason(pool: 
     let app = TestApp::spawn_with(pool, &["--mdt-quorum", "1"]).await;
     let id = referred_case(&app, "kidney", "RCC", 45.0, "MDT-2").await;
     let surgeon = app.signed_in("surgeon").await;
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     // 45 mm, confined to the kidney: T1b (> 40, <= 70 mm).
     assert_eq!(detail["proposal"]["t"], "T1b");
     let review = json!({
@@ -322,7 +322,7 @@ async fn treatment_started_closes_the_loop_and_a_deviation_needs_a_reason(pool: 
         post(&app, &surgeon, &format!("/api/v1/mdt/cases/{id}/sign"), json!({"expected_version": written["version"]}))
             .await;
     assert_eq!(signed["status"], "decided", "a quorum of one");
-    let case_now = case(&app, &surgeon, id).await;
+    let case_now = case_detail(&app, &surgeon, id).await;
     assert_eq!(case_now["decisions"][0]["stage_group"], "I");
 
     let today = time::OffsetDateTime::now_utc().date();
@@ -345,7 +345,7 @@ async fn treatment_started_closes_the_loop_and_a_deviation_needs_a_reason(pool: 
     )
     .await;
     assert_eq!(status, 200, "{body}");
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     assert_eq!(detail["treatments"][0]["treatment"], "ablation");
     assert_eq!(detail["treatments"][0]["deviation_reason"], "The patient declined surgery");
 }
@@ -355,7 +355,7 @@ async fn a_radiologist_measurement_recomputes_the_proposal(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let id = referred_case(&app, "pancreas", "PDAC", 18.0, "MDT-3").await;
     let radiologist = app.signed_in("radiologist").await;
-    let detail = case(&app, &radiologist, id).await;
+    let detail = case_detail(&app, &radiologist, id).await;
     // 18 mm: T1c (> 10, <= 20 mm).
     assert_eq!(detail["proposal"]["t"], "T1c");
     let primary = detail["measurements"][0]["id"].clone();
@@ -374,7 +374,7 @@ async fn a_radiologist_measurement_recomputes_the_proposal(pool: PgPool) {
         assert_eq!(status, 201, "{written}");
         version = written["version"].clone();
     }
-    let detail = case(&app, &radiologist, id).await;
+    let detail = case_detail(&app, &radiologist, id).await;
     assert_eq!(detail["proposal"]["version"], 5, "one proposal per measurement, none overwritten");
     assert_eq!(detail["proposal"]["t"], "T2");
     assert_eq!(detail["proposal"]["n"], "N1", "two nodes of >= 10 mm short axis; the 6 mm one is not counted");
@@ -418,7 +418,7 @@ async fn a_larynx_case_is_opened_directly_and_staged_by_subsite(pool: PgPool) {
     .await;
     assert_eq!(status, 201, "{body}");
     let id = body["id"].as_i64().expect("id");
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     assert_eq!(detail["subsite"], "glottic");
     assert_eq!(detail["finding"], Value::Null);
     assert_eq!(detail["proposal"]["t"], Value::Null, "nothing measured: the board chooses");
@@ -437,7 +437,7 @@ async fn a_larynx_case_is_opened_directly_and_staged_by_subsite(pool: PgPool) {
     });
     let (status, written) = post(&app, &surgeon, &format!("/api/v1/mdt/cases/{id}/review"), review).await;
     assert_eq!(status, 200, "{written}");
-    let detail = case(&app, &surgeon, id).await;
+    let detail = case_detail(&app, &surgeon, id).await;
     assert_eq!(detail["decisions"][0]["stage_group"], "IVA");
 
     // A coordinator of the other site sees nothing of it.
@@ -501,7 +501,7 @@ async fn meetings_hold_agendas_within_the_site(pool: PgPool) {
 
 /// Decides a case: the proposal of (t, n, m) is accepted or overridden to the decided values.
 async fn decide(app: &TestApp, surgeon: &Client, id: i64, decided: [&str; 3]) {
-    let detail = case(app, surgeon, id).await;
+    let detail = case_detail(app, surgeon, id).await;
     let mut review = json!({"expected_version": detail["version"], "recommendation": "upfront_resection"});
     for (field, value) in ["t", "n", "m"].into_iter().zip(decided) {
         review[field] = if detail["proposal"][field] == json!(value) {
@@ -564,4 +564,127 @@ async fn agreement_reconciles_with_hand_computed_figures(pool: PgPool) {
         json!(ids),
         "administrators see every site"
     );
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    // A lung lesion with an enlarged ipsilateral hilar node (14 mm), a normal mediastinal one
+    // (6 mm) and a liver metastasis (18 mm), as the demo board's first patients have.
+    let out = tempfile::tempdir().expect("dir");
+    let mut options = elysium_phantom::PhantomOptions::new(out.path());
+    options.seed = 2651;
+    options.rows = 128;
+    options.lesions = vec!["lung:34".parse().expect("lesion")];
+    let staging = elysium_phantom::StagingOptions {
+        nodes: vec!["lung:hilar:14".parse().expect("node"), "lung:mediastinal:6".parse().expect("node")],
+        distant: vec!["liver:18".parse().expect("distant")],
+        invasion: vec![],
+    };
+    let report = elysium_phantom::generate_staged(&options, &staging).expect("phantom");
+    let series = &report.series[0];
+    let received =
+        elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, app.site_id("DEMO-GH").await);
+    let summary = elysium_server::ingest::cli::ingest_paths(
+        &app.state().ingestor,
+        std::slice::from_ref(&series.dir),
+        &received,
+        2,
+    )
+    .await
+    .expect("ingest");
+    assert_eq!(summary.stored, series.files);
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth")).expect("json");
+    let lesion = &truth["lesions"][0];
+    let true_diameter = lesion["diameter_mm"].as_f64().expect("diameter");
+
+    // The screening finding where the lesion is, taken to the board.
+    let new = elysium_db::findings::NewFinding {
+        study_uid: series.study_uid.clone(),
+        series_uid: Some(series.series_uid.clone()),
+        organ: "lung".into(),
+        class_label: "Cancer".into(),
+        probability: 0.9,
+        threshold: 0.5,
+        class_probabilities: json!({"Cancer": 0.9}),
+        model_name: "reference-screening".into(),
+        model_version: "0.1.0".into(),
+        location: Some(json!({"center_mm": lesion["centre_mm"], "diameter_mm": true_diameter, "slice_index": 0})),
+        detected_at: time::OffsetDateTime::now_utc() - time::Duration::days(20),
+        due_date: None,
+        screening_result_ref: None,
+    };
+    let levels = app::domain::followup::ServiceLevels::default();
+    let finding = app::service::followup::create(&pool, &levels, new, "test").await.expect("create").expect("study");
+    let coordinator = app.signed_in("coordinator").await;
+    let date = {
+        let d = time::OffsetDateTime::now_utc().date();
+        format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    };
+    for event in [
+        json!({"event": "start_review"}),
+        json!({"event": "order_workup", "modality": "biopsy", "due_date": date}),
+        json!({"event": "schedule_workup", "date": date}),
+        json!({"event": "complete_workup"}),
+        json!({"event": "record_outcome", "outcome": "confirmed_malignant", "confirmed_by": "pathology", "diagnosis": "Adenocarcinoma", "date": date}),
+        json!({"event": "refer_to_mdt"}),
+    ] {
+        let (_, current) = get(&app, &coordinator, &format!("/api/v1/findings/{finding}")).await;
+        let mut event = event;
+        event["expected_version"] = current["version"].clone();
+        let (status, body) = post(&app, &coordinator, &format!("/api/v1/findings/{finding}/events"), event).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let case: i64 = sqlx::query_scalar("select id from mdt_case where finding_id = $1")
+        .bind(finding)
+        .fetch_one(&pool)
+        .await
+        .expect("case");
+
+    let recorded = elysium_server::board::measure_case(&pool, app.state().ingestor.store(), case)
+        .await
+        .expect("measured")
+        .expect("a series and a lesion to start from");
+    assert!(recorded.measurements >= 3, "{recorded:?}");
+    let surgeon = app.signed_in("surgeon").await;
+    let detail = case_detail(&app, &surgeon, case).await;
+    let proposal = &detail["proposal"];
+    assert_eq!(proposal["version"], recorded.proposal_version);
+    // N: the 14 mm hilar node is involved (short axis >= 10 mm), the 6 mm one is not: N1.
+    assert_eq!(proposal["n"], "N1", "{detail}");
+    // M: one extrathoracic metastasis (the liver): M1b.
+    assert_eq!(proposal["m"], "M1b", "{detail}");
+    // T: from the measured long axis, which is within two pixels of the phantom's lesion.
+    let measured = detail["measurements"]
+        .as_array()
+        .expect("measurements")
+        .iter()
+        .find(|m| m["kind"] == "primary" && m["source"] == "image_analysis")
+        .expect("the primary measured")
+        .clone();
+    let size = measured["size_mm"].as_f64().expect("size");
+    let pixel = truth["geometry"]["pixel_spacing_mm"][0].as_f64().expect("pixel");
+    assert!((size - true_diameter).abs() <= 2.0 * pixel, "measured {size} mm, truth {true_diameter} mm");
+    let derived = app::domain::staging::derive::derive(
+        app::domain::staging::Cancer::Lung,
+        app::domain::staging::Edition::Ajcc8,
+        None,
+        &app::domain::staging::derive::Measurements { tumor_size_mm: Some(size), ..Default::default() },
+    )
+    .expect("derive");
+    assert_eq!(proposal["t"].as_str(), derived.t);
+    let nodes: Vec<(f64, &str)> = detail["measurements"]
+        .as_array()
+        .expect("measurements")
+        .iter()
+        .filter(|m| m["kind"] == "node")
+        .map(|m| (m["size_mm"].as_f64().unwrap_or(0.0), m["location"].as_str().unwrap_or("")))
+        .collect();
+    assert!(nodes.iter().any(|(s, l)| (*s - 14.0).abs() <= pixel && *l == "ipsilateral_hilar"), "{nodes:?}");
+    // Measured once: a second run leaves the case alone.
+    assert!(
+        elysium_server::board::measure_case(&pool, app.state().ingestor.store(), case).await.expect("ok").is_none()
+    );
+    assert_eq!(app.audit_rows("mdt.image_measurement").await.len(), 1);
 }
