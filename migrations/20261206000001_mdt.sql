@@ -26,6 +26,9 @@ alter table mdt_case
     add column referral_note text check (length(referral_note) <= 2000),
     -- The CT series the proposal is measured on (the finding's, or chosen when opened).
     add column series_ref uuid references series(id),
+    -- When the image measurement read that series: from then on, nodes and distant lesions
+    -- count as assessed (none found is N0 / M0), even if it recorded nothing.
+    add column images_measured_at timestamptz,
     add column version integer not null default 1 check (version >= 1),
     add column updated_at timestamptz not null default now(),
     add constraint mdt_case_histology_esophagus check (histology is null or cancer = 'esophagus'),

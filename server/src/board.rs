@@ -65,8 +65,8 @@ pub fn invasion_descriptor(cancer: Cancer, structure: &str) -> Option<&'static s
     }
 }
 
-/// Measures the images of case `case_id` and records the result (once per case: a case already
-/// measured by image analysis is left alone). `None` when the case has no series or no primary
+/// Measures the images of case `case_id` and records the result (once per case: a case whose
+/// images were measured is left alone). `None` when the case has no series or no primary
 /// lesion location to start from.
 pub async fn measure_case(
     pool: &sqlx::PgPool,
@@ -75,7 +75,7 @@ pub async fn measure_case(
 ) -> anyhow::Result<Option<Recorded>> {
     let mut conn = pool.acquire().await?;
     let case = db::get_case(&mut conn, case_id, None, false).await?.context("no such case")?;
-    if db::measurements(&mut conn, case_id).await?.iter().any(|m| m.source == "image_analysis") {
+    if case.images_measured_at.is_some() {
         return Ok(None);
     }
     let (Some(study_uid), Some(series_uid), Some(finding_id)) = (&case.study_uid, &case.series_uid, case.finding_id)
@@ -213,6 +213,7 @@ async fn record(
             None => notes.push(format!("the primary touches the {structure}; no T rule of {cancer} names it")),
         }
     }
+    db::mark_images_measured(&mut tx, case_id).await?;
     let (_, proposal_version) = app::service::mdt::proposal::propose_in(&mut tx, case_id, None)
         .await
         .map_err(|e| anyhow::anyhow!("recomputing the proposal: {e}"))?;

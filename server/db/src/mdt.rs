@@ -35,6 +35,7 @@ pub struct CaseRow {
     pub opened_at: OffsetDateTime,
     pub opened_by_name: Option<String>,
     pub updated_at: OffsetDateTime,
+    pub images_measured_at: Option<OffsetDateTime>,
 }
 
 /// One case.
@@ -64,7 +65,7 @@ pub async fn get_case(
                   m.finding_id, m.site_id, si.code as "site_code?", m.patient_ref, p.patient_id, p.name as patient_name,
                   p.birth_date as patient_birth_date, p.sex as patient_sex, m.series_ref,
                   se.series_uid as "series_uid?", st.study_uid as "study_uid?", m.opened_at,
-                  u.display_name as "opened_by_name?", m.updated_at
+                  u.display_name as "opened_by_name?", m.updated_at, m.images_measured_at
            from mdt_case m
            join patient p on p.id = m.patient_ref
            left join site si on si.id = m.site_id
@@ -226,6 +227,12 @@ pub async fn update_case(
     )
     .fetch_optional(&mut *conn)
     .await?)
+}
+
+/// Records that the image measurement read the case's series.
+pub async fn mark_images_measured(conn: &mut PgConnection, id: i64) -> DbResult<()> {
+    sqlx::query!("update mdt_case set images_measured_at = now() where id = $1", id).execute(&mut *conn).await?;
+    Ok(())
 }
 
 /// Marks a case as changed without changing its state (a new proposal version): bumps the

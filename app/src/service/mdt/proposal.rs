@@ -44,12 +44,15 @@ fn near(value: f64, thresholds: &[f64]) -> bool {
     thresholds.iter().any(|t| (value - t).abs() <= MEASUREMENT_TOLERANCE_MM)
 }
 
-/// The derivation input from the measurements in force, and the ids used.
+/// The derivation input from the measurements in force, and the ids used. `images_measured`:
+/// the image measurement read the case's series, so nodes and distant lesions count as
+/// assessed even where it found none.
 fn input(
     cancer: Cancer,
     frame_edition: &str,
     subsite: Option<&str>,
     rows: &[&MeasurementRow],
+    images_measured: bool,
 ) -> (DeriveInput, Vec<i64>) {
     let mut used = Vec::new();
     let primary = rows.iter().rev().find(|m| m.kind == "primary" && m.size_mm.is_some());
@@ -66,14 +69,14 @@ fn input(
         .collect();
     let involved: Vec<&&MeasurementRow> =
         rows.iter().filter(|m| m.kind == "node" && m.size_mm.is_some_and(derive::node_involved)).collect();
-    let any_nodes_assessed = rows.iter().any(|m| m.kind == "node" || m.source == "image_analysis");
+    let any_nodes_assessed = images_measured || rows.iter().any(|m| m.kind == "node");
     used.extend(rows.iter().filter(|m| m.kind == "node").map(|m| m.id));
     let has_stations = !Station::valid(cancer).is_empty();
     let node_stations: Vec<String> =
         if has_stations { involved.iter().filter_map(|m| m.location.clone()).collect() } else { Vec::new() };
     let distant_rows: Vec<&&MeasurementRow> = rows.iter().filter(|m| m.kind == "distant").collect();
     used.extend(distant_rows.iter().map(|m| m.id));
-    let distant_assessed = !distant_rows.is_empty() || rows.iter().any(|m| m.source == "image_analysis");
+    let distant_assessed = images_measured || !distant_rows.is_empty();
     let distant: Option<Vec<String>> =
         distant_assessed.then(|| distant_rows.iter().filter_map(|m| m.location.clone()).collect());
     let extrathoracic = distant_rows
@@ -115,7 +118,8 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
     let subsite = subsite_of(case.subsite.as_deref())?;
     let rows = db::measurements(conn, case_id).await?;
     let in_force = current(&rows);
-    let (input, used) = input(cancer, edition.as_str(), subsite.map(|s| s.as_str()), &in_force);
+    let (input, used) =
+        input(cancer, edition.as_str(), subsite.map(|s| s.as_str()), &in_force, case.images_measured_at.is_some());
     let derived = match input.derive() {
         Ok(derived) => derived,
         // Measurements are checked against the vocabulary when recorded; one that no longer fits
