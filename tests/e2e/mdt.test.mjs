@@ -62,6 +62,8 @@ test(`a surgeon decides a case from the meeting and the agreement counts it (${M
     await Promise.all([page.waitForURL(/\/mdt\/cases\/\d+$/), row.getByRole('link').first().click()]);
     const caseUrl = page.url();
     const caseId = caseUrl.split('/').pop();
+    // Choices made before hydration would be reset by it.
+    if (JAVASCRIPT) await page.waitForSelector('body[data-hydrated]', { timeout: TIMEOUT });
 
     // The AI's proposal, from the image measurement: T1b N0 M0, stage IB.
     assert.equal((await page.getByTestId('stage-group').textContent()).trim(), 'IB');
