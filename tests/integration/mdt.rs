@@ -289,6 +289,7 @@ async fn a_referred_case_is_proposed_reviewed_signed_by_the_quorum_and_amended(p
     assert_eq!(app.audit_rows("mdt.sign").await.iter().filter(|r| r.1 == "success").count(), 2);
     assert_eq!(app.audit_rows("mdt.amend").await.len(), 1);
     assert!(app.audit_rows("mdt.review").await.iter().any(|r| r.1 == "failure"), "refusals are audited too");
+    assert!(!app.audit_rows("mdt.case.view").await.is_empty(), "reading a case is audited");
     for statement in ["update mdt_decision set t = 'T1a'", "delete from mdt_signature", "delete from mdt_proposal"] {
         let error = sqlx::query(statement).execute(&pool).await.expect_err(statement);
         assert!(error.to_string().contains("append-only"), "{statement}: {error}");

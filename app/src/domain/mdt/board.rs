@@ -295,9 +295,7 @@ pub fn decide(
 }
 
 fn staging_refusal(error: &StagingError) -> Refusal {
-    let message = error.to_string();
-    let message = message.split_once(": ").map_or(message.clone(), |(_, rest)| rest.to_owned());
-    Refusal::invalid(error.field(), message)
+    Refusal::invalid(error.field(), error.detail())
 }
 
 /// The category a review settles on and the override's reason.

@@ -265,6 +265,15 @@ pub enum StagingError {
 }
 
 impl StagingError {
+    /// The message without its leading `field: ` (for callers that carry the field apart).
+    pub fn detail(&self) -> String {
+        let message = self.to_string();
+        match message.strip_prefix(self.field()).and_then(|rest| rest.strip_prefix(": ")) {
+            Some(rest) => rest.to_owned(),
+            None => message,
+        }
+    }
+
     /// The request field the error is about.
     pub fn field(&self) -> &'static str {
         match self {
@@ -471,6 +480,7 @@ mod tests {
         let mut kidney = request(Cancer::Kidney, "T1a", "N0", "M0");
         kidney.edition = Edition::Ajcc9;
         assert_eq!(evaluate(&kidney).expect_err("refused").to_string(), "edition: kidney is staged here in ajcc8");
+        assert_eq!(evaluate(&kidney).expect_err("refused").detail(), "kidney is staged here in ajcc8");
     }
 
     #[test]

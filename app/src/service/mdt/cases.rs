@@ -21,8 +21,7 @@ pub async fn list(
     cancer: Option<&str>,
     page: i64,
 ) -> Result<CaseList, ServiceError> {
-    if let Some(status) = status.filter(|s| CaseStatus::parse(s).is_none()) {
-        let _ = status;
+    if status.is_some_and(|s| CaseStatus::parse(s).is_none()) {
         let valid: Vec<&str> = CaseStatus::ALL.iter().map(|s| s.as_str()).collect();
         return Err(ServiceError::invalid("status", format!("not a case status; valid: {}", valid.join(", "))));
     }
@@ -201,9 +200,7 @@ pub async fn open(pool: &PgPool, caller: &Caller, request: &NewCaseRequest) -> R
     if let Err(error) =
         staging::table(cancer, staging::Edition::Ajcc8, histology.or(default_histology(cancer)), subsite)
     {
-        let message = error.to_string();
-        let message = message.split_once(": ").map_or(message.clone(), |(_, rest)| rest.to_owned());
-        return Err(ServiceError::invalid(error.field(), message));
+        return Err(ServiceError::invalid(error.field(), error.detail()));
     }
     let diagnosis = bounded_text("diagnosis", request.diagnosis.as_deref())?;
     let referral_note = bounded_text("referral_note", request.referral_note.as_deref())?;
