@@ -38,6 +38,7 @@ async fn run(
         crate::demo::board::seed(&db.pool, &state.ingestor, data_dir, &state.levels, &state.board)
             .await
             .context("seeding the demo tumour board")?;
+        crate::demo::program::seed(&db.pool, &state.levels).await.context("seeding the demo programme history")?;
     }
 
     let store = PostgresStore::new(db.pool.clone());

@@ -16,6 +16,7 @@ mod language;
 mod mdt;
 mod pages;
 mod phi_audit;
+mod program;
 mod queue;
 mod screening;
 mod sweep;

@@ -127,6 +127,16 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
     let (_, contrast) = get(&app, &radiologist, &format!("/api/v1/studies/{contrast_uid}/screening")).await;
     assert_eq!(contrast["jobs"][0]["status"], "skipped");
     assert!(contrast["jobs"][0]["error"].as_str().unwrap_or_default().contains("not eligible"), "{contrast}");
+    // The failed rule is kept as a code, which the programme table counts skipped series by.
+    let codes: Option<Vec<String>> = sqlx::query_scalar(
+        "select j.skip_codes from screening_job j join series s on s.id = j.series_ref
+         join study st on st.id = s.study_ref where st.study_uid = $1",
+    )
+    .bind(&contrast_uid)
+    .fetch_one(&pool)
+    .await
+    .expect("codes");
+    assert_eq!(codes, Some(vec!["contrast".to_owned()]));
 
     let admin = app.signed_in("admin").await;
     let (status, body) = get(&app, &admin, "/api/v1/inference/status").await;
@@ -218,14 +228,16 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
         1
     );
     assert!(worker.run_once().await.expect("runs"));
-    let (status, reason): (String, Option<String>) = sqlx::query_as(
-        "select j.status, j.last_error from screening_job j join series s on s.id = j.series_ref where s.series_uid = $1",
+    let (status, reason, codes): (String, Option<String>, Option<Vec<String>>) = sqlx::query_as(
+        "select j.status, j.last_error, j.skip_codes from screening_job j join series s on s.id = j.series_ref
+         where s.series_uid = $1",
     )
     .bind(&short)
     .fetch_one(&pool)
     .await
     .expect("job");
     assert_eq!(status, "skipped");
+    assert_eq!(codes, Some(vec!["model_requirements".to_owned()]));
     assert!(reason.as_deref().unwrap_or_default().contains("needs at least 300 mm"), "{reason:?}");
     let findings: i64 = sqlx::query_scalar(
         "select count(*) from finding f join series s on s.id = f.series_ref where s.series_uid = $1",

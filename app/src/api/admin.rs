@@ -37,3 +37,23 @@ pub async fn unlock_signin(username: String, client_addr: String) -> Result<(), 
 pub async fn audit_log(before: Option<i64>) -> Result<Vec<AuditEntry>, AppError> {
     Ok(crate::service::admin::audit_log(&crate::api::session::ssr::pool()?, before).await?)
 }
+
+/// The programme table (the administrator's dashboard).
+#[leptos::server(prefix = "/api/fn/admin", endpoint = "program", input = GetUrl)]
+pub async fn load_program(
+    params: crate::model::program::ProgramParams,
+) -> Result<crate::model::program::ProgramReport, AppError> {
+    use crate::api::session::ssr::{caller, pool};
+    let today = crate::service::followup::today();
+    Ok(crate::service::program::report(&pool()?, &caller()?, &params, today).await?)
+}
+
+/// The records behind one figure of the programme table.
+#[leptos::server(prefix = "/api/fn/admin", endpoint = "program_records", input = GetUrl)]
+pub async fn load_program_records(
+    params: crate::model::program::RecordsParams,
+) -> Result<crate::model::program::ProgramRecords, AppError> {
+    use crate::api::session::ssr::{caller, pool};
+    let today = crate::service::followup::today();
+    Ok(crate::service::program::records(&pool()?, &caller()?, &params, today).await?)
+}

@@ -9,6 +9,7 @@ pub mod language;
 pub mod mdt;
 pub mod names;
 pub mod organs;
+pub mod program;
 pub mod roles;
 pub mod screening;
 pub mod staging;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod followup;
 pub mod mdt;
 pub mod patients;
+pub mod program;
 pub mod screening;
 pub mod session;
 pub mod studies;

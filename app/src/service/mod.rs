@@ -10,6 +10,7 @@ pub mod followup;
 pub mod mdt;
 pub mod patients;
 pub mod profile;
+pub mod program;
 pub mod screening;
 pub mod studies;
 

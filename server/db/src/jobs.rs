@@ -380,7 +380,7 @@ pub async fn queue_auto(
     model_version: &str,
     max_attempts: i32,
     quiet: Duration,
-    skip: Option<&str>,
+    skip: Option<Skip<'_>>,
 ) -> DbResult<AutoQueued> {
     let Some(series_ref) = sqlx::query_scalar!("select id from series where series_uid = $1", series_uid)
         .fetch_optional(&mut *conn)
@@ -430,22 +430,30 @@ pub async fn queue_auto(
         if skip.is_some() { ("skipped", Some(OffsetDateTime::now_utc())) } else { ("queued", None) };
     let id = sqlx::query_scalar!(
         "insert into screening_job (series_ref, model_name, model_version, reason, generation, status, last_error,
-                                    max_attempts, finished_at)
-         values ($1, $2, $3, 'auto', $4, $5, $6, $7, $8)
+                                    max_attempts, finished_at, skip_codes)
+         values ($1, $2, $3, 'auto', $4, $5, $6, $7, $8, $9)
          returning id",
         series_ref,
         model_name,
         model_version,
         generation,
         status,
-        skip,
+        skip.as_ref().map(|s| s.reason),
         if skip.is_some() { 1 } else { max_attempts },
-        finished
+        finished,
+        skip.as_ref().map(|s| s.codes.iter().map(|c| (*c).to_owned()).collect::<Vec<_>>()) as Option<Vec<String>>
     )
     .fetch_one(&mut *conn)
     .await?;
     sqlx::query!("delete from series_changed where series_ref = $1", series_ref).execute(&mut *conn).await?;
     Ok(if skip.is_some() { AutoQueued::Skipped { generation } } else { AutoQueued::Queued { id, generation } })
+}
+
+/// A series recorded as not screenable: the codes of the rules it failed, and the reason.
+#[derive(Debug, Clone, Copy)]
+pub struct Skip<'a> {
+    pub codes: &'a [&'static str],
+    pub reason: &'a str,
 }
 
 /// How a running job ends without a result.
@@ -466,16 +474,27 @@ impl JobEnd {
     }
 }
 
-/// Ends a running job at once as `end`, with its reason. `false`: the lease was lost.
-pub async fn end_without_result(pool: &PgPool, id: i64, owner: &str, end: JobEnd, reason: &str) -> DbResult<bool> {
+/// Ends a running job at once as `end`, with its reason (and, when skipped, the codes of the
+/// eligibility rules the series failed). `false`: the lease was lost.
+pub async fn end_without_result(
+    pool: &PgPool,
+    id: i64,
+    owner: &str,
+    end: JobEnd,
+    reason: &str,
+    codes: &[&str],
+) -> DbResult<bool> {
+    let codes: Vec<String> = codes.iter().map(|c| (*c).to_owned()).collect();
     let ended = sqlx::query!(
         "update screening_job
-         set status = $4, stage = null, finished_at = now(), last_error = $3, lease_owner = null, lease_expires_at = null
+         set status = $4, stage = null, finished_at = now(), last_error = $3, lease_owner = null, lease_expires_at = null,
+             skip_codes = case when $4 = 'skipped' then $5::text[] end
          where id = $1 and lease_owner = $2 and status = 'running'",
         id,
         owner,
         reason,
         end.as_str(),
+        &codes,
     )
     .execute(pool)
     .await?;

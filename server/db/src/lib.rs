@@ -12,6 +12,7 @@ pub mod images;
 pub mod jobs;
 pub mod mdt;
 pub mod patients;
+pub mod program;
 pub mod signin;
 pub mod sites;
 pub mod tokens;

@@ -191,10 +191,33 @@ pub struct Eligibility {
     pub eligible: bool,
     /// Why the series is not eligible, one sentence per failed rule (empty when eligible).
     pub reasons: Vec<String>,
+    /// The failed rules as stable codes (`SKIP_CODES`), one per reason, for counting skipped
+    /// series by reason and for showing the reason in the reader's language.
+    pub codes: Vec<&'static str>,
     /// Rules passed with a caveat (unknown contrast phase, body part inferred from coverage,
     /// problems fixed while loading).
     pub notes: Vec<String>,
     pub contrast_phase: ContrastPhase,
+}
+
+/// The codes of the eligibility rules a series can fail, as `Eligibility::codes` names them.
+/// `model_requirements` is the model's own requirement (its manifest), checked after these.
+pub const SKIP_CODES: &[&str] = &[
+    "not_ct",
+    "localizer",
+    "not_axial",
+    "slice_thickness",
+    "too_few_slices",
+    "body_part",
+    "contrast",
+    "unusable_volume",
+    "model_requirements",
+];
+
+fn fail(reasons: &mut Vec<String>, codes: &mut Vec<&'static str>, code: &'static str, reason: String) {
+    debug_assert!(SKIP_CODES.contains(&code));
+    reasons.push(reason);
+    codes.push(code);
 }
 
 /// Assesses a series from a representative header, its slice count and its problems.
@@ -226,44 +249,70 @@ fn assess_with(
     problems: &[SeriesProblem],
 ) -> Eligibility {
     let mut reasons = Vec::new();
+    let mut codes = Vec::new();
     let mut notes = Vec::new();
 
     match header.modality.as_deref().map(str::trim) {
         Some(m) if m.eq_ignore_ascii_case("CT") => {}
-        Some(m) => reasons.push(format!("The modality is {m}, not CT.")),
-        None => reasons.push("The modality is not recorded.".to_owned()),
+        Some(m) => fail(&mut reasons, &mut codes, "not_ct", format!("The modality is {m}, not CT.")),
+        None => fail(&mut reasons, &mut codes, "not_ct", "The modality is not recorded.".to_owned()),
     }
 
     let image_type: Vec<String> = header.image_type.iter().map(|t| t.trim().to_ascii_uppercase()).collect();
     if image_type.iter().any(|t| t == "LOCALIZER") {
-        reasons.push("The series is a localizer (scout), not axial slices.".to_owned());
+        fail(&mut reasons, &mut codes, "localizer", "The series is a localizer (scout), not axial slices.".to_owned());
     } else if let Some(o) = header.image_orientation {
         let normal = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
         let length = (normal[0] * normal[0] + normal[1] * normal[1] + normal[2] * normal[2]).sqrt();
         let degrees = if length > 0.0 { (normal[2].abs() / length).clamp(0.0, 1.0).acos().to_degrees() } else { 90.0 };
         if degrees > AXIAL_MAX_OBLIQUITY_DEGREES {
-            reasons.push(format!(
-                "The slices are not axial: their plane is {degrees:.0}° from axial (at most {AXIAL_MAX_OBLIQUITY_DEGREES:.0}°)."
-            ));
+            fail(
+                &mut reasons,
+                &mut codes,
+                "not_axial",
+                format!(
+                    "The slices are not axial: their plane is {degrees:.0}° from axial (at most {AXIAL_MAX_OBLIQUITY_DEGREES:.0}°)."
+                ),
+            );
         }
     } else if !image_type.iter().any(|t| t == "AXIAL") {
-        reasons.push("The slices are not known to be axial (no orientation, and ImageType lacks AXIAL).".to_owned());
+        fail(
+            &mut reasons,
+            &mut codes,
+            "not_axial",
+            "The slices are not known to be axial (no orientation, and ImageType lacks AXIAL).".to_owned(),
+        );
     }
 
     match header.slice_thickness {
         Some(t) if t <= MAX_SLICE_THICKNESS_MM => {}
-        Some(t) => reasons.push(format!("The slices are {t} mm thick, over the {MAX_SLICE_THICKNESS_MM} mm limit.")),
-        None => reasons.push("The slice thickness is not recorded.".to_owned()),
+        Some(t) => fail(
+            &mut reasons,
+            &mut codes,
+            "slice_thickness",
+            format!("The slices are {t} mm thick, over the {MAX_SLICE_THICKNESS_MM} mm limit."),
+        ),
+        None => fail(&mut reasons, &mut codes, "slice_thickness", "The slice thickness is not recorded.".to_owned()),
     }
 
     if slices < MIN_SLICES {
-        reasons.push(format!("The series has {slices} slices; at least {MIN_SLICES} are needed."));
+        fail(
+            &mut reasons,
+            &mut codes,
+            "too_few_slices",
+            format!("The series has {slices} slices; at least {MIN_SLICES} are needed."),
+        );
     }
 
     match body_region(header.body_part_examined.as_deref()) {
         BodyRegion::Target => {}
         BodyRegion::Other(part) => {
-            reasons.push(format!("The body part examined is {part}, not chest or abdomen."));
+            fail(
+                &mut reasons,
+                &mut codes,
+                "body_part",
+                format!("The body part examined is {part}, not chest or abdomen."),
+            );
         }
         BodyRegion::Unknown(part) => {
             let what = match part {
@@ -271,13 +320,20 @@ fn assess_with(
                 None => "The body part examined is not recorded".to_owned(),
             };
             match coverage_mm {
-                Some(c) if c >= MIN_UNKNOWN_REGION_COVERAGE_MM => notes.push(format!(
-                    "{what}; the series covers {c:.0} mm, enough for a chest or an abdomen."
-                )),
-                Some(c) => reasons.push(format!(
-                    "{what}, and the series covers only {c:.0} mm (at least {MIN_UNKNOWN_REGION_COVERAGE_MM:.0} mm needed)."
-                )),
-                None => reasons.push(format!("{what}, and the length covered is unknown.")),
+                Some(c) if c >= MIN_UNKNOWN_REGION_COVERAGE_MM => {
+                    notes.push(format!("{what}; the series covers {c:.0} mm, enough for a chest or an abdomen."))
+                }
+                Some(c) => fail(
+                    &mut reasons,
+                    &mut codes,
+                    "body_part",
+                    format!(
+                        "{what}, and the series covers only {c:.0} mm (at least {MIN_UNKNOWN_REGION_COVERAGE_MM:.0} mm needed)."
+                    ),
+                ),
+                None => {
+                    fail(&mut reasons, &mut codes, "body_part", format!("{what}, and the length covered is unknown."))
+                }
             }
         }
     }
@@ -285,18 +341,20 @@ fn assess_with(
     let (contrast_phase, evidence) = contrast_phase(header);
     match contrast_phase {
         ContrastPhase::NonContrast => {}
-        ContrastPhase::Contrast => reasons.push(format!("The series is contrast-enhanced ({evidence}).")),
+        ContrastPhase::Contrast => {
+            fail(&mut reasons, &mut codes, "contrast", format!("The series is contrast-enhanced ({evidence})."))
+        }
         ContrastPhase::Unknown => notes.push(format!("The contrast phase is unknown ({evidence}).")),
     }
 
     for problem in problems {
         match problem.remedy() {
             Some(remedy) => notes.push(format!("{problem} Fixed while loading: {remedy}.")),
-            None => reasons.push(problem.to_string()),
+            None => fail(&mut reasons, &mut codes, "unusable_volume", problem.to_string()),
         }
     }
 
-    Eligibility { eligible: reasons.is_empty(), reasons, notes, contrast_phase }
+    Eligibility { eligible: reasons.is_empty(), reasons, codes, notes, contrast_phase }
 }
 
 enum BodyRegion {
@@ -613,7 +671,30 @@ mod tests {
             } else {
                 assert!(!verdict.reasons.is_empty(), "{name}: {verdict:?}");
             }
+            assert_eq!(verdict.codes.len(), verdict.reasons.len(), "{name}: one code per reason");
         }
+    }
+
+    /// Each failed rule's code, for a header failing exactly that rule.
+    #[test]
+    fn each_failed_rule_has_its_code() {
+        let cases: &[(Edit, usize, &[&str])] = &[
+            (|h| h.modality = some("MR"), 200, &["not_ct"]),
+            (|h| h.image_type = vec!["LOCALIZER".into()], 200, &["localizer"]),
+            (|h| h.image_orientation = Some([1.0, 0.0, 0.0, 0.0, 0.0, -1.0]), 200, &["not_axial"]),
+            (|h| h.slice_thickness = Some(6.0), 200, &["slice_thickness"]),
+            (|_| {}, 39, &["too_few_slices"]),
+            (|h| h.body_part_examined = some("HEAD"), 200, &["body_part"]),
+            (|h| h.series_description = some("CHEST C+ 2mm"), 200, &["contrast"]),
+            (|h| h.modality = some("MR"), 10, &["not_ct", "too_few_slices"]),
+        ];
+        for (edit, slices, codes) in cases {
+            let mut header = base();
+            edit(&mut header);
+            assert_eq!(assess(&header, *slices, &[]).codes, *codes);
+        }
+        let refused = [SeriesProblem::InconsistentOrientation { max_degrees: 4.0 }];
+        assert_eq!(assess(&base(), 200, &refused).codes, ["unusable_volume"]);
     }
 
     #[test]
@@ -705,7 +786,7 @@ mod tests {
         let json = serde_json::to_value(&verdict).expect("serialises");
         assert_eq!(
             json,
-            serde_json::json!({"eligible": true, "reasons": [], "notes": [], "contrast_phase": "non_contrast"})
+            serde_json::json!({"eligible": true, "reasons": [], "codes": [], "notes": [], "contrast_phase": "non_contrast"})
         );
         assert_eq!(ContrastPhase::Unknown.to_string(), "unknown");
     }

@@ -44,6 +44,7 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
     ("/api/v1/admin/", ADMIN),
     ("/api/v1/inference/", ADMIN),
     ("/api/v1/audit/", ADMIN),
+    ("/api/v1/metrics/", ADMIN),
     ("/upload/", IMAGE_WRITERS),
     ("/api/v1/staging/", CLINICAL),
 ];
@@ -126,6 +127,8 @@ mod tests {
             ("/api/fn/admin/users", Access::AnyOf(ADMIN)),
             ("/api/v1/admin/anything", Access::AnyOf(ADMIN)),
             ("/api/v1/audit", Access::AnyOf(ADMIN)),
+            ("/api/v1/metrics/program", Access::AnyOf(ADMIN)),
+            ("/api/v1/metrics/program.csv", Access::AnyOf(ADMIN)),
             ("/api/v1/staging/evaluate", Access::AnyOf(CLINICAL)),
             ("/api/v1/staging/derive", Access::AnyOf(CLINICAL)),
             ("/api/v1/mdt/cases", Access::SignedIn),

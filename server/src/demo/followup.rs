@@ -283,7 +283,7 @@ pub(crate) async fn replay(
 }
 
 /// The work-up a coordinator would order first for each organ.
-fn workup_for(organ: Organ) -> WorkupModality {
+pub(crate) fn workup_for(organ: Organ) -> WorkupModality {
     match organ {
         Organ::Esophagus | Organ::Stomach => WorkupModality::Endoscopy,
         Organ::Colorectal => WorkupModality::Colonoscopy,

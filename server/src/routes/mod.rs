@@ -9,6 +9,7 @@ pub mod guard;
 pub mod health;
 pub mod language;
 pub mod mdt;
+pub mod metrics;
 pub mod patients;
 pub mod screening;
 pub mod signin;
@@ -117,6 +118,9 @@ fn api_v1() -> Router<AppState> {
         .route("/mdt/meetings/{id}", get(mdt::meeting))
         .route("/mdt/meetings/{id}/agenda", post(mdt::add_to_agenda))
         .route("/mdt/agreement", get(mdt::agreement))
+        .route("/metrics/program", get(metrics::program_json))
+        .route("/metrics/program.csv", get(metrics::program_csv))
+        .route("/metrics/program/records", get(metrics::records))
         .route("/staging/evaluate", post(staging::evaluate))
         .route("/staging/derive", post(staging::derive))
         .fallback(|| async { ApiError::NotFound })

@@ -11,3 +11,16 @@ pub mod wakeup;
 pub mod worker;
 
 pub use config::ScreeningConfig;
+
+#[cfg(test)]
+mod tests {
+    use app::domain::program::SkipReason;
+
+    /// The codes a skipped job records are the ones the programme table knows and labels.
+    #[test]
+    fn every_skip_code_is_a_known_skip_reason() {
+        for code in elysium_dicom::eligibility::SKIP_CODES.iter().chain(&["unreadable"]) {
+            assert!(SkipReason::parse(code).is_some(), "{code}");
+        }
+    }
+}

@@ -31,9 +31,9 @@ pub enum PipelineError {
     #[error("{0}")]
     Transient(String),
     /// The series is outside the model's input domain (its manifest's requirements): the job
-    /// ends `skipped` with the reason.
-    #[error("{0}")]
-    Ineligible(String),
+    /// ends `skipped` with the reason and the codes of the rules it failed.
+    #[error("{reason}")]
+    Ineligible { codes: Vec<&'static str>, reason: String },
     /// The lease expired and another worker holds the job: nothing may be stored.
     #[error("the job's lease was lost to another worker")]
     LeaseLost,
@@ -176,10 +176,12 @@ pub async fn analyse(
     let loaded = loaded.map_err(|e| PipelineError::Permanent(format!("the series is not a usable volume: {e}")))?;
     let verdict = elysium_dicom::eligibility::assess_series(&parsed[0].header, &loaded);
     if !verdict.eligible {
-        return Err(PipelineError::Ineligible(format!("not eligible for screening: {}", verdict.reasons.join(" "))));
+        let reason = format!("not eligible for screening: {}", verdict.reasons.join(" "));
+        return Err(PipelineError::Ineligible { codes: verdict.codes, reason });
     }
     if let Some(reason) = model.manifest.requirements.unmet(&loaded.volume) {
-        return Err(PipelineError::Ineligible(format!("not eligible for this model: {reason}")));
+        let reason = format!("not eligible for this model: {reason}");
+        return Err(PipelineError::Ineligible { codes: vec!["model_requirements"], reason });
     }
     let slice_uids = slice_instance_uids(&parsed, loaded.volume.slices);
     drop(parsed);

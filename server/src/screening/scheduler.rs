@@ -53,7 +53,7 @@ pub async fn pass(
             model_version,
             config.job_max_attempts,
             config.quiet(),
-            verdict.as_ref().err().map(String::as_str),
+            verdict.as_ref().err().map(|(codes, reason)| jobs::Skip { codes, reason }),
         )
         .await?;
         tx.commit().await?;
@@ -71,8 +71,24 @@ pub async fn pass(
     Ok(queued)
 }
 
-/// Eligibility from the first instance's header and the slice count.
-async fn header_verdict(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>, series_uid: &str) -> Result<(), String> {
+/// Eligibility from the first instance's header and the slice count; the failed rules' codes
+/// and the reason when not eligible (`unreadable` when the header cannot be read).
+async fn header_verdict(
+    pool: &sqlx::PgPool,
+    store: &Arc<dyn ObjectStore>,
+    series_uid: &str,
+) -> Result<(), (Vec<&'static str>, String)> {
+    header_eligibility(pool, store, series_uid)
+        .await
+        .map_err(|e| (vec!["unreadable"], e))?
+        .map_err(|verdict| (verdict.codes, format!("not eligible for screening: {}", verdict.reasons.join(" "))))
+}
+
+async fn header_eligibility(
+    pool: &sqlx::PgPool,
+    store: &Arc<dyn ObjectStore>,
+    series_uid: &str,
+) -> Result<Result<(), elysium_dicom::eligibility::Eligibility>, String> {
     let (study_uid, count) = elysium_db::images::series_location(pool, series_uid)
         .await
         .map_err(|e| e.to_string())?
@@ -94,5 +110,5 @@ async fn header_verdict(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>, serie
     })
     .await
     .map_err(|e| e.to_string())??;
-    if verdict.eligible { Ok(()) } else { Err(format!("not eligible for screening: {}", verdict.reasons.join(" "))) }
+    Ok(if verdict.eligible { Ok(()) } else { Err(verdict) })
 }

@@ -184,13 +184,13 @@ impl Worker {
             }
             Err(PipelineError::Permanent(error)) => {
                 tracing::warn!(job = job.id, series = %job.series_uid, %error, "screening failed for good");
-                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Failed, &error)
+                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Failed, &error, &[])
                     .await
                     .map(|_| ())
             }
-            Err(PipelineError::Ineligible(reason)) => {
+            Err(PipelineError::Ineligible { codes, reason }) => {
                 tracing::info!(job = job.id, series = %job.series_uid, %reason, "series skipped");
-                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Skipped, &reason)
+                jobs::end_without_result(&self.pool, job.id, &self.owner, jobs::JobEnd::Skipped, &reason, &codes)
                     .await
                     .map(|_| ())
             }
