@@ -87,7 +87,8 @@ pub async fn seed(pool: &sqlx::PgPool, levels: &ServiceLevels) -> anyhow::Result
         } else {
             POSITIVE_RATE.iter().filter(|(_, rate)| rng.random_bool(*rate)).map(|(organ, _)| *organ).collect()
         };
-        let ids = store_series(pool, &patient, site, scan, version, skip, &positives, &mut rng).await?;
+        let series = HistorySeries { patient: &patient, site, scan, version, skip, positives: &positives };
+        let ids = store_series(pool, &series, &mut rng).await?;
         for (organ, study_uid, series_uid, result_id) in ids {
             let probability = 0.51 + f64::from(rng.random_range(0..10u8)) / 100.0;
             let new = elysium_db::findings::NewFinding {
@@ -131,19 +132,25 @@ fn pick_skip(rng: &mut SmallRng) -> Option<&'static [&'static str]> {
     None
 }
 
+/// One screened series of the history.
+struct HistorySeries<'a> {
+    patient: &'a str,
+    site: &'a str,
+    scan: Date,
+    version: &'a str,
+    /// The codes it was skipped for (`None`: screened).
+    skip: Option<&'a [&'a str]>,
+    positives: &'a [Organ],
+}
+
 /// The study, series, job and (unless skipped) result rows of one screened series; returns the
 /// (organ, study UID, series UID, result id) of each positive.
-#[allow(clippy::too_many_arguments)]
 async fn store_series(
     pool: &sqlx::PgPool,
-    patient: &str,
-    site: &str,
-    scan: Date,
-    version: &str,
-    skip: Option<&[&str]>,
-    positives: &[Organ],
+    s: &HistorySeries<'_>,
     rng: &mut SmallRng,
 ) -> anyhow::Result<Vec<(Organ, String, String, i64)>> {
+    let HistorySeries { patient, site, scan, version, skip, positives } = *s;
     let study_uid = format!("2.25.{}", Uuid::new_v4().as_u128());
     let series_uid = format!("2.25.{}", Uuid::new_v4().as_u128());
     let mut tx = pool.begin().await?;
