@@ -53,6 +53,18 @@ pub mod wire_time {
     }
 }
 
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay; the browser build has no
+/// URL library at hand).
+pub fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +95,10 @@ mod tests {
         assert_eq!(parse_rfc3339("2026-12-04T00:05:07Z"), Some(datetime!(2026-12-04 00:05:07 UTC)));
         assert_eq!(parse_rfc3339("2026-12-04T08:05:07+08:00"), Some(datetime!(2026-12-04 00:05:07 UTC)));
         assert_eq!(parse_rfc3339("2026-12-04 00:05:07"), None);
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded_byte_by_byte() {
+        assert_eq!(query_value("a b&c=é~_.-"), "a%20b%26c%3D%C3%A9~_.-");
     }
 }

@@ -23,7 +23,8 @@ use leptos_router::{
 use crate::components::shell::Shell;
 use crate::pages::{
     admin, finding::FindingPage, home::HomePage, login::LoginPage, mdt_agreement, mdt_cases, mdt_meetings,
-    not_found::NotFound, profile::ProfilePage, studies, upload::UploadPage, viewer, worklist::WorklistPageView,
+    not_found::NotFound, profile::ProfilePage, program, studies, tokens, upload::UploadPage, viewer,
+    worklist::WorklistPageView,
 };
 
 /// The HTML document around the app (server side only renders it).
@@ -79,6 +80,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/users") view=move || view! { <Shell><admin::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/tokens") view=move || view! { <Shell><tokens::TokensPageView /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/program") view=move || view! { <Shell><program::ProgramPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/program/records") view=move || view! { <Shell><program::RecordsPage /></Shell> } ssr=SsrMode::Async />
             </Routes>
         </Router>
         </crate::i18n::I18nContextProvider>

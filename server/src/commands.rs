@@ -179,12 +179,18 @@ pub enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create an API token acting as USERNAME; prints it once.
+    /// Create an API token acting as USERNAME, narrowed to its scopes; prints it once.
     Create {
         #[arg(long)]
         username: String,
         #[arg(long)]
         name: String,
+        /// dicom:write, dicom:read, results:read, metrics:read, or all; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Days until the token expires.
+        #[arg(long, default_value_t = 90)]
+        expires_days: u32,
     },
 }
 
@@ -222,9 +228,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await?;
             result
         }
-        Command::Token { database, command: TokenCommand::Create { username, name } } => {
+        Command::Token { database, command: TokenCommand::Create { username, name, scopes, expires_days } } => {
             let db = Database::open(&database).await?;
-            let result = create_token(&db.pool, &username, &name).await;
+            let request = app::model::tokens::NewTokenRequest { username, name, scopes, expires_in_days: expires_days };
+            let result = create_token(&db.pool, &request).await;
             db.close().await?;
             result
         }
@@ -391,18 +398,19 @@ fn cli_actor() -> String {
     format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()))
 }
 
-async fn create_token(pool: &sqlx::PgPool, username: &str, name: &str) -> anyhow::Result<()> {
-    let username = normalize_username(username)?;
-    let token = crate::auth::tokens::generate();
-    let mut tx = pool.begin().await?;
-    let Some(user_id) = elysium_db::users::id_by_username(&mut tx, &username).await? else {
-        bail!("no user named {username}");
-    };
-    let id = elysium_db::tokens::insert(&mut tx, user_id, name, &crate::auth::tokens::digest(&token)).await?;
-    cli_audit(&mut tx, "token.create", &id.to_string(), json!({ "username": username, "name": name })).await?;
-    tx.commit().await?;
-    eprintln!("API token for {username} (shown once; store it now):");
-    println!("{token}");
+async fn create_token(pool: &sqlx::PgPool, request: &app::model::tokens::NewTokenRequest) -> anyhow::Result<()> {
+    let mut request = request.clone();
+    request.username = normalize_username(&request.username)?;
+    let audit = app::service::Audit::anonymous("token.create", Some(&cli_actor()), None);
+    let created = app::service::tokens::create(pool, audit, None, &request).await?;
+    let scopes: Vec<&str> = created.scopes.iter().map(|s| s.as_str()).collect();
+    eprintln!(
+        "API token for {} ({}; expires {}; shown once, store it now):",
+        created.username,
+        scopes.join(", "),
+        created.expires_at
+    );
+    println!("{}", created.token);
     Ok(())
 }
 

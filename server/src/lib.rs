@@ -1,6 +1,9 @@
 //! The Elysium server: configuration, authentication, routes, and the commands of the
 //! `elysium` binary. `router(state)` is the whole HTTP application, used by `elysium serve`
 //! and by the integration tests alike.
+// The pages' view types (Leptos) are deeply nested; rendering the programme dashboard needs more
+// than the default query depth.
+#![recursion_limit = "256"]
 
 pub mod auth;
 pub mod board;
@@ -13,6 +16,7 @@ pub mod dimse;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod monitoring;
 pub mod reports;
 pub mod routes;
 pub mod screening;

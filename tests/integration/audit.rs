@@ -120,3 +120,182 @@ async fn administrators_read_who_looked_at_a_patient(pool: PgPool) {
     let coordinator = app.signed_in("coordinator").await;
     assert_eq!(coordinator.get(app.url("/api/v1/audit")).send().await.expect("get").status(), 403);
 }
+
+/// Events for the search and export tests, hand-made so the expected answers do not come from
+/// the code under test: two patients, targets of two types, all three outcomes.
+async fn seed_events(app: &TestApp) {
+    sqlx::raw_sql(
+        r#"insert into audit_event (occurred_at, actor_username, actor_roles, action, target_type, target_id, patient_id, client_addr, outcome, detail)
+           values ('2026-12-01 09:00+00', 'coordinator', '{coordinator}', 'finding.view', 'finding', '42', 'MRN-1', '10.0.0.1', 'success', '{}'),
+                  ('2026-12-01 10:00+00', 'coordinator', '{coordinator}', 'finding.review', 'finding', '42', 'MRN-1', '10.0.0.1', 'failure', '{"reason": "stale, try again", "version": 3}'),
+                  ('2026-12-01 11:00+00', 'surgeon', '{surgeon}', 'finding.view', 'finding', '43', 'MRN-2', '10.0.0.2', 'denied', '{"path": "/findings/43"}'),
+                  ('2026-12-01 12:00+00', 'radiologist', '{radiologist,admin}', 'series.view', 'study', '1.2.1', 'MRN-1', '10.0.0.3', 'success', '{"series_uid": "1.2.1.9", "nested": {"a": [1, 2]}}');"#,
+    )
+    .execute(&app.pool)
+    .await
+    .expect("rows");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_search_filters_by_target_and_outcome_and_refuses_unknown_parameters(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    seed_events(&app).await;
+    let admin = app.signed_in("admin").await;
+    let get = |path: &str| {
+        let request = admin.get(app.url(path));
+        async move { request.send().await.expect("get") }
+    };
+    let search = |query: &'static str| {
+        let get = &get;
+        async move {
+            let response = get(&format!("/api/v1/audit?{query}")).await;
+            assert_eq!(response.status(), 200, "{query}");
+            response.json::<serde_json::Value>().await.expect("json")
+        }
+    };
+    let ids = |body: &serde_json::Value| -> Vec<String> {
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["target_id"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let findings = search("target_type=finding").await;
+    assert_eq!((findings["total"].as_i64(), ids(&findings)), (Some(3), vec!["43".into(), "42".into(), "42".into()]));
+    let one = search("target_type=finding&target_id=42").await;
+    assert_eq!(one["total"], 2);
+    assert_eq!(search("target_id=1.2.1").await["total"], 1, "an ID alone matches any type");
+    let denied = search("outcome=denied").await;
+    assert_eq!((denied["total"].as_i64(), ids(&denied)), (Some(1), vec!["43".into()]));
+    assert_eq!(search("outcome=failure&patient_id=MRN-1").await["total"], 1);
+    let several = search("action=finding.view,%20series.view&patient_id=MRN-1").await;
+    assert_eq!(several["total"], 2, "several actions, separated by commas");
+    // The items carry everything the page shows.
+    let series = search("action=series.view").await;
+    let item = &series["items"][0];
+    assert_eq!(item["roles"], serde_json::json!(["radiologist", "admin"]));
+    assert_eq!(item["client_addr"], "10.0.0.3");
+    assert_eq!(item["detail"]["nested"]["a"][1], 2);
+    assert!(item["id"].as_i64().is_some());
+
+    for (query, field) in [("outcome=ok", "outcome"), ("target=finding", "target"), ("page=x", "page")] {
+        let response = get(&format!("/api/v1/audit?{query}")).await;
+        assert_eq!(response.status(), 422, "{query}");
+        let body: serde_json::Value = response.json().await.expect("json");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.starts_with(field), "{query}: {message}");
+    }
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_search_pages_fifty_at_a_time_with_the_total(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    sqlx::raw_sql(
+        "insert into audit_event (occurred_at, actor_username, action, patient_id, outcome)
+         select timestamptz '2026-12-01 00:00+00' + n * interval '1 minute', 'coordinator', 'study.view', 'MRN-P', 'success'
+         from generate_series(1, 120) as n",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("rows");
+    let admin = app.signed_in("admin").await;
+    let mut seen = Vec::new();
+    for page in 0..4 {
+        // By action too: each search of the patient's trail is on it (`audit.search`).
+        let path = format!("/api/v1/audit?patient_id=MRN-P&action=study.view&page={page}");
+        let body = elysium_tests::get_json(&app, &admin, &path).await;
+        assert_eq!(
+            (body["total"].as_i64(), body["page"].as_i64(), body["page_size"].as_i64()),
+            (Some(120), Some(page), Some(50))
+        );
+        let items = body["items"].as_array().expect("items");
+        assert_eq!(items.len(), [50, 50, 20, 0][page as usize], "page {page}");
+        seen.extend(items.iter().map(|i| i["id"].as_i64().expect("id")));
+    }
+    let mut unique = seen.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (120, 120), "every event once across the pages");
+}
+
+/// One CSV line split into its fields (RFC 4180 quoting: `""` inside quotes is one `"`).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, line.chars().peekable());
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_csv_export_holds_every_matching_event_and_is_audited(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    seed_events(&app).await;
+    sqlx::raw_sql(
+        "insert into audit_event (occurred_at, actor_username, action, patient_id, outcome, detail)
+         select timestamptz '2026-11-01 00:00+00' + n * interval '1 minute', 'coordinator', 'study.view', 'MRN-1', 'success',
+                jsonb_build_object('n', n, 'note', 'a, \"quoted\" note')
+         from generate_series(1, 70) as n",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("rows");
+    let admin = app.signed_in("admin").await;
+    // The reads and the review, not the administrator's own searches of this patient's trail.
+    let filter = "patient_id=MRN-1&action=study.view,series.view,finding.view,finding.review";
+    let json = elysium_tests::get_json(&app, &admin, &format!("/api/v1/audit?{filter}")).await;
+    assert_eq!(json["total"], 73);
+
+    let response = admin.get(app.url(&format!("/api/v1/audit.csv?{filter}"))).send().await.expect("csv");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap_or_default().starts_with("text/csv"));
+    assert_eq!(response.headers()["x-total-count"], "73");
+    let body = response.text().await.expect("body");
+    let lines: Vec<&str> = body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "id,occurred_at,actor,roles,action,target_type,target_id,patient_id,client_addr,outcome,detail"
+    );
+    let rows: Vec<Vec<String>> = lines[1..].iter().map(|l| csv_fields(l)).collect();
+    assert_eq!(rows.len() as i64, json["total"].as_i64().expect("total"), "every page, not one");
+    assert!(rows.iter().all(|r| r.len() == 11 && r[7] == "MRN-1"));
+    let details: Vec<serde_json::Value> =
+        rows.iter().map(|r| serde_json::from_str(&r[10]).unwrap_or_else(|e| panic!("{}: {e}", r[10]))).collect();
+    assert_eq!(rows[0][1], "2026-12-01T12:00:00Z", "newest first, RFC 3339");
+    assert_eq!((rows[0][3].as_str(), rows[0][8].as_str()), ("radiologist;admin", "10.0.0.3"));
+    assert_eq!(details[0]["nested"]["a"], serde_json::json!([1, 2]));
+    assert_eq!(details[1]["reason"], "stale, try again");
+    assert_eq!(details[3]["note"], "a, \"quoted\" note");
+
+    // The export is on the trail, with its filter and size, and on the patient's trail.
+    let exports: Vec<(Option<String>, Option<String>, serde_json::Value)> =
+        sqlx::query_as("select actor_username, patient_id, detail from audit_event where action = 'audit.export'")
+            .fetch_all(&app.pool)
+            .await
+            .expect("exports");
+    assert_eq!(exports.len(), 1);
+    let (actor, patient, detail) = &exports[0];
+    assert_eq!((actor.as_deref(), patient.as_deref()), (Some("admin"), Some("MRN-1")));
+    assert_eq!(detail["rows"], 73);
+    assert_eq!(detail["query"]["action"], "study.view,series.view,finding.view,finding.review");
+
+    let refused = admin.get(app.url("/api/v1/audit.csv?page=1")).send().await.expect("page");
+    assert_eq!(refused.status(), 422, "the export holds every page");
+    let coordinator = app.signed_in("coordinator").await;
+    let forbidden = coordinator.get(app.url("/api/v1/audit.csv")).send().await.expect("coordinator");
+    assert_eq!(forbidden.status(), 403);
+    let stranger = app.client().get(app.url("/api/v1/audit.csv")).send().await.expect("stranger");
+    assert_eq!(stranger.status(), 401);
+    assert_eq!(elysium_tests::error_code(stranger).await, "unauthorized");
+    assert_eq!(app.audit_rows("audit.export").await.len(), 1, "refused exports read nothing");
+}

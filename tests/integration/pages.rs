@@ -83,3 +83,96 @@ async fn the_study_list_and_page_show_stored_studies_and_audit_the_view(pool: Pg
         .expect("html");
     assert!(none.contains("No studies match"));
 }
+
+/// The page's text with Leptos's hydration markers taken out (`<!>` between reactive pieces).
+fn page_text(html: &str) -> String {
+    html.replace("<!>", "").replace("<!---->", "")
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_audit_page_searches_pages_and_folds_each_detail(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    // 60 reads of one patient, each with a detail, and one event about somebody else.
+    sqlx::raw_sql(
+        r#"insert into audit_event (occurred_at, actor_username, actor_roles, action, target_type, target_id, patient_id, outcome, detail)
+           select timestamptz '2026-12-01 00:00+00' + n * interval '1 minute', 'radiologist', '{radiologist}', 'series.view',
+                  'study', '1.2.3', 'MRN-AUDIT', 'success', jsonb_build_object('series_uid', '1.2.3.' || n, 'slices', n)
+           from generate_series(1, 60) as n;
+           insert into audit_event (actor_username, action, patient_id, outcome) values ('coordinator', 'study.view', 'MRN-OTHER', 'success');"#,
+    )
+    .execute(&app.pool)
+    .await
+    .expect("rows");
+    let admin = app.signed_in("admin").await;
+    let get = |path: &str| {
+        let request = admin.get(app.url(path));
+        async move {
+            let response = request.send().await.expect("get");
+            assert_eq!(response.status(), 200);
+            page_text(&response.text().await.expect("html"))
+        }
+    };
+    let rows = |html: &str| html.matches("data-testid=\"audit-row\"").count();
+
+    let first = get("/admin/audit?patient_id=MRN-AUDIT&action=series.view").await;
+    assert!(first.contains("Access to patient MRN-AUDIT"), "the title names the patient");
+    assert!(first.contains("60 event(s) · page 1 of 2"), "total and pages");
+    assert_eq!(rows(&first), 50);
+    assert_eq!(first.matches("<details").count(), 50, "one folded detail per row");
+    assert!(!first.contains("<details open"), "folded by default");
+    assert!(first.contains("<dt>series_uid</dt><dd>1.2.3.60</dd>"), "the detail as a list, newest first");
+    assert!(!first.contains("MRN-OTHER"), "only the filtered patient");
+    assert!(first.contains("data-testid=\"audit\""));
+    assert!(first.contains("value=\"MRN-AUDIT\""), "the form keeps the filter");
+    assert!(
+        first.contains("href=\"/admin/audit?action=series.view&amp;page=1&amp;patient_id=MRN-AUDIT\""),
+        "next page keeps the filter"
+    );
+    assert!(
+        first.contains("href=\"/api/v1/audit.csv?action=series.view&amp;patient_id=MRN-AUDIT\""),
+        "the export keeps the filter"
+    );
+    assert!(first.contains("data-testid=\"reads-only\""), "one patient's page offers the reads only");
+
+    let second = get("/admin/audit?patient_id=MRN-AUDIT&action=series.view&page=1").await;
+    assert!(second.contains("60 event(s) · page 2 of 2"));
+    assert_eq!(rows(&second), 10);
+    assert!(second.contains("rel=\"prev\""));
+
+    let refused = admin.get(app.url("/admin/audit?outcome=perhaps")).send().await.expect("refused");
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.expect("html");
+    assert!(refused.contains("data-testid=\"error\"") && refused.contains("outcome"), "a bad filter names its field");
+    assert!(refused.contains("data-testid=\"audit-filters\""), "with the form to correct it");
+
+    // A fresh page is one page of events, however long the trail.
+    let fresh = get("/admin/audit").await;
+    assert_eq!(rows(&fresh), 50);
+    assert!(fresh.contains("Audit log") && !fresh.contains("Access to patient"));
+    let searches: i64 = sqlx::query_scalar("select count(*) from audit_event where action = 'audit.search'")
+        .fetch_one(&app.pool)
+        .await
+        .expect("count");
+    assert_eq!(searches, 3, "each view of the page is a search of the trail, audited (the refused one read nothing)");
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn administrators_find_who_looked_at_a_patient_from_the_study_page(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let general = app.site_id("DEMO-GH").await;
+    let received = elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, general);
+    let outcome = app.state().ingestor.ingest(elysium_tests::fixture("pydicom/CT_small.dcm").into(), &received).await;
+    let elysium_server::ingest::Outcome::Stored(stored) = outcome else { panic!("{outcome:?}") };
+    let page = format!("/studies/{}", stored.study_uid);
+    let href = format!("/admin/audit?patient_id={}", stored.patient_id);
+
+    let admin = app.signed_in("admin").await;
+    let html = elysium_tests::get_text(&app, &admin, &page).await;
+    assert!(html.contains("Who looked at this patient") && html.contains(&format!("href=\"{href}\"")), "{href}");
+    let access = page_text(&elysium_tests::get_text(&app, &admin, &href).await);
+    assert!(access.contains("study.view"), "the administrator's own look is on the trail");
+
+    let coordinator = app.signed_in("coordinator").await;
+    let html = elysium_tests::get_text(&app, &coordinator, &page).await;
+    assert!(!html.contains("Who looked at this patient"), "administrators only");
+}

@@ -382,9 +382,9 @@ async fn a_generated_programme_reconciles_figure_by_figure(pool: PgPool) {
     let (_, screened) = get(&app, &admin, &format!("/api/v1/metrics/program/records?{period}&figure=screened")).await;
     assert_eq!(uids(&screened), series_of(&[0, 1, 2, 3, 4, 5, 6, 7, 10]));
 
-    // Viewing the table and a list is audited.
-    assert!(!app.audit_rows("metrics.program.view").await.is_empty());
+    // A list names patients: viewing it is audited (the table's counts are not).
     assert!(!app.audit_rows("metrics.records.view").await.is_empty());
+    assert!(app.audit_rows("metrics.program.view").await.is_empty());
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -395,6 +395,12 @@ async fn filters_csv_bad_input_and_access(pool: PgPool) {
     let period = format!("from={}&to={}", iso(p.from), iso(p.to));
 
     // One site, one cancer, one model version.
+    // With a cancer chosen, the series screened for it (S3's model does not cover colorectal).
+    let (_, crc) = get(&app, &admin, &format!("/api/v1/metrics/program?{period}&cancer=colorectal")).await;
+    assert_eq!((crc["eligible_any"].as_u64(), crc["total"]["eligible"].as_u64()), (Some(5), Some(5)));
+    let (_, list) =
+        get(&app, &admin, &format!("/api/v1/metrics/program/records?{period}&cancer=colorectal&figure=eligible")).await;
+    assert_eq!(list["total"].as_u64(), Some(5));
     let (_, rc) = get(&app, &admin, &format!("/api/v1/metrics/program?{period}&site=DEMO-RC&cancer=colorectal")).await;
     assert_eq!(rc["cancers"].as_array().map(Vec::len), Some(1));
     assert_eq!((rc["screened"].as_u64(), row(&rc, "colorectal")["positive"].as_u64()), (Some(1), Some(1)));

@@ -121,15 +121,21 @@ impl TestApp {
         client
     }
 
-    /// A new API token for `username` (as `elysium token create` makes one).
+    /// A new API token for `username` with every right of its owner (scope `all`).
     pub async fn api_token(&self, username: &str) -> String {
-        let token = elysium_server::auth::tokens::generate();
-        let mut conn = self.pool.acquire().await.expect("conn");
-        let user_id = elysium_db::users::id_by_username(&mut conn, username).await.expect("query").expect("user");
-        elysium_db::tokens::insert(&mut conn, user_id, "test", &elysium_server::auth::tokens::digest(&token))
-            .await
-            .expect("token");
-        token
+        self.scoped_token(username, &["all"]).await
+    }
+
+    /// A new API token for `username` with these scopes, as `elysium token create` makes one.
+    pub async fn scoped_token(&self, username: &str, scopes: &[&str]) -> String {
+        let request = app::model::tokens::NewTokenRequest {
+            username: username.to_owned(),
+            name: "test".to_owned(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            expires_in_days: 30,
+        };
+        let audit = app::service::Audit::anonymous("token.create", Some("test"), None);
+        app::service::tokens::create(&self.pool, audit, None, &request).await.expect("token").token
     }
 
     /// The id of the site with this code (the demo seeds DEMO-GH and DEMO-RC).

@@ -1,10 +1,12 @@
 //! Administration as server functions: users, sign-in locks, the audit log. Only administrators
 //! reach these (the server's authorization policy guards the `/api/fn/admin/` prefix).
 
+use std::collections::BTreeMap;
+
 use leptos::server_fn::codec::GetUrl;
 
 use crate::model::AppError;
-use crate::model::admin::{AuditEntry, Overview, SigninLock, UserSummary};
+use crate::model::admin::{AuditSearch, Overview, SigninLock, UserSummary};
 
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "overview", input = GetUrl)]
 pub async fn admin_overview() -> Result<Overview, AppError> {
@@ -33,9 +35,20 @@ pub async fn unlock_signin(username: String, client_addr: String) -> Result<(), 
     Ok(result?)
 }
 
+/// A page of the audit trail search for the administrator's page: the same service, and the same
+/// `audit.search` event, as `GET /api/v1/audit`. `query` holds the page's URL parameters as
+/// given, so an unknown or malformed one is refused here too. The endpoint keeps the name of the
+/// listing it replaced.
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "audit_log", input = GetUrl)]
-pub async fn audit_log(before: Option<i64>) -> Result<Vec<AuditEntry>, AppError> {
-    Ok(crate::service::admin::audit_log(&crate::api::session::ssr::pool()?, before).await?)
+pub async fn search_audit_page(#[server(default)] query: BTreeMap<String, String>) -> Result<AuditSearch, AppError> {
+    use crate::api::session::ssr::{caller, pool};
+    Ok(crate::service::admin::search_audit(&pool()?, &caller()?, &query).await?)
+}
+
+/// The actions of recent events, which the audit page's search form suggests.
+#[leptos::server(prefix = "/api/fn/admin", endpoint = "audit_actions", input = GetUrl)]
+pub async fn audit_actions() -> Result<Vec<String>, AppError> {
+    Ok(crate::service::admin::audit_actions(&crate::api::session::ssr::pool()?).await?)
 }
 
 /// The programme table (the administrator's dashboard).

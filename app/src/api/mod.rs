@@ -9,6 +9,7 @@ pub mod followup;
 pub mod mdt;
 pub mod session;
 pub mod studies;
+pub mod tokens;
 pub mod upload;
 
 /// Mount point of every server function (kept apart from the REST API under `/api/v1/`).

@@ -42,6 +42,8 @@ const NAV: &[NavItem] = &[
         roles: &[Role::Admin],
     },
     NavItem { href: "/admin/audit", label: |i18n| t_string!(i18n, common.nav.audit), roles: &[Role::Admin] },
+    NavItem { href: "/admin/program", label: |i18n| t_string!(i18n, program.nav), roles: &[Role::Admin] },
+    NavItem { href: "/admin/tokens", label: |i18n| t_string!(i18n, tokens.nav), roles: &[Role::Admin] },
     NavItem { href: "/profile", label: |i18n| t_string!(i18n, common.nav.profile), roles: &[] },
 ];
 

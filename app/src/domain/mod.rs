@@ -11,5 +11,6 @@ pub mod names;
 pub mod organs;
 pub mod program;
 pub mod roles;
+pub mod scopes;
 pub mod screening;
 pub mod staging;

@@ -1,5 +1,7 @@
 //! Administration: users, sign-in locks, the audit log.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,20 +22,6 @@ pub struct SigninLock {
     pub locked_until: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub occurred_at: String,
-    pub actor: Option<String>,
-    pub roles: Vec<String>,
-    pub action: String,
-    pub target: Option<String>,
-    pub patient_id: Option<String>,
-    pub client_addr: Option<String>,
-    pub outcome: String,
-    pub detail: String,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Overview {
     pub users: usize,
@@ -41,29 +29,110 @@ pub struct Overview {
     pub sites: Vec<String>,
 }
 
-/// Rows per page of the audit log.
-pub const AUDIT_PAGE: i64 = 100;
-
-/// A page of the audit trail search (`GET /api/v1/audit`).
+/// A page of the audit trail search (`GET /api/v1/audit`, the administrator's audit page) or,
+/// for the CSV export, every matching event up to [`AUDIT_EXPORT_CAP`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditSearch {
     pub items: Vec<AuditSearchItem>,
     /// Events matching the filter in all pages.
     pub total: i64,
+    /// This page's number, from 0.
+    pub page: i64,
     pub page_size: i64,
+}
+
+impl AuditSearch {
+    /// How many pages the matching events fill (at least one, possibly empty).
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.page_size - 1) / self.page_size.max(1)).max(1)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditSearchItem {
+    pub id: i64,
     #[serde(with = "crate::format::wire_time")]
     pub occurred_at: time::OffsetDateTime,
     pub actor: Option<String>,
+    pub roles: Vec<String>,
     pub action: String,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
     pub patient_id: Option<String>,
+    pub client_addr: Option<String>,
     pub outcome: String,
+    /// What the event recorded beyond its columns (a JSON object; `{}` when nothing).
+    pub detail: serde_json::Value,
 }
 
 /// Events per page of the audit trail search.
 pub const AUDIT_SEARCH_PAGE: i64 = 50;
+
+/// The most events one CSV export holds; the export says so when more matched.
+pub const AUDIT_EXPORT_CAP: i64 = 100_000;
+
+/// The outcomes an audit event records.
+pub const AUDIT_OUTCOMES: [&str; 3] = ["success", "failure", "denied"];
+
+/// The actions that record a read of one patient's data (each carries the patient's ID): what
+/// "who looked at this patient" asks for. Writes and the administrators' own searches of the
+/// trail are left out.
+pub const PATIENT_READ_ACTIONS: [&str; 9] = [
+    "study.view",
+    "series.view",
+    "screening.view",
+    "finding.view",
+    "finding.letter",
+    "mdt.case.view",
+    "dicomweb.search",
+    "dicomweb.metadata",
+    "dicomweb.retrieve",
+];
+
+/// The administrator's audit page.
+pub const AUDIT_PAGE_PATH: &str = "/admin/audit";
+
+/// The audit trail as CSV (the same filter as the page and `GET /api/v1/audit`, without `page`).
+pub const AUDIT_CSV_PATH: &str = "/api/v1/audit.csv";
+
+/// `path` with the filter's non-blank parameters as its query string, in name order.
+pub fn audit_href(path: &str, filter: &BTreeMap<String, String>) -> String {
+    let query: Vec<String> = filter
+        .iter()
+        .map(|(k, v)| (k, v.trim()))
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", crate::format::query_value(k), crate::format::query_value(v)))
+        .collect();
+    if query.is_empty() { path.to_owned() } else { format!("{path}?{}", query.join("&")) }
+}
+
+/// Who looked at this patient: the audit page filtered to `patient_id`.
+pub fn patient_access_href(patient_id: &str) -> String {
+    audit_href(AUDIT_PAGE_PATH, &BTreeMap::from([("patient_id".to_owned(), patient_id.to_owned())]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_keep_the_filter_and_encode_it() {
+        let filter = BTreeMap::from([
+            ("patient_id".to_owned(), "MRN 1/2&3".to_owned()),
+            ("action".to_owned(), "study.view,series.view".to_owned()),
+            ("outcome".to_owned(), " ".to_owned()),
+        ]);
+        assert_eq!(
+            audit_href(AUDIT_CSV_PATH, &filter),
+            "/api/v1/audit.csv?action=study.view%2Cseries.view&patient_id=MRN%201%2F2%263"
+        );
+        assert_eq!(audit_href(AUDIT_PAGE_PATH, &BTreeMap::new()), "/admin/audit");
+        assert_eq!(patient_access_href("中 1"), "/admin/audit?patient_id=%E4%B8%AD%201");
+    }
+
+    #[test]
+    fn pages_count_at_least_one() {
+        let search = |total| AuditSearch { items: vec![], total, page: 0, page_size: AUDIT_SEARCH_PAGE };
+        assert_eq!([0, 1, 50, 51, 100].map(|t| search(t).pages()), [1, 1, 1, 2, 2]);
+    }
+}

@@ -58,21 +58,12 @@ impl WorklistParams {
         ];
         pairs
             .iter()
-            .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(v))))
+            .filter_map(|(k, v)| {
+                v.as_deref().filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::format::query_value(v)))
+            })
             .collect::<Vec<_>>()
             .join("&")
     }
-}
-
-/// Percent-encodes a query value (the browser build has no URL library at hand).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

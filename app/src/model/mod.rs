@@ -13,6 +13,7 @@ pub mod program;
 pub mod screening;
 pub mod session;
 pub mod studies;
+pub mod tokens;
 pub mod upload;
 
 pub use error::AppError;

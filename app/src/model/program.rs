@@ -67,15 +67,17 @@ pub struct ProgramReport {
     pub model_version: Option<String>,
     /// The day "overdue" was judged on.
     pub today: String,
-    /// Series whose screening finished in the period, those screened (with a result) and those
-    /// skipped as not eligible (screened = eligible_any + skipped).
+    /// Series whose screening finished in the period, those screened (with a result covering
+    /// the chosen cancer, or any) and those skipped as not eligible (without a chosen cancer,
+    /// screened = eligible_any + skipped).
     pub screened: u64,
     pub eligible_any: u64,
     pub skipped: u64,
     /// Skipped series per reason; a series skipped for two reasons counts under both.
     pub skipped_by_reason: Vec<SkipCount>,
     pub cancers: Vec<CancerFigures>,
-    /// All cancers together (positives of every cancer; `eligible` counts series once).
+    /// All cancers together (positives of every cancer; `eligible` counts series once, as
+    /// `eligible_any`).
     pub total: CancerFigures,
     pub weeks: Vec<WeekFigures>,
     pub sites: Vec<SiteOption>,

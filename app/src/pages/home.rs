@@ -12,7 +12,9 @@ use crate::domain::roles::Role;
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::SessionUser;
 use crate::model::mdt::{BoardHome, CaseListItem, Meeting};
+use crate::model::program::ProgramParams;
 use crate::pages::mdt_meetings::{decision_text, patient_name, proposal_text, when};
+use crate::pages::program::ProgramDashboard;
 
 /// What each role does here, in the words of the people who hold it, in the page's language
 /// (tracked: call it inside the view).
@@ -79,10 +81,21 @@ fn Home(user: SessionUser) -> impl IntoView {
         })
         .collect_view();
     let name = user.display_name.clone();
+    // The administrator's programme dashboard for the default period; its filter opens the
+    // dashboard's own page.
+    let program = user.has_any_role(&[Role::Admin]).then(|| {
+        view! {
+            <section class="program-home" aria-labelledby="program-home-heading" data-testid="program-home">
+                <h2 id="program-home-heading"><a href="/admin/program">{t!(i18n, program.title)}</a></h2>
+                <ProgramDashboard params=ProgramParams::default() />
+            </section>
+        }
+    });
     view! {
         <h1 data-testid="home-title">{t!(i18n, home.welcome, name = move || name.clone())}</h1>
         <p class="muted">{t!(i18n, home.sites, sites = move || sites.clone())}</p>
         <div class="cards">{cards}</div>
+        {program}
     }
 }
 

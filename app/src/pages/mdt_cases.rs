@@ -170,24 +170,13 @@ fn escape_html(text: &str) -> String {
     out
 }
 
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// The case list's address with its filters and page.
 fn list_href(status: Option<&str>, cancer: Option<&str>, page: i64) -> String {
     let page = (page > 0).then(|| page.to_string());
     let pairs = [("status", status), ("cancer", cancer), ("page", page.as_deref())];
     let query: Vec<String> = pairs
         .into_iter()
-        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", encode(v))))
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::format::query_value(v))))
         .collect();
     if query.is_empty() { "/mdt".to_owned() } else { format!("/mdt?{}", query.join("&")) }
 }

@@ -7,9 +7,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::studies::{list_studies, study_detail, study_screening};
 use crate::components::errors::ErrorNotice;
+use crate::components::shell::CurrentUser;
 use crate::domain::language::Labelled;
+use crate::domain::roles::Role;
 use crate::domain::screening::{JobReason, JobStatus};
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
+use crate::model::admin::patient_access_href;
 use crate::model::screening::ScreeningOverview;
 use crate::model::studies::STUDIES_PAGE;
 
@@ -129,6 +132,7 @@ pub fn StudyPage() -> impl IntoView {
                     Ok(d) => {
                         let s = d.study;
                         let mismatches = d.mismatches;
+                        let patient_id = s.patient_id.clone();
                         view! {
                             <p><a href="/studies">{t!(i18n, studies.back)}</a></p>
                             <h1>{s.patient_name.clone().unwrap_or_else(|| t_string!(i18n, studies.no_name).into())}</h1>
@@ -155,6 +159,7 @@ pub fn StudyPage() -> impl IntoView {
                                 <a href=format!("/mdt/cases/new?study={}", s.study_uid) data-testid="open-mdt-case">
                                     {t!(i18n, studies.open_mdt_case)}
                                 </a>
+                                <PatientAccessLink patient_id />
                             </p>
                             <Mismatches items=mismatches study_uid=s.study_uid.clone() />
                             <h2>{t!(i18n, studies.series_heading)}</h2>
@@ -199,6 +204,30 @@ pub fn StudyPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                 }
             })}
+        </Suspense>
+    }
+}
+
+/// For administrators: who looked at this patient (the audit page, filtered to them).
+#[component]
+fn PatientAccessLink(patient_id: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let user = use_context::<CurrentUser>();
+    let href = patient_access_href(&patient_id);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let href = href.clone();
+                Suspend::new(async move {
+                    let admin = match user {
+                        Some(CurrentUser(user)) => matches!(user.await, Ok(Some(u)) if u.has_any_role(&[Role::Admin])),
+                        None => false,
+                    };
+                    admin.then(|| view! {
+                        " " <a href=href data-testid="patient-access">{t!(i18n, admin.audit.patient_link)}</a>
+                    })
+                })
+            }}
         </Suspense>
     }
 }

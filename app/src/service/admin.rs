@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use crate::domain::roles::Role;
 use crate::format;
 use crate::model::admin::{
-    AUDIT_PAGE, AUDIT_SEARCH_PAGE, AuditEntry, AuditSearch, AuditSearchItem, Overview, SigninLock, UserSummary,
+    AUDIT_EXPORT_CAP, AUDIT_OUTCOMES, AUDIT_SEARCH_PAGE, AuditSearch, AuditSearchItem, Overview, SigninLock,
+    UserSummary,
 };
 use crate::service::{Caller, ServiceError};
 
@@ -71,37 +72,19 @@ pub async fn unlock_signin(
     if removed { Ok(()) } else { Err(ServiceError::NotFound) }
 }
 
-/// The audit log page: the newest events before `before`.
-pub async fn audit_log(pool: &PgPool, before: Option<i64>) -> Result<Vec<AuditEntry>, ServiceError> {
-    let rows = elysium_db::audit::recent(pool, before, AUDIT_PAGE).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| AuditEntry {
-            id: r.id,
-            occurred_at: format::second(r.occurred_at),
-            actor: r.actor_username,
-            roles: r.actor_roles,
-            action: r.action,
-            target: match (r.target_type, r.target_id) {
-                (Some(t), Some(id)) => Some(format!("{t} {id}")),
-                (Some(t), None) => Some(t),
-                _ => None,
-            },
-            patient_id: r.patient_id,
-            client_addr: r.client_addr,
-            outcome: r.outcome,
-            detail: if r.detail == serde_json::json!({}) { String::new() } else { r.detail.to_string() },
-        })
-        .collect())
-}
-
 /// The query parameters the audit search takes.
-pub const AUDIT_SEARCH_PARAMETERS: &[&str] = &["patient_id", "actor", "action", "from", "to", "page"];
+pub const AUDIT_SEARCH_PARAMETERS: &[&str] =
+    &["patient_id", "actor", "action", "target_type", "target_id", "outcome", "from", "to", "page"];
+
+/// How many of the newest events the search form's action suggestions come from.
+const ACTION_SUGGESTION_WINDOW: i64 = 10_000;
 
 /// Searches the audit trail: who looked at one patient, and when. `query` holds the parameters
-/// as given (`patient_id`, `actor`, `action`, `from`, `to`, `page`); `from` and `to` are RFC 3339
-/// times or dates (`to` as a date includes that whole day, UTC); `page` counts from 0. The
-/// search is itself audited (`audit.search`) before it is answered.
+/// as given: `patient_id`, `actor` (a username), `action` (one action, or several separated by
+/// commas), `target_type` and `target_id` (each alone or both), `outcome` (`success`, `failure`,
+/// `denied`), `from` and `to` (RFC 3339 times or dates; `to` as a date includes that whole day,
+/// UTC), and `page` (from 0). The search is itself audited (`audit.search`) before it is
+/// answered.
 pub async fn search_audit(
     pool: &PgPool,
     caller: &Caller,
@@ -109,30 +92,71 @@ pub async fn search_audit(
 ) -> Result<AuditSearch, ServiceError> {
     let filter = audit_filter(query)?;
     let (rows, total) = elysium_db::audit::search(pool, &filter).await?;
-    let audit = caller.audit("audit.search").detail(serde_json::json!({
-        "query": query, "results": rows.len(), "total": total,
-    }));
+    let detail = serde_json::json!({ "query": query, "results": rows.len(), "total": total });
+    record_reading(pool, caller, "audit.search", &filter, detail).await?;
+    Ok(AuditSearch {
+        items: rows.into_iter().map(search_item).collect(),
+        total,
+        page: filter.offset / AUDIT_SEARCH_PAGE,
+        page_size: AUDIT_SEARCH_PAGE,
+    })
+}
+
+/// Every event matching `query` (the search's parameters but `page`), newest first, up to
+/// [`AUDIT_EXPORT_CAP`]; `total` says how many matched in all. The export is itself audited
+/// (`audit.export`, with the filter and the number of rows) before it is answered.
+pub async fn export_audit(
+    pool: &PgPool,
+    caller: &Caller,
+    query: &BTreeMap<String, String>,
+) -> Result<AuditSearch, ServiceError> {
+    if query.contains_key("page") {
+        return Err(ServiceError::invalid("page", "the export holds every page: leave page out"));
+    }
+    let filter = AuditFilter { limit: AUDIT_EXPORT_CAP, offset: 0, ..audit_filter(query)? };
+    let (rows, total) = elysium_db::audit::search(pool, &filter).await?;
+    let detail = serde_json::json!({ "query": query, "rows": rows.len(), "total": total });
+    record_reading(pool, caller, "audit.export", &filter, detail).await?;
+    Ok(AuditSearch { items: rows.into_iter().map(search_item).collect(), total, page: 0, page_size: AUDIT_EXPORT_CAP })
+}
+
+/// The actions of recent events, for the search form to suggest.
+pub async fn audit_actions(pool: &PgPool) -> Result<Vec<String>, ServiceError> {
+    Ok(elysium_db::audit::recent_actions(pool, ACTION_SUGGESTION_WINDOW).await?)
+}
+
+/// Records an administrator's reading of the trail; one about a single patient is on that
+/// patient's trail too.
+async fn record_reading(
+    pool: &PgPool,
+    caller: &Caller,
+    action: &str,
+    filter: &AuditFilter,
+    detail: serde_json::Value,
+) -> Result<(), ServiceError> {
+    let audit = caller.audit(action).detail(detail);
     let audit = match &filter.patient_id {
         Some(patient) => audit.patient(patient),
         None => audit,
     };
     audit.record(pool).await?;
-    Ok(AuditSearch {
-        items: rows
-            .into_iter()
-            .map(|r| AuditSearchItem {
-                occurred_at: r.occurred_at,
-                actor: r.actor_username,
-                action: r.action,
-                target_type: r.target_type,
-                target_id: r.target_id,
-                patient_id: r.patient_id,
-                outcome: r.outcome,
-            })
-            .collect(),
-        total,
-        page_size: AUDIT_SEARCH_PAGE,
-    })
+    Ok(())
+}
+
+fn search_item(r: elysium_db::audit::AuditRow) -> AuditSearchItem {
+    AuditSearchItem {
+        id: r.id,
+        occurred_at: r.occurred_at,
+        actor: r.actor_username,
+        roles: r.actor_roles,
+        action: r.action,
+        target_type: r.target_type,
+        target_id: r.target_id,
+        patient_id: r.patient_id,
+        client_addr: r.client_addr,
+        outcome: r.outcome,
+        detail: r.detail,
+    }
 }
 
 fn audit_filter(query: &BTreeMap<String, String>) -> Result<AuditFilter, ServiceError> {
@@ -151,15 +175,37 @@ fn audit_filter(query: &BTreeMap<String, String>) -> Result<AuditFilter, Service
             .filter(|p| (0..=100_000).contains(p))
             .ok_or_else(|| ServiceError::invalid("page", "a page number from 0"))?,
     };
+    let outcome = text("outcome")
+        .map(|o| {
+            let o = o.to_lowercase();
+            if AUDIT_OUTCOMES.contains(&o.as_str()) {
+                Ok(o)
+            } else {
+                Err(ServiceError::invalid("outcome", format!("one of {}", AUDIT_OUTCOMES.join(", "))))
+            }
+        })
+        .transpose()?;
     Ok(AuditFilter {
         patient_id: text("patient_id"),
         actor: text("actor").map(|a| a.to_lowercase()),
-        action: text("action"),
+        actions: text("action").map(|a| actions(&a)).filter(|a| !a.is_empty()),
+        target_type: text("target_type"),
+        target_id: text("target_id"),
+        outcome,
         from: text("from").map(|v| instant("from", &v, false)).transpose()?,
         to: text("to").map(|v| instant("to", &v, true)).transpose()?,
         limit: AUDIT_SEARCH_PAGE,
         offset: page * AUDIT_SEARCH_PAGE,
     })
+}
+
+/// `action`'s comma-separated actions, trimmed, without blanks or repeats.
+fn actions(list: &str) -> Vec<String> {
+    let mut actions: Vec<String> =
+        list.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect();
+    actions.sort_unstable();
+    actions.dedup();
+    actions
 }
 
 /// An RFC 3339 time, or a date (its start; the next day's start for an inclusive `to`).
@@ -192,9 +238,30 @@ mod tests {
         assert_eq!(f.actor.as_deref(), Some("admin"));
         let exact = audit_filter(&query(&[("from", "2026-12-01T10:30:00+01:00")])).expect("valid");
         assert_eq!(exact.from.expect("from").unix_timestamp(), 1_796_117_400, "09:30 UTC");
-        for (bad, field) in [(("from", "yesterday"), "from"), (("page", "-1"), "page"), (("patient", "x"), "patient")] {
+        for (bad, field) in [
+            (("from", "yesterday"), "from"),
+            (("page", "-1"), "page"),
+            (("patient", "x"), "patient"),
+            (("outcome", "ok"), "outcome"),
+        ] {
             let error = audit_filter(&query(&[bad])).expect_err("refused").to_string();
             assert!(error.starts_with(field), "{error}");
         }
+    }
+
+    #[test]
+    fn targets_outcomes_and_lists_of_actions() {
+        let f = audit_filter(&query(&[
+            ("target_type", " finding "),
+            ("target_id", "42"),
+            ("outcome", "Denied"),
+            ("action", "study.view, series.view,,study.view"),
+        ]))
+        .expect("valid");
+        assert_eq!((f.target_type.as_deref(), f.target_id.as_deref()), (Some("finding"), Some("42")));
+        assert_eq!(f.outcome.as_deref(), Some("denied"));
+        assert_eq!(f.actions, Some(vec!["series.view".to_owned(), "study.view".to_owned()]));
+        let blank = audit_filter(&query(&[("action", " , "), ("outcome", ""), ("target_type", "")])).expect("valid");
+        assert_eq!((blank.actions, blank.outcome, blank.target_type), (None, None, None), "blank fields are no filter");
     }
 }

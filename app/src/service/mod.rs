@@ -13,6 +13,7 @@ pub mod profile;
 pub mod program;
 pub mod screening;
 pub mod studies;
+pub mod tokens;
 
 pub use audit::Audit;
 pub use error::ServiceError;

@@ -208,14 +208,12 @@ pub async fn report(
         .map(|c| cancer_figures(*c, &checked, &screened, by_cancer.get(c).map_or(&[][..], Vec::as_slice), language))
         .collect();
     let all: Vec<Positive> = cancers.iter().flat_map(|c| by_cancer.get(c).cloned().unwrap_or_default()).collect();
+    // The total row's series: screened for the chosen cancer, or for any (as its list counts them).
     let mut total = cancer_figures(cancers[0], &checked, &screened, &all, language);
-    total.eligible = screened.iter().filter(|r| series_includes("eligible", None, None, r)).count() as u64;
-    total.patients = screened
-        .iter()
-        .filter(|r| series_includes("eligible", None, None, r))
-        .map(|r| r.patient_ref)
-        .collect::<BTreeSet<_>>()
-        .len() as u64;
+    let eligible: Vec<&ScreenedRow> =
+        screened.iter().filter(|r| series_includes("eligible", checked.cancer, None, r)).collect();
+    total.eligible = eligible.len() as u64;
+    total.patients = eligible.iter().map(|r| r.patient_ref).collect::<BTreeSet<_>>().len() as u64;
     total.summary = String::new();
 
     let mut skipped_by_reason: BTreeMap<SkipReason, u64> = BTreeMap::new();
@@ -229,11 +227,7 @@ pub async fn report(
         skipped_by_reason.into_iter().map(|(reason, series)| SkipCount { reason, series }).collect();
     skipped_by_reason.sort_by(|a, b| b.series.cmp(&a.series).then(a.reason.cmp(&b.reason)));
 
-    caller
-        .audit("metrics.program.view")
-        .detail(serde_json::json!({ "filter": params, "positives": all.len(), "series": screened.len() }))
-        .record(pool)
-        .await?;
+    // Counts only: no patient is named, so viewing the table is not audited (its record lists are).
     Ok(ProgramReport {
         from: format::date(checked.from),
         to: format::date(checked.to),
@@ -324,7 +318,7 @@ pub async fn records(
                 series_uid: Some(r.series_uid),
                 patient_id: r.patient_id,
                 site: r.site_code,
-                cancer: checked.cancer,
+                cancer: None,
                 scan_date: format::date(r.scan_date),
                 state: r.status,
                 model_version: r.model_version,

@@ -59,28 +59,18 @@ pub async fn record(conn: &mut PgConnection, event: &NewAuditEvent) -> DbResult<
     .await?)
 }
 
-/// The most recent events, newest first; `before` pages backwards by id.
-pub async fn recent(pool: &PgPool, before: Option<i64>, limit: i64) -> DbResult<Vec<AuditRow>> {
-    Ok(sqlx::query_as!(
-        AuditRow,
-        "select id, occurred_at, actor_username, actor_roles, action, target_type, target_id,
-                patient_id, client_addr, outcome, detail
-         from audit_event where $1::bigint is null or id < $1
-         order by id desc limit $2",
-        before,
-        limit
-    )
-    .fetch_all(pool)
-    .await?)
-}
-
 /// What an administrator asks of the audit trail; `None` matches everything.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     /// The DICOM PatientID as stored.
     pub patient_id: Option<String>,
     pub actor: Option<String>,
-    pub action: Option<String>,
+    /// Any one of these actions.
+    pub actions: Option<Vec<String>>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: Option<String>,
     pub from: Option<OffsetDateTime>,
     /// Exclusive.
     pub to: Option<OffsetDateTime>,
@@ -97,14 +87,20 @@ pub async fn search(pool: &PgPool, filter: &AuditFilter) -> DbResult<(Vec<AuditR
          from audit_event
          where ($1::text is null or patient_id = $1)
            and ($2::text is null or actor_username = $2)
-           and ($3::text is null or action = $3)
-           and ($4::timestamptz is null or occurred_at >= $4)
-           and ($5::timestamptz is null or occurred_at < $5)
+           and ($3::text[] is null or action = any($3))
+           and ($4::text is null or target_type = $4)
+           and ($5::text is null or target_id = $5)
+           and ($6::text is null or outcome = $6)
+           and ($7::timestamptz is null or occurred_at >= $7)
+           and ($8::timestamptz is null or occurred_at < $8)
          order by occurred_at desc, id desc
-         limit $6 offset $7",
+         limit $9 offset $10",
         filter.patient_id,
         filter.actor,
-        filter.action,
+        filter.actions.as_deref(),
+        filter.target_type,
+        filter.target_id,
+        filter.outcome,
         filter.from,
         filter.to,
         filter.limit,
@@ -116,16 +112,36 @@ pub async fn search(pool: &PgPool, filter: &AuditFilter) -> DbResult<(Vec<AuditR
         r#"select count(*) as "n!" from audit_event
            where ($1::text is null or patient_id = $1)
              and ($2::text is null or actor_username = $2)
-             and ($3::text is null or action = $3)
-             and ($4::timestamptz is null or occurred_at >= $4)
-             and ($5::timestamptz is null or occurred_at < $5)"#,
+             and ($3::text[] is null or action = any($3))
+             and ($4::text is null or target_type = $4)
+             and ($5::text is null or target_id = $5)
+             and ($6::text is null or outcome = $6)
+             and ($7::timestamptz is null or occurred_at >= $7)
+             and ($8::timestamptz is null or occurred_at < $8)"#,
         filter.patient_id,
         filter.actor,
-        filter.action,
+        filter.actions.as_deref(),
+        filter.target_type,
+        filter.target_id,
+        filter.outcome,
         filter.from,
         filter.to
     )
     .fetch_one(pool)
     .await?;
     Ok((rows, total))
+}
+
+/// The actions of the newest `window` events, in order: suggestions for the search form. Only a
+/// recent window, because the trail has no index on `action` and a distinct over all of it would
+/// read the whole table on every view of the page; an older action can still be typed.
+pub async fn recent_actions(pool: &PgPool, window: i64) -> DbResult<Vec<String>> {
+    Ok(sqlx::query_scalar!(
+        r#"select distinct action as "action!" from
+             (select action from audit_event order by occurred_at desc limit $1) as recent
+           order by 1"#,
+        window
+    )
+    .fetch_all(pool)
+    .await?)
 }

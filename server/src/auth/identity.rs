@@ -1,6 +1,7 @@
 //! Who a request comes from: a signed-in browser session, or an API token.
 
 use app::domain::roles::Role;
+use app::domain::scopes::Scope;
 use app::model::{SessionUser, SiteRef};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -40,15 +41,21 @@ pub async fn from_session(pool: &PgPool, session: &Session, max_age: time::Durat
     }
 }
 
-/// Loads the owner of a bearer token; an unknown or revoked token is a 401, not anonymity.
-pub async fn from_token(pool: &PgPool, token: &str) -> Result<SessionUser, ApiError> {
+/// Loads the owner of a bearer token and the token's scopes; an unknown, revoked or expired
+/// token (or one whose owner is disabled) is a 401, not anonymity. A scope this version does
+/// not know grants nothing.
+pub async fn from_token(pool: &PgPool, token: &str) -> Result<(SessionUser, Vec<Scope>), ApiError> {
     let mut conn = pool.acquire().await?;
-    let owner = elysium_db::tokens::owner(&mut conn, &tokens::digest(token)).await?;
+    let grant = elysium_db::tokens::grant(&mut conn, &tokens::digest(token)).await?;
     drop(conn);
-    match owner {
-        Some(user_id) => load_user(pool, user_id).await?.ok_or(ApiError::Unauthorized),
-        None => Err(ApiError::Unauthorized),
-    }
+    let Some(grant) = grant else { return Err(ApiError::Unauthorized) };
+    let user = load_user(pool, grant.user_id).await?.ok_or(ApiError::Unauthorized)?;
+    let scopes = grant
+        .scopes
+        .iter()
+        .filter_map(|s| s.parse::<Scope>().inspect_err(|e| tracing::warn!(%e, "ignoring a stored scope")).ok())
+        .collect();
+    Ok((user, scopes))
 }
 
 /// An active user with their roles and sites.

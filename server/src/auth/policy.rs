@@ -3,6 +3,7 @@
 //! hiding a link is never what protects it.
 
 use app::domain::roles::Role;
+use app::domain::scopes::Scope;
 use app::model::SessionUser;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +45,9 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
     ("/api/v1/admin/", ADMIN),
     ("/api/v1/inference/", ADMIN),
     ("/api/v1/audit/", ADMIN),
+    ("/api/v1/audit.csv/", ADMIN),
     ("/api/v1/metrics/", ADMIN),
+    ("/metrics/", ADMIN),
     ("/upload/", IMAGE_WRITERS),
     ("/api/v1/staging/", CLINICAL),
 ];
@@ -81,6 +84,44 @@ pub fn authorize(access: Access, user: Option<&SessionUser>) -> Result<(), Denia
     }
 }
 
+/// Which methods a token scope's entry covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Methods {
+    /// GET and HEAD.
+    Read,
+    /// The state-changing methods.
+    Write,
+}
+
+/// Which requests each token scope covers, by path prefix (matched as `required` matches). A
+/// request with a token passes only when one of the token's scopes covers it, on top of what its
+/// owner's roles allow: deny by default, so a path no scope lists is for sessions and `all`
+/// tokens only (a `dicom:write` token cannot read results or act on findings).
+const TOKEN_SCOPES: &[(Scope, Methods, &str)] = &[
+    (Scope::DicomWrite, Methods::Write, "/dicomweb/"),
+    (Scope::DicomRead, Methods::Read, "/dicomweb/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/studies/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/findings/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/worklist/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/followup/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/mdt/"),
+    (Scope::MetricsRead, Methods::Read, "/api/v1/metrics/"),
+    (Scope::MetricsRead, Methods::Read, "/metrics/"),
+];
+
+/// Whether a token with `scopes` may make this request (its owner's roles are checked apart).
+/// Every token may ask whom it acts for (`/api/v1/me`).
+pub fn token_permits(scopes: &[Scope], method: &axum::http::Method, path: &str) -> bool {
+    if scopes.contains(&Scope::All) || path == "/api/v1/me" {
+        return true;
+    }
+    let with_slash = if path.ends_with('/') { path.to_owned() } else { format!("{path}/") };
+    let methods = if crate::auth::csrf::is_state_changing(method) { Methods::Write } else { Methods::Read };
+    TOKEN_SCOPES
+        .iter()
+        .any(|(scope, m, prefix)| scopes.contains(scope) && *m == methods && with_slash.starts_with(prefix))
+}
+
 /// Whether the request's identity matters at all. The browser bundle and the health probes are
 /// served without touching the session store.
 pub fn needs_identity(path: &str) -> bool {
@@ -89,7 +130,7 @@ pub fn needs_identity(path: &str) -> bool {
 
 /// Machine clients get JSON errors; people get pages and redirects.
 pub fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/dicomweb/")
+    path.starts_with("/api/") || path.starts_with("/dicomweb/") || path == "/metrics"
 }
 
 #[cfg(test)]
@@ -127,8 +168,10 @@ mod tests {
             ("/api/fn/admin/users", Access::AnyOf(ADMIN)),
             ("/api/v1/admin/anything", Access::AnyOf(ADMIN)),
             ("/api/v1/audit", Access::AnyOf(ADMIN)),
+            ("/api/v1/audit.csv", Access::AnyOf(ADMIN)),
             ("/api/v1/metrics/program", Access::AnyOf(ADMIN)),
             ("/api/v1/metrics/program.csv", Access::AnyOf(ADMIN)),
+            ("/metrics", Access::AnyOf(ADMIN)),
             ("/api/v1/staging/evaluate", Access::AnyOf(CLINICAL)),
             ("/api/v1/staging/derive", Access::AnyOf(CLINICAL)),
             ("/api/v1/mdt/cases", Access::SignedIn),
@@ -152,9 +195,46 @@ mod tests {
     }
 
     #[test]
+    fn token_scope_table() {
+        use Scope::*;
+        let get = Method::GET;
+        let post = Method::POST;
+        let cases: &[(&[Scope], &Method, &str, bool)] = &[
+            (&[DicomWrite], &post, "/dicomweb/studies", true),
+            (&[DicomWrite], &get, "/dicomweb/studies", false),
+            (&[DicomWrite], &get, "/api/v1/studies/1.2/screening", false),
+            (&[DicomWrite], &post, "/api/v1/findings/1/events", false),
+            (&[DicomWrite], &get, "/api/v1/worklist", false),
+            (&[DicomWrite], &get, "/api/v1/me", true),
+            (&[DicomRead], &get, "/dicomweb/studies/1.2/series", true),
+            (&[DicomRead], &post, "/dicomweb/studies", false),
+            (&[ResultsRead], &get, "/api/v1/studies/1.2/screening", true),
+            (&[ResultsRead], &post, "/api/v1/studies/1.2/screening", false),
+            (&[ResultsRead], &get, "/api/v1/worklist", true),
+            (&[ResultsRead], &get, "/api/v1/findings/7", true),
+            (&[ResultsRead], &post, "/api/v1/findings/7/events", false),
+            (&[ResultsRead], &get, "/api/v1/metrics/program", false),
+            (&[MetricsRead], &get, "/api/v1/metrics/program", true),
+            (&[MetricsRead], &get, "/metrics", true),
+            (&[MetricsRead], &get, "/api/v1/audit", false),
+            (&[MetricsRead], &get, "/admin/users", false),
+            (&[MetricsRead, DicomWrite], &post, "/dicomweb/studies", true),
+            (&[All], &post, "/api/v1/findings/7/events", true),
+            (&[], &get, "/api/v1/worklist", false),
+            // Near-misses of a prefix are not covered.
+            (&[MetricsRead], &get, "/metricsx", false),
+            (&[DicomRead], &get, "/dicomwebx/studies", false),
+        ];
+        for (scopes, method, path, allowed) in cases {
+            assert_eq!(token_permits(scopes, method, path), *allowed, "{scopes:?} {method} {path}");
+        }
+    }
+
+    #[test]
     fn machine_paths_get_status_codes_not_redirects() {
         assert!(is_api("/api/v1/me"));
         assert!(is_api("/dicomweb/studies"));
+        assert!(is_api("/metrics"));
         assert!(!is_api("/studies"));
     }
 

@@ -161,6 +161,13 @@ impl Ingestor {
 
     /// Stores one instance. Never panics on its input; every failure is an [`Outcome::Rejected`].
     pub async fn ingest(&self, bytes: Bytes, received: &Received) -> Outcome {
+        let size = bytes.len();
+        let outcome = self.ingest_one(bytes, received).await;
+        crate::monitoring::record_ingest(received.via.as_str(), &outcome, size);
+        outcome
+    }
+
+    async fn ingest_one(&self, bytes: Bytes, received: &Received) -> Outcome {
         let parse_input = bytes.clone();
         let parsed = tokio::task::spawn_blocking(move || {
             header::parse_header(&parse_input).map(|h| (h, header::sha256_hex(&parse_input)))

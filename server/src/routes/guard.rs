@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
+use app::domain::scopes::Scope;
 use app::model::SessionUser;
 use app::service::Audit;
 use axum::{
@@ -39,13 +40,13 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         .and_then(|v| v.to_str().ok())
         .and_then(tokens::from_authorization)
         .map(str::to_owned);
-    let identity = if policy::needs_identity(&path) {
+    let (identity, token_scopes) = if policy::needs_identity(&path) {
         match resolve_identity(&state, &session, bearer.as_deref()).await {
             Ok(identity) => identity,
             Err(error) => return error.into_response(),
         }
     } else {
-        Identity::Anonymous
+        (Identity::Anonymous, None)
     };
     let user = match &identity {
         Identity::User(user) => Some(user.clone()),
@@ -61,6 +62,14 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
             audit(&state, event.detail(json!({ "method": method.as_str(), "path": path }))).await;
         }
         return denial_response(denial, &identity, &method, &path);
+    }
+    if let (Some(scopes), Some(user)) = (&token_scopes, &user)
+        && !policy::token_permits(scopes, &method, &path)
+    {
+        let scopes: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+        let detail = json!({ "method": method.as_str(), "path": path, "token_scopes": scopes });
+        audit(&state, Audit::by(user, Some(client.clone()), "http.denied").outcome("denied").detail(detail)).await;
+        return ApiError::Forbidden.into_response();
     }
 
     if let Some(user) = &user {
@@ -90,12 +99,20 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     response
 }
 
-async fn resolve_identity(state: &AppState, session: &Session, bearer: Option<&str>) -> Result<Identity, ApiError> {
+/// The identity, and the token's scopes when it came with a token.
+async fn resolve_identity(
+    state: &AppState,
+    session: &Session,
+    bearer: Option<&str>,
+) -> Result<(Identity, Option<Vec<Scope>>), ApiError> {
     match bearer {
-        Some(token) => identity::from_token(&state.pool, token).await.map(Identity::User),
+        Some(token) => {
+            let (user, scopes) = identity::from_token(&state.pool, token).await?;
+            Ok((Identity::User(user), Some(scopes)))
+        }
         None => {
             let max_age = time::Duration::hours(state.config.session_max_hours);
-            identity::from_session(&state.pool, session, max_age).await
+            Ok((identity::from_session(&state.pool, session, max_age).await?, None))
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod patients;
 pub mod screening;
 pub mod signin;
 pub mod staging;
+pub mod tokens;
 pub mod upload;
 
 use axum::{
@@ -37,6 +38,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const SESSION_COOKIE: &str = "elysium_session";
 
 pub fn router(state: AppState) -> Router {
+    // Metrics are recorded from the first request.
+    crate::monitoring::handle();
     let routes = generate_route_list(app::App);
     let pool = state.pool.clone();
     let store = state.ingestor.store().clone();
@@ -55,6 +58,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(crate::monitoring::scrape))
         .route("/readyz", get(health::readyz))
         .route("/login", post(auth::login_form))
         .route("/logout", post(auth::logout_form))
@@ -66,6 +70,8 @@ pub fn router(state: AppState) -> Router {
         .route("/worklist/assign", post(followup::assign_form))
         .route("/mismatches/{id}/resolve", post(patients::resolve_form))
         .route("/mdt/cases", post(mdt::open_form))
+        .route("/admin/tokens", post(tokens::create_form))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke_form))
         .route("/mdt/cases/{id}/review", post(mdt::review_form))
         .route("/mdt/cases/{id}/sign", post(mdt::sign_form))
         .route("/mdt/cases/{id}/treatment", post(mdt::treatment_form))
@@ -88,6 +94,9 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
+        // Outside the guard, so refused requests are counted too; inside the router's matching,
+        // so each is labelled by its route template.
+        .layer(middleware::from_fn(crate::monitoring::track_http))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
@@ -106,6 +115,7 @@ fn api_v1() -> Router<AppState> {
         .route("/followup/overdue", get(followup::overdue))
         .route("/mismatches/{id}/resolve", post(patients::resolve))
         .route("/audit", get(audit::search))
+        .route("/audit.csv", get(audit::export_csv))
         .route("/studies/{study_uid}/screening", get(screening::results).post(screening::rerun))
         .route("/inference/status", get(screening::status))
         .route("/mdt/cases", get(mdt::list).post(mdt::open))
@@ -119,6 +129,8 @@ fn api_v1() -> Router<AppState> {
         .route("/mdt/meetings/{id}/agenda", post(mdt::add_to_agenda))
         .route("/mdt/agreement", get(mdt::agreement))
         .route("/metrics/program", get(metrics::program_json))
+        .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/metrics/program.csv", get(metrics::program_csv))
         .route("/metrics/program/records", get(metrics::records))
         .route("/staging/evaluate", post(staging::evaluate))

@@ -63,6 +63,7 @@ pub async fn sign_in(
         let window = time::Duration::minutes(state.config.signin_lock_minutes);
         let failures = elysium_db::signin::record_failure(&mut tx, &attempted, client_addr, window).await?;
         let locked = failures >= state.config.signin_max_failures;
+        crate::monitoring::record_signin_failure(locked);
         if locked {
             elysium_db::signin::lock(&mut tx, &attempted, client_addr, window).await?;
         }

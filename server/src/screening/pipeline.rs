@@ -108,6 +108,8 @@ pub struct CaseReport {
     pub result_id: i64,
     pub findings: Vec<i64>,
     pub positives: usize,
+    /// The execution provider that ran the model (`CPUExecutionProvider`, `CUDAExecutionProvider`).
+    pub provider: String,
     pub timings: Timings,
 }
 
@@ -296,7 +298,13 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     jobs::set_timings(&mut tx, result_id, &serde_json::to_value(&timings).unwrap_or_default()).await?;
     tx.commit().await?;
     ctx.spare.recycle(volume);
-    Ok(CaseReport { result_id, findings, positives: interpretation.positives.len(), timings })
+    Ok(CaseReport {
+        result_id,
+        findings,
+        positives: interpretation.positives.len(),
+        provider: provider.provider.clone(),
+        timings,
+    })
 }
 
 /// One finding per positive organ (its most probable positive class), located by its lesion,

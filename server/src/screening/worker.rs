@@ -180,6 +180,7 @@ impl Worker {
         let recorded = match outcome {
             Ok(report) => {
                 tracing::info!(job = job.id, series = %job.series_uid, positives = report.positives, findings = ?report.findings, total_ms = report.timings.total, "series screened");
+                crate::monitoring::record_screening(&report);
                 Ok(())
             }
             Err(PipelineError::Permanent(error)) => {
