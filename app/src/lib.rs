@@ -23,7 +23,7 @@ use leptos_router::{
 use crate::components::shell::Shell;
 use crate::pages::{
     admin, finding::FindingPage, home::HomePage, login::LoginPage, mdt_agreement, mdt_cases, mdt_meetings,
-    not_found::NotFound, profile::ProfilePage, program, studies, tokens, upload::UploadPage, viewer,
+    not_found::NotFound, profile::ProfilePage, program, studies, tokens, upload::UploadPage, users, viewer,
     worklist::WorklistPageView,
 };
 
@@ -77,7 +77,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/mdt/meetings/:id/present") view=mdt_meetings::PresentPage ssr=SsrMode::Async />
                 <Route path=path!("/mdt/agreement") view=move || view! { <Shell><mdt_agreement::AgreementPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
-                <Route path=path!("/admin/users") view=move || view! { <Shell><admin::UsersPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/users") view=move || view! { <Shell><users::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/tokens") view=move || view! { <Shell><tokens::TokensPageView /></Shell> } ssr=SsrMode::Async />

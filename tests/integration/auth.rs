@@ -265,7 +265,7 @@ async fn sessions_end_after_their_absolute_lifetime(pool: PgPool) {
         let session = Session::new(None, Arc::new(MemoryStore::default()), None);
         session.insert(USER_ID, user_id).await.expect("insert");
         let at = time::OffsetDateTime::now_utc() - ago;
-        session.insert(SIGNED_IN_AT, at.unix_timestamp()).await.expect("insert");
+        session.insert(SIGNED_IN_AT, (at.unix_timestamp_nanos() / 1_000_000) as i64).await.expect("insert");
         session
     };
 

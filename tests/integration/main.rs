@@ -23,3 +23,4 @@ mod screening;
 mod sweep;
 mod tokens;
 mod upload;
+mod users;

@@ -70,3 +70,9 @@ pub async fn load_program_records(
     let today = crate::service::followup::today();
     Ok(crate::service::program::records(&pool()?, &caller()?, &params, today).await?)
 }
+
+/// Every site (code and name), for the users page's site choices.
+#[leptos::server(prefix = "/api/fn/admin", endpoint = "sites", input = GetUrl)]
+pub async fn list_sites() -> Result<Vec<crate::model::program::SiteOption>, AppError> {
+    Ok(crate::service::admin::sites(&crate::api::session::ssr::pool()?).await?)
+}

@@ -12,6 +12,19 @@ pub struct UserSummary {
     pub roles: Vec<crate::domain::roles::Role>,
     pub sites: Vec<String>,
     pub created_at: String,
+    pub last_signin_at: Option<String>,
+    /// When an administrator, a deactivation or a password change last ended their sessions.
+    pub sessions_ended_at: Option<String>,
+}
+
+/// An administrator's edit of a user: exactly these roles and sites (site codes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub display_name: String,
+    pub active: bool,
+    pub roles: Vec<String>,
+    pub sites: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

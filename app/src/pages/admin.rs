@@ -1,4 +1,4 @@
-//! Administration pages: users, sign-in locks, the audit log and its search.
+//! Administration pages: sign-in locks, the audit log and its search (users: `users.rs`).
 
 use std::collections::BTreeMap;
 
@@ -7,7 +7,7 @@ use leptos_i18n::I18nContext;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::admin::{UnlockSignin, audit_actions, list_users, search_audit_page, signin_locks};
+use crate::api::admin::{UnlockSignin, audit_actions, search_audit_page, signin_locks};
 use crate::components::errors::ErrorNotice;
 use crate::domain::language::Labelled;
 use crate::domain::roles::Role;
@@ -32,45 +32,6 @@ fn outcome_text(i18n: I18nContext<Locale>, outcome: &str) -> String {
         "failure" => t_string!(i18n, admin.audit.outcome.failure).to_string(),
         "denied" => t_string!(i18n, admin.audit.outcome.denied).to_string(),
         other => other.to_owned(),
-    }
-}
-
-#[component]
-pub fn UsersPage() -> impl IntoView {
-    let i18n = use_i18n();
-    let users = Resource::new(|| (), |_| list_users());
-    view! {
-        <Title text=move || t_string!(i18n, admin.users.title).to_string() />
-        <h1>{t!(i18n, admin.users.title)}</h1>
-        <p class="muted">{t!(i18n, admin.users.created_with, <code> = <code />)}</p>
-        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, admin.loading)}</p> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(users) => view! {
-                        <table class="grid" data-testid="users">
-                            <thead><tr>
-                                <th>{t!(i18n, admin.users.col.username)}</th><th>{t!(i18n, admin.users.col.name)}</th>
-                                <th>{t!(i18n, admin.users.col.roles)}</th><th>{t!(i18n, admin.users.col.sites)}</th>
-                                <th>{t!(i18n, admin.users.col.status)}</th><th>{t!(i18n, admin.users.col.created)}</th>
-                            </tr></thead>
-                            <tbody>
-                                {users.into_iter().map(|u| view! {
-                                    <tr>
-                                        <td><code>{u.username}</code></td>
-                                        <td>{u.display_name}</td>
-                                        <td>{u.roles.iter().map(|r| r.label_in(language(i18n))).collect::<Vec<_>>().join(t_string!(i18n, admin.list_separator))}</td>
-                                        <td>{u.sites.join(", ")}</td>
-                                        <td>{if u.active { t_string!(i18n, admin.users.active) } else { t_string!(i18n, admin.users.disabled) }}</td>
-                                        <td>{u.created_at}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any(),
-                    Err(e) => error_view(e),
-                }
-            })}
-        </Suspense>
     }
 }
 

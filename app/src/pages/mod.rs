@@ -13,5 +13,6 @@ pub mod program;
 pub mod studies;
 pub mod tokens;
 pub mod upload;
+pub mod users;
 pub mod viewer;
 pub mod worklist;

@@ -1,7 +1,7 @@
 //! The administrator's programme dashboard (`/admin/program`, and the administrator's home for
 //! the default period): the series screened, where every AI-positive finding stands per cancer
 //! with the PPV, the period in a sentence per cancer and the weekly trend. Every count links to
-//! the records it counts (`/admin/program/records`, in [`records`]); the service counts a figure
+//! the records it counts (`/admin/program/records`, in `records.rs`); the service counts a figure
 //! and lists its records with the same predicate over the same rows, so they reconcile.
 
 mod chart;

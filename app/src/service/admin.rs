@@ -11,7 +11,7 @@ use crate::domain::roles::Role;
 use crate::format;
 use crate::model::admin::{
     AUDIT_EXPORT_CAP, AUDIT_OUTCOMES, AUDIT_SEARCH_PAGE, AuditSearch, AuditSearchItem, Overview, SigninLock,
-    UserSummary,
+    UserSummary, UserUpdate,
 };
 use crate::service::{Caller, ServiceError};
 
@@ -38,8 +38,95 @@ pub async fn users(pool: &PgPool) -> Result<Vec<UserSummary>, ServiceError> {
             roles: u.roles.iter().filter_map(|r| r.parse::<Role>().ok()).collect(),
             sites: u.site_codes,
             created_at: format::second(u.created_at),
+            last_signin_at: u.last_signin_at.map(format::minute),
+            sessions_ended_at: u.sessions_ended_at.map(format::minute),
         })
         .collect())
+}
+
+/// Edits a user's name, roles, sites and whether they may sign in. Roles apply from the user's
+/// next request; deactivating ends their sessions at once. An administrator cannot deactivate
+/// themselves or give up their own administrator role (another administrator must), so that no
+/// edit locks the last one out by accident. Audited with the account before and after.
+pub async fn update_user(
+    pool: &PgPool,
+    caller: &Caller,
+    username: &str,
+    update: &UserUpdate,
+) -> Result<UserSummary, ServiceError> {
+    let display_name = update.display_name.trim();
+    if display_name.is_empty() || display_name.chars().count() > 200 {
+        return Err(ServiceError::invalid("display_name", "a name of 1 to 200 characters"));
+    }
+    let mut roles: Vec<Role> = Vec::new();
+    for name in &update.roles {
+        let role = name.parse::<Role>().map_err(|_| {
+            let valid: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            ServiceError::invalid("roles", format!("valid: {}", valid.join(", ")))
+        })?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    if roles.is_empty() {
+        return Err(ServiceError::invalid("roles", "choose at least one role"));
+    }
+    let known = elysium_db::sites::list(pool).await?;
+    let mut site_ids = Vec::new();
+    for code in &update.sites {
+        let site = known.iter().find(|s| &s.code == code).ok_or_else(|| {
+            let valid: Vec<&str> = known.iter().map(|s| s.code.as_str()).collect();
+            ServiceError::invalid("sites", format!("valid: {}", valid.join(", ")))
+        })?;
+        if !site_ids.contains(&site.id) {
+            site_ids.push(site.id);
+        }
+    }
+    if site_ids.is_empty() {
+        return Err(ServiceError::invalid("sites", "choose at least one site"));
+    }
+    let username = username.trim().to_lowercase();
+    if username == caller.user.username && (!update.active || !roles.contains(&Role::Admin)) {
+        return Err(ServiceError::invalid(
+            if update.active { "roles" } else { "active" },
+            "you cannot deactivate yourself or give up your own administrator role; another administrator can",
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let id = elysium_db::users::id_by_username(&mut tx, &username).await?.ok_or(ServiceError::NotFound)?;
+    let before = elysium_db::users::by_id(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    let role_names: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+    elysium_db::users::update_account(&mut tx, id, display_name, update.active, &role_names, &site_ids).await?;
+    let after = elysium_db::users::by_id(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    let account = |u: &elysium_db::users::UserRow| serde_json::json!({ "display_name": u.display_name, "active": u.active, "roles": u.roles, "sites": u.site_codes });
+    caller
+        .audit("user.update")
+        .target("user", username.clone())
+        .detail(serde_json::json!({ "before": account(&before), "after": account(&after) }))
+        .record_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    users(pool).await?.into_iter().find(|u| u.username == username).ok_or(ServiceError::NotFound)
+}
+
+/// Every site, by code.
+pub async fn sites(pool: &PgPool) -> Result<Vec<crate::model::program::SiteOption>, ServiceError> {
+    Ok(elysium_db::sites::list(pool)
+        .await?
+        .into_iter()
+        .map(|s| crate::model::program::SiteOption { code: s.code, name: s.name })
+        .collect())
+}
+
+/// Ends every session of a user at once (a lost laptop, a shared screen); they sign in again.
+pub async fn end_sessions(pool: &PgPool, caller: &Caller, username: &str) -> Result<(), ServiceError> {
+    let username = username.trim().to_lowercase();
+    let mut tx = pool.begin().await?;
+    let id = elysium_db::users::id_by_username(&mut tx, &username).await?.ok_or(ServiceError::NotFound)?;
+    elysium_db::users::end_sessions(&mut tx, id).await?;
+    caller.audit("user.sessions_end").target("user", username).record_in(&mut tx).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn signin_locks(pool: &PgPool) -> Result<Vec<SigninLock>, ServiceError> {

@@ -29,6 +29,11 @@ pub struct UserRow {
     pub created_at: OffsetDateTime,
     /// The chosen interface language (BCP 47), if any.
     pub language: Option<String>,
+    /// Sessions signed in before this have ended (see [`end_sessions`]).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub sessions_ended_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_signin_at: Option<OffsetDateTime>,
 }
 
 pub struct NewUser<'a> {
@@ -64,9 +69,10 @@ pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> DbResult<Uui
     Ok(id)
 }
 
+/// Sets a password; every session of the user ends (a reset is often because of a compromise).
 pub async fn set_password(conn: &mut PgConnection, user_id: Uuid, password_hash: &str) -> DbResult<()> {
     let done = sqlx::query!(
-        "update app_user set password_hash = $2, password_changed_at = now() where id = $1",
+        "update app_user set password_hash = $2, password_changed_at = now(), sessions_ended_at = now() where id = $1",
         user_id,
         password_hash
     )
@@ -95,7 +101,8 @@ pub async fn list(pool: &PgPool) -> DbResult<Vec<UserRow>> {
 async fn summaries(conn: &mut PgConnection, only: Option<Uuid>) -> DbResult<Vec<UserRow>> {
     Ok(sqlx::query_as!(
         UserRow,
-        r#"select u.id, u.username, u.display_name, u.active, u.created_at, u.language,
+        r#"select u.id, u.username, u.display_name, u.active, u.created_at, u.language, u.sessions_ended_at,
+                  u.last_signin_at,
                   array(select role from user_role r where r.user_id = u.id order by role) as "roles!",
                   array(select s.id from user_site us join site s on s.id = us.site_id
                         where us.user_id = u.id order by s.code) as "site_ids!",
@@ -165,6 +172,49 @@ async fn insert_roles_and_sites(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// Ends every session of the user signed in before now. `false`: no such user.
+pub async fn end_sessions(conn: &mut PgConnection, user_id: Uuid) -> DbResult<bool> {
+    let done = sqlx::query!("update app_user set sessions_ended_at = now() where id = $1", user_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records a sign-in.
+pub async fn signed_in(conn: &mut PgConnection, user_id: Uuid) -> DbResult<()> {
+    sqlx::query!("update app_user set last_signin_at = now() where id = $1", user_id).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A user's account as an administrator edits it: display name, whether it may sign in, and
+/// exactly these roles and sites. Deactivating ends the user's sessions.
+pub async fn update_account(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    display_name: &str,
+    active: bool,
+    roles: &[String],
+    site_ids: &[Uuid],
+) -> DbResult<()> {
+    let done = sqlx::query!(
+        "update app_user
+         set display_name = $2, active = $3,
+             sessions_ended_at = case when active and not $3 then now() else sessions_ended_at end
+         where id = $1",
+        user_id,
+        display_name,
+        active
+    )
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(DbError::NotFound("user"));
+    }
+    sqlx::query!("delete from user_role where user_id = $1", user_id).execute(&mut *conn).await?;
+    sqlx::query!("delete from user_site where user_id = $1", user_id).execute(&mut *conn).await?;
+    insert_roles_and_sites(conn, user_id, roles, site_ids).await
 }
 
 /// An active user's id by username.

@@ -8,13 +8,22 @@ use time::OffsetDateTime;
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use elysium_db::users::UserRow;
+
 use crate::auth::tokens;
 use crate::error::ApiError;
 
 /// Session keys. The session holds only these; the user's roles are read afresh per request, so
 /// an administrator's change applies at once.
 pub const USER_ID: &str = "user_id";
-pub const SIGNED_IN_AT: &str = "signed_in_at";
+/// Sign-in time in Unix milliseconds: second precision would let a session signed in during the
+/// same second as an administrator's "end sessions" survive it.
+pub const SIGNED_IN_AT: &str = "signed_in_at_ms";
+
+/// Now, in the unit of [`SIGNED_IN_AT`].
+pub fn now_millis() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -30,8 +39,14 @@ pub async fn from_session(pool: &PgPool, session: &Session, max_age: time::Durat
     let user_id: Option<Uuid> = session.get(USER_ID).await.map_err(ApiError::internal)?;
     let Some(user_id) = user_id else { return Ok(Identity::Anonymous) };
     let signed_in_at: i64 = session.get(SIGNED_IN_AT).await.map_err(ApiError::internal)?.unwrap_or(0);
-    let too_old = OffsetDateTime::now_utc().unix_timestamp() - signed_in_at > max_age.whole_seconds();
-    let user = if too_old { None } else { load_user(pool, user_id).await? };
+    let too_old = now_millis() - signed_in_at > max_age.whole_milliseconds() as i64;
+    let row = if too_old { None } else { user_row(pool, user_id).await? };
+    // Signed in before the user's sessions were ended (deactivation, a password reset, an
+    // administrator's "end sessions"): this session is over. A tie ends it too.
+    let ended = |row: &UserRow| {
+        row.sessions_ended_at.is_some_and(|at| signed_in_at <= (at.unix_timestamp_nanos() / 1_000_000) as i64)
+    };
+    let user = row.filter(|row| !ended(row)).and_then(session_user);
     match user {
         Some(user) => Ok(Identity::User(user)),
         None => {
@@ -60,9 +75,17 @@ pub async fn from_token(pool: &PgPool, token: &str) -> Result<(SessionUser, Vec<
 
 /// An active user with their roles and sites.
 pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Option<SessionUser>, ApiError> {
+    Ok(user_row(pool, user_id).await?.and_then(session_user))
+}
+
+async fn user_row(pool: &PgPool, user_id: Uuid) -> Result<Option<UserRow>, ApiError> {
     let mut conn = pool.acquire().await?;
-    let row = elysium_db::users::by_id(&mut conn, user_id).await?;
-    Ok(row.filter(|r| r.active).map(|row| SessionUser {
+    Ok(elysium_db::users::by_id(&mut conn, user_id).await?)
+}
+
+/// The session's view of an active user (`None` for a deactivated one).
+fn session_user(row: UserRow) -> Option<SessionUser> {
+    row.active.then(|| SessionUser {
         id: row.id,
         username: row.username,
         display_name: row.display_name,
@@ -79,5 +102,5 @@ pub async fn load_user(pool: &PgPool, user_id: Uuid) -> Result<Option<SessionUse
             .map(|((id, code), name)| SiteRef { id, code, name })
             .collect(),
         language: row.language.as_deref().and_then(app::domain::language::Language::parse),
-    }))
+    })
 }

@@ -16,6 +16,7 @@ pub mod signin;
 pub mod staging;
 pub mod tokens;
 pub mod upload;
+pub mod users;
 
 use axum::{
     Router,
@@ -71,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         .route("/mismatches/{id}/resolve", post(patients::resolve_form))
         .route("/mdt/cases", post(mdt::open_form))
         .route("/admin/tokens", post(tokens::create_form))
+        .route("/admin/users/{username}", post(users::update_form))
+        .route("/admin/users/{username}/end-sessions", post(users::end_sessions_form))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke_form))
         .route("/mdt/cases/{id}/review", post(mdt::review_form))
         .route("/mdt/cases/{id}/sign", post(mdt::sign_form))
@@ -130,6 +133,8 @@ fn api_v1() -> Router<AppState> {
         .route("/mdt/agreement", get(mdt::agreement))
         .route("/metrics/program", get(metrics::program_json))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/users/{username}", post(users::update))
+        .route("/admin/users/{username}/end-sessions", post(users::end_sessions))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/metrics/program.csv", get(metrics::program_csv))
         .route("/metrics/program/records", get(metrics::records))

@@ -4,7 +4,6 @@ use app::domain::accounts::{MAX_PASSWORD_LEN, UsernameError, normalize_username}
 use app::model::SessionUser;
 use app::service::Audit;
 use serde_json::json;
-use time::OffsetDateTime;
 use tower_sessions::Session;
 
 use crate::auth::identity::{self, SIGNED_IN_AT, USER_ID};
@@ -73,6 +72,7 @@ pub async fn sign_in(
         return Err(ApiError::InvalidCredentials);
     };
     elysium_db::signin::clear(&mut tx, &attempted, client_addr).await?;
+    elysium_db::users::signed_in(&mut tx, account.user_id).await?;
     let user = identity::load_user(&state.pool, account.user_id).await?.ok_or(ApiError::InvalidCredentials)?;
     Audit::by(&user, Some(client_addr.to_owned()), ACTION_LOGIN)
         .target("user", user.id.to_string())
@@ -83,7 +83,7 @@ pub async fn sign_in(
     // A fresh session id at sign-in defeats session fixation.
     session.cycle_id().await.map_err(ApiError::internal)?;
     session.insert(USER_ID, user.id).await.map_err(ApiError::internal)?;
-    session.insert(SIGNED_IN_AT, OffsetDateTime::now_utc().unix_timestamp()).await.map_err(ApiError::internal)?;
+    session.insert(SIGNED_IN_AT, identity::now_millis()).await.map_err(ApiError::internal)?;
     Ok(user)
 }
 

@@ -5,7 +5,7 @@
 
 use time::Date;
 
-use crate::domain::language::Language;
+use crate::domain::language::{Labelled, Language};
 use crate::domain::organs::Organ;
 
 /// What one cancer's sentence says.
@@ -68,30 +68,16 @@ fn period_zh(from: Date, to: Date) -> String {
     }
 }
 
-fn cancer_en(cancer: Organ) -> &'static str {
-    match cancer {
-        Organ::Lung => "lung cancer",
-        Organ::Breast => "breast cancer",
-        Organ::Esophagus => "esophageal cancer",
-        Organ::Stomach => "gastric cancer",
-        Organ::Colorectal => "colorectal cancer",
-        Organ::Liver => "liver cancer",
-        Organ::Pancreas => "pancreatic cancer",
-        Organ::Kidney => "kidney cancer",
-    }
+/// "colorectal cancer": the worklist's name, in the middle of a sentence.
+fn cancer_en(cancer: Organ) -> String {
+    let label = cancer.cancer_label();
+    let mut chars = label.chars();
+    chars.next().map(|first| first.to_lowercase().chain(chars).collect()).unwrap_or_default()
 }
 
+/// The NHC guidelines' name (the organ's label table).
 fn cancer_zh(cancer: Organ) -> &'static str {
-    match cancer {
-        Organ::Lung => "肺癌",
-        Organ::Breast => "乳腺癌",
-        Organ::Esophagus => "食管癌",
-        Organ::Stomach => "胃癌",
-        Organ::Colorectal => "结直肠癌",
-        Organ::Liver => "肝癌",
-        Organ::Pancreas => "胰腺癌",
-        Organ::Kidney => "肾癌",
-    }
+    cancer.label_zh()
 }
 
 /// The sentence in `language`.

@@ -1,0 +1,131 @@
+//! Users: each account with its roles, sites, last sign-in and state, and an administrator's
+//! edit of it (roles, sites, active) and "end sessions". Plain form posts to `/admin/users/...`:
+//! works without JavaScript.
+
+use leptos::prelude::*;
+use leptos_i18n::I18nContext;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::admin::{list_sites, list_users};
+use crate::components::errors::ErrorNotice;
+use crate::domain::language::Labelled;
+use crate::domain::roles::Role;
+use crate::i18n::{Locale, language, t, t_string, use_i18n};
+use crate::model::admin::UserSummary;
+use crate::model::program::SiteOption;
+
+fn roles_text(i18n: I18nContext<Locale>, roles: &[Role]) -> String {
+    roles.iter().map(|r| r.label_in(language(i18n))).collect::<Vec<_>>().join(t_string!(i18n, admin.list_separator))
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let notice = move || {
+        let q = query.read();
+        if let Some(error) = q.get("error").filter(|e| !e.is_empty()) {
+            Some((true, format!("{} {error}", t_string!(i18n, admin.users.refused))))
+        } else if let Some(user) = q.get("saved") {
+            Some((false, format!("{} {user}", t_string!(i18n, admin.users.saved))))
+        } else {
+            q.get("ended").map(|user| (false, format!("{} {user}", t_string!(i18n, admin.users.ended))))
+        }
+    };
+    let page =
+        Resource::new(|| (), |_| async { Ok::<_, crate::model::AppError>((list_users().await?, list_sites().await?)) });
+    view! {
+        <Title text=move || t_string!(i18n, admin.users.title).to_string() />
+        <h1>{t!(i18n, admin.users.title)}</h1>
+        <p class="muted">{t!(i18n, admin.users.created_with, <code> = <code />)}</p>
+        {move || notice().map(|(error, text)| view! {
+            <p class=if error { "notice error" } else { "notice" } role=if error { "alert" } else { "status" } data-testid="users-notice">{text}</p>
+        })}
+        <Suspense fallback=move || view! { <p class="muted">{t!(i18n, admin.loading)}</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok((users, sites)) => view! { <UsersTable users sites /> }.into_any(),
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UsersTable(users: Vec<UserSummary>, sites: Vec<SiteOption>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <table class="grid" data-testid="users">
+            <thead><tr>
+                <th scope="col">{t!(i18n, admin.users.col.username)}</th><th scope="col">{t!(i18n, admin.users.col.name)}</th>
+                <th scope="col">{t!(i18n, admin.users.col.roles)}</th><th scope="col">{t!(i18n, admin.users.col.sites)}</th>
+                <th scope="col">{t!(i18n, admin.users.col.status)}</th><th scope="col">{t!(i18n, admin.users.col.last_signin)}</th>
+                <th scope="col">{t!(i18n, admin.users.col.edit)}</th>
+            </tr></thead>
+            <tbody>
+                {users.into_iter().map(|u| {
+                    let roles = u.roles.clone();
+                    view! {
+                        <tr data-user=u.username.clone()>
+                            <td><code>{u.username.clone()}</code></td>
+                            <td>{u.display_name.clone()}</td>
+                            <td>{move || roles_text(i18n, &roles)}</td>
+                            <td>{u.sites.join(", ")}</td>
+                            <td>{move || if u.active { t_string!(i18n, admin.users.active) } else { t_string!(i18n, admin.users.disabled) }}</td>
+                            <td class="nowrap">{u.last_signin_at.clone().unwrap_or_else(|| "—".into())}</td>
+                            <td><EditUser user=u.clone() sites=sites.clone() /></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+fn EditUser(user: UserSummary, sites: Vec<SiteOption>) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = format!("/admin/users/{}", crate::format::query_value(&user.username));
+    let end = format!("{action}/end-sessions");
+    view! {
+        <details class="edit-user">
+            <summary>{t!(i18n, admin.users.edit)}</summary>
+            <form method="post" action=action class="stacked" data-testid="edit-user">
+                <label>{t!(i18n, admin.users.col.name)}
+                    <input type="text" name="display_name" value=user.display_name.clone() required maxlength="200" />
+                </label>
+                <label class="inline">
+                    <input type="checkbox" name="active" value="true" checked=user.active />
+                    " "{t!(i18n, admin.users.may_sign_in)}
+                </label>
+                <fieldset>
+                    <legend>{t!(i18n, admin.users.col.roles)}</legend>
+                    {Role::ALL.into_iter().map(|role| view! {
+                        <label class="inline">
+                            <input type="checkbox" name="roles" value=role.as_str() checked=user.roles.contains(&role) />
+                            " "{move || role.label_in(language(i18n))}
+                        </label>
+                    }).collect_view()}
+                </fieldset>
+                <fieldset>
+                    <legend>{t!(i18n, admin.users.col.sites)}</legend>
+                    {sites.into_iter().map(|site| {
+                        let checked = user.sites.contains(&site.code);
+                        view! {
+                            <label class="inline">
+                                <input type="checkbox" name="sites" value=site.code.clone() checked=checked />
+                                " "{format!("{} ({})", site.name, site.code)}
+                            </label>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <button type="submit" class="button">{t!(i18n, admin.users.save)}</button>
+            </form>
+            <form method="post" action=end data-testid="end-sessions">
+                <button type="submit" class="button subtle">{t!(i18n, admin.users.end_sessions)}</button>
+            </form>
+        </details>
+    }
+}
