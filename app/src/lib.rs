@@ -22,7 +22,7 @@ use leptos_router::{
 
 use crate::components::shell::Shell;
 use crate::pages::{
-    admin, finding::FindingPage, home::HomePage, login::LoginPage, mdt_agreement, mdt_cases, mdt_meetings,
+    admin, finding::FindingPage, home::HomePage, login::LoginPage, mdt_agreement, mdt_cases, mdt_meetings, models,
     not_found::NotFound, profile::ProfilePage, program, studies, tokens, upload::UploadPage, users, viewer,
     worklist::WorklistPageView,
 };
@@ -78,9 +78,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/mdt/agreement") view=move || view! { <Shell><mdt_agreement::AgreementPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=move || view! { <Shell><users::UsersPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/sites") view=move || view! { <Shell><crate::pages::sites::SitesPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/account/password") view=move || view! { <Shell><crate::pages::account::PasswordPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/tokens") view=move || view! { <Shell><tokens::TokensPageView /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/models") view=move || view! { <Shell><models::ModelsPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/program") view=move || view! { <Shell><program::ProgramPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/program/records") view=move || view! { <Shell><program::RecordsPage /></Shell> } ssr=SsrMode::Async />
             </Routes>

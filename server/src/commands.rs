@@ -173,7 +173,8 @@ pub enum UserCommand {
         #[arg(long)]
         display_name: Option<String>,
     },
-    /// Set a user's password, read from standard input.
+    /// Set a user's password, read from standard input (ends their sessions, and clears the
+    /// "must change password" of a temporary one).
     Passwd { username: String },
 }
 
@@ -313,6 +314,7 @@ async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Resu
                 password_hash: &hash,
                 roles: &roles,
                 site_ids: &site_ids,
+                must_change_password: false,
             };
             let id = elysium_db::users::insert(&mut tx, &new).await?;
             cli_audit(
@@ -332,7 +334,8 @@ async fn user_command(pool: &sqlx::PgPool, command: UserCommand) -> anyhow::Resu
                 bail!("no user named {username}");
             };
             let hash = hasher.hash(read_password(&username)?).await?;
-            elysium_db::users::set_password(&mut tx, id, &hash).await?;
+            // A password the operator set is no temporary one: "must change" is cleared.
+            elysium_db::users::set_password(&mut tx, id, &hash, false).await?;
             cli_audit(&mut tx, "user.password_set", &id.to_string(), json!({ "username": username })).await?;
             tx.commit().await?;
             println!("password changed for {username}");

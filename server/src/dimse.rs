@@ -54,8 +54,8 @@ pub struct DimseConfig {
     pub ae_sites: Vec<String>,
 }
 
-/// Which site each association's instances are filed under: the calling AE title's own, else
-/// the listener's default.
+/// Which site each association's instances are filed under: the calling AE title's own (from
+/// `ELYSIUM_DICOM_AE_SITES`, then from the sites page), else the listener's default.
 #[derive(Debug, Clone, Default)]
 pub struct DicomSites {
     pub default: Option<uuid::Uuid>,
@@ -76,12 +76,26 @@ impl DicomSites {
         if let Some(code) = &config.dicom_site {
             sites.default = Some(crate::ingest::site::by_code(pool, code).await?);
         }
-        if sites.default.is_none() && sites.by_calling_ae.is_empty() {
+        if sites.default.is_none()
+            && sites.by_calling_ae.is_empty()
+            && sites.with_stored(pool).await?.by_calling_ae.is_empty()
+        {
             anyhow::bail!(
                 "the DICOM listener needs a site to file received studies under: set ELYSIUM_DICOM_SITE=CODE \
-                 (or map calling AE titles with ELYSIUM_DICOM_AE_SITES=AE=CODE,...), or turn it off with ELYSIUM_DICOM=false"
+                 (or map calling AE titles with ELYSIUM_DICOM_AE_SITES=AE=CODE,... or on the sites page), or turn it off with ELYSIUM_DICOM=false"
             );
         }
+        Ok(sites)
+    }
+
+    /// These sites with the calling AE titles administrators gave sites on `/admin/sites`. Read
+    /// afresh for each association, so that an edit applies from the next one; a title that
+    /// `ELYSIUM_DICOM_AE_SITES` also names keeps the site named there (the first match wins).
+    pub async fn with_stored(&self, pool: &sqlx::PgPool) -> anyhow::Result<DicomSites> {
+        let mut conn = pool.acquire().await?;
+        let stored = elysium_db::sites::ae_title_sites(&mut conn).await?;
+        let mut sites = self.clone();
+        sites.by_calling_ae.extend(stored);
         Ok(sites)
     }
 
@@ -154,6 +168,7 @@ async fn association(
     sites: Arc<DicomSites>,
     accept_non_ct: bool,
 ) -> anyhow::Result<()> {
+    let sites = Arc::new(sites.with_stored(ingestor.pool()).await?);
     let mut options = ServerAssociationOptions::new()
         .ae_access_control(Gate { allowed_calling: config.allowed_calling.clone(), sites: sites.clone() })
         .ae_title(config.ae_title.clone())

@@ -16,6 +16,9 @@ pub enum ApiError {
     Forbidden,
     #[error("cross-site request refused")]
     CrossSite,
+    /// Signed in with a temporary password: only choosing one's own is allowed.
+    #[error("choose your own password first (POST /api/v1/auth/password)")]
+    PasswordChangeRequired,
     #[error("not found")]
     NotFound,
     #[error("invalid username or password")]
@@ -52,7 +55,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::CrossSite => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::CrossSite | ApiError::PasswordChangeRequired => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::SigninLocked => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -71,6 +74,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::CrossSite => "cross_site_request",
+            ApiError::PasswordChangeRequired => "password_change_required",
             ApiError::NotFound => "not_found",
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::SigninLocked => "signin_locked",

@@ -16,6 +16,7 @@ pub mod dimse;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod logging;
 pub mod monitoring;
 pub mod reports;
 pub mod routes;
@@ -30,11 +31,13 @@ use std::sync::Arc;
 
 use leptos::config::{Env, LeptosOptions};
 
-/// Builds the shared state for a pool and a configuration.
+/// Builds the shared state for a pool, a configuration, the object store and the data folder
+/// (`ELYSIUM_DATA_DIR`, whose disk the health panel watches).
 pub fn app_state(
     pool: sqlx::PgPool,
     config: config::ServeConfig,
     store: Arc<dyn object_store::ObjectStore>,
+    data_dir: &std::path::Path,
 ) -> anyhow::Result<AppState> {
     let leptos_options = LeptosOptions::builder()
         .output_name("elysium")
@@ -43,16 +46,41 @@ pub fn app_state(
         .site_addr(config.addr)
         .env(Env::PROD)
         .build();
+    let inference: Arc<std::sync::RwLock<Option<screening::worker::InferenceInfo>>> = Arc::default();
+    let health = app::service::health::HealthSources {
+        store: store.clone(),
+        data_folder: ingest::store::local_folder(config.store.object_store.as_deref(), data_dir),
+        workers: workers_here(config.screening.workers, inference.clone()),
+    };
     let ingestor = ingest::Ingestor::new(pool.clone(), store, config.store.accept_non_ct);
     Ok(AppState {
         leptos_options,
         ingestor,
         levels: config.followup.service_levels(),
         board: config.board.settings(),
-        inference: Arc::default(),
+        inference,
+        health,
+        registry: Arc::new(screening::models::registry(&config.screening)),
         views: app::service::audit::ViewLog::default(),
         pool,
         config: Arc::new(config),
         hasher: auth::password::Hasher::new()?,
+    })
+}
+
+/// What the health panel learns of this process's workers, read each time it asks.
+fn workers_here(
+    configured: usize,
+    inference: Arc<std::sync::RwLock<Option<screening::worker::InferenceInfo>>>,
+) -> Arc<dyn Fn() -> app::service::health::WorkersHere + Send + Sync> {
+    Arc::new(move || {
+        let info = inference.read().ok().and_then(|slot| slot.clone());
+        app::service::health::WorkersHere {
+            configured,
+            running: info.as_ref().map_or(0, |i| i.workers),
+            model: info.as_ref().map(|i| format!("{} {}", i.model, i.model_version)),
+            provider: info.as_ref().map(|i| i.provider.clone()),
+            device: info.map(|i| i.device),
+        }
     })
 }

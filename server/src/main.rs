@@ -2,8 +2,6 @@
 
 use clap::Parser;
 use elysium_server::commands::{Cli, Command, run};
-use elysium_server::config::LogFormat;
-use tracing_subscriber::EnvFilter;
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -30,13 +28,7 @@ fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
 }
 
 async fn start(cli: Cli) -> std::process::ExitCode {
-    let filter =
-        EnvFilter::try_from_env("ELYSIUM_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_sessions=warn"));
-    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Json => subscriber.json().init(),
-        LogFormat::Text => subscriber.init(),
-    }
+    elysium_server::logging::init(cli.log_format);
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {

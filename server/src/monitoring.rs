@@ -2,24 +2,20 @@
 //! `metrics:read`): HTTP requests and their latency by route template, the screening queue by
 //! state and each stage's duration by execution provider, ingested instances and bytes by way
 //! in, sign-in failures, and the database pool. Recorded with the `metrics` facade and rendered
-//! by `metrics-exporter-prometheus`; the queue and the pool are read when scraped.
+//! by `metrics-exporter-prometheus`; the queue and the pool are read when scraped
+//! (`routes::scrape`). A leaf: the modules that record here pass plain values, so none of them
+//! and this module import each other.
 
 use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::{
-    extract::{MatchedPath, Request, State},
-    http::header,
+    extract::{MatchedPath, Request},
     middleware::Next,
-    response::{IntoResponse, Response},
+    response::Response,
 };
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::error::ApiError;
-use crate::ingest::Outcome;
-use crate::screening::pipeline::CaseReport;
-use crate::state::AppState;
 
 /// Upper bounds (seconds) of the duration histograms: from a 5 ms page to a two-minute series.
 const SECONDS_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
@@ -63,33 +59,20 @@ pub async fn track_http(request: Request, next: Next) -> Response {
     response
 }
 
-/// A screened series: each stage's duration, by the provider that ran the model.
-pub fn record_screening(report: &CaseReport) {
-    let t = &report.timings;
-    for (stage, ms) in [
-        ("decode", t.decode),
-        ("volume", t.volume),
-        ("resample", t.resample),
-        ("inference", t.inference),
-        ("postprocess", t.postprocess),
-        ("storage", t.storage),
-        ("total", t.total),
-    ] {
-        histogram!("elysium_screening_stage_seconds", "stage" => stage, "provider" => report.provider.clone())
+/// A screened series: each stage's duration in milliseconds, by the provider that ran the model.
+pub fn record_screening(provider: &str, stages_ms: &[(&'static str, f64)]) {
+    for (stage, ms) in stages_ms {
+        histogram!("elysium_screening_stage_seconds", "stage" => *stage, "provider" => provider.to_owned())
             .record(ms / 1000.0);
     }
-    counter!("elysium_screening_series_total", "provider" => report.provider.clone()).increment(1);
+    counter!("elysium_screening_series_total", "provider" => provider.to_owned()).increment(1);
 }
 
-/// An instance through ingest: counted by way in and outcome; stored bytes by way in.
-pub fn record_ingest(via: &'static str, outcome: &Outcome, bytes: usize) {
-    let result = match outcome {
-        Outcome::Stored(_) => "stored",
-        Outcome::Duplicate(_) => "duplicate",
-        Outcome::Rejected { .. } => "rejected",
-    };
-    counter!("elysium_ingest_instances_total", "via" => via, "outcome" => result).increment(1);
-    if matches!(outcome, Outcome::Stored(_)) {
+/// An instance through ingest: counted by way in and outcome (`stored`, `duplicate`,
+/// `rejected`); the bytes of a stored one by way in.
+pub fn record_ingest(via: &'static str, outcome: &'static str, bytes: usize) {
+    counter!("elysium_ingest_instances_total", "via" => via, "outcome" => outcome).increment(1);
+    if outcome == "stored" {
         counter!("elysium_ingest_bytes_total", "via" => via).increment(bytes as u64);
     }
 }
@@ -99,19 +82,16 @@ pub fn record_signin_failure(locked: bool) {
     counter!("elysium_signin_failures_total", "locked" => if locked { "true" } else { "false" }).increment(1);
 }
 
-/// `GET /metrics`: the Prometheus text format. The queue and the pool are read now.
-pub async fn scrape(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let Some(handle) = handle() else { return Err(ApiError::Unavailable) };
-    let counts = elysium_db::jobs::counts(&state.pool).await?;
+/// The queue by state and the database pool, set just before a scrape renders them.
+pub fn set_gauges(jobs_by_status: &[(String, i64)], pool: &sqlx::PgPool) {
     // Every state, so that an empty queue reads 0 rather than disappearing.
     for status in ["queued", "running", "done", "failed", "skipped"] {
-        let n = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
+        let n = jobs_by_status.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
         gauge!("elysium_screening_jobs", "status" => status).set(n as f64);
     }
-    let size = state.pool.size() as f64;
-    let idle = state.pool.num_idle() as f64;
+    let size = pool.size() as f64;
+    let idle = pool.num_idle() as f64;
     gauge!("elysium_db_pool_connections", "state" => "idle").set(idle);
     gauge!("elysium_db_pool_connections", "state" => "in_use").set(size - idle);
-    gauge!("elysium_db_pool_max_connections").set(f64::from(state.pool.options().get_max_connections()));
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response())
+    gauge!("elysium_db_pool_max_connections").set(f64::from(pool.options().get_max_connections()));
 }

@@ -28,7 +28,7 @@ async fn run(
 ) -> anyhow::Result<()> {
     elysium_db::migrate(&db.pool).await.context("applying migrations")?;
     let demo = config.demo.then(|| config.demo_password.clone());
-    let state = crate::app_state(db.pool.clone(), config, store)?;
+    let state = crate::app_state(db.pool.clone(), config, store, data_dir)?;
     if let Some(password) = &demo {
         crate::demo::seed(&db.pool, &state.hasher, password.expose()).await.context("seeding demo data")?;
         crate::demo::seed_images(&db.pool, &state.ingestor, data_dir).await.context("seeding demo images")?;
@@ -102,8 +102,10 @@ pub async fn work(
     let model = crate::screening::models::active_screening_model(screening)?;
     let workers = screening.workers.max(1);
     let config = crate::screening::ScreeningConfig { workers, ..screening.clone() };
+    let shadow = crate::screening::models::shadow_screening_model(screening)?;
     let (info, tasks) =
-        crate::screening::worker::start(db.pool.clone(), objects, followup.service_levels(), &config, model).await?;
+        crate::screening::worker::start(db.pool.clone(), objects, followup.service_levels(), &config, model, shadow)
+            .await?;
     println!(
         "{workers} screening worker(s): {} {} on {} ({})",
         info.model, info.model_version, info.provider, info.device
@@ -137,6 +139,11 @@ async fn start_screening(state: &crate::AppState) -> Vec<tokio::task::JoinHandle
             version,
         ));
     }
+    // A shadow that cannot be used is left out (and said why); the live model runs regardless.
+    let shadow = crate::screening::models::shadow_screening_model(&config)
+        .inspect_err(|error| tracing::error!(%error, "the shadow model does not run"))
+        .ok()
+        .flatten();
     if config.workers > 0 {
         match crate::screening::worker::start(
             state.pool.clone(),
@@ -144,6 +151,7 @@ async fn start_screening(state: &crate::AppState) -> Vec<tokio::task::JoinHandle
             state.levels,
             &config,
             model,
+            shadow,
         )
         .await
         {

@@ -23,6 +23,11 @@ pub struct AppState {
     /// The screening model and execution provider of this process's workers (none until they
     /// start, or when screening is off).
     pub inference: Arc<std::sync::RwLock<Option<crate::screening::worker::InferenceInfo>>>,
+    /// The models found at start (the governance page's registry).
+    pub registry: Arc<app::model::governance::ModelRegistry>,
     /// The series views recorded recently (one audit row per user and series viewed).
     pub views: app::service::audit::ViewLog,
+    /// What the system health checks read besides the pool (the store, the data folder, this
+    /// process's workers).
+    pub health: app::service::health::HealthSources,
 }

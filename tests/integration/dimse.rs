@@ -232,3 +232,47 @@ async fn a_gb18030_name_over_c_store_is_kept_whole(pool: PgPool) {
         .expect("patient");
     assert_eq!(name, "Wang^XiaoMing=王^小明=wang^xiao ming");
 }
+
+/// The calling AE titles administrators give sites on the sites page: the listener files by
+/// them without any `ELYSIUM_DICOM_*` site setting, and an edit applies to the next association.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_listener_files_by_the_ae_titles_of_the_sites_page(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in("admin").await;
+    let titles = |name: &str, authority: &str, titles: &[&str]| serde_json::json!({ "name": name, "patient_id_authority": authority, "ae_titles": titles });
+    let edit = |code: &str, body: serde_json::Value| {
+        admin.post(app.url(&format!("/api/v1/admin/sites/{code}"))).json(&body).send()
+    };
+    let unmapped = DimseConfig { dicom_site: None, ..config(vec![]) };
+    assert!(elysium_server::dimse::DicomSites::from_config(&app.pool, &unmapped).await.is_err(), "no site anywhere");
+    let response = edit("DEMO-RC", titles("Riverside Clinic", "DEMO-RC", &["RC-MODALITY"])).await.expect("edit");
+    assert_eq!(response.status(), 200);
+
+    let port = listener_with(&app, unmapped).await.to_string();
+    // CT_small in explicit VR little endian; the other study in JPEG 2000 (`-xv`).
+    let send = |calling: &'static str, file: &'static str, syntax: &'static str| {
+        let port = port.clone();
+        async move {
+            run("storescu", &["-aet", calling, "-aec", "ELYSIUM", syntax, "127.0.0.1", &port, &fixture_path(file)])
+                .await
+        }
+    };
+    assert!(send("RC-MODALITY", "CT_small.dcm", "-xe").await);
+    assert!(!send("ANYONE", "J2K_pixelrep_mismatch.dcm", "-xv").await, "a title no site has is refused");
+
+    // The modality moves to the General Hospital: its next association files there.
+    assert_eq!(edit("DEMO-RC", titles("Riverside Clinic", "DEMO-RC", &[])).await.expect("edit").status(), 200);
+    assert_eq!(
+        edit("DEMO-GH", titles("Demo General Hospital", "DEMO-GH", &["RC-MODALITY"])).await.expect("edit").status(),
+        200
+    );
+    assert!(send("RC-MODALITY", "J2K_pixelrep_mismatch.dcm", "-xv").await);
+    let filed: Vec<(String, String)> = sqlx::query_as(
+        "select st.study_uid, si.code from study st join site si on si.id = st.site_id order by si.code",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("sites");
+    let codes: Vec<&str> = filed.iter().map(|(_, code)| code.as_str()).collect();
+    assert_eq!(codes, ["DEMO-GH", "DEMO-RC"], "{filed:?}");
+}

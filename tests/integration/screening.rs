@@ -14,12 +14,12 @@ use elysium_tests::TestApp;
 use serde_json::Value;
 use sqlx::PgPool;
 
-fn models_dir() -> PathBuf {
+pub(crate) fn models_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../server/inference/tests/fixtures")
 }
 
 /// Generates and stores one phantom series at DEMO-GH; returns its study UID.
-async fn store_phantom(app: &TestApp, seed: u64, contrast: bool) -> String {
+pub(crate) async fn store_phantom(app: &TestApp, seed: u64, contrast: bool) -> String {
     let dir = tempfile::tempdir().expect("dir");
     let mut options = elysium_phantom::PhantomOptions::new(dir.path());
     options.seed = seed;
@@ -42,7 +42,7 @@ async fn store(app: &TestApp, options: elysium_phantom::PhantomOptions) -> elysi
     report.series[0].clone()
 }
 
-fn tiny_worker(app: &TestApp, owner: &str) -> Worker {
+pub(crate) fn tiny_worker(app: &TestApp, owner: &str) -> Worker {
     let model = manifest::load(&models_dir().join("tiny")).expect("tiny model");
     let session = ModelSession::open(model, DevicePreference::Auto, 1).expect("session");
     let state = app.state();

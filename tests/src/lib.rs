@@ -40,7 +40,7 @@ pub struct TestApp {
 fn state(pool: &PgPool, flags: &[&str], objects: &tempfile::TempDir) -> elysium_server::AppState {
     let config = config(flags);
     let store = config.store.open(objects.path()).expect("object store");
-    elysium_server::app_state(pool.clone(), config, store).expect("state")
+    elysium_server::app_state(pool.clone(), config, store, objects.path()).expect("state")
 }
 
 impl TestApp {

@@ -76,3 +76,39 @@ pub async fn load_program_records(
 pub async fn list_sites() -> Result<Vec<crate::model::program::SiteOption>, AppError> {
     Ok(crate::service::admin::sites(&crate::api::session::ssr::pool()?).await?)
 }
+
+/// The system health panel on the administrator's home: the same checks as
+/// `GET /api/v1/admin/health`.
+#[leptos::server(prefix = "/api/fn/admin", endpoint = "health", input = GetUrl)]
+pub async fn system_health() -> Result<crate::model::health::HealthReport, AppError> {
+    use crate::api::session::ssr::{pool, provided};
+    let sources = provided::<crate::service::health::HealthSources>()?;
+    Ok(crate::service::health::report(&pool()?, &sources).await)
+}
+
+/// The session key under which a form post leaves a temporary password (a new account, a
+/// reset) for the users page to show once.
+pub const ISSUED_PASSWORD_KEY: &str = "issued_password";
+
+/// The temporary password this browser's last form post made, if the users page has not shown
+/// it yet: taken from the session, so it is shown once.
+#[leptos::server(prefix = "/api/fn/admin", endpoint = "issued_password", input = GetUrl)]
+pub async fn take_issued_password() -> Result<Option<crate::model::admin::IssuedPassword>, AppError> {
+    use axum::http::request::Parts;
+    use leptos::prelude::use_context;
+
+    let Some(session) = use_context::<Parts>().and_then(|p| p.extensions.get::<tower_sessions::Session>().cloned())
+    else {
+        return Ok(None);
+    };
+    session.remove(ISSUED_PASSWORD_KEY).await.map_err(|e| {
+        tracing::error!(%e, "reading the session");
+        AppError::Internal
+    })
+}
+
+/// Every site with its patient ID authority and calling AE titles (the sites page).
+#[leptos::server(prefix = "/api/fn/admin", endpoint = "site_details", input = GetUrl)]
+pub async fn list_site_details() -> Result<Vec<crate::model::admin::SiteDetail>, AppError> {
+    Ok(crate::service::sites::list(&crate::api::session::ssr::pool()?).await?)
+}

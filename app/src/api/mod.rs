@@ -6,6 +6,7 @@ pub mod admin;
 #[cfg(feature = "ssr")]
 mod error;
 pub mod followup;
+pub mod governance;
 pub mod mdt;
 pub mod session;
 pub mod studies;

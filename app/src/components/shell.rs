@@ -36,6 +36,7 @@ const NAV: &[NavItem] = &[
         roles: &[Role::Admin, Role::Radiologist],
     },
     NavItem { href: "/admin/users", label: |i18n| t_string!(i18n, common.nav.users), roles: &[Role::Admin] },
+    NavItem { href: "/admin/sites", label: |i18n| t_string!(i18n, common.nav.sites), roles: &[Role::Admin] },
     NavItem {
         href: "/admin/signin-locks",
         label: |i18n| t_string!(i18n, common.nav.signin_locks),
@@ -44,6 +45,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/admin/audit", label: |i18n| t_string!(i18n, common.nav.audit), roles: &[Role::Admin] },
     NavItem { href: "/admin/program", label: |i18n| t_string!(i18n, program.nav), roles: &[Role::Admin] },
     NavItem { href: "/admin/tokens", label: |i18n| t_string!(i18n, tokens.nav), roles: &[Role::Admin] },
+    NavItem { href: "/admin/models", label: |i18n| t_string!(i18n, models.nav), roles: &[Role::Admin] },
     NavItem { href: "/profile", label: |i18n| t_string!(i18n, common.nav.profile), roles: &[] },
 ];
 
@@ -108,9 +110,11 @@ pub fn LanguageSwitch() -> impl IntoView {
 #[component]
 fn Navigation(user: SessionUser) -> impl IntoView {
     let i18n = use_i18n();
+    // A user holding a temporary password can open no page but the password page until they
+    // have chosen their own, so no entry is offered.
     let items = NAV
         .iter()
-        .filter(|item| item.roles.is_empty() || user.has_any_role(item.roles))
+        .filter(|item| !user.must_change_password && (item.roles.is_empty() || user.has_any_role(item.roles)))
         .map(|item| {
             let label = item.label;
             view! { <li><A href=item.href exact=true>{move || label(i18n)}</A></li> }

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod followup;
 pub mod glossary;
+pub mod governance;
 pub mod identity;
 pub mod language;
 pub mod mdt;
@@ -13,4 +14,5 @@ pub mod program;
 pub mod roles;
 pub mod scopes;
 pub mod screening;
+pub mod sites;
 pub mod staging;

@@ -1,4 +1,4 @@
-//! Administration: users, sign-in locks, the audit log.
+//! Administration: users, sites, sign-in locks, the audit log.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +15,71 @@ pub struct UserSummary {
     pub last_signin_at: Option<String>,
     /// When an administrator, a deactivation or a password change last ended their sessions.
     pub sessions_ended_at: Option<String>,
+    /// They hold a temporary password and must choose their own at their next sign-in.
+    pub must_change_password: bool,
+}
+
+/// An administrator's new account. The administrator does not choose the password: the server
+/// makes a temporary one (see [`IssuedPassword`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub username: String,
+    /// Blank: the username.
+    #[serde(default)]
+    pub display_name: String,
+    pub roles: Vec<String>,
+    /// Site codes.
+    pub sites: Vec<String>,
+    /// The user must replace the temporary password at their first sign-in (the default).
+    #[serde(default = "must_change_by_default")]
+    pub must_change_password: bool,
+}
+
+fn must_change_by_default() -> bool {
+    true
+}
+
+/// An account with the temporary password just made for it (a new account, or an
+/// administrator's reset): shown this once, stored only as its argon2id hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedPassword {
+    #[serde(flatten)]
+    pub user: UserSummary,
+    pub temporary_password: String,
+}
+
+/// A site as its administration page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteDetail {
+    pub code: String,
+    pub name: String,
+    /// Who assigns the site's patient IDs: an instance that names no issuer is filed under it.
+    pub patient_id_authority: String,
+    /// Calling AE titles whose C-STORE associations file their studies under this site.
+    pub ae_titles: Vec<String>,
+}
+
+/// An administrator's new site.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSite {
+    pub code: String,
+    pub name: String,
+    /// Blank: the site's code.
+    #[serde(default)]
+    pub patient_id_authority: String,
+    #[serde(default)]
+    pub ae_titles: Vec<String>,
+}
+
+/// An administrator's edit of a site: exactly this name, authority and AE titles.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteUpdate {
+    pub name: String,
+    pub patient_id_authority: String,
+    pub ae_titles: Vec<String>,
 }
 
 /// An administrator's edit of a user: exactly these roles and sites (site codes).

@@ -7,6 +7,8 @@
 pub mod admin;
 pub mod error;
 pub mod followup;
+pub mod governance;
+pub mod health;
 pub mod mdt;
 pub mod patients;
 pub mod program;

@@ -22,6 +22,10 @@ pub struct SessionUser {
     pub sites: Vec<SiteRef>,
     /// The interface language chosen in the profile (`None`: the browser's).
     pub language: Option<Language>,
+    /// Signed in with a temporary password: until they choose their own, the session reaches
+    /// only `/account/password` (the server's guard enforces it).
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 impl SessionUser {

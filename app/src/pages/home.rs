@@ -13,6 +13,7 @@ use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::SessionUser;
 use crate::model::mdt::{BoardHome, CaseListItem, Meeting};
 use crate::model::program::ProgramParams;
+use crate::pages::health::SystemHealthPanel;
 use crate::pages::mdt_meetings::{decision_text, patient_name, proposal_text, when};
 use crate::pages::program::ProgramDashboard;
 
@@ -91,9 +92,12 @@ fn Home(user: SessionUser) -> impl IntoView {
             </section>
         }
     });
+    // The administrator sees first whether the system itself is well.
+    let health = user.has_any_role(&[Role::Admin]).then(|| view! { <SystemHealthPanel /> });
     view! {
         <h1 data-testid="home-title">{t!(i18n, home.welcome, name = move || name.clone())}</h1>
         <p class="muted">{t!(i18n, home.sites, sites = move || sites.clone())}</p>
+        {health}
         <div class="cards">{cards}</div>
         {program}
     }

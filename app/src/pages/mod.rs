@@ -1,15 +1,19 @@
 //! One module per page (or group of pages) of the app.
 
+pub mod account;
 pub mod admin;
 pub mod finding;
+pub mod health;
 pub mod home;
 pub mod login;
 pub mod mdt_agreement;
 pub mod mdt_cases;
 pub mod mdt_meetings;
+pub mod models;
 pub mod not_found;
 pub mod profile;
 pub mod program;
+pub mod sites;
 pub mod studies;
 pub mod tokens;
 pub mod upload;

@@ -1,4 +1,5 @@
-//! The signed-in user's own account: identity, roles, sites, and sign-out.
+//! The signed-in user's own account: identity, roles, sites, a link to change the password,
+//! and sign-out.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -28,6 +29,7 @@ pub fn ProfilePage() -> impl IntoView {
                         <dt>{t!(i18n, profile.sites)}</dt>
                         <dd>{user.sites.iter().map(|s| view! { <span class="tag">{format!("{} ({})", s.name, s.code)}</span> }).collect_view()}</dd>
                     </dl>
+                    <p><a href="/account/password" data-testid="change-password-link">{t!(i18n, profile.change_password)}</a></p>
                     <form method="post" action="/logout">
                         <button type="submit" class="button">{t!(i18n, common.sign_out)}</button>
                     </form>

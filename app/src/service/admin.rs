@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 use crate::domain::roles::Role;
 use crate::format;
 use crate::model::admin::{
-    AUDIT_EXPORT_CAP, AUDIT_OUTCOMES, AUDIT_SEARCH_PAGE, AuditSearch, AuditSearchItem, Overview, SigninLock,
-    UserSummary, UserUpdate,
+    AUDIT_EXPORT_CAP, AUDIT_OUTCOMES, AUDIT_SEARCH_PAGE, AuditSearch, AuditSearchItem, NewUserRequest, Overview,
+    SigninLock, UserSummary, UserUpdate,
 };
 use crate::service::{Caller, ServiceError};
 
@@ -40,8 +40,124 @@ pub async fn users(pool: &PgPool) -> Result<Vec<UserSummary>, ServiceError> {
             created_at: format::second(u.created_at),
             last_signin_at: u.last_signin_at.map(format::minute),
             sessions_ended_at: u.sessions_ended_at.map(format::minute),
+            must_change_password: u.must_change_password,
         })
         .collect())
+}
+
+fn valid_display_name(name: &str) -> Result<&str, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ServiceError::invalid("display_name", "a name of 1 to 200 characters"));
+    }
+    Ok(name)
+}
+
+/// Role names as given: at least one, each known (a refusal lists the valid ones), no repeats.
+fn valid_roles(names: &[String]) -> Result<Vec<Role>, ServiceError> {
+    let mut roles: Vec<Role> = Vec::new();
+    for name in names {
+        let role = name.parse::<Role>().map_err(|_| {
+            let valid: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            ServiceError::invalid("roles", format!("valid: {}", valid.join(", ")))
+        })?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    if roles.is_empty() {
+        return Err(ServiceError::invalid("roles", "choose at least one role"));
+    }
+    Ok(roles)
+}
+
+/// Site codes as given: at least one, each an existing site (a refusal lists the valid ones).
+async fn valid_site_ids(pool: &PgPool, codes: &[String]) -> Result<Vec<uuid::Uuid>, ServiceError> {
+    let known = elysium_db::sites::list(pool).await?;
+    let mut site_ids = Vec::new();
+    for code in codes {
+        let site = known.iter().find(|s| &s.code == code).ok_or_else(|| {
+            let valid: Vec<&str> = known.iter().map(|s| s.code.as_str()).collect();
+            ServiceError::invalid("sites", format!("valid: {}", valid.join(", ")))
+        })?;
+        if !site_ids.contains(&site.id) {
+            site_ids.push(site.id);
+        }
+    }
+    if site_ids.is_empty() {
+        return Err(ServiceError::invalid("sites", "choose at least one site"));
+    }
+    Ok(site_ids)
+}
+
+/// One user as the users page lists them.
+async fn user(pool: &PgPool, username: &str) -> Result<UserSummary, ServiceError> {
+    users(pool).await?.into_iter().find(|u| u.username == username).ok_or(ServiceError::NotFound)
+}
+
+/// Creates an account with `password_hash`, the hash of a temporary password the server made
+/// (the caller shows it once). The username follows the command line's rules; one already
+/// taken is a conflict. Audited as `user.create` (never with the password).
+pub async fn create_user(
+    pool: &PgPool,
+    caller: &Caller,
+    request: &NewUserRequest,
+    password_hash: &str,
+) -> Result<UserSummary, ServiceError> {
+    let username = crate::domain::accounts::normalize_username(&request.username)
+        .map_err(|e| ServiceError::invalid("username", e.to_string()))?;
+    let display_name = if request.display_name.trim().is_empty() {
+        username.as_str()
+    } else {
+        valid_display_name(&request.display_name)?
+    };
+    let roles = valid_roles(&request.roles)?;
+    let site_ids = valid_site_ids(pool, &request.sites).await?;
+    let role_names: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+    let mut tx = pool.begin().await?;
+    let new = elysium_db::users::NewUser {
+        username: &username,
+        display_name,
+        password_hash,
+        roles: &role_names,
+        site_ids: &site_ids,
+        must_change_password: request.must_change_password,
+    };
+    let id = elysium_db::users::insert(&mut tx, &new).await?;
+    let created = elysium_db::users::by_id(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    caller
+        .audit("user.create")
+        .target("user", username.clone())
+        .detail(serde_json::json!({
+            "display_name": created.display_name, "roles": created.roles, "sites": created.site_codes,
+            "must_change_password": created.must_change_password,
+        }))
+        .record_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    user(pool, &username).await
+}
+
+/// Replaces a user's password with a temporary one (`password_hash`: the server made it and
+/// shows it once): every session of the user ends, and they must choose their own at their next
+/// sign-in. Administrators change their own password on `/account/password` instead (a reset
+/// would end the session that is to show them the new one). Audited as `user.password_reset`.
+pub async fn reset_password(
+    pool: &PgPool,
+    caller: &Caller,
+    username: &str,
+    password_hash: &str,
+) -> Result<UserSummary, ServiceError> {
+    let username = username.trim().to_lowercase();
+    if username == caller.user.username {
+        return Err(ServiceError::invalid("username", "change your own password on /account/password"));
+    }
+    let mut tx = pool.begin().await?;
+    let id = elysium_db::users::id_by_username(&mut tx, &username).await?.ok_or(ServiceError::NotFound)?;
+    elysium_db::users::set_password(&mut tx, id, password_hash, true).await?;
+    caller.audit("user.password_reset").target("user", username.clone()).record_in(&mut tx).await?;
+    tx.commit().await?;
+    user(pool, &username).await
 }
 
 /// Edits a user's name, roles, sites and whether they may sign in. Roles apply from the user's
@@ -54,37 +170,9 @@ pub async fn update_user(
     username: &str,
     update: &UserUpdate,
 ) -> Result<UserSummary, ServiceError> {
-    let display_name = update.display_name.trim();
-    if display_name.is_empty() || display_name.chars().count() > 200 {
-        return Err(ServiceError::invalid("display_name", "a name of 1 to 200 characters"));
-    }
-    let mut roles: Vec<Role> = Vec::new();
-    for name in &update.roles {
-        let role = name.parse::<Role>().map_err(|_| {
-            let valid: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-            ServiceError::invalid("roles", format!("valid: {}", valid.join(", ")))
-        })?;
-        if !roles.contains(&role) {
-            roles.push(role);
-        }
-    }
-    if roles.is_empty() {
-        return Err(ServiceError::invalid("roles", "choose at least one role"));
-    }
-    let known = elysium_db::sites::list(pool).await?;
-    let mut site_ids = Vec::new();
-    for code in &update.sites {
-        let site = known.iter().find(|s| &s.code == code).ok_or_else(|| {
-            let valid: Vec<&str> = known.iter().map(|s| s.code.as_str()).collect();
-            ServiceError::invalid("sites", format!("valid: {}", valid.join(", ")))
-        })?;
-        if !site_ids.contains(&site.id) {
-            site_ids.push(site.id);
-        }
-    }
-    if site_ids.is_empty() {
-        return Err(ServiceError::invalid("sites", "choose at least one site"));
-    }
+    let display_name = valid_display_name(&update.display_name)?;
+    let roles = valid_roles(&update.roles)?;
+    let site_ids = valid_site_ids(pool, &update.sites).await?;
     let username = username.trim().to_lowercase();
     if username == caller.user.username && (!update.active || !roles.contains(&Role::Admin)) {
         return Err(ServiceError::invalid(
@@ -106,7 +194,7 @@ pub async fn update_user(
         .record_in(&mut tx)
         .await?;
     tx.commit().await?;
-    users(pool).await?.into_iter().find(|u| u.username == username).ok_or(ServiceError::NotFound)
+    user(pool, &username).await
 }
 
 /// Every site, by code.

@@ -7,11 +7,14 @@ pub mod admin;
 pub mod audit;
 pub mod error;
 pub mod followup;
+pub mod governance;
+pub mod health;
 pub mod mdt;
 pub mod patients;
 pub mod profile;
 pub mod program;
 pub mod screening;
+pub mod sites;
 pub mod studies;
 pub mod tokens;
 

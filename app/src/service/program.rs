@@ -94,7 +94,7 @@ async fn check(pool: &PgPool, params: &ProgramParams, today: Date) -> Result<Che
 
 /// A positive as the domain counts it. A status or basis the code does not know is an error,
 /// not a guess (the table must add up).
-fn positive(row: &PositiveRow, today: Date) -> Result<Positive, ServiceError> {
+pub(crate) fn positive(row: &PositiveRow, today: Date) -> Result<Positive, ServiceError> {
     let status: FindingStatus =
         row.status.parse().map_err(|_| corrupt(format!("finding {} has an unknown status {}", row.id, row.status)))?;
     let confirmed_by = match row.confirmed_by.as_deref() {
@@ -252,7 +252,7 @@ pub async fn report(
 }
 
 /// The Monday starting `day`'s week.
-fn week_of(day: Date) -> Date {
+pub(crate) fn week_of(day: Date) -> Date {
     day - Duration::days(i64::from(day.weekday().number_days_from_monday()))
 }
 

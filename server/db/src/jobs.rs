@@ -217,6 +217,34 @@ pub async fn counts(pool: &PgPool) -> DbResult<Vec<(String, i64)>> {
     Ok(rows.into_iter().map(|r| (r.status, r.n)).collect())
 }
 
+/// The queue as the health panel sees it, read in one statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueHealth {
+    pub queued: i64,
+    pub running: i64,
+    /// Workers (lease owners, in any process) holding a lease that has not expired: the only
+    /// sign of life the database has of workers in other processes.
+    pub live_workers: i64,
+    pub oldest_queued_at: Option<OffsetDateTime>,
+    pub last_done_at: Option<OffsetDateTime>,
+}
+
+/// Sequential over the finished jobs for `last_done_at`: fine for a panel an administrator opens,
+/// not for a hot path.
+pub async fn health(pool: &PgPool) -> DbResult<QueueHealth> {
+    Ok(sqlx::query_as!(
+        QueueHealth,
+        r#"select count(*) filter (where status = 'queued') as "queued!",
+                  count(*) filter (where status = 'running') as "running!",
+                  count(distinct lease_owner) filter (where status = 'running' and lease_expires_at > now()) as "live_workers!",
+                  min(enqueued_at) filter (where status = 'queued') as oldest_queued_at,
+                  max(finished_at) filter (where status = 'done') as last_done_at
+           from screening_job"#
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 /// What a finished job stores.
 #[derive(Debug, Clone)]
 pub struct NewResult<'a> {

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod embedded;
 pub mod findings;
+pub mod governance;
 pub mod images;
 pub mod jobs;
 pub mod mdt;
@@ -70,6 +71,12 @@ pub async fn is_ready(pool: &PgPool) -> bool {
         }
         Err(_) => false,
     }
+}
+
+/// One round trip to the database (the health panel times it).
+pub async fn ping(pool: &PgPool) -> DbResult<()> {
+    sqlx::query_scalar!(r#"select 1 as "one!""#).fetch_one(pool).await?;
+    Ok(())
 }
 
 /// Maps a unique-constraint violation to [`DbError::AlreadyExists`] so callers can answer with a

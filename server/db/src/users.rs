@@ -34,6 +34,8 @@ pub struct UserRow {
     pub sessions_ended_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_signin_at: Option<OffsetDateTime>,
+    /// Signed in with a temporary password: may only choose their own until they do.
+    pub must_change_password: bool,
 }
 
 pub struct NewUser<'a> {
@@ -42,6 +44,8 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub roles: &'a [String],
     pub site_ids: &'a [Uuid],
+    /// The password is a temporary one the user must replace at their first sign-in.
+    pub must_change_password: bool,
 }
 
 pub async fn credentials(conn: &mut PgConnection, username: &str) -> DbResult<Option<Credentials>> {
@@ -57,10 +61,12 @@ pub async fn credentials(conn: &mut PgConnection, username: &str) -> DbResult<Op
 /// Creates a user with roles and sites in one transaction owned by the caller.
 pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> DbResult<Uuid> {
     let id = sqlx::query_scalar!(
-        "insert into app_user (username, display_name, password_hash) values ($1, $2, $3) returning id",
+        "insert into app_user (username, display_name, password_hash, must_change_password)
+         values ($1, $2, $3, $4) returning id",
         user.username,
         user.display_name,
-        user.password_hash
+        user.password_hash,
+        user.must_change_password
     )
     .fetch_one(&mut *conn)
     .await
@@ -70,18 +76,27 @@ pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> DbResult<Uui
 }
 
 /// Sets a password; every session of the user ends (a reset is often because of a compromise).
-pub async fn set_password(conn: &mut PgConnection, user_id: Uuid, password_hash: &str) -> DbResult<()> {
-    let done = sqlx::query!(
-        "update app_user set password_hash = $2, password_changed_at = now(), sessions_ended_at = now() where id = $1",
+/// `must_change`: the password is a temporary one (an administrator's reset); `false` clears
+/// the flag (the user, or the command line, chose it). Returns the moment the sessions ended, so
+/// that a caller may sign its own session in again after it.
+pub async fn set_password(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    password_hash: &str,
+    must_change: bool,
+) -> DbResult<OffsetDateTime> {
+    sqlx::query_scalar!(
+        r#"update app_user
+           set password_hash = $2, password_changed_at = now(), sessions_ended_at = now(), must_change_password = $3
+           where id = $1
+           returning sessions_ended_at as "ended_at!""#,
         user_id,
-        password_hash
+        password_hash,
+        must_change
     )
-    .execute(&mut *conn)
-    .await?;
-    if done.rows_affected() == 0 {
-        return Err(DbError::NotFound("user"));
-    }
-    Ok(())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(DbError::NotFound("user"))
 }
 
 pub async fn id_by_username(conn: &mut PgConnection, username: &str) -> DbResult<Option<Uuid>> {
@@ -102,7 +117,7 @@ async fn summaries(conn: &mut PgConnection, only: Option<Uuid>) -> DbResult<Vec<
     Ok(sqlx::query_as!(
         UserRow,
         r#"select u.id, u.username, u.display_name, u.active, u.created_at, u.language, u.sessions_ended_at,
-                  u.last_signin_at,
+                  u.last_signin_at, u.must_change_password,
                   array(select role from user_role r where r.user_id = u.id order by role) as "roles!",
                   array(select s.id from user_site us join site s on s.id = us.site_id
                         where us.user_id = u.id order by s.code) as "site_ids!",
@@ -145,7 +160,8 @@ pub async fn upsert_demo(
     let id = sqlx::query_scalar!(
         "insert into app_user (username, display_name, password_hash) values ($1, $2, $3)
          on conflict (username) do update
-             set display_name = excluded.display_name, password_hash = excluded.password_hash, active = true
+             set display_name = excluded.display_name, password_hash = excluded.password_hash, active = true,
+                 must_change_password = false
          returning id",
         username,
         display_name,

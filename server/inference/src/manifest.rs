@@ -169,6 +169,10 @@ pub struct Threshold {
     pub sensitivity: Option<f64>,
     #[serde(default)]
     pub auc: Option<f64>,
+    /// Set by an administrator over the manifest's value (see
+    /// [`Manifest::with_operating_thresholds`]); the calibration figures are the manifest's.
+    #[serde(skip)]
+    pub operating: bool,
 }
 
 /// A manifest whose ONNX file was found and verified.
@@ -243,6 +247,22 @@ impl Manifest {
 
     pub fn output(&self, kind: OutputKind) -> Option<&OutputSpec> {
         self.outputs.iter().find(|o| o.kind == kind)
+    }
+
+    /// This manifest with administrators' operating thresholds `(organ, class, threshold)` in
+    /// place of its own. An output the manifest has no threshold for stays unthresholded: an
+    /// operating threshold adjusts a calibrated output, it does not make one.
+    pub fn with_operating_thresholds(&self, operating: &[(String, String, f64)]) -> Manifest {
+        let mut manifest = self.clone();
+        for t in &mut manifest.thresholds {
+            if let Some((_, _, value)) =
+                operating.iter().find(|(organ, class, _)| *organ == t.organ && *class == t.class)
+            {
+                t.threshold = *value;
+                t.operating = true;
+            }
+        }
+        manifest
     }
 
     pub fn threshold(&self, organ: &str, class: &str) -> Option<&Threshold> {
@@ -350,6 +370,17 @@ specificity = 0.99
         let found = discover(root.path());
         assert_eq!(found.len(), 1, "only folders with a manifest are models");
         assert!(found[0].is_ok());
+    }
+
+    #[test]
+    fn operating_thresholds_replace_only_calibrated_outputs() {
+        let manifest = Manifest::parse(&EXAMPLE.replace("SHA", "x"), Path::new("manifest.toml")).expect("parses");
+        let operating = [("liver".to_owned(), "HCC".to_owned(), 0.25), ("kidney".to_owned(), "RCC".to_owned(), 0.1)];
+        let adjusted = manifest.with_operating_thresholds(&operating);
+        let liver = adjusted.threshold("liver", "HCC").expect("liver");
+        assert_eq!((liver.threshold, liver.operating, liver.specificity), (0.25, true, 0.99));
+        assert!(adjusted.threshold("kidney", "RCC").is_none(), "no calibrated output: none made");
+        assert_eq!(manifest.threshold("liver", "HCC").map(|t| (t.threshold, t.operating)), Some((0.4, false)));
     }
 
     #[test]

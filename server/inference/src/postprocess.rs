@@ -25,8 +25,12 @@ pub struct Positive {
     pub class: String,
     pub probability: f64,
     pub threshold: f64,
-    /// The specificity the threshold was calibrated for.
+    /// The specificity the manifest's threshold was calibrated for.
     pub specificity: f64,
+    /// The threshold is an administrator's operating threshold, not the manifest's (whose
+    /// calibration `specificity` describes).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub operating: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +82,7 @@ pub fn interpret(
                 probability: p,
                 threshold: t.threshold,
                 specificity: t.specificity,
+                operating: t.operating,
             });
         }
     }
@@ -290,5 +295,13 @@ specificity = 0.99
         // Two coarse voxels of 4 mm: 128 mm³ → a sphere of about 6.25 mm.
         let d = lesion.diameter_mm.expect("diameter");
         assert!((d - (6.0 * 128.0 / std::f64::consts::PI).cbrt()).abs() < 1e-9, "{d}");
+
+        // An administrator's operating threshold of 0.5 for the kidney (its manifest says 0.9)
+        // makes its 0.6 positive, marked as such.
+        let adjusted = manifest.with_operating_thresholds(&[("kidney".into(), "RCC".into(), 0.5)]);
+        let out = interpret(&adjusted, &raw, &v, &map).expect("interprets");
+        let kidney = out.positives.iter().find(|p| p.organ == "kidney").expect("kidney positive");
+        assert_eq!((kidney.threshold, kidney.operating), (0.5, true));
+        assert!(out.positives.iter().filter(|p| p.organ == "liver").all(|p| !p.operating));
     }
 }

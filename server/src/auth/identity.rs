@@ -102,5 +102,6 @@ fn session_user(row: UserRow) -> Option<SessionUser> {
             .map(|((id, code), name)| SiteRef { id, code, name })
             .collect(),
         language: row.language.as_deref().and_then(app::domain::language::Language::parse),
+        must_change_password: row.must_change_password,
     })
 }

@@ -2,7 +2,10 @@
 
 use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
-    password_hash::{SaltString, rand_core::OsRng},
+    password_hash::{
+        SaltString,
+        rand_core::{OsRng, RngCore},
+    },
 };
 
 /// A password as typed. Neither `Debug` nor `Serialize`, so it cannot end up in a log or a body.
@@ -60,6 +63,37 @@ impl Hasher {
     }
 }
 
+/// The characters of a temporary password: lower-case letters and digits, without those read
+/// out or copied wrongly (0 and o, 1, l and i).
+const TEMPORARY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
+/// A temporary password for `username` (a new account, an administrator's reset): four groups
+/// of four characters from the OS random source, about 79 bits, and within the password policy.
+pub fn temporary(username: &str) -> String {
+    // Rejection sampling: a byte at or above the last whole multiple of the alphabet is drawn
+    // again, so that every character is equally likely.
+    let limit = 256 / TEMPORARY_ALPHABET.len() * TEMPORARY_ALPHABET.len();
+    loop {
+        let mut password = String::with_capacity(19);
+        let mut drawn = 0;
+        while drawn < 16 {
+            let byte = (OsRng.next_u32() & 0xff) as usize;
+            if byte >= limit {
+                continue;
+            }
+            if drawn > 0 && drawn % 4 == 0 {
+                password.push('-');
+            }
+            password.push(char::from(TEMPORARY_ALPHABET[byte % TEMPORARY_ALPHABET.len()]));
+            drawn += 1;
+        }
+        // A short username may turn up by chance; draw again.
+        if app::domain::accounts::check_password_policy(username, &password).is_ok() {
+            return password;
+        }
+    }
+}
+
 /// argon2id with the crate's defaults (OWASP's recommended m=19 MiB, t=2, p=1).
 fn hash_blocking(password: &str) -> Result<String, PasswordError> {
     let salt = SaltString::generate(&mut OsRng);
@@ -82,6 +116,18 @@ mod tests {
             hasher.verify(Some(hash.clone()), Password::new("correct horse battery".into())).await.expect("verify")
         );
         assert!(!hasher.verify(Some(hash), Password::new("wrong horse battery".into())).await.expect("verify"));
+    }
+
+    #[test]
+    fn temporary_passwords_are_four_groups_within_the_policy_and_never_repeat() {
+        let passwords: std::collections::BTreeSet<String> = (0..200).map(|_| temporary("a")).collect();
+        assert_eq!(passwords.len(), 200);
+        for password in &passwords {
+            let groups: Vec<&str> = password.split('-').collect();
+            assert_eq!(groups.len(), 4, "{password}");
+            assert!(groups.iter().all(|g| g.len() == 4 && g.bytes().all(|b| TEMPORARY_ALPHABET.contains(&b))));
+            assert!(!password.contains('a'), "the username never appears in it");
+        }
     }
 
     #[tokio::test]

@@ -122,6 +122,27 @@ pub fn token_permits(scopes: &[Scope], method: &axum::http::Method, path: &str) 
         .any(|(scope, m, prefix)| scopes.contains(scope) && *m == methods && with_slash.starts_with(prefix))
 }
 
+/// Where a user holding a temporary password is sent, whatever page they ask for.
+pub const PASSWORD_PAGE: &str = "/account/password";
+
+/// What a session signed in with a temporary password may still reach, matched exactly: the
+/// password page and its form, who is signed in, signing out and the language switch (besides
+/// the public paths). Everything else waits until the user has chosen their own password.
+const BEFORE_PASSWORD_CHANGE: &[&str] = &[
+    PASSWORD_PAGE,
+    "/api/v1/auth/password",
+    "/api/v1/me",
+    "/api/v1/auth/logout",
+    "/api/fn/current_user",
+    "/logout",
+    "/language",
+];
+
+/// Whether a user who must change their password may make this request (see the guard).
+pub fn allowed_before_password_change(method: &axum::http::Method, path: &str) -> bool {
+    required(method, path) == Access::Public || BEFORE_PASSWORD_CHANGE.contains(&path)
+}
+
 /// Whether the request's identity matters at all. The browser bundle and the health probes are
 /// served without touching the session store.
 pub fn needs_identity(path: &str) -> bool {
@@ -146,6 +167,7 @@ mod tests {
             roles: roles.to_vec(),
             sites: vec![],
             language: None,
+            must_change_password: false,
         }
     }
 
@@ -228,6 +250,32 @@ mod tests {
         for (scopes, method, path, allowed) in cases {
             assert_eq!(token_permits(scopes, method, path), *allowed, "{scopes:?} {method} {path}");
         }
+    }
+
+    #[test]
+    fn a_temporary_password_reaches_only_the_password_change() {
+        let cases = [
+            ("/account/password", true),
+            ("/api/v1/auth/password", true),
+            ("/api/v1/me", true),
+            ("/api/v1/auth/logout", true),
+            ("/logout", true),
+            ("/login", true),
+            ("/pkg/elysium.wasm", true),
+            ("/", false),
+            ("/worklist", false),
+            ("/profile", false),
+            ("/admin/users", false),
+            ("/api/v1/worklist", false),
+            ("/api/fn/admin/users", false),
+            ("/account/password/../../worklist", false),
+            ("/api/v1/me/", false),
+        ];
+        for (path, allowed) in cases {
+            assert_eq!(allowed_before_password_change(&Method::GET, path), allowed, "{path}");
+        }
+        assert!(allowed_before_password_change(&Method::POST, "/account/password"));
+        assert!(!allowed_before_password_change(&Method::POST, "/admin/users/surgeon/reset-password"));
     }
 
     #[test]

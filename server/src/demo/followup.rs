@@ -182,6 +182,7 @@ pub(crate) async fn demo_users(pool: &sqlx::PgPool) -> anyhow::Result<DemoUsers>
                 .map(|((id, code), name)| SiteRef { id: *id, code: code.clone(), name: name.clone() })
                 .collect(),
             language: None,
+            must_change_password: false,
         })
     };
     Ok(DemoUsers {

@@ -1,13 +1,8 @@
 //! Demo programme history: 26 weeks of opportunistic screening at both demo sites, by two model
-//! versions (0.1.0, then 0.2.0 from week 14), so that the administrator's programme table, its
-//! weekly trend and its sentences read like a running deployment.
-//!
-//! The history is the programme's index, not its images: each series is a study and series row
-//! (described "Programme history (demo): images not stored") with the screening job and result a
-//! worker would have written, and each positive is a finding taken to where it stands today by
-//! replaying real follow-up events through the follow-up service, as the demo radiologist. Older
-//! positives have mostly reached an outcome; recent ones are still being worked up. Generated
-//! from a fixed seed, so every demo shows the same programme.
+//! versions (0.1.0, then 0.2.0 from week 14, whose positive rate drifts upwards in the last
+//! month, with 0.3.0 in shadow beside it for the last six weeks), so that the administrator's
+//! programme table, its weekly trend and its sentences, and the models page's drift alert and
+//! shadow comparison, read like a running deployment.
 
 use anyhow::Context;
 use app::domain::followup::event::{ConfirmedBy, ContactChannel, ContactResult, DismissReason, Outcome};
@@ -25,6 +20,14 @@ const WEEKS: i64 = 26;
 const SERIES_PER_WEEK: usize = 16;
 /// The week (from the start) from which 0.2.0 screens.
 const SECOND_VERSION_FROM_WEEK: i64 = 13;
+/// From this week on, 0.2.0 flags several times as many series as it did in its first weeks (as
+/// after an unannounced change of a scanner's reconstruction kernel), so that the models page
+/// shows a drift alert.
+const DRIFT_FROM_WEEK: i64 = 22;
+const DRIFT_FACTOR: f64 = 3.5;
+/// From this week on, 0.3.0 runs in shadow beside 0.2.0 (results kept apart, no findings).
+const SHADOW_FROM_WEEK: i64 = 20;
+const SHADOW_VERSION: &str = "0.3.0";
 const DESCRIPTION: &str = "Programme history (demo): images not stored";
 
 /// How often a series raises a positive for each cancer (demo rates, several times a real
@@ -85,9 +88,27 @@ pub async fn seed(pool: &sqlx::PgPool, levels: &ServiceLevels) -> anyhow::Result
         let positives: Vec<Organ> = if skip.is_some() {
             Vec::new()
         } else {
-            POSITIVE_RATE.iter().filter(|(_, rate)| rng.random_bool(*rate)).map(|(organ, _)| *organ).collect()
+            let factor = if week >= DRIFT_FROM_WEEK { DRIFT_FACTOR } else { 1.0 };
+            POSITIVE_RATE.iter().filter(|(_, rate)| rng.random_bool(rate * factor)).map(|(organ, _)| *organ).collect()
         };
-        let series = HistorySeries { patient: &patient, site, scan, version, skip, positives: &positives };
+        // The last weeks of 0.2.0 are also screened by 0.3.0 in shadow: it keeps most of the
+        // live positives and adds a few of its own.
+        let shadow: Option<Vec<Organ>> = (week >= SHADOW_FROM_WEEK && skip.is_none()).then(|| {
+            Organ::ALL
+                .iter()
+                .filter(|organ| if positives.contains(organ) { rng.random_bool(0.8) } else { rng.random_bool(0.012) })
+                .copied()
+                .collect()
+        });
+        let series = HistorySeries {
+            patient: &patient,
+            site,
+            scan,
+            version,
+            skip,
+            positives: &positives,
+            shadow: shadow.as_deref(),
+        };
         let ids = store_series(pool, &series, &mut rng).await?;
         for (organ, study_uid, series_uid, result_id) in ids {
             let probability = 0.51 + f64::from(rng.random_range(0..10u8)) / 100.0;
@@ -141,6 +162,8 @@ struct HistorySeries<'a> {
     /// The codes it was skipped for (`None`: screened).
     skip: Option<&'a [&'a str]>,
     positives: &'a [Organ],
+    /// What the shadow version found, when one ran.
+    shadow: Option<&'a [Organ]>,
 }
 
 /// The study, series, job and (unless skipped) result rows of one screened series; returns the
@@ -150,7 +173,7 @@ async fn store_series(
     s: &HistorySeries<'_>,
     rng: &mut SmallRng,
 ) -> anyhow::Result<Vec<(Organ, String, String, i64)>> {
-    let HistorySeries { patient, site, scan, version, skip, positives } = *s;
+    let HistorySeries { patient, site, scan, version, skip, positives, shadow } = *s;
     let study_uid = format!("2.25.{}", Uuid::new_v4().as_u128());
     let series_uid = format!("2.25.{}", Uuid::new_v4().as_u128());
     let mut tx = pool.begin().await?;
@@ -211,14 +234,36 @@ async fn store_series(
         .bind(series_id)
         .bind(study_id)
         .bind(version)
-        .bind(json!({ "tumor_probabilities": probabilities, "positives": positives.iter().map(|o| o.as_str()).collect::<Vec<_>>() }))
+        .bind(json!({ "tumor_probabilities": probabilities, "positives": listed(positives) }))
         .bind(finished)
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(shadow) = shadow {
+            sqlx::query(
+                "insert into shadow_result (live_result_ref, series_ref, model_name, model_version, model_sha256,
+                                            execution_provider, device, result, timings_ms, created_at)
+                 values ($1, $2, 'reference-screening', $3, 'demo-history', 'demo-history', 'demo-history', $4, '{}', $5)",
+            )
+            .bind(result_id)
+            .bind(series_id)
+            .bind(SHADOW_VERSION)
+            .bind(json!({ "positives": listed(shadow) }))
+            .bind(finished)
+            .execute(&mut *tx)
+            .await?;
+        }
         raised = positives.iter().map(|o| (*o, study_uid.clone(), series_uid.clone(), result_id)).collect();
     }
     tx.commit().await?;
     Ok(raised)
+}
+
+/// Positives as a result lists them (the organ's first class, at the demo's threshold).
+fn listed(organs: &[Organ]) -> serde_json::Value {
+    organs
+        .iter()
+        .map(|o| json!({ "organ": o.as_str(), "class": o.classes()[0], "probability": 0.55, "threshold": 0.5, "specificity": 0.99 }))
+        .collect()
 }
 
 /// Where a positive scanned on `scan` stands today, as the events that took it there: older

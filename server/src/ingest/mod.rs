@@ -130,6 +130,17 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// `stored`, `duplicate` or `rejected` (the ingest metrics' label).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Stored(_) => "stored",
+            Outcome::Duplicate(_) => "duplicate",
+            Outcome::Rejected { .. } => "rejected",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Ingestor {
     pool: PgPool,
@@ -144,6 +155,10 @@ impl Ingestor {
 
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.store
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     /// The end of a C-STORE association or a STOW-RS request: a completion hint for each series of
@@ -163,7 +178,7 @@ impl Ingestor {
     pub async fn ingest(&self, bytes: Bytes, received: &Received) -> Outcome {
         let size = bytes.len();
         let outcome = self.ingest_one(bytes, received).await;
-        crate::monitoring::record_ingest(received.via.as_str(), &outcome, size);
+        crate::monitoring::record_ingest(received.via.as_str(), outcome.label(), size);
         outcome
     }
 

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | STOW-RS | `?site=CODE`; without it, the sender's only site |
 //! | upload page | the form's `site` field; without it, the uploader's only site |
-//! | C-STORE | the calling AE title's site (`ELYSIUM_DICOM_AE_SITES`), else `ELYSIUM_DICOM_SITE`; the listener does not start with neither |
+//! | C-STORE | the calling AE title's site (`ELYSIUM_DICOM_AE_SITES`, then the sites page's AE titles), else `ELYSIUM_DICOM_SITE`; the listener does not start with none of them |
 //! | `elysium ingest` | `--site CODE` (required) |
 //!
 //! A user may name one of their own sites; an administrator may name any existing site.

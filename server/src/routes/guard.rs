@@ -71,6 +71,24 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         audit(&state, Audit::by(user, Some(client.clone()), "http.denied").outcome("denied").detail(detail)).await;
         return ApiError::Forbidden.into_response();
     }
+    // A temporary password (a new account, an administrator's reset) is good for one thing:
+    // choosing the user's own. Until then pages lead to the password page and the API answers
+    // 403 `password_change_required`. A token is not the password, so it is not held back.
+    if let Some(user) = &user
+        && user.must_change_password
+        && token_scopes.is_none()
+        && !policy::allowed_before_password_change(&method, &path)
+    {
+        if csrf::is_state_changing(&method) {
+            let detail = json!({ "method": method.as_str(), "path": path, "reason": "password_change_required" });
+            audit(&state, Audit::by(user, Some(client.clone()), "http.denied").outcome("denied").detail(detail)).await;
+        }
+        return if policy::is_api(&path) {
+            ApiError::PasswordChangeRequired.into_response()
+        } else {
+            Redirect::to(policy::PASSWORD_PAGE).into_response()
+        };
+    }
 
     if let Some(user) = &user {
         request.extensions_mut().insert(user.clone());

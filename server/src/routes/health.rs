@@ -1,4 +1,5 @@
-//! Liveness and readiness for load balancers and orchestrators.
+//! Liveness and readiness for load balancers and orchestrators, and the administrators' fuller
+//! system health report.
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
@@ -16,4 +17,12 @@ pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, Json<Value>) {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "not_ready" })))
     }
+}
+
+/// `GET /api/v1/admin/health` (administrators): the database, the object store, the screening
+/// workers, the queue and the data folder's free disk, each `ok`, `warn` or `failed`: what the
+/// panel on the administrator's home shows. Always 200 when the checks ran, whatever they found
+/// (`/readyz` is for load balancers).
+pub async fn admin_health(State(state): State<crate::AppState>) -> Json<app::model::health::HealthReport> {
+    Json(app::service::health::report(&state.pool, &state.health).await)
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: REST v1 (JSON), the form posts behind the sign-in page, health checks,
 //! and the Leptos pages and server functions, all behind one guard.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod extract;
@@ -10,9 +11,12 @@ pub mod health;
 pub mod language;
 pub mod mdt;
 pub mod metrics;
+pub mod models;
 pub mod patients;
+pub mod scrape;
 pub mod screening;
 pub mod signin;
+pub mod sites;
 pub mod staging;
 pub mod tokens;
 pub mod upload;
@@ -26,7 +30,6 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_sqlx_store::PostgresStore;
 
@@ -48,6 +51,8 @@ pub fn router(state: AppState) -> Router {
     let levels = state.levels;
     let board = state.board;
     let views = state.views.clone();
+    let health_sources = state.health.clone();
+    let registry = state.registry.clone();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
@@ -59,7 +64,7 @@ pub fn router(state: AppState) -> Router {
 
     Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/metrics", get(crate::monitoring::scrape))
+        .route("/metrics", get(scrape::scrape))
         .route("/readyz", get(health::readyz))
         .route("/login", post(auth::login_form))
         .route("/logout", post(auth::logout_form))
@@ -72,8 +77,14 @@ pub fn router(state: AppState) -> Router {
         .route("/mismatches/{id}/resolve", post(patients::resolve_form))
         .route("/mdt/cases", post(mdt::open_form))
         .route("/admin/tokens", post(tokens::create_form))
+        .route("/admin/models/thresholds", post(models::change_form))
+        .route("/admin/users", post(users::create_form))
         .route("/admin/users/{username}", post(users::update_form))
         .route("/admin/users/{username}/end-sessions", post(users::end_sessions_form))
+        .route("/admin/users/{username}/reset-password", post(users::reset_password_form))
+        .route("/admin/sites", post(sites::create_form))
+        .route("/admin/sites/{code}", post(sites::update_form))
+        .route("/account/password", post(account::change_form))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke_form))
         .route("/mdt/cases/{id}/review", post(mdt::review_form))
         .route("/mdt/cases/{id}/sign", post(mdt::sign_form))
@@ -92,6 +103,8 @@ pub fn router(state: AppState) -> Router {
                 provide_context(levels);
                 provide_context(board);
                 provide_context(views.clone());
+                provide_context(health_sources.clone());
+                provide_context(registry.clone());
             },
             move || app::shell(leptos_options.clone()),
         )
@@ -102,7 +115,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(crate::monitoring::track_http))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
+        .layer(crate::logging::trace_layer())
+        // Outermost: every response, refusals and 413s included, carries its request id.
+        .layer(middleware::from_fn(crate::logging::assign_request_id))
         .with_state(state)
 }
 
@@ -110,6 +125,7 @@ fn api_v1() -> Router<AppState> {
     Router::new()
         .route("/auth/login", post(auth::login_json))
         .route("/auth/logout", post(auth::logout_json))
+        .route("/auth/password", post(account::change_json))
         .route("/me", get(auth::me))
         .route("/worklist", get(followup::worklist))
         .route("/worklist/assign", post(followup::assign))
@@ -132,9 +148,17 @@ fn api_v1() -> Router<AppState> {
         .route("/mdt/meetings/{id}/agenda", post(mdt::add_to_agenda))
         .route("/mdt/agreement", get(mdt::agreement))
         .route("/metrics/program", get(metrics::program_json))
+        .route("/admin/health", get(health::admin_health))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
+        .route("/admin/models", get(models::overview))
+        .route("/admin/models/thresholds", post(models::change))
+        .route("/admin/models/thresholds/preview", post(models::preview))
+        .route("/admin/users", post(users::create))
         .route("/admin/users/{username}", post(users::update))
         .route("/admin/users/{username}/end-sessions", post(users::end_sessions))
+        .route("/admin/users/{username}/reset-password", post(users::reset_password))
+        .route("/admin/sites", get(sites::list).post(sites::create))
+        .route("/admin/sites/{code}", post(sites::update))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/metrics/program.csv", get(metrics::program_csv))
         .route("/metrics/program/records", get(metrics::records))

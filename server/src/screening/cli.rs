@@ -35,7 +35,7 @@ pub async fn run(paths: &[PathBuf], config: &ScreeningConfig, runs: usize) -> an
         let (instances, left_out) = tokio::task::block_in_place(|| read_dicom(&sources))?;
         anyhow::ensure!(!instances.is_empty(), "no DICOM files in {}", describe(paths));
         timings.decode = t.elapsed().as_secs_f64() * 1000.0;
-        let analysis = pipeline::analyse(cpu.as_ref(), &session, &spare, instances, &stage, &mut timings).await?;
+        let analysis = pipeline::analyse(cpu.as_ref(), &session, &spare, instances, &[], &stage, &mut timings).await?;
         timings.total = started.elapsed().as_secs_f64() * 1000.0;
         println!("{}", report(run, &analysis, &timings, left_out));
         spare.recycle(analysis.volume);

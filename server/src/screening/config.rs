@@ -24,6 +24,10 @@ pub struct ScreeningConfig {
     /// first screening model by name).
     #[arg(long, env = "ELYSIUM_SCREENING_MODEL")]
     pub screening_model: Option<String>,
+    /// A model version to run in shadow, `name@version`: it screens every series the active
+    /// model screens, its results are stored apart and compared, and it raises no finding.
+    #[arg(long, env = "ELYSIUM_SHADOW_MODEL")]
+    pub shadow_model: Option<String>,
     /// Attempts before a job ends `failed`.
     #[arg(long, env = "ELYSIUM_JOB_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(1..=20))]
     pub job_max_attempts: i32,

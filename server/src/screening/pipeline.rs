@@ -103,6 +103,21 @@ pub struct Timings {
     pub total: f64,
 }
 
+impl Timings {
+    /// Each stage by name, for the metrics.
+    pub fn stages(&self) -> [(&'static str, f64); 7] {
+        [
+            ("decode", self.decode),
+            ("volume", self.volume),
+            ("resample", self.resample),
+            ("inference", self.inference),
+            ("postprocess", self.postprocess),
+            ("storage", self.storage),
+            ("total", self.total),
+        ]
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct CaseReport {
     pub result_id: i64,
@@ -151,12 +166,14 @@ pub struct Analysis {
 /// The compute stages, from the series' instances as received to probabilities, positives,
 /// lesions and biomarkers: decode (parsing; `timings.decode` adds to what reading took), volume
 /// (into `spare`'s memory), resample, inference, post-processing. No database, no object store:
-/// `elysium screen` runs exactly this on files.
+/// `elysium screen` runs exactly this on files. `operating` are administrators' operating
+/// thresholds `(organ, class, threshold)` over the manifest's (none for `elysium screen`).
 pub async fn analyse(
     cpu: Option<&Arc<rayon::ThreadPool>>,
     session: &Arc<Mutex<ModelSession>>,
     spare: &SpareVoxels,
     instances: Vec<bytes::Bytes>,
+    operating: &[(String, String, f64)],
     stage: &StageCell,
     timings: &mut Timings,
 ) -> Result<Analysis, PipelineError> {
@@ -214,9 +231,9 @@ pub async fn analyse(
     let t = Instant::now();
     let (interpretation, measured) = {
         let (volume, model) = (volume.clone(), model.clone());
+        let manifest = model.manifest.with_operating_thresholds(operating);
         blocking(cpu, move || {
-            let interpretation =
-                postprocess::interpret(&model.manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
+            let interpretation = postprocess::interpret(&manifest, &raw, &volume, &map).map_err(|e| e.to_string())?;
             let measured = model.manifest.output(OutputKind::OrganLabelMap).and_then(|spec| {
                 let labels = raw.i64(&spec.name)?;
                 let size: [usize; 3] = map.size.map(|s| s / spec.stride.unwrap_or(1));
@@ -235,20 +252,14 @@ pub async fn analyse(
     Ok(Analysis { model, provider, interpretation, biomarkers: measured, volume, slice_uids })
 }
 
-/// Screens the job's series and stores the outcome.
-pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) -> Result<CaseReport, PipelineError> {
-    let started = Instant::now();
-    let mut timings = Timings::default();
-
-    set(stage, "decode");
-    let t = Instant::now();
+/// The series' instances as stored.
+async fn read_series(ctx: &CaseContext<'_>, job: &ClaimedJob) -> Result<Vec<bytes::Bytes>, PipelineError> {
     let rows = elysium_db::images::instances_of_series(ctx.pool, &job.study_uid, &job.series_uid).await?;
     if rows.is_empty() {
         return Err(PipelineError::Permanent("the series has no stored instances".into()));
     }
-    let instances = i32::try_from(rows.len()).unwrap_or(i32::MAX);
     let store = ctx.store.clone();
-    let bytes: Vec<bytes::Bytes> = futures::stream::iter(rows)
+    futures::stream::iter(rows)
         .map(|row| {
             let store = store.clone();
             async move { store.get(&row.object_key.into()).await?.bytes().await }
@@ -256,10 +267,80 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
         .buffered(8)
         .try_collect()
         .await
-        .map_err(|e| PipelineError::Transient(format!("reading the series from the object store: {e}")))?;
+        .map_err(|e| PipelineError::Transient(format!("reading the series from the object store: {e}")))
+}
+
+/// Runs the shadow model on a series the live model has just screened (its result
+/// `live_result_id`) and stores what it found apart: no finding, no job state. The series is
+/// read and decoded again (the shadow's preprocessing may differ), which doubles the work of a
+/// job while a shadow runs.
+pub async fn shadow(
+    ctx: &CaseContext<'_>,
+    session: &Arc<Mutex<ModelSession>>,
+    job: &ClaimedJob,
+    live_result_id: i64,
+) -> Result<(), PipelineError> {
+    let started = Instant::now();
+    let stage: StageCell = Arc::new(Mutex::new("shadow"));
+    let mut timings = Timings::default();
+    let t = Instant::now();
+    let bytes = read_series(ctx, job).await?;
     timings.decode = ms(t);
+    let (name, version) = {
+        let session = session.lock().map_err(|_| PipelineError::Transient("the model session is poisoned".into()))?;
+        (session.model.manifest.name.clone(), session.model.manifest.version.clone())
+    };
+    let operating = {
+        let mut conn = ctx.pool.acquire().await?;
+        elysium_db::governance::current_thresholds(&mut conn, &name, &version).await?
+    };
+    let Analysis { model, provider, interpretation, biomarkers: _, volume, slice_uids: _ } =
+        analyse(ctx.cpu, session, ctx.spare, bytes, &operating, &stage, &mut timings).await?;
+    let t = Instant::now();
+    let result = json!({
+        "tumor_probabilities": interpretation.tumor_probabilities,
+        "positives": interpretation.positives,
+        "lesions": interpretation.lesions,
+    });
+    let mut conn = ctx.pool.acquire().await?;
+    timings.storage = ms(t);
+    timings.total = ms(started);
+    elysium_db::governance::store_shadow(
+        &mut conn,
+        &elysium_db::governance::NewShadowResult {
+            live_result_id,
+            series_uid: &job.series_uid,
+            model_name: &model.manifest.name,
+            model_version: &model.manifest.version,
+            model_sha256: &model.manifest.sha256,
+            execution_provider: &provider.provider,
+            device: &provider.device,
+            result,
+            timings_ms: serde_json::to_value(&timings).unwrap_or_default(),
+        },
+    )
+    .await?;
+    ctx.spare.recycle(volume);
+    Ok(())
+}
+
+/// Screens the job's series and stores the outcome.
+pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) -> Result<CaseReport, PipelineError> {
+    let started = Instant::now();
+    let mut timings = Timings::default();
+
+    set(stage, "decode");
+    let t = Instant::now();
+    let bytes = read_series(ctx, job).await?;
+    let instances = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+    timings.decode = ms(t);
+    // Read for every job, so that an administrator's change applies from the next series.
+    let operating = {
+        let mut conn = ctx.pool.acquire().await?;
+        elysium_db::governance::current_thresholds(&mut conn, &job.model_name, &job.model_version).await?
+    };
     let Analysis { model, provider, interpretation, biomarkers: measured, volume, slice_uids } =
-        analyse(ctx.cpu, ctx.session, ctx.spare, bytes, stage, &mut timings).await?;
+        analyse(ctx.cpu, ctx.session, ctx.spare, bytes, &operating, stage, &mut timings).await?;
 
     set(stage, "storage");
     let t = Instant::now();

@@ -39,6 +39,7 @@ pub async fn start(
     levels: app::domain::followup::ServiceLevels,
     config: &ScreeningConfig,
     model: VerifiedModel,
+    shadow: Option<VerifiedModel>,
 ) -> anyhow::Result<(InferenceInfo, Vec<tokio::task::JoinHandle<()>>)> {
     let mut handles = Vec::new();
     let mut provider: Option<ProviderInUse> = None;
@@ -49,7 +50,12 @@ pub async fn start(
         let session = tokio::task::spawn_blocking(move || ModelSession::open(model, device, threads)).await??;
         provider.get_or_insert_with(|| session.provider.clone());
         let owner = format!("{host}:{}:{n}", std::process::id());
-        let worker = Worker::new(pool.clone(), store.clone(), levels, session, owner, config.lease());
+        let mut worker = Worker::new(pool.clone(), store.clone(), levels, session, owner, config.lease());
+        if let Some(shadow) = shadow.clone() {
+            let (device, threads) = (config.inference_device, config.intra_threads);
+            let session = tokio::task::spawn_blocking(move || ModelSession::open(shadow, device, threads)).await??;
+            worker = worker.with_shadow(session);
+        }
         handles.push(tokio::spawn(worker.run(wakeup.clone().unwrap_or_default())));
     }
     let runtime = elysium_inference::runtime::runtime(None).ok();
@@ -63,7 +69,7 @@ pub async fn start(
         workers: config.workers,
         library: runtime.map(|r| r.library.display().to_string()).unwrap_or_default(),
     };
-    tracing::info!(workers = config.workers, model = %info.model, version = %info.model_version, provider = %info.provider, "screening workers started");
+    tracing::info!(workers = config.workers, model = %info.model, version = %info.model_version, provider = %info.provider, shadow = ?shadow.as_ref().map(|m| &m.manifest.version), "screening workers started");
     Ok((info, handles))
 }
 
@@ -90,6 +96,8 @@ pub struct Worker {
     owner: String,
     lease: Duration,
     spare: SpareVoxels,
+    /// The shadow model's session, when one runs (`ELYSIUM_SHADOW_MODEL`).
+    shadow: Option<Arc<Mutex<ModelSession>>>,
 }
 
 impl Worker {
@@ -111,7 +119,14 @@ impl Worker {
             owner,
             lease,
             spare: SpareVoxels::default(),
+            shadow: None,
         }
+    }
+
+    /// This worker also runs `session`, in shadow, on every series it screens.
+    pub fn with_shadow(mut self, session: ModelSession) -> Worker {
+        self.shadow = Some(Arc::new(Mutex::new(session)));
+        self
     }
 
     /// Claims and processes one job; `false` when the queue had none ready.
@@ -180,7 +195,13 @@ impl Worker {
         let recorded = match outcome {
             Ok(report) => {
                 tracing::info!(job = job.id, series = %job.series_uid, positives = report.positives, findings = ?report.findings, total_ms = report.timings.total, "series screened");
-                crate::monitoring::record_screening(&report);
+                crate::monitoring::record_screening(&report.provider, &report.timings.stages());
+                if let Some(shadow) = &self.shadow {
+                    // The live result stands whatever the shadow does.
+                    if let Err(error) = pipeline::shadow(&ctx, shadow, &job, report.result_id).await {
+                        tracing::warn!(job = job.id, series = %job.series_uid, ?error, "the shadow model did not screen the series");
+                    }
+                }
                 Ok(())
             }
             Err(PipelineError::Permanent(error)) => {
