@@ -23,7 +23,7 @@ use leptos_router::{
 use crate::components::shell::Shell;
 use crate::pages::{
     admin, finding::FindingPage, home::HomePage, login::LoginPage, mdt_agreement, mdt_cases, mdt_meetings, models,
-    not_found::NotFound, profile::ProfilePage, program, studies, tokens, upload::UploadPage, users, viewer,
+    not_found::NotFound, profile::ProfilePage, program, settings, studies, tokens, upload::UploadPage, users, viewer,
     worklist::WorklistPageView,
 };
 
@@ -83,6 +83,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/tokens") view=move || view! { <Shell><tokens::TokensPageView /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/settings") view=move || view! { <Shell><settings::SettingsPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/models") view=move || view! { <Shell><models::ModelsPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/program") view=move || view! { <Shell><program::ProgramPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/program/records") view=move || view! { <Shell><program::RecordsPage /></Shell> } ssr=SsrMode::Async />

@@ -101,7 +101,9 @@ pub async fn work(
     let objects = store.open(&database.data_dir)?;
     let model = crate::screening::models::active_screening_model(screening)?;
     let workers = screening.workers.max(1);
-    let config = crate::screening::ScreeningConfig { workers, ..screening.clone() };
+    let config =
+        crate::screening::with_settings(&db.pool, crate::screening::ScreeningConfig { workers, ..screening.clone() })
+            .await;
     let shadow = crate::screening::models::shadow_screening_model(screening)?;
     let (info, tasks) =
         crate::screening::worker::start(db.pool.clone(), objects, followup.service_levels(), &config, model, shadow)
@@ -120,7 +122,7 @@ pub async fn work(
 /// Starts the screening workers and the scheduler that queues complete series. Without a usable
 /// model or ONNX Runtime library, screening is off and says why; the rest of Elysium runs.
 async fn start_screening(state: &crate::AppState) -> Vec<tokio::task::JoinHandle<()>> {
-    let config = state.config.screening.clone();
+    let config = crate::screening::with_settings(&state.pool, state.config.screening.clone()).await;
     let model = match crate::screening::models::active_screening_model(&config) {
         Ok(model) => model,
         Err(error) => {

@@ -31,3 +31,19 @@ pub struct AppState {
     /// process's workers).
     pub health: app::service::health::HealthSources,
 }
+
+impl AppState {
+    /// The follow-up service levels in force: the settings page's, else the environment's
+    /// (`levels`). Read at each use, so that a change reaches every server and worker.
+    pub async fn service_levels(&self) -> Result<app::domain::followup::ServiceLevels, app::service::ServiceError> {
+        app::service::settings::levels(&self.pool, &self.levels).await
+    }
+
+    /// The environment's settings, which the settings page overrides.
+    pub fn setting_defaults(&self) -> app::service::settings::Defaults {
+        app::service::settings::Defaults {
+            levels: self.levels,
+            inference_device: self.config.screening.inference_device.as_str().to_owned(),
+        }
+    }
+}

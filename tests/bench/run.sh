@@ -294,7 +294,7 @@ stow_elysium() { # ROUND
   # While the server runs: both reuse its cluster (and leave it running).
   printf '%s\n' "$password" |
     ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" user add --username bench --role admin --site BENCH >/dev/null
-  token="$(ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" token create --username bench --name bench 2>/dev/null |
+  token="$(ELYSIUM_DATA_DIR="$ELYSIUM_DATA" "$ELYSIUM" token create --username bench --name bench --scope dicom:write 2>/dev/null |
     tail -n 1 | tr -d '[:space:]')"
   stow elysium "$1" "http://127.0.0.1:$port/dicomweb/studies" "$token"
   # SIGTERM: Elysium stops its PostgreSQL cluster before it exits.

@@ -22,6 +22,7 @@ mod phi_audit;
 mod program;
 mod queue;
 mod screening;
+mod settings;
 mod sites;
 mod sweep;
 mod tokens;

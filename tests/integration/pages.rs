@@ -65,12 +65,31 @@ async fn the_study_list_and_page_show_stored_studies_and_audit_the_view(pool: Pg
     assert!(html.contains("data-testid=\"series\"") && html.contains("128 × 128"), "series table with the matrix");
     // One 128 × 128 slice is far too little to screen: the verdict says so.
     assert!(html.contains("not eligible"), "eligibility verdict");
+    // The failed rules are labelled in the page's language (the checker's sentences are English).
+    let rules = |html: &str| {
+        html.split("data-testid=\"eligibility-rules\">")
+            .nth(1)
+            .and_then(|r| r.split("</div>").next())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(rules(&html).contains("Too few slices"), "{}", rules(&html));
     let views: Vec<(Option<String>, Option<String>)> =
         sqlx::query_as("select actor_username, patient_id from audit_event where action = 'study.view'")
             .fetch_all(&app.pool)
             .await
             .expect("audit");
     assert_eq!(views, [(Some("coordinator".to_owned()), Some(stored.patient_id.clone()))]);
+    let chinese = coordinator
+        .get(app.url(&format!("/studies/{}", stored.study_uid)))
+        .header("accept-language", "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(rules(&chinese).contains("层数不足"), "{}", rules(&chinese));
 
     // A surgeon at the general hospital may look; nobody outside its sites sees it.
     let none = coordinator

@@ -77,7 +77,8 @@ ELYSIUM_ADDR="127.0.0.1:$PORT" ELYSIUM_DICOM=0 ELYSIUM_WORKERS=0 ELYSIUM_AUTO_SC
 PIDS+=($!)
 wait_http "http://127.0.0.1:$PORT/readyz"
 echo "s3-store-test-password" | "$ELYSIUM" user add --username s3-admin --role admin --site S3-TEST >/dev/null
-TOKEN="$("$ELYSIUM" token create --username s3-admin --name s3-test 2>/dev/null | tail -n 1 | tr -d '[:space:]')"
+TOKEN="$("$ELYSIUM" token create --username s3-admin --name s3-test --scope dicom:write --scope dicom:read 2>"$WORK/token.log" |
+  tail -n 1 | tr -d '[:space:]')" || fail "token create: $(cat "$WORK/token.log")"
 BOUNDARY=elysium-s3-boundary
 { printf -- '--%s\r\nContent-Type: application/dicom\r\n\r\n' "$BOUNDARY"; cat "$J2K"; printf '\r\n--%s--\r\n' "$BOUNDARY"; } > "$WORK/stow.body"
 status="$(curl -s -o "$WORK/stow.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \

@@ -16,6 +16,7 @@ pub async fn load_worklist(params: WorklistParams) -> Result<WorklistPage, AppEr
 #[leptos::server(prefix = "/api/fn", endpoint = "finding", input = GetUrl)]
 pub async fn load_finding(id: i64) -> Result<FindingDetail, AppError> {
     use crate::api::session::ssr::{caller, pool, provided};
-    let levels: crate::domain::followup::ServiceLevels = provided()?;
+    let defaults: crate::domain::followup::ServiceLevels = provided()?;
+    let levels = crate::service::settings::levels(&pool()?, &defaults).await?;
     Ok(crate::service::followup::detail(&pool()?, &caller()?, id, &levels).await?)
 }

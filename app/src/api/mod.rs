@@ -9,6 +9,7 @@ pub mod followup;
 pub mod governance;
 pub mod mdt;
 pub mod session;
+pub mod settings;
 pub mod studies;
 pub mod tokens;
 pub mod upload;

@@ -46,6 +46,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/admin/program", label: |i18n| t_string!(i18n, program.nav), roles: &[Role::Admin] },
     NavItem { href: "/admin/tokens", label: |i18n| t_string!(i18n, tokens.nav), roles: &[Role::Admin] },
     NavItem { href: "/admin/models", label: |i18n| t_string!(i18n, models.nav), roles: &[Role::Admin] },
+    NavItem { href: "/admin/settings", label: |i18n| t_string!(i18n, settings.nav), roles: &[Role::Admin] },
     NavItem { href: "/profile", label: |i18n| t_string!(i18n, common.nav.profile), roles: &[] },
 ];
 

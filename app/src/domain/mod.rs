@@ -14,5 +14,6 @@ pub mod program;
 pub mod roles;
 pub mod scopes;
 pub mod screening;
+pub mod settings;
 pub mod sites;
 pub mod staging;

@@ -14,6 +14,7 @@ pub mod patients;
 pub mod program;
 pub mod screening;
 pub mod session;
+pub mod settings;
 pub mod studies;
 pub mod tokens;
 pub mod upload;

@@ -44,6 +44,10 @@ pub struct EligibilityView {
     pub contrast_phase: String,
     /// What blocks screening.
     pub reasons: Vec<String>,
+    /// The codes of the rules it failed (`domain::program::SkipReason`), which the page labels
+    /// in its language.
+    #[serde(default)]
+    pub codes: Vec<String>,
     /// Caveats of an eligible series.
     pub notes: Vec<String>,
 }

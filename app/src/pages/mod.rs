@@ -13,6 +13,7 @@ pub mod models;
 pub mod not_found;
 pub mod profile;
 pub mod program;
+pub mod settings;
 pub mod sites;
 pub mod studies;
 pub mod tokens;

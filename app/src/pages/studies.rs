@@ -9,6 +9,7 @@ use crate::api::studies::{list_studies, study_detail, study_screening};
 use crate::components::errors::ErrorNotice;
 use crate::components::shell::CurrentUser;
 use crate::domain::language::Labelled;
+use crate::domain::program::SkipReason;
 use crate::domain::roles::Role;
 use crate::domain::screening::{JobReason, JobStatus};
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
@@ -187,11 +188,20 @@ pub fn StudyPage() -> impl IntoView {
                                                 } else {
                                                     t_string!(i18n, studies.not_eligible)
                                                 };
+                                                // The failed rules in the page's language; the
+                                                // checker's own sentences (English) beside them.
+                                                let rules = e
+                                                    .codes
+                                                    .iter()
+                                                    .map(|code| SkipReason::parse(code).map_or_else(|| code.clone(), |r| r.label_in(language(i18n)).to_owned()))
+                                                    .collect::<Vec<_>>()
+                                                    .join(t_string!(i18n, studies.rule_separator));
                                                 let why = e.reasons.iter().chain(&e.notes).cloned().collect::<Vec<_>>().join(" ");
                                                 view! {
                                                     <strong class=if e.eligible { "ok" } else { "no" }>{verdict}</strong>
                                                     {format!(" · {}", phase_text(i18n, &e.contrast_phase))}
-                                                    <div class="muted small">{why}</div>
+                                                    {(!rules.is_empty()).then(|| view! { <div data-testid="eligibility-rules">{rules}</div> })}
+                                                    <div class="muted small" lang="en">{why}</div>
                                                 }
                                             })}</td>
                                         </tr>

@@ -14,6 +14,7 @@ pub mod patients;
 pub mod profile;
 pub mod program;
 pub mod screening;
+pub mod settings;
 pub mod sites;
 pub mod studies;
 pub mod tokens;

@@ -207,6 +207,7 @@ async fn eligibility(
             eligible: verdict.eligible,
             contrast_phase: verdict.contrast_phase.to_string(),
             reasons: verdict.reasons,
+            codes: verdict.codes.iter().map(|c| (*c).to_owned()).collect(),
             notes: verdict.notes,
         })
     })

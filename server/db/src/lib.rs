@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod mdt;
 pub mod patients;
 pub mod program;
+pub mod settings;
 pub mod signin;
 pub mod sites;
 pub mod tokens;

@@ -40,6 +40,17 @@ pub enum DevicePreference {
     Cpu,
 }
 
+impl DevicePreference {
+    /// The name `FromStr` reads: `auto`, `cuda` or `cpu`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DevicePreference::Auto => "auto",
+            DevicePreference::Cuda => "cuda",
+            DevicePreference::Cpu => "cpu",
+        }
+    }
+}
+
 impl std::str::FromStr for DevicePreference {
     type Err = String;
 

@@ -52,7 +52,8 @@ pub async fn recall_letter(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
-    let detail = app::service::followup::detail(&state.pool, &caller, id, &state.levels).await?;
+    let levels = state.service_levels().await?;
+    let detail = app::service::followup::detail(&state.pool, &caller, id, &levels).await?;
     let f = detail.finding;
     let language = f.patient_letter_language.unwrap_or(Language::English);
     let modality = f

@@ -37,7 +37,8 @@ pub async fn finding(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = finding_id(&id)?;
-    let detail = service::detail(&state.pool, &caller, id, &state.levels).await?;
+    let levels = state.service_levels().await?;
+    let detail = service::detail(&state.pool, &caller, id, &levels).await?;
     let mut body = serde_json::to_value(&detail.finding).map_err(ApiError::internal)?;
     body["history"] = serde_json::to_value(&detail.history).map_err(ApiError::internal)?;
     body["actions"] = serde_json::to_value(&detail.actions).map_err(ApiError::internal)?;
@@ -61,8 +62,9 @@ pub async fn record_event(
         fields.remove("expected_version").and_then(|v| v.as_i64()).and_then(|v| i32::try_from(v).ok()).ok_or_else(
             || ApiError::Validation("expected_version: the version you last saw (an integer) is required".into()),
         )?;
+    let levels = state.service_levels().await?;
     let outcome = match service::parse_event(Value::Object(fields)) {
-        Ok(event) => service::record(&state.pool, &caller, &state.levels, id, expected_version, event).await,
+        Ok(event) => service::record(&state.pool, &caller, &levels, id, expected_version, event).await,
         Err(error) => Err(error),
     };
     match outcome {
@@ -130,7 +132,8 @@ pub async fn assign(
         return Err(ApiError::Validation("items: between 1 and 500 findings".into()));
     }
     let items: Vec<(i64, i32)> = request.items.iter().map(|i| (i.id, i.expected_version)).collect();
-    let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &state.levels, &items, request.assignee).await;
+    let levels = state.service_levels().await?;
+    let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &levels, &items, request.assignee).await;
     let refused: Vec<Value> = refused.into_iter().map(|(id, error)| json!({ "id": id, "error": error })).collect();
     Ok(audited(Json(json!({ "assigned": assigned, "refused": refused }))))
 }
@@ -160,9 +163,13 @@ pub async fn record_event_form(
     let Some(expected_version) = expected_version else {
         return audited(redirect_with(&page, "error", "the form is missing the version you saw; reload the page"));
     };
+    let levels = match state.service_levels().await {
+        Ok(levels) => levels,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
     let kind = event.get("event").and_then(Value::as_str).unwrap_or_default().to_owned();
     let result = match service::parse_event(Value::Object(event)) {
-        Ok(event) => service::record(&state.pool, &caller, &state.levels, id, expected_version, event).await,
+        Ok(event) => service::record(&state.pool, &caller, &levels, id, expected_version, event).await,
         Err(error) => Err(error),
     };
     match result {
@@ -225,7 +232,11 @@ pub async fn assign_form(
     if items.is_empty() {
         return audited(redirect_with(&page, "error", "nothing_selected"));
     }
-    let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &state.levels, &items, assignee).await;
+    let levels = match state.service_levels().await {
+        Ok(levels) => levels,
+        Err(error) => return ApiError::from(error).into_response(),
+    };
+    let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &levels, &items, assignee).await;
     match refused.first() {
         // The page words it (in the reader's language): `notice=assigned&count=N`.
         None => {

@@ -15,6 +15,7 @@ pub mod models;
 pub mod patients;
 pub mod scrape;
 pub mod screening;
+pub mod settings;
 pub mod signin;
 pub mod sites;
 pub mod staging;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let views = state.views.clone();
     let health_sources = state.health.clone();
     let registry = state.registry.clone();
+    let setting_defaults = state.setting_defaults();
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
@@ -78,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/mdt/cases", post(mdt::open_form))
         .route("/admin/tokens", post(tokens::create_form))
         .route("/admin/models/thresholds", post(models::change_form))
+        .route("/admin/settings", post(settings::update_form))
         .route("/admin/users", post(users::create_form))
         .route("/admin/users/{username}", post(users::update_form))
         .route("/admin/users/{username}/end-sessions", post(users::end_sessions_form))
@@ -105,6 +108,7 @@ pub fn router(state: AppState) -> Router {
                 provide_context(views.clone());
                 provide_context(health_sources.clone());
                 provide_context(registry.clone());
+                provide_context(setting_defaults.clone());
             },
             move || app::shell(leptos_options.clone()),
         )
@@ -151,6 +155,7 @@ fn api_v1() -> Router<AppState> {
         .route("/admin/health", get(health::admin_health))
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/models", get(models::overview))
+        .route("/admin/settings", get(settings::show).post(settings::update))
         .route("/admin/models/thresholds", post(models::change))
         .route("/admin/models/thresholds/preview", post(models::preview))
         .route("/admin/users", post(users::create))

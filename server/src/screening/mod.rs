@@ -12,6 +12,20 @@ pub mod worker;
 
 pub use config::ScreeningConfig;
 
+/// `config` with the inference device chosen on the settings page, if one was (read when the
+/// workers start: a model session is opened once, on one device). When the setting cannot be
+/// read the environment's device applies, and the log says why.
+pub async fn with_settings(pool: &sqlx::PgPool, mut config: ScreeningConfig) -> ScreeningConfig {
+    match app::service::settings::inference_device(pool, config.inference_device.as_str()).await {
+        Ok(device) => match device.parse() {
+            Ok(device) => config.inference_device = device,
+            Err(error) => tracing::error!(%error, "the stored inference device; the environment's applies"),
+        },
+        Err(error) => tracing::error!(%error, "reading the inference device setting; the environment's applies"),
+    }
+    config
+}
+
 #[cfg(test)]
 mod tests {
     use app::domain::program::SkipReason;

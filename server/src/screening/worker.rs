@@ -165,6 +165,17 @@ impl Worker {
     }
 
     async fn process(&self, job: ClaimedJob) {
+        // The service levels the findings of this job are due by: the settings page's, read now.
+        let levels = match app::service::settings::levels(&self.pool, &self.levels).await {
+            Ok(levels) => levels,
+            Err(error) => {
+                tracing::warn!(job = job.id, %error, "reading the service levels; will retry");
+                if let Err(error) = jobs::fail(&self.pool, job.id, &self.owner, &error.to_string(), POLL * 10).await {
+                    tracing::error!(%error, job = job.id, "recording the job's outcome");
+                }
+                return;
+            }
+        };
         let stage: StageCell = Arc::new(Mutex::new("starting"));
         let heartbeat = {
             let (pool, owner, lease, stage, id) =
@@ -185,7 +196,7 @@ impl Worker {
             pool: &self.pool,
             store: &self.store,
             session: &self.session,
-            levels: &self.levels,
+            levels: &levels,
             owner: &self.owner,
             cpu: self.cpu.as_ref(),
             spare: &self.spare,
