@@ -140,7 +140,10 @@ impl ScreeningResult {
                 label("Steatosis (liver < 40 HU)", "脂肪肝（肝脏 < 40 HU）"),
                 b["steatosis"].as_bool().map(|s| yes_no(s).to_owned()),
             ),
-            (label("L1 trabecular", "L1 椎体松质骨"), hu("l1_trabecular_hu")),
+            (
+                label("L1 trabecular", "L1 椎体松质骨"),
+                hu("l1_trabecular_hu").or_else(|| b["l1_unmeasured"].as_str().map(|why| l1_unmeasured(zh, why))),
+            ),
             (label("Bone density", "骨密度"), b["bone_density"].as_str().map(density)),
             (label("Coronary calcium ≥ 130 HU", "冠状动脉钙化（≥ 130 HU）"), mm3("coronary_calcium_mm3")),
             (label("Aortic calcium ≥ 130 HU", "主动脉钙化（≥ 130 HU）"), mm3("aortic_calcium_mm3")),
@@ -172,6 +175,22 @@ impl ScreeningResult {
             }
         })
     }
+}
+
+/// Why the L1 trabecular attenuation was not measured (the pipeline's `l1_unmeasured`), in words.
+fn l1_unmeasured(zh: bool, why: &str) -> String {
+    let (en, chinese) = match why {
+        "no_vertebra_label" => ("the model labels no vertebra", "模型不标注椎骨"),
+        "no_kidney_label" => ("the model labels no kidney, the landmark for L1", "模型不标注肾脏（L1 的定位标志）"),
+        "kidneys_not_in_field" => ("no kidneys in the field to place L1 by", "扫描范围内无肾脏，无法定位 L1"),
+        "kidneys_cut_by_field" => {
+            ("the kidneys run out of the field, so L1 cannot be placed", "肾脏超出扫描范围，无法定位 L1")
+        }
+        "no_vertebra_at_level" => ("no vertebra labelled at the L1 level", "L1 层面未标注椎骨"),
+        "no_trabecular_core" => ("no trabecular bone clear of the cortex at L1", "L1 未找到远离皮质的松质骨"),
+        _ => return if zh { "未测量".to_owned() } else { format!("not measured ({})", why.replace('_', " ")) },
+    };
+    if zh { format!("未测量：{chinese}") } else { format!("not measured: {en}") }
 }
 
 #[cfg(test)]
@@ -229,6 +248,18 @@ mod tests {
                 ("骨密度", "骨密度偏低".to_owned())
             ]
         );
+        let mut unmeasured = result();
+        unmeasured.biomarkers = json!({ "l1_trabecular_hu": null, "l1_unmeasured": "kidneys_not_in_field" });
+        assert_eq!(
+            unmeasured.biomarker_lines(Language::English),
+            [("L1 trabecular", "not measured: no kidneys in the field to place L1 by".to_owned())]
+        );
+        assert_eq!(
+            unmeasured.biomarker_lines(Language::SimplifiedChinese),
+            [("L1 椎体松质骨", "未测量：扫描范围内无肾脏，无法定位 L1".to_owned())]
+        );
+        unmeasured.biomarkers = json!({ "l1_trabecular_hu": 212.4, "l1_unmeasured": null });
+        assert_eq!(unmeasured.biomarker_lines(Language::English), [("L1 trabecular", "212 HU".to_owned())]);
         assert_eq!(r.total_ms(), Some(290.0));
         assert_eq!(
             r.supersedes_text(Language::English).as_deref(),

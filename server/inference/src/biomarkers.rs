@@ -34,6 +34,16 @@ pub const CALCIUM_HU: f64 = 130.0;
 const SOFT_TISSUE_HU: (f64, f64) = (-200.0, 300.0);
 /// Half the thickness of the slab through L1 in which the vertebra is measured (mm).
 const L1_SLAB_HALF_MM: f64 = 10.0;
+/// Trabecular bone in the L1 ROI: a voxel above the upper bound is cortex; one whose
+/// neighbourhood averages below the lower bound is spinal canal, fat or air. The lower bound is
+/// well under the osteoporosis cut-off so that low density is measured, not cut off (a body
+/// below it, rare, reads high or not at all).
+const TRABECULAR_HU: (f64, f64) = (30.0, 700.0);
+/// How far (in-plane) the L1 ROI keeps from cortex, canal and the vertebra label's edge (mm).
+const L1_CORE_MARGIN_MM: f64 = 3.0;
+/// A slice's ROI smaller than this (mm²) is a corner of a label voxel, not a vertebral body
+/// (whose trabecular centre spans several hundred mm²): it does not count.
+const L1_MIN_CORE_MM2: f64 = 150.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -62,6 +72,25 @@ pub fn steatosis_flag(liver_hu: f64) -> bool {
     liver_hu < STEATOSIS_LIVER_HU
 }
 
+/// Why the L1 trabecular attenuation could not be measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum L1Unmeasured {
+    /// The label map has no vertebra label.
+    NoVertebraLabel,
+    /// The label map has no kidney label, the landmark that places L1.
+    NoKidneyLabel,
+    /// No kidney in the field (a chest-only series, for one): L1 cannot be placed.
+    KidneysNotInField,
+    /// The kidneys run off the edge of the field, so their upper third, where L1 is, is unknown.
+    KidneysCutByField,
+    /// No vertebra labelled at the L1 level.
+    NoVertebraAtLevel,
+    /// Vertebra labelled at the L1 level, but no voxel of it lies clear of its edge within the
+    /// trabecular window (a collapsed or cemented vertebra, metal, or a label off the bone).
+    NoTrabecularCore,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Biomarkers {
     pub liver_hu: Option<f64>,
@@ -69,6 +98,8 @@ pub struct Biomarkers {
     pub liver_minus_spleen_hu: Option<f64>,
     pub steatosis: Option<bool>,
     pub l1_trabecular_hu: Option<f64>,
+    /// Why `l1_trabecular_hu` is absent (`None` when it was measured).
+    pub l1_unmeasured: Option<L1Unmeasured>,
     pub bone_density: Option<BoneDensity>,
     pub coronary_calcium_mm3: Option<f64>,
     pub aortic_calcium_mm3: Option<f64>,
@@ -281,7 +312,7 @@ pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomark
     let liver_hu = mean(liver);
     let spleen_hu = mean(spleen);
     let l1 = l1_trabecular(volume, &placement, vertebra, kidney);
-    if let Some((_, n)) = l1 {
+    if let Ok((_, n)) = l1 {
         voxels.insert("l1".to_owned(), n);
     }
     Biomarkers {
@@ -289,27 +320,31 @@ pub fn measure(volume: &Volume, map: &GridMap, labels: &LabelMap<'_>) -> Biomark
         spleen_hu,
         liver_minus_spleen_hu: liver_hu.zip(spleen_hu).map(|(l, s)| l - s),
         steatosis: liver_hu.map(steatosis_flag),
-        l1_trabecular_hu: l1.map(|(hu, _)| hu),
-        bone_density: l1.map(|(hu, _)| BoneDensity::from_l1_hu(hu)),
+        l1_trabecular_hu: l1.ok().map(|(hu, _)| hu),
+        l1_unmeasured: l1.err(),
+        bone_density: l1.ok().map(|(hu, _)| BoneDensity::from_l1_hu(hu)),
         coronary_calcium_mm3: calcium(heart),
         aortic_calcium_mm3: calcium(aorta),
         voxels,
     }
 }
 
-/// The median HU of the vertebral body's core in a slab through L1, and how many voxels it used.
+/// The L1 trabecular attenuation and how many voxels it used, or why it cannot be measured.
+///
 /// L1 is taken at the level of the upper third of the kidneys (a landmark the coarse label map
 /// holds; it does not number the vertebrae): an approximation that lands on T12-L2 in adult
-/// anatomy.
+/// anatomy. In a slab through that level the vertebral body's trabecular core is found in the HU
+/// volume, inside the vertebra label: each slice's core is one ROI, as a reader places it in the
+/// trabecular centre of the body, away from the cortex and the tissue around it (Pickhardt 2013).
 fn l1_trabecular(
     volume: &Volume,
     placement: &Placement<'_>,
     vertebra: Option<i64>,
     kidney: Option<i64>,
-) -> Option<(f64, u64)> {
-    let (vertebra, kidney) = (vertebra?, kidney?);
+) -> Result<(f64, u64), L1Unmeasured> {
+    let vertebra = vertebra.ok_or(L1Unmeasured::NoVertebraLabel)?;
+    let kidney = kidney.ok_or(L1Unmeasured::NoKidneyLabel)?;
     let labels = placement.labels;
-    let [_, ly, lx] = labels.size;
     let label_at = |z: usize, y: usize, x: usize| labels.labels.get(placement.index(z, y, x)).copied();
     // A slice holds kidney when any label voxel under every fourth row and column is kidney.
     let sampled = |axis: &[Option<usize>]| {
@@ -323,38 +358,134 @@ fn l1_trabecular(
             .is_some_and(|lz| rows.iter().any(|y| columns.iter().any(|x| label_at(lz, *y, *x) == Some(kidney))))
     };
     let kidney_slices: Vec<usize> = (0..volume.slices).filter(has_kidney).collect();
-    let (first, last) = (*kidney_slices.first()?, *kidney_slices.last()?);
+    let (Some(&first), Some(&last)) = (kidney_slices.first(), kidney_slices.last()) else {
+        return Err(L1Unmeasured::KidneysNotInField);
+    };
+    // Kidneys that reach the label slice at either end of the field, or the one next to it (a
+    // label voxel straddling the edge is part fill), are cut by it: their upper third is not
+    // where L1 is.
+    let ends = (placement.z.iter().flatten().min(), placement.z.iter().flatten().max());
+    let (bottom, top) = (placement.z[first].unwrap_or(0), placement.z[last].unwrap_or(0));
+    if ends.0.is_some_and(|end| bottom <= end + 1) || ends.1.is_some_and(|end| top + 1 >= *end) {
+        return Err(L1Unmeasured::KidneysCutByField);
+    }
     // Slices ascend towards the head: the upper third is near `last`.
     let level = last as f64 - (last - first) as f64 / 3.0;
     let half = (L1_SLAB_HALF_MM / volume.spacing[2]).max(0.5);
     let from = (level - half).floor().max(0.0) as usize;
     let to = ((level + half).ceil() as usize).min(volume.slices.saturating_sub(1));
-    // The vertebra is small next to a label voxel: L1 is measured where the label voxel's four
-    // in-plane neighbours are vertebra too (its body's core), as a reader places an ROI in the
-    // trabecular centre of the body, away from the cortex and the soft tissue around it.
-    let core = |i: usize| {
-        let (y, x) = ((i / lx) % ly, i % lx);
-        let here = labels.labels.get(i).copied();
-        y > 0
-            && x > 0
-            && y + 1 < ly
-            && x + 1 < lx
-            && [i - lx, i + lx, i - 1, i + 1].iter().all(|n| labels.labels.get(*n).copied() == here)
-    };
-    let mut values: Vec<i16> = Vec::new();
+
+    let margin = disc_offsets(L1_CORE_MARGIN_MM, volume.spacing[0], volume.spacing[1]);
+    let min_core = (L1_MIN_CORE_MM2 / (volume.spacing[0] * volume.spacing[1])).ceil() as usize;
+    let mut vertebra_at_level = false;
+    let mut rois: Vec<f64> = Vec::new();
+    let mut used = 0u64;
     for z in from..=to {
-        placement.for_each_run(z, volume.slice(z), volume.columns, |i, label, hu| {
-            if label == vertebra && core(i) {
-                values.extend_from_slice(hu);
-            }
-        });
+        let Some(core) = trabecular_core(volume, placement, z, vertebra, &margin) else { continue };
+        vertebra_at_level = true;
+        if core.len() >= min_core {
+            used += core.len() as u64;
+            rois.extend(median(core.into_iter().map(f64::from).collect()));
+        }
     }
-    if values.is_empty() {
+    if !vertebra_at_level {
+        return Err(L1Unmeasured::NoVertebraAtLevel);
+    }
+    // The slab's ROIs are summarised by their median, so that slices through a disc or an
+    // endplate, where the slab crosses one, do not pull the figure: a reader places the ROI in
+    // the middle of the body.
+    median(rois).map(|hu| (hu, used)).ok_or(L1Unmeasured::NoTrabecularCore)
+}
+
+/// The HU of the trabecular core in slice `z`, or `None` when no vertebra is labelled there.
+///
+/// The label map places the vertebra to within a label voxel (12 mm or so, a third of a vertebral
+/// body), not its trabecular bone: a body on the midline falls on the border of two label
+/// columns, so a label voxel with vertebra on all four sides is rare, and every label voxel holds
+/// cortex, spinal canal or soft tissue as well. The core is therefore found on the HU volume's
+/// own grid, inside the vertebra label: a voxel is trabecular when it is not above
+/// [`TRABECULAR_HU`] and the mean HU within `margin` of it is not below (a mean, because single
+/// voxels of low-density bone are as noisy as the canal next to it); the core is the trabecular
+/// voxels whose every in-plane neighbour within `margin` is trabecular too.
+fn trabecular_core(
+    volume: &Volume,
+    placement: &Placement<'_>,
+    z: usize,
+    vertebra: i64,
+    margin: &[(isize, isize)],
+) -> Option<Vec<i16>> {
+    let label_z = placement.z.get(z).copied().flatten()?;
+    let (rows, columns) = (volume.rows, volume.columns);
+    let slice = volume.slice(z);
+    if slice.len() < rows * columns {
         return None;
     }
+    let mut labelled = vec![false; rows * columns];
+    let (mut y0, mut y1, mut x0, mut x1) = (rows, 0, columns, 0);
+    for (y, label_y) in placement.y.iter().enumerate() {
+        let Some(label_y) = *label_y else { continue };
+        for run in &placement.runs {
+            let i = placement.index(label_z, label_y, run.label_x);
+            if placement.labels.labels.get(i).copied() == Some(vertebra) {
+                labelled[y * columns + run.from..y * columns + run.to].fill(true);
+                (y0, y1, x0, x1) = (y0.min(y), y1.max(y), x0.min(run.from), x1.max(run.to - 1));
+            }
+        }
+    }
+    if y0 > y1 {
+        return None;
+    }
+    // The neighbours of (y, x) within the margin that lie in the slice.
+    let around = |y: usize, x: usize| {
+        margin.iter().filter_map(move |(dy, dx)| {
+            let (y, x) = (y as isize + dy, x as isize + dx);
+            (y >= 0 && x >= 0 && (y as usize) < rows && (x as usize) < columns)
+                .then(|| y as usize * columns + x as usize)
+        })
+    };
+    let (low, high) = TRABECULAR_HU;
+    let mut trabecular = vec![false; rows * columns];
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let i = y * columns + x;
+            if !labelled[i] || f64::from(slice[i]) > high {
+                continue;
+            }
+            let (sum, n) =
+                around(y, x).filter(|n| labelled[*n]).fold((0.0, 0u32), |(s, c), n| (s + f64::from(slice[n]), c + 1));
+            trabecular[i] = n > 0 && sum / f64::from(n) >= low;
+        }
+    }
+    let mut core = Vec::new();
+    for y in y0..=y1 {
+        for x in x0..=x1 {
+            let i = y * columns + x;
+            if trabecular[i] && around(y, x).count() == margin.len() && around(y, x).all(|n| trabecular[n]) {
+                core.push(slice[i]);
+            }
+        }
+    }
+    Some(core)
+}
+
+/// The (row, column) offsets within `radius_mm` of a voxel, columns `dx_mm` and rows `dy_mm` apart.
+fn disc_offsets(radius_mm: f64, dx_mm: f64, dy_mm: f64) -> Vec<(isize, isize)> {
+    let (ry, rx) = ((radius_mm / dy_mm).floor() as isize, (radius_mm / dx_mm).floor() as isize);
+    (-ry..=ry)
+        .flat_map(|dy| (-rx..=rx).map(move |dx| (dy, dx)))
+        .filter(|&(dy, dx)| (dy as f64 * dy_mm).powi(2) + (dx as f64 * dx_mm).powi(2) <= radius_mm * radius_mm)
+        .collect()
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
     let middle = values.len() / 2;
-    let (_, median, _) = values.select_nth_unstable(middle);
-    Some((f64::from(*median), values.len() as u64))
+    if values.len() % 2 == 1 {
+        values.get(middle).copied()
+    } else {
+        Some((values.get(middle.checked_sub(1)?)? + values.get(middle)?) / 2.0)
+    }
 }
 
 #[cfg(test)]
@@ -375,6 +506,16 @@ mod tests {
         for (hu, expected) in cases {
             assert_eq!(BoneDensity::from_l1_hu(hu), expected, "{hu} HU");
         }
+    }
+
+    #[test]
+    fn medians_and_margins() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(Vec::new()), None);
+        // A 3 mm margin: the voxel and its 12 nearest at 256 rows, the 4 nearest at 128 rows.
+        assert_eq!(disc_offsets(3.0, 1.4844, 1.4844).len(), 13);
+        assert_eq!(disc_offsets(3.0, 2.9688, 2.9688), [(-1, 0), (0, -1), (0, 0), (0, 1), (1, 0)]);
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //! - runtime: the Rust session's outputs on that very tensor equal Python onnxruntime's;
 //! - end to end (DICOM files → volume → tensor → network → post-processing): the lesion case
 //!   flags the lesion's organ, located on the lesion (to within the heatmap's resolution), and
-//!   the lesion-free case flags nothing at the manifest's calibrated thresholds.
+//!   the lesion-free case flags nothing at the manifest's calibrated thresholds;
+//! - biomarkers from the model's own label map: L1 is measured on the demo's full-size phantoms
+//!   and on the parity cases.
 
 use std::path::{Path, PathBuf};
 
 mod common;
 
 use elysium_dicom::volume;
-use elysium_inference::manifest::{self, VerifiedModel};
+use elysium_inference::biomarkers::{self, LabelMap};
+use elysium_inference::manifest::{self, OutputKind, VerifiedModel};
 use elysium_inference::postprocess;
 use elysium_inference::preprocess::{self, GridMap};
 use elysium_inference::runtime::{DevicePreference, ModelSession, RawOutputs};
@@ -213,5 +216,60 @@ fn end_to_end_the_lesion_organ_is_flagged_and_a_clean_phantom_is_not() {
                 truth.centre_mm
             );
         }
+    }
+}
+
+/// How far the L1 figure from the model's label map may be from the HU the phantom gave the
+/// vertebrae: the phantom's noise (sd 60 HU, smoothed in-plane) moves a slab's median by up to
+/// 20 HU or so at 128 rows, where the ROI holds a few dozen voxels a slice.
+const L1_MODEL_TOLERANCE_HU: f64 = 30.0;
+
+/// L1 measured on the model's own label map, where the coarse vertebra label is two label
+/// columns wide: the demo's non-contrast phantoms at their 256 rows (`server/src/demo/mod.rs`)
+/// and the parity cases at the 128 rows the model was trained on.
+#[test]
+fn l1_is_measured_on_the_model_label_map() {
+    let model = model();
+    let manifest = model.manifest.clone();
+    let mut session = session();
+    let spec = manifest.output(OutputKind::OrganLabelMap).expect("an organ label map");
+    let demo: [(u64, u16, &[&str]); 3] =
+        [(2601, 256, &["liver:25"]), (2602, 256, &["pancreas:20"]), (2603, 256, &["colorectal:30", "lung:12"])];
+    let parity = cases();
+    let phantoms =
+        demo.into_iter().map(|(seed, rows, lesions)| (seed, rows, lesions.iter().map(|l| l.to_string()).collect()));
+    let phantoms =
+        phantoms.chain(parity.iter().map(|c| (c.generator.seed, c.generator.rows, c.generator.lesions.clone())));
+    for (seed, rows, lesions) in phantoms {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut options = phantom::PhantomOptions::new(dir.path());
+        options.seed = seed;
+        options.rows = rows;
+        options.lesions = lesions.iter().map(|l| l.parse().expect("lesion request")).collect();
+        let report = phantom::generate(&options).expect("phantom");
+        let series = &report.series[0];
+        let truth: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth"))
+                .expect("json");
+        let vertebra_hu = truth["organ_hu"]["vertebra"].as_f64().expect("the vertebrae's HU");
+        let volume = common::load_series(series);
+        let raw = session.run(&preprocess::input_tensor(&volume, &manifest.preprocessing)).expect("runs");
+        let map = GridMap::new(&volume, &manifest.preprocessing);
+        let stride = spec.stride.unwrap_or(1);
+        let labels = LabelMap {
+            labels: raw.i64(&spec.name).expect("organ labels"),
+            size: map.size.map(|s| s / stride),
+            stride,
+            names: &spec.labels,
+        };
+        let measured = biomarkers::measure(&volume, &map, &labels);
+        let l1 = measured
+            .l1_trabecular_hu
+            .unwrap_or_else(|| panic!("seed {seed}, {rows} rows: L1 not measured ({:?})", measured.l1_unmeasured));
+        assert!(
+            (l1 - vertebra_hu).abs() < L1_MODEL_TOLERANCE_HU,
+            "seed {seed}, {rows} rows: L1 {l1} HU vs the phantom's {vertebra_hu} HU"
+        );
+        assert_eq!(measured.l1_unmeasured, None);
     }
 }
