@@ -68,6 +68,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/studies") view=move || view! { <Shell><studies::StudiesPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid") view=move || view! { <Shell><studies::StudyPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/studies/:uid/series/:series") view=move || view! { <Shell><viewer::ViewerPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/patients") view=move || view! { <Shell><crate::pages::patients::PatientSearchPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/patients/:id") view=move || view! { <Shell><crate::pages::patients::PatientRecordPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/upload") view=move || view! { <Shell><UploadPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/mdt") view=move || view! { <Shell><mdt_cases::CaseListPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/mdt/cases/new") view=move || view! { <Shell><mdt_cases::NewCasePage /></Shell> } ssr=SsrMode::Async />
@@ -76,6 +78,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/mdt/meetings/:id") view=move || view! { <Shell><mdt_meetings::MeetingPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/mdt/meetings/:id/present") view=mdt_meetings::PresentPage ssr=SsrMode::Async />
                 <Route path=path!("/mdt/agreement") view=move || view! { <Shell><mdt_agreement::AgreementPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/chronic") view=move || view! { <Shell><crate::pages::chronic::ChronicListPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/chronic/:id") view=move || view! { <Shell><crate::pages::chronic::ChronicPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=move || view! { <Shell><users::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/sites") view=move || view! { <Shell><crate::pages::sites::SitesPage /></Shell> } ssr=SsrMode::Async />

@@ -39,6 +39,7 @@ async fn run(
             .await
             .context("seeding the demo tumour board")?;
         crate::demo::program::seed(&db.pool, &state.levels).await.context("seeding the demo programme history")?;
+        crate::demo::longitudinal::seed(&db.pool).await.context("seeding the demo longitudinal records")?;
     }
 
     let store = PostgresStore::new(db.pool.clone());

@@ -24,15 +24,22 @@ export async function signInAs(page, base, username, password) {
   await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type=submit]')]);
 }
 
-/** One finding's and one study's page of the demo program (the pages that show a record). */
+/**
+ * One finding's, one study's, one chronic finding's and one patient record's page of the demo
+ * program (the pages that show a record).
+ */
 export async function recordPages(page, base) {
   const pages = [];
-  await page.goto(`${base}/worklist`);
-  const finding = await page.locator('a.open-finding').first().getAttribute('href').catch(() => null);
-  if (finding) pages.push(finding);
-  await page.goto(`${base}/studies`);
-  const study = await page.locator('[data-testid=studies] a').first().getAttribute('href').catch(() => null);
-  if (study) pages.push(study);
+  const first = async (path, selector) => {
+    await page.goto(`${base}${path}`);
+    const href = await page.locator(selector).first().getAttribute('href').catch(() => null);
+    if (href) pages.push(href);
+  };
+  await first('/worklist', 'a.open-finding');
+  await first('/studies', '[data-testid=studies] a');
+  await first('/chronic', '[data-testid=chronic-row] a');
+  // The demo's returning patient with four scans (server/src/demo/chronic.rs): charts and years.
+  await first('/patients?q=PL-0001', '[data-testid=patient-row] a');
   return pages;
 }
 

@@ -11,7 +11,7 @@ use elysium_inference::manifest;
 use elysium_inference::runtime::{DevicePreference, ModelSession};
 use elysium_server::screening::{scheduler, worker::Worker};
 use elysium_tests::TestApp;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
 pub(crate) fn models_dir() -> PathBuf {
@@ -170,6 +170,16 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
         Duration::from_secs(60),
     );
     let config = elysium_tests::config(&["--series-quiet-seconds", "0"]).screening;
+    // The chronic-finding cut-off for the liver at its highest (60 HU), so that the phantoms'
+    // livers (built at 58 ± 5 HU) show the worker applying the cut-offs in force.
+    let admin = app.signed_in("admin").await;
+    let rules = json!({
+        "steatosis_liver_hu": 60.0, "steatosis_liver_minus_spleen_hu": -10.0, "osteoporosis_l1_hu": 110.0,
+        "low_bone_density_l1_hu": 160.0, "coronary_calcium_mm3": 1000.0,
+    });
+    let response = admin.post(app.url("/api/v1/admin/settings/chronic")).json(&rules).send().await.expect("rules");
+    assert_eq!(response.status(), 200);
+    let mut steatosis_raised = 0;
 
     for case in cases["cases"].as_array().expect("cases") {
         let generator = &case["generator"];
@@ -183,7 +193,8 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
             .iter()
             .map(|l| l.as_str().expect("lesion").parse().expect("request"))
             .collect();
-        let series_uid = store(&app, options).await.series_uid;
+        let series = store(&app, options).await;
+        let series_uid = series.series_uid.clone();
 
         assert_eq!(
             scheduler::pass(&pool, &state.ingestor.store().clone(), &config, &name, &version).await.expect("pass"),
@@ -214,7 +225,43 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
         if case["expected"]["lesions"].as_array().is_some_and(|l| l.is_empty()) {
             assert!(raised.is_empty(), "a lesion-free phantom raises nothing: {raised:?}");
         }
+
+        // The chronic pathway: the stored liver attenuation is the phantom's (within the
+        // phantom's noise), and a fatty-liver finding is raised exactly when it is below 60 HU.
+        let truth: Value =
+            serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth"))
+                .expect("json");
+        let (liver, chronic): (Option<f64>, Vec<(String, f64)>) = {
+            let liver: Option<f64> = sqlx::query_scalar(
+                "select (r.result -> 'biomarkers' ->> 'liver_hu')::float8 from screening_result r
+                 join series s on s.id = r.series_ref where s.series_uid = $1",
+            )
+            .bind(&series_uid)
+            .fetch_one(&pool)
+            .await
+            .expect("liver");
+            let chronic = sqlx::query_as(
+                "select c.kind, c.value from chronic_finding c join series s on s.study_ref = c.study_ref
+                 where s.series_uid = $1 order by c.kind",
+            )
+            .bind(&series_uid)
+            .fetch_all(&pool)
+            .await
+            .expect("chronic");
+            (liver, chronic)
+        };
+        let liver = liver.expect("the liver is measured");
+        let built = truth["organ_hu"]["liver"].as_f64().expect("the phantom's liver HU");
+        assert!((liver - built).abs() < 8.0, "{}: liver {liver} HU against the phantom's {built}", case["case"]);
+        let steatosis: Vec<f64> = chronic.iter().filter(|(k, _)| k == "steatosis").map(|(_, v)| *v).collect();
+        if liver < 60.0 {
+            assert_eq!(steatosis, [liver], "{}: raised at {liver} HU", case["case"]);
+            steatosis_raised += 1;
+        } else {
+            assert!(steatosis.is_empty(), "{}: {liver} HU is not below 60", case["case"]);
+        }
     }
+    assert!(steatosis_raised > 0, "at least one phantom's liver is below the test's 60 HU cut-off");
 
     // A short scan (48 slices of 2.5 mm) is outside the model's domain: skipped, with the reason.
     let dir = tempfile::tempdir().expect("dir");

@@ -3,11 +3,13 @@
 //! authorization policy, by URL prefix: everything under `/api/fn/admin/` is for administrators.
 
 pub mod admin;
+pub mod chronic;
 #[cfg(feature = "ssr")]
 mod error;
 pub mod followup;
 pub mod governance;
 pub mod mdt;
+pub mod record;
 pub mod session;
 pub mod settings;
 pub mod studies;

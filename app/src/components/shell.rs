@@ -25,10 +25,16 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/", label: |i18n| t_string!(i18n, common.nav.home), roles: &[] },
     NavItem { href: "/worklist", label: |i18n| t_string!(i18n, common.nav.worklist), roles: &[] },
     NavItem { href: "/studies", label: |i18n| t_string!(i18n, common.nav.studies), roles: &[] },
+    NavItem { href: "/patients", label: |i18n| t_string!(i18n, patients.nav), roles: &[] },
     NavItem {
         href: "/mdt",
         label: |i18n| t_string!(i18n, common.nav.board),
         roles: &[Role::Surgeon, Role::Coordinator, Role::Radiologist, Role::Admin],
+    },
+    NavItem {
+        href: "/chronic",
+        label: |i18n| t_string!(i18n, chronic.nav),
+        roles: &[Role::Coordinator, Role::Radiologist, Role::Admin],
     },
     NavItem {
         href: "/upload",

@@ -2,6 +2,7 @@
 //! browser reuses them for instant feedback.
 
 pub mod accounts;
+pub mod chronic;
 pub mod followup;
 pub mod glossary;
 pub mod governance;

@@ -5,6 +5,7 @@
 //! Dependencies run one way: `domain` ← `model` ← `service` ← {server functions, REST routes}.
 
 pub mod admin;
+pub mod chronic;
 pub mod error;
 pub mod followup;
 pub mod governance;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod mdt;
 pub mod patients;
 pub mod program;
+pub mod record;
 pub mod screening;
 pub mod session;
 pub mod settings;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::chronic::ChronicRules;
 use crate::domain::followup::ServiceLevels;
 
 /// Who last changed a setting on the page, and when.
@@ -11,7 +12,7 @@ pub struct Changed {
     pub at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SettingsView {
     /// In force: the page's, else the environment's.
     pub levels: ServiceLevels,
@@ -23,6 +24,9 @@ pub struct SettingsView {
     /// The environment's (`ELYSIUM_INFERENCE_DEVICE`).
     pub default_inference_device: String,
     pub device_changed: Option<Changed>,
+    /// The chronic-finding cut-offs in force (the published defaults until changed).
+    pub chronic_rules: ChronicRules,
+    pub chronic_rules_changed: Option<Changed>,
 }
 
 /// An administrator's change: every setting, as the form sends them.

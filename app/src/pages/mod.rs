@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod chronic;
 pub mod finding;
 pub mod health;
 pub mod home;
@@ -11,6 +12,7 @@ pub mod mdt_cases;
 pub mod mdt_meetings;
 pub mod models;
 pub mod not_found;
+pub mod patients;
 pub mod profile;
 pub mod program;
 pub mod settings;

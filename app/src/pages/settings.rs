@@ -8,6 +8,11 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::settings::load_settings;
 use crate::components::errors::ErrorNotice;
+use crate::domain::chronic::ChronicRules;
+use crate::domain::chronic::rules::{
+    CORONARY_CALCIUM_MM3, LOW_BONE_DENSITY_L1_HU, OSTEOPOROSIS_L1_HU, STEATOSIS_LIVER_HU,
+    STEATOSIS_LIVER_MINUS_SPLEEN_HU,
+};
 use crate::domain::settings::{
     CONTACTS_BEFORE_LOST, INFERENCE_DEVICES, OUTCOME_DAYS, REVIEW_WORKING_DAYS, WORKUP_DONE_DAYS, WORKUP_ORDERED_DAYS,
 };
@@ -32,7 +37,7 @@ pub fn SettingsPage() -> impl IntoView {
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, settings.loading)}</p> }>
             {move || Suspend::new(async move {
                 match settings.await {
-                    Ok(view) => view! { <SettingsForm view /> }.into_any(),
+                    Ok(view) => view! { <SettingsForm view=view.clone() /> <ChronicRulesForm view /> }.into_any(),
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 }
             })}
@@ -90,6 +95,43 @@ fn SettingsForm(view: SettingsView) -> impl IntoView {
                 <p class="muted small">{t!(i18n, settings.default)}" "<code>{view.default_inference_device.clone()}</code>". "{t!(i18n, settings.device_apply)}</p>
             </fieldset>
             <button type="submit" class="button">{t!(i18n, settings.save)}</button>
+        </form>
+    }
+}
+
+#[component]
+fn CutOffField(name: &'static str, label: String, value: f64, default: f64, range: (f64, f64)) -> impl IntoView {
+    let i18n = use_i18n();
+    let id = format!("setting-{name}");
+    view! {
+        <label for=id.clone()>{label}</label>
+        <input type="number" id=id name=name value=value.to_string() min=range.0.to_string() max=range.1.to_string() step="0.1" required />
+        <span class="muted small">{t!(i18n, settings.default)}" "{default}" · "{format!("{}–{}", range.0, range.1)}</span>
+    }
+}
+
+/// The chronic-finding cut-offs: their own form (`/admin/settings/chronic`), so that saving them
+/// never resubmits the service levels.
+#[component]
+fn ChronicRulesForm(view: SettingsView) -> impl IntoView {
+    let i18n = use_i18n();
+    let (rules, defaults) = (view.chronic_rules, ChronicRules::default());
+    view! {
+        <form method="post" action="/admin/settings/chronic" class="settings" data-testid="chronic-rules">
+            <fieldset>
+                <legend>{t!(i18n, settings.chronic)}</legend>
+                <p class="muted small" data-testid="chronic-rules-source">{source(i18n, &view.chronic_rules_changed)}</p>
+                <div class="settings-grid">
+                    <CutOffField name="steatosis_liver_hu" label=t_string!(i18n, settings.steatosis_liver_hu).to_owned() value=rules.steatosis_liver_hu default=defaults.steatosis_liver_hu range=STEATOSIS_LIVER_HU />
+                    <CutOffField name="steatosis_liver_minus_spleen_hu" label=t_string!(i18n, settings.steatosis_liver_minus_spleen_hu).to_owned() value=rules.steatosis_liver_minus_spleen_hu default=defaults.steatosis_liver_minus_spleen_hu range=STEATOSIS_LIVER_MINUS_SPLEEN_HU />
+                    <CutOffField name="osteoporosis_l1_hu" label=t_string!(i18n, settings.osteoporosis_l1_hu).to_owned() value=rules.osteoporosis_l1_hu default=defaults.osteoporosis_l1_hu range=OSTEOPOROSIS_L1_HU />
+                    <CutOffField name="low_bone_density_l1_hu" label=t_string!(i18n, settings.low_bone_density_l1_hu).to_owned() value=rules.low_bone_density_l1_hu default=defaults.low_bone_density_l1_hu range=LOW_BONE_DENSITY_L1_HU />
+                    <CutOffField name="coronary_calcium_mm3" label=t_string!(i18n, settings.coronary_calcium_mm3).to_owned() value=rules.coronary_calcium_mm3 default=defaults.coronary_calcium_mm3 range=CORONARY_CALCIUM_MM3 />
+                </div>
+                <p class="muted small">{t!(i18n, settings.chronic_apply)}</p>
+                <p class="muted small">{t!(i18n, settings.chronic_sources)}</p>
+            </fieldset>
+            <button type="submit" class="button">{t!(i18n, settings.save_chronic)}</button>
         </form>
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod chronic;
 pub mod error;
 pub mod followup;
 pub mod governance;
@@ -13,6 +14,7 @@ pub mod mdt;
 pub mod patients;
 pub mod profile;
 pub mod program;
+pub mod record;
 pub mod screening;
 pub mod settings;
 pub mod sites;

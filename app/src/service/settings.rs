@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use crate::domain::chronic::ChronicRules;
 use crate::domain::followup::ServiceLevels;
 use crate::domain::settings::{check_device, check_levels};
 use crate::format;
@@ -14,6 +15,7 @@ use crate::service::{Caller, ServiceError};
 
 const LEVELS: &str = "service_levels";
 const DEVICE: &str = "inference_device";
+const CHRONIC: &str = "chronic_rules";
 
 /// The environment's settings, which the page's override.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,41 @@ pub async fn inference_device(pool: &PgPool, default: &str) -> Result<String, Se
     }
 }
 
+/// The chronic-finding cut-offs in force (the published defaults until an administrator changes
+/// them; read per screened series like the service levels).
+pub async fn chronic_rules(pool: &PgPool) -> Result<ChronicRules, ServiceError> {
+    match elysium_db::settings::value(pool, CHRONIC).await? {
+        Some(value) => stored(CHRONIC, value),
+        None => Ok(ChronicRules::default()),
+    }
+}
+
+/// Sets the chronic-finding cut-offs (checked first; a refusal changes nothing). They apply to
+/// series screened from now on; findings already raised keep the cut-offs they were raised by.
+/// Audited with the cut-offs before and after.
+pub async fn update_chronic_rules(
+    pool: &PgPool,
+    caller: &Caller,
+    defaults: &Defaults,
+    rules: &ChronicRules,
+) -> Result<SettingsView, ServiceError> {
+    rules.check().map_err(|r| ServiceError::invalid(r.field, r.message))?;
+    let mut tx = pool.begin().await?;
+    let value = serde_json::to_value(rules).map_err(ServiceError::internal)?;
+    let before: ChronicRules = match elysium_db::settings::set(&mut tx, CHRONIC, &value, caller.user.id).await? {
+        Some(value) => stored(CHRONIC, value)?,
+        None => ChronicRules::default(),
+    };
+    caller
+        .audit("settings.chronic_rules")
+        .target("settings", "chronic_rules")
+        .detail(json!({ "before": before, "after": rules }))
+        .record_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    view(pool, defaults).await
+}
+
 pub async fn view(pool: &PgPool, defaults: &Defaults) -> Result<SettingsView, ServiceError> {
     let rows = elysium_db::settings::all(pool).await?;
     let row = |key: &str| rows.iter().find(|r| r.key == key);
@@ -60,6 +97,11 @@ pub async fn view(pool: &PgPool, defaults: &Defaults) -> Result<SettingsView, Se
         },
         default_inference_device: defaults.inference_device.clone(),
         device_changed: changed(DEVICE),
+        chronic_rules: match row(CHRONIC) {
+            Some(r) => stored(CHRONIC, r.value.clone())?,
+            None => ChronicRules::default(),
+        },
+        chronic_rules_changed: changed(CHRONIC),
     })
 }
 

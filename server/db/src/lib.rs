@@ -6,6 +6,7 @@
 //! domain types in the `app` crate give them meaning.
 
 pub mod audit;
+pub mod chronic;
 pub mod embedded;
 pub mod findings;
 pub mod governance;
@@ -14,6 +15,7 @@ pub mod jobs;
 pub mod mdt;
 pub mod patients;
 pub mod program;
+pub mod record;
 pub mod settings;
 pub mod signin;
 pub mod sites;

@@ -32,6 +32,8 @@ const RECORD_KEEPERS: &[Role] = &[Role::Coordinator, Role::Radiologist, Role::Ad
 
 /// The clinical roles (the staging rules are a clinical tool).
 const CLINICAL: &[Role] = &[Role::Coordinator, Role::Surgeon, Role::Radiologist];
+/// Who links two patient records as one person (and ends a link).
+const RECORD_LINKERS: &[Role] = &[Role::Coordinator, Role::Admin];
 
 /// Public paths, matched exactly.
 const PUBLIC_EXACT: &[&str] =
@@ -50,6 +52,11 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
     ("/metrics/", ADMIN),
     ("/upload/", IMAGE_WRITERS),
     ("/api/v1/staging/", CLINICAL),
+    // The chronic-disease pathway is the coordinators' (radiologists close what the images do
+    // not support; administrators reopen).
+    ("/chronic/", RECORD_KEEPERS),
+    ("/api/fn/chronic/", RECORD_KEEPERS),
+    ("/api/v1/chronic/", RECORD_KEEPERS),
 ];
 
 /// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
@@ -58,6 +65,8 @@ const RESTRICTED_WRITES: &[(&str, &[Role])] = &[
     ("/api/v1/studies/", IMAGE_WRITERS),
     ("/mismatches/", RECORD_KEEPERS),
     ("/api/v1/mismatches/", RECORD_KEEPERS),
+    ("/patients/", RECORD_LINKERS),
+    ("/api/v1/patients/", RECORD_LINKERS),
 ];
 
 /// What `method` on `path` requires. Anything not listed needs a signed-in user (deny by default).
@@ -105,6 +114,8 @@ const TOKEN_SCOPES: &[(Scope, Methods, &str)] = &[
     (Scope::ResultsRead, Methods::Read, "/api/v1/worklist/"),
     (Scope::ResultsRead, Methods::Read, "/api/v1/followup/"),
     (Scope::ResultsRead, Methods::Read, "/api/v1/mdt/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/chronic/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/patients/"),
     (Scope::MetricsRead, Methods::Read, "/api/v1/metrics/"),
     (Scope::MetricsRead, Methods::Read, "/metrics/"),
 ];
@@ -187,6 +198,11 @@ mod tests {
             ("/api/fn/current_user", Access::SignedIn),
             ("/admin", Access::AnyOf(ADMIN)),
             ("/admin/users", Access::AnyOf(ADMIN)),
+            ("/chronic", Access::AnyOf(RECORD_KEEPERS)),
+            ("/chronic/7/letter", Access::AnyOf(RECORD_KEEPERS)),
+            ("/api/v1/chronic", Access::AnyOf(RECORD_KEEPERS)),
+            ("/api/fn/chronic/list", Access::AnyOf(RECORD_KEEPERS)),
+            ("/chronicle", Access::SignedIn),
             ("/api/fn/admin/users", Access::AnyOf(ADMIN)),
             ("/api/v1/admin/anything", Access::AnyOf(ADMIN)),
             ("/api/v1/audit", Access::AnyOf(ADMIN)),
@@ -210,6 +226,9 @@ mod tests {
         assert_eq!(required(&Method::POST, "/dicomweb/studies"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::GET, "/dicomweb/studies"), Access::SignedIn);
         assert_eq!(required(&Method::POST, "/admin/users"), Access::AnyOf(ADMIN));
+        assert_eq!(required(&Method::GET, "/patients/0f8e/links"), Access::SignedIn);
+        assert_eq!(required(&Method::POST, "/patients/0f8e/links"), Access::AnyOf(RECORD_LINKERS));
+        assert_eq!(required(&Method::POST, "/api/v1/patients/0f8e/links/3/end"), Access::AnyOf(RECORD_LINKERS));
         assert_eq!(required(&Method::GET, "/upload"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::POST, "/upload"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::POST, "/mismatches/x/resolve"), Access::AnyOf(RECORD_KEEPERS));

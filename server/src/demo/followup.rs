@@ -159,6 +159,7 @@ pub(crate) async fn findings_from_truth(
 }
 
 pub(crate) struct DemoUsers {
+    pub admin: SessionUser,
     pub coordinator: SessionUser,
     pub radiologist: SessionUser,
     pub surgeon: SessionUser,
@@ -186,6 +187,7 @@ pub(crate) async fn demo_users(pool: &sqlx::PgPool) -> anyhow::Result<DemoUsers>
         })
     };
     Ok(DemoUsers {
+        admin: find("admin")?,
         coordinator: find("coordinator")?,
         radiologist: find("radiologist")?,
         surgeon: find("surgeon")?,

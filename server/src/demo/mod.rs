@@ -4,6 +4,7 @@
 pub mod board;
 pub mod bursts;
 pub mod followup;
+pub mod longitudinal;
 pub mod program;
 
 use anyhow::Context;

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod auth;
+pub mod chronic;
 pub mod extract;
 pub mod followup;
 pub mod guard;
@@ -13,6 +14,7 @@ pub mod mdt;
 pub mod metrics;
 pub mod models;
 pub mod patients;
+pub mod record;
 pub mod scrape;
 pub mod screening;
 pub mod settings;
@@ -81,6 +83,11 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/tokens", post(tokens::create_form))
         .route("/admin/models/thresholds", post(models::change_form))
         .route("/admin/settings", post(settings::update_form))
+        .route("/admin/settings/chronic", post(chronic::update_rules_form))
+        .route("/chronic/{id}/events", post(chronic::record_event_form))
+        .route("/patients/{id}/links", post(record::link_form))
+        .route("/patients/{id}/links/{link}/end", post(record::unlink_form))
+        .route("/chronic/{id}/letter", get(crate::reports::physician_letter::physician_letter))
         .route("/admin/users", post(users::create_form))
         .route("/admin/users/{username}", post(users::update_form))
         .route("/admin/users/{username}/end-sessions", post(users::end_sessions_form))
@@ -156,6 +163,15 @@ fn api_v1() -> Router<AppState> {
         .route("/admin/tokens", get(tokens::list).post(tokens::create))
         .route("/admin/models", get(models::overview))
         .route("/admin/settings", get(settings::show).post(settings::update))
+        .route("/admin/settings/chronic", post(chronic::update_rules))
+        .route("/chronic", get(chronic::list))
+        .route("/chronic/{id}", get(chronic::detail))
+        .route("/chronic/{id}/events", post(chronic::record_event))
+        .route("/patients", get(record::search))
+        .route("/patients/{id}", get(record::record))
+        .route("/patients/{id}/timeline", get(record::timeline))
+        .route("/patients/{id}/links", post(record::link))
+        .route("/patients/{id}/links/{link}/end", post(record::unlink))
         .route("/admin/models/thresholds", post(models::change))
         .route("/admin/models/thresholds/preview", post(models::preview))
         .route("/admin/users", post(users::create))

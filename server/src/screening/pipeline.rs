@@ -338,16 +338,21 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
         let mut conn = ctx.pool.acquire().await?;
         elysium_db::governance::current_thresholds(&mut conn, &job.model_name, &job.model_version).await?
     };
+    // The chronic-finding cut-offs, like the thresholds, apply from the next series on.
+    let chronic_rules = app::service::settings::chronic_rules(ctx.pool)
+        .await
+        .map_err(|e| PipelineError::Transient(format!("the chronic-finding cut-offs: {e}")))?;
     let Analysis { model, provider, interpretation, biomarkers: measured, volume, slice_uids } =
         analyse(ctx.cpu, ctx.session, ctx.spare, bytes, &operating, stage, &mut timings).await?;
 
     set(stage, "storage");
     let t = Instant::now();
+    let biomarkers = serde_json::to_value(&measured).unwrap_or_default();
     let result = json!({
         "tumor_probabilities": interpretation.tumor_probabilities,
         "positives": interpretation.positives,
         "lesions": interpretation.lesions,
-        "biomarkers": measured,
+        "biomarkers": biomarkers,
     });
     let mut tx = ctx.pool.begin().await?;
     let result_id = jobs::store_result(
@@ -369,6 +374,15 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     let findings =
         store_findings(&mut tx, ctx, job, result_id, &interpretation, &volume, &slice_uids, &model.manifest).await?;
     note_findings_no_longer_flagged(&mut tx, job, result_id, instances, &interpretation).await?;
+    let chronic = app::service::chronic::measured_of(&biomarkers);
+    app::service::chronic::raise_from_result(
+        &mut tx,
+        result_id,
+        &chronic,
+        &chronic_rules,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
     if !jobs::complete(&mut tx, job.id, ctx.owner).await? {
         return Err(PipelineError::LeaseLost);
     }
