@@ -2,6 +2,10 @@
 //! (`hydrate`). Pages work with JavaScript off (forms post, the server renders) and, once
 //! hydrated, navigate on the client.
 
+// The hydrate build computes the layout of deeply nested view types (the record page's charts
+// and tables, the administration forms); the default limit of 128 is too low for them.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod domain;

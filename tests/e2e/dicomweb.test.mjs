@@ -33,7 +33,8 @@ test('a viewer browses the phantom studies with dicomweb-client', { skip: !JAVAS
   const seen = await page.evaluate(async () => {
     const client = new DICOMwebClient.api.DICOMwebClient({ url: `${location.origin}/dicomweb` });
     const value = (dataset, tag) => dataset[tag]?.Value?.[0];
-    const studies = await client.searchForStudies({ queryParams: { ModalitiesInStudy: 'CT' } });
+    // A demo phantom with its images (the programme history's newer studies store none).
+    const studies = await client.searchForStudies({ queryParams: { ModalitiesInStudy: 'CT', PatientID: 'PH-2601-0001' } });
     const studyInstanceUID = value(studies[0], '0020000D');
     const series = await client.searchForSeries({ studyInstanceUID });
     const seriesInstanceUID = value(series[0], '0020000E');

@@ -152,7 +152,8 @@ test(`the slice viewer steps through a series (JavaScript ${JAVASCRIPT ? 'on' : 
   try {
     await signIn(page, 'radiologist', PASSWORD);
     await waitForHydration(page);
-    await page.goto(`${BASE}/studies`);
+    // A demo phantom with its images (the programme history's newer studies store none).
+    await page.goto(`${BASE}/studies?patient_id=PH-2601-0001`);
     await waitForHydration(page);
     await page.click('[data-testid=studies] tbody tr >> nth=0 >> a');
     await page.waitForSelector('[data-testid=series] a');

@@ -418,7 +418,7 @@ async fn administrators_move_the_cut_offs_and_the_next_result_follows_them(pool:
 /// history, and the other three stand at the pathway's later steps.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_demo_shows_the_pathway_at_every_step(pool: PgPool) {
-    let _app = TestApp::spawn(pool.clone()).await;
+    let app = TestApp::spawn(pool.clone()).await;
     elysium_tests::demo::longitudinal::seed(&pool).await.expect("demo");
     let rows: Vec<(String, String, String, f64)> = sqlx::query_as(
         "select p.patient_id, c.kind, c.status, c.value from chronic_finding c join patient p on p.id = c.patient_ref
@@ -446,6 +446,40 @@ async fn the_demo_shows_the_pathway_at_every_step(pool: PgPool) {
     .await
     .expect("trend");
     assert_eq!(trend, [56.0, 49.0, 43.0, 36.0], "the worsening liver, scan by scan");
+    // The administrator's programme page counts them by condition and where each stands now
+    // (PL-0001 new and PL-0004 closed; PL-0002's letter sent; PL-0003 acknowledged), within the
+    // period: the default half year holds only the fatty liver raised 12 days ago.
+    let admin = app.signed_in("admin").await;
+    let from = (OffsetDateTime::now_utc().date() - Duration::days(2000)).to_string();
+    let (status, report) = get(&app, &admin, &format!("/api/v1/metrics/program?from={from}")).await;
+    assert_eq!(status, 200, "{report}");
+    let figures: Vec<(String, u64, u64, u64, u64, u64)> = report["chronic"]
+        .as_array()
+        .expect("chronic")
+        .iter()
+        .map(|f| {
+            let n = |k: &str| f[k].as_u64().expect("count");
+            (
+                f["kind"].as_str().expect("kind").to_owned(),
+                n("raised"),
+                n("new"),
+                n("letter_sent"),
+                n("acknowledged"),
+                n("closed"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        figures,
+        [
+            ("steatosis".to_owned(), 2, 1, 0, 0, 1),
+            ("osteoporosis".to_owned(), 1, 0, 1, 0, 0),
+            ("coronary_calcium".to_owned(), 1, 0, 0, 1, 0),
+        ]
+    );
+    let (_, recent) = get(&app, &admin, "/api/v1/metrics/program").await;
+    assert_eq!(recent["chronic"][0]["raised"], 1, "{}", recent["chronic"]);
+    assert_eq!(recent["chronic"][1]["raised"], 0);
     // Seeding again changes nothing.
     elysium_tests::demo::longitudinal::seed(&pool).await.expect("demo again");
     let count: i64 = sqlx::query_scalar("select count(*) from chronic_finding").fetch_one(&pool).await.expect("n");

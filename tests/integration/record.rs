@@ -244,3 +244,84 @@ async fn the_record_page_links_with_a_form_and_words_refusals(pool: PgPool) {
         .expect("form");
     assert_eq!(refused.status(), 403, "radiologists do not link records");
 }
+
+/// Records `event` on finding `id` at its current version.
+async fn step(app: &TestApp, client: &Client, id: i64, mut event: Value) -> (u16, Value) {
+    let (_, current) = get(app, client, &format!("/api/v1/findings/{id}")).await;
+    event["expected_version"] = current["version"].clone();
+    post(app, client, &format!("/api/v1/findings/{id}/events"), &event).await
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_benign_finding_under_surveillance_is_due_on_the_list_and_the_timeline(pool: PgPool) {
+    let app = seeded(&pool).await;
+    let study: String = sqlx::query_scalar(
+        "select st.study_uid from study st join patient p on p.id = st.patient_ref
+         where p.patient_id = 'PL-0003' order by st.study_date desc limit 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("study");
+    let id = elysium_tests::finding(&pool, &study, "kidney", "RCC", 0.7, 3).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let (status, body) = step(&app, &radiologist, id, json!({ "event": "set_surveillance", "months": 12 })).await;
+    assert_eq!(status, 422, "not while the finding is open: {body}");
+    let today = time::OffsetDateTime::now_utc().date();
+    for event in [
+        json!({ "event": "start_review" }),
+        json!({ "event": "order_workup", "modality": "contrast_ct", "due_date": (today + time::Duration::days(7)).to_string() }),
+        json!({ "event": "schedule_workup", "date": today.to_string() }),
+        json!({ "event": "complete_workup" }),
+        json!({ "event": "record_outcome", "outcome": "benign", "diagnosis": "Bosniak II cyst", "date": today.to_string() }),
+    ] {
+        let (status, body) = step(&app, &radiologist, id, event.clone()).await;
+        assert_eq!(status, 200, "{event}: {body}");
+    }
+    assert_eq!(step(&app, &radiologist, id, json!({ "event": "set_surveillance", "months": 61 })).await.0, 422);
+    assert_eq!(step(&app, &radiologist, id, json!({ "event": "set_surveillance", "months": 0 })).await.0, 422);
+
+    // PostgreSQL's own month arithmetic is the oracle for the due dates.
+    let in_months = |months: i32| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, time::Date>("select (current_date + make_interval(months => $1))::date")
+                .bind(months)
+                .fetch_one(&pool)
+                .await
+                .expect("date")
+                .to_string()
+        }
+    };
+    let (status, body) = step(&app, &radiologist, id, json!({ "event": "set_surveillance", "months": 12 })).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("benign")), "{body}");
+    let (_, finding) = get(&app, &radiologist, &format!("/api/v1/findings/{id}")).await;
+    assert_eq!(finding["surveillance_due"], json!(in_months(12).await));
+    let coordinator = app.signed_in("coordinator").await;
+    let listed = |page: Value| page["items"].as_array().expect("items").iter().any(|i| i["id"] == id);
+    assert!(!listed(get(&app, &coordinator, "/api/v1/worklist?quick=surveillance").await.1), "a year away");
+
+    let (status, _) = step(&app, &radiologist, id, json!({ "event": "set_surveillance", "months": 1 })).await;
+    assert_eq!(status, 200);
+    let (status, page) = get(&app, &coordinator, "/api/v1/worklist?quick=surveillance").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(listed(page.clone()), "due next month: {page}");
+    let item = page["items"].as_array().expect("items").iter().find(|i| i["id"] == id).expect("item").clone();
+    assert_eq!(item["due_date"], json!(in_months(1).await), "the list's date is the imaging's");
+
+    let patient = record_id(&pool, "PL-0003").await;
+    let (_, timeline) = get(&app, &coordinator, &format!("/api/v1/patients/{patient}/timeline?kind=finding")).await;
+    let due: Vec<&Value> =
+        timeline["items"].as_array().expect("items").iter().filter(|i| i["kind"] == "surveillance_due").collect();
+    assert_eq!(due.len(), 1, "{timeline}");
+    assert_eq!(
+        (due[0]["day"].as_str(), due[0]["detail"]["months"].as_i64()),
+        (Some(in_months(1).await.as_str()), Some(1))
+    );
+
+    // Ending it (no interval) takes it off the list; reopening the finding would too.
+    let (status, _) = step(&app, &radiologist, id, json!({ "event": "set_surveillance" })).await;
+    assert_eq!(status, 200);
+    assert!(!listed(get(&app, &coordinator, "/api/v1/worklist?quick=surveillance").await.1));
+    let (_, finding) = get(&app, &radiologist, &format!("/api/v1/findings/{id}")).await;
+    assert_eq!(finding["surveillance_due"], Value::Null);
+}

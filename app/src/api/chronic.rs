@@ -8,9 +8,16 @@ use leptos::server_fn::codec::GetUrl;
 use crate::model::AppError;
 use crate::model::chronic::{ChronicDetail, ChronicList, ChronicParams};
 
+/// The list's filters as separate arguments: a URL-encoded struct whose fields are all absent
+/// would not arrive at all.
 #[leptos::server(prefix = "/api/fn/chronic", endpoint = "list", input = GetUrl)]
-pub async fn load_chronic_list(params: ChronicParams) -> Result<ChronicList, AppError> {
+pub async fn load_chronic_list(
+    status: Option<String>,
+    kind: Option<String>,
+    page: Option<u32>,
+) -> Result<ChronicList, AppError> {
     use crate::api::session::ssr::{caller, pool};
+    let params = ChronicParams { status, kind, page };
     Ok(crate::service::chronic::list(&pool()?, &caller()?, &params).await?)
 }
 

@@ -8,14 +8,23 @@ use leptos::server_fn::codec::GetUrl;
 use crate::model::AppError;
 use crate::model::record::{PatientList, PatientRecord, PatientSearchParams, TimelineParams};
 
+// Filters travel as separate arguments: a URL-encoded struct whose fields are all absent would
+// not arrive at all ("missing field").
+
 #[leptos::server(prefix = "/api/fn", endpoint = "patients", input = GetUrl)]
-pub async fn load_patient_search(params: PatientSearchParams) -> Result<PatientList, AppError> {
+pub async fn load_patient_search(q: Option<String>, page: Option<u32>) -> Result<PatientList, AppError> {
     use crate::api::session::ssr::{caller, pool};
+    let params = PatientSearchParams { q, page };
     Ok(crate::service::record::search(&pool()?, &caller()?, &params).await?)
 }
 
 #[leptos::server(prefix = "/api/fn", endpoint = "patient_record", input = GetUrl)]
-pub async fn load_patient_record(id: uuid::Uuid, params: TimelineParams) -> Result<PatientRecord, AppError> {
+pub async fn load_patient_record(
+    id: uuid::Uuid,
+    kind: Option<String>,
+    organ: Option<String>,
+) -> Result<PatientRecord, AppError> {
     use crate::api::session::ssr::{caller, pool};
+    let params = TimelineParams { kind, organ };
     Ok(crate::service::record::record(&pool()?, &caller()?, id, &params).await?)
 }

@@ -162,6 +162,9 @@ pub struct FindingView {
     pub dismiss_reason: Option<DismissReason>,
     pub unsuccessful_contacts: i32,
     pub contacts_before_lost: u32,
+    /// Imaging again every so many months, due on `surveillance_due` (`YYYY-MM-DD`).
+    pub surveillance_months: Option<i32>,
+    pub surveillance_due: Option<String>,
     pub patient_id: String,
     pub patient_name: Option<String>,
     pub sex: Option<String>,

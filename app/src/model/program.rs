@@ -80,6 +80,8 @@ pub struct ProgramReport {
     /// `eligible_any`).
     pub total: CancerFigures,
     pub weeks: Vec<WeekFigures>,
+    /// Chronic findings raised in the period, per condition (see [`ChronicFigures`]).
+    pub chronic: Vec<ChronicFigures>,
     pub sites: Vec<SiteOption>,
     pub model_versions: Vec<String>,
 }
@@ -136,4 +138,29 @@ pub struct ProgramRecords {
     pub page: u64,
     pub page_size: u64,
     pub items: Vec<ProgramRecord>,
+}
+
+/// One condition's chronic findings raised in the period, by where each stands now
+/// (`new + letter_sent + acknowledged + closed = raised`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChronicFigures {
+    pub kind: crate::domain::chronic::ChronicKind,
+    pub raised: u64,
+    pub new: u64,
+    pub letter_sent: u64,
+    pub acknowledged: u64,
+    pub closed: u64,
+}
+
+impl Default for ChronicFigures {
+    fn default() -> Self {
+        ChronicFigures {
+            kind: crate::domain::chronic::ChronicKind::Steatosis,
+            raised: 0,
+            new: 0,
+            letter_sent: 0,
+            acknowledged: 0,
+            closed: 0,
+        }
+    }
 }

@@ -55,16 +55,19 @@ pub enum TimelineKind {
     Chronic,
     /// A step of a chronic finding's pathway.
     ChronicEvent,
+    /// Surveillance imaging due for a closed finding (dated in the future until it is done).
+    SurveillanceDue,
 }
 
 impl TimelineKind {
-    pub const ALL: [TimelineKind; 6] = [
+    pub const ALL: [TimelineKind; 7] = [
         TimelineKind::Study,
         TimelineKind::Finding,
         TimelineKind::FindingEvent,
         TimelineKind::MdtDecision,
         TimelineKind::Chronic,
         TimelineKind::ChronicEvent,
+        TimelineKind::SurveillanceDue,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +78,7 @@ impl TimelineKind {
             TimelineKind::MdtDecision => "mdt_decision",
             TimelineKind::Chronic => "chronic",
             TimelineKind::ChronicEvent => "chronic_event",
+            TimelineKind::SurveillanceDue => "surveillance_due",
         }
     }
 
@@ -82,7 +86,7 @@ impl TimelineKind {
     pub fn group(self) -> &'static str {
         match self {
             TimelineKind::Study => "study",
-            TimelineKind::Finding | TimelineKind::FindingEvent => "finding",
+            TimelineKind::Finding | TimelineKind::FindingEvent | TimelineKind::SurveillanceDue => "finding",
             TimelineKind::MdtDecision => "mdt",
             TimelineKind::Chronic | TimelineKind::ChronicEvent => "chronic",
         }
@@ -95,7 +99,8 @@ pub const TIMELINE_GROUPS: [&str; 4] = ["study", "finding", "mdt", "chronic"];
 /// One entry of the timeline; `detail` holds the kind's own facts (a study's `positives`,
 /// `skipped` codes and `site`; a finding's `probability` and `status`; an event's `event` and
 /// `to_status`; a decision's `t`, `n`, `m`, `stage_group`, `recommendation` and `version`; a
-/// chronic finding's `condition`, `value`, `unit` and `status`).
+/// chronic finding's `condition`, `value`, `unit` and `status`; surveillance's `months` and the
+/// finding's `status`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineItem {
     /// RFC 3339.

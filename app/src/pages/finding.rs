@@ -11,7 +11,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::followup::load_finding;
 use crate::domain::followup::EventKind;
 use crate::domain::followup::event::{
-    ConfirmedBy, ContactChannel, ContactResult, DismissReason, Outcome, WorkupModality,
+    ConfirmedBy, ContactChannel, ContactResult, DEFAULT_SURVEILLANCE_MONTHS, DismissReason, MAX_SURVEILLANCE_MONTHS,
+    Outcome, WorkupModality,
 };
 use crate::domain::language::{Labelled, Language};
 use crate::domain::organs::Organ;
@@ -492,6 +493,7 @@ fn FollowupFacts(f: FindingView) -> impl IntoView {
             {fact(t!(i18n, finding.facts.confirmed_by), f.confirmed_by.map(|c| move || c.label_in(language(i18n))))}
             {fact(t!(i18n, finding.facts.diagnosis), f.diagnosis.clone())}
             {fact(t!(i18n, finding.facts.outcome_date), f.outcome_date.clone())}
+            {fact(t!(i18n, finding.facts.surveillance_due), f.surveillance_due.clone().map(|due| format!("{due} · {} {}", f.surveillance_months.unwrap_or_default(), t_string!(i18n, finding.facts.months))))}
             <dt>{t!(i18n, finding.facts.unsuccessful_contacts)}</dt>
             <dd>{t!(i18n, finding.facts.contacts_count, count = move || unsuccessful, needed = move || needed)}</dd>
         </dl>
@@ -641,6 +643,16 @@ fn Actions(detail: FindingDetail) -> impl IntoView {
                     </label>
                 }.into_any(),
                 EventKind::AddNote => view! { <label>{t!(i18n, finding.actions.note)} " " <textarea name="text" required maxlength="4000" rows="2"></textarea></label> }.into_any(),
+                EventKind::SetSurveillance => {
+                    let months = f.surveillance_months.map_or(DEFAULT_SURVEILLANCE_MONTHS.to_string(), |m| m.to_string());
+                    view! {
+                        <label>{t!(i18n, finding.actions.months)} " "
+                            <input type="number" name="months" min="1" max=MAX_SURVEILLANCE_MONTHS.to_string() value=months />
+                        </label>
+                        <span class="muted small">{t!(i18n, finding.actions.months_hint)}</span>
+                        {note()}
+                    }.into_any()
+                }
             };
             view! {
                 <form method="post" action=format!("/findings/{}/events", f.id) class="action" data-testid=format!("action-{}", kind.as_str())>

@@ -95,7 +95,7 @@ pub fn PatientSearchPage() -> impl IntoView {
             if params.q.is_none() {
                 return Ok(None);
             }
-            load_patient_search(params).await.map(Some)
+            load_patient_search(params.q, params.page).await.map(Some)
         },
     );
     view! {
@@ -195,7 +195,7 @@ pub fn PatientRecordPage() -> impl IntoView {
         move || (params.read().get("id"), filters.get()),
         |(id, filters)| async move {
             let id = id.and_then(|id| id.parse::<Uuid>().ok()).ok_or(AppError::NotFound)?;
-            load_patient_record(id, filters).await
+            load_patient_record(id, filters.kind, filters.organ).await
         },
     );
     view! {
@@ -614,6 +614,7 @@ fn kind_text(i18n: I18n, kind: TimelineKind) -> &'static str {
         TimelineKind::MdtDecision => t_string!(i18n, patients.timeline.kind.mdt_decision),
         TimelineKind::Chronic => t_string!(i18n, patients.timeline.kind.chronic),
         TimelineKind::ChronicEvent => t_string!(i18n, patients.timeline.kind.chronic_event),
+        TimelineKind::SurveillanceDue => t_string!(i18n, patients.timeline.kind.surveillance_due),
     }
 }
 
@@ -624,7 +625,7 @@ fn entry_link(i18n: I18n, item: &TimelineItem) -> Option<(String, &'static str)>
             .study_uid
             .as_ref()
             .map(|uid| (format!("/studies/{uid}"), t_string!(i18n, patients.timeline.open_study))),
-        TimelineKind::Finding | TimelineKind::FindingEvent => {
+        TimelineKind::Finding | TimelineKind::FindingEvent | TimelineKind::SurveillanceDue => {
             item.ref_id.map(|id| (format!("/findings/{id}"), t_string!(i18n, patients.timeline.open_finding)))
         }
         TimelineKind::MdtDecision => {
@@ -724,6 +725,13 @@ fn facts_text(i18n: I18n, item: &TimelineItem) -> String {
                 parts.push(figure(value, text("unit").unwrap_or_default()).trim_end().to_owned());
             }
             parts.extend(text("status").map(|s| chronic_status_text(language, s)));
+        }
+        TimelineKind::SurveillanceDue => {
+            parts.extend(organ);
+            if let Some(months) = number("months") {
+                parts.push(format!("{months:.0} {}", t_string!(i18n, patients.timeline.months)));
+            }
+            parts.extend(text("status").map(|s| finding_status_text(language, s)));
         }
         TimelineKind::ChronicEvent => {
             parts.extend(text("condition").map(|c| condition_text(language, c)));

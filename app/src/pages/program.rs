@@ -20,7 +20,7 @@ use crate::domain::program::summary::{self, Facts, thousands};
 use crate::domain::program::{Figure, Proportion, SkipReason};
 use crate::format;
 use crate::i18n::{language, t, t_string, use_i18n};
-use crate::model::program::{CancerFigures, ProgramParams, ProgramReport, SiteOption, SkipCount};
+use crate::model::program::{CancerFigures, ChronicFigures, ProgramParams, ProgramReport, SiteOption, SkipCount};
 
 pub use records::RecordsPage;
 
@@ -251,7 +251,49 @@ fn Report(report: ProgramReport) -> impl IntoView {
             <h2 id="program-trend-heading">{t!(i18n, program.trend.heading)}</h2>
             <chart::TrendChart weeks=report.weeks from=report.from to=report.to />
         </section>
+        <ChronicTable figures=report.chronic />
     }
+}
+
+/// The chronic-disease pathway in the period: findings raised per condition, by where each
+/// stands now, linked to the coordinators' list.
+#[component]
+fn ChronicTable(figures: Vec<ChronicFigures>) -> impl IntoView {
+    let i18n = use_i18n();
+    let rows = figures
+        .into_iter()
+        .map(|f| {
+            let kind = f.kind;
+            view! {
+                <tr data-testid=format!("chronic-{}", kind.as_str())>
+                    <th scope="row"><a href=format!("/chronic?status=all&kind={}", kind.as_str())>{move || kind.label_in(language(i18n))}</a></th>
+                    <td data-testid="chronic-raised">{thousands(f.raised)}</td>
+                    <td>{thousands(f.new)}</td>
+                    <td>{thousands(f.letter_sent)}</td>
+                    <td>{thousands(f.acknowledged)}</td>
+                    <td>{thousands(f.closed)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="program-chronic-heading">
+            <h2 id="program-chronic-heading">{t!(i18n, program.chronic.heading)}</h2>
+            <p class="muted small">{t!(i18n, program.chronic.explainer)}</p>
+            <table class="grid dense" data-testid="program-chronic">
+                <thead><tr>
+                    <th scope="col">{t!(i18n, program.chronic.condition)}</th>
+                    <th scope="col">{t!(i18n, program.chronic.raised)}</th>
+                    <th scope="col">{t!(i18n, program.chronic.new)}</th>
+                    <th scope="col">{t!(i18n, program.chronic.letter_sent)}</th>
+                    <th scope="col">{t!(i18n, program.chronic.acknowledged)}</th>
+                    <th scope="col">{t!(i18n, program.chronic.closed)}</th>
+                </tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+    .into_any()
 }
 
 /// The series of the period: screened, eligible, skipped (and why), each linked to its list.

@@ -358,11 +358,29 @@ async fn record_in_transaction(
     Ok(ChronicRecorded { id, status: next, version: new_version })
 }
 
-/// Findings by kind and status within the caller's sites, for the programme page.
-pub async fn counts(pool: &PgPool, caller: &Caller) -> Result<Vec<(ChronicKind, ChronicStatus, i64)>, ServiceError> {
-    db::counts(pool, caller.user.site_scope().as_deref())
-        .await?
+/// The programme page's chronic table: per condition, the findings raised in the period at the
+/// chosen site within the caller's sites, by where they stand now (the states add up to
+/// `raised`).
+pub async fn figures(
+    pool: &PgPool,
+    filter: &elysium_db::program::ProgramFilter,
+) -> Result<Vec<crate::model::program::ChronicFigures>, ServiceError> {
+    let rows = db::counts(pool, filter.from, filter.to, filter.site_code.as_deref(), filter.scope.as_deref()).await?;
+    ChronicKind::ALL
         .into_iter()
-        .map(|(kind, status, n)| Ok((parse("kind", &kind)?, parse("status", &status)?, n)))
+        .map(|kind| {
+            let mut figures = crate::model::program::ChronicFigures { kind, ..Default::default() };
+            for (_, status, n) in rows.iter().filter(|(k, _, _)| k == kind.as_str()) {
+                let n = u64::try_from(*n).unwrap_or(0);
+                figures.raised += n;
+                match parse::<ChronicStatus>("status", status)? {
+                    ChronicStatus::New => figures.new += n,
+                    ChronicStatus::LetterSent => figures.letter_sent += n,
+                    ChronicStatus::Acknowledged => figures.acknowledged += n,
+                    ChronicStatus::Closed => figures.closed += n,
+                }
+            }
+            Ok(figures)
+        })
         .collect()
 }

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::domain::followup::dates::add_days;
+use crate::domain::followup::dates::{add_days, add_months};
 use crate::domain::followup::event::{ConfirmedBy, DismissReason, Outcome, WorkupModality};
 use crate::domain::followup::{
     EventKind, Facts, FindingEvent, FindingStatus, Refusal, ServiceLevels, apply, available, is_overdue, lifecycle,
@@ -21,6 +21,10 @@ use crate::format;
 use crate::model::SessionUser;
 use crate::model::followup::*;
 use crate::service::{Audit, Caller, ServiceError};
+
+/// The surveillance list (`quick=surveillance`) holds the findings whose imaging is due within
+/// this many days, or overdue.
+pub const SURVEILLANCE_WINDOW_DAYS: u32 = 60;
 
 /// The program's calendar day (UTC).
 pub fn today() -> Date {
@@ -165,9 +169,16 @@ async fn record_in_transaction(
         FindingEvent::RecordContactAttempt { result, .. } if result.is_unsuccessful() => {
             update.unsuccessful_contacts += 1;
         }
+        FindingEvent::SetSurveillance { months, .. } => {
+            update.surveillance_months = months.and_then(|m| i32::try_from(m).ok());
+            update.surveillance_due = months.map(|m| add_months(today, m));
+        }
         FindingEvent::Reopen { .. } => {
-            // The closed outcome stays in the history; the finding starts a fresh clock.
+            // The closed outcome stays in the history; the finding starts a fresh clock (and
+            // any surveillance ends: the finding is being worked again).
             update.clock_start = today;
+            update.surveillance_months = None;
+            update.surveillance_due = None;
             update.dismiss_reason = None;
             update.outcome = None;
             update.confirmed_by = None;
@@ -422,8 +433,12 @@ pub async fn worklist_query(
         Some("unassigned") => query.assignee = AssigneeFilter::Unassigned,
         Some("overdue") => query.overdue_only = true,
         Some("week") => query.due_by = Some(add_days(today, 7)),
+        Some("surveillance") => query.surveillance_due_by = Some(add_days(today, SURVEILLANCE_WINDOW_DAYS)),
         Some(other) => {
-            return Err(invalid("quick", format!("unknown quick filter `{other}` (mine, unassigned, overdue, week)")));
+            return Err(invalid(
+                "quick",
+                format!("unknown quick filter `{other}` (mine, unassigned, overdue, week, surveillance)"),
+            ));
         }
     }
     query.statuses = match text(&params.status).as_deref() {
@@ -438,6 +453,11 @@ pub async fn worklist_query(
             vec![status.as_str().to_owned()]
         }
     };
+    // Surveillance follows closed findings: the open default would list none of them.
+    if query.surveillance_due_by.is_some() && query.statuses.is_empty() {
+        query.statuses =
+            FindingStatus::ALL.into_iter().filter(|s| s.is_closed()).map(|s| s.as_str().to_owned()).collect();
+    }
     if let Some(organ) = text(&params.organ) {
         let organ: Organ =
             organ.parse().map_err(|e: crate::domain::organs::UnknownOrgan| invalid("organ", e.to_string()))?;
@@ -494,7 +514,9 @@ pub async fn worklist_query(
         query.born_from = Some(years_before(today, max + 1).next_day().unwrap_or(today));
     }
     query.sort = match text(&params.sort).as_deref() {
+        None if query.surveillance_due_by.is_some() => WorklistSort::SurveillanceDue,
         None | Some("priority") => WorklistSort::Priority,
+        Some("surveillance_due") => WorklistSort::SurveillanceDue,
         Some("probability") => WorklistSort::Probability,
         Some("due_date") => WorklistSort::DueDate,
         Some("study_date") => WorklistSort::StudyDate,
@@ -502,7 +524,7 @@ pub async fn worklist_query(
         Some(other) => return Err(invalid("sort", format!("cannot sort by `{other}`"))),
     };
     query.descending = match text(&params.dir).as_deref() {
-        None => !matches!(query.sort, WorklistSort::DueDate),
+        None => !matches!(query.sort, WorklistSort::DueDate | WorklistSort::SurveillanceDue),
         Some("desc") => true,
         Some("asc") => false,
         Some(_) => return Err(invalid("dir", "asc or desc")),
@@ -680,6 +702,8 @@ fn finding_view(
         dismiss_reason: row.dismiss_reason.as_deref().and_then(DismissReason::parse),
         unsuccessful_contacts: row.unsuccessful_contacts,
         contacts_before_lost: levels.contacts_before_lost,
+        surveillance_months: row.surveillance_months,
+        surveillance_due: row.surveillance_due.map(format::date),
         patient_id: row.patient_id,
         patient_name: tidy_name(row.patient_name),
         sex: row.patient_sex,

@@ -240,6 +240,7 @@ pub async fn report(
         skipped: screened.iter().filter(|r| r.status == "skipped").count() as u64,
         skipped_by_reason,
         weeks: weeks(&checked, &screened, &all),
+        chronic: crate::service::chronic::figures(pool, &filter).await?,
         cancers: rows,
         total,
         sites: elysium_db::sites::list(pool)

@@ -367,11 +367,26 @@ pub async fn observations(pool: &PgPool, id: i64) -> DbResult<Vec<ObservationRow
     .await?)
 }
 
-/// Findings by kind and status within `scope` (the programme page's chronic table).
-pub async fn counts(pool: &PgPool, scope: Option<&[Uuid]>) -> DbResult<Vec<(String, String, i64)>> {
+/// Findings raised from `from` to `to` (inclusive days; `None`: open-ended) at site `site_code`
+/// (`None`: any) within `scope`, counted by kind and current status: the programme page's
+/// chronic table.
+pub async fn counts(
+    pool: &PgPool,
+    from: Option<Date>,
+    to: Option<Date>,
+    site_code: Option<&str>,
+    scope: Option<&[Uuid]>,
+) -> DbResult<Vec<(String, String, i64)>> {
     Ok(sqlx::query!(
-        r#"select kind, status, count(*) as "n!" from chronic_finding
-           where ($1::uuid[] is null or site_id = any($1)) group by kind, status order by kind, status"#,
+        r#"select c.kind, c.status, count(*) as "n!" from chronic_finding c left join site si on si.id = c.site_id
+           where ($1::date is null or c.raised_at >= $1::date)
+             and ($2::date is null or c.raised_at < $2::date + 1)
+             and ($3::text is null or si.code = $3)
+             and ($4::uuid[] is null or c.site_id = any($4))
+           group by c.kind, c.status order by c.kind, c.status"#,
+        from,
+        to,
+        site_code,
         scope
     )
     .fetch_all(pool)

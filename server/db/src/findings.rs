@@ -65,6 +65,8 @@ pub struct FindingRow {
     pub outcome_date: Option<Date>,
     pub dismiss_reason: Option<String>,
     pub unsuccessful_contacts: i32,
+    pub surveillance_months: Option<i32>,
+    pub surveillance_due: Option<Date>,
     pub patient_ref: Uuid,
     pub patient_id: String,
     pub patient_name: Option<String>,
@@ -98,6 +100,9 @@ pub struct FindingUpdate {
     pub outcome_date: Option<Date>,
     pub dismiss_reason: Option<String>,
     pub unsuccessful_contacts: i32,
+    /// Both set (imaging again by the due date) or both unset.
+    pub surveillance_months: Option<i32>,
+    pub surveillance_due: Option<Date>,
 }
 
 impl FindingRow {
@@ -119,6 +124,8 @@ impl FindingRow {
             outcome_date: self.outcome_date,
             dismiss_reason: self.dismiss_reason.clone(),
             unsuccessful_contacts: self.unsuccessful_contacts,
+            surveillance_months: self.surveillance_months,
+            surveillance_due: self.surveillance_due,
         }
     }
 }
@@ -205,6 +212,7 @@ pub(crate) const FINDING_COLUMNS: &str = r#"
     u.username as assignee_username, u.display_name as assignee_name,
     f.workup_modality, f.workup_due, f.workup_responsible, f.appointment_date, f.appointment_site,
     f.outcome, f.confirmed_by, f.diagnosis, f.outcome_date, f.dismiss_reason, f.unsuccessful_contacts,
+    f.surveillance_months, f.surveillance_due,
     f.patient_ref, p.patient_id, p.name as patient_name, p.sex as patient_sex, p.birth_date as patient_birth_date,
     p.letter_language as patient_letter_language,
     st.study_uid, f.study_date, se.series_uid, f.site_id, si.code as site_code, si.name as site_name
@@ -240,7 +248,8 @@ pub async fn update(
         "update finding set status = $3, assignee_id = $4, due_date = $5, clock_start = $6,
                 workup_modality = $7, workup_due = $8, workup_responsible = $9, appointment_date = $10,
                 appointment_site = $11, outcome = $12, confirmed_by = $13, diagnosis = $14, outcome_date = $15,
-                dismiss_reason = $16, unsuccessful_contacts = $17, version = version + 1, updated_at = now()
+                dismiss_reason = $16, unsuccessful_contacts = $17, surveillance_months = $18, surveillance_due = $19,
+                version = version + 1, updated_at = now()
          where id = $1 and version = $2
          returning version",
         id,
@@ -260,6 +269,8 @@ pub async fn update(
         update.outcome_date,
         update.dismiss_reason,
         update.unsuccessful_contacts,
+        update.surveillance_months,
+        update.surveillance_due,
     )
     .fetch_optional(&mut *conn)
     .await?;

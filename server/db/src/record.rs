@@ -253,6 +253,11 @@ pub async fn timeline(
              from finding_event e join finding f on f.id = e.finding_id join st on st.id = f.study_ref
              where e.version > 1
              union all
+             select f.surveillance_due::timestamp at time zone 'UTC', 'surveillance_due', st.study_uid, f.organ, f.id,
+                    st.pid, jsonb_build_object('months', f.surveillance_months, 'status', f.status)
+             from finding f join st on st.id = f.study_ref
+             where f.surveillance_due is not null
+             union all
              select d.decided_at, 'mdt_decision', null, c.cancer, c.id, p.patient_id,
                     jsonb_build_object('version', d.version, 't', d.t, 'n', d.n, 'm', d.m, 'stage_group', d.stage_group,
                                        'recommendation', d.recommendation, 'amended', d.version > 1)

@@ -26,6 +26,8 @@ pub enum WorklistSort {
     DueDate,
     StudyDate,
     Detected,
+    /// The surveillance imaging due date (closed findings under surveillance).
+    SurveillanceDue,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +43,8 @@ pub struct WorklistQuery {
     pub overdue_only: bool,
     /// Due on or before this date (and not yet overdue): "due this week".
     pub due_by: Option<Date>,
+    /// Under surveillance with imaging due on or before this date (overdue included).
+    pub surveillance_due_by: Option<Date>,
     pub min_probability: Option<f64>,
     pub sex: Option<String>,
     /// Patients born on or after / on or before (the age filter, converted by the caller).
@@ -63,6 +67,7 @@ impl WorklistQuery {
             assignee: AssigneeFilter::Anyone,
             overdue_only: false,
             due_by: None,
+            surveillance_due_by: None,
             min_probability: None,
             sex: None,
             born_from: None,
@@ -176,6 +181,7 @@ fn rows_statement(q: &WorklistQuery, prefix: &str) -> QueryBuilder<'static, Post
             WorklistSort::DueDate => ("f.due_date", " nulls last"),
             WorklistSort::StudyDate => ("f.study_date", " nulls last"),
             WorklistSort::Detected => ("f.detected_at", ""),
+            WorklistSort::SurveillanceDue => ("f.surveillance_due", " nulls last"),
         };
         let direction = if q.descending { " desc" } else { " asc" };
         query.push(format!(
@@ -187,7 +193,7 @@ fn rows_statement(q: &WorklistQuery, prefix: &str) -> QueryBuilder<'static, Post
     }
     query.push(
         ") select f.id, f.status, f.version, f.organ, f.class_label, f.probability, f.threshold, f.model_version,
-                  f.due_date, f.study_date, f.detected_at, p.patient_id, p.name as patient_name, p.sex as patient_sex,
+                  coalesce(f.due_date, f.surveillance_due) as due_date, f.study_date, f.detected_at, p.patient_id, p.name as patient_name, p.sex as patient_sex,
                   p.birth_date as patient_birth_date, si.code as site_code, u.username as assignee_username,
                   u.display_name as assignee_name
            from page join finding f on f.id = page.id
@@ -232,6 +238,9 @@ fn push_from_where(query: &mut QueryBuilder<'_, Postgres>, q: &WorklistQuery) {
     }
     if let Some(due_by) = q.due_by {
         query.push(" and f.due_date >= ").push_bind(q.today).push(" and f.due_date <= ").push_bind(due_by);
+    }
+    if let Some(by) = q.surveillance_due_by {
+        query.push(" and f.surveillance_due <= ").push_bind(by);
     }
     if let Some(min) = q.min_probability {
         query.push(" and f.probability >= ").push_bind(min);

@@ -137,6 +137,7 @@ pub async fn seed(pool: &sqlx::PgPool) -> anyhow::Result<()> {
         reason: LINK_REASON.to_owned(),
     };
     app::service::record::link(pool, &admin, first, &request).await.context("linking the demo records")?;
+    seed_surveillance(pool, &app::service::Caller::new(users.radiologist.clone(), None)).await?;
     let caller = app::service::Caller::new(users.coordinator.clone(), None);
     let letter = |physician: &str| ChronicEvent::SendLetter { physician: physician.to_owned() };
     let steps: [(&str, &str, Vec<ChronicEvent>); 3] = [
@@ -246,4 +247,26 @@ async fn store_scan(
     .fetch_one(&mut *tx)
     .await?;
     Ok(result_id)
+}
+
+/// Surveillance on two of the programme history's benign findings (when it has them): one due
+/// next month, on the coordinators' surveillance list (`/worklist?quick=surveillance`), and one
+/// due in a year.
+async fn seed_surveillance(pool: &sqlx::PgPool, radiologist: &app::service::Caller) -> anyhow::Result<()> {
+    let benign: Vec<(i64, i32)> = sqlx::query_as(
+        "select id, version from finding where status = 'benign' and surveillance_due is null order by outcome_date desc, id limit 2",
+    )
+    .fetch_all(pool)
+    .await?;
+    let levels = app::domain::followup::ServiceLevels::default();
+    for ((id, version), months) in benign.into_iter().zip([1, 12]) {
+        let event = app::domain::followup::FindingEvent::SetSurveillance {
+            months: Some(months),
+            note: Some("Small indeterminate lesion: image again.".into()),
+        };
+        app::service::followup::record(pool, radiologist, &levels, id, version, event)
+            .await
+            .with_context(|| format!("surveillance of demo finding #{id}"))?;
+    }
+    Ok(())
 }

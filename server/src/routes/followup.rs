@@ -155,6 +155,11 @@ pub async fn record_event_form(
         match name.as_str() {
             "expected_version" => expected_version = value.parse::<i32>().ok(),
             _ if value.is_empty() => {}
+            // The one number a form sends (a surveillance interval); anything else stays text
+            // and is refused by the event's schema with the field's name.
+            "months" => {
+                event.insert(name, value.parse::<u32>().map_or(Value::String(value), Value::from));
+            }
             _ => {
                 event.insert(name, Value::String(value));
             }

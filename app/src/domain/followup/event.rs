@@ -11,6 +11,12 @@ use crate::format::iso_date;
 pub const MAX_TEXT: usize = 4000;
 /// Short text fields: a diagnosis, a clinician's name, a site.
 pub const MAX_SHORT_TEXT: usize = 200;
+/// The longest surveillance interval (months): five years.
+pub const MAX_SURVEILLANCE_MONTHS: u32 = 60;
+/// The interval the finding page proposes. The programme's default, as the issue gave it; the
+/// person setting it chooses per patient (for lung nodules, for one, Fleischner Society
+/// guidance ranges from 3 to 24 months: MacMahon H et al., Radiology 2017;284:228-243).
+pub const DEFAULT_SURVEILLANCE_MONTHS: u32 = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
@@ -70,6 +76,14 @@ pub enum FindingEvent {
     AddNote {
         text: String,
     },
+    /// Imaging again after `months` (from today) for a closed finding that is benign, had no
+    /// lesion or was dismissed; `None` ends the surveillance.
+    SetSurveillance {
+        #[serde(default)]
+        months: Option<u32>,
+        #[serde(default)]
+        note: Option<String>,
+    },
 }
 
 /// An event's name without its payload: what the transition table and the permissions speak of.
@@ -89,10 +103,11 @@ pub enum EventKind {
     Reopen,
     Assign,
     AddNote,
+    SetSurveillance,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::StartReview,
         EventKind::Dismiss,
         EventKind::OrderWorkup,
@@ -106,6 +121,7 @@ impl EventKind {
         EventKind::Reopen,
         EventKind::Assign,
         EventKind::AddNote,
+        EventKind::SetSurveillance,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -123,6 +139,7 @@ impl EventKind {
             EventKind::Reopen => "reopen",
             EventKind::Assign => "assign",
             EventKind::AddNote => "add_note",
+            EventKind::SetSurveillance => "set_surveillance",
         }
     }
 
@@ -141,6 +158,7 @@ impl EventKind {
             EventKind::Reopen => "Reopen",
             EventKind::Assign => "Assign",
             EventKind::AddNote => "Add note",
+            EventKind::SetSurveillance => "Set surveillance",
         }
     }
 }
@@ -165,6 +183,7 @@ impl crate::domain::language::Labelled for EventKind {
             EventKind::Reopen => "重新打开",
             EventKind::Assign => "分配",
             EventKind::AddNote => "添加备注",
+            EventKind::SetSurveillance => "设定随访复查",
         }
     }
 }
@@ -191,6 +210,7 @@ impl FindingEvent {
             FindingEvent::Reopen { .. } => EventKind::Reopen,
             FindingEvent::Assign { .. } => EventKind::Assign,
             FindingEvent::AddNote { .. } => EventKind::AddNote,
+            FindingEvent::SetSurveillance { .. } => EventKind::SetSurveillance,
         }
     }
 
@@ -203,6 +223,7 @@ impl FindingEvent {
             }),
             FindingEvent::Reopen { reason } => Some(reason.clone()),
             FindingEvent::MarkDeclined { note } => note.clone(),
+            FindingEvent::SetSurveillance { note, .. } => note.clone(),
             _ => None,
         }
     }
@@ -232,6 +253,7 @@ impl FindingEvent {
                 FindingEvent::Assign { assignee: opt(assignee).map(|a| a.to_lowercase()) }
             }
             FindingEvent::AddNote { text } => FindingEvent::AddNote { text: text.trim().to_owned() },
+            FindingEvent::SetSurveillance { months, note } => FindingEvent::SetSurveillance { months, note: opt(note) },
             other @ (FindingEvent::StartReview | FindingEvent::MarkLost | FindingEvent::ReferToMdt) => other,
         }
     }

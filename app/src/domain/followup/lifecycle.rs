@@ -64,6 +64,8 @@ pub fn targets(status: FindingStatus, kind: EventKind) -> &'static [FindingStatu
         (EventKind::Reopen, s) if s.is_closed() => &[S::InReview],
         (EventKind::RecordContactAttempt | EventKind::Assign, s) if s.is_open() => same(s),
         (EventKind::AddNote, s) => same(s),
+        // Surveillance follows a closure that leaves something to watch; it does not reopen.
+        (EventKind::SetSurveillance, s @ (S::Benign | S::NoLesion | S::Dismissed)) => same(s),
         _ => &[],
     }
 }
@@ -91,7 +93,8 @@ pub fn roles_for(kind: EventKind) -> &'static [Role] {
         | EventKind::RecordContactAttempt
         | EventKind::MarkDeclined
         | EventKind::MarkLost
-        | EventKind::ReferToMdt => CLINICAL,
+        | EventKind::ReferToMdt
+        | EventKind::SetSurveillance => CLINICAL,
     }
 }
 
@@ -197,6 +200,17 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
             text("reason", Some(reason), MAX_TEXT)
         }
         FindingEvent::Assign { assignee } => text("assignee", assignee.as_deref(), 64),
+        FindingEvent::SetSurveillance { months, note } => {
+            if let Some(months) = months
+                && !(1..=super::event::MAX_SURVEILLANCE_MONTHS).contains(months)
+            {
+                return Err(Refusal::invalid(
+                    "months",
+                    format!("1 to {} months", super::event::MAX_SURVEILLANCE_MONTHS),
+                ));
+            }
+            text("note", note.as_deref(), MAX_TEXT)
+        }
         FindingEvent::AddNote { text: note } => {
             if note.is_empty() {
                 return Err(Refusal::invalid("text", "the note is empty"));

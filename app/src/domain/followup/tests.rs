@@ -38,6 +38,7 @@ fn spec_allows(from: S, kind: EventKind, to: S) -> bool {
         || (name == "reopen" && CLOSED.contains(&from) && to == S::InReview)
         || (matches!(name, "record_contact_attempt" | "assign") && OPEN.contains(&from) && to == from)
         || (name == "add_note" && to == from)
+        || (name == "set_surveillance" && matches!(from, S::Benign | S::NoLesion | S::Dismissed) && to == from)
 }
 
 /// Cell by cell: the table's answer for every (state, event) equals the specification's.
@@ -95,6 +96,7 @@ fn example(kind: EventKind) -> FindingEvent {
         EventKind::Reopen => FindingEvent::Reopen { reason: "new information".into() },
         EventKind::Assign => FindingEvent::Assign { assignee: Some("cora".into()) },
         EventKind::AddNote => FindingEvent::AddNote { text: "called GP".into() },
+        EventKind::SetSurveillance => FindingEvent::SetSurveillance { months: Some(12), note: None },
     }
 }
 
@@ -403,4 +405,26 @@ fn the_ui_offers_exactly_what_the_specification_allows_by_state_and_role() {
 fn refusals_read_well() {
     let refusal = apply(S::Dismissed, &FindingEvent::StartReview, &facts(&[Role::Coordinator])).expect_err("refused");
     assert_eq!(refusal.to_string(), "`start_review` is not possible while the finding is dismissed");
+}
+
+#[test]
+fn surveillance_intervals_are_one_to_sixty_months_or_none() {
+    let radiologist = [Role::Radiologist];
+    let set = |months| FindingEvent::SetSurveillance { months, note: None };
+    for (months, ok) in [(Some(0), false), (Some(1), true), (Some(60), true), (Some(61), false), (None, true)] {
+        assert_eq!(apply(S::Benign, &set(months), &facts(&radiologist)).is_ok(), ok, "{months:?}");
+    }
+    assert!(matches!(
+        apply(S::Benign, &set(Some(0)), &facts(&radiologist)),
+        Err(Refusal::Invalid { field: "months", .. })
+    ));
+    // Not on an open finding, nor on a confirmed cancer (the board follows those).
+    assert!(matches!(apply(S::InReview, &set(Some(12)), &facts(&radiologist)), Err(Refusal::NotInThisState { .. })));
+    assert!(matches!(
+        apply(S::ConfirmedMalignant, &set(Some(12)), &facts(&radiologist)),
+        Err(Refusal::NotInThisState { .. })
+    ));
+    // The state stays: surveillance does not reopen the finding.
+    assert_eq!(apply(S::NoLesion, &set(Some(6)), &facts(&[Role::Coordinator])), Ok(S::NoLesion));
+    assert!(matches!(apply(S::Benign, &set(Some(6)), &facts(&[Role::Surgeon])), Err(Refusal::RoleMayNot { .. })));
 }

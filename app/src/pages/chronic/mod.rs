@@ -59,7 +59,7 @@ pub fn ChronicListPage() -> impl IntoView {
         let get = |k: &str| q.get(k).filter(|v| !v.is_empty());
         ChronicParams { status: get("status"), kind: get("kind"), page: get("page").and_then(|p| p.parse().ok()) }
     });
-    let list = Resource::new(move || params.get(), load_chronic_list);
+    let list = Resource::new(move || params.get(), |p| load_chronic_list(p.status, p.kind, p.page));
     view! {
         <Title text=move || t_string!(i18n, chronic.title).to_owned() />
         <h1>{t!(i18n, chronic.title)}</h1>
