@@ -22,6 +22,12 @@ async fn each_role_gets_its_home_and_navigation(pool: PgPool) {
         assert!(html.contains("Sign out"), "{role}");
         assert_eq!(html.contains("href=\"/admin/users\""), sees_admin, "{role} admin navigation");
         assert!(html.contains("/pkg/elysium.js"), "the page loads the hydration bundle");
+        // The coordinator's way to the chronic pathway, the surveillance list and the patient
+        // record; the navigation offers the chronic list to those who work it.
+        let longitudinal = ["href=\"/chronic\"", "href=\"/worklist?quick=surveillance\"", "href=\"/patients\""];
+        assert_eq!(longitudinal.iter().all(|link| html.contains(link)), role == "coordinator", "{role} home links");
+        assert_eq!(html.contains("href=\"/chronic\""), role != "surgeon", "{role} chronic navigation");
+        assert!(html.contains("href=\"/patients\""), "{role} patient navigation");
     }
 }
 

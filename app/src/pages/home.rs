@@ -72,6 +72,11 @@ fn Home(user: SessionUser) -> impl IntoView {
                             <a href="/mdt">{t!(i18n, home.board.cases)}</a>
                             " · " <a href="/mdt/meetings">{t!(i18n, home.board.meetings)}</a>
                         </p>
+                        <p class="card-links" data-testid="coordinator-longitudinal-links">
+                            <a href="/chronic">{t!(i18n, home.chronic)}</a>
+                            " · " <a href="/worklist?quick=surveillance">{t!(i18n, home.surveillance)}</a>
+                            " · " <a href="/patients">{t!(i18n, home.patients)}</a>
+                        </p>
                     })}
                     {(role == Role::Admin).then(|| view! {
                         <p class="card-links"><a href="/mdt/agreement" data-testid="admin-agreement-link">{t!(i18n, home.board.agreement)}</a></p>

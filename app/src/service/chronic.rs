@@ -271,10 +271,11 @@ pub async fn detail(pool: &PgPool, caller: &Caller, id: i64) -> Result<ChronicDe
     })
 }
 
-/// The role an event is recorded under: the first of the caller's roles the table allows.
-fn acting_role(caller: &Caller, kind: ChronicEventKind) -> Role {
+/// The role an event is recorded under: the first of the caller's roles the table allows
+/// (`apply` has refused a caller with none of them before this is asked).
+fn acting_role(caller: &Caller, kind: ChronicEventKind) -> Option<Role> {
     let allowed = crate::domain::chronic::lifecycle::roles_for(kind);
-    caller.user.roles.iter().copied().find(|r| allowed.contains(r)).unwrap_or(caller.user.roles[0])
+    caller.user.roles.iter().copied().find(|r| allowed.contains(r))
 }
 
 /// Records `event` on finding `id` if it is still at `expected_version`. A refusal changes
@@ -334,7 +335,7 @@ async fn record_in_transaction(
         _ => (None, None),
     };
     let payload = serde_json::to_value(event).map_err(ServiceError::internal)?;
-    let role = acting_role(caller, kind);
+    let role = acting_role(caller, kind).ok_or(ServiceError::Forbidden)?;
     let new_version = db::record(
         &mut tx,
         &ChronicUpdate { id, to_status: next.as_str(), physician, close_reason },
