@@ -203,8 +203,7 @@ pub async fn list(pool: &PgPool, caller: &Caller, params: &ChronicParams) -> Res
 
 /// A finding the caller may see (404 otherwise: outside one's sites is the same as unknown).
 async fn visible(pool: &PgPool, caller: &Caller, id: i64) -> Result<ChronicRow, ServiceError> {
-    let mut conn = pool.acquire().await.map_err(DbError::from)?;
-    let row = db::get(&mut conn, id).await?.ok_or(ServiceError::NotFound)?;
+    let row = db::get(pool, id).await?.ok_or(ServiceError::NotFound)?;
     if !caller.user.may_see_site(row.site_id) {
         return Err(ServiceError::NotFound);
     }

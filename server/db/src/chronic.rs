@@ -194,7 +194,31 @@ pub struct ChronicQuery {
 /// One page of findings, oldest first within the open ones (the longest waiting lead), and the
 /// total that match.
 pub async fn list(pool: &PgPool, query: &ChronicQuery) -> DbResult<(Vec<ChronicRow>, i64)> {
-    let rows = sqlx::query_as!(
+    let rows = rows(pool, query, None).await?;
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from chronic_finding c
+           where ($1::text[] is null or c.status = any($1))
+             and ($2::text is null or c.kind = $2)
+             and ($3::uuid[] is null or c.site_id = any($3))"#,
+        query.statuses.as_deref(),
+        query.kind.as_deref(),
+        query.scope.as_deref()
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// One finding (`None` when unknown).
+pub async fn get(pool: &PgPool, id: i64) -> DbResult<Option<ChronicRow>> {
+    let query = ChronicQuery { limit: 1, ..ChronicQuery::default() };
+    Ok(rows(pool, &query, Some(id)).await?.into_iter().next())
+}
+
+/// The list's rows, or the one finding `id`: one SELECT for both, so the page and the list
+/// never disagree on what a finding shows.
+async fn rows(pool: &PgPool, query: &ChronicQuery, id: Option<i64>) -> DbResult<Vec<ChronicRow>> {
+    Ok(sqlx::query_as!(
         ChronicRow,
         r#"select c.id, c.kind, c.status, c.criterion, c.value, c.unit, c.rules, c.physician, c.close_reason,
                   c.version, c.raised_at, c.updated_at, p.id as patient_ref, p.patient_id, p.name as patient_name,
@@ -211,50 +235,17 @@ pub async fn list(pool: &PgPool, query: &ChronicQuery) -> DbResult<(Vec<ChronicR
            where ($1::text[] is null or c.status = any($1))
              and ($2::text is null or c.kind = $2)
              and ($3::uuid[] is null or c.site_id = any($3))
+             and ($6::bigint is null or c.id = $6)
            order by (c.status = 'closed'), c.raised_at, c.id
            limit $4 offset $5"#,
         query.statuses.as_deref(),
         query.kind.as_deref(),
         query.scope.as_deref(),
         query.limit,
-        query.offset
-    )
-    .fetch_all(pool)
-    .await?;
-    let total = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from chronic_finding c
-           where ($1::text[] is null or c.status = any($1))
-             and ($2::text is null or c.kind = $2)
-             and ($3::uuid[] is null or c.site_id = any($3))"#,
-        query.statuses.as_deref(),
-        query.kind.as_deref(),
-        query.scope.as_deref()
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok((rows, total))
-}
-
-/// One finding (`None` when unknown).
-pub async fn get(conn: &mut PgConnection, id: i64) -> DbResult<Option<ChronicRow>> {
-    Ok(sqlx::query_as!(
-        ChronicRow,
-        r#"select c.id, c.kind, c.status, c.criterion, c.value, c.unit, c.rules, c.physician, c.close_reason,
-                  c.version, c.raised_at, c.updated_at, p.id as patient_ref, p.patient_id, p.name as patient_name,
-                  p.sex as patient_sex, p.birth_date as patient_birth_date,
-                  p.letter_language as patient_letter_language, st.study_uid, st.study_date,
-                  st.referring_physician, c.site_id, si.code as "site_code?", si.name as "site_name?",
-                  o.value as "latest_value?", o.observed_on as "latest_on?"
-           from chronic_finding c
-           join patient p on p.id = c.patient_ref
-           join study st on st.id = c.study_ref
-           left join site si on si.id = c.site_id
-           left join lateral (select value, observed_on from chronic_observation
-                              where chronic_ref = c.id order by observed_on desc, id desc limit 1) o on true
-           where c.id = $1"#,
+        query.offset,
         id
     )
-    .fetch_optional(&mut *conn)
+    .fetch_all(pool)
     .await?)
 }
 
