@@ -6,7 +6,7 @@
 use leptos::server_fn::codec::GetUrl;
 
 use crate::model::AppError;
-use crate::model::chronic::{ChronicDetail, ChronicList, ChronicParams};
+use crate::model::chronic::{ChronicDetail, ChronicList};
 
 /// The list's filters as separate arguments: a URL-encoded struct whose fields are all absent
 /// would not arrive at all.
@@ -17,7 +17,7 @@ pub async fn load_chronic_list(
     page: Option<u32>,
 ) -> Result<ChronicList, AppError> {
     use crate::api::session::ssr::{caller, pool};
-    let params = ChronicParams { status, kind, page };
+    let params = crate::model::chronic::ChronicParams { status, kind, page };
     Ok(crate::service::chronic::list(&pool()?, &caller()?, &params).await?)
 }
 

@@ -6,7 +6,7 @@
 use leptos::server_fn::codec::GetUrl;
 
 use crate::model::AppError;
-use crate::model::record::{PatientList, PatientRecord, PatientSearchParams, TimelineParams};
+use crate::model::record::{PatientList, PatientRecord};
 
 // Filters travel as separate arguments: a URL-encoded struct whose fields are all absent would
 // not arrive at all ("missing field").
@@ -14,7 +14,7 @@ use crate::model::record::{PatientList, PatientRecord, PatientSearchParams, Time
 #[leptos::server(prefix = "/api/fn", endpoint = "patients", input = GetUrl)]
 pub async fn load_patient_search(q: Option<String>, page: Option<u32>) -> Result<PatientList, AppError> {
     use crate::api::session::ssr::{caller, pool};
-    let params = PatientSearchParams { q, page };
+    let params = crate::model::record::PatientSearchParams { q, page };
     Ok(crate::service::record::search(&pool()?, &caller()?, &params).await?)
 }
 
@@ -25,6 +25,6 @@ pub async fn load_patient_record(
     organ: Option<String>,
 ) -> Result<PatientRecord, AppError> {
     use crate::api::session::ssr::{caller, pool};
-    let params = TimelineParams { kind, organ };
+    let params = crate::model::record::TimelineParams { kind, organ };
     Ok(crate::service::record::record(&pool()?, &caller()?, id, &params).await?)
 }
