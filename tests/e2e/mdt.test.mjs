@@ -57,6 +57,9 @@ test(`a surgeon decides a case from the meeting and the agreement counts it (${M
     // The upcoming meeting, then the liver case on its agenda.
     await page.goto(`${BASE}/mdt/meetings`);
     await Promise.all([page.waitForURL(/\/mdt\/meetings\/\d+$/), page.getByTestId('upcoming-meetings').getByRole('link').first().click()]);
+    // With JavaScript on the router navigates in the page: the URL changes before the agenda
+    // is drawn, so wait for the agenda itself before counting its rows.
+    await page.getByTestId('agenda-case').first().waitFor();
     const row = page.getByTestId('agenda-case').filter({ hasText: 'Liver cancer' });
     assert.equal(await row.count(), 1, 'one liver case on the agenda');
     await Promise.all([page.waitForURL(/\/mdt\/cases\/\d+$/), row.getByRole('link').first().click()]);
