@@ -8,6 +8,7 @@ pub mod glossary;
 pub mod governance;
 pub mod identity;
 pub mod language;
+pub mod lesions;
 pub mod mdt;
 pub mod names;
 pub mod organs;
