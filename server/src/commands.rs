@@ -156,6 +156,16 @@ pub struct PhantomArgs {
     /// Place ORGAN's primary lesion against STRUCTURE (lung:chest_wall, pancreas:aorta).
     #[arg(long = "invade")]
     invasion: Vec<elysium_phantom::InvasionRequest>,
+    /// Move the patient in the scanner by X,Y,Z mm (patient LPS: +x left, +y posterior, +z head;
+    /// e.g. 12,-9,20): a later study of the same seed on another table position.
+    #[arg(long = "shift-mm", value_name = "X,Y,Z", value_parser = elysium_phantom::parse_shift_mm)]
+    #[arg(allow_hyphen_values = true)]
+    shift_mm: Option<[f64; 3]>,
+    /// Multiply every lesion's diameter by F after placing it (same centre): a later study of the
+    /// same seed with the lesions grown (1.5) or shrunk (0.7).
+    #[arg(long, value_name = "F", default_value_t = 1.0, value_parser = elysium_phantom::parse_growth)]
+    #[arg(allow_negative_numbers = true)]
+    growth: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -260,6 +270,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 slices: args.slices,
                 spec: args.spec,
                 identity: Default::default(),
+                shift_mm: args.shift_mm.unwrap_or_default(),
+                growth: args.growth,
             };
             let staging =
                 elysium_phantom::StagingOptions { nodes: args.nodes, distant: args.distant, invasion: args.invasion };

@@ -28,6 +28,7 @@ fn identity(patient_id: &str, name: &str, birth_date: &str) -> PatientIdentity {
         patient_id: Some(patient_id.into()),
         name: Some(name.into()),
         birth_date: Some(birth_date.into()),
+        ..Default::default()
     }
 }
 

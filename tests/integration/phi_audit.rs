@@ -28,6 +28,7 @@ async fn store(app: &TestApp) -> Stored {
         patient_id: Some(PATIENT_ID.into()),
         name: Some(PATIENT_NAME.into()),
         birth_date: Some("19580303".into()),
+        ..Default::default()
     };
     let report = elysium_phantom::generate(&options).expect("phantom");
     let series = report.series.into_iter().next().expect("series");

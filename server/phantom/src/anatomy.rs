@@ -490,6 +490,22 @@ impl Lesion {
         self.organ_hu + self.hu_offset
     }
 
+    /// This lesion scaled about its centre by `factor` (its lobes too, so the shape is kept):
+    /// the same lesion in a later study.
+    pub fn grown(mut self, factor: f64) -> Lesion {
+        if factor == 1.0 {
+            // Bit for bit as placed (c + 1.0 * (l - c) need not round back to l).
+            return self;
+        }
+        let c = self.centre;
+        self.radius *= factor;
+        for (centre, radius) in &mut self.lobes {
+            *centre = [0, 1, 2].map(|i| c[i] + factor * (centre[i] - c[i]));
+            *radius *= factor;
+        }
+        self
+    }
+
     pub fn contains(&self, p: [f64; 3]) -> bool {
         self.lobes.iter().any(|(c, r)| {
             let d = [p[0] - c[0], p[1] - c[1], p[2] - c[2]];

@@ -12,12 +12,17 @@
 //! regional lymph nodes, distant lesions and a primary lesion against an adjacent structure,
 //! drawn by `models/phantom/staging.toml` and described in truth.json.
 //!
+//! A later study of the same synthetic patient (the same seed) moves the patient in the scanner
+//! ([`PhantomOptions::shift_mm`]) and grows the lesions ([`PhantomOptions::growth`]): the
+//! anatomy and the findings are placed as before and only rendered elsewhere, larger.
+//!
 //! Everything is deterministic: the same seed, options and spec give byte-identical files.
 
 mod anatomy;
 mod dicom;
 mod names;
 mod rng;
+mod shift;
 mod spec;
 mod staging;
 #[cfg(test)]
@@ -39,6 +44,8 @@ use sha2::{Digest, Sha256};
 
 use self::anatomy::{Anatomy, Grid, Lesion, PlacementFailure, place_lesion};
 use self::rng::{Rng, stream};
+use self::shift::Shift;
+pub use self::shift::parse_shift_mm;
 pub use self::spec::{
     DEFAULT_SPEC, GeometrySpec, LesionLabelSpec, LesionRule, LesionShape, NoiseSpec, OrganSpec, PhantomSpec,
     SPEC_VERSION, Sex, ShapeSpec, VariationSpec,
@@ -80,6 +87,15 @@ pub struct PhantomOptions {
     /// Demographics to write instead of the drawn ones (every patient gets them): for a second
     /// study of an existing synthetic patient, with or without a deliberate difference.
     pub identity: PatientIdentity,
+    /// The patient's position in the scanner relative to the spec's, patient coordinates (LPS
+    /// mm: +x patient left, +y posterior, +z head): everything is rendered translated by it
+    /// (a point of the anatomy at `p` appears at `p + shift_mm`), the image grid unchanged. A
+    /// later study of the same patient lies elsewhere on the table.
+    pub shift_mm: [f64; 3],
+    /// Every requested lesion's diameter is multiplied by this (finite, above 0) after it is
+    /// placed: same centre and shape as at 1.0, painted larger or smaller. A later study of
+    /// the same patient shows the same lesions grown.
+    pub growth: f64,
 }
 
 /// Overrides of a phantom patient's drawn demographics; `None` keeps the drawn value.
@@ -90,10 +106,16 @@ pub struct PatientIdentity {
     pub name: Option<String>,
     /// DICOM DA, `YYYYMMDD`.
     pub birth_date: Option<String>,
+    /// DICOM DA, `YYYYMMDD`: a later study of the same synthetic patient is dated years after
+    /// the first.
+    pub study_date: Option<String>,
+    /// DICOM SH (at most 16 characters): each study of one patient has its own.
+    pub accession: Option<String>,
 }
 
 impl PhantomOptions {
-    /// One patient, seed 0, no lesions, non-contrast, explicit VR little endian, 512 rows.
+    /// One patient, seed 0, no lesions, non-contrast, explicit VR little endian, 512 rows, not
+    /// shifted, no growth.
     pub fn new(out: impl Into<PathBuf>) -> PhantomOptions {
         PhantomOptions {
             out: out.into(),
@@ -106,7 +128,28 @@ impl PhantomOptions {
             slices: None,
             spec: None,
             identity: PatientIdentity::default(),
+            shift_mm: [0.0; 3],
+            growth: 1.0,
         }
+    }
+}
+
+/// Parses a growth factor as given to `--growth` (e.g. `1.5`: every lesion's diameter × 1.5).
+pub fn parse_growth(input: &str) -> Result<f64, PhantomError> {
+    let growth = input
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| PhantomError::InvalidOption(format!("growth `{input}` is not a number (e.g. 1.5)")))?;
+    check_growth(growth)?;
+    Ok(growth)
+}
+
+/// A growth factor scales diameters, so only a finite number above 0 means anything.
+fn check_growth(growth: f64) -> Result<(), PhantomError> {
+    if growth.is_finite() && growth > 0.0 {
+        Ok(())
+    } else {
+        Err(PhantomError::InvalidOption(format!("growth must be a finite number above 0 (got {growth})")))
     }
 }
 
@@ -367,6 +410,8 @@ pub fn generate_staged(options: &PhantomOptions, staging: &StagingOptions) -> Re
     if options.out.as_os_str().is_empty() {
         return Err(PhantomError::InvalidOption("no output folder".into()));
     }
+    shift::check_shift(options.shift_mm)?;
+    check_growth(options.growth)?;
     let spec_text = match &options.spec {
         Some(path) => {
             fs::read_to_string(path).map_err(|source| PhantomError::SpecRead { path: path.clone(), source })?
@@ -387,8 +432,15 @@ pub fn generate_staged(options: &PhantomOptions, staging: &StagingOptions) -> Re
     if !staging.is_empty() {
         digest = staging_digest(digest, staging);
     }
-    let run =
-        RunContext { options, spec: &spec, lesions: &lesions, staging: resolved.as_ref(), geometry: &geometry, digest };
+    let run = RunContext {
+        options,
+        spec: &spec,
+        lesions: &lesions,
+        staging: resolved.as_ref(),
+        geometry: &geometry,
+        shift: Shift::new(options.shift_mm),
+        digest,
+    };
 
     fs::create_dir_all(&options.out).map_err(io_error(&options.out))?;
     let series = (1..=options.patients).map(|patient| run.patient(patient)).collect::<Result<Vec<_>, _>>()?;
@@ -433,6 +485,16 @@ fn options_digest(options: &PhantomOptions, spec_text: &str, slices: usize) -> [
         h.update(lesion.organ.to_ascii_lowercase().as_bytes());
         h.update(lesion.diameter_mm.to_le_bytes());
     }
+    // Only a moved or grown patient extends the digest, so that the phantoms made before
+    // these options keep their UIDs (and a cache keyed by them stays valid).
+    let shift = Shift::new(options.shift_mm);
+    if !shift.is_zero() || options.growth != 1.0 {
+        h.update(b"elysium-phantom-shift-growth/1");
+        for c in shift.mm() {
+            h.update(c.to_le_bytes());
+        }
+        h.update(options.growth.to_le_bytes());
+    }
     h.finalize().into()
 }
 
@@ -464,6 +526,8 @@ struct RunContext<'a> {
     lesions: &'a [ResolvedLesion<'a>],
     staging: Option<&'a ResolvedStaging<'a>>,
     geometry: &'a VolumeGeometry,
+    /// Where the patient lies in the scanner (`options.shift_mm`).
+    shift: Shift,
     digest: [u8; 32],
 }
 
@@ -518,9 +582,9 @@ impl RunContext<'_> {
             sex,
             age_years,
             birth_date: identity.birth_date.clone().unwrap_or_else(|| dicom::da((by, bm, bd))),
-            study_date: dicom::da((sy, sm, sd)),
+            study_date: identity.study_date.clone().unwrap_or_else(|| dicom::da((sy, sm, sd))),
             study_time: format!("{:02}{:02}{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60),
-            accession: format!("PH{accession_number:012}"),
+            accession: identity.accession.clone().unwrap_or_else(|| format!("PH{accession_number:012}")),
             study_uid: self.uid("study", index, 0),
             series_uid: self.uid("series", index, 0),
             frame_of_reference_uid: self.uid("frame-of-reference", index, 0),
@@ -533,6 +597,11 @@ impl RunContext<'_> {
         let geometry = self.geometry;
         let patient = self.demographics(index);
         let anatomy = Anatomy::build(spec, options.seed, index, patient.sex, options.contrast);
+        // Findings are placed in the anatomy's frame within the slices of the unmoved scan, so
+        // that the same patient (seed) has the same lesion in the same place however they lie:
+        // a later scan of them shows it moved by exactly the shift (or cuts it off, where the
+        // shift takes it out of the scanned slices).
+        let z_range = geometry.z_range();
 
         let mut lesions: Vec<Lesion> = Vec::new();
         let mut invasions = Vec::new();
@@ -549,7 +618,7 @@ impl RunContext<'_> {
                         request.rule,
                         diameter,
                         options.contrast,
-                        geometry.z_range(),
+                        z_range,
                         &lesions,
                         &mut rng,
                     )
@@ -557,16 +626,9 @@ impl RunContext<'_> {
                         invasions.push(invasion);
                         lesion
                     }),
-                None => place_lesion(
-                    spec,
-                    &anatomy,
-                    request.rule,
-                    diameter,
-                    options.contrast,
-                    geometry.z_range(),
-                    &lesions,
-                    &mut rng,
-                ),
+                None => {
+                    place_lesion(spec, &anatomy, request.rule, diameter, options.contrast, z_range, &lesions, &mut rng)
+                }
             };
             let lesion = placed.map_err(|failure| PhantomError::LesionDoesNotFit {
                 organ: request.rule.organ.clone(),
@@ -581,14 +643,14 @@ impl RunContext<'_> {
             })?;
             lesions.push(lesion);
         }
-        let extras = match self.staging {
+        let mut extras = match self.staging {
             Some(staging) => {
                 let mut extras = staging
                     .place_patient(
                         spec,
                         &anatomy,
                         options.contrast,
-                        geometry.z_range(),
+                        z_range,
                         geometry.spacing,
                         &lesions,
                         options.seed,
@@ -609,6 +671,14 @@ impl RunContext<'_> {
             }
             None => None,
         };
+        // Grown only now, so that everything above was placed as at growth 1.0: the same
+        // synthetic patient, a later study.
+        if let Some(extras) = &mut extras {
+            for invasion in &mut extras.invasions {
+                invasion.grow(lesions[invasion.lesion].radius, options.growth);
+            }
+        }
+        let lesions: Vec<Lesion> = lesions.into_iter().map(|l| l.grown(options.growth)).collect();
 
         let dir = options.out.join(&patient.id).join(&patient.series_uid);
         fs::create_dir_all(&dir).map_err(io_error(&dir))?;
@@ -682,7 +752,8 @@ impl RunContext<'_> {
         })
     }
 
-    /// Labels and stored pixel values (HU + 1024, 12 bits) of slice `k` at height `z`.
+    /// Labels and stored pixel values (HU + 1024, 12 bits) of slice `k` at height `z` (patient
+    /// coordinates: the anatomy is cut where the shift puts it).
     fn render_slice(
         &self,
         anatomy: &Anatomy,
@@ -692,7 +763,8 @@ impl RunContext<'_> {
         k: usize,
         z: f64,
     ) -> (Vec<u8>, Vec<u16>) {
-        let grid = &self.geometry.grid;
+        let grid = &self.shift.anatomy_grid(&self.geometry.grid);
+        let z = self.shift.anatomy_z(z);
         let n = grid.rows * grid.columns;
         let mut noise = vec![0f32; n];
         Rng::for_stream(self.options.seed, &[stream::NOISE, u64::from(patient), k as u64]).fill_normal(&mut noise);
@@ -740,7 +812,12 @@ impl RunContext<'_> {
         labels.insert(spec.lesions.label, spec.lesions.name.clone());
         let z0 = g.z.first().copied().unwrap_or_default();
         let voxel = |p: [f64; 3]| [(z0 - p[2]) / g.spacing, (p[1] - grid.y0) / grid.dy, (p[0] - grid.x0) / grid.dx];
-        let (nodes, distant, invasion) = extras.map(|e| e.truth(&voxel)).unwrap_or_default();
+        // Anatomy points to patient millimetres (where the shift put them) and their voxel.
+        let position = |p: [f64; 3]| {
+            let q = self.shift.to_patient(p);
+            (q, voxel(q))
+        };
+        let (nodes, distant, invasion) = extras.map(|e| e.truth(&position)).unwrap_or_default();
         if let Some(staging) = self.staging {
             labels.insert(staging.staging.node.label, staging.staging.node.name.clone());
             labels.insert(staging.staging.distant.label, staging.staging.distant.name.clone());
@@ -765,6 +842,8 @@ impl RunContext<'_> {
             sop_class_uid: uids::CT_IMAGE_STORAGE,
             transfer_syntax_uid: self.options.transfer_syntax.uid(),
             contrast: self.options.contrast,
+            shift_mm: self.shift.mm(),
+            growth: self.options.growth,
             body: anatomy.body,
             geometry: TruthGeometry {
                 rows: grid.rows,
@@ -792,13 +871,17 @@ impl RunContext<'_> {
                     label: spec.lesions.label,
                     organ_label: l.host_label,
                     shape: l.shape,
-                    centre_mm: l.centre,
-                    centre_voxel: voxel(l.centre),
+                    centre_mm: position(l.centre).0,
+                    centre_voxel: position(l.centre).1,
                     diameter_mm: 2.0 * l.radius,
                     hu_offset: l.hu_offset,
                     organ_hu: l.organ_hu,
                     hu_mean: l.mean_hu(),
-                    lobes: l.lobes.iter().map(|&(centre_mm, radius_mm)| TruthLobe { centre_mm, radius_mm }).collect(),
+                    lobes: l
+                        .lobes
+                        .iter()
+                        .map(|&(centre, radius_mm)| TruthLobe { centre_mm: position(centre).0, radius_mm })
+                        .collect(),
                 })
                 .collect(),
             nodes,
@@ -831,6 +914,14 @@ fn smooth_noise(noise: &mut [f32], rows: usize, columns: usize) {
     }
 }
 
+fn is_zero_shift(shift_mm: &[f64; 3]) -> bool {
+    Shift::new(*shift_mm).is_zero()
+}
+
+fn is_no_growth(growth: &f64) -> bool {
+    *growth == 1.0
+}
+
 const LABELS_FILE: &str = "labels.u8.gz";
 const TRUTH_FILE: &str = "truth.json";
 
@@ -855,7 +946,15 @@ struct Truth {
     sop_class_uid: &'static str,
     transfer_syntax_uid: &'static str,
     contrast: bool,
-    /// The patient's body frame (normalised body coordinates to millimetres).
+    /// The patient's translation in the scanner (`PhantomOptions::shift_mm`): every position
+    /// below is in patient coordinates, the shift included. Left out when none (so that such
+    /// phantoms stay byte-identical to those made before the option), as is `growth`.
+    #[serde(skip_serializing_if = "is_zero_shift")]
+    shift_mm: [f64; 3],
+    /// The factor applied to every requested lesion's diameter (`PhantomOptions::growth`).
+    #[serde(skip_serializing_if = "is_no_growth")]
+    growth: f64,
+    /// The patient's body frame (normalised body coordinates to millimetres), before the shift.
     body: anatomy::Body,
     geometry: TruthGeometry,
     /// DICOM file names in slice order (z index 0 first).
@@ -904,6 +1003,7 @@ struct TruthLesion {
     centre_mm: [f64; 3],
     /// [z index, row, column], fractional.
     centre_voxel: [f64; 3],
+    /// As painted: the requested diameter × `growth`.
     diameter_mm: f64,
     hu_offset: f64,
     organ_hu: f64,

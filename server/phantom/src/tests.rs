@@ -570,3 +570,253 @@ fn a_chinese_name_is_written_in_utf8_and_declared() {
     let object = open_file(&plain.series[0].dicom_files().expect("files")[0]).expect("reopens");
     assert!(object.element(tags::SPECIFIC_CHARACTER_SET).is_err());
 }
+
+/// A point of truth.json.
+fn point(v: &Value) -> [f64; 3] {
+    [0, 1, 2].map(|i| f(&v[i]))
+}
+
+/// The same patient moved in the scanner by whole pixels and slices: every voxel of the moved
+/// label map is the voxel of the unmoved one that many pixels and slices away (where both
+/// images hold it), and every position in truth.json moved by exactly the shift.
+#[test]
+fn phantom_shift_translates_labels_and_truth() {
+    // 64 rows: 380 / 64 = 5.9375 mm pixels exactly; 2.5 mm slices. The whole body length is
+    // scanned so that the liver and kidneys lie inside the scan moved or not, and their
+    // lesions are drawn the same.
+    // 2 columns towards +x, 3 rows towards -y, 4 slices towards the head (+z; the slice index
+    // grows towards the feet).
+    let (columns, rows, slices_up) = (2i64, -3i64, 4i64);
+    let pixel = 380.0 / 64.0;
+    let shift = [columns as f64 * pixel, rows as f64 * pixel, slices_up as f64 * 2.5];
+    assert_eq!(shift, [11.875, -17.8125, 10.0]);
+    let (a, b) = (tempdir(), tempdir());
+    let mut opts = options(a.path(), 64, Some(160));
+    opts.lesions = vec![lesion("liver:20"), lesion("kidney:16")];
+    let staging =
+        StagingOptions { distant: vec!["liver:15".parse().expect("a distant request")], ..Default::default() };
+    let still = generate_staged(&opts, &staging).expect("generation succeeds");
+    opts.out = b.path().to_owned();
+    opts.shift_mm = shift;
+    let moved = generate_staged(&opts, &staging).expect("generation succeeds");
+    assert_ne!(still.series[0].series_uid, moved.series[0].series_uid, "a moved patient is another series");
+    let (still, moved) = (read_series(&still.series[0].dir), read_series(&moved.series[0].dir));
+
+    // Moved voxel (k, r, c) shows the anatomy at its position less the shift: the unmoved
+    // voxel (k + 4, r + 3, c - 2).
+    let (n, size) = (160i64, 64i64);
+    let mut compared = 0usize;
+    for k in 0..n {
+        for r in 0..size {
+            for c in 0..size {
+                let (k0, r0, c0) = (k + slices_up, r - rows, c - columns);
+                if !(0..n).contains(&k0) || !(0..size).contains(&r0) || !(0..size).contains(&c0) {
+                    continue;
+                }
+                let at = |k: i64, r: i64, c: i64| ((k * size + r) * size + c) as usize;
+                assert_eq!(moved.labels[at(k, r, c)], still.labels[at(k0, r0, c0)], "voxel ({k}, {r}, {c})");
+                compared += 1;
+            }
+        }
+    }
+    assert!(compared > 100_000, "{compared} voxels compared");
+    // Lesions (21) and the metastasis (23) lie away from the image edges: moved whole.
+    for label in [21u8, 23] {
+        let count = |s: &Series| s.labels.iter().filter(|&&l| l == label).count();
+        assert!(count(&moved) > 10 && count(&moved) == count(&still), "label {label}: {}", count(&moved));
+    }
+
+    // truth.json: the shift recorded, every position moved by it, the grid unchanged.
+    assert_eq!(point(&moved.truth["shift_mm"]), shift);
+    assert!(still.truth.get("shift_mm").is_none(), "left out unmoved, as before the option existed");
+    assert_eq!(moved.truth["geometry"], still.truth["geometry"]);
+    for list in ["lesions", "distant"] {
+        let (found, expected) = (moved.truth[list].as_array().expect(list), still.truth[list].as_array().expect(list));
+        assert_eq!(found.len(), expected.len());
+        assert!(!found.is_empty());
+        for (m, s) in found.iter().zip(expected) {
+            // Exactly, but for the last bit that serde_json's default float parsing may round
+            // differently.
+            let (cm, cs) = (point(&m["centre_mm"]), point(&s["centre_mm"]));
+            for i in 0..3 {
+                assert!((cm[i] - (cs[i] + shift[i])).abs() < 1e-9, "{list}: centre {cm:?} is {cs:?} + {shift:?}");
+            }
+            let (vm, vs) = (point(&m["centre_voxel"]), point(&s["centre_voxel"]));
+            let expected_voxel = [vs[0] - slices_up as f64, vs[1] + rows as f64, vs[2] + columns as f64];
+            for i in 0..3 {
+                assert!((vm[i] - expected_voxel[i]).abs() < 1e-9, "{list}: voxel {vm:?} vs {expected_voxel:?}");
+            }
+            assert_eq!(m["diameter_mm"], s["diameter_mm"]);
+            assert_eq!(m["laterality"], s["laterality"], "laterality is the patient's own");
+        }
+    }
+}
+
+/// Growth keeps each lesion where it was placed and paints it larger: diameter × 1.5, its
+/// lobes scaled about the centre, and 1.5³ as many voxels.
+#[test]
+fn phantom_growth_paints_the_same_lesion_larger() {
+    // 256 rows (1.4844 mm pixels) and 2.5 mm slices: a 20 mm lesion holds about 750 voxels
+    // and a 30 mm one about 2,500, so that counting voxel centres measures volume to a few
+    // per cent.
+    let (a, b) = (tempdir(), tempdir());
+    let mut opts = options(a.path(), 256, Some(40));
+    opts.lesions = vec![lesion("liver:20")];
+    let base = read_series(&generate(&opts).expect("generation succeeds").series[0].dir);
+    opts.out = b.path().to_owned();
+    opts.growth = 1.5;
+    let grown = read_series(&generate(&opts).expect("generation succeeds").series[0].dir);
+    assert_eq!(f(&grown.truth["growth"]), 1.5);
+    assert!(base.truth.get("growth").is_none(), "left out ungrown, as before the option existed");
+
+    let (l0, l1) = (&base.truth["lesions"][0], &grown.truth["lesions"][0]);
+    assert_eq!(l1["centre_mm"], l0["centre_mm"], "placed where it was");
+    assert_eq!(l1["shape"], l0["shape"]);
+    assert_eq!(f(&l0["diameter_mm"]), 20.0);
+    assert_eq!(f(&l1["diameter_mm"]), 30.0);
+    let centre = point(&l0["centre_mm"]);
+    let lobes = |l: &Value| -> Vec<([f64; 3], f64)> {
+        l["lobes"].as_array().expect("lobes").iter().map(|o| (point(&o["centre_mm"]), f(&o["radius_mm"]))).collect()
+    };
+    let (lobes0, lobes1) = (lobes(l0), lobes(l1));
+    assert_eq!(lobes0.len(), lobes1.len());
+    for ((c0, r0), (c1, r1)) in lobes0.iter().zip(&lobes1) {
+        assert!((r1 - 1.5 * r0).abs() < 1e-9, "lobe radius {r1} vs 1.5 × {r0}");
+        for i in 0..3 {
+            assert!(
+                (c1[i] - (centre[i] + 1.5 * (c0[i] - centre[i]))).abs() < 1e-9,
+                "lobe centre scaled about the centre"
+            );
+        }
+    }
+
+    // The lesion label is exactly the voxel centres inside the truth's lobes (the grown lesion
+    // still lies in the liver: nothing of it is clipped), counted here from the geometry.
+    let inside_lobes = |s: &Series, lobes: &[([f64; 3], f64)]| {
+        let g = &s.truth["geometry"];
+        let (origin, pixel, spacing) =
+            (point(&g["origin_mm"]), f(&g["pixel_spacing_mm"][0]), f(&g["slice_spacing_mm"]));
+        let (n, size) = (g["slices"].as_u64().expect("slices") as usize, g["rows"].as_u64().expect("rows") as usize);
+        let mut count = 0;
+        for k in 0..n {
+            for r in 0..size {
+                for c in 0..size {
+                    let p =
+                        [origin[0] + c as f64 * pixel, origin[1] + r as f64 * pixel, origin[2] - k as f64 * spacing];
+                    if lobes
+                        .iter()
+                        .any(|(o, radius)| (0..3).map(|i| (p[i] - o[i]).powi(2)).sum::<f64>() <= radius * radius)
+                    {
+                        count += 1;
+                    }
+                }
+            }
+        }
+        count
+    };
+    let lesion_voxels = |s: &Series| s.labels.iter().filter(|&&l| l == 21).count();
+    let (n0, n1) = (lesion_voxels(&base), lesion_voxels(&grown));
+    assert_eq!(n0, inside_lobes(&base, &lobes0));
+    assert_eq!(n1, inside_lobes(&grown, &lobes1));
+    // Each count is the volume over the voxel volume to within the centres the surface passes
+    // between, a few per cent at these radii (10 to 15 mm, about 7 to 10 pixels) and mostly
+    // cancelling around it; 10 % on the ratio tells the volume law (1.5³ = 3.375) from an area
+    // or diameter law (2.25, 1.5).
+    let ratio = n1 as f64 / n0 as f64;
+    assert!((ratio / 3.375 - 1.0).abs() < 0.10, "{n1} / {n0} voxels = {ratio:.3}, expected about 3.375");
+}
+
+#[test]
+fn phantom_growth_and_shift_must_be_finite() {
+    let dir = tempdir();
+    let base = options(dir.path(), 32, Some(4));
+    for growth in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+        let opts = PhantomOptions { growth, ..base.clone() };
+        assert!(matches!(generate(&opts), Err(PhantomError::InvalidOption(_))), "growth {growth}");
+    }
+    for shift_mm in [[f64::NAN, 0.0, 0.0], [0.0, 0.0, f64::INFINITY]] {
+        let opts = PhantomOptions { shift_mm, ..base.clone() };
+        assert!(matches!(generate(&opts), Err(PhantomError::InvalidOption(_))), "shift {shift_mm:?}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).expect("the folder").count(), 0, "nothing written");
+
+    assert_eq!(parse_shift_mm("12,-9,20").ok(), Some([12.0, -9.0, 20.0]));
+    assert_eq!(parse_shift_mm(" -15.5, 6 ,-25 mm").ok(), Some([-15.5, 6.0, -25.0]));
+    for bad in ["", "12,-9", "12,-9,20,1", "a,b,c", "1,NaN,2", "1,2,inf", "1;2;3"] {
+        assert!(matches!(parse_shift_mm(bad), Err(PhantomError::InvalidOption(_))), "shift `{bad}`");
+    }
+    assert_eq!(parse_growth("1.5").ok(), Some(1.5));
+    assert_eq!(parse_growth(" 0.7 ").ok(), Some(0.7));
+    for bad in ["0", "-1", "NaN", "inf", "", "x1.5"] {
+        assert!(matches!(parse_growth(bad), Err(PhantomError::InvalidOption(_))), "growth `{bad}`");
+    }
+}
+
+/// Moved or grown, a patient's series never shares the UIDs (the cache key) of another
+/// position or size; unmoved and ungrown, it keeps those it had before these options.
+#[test]
+fn phantom_shift_and_growth_change_the_uids() {
+    let dir = tempdir();
+    let base = PhantomOptions { lesions: vec![lesion("liver:20")], ..options(dir.path(), 32, Some(40)) };
+    let uid = |change: &dyn Fn(&mut PhantomOptions)| {
+        let mut opts = base.clone();
+        change(&mut opts);
+        options_digest(&opts, DEFAULT_SPEC, 40)
+    };
+    let plain = uid(&|_| {});
+    let variants = [
+        uid(&|o| o.shift_mm = [1.0, 0.0, 0.0]),
+        uid(&|o| o.shift_mm = [0.0, 0.0, 1.0]),
+        uid(&|o| o.shift_mm = [0.0, 0.0, 2.0]),
+        uid(&|o| o.growth = 1.5),
+        uid(&|o| o.growth = 2.0),
+        uid(&|o| {
+            o.growth = 1.5;
+            o.shift_mm = [1.0, 0.0, 0.0];
+        }),
+    ];
+    for (i, v) in variants.iter().enumerate() {
+        assert_ne!(*v, plain, "variant {i}");
+        for w in &variants[i + 1..] {
+            assert_ne!(v, w);
+        }
+    }
+    assert_eq!(uid(&|o| o.shift_mm = [-0.0, 0.0, -0.0]), plain, "a zero shift is no shift");
+    // The digest of an unmoved, ungrown patient is what it was before these options existed:
+    // the same hash over the same inputs.
+    let mut h = Sha256::new();
+    h.update(DEFAULT_SPEC.as_bytes());
+    h.update(32u16.to_le_bytes());
+    h.update(40u64.to_le_bytes());
+    h.update([0u8]);
+    h.update(b"liver");
+    h.update(20f32.to_le_bytes());
+    assert_eq!(plain, <[u8; 32]>::from(h.finalize()));
+}
+
+/// An invading lesion grown: placed where it was, against the same contact point, reaching
+/// deeper into the wall. The contact lies on the lesion's sphere less the overlap, so that
+/// overlap grows by the radius's growth.
+#[test]
+fn phantom_growth_deepens_an_invasion() {
+    let (a, b) = (tempdir(), tempdir());
+    let staging = StagingOptions {
+        invasion: vec!["lung:chest_wall".parse().expect("an invasion request")],
+        ..Default::default()
+    };
+    let mut opts = PhantomOptions { seed: 1, lesions: vec![lesion("lung:30")], ..options(a.path(), 32, Some(116)) };
+    let base = read_series(&generate_staged(&opts, &staging).expect("generation succeeds").series[0].dir);
+    opts.out = b.path().to_owned();
+    opts.growth = 1.5;
+    let grown = read_series(&generate_staged(&opts, &staging).expect("generation succeeds").series[0].dir);
+
+    let (i0, i1) = (&base.truth["invasion"][0], &grown.truth["invasion"][0]);
+    assert_eq!(i1["contact_mm"], i0["contact_mm"]);
+    assert_eq!(grown.truth["lesions"][0]["centre_mm"], base.truth["lesions"][0]["centre_mm"]);
+    // Radius 15 mm grown to 22.5 mm: 7.5 mm deeper.
+    assert!((f(&i1["overlap_mm"]) - (f(&i0["overlap_mm"]) + 7.5)).abs() < 1e-9);
+    let centre = point(&grown.truth["lesions"][0]["centre_mm"]);
+    let contact = point(&i1["contact_mm"]);
+    let d = (0..3).map(|i| (contact[i] - centre[i]).powi(2)).sum::<f64>().sqrt();
+    assert!((d - (22.5 - f(&i1["overlap_mm"]))).abs() < 1e-6, "the contact lies overlap_mm inside the sphere");
+}

@@ -76,6 +76,16 @@ pub(crate) struct PlacedInvasion {
     pub grows_into: Vec<String>,
 }
 
+impl PlacedInvasion {
+    /// Follows its lesion, of radius `radius` as placed, grown by `factor`: the contact point
+    /// stays where the structure begins, the sphere reaches `(factor - 1) * radius` further in.
+    pub fn grow(&mut self, radius: f64, factor: f64) {
+        if factor != 1.0 {
+            self.overlap_mm += (factor - 1.0) * radius;
+        }
+    }
+}
+
 /// The staging findings placed in one patient.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PatientStaging {
@@ -382,11 +392,13 @@ impl PatientStaging {
         }
     }
 
-    /// The truth.json entries; `voxel` maps patient mm to [z index, row, column].
+    /// The truth.json entries; `position` maps a point of the anatomy to where it appears:
+    /// patient mm and [z index, row, column].
     pub fn truth(
         &self,
-        voxel: &dyn Fn([f64; 3]) -> [f64; 3],
+        position: &dyn Fn([f64; 3]) -> ([f64; 3], [f64; 3]),
     ) -> (Vec<TruthNode>, Vec<TruthDistant>, Vec<TruthInvasion>) {
+        // Laterality is the patient's own (anatomy x against its midline), whatever the shift.
         let laterality = |x: f64| if x < 0.0 { "right" } else { "left" };
         let nodes = self
             .nodes
@@ -398,8 +410,8 @@ impl PatientStaging {
                 side: n.side,
                 laterality: laterality(n.centre[0]),
                 label: self.node_label,
-                centre_mm: n.centre,
-                centre_voxel: voxel(n.centre),
+                centre_mm: position(n.centre).0,
+                centre_voxel: position(n.centre).1,
                 short_axis_mm: n.axes[0],
                 long_axis_mm: n.axes[1],
                 craniocaudal_mm: n.axes[2],
@@ -423,8 +435,8 @@ impl PatientStaging {
                 class: l.class.clone(),
                 label: self.distant_label,
                 laterality: laterality(l.centre[0]),
-                centre_mm: l.centre,
-                centre_voxel: voxel(l.centre),
+                centre_mm: position(l.centre).0,
+                centre_voxel: position(l.centre).1,
                 diameter_mm: 2.0 * l.radius,
                 hu_offset: l.hu_offset,
                 organ_hu: l.organ_hu,
@@ -438,8 +450,8 @@ impl PatientStaging {
                 organ: i.organ.clone(),
                 structure: i.structure.clone(),
                 lesion_index: i.lesion,
-                contact_mm: i.contact,
-                contact_voxel: voxel(i.contact),
+                contact_mm: position(i.contact).0,
+                contact_voxel: position(i.contact).1,
                 overlap_mm: i.overlap_mm,
                 grows_into: i.grows_into.clone(),
             })
