@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::*;
 
 /// A generated series read back: its volume and truth.
-struct Phantom {
-    volume: Volume,
-    truth: Value,
+pub(crate) struct Phantom {
+    pub volume: Volume,
+    pub truth: Value,
     /// The label map, file order (z from the top), and the truth's pixel spacing.
     labels: Vec<u8>,
 }
@@ -39,7 +39,7 @@ impl Phantom {
         best + sx.max(sy)
     }
 
-    fn view(&self) -> VolumeView<'_> {
+    pub fn view(&self) -> VolumeView<'_> {
         let v = &self.volume;
         VolumeView::from_dicom_layout(&v.voxels, [v.slices, v.rows, v.columns], v.spacing, v.origin, v.direction)
             .expect("a view")
@@ -60,7 +60,7 @@ fn point(v: &Value) -> [f64; 3] {
     [0, 1, 2].map(|i| a[i].as_f64().expect("a number"))
 }
 
-fn phantom(dir: &Path, options: PhantomOptions, staging: &StagingOptions) -> Phantom {
+pub(crate) fn phantom(dir: &Path, options: PhantomOptions, staging: &StagingOptions) -> Phantom {
     let report = generate_staged(&PhantomOptions { out: dir.to_owned(), ..options }, staging).expect("phantom");
     let series = &report.series[0];
     let truth: Value =
@@ -81,7 +81,7 @@ fn phantom(dir: &Path, options: PhantomOptions, staging: &StagingOptions) -> Pha
     Phantom { volume, truth, labels }
 }
 
-fn options(seed: u64, slices: u32, lesions: &[&str]) -> PhantomOptions {
+pub(crate) fn options(seed: u64, slices: u32, lesions: &[&str]) -> PhantomOptions {
     PhantomOptions {
         rows: 128,
         slices: Some(slices),
