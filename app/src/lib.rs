@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/studies/:uid/series/:series") view=move || view! { <Shell><viewer::ViewerPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/patients") view=move || view! { <Shell><crate::pages::patients::PatientSearchPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/patients/:id") view=move || view! { <Shell><crate::pages::patients::PatientRecordPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/lesions/:id") view=move || view! { <Shell><crate::pages::lesions::LesionPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/upload") view=move || view! { <Shell><UploadPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/mdt") view=move || view! { <Shell><mdt_cases::CaseListPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/mdt/cases/new") view=move || view! { <Shell><mdt_cases::NewCasePage /></Shell> } ssr=SsrMode::Async />

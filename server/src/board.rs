@@ -11,9 +11,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use app::domain::staging::Cancer;
 use elysium_db::mdt as db;
-use elysium_measure::{Measured, MeasuredNode, PrimaryHint, Side, VolumeView};
-use futures::{StreamExt, TryStreamExt};
-use object_store::{ObjectStore, ObjectStoreExt};
+use elysium_measure::{Measured, MeasuredNode, PrimaryHint, Side};
+use object_store::ObjectStore;
 use serde_json::json;
 
 /// What one measurement run recorded.
@@ -91,31 +90,10 @@ pub async fn measure_case(
     let hint =
         PrimaryHint { organ: organ_name(cancer).to_owned(), center_mm, diameter_mm: location["diameter_mm"].as_f64() };
 
-    let rows = elysium_db::images::instances_of_series(pool, study_uid, series_uid).await?;
-    let bytes: Vec<bytes::Bytes> = futures::stream::iter(rows)
-        .map(|row| {
-            let store = store.clone();
-            async move { store.get(&row.object_key.into()).await?.bytes().await }
-        })
-        .buffered(8)
-        .try_collect()
-        .await
-        .context("reading the case's series from the object store")?;
+    let volume =
+        crate::lesions::series_volume(pool, store, study_uid, series_uid).await.context("reading the case's series")?;
     let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<Measured> {
-        let parsed = bytes
-            .iter()
-            .map(elysium_dicom::header::parse_shared)
-            .collect::<Result<Vec<_>, _>>()
-            .context("an instance of the case's series cannot be read")?;
-        let volume = elysium_dicom::volume::load_series(&parsed)?.volume;
-        let view = VolumeView::from_dicom_layout(
-            &volume.voxels,
-            [volume.slices, volume.rows, volume.columns],
-            volume.spacing,
-            volume.origin,
-            volume.direction,
-        )?;
-        Ok(elysium_measure::measure(&view, hint))
+        Ok(elysium_measure::measure(&crate::lesions::view(&volume)?, hint))
     })
     .await??;
     record(pool, case_id, cancer, &case.series_ref, &measured).await.map(Some)

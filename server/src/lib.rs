@@ -16,6 +16,7 @@ pub mod dimse;
 pub mod error;
 pub mod http;
 pub mod ingest;
+pub mod lesions;
 pub mod logging;
 pub mod monitoring;
 pub mod reports;

@@ -40,6 +40,19 @@ async fn run(
             .context("seeding the demo tumour board")?;
         crate::demo::program::seed(&db.pool, &state.levels).await.context("seeding the demo programme history")?;
         crate::demo::longitudinal::seed(&db.pool).await.context("seeding the demo longitudinal records")?;
+        crate::demo::lesions::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
+            .await
+            .context("seeding the demo lesion-tracking patient")?;
+        // The demo's findings are on their tracks before anyone signs in.
+        crate::lesions::track_pending(&db.pool, state.ingestor.store()).await.context("tracking the demo lesions")?;
+    } else {
+        // Findings stored while tracking was not running (an earlier version, a failed run).
+        let (pool, store) = (state.pool.clone(), state.ingestor.store().clone());
+        tokio::spawn(async move {
+            if let Err(error) = crate::lesions::track_pending(&pool, &store).await {
+                tracing::warn!(?error, "placing untracked findings' lesions on tracks");
+            }
+        });
     }
 
     let store = PostgresStore::new(db.pool.clone());

@@ -40,6 +40,10 @@ export async function recordPages(page, base) {
   await first('/chronic', '[data-testid=chronic-row] a');
   // The demo's returning patient with four scans (server/src/demo/chronic.rs): charts and years.
   await first('/patients?q=PL-0001', '[data-testid=patient-row] a');
+  // The demo's tracked lung nodule (server/src/demo/lesions.rs): its record, then its own page.
+  await first('/patients?q=PL-0005', '[data-testid=patient-row] a');
+  const record = pages.at(-1);
+  if (record?.startsWith('/patients/')) await first(record, '[data-testid=lesion-row] a');
   return pages;
 }
 

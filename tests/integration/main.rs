@@ -15,6 +15,7 @@ mod governance;
 mod health;
 mod identity;
 mod language;
+mod lesions;
 mod logging;
 mod mdt;
 mod monitoring;

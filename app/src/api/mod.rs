@@ -8,6 +8,7 @@ pub mod chronic;
 mod error;
 pub mod followup;
 pub mod governance;
+pub mod lesions;
 pub mod mdt;
 pub mod record;
 pub mod session;

@@ -172,6 +172,8 @@ pub struct PatientRecord {
     pub links: Vec<LinkView>,
     pub timeline: Vec<TimelineItem>,
     pub biomarkers: Vec<BiomarkerPoint>,
+    /// The person's tracked lesions within the caller's sites.
+    pub lesions: Vec<crate::model::lesions::LesionTrack>,
     /// The chronic-finding cut-offs in force (the trend charts draw them).
     pub rules: ChronicRules,
     /// Studies of these records at sites outside the caller's (not shown).

@@ -6,6 +6,7 @@ pub mod chronic;
 pub mod finding;
 pub mod health;
 pub mod home;
+pub mod lesions;
 pub mod login;
 pub mod mdt_agreement;
 pub mod mdt_cases;

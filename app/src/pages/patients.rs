@@ -270,6 +270,7 @@ fn Record(record: PatientRecord, filters: TimelineParams) -> impl IntoView {
         {hidden}
         <Links record=record.clone() />
         <Trends biomarkers=record.biomarkers rules=record.rules />
+        <crate::pages::lesions::LesionList lesions=record.lesions />
         <Timeline id=patient.id items=record.timeline filters linked />
     }
     .into_any()

@@ -10,6 +10,7 @@ pub mod error;
 pub mod followup;
 pub mod governance;
 pub mod health;
+pub mod lesions;
 pub mod mdt;
 pub mod patients;
 pub mod profile;

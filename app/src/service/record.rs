@@ -75,7 +75,7 @@ pub async fn search(pool: &PgPool, caller: &Caller, params: &PatientSearchParams
 }
 
 /// A record the caller may see: one with a study at their sites (404 otherwise, as unknown).
-async fn visible(pool: &PgPool, caller: &Caller, id: Uuid) -> Result<PatientRow, ServiceError> {
+pub(crate) async fn visible(pool: &PgPool, caller: &Caller, id: Uuid) -> Result<PatientRow, ServiceError> {
     let scope = caller.user.site_scope();
     let row = db::patient(pool, id, scope.as_deref()).await?.ok_or(ServiceError::NotFound)?;
     if scope.is_some() && row.studies == 0 {
@@ -225,6 +225,7 @@ pub async fn record(
         None => 0,
     };
     let rules = crate::service::settings::chronic_rules(pool).await?;
+    let lesions = crate::service::lesions::tracks_of_group(pool, caller, id).await?;
     audit_view(pool, caller, &patient, group.len()).await?;
     Ok(PatientRecord {
         patient: summary(patient),
@@ -232,6 +233,7 @@ pub async fn record(
         links,
         timeline,
         biomarkers,
+        lesions,
         rules,
         hidden_studies,
         may_link: caller.user.has_any_role(&LINKERS),

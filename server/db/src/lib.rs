@@ -12,6 +12,7 @@ pub mod findings;
 pub mod governance;
 pub mod images;
 pub mod jobs;
+pub mod lesions;
 pub mod mdt;
 pub mod patients;
 pub mod program;

@@ -32,6 +32,9 @@ const RECORD_KEEPERS: &[Role] = &[Role::Coordinator, Role::Radiologist, Role::Ad
 
 /// The clinical roles (the staging rules are a clinical tool).
 const CLINICAL: &[Role] = &[Role::Coordinator, Role::Surgeon, Role::Radiologist];
+/// Who corrects lesion tracks (splits and joins): the radiologists who read the scans and the
+/// people who keep records straight.
+const LESION_EDITORS: &[Role] = &[Role::Coordinator, Role::Radiologist, Role::Admin];
 /// Who links two patient records as one person (and ends a link).
 const RECORD_LINKERS: &[Role] = &[Role::Coordinator, Role::Admin];
 
@@ -67,6 +70,8 @@ const RESTRICTED_WRITES: &[(&str, &[Role])] = &[
     ("/api/v1/mismatches/", RECORD_KEEPERS),
     ("/patients/", RECORD_LINKERS),
     ("/api/v1/patients/", RECORD_LINKERS),
+    ("/lesions/", LESION_EDITORS),
+    ("/api/v1/lesions/", LESION_EDITORS),
 ];
 
 /// What `method` on `path` requires. Anything not listed needs a signed-in user (deny by default).
@@ -116,6 +121,7 @@ const TOKEN_SCOPES: &[(Scope, Methods, &str)] = &[
     (Scope::ResultsRead, Methods::Read, "/api/v1/mdt/"),
     (Scope::ResultsRead, Methods::Read, "/api/v1/chronic/"),
     (Scope::ResultsRead, Methods::Read, "/api/v1/patients/"),
+    (Scope::ResultsRead, Methods::Read, "/api/v1/lesions/"),
     (Scope::MetricsRead, Methods::Read, "/api/v1/metrics/"),
     (Scope::MetricsRead, Methods::Read, "/metrics/"),
 ];
@@ -229,6 +235,10 @@ mod tests {
         assert_eq!(required(&Method::GET, "/patients/0f8e/links"), Access::SignedIn);
         assert_eq!(required(&Method::POST, "/patients/0f8e/links"), Access::AnyOf(RECORD_LINKERS));
         assert_eq!(required(&Method::POST, "/api/v1/patients/0f8e/links/3/end"), Access::AnyOf(RECORD_LINKERS));
+        assert_eq!(required(&Method::GET, "/lesions/4"), Access::SignedIn);
+        assert_eq!(required(&Method::POST, "/lesions/4/split"), Access::AnyOf(LESION_EDITORS));
+        assert_eq!(required(&Method::POST, "/api/v1/lesions/4/join"), Access::AnyOf(LESION_EDITORS));
+        assert_eq!(required(&Method::GET, "/api/v1/patients/0f8e/lesions"), Access::SignedIn);
         assert_eq!(required(&Method::GET, "/upload"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::POST, "/upload"), Access::AnyOf(IMAGE_WRITERS));
         assert_eq!(required(&Method::POST, "/mismatches/x/resolve"), Access::AnyOf(RECORD_KEEPERS));

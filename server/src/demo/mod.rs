@@ -4,6 +4,7 @@
 pub mod board;
 pub mod bursts;
 pub mod followup;
+pub mod lesions;
 pub mod longitudinal;
 pub mod program;
 
@@ -90,6 +91,7 @@ async fn seed_chinese_patient(
         patient_id: Some(PATIENT_ID.into()),
         name: Some("Zhang^Wei=张^伟=zhang^wei".into()),
         birth_date: Some("19580612".into()),
+        ..Default::default()
     };
     store_phantom(pool, ingestor, options, "DEMO-RC").await?;
     Ok(())
@@ -124,6 +126,7 @@ async fn seed_demographics_mismatch(
         birth_date: first
             .patient_birth_date
             .map(|d| format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())),
+        ..Default::default()
     };
     store_phantom(pool, ingestor, options, site).await?;
     Ok(())

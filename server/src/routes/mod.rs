@@ -10,6 +10,7 @@ pub mod followup;
 pub mod guard;
 pub mod health;
 pub mod language;
+pub mod lesions;
 pub mod mdt;
 pub mod metrics;
 pub mod models;
@@ -87,6 +88,8 @@ pub fn router(state: AppState) -> Router {
         .route("/chronic/{id}/events", post(chronic::record_event_form))
         .route("/patients/{id}/links", post(record::link_form))
         .route("/patients/{id}/links/{link}/end", post(record::unlink_form))
+        .route("/lesions/{id}/split", post(lesions::split_form))
+        .route("/lesions/{id}/join", post(lesions::join_form))
         .route("/chronic/{id}/letter", get(crate::reports::physician_letter::physician_letter))
         .route("/admin/users", post(users::create_form))
         .route("/admin/users/{username}", post(users::update_form))
@@ -172,6 +175,10 @@ fn api_v1() -> Router<AppState> {
         .route("/patients/{id}/timeline", get(record::timeline))
         .route("/patients/{id}/links", post(record::link))
         .route("/patients/{id}/links/{link}/end", post(record::unlink))
+        .route("/patients/{id}/lesions", get(lesions::of_patient))
+        .route("/lesions/{id}", get(lesions::detail))
+        .route("/lesions/{id}/split", post(lesions::split))
+        .route("/lesions/{id}/join", post(lesions::join))
         .route("/admin/models/thresholds", post(models::change))
         .route("/admin/models/thresholds/preview", post(models::preview))
         .route("/admin/users", post(users::create))

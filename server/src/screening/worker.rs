@@ -207,6 +207,13 @@ impl Worker {
             Ok(report) => {
                 tracing::info!(job = job.id, series = %job.series_uid, positives = report.positives, findings = ?report.findings, total_ms = report.timings.total, "series screened");
                 crate::monitoring::record_screening(&report.provider, &report.timings.stages());
+                if !report.findings.is_empty() {
+                    // The result stands whatever tracking does; untracked findings are placed by
+                    // the next run that has findings, or the next start.
+                    if let Err(error) = crate::lesions::track_pending(&self.pool, &self.store).await {
+                        tracing::warn!(job = job.id, ?error, "placing the new findings' lesions on tracks");
+                    }
+                }
                 if let Some(shadow) = &self.shadow {
                     // The live result stands whatever the shadow does.
                     if let Err(error) = pipeline::shadow(&ctx, shadow, &job, report.result_id).await {

@@ -26,7 +26,7 @@ fn a_sighting_within_tolerance_of_the_same_organ_joins_the_track() {
     let earlier = track(7, "lung", vec![sighting("lung", "1.1", [0.0, 0.0, 0.0], 6.0)]);
     // (6, 2, 12) mm away: sqrt(36 + 4 + 144) = 13.56 mm, within 15.
     let later = sighting("lung", "1.2", [6.0, 2.0, 12.0], 10.0);
-    assert_eq!(assign(&later, &[earlier.clone()]), Some(7));
+    assert_eq!(assign(&later, std::slice::from_ref(&earlier)), Some(7));
     // 16 mm straight up is beyond 15.
     assert_eq!(assign(&sighting("lung", "1.2", [0.0, 0.0, 16.0], 10.0), &[earlier]), None);
 }
@@ -34,15 +34,15 @@ fn a_sighting_within_tolerance_of_the_same_organ_joins_the_track() {
 #[test]
 fn the_boundary_itself_still_matches() {
     let earlier = track(1, "liver", vec![sighting("liver", "a", [0.0, 0.0, 0.0], 20.0)]);
-    assert_eq!(assign(&sighting("liver", "b", [20.0, 0.0, 0.0], 20.0), &[earlier.clone()]), Some(1));
+    assert_eq!(assign(&sighting("liver", "b", [20.0, 0.0, 0.0], 20.0), std::slice::from_ref(&earlier)), Some(1));
     assert_eq!(assign(&sighting("liver", "b", [20.001, 0.0, 0.0], 20.0), &[earlier]), None);
 }
 
 #[test]
 fn another_organ_the_same_study_or_no_anchor_never_match() {
     let earlier = track(1, "liver", vec![sighting("liver", "a", [0.0, 0.0, 0.0], 20.0)]);
-    assert_eq!(assign(&sighting("kidney", "b", [0.0, 0.0, 0.0], 20.0), &[earlier.clone()]), None);
-    assert_eq!(assign(&sighting("liver", "a", [1.0, 0.0, 0.0], 20.0), &[earlier.clone()]), None);
+    assert_eq!(assign(&sighting("kidney", "b", [0.0, 0.0, 0.0], 20.0), std::slice::from_ref(&earlier)), None);
+    assert_eq!(assign(&sighting("liver", "a", [1.0, 0.0, 0.0], 20.0), std::slice::from_ref(&earlier)), None);
     let unaligned = Sighting { aligned_mm: None, ..sighting("liver", "b", [0.0; 3], 20.0) };
     assert_eq!(assign(&unaligned, &[earlier]), None);
     // An earlier sighting without an anchor is no anchor to match against either.
@@ -74,10 +74,10 @@ fn a_track_matches_through_its_nearest_sighting_not_only_its_latest() {
 #[test]
 fn volume_doubling_time_matches_the_formula_worked_by_hand() {
     // 8 mm → 16 mm: the volume grows eightfold, three doublings in 300 days: 100 days.
-    assert!((doubling_time_days(8.0, 16.0, 300.0).unwrap() - 100.0).abs() < 1e-9);
+    assert!((doubling_time_days(8.0, 16.0, 300.0).expect("a value") - 100.0).abs() < 1e-9);
     // 10 mm → 12.6 mm in a year: V2/V1 = 1.26³ = 2.000376, ln 2 / ln 2.000376 = 0.999729,
     // so 365 × 0.999729 = 364.90 days.
-    assert!((doubling_time_days(10.0, 12.6, 365.0).unwrap() - 364.90).abs() < 0.01);
+    assert!((doubling_time_days(10.0, 12.6, 365.0).expect("a value") - 364.90).abs() < 0.01);
     assert_eq!(doubling_time_days(5.0, 5.0, 365.0), None, "no growth, no doubling time");
     assert_eq!(doubling_time_days(10.0, 8.0, 365.0), None, "shrinking");
     assert_eq!(doubling_time_days(8.0, 10.0, 0.0), None, "no interval");
@@ -105,9 +105,9 @@ fn growth_between_two_sightings() {
     // VDT = 730 · ln 2 / (3 ln 1.5) = 730 × 0.693147 / 1.216395 = 415.98 days: indeterminate.
     let g = growth_between("lung", 6.0, 9.0, 730);
     assert_eq!(g.diameter_change_mm, 3.0);
-    assert!((g.diameter_mm_per_year.unwrap() - 1.50103).abs() < 1e-5);
+    assert!((g.diameter_mm_per_year.expect("a value") - 1.50103).abs() < 1e-5);
     assert!((g.volume_change_percent - 237.5).abs() < 1e-9);
-    assert!((g.doubling_time_days.unwrap() - 415.98).abs() < 0.01);
+    assert!((g.doubling_time_days.expect("a value") - 415.98).abs() < 0.01);
     assert_eq!(g.nelson, Some(NelsonCategory::Indeterminate));
     // The same growth in the liver has a VDT but no NELSON category.
     assert_eq!(growth_between("liver", 6.0, 9.0, 730).nelson, None);
@@ -173,11 +173,11 @@ proptest! {
     #[test]
     fn an_assignment_keeps_every_rule(new in arb_sighting(), candidates in arb_candidates()) {
         if let Some(id) = assign(&new, &candidates) {
-            let chosen = candidates.iter().find(|c| c.track == id).unwrap();
+            let chosen = candidates.iter().find(|c| c.track == id).expect("a value");
             prop_assert_eq!(&chosen.organ, &new.organ);
             prop_assert!(chosen.sightings.iter().all(|s| s.study_uid != new.study_uid));
             let within = chosen.sightings.iter().any(|s| {
-                distance_mm(s.aligned_mm.unwrap(), new.aligned_mm.unwrap()) <= tolerance_mm(s.diameter_mm, new.diameter_mm)
+                distance_mm(s.aligned_mm.expect("a value"), new.aligned_mm.expect("a value")) <= tolerance_mm(s.diameter_mm, new.diameter_mm)
             });
             prop_assert!(within);
         }
@@ -189,7 +189,7 @@ proptest! {
     fn assignment_ignores_a_common_translation(new in arb_sighting(), candidates in arb_candidates(), shift in arb_point()) {
         let moved = |s: &Sighting| Sighting { aligned_mm: s.aligned_mm.map(|p| [p[0] + shift[0], p[1] + shift[1], p[2] + shift[2]]), ..s.clone() };
         let near_edge = candidates.iter().flat_map(|c| &c.sightings).any(|s| {
-            (distance_mm(s.aligned_mm.unwrap(), new.aligned_mm.unwrap()) - tolerance_mm(s.diameter_mm, new.diameter_mm)).abs() < 1e-6
+            (distance_mm(s.aligned_mm.expect("a value"), new.aligned_mm.expect("a value")) - tolerance_mm(s.diameter_mm, new.diameter_mm)).abs() < 1e-6
         });
         prop_assume!(!near_edge);
         let shifted: Vec<Candidate> = candidates.iter().map(|c| Candidate { sightings: c.sightings.iter().map(moved).collect(), ..c.clone() }).collect();
@@ -199,7 +199,7 @@ proptest! {
     /// Growing by the cube root of two in `days` is one doubling: the VDT is `days`.
     #[test]
     fn one_doubling_takes_the_interval(first in 2.0..80.0f64, days in 1.0..3000.0f64) {
-        let vdt = doubling_time_days(first, first * 2f64.cbrt(), days).unwrap();
+        let vdt = doubling_time_days(first, first * 2f64.cbrt(), days).expect("a value");
         prop_assert!((vdt - days).abs() < 1e-6 * days);
     }
 
