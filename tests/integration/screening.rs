@@ -225,6 +225,19 @@ async fn the_reference_model_raises_the_lesion_organ_and_nothing_on_a_clean_phan
         if case["expected"]["lesions"].as_array().is_some_and(|l| l.is_empty()) {
             assert!(raised.is_empty(), "a lesion-free phantom raises nothing: {raised:?}");
         }
+        // The worker puts each located lesion on a track, its series aligned on anatomy.
+        let sized = organs.iter().filter(|(_, location)| location["diameter_mm"].as_f64().is_some()).count();
+        let tracked: Vec<(String, bool)> = sqlx::query_as(
+            "select g.organ, g.aligned_mm is not null from lesion_sighting g join finding f on f.id = g.finding_ref
+             join series s on s.id = f.series_ref where s.series_uid = $1 order by g.organ",
+        )
+        .bind(&series_uid)
+        .fetch_all(&pool)
+        .await
+        .expect("sightings");
+        assert_eq!(tracked.len(), sized, "{}: one sighting per located lesion", case["case"]);
+        assert_eq!(sized, raised.len(), "{}: the model sized every lesion it raised: {organs:?}", case["case"]);
+        assert!(tracked.iter().all(|(_, aligned)| *aligned), "{}: aligned on anatomy {tracked:?}", case["case"]);
 
         // The chronic pathway: the stored liver attenuation is the phantom's (within the
         // phantom's noise), and a fatty-liver finding is raised exactly when it is below 60 HU.
