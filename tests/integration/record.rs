@@ -277,6 +277,10 @@ async fn a_benign_finding_under_surveillance_is_due_on_the_list_and_the_timeline
         let (status, body) = step(&app, &radiologist, id, event.clone()).await;
         assert_eq!(status, 200, "{event}: {body}");
     }
+    // The form offers the kidney's default interval with its source (Bosniak 2019, IIF: 6 months).
+    let page = elysium_tests::get_text(&app, &radiologist, &format!("/findings/{id}")).await;
+    assert!(page.contains("6 (Bosniak 2019: class IIF)."), "the kidney's default on the form");
+    assert!(page.contains(r#"name="months" min="1" max="60" value="6""#), "preset to it");
     assert_eq!(step(&app, &radiologist, id, json!({ "event": "set_surveillance", "months": 61 })).await.0, 422);
     assert_eq!(step(&app, &radiologist, id, json!({ "event": "set_surveillance", "months": 0 })).await.0, 422);
 

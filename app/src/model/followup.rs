@@ -229,6 +229,9 @@ pub struct FindingDetail {
     pub today: String,
     /// The work-up due date the order form suggests (the service level).
     pub suggested_workup_due: String,
+    /// The surveillance interval the form offers for this finding's organ and size, and its
+    /// source.
+    pub surveillance_default: crate::domain::followup::surveillance::SurveillanceDefault,
     /// The dismissal reasons this user may give (image-based ones need a radiologist).
     pub dismiss_reasons: Vec<DismissReason>,
     /// The patient's demographics mismatches still to resolve: whoever calls or writes to the

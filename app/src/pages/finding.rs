@@ -11,8 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::followup::load_finding;
 use crate::domain::followup::EventKind;
 use crate::domain::followup::event::{
-    ConfirmedBy, ContactChannel, ContactResult, DEFAULT_SURVEILLANCE_MONTHS, DismissReason, MAX_SURVEILLANCE_MONTHS,
-    Outcome, WorkupModality,
+    ConfirmedBy, ContactChannel, ContactResult, DismissReason, MAX_SURVEILLANCE_MONTHS, Outcome, WorkupModality,
 };
 use crate::domain::language::{Labelled, Language};
 use crate::domain::organs::Organ;
@@ -644,12 +643,16 @@ fn Actions(detail: FindingDetail) -> impl IntoView {
                 }.into_any(),
                 EventKind::AddNote => view! { <label>{t!(i18n, finding.actions.note)} " " <textarea name="text" required maxlength="4000" rows="2"></textarea></label> }.into_any(),
                 EventKind::SetSurveillance => {
-                    let months = f.surveillance_months.map_or(DEFAULT_SURVEILLANCE_MONTHS.to_string(), |m| m.to_string());
+                    let default = detail.surveillance_default;
+                    let months = f.surveillance_months.map_or(default.months.to_string(), |m| m.to_string());
                     view! {
                         <label>{t!(i18n, finding.actions.months)} " "
                             <input type="number" name="months" min="1" max=MAX_SURVEILLANCE_MONTHS.to_string() value=months />
                         </label>
-                        <span class="muted small">{t!(i18n, finding.actions.months_hint)}</span>
+                        <span class="muted small" data-testid="surveillance-default">
+                            {t!(i18n, finding.actions.months_default)}" "{format!("{} ({}).", default.months, default.source.citation())}" "
+                            {t!(i18n, finding.actions.months_hint)}
+                        </span>
                         {note()}
                     }.into_any()
                 }

@@ -653,6 +653,10 @@ pub async fn detail(
             .collect(),
         suggested_workup_due: format::date(add_days(row.clock_start, levels.workup_done_days).max(today)),
         open_mismatches,
+        surveillance_default: crate::domain::followup::surveillance::default_interval(
+            known_organ(&row.organ)?,
+            row.location.as_ref().and_then(|l| l.get("diameter_mm")).and_then(serde_json::Value::as_f64),
+        ),
         finding: finding_view(row, status, levels, today)?,
     })
 }

@@ -13,9 +13,9 @@ pub const MAX_TEXT: usize = 4000;
 pub const MAX_SHORT_TEXT: usize = 200;
 /// The longest surveillance interval (months): five years.
 pub const MAX_SURVEILLANCE_MONTHS: u32 = 60;
-/// The interval the finding page proposes. The programme's default, as the issue gave it; the
-/// person setting it chooses per patient (for lung nodules, for one, Fleischner Society
-/// guidance ranges from 3 to 24 months: MacMahon H et al., Radiology 2017;284:228-243).
+/// The surveillance interval for organs no guideline gives one for; lung nodules and kidney
+/// masses have theirs (`surveillance::default_interval`, with the sources). The person setting
+/// it chooses per patient.
 pub const DEFAULT_SURVEILLANCE_MONTHS: u32 = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ pub mod event;
 pub mod lifecycle;
 pub mod service_levels;
 pub mod status;
+pub mod surveillance;
 
 pub use event::{EventKind, FindingEvent};
 pub use lifecycle::{Facts, Refusal, apply, available};
