@@ -275,3 +275,53 @@ async fn sessions_end_after_their_absolute_lifetime(pool: PgPool) {
     assert_eq!(identity::from_session(&app.pool, &stale, twelve_hours).await.expect("identity"), Identity::Expired);
     assert!(stale.get::<uuid::Uuid>(USER_ID).await.expect("get").is_none(), "the expired session is emptied");
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_session_idle_for_thirty_minutes_is_signed_out(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let client = app.signed_in("coordinator").await;
+    assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 200);
+    // The store keeps the session until 30 minutes after its last request.
+    let left: f64 =
+        sqlx::query_scalar("select extract(epoch from expiry_date - now())::float8 from tower_sessions.session")
+            .fetch_one(&app.pool)
+            .await
+            .expect("expiry");
+    assert!((29.0 * 60.0..=30.0 * 60.0 + 5.0).contains(&left), "{left} s of idle time left");
+
+    // Thirty minutes pass without a request (the clock moved in the store, not by waiting).
+    sqlx::query("update tower_sessions.session set expiry_date = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .expect("age the session");
+    assert_eq!(client.get(app.url("/api/v1/me")).send().await.expect("me").status(), 401);
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_sign_in_lock_lasts_fifteen_minutes_and_then_lets_the_right_password_in(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let attempt = |password: &'static str| {
+        app.client()
+            .post(app.url("/api/v1/auth/login"))
+            .json(&json!({ "username": "radiologist", "password": password }))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("guess guess guess").await.expect("post").status(), 401);
+    }
+    assert_eq!(attempt(PASSWORD).await.expect("post").status(), 429);
+    let minutes: f64 = sqlx::query_scalar(
+        "select extract(epoch from locked_until - locked_at)::float8 / 60 from signin_lock where username = 'radiologist'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("lock");
+    assert!((minutes - 15.0).abs() < 0.01, "locked for {minutes} minutes");
+
+    // Fifteen minutes later (the lock's end moved into the past, not waited for).
+    sqlx::query("update signin_lock set locked_until = now() - interval '1 second' where username = 'radiologist'")
+        .execute(&app.pool)
+        .await
+        .expect("expire the lock");
+    assert_eq!(attempt(PASSWORD).await.expect("post").status(), 200, "the right password is let in");
+}

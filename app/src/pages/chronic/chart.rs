@@ -1,6 +1,12 @@
-//! A chronic finding's figure over time as inline SVG drawn on the server (no chart library,
-//! nothing to hydrate but its texts): the measurements on a time axis, the cut-off as a dashed
-//! line, and the points beyond it marked. The table beside it is the text alternative.
+//! A figure over time as inline SVG drawn on the server (a chronic finding's measurement, a
+//! biomarker, a lesion's diameter): the measurements on a time axis, the cut-off (when there is
+//! one) as a dashed line, and the points beyond it marked. The table beside it is the text
+//! alternative.
+//!
+//! Why not a chart library's SVG backend (plotters): the chart is part of the page's view, so it
+//! hydrates like the rest of it, its texts follow the page's language, and its marks carry the
+//! classes and titles the style sheet and the tests address; a backend's output is one opaque
+//! string. What is drawn is a polyline, circles and two axes: the arithmetic below, tested.
 
 use leptos::prelude::*;
 
