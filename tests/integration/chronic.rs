@@ -254,9 +254,17 @@ async fn a_coordinator_takes_a_finding_from_new_to_closed_and_the_history_is_app
     }
     let refused =
         sqlx::query("update chronic_event set payload = '{}' where chronic_ref = $1").bind(id).execute(&pool).await;
-    assert!(refused.is_err(), "the history is append-only");
+    assert_eq!(
+        elysium_tests::sqlstate(&refused).as_deref(),
+        Some(elysium_tests::APPEND_ONLY),
+        "the history is append-only"
+    );
     let refused = sqlx::query("delete from chronic_observation where chronic_ref = $1").bind(id).execute(&pool).await;
-    assert!(refused.is_err(), "the trend is append-only");
+    assert_eq!(
+        elysium_tests::sqlstate(&refused).as_deref(),
+        Some(elysium_tests::APPEND_ONLY),
+        "the trend is append-only"
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -71,7 +71,12 @@ async fn a_finding_on_an_unknown_study_is_not_created(pool: PgPool) {
     drop(conn);
     seeded(&pool).await;
     let mut conn = pool.acquire().await.expect("conn");
-    assert!(findings::insert(&mut conn, &bad, "test").await.is_err(), "a probability above 1 is refused by the schema");
+    let refused = findings::insert(&mut conn, &bad, "test").await;
+    let code = match &refused {
+        Err(elysium_db::DbError::Sqlx(sqlx::Error::Database(error))) => error.code().map(|c| c.into_owned()),
+        _ => None,
+    };
+    assert_eq!(code.as_deref(), Some("23514"), "a probability above 1 is refused by the schema's check: {refused:?}");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

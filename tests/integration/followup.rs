@@ -506,7 +506,11 @@ async fn the_history_cannot_be_rewritten(pool: PgPool) {
         ["update finding_event set actor_username = 'x'", "delete from finding_event", "truncate finding_event cascade"]
     {
         let refused = sqlx::query(statement).execute(&pool).await;
-        assert!(refused.is_err(), "{statement} must be refused");
+        assert_eq!(
+            elysium_tests::sqlstate(&refused).as_deref(),
+            Some(elysium_tests::APPEND_ONLY),
+            "{statement} must be refused"
+        );
     }
     let events: i64 = sqlx::query_scalar("select count(*) from finding_event where finding_id = $1")
         .bind(id)

@@ -184,7 +184,11 @@ async fn a_threshold_change_is_previewed_reasoned_audited_and_applies_to_the_nex
     assert_eq!((changes[0]["threshold"].as_f64(), changes[0]["changed_by"].as_str()), (Some(0.98), Some("admin")));
     // The history cannot be rewritten.
     let rewrite = sqlx::query("update operating_threshold set threshold = 0.5").execute(&pool).await;
-    assert!(rewrite.is_err(), "operating_threshold is append-only");
+    assert_eq!(
+        elysium_tests::sqlstate(&rewrite).as_deref(),
+        Some(elysium_tests::APPEND_ONLY),
+        "operating_threshold is append-only"
+    );
 
     // The next series screened: the tiny network gives this phantom liver/HCC ≥ 0.6 (a finding
     // at the manifest's threshold, as the screening tests show), below 0.98: no finding now.

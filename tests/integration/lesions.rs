@@ -158,8 +158,10 @@ async fn a_person_splits_a_scan_off_and_joins_it_back_with_reasons_and_refusals_
     assert_eq!(app.audit_rows("lesion.join").await.len(), 1);
 
     // The history cannot be rewritten.
-    assert!(sqlx::query("delete from lesion_track_event").execute(&pool).await.is_err());
-    assert!(sqlx::query("delete from lesion_sighting").execute(&pool).await.is_err());
+    let refused = sqlx::query("delete from lesion_track_event").execute(&pool).await;
+    assert_eq!(elysium_tests::sqlstate(&refused).as_deref(), Some(elysium_tests::APPEND_ONLY));
+    let refused = sqlx::query("delete from lesion_sighting").execute(&pool).await;
+    assert_eq!(elysium_tests::sqlstate(&refused).as_deref(), Some(elysium_tests::APPEND_ONLY));
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -522,7 +522,11 @@ async fn an_automatic_job_and_a_rerun_racing_raise_one_finding_per_organ(pool: P
     )
     .execute(&pool)
     .await;
-    assert!(duplicate.is_err(), "two screening findings for one (series, organ) are refused");
+    assert_eq!(
+        elysium_tests::sqlstate(&duplicate).as_deref(),
+        Some("23505"),
+        "two screening findings for one (series, organ) are refused"
+    );
 }
 
 /// The end of a STOW-RS request that stored a series is its completion hint: the series is

@@ -244,3 +244,17 @@ pub async fn finding(pool: &PgPool, study_uid: &str, organ: &str, class: &str, p
         .expect("create finding")
         .expect("study exists")
 }
+
+/// The SQLSTATE with which the database refused a statement (`None` when it was not refused,
+/// or failed some other way), so a test asserts the refusal it expects rather than any error:
+/// `42501` for the append-only tables' trigger (`refuse_history_change`), `23505` for a unique
+/// key, `23514` for a check constraint.
+pub fn sqlstate<T>(result: &Result<T, sqlx::Error>) -> Option<String> {
+    match result {
+        Err(sqlx::Error::Database(error)) => error.code().map(|code| code.into_owned()),
+        _ => None,
+    }
+}
+
+/// The append-only trigger's SQLSTATE (`insufficient_privilege`).
+pub const APPEND_ONLY: &str = "42501";
