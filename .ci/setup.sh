@@ -81,6 +81,21 @@ if [[ "${SETUP_S3:-1}" == 1 ]]; then
   fi
 fi
 
+# fhir.resources (FHIR R4) at the versions in tests/process/fhir-requirements.txt: an independent
+# parser for the FHIR bundles (tests/process/fhir_bundles.sh).
+if [[ "${SETUP_FHIR:-1}" == 1 ]]; then
+  python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  FHIR_VENV="$TOOLS/fhir-venv"
+  want_fhir="$(sha256sum tests/process/fhir-requirements.txt | cut -d' ' -f1)"
+  if [[ "$(cat "$FHIR_VENV/.requirements.sha256" 2>/dev/null)" != "$want_fhir" ]]; then
+    log "fhir.resources (virtualenv $FHIR_VENV)"
+    rm -rf "$FHIR_VENV"
+    python3 -m venv "$FHIR_VENV"
+    "$FHIR_VENV/bin/pip" install -q --disable-pip-version-check -r tests/process/fhir-requirements.txt
+    echo "$want_fhir" > "$FHIR_VENV/.requirements.sha256"
+  fi
+fi
+
 if [[ "${SETUP_E2E:-1}" == 1 ]]; then
   apt_install chromium
   mkdir -p "$TOOLS"

@@ -98,6 +98,8 @@ for js in off on; do
     }
     [[ "$(sign_in first-cli-password)" == 401 && "$(sign_in second-cli-password)" == 200 ]] ||
       { echo "the command-line user cannot sign in with the password set by 'user passwd'" >&2; exit 1; }
+    log "FHIR: the demo's bundles parsed by an independent FHIR R4 implementation"
+    tests/process/fhir_bundles.sh "http://127.0.0.1:$PORT" "$PASSWORD"
   fi
   log "browser suite, JavaScript $js (its own database)"
   E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_PASSWORD="$PASSWORD" E2E_JAVASCRIPT=$js node --test tests/e2e/

@@ -9,6 +9,7 @@ mod charsets;
 mod chronic;
 mod dicomweb;
 mod dimse;
+mod fhir;
 mod findings_db;
 mod followup;
 mod governance;

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod chronic;
 pub mod error;
+pub mod fhir;
 pub mod followup;
 pub mod governance;
 pub mod health;

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod chronic;
 pub mod embedded;
+pub mod fhir;
 pub mod findings;
 pub mod governance;
 pub mod images;

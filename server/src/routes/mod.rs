@@ -176,6 +176,7 @@ fn api_v1() -> Router<AppState> {
         .route("/patients/{id}/links", post(record::link))
         .route("/patients/{id}/links/{link}/end", post(record::unlink))
         .route("/patients/{id}/lesions", get(lesions::of_patient))
+        .route("/patients/{id}/fhir", get(record::fhir))
         .route("/lesions/{id}", get(lesions::detail))
         .route("/lesions/{id}/split", post(lesions::split))
         .route("/lesions/{id}/join", post(lesions::join))

@@ -53,6 +53,14 @@ pub async fn timeline(
     Ok(audited(Json(service::timeline(&state.pool, &caller, id, &params).await?)))
 }
 
+/// `GET /api/v1/patients/{id}/fhir`: the record as a FHIR R4 `Bundle` (`application/fhir+json`).
+pub async fn fhir(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = patient_id(&id)?;
+    let bundle = app::service::fhir::patient_bundle(&state.pool, &caller, id).await?;
+    let headers = [(axum::http::header::CONTENT_TYPE, "application/fhir+json")];
+    Ok(audited((headers, Json(bundle)).into_response()))
+}
+
 /// `POST /api/v1/patients/{id}/links` `{"patient_id","authority","reason"}`: 201 with the link.
 pub async fn link(
     State(state): State<AppState>,
