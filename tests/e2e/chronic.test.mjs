@@ -63,7 +63,7 @@ test(`the coordinator sends the letter for a fatty liver and prints it (${MODE})
     assert.match(text, new RegExp(`To: ${PHYSICIAN.replace('.', '\\.')}`));
     assert.match(text, /Okafor/);
     assert.match(text, /36 HU/);
-    assert.match(text, /cut-off: 40 HU/);
+    assert.match(text, /cut-off: below 40 HU/);
     assert.equal(await letter.locator('table tbody tr').count() >= 4, true, 'the four scans behind it');
     await letter.close();
     assert.deepEqual(errors, [], 'no browser errors');
