@@ -66,34 +66,30 @@ if [[ "${SETUP_FUZZ:-1}" == 1 ]] && ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --version 0.13.2 --locked
 fi
 
-# moto's S3 server at the versions in tests/process/s3-requirements.txt: an S3-compatible
-# endpoint for tests/process/s3_store.sh (the object store as several servers would share it).
-if [[ "${SETUP_S3:-1}" == 1 ]]; then
+# A Python virtualenv at the versions of a requirements file, remade when the file changes.
+python_venv() { # DIR REQUIREMENTS WHAT
   python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
-  S3_VENV="$TOOLS/s3-venv"
-  want_s3="$(sha256sum tests/process/s3-requirements.txt | cut -d' ' -f1)"
-  if [[ "$(cat "$S3_VENV/.requirements.sha256" 2>/dev/null)" != "$want_s3" ]]; then
-    log "moto S3 server (virtualenv $S3_VENV)"
-    rm -rf "$S3_VENV"
-    python3 -m venv "$S3_VENV"
-    "$S3_VENV/bin/pip" install -q --disable-pip-version-check -r tests/process/s3-requirements.txt
-    echo "$want_s3" > "$S3_VENV/.requirements.sha256"
+  local want
+  want="$(sha256sum "$2" | cut -d' ' -f1)"
+  if [[ "$(cat "$1/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
+    log "$3 (virtualenv $1)"
+    rm -rf "$1"
+    python3 -m venv "$1"
+    "$1/bin/pip" install -q --disable-pip-version-check -r "$2"
+    echo "$want" > "$1/.requirements.sha256"
   fi
+}
+
+# moto's S3 server: an S3-compatible endpoint for tests/process/s3_store.sh (the object store as
+# several servers would share it).
+if [[ "${SETUP_S3:-1}" == 1 ]]; then
+  python_venv "$TOOLS/s3-venv" tests/process/s3-requirements.txt "moto S3 server"
 fi
 
-# fhir.resources (FHIR R4) at the versions in tests/process/fhir-requirements.txt: an independent
-# parser for the FHIR bundles (tests/process/fhir_bundles.sh).
+# fhir.resources (FHIR R4): an independent parser for the FHIR bundles
+# (tests/process/fhir_bundles.sh).
 if [[ "${SETUP_FHIR:-1}" == 1 ]]; then
-  python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
-  FHIR_VENV="$TOOLS/fhir-venv"
-  want_fhir="$(sha256sum tests/process/fhir-requirements.txt | cut -d' ' -f1)"
-  if [[ "$(cat "$FHIR_VENV/.requirements.sha256" 2>/dev/null)" != "$want_fhir" ]]; then
-    log "fhir.resources (virtualenv $FHIR_VENV)"
-    rm -rf "$FHIR_VENV"
-    python3 -m venv "$FHIR_VENV"
-    "$FHIR_VENV/bin/pip" install -q --disable-pip-version-check -r tests/process/fhir-requirements.txt
-    echo "$want_fhir" > "$FHIR_VENV/.requirements.sha256"
-  fi
+  python_venv "$TOOLS/fhir-venv" tests/process/fhir-requirements.txt "fhir.resources"
 fi
 
 if [[ "${SETUP_E2E:-1}" == 1 ]]; then

@@ -120,27 +120,21 @@ pub async fn sightings_of(
     patients: &[Uuid],
     scope: Option<&[Uuid]>,
 ) -> DbResult<Vec<SightingRow>> {
-    Ok(sqlx::query_as!(
-        SightingRow,
-        r#"select s.id, t.id as track_id, t.organ as track_organ, t.created_by as track_created_by,
-                  t.created_at as track_created_at, s.finding_ref as finding_id, f.status as finding_status,
-                  f.class_label, s.patient_ref, st.study_uid, s.observed_on, s.center_mm as "center_mm!",
-                  s.aligned_mm, s.diameter_mm, s.placed_by
-           from lesion_sighting s
-           join lesion_track t on t.id = s.track_ref
-           join finding f on f.id = s.finding_ref
-           join study st on st.id = s.study_ref
-           where s.patient_ref = any($1) and ($2::uuid[] is null or st.site_id = any($2))
-           order by t.id, s.observed_on, s.id"#,
-        patients,
-        scope
-    )
-    .fetch_all(&mut *conn)
-    .await?)
+    sightings(conn, None, Some(patients), scope).await
 }
 
 /// The sightings of one track (all sites: the caller checks scope through the patient).
 pub async fn sightings_of_track(conn: &mut PgConnection, track: i64) -> DbResult<Vec<SightingRow>> {
+    sightings(conn, Some(track), None, None).await
+}
+
+/// The one SELECT of sightings: of one track, or of some records, or both, within a scope.
+async fn sightings(
+    conn: &mut PgConnection,
+    track: Option<i64>,
+    patients: Option<&[Uuid]>,
+    scope: Option<&[Uuid]>,
+) -> DbResult<Vec<SightingRow>> {
     Ok(sqlx::query_as!(
         SightingRow,
         r#"select s.id, t.id as track_id, t.organ as track_organ, t.created_by as track_created_by,
@@ -151,9 +145,13 @@ pub async fn sightings_of_track(conn: &mut PgConnection, track: i64) -> DbResult
            join lesion_track t on t.id = s.track_ref
            join finding f on f.id = s.finding_ref
            join study st on st.id = s.study_ref
-           where t.id = $1
-           order by s.observed_on, s.id"#,
-        track
+           where ($1::bigint is null or t.id = $1)
+             and ($2::uuid[] is null or s.patient_ref = any($2))
+             and ($3::uuid[] is null or st.site_id = any($3))
+           order by t.id, s.observed_on, s.id"#,
+        track,
+        patients,
+        scope
     )
     .fetch_all(&mut *conn)
     .await?)
