@@ -14,7 +14,7 @@ pub const CONDITION_VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/
 pub const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 pub const DIAGNOSTIC_SERVICE: &str = "http://terminology.hl7.org/CodeSystem/v2-0074";
 
-/// mCODE STU3 profiles (http://hl7.org/fhir/us/mcode/).
+/// mCODE STU3 profiles (<http://hl7.org/fhir/us/mcode/>).
 pub mod mcode {
     const BASE: &str = "http://hl7.org/fhir/us/mcode/StructureDefinition/";
     pub fn profile(name: &str) -> String {
