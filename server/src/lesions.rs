@@ -23,8 +23,27 @@ pub async fn series_volume(
     study_uid: &str,
     series_uid: &str,
 ) -> anyhow::Result<Volume> {
-    let rows = elysium_db::images::instances_of_series(pool, study_uid, series_uid).await?;
-    let bytes: Vec<bytes::Bytes> = futures::stream::iter(rows)
+    let bytes = series_bytes(pool, store, study_uid, series_uid).await.map_err(|read| match read {
+        SeriesRead::Unusable(why) => anyhow::anyhow!(why),
+        SeriesRead::Unavailable(error) => error,
+    })?;
+    volume_of(bytes).await
+}
+
+/// The stored originals of a series' instances, in the index's order.
+async fn series_bytes(
+    pool: &sqlx::PgPool,
+    store: &Arc<dyn ObjectStore>,
+    study_uid: &str,
+    series_uid: &str,
+) -> Result<Vec<bytes::Bytes>, SeriesRead> {
+    let rows = elysium_db::images::instances_of_series(pool, study_uid, series_uid)
+        .await
+        .map_err(|e| SeriesRead::Unavailable(e.into()))?;
+    if rows.is_empty() {
+        return Err(SeriesRead::Unusable("no images are stored for the series".into()));
+    }
+    futures::stream::iter(rows)
         .map(|row| {
             let store = store.clone();
             async move { store.get(&row.object_key.into()).await?.bytes().await }
@@ -32,7 +51,17 @@ pub async fn series_volume(
         .buffered(8)
         .try_collect()
         .await
-        .context("reading the series from the object store")?;
+        .map_err(|error| match error {
+            // A missing original stays missing; anything else (the store unreachable) may pass.
+            object_store::Error::NotFound { .. } => SeriesRead::Unusable(format!("an original is missing: {error}")),
+            other => {
+                SeriesRead::Unavailable(anyhow::Error::new(other).context("reading the series from the object store"))
+            }
+        })
+}
+
+/// Parses and stacks a series' instances.
+async fn volume_of(bytes: Vec<bytes::Bytes>) -> anyhow::Result<Volume> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<Volume> {
         let parsed = bytes
             .iter()
@@ -42,6 +71,14 @@ pub async fn series_volume(
         Ok(elysium_dicom::volume::load_series(&parsed)?.volume)
     })
     .await?
+}
+
+/// Why a series could not be read: for good (kept as the reason it has no anchor), or for now
+/// (the placing waits for the next run rather than placing its findings unaligned for ever).
+#[derive(Debug)]
+enum SeriesRead {
+    Unusable(String),
+    Unavailable(anyhow::Error),
 }
 
 /// The volume as the measurements read it.
@@ -67,15 +104,19 @@ async fn anchor(
     if let Some(row) = db::anchor(pool, series_ref).await? {
         return Ok(row.point_mm.and_then(|p| <[f64; 3]>::try_from(p).ok()));
     }
-    let measured = match series_volume(pool, store, study_uid, series_uid).await {
-        Ok(volume) => {
-            tokio::task::spawn_blocking(move || match view(&volume) {
-                Ok(view) => elysium_measure::anatomical_anchor(&view).map_err(|why| format!("{why:?}")),
-                Err(error) => Err(format!("unreadable volume: {error}")),
-            })
-            .await?
-        }
-        Err(error) => Err(format!("unreadable series: {error:#}")),
+    let measured = match series_bytes(pool, store, study_uid, series_uid).await {
+        Ok(bytes) => match volume_of(bytes).await {
+            Ok(volume) => {
+                tokio::task::spawn_blocking(move || match view(&volume) {
+                    Ok(view) => elysium_measure::anatomical_anchor(&view).map_err(|why| format!("{why:?}")),
+                    Err(error) => Err(format!("unreadable volume: {error}")),
+                })
+                .await?
+            }
+            Err(error) => Err(format!("unreadable series: {error:#}")),
+        },
+        Err(SeriesRead::Unusable(why)) => Err(why),
+        Err(SeriesRead::Unavailable(error)) => return Err(error),
     };
     match measured {
         Ok(anchor) => {
@@ -91,7 +132,8 @@ async fn anchor(
 }
 
 /// Places every untracked finding that located a lesion, oldest study first. Returns how many
-/// were placed.
+/// were placed. A series the object store cannot serve just now ends the run with its error:
+/// its findings (and the ones after it) wait for the next run instead of being placed unaligned.
 pub async fn track_pending(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>) -> anyhow::Result<usize> {
     let mut placed = 0;
     loop {
