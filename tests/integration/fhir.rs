@@ -129,6 +129,10 @@ async fn screening_results_and_biomarkers_become_reports_and_observations(pool: 
     liver.sort_by(f64::total_cmp);
     assert_eq!(liver, [36.0, 43.0, 49.0, 56.0, 58.0, 61.0]);
     assert_eq!(app.audit_rows("patient.fhir").await.len(), 1, "the export is audited");
+
+    // The record page offers the export.
+    let page = elysium_tests::get_text(&app, &admin, &format!("/patients/{patient}")).await;
+    assert!(page.contains(&format!(r#"href="/api/v1/patients/{patient}/fhir""#)), "the record page links its bundle");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

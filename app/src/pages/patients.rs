@@ -267,6 +267,12 @@ fn Record(record: PatientRecord, filters: TimelineParams) -> impl IntoView {
             <dt>{t!(i18n, patients.record.studies)}</dt>
             <dd>{patient.studies}</dd>
         </dl>
+        <p class="muted small">
+            <a href=format!("/api/v1/patients/{}/fhir", patient.id) data-testid="fhir-link" rel="nofollow" download=format!("{}-fhir.json", patient.patient_id)>
+                {t!(i18n, patients.record.fhir)}
+            </a>
+            ": "{t!(i18n, patients.record.fhir_hint)}
+        </p>
         {hidden}
         <Links record=record.clone() />
         <Trends biomarkers=record.biomarkers rules=record.rules />
