@@ -163,7 +163,8 @@ fn tracks(rows: &[SightingRow]) -> Vec<LesionTrack> {
 /// `GET /api/v1/patients/{id}/lesions`). Audited as a view of the record.
 pub async fn of_patient(pool: &PgPool, caller: &Caller, id: Uuid) -> Result<PatientLesions, ServiceError> {
     let patient = crate::service::record::visible(pool, caller, id).await?;
-    let items = tracks_of_group(pool, caller, id).await?;
+    let group = record_db::linked_group(pool, id).await?;
+    let items = tracks_of_group(pool, caller, &group).await?;
     caller
         .audit("patient.lesions")
         .target("patient", patient.id.to_string())
@@ -174,50 +175,47 @@ pub async fn of_patient(pool: &PgPool, caller: &Caller, id: Uuid) -> Result<Pati
     Ok(PatientLesions { items })
 }
 
-/// The tracks of record `id`'s linked records within the caller's sites (no audit: the
+/// The tracks of a person's linked records (`group`) within the caller's sites (no audit: the
 /// caller's view is audited by whoever calls).
 pub(crate) async fn tracks_of_group(
     pool: &PgPool,
     caller: &Caller,
-    id: Uuid,
+    group: &[Uuid],
 ) -> Result<Vec<LesionTrack>, ServiceError> {
-    let group = record_db::linked_group(pool, id).await?;
     let scope = caller.user.site_scope();
     let mut conn = pool.acquire().await.map_err(DbError::from)?;
-    let rows = db::sightings_of(&mut conn, &group, scope.as_deref()).await?;
-    Ok(tracks(&rows))
+    Ok(tracks(&db::sightings_of(&mut conn, group, scope.as_deref()).await?))
 }
 
-/// The track's sightings the caller may see, and its record (404 when none are visible).
-async fn visible_track(
-    pool: &PgPool,
-    caller: &Caller,
-    id: i64,
-) -> Result<(Vec<SightingRow>, record_db::PatientRow), ServiceError> {
+/// A track the caller may see: every sighting of its person (the linked records) within the
+/// caller's sites, and the record it was first seen on. 404 when none of the track's sightings
+/// is visible.
+struct VisibleTrack {
+    person: Vec<SightingRow>,
+    patient: record_db::PatientRow,
+}
+
+async fn visible_track(pool: &PgPool, caller: &Caller, id: i64) -> Result<VisibleTrack, ServiceError> {
     let mut conn = pool.acquire().await.map_err(DbError::from)?;
     let all = db::sightings_of_track(&mut conn, id).await?;
     let first = all.first().ok_or(ServiceError::NotFound)?;
     let patient = crate::service::record::visible(pool, caller, first.patient_ref).await?;
     let group = record_db::linked_group(pool, patient.id).await?;
     let scope = caller.user.site_scope();
-    let visible: Vec<SightingRow> = db::sightings_of(&mut conn, &group, scope.as_deref())
-        .await?
-        .into_iter()
-        .filter(|row| row.track_id == id)
-        .collect();
-    if visible.is_empty() {
+    let person = db::sightings_of(&mut conn, &group, scope.as_deref()).await?;
+    if !person.iter().any(|row| row.track_id == id) {
         return Err(ServiceError::NotFound);
     }
-    Ok((visible, patient))
+    Ok(VisibleTrack { person, patient })
 }
 
 /// The lesion page: the track, its corrections, and the tracks it could be joined with.
 /// Audited as a view of the record.
 pub async fn detail(pool: &PgPool, caller: &Caller, id: i64) -> Result<LesionDetail, ServiceError> {
-    let (rows, patient) = visible_track(pool, caller, id).await?;
-    let track = track_view(&rows).ok_or(ServiceError::NotFound)?;
-    let join_candidates = tracks_of_group(pool, caller, patient.id)
-        .await?
+    let VisibleTrack { person, patient } = visible_track(pool, caller, id).await?;
+    let all = tracks(&person);
+    let track = all.iter().find(|t| t.id == id).cloned().ok_or(ServiceError::NotFound)?;
+    let join_candidates = all
         .into_iter()
         .filter(|t| t.id != id && t.organ == track.organ)
         .filter_map(|t| {
@@ -288,7 +286,7 @@ pub async fn split(
     request: &SplitRequest,
 ) -> Result<EditOutcome, ServiceError> {
     may_edit(caller)?;
-    let (_, patient) = visible_track(pool, caller, id).await?;
+    let VisibleTrack { patient, .. } = visible_track(pool, caller, id).await?;
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     db::lock_tracking(&mut tx).await?;
     let track = db::track_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
@@ -314,12 +312,9 @@ pub async fn split(
 /// named in the history). Both tracks must be the caller's to see. Audited with the reason.
 pub async fn join(pool: &PgPool, caller: &Caller, id: i64, request: &JoinRequest) -> Result<EditOutcome, ServiceError> {
     may_edit(caller)?;
-    let (_, patient) = visible_track(pool, caller, id).await?;
-    let (_, other_patient) = visible_track(pool, caller, request.other)
-        .await
-        .map_err(|_| ServiceError::invalid("other", "no such lesion track of this patient"))?;
-    let group = record_db::linked_group(pool, patient.id).await?;
-    if !group.contains(&other_patient.id) {
+    let VisibleTrack { person, patient } = visible_track(pool, caller, id).await?;
+    // The other track must be one of this person's that the caller can see.
+    if !person.iter().any(|row| row.track_id == request.other) {
         return Err(ServiceError::invalid("other", "no such lesion track of this patient"));
     }
     let mut tx = pool.begin().await.map_err(DbError::from)?;

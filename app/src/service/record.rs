@@ -225,7 +225,7 @@ pub async fn record(
         None => 0,
     };
     let rules = crate::service::settings::chronic_rules(pool).await?;
-    let lesions = crate::service::lesions::tracks_of_group(pool, caller, id).await?;
+    let lesions = crate::service::lesions::tracks_of_group(pool, caller, &group).await?;
     audit_view(pool, caller, &patient, group.len()).await?;
     Ok(PatientRecord {
         patient: summary(patient),
