@@ -5,22 +5,9 @@
 //! that ground truth and the published formula, not read back from the code.
 
 use elysium_db::MIGRATOR;
-use elysium_tests::TestApp;
-use reqwest::Client;
+use elysium_tests::{TestApp, get, post};
 use serde_json::{Value, json};
 use sqlx::PgPool;
-
-async fn get(app: &TestApp, client: &Client, path: &str) -> (u16, Value) {
-    let response = client.get(app.url(path)).send().await.expect("get");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn post(app: &TestApp, client: &Client, path: &str, body: &Value) -> (u16, Value) {
-    let response = client.post(app.url(path)).json(body).send().await.expect("post");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 /// The demo patient's three scans stored and screened, and tracking run once.
 async fn seeded(pool: &PgPool) -> (TestApp, tempfile::TempDir, String) {

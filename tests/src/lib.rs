@@ -258,3 +258,17 @@ pub fn sqlstate<T>(result: &Result<T, sqlx::Error>) -> Option<String> {
 
 /// The append-only trigger's SQLSTATE (`insufficient_privilege`).
 pub const APPEND_ONLY: &str = "42501";
+
+/// `GET path` with its status and JSON body (`null` when the body is not JSON).
+pub async fn get(app: &TestApp, client: &Client, path: &str) -> (u16, serde_json::Value) {
+    let response = client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// `POST path` with a JSON body; its status and JSON body (`null` when the body is not JSON).
+pub async fn post(app: &TestApp, client: &Client, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let response = client.post(app.url(path)).json(body).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
