@@ -96,7 +96,37 @@ pub async fn measure_case(
         Ok(elysium_measure::measure(&crate::lesions::view(&volume)?, hint))
     })
     .await??;
-    record(pool, case_id, cancer, &case.series_ref, &measured).await.map(Some)
+    record(pool, case_id, cancer, &case.series_ref, &measured).await
+}
+
+/// Measures a newly referred case's images in the background: the referral answers at once, and
+/// the proposal is recomputed when the measurement lands (seconds on a phantom, about a minute on
+/// a large series in a debug build). A failure is logged; the case keeps the proposal from the
+/// screening lesion and [`measure_pending`] tries again at the next start.
+pub fn measure_in_background(pool: sqlx::PgPool, store: Arc<dyn ObjectStore>, case_id: i64) {
+    tokio::spawn(async move {
+        match measure_case(&pool, &store, case_id).await {
+            Ok(Some(recorded)) => {
+                tracing::info!(case = case_id, measurements = recorded.measurements, "referral measured on its images")
+            }
+            Ok(None) => {}
+            Err(error) => tracing::warn!(case = case_id, ?error, "measuring a referral's images"),
+        }
+    });
+}
+
+/// Measures every referred case that has not been (a referral made while the server was down, or
+/// whose measurement failed): one at a time, each failure logged and the rest measured.
+pub async fn measure_pending(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>) -> anyhow::Result<usize> {
+    let mut measured = 0;
+    for case_id in db::unmeasured_cases(pool).await? {
+        match measure_case(pool, store, case_id).await {
+            Ok(Some(_)) => measured += 1,
+            Ok(None) => {}
+            Err(error) => tracing::warn!(case = case_id, ?error, "measuring a referral's images"),
+        }
+    }
+    Ok(measured)
 }
 
 /// Records the staging-relevant measurements and recomputes the proposal, in one transaction.
@@ -106,9 +136,12 @@ async fn record(
     cancer: Cancer,
     series_ref: &Option<uuid::Uuid>,
     measured: &Measured,
-) -> anyhow::Result<Recorded> {
+) -> anyhow::Result<Option<Recorded>> {
     let mut notes = measured.notes.clone();
     let mut tx = pool.begin().await?;
+    if !db::mark_images_measured(&mut tx, case_id).await? {
+        return Ok(None);
+    }
     let mut count = 0;
     if let Some(long_axis) = measured.primary_long_axis_mm {
         // The same lesion the screening measured: the image measurement corrects that
@@ -191,7 +224,6 @@ async fn record(
             None => notes.push(format!("the primary touches the {structure}; no T rule of {cancer} names it")),
         }
     }
-    db::mark_images_measured(&mut tx, case_id).await?;
     let (_, proposal_version) = app::service::mdt::proposal::propose_in(&mut tx, case_id, None)
         .await
         .map_err(|e| anyhow::anyhow!("recomputing the proposal: {e}"))?;
@@ -202,7 +234,7 @@ async fn record(
         .record_in(&mut tx)
         .await?;
     tx.commit().await?;
-    Ok(Recorded { measurements: count, proposal_version, notes })
+    Ok(Some(Recorded { measurements: count, proposal_version, notes }))
 }
 
 /// The organ as the image measurement names it.

@@ -52,6 +52,10 @@ async fn run(
             if let Err(error) = crate::lesions::track_pending(&pool, &store).await {
                 tracing::warn!(?error, "placing untracked findings' lesions on tracks");
             }
+            // Referrals made while no server ran, or whose measurement failed.
+            if let Err(error) = crate::board::measure_pending(&pool, &store).await {
+                tracing::warn!(?error, "measuring referrals' images");
+            }
         });
     }
 

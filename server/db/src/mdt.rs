@@ -229,10 +229,26 @@ pub async fn update_case(
     .await?)
 }
 
-/// Records that the image measurement read the case's series.
-pub async fn mark_images_measured(conn: &mut PgConnection, id: i64) -> DbResult<()> {
-    sqlx::query!("update mdt_case set images_measured_at = now() where id = $1", id).execute(&mut *conn).await?;
-    Ok(())
+/// Records that the image measurement read the case's series: `false` when it already had (the
+/// row lock makes a second, concurrent measurement of the same case wait here and then stand
+/// down, so measurements are never recorded twice).
+pub async fn mark_images_measured(conn: &mut PgConnection, id: i64) -> DbResult<bool> {
+    let updated =
+        sqlx::query!("update mdt_case set images_measured_at = now() where id = $1 and images_measured_at is null", id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Cases referred from a located screening finding whose images have not been measured yet,
+/// oldest first.
+pub async fn unmeasured_cases(pool: &sqlx::PgPool) -> DbResult<Vec<i64>> {
+    Ok(sqlx::query_scalar!(
+        "select id from mdt_case where images_measured_at is null and finding_id is not null
+           and series_ref is not null order by id"
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// Marks a case as changed without changing its state (a new proposal version): bumps the

@@ -68,7 +68,10 @@ pub async fn record_event(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(recorded) => Ok(audited(Json(recorded))),
+        Ok(recorded) => {
+            measure_referral(&state, &recorded);
+            Ok(audited(Json(recorded)))
+        }
         Err(error) => Ok(audited(record_error_response(error))),
     }
 }
@@ -178,9 +181,20 @@ pub async fn record_event_form(
         Err(error) => Err(error),
     };
     match result {
-        Ok(_) => audited(redirect_with(&page, "done", &kind)),
+        Ok(recorded) => {
+            measure_referral(&state, &recorded);
+            audited(redirect_with(&page, "done", &kind))
+        }
         Err(RecordError::NotFound) => audited(ApiError::NotFound.into_response()),
         Err(error) => audited(refused(&page, &error)),
+    }
+}
+
+/// A referral to the tumour board opened a case: its images are measured for the staging
+/// proposal in the background.
+fn measure_referral(state: &AppState, recorded: &service::Recorded) {
+    if let Some(case) = recorded.mdt_case_id {
+        crate::board::measure_in_background(state.pool.clone(), state.ingestor.store().clone(), case);
     }
 }
 
