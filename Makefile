@@ -4,6 +4,8 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/elysium/target
 export ELYSIUM_SITE_ROOT ?= $(CARGO_TARGET_DIR)/site
 # ONNX Runtime's library, installed by .ci/setup-ort.sh (GPU hosts point this at onnxruntime-gpu's).
 export ORT_DYLIB_PATH ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/onnxruntime-1.31.1/libonnxruntime.so.1.31.1
+# The OHIF viewer's built application, installed by .ci/setup-ohif.sh and served under /ohif/.
+export ELYSIUM_OHIF_DIR ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/ohif-3.13.2/dist
 
 .PHONY: run test bench setup site server release sqlx-prepare clean-state fuzz
 

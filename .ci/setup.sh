@@ -5,9 +5,12 @@
 #   - a wasm32 std: Debian's rustc-web builds std from source (rustup cannot fetch targets here)
 #   - wasm-bindgen-cli at exactly the version in Cargo.lock
 #   - ONNX Runtime's CPU library from the PyPI wheel (.ci/setup-ort.sh)
+#   - the OHIF viewer's built application from the npm registry (.ci/setup-ohif.sh)
 #   - Debian chromium and npm playwright-core (and dicomweb-client) for the browser suite
 #     (SETUP_E2E=0 skips them)
 #   - moto's S3 server in a virtualenv, for the S3 object store test (SETUP_S3=0 skips it)
+#   - fhir.resources and pydicom in virtualenvs, the independent readers of the FHIR bundles and
+#     the de-identified export (SETUP_FHIR=0 and SETUP_DEID=0 skip them)
 # Tools that are not Debian packages go under $ELYSIUM_TOOLS (default ~/.cache/elysium-tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,9 +45,15 @@ command -v storescu >/dev/null || apt_install dcmtk
 # cmake and a C++ compiler build CharLS, the JPEG-LS codec (dicom-pixeldata's `charls` feature).
 command -v cmake >/dev/null || apt_install cmake
 command -v c++ >/dev/null || apt_install g++
+# The PDF reports: a CJK font for Chinese names and labels (Typst's bundled fonts are Latin),
+# and poppler's pdftotext, pdffonts and pdfimages, the independent reader their tests use.
+[[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || apt_install fonts-wqy-microhei
+command -v pdftotext >/dev/null || apt_install poppler-utils
 
 # ONNX Runtime's C library for the screening inference (loaded at run time).
 .ci/setup-ort.sh
+# The OHIF viewer's built application, served under /ohif/.
+.ci/setup-ohif.sh
 
 # wasm32 std: rustup's if it has one, else Debian's rustc-web with std sources.
 wasm_libdir="$(rustc --print target-libdir --target wasm32-unknown-unknown 2>/dev/null || true)"
@@ -90,6 +99,11 @@ fi
 # (tests/process/fhir_bundles.sh).
 if [[ "${SETUP_FHIR:-1}" == 1 ]]; then
   python_venv "$TOOLS/fhir-venv" tests/process/fhir-requirements.txt "fhir.resources"
+fi
+
+# pydicom: an independent reading of the de-identified export (tests/process/deid_check.sh).
+if [[ "${SETUP_DEID:-1}" == 1 ]]; then
+  python_venv "$TOOLS/deid-venv" tests/process/deid-requirements.txt "pydicom"
 fi
 
 if [[ "${SETUP_E2E:-1}" == 1 ]]; then

@@ -100,6 +100,8 @@ for js in off on; do
       { echo "the command-line user cannot sign in with the password set by 'user passwd'" >&2; exit 1; }
     log "FHIR: the demo's bundles parsed by an independent FHIR R4 implementation"
     tests/process/fhir_bundles.sh "http://127.0.0.1:$PORT" "$PASSWORD"
+    log "de-identified export: the demo's, read back by pydicom against the originals"
+    tests/process/deid_check.sh "$ELYSIUM" "$E2E_URL" "$STATE/e2e"
   fi
   log "browser suite, JavaScript $js (its own database)"
   E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_PASSWORD="$PASSWORD" E2E_JAVASCRIPT=$js node --test tests/e2e/

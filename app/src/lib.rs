@@ -93,6 +93,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/tokens") view=move || view! { <Shell><tokens::TokensPageView /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/settings") view=move || view! { <Shell><settings::SettingsPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/export") view=move || view! { <Shell><crate::pages::export::ExportPageView /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/models") view=move || view! { <Shell><models::ModelsPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/program") view=move || view! { <Shell><program::ProgramPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/program/records") view=move || view! { <Shell><program::RecordsPage /></Shell> } ssr=SsrMode::Async />

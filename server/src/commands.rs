@@ -1,5 +1,5 @@
-//! The `elysium` command line: serve, migrate, user and token administration, and the private
-//! PostgreSQL cluster for development and tests.
+//! The `elysium` command line: serve, migrate, user and token administration, the de-identified
+//! export, and the private PostgreSQL cluster for development and tests.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -93,6 +93,18 @@ pub enum Command {
         /// Instances processed at once.
         #[arg(long, default_value_t = 4)]
         jobs: usize,
+    },
+    /// Write a de-identified research export of a period (by scan date) into the new folder OUT:
+    /// findings.csv, mdt_decisions.csv, every stored image of their studies de-identified by the
+    /// DICOM PS3.15 Basic Application Level Confidentiality Profile (dates shifted per patient),
+    /// and manifest.json. Needs ELYSIUM_EXPORT_KEY (32+ characters).
+    Export {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        store: crate::config::StoreConfig,
+        #[command(flatten)]
+        export: crate::export::ExportArgs,
     },
     /// Remove originals in the object store that no instance references (left by an ingest that
     /// stopped between writing an object and registering it). `elysium serve` also does this daily.
@@ -252,6 +264,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             db.close().await?;
             result
         }
+        Command::Export { database, store, export } => {
+            // The key and the period are checked before anything is opened.
+            let key = crate::export::ExportKey::new(export.export_key.as_ref().map(|k| k.expose()))?;
+            let period = crate::export::Period::parse(Some(&export.from), Some(&export.to))?;
+            let db = Database::open(&database).await?;
+            let result = export_command(&db.pool, &database, &store, &key, period, &export.out).await;
+            db.close().await?;
+            result
+        }
         Command::SweepOrphans { database, store, older_than_minutes, dry_run } => {
             let db = Database::open(&database).await?;
             let result = sweep_orphans(&db.pool, &database, &store, older_than_minutes, dry_run).await;
@@ -406,6 +427,31 @@ async fn sweep_orphans(
     for key in &report.removed {
         println!("  {key}");
     }
+    Ok(())
+}
+
+async fn export_command(
+    pool: &sqlx::PgPool,
+    database: &DatabaseConfig,
+    store: &crate::config::StoreConfig,
+    key: &crate::export::ExportKey,
+    period: crate::export::Period,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    elysium_db::migrate(pool).await?;
+    let objects = store.open(&database.data_dir)?;
+    let audit = app::service::Audit::anonymous("export.deidentified", Some(&cli_actor()), None);
+    let summary = crate::export::export(pool, &objects, key, period, out, audit).await?;
+    println!(
+        "exported {} findings and {} board decisions of {} patients, {} instances in {} series of {} studies, to {}",
+        summary.findings,
+        summary.decisions,
+        summary.patients,
+        summary.images.instances,
+        summary.images.series,
+        summary.images.studies,
+        summary.out.display()
+    );
     Ok(())
 }
 

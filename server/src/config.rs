@@ -107,6 +107,10 @@ pub struct ServeConfig {
     /// Folder with the built browser bundle (`pkg/elysium.js`, `.wasm`, `.css`).
     #[arg(long, env = "ELYSIUM_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// Folder with the OHIF viewer's built application (`index.html` and its bundles), served
+    /// under `/ohif/`; without it, `/ohif/` says the viewer is not installed.
+    #[arg(long, env = "ELYSIUM_OHIF_DIR")]
+    pub ohif_dir: Option<PathBuf>,
     /// Remove orphaned objects (originals no instance row references, left by an ingest that
     /// stopped between writing and registering) every this many hours, from start-up; 0: never.
     #[arg(long, env = "ELYSIUM_ORPHAN_SWEEP_HOURS", default_value_t = 24)]
@@ -117,6 +121,11 @@ pub struct ServeConfig {
     /// Password of the demo users.
     #[arg(long, env = "ELYSIUM_DEMO_PASSWORD", default_value = "elysium-demo-2026", hide_env_values = true)]
     pub demo_password: Secret,
+    /// Secret key of the de-identified export (at least 32 characters; `elysium export` reads
+    /// the same variable): it derives the pseudonyms, date shifts and UIDs, so keep it secret and
+    /// the same as the command's. Without it the export page's downloads are refused.
+    #[arg(long, env = "ELYSIUM_EXPORT_KEY", hide_env_values = true)]
+    pub export_key: Option<Secret>,
 }
 
 impl ServeConfig {
@@ -150,6 +159,10 @@ impl ServeConfig {
         }
         if self.signin_max_failures < 1 || self.signin_lock_minutes < 1 {
             return Err("sign-in throttling needs at least one failure and one minute".into());
+        }
+        // An empty variable is no key (the export page says so); a short one is a mistake.
+        if let Some(key) = self.export_key.as_ref().filter(|k| !k.expose().is_empty()) {
+            crate::export::ExportKey::new(Some(key.expose())).map_err(|e| e.to_string())?;
         }
         Ok(())
     }
@@ -188,8 +201,17 @@ mod tests {
 
     #[test]
     fn secrets_stay_out_of_debug_output() {
-        let config = parse(&["--demo-password", "hunter2hunter2"]);
+        let config =
+            parse(&["--demo-password", "hunter2hunter2", "--export-key", "export-key-export-key-export-key-0"]);
         assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{config:?}").contains("export-key-export"));
+    }
+
+    #[test]
+    fn a_short_export_key_is_refused_at_start() {
+        assert!(parse(&["--export-key", "too-short"]).validate().is_err());
+        assert!(parse(&["--export-key", &"k".repeat(32)]).validate().is_ok());
+        assert!(parse(&["--export-key", ""]).validate().is_ok(), "empty: no key, the page says so");
     }
 }
 

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod chronic;
 #[cfg(feature = "ssr")]
 mod error;
+pub mod export;
 pub mod followup;
 pub mod governance;
 pub mod lesions;

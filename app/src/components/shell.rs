@@ -53,6 +53,7 @@ const NAV: &[NavItem] = &[
     NavItem { href: "/admin/tokens", label: |i18n| t_string!(i18n, tokens.nav), roles: &[Role::Admin] },
     NavItem { href: "/admin/models", label: |i18n| t_string!(i18n, models.nav), roles: &[Role::Admin] },
     NavItem { href: "/admin/settings", label: |i18n| t_string!(i18n, settings.nav), roles: &[Role::Admin] },
+    NavItem { href: "/admin/export", label: |i18n| t_string!(i18n, admin.export.nav), roles: &[Role::Admin] },
     NavItem { href: "/profile", label: |i18n| t_string!(i18n, common.nav.profile), roles: &[] },
 ];
 

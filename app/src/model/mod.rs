@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod chronic;
 pub mod error;
+pub mod export;
 pub mod followup;
 pub mod governance;
 pub mod health;

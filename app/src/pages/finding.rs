@@ -432,6 +432,11 @@ fn KeySlice(f: FindingView) -> impl IntoView {
     };
     let image = format!("/dicomweb/studies/{}/series/{}/instances/{}/rendered?window=40,400", f.study_uid, series, sop);
     let viewer = format!("/studies/{}/series/{}?slice={}", f.study_uid, series, location.slice_index.unwrap_or(0));
+    // OHIF opens the series at the key slice (its `initialSOPInstanceUID`).
+    let ohif = format!(
+        "/ohif/viewer?StudyInstanceUIDs={}&initialSeriesInstanceUID={}&initialSOPInstanceUID={}",
+        f.study_uid, series, sop
+    );
     let marker = location.pixel.zip(location.radius_px).map(|([x, y], r)| {
         view! { <circle cx=x cy=y r=r.max(4.0) class="lesion-marker" /> }
     });
@@ -448,7 +453,10 @@ fn KeySlice(f: FindingView) -> impl IntoView {
                 <img src=image alt=move || t_string!(i18n, finding.ai.key_slice_alt) width="256" height="256" />
                 <svg viewBox=view_box class="overlay" aria-hidden="true">{marker}</svg>
             </div>
-            <figcaption class="small">{caption} " · " <a href=viewer>{t!(i18n, finding.ai.open_in_viewer)}</a></figcaption>
+            <figcaption class="small">
+                {caption} " · " <a href=viewer>{t!(i18n, finding.ai.open_in_viewer)}</a>
+                " · " <a href=ohif data-testid="open-ohif" rel="nofollow">{t!(i18n, finding.ai.open_ohif)}</a>
+            </figcaption>
         </figure>
     }
     .into_any()

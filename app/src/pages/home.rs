@@ -123,6 +123,7 @@ fn AdminOverviewPanel() -> impl IntoView {
                                 <li><a href="/admin/users"><strong>{o.users}</strong>" "{t!(i18n, home.users)}</a></li>
                                 <li><a href="/admin/signin-locks"><strong>{o.active_locks}</strong>" "{t!(i18n, home.signin_locks)}</a></li>
                                 <li><a href="/admin/audit">{t!(i18n, home.audit_log)}</a></li>
+                                <li><a href="/admin/export">{t!(i18n, admin.export.title)}</a></li>
                             </ul>
                             <p class="muted">{t!(i18n, home.sites, sites = move || sites.clone())}</p>
                         }.into_any()

@@ -514,6 +514,9 @@ fn CaseHeader(case: CaseDetail) -> impl IntoView {
             <dt>{t!(i18n, mdt.case.opened)}</dt>
             <dd>{t!(i18n, mdt.case.opened_by, at = move || opened_at.clone(), by = move || opened_by.clone())}</dd>
         </dl>
+        <p class="card-links">
+            <a href=format!("/api/v1/mdt/cases/{id}/report.pdf") data-testid="report-pdf" rel="nofollow">{t!(i18n, mdt.case.report_pdf)}</a>
+        </p>
     }
     .into_any()
 }

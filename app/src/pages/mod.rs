@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod chronic;
+pub mod export;
 pub mod finding;
 pub mod health;
 pub mod home;

@@ -157,6 +157,12 @@ pub fn StudyPage() -> impl IntoView {
                                 <dt>{t!(i18n, studies.facts.study_uid)}</dt><dd><code>{s.study_uid.clone()}</code></dd>
                             </dl>
                             <p class="card-links">
+                                <a href=format!("/api/v1/studies/{}/report.pdf", s.study_uid) data-testid="report-pdf" rel="nofollow">
+                                    {t!(i18n, studies.report_pdf)}
+                                </a>
+                                <a href=format!("/ohif/viewer?StudyInstanceUIDs={}", s.study_uid) data-testid="open-ohif" rel="nofollow">
+                                    {t!(i18n, studies.open_ohif)}
+                                </a>
                                 <a href=format!("/mdt/cases/new?study={}", s.study_uid) data-testid="open-mdt-case">
                                     {t!(i18n, studies.open_mdt_case)}
                                 </a>

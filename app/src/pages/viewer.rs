@@ -129,8 +129,14 @@ fn Viewer(series: SliceStack) -> impl IntoView {
     let position = move || series.with_value(|s| s.slices[index.get()].position_mm).map(|p| format!("{p:.1} mm"));
     let title = series.with_value(|s| s.description.clone());
     let back = series.with_value(|s| format!("/studies/{}", s.study_uid));
+    let ohif = series.with_value(|s| {
+        format!("/ohif/viewer?StudyInstanceUIDs={}&initialSeriesInstanceUID={}", s.study_uid, s.series_uid)
+    });
     view! {
-        <p><a href=back>{t!(i18n, viewer.back)}</a></p>
+        <p class="card-links">
+            <a href=back>{t!(i18n, viewer.back)}</a>
+            <a href=ohif data-testid="open-ohif" rel="nofollow">{t!(i18n, viewer.open_ohif)}</a>
+        </p>
         <h1>{match title {
             Some(title) => title.into_any(),
             None => t!(i18n, viewer.series).into_any(),

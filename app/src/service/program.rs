@@ -93,8 +93,8 @@ async fn check(pool: &PgPool, params: &ProgramParams, today: Date) -> Result<Che
 }
 
 /// A positive as the domain counts it. A status or basis the code does not know is an error,
-/// not a guess (the table must add up).
-pub(crate) fn positive(row: &PositiveRow, today: Date) -> Result<Positive, ServiceError> {
+/// not a guess (the table must add up). The de-identified export reads its rows the same way.
+pub fn positive(row: &PositiveRow, today: Date) -> Result<Positive, ServiceError> {
     let status: FindingStatus =
         row.status.parse().map_err(|_| corrupt(format!("finding {} has an unknown status {}", row.id, row.status)))?;
     let confirmed_by = match row.confirmed_by.as_deref() {

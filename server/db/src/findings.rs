@@ -475,3 +475,39 @@ pub async fn case_finding(conn: &mut PgConnection, id: i64) -> DbResult<Option<C
     .fetch_optional(&mut *conn)
     .await?)
 }
+
+/// A finding as a study's screening report prints it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudyFindingRow {
+    pub id: i64,
+    pub series_uid: Option<String>,
+    pub organ: String,
+    pub class_label: String,
+    pub probability: f64,
+    pub threshold: f64,
+    pub status: String,
+    pub model_name: String,
+    pub model_version: String,
+    pub location: Option<serde_json::Value>,
+    /// The checksum of the model file, from the stored result that raised the finding (none for
+    /// a finding entered without one).
+    pub model_sha256: Option<String>,
+}
+
+/// The findings raised on a study, oldest first (the caller has checked that the study is
+/// visible; its findings are at its site).
+pub async fn of_study(pool: &PgPool, study_uid: &str) -> DbResult<Vec<StudyFindingRow>> {
+    Ok(sqlx::query_as!(
+        StudyFindingRow,
+        r#"select f.id, se.series_uid as "series_uid?", f.organ, f.class_label, f.probability, f.threshold, f.status,
+                  f.model_name, f.model_version, f.location, r.model_sha256 as "model_sha256?"
+           from finding f join study st on st.id = f.study_ref
+           left join series se on se.id = f.series_ref
+           left join screening_result r on r.id = f.screening_result_ref
+           where st.study_uid = $1
+           order by f.detected_at, f.id"#,
+        study_uid
+    )
+    .fetch_all(pool)
+    .await?)
+}

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod chronic;
 pub mod embedded;
+pub mod export;
 pub mod fhir;
 pub mod findings;
 pub mod governance;

@@ -211,6 +211,11 @@ mod tests {
             ("/chronicle", Access::SignedIn),
             ("/api/fn/admin/users", Access::AnyOf(ADMIN)),
             ("/api/v1/admin/anything", Access::AnyOf(ADMIN)),
+            // The de-identified export: its page, its server function and both downloads.
+            ("/admin/export", Access::AnyOf(ADMIN)),
+            ("/api/fn/admin/export", Access::AnyOf(ADMIN)),
+            ("/api/v1/admin/export/findings.csv", Access::AnyOf(ADMIN)),
+            ("/api/v1/admin/export/mdt_decisions.csv", Access::AnyOf(ADMIN)),
             ("/api/v1/audit", Access::AnyOf(ADMIN)),
             ("/api/v1/audit.csv", Access::AnyOf(ADMIN)),
             ("/api/v1/metrics/program", Access::AnyOf(ADMIN)),
@@ -270,6 +275,9 @@ mod tests {
             (&[MetricsRead], &get, "/api/v1/audit", false),
             (&[MetricsRead], &get, "/admin/users", false),
             (&[MetricsRead, DicomWrite], &post, "/dicomweb/studies", true),
+            // No scope but `all` reaches the de-identified export.
+            (&[MetricsRead, ResultsRead, DicomRead], &get, "/api/v1/admin/export/findings.csv", false),
+            (&[All], &get, "/api/v1/admin/export/findings.csv", true),
             (&[All], &post, "/api/v1/findings/7/events", true),
             (&[], &get, "/api/v1/worklist", false),
             // Near-misses of a prefix are not covered.

@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod chronic;
+pub mod export;
 pub mod extract;
 pub mod followup;
 pub mod guard;
@@ -58,6 +59,9 @@ pub fn router(state: AppState) -> Router {
     let health_sources = state.health.clone();
     let registry = state.registry.clone();
     let setting_defaults = state.setting_defaults();
+    let export_key = app::model::export::ExportKeyConfigured(
+        state.config.export_key.as_ref().is_some_and(|k| !k.expose().is_empty()),
+    );
 
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
@@ -107,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/mdt/meetings/{id}/agenda", post(mdt::agenda_form))
         .nest("/api/v1", api_v1())
         .nest("/dicomweb", crate::dicomweb::router())
+        .merge(crate::ohif::router(state.config.ohif_dir.as_deref()))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -119,6 +124,7 @@ pub fn router(state: AppState) -> Router {
                 provide_context(health_sources.clone());
                 provide_context(registry.clone());
                 provide_context(setting_defaults.clone());
+                provide_context(export_key);
             },
             move || app::shell(leptos_options.clone()),
         )
@@ -150,9 +156,11 @@ fn api_v1() -> Router<AppState> {
         .route("/audit", get(audit::search))
         .route("/audit.csv", get(audit::export_csv))
         .route("/studies/{study_uid}/screening", get(screening::results).post(screening::rerun))
+        .route("/studies/{study_uid}/report.pdf", get(crate::reports::screening_report::screening_report))
         .route("/inference/status", get(screening::status))
         .route("/mdt/cases", get(mdt::list).post(mdt::open))
         .route("/mdt/cases/{id}", get(mdt::detail))
+        .route("/mdt/cases/{id}/report.pdf", get(crate::reports::mdt_summary::mdt_summary))
         .route("/mdt/cases/{id}/review", post(mdt::review))
         .route("/mdt/cases/{id}/sign", post(mdt::sign))
         .route("/mdt/cases/{id}/treatment", post(mdt::treatment))
@@ -188,6 +196,8 @@ fn api_v1() -> Router<AppState> {
         .route("/admin/users/{username}/reset-password", post(users::reset_password))
         .route("/admin/sites", get(sites::list).post(sites::create))
         .route("/admin/sites/{code}", post(sites::update))
+        .route("/admin/export/findings.csv", get(export::findings_csv))
+        .route("/admin/export/mdt_decisions.csv", get(export::decisions_csv))
         .route("/admin/tokens/{id}/revoke", post(tokens::revoke))
         .route("/metrics/program.csv", get(metrics::program_csv))
         .route("/metrics/program/records", get(metrics::records))

@@ -29,6 +29,25 @@ pub struct Positive {
     pub treatment_date: Option<Date>,
 }
 
+impl Positive {
+    /// Days from the scan to the outcome, for a positive whose outcome is known (not still
+    /// followed): the programme's "days to outcome".
+    pub fn days_to_outcome(&self) -> Option<i64> {
+        let known = Figure::outcome_of(self).is_some_and(|f| f != Figure::Open);
+        self.outcome_date.filter(|_| known).map(|d| (d - self.scan_date).whole_days())
+    }
+
+    /// Days from the scan to the tumour board's first decision.
+    pub fn days_to_decision(&self) -> Option<i64> {
+        self.decision_date.map(|d| (d - self.scan_date).whole_days())
+    }
+
+    /// Days from the scan to the start of treatment.
+    pub fn days_to_treatment(&self) -> Option<i64> {
+        self.treatment_date.map(|d| (d - self.scan_date).whole_days())
+    }
+}
+
 /// The figures of one cancer's row: the positives, those reviewed and those with a work-up,
 /// then the partition of the positives by where they stand, and the overdue open ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -199,12 +218,11 @@ impl Tally {
         let count = |figure: Figure| positives.iter().filter(|p| figure.includes(p)).count() as u64;
         let confirmed = count(Figure::ConfirmedPathology) + count(Figure::ConfirmedImaging);
         let resolved = confirmed + count(Figure::Benign) + count(Figure::NoLesion);
-        let days = |milestone: fn(&Positive) -> Option<Date>| -> Vec<i64> {
-            positives.iter().filter_map(|p| milestone(p).map(|d| (d - p.scan_date).whole_days())).collect()
-        };
-        let outcome = days(|p| p.outcome_date.filter(|_| Figure::outcome_of(p).is_some_and(|f| f != Figure::Open)));
-        let decision = days(|p| p.decision_date);
-        let treatment = days(|p| p.treatment_date);
+        let days =
+            |interval: fn(&Positive) -> Option<i64>| -> Vec<i64> { positives.iter().filter_map(interval).collect() };
+        let outcome = days(Positive::days_to_outcome);
+        let decision = days(Positive::days_to_decision);
+        let treatment = days(Positive::days_to_treatment);
         Tally {
             positive: count(Figure::Positive),
             reviewed: count(Figure::Reviewed),

@@ -1,0 +1,102 @@
+//! Printable reports as searchable PDF, typeset by Typst used as a library.
+//!
+//! A report is a committed Typst template (`templates/*.typ`) and the data it prints, passed as a
+//! JSON file that the template reads with `json("data.json")`. Every value reaches the page as a
+//! Typst string, so a patient's name or a description that happens to contain Typst markup
+//! (`#`, `*`, `$`, `<`) or HTML is printed literally: nothing from the data is ever parsed as
+//! source. Images (a key slice as PNG) are further virtual files the template names.
+//!
+//! Fonts: Typst's bundled fonts (Libertinus Serif, New Computer Modern, DejaVu Sans Mono) cover
+//! Latin text; Chinese needs a CJK font from the system (`fonts-wqy-microhei` on Debian, which
+//! `make setup` installs), found in [`FONT_DIRS`] or `ELYSIUM_FONT_DIRS`. A report whose data
+//! holds Chinese text is refused with [`PdfError::NoCjkFont`] when none is installed, rather than
+//! printed with empty boxes where the name should be.
+
+mod fonts;
+mod world;
+
+use std::sync::OnceLock;
+
+use serde::Serialize;
+use typst_layout::PagedDocument;
+
+pub use fonts::FONT_DIRS;
+
+/// The reports this crate typesets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// A study's screening report (what was screened, positives, biomarkers, models).
+    Screening,
+    /// A tumour-board case's decision summary (proposal against decision, signatures, history).
+    MdtSummary,
+}
+
+impl Template {
+    fn source(self) -> &'static str {
+        match self {
+            Template::Screening => include_str!("../templates/screening.typ"),
+            Template::MdtSummary => include_str!("../templates/mdt_summary.typ"),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Template::Screening => "screening.typ",
+            Template::MdtSummary => "mdt_summary.typ",
+        }
+    }
+}
+
+/// An image the template places by `name` (for example `key-1.png`).
+#[derive(Debug, Clone)]
+pub struct Image {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("the report data cannot be written as JSON: {0}")]
+    Data(#[from] serde_json::Error),
+    #[error(
+        "the report holds Chinese text but no CJK font is installed (install fonts-wqy-microhei, or point ELYSIUM_FONT_DIRS at a folder with one)"
+    )]
+    NoCjkFont,
+    #[error("the report template failed: {0}")]
+    Typeset(String),
+    #[error("the PDF could not be written: {0}")]
+    Export(String),
+}
+
+/// Typesets `template` over `data` and returns the PDF's bytes. `ident` identifies the document
+/// stably (the same report of the same record gets the same PDF identifier). CPU-bound (tens of
+/// milliseconds to a second): call it from a blocking thread.
+pub fn render(template: Template, ident: &str, data: &impl Serialize, images: Vec<Image>) -> Result<Vec<u8>, PdfError> {
+    let data = serde_json::to_vec(data)?;
+    let fonts = fonts::loaded();
+    if !fonts.has_cjk && needs_cjk(&data) {
+        return Err(PdfError::NoCjkFont);
+    }
+    let world = world::ReportWorld::new(library(), fonts, template.name(), template.source(), data, images);
+    let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
+        PdfError::Typeset(errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
+    })?;
+    let options =
+        typst_pdf::PdfOptions { ident: typst::foundations::Smart::Custom(ident.to_owned()), ..Default::default() };
+    typst_pdf::pdf(&document, &options)
+        .map_err(|errors| PdfError::Export(errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")))
+}
+
+/// Typst's standard library, built once per process (it is immutable and shared).
+fn library() -> &'static typst::utils::LazyHash<typst::Library> {
+    static LIBRARY: OnceLock<typst::utils::LazyHash<typst::Library>> = OnceLock::new();
+    LIBRARY.get_or_init(|| typst::utils::LazyHash::new(<typst::Library as typst::LibraryExt>::default()))
+}
+
+/// Whether the serialized data holds CJK ideographs or punctuation (which only a CJK font has).
+fn needs_cjk(json: &[u8]) -> bool {
+    String::from_utf8_lossy(json).chars().any(fonts::is_cjk)
+}
+
+#[cfg(test)]
+mod tests;
