@@ -5,6 +5,9 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use clap::builder::BoolishValueParser;
 
+/// The shortest key the de-identified export accepts (`ELYSIUM_EXPORT_KEY`).
+pub const MIN_EXPORT_KEY_CHARS: usize = 32;
+
 /// A value that must never reach a log line.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -162,7 +165,12 @@ impl ServeConfig {
         }
         // An empty variable is no key (the export page says so); a short one is a mistake.
         if let Some(key) = self.export_key.as_ref().filter(|k| !k.expose().is_empty()) {
-            crate::export::ExportKey::new(Some(key.expose())).map_err(|e| e.to_string())?;
+            let chars = key.expose().chars().count();
+            if chars < MIN_EXPORT_KEY_CHARS {
+                return Err(format!(
+                    "ELYSIUM_EXPORT_KEY is {chars} characters long; it must have at least {MIN_EXPORT_KEY_CHARS}"
+                ));
+            }
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! that none of them imports another for them.
 
 use app::api::session::ssr::AUDITED_HEADER;
+use app::domain::language::Language;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -72,6 +73,23 @@ pub fn redirect_with_pairs(page: &str, pairs: &[(&str, &str)]) -> Response {
     let location = format!("{page}{separator}{pair}");
     let location = HeaderValue::from_str(&location).unwrap_or_else(|_| HeaderValue::from_static("/worklist"));
     (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+}
+
+/// The language a person reads in, from their request: the profile's choice, else the explicit
+/// choice in this browser, else `Accept-Language`, else English (see `routes::language::resolve`).
+/// Documents they download (PDF reports) follow it too.
+pub fn reader_language(headers: &axum::http::HeaderMap, profile: Option<Language>) -> Language {
+    let cookies = headers.get(axum::http::header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let asked = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    profile
+        .or_else(|| cookie_language(cookies, CHOSEN_LANGUAGE_COOKIE))
+        .or_else(|| asked.and_then(Language::negotiate))
+        .unwrap_or(Language::English)
+}
+
+/// The language in the cookie `name` of a `Cookie` header, if it holds one.
+pub fn cookie_language(cookies: &str, name: &str) -> Option<Language> {
+    cookies.split(';').find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('=')).and_then(Language::parse)
 }
 
 #[cfg(test)]

@@ -25,6 +25,33 @@ export async function signInAs(page, base, username, password) {
 }
 
 /**
+ * A new browser context and page: JavaScript on or off, the test's timeouts (`timeout`,
+ * milliseconds), and the page's uncaught errors and console errors collected in `errors` (tests
+ * assert there are none). Close the returned `context` when done.
+ */
+export async function newPage(browser, { javascript, timeout, locale, viewport }) {
+  const context = await browser.newContext({ javaScriptEnabled: javascript, ...(locale && { locale }), ...(viewport && { viewport }) });
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  page.setDefaultNavigationTimeout(timeout);
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return { context, page, errors };
+}
+
+/**
+ * [`newPage`] (in English) signed in as `username`; with JavaScript on, the page is hydrated
+ * before it is returned.
+ */
+export async function signedInPage(browser, { base, username, password, javascript, timeout, viewport }) {
+  const opened = await newPage(browser, { javascript, timeout, locale: 'en-US', viewport });
+  await signInAs(opened.page, base, username, password);
+  if (javascript) await opened.page.waitForSelector('body[data-hydrated]', { timeout });
+  return opened;
+}
+
+/**
  * One finding's, one study's, one chronic finding's and one patient record's page of the demo
  * program (the pages that show a record).
  */

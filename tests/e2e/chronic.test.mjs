@@ -6,7 +6,7 @@
 // scans behind it. Each run has its own freshly seeded database (E2E_JAVASCRIPT=off, then =on).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, signInAs } from './browser.mjs';
+import { launchChromium, signInAs, newPage } from './browser.mjs';
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -24,13 +24,7 @@ after(async () => {
 });
 
 test(`the coordinator sends the letter for a fatty liver and prints it (${MODE})`, async () => {
-  const context = await browser.newContext({ javaScriptEnabled: JAVASCRIPT, locale: 'en-US' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.setDefaultNavigationTimeout(TIMEOUT);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { context, page, errors } = await newPage(browser, { javascript: JAVASCRIPT, timeout: TIMEOUT, locale: 'en-US' });
   try {
     await signInAs(page, BASE, 'coordinator', PASSWORD);
     await page.goto(`${BASE}/chronic?status=new&kind=steatosis`);

@@ -6,7 +6,7 @@
 // demo board puts a liver case awaiting review on the upcoming meeting: proposed T1b N0 M0, IB).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, signInAs } from './browser.mjs';
+import { launchChromium, signInAs, newPage } from './browser.mjs';
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -23,13 +23,7 @@ after(async () => {
 });
 
 async function freshPage() {
-  const context = await browser.newContext({ javaScriptEnabled: JAVASCRIPT });
-  const errors = [];
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.setDefaultNavigationTimeout(TIMEOUT);
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { context, page, errors } = await newPage(browser, { javascript: JAVASCRIPT, timeout: TIMEOUT });
   return { context, page, errors };
 }
 

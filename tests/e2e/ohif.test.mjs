@@ -8,7 +8,7 @@
 // reads, so it runs any number of times.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, signInAs } from './browser.mjs';
+import { launchChromium, signedInPage } from './browser.mjs';
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -25,13 +25,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function signedInPage(username) {
-  const context = await browser.newContext({ javaScriptEnabled: JAVASCRIPT, locale: 'en-US', viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.setDefaultNavigationTimeout(TIMEOUT);
-  await signInAs(page, BASE, username, PASSWORD);
-  return { context, page };
+function signedIn(username) {
+  return signedInPage(browser, { base: BASE, username, password: PASSWORD, javascript: JAVASCRIPT, timeout: TIMEOUT, viewport: { width: 1280, height: 900 } });
 }
 
 /** The study page of PL-0005's first study; returns its "Open in OHIF" address. */
@@ -46,7 +41,7 @@ async function ohifLink(page) {
 }
 
 test(`the OHIF viewer is served same-origin with its policy and Elysium's configuration (${MODE})`, async () => {
-  const { context, page } = await signedInPage('coordinator');
+  const { context, page } = await signedIn('coordinator');
   try {
     const href = await ohifLink(page);
     assert.match(href, /^\/ohif\/viewer\?StudyInstanceUIDs=[0-9.]+$/);
@@ -78,7 +73,7 @@ test(`the OHIF viewer is served same-origin with its policy and Elysium's config
 });
 
 test(`OHIF opens a demo study and draws a CT frame, audited (${MODE})`, { skip: !JAVASCRIPT && 'the viewer needs JavaScript' }, async () => {
-  const { context, page } = await signedInPage('coordinator');
+  const { context, page } = await signedIn('coordinator');
   const violations = [];
   page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
   try {
@@ -120,7 +115,7 @@ test(`OHIF opens a demo study and draws a CT frame, audited (${MODE})`, { skip: 
     assert.deepEqual(violations, [], 'the viewer runs within its Content-Security-Policy');
 
     // The administrator sees the viewer's reads of this study in the audit log.
-    const admin = await signedInPage('admin');
+    const admin = await signedIn('admin');
     try {
       const response = await admin.page.request.get(`${BASE}/api/v1/audit?action=dicomweb.metadata&target_id=${studyUid}&from=${since}`);
       assert.equal(response.status(), 200);

@@ -6,7 +6,7 @@
 // Runs twice, E2E_JAVASCRIPT=off and =on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, restoreEnglish, signInAs } from './browser.mjs';
+import { launchChromium, restoreEnglish, signInAs, newPage } from './browser.mjs';
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -70,13 +70,7 @@ async function open(page, path) {
 }
 
 test(`the programme dashboard shows the API's figures and they reconcile (${MODE})`, async () => {
-  const context = await browser.newContext({ javaScriptEnabled: JAVASCRIPT, locale: 'en-US' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.setDefaultNavigationTimeout(TIMEOUT);
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const { context, page, errors } = await newPage(browser, { javascript: JAVASCRIPT, timeout: TIMEOUT, locale: 'en-US' });
   try {
     await signInAs(page, BASE, 'admin', PASSWORD);
     // The other suites change the programme while this one runs (they screen uploads and follow

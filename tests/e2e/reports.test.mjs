@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchChromium, signInAs } from './browser.mjs';
+import { launchChromium, signedInPage } from './browser.mjs';
 
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
@@ -27,14 +27,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function signedInPage(username) {
-  const context = await browser.newContext({ javaScriptEnabled: JAVASCRIPT, locale: 'en-US' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(TIMEOUT);
-  page.setDefaultNavigationTimeout(TIMEOUT);
-  await signInAs(page, BASE, username, PASSWORD);
-  if (JAVASCRIPT) await page.waitForSelector('body[data-hydrated]', { timeout: TIMEOUT });
-  return { context, page };
+function signedIn(username) {
+  return signedInPage(browser, { base: BASE, username, password: PASSWORD, javascript: JAVASCRIPT, timeout: TIMEOUT });
 }
 
 /** GETs `href` with the page's session; asserts a PDF and returns its bytes. */
@@ -60,7 +54,7 @@ function pdfText(pdf) {
 }
 
 test(`a study's screening report downloads as PDF and the page prints without the application (${MODE})`, async () => {
-  const { context, page } = await signedInPage('coordinator');
+  const { context, page } = await signedIn('coordinator');
   try {
     await page.goto(`${BASE}/studies?patient_id=PL-0005`);
     const study = page.locator('[data-testid=studies] a').first();
@@ -83,7 +77,7 @@ test(`a study's screening report downloads as PDF and the page prints without th
 });
 
 test(`a decided tumour-board case's summary downloads as PDF (${MODE})`, async () => {
-  const { context, page } = await signedInPage('surgeon');
+  const { context, page } = await signedIn('surgeon');
   try {
     await page.goto(`${BASE}/mdt?status=decided`);
     const row = page.locator('[data-testid=case-row][data-status=decided] [data-testid=case-link]').first();
@@ -101,7 +95,7 @@ test(`a decided tumour-board case's summary downloads as PDF (${MODE})`, async (
 });
 
 test(`every demo study has its report (${MODE})`, { skip: JAVASCRIPT && 'the same HTTP check as with JavaScript off' }, async () => {
-  const { context, page } = await signedInPage('admin');
+  const { context, page } = await signedIn('admin');
   try {
     const response = await page.request.get(`${BASE}/dicomweb/studies?limit=1000`, { headers: { accept: 'application/dicom+json' } });
     assert.equal(response.status(), 200);

@@ -14,8 +14,8 @@
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-/// The shortest key accepted.
-pub const MIN_KEY_CHARS: usize = 32;
+/// The shortest key accepted (the server's configuration checks it at start too).
+pub use crate::config::MIN_EXPORT_KEY_CHARS as MIN_KEY_CHARS;
 
 /// The days a patient's dates move by lie in `-SHIFT_RANGE_DAYS..=-1`.
 pub const SHIFT_RANGE_DAYS: i64 = 365;

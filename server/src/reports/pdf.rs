@@ -22,7 +22,7 @@ pub struct ReportQuery {
 pub fn reader_language(query: &ReportQuery, headers: &HeaderMap, caller: &Caller) -> Result<Language, ApiError> {
     match query.lang.as_deref() {
         Some(tag) => Language::parse(tag).ok_or_else(|| ApiError::Validation("lang: `en` or `zh-Hans`".into())),
-        None => Ok(crate::routes::language::reader_language(headers, caller.user.language)),
+        None => Ok(crate::http::reader_language(headers, caller.user.language)),
     }
 }
 

@@ -16,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::http::{CHOSEN_LANGUAGE_COOKIE, LANGUAGE_COOKIE, audited, chosen_language_cookies};
+use crate::http::{LANGUAGE_COOKIE, audited, chosen_language_cookies};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -48,15 +48,16 @@ pub async fn switch(
 }
 
 /// The language a page request gets: the signed-in user's profile choice (`profile`), else the
-/// person's explicit choice in this browser (the [`CHOSEN_LANGUAGE_COOKIE`]), else what the
+/// person's explicit choice in this browser (the
+/// [`CHOSEN_LANGUAGE_COOKIE`](crate::http::CHOSEN_LANGUAGE_COOKIE)), else what the
 /// browser's `Accept-Language` asks for (see
 /// [`Language::negotiate`]), else English. The request's [`LANGUAGE_COOKIE`] is set to it, so the
 /// page renders in it; when the browser holds another value, the language is returned so that
 /// the response corrects the browser's cookie and the hydrated page agrees with the server's.
 pub fn resolve(request: &mut axum::extract::Request, profile: Option<Language>) -> Option<Language> {
-    let language = reader_language(request.headers(), profile);
+    let language = crate::http::reader_language(request.headers(), profile);
     let cookies = request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let held = cookie(cookies, LANGUAGE_COOKIE);
+    let held = crate::http::cookie_language(cookies, LANGUAGE_COOKIE);
     let others: Vec<&str> =
         cookies.split(';').map(str::trim).filter(|c| !c.is_empty() && !c.starts_with(LANGUAGE_COOKIE)).collect();
     let pair = format!("{LANGUAGE_COOKIE}={}", language.as_str());
@@ -65,21 +66,4 @@ pub fn resolve(request: &mut axum::extract::Request, profile: Option<Language>) 
         request.headers_mut().insert(header::COOKIE, value);
     }
     (held != Some(language)).then_some(language)
-}
-
-/// The language a person reads in, from their request: the profile's choice, else the explicit
-/// choice in this browser, else `Accept-Language`, else English (see [`resolve`]). Documents they
-/// download (PDF reports) follow it too.
-pub fn reader_language(headers: &axum::http::HeaderMap, profile: Option<Language>) -> Language {
-    let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let asked = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
-    profile
-        .or_else(|| cookie(cookies, CHOSEN_LANGUAGE_COOKIE))
-        .or_else(|| asked.and_then(Language::negotiate))
-        .unwrap_or(Language::English)
-}
-
-/// The language in the cookie `name` of a `Cookie` header, if it holds one.
-fn cookie(cookies: &str, name: &str) -> Option<Language> {
-    cookies.split(';').find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('=')).and_then(Language::parse)
 }
