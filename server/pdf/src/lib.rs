@@ -74,9 +74,7 @@ pub enum PdfError {
 pub fn render(template: Template, ident: &str, data: &impl Serialize, images: Vec<Image>) -> Result<Vec<u8>, PdfError> {
     let data = serde_json::to_vec(data)?;
     let fonts = fonts::loaded();
-    if !fonts.has_cjk && needs_cjk(&data) {
-        return Err(PdfError::NoCjkFont);
-    }
+    refuse_without_cjk(fonts.has_cjk, &data)?;
     let world = world::ReportWorld::new(library(), fonts, template.name(), template.source(), data, images);
     let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
         PdfError::Typeset(errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
@@ -91,6 +89,12 @@ pub fn render(template: Template, ident: &str, data: &impl Serialize, images: Ve
 fn library() -> &'static typst::utils::LazyHash<typst::Library> {
     static LIBRARY: OnceLock<typst::utils::LazyHash<typst::Library>> = OnceLock::new();
     LIBRARY.get_or_init(|| typst::utils::LazyHash::new(<typst::Library as typst::LibraryExt>::default()))
+}
+
+/// A report whose data holds Chinese is refused when no CJK font is installed: printed, its
+/// names would be empty boxes.
+fn refuse_without_cjk(has_cjk: bool, json: &[u8]) -> Result<(), PdfError> {
+    if !has_cjk && needs_cjk(json) { Err(PdfError::NoCjkFont) } else { Ok(()) }
 }
 
 /// Whether the serialized data holds CJK ideographs or punctuation (which only a CJK font has).

@@ -216,3 +216,11 @@ fn cjk_characters_are_recognised() {
     assert!(!fonts::is_cjk('A') && !fonts::is_cjk('é') && !fonts::is_cjk('→'));
     assert!(needs_cjk("{\"name\":\"王\"}".as_bytes()) && !needs_cjk(b"{\"name\":\"Okafor\"}"));
 }
+
+#[test]
+fn chinese_data_is_refused_only_without_a_cjk_font() {
+    let chinese = "{\"name\":\"王小明\"}".as_bytes();
+    assert!(matches!(refuse_without_cjk(false, chinese), Err(PdfError::NoCjkFont)));
+    assert!(refuse_without_cjk(true, chinese).is_ok());
+    assert!(refuse_without_cjk(false, b"{\"name\":\"Okafor\"}").is_ok());
+}

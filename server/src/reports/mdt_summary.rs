@@ -16,8 +16,7 @@ use elysium_pdf::Template;
 use leptos_i18n::td_string;
 use serde::Serialize;
 
-use super::pdf::{ReportQuery, pdf_response, printed_now, reader_language, render};
-use super::screening_report::pdf_language;
+use super::pdf::{ReportQuery, pdf_language, pdf_response, printed_now, reader_language, render};
 use crate::error::ApiError;
 use crate::state::AppState;
 

@@ -26,6 +26,14 @@ pub fn reader_language(query: &ReportQuery, headers: &HeaderMap, caller: &Caller
     }
 }
 
+/// The templates' language keys (`data.lang`).
+pub fn pdf_language(language: Language) -> &'static str {
+    match language {
+        Language::English => "en",
+        Language::SimplifiedChinese => "zh",
+    }
+}
+
 /// When the report was printed, as the pages write times.
 pub fn printed_now() -> String {
     app::format::minute(time::OffsetDateTime::now_utc())

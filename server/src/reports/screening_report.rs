@@ -20,7 +20,7 @@ use elysium_pdf::{Image, Template};
 use object_store::ObjectStoreExt;
 use serde::Serialize;
 
-use super::pdf::{ReportQuery, pdf_response, printed_now, reader_language, render};
+use super::pdf::{ReportQuery, pdf_language, pdf_response, printed_now, reader_language, render};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -115,8 +115,11 @@ pub async fn screening_report(
     let mut images = Vec::new();
     let mut positives = Vec::new();
     for finding in &findings {
-        let key = key_image(&state, &study_uid, finding, images.len() + 1).await;
         let location = finding.location.clone().and_then(|l| serde_json::from_value::<LesionLocation>(l).ok());
+        let key = match &location {
+            Some(location) => key_image(&state, &study_uid, finding, location, images.len() + 1).await,
+            None => None,
+        };
         positives.push(positive_line(finding, location.as_ref(), key.as_ref(), language));
         images.extend(key.map(|k| k.image));
     }
@@ -157,14 +160,6 @@ pub async fn screening_report(
         .record(&state.pool)
         .await?;
     Ok(pdf_response(pdf, &format!("screening-report-{}.pdf", study.accession_number.as_deref().unwrap_or("study"))))
-}
-
-/// The templates' language keys.
-pub(super) fn pdf_language(language: Language) -> &'static str {
-    match language {
-        Language::English => "en",
-        Language::SimplifiedChinese => "zh",
-    }
 }
 
 /// A series' line: screened by which model, or not screened and why.
@@ -293,8 +288,13 @@ struct KeyImage {
 /// The finding's key slice rendered as PNG (lung window for the lung, soft tissue elsewhere), with
 /// the lesion's circle. `None` when the finding was not located on a slice, or its slice cannot be
 /// read now: the report then says there is no key image rather than failing.
-async fn key_image(state: &AppState, study_uid: &str, finding: &StudyFindingRow, n: usize) -> Option<KeyImage> {
-    let location: LesionLocation = serde_json::from_value(finding.location.clone()?).ok()?;
+async fn key_image(
+    state: &AppState,
+    study_uid: &str,
+    finding: &StudyFindingRow,
+    location: &LesionLocation,
+    n: usize,
+) -> Option<KeyImage> {
     let sop = location.sop_instance_uid.clone()?;
     let series = finding.series_uid.clone()?;
     let key = elysium_db::images::instance_key(&state.pool, study_uid, &series, &sop).await.ok()??;
