@@ -16,6 +16,7 @@ mod followup;
 mod governance;
 mod health;
 mod identity;
+mod ingest;
 mod language;
 mod lesions;
 mod logging;
