@@ -15,10 +15,14 @@ TOOL is one of
 
 Each run starts from the list of file paths (listed once, untimed) and ends with the int16 HU
 volume in memory; the page cache is warm (the caller reads the files first). Prints one JSON
-object like the Elysium runner's (tests/bench/README.md). Nothing here asserts a time.
+object like the Elysium runner's (tests/bench/README.md), with `hu_sha256`: the SHA-256 of the
+volume as int16 little endian in slice, row, column order, computed as bench_load computes it,
+so that a volume with other voxels, or its slices in another order, gives another checksum.
+Nothing here asserts a time.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -82,6 +86,14 @@ def simpleitk_loader(folder):
     return load
 
 
+def hu_sha256(array):
+    """SHA-256 (hex) of an HU volume as int16 little endian in (slice, row, column) order."""
+    if array.ndim != 3 or array.dtype != np.int16:
+        raise ValueError(f"expected an int16 (slice, row, column) volume, not {array.dtype} {array.shape}")
+    # No copy when the volume already is C-ordered little-endian int16 (the usual case).
+    return hashlib.sha256(np.ascontiguousarray(array, dtype="<i2").data).hexdigest()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("tool", choices=["pydicom", "pydicom-threads", "simpleitk"])
@@ -114,6 +126,8 @@ def main():
         array = sitk.GetArrayViewFromImage(volume)
     else:
         array = volume
+    # Read before hashing, which may copy the volume.
+    peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = {
         "tool": args.tool,
         "threads": threads,
@@ -121,11 +135,11 @@ def main():
         "bytes": sum(os.path.getsize(p) for p in paths),
         "shape": list(array.shape),
         "dtype": str(array.dtype),
-        "hu_sum": int(array.sum(dtype=np.int64)),
+        "hu_sha256": hu_sha256(array),
         "runs_s": seconds,
         "median_s": statistics.median(seconds),
         "min_s": min(seconds),
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib,
     }
     print(json.dumps(report))
 

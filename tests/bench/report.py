@@ -99,9 +99,12 @@ def main():
         "columns), loaded from the list of its file paths to an int16 HU volume in memory "
         "(file reads, parsing, decoding, sorting along the slice normal, rescale). MB/s is the "
         "series' bytes on disk over the median time. *Speed-up* is the tool's median over "
-        "Elysium's (above 1: Elysium is faster). *HU sum* checks that every tool produced the "
-        "same volume. *Other load*: cores that other processes on the machine kept busy while the "
-        "tool ran (tests/bench/measured.py); near 0 the numbers are clean.")
+        "Elysium's (above 1: Elysium is faster). *HU SHA-256* (its first 12 hex digits) is the "
+        "checksum of the tool's int16 volume in slice, row, column order: every tool, in both "
+        "cases, produced the same voxels in the same order as Elysium's uncompressed load (the "
+        "run fails otherwise, tests/bench/same_hu.py). *Other load*: cores that other processes "
+        "on the machine kept busy while the tool ran (tests/bench/measured.py); near 0 the numbers "
+        "are clean.")
     out("")
     noisy = []
     for case, title in LOAD_CASES:
@@ -112,17 +115,19 @@ def main():
         if any_result:
             out(f"{any_result['files']} files, {any_result['bytes'] / 1e6:.1f} MB.")
             out("")
-        out("| Tool | Threads | Median s | Min s | Runs | MB/s | Peak RSS MiB | HU sum | Other load | Speed-up of Elysium |")
+        out("| Tool | Threads | Median s | Min s | Runs | MB/s | Peak RSS MiB | HU SHA-256 | Other load | Speed-up of Elysium |")
         out("|---|---|---|---|---|---|---|---|---|---|")
         ely = results.get("elysium")
-        reference_sum = ely["hu_sum"] if ely else None
+        reference = load(folder, "load-uncompressed-elysium.json")
+        reference_sha = reference.get("hu_sha256") if reference else None
         for tool, label in LOAD_TOOLS:
             r = results.get(tool)
             if not r:
                 out(f"| {label} | – | not run | | | | | | | |")
                 continue
             speedup = f"{r['median_s'] / ely['median_s']:.2f}×" if ely and tool != "elysium" else "–"
-            same = "" if reference_sum is None else (" (same)" if r["hu_sum"] == reference_sum else " (**differs**)")
+            digest = r.get("hu_sha256") or "?"
+            same = "" if reference_sha is None else (" (same)" if digest == reference_sha else " (**differs**)")
             rss = f"{r['peak_rss_mib']:.0f}" if r.get("peak_rss_mib") else "?"
             other = r.get("other_cpu_cores")
             if other is not None and other > NOISY_CORES:
@@ -130,7 +135,7 @@ def main():
             other = "?" if other is None else f"{other:.2f}"
             out(f"| {label} | {r.get('threads') or '?'} | {r['median_s']:.3f} | {r['min_s']:.3f} | "
                 f"{len(r['runs_s'])} | {r['bytes'] / r['median_s'] / 1e6:.0f} | {rss} | "
-                f"{r['hu_sum']}{same} | {other} | {speedup} |")
+                f"`{digest[:12]}`{same} | {other} | {speedup} |")
         out("")
         if ely and "read_parse_median_s" in ely:
             out(f"Elysium's stages (medians): reading and parsing the files "

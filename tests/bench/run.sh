@@ -10,7 +10,8 @@
 #      512 x 512 x 300 phantom and the throughput of one against two worker processes.
 # Installs what it needs, idempotently: Debian packages that are missing (as root), a Python
 # virtualenv with the pinned tests/bench/requirements.txt. Prints the table and writes it, with
-# the machine, to tests/bench/RESULTS.md. Asserts no time: it fails only when something breaks.
+# the machine, to tests/bench/RESULTS.md. Asserts no time: it fails only when something breaks,
+# or when the tools' HU volumes differ (tests/bench/same_hu.py).
 #
 # Knobs (environment): BENCH_RUNS (load runs per tool, uncompressed; default 5), BENCH_J2K_RUNS
 # (default 5), BENCH_STOW_BATCH (instances per request, 50), BENCH_STOW_CONCURRENCY (requests in
@@ -266,6 +267,13 @@ for case in uncompressed j2k; do
     fi
   done
 done
+# The claim that every tool loads the same volume: the SHA-256 of each int16 volume (slice, row,
+# column order), both cases against Elysium's uncompressed one. A difference ends the run.
+log "load: every tool's HU volume against Elysium's (SHA-256, slice-row-column order)"
+if ! "$PY" "$BENCH/same_hu.py" "$RESULTS"; then
+  log "FAILED: the tools did not produce the same HU volume (above); raw results in $RESULTS"
+  exit 1
+fi
 
 # ---------------------------------------------------------------------------------------------
 stow() { # NAME ROUND URL [TOKEN] [EXTRA ARGS...]

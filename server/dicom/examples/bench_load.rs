@@ -8,9 +8,10 @@
 //! with [`elysium_dicom::header::parse_shared`] (in parallel on a rayon pool of T threads, by
 //! default one per core; native pixel data stays in the file's buffer), and assembles the volume with [`elysium_dicom::volume::load_series`] (which
 //! decodes the frames on the same pool). Prints one JSON object on stdout: each run's seconds,
-//! their median (and the medians of the two stages), the volume's shape and the sum of its HU
-//! (to compare with other tools), and the peak resident memory (VmHWM). Nothing here asserts a
-//! time.
+//! their median (and the medians of the two stages), the volume's shape, the SHA-256 of its HU
+//! (int16 little endian in slice, row, column order, as every tool of tests/bench computes it,
+//! so that a tool whose voxels differ or lie in another order is caught), and the peak resident
+//! memory (VmHWM). Nothing here asserts a time.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -95,6 +96,20 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// SHA-256 (hex) of the volume's HU as int16 little endian, slice by slice, row by row
+/// (`Volume::voxels` is z-major): the checksum every tool of the benchmark reports.
+fn hu_sha256(voxels: &[i16]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    let mut buffer = Vec::with_capacity(1 << 16);
+    for chunk in voxels.chunks(1 << 15) {
+        buffer.clear();
+        buffer.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+        hasher.update(&buffer);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -128,14 +143,14 @@ fn run() -> Result<serde_json::Value, String> {
     let loaded = last.ok_or("no run")?;
     let peak_rss = peak_rss_mib();
     let v = &loaded.volume;
-    let hu_sum: i64 = v.voxels.iter().map(|&x| i64::from(x)).sum();
+    let hu_sha256 = hu_sha256(&v.voxels);
     Ok(serde_json::json!({
         "tool": "elysium",
         "threads": args.threads,
         "files": paths.len(),
         "bytes": bytes,
         "shape": [v.slices, v.rows, v.columns],
-        "hu_sum": hu_sum,
+        "hu_sha256": hu_sha256,
         "problems": loaded.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "runs_s": seconds,
         "median_s": median(&seconds),
