@@ -10,7 +10,7 @@ const { AxeBuilder } = require('@axe-core/playwright');
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
 const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
-const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/sites', '/account/password', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/mdt', '/mdt/meetings', '/mdt/agreement', '/chronic', '/patients', '/patients?q=PL-0001'];
+const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/sites', '/account/password', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/mdt', '/mdt/cases/new', '/mdt/meetings', '/mdt/agreement', '/chronic', '/patients', '/patients?q=PL-0001'];
 
 let browser;
 before(async () => { browser = await launchChromium(); });
@@ -32,7 +32,10 @@ test('every page meets WCAG 2.1 AA as axe-core checks it, in both languages', { 
     await page.goto(`${BASE}/login`);
     found.push(...(await violations(page)).map((v) => `/login: ${v}`));
     await signInAs(page, BASE, 'admin', PASSWORD);
-    const pages = [...PAGES, ...(await recordPages(page, BASE))];
+    const records = await recordPages(page, BASE);
+    const meeting = records.find((path) => path.startsWith('/mdt/meetings/'));
+    assert.ok(meeting, 'the demo has a tumour-board meeting');
+    const pages = [...PAGES, ...records, `${meeting}/present`];
     for (const language of ['en', 'zh-Hans']) {
       await page.goto(`${BASE}/profile`);
       await Promise.all([page.waitForURL(/\/profile/), page.click(`form.language-switch button[value="${language}"]`)]);

@@ -52,8 +52,9 @@ export async function signedInPage(browser, { base, username, password, javascri
 }
 
 /**
- * One finding's, one study's, one chronic finding's and one patient record's page of the demo
- * program (the pages that show a record).
+ * One page of each kind that shows a record of the demo program: a finding, a study, a series
+ * in the slice viewer, a chronic finding, a patient record and a tracked lesion, a tumour-board
+ * case and a meeting.
  */
 export async function recordPages(page, base) {
   const pages = [];
@@ -64,6 +65,14 @@ export async function recordPages(page, base) {
   };
   await first('/worklist', 'a.open-finding');
   await first('/studies', '[data-testid=studies] a');
+  // A demo phantom's study with images, then its slice viewer.
+  await first('/studies?patient_id=PH-2601-0001', '[data-testid=studies] a');
+  const study = pages.at(-1);
+  if (study?.startsWith('/studies/')) await first(study, '[data-testid=series] a');
+  // The tumour board: a case and a meeting (the presentation mode has no navigation frame; the
+  // accessibility walk adds it).
+  await first('/mdt', '[data-testid=case-link]');
+  await first('/mdt/meetings', '[data-testid=meeting-row] a');
   await first('/chronic', '[data-testid=chronic-row] a');
   // The demo's returning patient with four scans (server/src/demo/chronic.rs): charts and years.
   await first('/patients?q=PL-0001', '[data-testid=patient-row] a');

@@ -324,7 +324,7 @@ test(`a surgeon sees a finding but is offered no clinical actions (${MODE})`, as
   }
 });
 
-test(`the worklist shows counts, filters overdue findings and moves with the keyboard (${MODE})`, async () => {
+test(`the worklist shows counts, filters overdue findings, and moves and selects with the keyboard (${MODE})`, async () => {
   const { context, page, errors } = await freshPage();
   try {
     await signIn(page, 'coordinator', PASSWORD);
@@ -344,6 +344,12 @@ test(`the worklist shows counts, filters overdue findings and moves with the key
     const dueCells = 'table[data-testid=worklist] tbody tr td:nth-child(6)';
     const overdueBadges = () => page.locator(dueCells).evaluateAll((cells) => cells.map((td) => td.querySelector('.badge.overdue') !== null));
     assert.ok((await overdueBadges()).includes(false), 'all open findings include some that are not overdue');
+    // The demo program (server/src/demo/followup.rs) has findings in every state of the
+    // lifecycle, the twelve written out here, some of them overdue.
+    const worklist = await (await page.request.get(`${BASE}/api/v1/worklist`)).json();
+    const present = worklist.counts.filter((c) => c.total > 0).map((c) => c.status).sort();
+    assert.deepEqual(present, ['benign', 'confirmed_malignant', 'declined', 'dismissed', 'in_review', 'lost_to_followup', 'new', 'no_lesion', 'referred_to_mdt', 'workup_done', 'workup_ordered', 'workup_scheduled']);
+    assert.ok(worklist.counts.some((c) => c.overdue > 0), 'some findings are overdue');
 
     // The quick filter "Overdue" (hydrated: routed on the client, the rows swap in place).
     await Promise.all([
@@ -361,11 +367,14 @@ test(`the worklist shows counts, filters overdue findings and moves with the key
     assert.equal(await page.getAttribute('nav.quickfilters a:text-is("Overdue")', 'aria-current'), 'page');
 
     if (JAVASCRIPT) {
-      // j/k move between the rows' links, Enter opens the focused one.
+      // j/k and ↓/↑ move between the rows' links, x selects the focused row, Enter opens it.
       await openWorklist(page);
       const links = page.locator('table[data-testid=worklist] a.open-finding');
-      assert.ok(await links.count() >= 2);
+      assert.ok(await links.count() >= 3);
       const focused = (n) => links.nth(n).evaluate((a) => a === document.activeElement);
+      // Which rows' selection boxes are ticked, by row index.
+      const selected = () => page.locator('table[data-testid=worklist] tbody tr').evaluateAll((rows) =>
+        rows.flatMap((row, i) => (row.querySelector('input[name=item]').checked ? [i] : [])));
       await page.focus('table[data-testid=worklist] tbody tr >> nth=0 >> input[name=item]');
       await page.keyboard.press('j');
       assert.ok(await focused(0), 'j focuses the first row link');
@@ -373,6 +382,20 @@ test(`the worklist shows counts, filters overdue findings and moves with the key
       assert.ok(await focused(1), 'j again moves to the second row');
       await page.keyboard.press('k');
       assert.ok(await focused(0), 'k moves back up');
+      await page.keyboard.press('ArrowDown');
+      assert.ok(await focused(1), '↓ moves down as j does');
+      await page.keyboard.press('ArrowDown');
+      assert.ok(await focused(2), '↓ again moves to the third row');
+      await page.keyboard.press('ArrowUp');
+      assert.ok(await focused(1), '↑ moves back up as k does');
+      assert.deepEqual(await selected(), [], 'nothing is selected yet');
+      await page.keyboard.press('x');
+      assert.deepEqual(await selected(), [1], 'x selects the focused row, and only it');
+      assert.ok(await focused(1), 'x leaves the focus where it was');
+      await page.keyboard.press('x');
+      assert.deepEqual(await selected(), [], 'x again unselects it');
+      await page.keyboard.press('ArrowUp');
+      assert.ok(await focused(0), '↑ moves to the first row');
       const href = await links.nth(0).getAttribute('href');
       await Promise.all([page.waitForURL((url) => url.pathname === href), page.keyboard.press('Enter')]);
       await page.waitForSelector('[data-testid=status]');

@@ -1,7 +1,11 @@
 // Browser suite for the tumour board: a surgeon opens a case from the upcoming meeting,
 // overrides N with a reason, sees the stage group change (hydrated: as the choice changes; with
 // JavaScript off: in the saved decision), signs; a second surgeon's signature locks it; the case
-// shows as decided, and the agreement statistics count it with the discordant N.
+// shows as decided, and the agreement statistics count it with the discordant N. The upcoming
+// meeting's presentation walks through its cases (hydrated: with the arrow and Page keys; with
+// JavaScript off: with its links), each with its key image; a radiologist records and corrects a
+// measurement through the case page's form; a surgeon and a coordinator open a larynx case
+// directly from the patient's CT study through the new-case form.
 // Runs twice, E2E_JAVASCRIPT=off and =on, each against its own freshly seeded database (the
 // demo board puts a liver case awaiting review on the upcoming meeting: proposed T1b N0 M0, IB).
 import { test, before, after } from 'node:test';
@@ -100,3 +104,198 @@ test(`a surgeon decides a case from the meeting and the agreement counts it (${M
     await context.close();
   }
 });
+
+/** Waits for the hydrated page after a full page load (JavaScript on). */
+async function hydrated(page) {
+  if (JAVASCRIPT) await page.waitForSelector('body[data-hydrated]', { timeout: TIMEOUT });
+}
+
+test(`the upcoming meeting is presented case by case, each with its key image (${MODE})`, async () => {
+  const { context, page, errors } = await freshPage();
+  try {
+    await signInAs(page, BASE, 'coordinator', PASSWORD);
+    await page.goto(`${BASE}/mdt/meetings`);
+    await Promise.all([page.waitForURL(/\/mdt\/meetings\/\d+$/), page.getByTestId('upcoming-meetings').getByRole('link').first().click()]);
+    await page.getByTestId('agenda-case').first().waitFor();
+    // The agenda's cases in order: the presentation walks through them in the same order.
+    const agenda = await page.getByTestId('agenda-case').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-case')));
+    assert.ok(agenda.length >= 3, `the demo's upcoming meeting has three cases or more: ${agenda}`);
+    await Promise.all([page.waitForURL(/\/mdt\/meetings\/\d+\/present$/), page.getByTestId('present-link').click()]);
+    await hydrated(page);
+
+    const images = new Map();
+    /** The screen shows case `i` of the agenda, in large type, with its key image loaded. */
+    const shows = async (i, how) => {
+      const position = `Case ${i + 1} of ${agenda.length}`;
+      const screen = `[data-testid=present-case][data-case="${agenda[i]}"]`;
+      await page.waitForFunction(([position, screen]) =>
+        document.querySelector('[data-testid=present-position]')?.textContent.trim() === position && document.querySelector(screen) !== null,
+      [position, screen], { timeout: TIMEOUT }).catch(async () => {
+        assert.fail(`${how}: ${position} (case ${agenda[i]}) expected, ${await page.getByTestId('present-position').textContent()} shown`);
+      });
+      assert.equal(await page.getByTestId('present-case').count(), 1, 'one case at a time');
+      assert.equal(await page.locator(`${screen} [data-testid=present-proposal]`).count(), 1, `case ${agenda[i]} shows its proposal`);
+      const image = `${screen} [data-testid=present-image] img`;
+      await page.waitForFunction((image) => document.querySelector(image)?.complete === true, image, { timeout: TIMEOUT });
+      const { src, width } = await page.locator(image).evaluate((img) => ({ src: img.getAttribute('src'), width: img.naturalWidth }));
+      assert.ok(width > 0, `case ${agenda[i]}'s key image loads: ${src}`);
+      assert.match(src, /^\/dicomweb\/studies\/.+\/rendered\?window=/);
+      for (const [other, seen] of images) {
+        if (other !== i) assert.notEqual(src, seen, `case ${agenda[i]} has its own key image`);
+      }
+      images.set(i, src);
+    };
+
+    await shows(0, 'the presentation opens');
+    const last = agenda.length - 1;
+    if (JAVASCRIPT) {
+      // What a presentation clicker sends: → or Page Down forward, ← or Page Up back.
+      for (let i = 1; i <= last; i++) {
+        const key = i % 2 === 1 ? 'ArrowRight' : 'PageDown';
+        await page.keyboard.press(key);
+        await shows(i, key);
+      }
+      for (let i = last - 1; i >= 0; i--) {
+        const key = (last - i) % 2 === 1 ? 'ArrowLeft' : 'PageUp';
+        await page.keyboard.press(key);
+        await shows(i, key);
+      }
+    } else {
+      for (let i = 1; i <= last; i++) {
+        await page.getByTestId('present-next').click();
+        await shows(i, 'Next');
+      }
+      assert.equal(await page.getByTestId('present-next').count(), 0, 'no next case after the last');
+      for (let i = last - 1; i >= 0; i--) {
+        await page.getByTestId('present-prev').click();
+        await shows(i, 'Previous');
+      }
+    }
+    assert.equal(await page.getByTestId('present-prev').count(), 0, 'no previous case before the first');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test(`a radiologist records a measurement on the case page and corrects it (${MODE})`, async () => {
+  const { context, page, errors } = await freshPage();
+  try {
+    await signInAs(page, BASE, 'radiologist', PASSWORD);
+    // The demo's kidney case (awaiting its second signature); a node below 10 mm short axis
+    // leaves its N as it was, so the other tests' cases and figures are not moved.
+    await page.goto(`${BASE}/mdt?cancer=kidney`);
+    const link = page.getByTestId('case-link').first();
+    await link.waitFor();
+    await Promise.all([page.waitForURL(/\/mdt\/cases\/\d+$/), link.click()]);
+    await page.getByTestId('measure-form').waitFor();
+    await hydrated(page);
+    const proposalVersion = async () => Number((await page.getByTestId('proposal-version').textContent()).trim());
+    const rows = page.getByTestId('measurement-row');
+    const versionBefore = await proposalVersion();
+    const rowsBefore = await rows.count();
+    const slice = await page.inputValue('#measure-slice');
+    assert.match(slice, /^\d+$/, 'the form starts on the case\'s key slice');
+
+    const note = `Re-read of the hilum, ${MODE}, ${Date.now()}`;
+    await page.selectOption('#measure-kind', 'node');
+    await page.fill('#measure-size', '8.5');
+    await page.fill('#measure-location', 'renal hilum');
+    await page.selectOption('#measure-side', 'ipsilateral');
+    await page.fill('#measure-note', note);
+    assert.equal(await submit(page, 'measure-submit'), 'measure');
+    await page.getByTestId('measurements').waitFor();
+    await hydrated(page);
+    assert.equal((await page.getByTestId('notice').textContent()).trim(), 'Measurement recorded; the AI proposal was recomputed.');
+    assert.equal(await rows.count(), rowsBefore + 1);
+    const row = rows.filter({ hasText: note });
+    assert.equal(await row.count(), 1, 'the new measurement is listed with its note');
+    const cells = await row.locator('td').allTextContents();
+    assert.deepEqual(cells.slice(1, 7).map((c) => c.trim()), ['Lymph node', '8.5 mm', 'renal hilum', 'Ipsilateral', slice, 'Radiologist']);
+    assert.match(cells[7], /Ravi Radiologist/);
+    assert.equal(await row.getAttribute('data-superseded'), 'false');
+    assert.equal(await proposalVersion(), versionBefore + 1, 'the measurement recomputed the proposal as a new version');
+    const first = await row.getAttribute('data-measurement');
+
+    // A correction names what it replaces, which stays, marked as superseded.
+    const correction = `Corrected on the thinner slices, ${MODE}, ${Date.now()}`;
+    await page.selectOption('#measure-kind', 'node');
+    await page.fill('#measure-size', '9.5');
+    await page.fill('#measure-location', 'renal hilum');
+    await page.selectOption('#measure-corrects', first);
+    await page.fill('#measure-note', correction);
+    assert.equal(await submit(page, 'measure-submit'), 'measure');
+    await page.getByTestId('measurements').waitFor();
+    assert.equal(await rows.count(), rowsBefore + 2, 'the corrected measurement stays');
+    const corrected = rows.filter({ hasText: correction });
+    assert.equal(await corrected.count(), 1);
+    const second = await corrected.getAttribute('data-measurement');
+    assert.match(await corrected.textContent(), new RegExp(`9\\.5 mm.*Corrects #${first}`, 's'));
+    const old = page.locator(`[data-testid=measurement-row][data-measurement="${first}"]`);
+    assert.equal(await old.getAttribute('data-superseded'), 'true');
+    assert.match(await old.textContent(), new RegExp(`8\\.5 mm.*Superseded by #${second}`, 's'));
+    assert.equal(await proposalVersion(), versionBefore + 2);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+for (const username of ['surgeon', 'coordinator']) {
+  test(`a ${username} opens a larynx case directly from the patient's CT study (${MODE})`, async () => {
+    const { context, page, errors } = await freshPage();
+    try {
+      await signInAs(page, BASE, username, PASSWORD);
+      // From the board's case list: the new-case page sends to the studies first.
+      await page.goto(`${BASE}/mdt`);
+      await hydrated(page);
+      await page.getByTestId('open-case-link').click();
+      await page.getByTestId('new-case-explainer').waitFor();
+      await page.getByTestId('studies-link').click();
+      await page.waitForSelector('[data-testid=studies]');
+      // The demo's ENT patient, whose staging CT has no screening finding to refer.
+      await page.goto(`${BASE}/studies?patient_id=PH-2660-0001`);
+      const study = page.locator('[data-testid=studies] tbody a').first();
+      await study.waitFor();
+      await Promise.all([page.waitForURL(/\/studies\/[0-9.]+$/), study.click()]);
+      const open = page.getByTestId('open-mdt-case');
+      await open.waitFor();
+      await Promise.all([page.waitForURL(/\/mdt\/cases\/new\?study=/), open.click()]);
+      await page.getByTestId('new-case-form').waitFor();
+      // Choices made before hydration would be reset by it.
+      await hydrated(page);
+      assert.equal((await page.getByTestId('patient-id').textContent()).trim(), 'PH-2660-0001');
+      assert.notEqual(await page.inputValue('#new-series'), '', 'the study\'s CT series is chosen to measure on');
+
+      const diagnosis = `Squamous cell carcinoma of the right vocal cord (${username}, ${MODE}, ${Date.now()})`;
+      const referral = 'ENT clinic: biopsy-proven glottic carcinoma; normal cord mobility';
+      await page.selectOption('#new-cancer', 'larynx');
+      await page.selectOption('#new-subsite', 'glottic');
+      await page.fill('#new-diagnosis', diagnosis);
+      await page.fill('#new-referral', referral);
+      assert.equal(await submit(page, 'open-case-submit'), 'open');
+      const id = /\/mdt\/cases\/(\d+)$/.exec(new URL(page.url()).pathname)?.[1];
+      assert.ok(id, `the new case's page: ${page.url()}`);
+      await page.getByTestId('case-heading').waitFor();
+      assert.equal((await page.getByTestId('notice').textContent()).trim(), 'Case opened.');
+      assert.equal((await page.getByTestId('patient-id').textContent()).trim(), 'PH-2660-0001');
+      assert.equal((await page.getByTestId('case-cancer').textContent()).trim(), 'Laryngeal cancer');
+      assert.equal((await page.getByTestId('case-subsite').textContent()).trim(), 'Glottis');
+      assert.match(await page.getByTestId('case-status').first().textContent(), /Awaiting review/);
+      assert.equal((await page.getByTestId('diagnosis').textContent()).trim(), diagnosis);
+      assert.equal((await page.getByTestId('referral-note').textContent()).trim(), referral);
+      assert.equal(await page.getByTestId('no-finding').count(), 1, 'opened directly, without a screening finding');
+      assert.equal(await page.getByTestId('proposal').count(), 1, 'the case gets its proposal');
+
+      // The board's case list shows it, awaiting review.
+      await page.goto(`${BASE}/mdt?cancer=larynx&status=awaiting_review`);
+      const listed = page.locator(`[data-testid=case-row][data-case="${id}"]`);
+      await listed.waitFor();
+      assert.equal(await listed.getAttribute('data-status'), 'awaiting_review');
+      assert.match(await listed.getByTestId('case-patient').textContent(), /PH-2660-0001/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+}

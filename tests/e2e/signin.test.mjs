@@ -175,6 +175,46 @@ test(`the slice viewer steps through a series (JavaScript ${JAVASCRIPT ? 'on' : 
     const after = await page.textContent('[data-testid=slice-position]');
     const number = (text) => Number(/Slice (\d+)/.exec(text)[1]);
     assert.equal(number(after), number(before) + 2, `${before} -> ${after}`);
+    if (JAVASCRIPT) {
+      // The other keys and the mouse wheel, each slice with its own image ("Slice N of count").
+      const count = Number(/of (\d+)/.exec(before)[1]);
+      assert.ok(count >= 24, `a series long enough to page through: ${before}`);
+      const images = new Map();
+      const shows = async (slice, what) => {
+        await page.waitForFunction((text) => document.querySelector('[data-testid=slice-position]')?.textContent.trim() === text,
+          `Slice ${slice} of ${count}`, { timeout: 10000 }).catch(async () => {
+          assert.fail(`${what}: slice ${slice} expected, ${await page.textContent('[data-testid=slice-position]')} shown`);
+        });
+        const src = await page.getAttribute('[data-testid=slice]', 'src');
+        for (const [other, seen] of images) {
+          assert.equal(src === seen, other === slice, `${what}: slice ${slice}'s image against slice ${other}'s`);
+        }
+        images.set(slice, src);
+      };
+      let slice = number(after);
+      await shows(slice, 'two ↓');
+      await page.keyboard.press('ArrowUp');
+      await shows(--slice, '↑');
+      await page.keyboard.press('PageDown');
+      await shows(slice += 10, 'Page Down');
+      await page.keyboard.press('PageUp');
+      await shows(slice -= 10, 'Page Up');
+      await page.keyboard.press('End');
+      await shows(count, 'End');
+      await page.keyboard.press('ArrowDown');
+      await shows(count, '↓ on the last slice');
+      await page.keyboard.press('Home');
+      await shows(1, 'Home');
+      // The wheel over the image: down is the next slice, up the one before.
+      const box = await page.locator('[data-testid=slice]').boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.wheel(0, 120);
+      await shows(2, 'the wheel down');
+      await page.mouse.wheel(0, 120);
+      await shows(3, 'the wheel down again');
+      await page.mouse.wheel(0, -120);
+      await shows(2, 'the wheel up');
+    }
     await page.click('[data-preset=lung]');
     assert.match(await page.getAttribute('[data-testid=slice]', 'src'), /window=-600,1500/);
     assert.deepEqual(errors, []);
