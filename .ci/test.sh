@@ -20,6 +20,11 @@ log "formatting, clippy and the API docs"
 cargo fmt --all --check
 cargo clippy --all-targets --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked --quiet
+# A workspace build unifies app's `ssr` and `hydrate` features; the browser build has only
+# `hydrate`, so code compiled only there (and its unused imports) is checked on its own.
+log "the browser build alone: clippy on the frontend crate, app's unit tests with hydrate only"
+cargo clippy --locked -p frontend --all-targets -- -D warnings
+cargo test --locked -p app --features hydrate --lib
 
 cargo build --locked -p server
 if [[ -z "${DATABASE_URL:-}" ]]; then
