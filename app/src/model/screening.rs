@@ -8,6 +8,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::domain::language::Language;
+use crate::domain::program::skips::SkipReason;
 use crate::domain::screening::{JobReason, JobStatus};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,7 +74,11 @@ pub struct ScreeningJob {
     pub stage: Option<String>,
     pub attempts: i32,
     pub max_attempts: i32,
+    /// The worker's own message (English; technical, for administrators).
     pub error: Option<String>,
+    /// Why a skipped job was not screened, one per failed eligibility rule (the pages word
+    /// them in the reader's language; `error` has the checker's sentences).
+    pub skip_reasons: Vec<SkipReason>,
     pub reason: JobReason,
     /// 2 and up: the series changed after its earlier screening and is screened again.
     pub generation: i32,

@@ -386,7 +386,18 @@ fn ScreeningTables(overview: ScreeningOverview) -> impl IntoView {
                             } else {
                                 ""
                             }}
-                            {j.error.clone().unwrap_or_default()}
+                            // A skip's failed rules in the page's language; the worker's
+                            // own message (English, technical) beside them.
+                            {(!j.skip_reasons.is_empty()).then(|| {
+                                let rules = j
+                                    .skip_reasons
+                                    .iter()
+                                    .map(|r| r.label_in(language(i18n)))
+                                    .collect::<Vec<_>>()
+                                    .join(t_string!(i18n, studies.rule_separator));
+                                view! { <span data-testid="job-skip-reasons">{rules}</span> " " }
+                            })}
+                            {j.error.clone().map(|e| view! { <span class="muted" lang="en">{e}</span> })}
                         </td>
                     </tr>
                 }).collect_view()}

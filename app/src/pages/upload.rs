@@ -10,7 +10,7 @@ use crate::api::session::current_user;
 use crate::api::upload::last_upload;
 use crate::components::errors::ErrorNotice;
 use crate::i18n::{Locale, t, t_string, use_i18n};
-use crate::model::upload::{UploadOutcome, UploadResult};
+use crate::model::upload::{RefusalReason, UploadDetail, UploadOutcome, UploadResult};
 
 /// What became of a file, in the page's language.
 fn outcome_text(i18n: I18nContext<Locale>, outcome: UploadOutcome) -> &'static str {
@@ -18,6 +18,52 @@ fn outcome_text(i18n: I18nContext<Locale>, outcome: UploadOutcome) -> &'static s
         UploadOutcome::Stored => t_string!(i18n, upload.outcome.stored),
         UploadOutcome::Duplicate => t_string!(i18n, upload.outcome.duplicate),
         UploadOutcome::Refused => t_string!(i18n, upload.outcome.refused),
+    }
+}
+
+/// Why a file was refused, in the page's language.
+fn reason_text(i18n: I18nContext<Locale>, reason: RefusalReason) -> &'static str {
+    use RefusalReason as R;
+    match reason {
+        R::NotDicom => t_string!(i18n, upload.reason.not_dicom),
+        R::BadFileMeta => t_string!(i18n, upload.reason.bad_file_meta),
+        R::Unreadable => t_string!(i18n, upload.reason.unreadable),
+        R::UnsupportedTransferSyntax => t_string!(i18n, upload.reason.unsupported_transfer_syntax),
+        R::MissingAttribute => t_string!(i18n, upload.reason.missing_attribute),
+        R::InvalidUid => t_string!(i18n, upload.reason.invalid_uid),
+        R::BadValue => t_string!(i18n, upload.reason.bad_value),
+        R::MetaMismatch => t_string!(i18n, upload.reason.meta_mismatch),
+        R::IncompletePixelData => t_string!(i18n, upload.reason.incomplete_pixel_data),
+        R::NotInCharacterSet => t_string!(i18n, upload.reason.not_in_character_set),
+        R::MissingPatientId => t_string!(i18n, upload.reason.missing_patient_id),
+        R::NotCt => t_string!(i18n, upload.reason.not_ct),
+        R::ConflictingContent => t_string!(i18n, upload.reason.conflicting_content),
+        R::Inconsistent => t_string!(i18n, upload.reason.inconsistent),
+        R::WrongStudy => t_string!(i18n, upload.reason.wrong_study),
+        R::Storage => t_string!(i18n, upload.reason.storage),
+        R::NotAZip => t_string!(i18n, upload.reason.not_a_zip),
+        R::ZipEntryTooLarge => t_string!(i18n, upload.reason.zip_entry_too_large),
+        R::ZipTooLarge => t_string!(i18n, upload.reason.zip_too_large),
+        R::ZipEntryUnreadable => t_string!(i18n, upload.reason.zip_entry_unreadable),
+    }
+}
+
+/// A file's row detail: the sentence in the page's language, then any particulars (UIDs,
+/// attribute names, a parser's words) as they are.
+fn detail_view(i18n: I18nContext<Locale>, detail: UploadDetail) -> impl IntoView {
+    let (text, particulars) = match detail {
+        UploadDetail::Stored { patient_id, study_uid } => (
+            t_string!(i18n, upload.detail.stored).replace("{patient}", &patient_id).replace("{study}", &study_uid),
+            None,
+        ),
+        UploadDetail::Duplicate { sop_instance_uid } => {
+            (t_string!(i18n, upload.detail.duplicate).replace("{uid}", &sop_instance_uid), None)
+        }
+        UploadDetail::Refused(refusal) => (reason_text(i18n, refusal.reason).to_owned(), refusal.particulars),
+    };
+    view! {
+        <span>{text}</span>
+        {particulars.map(|p| view! { " " <code class="particulars">{p}</code> })}
     }
 }
 
@@ -155,7 +201,7 @@ pub fn UploadPage() -> impl IntoView {
                                     let class = if row.outcome == UploadOutcome::Refused { "outcome-failure" } else { "outcome-success" };
                                     view! {
                                         <tr class=class>
-                                            <td>{row.file}</td><td>{outcome_text(i18n, row.outcome)}</td><td class="detail">{row.detail}</td>
+                                            <td>{row.file}</td><td>{outcome_text(i18n, row.outcome)}</td><td class="detail">{detail_view(i18n, row.detail)}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -5,6 +5,7 @@ use elysium_db::jobs::{self, EnqueueRequest, Enqueued, JobRow, ResultRow};
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::domain::program::skips::SkipReason;
 use crate::domain::screening::{JobReason, JobStatus};
 use crate::model::screening::{ModelRef, ScreeningJob, ScreeningOverview, ScreeningResult, Superseded};
 use crate::service::audit::ViewLog;
@@ -114,6 +115,13 @@ fn job(j: JobRow) -> Result<ScreeningJob, ServiceError> {
         attempts: j.attempts,
         max_attempts: j.max_attempts,
         error: j.last_error,
+        skip_reasons: j
+            .skip_codes
+            .iter()
+            .map(|code| {
+                SkipReason::parse(code).ok_or_else(|| ServiceError::internal(UnknownName("skip reason", code.clone())))
+            })
+            .collect::<Result<_, _>>()?,
         generation: j.generation,
         enqueued_at: j.enqueued_at,
         finished_at: j.finished_at,

@@ -193,16 +193,19 @@ pub struct JobRow {
     pub generation: i32,
     pub enqueued_at: OffsetDateTime,
     pub finished_at: Option<OffsetDateTime>,
+    /// A skipped job's failed eligibility rules, as codes (empty otherwise).
+    pub skip_codes: Vec<String>,
 }
 
 /// The study's jobs, newest first (the study page's progress).
 pub async fn of_study(pool: &PgPool, study_uid: &str) -> DbResult<Vec<JobRow>> {
     Ok(sqlx::query_as!(
         JobRow,
-        "select j.id, se.series_uid, j.model_name, j.model_version, j.status, j.stage, j.attempts, j.max_attempts,
-                j.last_error, j.reason, j.generation, j.enqueued_at, j.finished_at
+        r#"select j.id, se.series_uid, j.model_name, j.model_version, j.status, j.stage, j.attempts, j.max_attempts,
+                j.last_error, j.reason, j.generation, j.enqueued_at, j.finished_at,
+                coalesce(j.skip_codes, '{}') as "skip_codes!"
          from screening_job j join series se on se.id = j.series_ref join study st on st.id = se.study_ref
-         where st.study_uid = $1 order by j.id desc",
+         where st.study_uid = $1 order by j.id desc"#,
         study_uid,
     )
     .fetch_all(pool)

@@ -4,7 +4,9 @@
 
 use app::api::session::ssr::ClientAddr;
 use app::model::SessionUser;
-use app::model::upload::{LAST_UPLOAD, UploadOutcome, UploadResult, UploadRow};
+use app::model::upload::{
+    LAST_UPLOAD, RefusalReason, UploadDetail, UploadOutcome, UploadRefusal, UploadResult, UploadRow,
+};
 use axum::{
     Extension,
     body::Body,
@@ -16,8 +18,9 @@ use bytes::Bytes;
 use tower_sessions::Session;
 
 use crate::error::ApiError;
-use crate::ingest::{Outcome, Received, Via};
+use crate::ingest::{Outcome, Received, Rejection, Via};
 use crate::state::AppState;
+use elysium_dicom::header::HeaderError;
 
 const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024 * 1024;
@@ -103,8 +106,8 @@ pub async fn upload(
                     store(&state, &received, (format!("{name} (zip)"), Err(reason)), &mut result, &mut outcomes).await
                 }
                 Err(error) => {
-                    let item = (format!("{name} (zip)"), Err(error.to_string()));
-                    store(&state, &received, item, &mut result, &mut outcomes).await;
+                    let refusal = UploadRefusal::new(RefusalReason::Storage, Some(error.to_string()));
+                    store(&state, &received, (format!("{name} (zip)"), Err(refusal)), &mut result, &mut outcomes).await;
                 }
             }
         } else {
@@ -135,9 +138,10 @@ async fn store(
             result.push(row(label, &outcome), MAX_ROWS);
             outcomes.push(outcome);
         }
-        Err(reason) => {
-            result.push(UploadRow { file: label, outcome: UploadOutcome::Refused, detail: reason }, MAX_ROWS)
-        }
+        Err(refusal) => result.push(
+            UploadRow { file: label, outcome: UploadOutcome::Refused, detail: UploadDetail::Refused(refusal) },
+            MAX_ROWS,
+        ),
     }
 }
 
@@ -146,21 +150,49 @@ fn row(file: String, outcome: &Outcome) -> UploadRow {
         Outcome::Stored(r) => UploadRow {
             file,
             outcome: UploadOutcome::Stored,
-            detail: format!("patient {}, study {}", r.patient_id, r.study_uid),
+            detail: UploadDetail::Stored { patient_id: r.patient_id.clone(), study_uid: r.study_uid.clone() },
         },
         Outcome::Duplicate(r) => UploadRow {
             file,
             outcome: UploadOutcome::Duplicate,
-            detail: format!("already stored ({})", r.sop_instance_uid),
+            detail: UploadDetail::Duplicate { sop_instance_uid: r.sop_instance_uid.clone() },
         },
         Outcome::Rejected { reason, .. } => {
-            UploadRow { file, outcome: UploadOutcome::Refused, detail: reason.to_string() }
+            UploadRow { file, outcome: UploadOutcome::Refused, detail: UploadDetail::Refused(refusal(reason)) }
         }
     }
 }
 
+/// The ingest's refusal as the page words it: the reason as a code, its particulars as they are.
+fn refusal(rejection: &Rejection) -> UploadRefusal {
+    use RefusalReason as R;
+    let (reason, particulars) = match rejection {
+        Rejection::Invalid(error) => match error {
+            HeaderError::NotDicom => (R::NotDicom, None),
+            HeaderError::BadFileMeta(why) => (R::BadFileMeta, Some(why.clone())),
+            HeaderError::Unreadable(why) => (R::Unreadable, Some(why.clone())),
+            HeaderError::UnsupportedTransferSyntax(uid) => (R::UnsupportedTransferSyntax, Some(uid.clone())),
+            HeaderError::MissingAttribute(attribute) => (R::MissingAttribute, Some((*attribute).to_owned())),
+            HeaderError::InvalidUid { attribute, error } => (R::InvalidUid, Some(format!("{attribute}: {error}"))),
+            HeaderError::BadValue(attribute) => (R::BadValue, Some((*attribute).to_owned())),
+            HeaderError::MetaMismatch => (R::MetaMismatch, None),
+            HeaderError::IncompletePixelData => (R::IncompletePixelData, None),
+            HeaderError::NotInCharacterSet { attribute, charset } => {
+                (R::NotInCharacterSet, Some(format!("{attribute}, {charset}")))
+            }
+        },
+        Rejection::MissingPatientId => (R::MissingPatientId, None),
+        Rejection::NotCt(class) => (R::NotCt, Some(class.clone())),
+        Rejection::ConflictingContent => (R::ConflictingContent, None),
+        Rejection::Inconsistent(why) => (R::Inconsistent, Some((*why).to_owned())),
+        Rejection::WrongStudy(study) => (R::WrongStudy, Some(study.clone())),
+        Rejection::Storage => (R::Storage, None),
+    };
+    UploadRefusal::new(reason, particulars)
+}
+
 /// One file to ingest: its label for the result table, and its bytes or why it has none.
-type Item = (String, Result<Bytes, String>);
+type Item = (String, Result<Bytes, UploadRefusal>);
 
 /// What one uploaded zip may inflate to: each entry (held in memory until stored), and all of
 /// its entries together (a zip bomb inflates a small archive to terabytes: the time it takes).
@@ -175,13 +207,20 @@ const ZIP_LIMITS: ZipLimits = ZipLimits { entry_bytes: MAX_FILE_BYTES, total_byt
 /// Inflates the archive's entries within `limits`, one at a time, handing each to `emit` (which
 /// returns false to stop early). Entry names are labels only. Past the total, the entry that
 /// crossed it is refused and the rest are not read at all.
-fn read_zip(name: &str, bytes: Bytes, limits: ZipLimits, mut emit: impl FnMut(Item) -> bool) -> Result<(), String> {
+fn read_zip(
+    name: &str,
+    bytes: Bytes,
+    limits: ZipLimits,
+    mut emit: impl FnMut(Item) -> bool,
+) -> Result<(), UploadRefusal> {
     use std::io::Read;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("not a readable zip: {e}"))?;
+    let unreadable = |reason, error: zip::result::ZipError| UploadRefusal::new(reason, Some(error.to_string()));
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| unreadable(RefusalReason::NotAZip, e))?;
     let mut inflated: u64 = 0;
     let count = zip.len();
     for index in 0..count {
-        let mut entry = zip.by_index(index).map_err(|e| e.to_string())?;
+        let mut entry = zip.by_index(index).map_err(|e| unreadable(RefusalReason::ZipEntryUnreadable, e))?;
         if entry.is_dir() {
             continue;
         }
@@ -191,20 +230,20 @@ fn read_zip(name: &str, bytes: Bytes, limits: ZipLimits, mut emit: impl FnMut(It
         let read = (&mut entry).take(budget + 1).read_to_end(&mut data);
         let item = match read {
             Ok(_) if data.len() as u64 > budget && budget < limits.entry_bytes => {
-                let reason = format!(
-                    "the archive inflates past {} MiB in total (a zip bomb?); this entry and the {} after it are refused",
-                    limits.total_bytes / (1024 * 1024),
-                    count - index - 1
-                );
-                emit((label, Err(reason)));
+                // The particulars: the total allowed, and how many entries are left unread.
+                let particulars = format!("{} MiB; +{}", limits.total_bytes / (1024 * 1024), count - index - 1);
+                emit((label, Err(UploadRefusal::new(RefusalReason::ZipTooLarge, Some(particulars)))));
                 return Ok(());
             }
-            Ok(_) if data.len() as u64 > budget => Err("zip entry inflates past the size limit".to_owned()),
+            Ok(_) if data.len() as u64 > budget => {
+                let limit = format!("{} MiB", limits.entry_bytes / (1024 * 1024));
+                Err(UploadRefusal::new(RefusalReason::ZipEntryTooLarge, Some(limit)))
+            }
             Ok(_) => {
                 inflated += data.len() as u64;
                 Ok(Bytes::from(data))
             }
-            Err(error) => Err(format!("unreadable zip entry: {error}")),
+            Err(error) => Err(UploadRefusal::new(RefusalReason::ZipEntryUnreadable, Some(error.to_string()))),
         };
         if !emit((label, item)) {
             return Ok(());
@@ -252,17 +291,18 @@ mod tests {
             true
         })
         .expect("reads");
-        let outcome: Vec<(&str, Result<usize, &str>)> = entries
-            .iter()
-            .map(|(label, item)| (label.as_str(), item.as_ref().map(Bytes::len).map_err(String::as_str)))
-            .collect();
+        let outcome: Vec<(&str, Result<usize, &UploadRefusal>)> =
+            entries.iter().map(|(label, item)| (label.as_str(), item.as_ref().map(Bytes::len))).collect();
+        let entry_limit = UploadRefusal::new(RefusalReason::ZipEntryTooLarge, Some("4 MiB".into()));
         assert_eq!(outcome[0], ("up.zip!a.dcm", Ok(3 * MIB)));
-        assert_eq!(outcome[1], ("up.zip!b.dcm", Err("zip entry inflates past the size limit")), "over the entry limit");
+        assert_eq!(outcome[1], ("up.zip!b.dcm", Err(&entry_limit)), "over the entry limit");
         assert_eq!(outcome[2], ("up.zip!c.dcm", Ok(2 * MIB)));
         assert_eq!(outcome[3], ("up.zip!d.dcm", Ok(3 * MIB)), "8 MiB in all so far");
         assert_eq!(outcome.len(), 5, "reading stops at the entry that crosses the total: {outcome:?}");
         let (label, refused) = &outcome[4];
         assert_eq!(*label, "up.zip!e.dcm");
-        assert!(refused.is_err_and(|r| r.contains("in total") && r.contains("the 1 after it")), "{refused:?}");
+        // 10 MiB in all, and one entry (f.dcm) left unread.
+        let total = UploadRefusal::new(RefusalReason::ZipTooLarge, Some("10 MiB; +1".into()));
+        assert_eq!(*refused, Err(&total));
     }
 }
