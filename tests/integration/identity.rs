@@ -119,7 +119,11 @@ async fn an_instance_without_a_patient_id_is_refused_on_every_way_in(pool: PgPoo
     let result: Value =
         radiologist.get(app.url("/api/fn/last_upload")).send().await.expect("result").json().await.expect("json");
     assert_eq!(result["refused"], 1, "{result}");
-    assert!(result["rows"][0]["detail"].as_str().unwrap_or("").contains("PatientID"), "{result}");
+    assert_eq!(
+        result["rows"][0]["detail"],
+        json!({ "kind": "refused", "reason": "missing_patient_id", "particulars": null }),
+        "{result}"
+    );
 
     // The command line (`elysium ingest`) prints a line per refused file from the same summary.
     let dir = tempfile::tempdir().expect("dir");
