@@ -39,6 +39,7 @@ async fn run(
             .await
             .context("seeding the demo tumour board")?;
         crate::demo::program::seed(&db.pool, &state.levels).await.context("seeding the demo programme history")?;
+        crate::demo::governance::seed(&db.pool, &state.registry).await.context("seeding the demo threshold change")?;
         crate::demo::longitudinal::seed(&db.pool).await.context("seeding the demo longitudinal records")?;
         crate::demo::lesions::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
             .await

@@ -427,3 +427,38 @@ async fn a_shadow_version_screens_beside_the_live_one_raises_nothing_and_is_comp
     ]);
     assert!(elysium_server::screening::models::shadow_screening_model(&same.screening).is_err());
 }
+
+/// The demo's threshold change goes through the service as the demo administrator, once, on
+/// the reference model's output that no demo series is positive for.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_demo_records_one_reasoned_threshold_change(pool: PgPool) {
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").display().to_string();
+    let flags = ["--models-dir", models.as_str()];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let registry = app.state_with(&flags).registry;
+    elysium_server::demo::governance::seed(&pool, &registry).await.expect("seed");
+    elysium_server::demo::governance::seed(&pool, &registry).await.expect("seeding again changes nothing");
+
+    let admin = app.signed_in("admin").await;
+    let (status, overview) = get(&app, &admin, "/api/v1/admin/models").await;
+    assert_eq!(status, 200, "{overview}");
+    let changes = overview["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let change = &changes[0];
+    assert_eq!(
+        (change["model_name"].as_str(), change["output"].as_str(), change["changed_by"].as_str()),
+        (Some("reference-screening"), Some("esophagus/nonEC"), Some("admin"))
+    );
+    assert_eq!(change["threshold"], 0.5);
+    // The manifest's threshold (models/reference-screening/manifest.toml) is what it replaced.
+    assert_eq!(change["previous"], 0.05450737476348877);
+    assert!(change["reason"].as_str().is_some_and(|r| r.contains("validation")), "{change}");
+    let reference = overview["models"]
+        .as_array()
+        .and_then(|models| models.iter().find(|m| m["model"]["name"] == "reference-screening"))
+        .expect("the reference model is registered");
+    let thresholds = reference["thresholds"].as_array().expect("thresholds");
+    let non_ec = thresholds.iter().find(|t| t["output"] == "esophagus/nonEC").expect("the output");
+    assert_eq!(non_ec["current"], 0.5);
+    assert_eq!(app.audit_rows("model.threshold.change").await.len(), 1);
+}

@@ -66,7 +66,12 @@ impl TestApp {
 
     /// The shared state of a server like this one (for calling services directly).
     pub fn state(&self) -> elysium_server::AppState {
-        state(&self.pool, &[], &self.objects)
+        self.state_with(&[])
+    }
+
+    /// The same, for a server started with these flags (its model registry, its settings).
+    pub fn state_with(&self, flags: &[&str]) -> elysium_server::AppState {
+        state(&self.pool, flags, &self.objects)
     }
 
     async fn start(

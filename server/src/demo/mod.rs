@@ -4,6 +4,7 @@
 pub mod board;
 pub mod bursts;
 pub mod followup;
+pub mod governance;
 pub mod lesions;
 pub mod longitudinal;
 pub mod program;
