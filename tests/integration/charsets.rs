@@ -30,6 +30,12 @@ async fn chinese_names_round_trip_through_stow_qido_wado_and_the_study_page(pool
             .await
             .expect("patient");
         assert_eq!(stored, NAME, "{file}: kept as Unicode with every group");
+        let pinyin: Option<String> = sqlx::query_scalar("select name_pinyin from patient where patient_id = $1")
+            .bind(patient_id)
+            .fetch_one(&app.pool)
+            .await
+            .expect("pinyin");
+        assert_eq!(pinyin.as_deref(), Some("wang xiaoming wangxiaoming"), "{file}: 王小明's pinyin, for search");
 
         let found = get_json(&app, &radiologist, &format!("/dicomweb/studies?PatientID={patient_id}")).await;
         assert_eq!(found[0]["00100010"]["Value"], groups(), "{file}: QIDO-RS");

@@ -13,6 +13,7 @@ pub mod governance;
 pub mod health;
 pub mod lesions;
 pub mod mdt;
+pub mod names;
 pub mod patients;
 pub mod profile;
 pub mod program;

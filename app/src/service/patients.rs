@@ -118,7 +118,13 @@ pub async fn resolve(
     if resolution == MismatchResolution::UpdatedPatient {
         match field {
             DemographicField::Name => {
-                elysium_db::patients::set_name(&mut tx, mismatch.patient_ref, &mismatch.received_value).await?
+                elysium_db::patients::set_name(
+                    &mut tx,
+                    mismatch.patient_ref,
+                    &mismatch.received_value,
+                    crate::service::names::name_pinyin(&mismatch.received_value).as_deref(),
+                )
+                .await?
             }
             DemographicField::BirthDate => {
                 let date = crate::format::parse_date(&mismatch.received_value)

@@ -13,6 +13,8 @@ pub struct NewInstance {
     /// The authority the instance names for `patient_id`; `None`: the receiving site's.
     pub issuer_of_patient_id: Option<String>,
     pub patient_name: Option<String>,
+    /// The pinyin of the name's Han characters, for search (`app::service::names`).
+    pub patient_name_pinyin: Option<String>,
     pub patient_sex: Option<String>,
     pub patient_birth_date: Option<Date>,
     pub study_uid: String,
@@ -234,12 +236,15 @@ async fn patient_for(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Pat
         if let Some(patient) = existing {
             if patient.fills_in {
                 sqlx::query!(
-                    "update patient set name = coalesce(name, $2), sex = coalesce(sex, $3), birth_date = coalesce(birth_date, $4)
+                    // The pinyin goes with the name it was made from: set only when the name is.
+                    "update patient set name = coalesce(name, $2), sex = coalesce(sex, $3), birth_date = coalesce(birth_date, $4),
+                                        name_pinyin = case when name is null then $5 else name_pinyin end
                      where id = $1",
                     patient.id,
                     new.patient_name,
                     new.patient_sex,
-                    new.patient_birth_date
+                    new.patient_birth_date,
+                    new.patient_name_pinyin
                 )
                 .execute(&mut *conn)
                 .await?;
@@ -249,8 +254,8 @@ async fn patient_for(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Pat
         // Waits for a concurrent insert of the same patient to end; then nothing is returned
         // when it committed, and the lookup above finds its row.
         let inserted = sqlx::query_scalar!(
-            "insert into patient (patient_id, assigning_authority, name, sex, birth_date)
-             values ($1, coalesce($5::text, (select patient_id_authority from site where id = $6)), $2, $3, $4)
+            "insert into patient (patient_id, assigning_authority, name, sex, birth_date, name_pinyin)
+             values ($1, coalesce($5::text, (select patient_id_authority from site where id = $6)), $2, $3, $4, $7)
              on conflict (assigning_authority, patient_id) do nothing
              returning id",
             new.patient_id,
@@ -258,7 +263,8 @@ async fn patient_for(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Pat
             new.patient_sex,
             new.patient_birth_date,
             new.issuer_of_patient_id,
-            new.site_id
+            new.site_id,
+            new.patient_name_pinyin
         )
         .fetch_optional(&mut *conn)
         .await?;

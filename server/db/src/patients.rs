@@ -94,9 +94,29 @@ pub async fn resolve_mismatch(
     Ok(())
 }
 
-/// Sets the patient's name (a person's decision, after a mismatch).
-pub async fn set_name(conn: &mut PgConnection, patient_ref: Uuid, name: &str) -> DbResult<()> {
-    sqlx::query!("update patient set name = $2 where id = $1", patient_ref, name).execute(&mut *conn).await?;
+/// Sets the patient's name and the pinyin made from it (a person's decision, after a mismatch).
+pub async fn set_name(conn: &mut PgConnection, patient_ref: Uuid, name: &str, pinyin: Option<&str>) -> DbResult<()> {
+    sqlx::query!("update patient set name = $2, name_pinyin = $3 where id = $1", patient_ref, name, pinyin)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Patients whose name has a character outside ASCII and no pinyin yet (stored before it was
+/// kept, or by SQL outside the server).
+pub async fn names_without_pinyin(pool: &PgPool) -> DbResult<Vec<(Uuid, String)>> {
+    let rows = sqlx::query!(
+        r#"select id, name as "name!" from patient
+           where name_pinyin is null and name is not null and name ~ '[^[:ascii:]]'"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
+}
+
+/// Records the pinyin of the patient's current name.
+pub async fn set_name_pinyin(pool: &PgPool, patient_ref: Uuid, pinyin: &str) -> DbResult<()> {
+    sqlx::query!("update patient set name_pinyin = $2 where id = $1", patient_ref, pinyin).execute(pool).await?;
     Ok(())
 }
 

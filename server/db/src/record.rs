@@ -45,7 +45,8 @@ pub async fn search(pool: &PgPool, query: &PatientSearch) -> DbResult<(Vec<Patie
            where exists (select 1 from study s where s.patient_ref = p.id and ($4::uuid[] is null or s.site_id = any($4)))
              and ((cardinality($1::text[]) > 0
                    and not exists (select 1 from unnest($1::text[]) w
-                                   where (p.patient_id || ' ' || replace(coalesce(p.name, ''), '^', ' ') || ' ' || replace(coalesce(p.name, ''), '^', '')) not ilike w))
+                                   where (p.patient_id || ' ' || replace(coalesce(p.name, ''), '^', ' ') || ' ' || replace(coalesce(p.name, ''), '^', '')
+                                          || ' ' || coalesce(p.name_pinyin, '')) not ilike w))
                   or ($2::date is not null and p.birth_date = $2)
                   or ($3::text is not null and exists (select 1 from study s where s.patient_ref = p.id
                                                         and s.accession_number = $3
@@ -66,7 +67,8 @@ pub async fn search(pool: &PgPool, query: &PatientSearch) -> DbResult<(Vec<Patie
            where exists (select 1 from study s where s.patient_ref = p.id and ($4::uuid[] is null or s.site_id = any($4)))
              and ((cardinality($1::text[]) > 0
                    and not exists (select 1 from unnest($1::text[]) w
-                                   where (p.patient_id || ' ' || replace(coalesce(p.name, ''), '^', ' ') || ' ' || replace(coalesce(p.name, ''), '^', '')) not ilike w))
+                                   where (p.patient_id || ' ' || replace(coalesce(p.name, ''), '^', ' ') || ' ' || replace(coalesce(p.name, ''), '^', '')
+                                          || ' ' || coalesce(p.name_pinyin, '')) not ilike w))
                   or ($2::date is not null and p.birth_date = $2)
                   or ($3::text is not null and exists (select 1 from study s where s.patient_ref = p.id
                                                         and s.accession_number = $3

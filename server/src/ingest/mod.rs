@@ -323,6 +323,7 @@ fn new_instance(h: &InstanceHeader, sha256: &str, size: i64, key: &str, via: Via
         patient_id: h.patient_id.clone(),
         issuer_of_patient_id: h.issuer_of_patient_id.clone(),
         patient_name: h.patient_name.clone(),
+        patient_name_pinyin: h.patient_name.as_deref().and_then(app::service::names::name_pinyin),
         patient_sex: h.patient_sex.clone(),
         patient_birth_date: dicom_date(h.patient_birth_date.as_deref()),
         study_uid: h.study_instance_uid.to_string(),
