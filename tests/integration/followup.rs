@@ -543,14 +543,6 @@ async fn the_assign_form_reports_in_the_readers_language(pool: PgPool) {
         notice.contains("Assigned") && notice.contains(">1<") && notice.contains("finding(s)."),
         "English: {notice}"
     );
-    let chinese = coordinator
-        .get(app.url("/worklist?error=nothing_selected"))
-        .header("accept-language", "zh-CN")
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &coordinator, "/worklist?error=nothing_selected").await;
     assert!(chinese.contains("请至少选择一个要分配的发现。"), "Chinese");
 }

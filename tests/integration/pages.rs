@@ -86,15 +86,8 @@ async fn the_study_list_and_page_show_stored_studies_and_audit_the_view(pool: Pg
             .await
             .expect("audit");
     assert_eq!(views, [(Some("coordinator".to_owned()), Some(stored.patient_id.clone()))]);
-    let chinese = coordinator
-        .get(app.url(&format!("/studies/{}", stored.study_uid)))
-        .header("accept-language", "zh-CN,zh;q=0.9")
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let chinese =
+        elysium_tests::get_text_in_chinese(&app, &coordinator, &format!("/studies/{}", stored.study_uid)).await;
     assert!(rules(&chinese).contains("层数不足"), "{}", rules(&chinese));
 
     // A surgeon at the general hospital may look; nobody outside its sites sees it.

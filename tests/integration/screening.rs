@@ -139,15 +139,7 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
     assert_eq!(codes, Some(vec!["contrast".to_owned()]));
     assert_eq!(contrast["jobs"][0]["skip_reasons"], json!(["contrast"]), "{contrast}");
     // The study page words the skip in the reader's language.
-    let page = radiologist
-        .get(app.url(&format!("/studies/{contrast_uid}")))
-        .header("accept-language", "zh-CN")
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let page = elysium_tests::get_text_in_chinese(&app, &radiologist, &format!("/studies/{contrast_uid}")).await;
     assert!(page.contains(r#"data-testid="job-skip-reasons">增强扫描</span>"#), "{page}");
 
     let admin = app.signed_in("admin").await;

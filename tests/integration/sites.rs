@@ -199,15 +199,7 @@ async fn the_sites_page_lists_creates_and_edits_by_form(pool: PgPool) {
     assert!(page.contains("action=\"/admin/sites\""), "the new-site form");
     assert!(page.contains("action=\"/admin/sites/DEMO-GH\""), "an edit form per site");
     assert!(page.contains("href=\"/admin/sites\""), "in the administrator's navigation");
-    let chinese = admin
-        .get(app.url("/admin/sites"))
-        .header("accept-language", "zh-CN")
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &admin, "/admin/sites").await;
     assert!(chinese.contains("患者 ID 分配机构") && chinese.contains("新建院区"), "in Chinese too");
 
     let created = admin

@@ -75,15 +75,7 @@ async fn files_and_zips_are_stored_with_a_result_per_file(pool: PgPool) {
     assert!(page.contains("batch.zip!../../evil.dcm") && page.contains("not a DICOM file"), "per-file reasons");
     assert!(page.contains("patient 1CT1, study 1.3.6.1.4.1.5962.1.2.1.20040119072730.12322"), "where CT_small went");
     // The same result read in Chinese: the page words each row, the identifiers stay as they are.
-    let chinese = radiologist
-        .get(app.url("/upload"))
-        .header("accept-language", "zh-CN,zh;q=0.9")
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &radiologist, "/upload").await;
     assert!(chinese.contains("已存储 2 个，重复 0 个，拒收 2 个"), "summary in Chinese");
     assert!(chinese.contains("不是 DICOM 文件") && !chinese.contains("not a DICOM file"), "reasons in Chinese");
     assert!(

@@ -280,15 +280,7 @@ async fn a_new_account_signs_in_with_its_temporary_password_only_to_choose_its_o
     let page = nina.get(app.url("/account/password")).send().await.expect("page").text().await.expect("html");
     assert!(page.contains("data-testid=\"must-change\""), "the page says why");
     assert!(page.contains("action=\"/account/password\""));
-    let chinese = nina
-        .get(app.url("/account/password"))
-        .header("accept-language", "zh-CN")
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &nina, "/account/password").await;
     assert!(chinese.contains("您使用临时密码登录。请先设置您自己的密码再继续。") && chinese.contains("再次输入新密码"));
     // A token is not the password: integrations of the account are not held back.
     let token = app.api_token("nina.nurse").await;

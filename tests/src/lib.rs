@@ -187,6 +187,18 @@ pub async fn get_text(app: &TestApp, client: &Client, path: &str) -> String {
     response.text().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
+/// A page as a browser set to Chinese (`Accept-Language: zh-CN`) gets it, for a user who has
+/// chosen no language.
+pub async fn get_text_in_chinese(app: &TestApp, client: &Client, path: &str) -> String {
+    let response = client
+        .get(app.url(path))
+        .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    response.text().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
 /// A public sample DICOM file from `tests/fixtures/dicom/`.
 pub fn fixture(path: &str) -> Vec<u8> {
     let full = format!("{}/fixtures/dicom/{path}", env!("CARGO_MANIFEST_DIR"));
