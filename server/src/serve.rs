@@ -60,14 +60,18 @@ async fn run(
         });
     }
 
-    // Names stored before their pinyin was kept, and the demo's written by SQL: found by pinyin too.
-    match app::service::names::fill_missing(&db.pool).await {
-        Ok(0) => {}
-        Ok(filled) => tracing::info!(filled, "filled in the pinyin of stored Chinese names"),
-        Err(error) => {
-            tracing::warn!(%error, "filling in the pinyin of stored names; patient search by pinyin misses them")
+    // Names stored before their pinyin was kept, and the demo's written by SQL: found by pinyin
+    // too. In the background, so that start-up does not wait on it.
+    let pool = db.pool.clone();
+    tokio::spawn(async move {
+        match app::service::names::fill_missing(&pool).await {
+            Ok(0) => {}
+            Ok(filled) => tracing::info!(filled, "filled in the pinyin of stored Chinese names"),
+            Err(error) => {
+                tracing::warn!(%error, "filling in the pinyin of stored names; patient search by pinyin misses them")
+            }
         }
-    }
+    });
 
     let store = PostgresStore::new(db.pool.clone());
     let sweeper = tokio::spawn(store.continuously_delete_expired(Duration::from_secs(300)));

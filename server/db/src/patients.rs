@@ -102,12 +102,13 @@ pub async fn set_name(conn: &mut PgConnection, patient_ref: Uuid, name: &str, pi
     Ok(())
 }
 
-/// Patients whose name has a character outside ASCII and no pinyin yet (stored before it was
-/// kept, or by SQL outside the server).
+/// Patients whose name has a Han character (CJK Unified Ideographs and Extension A,
+/// U+3400–U+9FFF) and no pinyin yet: stored before it was kept, or by SQL outside the server.
+/// Names without one (`Müller^Hans`) are never selected, so they are not read again at each start.
 pub async fn names_without_pinyin(pool: &PgPool) -> DbResult<Vec<(Uuid, String)>> {
     let rows = sqlx::query!(
         r#"select id, name as "name!" from patient
-           where name_pinyin is null and name is not null and name ~ '[^[:ascii:]]'"#
+           where name_pinyin is null and name is not null and name ~ '[㐀-鿿]'"#
     )
     .fetch_all(pool)
     .await?;
