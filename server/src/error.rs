@@ -130,7 +130,8 @@ impl From<app::service::ServiceError> for ApiError {
             ServiceError::NotFound => ApiError::NotFound,
             ServiceError::Forbidden => ApiError::Forbidden,
             invalid @ ServiceError::Invalid { .. } => ApiError::Validation(invalid.to_string()),
-            ServiceError::Conflict(message) => ApiError::Conflict(message),
+            // The REST API speaks English (`Said`'s `Display`).
+            ServiceError::Conflict(message) => ApiError::Conflict(message.en),
             ServiceError::AuditUnavailable(unavailable) => ApiError::AuditUnavailable(unavailable),
             ServiceError::Internal(cause) => ApiError::Internal(cause),
         }

@@ -3,6 +3,7 @@
 
 use app::api::session::ssr::AUDITED_HEADER;
 use app::domain::language::Language;
+use app::said;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -85,6 +86,49 @@ pub fn reader_language(headers: &axum::http::HeaderMap, profile: Option<Language
         .or_else(|| cookie_language(cookies, CHOSEN_LANGUAGE_COOKIE))
         .or_else(|| asked.and_then(Language::negotiate))
         .unwrap_or(Language::English)
+}
+
+/// The language of the page a form was posted from, for the refusal a redirect carries back to
+/// it: the profile's choice, then the language cookie every page response keeps equal to the
+/// page's language, then the reader's language from the request (no session: a visitor's page).
+pub struct PageLanguage(pub Language);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageLanguage {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let profile = parts.extensions.get::<app::model::SessionUser>().and_then(|user| user.language);
+        let cookies = parts.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let language = profile
+            .or_else(|| cookie_language(cookies, LANGUAGE_COOKIE))
+            .unwrap_or_else(|| reader_language(&parts.headers, None));
+        Ok(PageLanguage(language))
+    }
+}
+
+/// A service's refusal as a page shows it, in `language` (`field: message` for a field's).
+pub fn refusal_text(error: &app::service::ServiceError, language: Language) -> String {
+    use app::service::ServiceError;
+    match error {
+        ServiceError::Invalid { field, message } => message.with_field(field).in_language(language).to_owned(),
+        ServiceError::Conflict(message) => message.in_language(language).to_owned(),
+        ServiceError::NotFound => said!("not found", "未找到").in_language(language).to_owned(),
+        ServiceError::Forbidden => {
+            said!("you do not have access to this", "您无权访问此内容").in_language(language).to_owned()
+        }
+        ServiceError::AuditUnavailable(_) => {
+            said!("the audit trail could not be written; try again shortly", "审计日志无法写入；请稍后再试")
+                .in_language(language)
+                .to_owned()
+        }
+        // The cause is for the log, never for the page.
+        ServiceError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal error behind a form post");
+            said!("something went wrong on the server; it has been logged", "服务器出错，已记录日志")
+                .in_language(language)
+                .to_owned()
+        }
+    }
 }
 
 /// The language in the cookie `name` of a `Cookie` header, if it holds one.

@@ -546,3 +546,56 @@ async fn the_assign_form_reports_in_the_readers_language(pool: PgPool) {
     let chinese = elysium_tests::get_text_in_chinese(&app, &coordinator, "/worklist?error=nothing_selected").await;
     assert!(chinese.contains("请至少选择一个要分配的发现。"), "Chinese");
 }
+
+/// A refusal is worded in the reader's language: a form posted from a page in Chinese comes back
+/// with the refusal in Chinese (the same rule's words, not a translation of the English text), one
+/// from a page in English in English, and the REST API answers in English.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_refusal_comes_back_in_the_pages_language(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let uid = study(&pool, "DEMO-GH", "P-31", "F", "1960-01-01").await;
+    let id = finding(&pool, &uid, "colorectal", "CRC", 0.9, 0).await;
+    let page = format!("/findings/{id}");
+    let yesterday = in_days(-1);
+    let refusal_on_page_in = |accept_language: &'static str| {
+        let (app, page, yesterday) = (&app, &page, &yesterday);
+        async move {
+            let reader = app.signed_in("coordinator").await;
+            // The page sets its language's cookie, as a browser showing it holds.
+            let shown =
+                reader.get(app.url(page)).header("accept-language", accept_language).send().await.expect("page");
+            assert_eq!(shown.status(), 200);
+            let fields = [
+                ("event", "order_workup"),
+                ("expected_version", "2"),
+                ("modality", "colonoscopy"),
+                ("due_date", yesterday.as_str()),
+            ];
+            let posted = reader
+                .post(app.url(&format!("{page}/events")))
+                .header("origin", app.origin())
+                .form(&fields)
+                .send()
+                .await
+                .expect("form");
+            assert_eq!(posted.status(), 303);
+            let location = posted.headers()["location"].to_str().expect("location").to_owned();
+            let url = reqwest::Url::parse(&app.url(&location)).expect("a URL");
+            url.query_pairs().find(|(k, _)| k == "error").map(|(_, v)| v.into_owned()).unwrap_or_default()
+        }
+    };
+    let coordinator = app.signed_in("coordinator").await;
+    step(&app, &coordinator, id, json!({"event": "start_review"})).await;
+
+    assert_eq!(refusal_on_page_in("zh-CN,zh;q=0.9").await, "due_date：截止日期已过");
+    assert_eq!(refusal_on_page_in("en").await, "due_date: the due date is in the past");
+    let (status, body) = post_event(
+        &app,
+        &coordinator,
+        id,
+        json!({"event": "order_workup", "modality": "colonoscopy", "due_date": yesterday, "expected_version": 2}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["message"], "due_date: the due date is in the past", "{body}");
+}

@@ -141,6 +141,11 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
     // The study page words the skip in the reader's language.
     let page = elysium_tests::get_text_in_chinese(&app, &radiologist, &format!("/studies/{contrast_uid}")).await;
     assert!(page.contains(r#"data-testid="job-skip-reasons">增强扫描</span>"#), "{page}");
+    // The worker's own message stays as written, introduced in the reader's language.
+    let message = page.split(r#"data-testid="job-worker-message""#).nth(1).unwrap_or_default().replace("<!>", "");
+    let message = message.split_once('>').map(|(_, text)| text).unwrap_or_default();
+    assert!(message.starts_with("工作进程的技术信息（英文）："), "{page}");
+    assert!(message.contains(r#"<span lang="en">"#), "{page}");
 
     let admin = app.signed_in("admin").await;
     let (status, body) = get(&app, &admin, "/api/v1/inference/status").await;

@@ -1,10 +1,10 @@
 //! A server function's error, as the person reading the page should see it: in their language
-//! where the error is one the interface knows; a validation or conflict message the server
-//! wrote is shown as written (it names the field or the state it is about).
+//! where the error is one the interface knows; a validation or conflict message comes from the
+//! server in both languages ([`crate::domain::said::Said`]) and is shown in the page's.
 
 use leptos::prelude::*;
 
-use crate::i18n::{t, use_i18n};
+use crate::i18n::{language, t, use_i18n};
 use crate::model::AppError;
 
 /// The error as an alert.
@@ -18,10 +18,14 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
         AppError::AuditUnavailable => t!(i18n, errors.audit_unavailable).into_any(),
         AppError::Internal => t!(i18n, errors.internal).into_any(),
         AppError::Transport(detail) => t!(i18n, errors.transport, detail = move || detail.clone()).into_any(),
-        AppError::Validation { field, message } => {
-            t!(i18n, errors.validation, field = move || field.clone(), message = move || message.clone()).into_any()
-        }
-        AppError::Conflict(message) => message.into_any(),
+        AppError::Validation { field, message } => t!(
+            i18n,
+            errors.validation,
+            field = move || field.clone(),
+            message = move || message.in_language(language(i18n)).to_owned()
+        )
+        .into_any(),
+        AppError::Conflict(message) => (move || message.in_language(language(i18n)).to_owned()).into_any(),
     };
     view! { <p class="notice error" role="alert" data-testid="error">{text}</p> }
 }

@@ -17,6 +17,22 @@ pub enum UsernameError {
     BadCharacters,
 }
 
+impl UsernameError {
+    pub fn said(&self) -> crate::domain::said::Said {
+        match self {
+            UsernameError::Empty => crate::said!("username is required", "请填写用户名"),
+            UsernameError::TooLong => crate::said!(
+                "username must be at most {MAX_USERNAME_LEN} characters",
+                "用户名最多 {MAX_USERNAME_LEN} 个字符"
+            ),
+            UsernameError::BadCharacters => crate::said!(
+                "username may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit",
+                "用户名只能包含字母、数字、“.”、“_”和“-”，并须以字母或数字开头"
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordPolicyError {
     #[error("password must be at least {MIN_PASSWORD_LEN} characters")]

@@ -14,6 +14,7 @@ pub mod names;
 pub mod organs;
 pub mod program;
 pub mod roles;
+pub mod said;
 pub mod scopes;
 pub mod screening;
 pub mod settings;

@@ -20,6 +20,16 @@ pub enum Organ {
 #[error("unknown organ `{0}` (expected one of lung, breast, esophagus, stomach, colorectal, liver, pancreas, kidney)")]
 pub struct UnknownOrgan(pub String);
 
+impl UnknownOrgan {
+    pub fn said(&self) -> crate::domain::said::Said {
+        let organ = &self.0;
+        crate::said!(
+            "unknown organ `{organ}` (expected one of lung, breast, esophagus, stomach, colorectal, liver, pancreas, kidney)",
+            "未知器官“{organ}”（应为 lung, breast, esophagus, stomach, colorectal, liver, pancreas, kidney 之一）"
+        )
+    }
+}
+
 impl Organ {
     pub const ALL: [Organ; 8] = [
         Organ::Lung,

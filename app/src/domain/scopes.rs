@@ -27,6 +27,16 @@ pub enum Scope {
 #[error("unknown scope `{0}` (valid: dicom:write, dicom:read, results:read, metrics:read, all)")]
 pub struct UnknownScope(pub String);
 
+impl UnknownScope {
+    pub fn said(&self) -> crate::domain::said::Said {
+        let scope = &self.0;
+        crate::said!(
+            "unknown scope `{scope}` (valid: dicom:write, dicom:read, results:read, metrics:read, all)",
+            "未知权限范围“{scope}”（可选值：dicom:write, dicom:read, results:read, metrics:read, all）"
+        )
+    }
+}
+
 impl Scope {
     pub const ALL: [Scope; 5] =
         [Scope::DicomWrite, Scope::DicomRead, Scope::ResultsRead, Scope::MetricsRead, Scope::All];

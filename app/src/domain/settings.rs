@@ -22,14 +22,14 @@ pub const CONTACTS_BEFORE_LOST: (u32, u32) = (1, 20);
 #[error("{field}: {message}")]
 pub struct SettingsRefusal {
     pub field: &'static str,
-    pub message: String,
+    pub message: crate::domain::said::Said,
 }
 
 fn within(field: &'static str, value: u32, (low, high): (u32, u32)) -> Result<(), SettingsRefusal> {
     if (low..=high).contains(&value) {
         Ok(())
     } else {
-        Err(SettingsRefusal { field, message: format!("{low} to {high}") })
+        Err(SettingsRefusal { field, message: crate::said!("{low} to {high}", "{low} 至 {high}") })
     }
 }
 
@@ -44,13 +44,19 @@ pub fn check_levels(levels: &ServiceLevels) -> Result<(), SettingsRefusal> {
     if levels.workup_done_days < levels.workup_ordered_days {
         return Err(SettingsRefusal {
             field: "workup_done_days",
-            message: "at least the days to order the work-up (both count from detection)".into(),
+            message: crate::said!(
+                "at least the days to order the work-up (both count from detection)",
+                "不少于开具检查的天数（均自检出之日起计）"
+            ),
         });
     }
     if levels.outcome_days < levels.workup_done_days {
         return Err(SettingsRefusal {
             field: "outcome_days",
-            message: "at least the days to complete the work-up (both count from detection)".into(),
+            message: crate::said!(
+                "at least the days to complete the work-up (both count from detection)",
+                "不少于完成检查的天数（均自检出之日起计）"
+            ),
         });
     }
     Ok(())
@@ -60,7 +66,10 @@ pub fn check_device(device: &str) -> Result<(), SettingsRefusal> {
     if INFERENCE_DEVICES.contains(&device) {
         Ok(())
     } else {
-        Err(SettingsRefusal { field: "inference_device", message: format!("valid: {}", INFERENCE_DEVICES.join(", ")) })
+        Err(SettingsRefusal {
+            field: "inference_device",
+            message: crate::domain::said::Said::one_of(&INFERENCE_DEVICES),
+        })
     }
 }
 

@@ -21,6 +21,28 @@ pub enum SiteRuleError {
     AeTitle(String),
 }
 
+impl SiteRuleError {
+    pub fn said(&self) -> crate::domain::said::Said {
+        match self {
+            SiteRuleError::Code => crate::said!(
+                "a site code is 2 to 32 letters, digits and '-', starting with a letter or digit",
+                "站点代码为 2 至 32 个字母、数字或“-”，以字母或数字开头"
+            ),
+            SiteRuleError::Name => {
+                crate::said!("a name of 1 to {MAX_SITE_NAME_LEN} characters", "名称，1 至 {MAX_SITE_NAME_LEN} 个字符")
+            }
+            SiteRuleError::Authority => crate::said!(
+                "1 to {MAX_AUTHORITY_LEN} characters, without '\\' or control characters",
+                "1 至 {MAX_AUTHORITY_LEN} 个字符，不含“\\”或控制字符"
+            ),
+            SiteRuleError::AeTitle(title) => crate::said!(
+                "`{title}` is not an AE title: 1 to {MAX_AE_TITLE_LEN} characters of the DICOM default repertoire (printable ASCII), without '\\'",
+                "“{title}”不是有效的 AE 标题：应为 1 至 {MAX_AE_TITLE_LEN} 个 DICOM 默认字符集字符（可打印 ASCII），不含“\\”"
+            ),
+        }
+    }
+}
+
 /// A site code: trimmed and upper-cased, 2 to 32 of `A-Z`, `0-9` and `-`, not starting with `-`.
 pub fn normalize_site_code(input: &str) -> Result<String, SiteRuleError> {
     let code = input.trim().to_uppercase();

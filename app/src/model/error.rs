@@ -5,6 +5,8 @@
 use leptos::server_fn::{ServerFnError, codec::JsonEncoding, error::FromServerFnError};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::said::Said;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     #[error("please sign in")]
@@ -14,9 +16,9 @@ pub enum AppError {
     #[error("not found")]
     NotFound,
     #[error("{field}: {message}")]
-    Validation { field: String, message: String },
+    Validation { field: String, message: Said },
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Said),
     /// A read of patient data whose audit row could not be written: refused, not served.
     #[error("this access could not be recorded in the audit trail, so the data was not sent; try again shortly")]
     AuditUnavailable,

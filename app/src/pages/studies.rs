@@ -387,7 +387,8 @@ fn ScreeningTables(overview: ScreeningOverview) -> impl IntoView {
                                 ""
                             }}
                             // A skip's failed rules in the page's language; the worker's
-                            // own message (English, technical) beside them.
+                            // own message (English, technical: for whoever keeps the workers
+                            // running) beside them, introduced in the page's language.
                             {(!j.skip_reasons.is_empty()).then(|| {
                                 let rules = j
                                     .skip_reasons
@@ -397,7 +398,12 @@ fn ScreeningTables(overview: ScreeningOverview) -> impl IntoView {
                                     .join(t_string!(i18n, studies.rule_separator));
                                 view! { <span data-testid="job-skip-reasons">{rules}</span> " " }
                             })}
-                            {j.error.clone().map(|e| view! { <span class="muted" lang="en">{e}</span> })}
+                            {j.error.clone().map(|e| view! {
+                                <span class="muted" data-testid="job-worker-message">
+                                    {t!(i18n, studies.screening.worker_message)}
+                                    <span lang="en">{e}</span>
+                                </span>
+                            })}
                         </td>
                     </tr>
                 }).collect_view()}

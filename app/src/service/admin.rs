@@ -8,11 +8,13 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
 use crate::format;
 use crate::model::admin::{
     AUDIT_EXPORT_CAP, AUDIT_OUTCOMES, AUDIT_SEARCH_PAGE, AuditSearch, AuditSearchItem, NewUserRequest, Overview,
     SigninLock, UserSummary, UserUpdate,
 };
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 pub async fn overview(pool: &PgPool) -> Result<Overview, ServiceError> {
@@ -48,7 +50,10 @@ pub async fn users(pool: &PgPool) -> Result<Vec<UserSummary>, ServiceError> {
 fn valid_display_name(name: &str) -> Result<&str, ServiceError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ServiceError::invalid("display_name", "a name of 1 to 200 characters"));
+        return Err(ServiceError::invalid(
+            "display_name",
+            said!("a name of 1 to 200 characters", "姓名，1 至 200 个字符"),
+        ));
     }
     Ok(name)
 }
@@ -59,14 +64,14 @@ fn valid_roles(names: &[String]) -> Result<Vec<Role>, ServiceError> {
     for name in names {
         let role = name.parse::<Role>().map_err(|_| {
             let valid: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-            ServiceError::invalid("roles", format!("valid: {}", valid.join(", ")))
+            ServiceError::invalid("roles", Said::one_of(&valid))
         })?;
         if !roles.contains(&role) {
             roles.push(role);
         }
     }
     if roles.is_empty() {
-        return Err(ServiceError::invalid("roles", "choose at least one role"));
+        return Err(ServiceError::invalid("roles", said!("choose at least one role", "请至少选择一个角色")));
     }
     Ok(roles)
 }
@@ -78,14 +83,14 @@ async fn valid_site_ids(pool: &PgPool, codes: &[String]) -> Result<Vec<uuid::Uui
     for code in codes {
         let site = known.iter().find(|s| &s.code == code).ok_or_else(|| {
             let valid: Vec<&str> = known.iter().map(|s| s.code.as_str()).collect();
-            ServiceError::invalid("sites", format!("valid: {}", valid.join(", ")))
+            ServiceError::invalid("sites", Said::one_of(&valid))
         })?;
         if !site_ids.contains(&site.id) {
             site_ids.push(site.id);
         }
     }
     if site_ids.is_empty() {
-        return Err(ServiceError::invalid("sites", "choose at least one site"));
+        return Err(ServiceError::invalid("sites", said!("choose at least one site", "请至少选择一个站点")));
     }
     Ok(site_ids)
 }
@@ -105,7 +110,7 @@ pub async fn create_user(
     password_hash: &str,
 ) -> Result<UserSummary, ServiceError> {
     let username = crate::domain::accounts::normalize_username(&request.username)
-        .map_err(|e| ServiceError::invalid("username", e.to_string()))?;
+        .map_err(|e| ServiceError::invalid("username", e.said()))?;
     let display_name = if request.display_name.trim().is_empty() {
         username.as_str()
     } else {
@@ -150,7 +155,10 @@ pub async fn reset_password(
 ) -> Result<UserSummary, ServiceError> {
     let username = username.trim().to_lowercase();
     if username == caller.user.username {
-        return Err(ServiceError::invalid("username", "change your own password on /account/password"));
+        return Err(ServiceError::invalid(
+            "username",
+            said!("change your own password on /account/password", "请在 /account/password 修改您自己的密码"),
+        ));
     }
     let mut tx = pool.begin().await?;
     let id = elysium_db::users::id_by_username(&mut tx, &username).await?.ok_or(ServiceError::NotFound)?;
@@ -177,7 +185,10 @@ pub async fn update_user(
     if username == caller.user.username && (!update.active || !roles.contains(&Role::Admin)) {
         return Err(ServiceError::invalid(
             if update.active { "roles" } else { "active" },
-            "you cannot deactivate yourself or give up your own administrator role; another administrator can",
+            said!(
+                "you cannot deactivate yourself or give up your own administrator role; another administrator can",
+                "您不能停用自己或放弃自己的管理员角色；可由另一位管理员操作"
+            ),
         ));
     }
     let mut tx = pool.begin().await?;
@@ -286,7 +297,10 @@ pub async fn export_audit(
     query: &BTreeMap<String, String>,
 ) -> Result<AuditSearch, ServiceError> {
     if query.contains_key("page") {
-        return Err(ServiceError::invalid("page", "the export holds every page: leave page out"));
+        return Err(ServiceError::invalid(
+            "page",
+            said!("the export holds every page: leave page out", "导出包含所有页：请不要指定 page"),
+        ));
     }
     let filter = AuditFilter { limit: AUDIT_EXPORT_CAP, offset: 0, ..audit_filter(query)? };
     let (rows, total) = elysium_db::audit::search(pool, &filter).await?;
@@ -338,7 +352,10 @@ fn audit_filter(query: &BTreeMap<String, String>) -> Result<AuditFilter, Service
     if let Some(unknown) = query.keys().find(|k| !AUDIT_SEARCH_PARAMETERS.contains(&k.as_str())) {
         return Err(ServiceError::invalid(
             unknown,
-            format!("unknown parameter (use {})", AUDIT_SEARCH_PARAMETERS.join(", ")),
+            said!(
+                ("unknown parameter (use {})", AUDIT_SEARCH_PARAMETERS.join(", ")),
+                ("未知参数（可用：{}）", AUDIT_SEARCH_PARAMETERS.join(", "))
+            ),
         ));
     }
     let text = |name: &str| query.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
@@ -348,7 +365,7 @@ fn audit_filter(query: &BTreeMap<String, String>) -> Result<AuditFilter, Service
             .parse::<i64>()
             .ok()
             .filter(|p| (0..=100_000).contains(p))
-            .ok_or_else(|| ServiceError::invalid("page", "a page number from 0"))?,
+            .ok_or_else(|| ServiceError::invalid("page", said!("a page number from 0", "页码，从 0 开始")))?,
     };
     let outcome = text("outcome")
         .map(|o| {
@@ -356,7 +373,10 @@ fn audit_filter(query: &BTreeMap<String, String>) -> Result<AuditFilter, Service
             if AUDIT_OUTCOMES.contains(&o.as_str()) {
                 Ok(o)
             } else {
-                Err(ServiceError::invalid("outcome", format!("one of {}", AUDIT_OUTCOMES.join(", "))))
+                Err(ServiceError::invalid(
+                    "outcome",
+                    said!(("one of {}", AUDIT_OUTCOMES.join(", ")), ("应为 {} 之一", AUDIT_OUTCOMES.join(", "))),
+                ))
             }
         })
         .transpose()?;
@@ -388,8 +408,12 @@ fn instant(field: &str, value: &str, end_of_day: bool) -> Result<OffsetDateTime,
     if let Some(at) = format::parse_rfc3339(value) {
         return Ok(at);
     }
-    let date = format::parse_date(value)
-        .ok_or_else(|| ServiceError::invalid(field, "a date (YYYY-MM-DD) or an RFC 3339 time"))?;
+    let date = format::parse_date(value).ok_or_else(|| {
+        ServiceError::invalid(
+            field,
+            said!("a date (YYYY-MM-DD) or an RFC 3339 time", "日期（YYYY-MM-DD）或 RFC 3339 时间"),
+        )
+    })?;
     let date = if end_of_day { date.next_day().unwrap_or(date) } else { date };
     Ok(date.midnight().assume_utc())
 }

@@ -12,10 +12,13 @@ use crate::domain::chronic::{
     ChronicEvent, ChronicEventKind, ChronicKind, ChronicRules, ChronicStatus, CloseReason, Criterion, Measured,
     Refusal, apply, available, evaluate,
 };
+use crate::domain::language::Labelled;
 use crate::domain::language::Language;
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
 use crate::format;
 use crate::model::chronic::*;
+use crate::said;
 use crate::service::{Audit, Caller, ServiceError};
 
 /// Rows a list page holds.
@@ -150,13 +153,8 @@ pub async fn list(pool: &PgPool, caller: &Caller, params: &ChronicParams) -> Res
         Some("all") => None,
         Some(status) => {
             let status: ChronicStatus = status.parse().map_err(|_| {
-                ServiceError::invalid(
-                    "status",
-                    format!(
-                        "valid: open, all, {}",
-                        ChronicStatus::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                    ),
-                )
+                let valid = ["open", "all"].into_iter().chain(ChronicStatus::ALL.iter().map(|s| s.as_str()));
+                ServiceError::invalid("status", Said::one_of(&valid.collect::<Vec<_>>()))
             })?;
             Some(vec![status.as_str().to_owned()])
         }
@@ -165,15 +163,7 @@ pub async fn list(pool: &PgPool, caller: &Caller, params: &ChronicParams) -> Res
         None => None,
         Some(kind) => Some(
             kind.parse::<ChronicKind>()
-                .map_err(|_| {
-                    ServiceError::invalid(
-                        "kind",
-                        format!(
-                            "valid: {}",
-                            ChronicKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    )
-                })?
+                .map_err(|_| ServiceError::invalid("kind", Said::one_of(&ChronicKind::ALL.map(ChronicKind::as_str))))?
                 .as_str()
                 .to_owned(),
         ),
@@ -317,15 +307,16 @@ async fn record_in_transaction(
     }
     let status: ChronicStatus = parse("status", &status)?;
     if version != expected_version {
-        return Err(ServiceError::Conflict(format!(
-            "the finding was changed by someone else since you loaded it (it is now {} at version {version}); reload it and try again",
-            status.as_str().replace('_', " ")
+        let (en, zh) = (status.as_str().replace('_', " "), status.label_zh());
+        return Err(ServiceError::Conflict(said!(
+            "the finding was changed by someone else since you loaded it (it is now {en} at version {version}); reload it and try again",
+            "此发现在您打开后已被他人修改（现为“{zh}”，版本 {version}）；请重新加载后再试"
         )));
     }
     let next = apply(status, event, &caller.user.roles).map_err(|refusal| match refusal {
         Refusal::RoleMayNot { .. } => ServiceError::Forbidden,
         Refusal::Invalid { field, message } => ServiceError::invalid(field, message),
-        not_now @ Refusal::NotInThisState { .. } => ServiceError::invalid("event", not_now.to_string()),
+        not_now @ Refusal::NotInThisState { .. } => ServiceError::invalid("event", not_now.said()),
     })?;
     let kind = event.kind();
     let (physician, close_reason) = match event {

@@ -1,6 +1,7 @@
 //! What a service refuses or fails with. Server functions turn it into
 //! [`crate::model::AppError`] and REST handlers into their JSON error; neither adds meaning.
 
+use crate::domain::said::Said;
 use crate::service::audit::AuditUnavailable;
 
 #[derive(Debug, thiserror::Error)]
@@ -11,10 +12,10 @@ pub enum ServiceError {
     #[error("you do not have access to this")]
     Forbidden,
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid { field: String, message: Said },
     /// The request is valid but the state does not allow it (a stale version, a second decision).
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Said),
     #[error(transparent)]
     AuditUnavailable(#[from] AuditUnavailable),
     /// Logged where it is mapped; callers see a generic message.
@@ -23,8 +24,8 @@ pub enum ServiceError {
 }
 
 impl ServiceError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
-        ServiceError::Invalid { field: field.to_owned(), message: message.into() }
+    pub fn invalid(field: &str, message: Said) -> ServiceError {
+        ServiceError::Invalid { field: field.to_owned(), message }
     }
 
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
@@ -36,7 +37,7 @@ impl From<elysium_db::DbError> for ServiceError {
     fn from(error: elysium_db::DbError) -> Self {
         match error {
             elysium_db::DbError::NotFound(_) => ServiceError::NotFound,
-            elysium_db::DbError::AlreadyExists(what) => ServiceError::Conflict(format!("{what} already exists")),
+            elysium_db::DbError::AlreadyExists(what) => ServiceError::Conflict(already_exists(what)),
             other => ServiceError::internal(other),
         }
     }
@@ -46,4 +47,17 @@ impl From<sqlx::Error> for ServiceError {
     fn from(error: sqlx::Error) -> Self {
         elysium_db::DbError::from(error).into()
     }
+}
+
+/// The words for a unique key already taken; `what` is the name the database layer gives it.
+fn already_exists(what: &str) -> Said {
+    let zh = match what {
+        "username" => "用户名",
+        "site" => "站点",
+        "token" => "令牌",
+        "signature" => "签名",
+        "agenda item" => "议程条目",
+        _ => "该记录",
+    };
+    crate::said!("{what} already exists", "{zh}已存在")
 }

@@ -15,11 +15,14 @@ use crate::domain::followup::event::{ConfirmedBy, DismissReason, Outcome, Workup
 use crate::domain::followup::{
     EventKind, Facts, FindingEvent, FindingStatus, Refusal, ServiceLevels, apply, available, is_overdue, lifecycle,
 };
+use crate::domain::language::Labelled;
 use crate::domain::organs::Organ;
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
 use crate::format;
 use crate::model::SessionUser;
 use crate::model::followup::*;
+use crate::said;
 use crate::service::{Audit, Caller, ServiceError};
 
 /// The surveillance list (`quick=surveillance`) holds the findings whose imaging is due within
@@ -43,7 +46,7 @@ pub enum RecordError {
     #[error("{0}")]
     Refused(Refusal),
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid { field: String, message: Said },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -52,13 +55,44 @@ impl From<RecordError> for ServiceError {
     fn from(error: RecordError) -> Self {
         match error {
             RecordError::NotFound => ServiceError::NotFound,
-            stale @ RecordError::Stale { .. } => ServiceError::Conflict(stale.to_string()),
+            RecordError::Stale { current_status, current_version } => {
+                ServiceError::Conflict(stale_finding(&current_status, current_version))
+            }
             RecordError::Refused(Refusal::RoleMayNot { .. }) => ServiceError::Forbidden,
-            RecordError::Refused(refusal) => ServiceError::invalid("event", refusal.to_string()),
+            RecordError::Refused(refusal) => ServiceError::invalid("event", refusal.said()),
             RecordError::Invalid { field, message } => ServiceError::Invalid { field, message },
             RecordError::Db(db) => db.into(),
         }
     }
+}
+
+impl RecordError {
+    /// The refusal in both languages, as `Display` says it in English (a database failure is
+    /// logged and said in general words).
+    pub fn said(&self) -> Said {
+        match self {
+            RecordError::NotFound => said!("finding not found", "未找到该发现"),
+            RecordError::Stale { current_status, current_version } => stale_finding(current_status, *current_version),
+            RecordError::Refused(refusal) => refusal.said(),
+            RecordError::Invalid { field, message } => message.with_field(field),
+            RecordError::Db(error) => {
+                tracing::error!(%error, "a finding's event could not be recorded");
+                said!("the event could not be recorded; it has been logged", "未能记录该事件，已记录日志")
+            }
+        }
+    }
+}
+
+/// "Changed by someone else since you loaded it": the finding's state now, in both languages.
+fn stale_finding(current_status: &str, current_version: i32) -> Said {
+    let (en, zh) = match current_status.parse::<FindingStatus>() {
+        Ok(status) => (status.label().to_lowercase(), status.label_zh().to_owned()),
+        Err(_) => (current_status.replace('_', " "), current_status.to_owned()),
+    };
+    said!(
+        "the finding was changed by someone else since you loaded it (it is now {en} at version {current_version}); reload it and try again",
+        "此发现在您打开后已被他人修改（现为“{zh}”，版本 {current_version}）；请重新加载后再试"
+    )
 }
 
 /// What an accepted event left behind.
@@ -76,7 +110,9 @@ pub struct Recorded {
 pub fn parse_event(value: serde_json::Value) -> Result<FindingEvent, RecordError> {
     serde_json::from_value::<FindingEvent>(value)
         .map(FindingEvent::normalised)
-        .map_err(|e| RecordError::Invalid { field: "event".into(), message: e.to_string() })
+        .map_err(|e| RecordError::Invalid {
+            field: "event".into(), message: said!("{e}", "无法读取该事件：{e}")
+        })
 }
 
 /// Records `event` on finding `id` if it is still at `expected_version`.
@@ -197,8 +233,9 @@ async fn record_in_transaction(
                     let found = findings::assignable_user(&mut tx, username, row.site_id).await?;
                     Some(found.ok_or_else(|| RecordError::Invalid {
                         field: "assignee".into(),
-                        message: format!(
-                            "`{username}` is not an active coordinator or radiologist at this finding's site"
+                        message: said!(
+                            "`{username}` is not an active coordinator or radiologist at this finding's site",
+                            "“{username}”不是此发现所在站点的在职协调员或放射科医生"
                         ),
                     })?)
                 }
@@ -412,7 +449,7 @@ pub async fn overdue(pool: &PgPool, caller: &Caller) -> Result<Vec<WorklistItem>
     Ok(items)
 }
 
-fn invalid(field: &str, message: impl Into<String>) -> ServiceError {
+fn invalid(field: &str, message: Said) -> ServiceError {
     ServiceError::invalid(field, message)
 }
 
@@ -437,7 +474,10 @@ pub async fn worklist_query(
         Some(other) => {
             return Err(invalid(
                 "quick",
-                format!("unknown quick filter `{other}` (mine, unassigned, overdue, week, surveillance)"),
+                said!(
+                    "unknown quick filter `{other}` (mine, unassigned, overdue, week, surveillance)",
+                    "未知的快速筛选“{other}”（mine, unassigned, overdue, week, surveillance）"
+                ),
             ));
         }
     }
@@ -449,7 +489,7 @@ pub async fn worklist_query(
         Some("all") => FindingStatus::ALL.into_iter().map(|s| s.as_str().to_owned()).collect(),
         Some(name) => {
             let status: FindingStatus =
-                name.parse().map_err(|_| invalid("status", format!("unknown status `{name}`")))?;
+                name.parse().map_err(|_| invalid("status", said!("unknown status `{name}`", "未知状态“{name}”")))?;
             vec![status.as_str().to_owned()]
         }
     };
@@ -460,14 +500,16 @@ pub async fn worklist_query(
     }
     if let Some(organ) = text(&params.organ) {
         let organ: Organ =
-            organ.parse().map_err(|e: crate::domain::organs::UnknownOrgan| invalid("organ", e.to_string()))?;
+            organ.parse().map_err(|e: crate::domain::organs::UnknownOrgan| invalid("organ", e.said()))?;
         query.organ = Some(organ.as_str().to_owned());
     }
     if let Some(code) = text(&params.site) {
         let mut conn = pool.acquire().await.map_err(DbError::from)?;
         let site = elysium_db::sites::by_code(&mut conn, &code.to_uppercase()).await?;
         let visible = site.filter(|s| query.scope.as_ref().is_none_or(|scope| scope.contains(&s.id)));
-        query.site = Some(visible.ok_or_else(|| invalid("site", format!("no site `{code}` among yours")))?.id);
+        query.site = Some(
+            visible.ok_or_else(|| invalid("site", said!("no site `{code}` among yours", "您的站点中没有“{code}”")))?.id,
+        );
     }
     match text(&params.assignee).as_deref() {
         None => {}
@@ -476,22 +518,22 @@ pub async fn worklist_query(
         Some(username) => {
             let mut conn = pool.acquire().await.map_err(DbError::from)?;
             let id = elysium_db::users::id_by_username(&mut conn, &username.to_lowercase()).await?;
-            query.assignee =
-                AssigneeFilter::User(id.ok_or_else(|| invalid("assignee", format!("no user `{username}`")))?);
+            query.assignee = AssigneeFilter::User(
+                id.ok_or_else(|| invalid("assignee", said!("no user `{username}`", "没有用户“{username}”")))?,
+            );
         }
     }
     if let Some(min) = text(&params.min_probability) {
-        let min: f64 = min
-            .parse()
-            .ok()
-            .filter(|m: &f64| (0.0..=1.0).contains(m))
-            .ok_or_else(|| invalid("min_probability", "a probability between 0 and 1"))?;
+        let min: f64 =
+            min.parse().ok().filter(|m: &f64| (0.0..=1.0).contains(m)).ok_or_else(|| {
+                invalid("min_probability", said!("a probability between 0 and 1", "0 到 1 之间的概率"))
+            })?;
         query.min_probability = Some(min);
     }
     if let Some(sex) = text(&params.sex) {
         let sex = sex.to_uppercase();
         if !matches!(sex.as_str(), "F" | "M" | "O") {
-            return Err(invalid("sex", "F, M or O"));
+            return Err(invalid("sex", said!("F, M or O", "F、M 或 O")));
         }
         query.sex = Some(sex);
     }
@@ -501,7 +543,7 @@ pub async fn worklist_query(
                 v.parse::<i32>()
                     .ok()
                     .filter(|a| (0..=130).contains(a))
-                    .ok_or_else(|| invalid(field, "an age in years, 0 to 130"))
+                    .ok_or_else(|| invalid(field, said!("an age in years, 0 to 130", "年龄（岁），0 至 130")))
             })
             .transpose()
     };
@@ -521,13 +563,13 @@ pub async fn worklist_query(
         Some("due_date") => WorklistSort::DueDate,
         Some("study_date") => WorklistSort::StudyDate,
         Some("detected") => WorklistSort::Detected,
-        Some(other) => return Err(invalid("sort", format!("cannot sort by `{other}`"))),
+        Some(other) => return Err(invalid("sort", said!("cannot sort by `{other}`", "不能按“{other}”排序"))),
     };
     query.descending = match text(&params.dir).as_deref() {
         None => !matches!(query.sort, WorklistSort::DueDate | WorklistSort::SurveillanceDue),
         Some("desc") => true,
         Some("asc") => false,
-        Some(_) => return Err(invalid("dir", "asc or desc")),
+        Some(_) => return Err(invalid("dir", said!("asc or desc", "asc 或 desc"))),
     };
     let page = match text(&params.page) {
         None => 0,
@@ -535,7 +577,7 @@ pub async fn worklist_query(
             .parse::<i64>()
             .ok()
             .filter(|p| (0..=100_000).contains(p))
-            .ok_or_else(|| invalid("page", "a page number"))?,
+            .ok_or_else(|| invalid("page", said!("a page number", "页码")))?,
     };
     query.limit = WORKLIST_PAGE;
     query.offset = page * WORKLIST_PAGE;
@@ -783,14 +825,14 @@ pub async fn bulk_assign(
     levels: &ServiceLevels,
     items: &[(i64, i32)],
     assignee: Option<String>,
-) -> (Vec<i64>, Vec<(i64, String)>) {
+) -> (Vec<i64>, Vec<(i64, Said)>) {
     let mut assigned = Vec::new();
     let mut refused = Vec::new();
     for (id, version) in items {
         let event = FindingEvent::Assign { assignee: assignee.clone() };
         match record(pool, caller, levels, *id, *version, event).await {
             Ok(_) => assigned.push(*id),
-            Err(error) => refused.push((*id, error.to_string())),
+            Err(error) => refused.push((*id, error.said())),
         }
     }
     (assigned, refused)

@@ -13,8 +13,10 @@ use time::{Date, Duration};
 use crate::domain::governance::shadow::{Pair, compare};
 use crate::domain::governance::{self, Preview, WINDOW_DAYS};
 use crate::domain::program::{Tally, wilson};
+use crate::domain::said::Said;
 use crate::format;
 use crate::model::governance::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 /// The registry with each model's operating thresholds, every version that has screened, and
@@ -181,13 +183,16 @@ async fn check<'a>(
 ) -> Result<Checked<'a>, ServiceError> {
     let model = registry.find(&request.model_name, &request.model_version).ok_or_else(|| {
         let valid: Vec<String> = registry.models.iter().map(|m| format!("{}@{}", m.name, m.version)).collect();
-        ServiceError::invalid("model", format!("not in the registry; valid: {}", valid.join(", ")))
+        ServiceError::invalid("model", Said::not_one_of(said!("not in the registry", "不在模型登记中"), &valid))
     })?;
     let outputs: Vec<String> = model.outputs.iter().map(ModelOutput::name).collect();
     let output = model.outputs.iter().find(|o| o.name() == request.output);
     let last = request.last.unwrap_or(PREVIEW_DEFAULT_SERIES);
     if !(1..=PREVIEW_MAX_SERIES).contains(&last) {
-        return Err(ServiceError::invalid("last", format!("1 to {PREVIEW_MAX_SERIES} series")));
+        return Err(ServiceError::invalid(
+            "last",
+            said!("1 to {PREVIEW_MAX_SERIES} series", "1 至 {PREVIEW_MAX_SERIES} 个序列"),
+        ));
     }
     let mut conn = pool.acquire().await?;
     let set = db::current_thresholds(&mut conn, &model.name, &model.version).await?;
@@ -195,7 +200,7 @@ async fn check<'a>(
         set.iter().find(|(organ, class, _)| *organ == o.organ && *class == o.class).map_or(o.threshold, |s| s.2)
     });
     governance::check_change(&request.output, &outputs, current, request.threshold, reason)
-        .map_err(|refusal| ServiceError::invalid(refusal.field(), refusal.to_string()))?;
+        .map_err(|refusal| ServiceError::invalid(refusal.field(), refusal.said()))?;
     let output = output.ok_or(ServiceError::NotFound)?;
     Ok(Checked { model, organ: &output.organ, class: &output.class, current, last })
 }

@@ -16,6 +16,7 @@ use crate::domain::lesions::{self as rules, Candidate, Sighting, TrackSighting};
 use crate::domain::roles::Role;
 use crate::format;
 use crate::model::lesions::*;
+use crate::said;
 use crate::service::audit::Audit;
 use crate::service::{Caller, ServiceError};
 
@@ -266,7 +267,7 @@ fn refused(error: rules::EditRefusal) -> ServiceError {
         rules::EditRefusal::NotOnTrack { .. } | rules::EditRefusal::OnlySighting => "sighting",
         _ => "other",
     };
-    ServiceError::invalid(field, error.to_string())
+    ServiceError::invalid(field, error.said())
 }
 
 fn edit_sightings(rows: &[SightingRow]) -> Vec<TrackSighting> {
@@ -315,7 +316,10 @@ pub async fn join(pool: &PgPool, caller: &Caller, id: i64, request: &JoinRequest
     let VisibleTrack { person, patient } = visible_track(pool, caller, id).await?;
     // The other track must be one of this person's that the caller can see.
     if !person.iter().any(|row| row.track_id == request.other) {
-        return Err(ServiceError::invalid("other", "no such lesion track of this patient"));
+        return Err(ServiceError::invalid(
+            "other",
+            said!("no such lesion track of this patient", "该患者没有此病灶追踪"),
+        ));
     }
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     db::lock_tracking(&mut tx).await?;

@@ -8,41 +8,73 @@ use sqlx::PgPool;
 
 use crate::service::ServiceError;
 
+/// Surnames read otherwise as surnames than the characters' most common reading, which is the
+/// one [`name_pinyin`] writes first: the readings the Xinhua Zidian (新华字典, 12th edition) marks
+/// as the surname's (姓), written out here. Compound surnames come first, so that 尉迟 is read
+/// as one surname before 尉 alone.
+const SURNAME_READINGS: &[(&str, &str)] = &[
+    ("万俟", "moqi"),
+    ("尉迟", "yuchi"),
+    ("单", "shan"),
+    ("解", "xie"),
+    ("仇", "qiu"),
+    ("区", "ou"),
+    ("查", "zha"),
+    ("朴", "piao"),
+    ("盖", "ge"),
+    ("乐", "yue"),
+    ("曾", "zeng"),
+    ("缪", "miao"),
+    ("翟", "zhai"),
+    ("尉", "yu"),
+    ("秘", "bi"),
+    ("繁", "po"),
+    ("覃", "qin"),
+    ("员", "yun"),
+    ("种", "chong"),
+    ("召", "shao"),
+];
+
 /// The toneless pinyin of a stored name's Han characters, component by component (family,
 /// given, ...), then all of them joined: `=王^小明` gives `wang xiaoming wangxiaoming`, which
 /// "wang xiaoming", "xiao ming" and "wangxiaoming" all find (a name with ü also gets its
 /// joined form with v and with u). Components without a Han
 /// character (an alphabetic group) add nothing; `None` when no component has one. A character
 /// with several readings gets its most common one (the first of the pinyin-data tables the
-/// `pinyin` crate carries), so a rare reading of a surname is not found this way.
+/// `pinyin` crate carries); a name that begins with a surname of [`SURNAME_READINGS`] also gets
+/// the surname's own reading, alone and joined (`=单^雄信` is found as "dan" and as "shan").
 pub fn name_pinyin(stored: &str) -> Option<String> {
-    let mut components = Vec::new();
-    for component in stored.split(['=', '^']) {
-        if !component.to_pinyin().any(|reading| reading.is_some()) {
-            continue;
-        }
-        let mut text = String::new();
-        for (character, reading) in component.chars().zip(component.to_pinyin()) {
-            match reading {
-                Some(reading) => text.push_str(reading.plain()),
-                // Letters and digits written among the characters are kept; spaces and marks
-                // such as the middle dot of transliterated names are not.
-                None if character.is_alphanumeric() => text.extend(character.to_lowercase()),
-                None => {}
-            }
-        }
-        components.push(text);
-    }
-    if components.is_empty() {
-        return None;
-    }
+    let han: Vec<&str> = stored.split(['=', '^']).filter(|c| c.to_pinyin().any(|reading| reading.is_some())).collect();
+    let components: Vec<String> = han.iter().map(|c| component_pinyin(c)).collect();
+    let (family, rest) = components.split_first()?;
     let joined = components.concat();
     let mut pinyin = format!("{} {joined}", components.join(" "));
+    // The family name is the first component, or the first characters of an undivided name.
+    if let Some((surname, reading)) = SURNAME_READINGS.iter().find(|(surname, _)| han[0].starts_with(surname)) {
+        let family_as_surname = format!("{reading}{}", component_pinyin(&han[0][surname.len()..]));
+        if &family_as_surname != family {
+            pinyin = format!("{pinyin} {family_as_surname} {family_as_surname}{}", rest.concat());
+        }
+    }
     // ü (lǚ, nǚ) as keyboards write it: `v` in Chinese input methods, `u` by most others.
     if joined.contains('ü') {
         pinyin = format!("{pinyin} {} {}", joined.replace('ü', "v"), joined.replace('ü', "u"));
     }
     Some(pinyin)
+}
+
+/// One component's characters in pinyin, joined. Letters and digits written among the
+/// characters are kept; spaces and marks such as the middle dot of transliterated names are not.
+fn component_pinyin(component: &str) -> String {
+    let mut text = String::new();
+    for (character, reading) in component.chars().zip(component.to_pinyin()) {
+        match reading {
+            Some(reading) => text.push_str(reading.plain()),
+            None if character.is_alphanumeric() => text.extend(character.to_lowercase()),
+            None => {}
+        }
+    }
+    text
 }
 
 /// Fills in the pinyin of names stored without it (before the column existed, or written by
@@ -74,6 +106,23 @@ mod tests {
         // A transliterated name's middle dot is dropped; letters among the characters are kept.
         assert_eq!(name_pinyin("=阿依古丽·买买提").as_deref(), Some("ayigulimaimaiti ayigulimaimaiti"));
         assert_eq!(name_pinyin("=李^A2").as_deref(), Some("li li"));
+    }
+
+    /// Surname readings from the Xinhua Zidian's entries, written out here: the character's
+    /// common reading comes first, the surname's after it.
+    #[test]
+    fn a_surname_read_otherwise_is_found_by_both_readings() {
+        assert_eq!(name_pinyin("=单^雄信").as_deref(), Some("dan xiongxin danxiongxin shan shanxiongxin"));
+        assert_eq!(name_pinyin("=解^缙").as_deref(), Some("jie jin jiejin xie xiejin"));
+        assert_eq!(name_pinyin("=仇^英").as_deref(), Some("chou ying chouying qiu qiuying"));
+        // An undivided name: the surname is its first characters.
+        assert_eq!(name_pinyin("区家明").as_deref(), Some("qujiaming qujiaming oujiaming oujiaming"));
+        // A compound surname is read as one before its first character alone.
+        assert_eq!(name_pinyin("=尉迟^恭").as_deref(), Some("weichi gong weichigong yuchi yuchigong"));
+        // A surname whose common reading is already the surname's adds nothing.
+        assert_eq!(name_pinyin("=王^小明").as_deref(), Some("wang xiaoming wangxiaoming"));
+        // Only at the start: 单 inside a given name keeps its common reading alone.
+        assert_eq!(name_pinyin("=李^单").as_deref(), Some("li dan lidan"));
     }
 
     #[test]

@@ -6,7 +6,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::identity::{DemographicField, MismatchResolution, may_resolve};
+use crate::domain::language::Labelled;
+use crate::domain::said::Said;
 use crate::model::patients::MismatchView;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,10 +18,10 @@ pub enum ResolveError {
     NotFound,
     #[error("only a coordinator, radiologist or administrator may resolve a demographics mismatch")]
     Forbidden,
-    #[error("this mismatch was already resolved ({0}); reload the page")]
-    AlreadyResolved(String),
+    #[error("this mismatch was already resolved ({}); reload the page", .0.en)]
+    AlreadyResolved(Said),
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: &'static str, message: Said },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -28,7 +31,10 @@ impl From<ResolveError> for ServiceError {
         match error {
             ResolveError::NotFound => ServiceError::NotFound,
             ResolveError::Forbidden => ServiceError::Forbidden,
-            resolved @ ResolveError::AlreadyResolved(_) => ServiceError::Conflict(resolved.to_string()),
+            ResolveError::AlreadyResolved(how) => ServiceError::Conflict(said!(
+                ("this mismatch was already resolved ({}); reload the page", how.en),
+                ("此不一致已处理（{}）；请重新加载页面", how.zh)
+            )),
             ResolveError::Invalid { field, message } => ServiceError::invalid(field, message),
             ResolveError::Db(db) => db.into(),
         }
@@ -100,7 +106,10 @@ pub async fn resolve(
     }
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(ResolveError::Invalid { field: "note", message: "at most 2,000 characters".into() });
+        return Err(ResolveError::Invalid {
+            field: "note",
+            message: said!("at most 2,000 characters", "最多 2000 个字符"),
+        });
     }
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     let mismatch = elysium_db::patients::lock_mismatch(&mut tx, id).await?.ok_or(ResolveError::NotFound)?;
@@ -108,12 +117,13 @@ pub async fn resolve(
         return Err(ResolveError::NotFound);
     }
     if let Some(done) = &mismatch.resolution {
-        let label = MismatchResolution::parse(done).map_or_else(|| done.clone(), |r| r.label().to_owned());
+        let label = MismatchResolution::parse(done)
+            .map_or_else(|| Said::new(done.clone(), done.clone()), |r| Said::new(r.label(), r.label_zh()));
         return Err(ResolveError::AlreadyResolved(label));
     }
     let field = DemographicField::parse(&mismatch.field).ok_or_else(|| ResolveError::Invalid {
         field: "field",
-        message: format!("unknown field {}", mismatch.field),
+        message: said!(("unknown field {}", mismatch.field), ("未知字段 {}", mismatch.field)),
     })?;
     if resolution == MismatchResolution::UpdatedPatient {
         match field {
@@ -127,8 +137,9 @@ pub async fn resolve(
                 .await?
             }
             DemographicField::BirthDate => {
-                let date = crate::format::parse_date(&mismatch.received_value)
-                    .ok_or_else(|| ResolveError::Invalid { field: "received_value", message: "not a date".into() })?;
+                let date = crate::format::parse_date(&mismatch.received_value).ok_or_else(|| {
+                    ResolveError::Invalid { field: "received_value", message: said!("not a date", "不是日期") }
+                })?;
                 elysium_db::patients::set_birth_date(&mut tx, mismatch.patient_ref, date).await?
             }
         }

@@ -15,8 +15,10 @@ use crate::domain::language::Language;
 use crate::domain::organs::Organ;
 use crate::domain::program::summary::{self, Facts};
 use crate::domain::program::{Figure, Positive, SkipReason, Tally};
+use crate::domain::said::Said;
 use crate::format;
 use crate::model::program::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 /// The period shown when none is asked for: the last 26 weeks, through today.
@@ -52,19 +54,19 @@ fn given(value: &Option<String>) -> Option<&str> {
 async fn check(pool: &PgPool, params: &ProgramParams, today: Date) -> Result<Checked, ServiceError> {
     let day = |field: &str, value: &Option<String>| -> Result<Option<Date>, ServiceError> {
         given(value)
-            .map(|v| format::parse_date(v).ok_or_else(|| ServiceError::invalid(field, "a date as YYYY-MM-DD")))
+            .map(|v| format::parse_date(v).ok_or_else(|| ServiceError::invalid(field, Said::date())))
             .transpose()
     };
     let to = day("to", &params.to)?.unwrap_or(today);
     let from = day("from", &params.from)?.unwrap_or(to - Duration::days(DEFAULT_PERIOD_DAYS - 1));
     if from > to {
-        return Err(ServiceError::invalid("to", "the period ends before it starts"));
+        return Err(ServiceError::invalid("to", said!("the period ends before it starts", "结束日期早于开始日期")));
     }
     let cancer = given(&params.cancer)
         .map(|c| {
             c.parse::<Organ>().map_err(|_| {
                 let valid: Vec<&str> = Organ::ALL.iter().map(|o| o.as_str()).collect();
-                ServiceError::invalid("cancer", format!("valid: {}", valid.join(", ")))
+                ServiceError::invalid("cancer", Said::one_of(&valid))
             })
         })
         .transpose()?;
@@ -74,7 +76,7 @@ async fn check(pool: &PgPool, params: &ProgramParams, today: Date) -> Result<Che
             let sites = elysium_db::sites::list(pool).await?;
             if !sites.iter().any(|s| s.code == code) {
                 let valid: Vec<&str> = sites.iter().map(|s| s.code.as_str()).collect();
-                return Err(ServiceError::invalid("site", format!("valid: {}", valid.join(", "))));
+                return Err(ServiceError::invalid("site", Said::one_of(&valid)));
             }
             Some(code.to_owned())
         }
@@ -84,7 +86,7 @@ async fn check(pool: &PgPool, params: &ProgramParams, today: Date) -> Result<Che
         Some(version) => {
             let versions = db::model_versions(pool).await?;
             if !versions.iter().any(|v| v == version) {
-                return Err(ServiceError::invalid("model_version", format!("valid: {}", versions.join(", "))));
+                return Err(ServiceError::invalid("model_version", Said::one_of(&versions)));
             }
             Some(version.to_owned())
         }
@@ -303,7 +305,7 @@ pub async fn records(
         .map(|r| {
             SkipReason::parse(r).ok_or_else(|| {
                 let valid: Vec<&str> = SkipReason::ALL.iter().map(|r| r.as_str()).collect();
-                ServiceError::invalid("reason", format!("valid: {}", valid.join(", ")))
+                ServiceError::invalid("reason", Said::one_of(&valid))
             })
         })
         .transpose()?;
@@ -329,7 +331,7 @@ pub async fn records(
         let figure = Figure::parse(&params.figure).ok_or_else(|| {
             let valid: Vec<&str> =
                 SERIES_FIGURES.iter().copied().chain(Figure::ALL.iter().map(|f| f.as_str())).collect();
-            ServiceError::invalid("figure", format!("valid: {}", valid.join(", ")))
+            ServiceError::invalid("figure", Said::one_of(&valid))
         })?;
         let mut items = Vec::new();
         for row in db::positives(pool, &filter).await? {

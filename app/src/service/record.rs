@@ -9,8 +9,10 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
 use crate::format;
 use crate::model::record::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 pub const PAGE_SIZE: u32 = 50;
@@ -46,11 +48,17 @@ pub async fn search(pool: &PgPool, caller: &Caller, params: &PatientSearchParams
     if q.is_empty() {
         return Err(ServiceError::invalid(
             "q",
-            "say what to search for: a patient ID, a name, a birth date or an accession number",
+            said!(
+                "say what to search for: a patient ID, a name, a birth date or an accession number",
+                "请输入要查找的内容：患者 ID、姓名、出生日期或检查号"
+            ),
         ));
     }
     if q.chars().count() > MAX_QUERY || q.chars().any(char::is_control) {
-        return Err(ServiceError::invalid("q", format!("at most {MAX_QUERY} characters, no control characters")));
+        return Err(ServiceError::invalid(
+            "q",
+            said!("at most {MAX_QUERY} characters, no control characters", "最多 {MAX_QUERY} 个字符，不含控制字符"),
+        ));
     }
     let words: Vec<String> = q.split_whitespace().map(contains).collect();
     let single = !q.contains(char::is_whitespace);
@@ -114,12 +122,12 @@ fn check_filters(params: &TimelineParams) -> Result<(Option<String>, Option<Stri
     if let Some(organ) = organ
         && !organs.contains(&organ)
     {
-        return Err(ServiceError::invalid("organ", format!("valid: {}", organs.join(", "))));
+        return Err(ServiceError::invalid("organ", Said::one_of(&organs)));
     }
     if let Some(kind) = kind
         && !TIMELINE_GROUPS.contains(&kind)
     {
-        return Err(ServiceError::invalid("kind", format!("valid: {}", TIMELINE_GROUPS.join(", "))));
+        return Err(ServiceError::invalid("kind", Said::one_of(&TIMELINE_GROUPS)));
     }
     Ok((organ.map(str::to_owned), kind.map(str::to_owned)))
 }
@@ -243,10 +251,13 @@ pub async fn record(
 fn reason(text: &str, field: &str) -> Result<String, ServiceError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(ServiceError::invalid(field, "say why"));
+        return Err(ServiceError::invalid(field, said!("say why", "请说明原因")));
     }
     if text.chars().count() > 2000 || text.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ServiceError::invalid(field, "at most 2000 characters, no control characters"));
+        return Err(ServiceError::invalid(
+            field,
+            said!("at most 2000 characters, no control characters", "最多 2000 个字符，不含控制字符"),
+        ));
     }
     Ok(text.to_owned())
 }
@@ -262,17 +273,21 @@ pub async fn link(pool: &PgPool, caller: &Caller, id: Uuid, request: &LinkReques
     let this = visible(pool, caller, id).await?;
     let other_id = db::by_identifier(pool, request.authority.trim(), request.patient_id.trim())
         .await?
-        .ok_or_else(|| ServiceError::invalid("patient_id", "no record with this patient ID at this authority"))?;
-    let other = visible(pool, caller, other_id)
-        .await
-        .map_err(|_| ServiceError::invalid("patient_id", "no record with this patient ID at this authority"))?;
+        .ok_or_else(no_such_record)?;
+    let other = visible(pool, caller, other_id).await.map_err(|_| no_such_record())?;
     if other.id == this.id {
-        return Err(ServiceError::invalid("patient_id", "a record cannot be linked with itself"));
+        return Err(ServiceError::invalid(
+            "patient_id",
+            said!("a record cannot be linked with itself", "档案不能与自身关联"),
+        ));
     }
     if other.authority == this.authority {
         return Err(ServiceError::invalid(
             "authority",
-            "both records are of one assigning authority; link records of different hospitals",
+            said!(
+                "both records are of one assigning authority; link records of different hospitals",
+                "两份档案来自同一分配机构；只能关联不同医院的档案"
+            ),
         ));
     }
     let mut tx = pool.begin().await.map_err(DbError::from)?;
@@ -283,7 +298,7 @@ pub async fn link(pool: &PgPool, caller: &Caller, id: Uuid, request: &LinkReques
     db::lock_patient(&mut tx, second, scope.as_deref()).await?;
     let link_id = db::link(&mut tx, this.id, other.id, &why, caller.user.id)
         .await?
-        .ok_or_else(|| ServiceError::Conflict("these records are linked already".into()))?;
+        .ok_or_else(|| ServiceError::Conflict(said!("these records are linked already", "这两份档案已关联")))?;
     caller
         .audit("patient.link")
         .target("patient_link", link_id.to_string())
@@ -340,4 +355,11 @@ pub async fn unlink(
         .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(())
+}
+
+fn no_such_record() -> ServiceError {
+    ServiceError::invalid(
+        "patient_id",
+        said!("no record with this patient ID at this authority", "该分配机构下没有此患者 ID 的档案"),
+    )
 }

@@ -61,7 +61,7 @@ pub async fn rerun(
     let study = visible_study(pool, &caller.user, study_uid).await?;
     let series = elysium_db::images::series_of_study(pool, study_uid, Some("CT")).await?;
     if series.is_empty() {
-        return Err(ServiceError::invalid("study", "the study has no CT series"));
+        return Err(ServiceError::invalid("study", crate::said!("the study has no CT series", "该检查没有 CT 序列")));
     }
     let mut tx = pool.begin().await?;
     let mut queued = Vec::new();

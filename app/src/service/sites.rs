@@ -16,6 +16,7 @@ use crate::domain::sites::{
     SiteRuleError, normalize_ae_titles, normalize_authority, normalize_site_code, normalize_site_name,
 };
 use crate::model::admin::{NewSite, SiteDetail, SiteUpdate};
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 fn detail(row: elysium_db::sites::SiteDetail) -> SiteDetail {
@@ -36,7 +37,7 @@ fn audited(site: &elysium_db::sites::SiteDetail) -> serde_json::Value {
 }
 
 fn invalid(field: &str) -> impl Fn(SiteRuleError) -> ServiceError + '_ {
-    move |error| ServiceError::invalid(field, error.to_string())
+    move |error| ServiceError::invalid(field, error.said())
 }
 
 /// Every site with its AE titles, by code.
@@ -56,7 +57,10 @@ async fn check_ae_titles_free(
         return Ok(());
     }
     let which: Vec<String> = taken.iter().map(|(title, code)| format!("{title} (site {code})")).collect();
-    Err(ServiceError::Conflict(format!("ae_titles: already another site's: {}", which.join(", "))))
+    Err(ServiceError::Conflict(said!(
+        ("ae_titles: already another site's: {}", which.join(", ")),
+        ("ae_titles：已属于另一站点：{}", which.join(", "))
+    )))
 }
 
 pub async fn create(pool: &PgPool, caller: &Caller, new: &NewSite) -> Result<SiteDetail, ServiceError> {
@@ -104,9 +108,10 @@ pub async fn update(
     if before.patient_id_authority != authority
         && elysium_db::sites::authority_in_use(&mut tx, &before.patient_id_authority).await?
     {
-        return Err(ServiceError::Conflict(format!(
-            "patient_id_authority: patients are filed under {}; changing it would split their records",
-            before.patient_id_authority
+        let authority = &before.patient_id_authority;
+        return Err(ServiceError::Conflict(said!(
+            "patient_id_authority: patients are filed under {authority}; changing it would split their records",
+            "patient_id_authority：已有患者归于 {authority}；更改会拆分他们的档案"
         )));
     }
     check_ae_titles_free(&mut tx, &ae_titles, Some(before.id)).await?;

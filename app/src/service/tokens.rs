@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::domain::scopes::Scope;
 use crate::format;
 use crate::model::tokens::*;
+use crate::said;
 use crate::service::{Audit, Caller, ServiceError};
 
 /// Prefix that makes a leaked token easy to recognise (and to scan for).
@@ -29,16 +30,19 @@ pub fn digest(token: &str) -> String {
 pub fn parse_scopes(names: &[String]) -> Result<Vec<Scope>, ServiceError> {
     let mut scopes = Vec::new();
     for name in names {
-        let scope = name.trim().parse::<Scope>().map_err(|e| ServiceError::invalid("scopes", e.to_string()))?;
+        let scope = name.trim().parse::<Scope>().map_err(|e| ServiceError::invalid("scopes", e.said()))?;
         if !scopes.contains(&scope) {
             scopes.push(scope);
         }
     }
     if scopes.is_empty() {
-        return Err(ServiceError::invalid("scopes", "choose at least one scope"));
+        return Err(ServiceError::invalid("scopes", said!("choose at least one scope", "请至少选择一个权限范围")));
     }
     if scopes.len() > 1 && scopes.contains(&Scope::All) {
-        return Err(ServiceError::invalid("scopes", "`all` already covers every other scope"));
+        return Err(ServiceError::invalid(
+            "scopes",
+            said!("`all` already covers every other scope", "“all”已包含其他所有权限范围"),
+        ));
     }
     scopes.sort();
     Ok(scopes)
@@ -54,11 +58,17 @@ pub async fn create(
 ) -> Result<CreatedToken, ServiceError> {
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ServiceError::invalid("name", "a name of 1 to 100 characters (what uses the token)"));
+        return Err(ServiceError::invalid(
+            "name",
+            said!("a name of 1 to 100 characters (what uses the token)", "名称，1 至 100 个字符（说明由谁使用此令牌）"),
+        ));
     }
     let scopes = parse_scopes(&request.scopes)?;
     if !(1..=MAX_TOKEN_DAYS).contains(&request.expires_in_days) {
-        return Err(ServiceError::invalid("expires_in_days", format!("from 1 to {MAX_TOKEN_DAYS} days")));
+        return Err(ServiceError::invalid(
+            "expires_in_days",
+            said!("from 1 to {MAX_TOKEN_DAYS} days", "1 至 {MAX_TOKEN_DAYS} 天"),
+        ));
     }
     let expires_at = OffsetDateTime::now_utc() + Duration::days(i64::from(request.expires_in_days));
     let username = request.username.trim().to_lowercase();
@@ -66,7 +76,7 @@ pub async fn create(
     let mut tx = pool.begin().await?;
     let user_id = elysium_db::users::id_by_username(&mut tx, &username)
         .await?
-        .ok_or_else(|| ServiceError::invalid("username", "no such user"))?;
+        .ok_or_else(|| ServiceError::invalid("username", said!("no such user", "没有此用户")))?;
     let scope_names: Vec<String> = scopes.iter().map(|s| s.as_str().to_owned()).collect();
     let digest = digest(&token);
     let id = elysium_db::tokens::insert(

@@ -32,6 +32,25 @@ pub enum KeyError {
     TooShort(usize),
 }
 
+impl KeyError {
+    /// The refusal as an administrator's page shows it, in both languages.
+    pub fn said(&self) -> app::domain::said::Said {
+        match self {
+            KeyError::Missing => app::said!(
+                "ELYSIUM_EXPORT_KEY is not set: the de-identified export needs a secret key of at least \
+                 {MIN_KEY_CHARS} characters (it derives the pseudonyms, date shifts and UIDs; keep it secret, \
+                 and keep it to get the same pseudonyms in later exports)",
+                "未设置 ELYSIUM_EXPORT_KEY：去标识化导出需要至少 {MIN_KEY_CHARS} 个字符的密钥（用于生成假名、\
+                 日期偏移和 UID；请妥善保密，并保留它以便以后的导出得到相同的假名）"
+            ),
+            KeyError::TooShort(chars) => app::said!(
+                "ELYSIUM_EXPORT_KEY is {chars} characters long; it must have at least {MIN_KEY_CHARS}",
+                "ELYSIUM_EXPORT_KEY 长 {chars} 个字符；至少需要 {MIN_KEY_CHARS} 个"
+            ),
+        }
+    }
+}
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// The secret key, ready to derive with. Its `Debug` shows nothing of it.

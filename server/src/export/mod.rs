@@ -46,7 +46,7 @@ pub enum ExportError {
     #[error(transparent)]
     Key(#[from] KeyError),
     #[error("--{field}: {message}")]
-    Period { field: &'static str, message: String },
+    Period { field: &'static str, message: app::domain::said::Said },
     #[error("{0} exists and is not an empty folder: an export never writes into an existing one")]
     OutExists(PathBuf),
     #[error("{0} does not name a folder to create")]
@@ -186,7 +186,7 @@ pub async fn download(
     from: Option<&str>,
     to: Option<&str>,
 ) -> Result<(String, Vec<u8>), ServiceError> {
-    let key = ExportKey::new(key.map(Secret::expose)).map_err(|e| ServiceError::Conflict(e.to_string()))?;
+    let key = ExportKey::new(key.map(Secret::expose)).map_err(|e| ServiceError::Conflict(e.said()))?;
     let period = Period::parse(from, to).map_err(|e| match e {
         ExportError::Period { field, message } => ServiceError::invalid(field, message),
         other => ServiceError::internal(other),

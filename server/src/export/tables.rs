@@ -88,11 +88,14 @@ impl Period {
         let day = |field: &'static str, text: Option<&str>| {
             text.filter(|t| !t.trim().is_empty())
                 .and_then(|t| app::format::parse_date(t.trim()))
-                .ok_or(ExportError::Period { field, message: "a date as YYYY-MM-DD".into() })
+                .ok_or(ExportError::Period { field, message: app::domain::said::Said::date() })
         };
         let (from, to) = (day("from", from)?, day("to", to)?);
         if from > to {
-            return Err(ExportError::Period { field: "to", message: "the period ends before it starts".into() });
+            return Err(ExportError::Period {
+                field: "to",
+                message: app::said!("the period ends before it starts", "结束日期早于开始日期"),
+            });
         }
         Ok(Period { from, to })
     }

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 fn finding_id(text: &str) -> Result<i64, ApiError> {
@@ -44,13 +44,15 @@ pub async fn detail(
 
 /// Splits `{"version": N, "event": NAME, ...payload}` into the version and the event.
 fn parse_event(mut fields: serde_json::Map<String, Value>) -> Result<(i32, ChronicEvent), ServiceError> {
-    let version = fields
-        .remove("version")
-        .and_then(|v| v.as_i64())
-        .and_then(|v| i32::try_from(v).ok())
-        .ok_or_else(|| ServiceError::invalid("version", "the version you last saw (an integer) is required"))?;
+    let version =
+        fields.remove("version").and_then(|v| v.as_i64()).and_then(|v| i32::try_from(v).ok()).ok_or_else(|| {
+            ServiceError::invalid(
+                "version",
+                app::said!("the version you last saw (an integer) is required", "需要您上次看到的版本号（整数）"),
+            )
+        })?;
     let event = serde_json::from_value::<ChronicEvent>(Value::Object(fields))
-        .map_err(|e| ServiceError::invalid("event", e.to_string()))?;
+        .map_err(|e| ServiceError::invalid("event", app::said!("{e}", "无法读取该事件：{e}")))?;
     Ok((version, event))
 }
 
@@ -76,6 +78,7 @@ pub async fn record_event(
 pub async fn record_event_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -100,7 +103,7 @@ pub async fn record_event_form(
         Err(ServiceError::NotFound) => audited(ApiError::NotFound.into_response()),
         Err(ServiceError::Forbidden) => audited(redirect_with(&page, "error", "role_may_not")),
         Err(ServiceError::Conflict(_)) => audited(redirect_with(&page, "error", "stale")),
-        Err(error) => audited(redirect_with(&page, "error", &error.to_string())),
+        Err(error) => audited(redirect_with(&page, "error", &refusal_text(&error, language))),
     }
 }
 
@@ -120,6 +123,7 @@ pub async fn update_rules(
 pub async fn update_rules_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let number = |key: &str| {
@@ -134,6 +138,6 @@ pub async fn update_rules_form(
     };
     match settings::update_chronic_rules(&state.pool, &caller, &state.setting_defaults(), &rules).await {
         Ok(_) => audited(redirect_with("/admin/settings", "saved", "chronic")),
-        Err(error) => redirect_with("/admin/settings", "error", &error.to_string()),
+        Err(error) => redirect_with("/admin/settings", "error", &refusal_text(&error, language)),
     }
 }

@@ -2,6 +2,7 @@
 //! `/api/v1/followup/overdue`) and the form posts behind the finding and worklist pages, which
 //! answer with a redirect so that they work without JavaScript. Both call the follow-up service.
 
+use app::domain::language::Language;
 use app::model::followup::WorklistParams;
 use app::service::Caller;
 use app::service::followup::{self as service, RecordError};
@@ -16,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with};
 use crate::state::AppState;
 
 /// `GET /api/v1/worklist`: the same filters, sort and pagination as the worklist page.
@@ -137,7 +138,7 @@ pub async fn assign(
     let items: Vec<(i64, i32)> = request.items.iter().map(|i| (i.id, i.expected_version)).collect();
     let levels = state.service_levels().await?;
     let (assigned, refused) = service::bulk_assign(&state.pool, &caller, &levels, &items, request.assignee).await;
-    let refused: Vec<Value> = refused.into_iter().map(|(id, error)| json!({ "id": id, "error": error })).collect();
+    let refused: Vec<Value> = refused.into_iter().map(|(id, error)| json!({ "id": id, "error": error.en })).collect();
     Ok(audited(Json(json!({ "assigned": assigned, "refused": refused }))))
 }
 
@@ -146,6 +147,7 @@ pub async fn assign(
 pub async fn record_event_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -169,7 +171,11 @@ pub async fn record_event_form(
         }
     }
     let Some(expected_version) = expected_version else {
-        return audited(redirect_with(&page, "error", "the form is missing the version you saw; reload the page"));
+        let missing = app::said!(
+            "the form is missing the version you saw; reload the page",
+            "表单缺少您看到的版本号；请重新加载页面"
+        );
+        return audited(redirect_with(&page, "error", missing.in_language(language)));
     };
     let levels = match state.service_levels().await {
         Ok(levels) => levels,
@@ -186,7 +192,7 @@ pub async fn record_event_form(
             audited(redirect_with(&page, "done", &kind))
         }
         Err(RecordError::NotFound) => audited(ApiError::NotFound.into_response()),
-        Err(error) => audited(refused(&page, &error)),
+        Err(error) => audited(refused(&page, &error, language)),
     }
 }
 
@@ -200,7 +206,7 @@ fn measure_referral(state: &AppState, recorded: &service::Recorded) {
 
 /// Back to the finding with the refusal: as a code and its values where the page words it in the
 /// reader's language, as the service's text otherwise (a payload's validation message).
-fn refused(page: &str, error: &RecordError) -> Response {
+fn refused(page: &str, error: &RecordError, language: Language) -> Response {
     use app::domain::followup::Refusal;
     let pairs: Vec<(&str, String)> = match error {
         RecordError::Stale { current_status, current_version } => vec![
@@ -217,7 +223,19 @@ fn refused(page: &str, error: &RecordError) -> Response {
         RecordError::Refused(Refusal::TooFewContactAttempts { have, need }) => {
             vec![("error", "too_few_contacts".into()), ("have", have.to_string()), ("need", need.to_string())]
         }
-        other => vec![("error", other.to_string())],
+        RecordError::Invalid { field, message } => {
+            vec![("error", message.with_field(field).in_language(language).into())]
+        }
+        RecordError::Refused(refusal) => vec![("error", refusal.said().in_language(language).into())],
+        other @ (RecordError::NotFound | RecordError::Db(_)) => {
+            tracing::error!(error = %other, "a finding's form post failed");
+            vec![(
+                "error",
+                app::said!("something went wrong on the server; it has been logged", "服务器出错，已记录日志")
+                    .in_language(language)
+                    .into(),
+            )]
+        }
     };
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     crate::http::redirect_with_pairs(page, &pairs)
@@ -228,6 +246,7 @@ fn refused(page: &str, error: &RecordError) -> Response {
 pub async fn assign_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let mut items = Vec::new();
@@ -263,8 +282,12 @@ pub async fn assign_form(
             audited(crate::http::redirect_with_pairs(&page, &[("count", &count), ("notice", "assigned")]))
         }
         Some((id, error)) => {
-            let text = format!("assigned {}; {} not assigned (#{id}: {error})", assigned.len(), refused.len());
-            audited(redirect_with(&page, "error", &text))
+            let (done, not_done) = (assigned.len(), refused.len());
+            let text = app::said!(
+                ("assigned {done}; {not_done} not assigned (#{id}: {})", error.en),
+                ("已分配 {done} 条；{not_done} 条未分配（#{id}：{}）", error.zh)
+            );
+            audited(redirect_with(&page, "error", text.in_language(language)))
         }
     }
 }

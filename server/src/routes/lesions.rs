@@ -2,6 +2,7 @@
 //! splitting and joining tracks (JSON), and the lesion page's form posts (a redirect back, so
 //! that they work without JavaScript). All call the lesions service.
 
+use app::domain::language::Language;
 use app::model::lesions::{JoinRequest, SplitRequest};
 use app::service::{Caller, ServiceError, lesions as service};
 use axum::{
@@ -13,7 +14,7 @@ use uuid::Uuid;
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 fn track_id(text: &str) -> Result<i64, ApiError> {
@@ -65,12 +66,12 @@ fn field(fields: &[(String, String)], name: &str) -> String {
 
 /// Back to a lesion page with `done`, or the refusal: a code the page words, else the
 /// service's text.
-fn back(track: i64, done: &str, result: Result<i64, ServiceError>) -> Response {
+fn back(track: i64, done: &str, result: Result<i64, ServiceError>, language: Language) -> Response {
     match result {
         Ok(shown) => audited(redirect_with(&format!("/lesions/{shown}"), "done", done)),
         Err(ServiceError::NotFound) => audited(ApiError::NotFound.into_response()),
         Err(ServiceError::Forbidden) => audited(redirect_with(&format!("/lesions/{track}"), "error", "role_may_not")),
-        Err(error) => audited(redirect_with(&format!("/lesions/{track}"), "error", &error.to_string())),
+        Err(error) => audited(redirect_with(&format!("/lesions/{track}"), "error", &refusal_text(&error, language))),
     }
 }
 
@@ -78,28 +79,33 @@ fn back(track: i64, done: &str, result: Result<i64, ServiceError>) -> Response {
 pub async fn split_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let Ok(id) = track_id(&id) else { return ApiError::NotFound.into_response() };
     let Ok(sighting) = field(&fields, "sighting").trim().parse::<i64>() else {
-        return back(id, "split", Err(ServiceError::invalid("sighting", "choose a sighting to split off")));
+        let refusal =
+            ServiceError::invalid("sighting", app::said!("choose a sighting to split off", "请选择要拆分出的一次所见"));
+        return back(id, "split", Err(refusal), language);
     };
     let request = SplitRequest { sighting, reason: field(&fields, "reason") };
-    back(id, "split", service::split(&state.pool, &caller, id, &request).await.map(|o| o.track))
+    back(id, "split", service::split(&state.pool, &caller, id, &request).await.map(|o| o.track), language)
 }
 
 /// `POST /lesions/{id}/join` (the lesion page's form).
 pub async fn join_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let Ok(id) = track_id(&id) else { return ApiError::NotFound.into_response() };
     let Ok(other) = field(&fields, "other").trim().parse::<i64>() else {
-        return back(id, "join", Err(ServiceError::invalid("other", "choose the track to join")));
+        let refusal = ServiceError::invalid("other", app::said!("choose the track to join", "请选择要合并的病灶轨迹"));
+        return back(id, "join", Err(refusal), language);
     };
     let request = JoinRequest { other, reason: field(&fields, "reason") };
-    back(id, "join", service::join(&state.pool, &caller, id, &request).await.map(|o| o.track))
+    back(id, "join", service::join(&state.pool, &caller, id, &request).await.map(|o| o.track), language)
 }

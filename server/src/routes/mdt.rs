@@ -2,6 +2,7 @@
 //! board's pages (`/mdt/...`), which answer with a redirect so that they work without
 //! JavaScript. Both call the board service.
 
+use app::domain::language::Language;
 use app::model::mdt::*;
 use app::service::Caller;
 use app::service::mdt::{agreement, cases, meetings, proposal, review};
@@ -15,7 +16,7 @@ use serde::Deserialize;
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with, redirect_with_pairs};
+use crate::http::{PageLanguage, audited, redirect_with, redirect_with_pairs, refusal_text};
 use crate::state::AppState;
 
 fn case_id(text: &str) -> Result<i64, ApiError> {
@@ -171,15 +172,15 @@ pub async fn agreement(
 
 /// Back to `page` with the service's refusal: a stale version as a code the page words in the
 /// reader's language, anything else as the service's message.
-fn refused(page: &str, error: app::service::ServiceError) -> Response {
+fn refused(page: &str, error: app::service::ServiceError, language: Language) -> Response {
     use app::service::ServiceError;
     match error {
         ServiceError::NotFound => ApiError::NotFound.into_response(),
-        ServiceError::Conflict(message) if message.starts_with("the case was changed") => {
+        ServiceError::Conflict(message) if message.en.starts_with("the case was changed") => {
             redirect_with_pairs(page, &[("error", "stale")])
         }
         ServiceError::Forbidden => redirect_with(page, "error", "role_may_not"),
-        other => redirect_with(page, "error", &other.to_string()),
+        other => redirect_with(page, "error", &refusal_text(&other, language)),
     }
 }
 
@@ -206,6 +207,7 @@ fn category_review(fields: &std::collections::HashMap<String, String>, name: &st
 pub async fn review_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -229,7 +231,7 @@ pub async fn review_form(
     };
     match review::review(&state.pool, &caller, id, &request).await {
         Ok(_) => audited(redirect_with(&page, "done", "review")),
-        Err(error) => audited(refused(&page, error)),
+        Err(error) => audited(refused(&page, error, language)),
     }
 }
 
@@ -237,6 +239,7 @@ pub async fn review_form(
 pub async fn sign_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -250,7 +253,7 @@ pub async fn sign_form(
         Ok(written) => {
             audited(redirect_with(&page, "done", if written.status.as_str() == "decided" { "locked" } else { "sign" }))
         }
-        Err(error) => audited(refused(&page, error)),
+        Err(error) => audited(refused(&page, error, language)),
     }
 }
 
@@ -258,6 +261,7 @@ pub async fn sign_form(
 pub async fn treatment_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -275,7 +279,7 @@ pub async fn treatment_form(
     };
     match review::record_treatment(&state.pool, &caller, id, &request).await {
         Ok(_) => audited(redirect_with(&page, "done", "treatment")),
-        Err(error) => audited(refused(&page, error)),
+        Err(error) => audited(refused(&page, error, language)),
     }
 }
 
@@ -283,6 +287,7 @@ pub async fn treatment_form(
 pub async fn measure_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -294,7 +299,8 @@ pub async fn measure_form(
     };
     let number = |name: &str| fields.get(name).and_then(|v| v.parse::<f64>().ok());
     let Some(slice_index) = fields.get("slice_index").and_then(|v| v.parse::<i32>().ok()) else {
-        return audited(redirect_with(&page, "error", "slice_index: the slice the measurement was taken on"));
+        let refusal = app::said!("slice_index: the slice the measurement was taken on", "slice_index：测量所在的层面");
+        return audited(redirect_with(&page, "error", refusal.in_language(language)));
     };
     let request = MeasurementRequest {
         expected_version,
@@ -309,7 +315,7 @@ pub async fn measure_form(
     };
     match proposal::measure(&state.pool, &caller, id, &request).await {
         Ok(_) => audited(redirect_with(&page, "done", "measure")),
-        Err(error) => audited(refused(&page, error)),
+        Err(error) => audited(refused(&page, error, language)),
     }
 }
 
@@ -317,6 +323,7 @@ pub async fn measure_form(
 pub async fn open_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let fields = fields_map(fields);
@@ -336,7 +343,7 @@ pub async fn open_form(
     };
     match cases::open(&state.pool, &caller, &request).await {
         Ok(written) => audited(redirect_with(&format!("/mdt/cases/{}", written.id), "done", "open")),
-        Err(error) => audited(refused(&back, error)),
+        Err(error) => audited(refused(&back, error, language)),
     }
 }
 
@@ -344,6 +351,7 @@ pub async fn open_form(
 pub async fn create_meeting_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let attendees: Vec<String> = fields
@@ -361,7 +369,7 @@ pub async fn create_meeting_form(
     };
     match meetings::create(&state.pool, &caller, &request).await {
         Ok(meeting) => audited(redirect_with(&format!("/mdt/meetings/{}", meeting.id), "done", "created")),
-        Err(error) => audited(refused("/mdt/meetings", error)),
+        Err(error) => audited(refused("/mdt/meetings", error, language)),
     }
 }
 
@@ -369,6 +377,7 @@ pub async fn create_meeting_form(
 pub async fn agenda_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -376,11 +385,15 @@ pub async fn agenda_form(
     let fields = fields_map(fields);
     let page = format!("/mdt/meetings/{meeting_id}");
     let Some(case) = fields.get("case_id").and_then(|c| c.parse::<i64>().ok()) else {
-        return audited(redirect_with(&page, "error", "case: choose a case"));
+        return audited(redirect_with(
+            &page,
+            "error",
+            app::said!("case: choose a case", "case：请选择病例").in_language(language),
+        ));
     };
     match meetings::add_case(&state.pool, &caller, meeting_id, case).await {
         Ok(_) => audited(redirect_with(&page, "done", "agenda")),
-        Err(error) => audited(refused(&page, error)),
+        Err(error) => audited(refused(&page, error, language)),
     }
 }
 

@@ -14,7 +14,7 @@ use axum::{
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with_pairs};
+use crate::http::{PageLanguage, audited, redirect_with_pairs, refusal_text};
 use crate::state::AppState;
 
 /// `GET /api/v1/admin/models`.
@@ -46,6 +46,7 @@ pub async fn change(
 pub async fn change_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let value = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default();
@@ -69,7 +70,7 @@ pub async fn change_form(
                     ("model", &model),
                     ("output", &request.output),
                     ("threshold", &threshold),
-                    ("error", &error.to_string()),
+                    ("error", &refusal_text(&error, language)),
                 ],
             )
         }

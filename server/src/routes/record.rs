@@ -3,6 +3,7 @@
 //! record page's form posts (a redirect back, so that they work without JavaScript). All call
 //! the record service.
 
+use app::domain::language::Language;
 use app::model::record::{LinkRequest, PatientSearchParams, TimelineParams, UnlinkRequest};
 use app::service::{Caller, ServiceError, record as service};
 use axum::{
@@ -15,7 +16,7 @@ use uuid::Uuid;
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 fn patient_id(text: &str) -> Result<Uuid, ApiError> {
@@ -92,13 +93,13 @@ fn field(fields: &[(String, String)], name: &str) -> String {
 
 /// Back to the record page with `done`, or the refusal: a code the page words, else the
 /// service's text.
-fn back(id: Uuid, done: &str, result: Result<(), ServiceError>) -> Response {
+fn back(id: Uuid, done: &str, result: Result<(), ServiceError>, language: Language) -> Response {
     let page = format!("/patients/{id}");
     match result {
         Ok(()) => audited(redirect_with(&page, "done", done)),
         Err(ServiceError::NotFound) => audited(ApiError::NotFound.into_response()),
         Err(ServiceError::Forbidden) => audited(redirect_with(&page, "error", "role_may_not")),
-        Err(error) => audited(redirect_with(&page, "error", &error.to_string())),
+        Err(error) => audited(redirect_with(&page, "error", &refusal_text(&error, language))),
     }
 }
 
@@ -106,6 +107,7 @@ fn back(id: Uuid, done: &str, result: Result<(), ServiceError>) -> Response {
 pub async fn link_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -115,13 +117,14 @@ pub async fn link_form(
         authority: field(&fields, "authority"),
         reason: field(&fields, "reason"),
     };
-    back(id, "link", service::link(&state.pool, &caller, id, &request).await.map(|_| ()))
+    back(id, "link", service::link(&state.pool, &caller, id, &request).await.map(|_| ()), language)
 }
 
 /// `POST /patients/{id}/links/{link}/end` (the record page's form).
 pub async fn unlink_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path((id, link)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -129,5 +132,5 @@ pub async fn unlink_form(
         return ApiError::NotFound.into_response();
     };
     let request = UnlinkRequest { reason: field(&fields, "reason") };
-    back(id, "unlink", service::unlink(&state.pool, &caller, id, link, &request).await)
+    back(id, "unlink", service::unlink(&state.pool, &caller, id, link, &request).await, language)
 }

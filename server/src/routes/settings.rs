@@ -11,7 +11,7 @@ use axum::{
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 /// `GET /api/v1/admin/settings`.
@@ -33,6 +33,7 @@ pub async fn update(
 pub async fn update_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let value = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).unwrap_or_default();
@@ -47,6 +48,6 @@ pub async fn update_form(
     };
     match settings::update(&state.pool, &caller, &state.setting_defaults(), &update).await {
         Ok(_) => audited(redirect_with("/admin/settings", "saved", "1")),
-        Err(error) => redirect_with("/admin/settings", "error", &error.to_string()),
+        Err(error) => redirect_with("/admin/settings", "error", &refusal_text(&error, language)),
     }
 }

@@ -13,7 +13,7 @@ use axum::{
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 /// `GET /api/v1/admin/sites`.
@@ -57,6 +57,7 @@ fn value(fields: &[(String, String)], key: &str) -> String {
 pub async fn create_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let new = NewSite {
@@ -67,7 +68,7 @@ pub async fn create_form(
     };
     match sites::create(&state.pool, &caller, &new).await {
         Ok(site) => audited(redirect_with("/admin/sites", "created", &site.code)),
-        Err(error) => audited(redirect_with("/admin/sites", "error", &error.to_string())),
+        Err(error) => audited(redirect_with("/admin/sites", "error", &refusal_text(&error, language))),
     }
 }
 
@@ -75,6 +76,7 @@ pub async fn create_form(
 pub async fn update_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(code): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -85,7 +87,7 @@ pub async fn update_form(
     };
     match sites::update(&state.pool, &caller, &code, &update).await {
         Ok(site) => audited(redirect_with("/admin/sites", "saved", &site.code)),
-        Err(error) => audited(redirect_with("/admin/sites", "error", &error.to_string())),
+        Err(error) => audited(redirect_with("/admin/sites", "error", &refusal_text(&error, language))),
     }
 }
 

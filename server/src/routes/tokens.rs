@@ -15,7 +15,7 @@ use tower_sessions::Session;
 
 use super::extract::ApiJson;
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 /// The session key holding a token just created, until its page shows it.
@@ -51,6 +51,7 @@ pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Pat
 pub async fn create_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     session: Session,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -69,14 +70,19 @@ pub async fn create_form(
             }
             audited(redirect_with("/admin/tokens", "created", &id))
         }
-        Err(error) => audited(redirect_with("/admin/tokens", "error", &error.to_string())),
+        Err(error) => audited(redirect_with("/admin/tokens", "error", &refusal_text(&error, language))),
     }
 }
 
 /// `POST /admin/tokens/{id}/revoke` (the page's button).
-pub async fn revoke_form(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Response {
+pub async fn revoke_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    PageLanguage(language): PageLanguage,
+    Path(id): Path<String>,
+) -> Response {
     match tokens::revoke(&state.pool, &caller, &id).await {
         Ok(()) => audited(redirect_with("/admin/tokens", "revoked", &id)),
-        Err(error) => audited(redirect_with("/admin/tokens", "error", &error.to_string())),
+        Err(error) => audited(redirect_with("/admin/tokens", "error", &refusal_text(&error, language))),
     }
 }

@@ -20,7 +20,7 @@ use tower_sessions::Session;
 use super::extract::ApiJson;
 use crate::auth::password::{self, Password};
 use crate::error::ApiError;
-use crate::http::{audited, redirect_with};
+use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 /// A temporary password for `username` and its argon2id hash (off the async threads).
@@ -68,6 +68,7 @@ async fn show_once(session: &Session, issued: IssuedPassword, key: &str) -> Resp
 pub async fn create_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     session: Session,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -87,7 +88,7 @@ pub async fn create_form(
     };
     match created {
         Ok(issued) => show_once(&session, issued, "created").await,
-        Err(error) => audited(redirect_with("/admin/users", "error", &error.to_string())),
+        Err(error) => audited(redirect_with("/admin/users", "error", &refusal_text(&error, language))),
     }
 }
 
@@ -95,6 +96,7 @@ pub async fn create_form(
 pub async fn reset_password_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     session: Session,
     Path(username): Path<String>,
 ) -> Response {
@@ -106,7 +108,7 @@ pub async fn reset_password_form(
     };
     match reset {
         Ok(issued) => show_once(&session, issued, "reset").await,
-        Err(error) => audited(redirect_with("/admin/users", "error", &error.to_string())),
+        Err(error) => audited(redirect_with("/admin/users", "error", &refusal_text(&error, language))),
     }
 }
 
@@ -134,6 +136,7 @@ pub async fn end_sessions(
 pub async fn update_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(username): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
@@ -146,7 +149,7 @@ pub async fn update_form(
     };
     match admin::update_user(&state.pool, &caller, &username, &update).await {
         Ok(_) => audited(redirect_with("/admin/users", "saved", &username)),
-        Err(error) => audited(redirect_with("/admin/users", "error", &error.to_string())),
+        Err(error) => audited(redirect_with("/admin/users", "error", &refusal_text(&error, language))),
     }
 }
 
@@ -154,10 +157,11 @@ pub async fn update_form(
 pub async fn end_sessions_form(
     State(state): State<AppState>,
     caller: Caller,
+    PageLanguage(language): PageLanguage,
     Path(username): Path<String>,
 ) -> Response {
     match admin::end_sessions(&state.pool, &caller, &username).await {
         Ok(()) => audited(redirect_with("/admin/users", "ended", &username)),
-        Err(error) => audited(redirect_with("/admin/users", "error", &error.to_string())).into_response(),
+        Err(error) => audited(redirect_with("/admin/users", "error", &refusal_text(&error, language))).into_response(),
     }
 }

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::language::Labelled;
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
+use crate::said;
 
 /// Free text is kept short enough to read on the list.
 pub const MAX_TEXT: usize = 2000;
@@ -251,7 +253,27 @@ pub enum Refusal {
     #[error("your role may not `{event}`")]
     RoleMayNot { event: ChronicEventKind },
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: &'static str, message: Said },
+}
+
+impl Refusal {
+    fn invalid(field: &'static str, message: Said) -> Refusal {
+        Refusal::Invalid { field, message }
+    }
+
+    /// The refusal in both languages, as `Display` says it in English.
+    pub fn said(&self) -> Said {
+        match self {
+            Refusal::NotInThisState { event, status } => said!(
+                ("`{event}` is not possible while the finding is {}", status.label_en().to_lowercase()),
+                ("发现处于“{}”状态，不能执行“{}”", status.label_zh(), event.label_zh())
+            ),
+            Refusal::RoleMayNot { event } => {
+                said!(("your role may not `{event}`"), ("您的角色不能执行“{}”", event.label_zh()))
+            }
+            Refusal::Invalid { field, message } => message.with_field(field),
+        }
+    }
 }
 
 use ChronicStatus as S;
@@ -316,9 +338,10 @@ fn validate(event: &ChronicEvent, roles: &[Role]) -> Result<(), Refusal> {
                 return Err(Refusal::RoleMayNot { event: ChronicEventKind::Close });
             }
             if *reason == CloseReason::Other && note.is_none() {
-                return Err(Refusal::Invalid {
-                    field: "note", message: "say why when the reason is “Other”".into()
-                });
+                return Err(Refusal::invalid(
+                    "note",
+                    said!("say why when the reason is “Other”", "原因为“其他”时请说明"),
+                ));
             }
             optional("note", note.as_deref())
         }
@@ -329,7 +352,7 @@ fn validate(event: &ChronicEvent, roles: &[Role]) -> Result<(), Refusal> {
 
 fn required(field: &'static str, text: &str, max: usize) -> Result<(), Refusal> {
     if text.trim().is_empty() {
-        return Err(Refusal::Invalid { field, message: "required".into() });
+        return Err(Refusal::invalid(field, said!("required", "必填")));
     }
     within(field, text, max)
 }
@@ -340,10 +363,10 @@ fn optional(field: &'static str, text: Option<&str>) -> Result<(), Refusal> {
 
 fn within(field: &'static str, text: &str, max: usize) -> Result<(), Refusal> {
     if text.chars().count() > max {
-        return Err(Refusal::Invalid { field, message: format!("at most {max} characters") });
+        return Err(Refusal::invalid(field, Said::at_most_chars(max)));
     }
     if text.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(Refusal::Invalid { field, message: "control characters are not allowed".into() });
+        return Err(Refusal::invalid(field, said!("control characters are not allowed", "不允许包含控制字符")));
     }
     Ok(())
 }

@@ -64,14 +64,14 @@ pub const CORONARY_CALCIUM_MM3: (f64, f64) = (0.0, 1000.0);
 #[error("{field}: {message}")]
 pub struct RulesRefusal {
     pub field: &'static str,
-    pub message: String,
+    pub message: crate::domain::said::Said,
 }
 
 fn within(field: &'static str, value: f64, (low, high): (f64, f64)) -> Result<(), RulesRefusal> {
     if value.is_finite() && (low..=high).contains(&value) {
         Ok(())
     } else {
-        Err(RulesRefusal { field, message: format!("{low} to {high}") })
+        Err(RulesRefusal { field, message: crate::said!("{low} to {high}", "{low} 至 {high}") })
     }
 }
 
@@ -91,7 +91,7 @@ impl ChronicRules {
         if self.low_bone_density_l1_hu <= self.osteoporosis_l1_hu {
             return Err(RulesRefusal {
                 field: "low_bone_density_l1_hu",
-                message: "above the osteoporosis cut-off".into(),
+                message: crate::said!("above the osteoporosis cut-off", "须高于骨质疏松切点"),
             });
         }
         Ok(())

@@ -91,6 +91,8 @@ fn payloads_are_checked() {
     let coordinator = &[Role::Coordinator];
     let letter = |p: &str| ChronicEvent::SendLetter { physician: p.to_owned() };
     assert!(matches!(apply(S::New, &letter(""), coordinator), Err(Refusal::Invalid { field: "physician", .. })));
+    let refusal = apply(S::New, &letter(""), coordinator).expect_err("refused");
+    assert_eq!((refusal.said().en, refusal.said().zh), (refusal.to_string(), "physician：必填".to_owned()));
     assert!(matches!(
         apply(S::New, &letter(&"x".repeat(MAX_PHYSICIAN + 1)), coordinator),
         Err(Refusal::Invalid { field: "physician", .. })

@@ -6,8 +6,11 @@ use time::Date;
 
 use super::event::{EventKind, FindingEvent, MAX_SHORT_TEXT, MAX_TEXT, Outcome};
 use super::status::FindingStatus;
+use crate::domain::language::Labelled;
 use crate::domain::organs::Organ;
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
+use crate::said;
 
 use FindingStatus as S;
 
@@ -32,17 +35,39 @@ pub struct Facts<'a> {
 pub enum Refusal {
     #[error("`{event}` is not possible while the finding is {}", status.label().to_lowercase())]
     NotInThisState { event: EventKind, status: FindingStatus },
-    #[error("your role may not `{event}`{}", detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
-    RoleMayNot { event: EventKind, detail: Option<String> },
+    #[error("your role may not `{event}`{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    RoleMayNot { event: EventKind, detail: Option<Said> },
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: &'static str, message: Said },
     #[error("a patient is marked lost to follow-up only after {need} unsuccessful contact attempts; {have} recorded")]
     TooFewContactAttempts { have: u32, need: u32 },
 }
 
 impl Refusal {
-    fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Refusal::Invalid { field, message: message.into() }
+    fn invalid(field: &'static str, message: Said) -> Self {
+        Refusal::Invalid { field, message }
+    }
+
+    /// The refusal in both languages, as `Display` says it in English.
+    pub fn said(&self) -> Said {
+        match self {
+            Refusal::NotInThisState { event, status } => said!(
+                ("`{event}` is not possible while the finding is {}", status.label().to_lowercase()),
+                ("发现处于“{}”状态，不能执行“{}”", status.label_zh(), event.label_zh())
+            ),
+            Refusal::RoleMayNot { event, detail: None } => {
+                said!(("your role may not `{event}`"), ("您的角色不能执行“{}”", event.label_zh()))
+            }
+            Refusal::RoleMayNot { event, detail: Some(detail) } => said!(
+                ("your role may not `{event}` ({})", detail.en),
+                ("您的角色不能执行“{}”（{}）", event.label_zh(), detail.zh)
+            ),
+            Refusal::Invalid { field, message } => message.with_field(field),
+            Refusal::TooFewContactAttempts { have, need } => said!(
+                "a patient is marked lost to follow-up only after {need} unsuccessful contact attempts; {have} recorded",
+                "须有 {need} 次未成功的联系尝试才能标记为失访；目前记录了 {have} 次"
+            ),
+        }
     }
 }
 
@@ -138,11 +163,17 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
             if reason.needs_image_review() && !facts.roles.contains(&Role::Radiologist) {
                 return Err(Refusal::RoleMayNot {
                     event: EventKind::Dismiss,
-                    detail: Some(format!("“{}” is a radiologist's call", reason.label())),
+                    detail: Some(said!(
+                        ("“{}” is a radiologist's call", reason.label()),
+                        ("“{}”须由放射科医生判断", reason.label_zh())
+                    )),
                 });
             }
             if *reason == super::event::DismissReason::Other && note.is_none() {
-                return Err(Refusal::invalid("note", "say why when the reason is “Other”"));
+                return Err(Refusal::invalid(
+                    "note",
+                    said!("say why when the reason is “Other”", "原因为“其他”时请说明"),
+                ));
             }
             text("note", note.as_deref(), MAX_TEXT)
         }
@@ -150,11 +181,14 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
             if !modality.suits(facts.organ) {
                 return Err(Refusal::invalid(
                     "modality",
-                    format!("{} does not examine the {}", modality.label(), facts.organ.as_str()),
+                    said!(
+                        ("{} does not examine the {}", modality.label(), facts.organ.as_str()),
+                        ("{}不能检查{}", modality.label_zh(), facts.organ.label_zh())
+                    ),
                 ));
             }
             if *due_date < facts.today {
-                return Err(Refusal::invalid("due_date", "the due date is in the past"));
+                return Err(Refusal::invalid("due_date", said!("the due date is in the past", "截止日期已过")));
             }
             not_too_far("due_date", *due_date, facts.today)?;
             text("responsible", responsible.as_deref(), MAX_SHORT_TEXT)
@@ -167,15 +201,19 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
         FindingEvent::CompleteWorkup { summary } => text("summary", summary.as_deref(), MAX_TEXT),
         FindingEvent::RecordOutcome { outcome, confirmed_by, diagnosis, date } => {
             if *date > facts.today {
-                return Err(Refusal::invalid("date", "an outcome cannot be dated in the future"));
+                return Err(Refusal::invalid(
+                    "date",
+                    said!("an outcome cannot be dated in the future", "结局日期不能晚于今天"),
+                ));
             }
             not_before_detection("date", *date, facts)?;
             match (outcome, confirmed_by, diagnosis) {
-                (Outcome::ConfirmedMalignant, None, _) => {
-                    Err(Refusal::invalid("confirmed_by", "say whether pathology or imaging confirmed it"))
-                }
+                (Outcome::ConfirmedMalignant, None, _) => Err(Refusal::invalid(
+                    "confirmed_by",
+                    said!("say whether pathology or imaging confirmed it", "请说明是经病理还是影像确诊"),
+                )),
                 (Outcome::ConfirmedMalignant | Outcome::Benign, _, None) => {
-                    Err(Refusal::invalid("diagnosis", "record the diagnosis"))
+                    Err(Refusal::invalid("diagnosis", said!("record the diagnosis", "请填写诊断")))
                 }
                 _ => text("diagnosis", diagnosis.as_deref(), MAX_SHORT_TEXT),
             }
@@ -195,7 +233,10 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
         }
         FindingEvent::Reopen { reason } => {
             if reason.is_empty() {
-                return Err(Refusal::invalid("reason", "say why the finding is reopened"));
+                return Err(Refusal::invalid(
+                    "reason",
+                    said!("say why the finding is reopened", "请说明重新打开的原因"),
+                ));
             }
             text("reason", Some(reason), MAX_TEXT)
         }
@@ -204,16 +245,14 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
             if let Some(months) = months
                 && !(1..=super::event::MAX_SURVEILLANCE_MONTHS).contains(months)
             {
-                return Err(Refusal::invalid(
-                    "months",
-                    format!("1 to {} months", super::event::MAX_SURVEILLANCE_MONTHS),
-                ));
+                let max = super::event::MAX_SURVEILLANCE_MONTHS;
+                return Err(Refusal::invalid("months", said!("1 to {max} months", "1 至 {max} 个月")));
             }
             text("note", note.as_deref(), MAX_TEXT)
         }
         FindingEvent::AddNote { text: note } => {
             if note.is_empty() {
-                return Err(Refusal::invalid("text", "the note is empty"));
+                return Err(Refusal::invalid("text", said!("the note is empty", "备注为空")));
             }
             text("text", Some(note), MAX_TEXT)
         }
@@ -222,9 +261,9 @@ fn validate(event: &FindingEvent, facts: &Facts<'_>) -> Result<(), Refusal> {
 
 fn text(field: &'static str, value: Option<&str>, max: usize) -> Result<(), Refusal> {
     match value {
-        Some(v) if v.chars().count() > max => Err(Refusal::invalid(field, format!("at most {max} characters"))),
+        Some(v) if v.chars().count() > max => Err(Refusal::invalid(field, Said::at_most_chars(max))),
         Some(v) if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') => {
-            Err(Refusal::invalid(field, "contains control characters"))
+            Err(Refusal::invalid(field, said!("contains control characters", "含有控制字符")))
         }
         _ => Ok(()),
     }
@@ -232,14 +271,14 @@ fn text(field: &'static str, value: Option<&str>, max: usize) -> Result<(), Refu
 
 fn not_too_far(field: &'static str, date: Date, today: Date) -> Result<(), Refusal> {
     if (date - today).whole_days() > MAX_DAYS_AHEAD {
-        return Err(Refusal::invalid(field, "more than a year ahead"));
+        return Err(Refusal::invalid(field, said!("more than a year ahead", "超过一年以后")));
     }
     Ok(())
 }
 
 fn not_before_detection(field: &'static str, date: Date, facts: &Facts<'_>) -> Result<(), Refusal> {
     if date < facts.detected_on {
-        return Err(Refusal::invalid(field, "before the finding was detected"));
+        return Err(Refusal::invalid(field, said!("before the finding was detected", "早于发现的检出日期")));
     }
     Ok(())
 }

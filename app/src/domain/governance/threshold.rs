@@ -5,6 +5,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::said::Said;
+use crate::said;
+
 /// The longest reason kept for a threshold change.
 pub const MAX_REASON_CHARS: usize = 2000;
 
@@ -28,6 +31,24 @@ impl ThresholdRefusal {
             ThresholdRefusal::OutOfRange | ThresholdRefusal::Unchanged => "threshold",
             ThresholdRefusal::UnknownOutput { .. } => "output",
             ThresholdRefusal::Reason => "reason",
+        }
+    }
+
+    /// The message without its leading `field: ` (callers carry [`Self::field`] apart), in both
+    /// languages.
+    pub fn said(&self) -> Said {
+        match self {
+            ThresholdRefusal::OutOfRange => {
+                said!("a probability strictly between 0 and 1", "须为大于 0 且小于 1 的概率")
+            }
+            ThresholdRefusal::UnknownOutput { output, valid } => {
+                Said::not_one_of(said!("the model has no {output} output", "该模型没有“{output}”输出"), valid)
+            }
+            ThresholdRefusal::Unchanged => said!("it is already the operating threshold", "已是当前的工作阈值"),
+            ThresholdRefusal::Reason => said!(
+                "say why the threshold changes (1 to {MAX_REASON_CHARS} characters)",
+                "请说明修改阈值的原因（1 至 {MAX_REASON_CHARS} 个字符）"
+            ),
         }
     }
 }
@@ -138,6 +159,11 @@ mod tests {
         let unknown = check_change("kidney/RCC", &outputs(), 0.5, 0.4, None).expect_err("unknown");
         assert_eq!(unknown.field(), "output");
         assert_eq!(unknown.to_string(), "output: the model has no kidney/RCC output; valid: lung/Cancer, liver/HCC");
+        assert_eq!(unknown.said().with_field(unknown.field()).en, unknown.to_string());
+        assert_eq!(unknown.said().zh, "该模型没有“kidney/RCC”输出；可选值：lung/Cancer, liver/HCC");
+        for refusal in [ThresholdRefusal::OutOfRange, ThresholdRefusal::Unchanged, ThresholdRefusal::Reason] {
+            assert_eq!(refusal.said().with_field(refusal.field()).en, refusal.to_string());
+        }
     }
 
     proptest! {

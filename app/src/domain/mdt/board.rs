@@ -9,8 +9,11 @@ use serde::{Deserialize, Serialize};
 use time::Date;
 
 use super::treatment::Treatment;
+use crate::domain::language::Labelled;
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
 use crate::domain::staging::{self, Cancer, Edition, Histology, StagingError, Subsite};
+use crate::said;
 
 /// The longest reason, note or guideline reference accepted (characters).
 pub const MAX_TEXT: usize = 2000;
@@ -83,6 +86,16 @@ impl Action {
             Action::Measure => "measure",
         }
     }
+
+    /// The action as a refusal names it in Simplified Chinese.
+    fn name_zh(self) -> &'static str {
+        match self {
+            Action::Review => "讨论决议",
+            Action::Sign => "签署",
+            Action::RecordTreatment => "记录治疗",
+            Action::Measure => "测量",
+        }
+    }
 }
 
 impl std::fmt::Display for Action {
@@ -134,12 +147,29 @@ pub enum Refusal {
     #[error("you have already signed this version of the decision")]
     AlreadySigned,
     #[error("{field}: {message}")]
-    Invalid { field: &'static str, message: String },
+    Invalid { field: &'static str, message: Said },
 }
 
 impl Refusal {
-    fn invalid(field: &'static str, message: impl Into<String>) -> Refusal {
-        Refusal::Invalid { field, message: message.into() }
+    fn invalid(field: &'static str, message: Said) -> Refusal {
+        Refusal::Invalid { field, message }
+    }
+
+    /// The refusal in both languages, as `Display` says it in English.
+    pub fn said(&self) -> Said {
+        match self {
+            Refusal::NotInThisState { action, status } => said!(
+                ("`{action}` is not possible while the case is {}", status.as_str().replace('_', " ")),
+                ("病例处于“{}”状态，不能执行“{}”", status.label_zh(), action.name_zh())
+            ),
+            Refusal::RoleMayNot { action } => {
+                said!(("your role may not `{action}`"), ("您的角色不能执行“{}”", action.name_zh()))
+            }
+            Refusal::AlreadySigned => {
+                said!("you have already signed this version of the decision", "您已签署此版本的决议")
+            }
+            Refusal::Invalid { field, message } => message.with_field(field),
+        }
     }
 
     /// A stable code for the refusal (pages word it in the reader's language).
@@ -262,20 +292,24 @@ pub fn decide(
     let staged = staging::evaluate(&request).map_err(|e| staging_refusal(&e))?;
     if !Treatment::options_for(frame.cancer).contains(&review.recommendation) {
         let valid: Vec<&str> = Treatment::options_for(frame.cancer).iter().map(|t| t.as_str()).collect();
-        return Err(Refusal::invalid(
-            "recommendation",
-            format!("not an option for {}; valid: {}", frame.cancer, valid.join(", ")),
-        ));
+        let what = said!(("not an option for {}", frame.cancer), ("不是{}的可选治疗方案", frame.cancer.label_zh()));
+        return Err(Refusal::invalid("recommendation", Said::not_one_of(what, &valid)));
     }
     let note = optional_text("note", review.note.as_deref())?;
     let guideline_refs = optional_text("guideline_refs", review.guideline_refs.as_deref())?;
     let amendment_reason = optional_text("amendment_reason", review.amendment_reason.as_deref())?;
     match (status, &amendment_reason) {
         (CaseStatus::Decided, None) => {
-            return Err(Refusal::invalid("amendment_reason", "a signed decision changes only with a reason"));
+            return Err(Refusal::invalid(
+                "amendment_reason",
+                said!("a signed decision changes only with a reason", "修改已签署的决议须说明理由"),
+            ));
         }
         (CaseStatus::AwaitingReview, Some(_)) => {
-            return Err(Refusal::invalid("amendment_reason", "there is no decision to amend yet"));
+            return Err(Refusal::invalid(
+                "amendment_reason",
+                said!("there is no decision to amend yet", "尚无可修改的决议"),
+            ));
         }
         _ => {}
     }
@@ -295,7 +329,7 @@ pub fn decide(
 }
 
 fn staging_refusal(error: &StagingError) -> Refusal {
-    Refusal::invalid(error.field(), error.detail())
+    Refusal::invalid(error.field(), error.said())
 }
 
 /// The category a review settles on and the override's reason.
@@ -305,15 +339,27 @@ fn settle(
     review: &CategoryReview,
 ) -> Result<(String, Option<String>), Refusal> {
     match review {
-        CategoryReview::Accept(_) => proposed
-            .map(|p| (p.to_owned(), None))
-            .ok_or_else(|| Refusal::invalid(field, "the images did not decide this category; choose one and say why")),
+        CategoryReview::Accept(_) => proposed.map(|p| (p.to_owned(), None)).ok_or_else(|| {
+            Refusal::invalid(
+                field,
+                said!(
+                    "the images did not decide this category; choose one and say why",
+                    "影像未能确定此分类；请选择一个分类并说明理由"
+                ),
+            )
+        }),
         CategoryReview::Override { category, reason } => {
             if Some(category.as_str()) == proposed {
-                return Err(Refusal::invalid(field, "the override is the proposal itself; accept it instead"));
+                return Err(Refusal::invalid(
+                    field,
+                    said!(
+                        "the override is the proposal itself; accept it instead",
+                        "修改后的分类与建议相同；请直接接受建议"
+                    ),
+                ));
             }
             let reason = optional_text(field, Some(reason))?
-                .ok_or_else(|| Refusal::invalid(field, "an override needs a reason"))?;
+                .ok_or_else(|| Refusal::invalid(field, said!("an override needs a reason", "修改分类须说明理由")))?;
             Ok((category.clone(), Some(reason)))
         }
     }
@@ -323,7 +369,7 @@ fn settle(
 fn optional_text(field: &'static str, text: Option<&str>) -> Result<Option<String>, Refusal> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
     if text.chars().count() > MAX_TEXT {
-        return Err(Refusal::invalid(field, format!("at most {MAX_TEXT} characters")));
+        return Err(Refusal::invalid(field, Said::at_most_chars(MAX_TEXT)));
     }
     Ok(Some(text.to_owned()))
 }
@@ -371,17 +417,29 @@ pub fn record_treatment(
 ) -> Result<TreatmentStarted, Refusal> {
     permitted(status, Action::RecordTreatment, roles)?;
     if !Treatment::options_for(cancer).contains(&started.treatment) {
-        return Err(Refusal::invalid("treatment", format!("not a treatment of {cancer} here")));
+        return Err(Refusal::invalid(
+            "treatment",
+            said!(("not a treatment of {cancer} here"), ("不是此处{}的治疗方案", cancer.label_zh())),
+        ));
     }
     if started.started_on > today {
-        return Err(Refusal::invalid("started_on", "treatment that started cannot be in the future"));
+        return Err(Refusal::invalid(
+            "started_on",
+            said!("treatment that started cannot be in the future", "治疗开始日期不能晚于今天"),
+        ));
     }
     if started.started_on < opened_on {
-        return Err(Refusal::invalid("started_on", "before the case came to the board"));
+        return Err(Refusal::invalid(
+            "started_on",
+            said!("before the case came to the board", "早于病例提交多学科诊疗（MDT）的日期"),
+        ));
     }
     let deviation_reason = optional_text("deviation_reason", started.deviation_reason.as_deref())?;
     if started.treatment != recommended && deviation_reason.is_none() {
-        return Err(Refusal::invalid("deviation_reason", "treatment differs from the recommendation; say why"));
+        return Err(Refusal::invalid(
+            "deviation_reason",
+            said!("treatment differs from the recommendation; say why", "实际治疗与推荐方案不同；请说明原因"),
+        ));
     }
     Ok(TreatmentStarted { deviation_reason, ..started.clone() })
 }

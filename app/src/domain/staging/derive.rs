@@ -31,6 +31,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::{Cancer, Edition, StagingError, Subsite};
+use crate::domain::language::Labelled;
+use crate::domain::said::Said;
+use crate::said;
 
 /// A regional lymph node counts as involved on CT when its short axis is at least 10 mm: RECIST
 /// 1.1 calls such a node pathological (Schwartz LH et al., "Evaluation of lymph nodes with RECIST
@@ -671,17 +674,25 @@ pub struct DeriveRequest {
 impl DeriveInput {
     /// Parses the terms, refusing an unknown one with the valid list.
     pub fn parse(&self) -> Result<DeriveRequest, DeriveError> {
-        let cancer = Cancer::parse(&self.cancer)
-            .ok_or_else(|| unknown("cancer", "not a cancer staged here", Cancer::ALL.map(Cancer::as_str).to_vec()))?;
+        let cancer = Cancer::parse(&self.cancer).ok_or_else(|| {
+            let context = said!("not a cancer staged here", "不是此处分期的癌种");
+            unknown("cancer", context, Cancer::ALL.map(Cancer::as_str).to_vec())
+        })?;
         let edition = match &self.edition {
             None => Edition::default(),
-            Some(name) => Edition::parse(name)
-                .ok_or_else(|| unknown("edition", "not an edition", Edition::ALL.map(Edition::as_str).to_vec()))?,
+            Some(name) => Edition::parse(name).ok_or_else(|| {
+                unknown(
+                    "edition",
+                    said!("not an edition", "不是可用的分期版本"),
+                    Edition::ALL.map(Edition::as_str).to_vec(),
+                )
+            })?,
         };
         let subsite = match &self.subsite {
             None => None,
             Some(name) => Some(Subsite::parse(name).ok_or_else(|| {
-                unknown("subsite", "not a laryngeal subsite", Subsite::ALL.map(Subsite::as_str).to_vec())
+                let context = said!("not a laryngeal subsite", "不是喉的亚区");
+                unknown("subsite", context, Subsite::ALL.map(Subsite::as_str).to_vec())
             })?),
         };
         check_qualifiers(cancer, edition, subsite)?;
@@ -693,12 +704,12 @@ impl DeriveInput {
             return Err(DeriveError::NotUsed { field: "node_stations", cancer });
         }
         let node_stations = terms(&self.node_stations, &stations, Station::as_str)
-            .map_err(|valid| unknown("node_stations", &format!("not a lymph node station of {cancer}"), valid))?;
+            .map_err(|valid| unknown("node_stations", not_a_station(cancer), valid))?;
         let distant = match &self.distant {
             None => None,
             Some(names) => Some(
                 terms(names, &DistantSite::valid(cancer), DistantSite::as_str)
-                    .map_err(|valid| unknown("distant", &format!("not a distant site of {cancer}"), valid))?,
+                    .map_err(|valid| unknown("distant", not_a_distant_site(cancer), valid))?,
             ),
         };
         Ok(DeriveRequest {
@@ -735,17 +746,33 @@ fn terms<T: Copy>(names: &[String], valid: &[T], as_str: fn(T) -> &'static str) 
         .ok_or_else(|| valid.iter().copied().map(as_str).collect())
 }
 
-fn unknown(field: &'static str, context: &str, valid: Vec<&'static str>) -> DeriveError {
-    DeriveError::Unknown { field, context: context.to_owned(), valid }
+fn unknown(field: &'static str, context: Said, valid: Vec<&'static str>) -> DeriveError {
+    DeriveError::Unknown { field, context, valid }
+}
+
+fn not_a_station(cancer: Cancer) -> Said {
+    said!(("not a lymph node station of {cancer}"), ("不是{}的淋巴结分区", cancer.label_zh()))
+}
+
+fn not_a_distant_site(cancer: Cancer) -> Said {
+    said!(("not a distant site of {cancer}"), ("不是{}的远处转移部位", cancer.label_zh()))
 }
 
 fn descriptor_error(cancer: Cancer, subsite: Option<Subsite>, valid: Vec<&'static str>) -> DeriveError {
     match (cancer, subsite) {
         (Cancer::Larynx, None) => DeriveError::SubsiteRequired,
         (Cancer::Larynx, Some(s)) => {
-            unknown("descriptors", &format!("not a descriptor of {cancer} ({})", s.as_str()), valid)
+            let context = said!(
+                ("not a descriptor of {cancer} ({})", s.as_str()),
+                ("不是{}（{}）的描述项", cancer.label_zh(), s.as_str())
+            );
+            unknown("descriptors", context, valid)
         }
-        _ => unknown("descriptors", &format!("not a descriptor of {cancer}"), valid),
+        _ => unknown(
+            "descriptors",
+            said!(("not a descriptor of {cancer}"), ("不是{}的描述项", cancer.label_zh())),
+            valid,
+        ),
     }
 }
 
@@ -793,7 +820,7 @@ pub enum DeriveError {
     #[error(transparent)]
     Staging(#[from] StagingError),
     #[error("{field}: {context}; valid: {}", valid.join(", "))]
-    Unknown { field: &'static str, context: String, valid: Vec<&'static str> },
+    Unknown { field: &'static str, context: Said, valid: Vec<&'static str> },
     #[error(
         "subsite: laryngeal T descriptors are defined per subsite; one of supraglottic, glottic, subglottic is required"
     )]
@@ -803,10 +830,30 @@ pub enum DeriveError {
     #[error("{field}: must be a number of millimetres greater than 0 and at most 500")]
     Size { field: &'static str },
     #[error("{field}: {reason}")]
-    Inconsistent { field: &'static str, reason: &'static str },
+    Inconsistent { field: &'static str, reason: Said },
 }
 
 impl DeriveError {
+    /// The message without its leading `field: `, in both languages.
+    pub fn said(&self) -> Said {
+        match self {
+            DeriveError::Staging(e) => e.said(),
+            DeriveError::Unknown { context, valid, .. } => Said::not_one_of(context.clone(), valid),
+            DeriveError::SubsiteRequired => said!(
+                "laryngeal T descriptors are defined per subsite; one of supraglottic, glottic, subglottic is required",
+                "喉癌的 T 描述项按亚区定义；须为 supraglottic, glottic, subglottic 之一"
+            ),
+            DeriveError::NotUsed { cancer, .. } => {
+                said!(("not used to derive {cancer} categories"), ("不用于推导{}的分类", cancer.label_zh()))
+            }
+            DeriveError::Size { .. } => said!(
+                "must be a number of millimetres greater than 0 and at most 500",
+                "须为大于 0 且不超过 500 的毫米数"
+            ),
+            DeriveError::Inconsistent { reason, .. } => reason.clone(),
+        }
+    }
+
     /// The request field the error is about.
     pub fn field(&self) -> &'static str {
         match self {
@@ -894,12 +941,12 @@ fn check_terms(cancer: Cancer, subsite: Option<Subsite>, m: &Measurements) -> Re
     }
     if m.node_stations.iter().any(|s| !stations.contains(s)) {
         let valid = stations.iter().map(|s| s.as_str()).collect();
-        return Err(unknown("node_stations", &format!("not a lymph node station of {cancer}"), valid));
+        return Err(unknown("node_stations", not_a_station(cancer), valid));
     }
     let sites = DistantSite::valid(cancer);
     if m.distant.iter().flatten().any(|s| !sites.contains(s)) {
         let valid = sites.iter().map(|s| s.as_str()).collect();
-        return Err(unknown("distant", &format!("not a distant site of {cancer}"), valid));
+        return Err(unknown("distant", not_a_distant_site(cancer), valid));
     }
     Ok(())
 }
@@ -921,22 +968,33 @@ fn check_used(cancer: Cancer, m: &Measurements) -> Result<(), DeriveError> {
 fn check_counts(m: &Measurements) -> Result<(), DeriveError> {
     let inconsistent = |field, reason| Err(DeriveError::Inconsistent { field, reason });
     if m.tumor_count == Some(0) {
-        return inconsistent("tumor_count", "at least 1 when given");
+        return inconsistent("tumor_count", said!("at least 1 when given", "填写时至少为 1"));
     }
     let stations = BTreeSet::from_iter(m.node_stations.iter()).len();
     if let Some(nodes) = m.involved_nodes
         && (nodes as usize) < stations
     {
-        return inconsistent("involved_nodes", "fewer than the stations given as involved");
+        return inconsistent(
+            "involved_nodes",
+            said!("fewer than the stations given as involved", "少于所填受累淋巴结分区的数目"),
+        );
     }
     if m.involved_nodes == Some(0) && (m.largest_node_mm.is_some() || m.extranodal_extension == Some(true)) {
-        return inconsistent("involved_nodes", "0, yet a node size or extranodal extension is given");
+        return inconsistent(
+            "involved_nodes",
+            said!("0, yet a node size or extranodal extension is given", "为 0，但填写了淋巴结大小或包膜外侵犯"),
+        );
     }
     let extrathoracic = m.distant.iter().flatten().filter(|s| !s.intrathoracic()).collect::<BTreeSet<_>>().len();
     match (m.extrathoracic_lesions, &m.distant) {
-        (Some(_), None) => inconsistent("distant", "required with extrathoracic_lesions"),
+        (Some(_), None) => {
+            inconsistent("distant", said!("required with extrathoracic_lesions", "填写 extrathoracic_lesions 时必填"))
+        }
         (Some(lesions), Some(_)) if (lesions as usize) < extrathoracic || (lesions > 0) != (extrathoracic > 0) => {
-            inconsistent("extrathoracic_lesions", "does not match the extrathoracic sites given")
+            inconsistent(
+                "extrathoracic_lesions",
+                said!("does not match the extrathoracic sites given", "与所填胸外转移部位不符"),
+            )
         }
         _ => Ok(()),
     }
@@ -2081,8 +2139,10 @@ mod tests {
             let message = err.to_string();
             assert!(message.starts_with(&format!("{field}: ")), "{message}");
             assert!(message.contains(expected), "{message}");
+            assert_eq!(err.said().with_field(field).en, message, "said() speaks Display's English");
             for foreign in ["<script>", "Diaphragm", "one_vocal_cord"] {
                 assert!(!message.contains(foreign), "{message} echoes {foreign}");
+                assert!(!err.said().zh.contains(foreign), "{} echoes {foreign}", err.said().zh);
             }
         }
     }
@@ -2099,6 +2159,7 @@ mod tests {
         let err = derive(C::Stomach, Ajcc8, None, &station).expect_err("no stations for the stomach");
         assert_eq!(err, DeriveError::NotUsed { field: "node_stations", cancer: C::Stomach });
         assert_eq!(err.to_string(), "node_stations: not used to derive stomach categories");
+        assert_eq!(err.said().zh, "不用于推导胃癌的分类");
         let err = derive(C::Breast, Ajcc8, None, &station).expect_err("lung station for the breast");
         assert!(
             err.to_string()
@@ -2131,6 +2192,7 @@ mod tests {
         assert_eq!(err.field(), "subsite");
         let err = derive(C::Kidney, Ajcc9, None, &Measurements::default()).expect_err("edition");
         assert_eq!(err.to_string(), "edition: kidney is staged here in ajcc8");
+        assert_eq!(err.said().zh, "此处肾癌按 ajcc8 分期");
         // Derivation needs no histology, so the esophagus derives without one.
         assert!(derive(C::Esophagus, Ajcc8, None, &Measurements::default()).is_ok());
     }
@@ -2144,6 +2206,7 @@ mod tests {
                 err.to_string(),
                 "tumor_size_mm: must be a number of millimetres greater than 0 and at most 500"
             );
+            assert_eq!(err.said().with_field("tumor_size_mm").en, err.to_string());
             let node = Measurements { involved_nodes: Some(1), largest_node_mm: Some(bad), ..Measurements::default() };
             let err = derive(C::Larynx, Ajcc8, None, &node).expect_err("bad node size");
             assert_eq!(err.field(), "largest_node_mm", "{bad}");
@@ -2194,6 +2257,7 @@ mod tests {
             let cancer = if *field == "tumor_count" { C::Liver } else { C::Lung };
             let err = derive(cancer, Ajcc8, None, m).expect_err(field);
             assert_eq!(err.field(), *field, "{m:?}");
+            assert_eq!(err.said().with_field(field).en, err.to_string());
         }
         let m = Measurements { involved_nodes: Some(0), extranodal_extension: Some(true), ..Measurements::default() };
         assert_eq!(derive(C::Larynx, Ajcc8, None, &m).expect_err("ene").field(), "involved_nodes");

@@ -25,7 +25,10 @@ mod grid;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::language::Labelled;
 use crate::domain::organs::Organ;
+use crate::domain::said::Said;
+use crate::said;
 
 /// The cancers the tumour board stages. Screening raises the first eight; larynx (and other head
 /// and neck cancers) come to the board from ENT.
@@ -274,6 +277,33 @@ impl StagingError {
         }
     }
 
+    /// The message without its leading `field: ` ([`Self::detail`]), in both languages.
+    pub fn said(&self) -> Said {
+        match self {
+            StagingError::EditionNotAvailable { cancer, available } => {
+                let editions = list(available.iter().map(|e| e.as_str()));
+                said!(("{cancer} is staged here in {editions}"), ("此处{}按 {editions} 分期", cancer.label_zh()))
+            }
+            StagingError::HistologyRequired { cancer } => said!(
+                ("{cancer} stage groups depend on histology; one of squamous, adenocarcinoma is required"),
+                ("{}的分期取决于组织学类型；须为 squamous, adenocarcinoma 之一", cancer.label_zh())
+            ),
+            StagingError::HistologyNotUsed { .. } => {
+                said!("only esophageal cancer is staged by histology here", "此处仅食管癌按组织学类型分期")
+            }
+            StagingError::SubsiteNotUsed { .. } => {
+                said!("only laryngeal cancer has subsites here", "此处仅喉癌区分亚区")
+            }
+            StagingError::InvalidCategory { cancer, edition, valid, .. } => Said::not_one_of(
+                said!(
+                    ("not a category of {cancer} in {}", edition.as_str()),
+                    ("不是 {} 中{}的分类", edition.as_str(), cancer.label_zh())
+                ),
+                valid,
+            ),
+        }
+    }
+
     /// The request field the error is about.
     pub fn field(&self) -> &'static str {
         match self {
@@ -431,6 +461,8 @@ mod tests {
             assert_eq!(err.field(), "t");
             let message = err.to_string();
             assert!(message.contains("valid: TX, T0, Tis"), "{message}");
+            assert_eq!(err.said().en, err.detail());
+            assert!(err.said().zh.starts_with("不是 ajcc8 中肺癌的分类；可选值：TX, T0, Tis"), "{}", err.said().zh);
             for foreign in ["<script>", "cT2a", "T2A", "t2a"] {
                 assert!(!message.contains(foreign), "{message} echoes {foreign}");
             }
@@ -481,6 +513,7 @@ mod tests {
         kidney.edition = Edition::Ajcc9;
         assert_eq!(evaluate(&kidney).expect_err("refused").to_string(), "edition: kidney is staged here in ajcc8");
         assert_eq!(evaluate(&kidney).expect_err("refused").detail(), "kidney is staged here in ajcc8");
+        assert_eq!(evaluate(&kidney).expect_err("refused").said().zh, "此处肾癌按 ajcc8 分期");
     }
 
     #[test]

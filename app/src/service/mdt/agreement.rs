@@ -7,9 +7,11 @@ use sqlx::PgPool;
 
 use super::cancer_of;
 use crate::domain::mdt::agreement::agreement;
+use crate::domain::said::Said;
 use crate::domain::staging::{Cancer, rank};
 use crate::format;
 use crate::model::mdt::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 /// The categories compared, in the order the page shows them.
@@ -47,15 +49,13 @@ pub async fn report(pool: &PgPool, caller: &Caller, params: &AgreementParams) ->
     let cancer = match params.cancer.as_deref().filter(|c| !c.is_empty()) {
         Some(name) => Some(Cancer::parse(name).ok_or_else(|| {
             let valid: Vec<&str> = Cancer::ALL.iter().map(|c| c.as_str()).collect();
-            ServiceError::invalid("cancer", format!("valid: {}", valid.join(", ")))
+            ServiceError::invalid("cancer", Said::one_of(&valid))
         })?),
         None => None,
     };
     let day = |field: &str, text: &Option<String>| -> Result<Option<time::Date>, ServiceError> {
         match text.as_deref().filter(|t| !t.is_empty()) {
-            Some(t) => {
-                format::parse_date(t).map(Some).ok_or_else(|| ServiceError::invalid(field, "a date as YYYY-MM-DD"))
-            }
+            Some(t) => format::parse_date(t).map(Some).ok_or_else(|| ServiceError::invalid(field, Said::date())),
             None => Ok(None),
         }
     };
@@ -64,7 +64,7 @@ pub async fn report(pool: &PgPool, caller: &Caller, params: &AgreementParams) ->
     if let (Some(from), Some(to)) = (from, to)
         && from > to
     {
-        return Err(ServiceError::invalid("to", "the period ends before it starts"));
+        return Err(ServiceError::invalid("to", said!("the period ends before it starts", "结束日期早于开始日期")));
     }
     let start = from.map(|d| d.midnight().assume_utc());
     let end = to.and_then(|d| d.next_day()).map(|d| d.midnight().assume_utc());

@@ -8,9 +8,11 @@ use super::{BoardSettings, cancer_of, edition_of, histology_of, list_item, patie
 use crate::domain::mdt::board::{self, Action, OPEN_CASE_ROLES};
 use crate::domain::mdt::{CaseStatus, Treatment};
 use crate::domain::roles::Role;
+use crate::domain::said::Said;
 use crate::domain::staging::{self, Cancer, Histology, Subsite};
 use crate::format;
 use crate::model::mdt::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 /// A page of cases within the caller's sites: `status` is one case status, `cancer` one cancer.
@@ -23,11 +25,11 @@ pub async fn list(
 ) -> Result<CaseList, ServiceError> {
     if status.is_some_and(|s| CaseStatus::parse(s).is_none()) {
         let valid: Vec<&str> = CaseStatus::ALL.iter().map(|s| s.as_str()).collect();
-        return Err(ServiceError::invalid("status", format!("not a case status; valid: {}", valid.join(", "))));
+        let what = said!("not a case status", "不是病例状态");
+        return Err(ServiceError::invalid("status", Said::not_one_of(what, &valid)));
     }
     if cancer.is_some_and(|c| Cancer::parse(c).is_none()) {
-        let valid: Vec<&str> = Cancer::ALL.iter().map(|c| c.as_str()).collect();
-        return Err(ServiceError::invalid("cancer", format!("not a cancer staged here; valid: {}", valid.join(", "))));
+        return Err(unknown_cancer());
     }
     let scope = caller.user.site_scope();
     let filter = CaseFilter {
@@ -177,30 +179,29 @@ pub async fn open(pool: &PgPool, caller: &Caller, request: &NewCaseRequest) -> R
     if !caller.user.has_any_role(OPEN_CASE_ROLES) {
         return Err(ServiceError::Forbidden);
     }
-    let cancer = Cancer::parse(&request.cancer).ok_or_else(|| {
-        let valid: Vec<&str> = Cancer::ALL.iter().map(|c| c.as_str()).collect();
-        ServiceError::invalid("cancer", format!("not a cancer staged here; valid: {}", valid.join(", ")))
-    })?;
+    let cancer = Cancer::parse(&request.cancer).ok_or_else(unknown_cancer)?;
     let histology = request
         .histology
         .as_deref()
         .map(|h| {
-            Histology::parse(h).ok_or_else(|| ServiceError::invalid("histology", "valid: squamous, adenocarcinoma"))
+            Histology::parse(h)
+                .ok_or_else(|| ServiceError::invalid("histology", Said::one_of(&["squamous", "adenocarcinoma"])))
         })
         .transpose()?;
     let subsite = request
         .subsite
         .as_deref()
         .map(|s| {
-            Subsite::parse(s)
-                .ok_or_else(|| ServiceError::invalid("subsite", "valid: supraglottic, glottic, subglottic"))
+            Subsite::parse(s).ok_or_else(|| {
+                ServiceError::invalid("subsite", Said::one_of(&["supraglottic", "glottic", "subglottic"]))
+            })
         })
         .transpose()?;
     // The frame must be one the tables know (histology only for esophagus, subsite only for larynx).
     if let Err(error) =
         staging::table(cancer, staging::Edition::Ajcc8, histology.or(default_histology(cancer)), subsite)
     {
-        return Err(ServiceError::invalid(error.field(), error.detail()));
+        return Err(ServiceError::invalid(error.field(), error.said()));
     }
     let diagnosis = bounded_text("diagnosis", request.diagnosis.as_deref())?;
     let referral_note = bounded_text("referral_note", request.referral_note.as_deref())?;
@@ -208,20 +209,27 @@ pub async fn open(pool: &PgPool, caller: &Caller, request: &NewCaseRequest) -> R
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     let scope = caller.user.site_scope();
     let patient = match (&request.study_uid, request.patient) {
-        (Some(study_uid), _) => elysium_db::patients::of_study(&mut tx, study_uid, scope.as_deref())
-            .await?
-            .ok_or_else(|| ServiceError::invalid("study_uid", "no such study at your sites"))?,
-        (None, Some(patient)) => elysium_db::patients::get_within(&mut tx, patient, scope.as_deref())
-            .await?
-            .ok_or_else(|| ServiceError::invalid("patient", "no such patient at your sites"))?,
-        (None, None) => return Err(ServiceError::invalid("patient", "name the patient or one of their studies")),
+        (Some(study_uid), _) => {
+            elysium_db::patients::of_study(&mut tx, study_uid, scope.as_deref()).await?.ok_or_else(|| {
+                ServiceError::invalid("study_uid", said!("no such study at your sites", "您的站点中没有该检查"))
+            })?
+        }
+        (None, Some(patient)) => {
+            elysium_db::patients::get_within(&mut tx, patient, scope.as_deref()).await?.ok_or_else(|| {
+                ServiceError::invalid("patient", said!("no such patient at your sites", "您的站点中没有该患者"))
+            })?
+        }
+        (None, None) => {
+            return Err(ServiceError::invalid(
+                "patient",
+                said!("name the patient or one of their studies", "请指定患者或其某次检查"),
+            ));
+        }
     };
     let series_ref = match &request.series_uid {
-        Some(uid) => Some(
-            elysium_db::images::series_of_patient(&mut tx, uid, patient.id)
-                .await?
-                .ok_or_else(|| ServiceError::invalid("series_uid", "no such series of this patient"))?,
-        ),
+        Some(uid) => Some(elysium_db::images::series_of_patient(&mut tx, uid, patient.id).await?.ok_or_else(|| {
+            ServiceError::invalid("series_uid", said!("no such series of this patient", "该患者没有此序列"))
+        })?),
         None => None,
     };
     let new = db::NewDirectCase {
@@ -249,6 +257,12 @@ pub async fn open(pool: &PgPool, caller: &Caller, request: &NewCaseRequest) -> R
     Ok(CaseWritten { id, status: status_of(&case.status)?, version: case.version })
 }
 
+/// An unknown cancer, with the ones staged here.
+fn unknown_cancer() -> ServiceError {
+    let valid: Vec<&str> = Cancer::ALL.iter().map(|c| c.as_str()).collect();
+    ServiceError::invalid("cancer", Said::not_one_of(said!("not a cancer staged here", "不是此处分期的癌种"), &valid))
+}
+
 /// Esophageal cases are opened before pathology names the histology; the frame check uses
 /// squamous cell carcinoma (the commoner) only to validate the other fields.
 fn default_histology(cancer: Cancer) -> Option<Histology> {
@@ -258,7 +272,7 @@ fn default_histology(cancer: Cancer) -> Option<Histology> {
 pub(crate) fn bounded_text(field: &str, text: Option<&str>) -> Result<Option<String>, ServiceError> {
     let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else { return Ok(None) };
     if text.chars().count() > board::MAX_TEXT {
-        return Err(ServiceError::invalid(field, format!("at most {} characters", board::MAX_TEXT)));
+        return Err(ServiceError::invalid(field, Said::at_most_chars(board::MAX_TEXT)));
     }
     Ok(Some(text.to_owned()))
 }

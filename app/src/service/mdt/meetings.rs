@@ -8,8 +8,10 @@ use time::OffsetDateTime;
 
 use super::{is_upcoming, list_item};
 use crate::domain::mdt::board::AGENDA_ROLES;
+use crate::domain::said::Said;
 use crate::format;
 use crate::model::mdt::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 /// The most cases one meeting's agenda holds.
@@ -46,7 +48,7 @@ pub async fn list(pool: &PgPool, caller: &Caller, when: Option<&str>) -> Result<
         None | Some("all") => None,
         Some("upcoming") => Some(true),
         Some("past") => Some(false),
-        Some(_) => return Err(ServiceError::invalid("when", "valid: upcoming, past, all")),
+        Some(_) => return Err(ServiceError::invalid("when", Said::one_of(&["upcoming", "past", "all"]))),
     };
     Ok(MeetingList { items: list_rows(pool, caller, upcoming, 200).await? })
 }
@@ -84,10 +86,14 @@ pub async fn create(pool: &PgPool, caller: &Caller, request: &NewMeetingRequest)
     }
     let title = request.title.trim();
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(ServiceError::invalid("title", "between 1 and 200 characters"));
+        return Err(ServiceError::invalid("title", said!("between 1 and 200 characters", "1 至 200 个字符")));
     }
-    let starts_at = parse_start(&request.starts_at)
-        .ok_or_else(|| ServiceError::invalid("starts_at", "a time as RFC 3339 or YYYY-MM-DDTHH:MM (UTC)"))?;
+    let starts_at = parse_start(&request.starts_at).ok_or_else(|| {
+        ServiceError::invalid(
+            "starts_at",
+            said!("a time as RFC 3339 or YYYY-MM-DDTHH:MM (UTC)", "时间，格式为 RFC 3339 或 YYYY-MM-DDTHH:MM（UTC）"),
+        )
+    })?;
     let site = match request.site.as_deref() {
         Some(code) => Some(
             caller
@@ -96,11 +102,16 @@ pub async fn create(pool: &PgPool, caller: &Caller, request: &NewMeetingRequest)
                 .iter()
                 .find(|s| s.code == code)
                 .map(|s| s.id)
-                .ok_or_else(|| ServiceError::invalid("site", "not one of your sites"))?,
+                .ok_or_else(|| ServiceError::invalid("site", said!("not one of your sites", "不是您的站点")))?,
         ),
         None => match caller.user.sites.as_slice() {
             [only] => Some(only.id),
-            _ => return Err(ServiceError::invalid("site", "you work at several sites; name one")),
+            _ => {
+                return Err(ServiceError::invalid(
+                    "site",
+                    said!("you work at several sites; name one", "您在多个站点工作；请指定一个"),
+                ));
+            }
         },
     };
     let mut tx = pool.begin().await.map_err(DbError::from)?;
@@ -108,17 +119,15 @@ pub async fn create(pool: &PgPool, caller: &Caller, request: &NewMeetingRequest)
         Some(username) => Some(
             elysium_db::users::active_id(&mut tx, username)
                 .await?
-                .ok_or_else(|| ServiceError::invalid("chair", "no such active user"))?,
+                .ok_or_else(|| ServiceError::invalid("chair", said!("no such active user", "没有此在职用户")))?,
         ),
         None => Some(caller.user.id),
     };
     let mut attendees = Vec::new();
     for username in &request.attendees {
-        attendees.push(
-            elysium_db::users::active_id(&mut tx, username)
-                .await?
-                .ok_or_else(|| ServiceError::invalid("attendees", "each must be an active user"))?,
-        );
+        attendees.push(elysium_db::users::active_id(&mut tx, username).await?.ok_or_else(|| {
+            ServiceError::invalid("attendees", said!("each must be an active user", "每位均须为在职用户"))
+        })?);
     }
     let id = db::insert_meeting(&mut tx, site, title, starts_at, chair, &attendees, Some(caller.user.id)).await?;
     caller
@@ -153,16 +162,24 @@ pub async fn add_case(pool: &PgPool, caller: &Caller, meeting_id: i64, case_id: 
     let meeting = db::get_meeting(&mut tx, meeting_id, scope.as_deref()).await?.ok_or(ServiceError::NotFound)?;
     let case = db::get_case(&mut tx, case_id, scope.as_deref(), false)
         .await?
-        .ok_or_else(|| ServiceError::invalid("case", "no such case at your sites"))?;
+        .ok_or_else(|| ServiceError::invalid("case", said!("no such case at your sites", "您的站点中没有该病例")))?;
     if meeting.site_id.is_some() && case.site_id != meeting.site_id {
-        return Err(ServiceError::invalid("case", "the case belongs to another site's board"));
+        return Err(ServiceError::invalid(
+            "case",
+            said!("the case belongs to another site's board", "该病例属于其他站点的多学科诊疗（MDT）"),
+        ));
     }
     if meeting.case_count as usize >= MAX_AGENDA {
-        return Err(ServiceError::invalid("case", format!("an agenda holds at most {MAX_AGENDA} cases")));
+        return Err(ServiceError::invalid(
+            "case",
+            said!("an agenda holds at most {MAX_AGENDA} cases", "一次议程最多 {MAX_AGENDA} 个病例"),
+        ));
     }
     let position =
         db::add_to_agenda(&mut tx, meeting_id, case_id, Some(caller.user.id)).await.map_err(|e| match e {
-            DbError::AlreadyExists(_) => ServiceError::Conflict("the case is already on this agenda".into()),
+            DbError::AlreadyExists(_) => {
+                ServiceError::Conflict(said!("the case is already on this agenda", "该病例已在此议程中"))
+            }
             other => other.into(),
         })?;
     caller

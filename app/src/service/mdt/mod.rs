@@ -12,11 +12,13 @@ pub mod review;
 use elysium_db::mdt::{CaseListRow, CaseRow};
 use time::OffsetDateTime;
 
+use crate::domain::language::Labelled;
 use crate::domain::mdt::CaseStatus;
 use crate::domain::mdt::board::DEFAULT_QUORUM;
 use crate::domain::staging::{Cancer, Edition, Histology, Subsite};
 use crate::format;
 use crate::model::mdt::{CaseListItem, DecisionBrief, MeetingRef, PatientBrief, Tnm};
+use crate::said;
 use crate::service::ServiceError;
 
 /// The board's settings (from the server's configuration).
@@ -118,9 +120,13 @@ pub(crate) fn is_upcoming(starts_at: OffsetDateTime, now: OffsetDateTime) -> boo
 
 /// The refusal of a write whose version is stale.
 pub(crate) fn stale(current: &CaseRow) -> ServiceError {
-    ServiceError::Conflict(format!(
-        "the case was changed by someone else since you loaded it (it is now {} at version {}); reload it and try again",
-        current.status.replace('_', " "),
-        current.version
+    let (en, version) = (current.status.replace('_', " "), current.version);
+    let zh: &str = match CaseStatus::parse(&current.status) {
+        Some(status) => status.label_zh(),
+        None => &current.status,
+    };
+    ServiceError::Conflict(said!(
+        "the case was changed by someone else since you loaded it (it is now {en} at version {version}); reload it and try again",
+        "此病例在您打开后已被他人修改（现为“{zh}”，版本 {version}）；请重新加载后再试"
     ))
 }

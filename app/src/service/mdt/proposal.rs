@@ -10,10 +10,12 @@ use uuid::Uuid;
 
 use super::{cancer_of, edition_of, histology_of, stale, status_of, subsite_of};
 use crate::domain::mdt::board::{self, Action};
+use crate::domain::said::Said;
 use crate::domain::staging::derive::{self, DeriveInput, Descriptor, DistantSite, NODE_SHORT_AXIS_MM, Station};
 use crate::domain::staging::{self, Cancer};
 use crate::format;
 use crate::model::mdt::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 /// The measurement kinds, as stored.
@@ -236,47 +238,53 @@ pub fn check_measurement(
     let kind = KINDS
         .into_iter()
         .find(|k| *k == request.kind)
-        .ok_or_else(|| ServiceError::invalid("kind", format!("valid: {}", KINDS.join(", "))))?;
+        .ok_or_else(|| ServiceError::invalid("kind", Said::one_of(&KINDS)))?;
     let size_mm = match request.size_mm {
         Some(s) if s.is_finite() && s > 0.0 && s <= derive::MAX_SIZE_MM => Some(s),
         Some(_) => {
-            return Err(ServiceError::invalid("size_mm", "a number of millimetres greater than 0 and at most 500"));
+            return Err(ServiceError::invalid(
+                "size_mm",
+                said!("a number of millimetres greater than 0 and at most 500", "大于 0 且不超过 500 的毫米数"),
+            ));
         }
-        None if kind != "invasion" => return Err(ServiceError::invalid("size_mm", "the size measured is required")),
+        None if kind != "invasion" => {
+            return Err(ServiceError::invalid("size_mm", said!("the size measured is required", "须填写测量的大小")));
+        }
         None => None,
     };
     let location = request.location.as_deref().map(str::trim).filter(|l| !l.is_empty());
-    let listed = |valid: Vec<&'static str>, what: &str| -> Result<Option<String>, ServiceError> {
+    let listed = |valid: Vec<&'static str>, what: Said| -> Result<Option<String>, ServiceError> {
         match location {
             Some(l) if valid.contains(&l) => Ok(Some(l.to_owned())),
-            _ => Err(ServiceError::invalid("location", format!("{what}; valid: {}", valid.join(", ")))),
+            _ => Err(ServiceError::invalid("location", Said::not_one_of(what, &valid))),
         }
     };
     let location = match kind {
         "invasion" => listed(
             Descriptor::valid(cancer, subsite).into_iter().map(Descriptor::as_str).collect(),
-            "the structure invaded",
+            said!("the structure invaded", "受侵犯的结构"),
         )?,
-        "distant" => {
-            listed(DistantSite::valid(cancer).into_iter().map(DistantSite::as_str).collect(), "where the lesion is")?
-        }
-        "node" if !Station::valid(cancer).is_empty() => {
-            listed(Station::valid(cancer).into_iter().map(Station::as_str).collect(), "the node's station")?
-        }
+        "distant" => listed(
+            DistantSite::valid(cancer).into_iter().map(DistantSite::as_str).collect(),
+            said!("where the lesion is", "病灶所在部位"),
+        )?,
+        "node" if !Station::valid(cancer).is_empty() => listed(
+            Station::valid(cancer).into_iter().map(Station::as_str).collect(),
+            said!("the node's station", "淋巴结所在分区"),
+        )?,
         _ => match location {
             Some(l) if l.chars().count() <= 64 => Some(l.to_owned()),
-            Some(_) => return Err(ServiceError::invalid("location", "at most 64 characters")),
+            Some(_) => return Err(ServiceError::invalid("location", Said::at_most_chars(64))),
             None => None,
         },
     };
     let side = match request.side.as_deref().filter(|s| !s.is_empty()) {
         None => None,
-        Some(s) => Some(
-            ["ipsilateral", "contralateral", "midline"]
-                .into_iter()
-                .find(|v| *v == s)
-                .ok_or_else(|| ServiceError::invalid("side", "valid: ipsilateral, contralateral, midline"))?,
-        ),
+        Some(s) => {
+            Some(["ipsilateral", "contralateral", "midline"].into_iter().find(|v| *v == s).ok_or_else(|| {
+                ServiceError::invalid("side", Said::one_of(&["ipsilateral", "contralateral", "midline"]))
+            })?)
+        }
     };
     Ok(CheckedMeasurement { kind, size_mm, location, side })
 }
@@ -299,23 +307,35 @@ pub async fn measure(
     let cancer = cancer_of(&row.cancer)?;
     let checked = check_measurement(cancer, subsite_of(row.subsite.as_deref())?, request)?;
     if request.slice_index < 0 {
-        return Err(ServiceError::invalid("slice_index", "a slice of the case's series (0 or more)"));
+        return Err(ServiceError::invalid(
+            "slice_index",
+            said!("a slice of the case's series (0 or more)", "病例序列中的层面（0 或以上）"),
+        ));
     }
     if let Some(position) = &request.position_mm
         && position.iter().any(|c| !c.is_finite())
     {
-        return Err(ServiceError::invalid("position_mm", "three finite coordinates in mm"));
+        return Err(ServiceError::invalid(
+            "position_mm",
+            said!("three finite coordinates in mm", "三个有限的坐标值（毫米）"),
+        ));
     }
     let existing = db::measurements(&mut tx, id).await?;
     if let Some(corrected) = request.corrects {
         let Some(old) = existing.iter().find(|m| m.id == corrected) else {
-            return Err(ServiceError::invalid("corrects", "not a measurement of this case"));
+            return Err(ServiceError::invalid("corrects", said!("not a measurement of this case", "不是此病例的测量")));
         };
         if existing.iter().any(|m| m.corrects == Some(corrected)) {
-            return Err(ServiceError::Conflict("that measurement was already corrected; correct the newer one".into()));
+            return Err(ServiceError::Conflict(said!(
+                "that measurement was already corrected; correct the newer one",
+                "该测量已被更正；请更正较新的一条"
+            )));
         }
         if old.kind != checked.kind {
-            return Err(ServiceError::invalid("corrects", "a correction keeps the kind of what it corrects"));
+            return Err(ServiceError::invalid(
+                "corrects",
+                said!("a correction keeps the kind of what it corrects", "更正须与被更正的测量类型相同"),
+            ));
         }
     }
     let note = super::cases::bounded_text("note", request.note.as_deref())?;

@@ -7,11 +7,14 @@ use elysium_db::mdt::{self as db, CaseRow, DecisionRow, ProposalRow};
 use sqlx::{PgConnection, PgPool};
 
 use super::{BoardSettings, cancer_of, edition_of, histology_of, stale, status_of, subsite_of};
+use crate::domain::language::Labelled;
 use crate::domain::mdt::board::{self, Frame, Proposed, Review, SignFacts, TreatmentStarted};
 use crate::domain::mdt::{CaseStatus, Refusal, Treatment};
+use crate::domain::said::Said;
 use crate::domain::staging::{Histology, Subsite};
 use crate::format;
 use crate::model::mdt::*;
+use crate::said;
 use crate::service::{Caller, ServiceError};
 
 impl From<Refusal> for ServiceError {
@@ -19,9 +22,7 @@ impl From<Refusal> for ServiceError {
         match refusal {
             Refusal::RoleMayNot { .. } => ServiceError::Forbidden,
             Refusal::Invalid { field, message } => ServiceError::invalid(field, message),
-            other @ (Refusal::NotInThisState { .. } | Refusal::AlreadySigned) => {
-                ServiceError::Conflict(other.to_string())
-            }
+            other @ (Refusal::NotInThisState { .. } | Refusal::AlreadySigned) => ServiceError::Conflict(other.said()),
         }
     }
 }
@@ -82,21 +83,22 @@ async fn review_in_transaction(
     let cancer = cancer_of(&row.cancer)?;
     let histology = match request.histology.as_deref() {
         Some(h) => Some(
-            Histology::parse(h).ok_or_else(|| ServiceError::invalid("histology", "valid: squamous, adenocarcinoma"))?,
+            Histology::parse(h)
+                .ok_or_else(|| ServiceError::invalid("histology", Said::one_of(&["squamous", "adenocarcinoma"])))?,
         ),
         None => histology_of(row.histology.as_deref())?,
     };
     let subsite = match request.subsite.as_deref() {
-        Some(s) => Some(
-            Subsite::parse(s)
-                .ok_or_else(|| ServiceError::invalid("subsite", "valid: supraglottic, glottic, subglottic"))?,
-        ),
+        Some(s) => Some(Subsite::parse(s).ok_or_else(|| {
+            ServiceError::invalid("subsite", Said::one_of(&["supraglottic", "glottic", "subglottic"]))
+        })?),
         None => subsite_of(row.subsite.as_deref())?,
     };
     let frame = Frame { cancer, edition: edition_of(&row.edition)?, histology, subsite };
     let recommendation = Treatment::parse(&request.recommendation).ok_or_else(|| {
         let valid: Vec<&str> = Treatment::options_for(cancer).iter().map(|t| t.as_str()).collect();
-        ServiceError::invalid("recommendation", format!("not an option for {cancer}; valid: {}", valid.join(", ")))
+        let what = said!(("not an option for {cancer}"), ("不是{}的可选治疗方案", cancer.label_zh()));
+        ServiceError::invalid("recommendation", Said::not_one_of(what, &valid))
     })?;
     let proposals = db::proposals(&mut tx, id).await?;
     let latest = proposals.first();
@@ -205,7 +207,8 @@ async fn sign_in_transaction(
         quorum: settings.quorum,
     };
     let next = board::sign(&facts)?;
-    let decision = current.ok_or_else(|| ServiceError::Conflict("there is no decision to sign".into()))?;
+    let decision =
+        current.ok_or_else(|| ServiceError::Conflict(said!("there is no decision to sign", "尚无可签署的决议")))?;
     db::insert_signature(&mut tx, decision.id, caller.user.id).await?;
     let version =
         db::update_case(&mut tx, id, row.version, next.as_str(), row.histology.as_deref(), row.subsite.as_deref())
@@ -253,10 +256,10 @@ async fn treatment_in_transaction(
     let cancer = cancer_of(&row.cancer)?;
     let treatment = Treatment::parse(&request.treatment).ok_or_else(|| {
         let valid: Vec<&str> = Treatment::options_for(cancer).iter().map(|t| t.as_str()).collect();
-        ServiceError::invalid("treatment", format!("valid: {}", valid.join(", ")))
+        ServiceError::invalid("treatment", Said::one_of(&valid))
     })?;
-    let started_on = format::parse_date(&request.started_on)
-        .ok_or_else(|| ServiceError::invalid("started_on", "a date as YYYY-MM-DD"))?;
+    let started_on =
+        format::parse_date(&request.started_on).ok_or_else(|| ServiceError::invalid("started_on", Said::date()))?;
     let decisions = db::decisions(&mut tx, id).await?;
     let decision = decisions.first();
     let recommended = decision.and_then(|d| Treatment::parse(&d.recommendation));
@@ -270,7 +273,8 @@ async fn treatment_in_transaction(
         super::super::followup::today(),
         &started,
     )?;
-    let decision = decision.ok_or_else(|| ServiceError::Conflict("there is no signed decision".into()))?;
+    let decision =
+        decision.ok_or_else(|| ServiceError::Conflict(said!("there is no signed decision", "尚无已签署的决议")))?;
     db::insert_treatment(
         &mut tx,
         id,

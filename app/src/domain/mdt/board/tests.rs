@@ -88,12 +88,17 @@ fn an_override_needs_a_reason_and_a_valid_category_and_changes_the_group() {
     let mut r = review();
     r.n = overridden("N1", "  ");
     let refusal = decide(CaseStatus::AwaitingReview, SURGEON, lung(), &proposed(), &r).expect_err("refused");
-    assert_eq!(refusal, Refusal::Invalid { field: "n", message: "an override needs a reason".into() });
+    assert_eq!(
+        refusal,
+        Refusal::Invalid { field: "n", message: said!("an override needs a reason", "修改分类须说明理由") }
+    );
+    assert_eq!(refusal.said().en, refusal.to_string(), "said() speaks Display's English");
+    assert_eq!(refusal.said().zh, "n：修改分类须说明理由");
 
     r.n = overridden("N4", "PET");
     let refusal = decide(CaseStatus::AwaitingReview, SURGEON, lung(), &proposed(), &r).expect_err("refused");
     assert!(
-        matches!(&refusal, Refusal::Invalid { field: "n", message } if message.contains("valid: N0, N1, N2, N3")),
+        matches!(&refusal, Refusal::Invalid { field: "n", message } if message.en.contains("valid: N0, N1, N2, N3")),
         "{refusal}"
     );
 
@@ -169,6 +174,9 @@ fn the_quorum_locks_the_decision() {
     assert_eq!(sign(&facts(1, true)), Err(Refusal::AlreadySigned));
     let decided = SignFacts { status: CaseStatus::Decided, ..facts(2, false) };
     assert_eq!(sign(&decided), Err(Refusal::NotInThisState { action: Action::Sign, status: CaseStatus::Decided }));
+    let refusal = Refusal::NotInThisState { action: Action::Sign, status: CaseStatus::Decided };
+    assert_eq!(refusal.said().en, "`sign` is not possible while the case is decided");
+    assert_eq!(refusal.said().zh, "病例处于“已决议”状态，不能执行“签署”");
     let quorum_one = SignFacts { quorum: 1, ..facts(0, false) };
     assert_eq!(sign(&quorum_one), Ok(CaseStatus::Decided));
 }
