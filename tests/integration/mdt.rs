@@ -559,6 +559,12 @@ async fn agreement_reconciles_with_hand_computed_figures(pool: PgPool) {
     assert_eq!(none["categories"][0]["percent"], Value::Null);
     let (status, _) = get(&app, &surgeon, "/api/v1/mdt/agreement?from=2026-12-31&to=2026-01-01").await;
     assert_eq!(status, 422);
+    // The page shows the same refusal in its reader's language (rendered on the server).
+    let reversed = "/mdt/agreement?from=2026-12-31&to=2026-01-01";
+    let english = elysium_tests::get_text(&app, &surgeon, reversed).await.replace("<!>", "");
+    assert!(english.contains("to: the period ends before it starts"), "{english}");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &surgeon, reversed).await.replace("<!>", "");
+    assert!(chinese.contains("to：结束日期早于开始日期"), "{chinese}");
     let admin = app.signed_in("admin").await;
     assert_eq!(
         get(&app, &admin, "/api/v1/mdt/agreement").await.1["cases"],
