@@ -580,17 +580,10 @@ pub async fn meetings(
 ) -> DbResult<Vec<MeetingRow>> {
     Ok(sqlx::query_as!(
         MeetingRow,
-        r#"select mt.id, mt.title, mt.starts_at, mt.site_id, si.code as "site_code?", mt.chair_id,
-                  cu.display_name as "chair_name?",
-                  coalesce(at.ids, '{}') as "attendee_ids!", coalesce(at.names, '{}') as "attendees!",
-                  (select count(*) from mdt_agenda_item a where a.meeting_id = mt.id) as "case_count!"
-           from mdt_meeting mt
-           left join site si on si.id = mt.site_id
-           left join app_user cu on cu.id = mt.chair_id
-           left join lateral (select array_agg(u.id order by u.display_name) as ids,
-                                     array_agg(u.display_name order by u.display_name) as names
-                              from mdt_attendee a join app_user u on u.id = a.user_id
-                              where a.meeting_id = mt.id) at on true
+        r#"select id as "id!", title as "title!", starts_at as "starts_at!", site_id, site_code as "site_code?",
+                  chair_id, chair_name as "chair_name?", attendee_ids as "attendee_ids!", attendees as "attendees!",
+                  case_count as "case_count!"
+           from mdt_meeting_summary mt
            where ($1::uuid[] is null or mt.site_id = any($1))
              and ($2::bool is null or ($2 = (mt.starts_at >= now() - interval '12 hours')))
            order by case when $2 = false then extract(epoch from mt.starts_at) * -1 else extract(epoch from mt.starts_at) end
@@ -606,17 +599,10 @@ pub async fn meetings(
 pub async fn get_meeting(conn: &mut PgConnection, id: i64, sites: Option<&[Uuid]>) -> DbResult<Option<MeetingRow>> {
     Ok(sqlx::query_as!(
         MeetingRow,
-        r#"select mt.id, mt.title, mt.starts_at, mt.site_id, si.code as "site_code?", mt.chair_id,
-                  cu.display_name as "chair_name?",
-                  coalesce(at.ids, '{}') as "attendee_ids!", coalesce(at.names, '{}') as "attendees!",
-                  (select count(*) from mdt_agenda_item a where a.meeting_id = mt.id) as "case_count!"
-           from mdt_meeting mt
-           left join site si on si.id = mt.site_id
-           left join app_user cu on cu.id = mt.chair_id
-           left join lateral (select array_agg(u.id order by u.display_name) as ids,
-                                     array_agg(u.display_name order by u.display_name) as names
-                              from mdt_attendee a join app_user u on u.id = a.user_id
-                              where a.meeting_id = mt.id) at on true
+        r#"select id as "id!", title as "title!", starts_at as "starts_at!", site_id, site_code as "site_code?",
+                  chair_id, chair_name as "chair_name?", attendee_ids as "attendee_ids!", attendees as "attendees!",
+                  case_count as "case_count!"
+           from mdt_meeting_summary mt
            where mt.id = $1 and ($2::uuid[] is null or mt.site_id = any($2))"#,
         id,
         sites as Option<&[Uuid]>
