@@ -299,3 +299,41 @@ async fn the_csv_export_holds_every_matching_event_and_is_audited(pool: PgPool) 
     assert_eq!(elysium_tests::error_code(stranger).await, "unauthorized");
     assert_eq!(app.audit_rows("audit.export").await.len(), 1, "refused exports read nothing");
 }
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_csv_export_is_in_chinese_with_lang(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    seed_events(&app).await;
+    let admin = app.signed_in("admin").await;
+    // The seeded events only: not the administrator's own exports, which each download adds.
+    let filter = "action=finding.view,finding.review,series.view";
+    let export = |lang: &str| {
+        let request = admin.get(app.url(&format!("/api/v1/audit.csv?{filter}{lang}")));
+        async move {
+            let response = request.send().await.expect("csv");
+            assert_eq!(response.status(), 200);
+            assert_eq!(response.headers()["x-total-count"], "4");
+            response.text().await.expect("body")
+        }
+    };
+    let english = export("").await;
+    assert_eq!(export("&lang=en").await, english, "English is the file without `lang`");
+    assert!(english.starts_with("id,occurred_at,"), "no byte order mark in English");
+
+    let chinese = export("&lang=zh-Hans").await;
+    let chinese = chinese.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("no byte order mark: {chinese}"));
+    let lines: Vec<&str> = chinese.lines().collect();
+    // The audit page's words (app/locales/zh-Hans/admin.json).
+    let header = csv_fields(lines[0]);
+    assert_eq!((header[1].as_str(), header[2].as_str(), header[4].as_str()), ("时间", "操作者", "操作"));
+    assert_eq!((header[7].as_str(), header[9].as_str(), header[10].as_str()), ("患者 ID", "结果", "详情"));
+    assert_eq!(lines[1..], english.lines().skip(1).collect::<Vec<_>>(), "the events as recorded, codes and all");
+    assert_eq!(lines.len(), 5);
+
+    let refused = admin.get(app.url(&format!("/api/v1/audit.csv?{filter}&lang=fr"))).send().await.expect("fr");
+    assert_eq!(refused.status(), 422);
+    let body: serde_json::Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().starts_with("lang"), "{body}");
+    assert_eq!(app.audit_rows("audit.export").await.len(), 3, "the refused export read nothing");
+}

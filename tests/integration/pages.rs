@@ -147,8 +147,8 @@ async fn the_audit_page_searches_pages_and_folds_each_detail(pool: PgPool) {
         "next page keeps the filter"
     );
     assert!(
-        first.contains("href=\"/api/v1/audit.csv?action=series.view&amp;patient_id=MRN-AUDIT\""),
-        "the export keeps the filter"
+        first.contains("href=\"/api/v1/audit.csv?action=series.view&amp;lang=en&amp;patient_id=MRN-AUDIT\""),
+        "the export keeps the filter, in the page's language"
     );
     assert!(first.contains("data-testid=\"reads-only\""), "one patient's page offers the reads only");
 
@@ -172,6 +172,14 @@ async fn the_audit_page_searches_pages_and_folds_each_detail(pool: PgPool) {
         .await
         .expect("count");
     assert_eq!(searches, 3, "each view of the page is a search of the trail, audited (the refused one read nothing)");
+
+    // A Chinese reader downloads the export in Chinese.
+    let chinese =
+        elysium_tests::get_text_in_chinese(&app, &admin, "/admin/audit?patient_id=MRN-AUDIT&action=series.view").await;
+    assert!(
+        chinese.contains("href=\"/api/v1/audit.csv?action=series.view&amp;lang=zh-Hans&amp;patient_id=MRN-AUDIT\""),
+        "the export in the page's language"
+    );
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -434,6 +434,58 @@ async fn filters_csv_bad_input_and_access(pool: PgPool) {
     assert_eq!((at("cancer"), at("positive"), at("open"), at("ppv_resolved")), ("colorectal", "12", "5", "0.5000"));
     assert!(lines[2].contains(",all,"), "{text}");
 
+    // In Chinese (`lang=zh-Hans`): a byte order mark for Excel, the page's column titles and
+    // cancer names, and the same figures; `lang=en` is the file without `lang`.
+    let csv = |query: String| {
+        let request = admin.get(app.url(&format!("/api/v1/metrics/program.csv?{query}")));
+        async move {
+            let response = request.send().await.expect("csv");
+            assert_eq!(response.status().as_u16(), 200);
+            response.text().await.expect("text")
+        }
+    };
+    assert_eq!(csv(format!("{period}&cancer=colorectal&lang=en")).await, text);
+    let chinese = csv(format!("{period}&cancer=colorectal&lang=zh-Hans")).await;
+    let chinese = chinese.strip_prefix('\u{feff}').unwrap_or_else(|| panic!("no byte order mark: {chinese}"));
+    let zh_lines: Vec<&str> = chinese.lines().collect();
+    let zh_header: Vec<&str> = zh_lines[0].split(',').collect();
+    assert_eq!(zh_header.len(), header.len());
+    // app/locales/zh-Hans/program.json and the table's head.
+    for (en, zh) in [
+        ("from", "扫描日期自"),
+        ("cancer", "癌种"),
+        ("screened", "已筛查序列"),
+        ("positive", "AI 阳性"),
+        ("confirmed_pathology", "病理确诊"),
+        ("open", "仍在随访"),
+        ("ppv_resolved", "阳性预测值 PPV（已有结论）"),
+    ] {
+        assert_eq!(zh_header[header.iter().position(|h| *h == en).expect(en)], zh, "{en}");
+    }
+    let cancer = header.iter().position(|h| *h == "cancer").expect("cancer");
+    let cells = |line: &str| line.split(',').map(str::to_owned).collect::<Vec<_>>();
+    for (zh_line, en_line, name) in [(zh_lines[1], lines[1], "结直肠癌"), (zh_lines[2], lines[2], "全部癌种")] {
+        let (mut zh_cells, mut en_cells) = (cells(zh_line), cells(en_line));
+        assert_eq!(zh_cells.remove(cancer), name);
+        en_cells.remove(cancer);
+        assert_eq!(zh_cells, en_cells, "the same numbers in either language");
+    }
+    let (status, body) = get(&app, &admin, &format!("/api/v1/metrics/program.csv?{period}&lang=fr")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "validation_failed");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().starts_with("lang"), "{body}");
+    let (status, _) = get(&app, &admin, &format!("/api/v1/metrics/program?{period}&lang=zh-Hans")).await;
+    assert_eq!(status, 400, "the JSON has no language: `lang` is an unknown parameter there");
+
+    // The page's link downloads the file in the page's language.
+    let page = format!("/admin/program?{period}&cancer=colorectal");
+    let link =
+        format!("href=\"/api/v1/metrics/program.csv?{}&amp;cancer=colorectal&amp;lang=", period.replace('&', "&amp;"));
+    let english = elysium_tests::get_text(&app, &admin, &page).await;
+    assert!(english.contains(&format!("{link}en\"")), "{english}");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &admin, &page).await;
+    assert!(chinese.contains(&format!("{link}zh-Hans\"")), "{chinese}");
+
     // Bad input names its field and changes nothing; unknown parameters are refused.
     for (query, field) in [
         ("from=yesterday", "from"),

@@ -226,7 +226,9 @@ fn PatientQuickFilters(filter: AuditQuery) -> impl IntoView {
 fn AuditSummary(found: AuditSearch, filter: AuditQuery) -> impl IntoView {
     let i18n = use_i18n();
     let (total, number, pages) = (found.total, found.page + 1, found.pages());
-    let csv = audit_href(AUDIT_CSV_PATH, &with(&filter, "page", None));
+    // In the page's language, so that a Chinese reader's spreadsheet is in Chinese.
+    let export = with(&filter, "page", None);
+    let csv = move || audit_href(AUDIT_CSV_PATH, &with(&export, "lang", Some(language(i18n).as_str().to_owned())));
     view! {
         <p class="muted small" data-testid="audit-total">
             {t!(i18n, admin.audit.total, total = move || total, page = move || number, pages = move || pages)}

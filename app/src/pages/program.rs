@@ -220,7 +220,15 @@ fn Filter(
 fn Report(report: ProgramReport) -> impl IntoView {
     let i18n = use_i18n();
     let filter = resolved(&report);
-    let csv = href(CSV, &filter_pairs(&filter, None));
+    // In the page's language, so that a Chinese reader's spreadsheet is in Chinese.
+    let csv = {
+        let filter = filter.clone();
+        move || {
+            let mut pairs = filter_pairs(&filter, None).to_vec();
+            pairs.push(("lang", Some(language(i18n).as_str())));
+            href(CSV, &pairs)
+        }
+    };
     let (from, to) = (report.from.clone(), report.to.clone());
     let period = format::parse_date(&report.from).zip(format::parse_date(&report.to));
     view! {

@@ -20,10 +20,18 @@ pub struct ReportQuery {
 /// The report's language: `?lang=` when given (anything else than `en` or `zh-Hans` is refused),
 /// else the language the reader reads the pages in.
 pub fn reader_language(query: &ReportQuery, headers: &HeaderMap, caller: &Caller) -> Result<Language, ApiError> {
-    match query.lang.as_deref() {
-        Some(tag) => Language::parse(tag).ok_or_else(|| ApiError::Validation("lang: `en` or `zh-Hans`".into())),
+    match asked_language(query.lang.as_deref())? {
+        Some(language) => Ok(language),
         None => Ok(crate::http::reader_language(headers, caller.user.language)),
     }
+}
+
+/// The language a document's `?lang=` asks for, `None` without one; anything else than `en` or
+/// `zh-Hans` is refused (422 `validation_failed` naming `lang`). The PDF reports and the CSV
+/// exports share it.
+pub fn asked_language(lang: Option<&str>) -> Result<Option<Language>, ApiError> {
+    lang.map(|tag| Language::parse(tag).ok_or_else(|| ApiError::Validation("lang: `en` or `zh-Hans`".into())))
+        .transpose()
 }
 
 /// The templates' language keys (`data.lang`).

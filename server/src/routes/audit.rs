@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use app::domain::language::Language;
 use app::model::admin::{AUDIT_EXPORT_CAP, AuditSearch, AuditSearchItem};
 use app::service::Caller;
 use axum::{
@@ -15,6 +16,7 @@ use axum::{
 
 use crate::error::ApiError;
 use crate::http::audited;
+use crate::reports::{asked_language, csv_start};
 use crate::state::AppState;
 
 /// `?patient_id=&actor=&action=&target_type=&target_id=&outcome=&from=&to=&page=`: `action` is
@@ -33,14 +35,17 @@ pub async fn search(
 /// The same filter as [`search`], without `page`: every matching event, newest first, up to
 /// [`AUDIT_EXPORT_CAP`]. `X-Total-Count` says how many matched; when that is more than the
 /// file holds, its last line says so too (`# truncated: ...`), where a person opening the file
-/// will see it.
+/// will see it. `lang=zh-Hans` gives Chinese column titles and note (see `CSV_HEADER`); the
+/// events' values (times, actions, outcomes, roles) are as recorded in either language.
 pub async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<BTreeMap<String, String>>,
+    Query(mut query): Query<BTreeMap<String, String>>,
 ) -> Result<Response, ApiError> {
+    // The file's language, not part of the filter (which refuses what it does not know).
+    let language = asked_language(query.remove("lang").as_deref())?.unwrap_or(Language::English);
     let export = app::service::admin::export_audit(&state.pool, &caller, &query).await?;
-    let body = events_csv(&export).map_err(ApiError::internal)?;
+    let body = events_csv(&export, language).map_err(ApiError::internal)?;
     let today = app::format::date(time::OffsetDateTime::now_utc().date());
     let headers = [
         (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
@@ -50,34 +55,54 @@ pub async fn export_csv(
     Ok(audited((headers, body).into_response()))
 }
 
-const CSV_HEADER: [&str; 11] = [
-    "id",
-    "occurred_at",
-    "actor",
-    "roles",
-    "action",
-    "target_type",
-    "target_id",
-    "patient_id",
-    "client_addr",
-    "outcome",
-    "detail",
+/// The columns: each one's name without `lang` or with `lang=en` (the JSON's field name), then
+/// its title with `lang=zh-Hans`, in the audit page's Chinese wording where the page has one
+/// (`app/locales/zh-Hans/admin.json`: `audit.col`, `audit.filter`, `users.col.roles`).
+const CSV_HEADER: [(&str, &str); 11] = [
+    ("id", "事件编号"),
+    ("occurred_at", "时间"),
+    ("actor", "操作者"),
+    ("roles", "角色"),
+    ("action", "操作"),
+    ("target_type", "对象类型"),
+    ("target_id", "对象 ID"),
+    ("patient_id", "患者 ID"),
+    ("client_addr", "地址"),
+    ("outcome", "结果"),
+    ("detail", "详情"),
 ];
 
+/// The header row in `language`.
+fn csv_header(language: Language) -> [&'static str; 11] {
+    CSV_HEADER.map(|(en, zh)| match language {
+        Language::English => en,
+        Language::SimplifiedChinese => zh,
+    })
+}
+
+/// The last line of a file that holds `written` of `total` matching events.
+fn truncation_note(written: i64, total: i64, language: Language) -> String {
+    match language {
+        Language::English => format!(
+            "# truncated: {written} of {total} matching events (the export holds at most {AUDIT_EXPORT_CAP}); narrow the filter"
+        ),
+        Language::SimplifiedChinese => format!(
+            "# 已截断：共 {total} 条匹配事件，仅导出 {written} 条（导出最多 {AUDIT_EXPORT_CAP} 条）；请缩小查询条件"
+        ),
+    }
+}
+
 /// One row per event; roles separated by `;`, the detail as compact JSON.
-fn events_csv(export: &AuditSearch) -> Result<String, csv::Error> {
+fn events_csv(export: &AuditSearch, language: Language) -> Result<String, csv::Error> {
     // Flexible: the truncation note is a one-field line after the rows.
-    let mut out = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
-    out.write_record(CSV_HEADER)?;
+    let mut out = csv::WriterBuilder::new().flexible(true).from_writer(csv_start(language).as_bytes().to_vec());
+    out.write_record(csv_header(language))?;
     for event in &export.items {
         out.write_record(event_record(event).map(spreadsheet_safe))?;
     }
     let written = export.items.len() as i64;
     if export.total > written {
-        out.write_record([format!(
-            "# truncated: {written} of {} matching events (the export holds at most {AUDIT_EXPORT_CAP}); narrow the filter",
-            export.total
-        )])?;
+        out.write_record([truncation_note(written, export.total, language)])?;
     }
     let bytes = out.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8(bytes).unwrap_or_default())
@@ -131,9 +156,12 @@ mod tests {
     fn rows_quote_what_needs_it_and_formulas_are_defused() {
         let export =
             AuditSearch { items: vec![event("ada"), event("=cmd()")], total: 3, page: 0, page_size: AUDIT_EXPORT_CAP };
-        let csv = events_csv(&export).expect("csv");
+        let csv = events_csv(&export, Language::English).expect("csv");
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], CSV_HEADER.join(","));
+        assert_eq!(
+            lines[0],
+            "id,occurred_at,actor,roles,action,target_type,target_id,patient_id,client_addr,outcome,detail"
+        );
         assert_eq!(
             lines[1],
             r#"7,2026-12-01T09:00:00Z,ada,admin;coordinator,study.view,study,1.2.3,"MRN, 1",,success,"{""n"":2,""series_uid"":""1.2.3.4""}""#
@@ -143,5 +171,44 @@ mod tests {
             lines[3],
             "# truncated: 2 of 3 matching events (the export holds at most 100000); narrow the filter"
         );
+    }
+
+    #[test]
+    fn in_chinese_the_titles_and_the_note_are_chinese_and_the_events_as_recorded() {
+        let export =
+            AuditSearch { items: vec![event("ada"), event("=cmd()")], total: 3, page: 0, page_size: AUDIT_EXPORT_CAP };
+        let english = events_csv(&export, Language::English).expect("csv");
+        let chinese = events_csv(&export, Language::SimplifiedChinese).expect("csv");
+        assert!(!english.starts_with('\u{feff}'));
+        let chinese = chinese.strip_prefix('\u{feff}').expect("a UTF-8 byte order mark first, for Excel");
+        let lines: Vec<&str> = chinese.lines().collect();
+        // As the audit page writes them (app/locales/zh-Hans/admin.json).
+        assert_eq!(lines[0], "事件编号,时间,操作者,角色,操作,对象类型,对象 ID,患者 ID,地址,结果,详情");
+        assert_eq!(lines[1..3], english.lines().collect::<Vec<_>>()[1..3], "times, codes and roles as recorded");
+        assert!(lines[2].starts_with("7,2026-12-01T09:00:00Z,'=cmd(),"), "{}", lines[2]);
+        assert_eq!(lines[3], "# 已截断：共 3 条匹配事件，仅导出 2 条（导出最多 100000 条）；请缩小查询条件");
+    }
+
+    /// The Chinese titles are the audit page's own where it has one.
+    #[test]
+    fn the_chinese_titles_are_the_pages_wording() {
+        let locale: serde_json::Value =
+            serde_json::from_str(include_str!("../../../app/locales/zh-Hans/admin.json")).expect("locale");
+        let page = [
+            ("occurred_at", "/audit/col/time"),
+            ("actor", "/audit/col/actor"),
+            ("roles", "/users/col/roles"),
+            ("action", "/audit/col/action"),
+            ("target_type", "/audit/filter/target_type"),
+            ("target_id", "/audit/filter/target_id"),
+            ("patient_id", "/audit/filter/patient_id"),
+            ("client_addr", "/audit/col/address"),
+            ("outcome", "/audit/col/outcome"),
+            ("detail", "/audit/col/detail"),
+        ];
+        for (column, key) in page {
+            let (_, zh) = CSV_HEADER.iter().find(|(en, _)| *en == column).expect(column);
+            assert_eq!(Some(*zh), locale.pointer(key).and_then(|v| v.as_str()), "{column}");
+        }
     }
 }
