@@ -1,4 +1,5 @@
 //! Building blocks shared by pages.
 
+pub mod board;
 pub mod errors;
 pub mod shell;

@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::api::admin::admin_overview;
 use crate::api::mdt::load_board_home;
+use crate::components::board::{decision_text, patient_name, proposal_text};
 use crate::components::shell::CurrentUser;
 use crate::domain::language::Labelled;
 use crate::domain::roles::Role;
@@ -14,7 +15,7 @@ use crate::model::SessionUser;
 use crate::model::mdt::{BoardHome, CaseListItem, Meeting};
 use crate::model::program::ProgramParams;
 use crate::pages::health::SystemHealthPanel;
-use crate::pages::mdt_meetings::{decision_text, patient_name, proposal_text, when};
+use crate::pages::mdt_meetings::when;
 use crate::pages::program::ProgramDashboard;
 
 /// What each role does here, in the words of the people who hold it, in the page's language
@@ -211,7 +212,7 @@ fn CaseLinks(items: Vec<CaseListItem>, testid: &'static str) -> impl IntoView {
                     <li data-case=c.id>
                         <a href=format!("/mdt/cases/{}", c.id)>{match name {
                             Some(name) => name.into_any(),
-                            None => t!(i18n, home.board.no_name).into_any(),
+                            None => t!(i18n, board.no_name).into_any(),
                         }}</a>
                         " " <code class="small">{c.patient.patient_id}</code>
                         " · " {move || cancer.label_in(language(i18n))}

@@ -14,24 +14,25 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::mdt::{load_case, load_cases, load_meetings};
 use crate::api::studies::study_detail;
+use crate::components::board::{
+    CaseStatusBadge, DASH, PatientCell, decision_text, patient_name, proposal_text, tnm_text,
+};
 use crate::components::errors::ErrorNotice;
 use crate::components::shell::CurrentUser;
 use crate::domain::language::{Labelled, Language};
 use crate::domain::mdt::board::{AGENDA_ROLES, Frame};
 use crate::domain::mdt::{CaseStatus, Treatment};
-use crate::domain::names::display_name_of;
 use crate::domain::staging::{self, Cancer, Histology, Subsite};
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::mdt::{
-    CASE_PAGE, CaseDetail, CaseList, CaseListItem, Categories, Decision, Measurement, MeetingRef, PatientBrief,
-    Proposal, TreatmentRecord,
+    CASE_PAGE, CaseDetail, CaseList, CaseListItem, Categories, Decision, Measurement, MeetingRef, Proposal,
+    TreatmentRecord,
 };
 use crate::model::studies::StudyWithSeries;
 
 type I18n = I18nContext<Locale>;
 
 /// What a page shows for a value that is not known.
-const DASH: &str = "—";
 
 /// The measurement kinds a radiologist records (the service's vocabulary).
 const KINDS: [&str; 4] = ["primary", "node", "distant", "invasion"];
@@ -47,16 +48,6 @@ fn when(text: &str) -> String {
 
 fn percent(value: f64) -> String {
     format!("{:.0}%", value * 100.0)
-}
-
-/// `T2a N1 M0 → IIB`; what is not known as a dash.
-fn tnm_text(t: Option<&str>, n: Option<&str>, m: Option<&str>, group: Option<&str>) -> String {
-    format!("{} {} {} → {}", t.unwrap_or(DASH), n.unwrap_or(DASH), m.unwrap_or(DASH), group.unwrap_or(DASH))
-}
-
-/// The patient's name as people read it (tracked: call it inside the view).
-fn patient_name(i18n: I18n, patient: &PatientBrief) -> String {
-    display_name_of(patient.name.as_deref()).unwrap_or_else(|| t_string!(i18n, mdt.patient.no_name).to_owned())
 }
 
 /// A patient's sex as DICOM codes it (`M`, `F`, `O`); anything else as stored.
@@ -361,14 +352,10 @@ fn CaseTable(list: CaseList) -> impl IntoView {
 #[component]
 fn CaseRow(item: CaseListItem) -> impl IntoView {
     let i18n = use_i18n();
-    let (cancer, status) = (item.cancer, item.status);
-    let patient = item.patient.clone();
-    let proposal = item.proposal.as_ref().map_or_else(
-        || DASH.to_owned(),
-        |p| tnm_text(p.t.as_deref(), p.n.as_deref(), p.m.as_deref(), p.stage_group.as_deref()),
-    );
+    let cancer = item.cancer;
+    let proposal = item.proposal.as_ref().map_or_else(|| DASH.to_owned(), proposal_text);
     let decision = item.decision.clone().map(|d| {
-        let text = tnm_text(Some(&d.t), Some(&d.n), Some(&d.m), d.stage_group.as_deref());
+        let text = decision_text(&d);
         let signers = d.signed_by.join(", ");
         view! {
             {text}
@@ -386,14 +373,9 @@ fn CaseRow(item: CaseListItem) -> impl IntoView {
     view! {
         <tr data-testid="case-row" data-case=item.id data-status=item.status.as_str()>
             <td><a href=format!("/mdt/cases/{}", item.id) data-testid="case-link">{format!("#{}", item.id)}</a></td>
-            <td data-testid="case-patient">
-                {move || patient_name(i18n, &patient)}
-                <br /><code class="small">{item.patient.patient_id.clone()}</code>
-            </td>
+            <td data-testid="case-patient"><PatientCell patient=item.patient.clone() /></td>
             <td data-testid="case-cancer">{move || cancer.label_in(language(i18n))}</td>
-            <td data-testid="case-status">
-                <span class=format!("status mdt-status-{}", status.as_str())>{move || status.label_in(language(i18n))}</span>
-            </td>
+            <td data-testid="case-status"><CaseStatusBadge status=item.status /></td>
             <td class="nowrap" data-testid="case-proposal">{proposal}</td>
             <td data-testid="case-decision">{match decision {
                 Some(d) => d.into_any(),
@@ -480,8 +462,8 @@ fn CaseHeader(case: CaseDetail) -> impl IntoView {
     let (id, cancer, status) = (case.id, case.cancer, case.status);
     let patient = case.patient.clone();
     let name = {
-        let patient = patient.clone();
-        move || patient_name(i18n, &patient)
+        let known = patient_name(&patient);
+        move || known.clone().unwrap_or_else(|| t_string!(i18n, board.no_name).to_owned())
     };
     let sex = patient.sex.clone();
     let histology = case.histology;
@@ -1334,7 +1316,7 @@ fn NewCaseForm(study: StudyWithSeries) -> impl IntoView {
     view! {
         <dl class="facts patient" data-testid="patient">
             <dt>{t!(i18n, mdt.patient.name)}</dt>
-            <dd data-testid="patient-name">{s.patient_name.clone().unwrap_or_else(|| t_string!(i18n, mdt.patient.no_name).to_owned())}</dd>
+            <dd data-testid="patient-name">{s.patient_name.clone().unwrap_or_else(|| t_string!(i18n, board.no_name).to_owned())}</dd>
             <dt>{t!(i18n, mdt.patient.patient_id)}</dt><dd><code data-testid="patient-id">{s.patient_id.clone()}</code></dd>
             <dt>{t!(i18n, mdt.patient.born)}</dt><dd>{s.patient_birth_date.clone().unwrap_or_else(|| DASH.to_owned())}</dd>
             <dt>{t!(i18n, mdt.patient.sex)}</dt><dd>{move || sex_text(i18n, sex.as_deref())}</dd>

@@ -9,19 +9,17 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
 use crate::api::mdt::{load_case, load_meeting, load_meetings};
+use crate::components::board::{CaseStatusBadge, PatientCell, decision_text, patient_name, proposal_text};
 use crate::components::errors::ErrorNotice;
 use crate::components::shell::CurrentUser;
 use crate::domain::language::Labelled;
 use crate::domain::mdt::board::AGENDA_ROLES;
-use crate::domain::names;
 use crate::domain::staging::Cancer;
 use crate::format;
 use crate::i18n::{language, t, t_string, use_i18n};
 use crate::model::AppError;
 use crate::model::SessionUser;
-use crate::model::mdt::{
-    CaseDetail, CaseListItem, DecisionBrief, Meeting, MeetingDetail, MeetingList, PatientBrief, Tnm,
-};
+use crate::model::mdt::{CaseDetail, CaseListItem, Meeting, MeetingDetail, MeetingList};
 
 /// How many attendee fields the scheduling form offers.
 const ATTENDEE_FIELDS: usize = 6;
@@ -31,29 +29,6 @@ const ATTENDEE_FIELDS: usize = 6;
 /// A meeting's start as pages show it (`2026-12-04 09:05 UTC`); anything unparseable as sent.
 pub(crate) fn when(starts_at: &str) -> String {
     format::parse_rfc3339(starts_at).map_or_else(|| starts_at.to_owned(), format::minute)
-}
-
-/// `T2a N1 M0 → IIB`: a category not known is a dash, and the group follows when there is one.
-pub(crate) fn tnm_text(t: Option<&str>, n: Option<&str>, m: Option<&str>, group: Option<&str>) -> String {
-    let part = |v: Option<&str>| v.filter(|v| !v.is_empty()).unwrap_or("—").to_owned();
-    let tnm = format!("{} {} {}", part(t), part(n), part(m));
-    match group.filter(|g| !g.is_empty()) {
-        Some(group) => format!("{tnm} → {group}"),
-        None => tnm,
-    }
-}
-
-pub(crate) fn proposal_text(p: &Tnm) -> String {
-    tnm_text(p.t.as_deref(), p.n.as_deref(), p.m.as_deref(), p.stage_group.as_deref())
-}
-
-pub(crate) fn decision_text(d: &DecisionBrief) -> String {
-    tnm_text(Some(&d.t), Some(&d.n), Some(&d.m), d.stage_group.as_deref())
-}
-
-/// The patient's name as people read it, if one is recorded.
-pub(crate) fn patient_name(p: &PatientBrief) -> Option<String> {
-    names::display_name_of(p.name.as_deref())
 }
 
 /// Upcoming meetings soonest first, past ones newest first.
@@ -312,22 +287,15 @@ fn AgendaTable(cases: Vec<CaseListItem>) -> impl IntoView {
 #[component]
 fn AgendaRow(position: usize, c: CaseListItem) -> impl IntoView {
     let i18n = use_i18n();
-    let (cancer, status) = (c.cancer, c.status);
-    let name = patient_name(&c.patient);
+    let cancer = c.cancer;
     let href = format!("/mdt/cases/{}", c.id);
     let signers = c.decision.as_ref().map(|d| d.signed_by.join(", ")).filter(|s| !s.is_empty());
     view! {
         <tr data-testid="agenda-case" data-case=c.id>
             <td class="num">{position}</td>
-            <th scope="row">
-                <a href=href>{match name {
-                    Some(name) => name.into_any(),
-                    None => t!(i18n, board.no_name).into_any(),
-                }}</a>
-                <br /><code class="small">{c.patient.patient_id.clone()}</code>
-            </th>
+            <th scope="row"><PatientCell patient=c.patient.clone() href=href /></th>
             <td>{move || cancer.label_in(language(i18n))}</td>
-            <td><span class=format!("status mdt-status-{}", status.as_str())>{move || status.label_in(language(i18n))}</span></td>
+            <td><CaseStatusBadge status=c.status /></td>
             <td class="nowrap">{c.proposal.as_ref().map_or_else(|| "—".to_owned(), proposal_text)}</td>
             <td class="nowrap">{c.decision.as_ref().map_or_else(|| "—".to_owned(), decision_text)}</td>
             <td>{signers.unwrap_or_else(|| "—".into())}</td>
@@ -506,7 +474,7 @@ fn present_keys(prev: Option<String>, next: Option<String>) {
 #[component]
 fn PresentCase(case: CaseDetail, image: Option<KeyImage>) -> impl IntoView {
     let i18n = use_i18n();
-    let (cancer, status) = (case.cancer, case.status);
+    let cancer = case.cancer;
     let name = patient_name(&case.patient);
     let href = format!("/mdt/cases/{}", case.id);
     view! {
@@ -520,7 +488,7 @@ fn PresentCase(case: CaseDetail, image: Option<KeyImage>) -> impl IntoView {
             </h1>
             <p class="board-present-sub">
                 <strong>{move || cancer.label_in(language(i18n))}</strong>
-                " · " <span class=format!("status mdt-status-{}", status.as_str())>{move || status.label_in(language(i18n))}</span>
+                " · " <CaseStatusBadge status=case.status />
                 " · " <a href=href>{t!(i18n, board.present.open_case)}</a>
             </p>
             <div class="board-present-body">
