@@ -32,8 +32,6 @@ use crate::model::studies::StudyWithSeries;
 
 type I18n = I18nContext<Locale>;
 
-/// What a page shows for a value that is not known.
-
 /// The measurement kinds a radiologist records (the service's vocabulary).
 const KINDS: [&str; 4] = ["primary", "node", "distant", "invasion"];
 /// The sides a measurement may be on, relative to the primary tumour.
