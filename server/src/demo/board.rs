@@ -12,7 +12,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use app::domain::followup::{FindingStatus, ServiceLevels};
 use app::domain::mdt::CategoryReview;
-use app::model::mdt::{NewCaseRequest, NewMeetingRequest, ReviewRequest, SignRequest};
+use app::model::mdt::{NewCaseRequest, NewMeetingRequest, ReviewRequest, SignRequest, TreatmentRequest};
 use app::service::Caller;
 use app::service::mdt::{BoardSettings, cases, meetings, review};
 use object_store::ObjectStore;
@@ -101,6 +101,17 @@ const PATIENTS: &[BoardPatient] = &[
 /// Rows of the board's phantoms (the image measurement's tolerances are stated for these).
 const ROWS: u16 = 128;
 
+/// The board's scans are this many days old on the day the demo is seeded (their findings were
+/// detected then), so that they fall in the programme's default period and its days from scan
+/// to board decision and to treatment are the demo's own.
+const SCANNED_DAYS_AGO: i64 = 40;
+
+/// [`SCANNED_DAYS_AGO`] as a DICOM date.
+fn scan_date() -> String {
+    let day = OffsetDateTime::now_utc().date() - Duration::days(SCANNED_DAYS_AGO);
+    format!("{:04}{:02}{:02}", day.year(), u8::from(day.month()), day.day())
+}
+
 /// Seeds the board once: skipped when any meeting exists.
 pub async fn seed(
     pool: &sqlx::PgPool,
@@ -185,6 +196,7 @@ async fn referred_case(
     options.seed = patient.seed;
     options.rows = ROWS;
     options.lesions = vec![patient.lesion.parse()?];
+    options.identity.study_date = Some(scan_date());
     let staging = elysium_phantom::StagingOptions {
         nodes: patient.nodes.iter().map(|n| n.parse()).collect::<Result<_, _>>()?,
         distant: patient.distant.iter().map(|d| d.parse()).collect::<Result<_, _>>()?,
@@ -192,7 +204,7 @@ async fn referred_case(
     };
     let dirs = super::store_staged_phantom(pool, ingestor, options, staging, "DEMO-GH").await?;
     let dir = dirs.first().context("the phantom's series")?;
-    let finding = findings_from_truth(pool, dir, 100 + index, 40).await?.into_iter().next().context("a finding")?;
+    let finding = findings_from_truth(pool, dir, 100 + index, SCANNED_DAYS_AGO).await?.into_iter().next().context("a finding")?;
     let id = app::service::followup::create(pool, levels, finding, "demo-screening").await?.context("the study")?;
     replay(pool, levels, users, id, FindingStatus::ReferredToMdt).await?;
     let case: i64 =
@@ -270,6 +282,17 @@ async fn act(
         return Ok(());
     }
     sign(&surgeon2).await?;
+    if patient.outcome == Outcome::Decided {
+        // The recommended treatment starts on the day of the demo (the board met after the
+        // scan), so the programme shows days from scan to treatment.
+        let request = TreatmentRequest {
+            expected_version: current_version(pool, case).await?,
+            treatment: patient.recommendation.into(),
+            started_on: app::format::date(OffsetDateTime::now_utc().date()),
+            deviation_reason: None,
+        };
+        review::record_treatment(pool, &surgeon, case, &request).await?;
+    }
     if patient.outcome == Outcome::Amended {
         request.expected_version = current_version(pool, case).await?;
         request.recommendation = "best_supportive_care".into();
@@ -295,6 +318,7 @@ async fn larynx_case(
     options.seed = 2660;
     options.rows = ROWS;
     options.slices = Some(48);
+    options.identity.study_date = Some(scan_date());
     let dirs = super::store_phantom(pool, ingestor, options, "DEMO-GH").await?;
     let truth: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dirs.first().context("the series")?.join("truth.json"))?)?;
