@@ -204,7 +204,8 @@ async fn referred_case(
     };
     let dirs = super::store_staged_phantom(pool, ingestor, options, staging, "DEMO-GH").await?;
     let dir = dirs.first().context("the phantom's series")?;
-    let finding = findings_from_truth(pool, dir, 100 + index, SCANNED_DAYS_AGO).await?.into_iter().next().context("a finding")?;
+    let finding =
+        findings_from_truth(pool, dir, 100 + index, SCANNED_DAYS_AGO).await?.into_iter().next().context("a finding")?;
     let id = app::service::followup::create(pool, levels, finding, "demo-screening").await?.context("the study")?;
     replay(pool, levels, users, id, FindingStatus::ReferredToMdt).await?;
     let case: i64 =
