@@ -27,6 +27,7 @@ mod phi_audit;
 mod program;
 mod queue;
 mod record;
+mod referral;
 mod reports;
 mod screening;
 mod settings;

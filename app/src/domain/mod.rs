@@ -13,6 +13,7 @@ pub mod mdt;
 pub mod names;
 pub mod organs;
 pub mod program;
+pub mod referral;
 pub mod roles;
 pub mod said;
 pub mod scopes;

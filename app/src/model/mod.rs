@@ -16,6 +16,7 @@ pub mod mdt;
 pub mod patients;
 pub mod program;
 pub mod record;
+pub mod referral;
 pub mod screening;
 pub mod session;
 pub mod settings;

@@ -18,6 +18,7 @@ pub mod patients;
 pub mod profile;
 pub mod program;
 pub mod record;
+pub mod referral;
 pub mod screening;
 pub mod settings;
 pub mod sites;

@@ -19,6 +19,7 @@ pub mod mdt;
 pub mod patients;
 pub mod program;
 pub mod record;
+pub mod referral;
 pub mod settings;
 pub mod signin;
 pub mod sites;

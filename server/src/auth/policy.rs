@@ -35,6 +35,9 @@ const CLINICAL: &[Role] = &[Role::Coordinator, Role::Surgeon, Role::Radiologist]
 /// Who corrects lesion tracks (splits and joins): the radiologists who read the scans and the
 /// people who keep records straight.
 const LESION_EDITORS: &[Role] = &[Role::Coordinator, Role::Radiologist, Role::Admin];
+/// Who works with cross-site referrals: the coordinators at either end (administrators read
+/// them; the events are the coordinators').
+const REFERRERS: &[Role] = &[Role::Coordinator, Role::Admin];
 /// Who links two patient records as one person (and ends a link).
 const RECORD_LINKERS: &[Role] = &[Role::Coordinator, Role::Admin];
 
@@ -60,6 +63,7 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
     ("/chronic/", RECORD_KEEPERS),
     ("/api/fn/chronic/", RECORD_KEEPERS),
     ("/api/v1/chronic/", RECORD_KEEPERS),
+    ("/api/v1/referrals/", REFERRERS),
 ];
 
 /// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
@@ -221,6 +225,10 @@ mod tests {
             ("/api/v1/metrics/program", Access::AnyOf(ADMIN)),
             ("/api/v1/metrics/program.csv", Access::AnyOf(ADMIN)),
             ("/metrics", Access::AnyOf(ADMIN)),
+            ("/api/v1/referrals", Access::AnyOf(REFERRERS)),
+            ("/api/v1/referrals/3/events", Access::AnyOf(REFERRERS)),
+            ("/api/v1/referralsx", Access::SignedIn),
+            ("/api/v1/admin/network/routes", Access::AnyOf(ADMIN)),
             ("/api/v1/staging/evaluate", Access::AnyOf(CLINICAL)),
             ("/api/v1/staging/derive", Access::AnyOf(CLINICAL)),
             ("/api/v1/mdt/cases", Access::SignedIn),

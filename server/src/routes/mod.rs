@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod models;
 pub mod patients;
 pub mod record;
+pub mod referral;
 pub mod scrape;
 pub mod screening;
 pub mod settings;
@@ -151,6 +152,13 @@ fn api_v1() -> Router<AppState> {
         .route("/worklist/assign", post(followup::assign))
         .route("/findings/{id}", get(followup::finding))
         .route("/findings/{id}/events", post(followup::record_event))
+        .route("/findings/{id}/referrals", post(referral::refer))
+        .route("/referrals", get(referral::list))
+        .route("/referrals/{id}/events", post(referral::record_event))
+        .route("/admin/network", get(referral::network))
+        .route("/admin/network/levels", post(referral::set_level))
+        .route("/admin/network/routes", post(referral::open_route))
+        .route("/admin/network/routes/close", post(referral::close_route))
         .route("/followup/overdue", get(followup::overdue))
         .route("/mismatches/{id}/resolve", post(patients::resolve))
         .route("/audit", get(audit::search))

@@ -1,0 +1,18 @@
+//! Cross-site referral in a tiered hospital network (community, county, municipal, provincial): a
+//! coordinator at the site that screened a finding refers it to another site of the network; the
+//! receiving site's coordinators accept it (and work it up through the finding's own lifecycle) or
+//! decline it back to the sender; the sender may withdraw it. Pure rules; the service applies them
+//! inside the transaction that writes the result.
+
+pub mod level;
+pub mod lifecycle;
+pub mod request;
+#[cfg(test)]
+mod tests;
+
+pub use level::{SiteLevel, UnknownSiteLevel};
+pub use lifecycle::{
+    MAX_TEXT, ReferralEvent, ReferralEventKind, ReferralStatus, Refusal, Side, UnknownReferralStatus, apply, available,
+    roles_for, side_for, target,
+};
+pub use request::{Facts, NewReferral, NewRefusal, check_new};

@@ -1,0 +1,86 @@
+//! Cross-site referrals as the API and the pages send them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::followup::FindingStatus;
+use crate::domain::referral::{ReferralEventKind, ReferralStatus, SiteLevel};
+
+/// One referral, from either end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralItem {
+    pub id: i64,
+    pub finding_id: i64,
+    /// The sending site's code (the site that screened the finding).
+    pub from_site: String,
+    pub to_site: String,
+    pub status: ReferralStatus,
+    pub reason: String,
+    /// A work-up modality code (`colonoscopy`, `biopsy` ...).
+    pub requested_workup: String,
+    /// The receiving site's note on accepting, its reason on declining, or the sender's reason
+    /// for withdrawing.
+    pub decision_note: Option<String>,
+    pub version: i32,
+    pub created_by: Option<String>,
+    pub created_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    pub organ: String,
+    pub finding_status: FindingStatus,
+    pub patient_id: String,
+    pub patient_name: Option<String>,
+    /// What the caller may do with it now.
+    pub actions: Vec<ReferralEventKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralList {
+    pub items: Vec<ReferralItem>,
+    pub total: i64,
+}
+
+/// `GET /api/v1/referrals?direction=incoming|outgoing&status=&page=`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferralListParams {
+    #[serde(default)]
+    pub direction: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+/// A page of the list holds this many referrals.
+pub const REFERRAL_PAGE: i64 = 50;
+
+/// The referral network as administrators configure it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Network {
+    pub sites: Vec<NetworkSite>,
+    pub routes: Vec<Route>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkSite {
+    pub code: String,
+    pub name: String,
+    /// `None`: not in the network.
+    pub level: Option<SiteLevel>,
+}
+
+/// A route a referral may take: from the site that screened the finding to one that works it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    pub from: String,
+    pub to: String,
+}
+
+/// `POST /api/v1/admin/network/levels`: a site's level (`null`: out of the network).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LevelRequest {
+    pub site: String,
+    pub level: Option<String>,
+}

@@ -1,0 +1,311 @@
+//! Cross-site referral: a coordinator at the site that screened a finding sends it to another
+//! site of the network for its work-up; the receiving site's coordinators accept or decline it,
+//! the sender may withdraw it. Each write is one transaction with its audit event; the rules are
+//! `domain::referral`'s.
+
+use elysium_db::DbError;
+use elysium_db::referral::{self as db, Direction, ReferralRow};
+use sqlx::{PgConnection, PgPool};
+
+use crate::domain::followup::FindingStatus;
+use crate::domain::language::Labelled;
+use crate::domain::organs::Organ;
+use crate::domain::referral::{
+    Facts, NewReferral, NewRefusal, ReferralEvent, ReferralStatus, Refusal, Side, SiteLevel, apply, available,
+    check_new,
+};
+use crate::domain::roles::Role;
+use crate::domain::said::Said;
+use crate::format;
+use crate::model::referral::*;
+use crate::said;
+use crate::service::{Caller, ServiceError};
+
+/// The ends of `row` the caller's sites are (both for someone at both sites, or an
+/// administrator, who sees every site).
+fn sides_of(caller: &Caller, row: &ReferralRow) -> Vec<Side> {
+    let mut sides = Vec::new();
+    if caller.user.may_see_site(Some(row.from_site_id)) {
+        sides.push(Side::Sending);
+    }
+    if caller.user.may_see_site(Some(row.to_site_id)) {
+        sides.push(Side::Receiving);
+    }
+    sides
+}
+
+fn status_of(row: &ReferralRow) -> Result<ReferralStatus, ServiceError> {
+    row.status.parse().map_err(ServiceError::internal)
+}
+
+fn item(caller: &Caller, row: ReferralRow) -> Result<ReferralItem, ServiceError> {
+    let status = status_of(&row)?;
+    let actions = available(status, &caller.user.roles, &sides_of(caller, &row));
+    Ok(ReferralItem {
+        id: row.id,
+        finding_id: row.finding_id,
+        from_site: row.from_site,
+        to_site: row.to_site,
+        status,
+        reason: row.reason,
+        requested_workup: row.requested_workup,
+        decision_note: row.decision_note,
+        version: row.version,
+        created_by: row.created_by,
+        created_at: format::rfc3339(row.created_at),
+        decided_by: row.decided_by,
+        decided_at: row.decided_at.map(format::rfc3339),
+        organ: row.organ,
+        finding_status: row.finding_status.parse().map_err(ServiceError::internal)?,
+        patient_id: row.patient_id,
+        patient_name: row.patient_name,
+        actions,
+    })
+}
+
+/// The level stored for a site (`None`: outside the network, or a value the rules do not know).
+fn level_of(stored: Option<&str>) -> Option<SiteLevel> {
+    stored.and_then(|l| l.parse().ok())
+}
+
+/// Refers the finding `finding_id` (which the caller's sites hold) to another site.
+pub async fn refer(
+    pool: &PgPool,
+    caller: &Caller,
+    finding_id: i64,
+    request: NewReferral,
+) -> Result<ReferralItem, ServiceError> {
+    let request = request.normalised();
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let scope = caller.user.site_scope();
+    let finding =
+        elysium_db::findings::get(&mut tx, finding_id, scope.as_deref(), true).await?.ok_or(ServiceError::NotFound)?;
+    if !caller.user.has_role(Role::Coordinator) {
+        return Err(ServiceError::Forbidden);
+    }
+    let (Some(from_id), Some(from_code)) = (finding.site_id, finding.site_code.clone()) else {
+        return Err(ServiceError::invalid(
+            "finding",
+            said!("the finding has no site to refer it from", "该发现没有所属站点，无法转出"),
+        ));
+    };
+    let to = db::site(&mut tx, &request.to_site).await?.ok_or_else(|| {
+        ServiceError::invalid("to_site", said!(("no site `{}`", request.to_site), ("没有站点“{}”", request.to_site)))
+    })?;
+    let from = db::level_of_site(&mut tx, from_id).await?;
+    let referrals = db::of_finding(&mut tx, finding_id).await?;
+    let facts = Facts {
+        from_site: &from_code,
+        from_level: level_of(from.as_deref()),
+        to_level: level_of(to.level.as_deref()),
+        route_exists: db::route_exists(&mut tx, from_id, to.id).await?,
+        organ: finding.organ.parse::<Organ>().map_err(ServiceError::internal)?,
+        finding_status: finding.status.parse::<FindingStatus>().map_err(ServiceError::internal)?,
+        active_referral_exists: referrals
+            .iter()
+            .any(|r| r.status.parse::<ReferralStatus>().is_ok_and(ReferralStatus::is_active)),
+    };
+    check_new(&request, &facts).map_err(new_refusal)?;
+    let workup = request.requested_workup.as_str();
+    let new = db::NewReferral {
+        finding_id,
+        from_site_id: from_id,
+        to_site_id: to.id,
+        reason: &request.reason,
+        requested_workup: workup,
+        created_by: Some(caller.user.id),
+    };
+    let id = db::insert(&mut tx, &new).await.map_err(|e| match e {
+        DbError::AlreadyExists(_) => new_refusal(NewRefusal::AlreadyReferred),
+        other => other.into(),
+    })?;
+    caller
+        .audit("referral.request")
+        .target("referral", id.to_string())
+        .patient(&finding.patient_id)
+        .detail(serde_json::json!({
+            "finding_id": finding_id,
+            "from_site": from_code,
+            "to_site": to.code,
+            "requested_workup": workup,
+        }))
+        .record_in(&mut tx)
+        .await?;
+    let row = db::lock(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    tx.commit().await.map_err(DbError::from)?;
+    item(caller, row)
+}
+
+/// A refusal of a new referral: a finding referred already is a conflict (409), the rest name
+/// the field.
+fn new_refusal(refusal: NewRefusal) -> ServiceError {
+    match refusal {
+        NewRefusal::AlreadyReferred => ServiceError::Conflict(refusal.said()),
+        other => ServiceError::invalid(other.field(), other.said()),
+    }
+}
+
+/// Referrals to (`incoming`, the default) or from (`outgoing`) the caller's sites; audited, as
+/// it names patients.
+pub async fn list(pool: &PgPool, caller: &Caller, params: &ReferralListParams) -> Result<ReferralList, ServiceError> {
+    let direction = match params.direction.as_deref() {
+        None | Some("incoming") => Direction::Incoming,
+        Some("outgoing") => Direction::Outgoing,
+        Some(_) => return Err(ServiceError::invalid("direction", Said::one_of(&["incoming", "outgoing"]))),
+    };
+    let status = match params.status.as_deref() {
+        None => None,
+        Some(s) => Some(s.parse::<ReferralStatus>().map_err(|_| {
+            let valid: Vec<&str> = ReferralStatus::ALL.iter().map(|s| s.as_str()).collect();
+            ServiceError::invalid("status", Said::one_of(&valid))
+        })?),
+    };
+    let page = params.page.unwrap_or(0);
+    if !(0..=100_000).contains(&page) {
+        return Err(ServiceError::invalid("page", said!("a page number from 0", "页码，从 0 开始")));
+    }
+    let scope = caller.user.site_scope();
+    let (rows, total) = db::list(
+        pool,
+        scope.as_deref(),
+        direction,
+        status.map(ReferralStatus::as_str),
+        REFERRAL_PAGE,
+        page * REFERRAL_PAGE,
+    )
+    .await?;
+    let items = rows.into_iter().map(|r| item(caller, r)).collect::<Result<Vec<_>, _>>()?;
+    caller
+        .audit("referral.list")
+        .detail(serde_json::json!({
+            "direction": if direction == Direction::Incoming { "incoming" } else { "outgoing" },
+            "results": items.len(),
+        }))
+        .record(pool)
+        .await?;
+    Ok(ReferralList { items, total })
+}
+
+/// A finding's referrals, for its page (the caller already sees the finding).
+pub async fn of_finding(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    finding_id: i64,
+) -> Result<Vec<ReferralItem>, ServiceError> {
+    db::of_finding(conn, finding_id).await?.into_iter().map(|r| item(caller, r)).collect()
+}
+
+/// Records `event` on referral `id` if it is still at `expected_version`.
+pub async fn record(
+    pool: &PgPool,
+    caller: &Caller,
+    id: i64,
+    expected_version: i32,
+    event: ReferralEvent,
+) -> Result<ReferralItem, ServiceError> {
+    let event = event.normalised();
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let row = db::lock(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    let sides = sides_of(caller, &row);
+    if sides.is_empty() {
+        return Err(ServiceError::NotFound);
+    }
+    let status = status_of(&row)?;
+    if row.version != expected_version {
+        return Err(ServiceError::Conflict(said!(
+            (
+                "the referral was changed by someone else since you loaded it (it is now {} at version {}); reload it and try again",
+                status.as_str(),
+                row.version
+            ),
+            ("此转诊在您打开后已被他人修改（现为“{}”，版本 {}）；请重新加载后再试", status.label_zh(), row.version)
+        )));
+    }
+    let next = apply(status, &event, &caller.user.roles, &sides).map_err(|refusal| match refusal {
+        Refusal::RoleMayNot { .. } | Refusal::WrongSide { .. } => ServiceError::Forbidden,
+        other => ServiceError::invalid("event", other.said()),
+    })?;
+    let kind = event.kind();
+    db::decide(&mut tx, id, next.as_str(), event.text(), Some(caller.user.id)).await?;
+    db::insert_event(&mut tx, id, kind.as_str(), event.text(), Some(caller.user.id)).await?;
+    caller
+        .audit(&format!("referral.{}", kind.as_str()))
+        .target("referral", id.to_string())
+        .patient(&row.patient_id)
+        .detail(serde_json::json!({
+            "finding_id": row.finding_id,
+            "from": status.as_str(),
+            "to": next.as_str(),
+        }))
+        .record_in(&mut tx)
+        .await?;
+    let row = db::lock(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    tx.commit().await.map_err(DbError::from)?;
+    item(caller, row)
+}
+
+/// The network: every site with its level, and the open routes (administrators).
+pub async fn network(pool: &PgPool) -> Result<Network, ServiceError> {
+    let sites = db::sites(pool)
+        .await?
+        .into_iter()
+        .map(|s| NetworkSite { code: s.code, name: s.name, level: level_of(s.level.as_deref()) })
+        .collect();
+    let routes = db::routes(pool).await?.into_iter().map(|r| Route { from: r.from_code, to: r.to_code }).collect();
+    Ok(Network { sites, routes })
+}
+
+/// Sets a site's level, or takes it out of the network with `None` (its routes and referrals
+/// stay; a site out of the network neither sends nor receives new ones). Audited.
+pub async fn set_level(pool: &PgPool, caller: &Caller, request: &LevelRequest) -> Result<Network, ServiceError> {
+    let level = match request.level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => Some(l.parse::<SiteLevel>().map_err(|e| ServiceError::invalid("level", e.said()))?),
+    };
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let site = site_named(&mut tx, "site", &request.site).await?;
+    db::set_level(&mut tx, site.id, level.map(SiteLevel::as_str)).await?;
+    caller
+        .audit("network.level")
+        .target("site", site.code.clone())
+        .detail(serde_json::json!({ "from": site.level, "to": level.map(SiteLevel::as_str) }))
+        .record_in(&mut tx)
+        .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    network(pool).await
+}
+
+/// Opens (`open`) or closes a route between two sites. Audited; opening an open route, or
+/// closing a closed one, changes nothing and is not an error.
+pub async fn set_route(pool: &PgPool, caller: &Caller, route: &Route, open: bool) -> Result<Network, ServiceError> {
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let from = site_named(&mut tx, "from", &route.from).await?;
+    let to = site_named(&mut tx, "to", &route.to).await?;
+    if from.id == to.id {
+        return Err(ServiceError::invalid(
+            "to",
+            said!("a route joins two different sites", "转诊路径须连接两个不同的站点"),
+        ));
+    }
+    let changed = if open {
+        db::add_route(&mut tx, from.id, to.id, Some(caller.user.id)).await?
+    } else {
+        db::remove_route(&mut tx, from.id, to.id).await?
+    };
+    if changed {
+        caller
+            .audit(if open { "network.route_open" } else { "network.route_close" })
+            .target("referral_route", format!("{}>{}", from.code, to.code))
+            .record_in(&mut tx)
+            .await?;
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    network(pool).await
+}
+
+async fn site_named(conn: &mut PgConnection, field: &str, code: &str) -> Result<db::NetworkSite, ServiceError> {
+    let code = code.trim().to_uppercase();
+    db::site(conn, &code)
+        .await?
+        .ok_or_else(|| ServiceError::invalid(field, said!("no site `{code}`", "没有站点“{code}”")))
+}

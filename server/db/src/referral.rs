@@ -1,0 +1,282 @@
+//! Cross-site referral: the sites' levels in the network, the routes between them, and the
+//! referrals of findings with their events. The rules are `app::domain::referral`'s; this module
+//! stores what they decided. The database itself holds one rule: a finding has at most one
+//! requested or accepted referral (`referral_one_active`), so two coordinators referring the same
+//! finding at once cannot both succeed.
+
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{DbResult, unique_violation};
+
+/// A site as the network sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkSite {
+    pub id: Uuid,
+    pub code: String,
+    pub name: String,
+    pub level: Option<String>,
+}
+
+pub async fn sites(pool: &PgPool) -> DbResult<Vec<NetworkSite>> {
+    Ok(sqlx::query_as!(NetworkSite, "select id, code, name, level from site order by code").fetch_all(pool).await?)
+}
+
+pub async fn site(conn: &mut PgConnection, code: &str) -> DbResult<Option<NetworkSite>> {
+    Ok(sqlx::query_as!(NetworkSite, "select id, code, name, level from site where code = $1", code)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// A site's level (`None`: outside the network, or no such site).
+pub async fn level_of_site(conn: &mut PgConnection, id: Uuid) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar!("select level from site where id = $1", id).fetch_optional(&mut *conn).await?.flatten())
+}
+
+/// Sets (or with `None` clears) a site's level.
+pub async fn set_level(conn: &mut PgConnection, site_id: Uuid, level: Option<&str>) -> DbResult<()> {
+    sqlx::query!("update site set level = $2 where id = $1", site_id, level).execute(&mut *conn).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteRow {
+    pub from_code: String,
+    pub to_code: String,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn routes(pool: &PgPool) -> DbResult<Vec<RouteRow>> {
+    Ok(sqlx::query_as!(
+        RouteRow,
+        "select f.code as from_code, t.code as to_code, r.created_at
+         from referral_route r join site f on f.id = r.from_site_id join site t on t.id = r.to_site_id
+         order by f.code, t.code"
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Opens a route; `false` when it was open already.
+pub async fn add_route(conn: &mut PgConnection, from: Uuid, to: Uuid, by: Option<Uuid>) -> DbResult<bool> {
+    let inserted = sqlx::query!(
+        "insert into referral_route (from_site_id, to_site_id, created_by) values ($1, $2, $3)
+         on conflict do nothing",
+        from,
+        to,
+        by
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Closes a route (referrals already made along it stay); `false` when it was not open.
+pub async fn remove_route(conn: &mut PgConnection, from: Uuid, to: Uuid) -> DbResult<bool> {
+    let deleted = sqlx::query!("delete from referral_route where from_site_id = $1 and to_site_id = $2", from, to)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(deleted == 1)
+}
+
+pub async fn route_exists(conn: &mut PgConnection, from: Uuid, to: Uuid) -> DbResult<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists(select 1 from referral_route where from_site_id = $1 and to_site_id = $2) as "exists!""#,
+        from,
+        to
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub struct NewReferral<'a> {
+    pub finding_id: i64,
+    pub from_site_id: Uuid,
+    pub to_site_id: Uuid,
+    pub reason: &'a str,
+    pub requested_workup: &'a str,
+    pub created_by: Option<Uuid>,
+}
+
+/// Writes a requested referral and its `request` event; `AlreadyExists("referral")` when the
+/// finding has an active one.
+pub async fn insert(conn: &mut PgConnection, new: &NewReferral<'_>) -> DbResult<i64> {
+    let id = sqlx::query_scalar!(
+        "insert into referral (finding_id, from_site_id, to_site_id, reason, requested_workup, created_by)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+        new.finding_id,
+        new.from_site_id,
+        new.to_site_id,
+        new.reason,
+        new.requested_workup,
+        new.created_by
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| unique_violation(e, "referral"))?;
+    insert_event(conn, id, "request", Some(new.reason), new.created_by).await?;
+    Ok(id)
+}
+
+pub async fn insert_event(
+    conn: &mut PgConnection,
+    referral_id: i64,
+    event: &str,
+    note: Option<&str>,
+    actor: Option<Uuid>,
+) -> DbResult<()> {
+    sqlx::query!(
+        "insert into referral_event (referral_id, event, note, actor_id) values ($1, $2, $3, $4)",
+        referral_id,
+        event,
+        note,
+        actor
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A referral as its lists and pages show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReferralRow {
+    pub id: i64,
+    pub finding_id: i64,
+    pub from_site_id: Uuid,
+    pub from_site: String,
+    pub to_site_id: Uuid,
+    pub to_site: String,
+    pub status: String,
+    pub reason: String,
+    pub requested_workup: String,
+    pub decision_note: Option<String>,
+    pub version: i32,
+    pub created_by: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<OffsetDateTime>,
+    /// The finding's organ and state, and its patient, as the receiving site needs them to decide.
+    pub organ: String,
+    pub finding_status: String,
+    pub patient_id: String,
+    pub patient_name: Option<String>,
+}
+
+/// The referral, its row locked for an event (`None` when unknown). Only the referral's row is
+/// locked (not its sites' or finding's, which the summary joins).
+pub async fn lock(conn: &mut PgConnection, id: i64) -> DbResult<Option<ReferralRow>> {
+    let locked =
+        sqlx::query_scalar!("select id from referral where id = $1 for update", id).fetch_optional(&mut *conn).await?;
+    if locked.is_none() {
+        return Ok(None);
+    }
+    Ok(sqlx::query_as!(
+        ReferralRow,
+        r#"select id as "id!", finding_id as "finding_id!", from_site_id as "from_site_id!", from_site as "from_site!",
+                  to_site_id as "to_site_id!", to_site as "to_site!", status as "status!", reason as "reason!",
+                  requested_workup as "requested_workup!", decision_note, version as "version!", created_by,
+                  created_at as "created_at!", decided_by, decided_at, organ as "organ!",
+                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name
+           from referral_summary r
+           where r.id = $1"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Moves the referral to `status` with the decision's words; returns the new version.
+pub async fn decide(
+    conn: &mut PgConnection,
+    id: i64,
+    status: &str,
+    note: Option<&str>,
+    actor: Option<Uuid>,
+) -> DbResult<i32> {
+    sqlx::query_scalar!(
+        "update referral set status = $2, decision_note = $3, decided_by = $4, decided_at = now(),
+                version = version + 1
+         where id = $1 returning version",
+        id,
+        status,
+        note,
+        actor
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| unique_violation(e, "referral"))
+}
+
+/// Which end of the referrals a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Referrals to the given sites.
+    Incoming,
+    /// Referrals from the given sites.
+    Outgoing,
+}
+
+/// Referrals to (incoming) or from (outgoing) `sites` (every site with `None`), newest first,
+/// optionally of one status; with the total for paging.
+pub async fn list(
+    pool: &PgPool,
+    sites: Option<&[Uuid]>,
+    direction: Direction,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> DbResult<(Vec<ReferralRow>, i64)> {
+    let incoming = direction == Direction::Incoming;
+    let rows = sqlx::query_as!(
+        ReferralRow,
+        r#"select id as "id!", finding_id as "finding_id!", from_site_id as "from_site_id!", from_site as "from_site!",
+                  to_site_id as "to_site_id!", to_site as "to_site!", status as "status!", reason as "reason!",
+                  requested_workup as "requested_workup!", decision_note, version as "version!", created_by,
+                  created_at as "created_at!", decided_by, decided_at, organ as "organ!",
+                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name
+           from referral_summary r
+           where ($1::uuid[] is null or (case when $2 then r.to_site_id else r.from_site_id end) = any($1))
+             and ($3::text is null or r.status = $3)
+           order by r.created_at desc, r.id desc
+           limit $4 offset $5"#,
+        sites as Option<&[Uuid]>,
+        incoming,
+        status,
+        limit,
+        offset
+    )
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "total!" from referral r
+           where ($1::uuid[] is null or (case when $2 then r.to_site_id else r.from_site_id end) = any($1))
+             and ($3::text is null or r.status = $3)"#,
+        sites as Option<&[Uuid]>,
+        incoming,
+        status
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// A finding's referrals, newest first (for its page).
+pub async fn of_finding(conn: &mut PgConnection, finding_id: i64) -> DbResult<Vec<ReferralRow>> {
+    Ok(sqlx::query_as!(
+        ReferralRow,
+        r#"select id as "id!", finding_id as "finding_id!", from_site_id as "from_site_id!", from_site as "from_site!",
+                  to_site_id as "to_site_id!", to_site as "to_site!", status as "status!", reason as "reason!",
+                  requested_workup as "requested_workup!", decision_note, version as "version!", created_by,
+                  created_at as "created_at!", decided_by, decided_at, organ as "organ!",
+                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name
+           from referral_summary r
+           where r.finding_id = $1
+           order by r.created_at desc, r.id desc"#,
+        finding_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
