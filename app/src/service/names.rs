@@ -41,7 +41,7 @@ const SURNAME_READINGS: &[(&str, &str)] = &[
 /// joined form with v and with u). Components without a Han
 /// character (an alphabetic group) add nothing; `None` when no component has one. A character
 /// with several readings gets its most common one (the first of the pinyin-data tables the
-/// `pinyin` crate carries); a name that begins with a surname of [`SURNAME_READINGS`] also gets
+/// `pinyin` crate carries); a name that begins with a surname of `SURNAME_READINGS` also gets
 /// the surname's own reading, alone and joined (`=单^雄信` is found as "dan" and as "shan").
 pub fn name_pinyin(stored: &str) -> Option<String> {
     let han: Vec<&str> = stored.split(['=', '^']).filter(|c| c.to_pinyin().any(|reading| reading.is_some())).collect();
