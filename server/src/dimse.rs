@@ -63,7 +63,10 @@ pub struct DicomSites {
 }
 
 impl DicomSites {
-    /// Reads the configuration; every named site must exist (a typo never creates a site).
+    /// Reads the configuration; every named site must exist (a typo never creates a site). With
+    /// no site named anywhere (no default, no map, no AE title on the sites page) the listener
+    /// still starts and refuses every association until an administrator gives a site the
+    /// sender's AE title: the titles are read again at each association, so no restart is needed.
     pub async fn from_config(pool: &sqlx::PgPool, config: &DimseConfig) -> anyhow::Result<DicomSites> {
         let mut sites = DicomSites::default();
         for pair in config.ae_sites.iter().filter(|p| !p.trim().is_empty()) {
@@ -80,9 +83,10 @@ impl DicomSites {
             && sites.by_calling_ae.is_empty()
             && sites.with_stored(pool).await?.by_calling_ae.is_empty()
         {
-            anyhow::bail!(
-                "the DICOM listener needs a site to file received studies under: set ELYSIUM_DICOM_SITE=CODE \
-                 (or map calling AE titles with ELYSIUM_DICOM_AE_SITES=AE=CODE,... or on the sites page), or turn it off with ELYSIUM_DICOM=false"
+            tracing::warn!(
+                "the DICOM listener has no site to file received studies under, so it refuses every association \
+                 until a site on the sites page names the sender's AE title (or set ELYSIUM_DICOM_SITE=CODE or \
+                 ELYSIUM_DICOM_AE_SITES=AE=CODE,...; ELYSIUM_DICOM=false turns it off)"
             );
         }
         Ok(sites)
