@@ -173,19 +173,8 @@ pub async fn lock(conn: &mut PgConnection, id: i64) -> DbResult<Option<ReferralR
     if locked.is_none() {
         return Ok(None);
     }
-    Ok(sqlx::query_as!(
-        ReferralRow,
-        r#"select id as "id!", finding_id as "finding_id!", from_site_id as "from_site_id!", from_site as "from_site!",
-                  to_site_id as "to_site_id!", to_site as "to_site!", status as "status!", reason as "reason!",
-                  requested_workup as "requested_workup!", decision_note, version as "version!", created_by,
-                  created_at as "created_at!", decided_by, decided_at, organ as "organ!",
-                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name
-           from referral_summary r
-           where r.id = $1"#,
-        id
-    )
-    .fetch_optional(&mut *conn)
-    .await?)
+    let filter = Filter { id: Some(id), ..Filter::default() };
+    Ok(select(&mut *conn, &filter).await?.into_iter().next())
 }
 
 /// Moves the referral to `status` with the decision's words; returns the new version.
@@ -230,26 +219,8 @@ pub async fn list(
     offset: i64,
 ) -> DbResult<(Vec<ReferralRow>, i64)> {
     let incoming = direction == Direction::Incoming;
-    let rows = sqlx::query_as!(
-        ReferralRow,
-        r#"select id as "id!", finding_id as "finding_id!", from_site_id as "from_site_id!", from_site as "from_site!",
-                  to_site_id as "to_site_id!", to_site as "to_site!", status as "status!", reason as "reason!",
-                  requested_workup as "requested_workup!", decision_note, version as "version!", created_by,
-                  created_at as "created_at!", decided_by, decided_at, organ as "organ!",
-                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name
-           from referral_summary r
-           where ($1::uuid[] is null or (case when $2 then r.to_site_id else r.from_site_id end) = any($1))
-             and ($3::text is null or r.status = $3)
-           order by r.created_at desc, r.id desc
-           limit $4 offset $5"#,
-        sites as Option<&[Uuid]>,
-        incoming,
-        status,
-        limit,
-        offset
-    )
-    .fetch_all(pool)
-    .await?;
+    let filter = Filter { sites, incoming, status, limit, offset, ..Filter::default() };
+    let rows = select(pool, &filter).await?;
     let total = sqlx::query_scalar!(
         r#"select count(*) as "total!" from referral r
            where ($1::uuid[] is null or (case when $2 then r.to_site_id else r.from_site_id end) = any($1))
@@ -265,6 +236,29 @@ pub async fn list(
 
 /// A finding's referrals, newest first (for its page).
 pub async fn of_finding(conn: &mut PgConnection, finding_id: i64) -> DbResult<Vec<ReferralRow>> {
+    select(&mut *conn, &Filter { finding_id: Some(finding_id), ..Filter::default() }).await
+}
+
+/// Which referrals [`select`] reads; every condition left out holds.
+struct Filter<'a> {
+    id: Option<i64>,
+    finding_id: Option<i64>,
+    /// With `incoming`, referrals to these sites; otherwise from them. `None`: every site.
+    sites: Option<&'a [Uuid]>,
+    incoming: bool,
+    status: Option<&'a str>,
+    limit: i64,
+    offset: i64,
+}
+
+impl Default for Filter<'_> {
+    fn default() -> Self {
+        Filter { id: None, finding_id: None, sites: None, incoming: true, status: None, limit: 1000, offset: 0 }
+    }
+}
+
+/// The one query that reads referrals as they are shown, newest first.
+async fn select<'e>(executor: impl sqlx::PgExecutor<'e>, filter: &Filter<'_>) -> DbResult<Vec<ReferralRow>> {
     Ok(sqlx::query_as!(
         ReferralRow,
         r#"select id as "id!", finding_id as "finding_id!", from_site_id as "from_site_id!", from_site as "from_site!",
@@ -273,10 +267,20 @@ pub async fn of_finding(conn: &mut PgConnection, finding_id: i64) -> DbResult<Ve
                   created_at as "created_at!", decided_by, decided_at, organ as "organ!",
                   finding_status as "finding_status!", patient_id as "patient_id!", patient_name
            from referral_summary r
-           where r.finding_id = $1
-           order by r.created_at desc, r.id desc"#,
-        finding_id
+           where ($1::bigint is null or r.id = $1)
+             and ($2::bigint is null or r.finding_id = $2)
+             and ($3::uuid[] is null or (case when $4 then r.to_site_id else r.from_site_id end) = any($3))
+             and ($5::text is null or r.status = $5)
+           order by r.created_at desc, r.id desc
+           limit $6 offset $7"#,
+        filter.id,
+        filter.finding_id,
+        filter.sites as Option<&[Uuid]>,
+        filter.incoming,
+        filter.status,
+        filter.limit,
+        filter.offset
     )
-    .fetch_all(&mut *conn)
+    .fetch_all(executor)
     .await?)
 }
