@@ -12,7 +12,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, versioned_event};
 use crate::error::ApiError;
 use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
@@ -43,17 +43,8 @@ pub async fn detail(
 }
 
 /// Splits `{"version": N, "event": NAME, ...payload}` into the version and the event.
-fn parse_event(mut fields: serde_json::Map<String, Value>) -> Result<(i32, ChronicEvent), ServiceError> {
-    let version =
-        fields.remove("version").and_then(|v| v.as_i64()).and_then(|v| i32::try_from(v).ok()).ok_or_else(|| {
-            ServiceError::invalid(
-                "version",
-                app::said!("the version you last saw (an integer) is required", "需要您上次看到的版本号（整数）"),
-            )
-        })?;
-    let event = serde_json::from_value::<ChronicEvent>(Value::Object(fields))
-        .map_err(|e| ServiceError::invalid("event", app::said!("{e}", "无法读取该事件：{e}")))?;
-    Ok((version, event))
+fn parse_event(fields: serde_json::Map<String, Value>) -> Result<(i32, ChronicEvent), ServiceError> {
+    versioned_event(fields, "version")
 }
 
 /// `POST /api/v1/chronic/{id}/events` with `{"version", "event", ...payload}`: 200 with the new

@@ -15,7 +15,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, take_version};
 use crate::error::ApiError;
 use crate::http::{PageLanguage, audited, redirect_with};
 use crate::state::AppState;
@@ -59,10 +59,7 @@ pub async fn record_event(
     let Value::Object(mut fields) = body else {
         return Err(ApiError::Validation("expected a JSON object with `event` and `expected_version`".into()));
     };
-    let expected_version =
-        fields.remove("expected_version").and_then(|v| v.as_i64()).and_then(|v| i32::try_from(v).ok()).ok_or_else(
-            || ApiError::Validation("expected_version: the version you last saw (an integer) is required".into()),
-        )?;
+    let expected_version = take_version(&mut fields, "expected_version")?;
     let levels = state.service_levels().await?;
     let outcome = match service::parse_event(Value::Object(fields)) {
         Ok(event) => service::record(&state.pool, &caller, &levels, id, expected_version, event).await,

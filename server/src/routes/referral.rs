@@ -5,14 +5,14 @@
 
 use app::domain::referral::{NewReferral, ReferralEvent};
 use app::model::referral::{LevelRequest, ReferralListParams, Route};
-use app::service::{Caller, ServiceError, referral as service};
+use app::service::{Caller, referral as service};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, versioned_event};
 use crate::error::ApiError;
 use crate::http::audited;
 use crate::state::AppState;
@@ -52,20 +52,10 @@ pub async fn record_event(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Response, ApiError> {
     let id = id_of(&id)?;
-    let Value::Object(mut fields) = body else {
+    let Value::Object(fields) = body else {
         return Err(ApiError::Validation("expected a JSON object with `event` and `expected_version`".into()));
     };
-    let version =
-        fields.remove("expected_version").and_then(|v| v.as_i64()).and_then(|v| i32::try_from(v).ok()).ok_or_else(
-            || {
-                ServiceError::invalid(
-                    "expected_version",
-                    app::said!("the version you last saw (an integer) is required", "需要您上次看到的版本号（整数）"),
-                )
-            },
-        )?;
-    let event = serde_json::from_value::<ReferralEvent>(Value::Object(fields))
-        .map_err(|e| ServiceError::invalid("event", app::said!("{e}", "无法读取该事件：{e}")))?;
+    let (version, event) = versioned_event::<ReferralEvent>(fields, "expected_version")?;
     Ok(audited(Json(service::record(&state.pool, &caller, id, version, event).await?)))
 }
 
