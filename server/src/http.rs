@@ -3,7 +3,6 @@
 
 use app::api::session::ssr::AUDITED_HEADER;
 use app::domain::language::Language;
-use app::said;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -108,27 +107,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageLanguage {
 
 /// A service's refusal as a page shows it, in `language` (`field: message` for a field's).
 pub fn refusal_text(error: &app::service::ServiceError, language: Language) -> String {
-    use app::service::ServiceError;
-    match error {
-        ServiceError::Invalid { field, message } => message.with_field(field).in_language(language).to_owned(),
-        ServiceError::Conflict(message) => message.in_language(language).to_owned(),
-        ServiceError::NotFound => said!("not found", "未找到").in_language(language).to_owned(),
-        ServiceError::Forbidden => {
-            said!("you do not have access to this", "您无权访问此内容").in_language(language).to_owned()
-        }
-        ServiceError::AuditUnavailable(_) => {
-            said!("the audit trail could not be written; try again shortly", "审计日志无法写入；请稍后再试")
-                .in_language(language)
-                .to_owned()
-        }
-        // The cause is for the log, never for the page.
-        ServiceError::Internal(cause) => {
-            tracing::error!(error = %cause, "internal error behind a form post");
-            said!("something went wrong on the server; it has been logged", "服务器出错，已记录日志")
-                .in_language(language)
-                .to_owned()
-        }
-    }
+    error.said().in_language(language).to_owned()
 }
 
 /// The language in the cookie `name` of a `Cookie` header, if it holds one.

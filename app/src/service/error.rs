@@ -31,6 +31,24 @@ impl ServiceError {
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
         ServiceError::Internal(Box::new(error))
     }
+
+    /// The error as a person reads it, in both languages: a field's refusal as `field: message`;
+    /// an internal failure in general words (its cause is logged here, never shown).
+    pub fn said(&self) -> Said {
+        match self {
+            ServiceError::Invalid { field, message } => message.with_field(field),
+            ServiceError::Conflict(message) => message.clone(),
+            ServiceError::NotFound => crate::said!("not found", "未找到"),
+            ServiceError::Forbidden => crate::said!("you do not have access to this", "您无权访问此内容"),
+            ServiceError::AuditUnavailable(_) => {
+                crate::said!("the audit trail could not be written; try again shortly", "审计日志无法写入；请稍后再试")
+            }
+            ServiceError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error shown to a person");
+                crate::said!("something went wrong on the server; it has been logged", "服务器出错，已记录日志")
+            }
+        }
+    }
 }
 
 impl From<elysium_db::DbError> for ServiceError {

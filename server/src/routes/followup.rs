@@ -220,19 +220,8 @@ fn refused(page: &str, error: &RecordError, language: Language) -> Response {
         RecordError::Refused(Refusal::TooFewContactAttempts { have, need }) => {
             vec![("error", "too_few_contacts".into()), ("have", have.to_string()), ("need", need.to_string())]
         }
-        RecordError::Invalid { field, message } => {
-            vec![("error", message.with_field(field).in_language(language).into())]
-        }
-        RecordError::Refused(refusal) => vec![("error", refusal.said().in_language(language).into())],
-        other @ (RecordError::NotFound | RecordError::Db(_)) => {
-            tracing::error!(error = %other, "a finding's form post failed");
-            vec![(
-                "error",
-                app::said!("something went wrong on the server; it has been logged", "服务器出错，已记录日志")
-                    .in_language(language)
-                    .into(),
-            )]
-        }
+        // A payload's validation, another refusal, or a failure (logged): the error's own words.
+        other => vec![("error", other.said().in_language(language).into())],
     };
     let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     crate::http::redirect_with_pairs(page, &pairs)
