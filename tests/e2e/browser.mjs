@@ -6,12 +6,16 @@ import { createRequire } from 'node:module';
 export const require = createRequire(process.env.NODE_PATH ? process.env.NODE_PATH + '/' : import.meta.url);
 const { chromium } = require('playwright-core');
 
-/** Headless chromium (CHROMIUM, default /usr/bin/chromium) with no network of its own. */
+/**
+ * Headless chromium (CHROMIUM, default /usr/bin/chromium) with no network of its own. Shared
+ * memory goes to /tmp (`--disable-dev-shm-usage`): a container's /dev/shm may be as small as
+ * 64 MiB, and a renderer that runs out of it crashes ("Target crashed") at a random page.
+ */
 export function launchChromium() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }
