@@ -237,6 +237,9 @@ pub struct FindingDetail {
     /// The patient's demographics mismatches still to resolve: whoever calls or writes to the
     /// patient must know that a study states another name or birth date.
     pub open_mismatches: Vec<crate::model::patients::MismatchView>,
+    /// Its referrals to other sites of the network, and whether this user may refer it or only
+    /// follows it.
+    pub referrals: crate::model::referral::FindingReferrals,
 }
 
 #[cfg(test)]

@@ -29,6 +29,10 @@ pub struct ReferralItem {
     pub finding_status: FindingStatus,
     pub patient_id: String,
     pub patient_name: Option<String>,
+    /// The outcome the finding reached while the receiving site had it (the sending site is
+    /// told of it: see `followup::record`), and when; `None` until then.
+    pub outcome: Option<FindingStatus>,
+    pub outcome_at: Option<String>,
     /// What the caller may do with it now.
     pub actions: Vec<ReferralEventKind>,
 }
@@ -53,6 +57,20 @@ pub struct ReferralListParams {
 
 /// A page of the list holds this many referrals.
 pub const REFERRAL_PAGE: i64 = 50;
+
+/// A finding's referrals as its page shows them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FindingReferrals {
+    /// Newest first.
+    pub items: Vec<ReferralItem>,
+    /// The sites this user may refer the finding to now (the open routes from its site, to
+    /// sites in the network); empty when the user may not refer it (not a coordinator at its
+    /// site, a referral already active, or the finding closed).
+    pub targets: Vec<NetworkSite>,
+    /// Set when this user only follows the finding: the code of the site that has its work-up
+    /// (the receiving site once it accepted the referral; the sending site until then).
+    pub work_up_at: Option<String>,
+}
 
 /// The referral network as administrators configure it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,13 +17,14 @@ use crate::domain::followup::{
 };
 use crate::domain::language::Labelled;
 use crate::domain::organs::Organ;
+use crate::domain::referral::{ReferralStatus, WorkUpRefusal, outcome_to_report};
 use crate::domain::roles::Role;
 use crate::domain::said::Said;
 use crate::format;
 use crate::model::SessionUser;
 use crate::model::followup::*;
 use crate::said;
-use crate::service::{Audit, Caller, ServiceError};
+use crate::service::{Audit, Caller, ServiceError, referral};
 
 /// The surveillance list (`quick=surveillance`) holds the findings whose imaging is due within
 /// this many days, or overdue.
@@ -47,6 +48,9 @@ pub enum RecordError {
     Refused(Refusal),
     #[error("{field}: {message}")]
     Invalid { field: String, message: Said },
+    /// The other end of the finding's active referral works it up.
+    #[error("{0}")]
+    ReferredElsewhere(WorkUpRefusal),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -61,6 +65,7 @@ impl From<RecordError> for ServiceError {
             RecordError::Refused(Refusal::RoleMayNot { .. }) => ServiceError::Forbidden,
             RecordError::Refused(refusal) => ServiceError::invalid("event", refusal.said()),
             RecordError::Invalid { field, message } => ServiceError::Invalid { field, message },
+            RecordError::ReferredElsewhere(refusal) => ServiceError::Conflict(refusal.said()),
             RecordError::Db(db) => db.into(),
         }
     }
@@ -75,6 +80,7 @@ impl RecordError {
             RecordError::Stale { current_status, current_version } => stale_finding(current_status, *current_version),
             RecordError::Refused(refusal) => refusal.said(),
             RecordError::Invalid { field, message } => message.with_field(field),
+            RecordError::ReferredElsewhere(refusal) => refusal.said(),
             RecordError::Db(error) => {
                 tracing::error!(%error, "a finding's event could not be recorded");
                 said!("the event could not be recorded; it has been logged", "未能记录该事件，已记录日志")
@@ -161,11 +167,21 @@ async fn record_in_transaction(
 ) -> Result<Recorded, RecordError> {
     let user = &caller.user;
     let mut tx = pool.begin().await.map_err(DbError::from)?;
-    let scope = user.site_scope();
-    let row = findings::get(&mut tx, id, scope.as_deref(), true).await?.ok_or(RecordError::NotFound)?;
+    let (row, via_referral) =
+        referral::visible_finding(&mut tx, caller, id, true).await?.ok_or(RecordError::NotFound)?;
     if row.version != expected_version {
         return Err(RecordError::Stale { current_status: row.status, current_version: row.version });
     }
+    // A referred finding is worked up by one end of its referral at a time; the other follows.
+    let referrals = elysium_db::referral::of_finding(&mut tx, id).await?;
+    referral::may_work_up(caller, &referrals).map_err(RecordError::ReferredElsewhere)?;
+    let active_referral = referral::active(&referrals);
+    let referral_status = active_referral.and_then(|r| r.status.parse::<ReferralStatus>().ok());
+    // Whom the finding may be assigned to: people of the site that works it up.
+    let working_site = match referral_status {
+        Some(ReferralStatus::Accepted) => active_referral.map(|r| r.to_site_id),
+        _ => row.site_id,
+    };
     let status = parse_status(&row.status)?;
     let organ = parse_organ(&row.organ)?;
     let today = today();
@@ -230,12 +246,12 @@ async fn record_in_transaction(
             update.assignee_id = match assignee {
                 None => None,
                 Some(username) => {
-                    let found = findings::assignable_user(&mut tx, username, row.site_id).await?;
+                    let found = findings::assignable_user(&mut tx, username, working_site).await?;
                     Some(found.ok_or_else(|| RecordError::Invalid {
                         field: "assignee".into(),
                         message: said!(
-                            "`{username}` is not an active coordinator or radiologist at this finding's site",
-                            "“{username}”不是此发现所在站点的在职协调员或放射科医生"
+                            "`{username}` is not an active coordinator or radiologist at the site working this finding up",
+                            "“{username}”不是负责此发现的站点的在职协调员或放射科医生"
                         ),
                     })?)
                 }
@@ -274,9 +290,21 @@ async fn record_in_transaction(
         .patient(&row.patient_id)
         .detail(serde_json::json!({
             "from": status.as_str(), "to": next.as_str(), "version": version, "role": role.as_str(), "payload": payload,
+            "referral": via_referral,
         }))
         .record_in(&mut tx)
         .await?;
+    // The sending site is told what became of the finding it referred.
+    if let (Some(referral), Some(outcome)) = (active_referral, outcome_to_report(referral_status, status, next)) {
+        elysium_db::referral::record_outcome(&mut tx, referral.id, outcome.as_str(), Some(user.id)).await?;
+        caller
+            .audit("referral.outcome")
+            .target("referral", referral.id.to_string())
+            .patient(&row.patient_id)
+            .detail(serde_json::json!({ "finding_id": id, "outcome": outcome.as_str(), "to_site": referral.from_site }))
+            .record_in(&mut tx)
+            .await?;
+    }
     tx.commit().await.map_err(DbError::from)?;
     Ok(Recorded { id, status: next, version, mdt_case_id })
 }
@@ -648,21 +676,41 @@ pub async fn detail(
     let user = &caller.user;
     let scope = user.site_scope();
     let mut conn = pool.acquire().await.map_err(DbError::from)?;
-    let row = findings::get(&mut conn, id, scope.as_deref(), false).await?.ok_or(ServiceError::NotFound)?;
+    let (row, via_referral) =
+        referral::visible_finding(&mut conn, caller, id, false).await?.ok_or(ServiceError::NotFound)?;
+    let referral_rows = elysium_db::referral::of_finding(&mut conn, id).await?;
+    let may_work_up = referral::may_work_up(caller, &referral_rows).is_ok();
+    let working_site = match referral::active(&referral_rows) {
+        Some(r) if r.status == ReferralStatus::Accepted.as_str() => Some(r.to_site_id),
+        _ => row.site_id,
+    };
+    let referrals = referral::for_finding_page(&mut conn, caller, &row, referral_rows).await?;
     drop(conn);
     let history = findings::events(pool, id).await?;
+    // The patient's other findings and studies within the caller's own sites: a receiving site
+    // sees nothing else of the patient at the sending site, only the referred finding's study.
     let related = findings::of_patient(pool, row.patient_ref, scope.as_deref()).await?;
-    let studies = findings::studies_of_patient(pool, row.patient_ref, scope.as_deref()).await?;
-    let assignees = findings::assignees(pool, row.site_id.map(|s| vec![s]).as_deref()).await?;
+    let mut studies = findings::studies_of_patient(pool, row.patient_ref, scope.as_deref()).await?;
+    if via_referral.is_some() && !studies.iter().any(|s| s.study_uid == row.study_uid) {
+        let all = findings::studies_of_patient(pool, row.patient_ref, None).await?;
+        studies.extend(all.into_iter().filter(|s| s.study_uid == row.study_uid));
+    }
+    let assignees = findings::assignees(pool, working_site.map(|s| vec![s]).as_deref()).await?;
 
-    caller.audit("finding.view").target("finding", id.to_string()).patient(&row.patient_id).record(pool).await?;
+    let mut view = caller.audit("finding.view").target("finding", id.to_string()).patient(&row.patient_id);
+    if let Some(referral) = via_referral {
+        // Seen from the receiving site: the access is recorded under the referral that grants it.
+        view = view.detail(serde_json::json!({ "referral": referral }));
+    }
+    view.record(pool).await?;
     let mut open_mismatches = crate::service::patients::mismatches_of_patient(pool, &row.study_uid).await?;
     open_mismatches.retain(|m| m.resolution.is_none());
 
     let today = today();
     let status = known_status(&row.status)?;
     Ok(FindingDetail {
-        actions: available(status, &user.roles),
+        actions: if may_work_up { available(status, &user.roles) } else { Vec::new() },
+        referrals,
         history: history.into_iter().map(history_entry).collect::<Result<_, _>>()?,
         related: related
             .into_iter()

@@ -4,6 +4,7 @@
 //! `domain::referral`'s.
 
 use elysium_db::DbError;
+use elysium_db::findings::FindingRow;
 use elysium_db::referral::{self as db, Direction, ReferralRow};
 use sqlx::{PgConnection, PgPool};
 
@@ -11,8 +12,8 @@ use crate::domain::followup::FindingStatus;
 use crate::domain::language::Labelled;
 use crate::domain::organs::Organ;
 use crate::domain::referral::{
-    Facts, NewReferral, NewRefusal, ReferralEvent, ReferralStatus, Refusal, Side, SiteLevel, apply, available,
-    check_new,
+    Facts, NewReferral, NewRefusal, ReferralEvent, ReferralStatus, Refusal, Side, SiteLevel, WorkUpRefusal, apply,
+    available, check_new, check_work_up, works_up,
 };
 use crate::domain::roles::Role;
 use crate::domain::said::Said;
@@ -59,6 +60,8 @@ fn item(caller: &Caller, row: ReferralRow) -> Result<ReferralItem, ServiceError>
         finding_status: row.finding_status.parse().map_err(ServiceError::internal)?,
         patient_id: row.patient_id,
         patient_name: row.patient_name,
+        outcome: row.outcome.as_deref().map(str::parse).transpose().map_err(ServiceError::internal)?,
+        outcome_at: row.outcome_at.map(format::rfc3339),
         actions,
     })
 }
@@ -205,6 +208,11 @@ pub async fn record(
 ) -> Result<ReferralItem, ServiceError> {
     let event = event.normalised();
     let mut tx = pool.begin().await.map_err(DbError::from)?;
+    // The finding first, then the referral: the order the finding's own events take (they may
+    // record an outcome on the referral), so that accepting a referral and working its finding up
+    // are applied one after the other and never deadlock.
+    let finding = db::finding_of(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    elysium_db::findings::get(&mut tx, finding, None, true).await?;
     let row = db::lock(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
     let sides = sides_of(caller, &row);
     if sides.is_empty() {
@@ -242,6 +250,81 @@ pub async fn record(
     let row = db::lock(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
     tx.commit().await.map_err(DbError::from)?;
     item(caller, row)
+}
+
+/// The finding's active (requested or accepted) referral, if any: a finding has at most one.
+pub(crate) fn active(rows: &[ReferralRow]) -> Option<&ReferralRow> {
+    rows.iter().find(|r| r.status.parse::<ReferralStatus>().is_ok_and(ReferralStatus::is_active))
+}
+
+/// The finding `id` if the caller may see it: held by one of their sites, or referred to one of
+/// them by an active referral (whose id comes with it; such a view is audited under the
+/// referral). `lock` as for [`elysium_db::findings::get`].
+pub(crate) async fn visible_finding(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: i64,
+    lock: bool,
+) -> Result<Option<(FindingRow, Option<i64>)>, DbError> {
+    let scope = caller.user.site_scope();
+    if let Some(row) = elysium_db::findings::get(conn, id, scope.as_deref(), lock).await? {
+        return Ok(Some((row, None)));
+    }
+    let Some(scope) = scope else { return Ok(None) };
+    let referrals = db::of_finding(conn, id).await?;
+    let Some(reaching) = active(&referrals).filter(|r| scope.contains(&r.to_site_id)) else {
+        return Ok(None);
+    };
+    let referral = reaching.id;
+    Ok(elysium_db::findings::get(conn, id, None, lock).await?.map(|row| (row, Some(referral))))
+}
+
+/// Whether the caller may record events on a finding with these referrals (see
+/// `domain::referral::workup`).
+pub(crate) fn may_work_up(caller: &Caller, referrals: &[ReferralRow]) -> Result<(), WorkUpRefusal> {
+    let active = active(referrals);
+    let status = active.and_then(|r| r.status.parse::<ReferralStatus>().ok());
+    let sides = active.map(|r| sides_of(caller, r)).unwrap_or_default();
+    check_work_up(status, &sides)
+}
+
+/// A finding's referrals as its page shows them: those the caller's sites take part in, the
+/// sites the caller may refer it to now, and where its work-up is when the caller only follows it.
+pub(crate) async fn for_finding_page(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    finding: &FindingRow,
+    referrals: Vec<ReferralRow>,
+) -> Result<FindingReferrals, ServiceError> {
+    let work_up_at = match may_work_up(caller, &referrals) {
+        Ok(()) => None,
+        Err(_) => active(&referrals).and_then(|r| {
+            let status = r.status.parse::<ReferralStatus>().ok()?;
+            Some(match works_up(status)? {
+                Side::Sending => r.from_site.clone(),
+                Side::Receiving => r.to_site.clone(),
+            })
+        }),
+    };
+    let status = finding.status.parse::<FindingStatus>().map_err(ServiceError::internal)?;
+    let may_refer = caller.user.has_role(Role::Coordinator)
+        && caller.user.may_see_site(finding.site_id)
+        && status.is_open()
+        && active(&referrals).is_none();
+    let targets = match (may_refer, finding.site_id) {
+        (true, Some(site)) => db::targets_from(conn, site)
+            .await?
+            .into_iter()
+            .map(|s| NetworkSite { code: s.code, name: s.name, level: level_of(s.level.as_deref()) })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let items = referrals
+        .into_iter()
+        .filter(|r| !sides_of(caller, r).is_empty())
+        .map(|r| item(caller, r))
+        .collect::<Result<_, _>>()?;
+    Ok(FindingReferrals { items, targets, work_up_at })
 }
 
 /// The network: every site with its level, and the open routes (administrators).

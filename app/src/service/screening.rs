@@ -21,7 +21,7 @@ pub async fn overview(
     study_uid: &str,
     views: Option<&ViewLog>,
 ) -> Result<ScreeningOverview, ServiceError> {
-    let study = visible_study(pool, &caller.user, study_uid).await?;
+    let study = visible_study(pool, caller, study_uid).await?;
     let audit = caller.audit("screening.view").study(study_uid, &study.patient_id);
     match views {
         Some(views) => views.record_once(pool, caller.user.id, &format!("screening:{study_uid}"), &audit).await?,
@@ -58,7 +58,7 @@ pub async fn rerun(
     study_uid: &str,
     model: &RerunModel,
 ) -> Result<Vec<QueuedJob>, ServiceError> {
-    let study = visible_study(pool, &caller.user, study_uid).await?;
+    let study = visible_study(pool, caller, study_uid).await?;
     let series = elysium_db::images::series_of_study(pool, study_uid, Some("CT")).await?;
     if series.is_empty() {
         return Err(ServiceError::invalid("study", crate::said!("the study has no CT series", "该检查没有 CT 序列")));

@@ -8,7 +8,6 @@ use elysium_db::images::{StudyFilter, StudyRow};
 use object_store::ObjectStore;
 use sqlx::PgPool;
 
-use crate::model::SessionUser;
 use crate::model::studies::{
     EligibilityView, STUDIES_PAGE, SeriesItem, SliceStack, StudyItem, StudyWithSeries, ViewerSlice,
 };
@@ -18,12 +17,33 @@ use crate::service::{Caller, ServiceError};
 /// Where the received instances are kept.
 pub type Objects = Arc<dyn ObjectStore>;
 
-/// The study, if it is within the user's sites. Outside them a study does not exist, as far as
-/// the user can tell: the same answer as for an unknown UID. Every way of reading a study (pages,
-/// REST, DICOMweb) asks here.
-pub async fn visible_study(pool: &PgPool, user: &SessionUser, study_uid: &str) -> Result<StudyRow, ServiceError> {
-    elysium_db::images::study_within(pool, study_uid, user.site_scope()).await?.ok_or(ServiceError::NotFound)
+/// The study, if it is within the caller's sites, or holds a finding referred to one of them (a
+/// requested or accepted referral). Otherwise a study does not exist, as far as the caller can
+/// tell: the same answer as for an unknown UID. Every way of reading a study (pages, REST,
+/// DICOMweb) asks here.
+///
+/// A study seen through a referral is also recorded under that referral (`referral.access`),
+/// once per caller, referral and study in each view window: the viewer reads a study slice by
+/// slice, and each read is already audited on its own.
+pub async fn visible_study(pool: &PgPool, caller: &Caller, study_uid: &str) -> Result<StudyRow, ServiceError> {
+    let scope = caller.user.site_scope();
+    if let Some(study) = elysium_db::images::study_within(pool, study_uid, scope.clone()).await? {
+        return Ok(study);
+    }
+    let Some(scope) = scope else { return Err(ServiceError::NotFound) };
+    let referral =
+        elysium_db::referral::reaching_study(pool, study_uid, &scope).await?.ok_or(ServiceError::NotFound)?;
+    let study = elysium_db::images::study_within(pool, study_uid, None).await?.ok_or(ServiceError::NotFound)?;
+    let audit = caller
+        .audit("referral.access")
+        .target("referral", referral.to_string())
+        .study(&study.study_uid, &study.patient_id);
+    REFERRAL_ACCESS.record_once(pool, caller.user.id, &format!("referral:{referral}:{study_uid}"), &audit).await?;
+    Ok(study)
 }
+
+/// The referral accesses recorded recently by this process (see [`visible_study`]).
+static REFERRAL_ACCESS: std::sync::LazyLock<ViewLog> = std::sync::LazyLock::new(ViewLog::default);
 
 /// The audit row of a look at `series` of `study` (the viewer, its slices, frames and HU
 /// read-outs).
@@ -83,7 +103,7 @@ pub async fn detail(
     caller: &Caller,
     study_uid: &str,
 ) -> Result<StudyWithSeries, ServiceError> {
-    let study = visible_study(pool, &caller.user, study_uid).await?;
+    let study = visible_study(pool, caller, study_uid).await?;
     let series = elysium_db::images::series_of_study(pool, study_uid, None).await?;
     caller.audit("study.view").study(study_uid, &study.patient_id).record(pool).await?;
 
@@ -120,7 +140,7 @@ pub async fn slices(
     study_uid: &str,
     series_uid: &str,
 ) -> Result<SliceStack, ServiceError> {
-    let study = visible_study(pool, &caller.user, study_uid).await?;
+    let study = visible_study(pool, caller, study_uid).await?;
     let series = elysium_db::images::series_of_study(pool, study_uid, None).await?;
     let series = series.into_iter().find(|s| s.series_uid == series_uid).ok_or(ServiceError::NotFound)?;
     let audit = series_view(caller, &study, series_uid);
@@ -167,7 +187,7 @@ pub async fn hu_at(
     pixel: Pixel<'_>,
 ) -> Result<Option<f32>, ServiceError> {
     let Pixel { study_uid, series_uid, sop_instance_uid, x, y } = pixel;
-    let study = visible_study(pool, &caller.user, study_uid).await?;
+    let study = visible_study(pool, caller, study_uid).await?;
     let key = elysium_db::images::instance_key(pool, study_uid, series_uid, sop_instance_uid)
         .await?
         .ok_or(ServiceError::NotFound)?;

@@ -82,6 +82,29 @@ pub async fn remove_route(conn: &mut PgConnection, from: Uuid, to: Uuid) -> DbRe
     Ok(deleted == 1)
 }
 
+/// The sites a finding screened at `from` may be referred to now: the open routes from it to
+/// sites in the network (none when `from` itself is out of it), by code.
+pub async fn targets_from(conn: &mut PgConnection, from: Uuid) -> DbResult<Vec<NetworkSite>> {
+    Ok(sqlx::query_as!(
+        NetworkSite,
+        "select t.id, t.code, t.name, t.level
+           from referral_route r
+           join site f on f.id = r.from_site_id
+           join site t on t.id = r.to_site_id
+          where r.from_site_id = $1 and f.level is not null and t.level is not null
+          order by t.code",
+        from
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The finding a referral is of (`None`: no such referral), read without a lock: the caller
+/// locks the finding before the referral, the order every writer of both follows.
+pub async fn finding_of(conn: &mut PgConnection, id: i64) -> DbResult<Option<i64>> {
+    Ok(sqlx::query_scalar!("select finding_id from referral where id = $1", id).fetch_optional(&mut *conn).await?)
+}
+
 pub async fn route_exists(conn: &mut PgConnection, from: Uuid, to: Uuid) -> DbResult<bool> {
     Ok(sqlx::query_scalar!(
         r#"select exists(select 1 from referral_route where from_site_id = $1 and to_site_id = $2) as "exists!""#,
@@ -163,6 +186,9 @@ pub struct ReferralRow {
     pub finding_status: String,
     pub patient_id: String,
     pub patient_name: Option<String>,
+    /// The finding's status when it reached an outcome at the receiving site, and when.
+    pub outcome: Option<String>,
+    pub outcome_at: Option<OffsetDateTime>,
 }
 
 /// The referral, its row locked for an event (`None` when unknown). Only the referral's row is
@@ -197,6 +223,32 @@ pub async fn decide(
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| unique_violation(e, "referral"))
+}
+
+/// Records the outcome the referred finding reached at the receiving site, with an `outcome`
+/// event (the referral's decision and version stay: no one decided anything about the referral).
+pub async fn record_outcome(conn: &mut PgConnection, id: i64, outcome: &str, actor: Option<Uuid>) -> DbResult<()> {
+    sqlx::query!("update referral set outcome = $2, outcome_at = now() where id = $1", id, outcome)
+        .execute(&mut *conn)
+        .await?;
+    insert_event(conn, id, "outcome", Some(outcome), actor).await
+}
+
+/// The active (requested or accepted) referral to one of `sites` of a finding on the study
+/// `study_uid`, if there is one: the receiving site's way to the study's images.
+pub async fn reaching_study(pool: &PgPool, study_uid: &str, sites: &[Uuid]) -> DbResult<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        "select r.id from referral r
+           join finding f on f.id = r.finding_id
+           join study st on st.id = f.study_ref
+          where st.study_uid = $1 and r.to_site_id = any($2) and r.status in ('requested', 'accepted')
+          order by r.id
+          limit 1",
+        study_uid,
+        sites
+    )
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// Which end of the referrals a list shows.
@@ -265,7 +317,8 @@ async fn select<'e>(executor: impl sqlx::PgExecutor<'e>, filter: &Filter<'_>) ->
                   to_site_id as "to_site_id!", to_site as "to_site!", status as "status!", reason as "reason!",
                   requested_workup as "requested_workup!", decision_note, version as "version!", created_by,
                   created_at as "created_at!", decided_by, decided_at, organ as "organ!",
-                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name
+                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name,
+                  outcome, outcome_at
            from referral_summary r
            where ($1::bigint is null or r.id = $1)
              and ($2::bigint is null or r.finding_id = $2)

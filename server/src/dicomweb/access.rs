@@ -11,10 +11,17 @@ use serde_json::Value;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The study, if it is within the user's sites. Outside them it answers 404, exactly like a
+/// The study, if it is within the user's sites or reached through a referral to one of them
+/// (see [`app::service::studies::visible_study`]). Otherwise it answers 404, exactly like a
 /// study that does not exist.
-pub async fn visible_study(state: &AppState, user: &SessionUser, study: &str) -> Result<StudyRow, ApiError> {
-    Ok(app::service::studies::visible_study(&state.pool, user, study).await?)
+pub async fn visible_study(
+    state: &AppState,
+    user: &SessionUser,
+    client: &str,
+    study: &str,
+) -> Result<StudyRow, ApiError> {
+    let caller = Caller::new(user.clone(), Some(client.to_owned()));
+    Ok(app::service::studies::visible_study(&state.pool, &caller, study).await?)
 }
 
 /// One audit row for a read of `study`'s patient data (`action`, with `detail`).

@@ -79,7 +79,7 @@ pub async fn series(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let rows =
         elysium_db::images::series_of_study(&state.pool, &study, query.get("Modality").map(String::as_str)).await?;
     let detail = serde_json::json!({ "level": "series", "query": query, "results": rows.len() });
@@ -110,7 +110,7 @@ pub async fn instances(
     Path((study, series)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let rows = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
     let detail = serde_json::json!({ "level": "instances", "series_uid": series, "results": rows.len() });
     audit_read(&state, &user, client, &visible, "dicomweb.search", detail).await?;

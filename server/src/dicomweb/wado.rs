@@ -34,7 +34,7 @@ pub async fn instance(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series, instance)): InstancePath,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
     audit_retrieval(&state, &user, client, &visible, "instance").await?;
     Ok(multipart(futures::stream::once(async move { Ok::<_, ApiError>(bytes) }), DICOM_PART))
@@ -46,7 +46,7 @@ pub async fn series(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let instances = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
     retrieve(&state, &user, client, &visible, "series", instances).await
 }
@@ -57,7 +57,7 @@ pub async fn study(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path(study): Path<String>,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let instances = elysium_db::images::instances_of_study(&state.pool, &study).await?;
     retrieve(&state, &user, client, &visible, "study", instances).await
 }
@@ -100,7 +100,7 @@ pub async fn instance_metadata(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series, instance)): InstancePath,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
     let json = tokio::task::spawn_blocking(move || metadata(&bytes)).await.map_err(ApiError::internal)??;
     let detail = serde_json::json!({ "level": "instance", "series_uid": series, "sop_instance_uid": instance });
@@ -114,7 +114,7 @@ pub async fn series_metadata(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path((study, series)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let instances = elysium_db::images::instances_of_series(&state.pool, &study, &series).await?;
     let body = metadata_of(&state, instances).await?;
     let detail = serde_json::json!({ "level": "series", "series_uid": series });
@@ -128,7 +128,7 @@ pub async fn study_metadata(
     Extension(ClientAddr(client)): Extension<ClientAddr>,
     Path(study): Path<String>,
 ) -> Result<Response, ApiError> {
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let instances = elysium_db::images::instances_of_study(&state.pool, &study).await?;
     if instances.is_empty() {
         return Err(ApiError::NotFound);
@@ -166,7 +166,7 @@ pub async fn frames(
             "frames are returned as multipart/related; type=\"application/octet-stream\"; transfer-syntax={NATIVE_SYNTAX}"
         )));
     }
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
     audit_series_view(&state, &user, client, &visible, &series).await?;
     let parts = tokio::task::spawn_blocking(move || -> Result<Vec<Bytes>, ApiError> {
@@ -264,7 +264,7 @@ async fn render_frame(
     if frame == 0 {
         return Err(ApiError::BadRequest("frames are numbered from 1".into()));
     }
-    let visible = visible_study(&state, &user, &study).await?;
+    let visible = visible_study(&state, &user, &client, &study).await?;
     let bytes = read_instance(&state, &study, &series, &instance).await?;
     audit_series_view(&state, &user, client, &visible, &series).await?;
     let png = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {

@@ -89,6 +89,7 @@ fn record_error_response(error: RecordError) -> Response {
         RecordError::Refused(_) | RecordError::Invalid { .. } => {
             (StatusCode::UNPROCESSABLE_ENTITY, "event_refused", None)
         }
+        RecordError::ReferredElsewhere(_) => (StatusCode::CONFLICT, "referred_elsewhere", None),
         RecordError::Db(cause) => {
             tracing::error!(error = %cause, "recording a finding event");
             return ApiError::Internal(message.into()).into_response();

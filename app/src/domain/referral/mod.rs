@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod request;
 #[cfg(test)]
 mod tests;
+pub mod workup;
 
 pub use level::{SiteLevel, UnknownSiteLevel};
 pub use lifecycle::{
@@ -16,3 +17,4 @@ pub use lifecycle::{
     roles_for, side_for, target,
 };
 pub use request::{Facts, NewReferral, NewRefusal, check_new};
+pub use workup::{WorkUpRefusal, check_work_up, outcome_to_report, works_up};

@@ -658,3 +658,90 @@ fn coordinators_reach_every_state() {
     // A user of both sites may act from either end.
     assert_eq!(apply(S::Requested, &example(E::Accept), COORDINATOR, &Side::ALL), Ok(S::Accepted));
 }
+
+mod work_up {
+    use super::*;
+    use crate::domain::referral::workup::*;
+
+    /// Who records the finding's events, cell by cell: (referral, actor's sides, allowed?).
+    /// Requested: still the sender's; accepted: the receiver's; final or none: the finding's own
+    /// site (the service has already checked the actor sees it).
+    #[test]
+    fn each_end_works_the_finding_up_only_in_its_turn() {
+        let sending = &[Side::Sending][..];
+        let receiving = &[Side::Receiving][..];
+        let both = &[Side::Sending, Side::Receiving][..];
+        let cases: [(Option<S>, &[Side], Result<(), WorkUpRefusal>); 15] = [
+            (None, sending, Ok(())),
+            (None, receiving, Ok(())),
+            (None, both, Ok(())),
+            (Some(S::Requested), sending, Ok(())),
+            (Some(S::Requested), receiving, Err(WorkUpRefusal::NotAcceptedYet)),
+            (Some(S::Requested), both, Ok(())),
+            (Some(S::Accepted), sending, Err(WorkUpRefusal::WithTheReceivingSite)),
+            (Some(S::Accepted), receiving, Ok(())),
+            (Some(S::Accepted), both, Ok(())),
+            (Some(S::Declined), sending, Ok(())),
+            (Some(S::Declined), receiving, Ok(())),
+            (Some(S::Declined), both, Ok(())),
+            (Some(S::Withdrawn), sending, Ok(())),
+            (Some(S::Withdrawn), receiving, Ok(())),
+            (Some(S::Withdrawn), both, Ok(())),
+        ];
+        for (referral, sides, expected) in cases {
+            assert_eq!(check_work_up(referral, sides), expected, "{referral:?} {sides:?}");
+        }
+    }
+
+    #[test]
+    fn the_refusals_say_what_to_do_in_both_languages() {
+        for refusal in [WorkUpRefusal::NotAcceptedYet, WorkUpRefusal::WithTheReceivingSite] {
+            let said = refusal.said();
+            assert_eq!(said.en, refusal.to_string());
+            assert!(said.zh.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{said:?}");
+        }
+        assert!(WorkUpRefusal::NotAcceptedYet.said().zh.contains("接收"));
+    }
+
+    #[test]
+    fn the_sender_hears_of_an_outcome_reached_under_an_accepted_referral_only() {
+        use FindingStatus as F;
+        // Closing under an accepted referral reports the outcome.
+        assert_eq!(
+            outcome_to_report(Some(S::Accepted), F::WorkupDone, F::ConfirmedMalignant),
+            Some(F::ConfirmedMalignant)
+        );
+        assert_eq!(
+            outcome_to_report(Some(S::Accepted), F::WorkupScheduled, F::LostToFollowup),
+            Some(F::LostToFollowup)
+        );
+        assert_eq!(outcome_to_report(Some(S::Accepted), F::InReview, F::Dismissed), Some(F::Dismissed));
+        // Handing a confirmed cancer to the board is a new outcome to report.
+        assert_eq!(
+            outcome_to_report(Some(S::Accepted), F::ConfirmedMalignant, F::ReferredToMdt),
+            Some(F::ReferredToMdt)
+        );
+        // Moves between open states, reopening, and anything outside an accepted referral: nothing.
+        assert_eq!(outcome_to_report(Some(S::Accepted), F::WorkupOrdered, F::WorkupScheduled), None);
+        assert_eq!(outcome_to_report(Some(S::Accepted), F::Benign, F::InReview), None);
+        assert_eq!(outcome_to_report(Some(S::Requested), F::WorkupDone, F::Benign), None);
+        assert_eq!(outcome_to_report(Some(S::Withdrawn), F::WorkupDone, F::Benign), None);
+        assert_eq!(outcome_to_report(None, F::WorkupDone, F::Benign), None);
+    }
+
+    proptest! {
+        /// Whatever the state, exactly one end alone may work an active referral's finding up, and
+        /// nobody is ever locked out of a finding with no active referral.
+        #[test]
+        fn exactly_one_end_alone_works_an_active_referral(status in prop::sample::select(S::ALL.to_vec())) {
+            let alone: Vec<Side> =
+                Side::ALL.into_iter().filter(|side| check_work_up(Some(status), &[*side]).is_ok()).collect();
+            if status.is_active() {
+                prop_assert_eq!(alone.len(), 1);
+            } else {
+                prop_assert_eq!(alone.len(), 2);
+            }
+            prop_assert!(check_work_up(Some(status), &Side::ALL).is_ok());
+        }
+    }
+}
