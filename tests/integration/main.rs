@@ -28,6 +28,7 @@ mod program;
 mod queue;
 mod record;
 mod referral;
+mod referral_access;
 mod reports;
 mod screening;
 mod settings;

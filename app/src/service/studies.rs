@@ -37,7 +37,8 @@ pub async fn visible_study(pool: &PgPool, caller: &Caller, study_uid: &str) -> R
     let audit = caller
         .audit("referral.access")
         .target("referral", referral.to_string())
-        .study(&study.study_uid, &study.patient_id);
+        .patient(&study.patient_id)
+        .detail(serde_json::json!({ "study_uid": study.study_uid }));
     REFERRAL_ACCESS.record_once(pool, caller.user.id, &format!("referral:{referral}:{study_uid}"), &audit).await?;
     Ok(study)
 }

@@ -45,6 +45,8 @@ pub async fn finding(
     body["actions"] = serde_json::to_value(&detail.actions).map_err(ApiError::internal)?;
     body["related"] = serde_json::to_value(&detail.related).map_err(ApiError::internal)?;
     body["open_mismatches"] = serde_json::to_value(&detail.open_mismatches).map_err(ApiError::internal)?;
+    body["studies"] = serde_json::to_value(&detail.studies).map_err(ApiError::internal)?;
+    body["referrals"] = serde_json::to_value(&detail.referrals).map_err(ApiError::internal)?;
     Ok(audited(Json(body)))
 }
 
