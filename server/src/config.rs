@@ -104,9 +104,16 @@ pub struct ServeConfig {
     /// ...within this many minutes; the lock lasts as long.
     #[arg(long, env = "ELYSIUM_SIGNIN_LOCK_MINUTES", default_value_t = 15)]
     pub signin_lock_minutes: i64,
-    /// Take the client address from X-Forwarded-For (only behind a proxy you run).
+    /// Take the client address from X-Forwarded-For (only behind a proxy you run): the address
+    /// the nearest proxy appended, or with several proxies, the right-most address that is not
+    /// one of `ELYSIUM_TRUSTED_PROXIES`. Entries a client wrote itself are never taken.
     #[arg(long, env = "ELYSIUM_TRUST_PROXY", value_parser = BoolishValueParser::new())]
     pub trust_proxy: bool,
+    /// With `ELYSIUM_TRUST_PROXY`: the addresses of the proxies in front of this server
+    /// (comma-separated IPs). Empty: the connecting peer is the one proxy. A request from a peer
+    /// that is not on a non-empty list is taken at its socket address.
+    #[arg(long, env = "ELYSIUM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Folder with the built browser bundle (`pkg/elysium.js`, `.wasm`, `.css`).
     #[arg(long, env = "ELYSIUM_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,

@@ -37,6 +37,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("the service is not ready")]
     Unavailable,
+    /// Too much work of one kind at once (password checks): try again shortly.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
     /// A read of patient data whose audit row could not be written: refused, not served.
     #[error("{0}")]
     AuditUnavailable(app::service::audit::AuditUnavailable),
@@ -63,7 +66,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable | ApiError::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy | ApiError::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -84,6 +87,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_failed",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
+            ApiError::Busy => "busy",
             ApiError::AuditUnavailable(_) => "audit_unavailable",
             ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::Internal(_) => "internal",

@@ -55,9 +55,14 @@ pub fn chosen_language_cookies(language: app::domain::language::Language, secure
 }
 
 /// `path` when it is a page of this site, else the home page: redirects that a form names never
-/// lead elsewhere (`//host` and `/\\host` are other sites to a browser).
+/// lead elsewhere (`//host` and `/\\host` are other sites to a browser, and so is `/<tab>/host`:
+/// browsers drop tabs and line breaks from a URL before reading it, so a path with any control
+/// character or white space is refused too; a real path has them percent-encoded).
 pub fn local_page(path: &str) -> &str {
-    let local = path.starts_with('/') && !path.starts_with("//") && !path.contains('\\');
+    let local = path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(|c| c.is_control() || c.is_whitespace());
     if local { path } else { "/" }
 }
 

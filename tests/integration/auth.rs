@@ -128,6 +128,11 @@ async fn the_sign_in_form_redirects_with_a_notice(pool: PgPool) {
     let offsite =
         post(vec![("username", "admin"), ("password", PASSWORD), ("next", "//evil.example")]).await.expect("post");
     assert_eq!(offsite.headers()["location"], "/");
+    // `/login?next=/%09/evil.example`: the form sends the tab decoded; followed as written, a
+    // browser would strip it and land on //evil.example.
+    let hidden =
+        post(vec![("username", "admin"), ("password", PASSWORD), ("next", "/\t/evil.example")]).await.expect("post");
+    assert_eq!(hidden.headers()["location"], "/");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -173,6 +178,32 @@ async fn repeated_failures_lock_the_username_from_that_address_only(pool: PgPool
     assert_eq!(unlocks.len(), 1);
     assert_eq!(unlocks[0].0.as_deref(), Some("admin"));
     assert_eq!(app.audit_rows("http.request").await.len(), 0, "the unlock is audited once, by its handler");
+}
+
+/// Behind one proxy, X-Forwarded-For ends with the address the proxy saw; whatever the client
+/// writes before it is its own to choose. A guesser writing a new address each time is still
+/// one address to the throttle and the audit trail.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_client_cannot_choose_its_address_behind_the_proxy(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &["--trust-proxy"]).await;
+    let client = app.client();
+    let attempt = |n: u32, password: &'static str| {
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("192.0.2.{n}, 203.0.113.7"))
+            .json(&json!({ "username": "coordinator", "password": password }))
+            .send()
+    };
+    for n in 0..5 {
+        assert_eq!(attempt(n, "guess guess guess").await.expect("post").status(), 401);
+    }
+    assert_eq!(attempt(99, PASSWORD).await.expect("post").status(), 429, "locked, whatever it claims");
+    let addresses: Vec<Option<String>> =
+        sqlx::query_scalar("select distinct client_addr from audit_event where action = 'auth.login'")
+            .fetch_all(&app.pool)
+            .await
+            .expect("addresses");
+    assert_eq!(addresses, [Some("203.0.113.7".to_owned())]);
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

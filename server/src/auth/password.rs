@@ -1,4 +1,10 @@
-//! Password hashing with argon2id, off the async threads.
+//! Password hashing with argon2id, off the async threads, a bounded number at a time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::{
     Argon2, PasswordHash, PasswordHasher, PasswordVerifier,
@@ -27,23 +33,80 @@ pub enum PasswordError {
     Hash(String),
     #[error("the hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Too many passwords are being checked at once: try again shortly.
+    #[error("too many sign-ins at once; try again in a moment")]
+    Busy,
+}
+
+/// How many argon2 computations run at once, and how many may wait for a turn (and how long).
+/// Each computation takes 19 MiB and a core for tens of milliseconds: without a bound, a flood
+/// of sign-in attempts takes every core and as much memory as it likes. Past the bound an
+/// attempt is refused at once (503), not queued without end.
+#[derive(Debug, Clone, Copy)]
+pub struct HashLimits {
+    pub concurrent: usize,
+    pub waiting: usize,
+    pub wait: Duration,
+}
+
+impl Default for HashLimits {
+    /// As many at once as the machine has cores (at least one, at most eight); 64 waiting, for at
+    /// most ten seconds.
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        HashLimits { concurrent: cores.clamp(1, 8), waiting: 64, wait: Duration::from_secs(10) }
+    }
+}
+
+/// The turns of [`HashLimits`]: permits for the computations, and a count of those waiting.
+#[derive(Debug)]
+struct Gate {
+    limits: HashLimits,
+    permits: Semaphore,
+    waiting: AtomicUsize,
+}
+
+impl Gate {
+    /// Runs `work` on the blocking pool when a turn is free; `Busy` when the queue is full or
+    /// the wait runs out.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+        let _permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => {
+                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.limits.waiting {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(PasswordError::Busy);
+                }
+                let turn = tokio::time::timeout(self.limits.wait, self.permits.acquire()).await;
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                turn.map_err(|_| PasswordError::Busy)?.map_err(|_| PasswordError::Busy)?
+            }
+        };
+        Ok(tokio::task::spawn_blocking(work).await?)
+    }
 }
 
 /// Hashes and verifies passwords. Holds a hash of a random password so that checking an unknown
 /// username costs the same argon2 work as checking a wrong password (no timing oracle).
 #[derive(Clone)]
 pub struct Hasher {
-    dummy_hash: std::sync::Arc<str>,
+    dummy_hash: Arc<str>,
+    gate: Arc<Gate>,
 }
 
 impl Hasher {
     pub fn new() -> Result<Self, PasswordError> {
+        Hasher::with_limits(HashLimits::default())
+    }
+
+    pub fn with_limits(limits: HashLimits) -> Result<Self, PasswordError> {
         let random = uuid::Uuid::new_v4().to_string();
-        Ok(Hasher { dummy_hash: hash_blocking(&random)?.into() })
+        let gate = Gate { limits, permits: Semaphore::new(limits.concurrent.max(1)), waiting: AtomicUsize::new(0) };
+        Ok(Hasher { dummy_hash: hash_blocking(&random)?.into(), gate: Arc::new(gate) })
     }
 
     pub async fn hash(&self, password: Password) -> Result<String, PasswordError> {
-        tokio::task::spawn_blocking(move || hash_blocking(password.expose())).await?
+        self.gate.run(move || hash_blocking(password.expose())).await?
     }
 
     /// Verifies `password` against `stored_hash`, or against the dummy hash when there is no
@@ -53,12 +116,14 @@ impl Hasher {
             Some(hash) => (hash, true),
             None => (self.dummy_hash.to_string(), false),
         };
-        let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
-                .unwrap_or(false)
-        })
-        .await?;
+        let matches = self
+            .gate
+            .run(move || {
+                PasswordHash::new(&hash)
+                    .map(|parsed| Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok())
+                    .unwrap_or(false)
+            })
+            .await?;
         Ok(real && matches)
     }
 }
@@ -128,6 +193,42 @@ mod tests {
             assert!(groups.iter().all(|g| g.len() == 4 && g.bytes().all(|b| TEMPORARY_ALPHABET.contains(&b))));
             assert!(!password.contains('a'), "the username never appears in it");
         }
+    }
+
+    /// One turn and nobody waiting: while one check runs, a second is refused at once; after
+    /// it, the next one runs. With one waiting place and a short wait, a waiter gives up.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn checks_beyond_the_limits_are_refused_not_queued() {
+        let bound = Duration::from_secs(10);
+        let one_at_a_time = HashLimits { concurrent: 1, waiting: 0, wait: Duration::from_secs(5) };
+        let hasher = Hasher::with_limits(one_at_a_time).expect("hasher");
+        let started = Arc::new(tokio::sync::Notify::new());
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let running = {
+            let (started, gate) = (started.clone(), hasher.gate.clone());
+            tokio::spawn(async move {
+                gate.run(move || {
+                    started.notify_one();
+                    // Holds the only turn until the test lets go (never longer than the bound).
+                    let _ = released.recv_timeout(Duration::from_secs(10));
+                })
+                .await
+            })
+        };
+        tokio::time::timeout(bound, started.notified()).await.expect("the first check started");
+        let refused = hasher.verify(None, Password::new("x".into())).await;
+        assert!(matches!(refused, Err(PasswordError::Busy)), "{refused:?}");
+        release.send(()).expect("release");
+        tokio::time::timeout(bound, running).await.expect("finished").expect("joined").expect("ran");
+        assert!(!hasher.verify(None, Password::new("x".into())).await.expect("a turn is free again"));
+
+        let short_wait = HashLimits { concurrent: 1, waiting: 1, wait: Duration::from_millis(50) };
+        let hasher = Hasher::with_limits(short_wait).expect("hasher");
+        let held = hasher.gate.permits.acquire().await.expect("permit");
+        assert!(matches!(hasher.verify(None, Password::new("x".into())).await, Err(PasswordError::Busy)));
+        drop(held);
+        assert_eq!(hasher.gate.waiting.load(Ordering::SeqCst), 0, "the waiter left the queue");
+        assert!(!hasher.verify(None, Password::new("x".into())).await.expect("a turn is free again"));
     }
 
     #[tokio::test]

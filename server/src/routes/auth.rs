@@ -137,6 +137,11 @@ mod tests {
         assert_eq!(safe_next("//evil.example"), "/");
         assert_eq!(safe_next("/\\evil.example"), "/");
         assert_eq!(safe_next("/login?notice=x"), "/");
+        // `/%09/evil.example` arrives decoded; a browser strips the tab into `//evil.example`.
+        for hidden in ["/\t/evil.example", "/\n/evil.example", "/\r/evil.example", "/ /evil.example", "/\u{a0}/x"] {
+            assert_eq!(safe_next(hidden), "/", "{hidden:?}");
+        }
+        assert_eq!(safe_next("/patients?q=%E7%8E%8B"), "/patients?q=%E7%8E%8B");
         assert_eq!(safe_next(""), "/");
     }
 }

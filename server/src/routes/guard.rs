@@ -1,7 +1,7 @@
 //! The one middleware every request passes: client address, cross-site check, identity,
 //! the authorization policy, and the audit event for state-changing requests.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
 use app::domain::scopes::Scope;
@@ -153,19 +153,45 @@ const FORBIDDEN_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><meta chars
 <link rel="stylesheet" href="/pkg/elysium.css"><link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg"></head><body><main class="page narrow"><h1>Not allowed</h1>
 <p>Your roles do not give access to this page. <a href="/">Go to your home page</a>.</p></main></body></html>"#;
 
-/// The socket peer, or with `ELYSIUM_TRUST_PROXY` the first X-Forwarded-For address.
+/// The socket peer, or with `ELYSIUM_TRUST_PROXY` the client as the proxies saw it (see
+/// [`forwarded_client`]).
 fn client_addr(state: &AppState, request: &Request) -> String {
-    if state.config.trust_proxy
-        && let Some(forwarded) = request.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok())
-        && let Some(first) =
-            forwarded.split(',').next().map(str::trim).filter(|s| s.parse::<std::net::IpAddr>().is_ok())
-    {
-        return first.to_owned();
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+    let Some(peer) = peer else { return "unknown".to_owned() };
+    if !state.config.trust_proxy {
+        return peer.to_string();
     }
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |ConnectInfo(addr)| addr.ip().to_string())
+    let forwarded: Vec<&str> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    forwarded_client(peer, &forwarded, &state.config.trusted_proxies).to_string()
+}
+
+/// The client's address behind proxies. X-Forwarded-For grows to the right, each proxy
+/// appending the address it received the request from; everything left of the first entry our
+/// own proxies wrote is the client's to choose (a new value per attempt would dodge the sign-in
+/// throttle and forge the audit trail). So the walk starts at the right: past the peer and
+/// every entry that is one of `trusted` (an empty list trusts only the peer), the first other
+/// address is the client. A peer that is not trusted, or an entry that is not an address, ends
+/// the walk at the last address known good.
+pub(crate) fn forwarded_client(peer: IpAddr, forwarded: &[&str], trusted: &[IpAddr]) -> IpAddr {
+    let is_trusted = |addr: &IpAddr| if trusted.is_empty() { *addr == peer } else { trusted.contains(addr) };
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for entry in forwarded.iter().rev() {
+        let Ok(addr) = entry.trim().parse::<IpAddr>() else { return client };
+        client = addr;
+        if !(trusted.contains(&addr)) {
+            return addr;
+        }
+    }
+    client
 }
 
 fn anonymous_event(action: &str, client: &str, method: &Method, path: &str) -> Audit {
@@ -183,4 +209,47 @@ async fn audit(state: &AppState, event: Audit) {
 /// The user the guard attached to the request (handlers behind a signed-in policy).
 pub fn current_user(request_user: Option<axum::Extension<SessionUser>>) -> Result<SessionUser, ApiError> {
     request_user.map(|axum::Extension(u)| u).ok_or(ApiError::Unauthorized)
+}
+
+#[cfg(test)]
+mod forwarded_tests {
+    use std::net::IpAddr;
+
+    use super::forwarded_client;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().expect("an address")
+    }
+
+    /// Each case written out by hand: (peer, X-Forwarded-For entries, trusted proxies, client).
+    #[test]
+    fn the_client_is_the_right_most_address_not_ours() {
+        let proxy = "10.0.0.2";
+        let cases: [(&str, &[&str], &[&str], &str); 9] = [
+            // One proxy (the peer): the address it appended, whatever the client wrote before it.
+            (proxy, &["203.0.113.7"], &[], "203.0.113.7"),
+            (proxy, &["1.1.1.1", "203.0.113.7"], &[], "203.0.113.7"),
+            (proxy, &["9.9.9.9", "8.8.8.8", " 203.0.113.7 "], &[], "203.0.113.7"),
+            // No header: the proxy itself is all we know.
+            (proxy, &[], &[], proxy),
+            // Garbage where the proxy's entry should be: the proxy's own address.
+            (proxy, &["evil", "not-an-ip"], &[], proxy),
+            // Two proxies of ours: skip the inner one's entry.
+            (proxy, &["6.6.6.6", "203.0.113.7", "10.0.0.1"], &["10.0.0.1", "10.0.0.2"], "203.0.113.7"),
+            // A peer that is not one of our proxies: its header means nothing.
+            ("198.51.100.9", &["203.0.113.7"], &["10.0.0.2"], "198.51.100.9"),
+            // Every entry ours: the left-most of them.
+            (proxy, &["10.0.0.1"], &["10.0.0.1", "10.0.0.2"], "10.0.0.1"),
+            // IPv6 too.
+            ("::1", &["2001:db8::7"], &[], "2001:db8::7"),
+        ];
+        for (peer, forwarded, trusted, expected) in cases {
+            let trusted: Vec<IpAddr> = trusted.iter().map(|t| ip(t)).collect();
+            assert_eq!(
+                forwarded_client(ip(peer), forwarded, &trusted),
+                ip(expected),
+                "{peer} {forwarded:?} {trusted:?}"
+            );
+        }
+    }
 }

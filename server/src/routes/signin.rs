@@ -54,7 +54,12 @@ pub async fn sign_in(
     drop(conn);
 
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let password_ok = state.hasher.verify(stored_hash, password).await.map_err(ApiError::internal)?;
+    let password_ok = match state.hasher.verify(stored_hash, password).await {
+        Ok(ok) => ok,
+        // Refused before any check: no failure is counted, and the caller may try again.
+        Err(crate::auth::password::PasswordError::Busy) => return Err(ApiError::Busy),
+        Err(other) => return Err(ApiError::internal(other)),
+    };
     let account = credentials.filter(|c| password_ok && c.active);
 
     let mut tx = state.pool.begin().await?;
