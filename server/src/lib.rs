@@ -24,6 +24,7 @@ pub mod ohif;
 pub mod reports;
 pub mod routes;
 pub mod screening;
+pub mod security_headers;
 pub mod serve;
 pub mod state;
 

@@ -31,6 +31,7 @@ mod referral;
 mod referral_access;
 mod reports;
 mod screening;
+mod security_headers;
 mod settings;
 mod sites;
 mod sweep;

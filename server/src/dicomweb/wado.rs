@@ -283,7 +283,8 @@ async fn render_frame(
     .map_err(ApiError::internal)??;
     let mut response = (StatusCode::OK, png).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=3600"));
+    // A patient's image: never kept on the workstation's disk.
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     Ok(response)
 }
 

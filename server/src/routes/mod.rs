@@ -137,7 +137,9 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(crate::logging::trace_layer())
-        // Outermost: every response, refusals and 413s included, carries its request id.
+        // Every response, refusals and 413s included, carries the security headers...
+        .layer(middleware::from_fn_with_state(state.clone(), crate::security_headers::add))
+        // ...and, outermost, its request id.
         .layer(middleware::from_fn(crate::logging::assign_request_id))
         .with_state(state)
 }

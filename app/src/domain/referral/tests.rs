@@ -663,6 +663,9 @@ mod work_up {
     use super::*;
     use crate::domain::referral::workup::*;
 
+    /// One cell: the finding's active referral, the actor's sides, and the verdict.
+    type Case = (Option<S>, &'static [Side], Result<(), WorkUpRefusal>);
+
     /// Who records the finding's events, cell by cell: (referral, actor's sides, allowed?).
     /// Requested: still the sender's; accepted: the receiver's; final or none: the finding's own
     /// site (the service has already checked the actor sees it).
@@ -671,7 +674,7 @@ mod work_up {
         let sending = &[Side::Sending][..];
         let receiving = &[Side::Receiving][..];
         let both = &[Side::Sending, Side::Receiving][..];
-        let cases: [(Option<S>, &[Side], Result<(), WorkUpRefusal>); 15] = [
+        let cases: [Case; 15] = [
             (None, sending, Ok(())),
             (None, receiving, Ok(())),
             (None, both, Ok(())),
