@@ -1,7 +1,8 @@
 // Browser suite for the programme dashboard: an administrator opens /admin/program for a wide
-// period, and every figure on the page equals the JSON API's for the same filter; the outcome
-// figures add up to the positives; a figure's link lists as many records as the figure says; the
-// CSV link downloads CSV; and in Chinese the page and its sentences are in Chinese.
+// period, and every figure on the page equals the JSON API's for the same filter (the referral
+// flows' included); the outcome figures add up to the positives; a figure's link lists as many
+// records as the figure says; the CSV link downloads CSV; and in Chinese the page and its
+// sentences are in Chinese.
 // It depends on no demo count, only on page == API and the partition of the positives.
 // Runs twice, E2E_JAVASCRIPT=off and =on.
 import { test, before, after } from 'node:test';
@@ -20,6 +21,8 @@ const FIGURES = ['positive', 'reviewed', 'workup_ordered', 'dismissed', 'confirm
 const OUTCOMES = ['dismissed', 'confirmed_pathology', 'confirmed_imaging', 'benign', 'no_lesion', 'declined', 'lost', 'open'];
 const COUNTS = ['screened', 'eligible', 'patients', ...FIGURES];
 const DAYS = ['median_days_to_outcome', 'p90_days_to_outcome', 'median_days_to_decision', 'median_days_to_treatment'];
+// `domain::program::FlowFigure::ALL`: a referral flow's counts.
+const FLOW_COUNTS = ['referred', 'requested', 'accepted', 'declined', 'withdrawn', 'outcome_reported'];
 
 let browser;
 before(async () => {
@@ -109,6 +112,17 @@ test(`the programme dashboard shows the API's figures and they reconcile (${MODE
         await approximately(page, `fig-${key}-${ppv}`, row[ppv].value === null ? null : row[ppv].value * 100);
       }
       for (const days of DAYS) await approximately(page, `fig-${key}-${days}`, row[days]);
+    }
+
+    // Every count of every referral flow, and its median days to work-up.
+    const flows = report.referral_flows;
+    assert.equal(await page.locator('[data-testid=program-flows] tr[data-flow]').count(), flows.length);
+    for (const flow of flows) {
+      const key = `${flow.from_site}-${flow.to_site}`;
+      for (const figure of FLOW_COUNTS) {
+        assert.equal(await count(page, `flow-${key}-${figure}`), flow[figure], `${key} ${figure}`);
+      }
+      await approximately(page, `flow-${key}-median_days_to_workup`, flow.median_days_to_workup);
     }
 
     // One sentence per cancer with eligible series or positives.

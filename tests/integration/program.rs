@@ -517,3 +517,243 @@ async fn filters_csv_bad_input_and_access(pool: PgPool) {
         assert_eq!(get(&app, &app.client(), path).await.0, 401, "{path}");
     }
 }
+
+/// Refers `finding` to `to` as `client` (a coordinator of its site); the referral's id.
+async fn refer(app: &TestApp, client: &Client, finding: i64, to: &str) -> i64 {
+    let body = json!({"to_site": to, "reason": "Work-up there", "requested_workup": "colonoscopy"});
+    let (status, referral) =
+        elysium_tests::post(app, client, &format!("/api/v1/findings/{finding}/referrals"), &body).await;
+    assert_eq!(status, 201, "{referral}");
+    referral["id"].as_i64().expect("id")
+}
+
+/// Records `event` on referral `id` as `client` (at its current version).
+async fn decide(app: &TestApp, client: &Client, id: i64, mut event: Value) {
+    let version: i32 = sqlx::query_scalar("select version from referral where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .expect("version");
+    event["expected_version"] = json!(version);
+    let (status, body) = elysium_tests::post(app, client, &format!("/api/v1/referrals/{id}/events"), &event).await;
+    assert_eq!(status, 200, "{event}: {body}");
+}
+
+/// Moves a referral's making and its decision back in time (the history of its finding stays as
+/// recorded, now, after the decision).
+async fn backdate(pool: &PgPool, id: i64, made_days_ago: i32, decided_days_ago: Option<i32>) {
+    sqlx::query(
+        "update referral set created_at = now() - make_interval(days => $2),
+                             decided_at = coalesce(now() - make_interval(days => $3), decided_at)
+         where id = $1",
+    )
+    .bind(id)
+    .bind(made_days_ago)
+    .bind(decided_days_ago)
+    .execute(pool)
+    .await
+    .expect("backdate");
+}
+
+/// A network of three sites, referrals in every state between them, each counted by hand: the
+/// flows report them, every count equals the referral list its link asks for, and the findings
+/// stay counted once, under the site that screened them, wherever they were worked up.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn referral_flows_reconcile_and_findings_stay_with_their_screening_site(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let admin = app.signed_in("admin").await;
+    sqlx::query("insert into site (code, name, patient_id_authority) values ('TEST-CT', 'County hospital', 'TEST-CT')")
+        .execute(&pool)
+        .await
+        .expect("site");
+    for (site, level) in [("DEMO-RC", "community"), ("TEST-CT", "county"), ("DEMO-GH", "provincial")] {
+        let body = json!({"site": site, "level": level});
+        assert_eq!(elysium_tests::post(&app, &admin, "/api/v1/admin/network/levels", &body).await.0, 200);
+    }
+    for (from, to) in [("DEMO-RC", "DEMO-GH"), ("DEMO-RC", "TEST-CT"), ("TEST-CT", "DEMO-GH")] {
+        let body = json!({"from": from, "to": to});
+        assert_eq!(elysium_tests::post(&app, &admin, "/api/v1/admin/network/routes", &body).await.0, 200);
+    }
+    let rc = crate::referral::coordinator_of(&app, &admin, "rc.coordinator", "DEMO-RC").await;
+    let ct = crate::referral::coordinator_of(&app, &admin, "ct.coordinator", "TEST-CT").await;
+    let gh = app.signed_in("coordinator").await;
+
+    let to = today();
+    let from = to - Duration::days(60);
+    let scan = to - Duration::days(30);
+    let date = iso(to);
+    let worked_up = vec![
+        json!({"event": "start_review"}),
+        json!({"event": "order_workup", "modality": "colonoscopy", "due_date": date, "responsible": "Dr Gale"}),
+        json!({"event": "schedule_workup", "date": date, "site": "Endoscopy"}),
+        json!({"event": "complete_workup", "summary": "Done"}),
+    ];
+    let outcome = |outcome: &str, by: Option<&str>| {
+        let mut e = json!({"event": "record_outcome", "outcome": outcome, "date": date, "diagnosis": "Adenoma"});
+        if let Some(by) = by {
+            e["confirmed_by"] = json!(by);
+        }
+        e
+    };
+    let reason = |event: &str| json!({"event": event, "reason": "Not this time"});
+
+    // Findings screened at the clinic F1-F6 and F9, F7 before the period; one each at the county
+    // hospital and the provincial hospital.
+    let mut f = std::collections::BTreeMap::new();
+    for n in [1, 2, 3, 4, 5, 6, 9] {
+        f.insert(n, positive(&pool, "DEMO-RC", &format!("R{n}"), "colorectal", scan, 0).await);
+    }
+    f.insert(7, positive(&pool, "DEMO-RC", "R7", "colorectal", to - Duration::days(70), 0).await);
+    let at_county = positive(&pool, "TEST-CT", "T1", "colorectal", scan, 0).await;
+    positive(&pool, "DEMO-GH", "G1", "colorectal", scan, 0).await;
+
+    // Clinic to hospital: R1 accepted 10 days ago and worked up there to a benign outcome today;
+    // R2 accepted 3 days ago and worked up today, no outcome yet; R3 accepted, not worked up;
+    // R4 waiting; R5 declined; R6 withdrawn; R7 made before the period.
+    let r1 = refer(&app, &rc, f[&1], "DEMO-GH").await;
+    decide(&app, &gh, r1, json!({"event": "accept"})).await;
+    drive(&app, &gh, f[&1], &[worked_up.clone(), vec![outcome("benign", None)]].concat()).await;
+    backdate(&pool, r1, 12, Some(10)).await;
+    let r2 = refer(&app, &rc, f[&2], "DEMO-GH").await;
+    decide(&app, &gh, r2, json!({"event": "accept"})).await;
+    drive(&app, &gh, f[&2], &worked_up).await;
+    backdate(&pool, r2, 5, Some(3)).await;
+    let r3 = refer(&app, &rc, f[&3], "DEMO-GH").await;
+    decide(&app, &gh, r3, json!({"event": "accept"})).await;
+    refer(&app, &rc, f[&4], "DEMO-GH").await;
+    let r5 = refer(&app, &rc, f[&5], "DEMO-GH").await;
+    decide(&app, &gh, r5, reason("decline")).await;
+    let r6 = refer(&app, &rc, f[&6], "DEMO-GH").await;
+    decide(&app, &rc, r6, reason("withdraw")).await;
+    let r7 = refer(&app, &rc, f[&7], "DEMO-GH").await;
+    backdate(&pool, r7, 61, None).await;
+    // Clinic to county: F5, declined by the hospital, accepted by the county hospital 7 days ago
+    // and confirmed there today; F9 worked up at the clinic before it was referred and accepted
+    // (the work-up before the acceptance is not the receiving site's).
+    let r8 = refer(&app, &rc, f[&5], "TEST-CT").await;
+    decide(&app, &ct, r8, json!({"event": "accept"})).await;
+    drive(&app, &ct, f[&5], &[worked_up.clone(), vec![outcome("confirmed_malignant", Some("pathology"))]].concat())
+        .await;
+    backdate(&pool, r8, 9, Some(7)).await;
+    drive(&app, &rc, f[&9], &worked_up).await;
+    let r9 = refer(&app, &rc, f[&9], "TEST-CT").await;
+    decide(&app, &ct, r9, json!({"event": "accept"})).await;
+    // County to hospital: one waiting.
+    refer(&app, &ct, at_county, "DEMO-GH").await;
+
+    let period = format!("from={}&to={}", iso(from), iso(to));
+    let report = |query: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let (status, report) = get(app, admin, &format!("/api/v1/metrics/program?{query}")).await;
+            assert_eq!(status, 200, "{report}");
+            report
+        }
+    };
+    let all = report(period.clone()).await;
+    // Medians by hand: clinic to hospital, 10 and 3 days (R3 not worked up) = 6.5; clinic to
+    // county, 7 days (R9's work-up predates its acceptance, and nothing came after).
+    assert_eq!(
+        all["referral_flows"],
+        json!([
+            {"from_site": "DEMO-RC", "to_site": "DEMO-GH", "referred": 6, "requested": 1, "accepted": 3,
+             "declined": 1, "withdrawn": 1, "outcome_reported": 1, "median_days_to_workup": 6.5},
+            {"from_site": "DEMO-RC", "to_site": "TEST-CT", "referred": 2, "requested": 0, "accepted": 2,
+             "declined": 0, "withdrawn": 0, "outcome_reported": 1, "median_days_to_workup": 7.0},
+            {"from_site": "TEST-CT", "to_site": "DEMO-GH", "referred": 1, "requested": 1, "accepted": 0,
+             "declined": 0, "withdrawn": 0, "outcome_reported": 0, "median_days_to_workup": null},
+        ])
+    );
+
+    // Each count is the total of the referral list its link asks for.
+    let figures = ["referred", "requested", "accepted", "declined", "withdrawn", "outcome_reported"];
+    let mut checked = 0;
+    for flow in all["referral_flows"].as_array().expect("flows") {
+        for figure in figures {
+            let status = match figure {
+                "referred" => String::new(),
+                "outcome_reported" => "&status=accepted".to_owned(),
+                other => format!("&status={other}"),
+            };
+            let outcome = if figure == "outcome_reported" { "&outcome=reported" } else { "" };
+            let path = format!(
+                "/api/v1/referrals?direction=outgoing&from_site={}&to_site={}{status}&created_from={}&created_to={}{outcome}",
+                flow["from_site"].as_str().expect("from"),
+                flow["to_site"].as_str().expect("to"),
+                iso(from),
+                iso(to)
+            );
+            let (code, list) = get(&app, &admin, &path).await;
+            assert_eq!(code, 200, "{path}: {list}");
+            assert_eq!(list["total"], flow[figure], "{path}");
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 18);
+
+    // A site keeps the flows it sends or receives; the period is by the day a referral was made.
+    let pairs = |report: &Value| -> Vec<(String, String)> {
+        report["referral_flows"]
+            .as_array()
+            .expect("flows")
+            .iter()
+            .map(|f| {
+                (f["from_site"].as_str().unwrap_or_default().into(), f["to_site"].as_str().unwrap_or_default().into())
+            })
+            .collect()
+    };
+    let pair = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+    let county = report(format!("{period}&site=TEST-CT")).await;
+    assert_eq!(pairs(&county), [pair("DEMO-RC", "TEST-CT"), pair("TEST-CT", "DEMO-GH")]);
+    let hospital = report(format!("{period}&site=DEMO-GH")).await;
+    assert_eq!(pairs(&hospital), [pair("DEMO-RC", "DEMO-GH"), pair("TEST-CT", "DEMO-GH")]);
+    let early = report(format!("from={}&to={}", iso(from), iso(to - Duration::days(11)))).await;
+    assert_eq!(
+        early["referral_flows"],
+        json!([{"from_site": "DEMO-RC", "to_site": "DEMO-GH", "referred": 1, "requested": 0, "accepted": 1,
+                "declined": 0, "withdrawn": 0, "outcome_reported": 1, "median_days_to_workup": 10.0}])
+    );
+    let with_r7 = report(format!("from={}&to={}", iso(to - Duration::days(61)), iso(to))).await;
+    assert_eq!(
+        (with_r7["referral_flows"][0]["referred"].as_u64(), with_r7["referral_flows"][0]["requested"].as_u64()),
+        (Some(7), Some(2))
+    );
+
+    // The findings count once, under the site that screened them: F1 (benign at the hospital)
+    // and F5 (referred twice, confirmed at the county hospital) under the clinic only.
+    let crc = |report: &Value| -> Vec<Option<u64>> {
+        let row = row(report, "colorectal");
+        ["positive", "workup_ordered", "benign", "confirmed_pathology", "open"].map(|f| row[f].as_u64()).to_vec()
+    };
+    assert_eq!(crc(&all), [Some(9), Some(4), Some(1), Some(1), Some(7)]);
+    let clinic = report(format!("{period}&site=DEMO-RC")).await;
+    assert_eq!(crc(&clinic), [Some(7), Some(4), Some(1), Some(1), Some(5)]);
+    assert_eq!(crc(&hospital), [Some(1), Some(0), Some(0), Some(0), Some(1)]);
+    assert_eq!(crc(&county), [Some(1), Some(0), Some(0), Some(0), Some(1)]);
+    for (site, figure, members) in [
+        ("DEMO-RC", "benign", vec![f[&1]]),
+        ("DEMO-RC", "confirmed_pathology", vec![f[&5]]),
+        ("DEMO-GH", "benign", vec![]),
+        ("TEST-CT", "confirmed_pathology", vec![]),
+    ] {
+        let (_, list) =
+            get(&app, &admin, &format!("/api/v1/metrics/program/records?{period}&site={site}&figure={figure}")).await;
+        let ids: Vec<i64> =
+            list["items"].as_array().expect("items").iter().filter_map(|i| i["finding_id"].as_i64()).collect();
+        assert_eq!(ids, members, "{site} {figure}");
+    }
+
+    // The dashboard shows the flows, each count linked to its list, in either language.
+    let page = format!("/admin/program?{period}");
+    let english = elysium_tests::get_text(&app, &admin, &page).await;
+    assert!(english.contains("Referral flows"), "{english}");
+    let link = format!(
+        "href=\"/referrals?direction=outgoing&amp;from_site=DEMO-RC&amp;to_site=DEMO-GH&amp;status=accepted&amp;\
+         created_from={}&amp;created_to={}&amp;outcome=reported\"",
+        iso(from),
+        iso(to)
+    );
+    assert!(english.contains(&link), "{link} in {english}");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &admin, &page).await;
+    assert!(chinese.contains("转诊流向") && chinese.contains("已反馈结局"), "{chinese}");
+}

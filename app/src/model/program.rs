@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::organs::Organ;
-use crate::domain::program::{SkipReason, Tally};
+use crate::domain::program::{ReferralFlow, SkipReason, Tally};
 
 /// Records per page of a figure's record list.
 pub const RECORDS_PAGE: u64 = 100;
@@ -82,6 +82,10 @@ pub struct ProgramReport {
     pub weeks: Vec<WeekFigures>,
     /// Chronic findings raised in the period, per condition (see [`ChronicFigures`]).
     pub chronic: Vec<ChronicFigures>,
+    /// The referrals made in the period (by the day each was made), per sending and receiving
+    /// site; with a site, the flows it sends or receives. The findings stay counted above, once,
+    /// under the site that screened them.
+    pub referral_flows: Vec<ReferralFlow>,
     pub sites: Vec<SiteOption>,
     pub model_versions: Vec<String>,
 }

@@ -43,7 +43,7 @@ pub struct ReferralList {
     pub total: i64,
 }
 
-/// `GET /api/v1/referrals?direction=incoming|outgoing&status=&page=`.
+/// `GET /api/v1/referrals?direction=incoming|outgoing&status=&page=&from_site=&to_site=&created_from=&created_to=&outcome=`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReferralListParams {
@@ -53,6 +53,19 @@ pub struct ReferralListParams {
     pub status: Option<String>,
     #[serde(default)]
     pub page: Option<i64>,
+    /// The sending and the receiving site, by code.
+    #[serde(default)]
+    pub from_site: Option<String>,
+    #[serde(default)]
+    pub to_site: Option<String>,
+    /// Made from and to these days (YYYY-MM-DD, inclusive, UTC).
+    #[serde(default)]
+    pub created_from: Option<String>,
+    #[serde(default)]
+    pub created_to: Option<String>,
+    /// `reported`: the finding reached an outcome at the receiving site; `none`: not (yet).
+    #[serde(default)]
+    pub outcome: Option<String>,
 }
 
 /// A page of the list holds this many referrals.

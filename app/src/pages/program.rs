@@ -17,7 +17,8 @@ use crate::components::errors::ErrorNotice;
 use crate::domain::language::Labelled;
 use crate::domain::organs::Organ;
 use crate::domain::program::summary::{self, Facts, thousands};
-use crate::domain::program::{Figure, Proportion, SkipReason};
+use crate::domain::program::{Figure, FlowFigure, Proportion, ReferralFlow, SkipReason};
+use crate::domain::referral::ReferralStatus;
 use crate::format;
 use crate::i18n::{language, t, t_string, use_i18n};
 use crate::model::program::{CancerFigures, ChronicFigures, ProgramParams, ProgramReport, SiteOption, SkipCount};
@@ -27,6 +28,7 @@ pub use records::RecordsPage;
 const DASHBOARD: &str = "/admin/program";
 const RECORDS: &str = "/admin/program/records";
 const CSV: &str = "/api/v1/metrics/program.csv";
+const REFERRALS: &str = "/referrals";
 
 /// `path?key=value&…` of the pairs that have a value (an empty value means "all": left out, so
 /// that the REST API, which refuses unknown parameters, takes the same query).
@@ -93,6 +95,24 @@ fn records_href(
     pairs.extend(filter_pairs(filter, cancer.map(Organ::as_str)));
     pairs.push(("page", page.as_deref()));
     href(RECORDS, &pairs)
+}
+
+/// The referrals a flow's figure counts: the referral list filtered by the figure's own predicate
+/// (`FlowFigure::status`, `FlowFigure::outcome_reported`) between the flow's sites, made in the
+/// period the report counted (`from`, `to`).
+fn referrals_href(flow: &ReferralFlow, figure: FlowFigure, from: &str, to: &str) -> String {
+    href(
+        REFERRALS,
+        &[
+            ("direction", Some("outgoing")),
+            ("from_site", Some(&flow.from_site)),
+            ("to_site", Some(&flow.to_site)),
+            ("status", figure.status().map(ReferralStatus::as_str)),
+            ("created_from", Some(from)),
+            ("created_to", Some(to)),
+            ("outcome", figure.outcome_reported().then_some("reported")),
+        ],
+    )
 }
 
 fn dashboard_href(filter: &ProgramParams) -> String {
@@ -251,6 +271,7 @@ fn Report(report: ProgramReport) -> impl IntoView {
             <FiguresTable cancers=report.cancers.clone() total=report.total filter from=report.from.clone() to=report.to.clone() />
             <Legend />
         </section>
+        <ReferralFlows flows=report.referral_flows sites=report.sites from=report.from.clone() to=report.to.clone() />
         <section aria-labelledby="program-summary-heading">
             <h2 id="program-summary-heading">{t!(i18n, program.summary.heading)}</h2>
             <Sentences cancers=report.cancers period />
@@ -260,6 +281,76 @@ fn Report(report: ProgramReport) -> impl IntoView {
             <chart::TrendChart weeks=report.weeks from=report.from to=report.to />
         </section>
         <ChronicTable figures=report.chronic />
+    }
+}
+
+/// The referral flows of the period: per sending and receiving site, the referrals made and
+/// where they stand, each count linked to the referral list it counts, and the median days from
+/// acceptance to work-up at the receiving site.
+#[component]
+fn ReferralFlows(flows: Vec<ReferralFlow>, sites: Vec<SiteOption>, from: String, to: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let body = if flows.is_empty() {
+        view! { <p class="muted" data-testid="no-referral-flows">{t!(i18n, program.flows.none)}</p> }.into_any()
+    } else {
+        let name =
+            |code: &str| sites.iter().find(|s| s.code == code).map_or_else(|| code.to_owned(), |s| s.name.clone());
+        let rows = flows
+            .into_iter()
+            .map(|flow| {
+                let key = format!("{}-{}", flow.from_site, flow.to_site);
+                let counts = FlowFigure::ALL
+                    .into_iter()
+                    .map(|figure| {
+                        let n = flow.get(figure);
+                        let shown = if n == 0 {
+                            view! { <span class="muted">"0"</span> }.into_any()
+                        } else {
+                            view! { <a href=referrals_href(&flow, figure, &from, &to)>{thousands(n)}</a> }.into_any()
+                        };
+                        view! { <td class="num" data-testid=format!("flow-{key}-{}", figure.as_str())>{shown}</td> }
+                    })
+                    .collect_view();
+                view! {
+                    <tr data-flow=key.clone()>
+                        <th scope="row" title=flow.from_site.clone()>{name(&flow.from_site)}</th>
+                        <th scope="row" title=flow.to_site.clone()>{name(&flow.to_site)}</th>
+                        {counts}
+                        <td class="num" data-testid=format!("flow-{key}-median_days_to_workup")>
+                            {days_text(flow.median_days_to_workup)}
+                        </td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        let (from, to) = (from.clone(), to.clone());
+        view! {
+            <div class="program-table" role="region" tabindex="0" aria-label=move || t_string!(i18n, program.flows.heading)>
+                <table class="grid dense" data-testid="program-flows">
+                    <caption>{t!(i18n, program.flows.caption, from = move || from.clone(), to = move || to.clone())}</caption>
+                    <thead><tr>
+                        <th scope="col">{t!(i18n, program.flows.from_site)}</th>
+                        <th scope="col">{t!(i18n, program.flows.to_site)}</th>
+                        <th scope="col">{t!(i18n, program.flows.referred)}</th>
+                        <th scope="col">{t!(i18n, program.flows.requested)}</th>
+                        <th scope="col">{t!(i18n, program.flows.accepted)}</th>
+                        <th scope="col">{t!(i18n, program.flows.declined)}</th>
+                        <th scope="col">{t!(i18n, program.flows.withdrawn)}</th>
+                        <th scope="col">{t!(i18n, program.flows.outcome_reported)}</th>
+                        <th scope="col">{t!(i18n, program.flows.median_workup)}</th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        }
+        .into_any()
+    };
+    view! {
+        <section aria-labelledby="program-flows-heading">
+            <h2 id="program-flows-heading">{t!(i18n, program.flows.heading)}</h2>
+            <p class="muted small">{t!(i18n, program.flows.explainer)}</p>
+            {body}
+        </section>
     }
 }
 
@@ -539,6 +630,30 @@ mod tests {
         assert_eq!(records_href(&only_cancer, "open", None, None, 0), "/admin/program/records?figure=open&cancer=lung");
         only_cancer.cancer = Some(String::new());
         assert_eq!(dashboard_href(&only_cancer), "/admin/program");
+    }
+
+    #[test]
+    fn a_flows_links_list_what_its_figures_count() {
+        let flow = ReferralFlow {
+            from_site: "DEMO-RC".into(),
+            to_site: "DEMO-GH".into(),
+            referred: 6,
+            requested: 1,
+            accepted: 3,
+            declined: 1,
+            withdrawn: 1,
+            outcome_reported: 1,
+            median_days_to_workup: Some(6.5),
+        };
+        let link = |figure| referrals_href(&flow, figure, "2026-01-01", "2026-06-30");
+        let between = "direction=outgoing&from_site=DEMO-RC&to_site=DEMO-GH";
+        let period = "created_from=2026-01-01&created_to=2026-06-30";
+        assert_eq!(link(FlowFigure::Referred), format!("/referrals?{between}&{period}"));
+        assert_eq!(link(FlowFigure::Declined), format!("/referrals?{between}&status=declined&{period}"));
+        assert_eq!(
+            link(FlowFigure::OutcomeReported),
+            format!("/referrals?{between}&status=accepted&{period}&outcome=reported")
+        );
     }
 
     #[test]

@@ -13,8 +13,10 @@ use crate::domain::followup::FindingStatus;
 use crate::domain::followup::event::ConfirmedBy;
 use crate::domain::language::Language;
 use crate::domain::organs::Organ;
+use crate::domain::program::flows::{self, WORKED_UP};
 use crate::domain::program::summary::{self, Facts};
-use crate::domain::program::{Figure, Positive, SkipReason, Tally};
+use crate::domain::program::{Figure, Positive, ReferralFlow, Referred, SkipReason, Tally};
+use crate::domain::referral::ReferralStatus;
 use crate::domain::said::Said;
 use crate::format;
 use crate::model::program::*;
@@ -243,6 +245,7 @@ pub async fn report(
         skipped_by_reason,
         weeks: weeks(&checked, &screened, &all),
         chronic: crate::service::chronic::figures(pool, &filter).await?,
+        referral_flows: referral_flows(pool, &filter).await?,
         cancers: rows,
         total,
         sites: elysium_db::sites::list(pool)
@@ -252,6 +255,28 @@ pub async fn report(
             .collect(),
         model_versions: db::model_versions(pool).await?,
     })
+}
+
+/// The referral flows of the period at the filter's site (its cancer and model version do not
+/// apply: a referral is counted as the referral list shows it, which knows neither).
+async fn referral_flows(pool: &PgPool, filter: &ProgramFilter) -> Result<Vec<ReferralFlow>, ServiceError> {
+    let worked_up: Vec<String> = WORKED_UP.iter().map(|s| s.as_str().to_owned()).collect();
+    let mut referred = Vec::new();
+    for row in db::referrals(pool, filter, &worked_up).await? {
+        let status: ReferralStatus = row
+            .status
+            .parse()
+            .map_err(|_| corrupt(format!("referral {} has an unknown status {}", row.id, row.status)))?;
+        referred.push(Referred {
+            from_site: row.from_site,
+            to_site: row.to_site,
+            status,
+            outcome_reported: row.outcome_reported,
+            accepted_at: row.decided_at.filter(|_| status == ReferralStatus::Accepted),
+            worked_up_at: row.worked_up_at,
+        });
+    }
+    Ok(flows::flows(&referred))
 }
 
 /// The Monday starting `day`'s week.

@@ -148,8 +148,11 @@ fn new_refusal(refusal: NewRefusal) -> ServiceError {
     }
 }
 
-/// Referrals to (`incoming`, the default) or from (`outgoing`) the caller's sites; audited, as
-/// it names patients.
+/// Referrals to (`incoming`, the default) or from (`outgoing`) the caller's sites, optionally of
+/// one status, between two sites, made in a period (the days inclusive, UTC) and whose finding
+/// reached an outcome at the receiving site (`outcome=reported`) or not (`none`): the programme's
+/// referral flows link to exactly these lists. An empty site, day or outcome is no filter (a form's
+/// "all"). Audited, as it names patients.
 pub async fn list(pool: &PgPool, caller: &Caller, params: &ReferralListParams) -> Result<ReferralList, ServiceError> {
     let direction = match params.direction.as_deref() {
         None | Some("incoming") => Direction::Incoming,
@@ -167,16 +170,46 @@ pub async fn list(pool: &PgPool, caller: &Caller, params: &ReferralListParams) -
     if !(0..=100_000).contains(&page) {
         return Err(ServiceError::invalid("page", said!("a page number from 0", "页码，从 0 开始")));
     }
+    let given = |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let day = |field: &str, value: &Option<String>| {
+        given(value)
+            .map(|v| format::parse_date(&v).ok_or_else(|| ServiceError::invalid(field, Said::date())))
+            .transpose()
+    };
+    let created_from = day("created_from", &params.created_from)?;
+    let created_to = day("created_to", &params.created_to)?;
+    if created_from.zip(created_to).is_some_and(|(from, to)| from > to) {
+        return Err(ServiceError::invalid(
+            "created_to",
+            said!("the period ends before it starts", "结束日期早于开始日期"),
+        ));
+    }
+    let outcome_reported = match given(&params.outcome).as_deref() {
+        None => None,
+        Some("reported") => Some(true),
+        Some("none") => Some(false),
+        Some(_) => return Err(ServiceError::invalid("outcome", Said::one_of(&["reported", "none"]))),
+    };
+    let (from_site, to_site) = (given(&params.from_site), given(&params.to_site));
+    if from_site.is_some() || to_site.is_some() {
+        let codes: Vec<String> = db::sites(pool).await?.into_iter().map(|s| s.code).collect();
+        for (field, code) in [("from_site", &from_site), ("to_site", &to_site)] {
+            if code.as_ref().is_some_and(|c| !codes.contains(c)) {
+                return Err(ServiceError::invalid(field, Said::one_of(&codes)));
+            }
+        }
+    }
+    let filter = db::ListFilter {
+        status: status.map(ReferralStatus::as_str),
+        from_site: from_site.as_deref(),
+        to_site: to_site.as_deref(),
+        created_from,
+        created_to,
+        outcome_reported,
+    };
     let scope = caller.user.site_scope();
-    let (rows, total) = db::list(
-        pool,
-        scope.as_deref(),
-        direction,
-        status.map(ReferralStatus::as_str),
-        REFERRAL_PAGE,
-        page * REFERRAL_PAGE,
-    )
-    .await?;
+    let (rows, total) =
+        db::list(pool, scope.as_deref(), direction, &filter, REFERRAL_PAGE, page * REFERRAL_PAGE).await?;
     let items = rows.into_iter().map(|r| item(caller, r)).collect::<Result<Vec<_>, _>>()?;
     caller
         .audit("referral.list")

@@ -4,7 +4,7 @@
 //! list of records behind it come from the same rows.
 
 use sqlx::PgPool;
-use time::Date;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::DbResult;
@@ -124,6 +124,52 @@ pub async fn screened(pool: &PgPool, filter: &ProgramFilter) -> DbResult<Vec<Scr
         filter.scope.as_deref(),
         filter.site_code.as_deref(),
         filter.model_version.as_deref(),
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A referral of the period as the referral flows count it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRow {
+    pub id: i64,
+    pub from_site: String,
+    pub to_site: String,
+    pub status: String,
+    /// The finding reached an outcome at the receiving site (`referral.outcome`).
+    pub outcome_reported: bool,
+    /// The latest decision's time: for an accepted referral, its acceptance.
+    pub decided_at: Option<OffsetDateTime>,
+    /// For an accepted referral, when its finding first entered one of `worked_up` at or after the
+    /// acceptance (its history says, whoever recorded it: while accepted, the receiving site).
+    pub worked_up_at: Option<OffsetDateTime>,
+}
+
+/// The referrals made in the period (by the day they were made, in UTC), from or to the site
+/// (and the caller's sites) when given, whatever the cancer and model version, by sending then
+/// receiving site. `worked_up` names the finding states that say its work-up is done.
+pub async fn referrals(pool: &PgPool, filter: &ProgramFilter, worked_up: &[String]) -> DbResult<Vec<FlowRow>> {
+    Ok(sqlx::query_as!(
+        FlowRow,
+        r#"select r.id, fs.code as from_site, ts.code as to_site, r.status,
+                  r.outcome is not null as "outcome_reported!", r.decided_at,
+                  case when r.status = 'accepted' then
+                      (select min(e.occurred_at) from finding_event e
+                        where e.finding_id = r.finding_id and e.to_status = any($5) and e.occurred_at >= r.decided_at)
+                  end as worked_up_at
+           from referral r
+           join site fs on fs.id = r.from_site_id
+           join site ts on ts.id = r.to_site_id
+           where ($1::date is null or (r.created_at at time zone 'UTC')::date >= $1)
+             and ($2::date is null or (r.created_at at time zone 'UTC')::date <= $2)
+             and ($3::uuid[] is null or r.from_site_id = any($3) or r.to_site_id = any($3))
+             and ($4::text is null or fs.code = $4 or ts.code = $4)
+           order by fs.code, ts.code, r.id"#,
+        filter.from,
+        filter.to,
+        filter.scope.as_deref(),
+        filter.site_code.as_deref(),
+        worked_up,
     )
     .fetch_all(pool)
     .await?)

@@ -5,7 +5,7 @@
 //! finding at once cannot both succeed.
 
 use sqlx::{PgConnection, PgPool};
-use time::OffsetDateTime;
+use time::{Date, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::{DbResult, unique_violation};
@@ -260,26 +260,50 @@ pub enum Direction {
     Outgoing,
 }
 
+/// What a list keeps besides the caller's sites; every condition left out holds.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ListFilter<'a> {
+    pub status: Option<&'a str>,
+    /// The sending and the receiving site, by code.
+    pub from_site: Option<&'a str>,
+    pub to_site: Option<&'a str>,
+    /// Made on or after, and on or before, these days (UTC), as the programme's flows count them.
+    pub created_from: Option<Date>,
+    pub created_to: Option<Date>,
+    /// Whether the finding reached an outcome at the receiving site (`referral.outcome`).
+    pub outcome_reported: Option<bool>,
+}
+
 /// Referrals to (incoming) or from (outgoing) `sites` (every site with `None`), newest first,
-/// optionally of one status; with the total for paging.
+/// kept by `list`; with the total for paging.
 pub async fn list(
     pool: &PgPool,
     sites: Option<&[Uuid]>,
     direction: Direction,
-    status: Option<&str>,
+    list: &ListFilter<'_>,
     limit: i64,
     offset: i64,
 ) -> DbResult<(Vec<ReferralRow>, i64)> {
     let incoming = direction == Direction::Incoming;
-    let filter = Filter { sites, incoming, status, limit, offset, ..Filter::default() };
+    let filter = Filter { sites, incoming, list: *list, limit, offset, ..Filter::default() };
     let rows = select(pool, &filter).await?;
     let total = sqlx::query_scalar!(
-        r#"select count(*) as "total!" from referral r
+        r#"select count(*) as "total!" from referral_summary r
            where ($1::uuid[] is null or (case when $2 then r.to_site_id else r.from_site_id end) = any($1))
-             and ($3::text is null or r.status = $3)"#,
+             and ($3::text is null or r.status = $3)
+             and ($4::text is null or r.from_site = $4)
+             and ($5::text is null or r.to_site = $5)
+             and ($6::date is null or (r.created_at at time zone 'UTC')::date >= $6)
+             and ($7::date is null or (r.created_at at time zone 'UTC')::date <= $7)
+             and ($8::boolean is null or (r.outcome is not null) = $8)"#,
         sites as Option<&[Uuid]>,
         incoming,
-        status
+        list.status,
+        list.from_site,
+        list.to_site,
+        list.created_from,
+        list.created_to,
+        list.outcome_reported
     )
     .fetch_one(pool)
     .await?;
@@ -298,14 +322,22 @@ struct Filter<'a> {
     /// With `incoming`, referrals to these sites; otherwise from them. `None`: every site.
     sites: Option<&'a [Uuid]>,
     incoming: bool,
-    status: Option<&'a str>,
+    list: ListFilter<'a>,
     limit: i64,
     offset: i64,
 }
 
 impl Default for Filter<'_> {
     fn default() -> Self {
-        Filter { id: None, finding_id: None, sites: None, incoming: true, status: None, limit: 1000, offset: 0 }
+        Filter {
+            id: None,
+            finding_id: None,
+            sites: None,
+            incoming: true,
+            list: ListFilter::default(),
+            limit: 1000,
+            offset: 0,
+        }
     }
 }
 
@@ -324,15 +356,25 @@ async fn select<'e>(executor: impl sqlx::PgExecutor<'e>, filter: &Filter<'_>) ->
              and ($2::bigint is null or r.finding_id = $2)
              and ($3::uuid[] is null or (case when $4 then r.to_site_id else r.from_site_id end) = any($3))
              and ($5::text is null or r.status = $5)
+             and ($8::text is null or r.from_site = $8)
+             and ($9::text is null or r.to_site = $9)
+             and ($10::date is null or (r.created_at at time zone 'UTC')::date >= $10)
+             and ($11::date is null or (r.created_at at time zone 'UTC')::date <= $11)
+             and ($12::boolean is null or (r.outcome is not null) = $12)
            order by r.created_at desc, r.id desc
            limit $6 offset $7"#,
         filter.id,
         filter.finding_id,
         filter.sites as Option<&[Uuid]>,
         filter.incoming,
-        filter.status,
+        filter.list.status,
         filter.limit,
-        filter.offset
+        filter.offset,
+        filter.list.from_site,
+        filter.list.to_site,
+        filter.list.created_from,
+        filter.list.created_to,
+        filter.list.outcome_reported
     )
     .fetch_all(executor)
     .await?)

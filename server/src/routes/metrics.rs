@@ -247,6 +247,7 @@ mod tests {
             total: figures(Organ::Lung, 5),
             weeks: Vec::new(),
             chronic: Vec::new(),
+            referral_flows: Vec::new(),
             sites: Vec::new(),
             model_versions: Vec::new(),
         }
