@@ -44,6 +44,9 @@ async fn run(
         crate::demo::lesions::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
             .await
             .context("seeding the demo lesion-tracking patient")?;
+        crate::demo::referral::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
+            .await
+            .context("seeding the demo referral network")?;
         // The demo's findings are on their tracks before anyone signs in.
         crate::lesions::track_pending(&db.pool, state.ingestor.store()).await.context("tracking the demo lesions")?;
     } else {
@@ -100,7 +103,7 @@ async fn run(
         println!("Demo sign-ins, password `{}`:", password.expose());
         for (username, name, roles, _) in crate::demo::USERS {
             let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            println!("  {username:<12} {name} ({})", roles.join(", "));
+            println!("  {username:<14} {name} ({})", roles.join(", "));
         }
         println!("Ctrl-C stops the server and the private database.\n");
     }

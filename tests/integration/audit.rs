@@ -52,9 +52,10 @@ async fn demo_seeding_is_idempotent(pool: PgPool) {
     let users = elysium_db::users::list(&app.pool).await.expect("users");
     assert_eq!(
         users.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(),
-        ["admin", "coordinator", "radiologist", "surgeon", "surgeon2"]
+        ["admin", "coordinator", "coordinator-rc", "radiologist", "surgeon", "surgeon2"]
     );
-    assert_eq!(users[2].site_codes, ["DEMO-GH", "DEMO-RC"]);
+    assert_eq!(users[2].site_codes, ["DEMO-RC"], "the clinic's coordinator works at the clinic only");
+    assert_eq!(users[3].site_codes, ["DEMO-GH", "DEMO-RC"]);
     assert_eq!(app.login(&app.client(), "admin", "another-demo-password").await.status(), 200);
     assert_eq!(app.audit_rows("demo.seed").await.len(), 2);
 }

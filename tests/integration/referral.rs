@@ -27,7 +27,7 @@ async fn study_at(pool: &PgPool, site: &str, patient_id: &str) -> String {
 }
 
 /// A coordinator of `site` only, created by the administrator and signed in.
-async fn coordinator_of(app: &TestApp, admin: &Client, username: &str, site: &str) -> Client {
+pub(crate) async fn coordinator_of(app: &TestApp, admin: &Client, username: &str, site: &str) -> Client {
     let (status, created) = post(
         app,
         admin,
@@ -221,4 +221,170 @@ async fn the_database_keeps_one_active_referral_per_finding(pool: PgPool) {
     .execute(&pool)
     .await;
     assert_eq!(elysium_tests::sqlstate(&same_site).as_deref(), Some("23514"), "a check violation");
+}
+
+/// Each referral as `(status, outcome)`, sorted: what a list shows of where its referrals stand.
+fn states_of(list: &Value) -> Vec<(String, Option<String>)> {
+    let mut states: Vec<_> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|r| (r["status"].as_str().unwrap_or_default().to_owned(), r["outcome"].as_str().map(str::to_owned)))
+        .collect();
+    states.sort();
+    states
+}
+
+/// What the demo's referral network wrote: referrals, their events, findings, studies, audit.
+async fn referral_rows(pool: &PgPool) -> Vec<i64> {
+    let mut counts = Vec::new();
+    for table in ["referral", "referral_event", "finding", "finding_event", "study", "audit_event"] {
+        let count: i64 =
+            sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(pool).await.expect("count");
+        counts.push(count);
+    }
+    counts
+}
+
+/// The demo's referral network (`demo::referral`): the clinic a community site referring to the
+/// provincial hospital, a referral in every state for the hospital's coordinator to see, the
+/// outcome reported back to the clinic's, and a second seeding adds nothing.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_demo_seeds_a_referral_in_every_state_once(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let data = tempfile::tempdir().expect("dir");
+    let state = app.state();
+    let levels = app::domain::followup::ServiceLevels::default();
+    let seed = || elysium_tests::demo::referral::seed(&pool, &state.ingestor, data.path(), &levels);
+    seed().await.expect("demo referrals");
+
+    let admin = app.signed_in("admin").await;
+    let (status, network) = get(&app, &admin, "/api/v1/admin/network").await;
+    assert_eq!(status, 200, "{network}");
+    assert_eq!(network["routes"], json!([{"from": "DEMO-RC", "to": "DEMO-GH"}]));
+    let level_of = |code: &str| {
+        network["sites"].as_array().expect("sites").iter().find(|s| s["code"] == code).map(|s| s["level"].clone())
+    };
+    assert_eq!(level_of("DEMO-RC"), Some(json!("community")));
+    assert_eq!(level_of("DEMO-GH"), Some(json!("provincial")));
+
+    let hospital = app.signed_in("coordinator").await;
+    let (status, incoming) = get(&app, &hospital, "/api/v1/referrals?direction=incoming").await;
+    assert_eq!(status, 200, "{incoming}");
+    let state_of = |status: &str, outcome: Option<&str>| (status.to_owned(), outcome.map(str::to_owned));
+    let expected = vec![
+        state_of("accepted", None),
+        state_of("accepted", Some("confirmed_malignant")),
+        state_of("declined", None),
+        state_of("requested", None),
+        state_of("requested", None),
+        state_of("withdrawn", None),
+    ];
+    assert_eq!(states_of(&incoming), expected, "{incoming}");
+    assert_eq!(incoming["total"], 6);
+    for referral in incoming["items"].as_array().expect("items") {
+        assert_eq!((&referral["from_site"], &referral["to_site"]), (&json!("DEMO-RC"), &json!("DEMO-GH")));
+        assert_eq!(referral["created_by"], "Li Na 李娜", "the clinic's coordinator sent it");
+        let actions = if referral["status"] == "requested" { json!(["accept", "decline"]) } else { json!([]) };
+        assert_eq!(referral["actions"], actions, "{referral}");
+        if ["declined", "withdrawn"].contains(&referral["status"].as_str().unwrap_or_default()) {
+            assert!(referral["decision_note"].as_str().is_some_and(|n| !n.is_empty()), "with its reason: {referral}");
+        }
+    }
+    let reported = incoming["items"].as_array().expect("items").iter().find(|r| !r["outcome"].is_null()).expect("one");
+    assert_eq!(
+        (&reported["patient_id"], &reported["finding_status"]),
+        (&json!("RC-3104"), &json!("confirmed_malignant"))
+    );
+    let in_workup = incoming["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["status"] == "accepted" && r["outcome"].is_null())
+        .expect("one");
+    assert_eq!(in_workup["finding_status"], "workup_scheduled", "the hospital has booked the work-up");
+
+    // The clinic's coordinator sees the same referrals going out, and the outcome among them.
+    let clinic = app.signed_in("coordinator-rc").await;
+    let (_, outgoing) = get(&app, &clinic, "/api/v1/referrals?direction=outgoing").await;
+    assert_eq!(states_of(&outgoing), expected, "{outgoing}");
+    assert_eq!(get(&app, &clinic, "/api/v1/referrals?direction=incoming").await.1["total"], 0);
+    assert_eq!(app.audit_rows("referral.outcome").await.len(), 1);
+
+    // A second seeding (the next start of the demo) writes nothing.
+    let before = referral_rows(&pool).await;
+    seed().await.expect("demo referrals again");
+    assert_eq!(referral_rows(&pool).await, before, "referrals, events, findings, histories, studies, audit");
+}
+
+/// The list's filters by site, by the day a referral was made (both ends inclusive) and by
+/// whether an outcome was reported, as the programme's referral flows link to them; a malformed
+/// value is refused naming its field, an empty one is no filter.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_list_filters_by_sites_period_and_outcome(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let admin = app.signed_in("admin").await;
+    let (rc, gh) = (app.site_id("DEMO-RC").await, app.site_id("DEMO-GH").await);
+    // Made 20, 10 and 0 days ago (UTC days): from the clinic to the hospital, the first accepted
+    // with an outcome; the last the other way.
+    let mut made = Vec::new();
+    for (n, (from, to, days_ago, status, outcome)) in
+        [(rc, gh, 20, "accepted", Some("benign")), (rc, gh, 10, "declined", None), (gh, rc, 0, "requested", None)]
+            .into_iter()
+            .enumerate()
+    {
+        let site = if from == rc { "DEMO-RC" } else { "DEMO-GH" };
+        let uid = study_at(&pool, site, &format!("LF-{n}")).await;
+        let id = finding(&pool, &uid, "lung", "Cancer", 0.9, 0).await;
+        let at: time::OffsetDateTime = sqlx::query_scalar(
+            "insert into referral (finding_id, from_site_id, to_site_id, status, reason, requested_workup, created_at, outcome)
+             values ($1, $2, $3, $4, 'x', 'biopsy', now() - make_interval(days => $5), $6) returning created_at",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(status)
+        .bind(days_ago)
+        .bind(outcome)
+        .fetch_one(&pool)
+        .await
+        .expect("referral");
+        made.push(at.date());
+    }
+    let day = |d: time::Date| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+    let total = |query: String| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let (status, list) = get(app, admin, &format!("/api/v1/referrals?direction=outgoing&{query}")).await;
+            assert_eq!(status, 200, "{query}: {list}");
+            list["total"].as_i64().expect("total")
+        }
+    };
+    for (query, expected) in [
+        (String::new(), 3),
+        ("from_site=DEMO-RC".to_owned(), 2),
+        ("from_site=DEMO-RC&to_site=DEMO-GH&status=accepted".to_owned(), 1),
+        ("to_site=DEMO-RC".to_owned(), 1),
+        (format!("created_from={}", day(made[1])), 2),
+        (format!("created_to={}", day(made[1])), 2),
+        (format!("created_from={0}&created_to={0}", day(made[0])), 1),
+        (format!("created_from={}&created_to={}", day(made[0]), day(made[1])), 2),
+        ("outcome=reported".to_owned(), 1),
+        ("outcome=none".to_owned(), 2),
+        ("from_site=&to_site=&created_from=&created_to=&outcome=".to_owned(), 3),
+    ] {
+        assert_eq!(total(query.clone()).await, expected, "{query}");
+    }
+    for (query, field) in [
+        ("created_from=yesterday", "created_from"),
+        ("created_to=2026-02-30", "created_to"),
+        ("created_from=2026-05-02&created_to=2026-05-01", "created_to"),
+        ("from_site=NOPE", "from_site"),
+        ("to_site=demo-gh", "to_site"),
+        ("outcome=maybe", "outcome"),
+    ] {
+        let (status, body) = get(&app, &admin, &format!("/api/v1/referrals?{query}")).await;
+        assert_eq!((status, field_of(&body)), (422, field.to_owned()), "{query}: {body}");
+    }
+    assert_eq!(get(&app, &admin, "/api/v1/referrals?site=DEMO-RC").await.0, 400, "an unknown parameter");
 }

@@ -161,6 +161,8 @@ pub(crate) async fn findings_from_truth(
 pub(crate) struct DemoUsers {
     pub admin: SessionUser,
     pub coordinator: SessionUser,
+    /// The coordinator of the community clinic (DEMO-RC), who refers findings on.
+    pub coordinator_rc: SessionUser,
     pub radiologist: SessionUser,
     pub surgeon: SessionUser,
     pub surgeon2: SessionUser,
@@ -189,6 +191,7 @@ pub(crate) async fn demo_users(pool: &sqlx::PgPool) -> anyhow::Result<DemoUsers>
     Ok(DemoUsers {
         admin: find("admin")?,
         coordinator: find("coordinator")?,
+        coordinator_rc: find("coordinator-rc")?,
         radiologist: find("radiologist")?,
         surgeon: find("surgeon")?,
         surgeon2: find("surgeon2")?,

@@ -8,6 +8,7 @@ pub mod governance;
 pub mod lesions;
 pub mod longitudinal;
 pub mod program;
+pub mod referral;
 
 use anyhow::Context;
 use app::domain::roles::Role;
@@ -21,6 +22,8 @@ pub const SITES: &[(&str, &str)] = &[("DEMO-GH", "Demo General Hospital"), ("DEM
 pub const USERS: &[(&str, &str, &[Role], &[&str])] = &[
     ("admin", "Ada Admin", &[Role::Admin], &["DEMO-GH", "DEMO-RC"]),
     ("coordinator", "Cora Coordinator", &[Role::Coordinator], &["DEMO-GH"]),
+    // The community clinic's coordinator, who refers findings up to the hospital.
+    ("coordinator-rc", "Li Na 李娜", &[Role::Coordinator], &["DEMO-RC"]),
     ("surgeon", "Sam Surgeon", &[Role::Surgeon], &["DEMO-GH"]),
     // A board decision is locked by two signatures (the default quorum).
     ("surgeon2", "Sid Surgeon", &[Role::Surgeon], &["DEMO-GH"]),
