@@ -192,6 +192,12 @@ async fn qido_finds_studies_series_and_instances_within_the_users_sites(pool: Pg
     let admin = app.signed_in("admin").await;
     assert_eq!(get(admin.clone(), "/dicomweb/studies").await.as_array().map(Vec::len), Some(2));
     assert_eq!(get(admin.clone(), "/dicomweb/studies?limit=1&offset=1").await.as_array().map(Vec::len), Some(1));
+    // Paging stops at a depth the database reads cheaply.
+    for offset in ["100001", "9223372036854775807"] {
+        let deep = admin.get(app.url(&format!("/dicomweb/studies?offset={offset}"))).send().await.expect("deep page");
+        assert_eq!(deep.status(), 400, "offset={offset}");
+    }
+    assert_eq!(get(admin.clone(), "/dicomweb/studies?offset=100000").await, Value::Array(vec![]));
     assert_eq!(get(admin.clone(), "/dicomweb/studies?PatientID=no-such-patient").await, Value::Array(vec![]));
     let by_date = get(admin.clone(), "/dicomweb/studies?StudyDate=19000101-19001231").await;
     assert_eq!(by_date, Value::Array(vec![]));
@@ -445,7 +451,8 @@ async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
     }
 
     // What cannot be served is refused clearly.
-    for (list, status) in [("2", 404), ("1,2", 404), ("0", 400), ("x", 400)] {
+    // A frame named twice would be decoded twice (`1,1,1,...` over and over): refused.
+    for (list, status) in [("2", 404), ("1,2", 404), ("0", 400), ("x", 400), ("1,1", 400)] {
         let response = radiologist.get(app.url(&format!("{native_path}/frames/{list}"))).send().await.expect("frames");
         assert_eq!(response.status(), status, "frames/{list}");
     }

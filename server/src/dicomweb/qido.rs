@@ -22,6 +22,9 @@ use crate::state::AppState;
 
 const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 1000;
+/// The deepest page a search reaches: past it the database would still read and skip every row
+/// before it, which a client could ask for on every request.
+const MAX_OFFSET: i64 = 100_000;
 
 pub async fn studies(
     State(state): State<AppState>,
@@ -171,7 +174,7 @@ fn study_filter(user: &SessionUser, query: &HashMap<String, String>) -> Result<S
         date_to,
         site_ids: user.site_scope(),
         limit: number("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
-        offset: number("offset", 0, i64::MAX)?,
+        offset: number("offset", 0, MAX_OFFSET)?,
     })
 }
 

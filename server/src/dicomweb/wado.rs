@@ -185,7 +185,8 @@ pub async fn frames(
     Ok(multipart(futures::stream::iter(parts.into_iter().map(Ok)), FRAME_PART))
 }
 
-/// `1`, `1,3,5`: frame numbers from 1, at most [`MAX_FRAMES_PER_REQUEST`] of them.
+/// `1`, `1,3,5`: frame numbers from 1, each at most once (`1,1,1,...` would decode one frame
+/// over and over), at most [`MAX_FRAMES_PER_REQUEST`] of them.
 fn frame_numbers(list: &str) -> Result<Vec<u32>, ApiError> {
     let numbers: Vec<u32> = list
         .split(',')
@@ -195,7 +196,27 @@ fn frame_numbers(list: &str) -> Result<Vec<u32>, ApiError> {
     if numbers.len() > MAX_FRAMES_PER_REQUEST {
         return Err(ApiError::BadRequest(format!("at most {MAX_FRAMES_PER_REQUEST} frames per request")));
     }
+    let distinct: std::collections::HashSet<u32> = numbers.iter().copied().collect();
+    if distinct.len() != numbers.len() {
+        return Err(ApiError::BadRequest("each frame is named at most once".into()));
+    }
     Ok(numbers)
+}
+
+#[cfg(test)]
+mod frame_list_tests {
+    use super::*;
+
+    #[test]
+    fn frame_lists_name_each_frame_once_from_one() {
+        assert_eq!(frame_numbers("1").ok(), Some(vec![1]));
+        assert_eq!(frame_numbers("3, 1,2").ok(), Some(vec![3, 1, 2]));
+        for refused in ["0", "1,1", "2,1,2", "x", "", "1,,2", "-1"] {
+            assert!(frame_numbers(refused).is_err(), "{refused:?}");
+        }
+        let too_many = (1..=MAX_FRAMES_PER_REQUEST as u32 + 1).map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+        assert!(frame_numbers(&too_many).is_err());
+    }
 }
 
 /// Whether `Accept` allows native frames: absent, `*/*`, `multipart/related` with
