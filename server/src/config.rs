@@ -49,6 +49,10 @@ pub struct DatabaseConfig {
     /// Database connections in the pool.
     #[arg(long, env = "ELYSIUM_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+    /// Seconds after which the database cancels a statement (0: never). Migrations run without
+    /// it.
+    #[arg(long, env = "ELYSIUM_DB_STATEMENT_TIMEOUT_SECS", default_value_t = 30)]
+    pub db_statement_timeout_secs: u64,
 }
 
 /// Where original instances are kept and which are accepted.

@@ -23,7 +23,9 @@ impl Database {
                 (cluster.url(EMBEDDED_DATABASE), Some(cluster))
             }
         };
-        let pool = elysium_db::connect(&url, config.db_max_connections).await?;
+        let timeout = (config.db_statement_timeout_secs > 0)
+            .then(|| std::time::Duration::from_secs(config.db_statement_timeout_secs));
+        let pool = elysium_db::connect_with_timeout(&url, config.db_max_connections, timeout).await?;
         Ok(Database { pool, cluster })
     }
 

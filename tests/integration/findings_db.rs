@@ -148,3 +148,21 @@ async fn the_counts_per_state_follow_every_change(pool: PgPool) {
     findings::update(&mut conn, id, 2, &update, &event("add_note", "in_review", "in_review")).await.expect("update");
     assert_eq!(counted().await, [("in_review".to_owned(), 1)]);
 }
+
+/// The server's pool cancels a runaway statement (SQLSTATE 57014, query_canceled) instead of
+/// holding the connection; migrating on that pool lifts the limit for the migrations only.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_pools_statement_timeout_cancels_a_runaway_query(pool: PgPool) {
+    use sqlx::ConnectOptions;
+    let url = pool.connect_options().to_url_lossy().to_string();
+    let limited =
+        elysium_db::connect_with_timeout(&url, 1, Some(std::time::Duration::from_millis(300))).await.expect("pool");
+    let runaway = sqlx::query("select pg_sleep(5)").execute(&limited).await;
+    assert_eq!(elysium_tests::sqlstate(&runaway).as_deref(), Some("57014"), "{runaway:?}");
+    let quick: i32 = sqlx::query_scalar("select 1").fetch_one(&limited).await.expect("a quick statement runs");
+    assert_eq!(quick, 1);
+    elysium_db::migrate(&limited).await.expect("migrations run on the limited pool");
+    // The one connection went back with the limit restored.
+    let again = sqlx::query("select pg_sleep(5)").execute(&limited).await;
+    assert_eq!(elysium_tests::sqlstate(&again).as_deref(), Some("57014"), "{again:?}");
+}

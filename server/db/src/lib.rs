@@ -53,17 +53,38 @@ pub type DbResult<T> = Result<T, DbError>;
 
 /// Opens the application's pool. Connections are acquired lazily per request and returned at once.
 pub async fn connect(database_url: &str, max_connections: u32) -> DbResult<PgPool> {
+    connect_with_timeout(database_url, max_connections, None).await
+}
+
+/// A pool whose every statement is cancelled by the server after `statement_timeout` (`None`:
+/// the server's own setting): a query that runs away (a pathological search, a lock held by a
+/// stuck session) fails instead of holding its connection until the pool is exhausted.
+pub async fn connect_with_timeout(
+    database_url: &str,
+    max_connections: u32,
+    statement_timeout: Option<Duration>,
+) -> DbResult<PgPool> {
+    let mut options: sqlx::postgres::PgConnectOptions = database_url.parse()?;
+    if let Some(timeout) = statement_timeout {
+        options = options.options([("statement_timeout", format!("{}ms", timeout.as_millis()))]);
+    }
     let pool = sqlx::postgres::PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(database_url)
+        .connect_with(options)
         .await?;
     Ok(pool)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration, on one connection without the pool's statement timeout (a
+/// migration of a large table may take longer than any request should); the connection gets the
+/// pool's setting back afterwards.
 pub async fn migrate(pool: &PgPool) -> DbResult<()> {
-    MIGRATOR.run(pool).await?;
+    let mut conn = pool.acquire().await?;
+    sqlx::query("set statement_timeout = 0").execute(&mut *conn).await?;
+    let migrated = MIGRATOR.run(&mut *conn).await;
+    sqlx::query("reset statement_timeout").execute(&mut *conn).await?;
+    migrated?;
     Ok(())
 }
 
