@@ -384,6 +384,11 @@ async fn wado_retrieves_whole_studies_and_native_frames(pool: PgPool) {
     assert_eq!(parts.len(), 1, "CT_small's study holds one instance");
     assert_eq!(parts[0].0, "application/dicom");
     assert!(parts[0].1 == native, "the study's part is the original, byte for byte");
+    // Each response draws its own boundary: a stored instance cannot contain it by design.
+    let again = radiologist.get(app.url(&study_path)).send().await.expect("study again");
+    let boundary_of = |content_type: &str| content_type.split("boundary=").nth(1).map(str::to_owned);
+    let second = again.headers()["content-type"].to_str().expect("ct").to_owned();
+    assert_ne!(boundary_of(&content_type), boundary_of(&second), "{content_type} / {second}");
     let metadata: Value = radiologist
         .get(app.url(&format!("{study_path}/metadata")))
         .send()

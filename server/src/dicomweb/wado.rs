@@ -24,8 +24,6 @@ use super::access::{audit_read, audit_series_view, visible_study};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-const BOUNDARY: &str = "elysium-wado-boundary";
-
 type InstancePath = Path<(String, String, String)>;
 
 pub async fn instance(
@@ -337,25 +335,35 @@ fn multipart(
     parts: impl futures::Stream<Item = Result<Bytes, ApiError>> + Send + 'static,
     part_type: &'static str,
 ) -> Response {
+    let boundary = boundary();
+    let closing = Bytes::from(format!("--{boundary}--\r\n"));
+    let opening = format!("--{boundary}\r\nContent-Type: {part_type}\r\n\r\n");
     let framed = parts
         .map(move |part| {
             part.map(|bytes| {
                 let mut chunk = Vec::with_capacity(bytes.len() + 128);
-                chunk.extend_from_slice(format!("--{BOUNDARY}\r\nContent-Type: {part_type}\r\n\r\n").as_bytes());
+                chunk.extend_from_slice(opening.as_bytes());
                 chunk.extend_from_slice(&bytes);
                 chunk.extend_from_slice(b"\r\n");
                 Bytes::from(chunk)
             })
         })
-        .chain(futures::stream::once(async { Ok(Bytes::from(format!("--{BOUNDARY}--\r\n"))) }))
+        .chain(futures::stream::once(async move { Ok(closing) }))
         .map(|r| r.map_err(|e| std::io::Error::other(e.to_string())));
     let mut response = Response::new(Body::from_stream(framed));
     let kind = part_type.split(';').next().unwrap_or(part_type);
-    let content_type = format!("multipart/related; type=\"{kind}\"; boundary={BOUNDARY}");
+    let content_type = format!("multipart/related; type=\"{kind}\"; boundary={boundary}");
     if let Ok(value) = HeaderValue::from_str(&content_type) {
         response.headers_mut().insert(header::CONTENT_TYPE, value);
     }
     response
+}
+
+/// A boundary of its own for each response: a fixed one could occur inside a stored instance (a
+/// text attribute is the sender's to write) and cut the response into parts of the sender's
+/// choosing. 128 random bits never do, in practice.
+fn boundary() -> String {
+    format!("elysium-{}", uuid::Uuid::new_v4().simple())
 }
 
 fn dicom_json(body: Vec<serde_json::Value>) -> Response {
