@@ -108,6 +108,11 @@ pub struct ServeConfig {
     /// ...within this many minutes; the lock lasts as long.
     #[arg(long, env = "ELYSIUM_SIGNIN_LOCK_MINUTES", default_value_t = 15)]
     pub signin_lock_minutes: i64,
+    /// Failed sign-ins for one username from all addresses together (within the same minutes)
+    /// that lock the account from every address for as long: guessing spread over many
+    /// addresses.
+    #[arg(long, env = "ELYSIUM_SIGNIN_ACCOUNT_MAX_FAILURES", default_value_t = 20)]
+    pub signin_account_max_failures: i64,
     /// Take the client address from X-Forwarded-For (only behind a proxy you run): the address
     /// the nearest proxy appended, or with several proxies, the right-most address that is not
     /// one of `ELYSIUM_TRUSTED_PROXIES`. Entries a client wrote itself are never taken.
@@ -171,7 +176,7 @@ impl ServeConfig {
         if self.session_idle_minutes < 1 || self.session_max_hours < 1 {
             return Err("session timeouts must be at least one minute / one hour".into());
         }
-        if self.signin_max_failures < 1 || self.signin_lock_minutes < 1 {
+        if self.signin_max_failures < 1 || self.signin_account_max_failures < 1 || self.signin_lock_minutes < 1 {
             return Err("sign-in throttling needs at least one failure and one minute".into());
         }
         // An empty variable is no key (the export page says so); a short one is a mistake.

@@ -206,6 +206,42 @@ async fn a_client_cannot_choose_its_address_behind_the_proxy(pool: PgPool) {
     assert_eq!(addresses, [Some("203.0.113.7".to_owned())]);
 }
 
+/// Guesses spread over many addresses, each below its own limit, lock the account from every
+/// address for a while; a name that is no account is answered exactly the same way.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn many_addresses_guessing_one_account_lock_it_everywhere(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &["--trust-proxy", "--signin-account-max-failures", "4"]).await;
+    let client = app.client();
+    let attempt = |username: &'static str, n: u32, password: &'static str| {
+        client
+            .post(app.url("/api/v1/auth/login"))
+            .header("x-forwarded-for", format!("198.51.100.{n}"))
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+    };
+    for username in ["coordinator", "nobody-here"] {
+        for n in 0..4 {
+            assert_eq!(attempt(username, n, "guess guess guess").await.expect("post").status(), 401, "{username} {n}");
+        }
+        let locked = attempt(username, 50, if username == "coordinator" { PASSWORD } else { "x" }).await.expect("post");
+        assert_eq!(locked.status(), 429, "{username}: locked from a fresh address, even with the right password");
+        assert_eq!(error_code(locked).await, "signin_locked");
+    }
+    // Another account is not affected.
+    assert_eq!(attempt("radiologist", 60, PASSWORD).await.expect("post").status(), 200);
+    // Administrators see the account-wide lock (address `*`) and can lift it.
+    let admin = app.signed_in("admin").await;
+    let lifted = admin
+        .post(app.url("/api/fn/admin/unlock_signin"))
+        .header("origin", app.origin())
+        .form(&[("username", "coordinator"), ("client_addr", "*")])
+        .send()
+        .await
+        .expect("unlock");
+    assert!(lifted.status().is_success(), "{}", lifted.status());
+    assert_eq!(attempt("coordinator", 51, PASSWORD).await.expect("post").status(), 200);
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn cross_site_state_changes_are_refused(pool: PgPool) {
     let app = TestApp::spawn(pool).await;

@@ -1,4 +1,6 @@
-//! Sign-in throttling: failures per (username, client address) and the locks they cause.
+//! Sign-in throttling: failures per (username, client address) and the locks they cause. A
+//! lock on the address [`ANY_ADDRESS`] holds the account from every address: many addresses
+//! guessing one account's password (each below its own limit) lock it for a while too.
 
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -15,42 +17,55 @@ pub struct LockRow {
     pub locked_until: OffsetDateTime,
 }
 
-/// The end of the pair's lock, if it is locked now.
+/// The client address of an account-wide lock (no real address looks like it).
+pub const ANY_ADDRESS: &str = "*";
+
+/// The end of the lock that holds the pair now (its own, or the account's from every address),
+/// if any.
 pub async fn locked_until(
     conn: &mut PgConnection,
     username: &str,
     client_addr: &str,
 ) -> DbResult<Option<OffsetDateTime>> {
     Ok(sqlx::query_scalar!(
-        "select locked_until from signin_lock
-         where username = $1 and client_addr = $2 and locked_until > now()",
+        r#"select max(locked_until) as "until" from signin_lock
+         where username = $1 and client_addr in ($2, $3) and locked_until > now()"#,
         username,
-        client_addr
+        client_addr,
+        ANY_ADDRESS
     )
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?)
 }
 
-/// Records a failure and returns how many the pair has had within `window`.
+/// Failures within the throttle's window: of the pair, and of the account from every address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub pair: i64,
+    pub account: i64,
+}
+
+/// Records a failure and returns how many the pair and the account have had within `window`.
 pub async fn record_failure(
     conn: &mut PgConnection,
     username: &str,
     client_addr: &str,
     window: time::Duration,
-) -> DbResult<i64> {
+) -> DbResult<Failures> {
     sqlx::query!("insert into signin_failure (username, client_addr) values ($1, $2)", username, client_addr)
         .execute(&mut *conn)
         .await?;
     let since = OffsetDateTime::now_utc() - window;
-    Ok(sqlx::query_scalar!(
-        r#"select count(*) as "n!" from signin_failure
-           where username = $1 and client_addr = $2 and failed_at > $3"#,
+    let counts = sqlx::query!(
+        r#"select count(*) filter (where client_addr = $2) as "pair!", count(*) as "account!"
+           from signin_failure where username = $1 and failed_at > $3"#,
         username,
         client_addr,
         since
     )
     .fetch_one(&mut *conn)
-    .await?)
+    .await?;
+    Ok(Failures { pair: counts.pair, account: counts.account })
 }
 
 pub async fn lock(

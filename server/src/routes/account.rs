@@ -123,10 +123,10 @@ async fn change(
     }
     let stored = elysium_db::users::credentials(&mut conn, &user.username).await?.map(|c| c.password_hash);
     drop(conn);
-    if !state.hasher.verify(stored, current).await.map_err(ApiError::internal)? {
+    if !state.hasher.verify(stored, current).await.map_err(ApiError::from)? {
         let window = time::Duration::minutes(state.config.signin_lock_minutes);
         let mut tx = state.pool.begin().await?;
-        let failures = elysium_db::signin::record_failure(&mut tx, &user.username, client, window).await?;
+        let failures = elysium_db::signin::record_failure(&mut tx, &user.username, client, window).await?.pair;
         let locked = failures >= state.config.signin_max_failures;
         if locked {
             elysium_db::signin::lock(&mut tx, &user.username, client, window).await?;

@@ -54,24 +54,28 @@ pub async fn sign_in(
     drop(conn);
 
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let password_ok = match state.hasher.verify(stored_hash, password).await {
-        Ok(ok) => ok,
-        // Refused before any check: no failure is counted, and the caller may try again.
-        Err(crate::auth::password::PasswordError::Busy) => return Err(ApiError::Busy),
-        Err(other) => return Err(ApiError::internal(other)),
-    };
+    // Busy (too many checks at once) is refused before any check: no failure is counted.
+    let password_ok = state.hasher.verify(stored_hash, password).await.map_err(ApiError::from)?;
     let account = credentials.filter(|c| password_ok && c.active);
 
     let mut tx = state.pool.begin().await?;
     let Some(account) = account else {
         let window = time::Duration::minutes(state.config.signin_lock_minutes);
         let failures = elysium_db::signin::record_failure(&mut tx, &attempted, client_addr, window).await?;
-        let locked = failures >= state.config.signin_max_failures;
-        crate::monitoring::record_signin_failure(locked);
+        let locked = failures.pair >= state.config.signin_max_failures;
+        // The same for a name that is no account: the answer never tells which names exist.
+        let account_locked = failures.account >= state.config.signin_account_max_failures;
+        crate::monitoring::record_signin_failure(locked || account_locked);
         if locked {
             elysium_db::signin::lock(&mut tx, &attempted, client_addr, window).await?;
         }
-        let detail = json!({ "reason": "invalid_credentials", "failures": failures, "locked": locked });
+        if account_locked {
+            elysium_db::signin::lock(&mut tx, &attempted, elysium_db::signin::ANY_ADDRESS, window).await?;
+        }
+        let detail = json!({
+            "reason": "invalid_credentials", "failures": failures.pair, "account_failures": failures.account,
+            "locked": locked, "account_locked": account_locked,
+        });
         event("failure", detail).record_in(&mut tx).await?;
         tx.commit().await?;
         return Err(ApiError::InvalidCredentials);
