@@ -85,9 +85,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/mdt/agreement") view=move || view! { <Shell><mdt_agreement::AgreementPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/chronic") view=move || view! { <Shell><crate::pages::chronic::ChronicListPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/chronic/:id") view=move || view! { <Shell><crate::pages::chronic::ChronicPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/referrals") view=move || view! { <Shell><crate::pages::referrals::ReferralsPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/profile") view=move || view! { <Shell><ProfilePage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/users") view=move || view! { <Shell><users::UsersPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/sites") view=move || view! { <Shell><crate::pages::sites::SitesPage /></Shell> } ssr=SsrMode::Async />
+                <Route path=path!("/admin/network") view=move || view! { <Shell><crate::pages::referrals::network::NetworkPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/account/password") view=move || view! { <Shell><crate::pages::account::PasswordPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/signin-locks") view=move || view! { <Shell><admin::SigninLocksPage /></Shell> } ssr=SsrMode::Async />
                 <Route path=path!("/admin/audit") view=move || view! { <Shell><admin::AuditPage /></Shell> } ssr=SsrMode::Async />

@@ -10,7 +10,7 @@ const { AxeBuilder } = require('@axe-core/playwright');
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
 const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
-const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/sites', '/account/password', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/mdt', '/mdt/cases/new', '/mdt/meetings', '/mdt/agreement', '/chronic', '/patients', '/patients?q=PL-0001'];
+const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/sites', '/account/password', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/mdt', '/mdt/cases/new', '/mdt/meetings', '/mdt/agreement', '/chronic', '/referrals', '/admin/network', '/patients', '/patients?q=PL-0001'];
 
 let browser;
 before(async () => { browser = await launchChromium(); });

@@ -10,7 +10,7 @@ const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
 const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
 
 // Every page an administrator can open without choosing a record (records are walked below).
-const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/sites', '/account/password', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/mdt', '/mdt/meetings', '/mdt/agreement', '/chronic', '/patients', '/patients?q=PL-0001'];
+const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/sites', '/account/password', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/mdt', '/mdt/meetings', '/mdt/agreement', '/chronic', '/referrals', '/admin/network', '/patients', '/patients?q=PL-0001'];
 const HAN = /[\u4e00-\u9fff]/;
 
 let browser;

@@ -12,6 +12,7 @@ pub mod governance;
 pub mod lesions;
 pub mod mdt;
 pub mod record;
+pub mod referral;
 pub mod session;
 pub mod settings;
 pub mod studies;

@@ -2,4 +2,5 @@
 
 pub mod board;
 pub mod errors;
+pub mod referral;
 pub mod shell;

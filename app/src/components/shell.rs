@@ -37,12 +37,18 @@ const NAV: &[NavItem] = &[
         roles: &[Role::Coordinator, Role::Radiologist, Role::Admin],
     },
     NavItem {
+        href: "/referrals",
+        label: |i18n| t_string!(i18n, referrals.nav),
+        roles: &[Role::Coordinator, Role::Admin],
+    },
+    NavItem {
         href: "/upload",
         label: |i18n| t_string!(i18n, common.nav.upload),
         roles: &[Role::Admin, Role::Radiologist],
     },
     NavItem { href: "/admin/users", label: |i18n| t_string!(i18n, common.nav.users), roles: &[Role::Admin] },
     NavItem { href: "/admin/sites", label: |i18n| t_string!(i18n, common.nav.sites), roles: &[Role::Admin] },
+    NavItem { href: "/admin/network", label: |i18n| t_string!(i18n, referrals.network.nav), roles: &[Role::Admin] },
     NavItem {
         href: "/admin/signin-locks",
         label: |i18n| t_string!(i18n, common.nav.signin_locks),

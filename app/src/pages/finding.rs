@@ -234,6 +234,11 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
         </section>
     }
     .into_any();
+    // Referral to another site of the network: where the work-up happens, and the refer form.
+    let referrals = view! {
+        <crate::pages::referrals::card::FindingReferralsCard referrals=detail.referrals.clone() finding_id=id organ />
+    }
+    .into_any();
     let log = view! {
         <section>
             <h2>{t!(i18n, finding.log.contact_attempts)}</h2>
@@ -314,7 +319,7 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
         </section>
     }
     .into_any();
-    view! { {heading} {patient} {summary} {actions} {log} {history} {related} }
+    view! { {heading} {patient} {summary} {actions} {referrals} {log} {history} {related} }
 }
 
 #[component]

@@ -17,6 +17,7 @@ use crate::model::program::ProgramParams;
 use crate::pages::health::SystemHealthPanel;
 use crate::pages::mdt_meetings::when;
 use crate::pages::program::ProgramDashboard;
+use crate::pages::referrals::outcomes::ReferralOutcomesCard;
 
 /// What each role does here, in the words of the people who hold it, in the page's language
 /// (tracked: call it inside the view).
@@ -77,6 +78,7 @@ fn Home(user: SessionUser) -> impl IntoView {
                             <a href="/chronic">{t!(i18n, home.chronic)}</a>
                             " · " <a href="/worklist?quick=surveillance">{t!(i18n, home.surveillance)}</a>
                             " · " <a href="/patients">{t!(i18n, home.patients)}</a>
+                            " · " <a href="/referrals">{t!(i18n, referrals.title)}</a>
                         </p>
                     })}
                     {(role == Role::Admin).then(|| view! {
@@ -87,6 +89,8 @@ fn Home(user: SessionUser) -> impl IntoView {
             }
         })
         .collect_view();
+    // The sending site hears here how the findings it referred ended.
+    let referral_outcomes = user.has_any_role(&[Role::Coordinator]).then(|| view! { <ReferralOutcomesCard /> });
     let name = user.display_name.clone();
     // The administrator's programme dashboard for the default period; its filter opens the
     // dashboard's own page.
@@ -104,7 +108,7 @@ fn Home(user: SessionUser) -> impl IntoView {
         <h1 data-testid="home-title">{t!(i18n, home.welcome, name = move || name.clone())}</h1>
         <p class="muted">{t!(i18n, home.sites, sites = move || sites.clone())}</p>
         {health}
-        <div class="cards">{cards}</div>
+        <div class="cards">{cards}{referral_outcomes}</div>
         {program}
     }
 }

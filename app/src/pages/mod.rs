@@ -17,6 +17,7 @@ pub mod not_found;
 pub mod patients;
 pub mod profile;
 pub mod program;
+pub mod referrals;
 pub mod settings;
 pub mod sites;
 pub mod studies;

@@ -31,6 +31,8 @@ pub fn SitesPage() -> impl IntoView {
         <Title text=move || t_string!(i18n, admin.sites.title).to_string() />
         <h1>{t!(i18n, admin.sites.title)}</h1>
         <p class="muted">{t!(i18n, admin.sites.explainer)}</p>
+        // Each site's level and the routes between sites are the referral network's page.
+        <p class="card-links"><a href="/admin/network" data-testid="network-link">{t!(i18n, referrals.network.title)}</a></p>
         {move || notice().map(|(error, text)| view! {
             <p class=if error { "notice error" } else { "notice" } role=if error { "alert" } else { "status" } data-testid="sites-notice">{text}</p>
         })}

@@ -64,6 +64,9 @@ const RESTRICTED_PREFIXES: &[(&str, &[Role])] = &[
     ("/api/fn/chronic/", RECORD_KEEPERS),
     ("/api/v1/chronic/", RECORD_KEEPERS),
     ("/api/v1/referrals/", REFERRERS),
+    // The referral list page, its server functions and its forms' posts.
+    ("/referrals/", REFERRERS),
+    ("/api/fn/referrals/", REFERRERS),
 ];
 
 /// Role-restricted prefixes for state-changing methods only (reading stays `SignedIn`).
@@ -228,6 +231,13 @@ mod tests {
             ("/api/v1/referrals", Access::AnyOf(REFERRERS)),
             ("/api/v1/referrals/3/events", Access::AnyOf(REFERRERS)),
             ("/api/v1/referralsx", Access::SignedIn),
+            ("/referrals", Access::AnyOf(REFERRERS)),
+            ("/referrals/7/events", Access::AnyOf(REFERRERS)),
+            ("/api/fn/referrals/list", Access::AnyOf(REFERRERS)),
+            ("/referralsx", Access::SignedIn),
+            ("/admin/network", Access::AnyOf(ADMIN)),
+            ("/admin/network/routes/close", Access::AnyOf(ADMIN)),
+            ("/api/fn/admin/network", Access::AnyOf(ADMIN)),
             ("/api/v1/admin/network/routes", Access::AnyOf(ADMIN)),
             ("/api/v1/staging/evaluate", Access::AnyOf(CLINICAL)),
             ("/api/v1/staging/derive", Access::AnyOf(CLINICAL)),

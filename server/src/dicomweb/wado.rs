@@ -201,22 +201,6 @@ fn frame_numbers(list: &str) -> Result<Vec<u32>, ApiError> {
     Ok(numbers)
 }
 
-#[cfg(test)]
-mod frame_list_tests {
-    use super::*;
-
-    #[test]
-    fn frame_lists_name_each_frame_once_from_one() {
-        assert_eq!(frame_numbers("1").ok(), Some(vec![1]));
-        assert_eq!(frame_numbers("3, 1,2").ok(), Some(vec![3, 1, 2]));
-        for refused in ["0", "1,1", "2,1,2", "x", "", "1,,2", "-1"] {
-            assert!(frame_numbers(refused).is_err(), "{refused:?}");
-        }
-        let too_many = (1..=MAX_FRAMES_PER_REQUEST as u32 + 1).map(|n| n.to_string()).collect::<Vec<_>>().join(",");
-        assert!(frame_numbers(&too_many).is_err());
-    }
-}
-
 /// Whether `Accept` allows native frames: absent, `*/*`, `multipart/related` with
 /// `application/octet-stream` (or no type), and a transfer syntax of `*` or Explicit VR LE (or none).
 fn accepts_native_frames(headers: &HeaderMap) -> bool {
@@ -381,4 +365,20 @@ async fn audit_retrieval(
     level: &str,
 ) -> Result<(), ApiError> {
     audit_read(state, user, client, study, "dicomweb.retrieve", serde_json::json!({ "level": level })).await
+}
+
+#[cfg(test)]
+mod frame_list_tests {
+    use super::*;
+
+    #[test]
+    fn frame_lists_name_each_frame_once_from_one() {
+        assert_eq!(frame_numbers("1").ok(), Some(vec![1]));
+        assert_eq!(frame_numbers("3, 1,2").ok(), Some(vec![3, 1, 2]));
+        for refused in ["0", "1,1", "2,1,2", "x", "", "1,,2", "-1"] {
+            assert!(frame_numbers(refused).is_err(), "{refused:?}");
+        }
+        let too_many = (1..=MAX_FRAMES_PER_REQUEST as u32 + 1).map(|n| n.to_string()).collect::<Vec<_>>().join(",");
+        assert!(frame_numbers(&too_many).is_err());
+    }
 }

@@ -18,6 +18,7 @@ pub mod models;
 pub mod patients;
 pub mod record;
 pub mod referral;
+pub mod referral_forms;
 pub mod scrape;
 pub mod screening;
 pub mod settings;
@@ -84,6 +85,11 @@ pub fn router(state: AppState) -> Router {
         .route("/findings/{id}/letter", get(crate::reports::recall_letter::recall_letter))
         .route("/findings/{id}/letter-language", post(followup::letter_language_form))
         .route("/worklist/assign", post(followup::assign_form))
+        .route("/findings/{id}/referrals", post(referral_forms::refer_form))
+        .route("/referrals/{id}/events", post(referral_forms::record_event_form))
+        .route("/admin/network/levels", post(referral_forms::set_level_form))
+        .route("/admin/network/routes", post(referral_forms::open_route_form))
+        .route("/admin/network/routes/close", post(referral_forms::close_route_form))
         .route("/mismatches/{id}/resolve", post(patients::resolve_form))
         .route("/mdt/cases", post(mdt::open_form))
         .route("/admin/tokens", post(tokens::create_form))
