@@ -105,15 +105,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<crate::auth::password::PasswordError> for ApiError {
-    fn from(error: crate::auth::password::PasswordError) -> Self {
-        match error {
-            crate::auth::password::PasswordError::Busy => ApiError::Busy,
-            other => ApiError::internal(other),
-        }
-    }
-}
-
 impl From<elysium_db::DbError> for ApiError {
     fn from(error: elysium_db::DbError) -> Self {
         match error {

@@ -8,14 +8,23 @@ use reqwest::Client;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-/// A stored study at `site` (index rows only: referral does not read the images).
-async fn study_at(pool: &PgPool, site: &str, patient_id: &str) -> String {
+/// A stored study at `site` of the patient `patient_id` (created with its first study; index
+/// rows only: referral reads no images). Shared by the referral suites.
+pub(crate) async fn study_at(pool: &PgPool, site: &str, patient_id: &str) -> String {
     let uid = format!("2.25.{}", uuid::Uuid::new_v4().as_u128());
     sqlx::query(
-        "with p as (insert into patient (patient_id, assigning_authority, name, sex, birth_date)
-                    values ($1, $3, 'LIN^MEI', 'F', '1961-03-02') returning id)
-         insert into study (study_uid, patient_ref, site_id, study_date)
-         select $2, p.id, (select id from site where code = $3), current_date - 3 from p",
+        "insert into patient (patient_id, assigning_authority, name, sex, birth_date)
+         values ($1, $2, 'ZHOU^LAN', 'F', '1959-11-20') on conflict do nothing",
+    )
+    .bind(patient_id)
+    .bind(site)
+    .execute(pool)
+    .await
+    .expect("patient");
+    sqlx::query(
+        "insert into study (study_uid, patient_ref, site_id, study_date)
+         select $2, (select id from patient where patient_id = $1 and assigning_authority = $3),
+                (select id from site where code = $3), current_date - 2",
     )
     .bind(patient_id)
     .bind(&uid)
@@ -24,6 +33,22 @@ async fn study_at(pool: &PgPool, site: &str, patient_id: &str) -> String {
     .await
     .expect("study");
     uid
+}
+
+/// The demo's two sites in the network: the clinic (DEMO-RC, community) refers to the hospital
+/// (DEMO-GH, provincial), whose coordinator is the demo's `coordinator`. Returns the clinic's
+/// coordinator `username`, created here and signed in.
+pub(crate) async fn clinic_and_hospital(app: &TestApp, username: &str) -> Client {
+    let admin = app.signed_in("admin").await;
+    for (site, level) in [("DEMO-RC", "community"), ("DEMO-GH", "provincial")] {
+        let (status, body) =
+            post(app, &admin, "/api/v1/admin/network/levels", &json!({"site": site, "level": level})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) =
+        post(app, &admin, "/api/v1/admin/network/routes", &json!({"from": "DEMO-RC", "to": "DEMO-GH"})).await;
+    assert_eq!(status, 200, "{body}");
+    coordinator_of(app, &admin, username, "DEMO-RC").await
 }
 
 /// A coordinator of `site` only, created by the administrator and signed in.

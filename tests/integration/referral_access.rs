@@ -11,56 +11,11 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use time::OffsetDateTime;
 
-/// A study at `site` of the patient `patient_id` (created with the first study; index rows only).
-async fn study_of(pool: &PgPool, site: &str, patient_id: &str) -> String {
-    let uid = format!("2.25.{}", uuid::Uuid::new_v4().as_u128());
-    sqlx::query(
-        "insert into patient (patient_id, assigning_authority, name, sex, birth_date)
-         values ($1, $3, 'HE^JUN', 'M', '1958-07-21') on conflict do nothing",
-    )
-    .bind(patient_id)
-    .bind(&uid)
-    .bind(site)
-    .execute(pool)
-    .await
-    .expect("patient");
-    sqlx::query(
-        "insert into study (study_uid, patient_ref, site_id, study_date)
-         select $2, (select id from patient where patient_id = $1 and assigning_authority = $3),
-                (select id from site where code = $3), current_date - 3",
-    )
-    .bind(patient_id)
-    .bind(&uid)
-    .bind(site)
-    .execute(pool)
-    .await
-    .expect("study");
-    uid
-}
+use crate::referral::{clinic_and_hospital, study_at};
 
-/// The network of the demo's two sites: the clinic (community) refers to the hospital
-/// (provincial). Returns the clinic's coordinator (created here) and the hospital's (the demo's).
+/// The clinic refers to the hospital: the clinic's coordinator (created) and the hospital's.
 async fn network(app: &TestApp) -> (Client, Client) {
-    let admin = app.signed_in("admin").await;
-    for (site, level) in [("DEMO-RC", "community"), ("DEMO-GH", "provincial")] {
-        let (status, body) =
-            post(app, &admin, "/api/v1/admin/network/levels", &json!({"site": site, "level": level})).await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let (status, body) =
-        post(app, &admin, "/api/v1/admin/network/routes", &json!({"from": "DEMO-RC", "to": "DEMO-GH"})).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, created) = post(
-        app,
-        &admin,
-        "/api/v1/admin/users",
-        &json!({"username": "rc.coordinator", "display_name": "Rui Referrer", "roles": ["coordinator"], "sites": ["DEMO-RC"], "must_change_password": false}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let clinic = app.client();
-    let password = created["temporary_password"].as_str().expect("a password");
-    assert_eq!(app.login(&clinic, "rc.coordinator", password).await.status(), 200);
+    let clinic = clinic_and_hospital(app, "rc.coordinator").await;
     (clinic, app.signed_in("coordinator").await)
 }
 
@@ -105,10 +60,10 @@ async fn referral_event(app: &TestApp, client: &Client, id: i64, version: i64, b
 async fn the_receiving_site_works_the_referred_finding_up_and_the_sender_hears_the_outcome(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let (clinic, hospital) = network(&app).await;
-    let uid = study_of(&pool, "DEMO-RC", "RC-77").await;
+    let uid = study_at(&pool, "DEMO-RC", "RC-77").await;
     let id = finding(&pool, &uid, "colorectal", "CRC", 0.93, 0).await;
     // The same patient's earlier study and finding at the clinic: never the hospital's to see.
-    let earlier = study_of(&pool, "DEMO-RC", "RC-77").await;
+    let earlier = study_at(&pool, "DEMO-RC", "RC-77").await;
     let other = finding(&pool, &earlier, "liver", "HCC", 0.71, 30).await;
     let finding_path = format!("/api/v1/findings/{id}");
     let series_path = |study: &str| format!("/dicomweb/studies/{study}/series");
@@ -211,7 +166,7 @@ async fn the_receiving_site_works_the_referred_finding_up_and_the_sender_hears_t
 async fn a_declined_or_withdrawn_referral_closes_the_receiving_sites_view(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let (clinic, hospital) = network(&app).await;
-    let uid = study_of(&pool, "DEMO-RC", "RC-78").await;
+    let uid = study_at(&pool, "DEMO-RC", "RC-78").await;
     let id = finding(&pool, &uid, "lung", "lung_nodule", 0.88, 0).await;
     let refer_path = format!("/api/v1/findings/{id}/referrals");
     let to_hospital = json!({"to_site": "DEMO-GH", "reason": "CT-guided biopsy", "requested_workup": "biopsy"});

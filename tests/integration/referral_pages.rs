@@ -10,53 +10,16 @@ use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
+use crate::referral::{clinic_and_hospital, study_at};
+
 /// The page's text with Leptos's hydration markers taken out (`<!>` between reactive pieces).
 fn page_text(html: &str) -> String {
     html.replace("<!>", "").replace("<!---->", "")
 }
 
-/// A stored study of a new patient at `site` (index rows only: the pages read no images).
-async fn study_at(pool: &PgPool, site: &str, patient_id: &str) -> String {
-    let uid = format!("2.25.{}", uuid::Uuid::new_v4().as_u128());
-    sqlx::query(
-        "with p as (insert into patient (patient_id, assigning_authority, name, sex, birth_date)
-                    values ($1, $3, 'ZHOU^LAN', 'F', '1959-11-20') returning id)
-         insert into study (study_uid, patient_ref, site_id, study_date)
-         select $2, p.id, (select id from site where code = $3), current_date - 2 from p",
-    )
-    .bind(patient_id)
-    .bind(&uid)
-    .bind(site)
-    .execute(pool)
-    .await
-    .expect("study");
-    uid
-}
-
-/// The demo's two sites in the network (the clinic refers to the hospital), and the clinic's
-/// coordinator (created here; the demo's `coordinator` is the hospital's).
+/// The clinic refers to the hospital; the clinic's coordinator, created and signed in.
 async fn network(app: &TestApp) -> Client {
-    let admin = app.signed_in("admin").await;
-    for (site, level) in [("DEMO-RC", "community"), ("DEMO-GH", "provincial")] {
-        let (status, body) =
-            post(app, &admin, "/api/v1/admin/network/levels", &json!({"site": site, "level": level})).await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let (status, body) =
-        post(app, &admin, "/api/v1/admin/network/routes", &json!({"from": "DEMO-RC", "to": "DEMO-GH"})).await;
-    assert_eq!(status, 200, "{body}");
-    let (status, created) = post(
-        app,
-        &admin,
-        "/api/v1/admin/users",
-        &json!({"username": "rc.pages", "display_name": "Rong Referrer", "roles": ["coordinator"], "sites": ["DEMO-RC"], "must_change_password": false}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let clinic = app.client();
-    let password = created["temporary_password"].as_str().expect("a password");
-    assert_eq!(app.login(&clinic, "rc.pages", password).await.status(), 200);
-    clinic
+    clinic_and_hospital(app, "rc.pages").await
 }
 
 /// A colorectal finding at the clinic referred to the hospital by `clinic`: (finding, referral).

@@ -38,6 +38,16 @@ pub enum PasswordError {
     Busy,
 }
 
+/// Too many checks at once is the caller's to retry (503 `busy`); anything else is internal.
+impl From<PasswordError> for crate::error::ApiError {
+    fn from(error: PasswordError) -> Self {
+        match error {
+            PasswordError::Busy => crate::error::ApiError::Busy,
+            other => crate::error::ApiError::internal(other),
+        }
+    }
+}
+
 /// How many argon2 computations run at once, and how many may wait for a turn (and how long).
 /// Each computation takes 19 MiB and a core for tens of milliseconds: without a bound, a flood
 /// of sign-in attempts takes every core and as much memory as it likes. Past the bound an
