@@ -47,6 +47,9 @@ async fn run(
         crate::demo::referral::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
             .await
             .context("seeding the demo referral network")?;
+        crate::demo::case_referral::seed(&db.pool, &state.ingestor, data_dir, &state.board)
+            .await
+            .context("seeding the demo case referrals")?;
         // The demo's findings are on their tracks before anyone signs in.
         crate::lesions::track_pending(&db.pool, state.ingestor.store()).await.context("tracking the demo lesions")?;
     } else {

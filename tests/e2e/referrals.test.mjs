@@ -41,6 +41,7 @@ const rowsOf = (page) =>
     rows.map((r) => ({
       id: r.dataset.referral,
       finding: r.dataset.finding,
+      kase: r.dataset.case,
       status: r.dataset.status,
       label: r.querySelector('[data-testid=referral-status]')?.textContent.trim(),
       outcome: r.querySelector('[data-testid=referral-outcome]')?.textContent.trim() ?? null,
@@ -86,17 +87,17 @@ test(`the clinic follows its outgoing referrals, their statuses and outcomes (${
 
     // An accepted referral's finding: the clinic follows it read-only, the work-up at the hospital.
     await open(page, '/referrals?direction=outgoing&status=accepted', 'table[data-testid=referrals]');
-    const accepted = await rowsOf(page);
-    assert.ok(accepted.length >= 1, 'an accepted referral');
+    const accepted = (await rowsOf(page)).filter((r) => r.finding);
+    assert.ok(accepted.length >= 1, 'an accepted referral of a finding');
     await open(page, `/findings/${accepted[0].finding}`, '[data-testid=referrals-card]');
     assert.match(await page.textContent('[data-testid=referral-read-only]'), /DEMO-GH/);
     assert.equal(await page.locator(`[data-testid=referrals-card] tr[data-referral="${accepted[0].id}"]`).count(), 1);
 
-    // The home page tells the clinic the outcomes, each linked to its finding.
+    // The home page tells the clinic the outcomes, each linked to its finding (or case).
     await open(page, '/', '[data-testid=referral-outcomes]');
     const outcomes = page.locator('[data-testid=outcome-list] li');
     assert.ok(await outcomes.count() >= 1, 'an outcome is reported on the home page');
-    assert.match(await outcomes.first().locator('a').getAttribute('href'), /^\/findings\/\d+$/);
+    assert.match(await outcomes.first().locator('a').getAttribute('href'), /^\/(findings|mdt\/cases)\/\d+$/);
     assert.match(await outcomes.first().textContent(), /DEMO-RC → DEMO-GH/);
     assert.deepEqual(errors, [], 'no browser errors');
   } finally {
@@ -110,7 +111,7 @@ test(`the hospital accepts a requested referral from its incoming list (${MODE})
     await open(page, '/referrals', 'table[data-testid=referrals]');
     assert.equal(await page.getAttribute('[data-testid=direction-incoming]', 'aria-current'), 'page', 'incoming by default');
     const rows = await rowsOf(page);
-    const waiting = rows.find((r) => r.forms.includes('accept'));
+    const waiting = rows.find((r) => r.finding && r.forms.includes('accept'));
     assert.ok(waiting, `a referral waits for the hospital: ${JSON.stringify(rows.map((r) => r.status))}`);
     assert.equal(waiting.status, 'requested');
     assert.deepEqual(waiting.forms, ['accept', 'decline'], 'the receiving end accepts or declines');
@@ -139,6 +140,30 @@ test(`the hospital accepts a requested referral from its incoming list (${MODE})
     assert.equal(await card.getAttribute('data-status'), 'accepted');
     assert.equal(await page.locator('[data-testid=referral-read-only]').count(), 0, 'the hospital is not read-only');
     assert.ok(await page.locator('[data-testid=actions] form').count() >= 1, 'the hospital records the work-up');
+    assert.deepEqual(errors, [], 'no browser errors');
+  } finally {
+    await context.close();
+  }
+});
+
+test(`the clinic follows a tumour-board case the hospital's board decided (${MODE})`, async () => {
+  const { context, page, errors } = await signedInPage(browser, { base: BASE, username: 'coordinator-rc', password: PASSWORD, javascript: JAVASCRIPT, timeout: TIMEOUT });
+  try {
+    await open(page, '/referrals?direction=outgoing&outcome=reported', 'table[data-testid=referrals]');
+    const decided = (await rowsOf(page)).find((r) => r.kase);
+    assert.ok(decided, 'the demo\'s larynx case referral reports its decision');
+    assert.equal(decided.status, 'accepted');
+    assert.equal(decided.outcome, 'Board decision signed');
+    const row = page.locator(`tr[data-referral="${decided.id}"]`);
+    assert.equal(await row.getByTestId('referral-finding').getAttribute('href'), `/mdt/cases/${decided.kase}`);
+    assert.match(await row.textContent(), /Tumour board review/);
+
+    // The case page: decided at the hospital's board, followed read-only from the clinic.
+    await open(page, `/mdt/cases/${decided.kase}`, '[data-testid=referrals-card]');
+    assert.match(await page.getByTestId('case-status').first().textContent(), /Decided/);
+    assert.match(await page.textContent('[data-testid=referral-read-only]'), /DEMO-GH/);
+    assert.equal(await page.locator('[data-testid=refer-form]').count(), 0, 'nothing to refer again');
+    assert.equal(await page.locator(`[data-testid=referrals-card] tr[data-referral="${decided.id}"]`).count(), 1);
     assert.deepEqual(errors, [], 'no browser errors');
   } finally {
     await context.close();

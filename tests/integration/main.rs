@@ -29,6 +29,7 @@ mod queue;
 mod record;
 mod referral;
 mod referral_access;
+mod referral_case;
 mod referral_pages;
 mod reports;
 mod screening;

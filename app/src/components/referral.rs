@@ -11,13 +11,20 @@ use crate::components::board::DASH;
 use crate::domain::followup::event::WorkupModality;
 use crate::domain::language::{Labelled, Language};
 use crate::domain::organs::Organ;
-use crate::domain::referral::{MAX_TEXT, ReferralEventKind, ReferralStatus};
+use crate::domain::referral::{BOARD_REVIEW, MAX_TEXT, ReferralEventKind, ReferralStatus};
 use crate::i18n::{language, t, use_i18n};
 use crate::model::referral::ReferralItem;
 use crate::pages::mdt_meetings::when;
 
-/// The requested work-up's name in `language` (a code this version does not know, as stored).
+/// The requested work-up's name in `language` (a case's board review; a code this version does
+/// not know, as stored).
 pub fn workup_text(language: Language, code: &str) -> String {
+    if code == BOARD_REVIEW {
+        return match language {
+            Language::English => "Tumour board review".to_owned(),
+            Language::SimplifiedChinese => "MDT 讨论".to_owned(),
+        };
+    }
     WorkupModality::parse(code).map_or_else(|| code.to_owned(), |m| m.label_in(language).to_owned())
 }
 
@@ -43,7 +50,8 @@ pub fn ReferralStatusBadge(status: ReferralStatus) -> impl IntoView {
     }
 }
 
-/// The finding's outcome at the receiving site and when it was recorded, or a dash.
+/// The finding's outcome at the receiving site (a case's signed board decision) and when it was
+/// recorded, or a dash.
 #[component]
 pub fn ReferralOutcome(item: ReferralItem) -> impl IntoView {
     let i18n = use_i18n();

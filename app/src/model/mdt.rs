@@ -217,6 +217,10 @@ pub struct CaseDetail {
     pub options: Vec<Treatment>,
     /// The valid T, N and M categories in this case's frame (for the review form).
     pub categories: Categories,
+    /// The case's referrals to other sites' boards, where its board work is when the reader only
+    /// follows it, and where the reader may refer it.
+    #[serde(default)]
+    pub referrals: crate::model::referral::FindingReferrals,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

@@ -444,6 +444,7 @@ fn Case(case: CaseDetail) -> impl IntoView {
             <Referral case=case.clone() />
             <Meetings case=case.clone() />
         </div>
+        <crate::pages::referrals::card::CaseReferralsCard referrals=case.referrals.clone() case_id=case.id />
         <ProposalBox case=case.clone() />
         {actions.measure.then(|| view! { <MeasureForm case=case.clone() /> })}
         {actions.review.then(|| view! { <ReviewForm case=case.clone() /> })}
@@ -597,7 +598,8 @@ fn Meetings(case: CaseDetail) -> impl IntoView {
         <section class="card" data-testid="meetings">
             <h2>{t!(i18n, mdt.meetings.heading)}</h2>
             {list}
-            <AddToMeeting case_id=case.id on=case.meetings.clone() />
+            // A site that follows a referred case read-only does not put it on its agenda.
+            {case.referrals.work_up_at.is_none().then(|| view! { <AddToMeeting case_id=case.id on=case.meetings.clone() /> })}
         </section>
     }
     .into_any()

@@ -167,13 +167,12 @@ async fn record_in_transaction(
 ) -> Result<Recorded, RecordError> {
     let user = &caller.user;
     let mut tx = pool.begin().await.map_err(DbError::from)?;
-    let (row, via_referral) =
+    let referral::VisibleFinding { row, via_referral, referrals } =
         referral::visible_finding(&mut tx, caller, id, true).await?.ok_or(RecordError::NotFound)?;
     if row.version != expected_version {
         return Err(RecordError::Stale { current_status: row.status, current_version: row.version });
     }
     // A referred finding is worked up by one end of its referral at a time; the other follows.
-    let referrals = elysium_db::referral::of_finding(&mut tx, id).await?;
     referral::may_work_up(caller, &referrals).map_err(RecordError::ReferredElsewhere)?;
     let active_referral = referral::active(&referrals);
     let referral_status = active_referral.and_then(|r| r.status.parse::<ReferralStatus>().ok());
@@ -676,9 +675,8 @@ pub async fn detail(
     let user = &caller.user;
     let scope = user.site_scope();
     let mut conn = pool.acquire().await.map_err(DbError::from)?;
-    let (row, via_referral) =
+    let referral::VisibleFinding { row, via_referral, referrals: referral_rows } =
         referral::visible_finding(&mut conn, caller, id, false).await?.ok_or(ServiceError::NotFound)?;
-    let referral_rows = elysium_db::referral::of_finding(&mut conn, id).await?;
     let may_work_up = referral::may_work_up(caller, &referral_rows).is_ok();
     let working_site = match referral::active(&referral_rows) {
         Some(r) if r.status == ReferralStatus::Accepted.as_str() => Some(r.to_site_id),
@@ -691,9 +689,11 @@ pub async fn detail(
     // sees nothing else of the patient at the sending site, only the referred finding's study.
     let related = findings::of_patient(pool, row.patient_ref, scope.as_deref()).await?;
     let mut studies = findings::studies_of_patient(pool, row.patient_ref, scope.as_deref()).await?;
-    if via_referral.is_some() && !studies.iter().any(|s| s.study_uid == row.study_uid) {
-        let all = findings::studies_of_patient(pool, row.patient_ref, None).await?;
-        studies.extend(all.into_iter().filter(|s| s.study_uid == row.study_uid));
+    if via_referral.is_some()
+        && !studies.iter().any(|s| s.study_uid == row.study_uid)
+        && let Some(study) = findings::patient_study(pool, &row.study_uid).await?
+    {
+        studies.push(study);
     }
     let assignees = findings::assignees(pool, working_site.map(|s| vec![s]).as_deref()).await?;
 

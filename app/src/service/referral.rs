@@ -1,19 +1,22 @@
 //! Cross-site referral: a coordinator at the site that screened a finding sends it to another
-//! site of the network for its work-up; the receiving site's coordinators accept or decline it,
-//! the sender may withdraw it. Each write is one transaction with its audit event; the rules are
+//! site of the network for its work-up (or a tumour-board case to another site's board); the
+//! receiving site's coordinators accept or decline it, the sender may withdraw it. Each write is one transaction with its audit event; the rules are
 //! `domain::referral`'s.
 
 use elysium_db::DbError;
 use elysium_db::findings::FindingRow;
-use elysium_db::referral::{self as db, Direction, ReferralRow};
+use elysium_db::mdt::CaseRow;
+use elysium_db::referral::{self as db, Direction, ReferralRow, Subject};
 use sqlx::{PgConnection, PgPool};
 
 use crate::domain::followup::FindingStatus;
 use crate::domain::language::Labelled;
+use crate::domain::mdt::CaseStatus;
 use crate::domain::organs::Organ;
 use crate::domain::referral::{
-    Facts, NewReferral, NewRefusal, ReferralEvent, ReferralStatus, Refusal, Side, SiteLevel, WorkUpRefusal, apply,
-    available, check_new, check_work_up, works_up,
+    BOARD_REVIEW, CaseFacts, Facts, NewCaseReferral, NewReferral, NewRefusal, ReferralEvent, ReferralStatus, Refusal,
+    Route as RouteFacts, Side, SiteLevel, WorkUpRefusal, apply, available, case_outcome_to_report, check_new,
+    check_new_case, check_work_up, works_up,
 };
 use crate::domain::roles::Role;
 use crate::domain::said::Said;
@@ -45,6 +48,7 @@ fn item(caller: &Caller, row: ReferralRow) -> Result<ReferralItem, ServiceError>
     Ok(ReferralItem {
         id: row.id,
         finding_id: row.finding_id,
+        case_id: row.case_id,
         from_site: row.from_site,
         to_site: row.to_site,
         status,
@@ -57,10 +61,15 @@ fn item(caller: &Caller, row: ReferralRow) -> Result<ReferralItem, ServiceError>
         decided_by: row.decided_by,
         decided_at: row.decided_at.map(format::rfc3339),
         organ: row.organ,
-        finding_status: row.finding_status.parse().map_err(ServiceError::internal)?,
+        finding_status: row.finding_status.as_deref().map(str::parse).transpose().map_err(ServiceError::internal)?,
+        case_status: row.case_status.as_deref().map(super::mdt::status_of).transpose()?,
         patient_id: row.patient_id,
         patient_name: row.patient_name,
-        outcome: row.outcome.as_deref().map(str::parse).transpose().map_err(ServiceError::internal)?,
+        outcome: row
+            .outcome
+            .as_deref()
+            .map(|o| ReferredOutcome::parse(o).ok_or_else(|| super::mdt::corrupt_value("referral outcome", o)))
+            .transpose()?,
         outcome_at: row.outcome_at.map(format::rfc3339),
         actions,
     })
@@ -111,7 +120,7 @@ pub async fn refer(
     check_new(&request, &facts).map_err(new_refusal)?;
     let workup = request.requested_workup.as_str();
     let new = db::NewReferral {
-        finding_id,
+        subject: Subject::Finding(finding_id),
         from_site_id: from_id,
         to_site_id: to.id,
         reason: &request.reason,
@@ -139,11 +148,74 @@ pub async fn refer(
     item(caller, row)
 }
 
-/// A refusal of a new referral: a finding referred already is a conflict (409), the rest name
-/// the field.
+/// Refers the tumour-board case `case_id` (which the caller's sites hold) to another site's
+/// board: the case's own site refers it, a receiving site does not pass it on.
+pub async fn refer_case(
+    pool: &PgPool,
+    caller: &Caller,
+    case_id: i64,
+    request: NewCaseReferral,
+) -> Result<ReferralItem, ServiceError> {
+    let request = request.normalised();
+    let mut tx = pool.begin().await.map_err(DbError::from)?;
+    let scope = caller.user.site_scope();
+    let case =
+        elysium_db::mdt::get_case(&mut tx, case_id, scope.as_deref(), true).await?.ok_or(ServiceError::NotFound)?;
+    if !caller.user.has_role(Role::Coordinator) || !caller.user.may_see_site(case.site_id) {
+        return Err(ServiceError::Forbidden);
+    }
+    let (Some(from_id), Some(from_code)) = (case.site_id, case.site_code.clone()) else {
+        return Err(ServiceError::invalid(
+            "case",
+            said!("the case has no site to refer it from", "该病例没有所属站点，无法转出"),
+        ));
+    };
+    let to = db::site(&mut tx, &request.to_site).await?.ok_or_else(|| {
+        ServiceError::invalid("to_site", said!(("no site `{}`", request.to_site), ("没有站点“{}”", request.to_site)))
+    })?;
+    let from = db::level_of_site(&mut tx, from_id).await?;
+    let referrals = db::of_case(&mut tx, case_id).await?;
+    let facts = CaseFacts {
+        route: RouteFacts {
+            from_site: &from_code,
+            to_site: &request.to_site,
+            from_level: level_of(from.as_deref()),
+            to_level: level_of(to.level.as_deref()),
+            route_exists: db::route_exists(&mut tx, from_id, to.id).await?,
+        },
+        case_status: super::mdt::status_of(&case.status)?,
+        active_referral_exists: active(&referrals).is_some(),
+    };
+    check_new_case(&request, &facts).map_err(new_refusal)?;
+    let new = db::NewReferral {
+        subject: Subject::Case(case_id),
+        from_site_id: from_id,
+        to_site_id: to.id,
+        reason: &request.reason,
+        requested_workup: BOARD_REVIEW,
+        created_by: Some(caller.user.id),
+    };
+    let id = db::insert(&mut tx, &new).await.map_err(|e| match e {
+        DbError::AlreadyExists(_) => new_refusal(NewRefusal::CaseAlreadyReferred),
+        other => other.into(),
+    })?;
+    caller
+        .audit("referral.request")
+        .target("referral", id.to_string())
+        .patient(&case.patient_id)
+        .detail(serde_json::json!({ "case_id": case_id, "from_site": from_code, "to_site": to.code }))
+        .record_in(&mut tx)
+        .await?;
+    let row = db::lock(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
+    tx.commit().await.map_err(DbError::from)?;
+    item(caller, row)
+}
+
+/// A refusal of a new referral: a finding or case referred already is a conflict (409), the
+/// rest name the field.
 fn new_refusal(refusal: NewRefusal) -> ServiceError {
     match refusal {
-        NewRefusal::AlreadyReferred => ServiceError::Conflict(refusal.said()),
+        NewRefusal::AlreadyReferred | NewRefusal::CaseAlreadyReferred => ServiceError::Conflict(refusal.said()),
         other => ServiceError::invalid(other.field(), other.said()),
     }
 }
@@ -241,11 +313,17 @@ pub async fn record(
 ) -> Result<ReferralItem, ServiceError> {
     let event = event.normalised();
     let mut tx = pool.begin().await.map_err(DbError::from)?;
-    // The finding first, then the referral: the order the finding's own events take (they may
-    // record an outcome on the referral), so that accepting a referral and working its finding up
-    // are applied one after the other and never deadlock.
-    let finding = db::finding_of(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
-    elysium_db::findings::get(&mut tx, finding, None, true).await?;
+    // The finding (the case) first, then the referral: the order the finding's own events and
+    // the board's signatures take (they may record an outcome on the referral), so that accepting
+    // a referral and working its finding up are applied one after the other and never deadlock.
+    match db::subject_of(&mut tx, id).await?.ok_or(ServiceError::NotFound)? {
+        Subject::Finding(finding) => {
+            elysium_db::findings::get(&mut tx, finding, None, true).await?;
+        }
+        Subject::Case(case) => {
+            elysium_db::mdt::get_case(&mut tx, case, None, true).await?;
+        }
+    }
     let row = db::lock(&mut tx, id).await?.ok_or(ServiceError::NotFound)?;
     let sides = sides_of(caller, &row);
     if sides.is_empty() {
@@ -275,6 +353,7 @@ pub async fn record(
         .patient(&row.patient_id)
         .detail(serde_json::json!({
             "finding_id": row.finding_id,
+            "case_id": row.case_id,
             "from": status.as_str(),
             "to": next.as_str(),
         }))
@@ -290,26 +369,36 @@ pub(crate) fn active(rows: &[ReferralRow]) -> Option<&ReferralRow> {
     rows.iter().find(|r| r.status.parse::<ReferralStatus>().is_ok_and(ReferralStatus::is_active))
 }
 
+/// A finding the caller may see, with its referrals (read once for the caller's checks and page).
+pub(crate) struct VisibleFinding {
+    pub row: FindingRow,
+    /// The active referral that sends the finding to one of the caller's sites, when it is not
+    /// at one of them (such a view is audited under the referral).
+    pub via_referral: Option<i64>,
+    /// Every referral of the finding, newest first.
+    pub referrals: Vec<ReferralRow>,
+}
+
 /// The finding `id` if the caller may see it: held by one of their sites, or referred to one of
-/// them by an active referral (whose id comes with it; such a view is audited under the
-/// referral). `lock` as for [`elysium_db::findings::get`].
+/// them by an active referral. `lock` as for [`elysium_db::findings::get`].
 pub(crate) async fn visible_finding(
     conn: &mut PgConnection,
     caller: &Caller,
     id: i64,
     lock: bool,
-) -> Result<Option<(FindingRow, Option<i64>)>, DbError> {
+) -> Result<Option<VisibleFinding>, DbError> {
     let scope = caller.user.site_scope();
     if let Some(row) = elysium_db::findings::get(conn, id, scope.as_deref(), lock).await? {
-        return Ok(Some((row, None)));
+        let referrals = db::of_finding(conn, id).await?;
+        return Ok(Some(VisibleFinding { row, via_referral: None, referrals }));
     }
     let Some(scope) = scope else { return Ok(None) };
     let referrals = db::of_finding(conn, id).await?;
     let Some(reaching) = active(&referrals).filter(|r| scope.contains(&r.to_site_id)) else {
         return Ok(None);
     };
-    let referral = reaching.id;
-    Ok(elysium_db::findings::get(conn, id, None, lock).await?.map(|row| (row, Some(referral))))
+    let via_referral = Some(reaching.id);
+    Ok(elysium_db::findings::get(conn, id, None, lock).await?.map(|row| VisibleFinding { row, via_referral, referrals }))
 }
 
 /// Whether the caller may record events on a finding with these referrals (see
@@ -329,6 +418,100 @@ pub(crate) async fn for_finding_page(
     finding: &FindingRow,
     referrals: Vec<ReferralRow>,
 ) -> Result<FindingReferrals, ServiceError> {
+    let status = finding.status.parse::<FindingStatus>().map_err(ServiceError::internal)?;
+    let may_refer = caller.user.has_role(Role::Coordinator)
+        && caller.user.may_see_site(finding.site_id)
+        && status.is_open()
+        && active(&referrals).is_none();
+    page_referrals(conn, caller, finding.site_id, may_refer, referrals).await
+}
+
+/// Whether the caller's board may work on the case (review, sign, measure, put it on an agenda):
+/// a referred case is worked by one end of its active referral at a time, as a finding is; the
+/// other end follows it read-only (409 with the reason).
+pub(crate) async fn may_work_case(conn: &mut PgConnection, caller: &Caller, case_id: i64) -> Result<(), ServiceError> {
+    let referrals = db::of_case(conn, case_id).await?;
+    may_work_up(caller, &referrals).map_err(|refusal| ServiceError::Conflict(refusal.said_of_case()))
+}
+
+/// The site whose board works the case: the one that accepted its referral, or its own.
+pub(crate) async fn case_board_site(
+    conn: &mut PgConnection,
+    case: &CaseRow,
+) -> Result<Option<uuid::Uuid>, ServiceError> {
+    let referrals = db::of_case(conn, case.id).await?;
+    Ok(match active(&referrals) {
+        Some(r) if r.status == ReferralStatus::Accepted.as_str() => Some(r.to_site_id),
+        _ => case.site_id,
+    })
+}
+
+/// The active referral by which the case reaches the caller (the case is not at one of their
+/// sites): the view is audited under it. `None` when the case is the caller's own.
+pub(crate) async fn reaching_case(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    case: &CaseRow,
+) -> Result<Option<i64>, ServiceError> {
+    if caller.user.may_see_site(case.site_id) {
+        return Ok(None);
+    }
+    let referrals = db::of_case(conn, case.id).await?;
+    Ok(active(&referrals).filter(|r| caller.user.may_see_site(Some(r.to_site_id))).map(|r| r.id))
+}
+
+/// Tells the sending site that the receiving board decided the case it referred: when a
+/// signature moves the case from `before` to `after` (decided) under an accepted referral, the
+/// referral records the outcome, an `outcome` event and a `referral.outcome` audit row, in the
+/// signature's transaction.
+pub(crate) async fn report_case_outcome(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    case: &CaseRow,
+    before: CaseStatus,
+    after: CaseStatus,
+) -> Result<(), ServiceError> {
+    let referrals = db::of_case(conn, case.id).await?;
+    let Some(referral) = active(&referrals) else { return Ok(()) };
+    let status = referral.status.parse::<ReferralStatus>().ok();
+    if !case_outcome_to_report(status, before, after) {
+        return Ok(());
+    }
+    db::record_outcome(conn, referral.id, after.as_str(), Some(caller.user.id)).await?;
+    caller
+        .audit("referral.outcome")
+        .target("referral", referral.id.to_string())
+        .patient(&case.patient_id)
+        .detail(serde_json::json!({ "case_id": case.id, "outcome": after.as_str(), "to_site": referral.from_site }))
+        .record_in(conn)
+        .await?;
+    Ok(())
+}
+
+/// A case's referrals as its page shows them: those the caller's sites take part in, the sites
+/// the caller may refer it to now, and where its board work is when the caller only follows it.
+pub(crate) async fn for_case_page(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    case: &CaseRow,
+) -> Result<FindingReferrals, ServiceError> {
+    let referrals = db::of_case(conn, case.id).await?;
+    let status = super::mdt::status_of(&case.status)?;
+    let may_refer = caller.user.has_role(Role::Coordinator)
+        && caller.user.may_see_site(case.site_id)
+        && status != CaseStatus::Decided
+        && active(&referrals).is_none();
+    page_referrals(conn, caller, case.site_id, may_refer, referrals).await
+}
+
+/// What a finding's or a case's page shows of its referrals (see [`for_finding_page`]).
+async fn page_referrals(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    site: Option<uuid::Uuid>,
+    may_refer: bool,
+    referrals: Vec<ReferralRow>,
+) -> Result<FindingReferrals, ServiceError> {
     let work_up_at = match may_work_up(caller, &referrals) {
         Ok(()) => None,
         Err(_) => active(&referrals).and_then(|r| {
@@ -339,12 +522,7 @@ pub(crate) async fn for_finding_page(
             })
         }),
     };
-    let status = finding.status.parse::<FindingStatus>().map_err(ServiceError::internal)?;
-    let may_refer = caller.user.has_role(Role::Coordinator)
-        && caller.user.may_see_site(finding.site_id)
-        && status.is_open()
-        && active(&referrals).is_none();
-    let targets = match (may_refer, finding.site_id) {
+    let targets = match (may_refer, site) {
         (true, Some(site)) => db::targets_from(conn, site)
             .await?
             .into_iter()

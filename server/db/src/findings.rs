@@ -414,6 +414,18 @@ pub async fn studies_of_patient(
     .await?)
 }
 
+/// One study as the patient's study list shows it (a referred finding's study, for the
+/// receiving site, which sees no other study of the patient).
+pub async fn patient_study(pool: &PgPool, study_uid: &str) -> DbResult<Option<PatientStudyRow>> {
+    Ok(sqlx::query_as!(
+        PatientStudyRow,
+        "select study_uid, study_date, description from study where study_uid = $1",
+        study_uid
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// How many findings exist (the demo seeds them only into an empty table).
 pub async fn count(pool: &PgPool) -> DbResult<i64> {
     Ok(sqlx::query_scalar!(r#"select count(*) as "n!" from finding"#).fetch_one(pool).await?)

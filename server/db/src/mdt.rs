@@ -38,7 +38,8 @@ pub struct CaseRow {
     pub images_measured_at: Option<OffsetDateTime>,
 }
 
-/// One case.
+/// One case, if it is at one of `sites` (any with `None`) or referred to one of them by a
+/// requested or accepted referral (the receiving board reads it to decide, then works it).
 pub async fn get_case(
     conn: &mut PgConnection,
     id: i64,
@@ -49,7 +50,10 @@ pub async fn get_case(
     // patient and series rows too).
     if lock {
         let locked = sqlx::query_scalar!(
-            "select id from mdt_case where id = $1 and ($2::uuid[] is null or site_id = any($2)) for update",
+            "select m.id from mdt_case m where m.id = $1 and ($2::uuid[] is null or m.site_id = any($2) or exists (
+                 select 1 from referral r where r.case_id = m.id and r.to_site_id = any($2)
+                    and r.status in ('requested', 'accepted')))
+             for update of m",
             id,
             sites as Option<&[Uuid]>
         )
@@ -72,7 +76,9 @@ pub async fn get_case(
            left join series se on se.id = m.series_ref
            left join study st on st.id = se.study_ref
            left join app_user u on u.id = m.opened_by
-           where m.id = $1 and ($2::uuid[] is null or m.site_id = any($2))"#,
+           where m.id = $1 and ($2::uuid[] is null or m.site_id = any($2) or exists (
+                     select 1 from referral r where r.case_id = m.id and r.to_site_id = any($2)
+                        and r.status in ('requested', 'accepted')))"#,
         id,
         sites as Option<&[Uuid]>
     )
@@ -120,7 +126,8 @@ pub struct CaseFilter<'a> {
     pub offset: i64,
 }
 
-/// Cases, newest activity first, and how many match in all.
+/// Cases, newest activity first, and how many match in all. A site's lists hold its own cases and
+/// those it accepted by referral (a requested one waits on the referrals page).
 pub async fn list_cases(pool: &PgPool, filter: &CaseFilter<'_>) -> DbResult<(Vec<CaseListRow>, i64)> {
     let rows = sqlx::query_as!(
         CaseListRow,
@@ -143,7 +150,9 @@ pub async fn list_cases(pool: &PgPool, filter: &CaseFilter<'_>) -> DbResult<(Vec
            left join lateral (select mt.id, mt.title, mt.starts_at from mdt_agenda_item a join mdt_meeting mt on mt.id = a.meeting_id
                               where a.case_id = m.id and mt.starts_at >= now() - interval '12 hours'
                               order by mt.starts_at limit 1) nm on true
-           where ($1::uuid[] is null or m.site_id = any($1))
+           where ($1::uuid[] is null or m.site_id = any($1) or exists (
+                     select 1 from referral r where r.case_id = m.id and r.to_site_id = any($1)
+                        and r.status = 'accepted'))
              and ($2::text is null or m.status = $2)
              and ($3::text is null or m.cancer = $3)
              and ($4::bigint[] is null or m.id = any($4))
@@ -160,7 +169,9 @@ pub async fn list_cases(pool: &PgPool, filter: &CaseFilter<'_>) -> DbResult<(Vec
     .await?;
     let total = sqlx::query_scalar!(
         r#"select count(*) as "count!" from mdt_case m
-           where ($1::uuid[] is null or m.site_id = any($1))
+           where ($1::uuid[] is null or m.site_id = any($1) or exists (
+                     select 1 from referral r where r.case_id = m.id and r.to_site_id = any($1)
+                        and r.status = 'accepted'))
              and ($2::text is null or m.status = $2)
              and ($3::text is null or m.cancer = $3)
              and ($4::bigint[] is null or m.id = any($4))"#,

@@ -141,7 +141,8 @@ pub struct FlowRow {
     /// The latest decision's time: for an accepted referral, its acceptance.
     pub decided_at: Option<OffsetDateTime>,
     /// For an accepted referral, when its finding first entered one of `worked_up` at or after the
-    /// acceptance (its history says, whoever recorded it: while accepted, the receiving site).
+    /// acceptance (its history says, whoever recorded it: while accepted, the receiving site); for
+    /// an accepted case referral, when the receiving board's decision was signed.
     pub worked_up_at: Option<OffsetDateTime>,
 }
 
@@ -153,7 +154,8 @@ pub async fn referrals(pool: &PgPool, filter: &ProgramFilter, worked_up: &[Strin
         FlowRow,
         r#"select r.id, fs.code as from_site, ts.code as to_site, r.status,
                   r.outcome is not null as "outcome_reported!", r.decided_at,
-                  case when r.status = 'accepted' then
+                  case when r.status = 'accepted' and r.case_id is not null then r.outcome_at
+                       when r.status = 'accepted' then
                       (select min(e.occurred_at) from finding_event e
                         where e.finding_id = r.finding_id and e.to_status = any($5) and e.occurred_at >= r.decided_at)
                   end as worked_up_at

@@ -1,8 +1,8 @@
 //! Cross-site referral: the sites' levels in the network, the routes between them, and the
-//! referrals of findings with their events. The rules are `app::domain::referral`'s; this module
-//! stores what they decided. The database itself holds one rule: a finding has at most one
-//! requested or accepted referral (`referral_one_active`), so two coordinators referring the same
-//! finding at once cannot both succeed.
+//! referrals of findings and tumour-board cases with their events. The rules are `app::domain::referral`'s; this module
+//! stores what they decided. The database itself holds one rule: a finding (a case) has at most
+//! one requested or accepted referral (`referral_one_active`, `referral_one_active_case`), so two
+//! coordinators referring the same finding at once cannot both succeed.
 
 use sqlx::{PgConnection, PgPool};
 use time::{Date, OffsetDateTime};
@@ -99,10 +99,24 @@ pub async fn targets_from(conn: &mut PgConnection, from: Uuid) -> DbResult<Vec<N
     .await?)
 }
 
-/// The finding a referral is of (`None`: no such referral), read without a lock: the caller
-/// locks the finding before the referral, the order every writer of both follows.
-pub async fn finding_of(conn: &mut PgConnection, id: i64) -> DbResult<Option<i64>> {
-    Ok(sqlx::query_scalar!("select finding_id from referral where id = $1", id).fetch_optional(&mut *conn).await?)
+/// What a referral is of: a finding or a tumour-board case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Finding(i64),
+    Case(i64),
+}
+
+/// What a referral is of (`None`: no such referral), read without a lock: the caller locks the
+/// finding or case before the referral, the order every writer of both follows.
+pub async fn subject_of(conn: &mut PgConnection, id: i64) -> DbResult<Option<Subject>> {
+    let row =
+        sqlx::query!("select finding_id, case_id from referral where id = $1", id).fetch_optional(&mut *conn).await?;
+    // The `referral_of_one` check keeps exactly one of the two set.
+    Ok(row.and_then(|r| match (r.finding_id, r.case_id) {
+        (Some(finding), _) => Some(Subject::Finding(finding)),
+        (None, Some(case)) => Some(Subject::Case(case)),
+        (None, None) => None,
+    }))
 }
 
 pub async fn route_exists(conn: &mut PgConnection, from: Uuid, to: Uuid) -> DbResult<bool> {
@@ -116,7 +130,7 @@ pub async fn route_exists(conn: &mut PgConnection, from: Uuid, to: Uuid) -> DbRe
 }
 
 pub struct NewReferral<'a> {
-    pub finding_id: i64,
+    pub subject: Subject,
     pub from_site_id: Uuid,
     pub to_site_id: Uuid,
     pub reason: &'a str,
@@ -125,12 +139,17 @@ pub struct NewReferral<'a> {
 }
 
 /// Writes a requested referral and its `request` event; `AlreadyExists("referral")` when the
-/// finding has an active one.
+/// finding or case has an active one.
 pub async fn insert(conn: &mut PgConnection, new: &NewReferral<'_>) -> DbResult<i64> {
+    let (finding_id, case_id) = match new.subject {
+        Subject::Finding(id) => (Some(id), None),
+        Subject::Case(id) => (None, Some(id)),
+    };
     let id = sqlx::query_scalar!(
-        "insert into referral (finding_id, from_site_id, to_site_id, reason, requested_workup, created_by)
-         values ($1, $2, $3, $4, $5, $6) returning id",
-        new.finding_id,
+        "insert into referral (finding_id, case_id, from_site_id, to_site_id, reason, requested_workup, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+        finding_id,
+        case_id,
         new.from_site_id,
         new.to_site_id,
         new.reason,
@@ -167,7 +186,9 @@ pub async fn insert_event(
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReferralRow {
     pub id: i64,
-    pub finding_id: i64,
+    /// Exactly one of the two is set.
+    pub finding_id: Option<i64>,
+    pub case_id: Option<i64>,
     pub from_site_id: Uuid,
     pub from_site: String,
     pub to_site_id: Uuid,
@@ -181,12 +202,15 @@ pub struct ReferralRow {
     pub created_at: OffsetDateTime,
     pub decided_by: Option<String>,
     pub decided_at: Option<OffsetDateTime>,
-    /// The finding's organ and state, and its patient, as the receiving site needs them to decide.
+    /// The finding's organ (a case's cancer) and state (the case's), and its patient, as the
+    /// receiving site needs them to decide.
     pub organ: String,
-    pub finding_status: String,
+    pub finding_status: Option<String>,
+    pub case_status: Option<String>,
     pub patient_id: String,
     pub patient_name: Option<String>,
-    /// The finding's status when it reached an outcome at the receiving site, and when.
+    /// The finding's status when it reached an outcome at the receiving site (`decided` for a
+    /// case the receiving board decided), and when.
     pub outcome: Option<String>,
     pub outcome_at: Option<OffsetDateTime>,
 }
@@ -235,12 +259,15 @@ pub async fn record_outcome(conn: &mut PgConnection, id: i64, outcome: &str, act
 }
 
 /// The active (requested or accepted) referral to one of `sites` of a finding on the study
-/// `study_uid`, if there is one: the receiving site's way to the study's images.
+/// `study_uid`, or of a case measured on one of its series, if there is one: the receiving
+/// site's way to the study's images.
 pub async fn reaching_study(pool: &PgPool, study_uid: &str, sites: &[Uuid]) -> DbResult<Option<i64>> {
     Ok(sqlx::query_scalar!(
         "select r.id from referral r
-           join finding f on f.id = r.finding_id
-           join study st on st.id = f.study_ref
+           left join finding f on f.id = r.finding_id
+           left join mdt_case c on c.id = r.case_id
+           left join series se on se.id = c.series_ref
+           join study st on st.id = coalesce(f.study_ref, se.study_ref)
           where st.study_uid = $1 and r.to_site_id = any($2) and r.status in ('requested', 'accepted')
           order by r.id
           limit 1",
@@ -315,10 +342,16 @@ pub async fn of_finding(conn: &mut PgConnection, finding_id: i64) -> DbResult<Ve
     select(&mut *conn, &Filter { finding_id: Some(finding_id), ..Filter::default() }).await
 }
 
+/// A tumour-board case's referrals, newest first (for its page).
+pub async fn of_case(conn: &mut PgConnection, case_id: i64) -> DbResult<Vec<ReferralRow>> {
+    select(&mut *conn, &Filter { case_id: Some(case_id), ..Filter::default() }).await
+}
+
 /// Which referrals [`select`] reads; every condition left out holds.
 struct Filter<'a> {
     id: Option<i64>,
     finding_id: Option<i64>,
+    case_id: Option<i64>,
     /// With `incoming`, referrals to these sites; otherwise from them. `None`: every site.
     sites: Option<&'a [Uuid]>,
     incoming: bool,
@@ -332,6 +365,7 @@ impl Default for Filter<'_> {
         Filter {
             id: None,
             finding_id: None,
+            case_id: None,
             sites: None,
             incoming: true,
             list: ListFilter::default(),
@@ -345,11 +379,11 @@ impl Default for Filter<'_> {
 async fn select<'e>(executor: impl sqlx::PgExecutor<'e>, filter: &Filter<'_>) -> DbResult<Vec<ReferralRow>> {
     Ok(sqlx::query_as!(
         ReferralRow,
-        r#"select id as "id!", finding_id as "finding_id!", from_site_id as "from_site_id!", from_site as "from_site!",
+        r#"select id as "id!", finding_id, case_id, from_site_id as "from_site_id!", from_site as "from_site!",
                   to_site_id as "to_site_id!", to_site as "to_site!", status as "status!", reason as "reason!",
                   requested_workup as "requested_workup!", decision_note, version as "version!", created_by,
                   created_at as "created_at!", decided_by, decided_at, organ as "organ!",
-                  finding_status as "finding_status!", patient_id as "patient_id!", patient_name,
+                  finding_status, case_status, patient_id as "patient_id!", patient_name,
                   outcome, outcome_at
            from referral_summary r
            where ($1::bigint is null or r.id = $1)
@@ -361,6 +395,7 @@ async fn select<'e>(executor: impl sqlx::PgExecutor<'e>, filter: &Filter<'_>) ->
              and ($10::date is null or (r.created_at at time zone 'UTC')::date >= $10)
              and ($11::date is null or (r.created_at at time zone 'UTC')::date <= $11)
              and ($12::boolean is null or (r.outcome is not null) = $12)
+             and ($13::bigint is null or r.case_id = $13)
            order by r.created_at desc, r.id desc
            limit $6 offset $7"#,
         filter.id,
@@ -374,7 +409,8 @@ async fn select<'e>(executor: impl sqlx::PgExecutor<'e>, filter: &Filter<'_>) ->
         filter.list.to_site,
         filter.list.created_from,
         filter.list.created_to,
-        filter.list.outcome_reported
+        filter.list.outcome_reported,
+        filter.case_id
     )
     .fetch_all(executor)
     .await?)

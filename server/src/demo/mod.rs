@@ -3,6 +3,7 @@
 
 pub mod board;
 pub mod bursts;
+pub mod case_referral;
 pub mod followup;
 pub mod governance;
 pub mod lesions;

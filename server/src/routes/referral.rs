@@ -1,9 +1,10 @@
-//! `/api/v1/findings/{id}/referrals`, `/api/v1/referrals` and `/api/v1/admin/network/...`:
+//! `/api/v1/findings/{id}/referrals`, `/api/v1/mdt/cases/{id}/referrals`, `/api/v1/referrals` and
+//! `/api/v1/admin/network/...`:
 //! cross-site referral over REST, with the findings' rules for errors (404 outside the caller's
 //! sites, 403 for a role or a side that may not, 409 for a stale version or a finding referred
 //! already, 422 naming the field).
 
-use app::domain::referral::{NewReferral, ReferralEvent};
+use app::domain::referral::{NewCaseReferral, NewReferral, ReferralEvent};
 use app::model::referral::{LevelRequest, ReferralListParams, Route};
 use app::service::{Caller, referral as service};
 use axum::Json;
@@ -31,6 +32,19 @@ pub async fn refer(
 ) -> Result<Response, ApiError> {
     let id = id_of(&id)?;
     let referral = service::refer(&state.pool, &caller, id, request).await?;
+    Ok(audited((StatusCode::CREATED, Json(referral)).into_response()))
+}
+
+/// `POST /api/v1/mdt/cases/{id}/referrals` `{"to_site","reason"}`: 201 with the referral of the
+/// tumour-board case to the receiving site's board.
+pub async fn refer_case(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<NewCaseReferral>,
+) -> Result<Response, ApiError> {
+    let id = id_of(&id)?;
+    let referral = service::refer_case(&state.pool, &caller, id, request).await?;
     Ok(audited((StatusCode::CREATED, Json(referral)).into_response()))
 }
 

@@ -1,10 +1,10 @@
 //! The form posts behind the referral pages, answered with a redirect back so that the pages work
-//! without JavaScript: referring a finding (its page), a referral's events (the referral list and
+//! without JavaScript: referring a finding or a tumour-board case (their pages), a referral's events (the referral list and
 //! the finding's card) and the network's levels and routes (the network page). Each calls the
 //! referral service as its REST route does; a refusal returns in the page's language.
 
 use app::domain::followup::event::WorkupModality;
-use app::domain::referral::{NewReferral, ReferralEvent};
+use app::domain::referral::{NewCaseReferral, NewReferral, ReferralEvent};
 use app::domain::said::Said;
 use app::model::referral::{LevelRequest, Route};
 use app::service::{Caller, ServiceError, referral as service};
@@ -74,6 +74,21 @@ pub async fn refer_form(
         Err(error) => Err(error),
     };
     answer(&format!("/findings/{id}"), result, language)
+}
+
+/// `POST /mdt/cases/{id}/referrals` (the case page's refer form: `to_site`, `reason`): back to
+/// the case.
+pub async fn refer_case_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    language: PageLanguage,
+    Path(id): Path<String>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let Some(id) = id_of(&id) else { return ApiError::NotFound.into_response() };
+    let request = NewCaseReferral { to_site: value(&fields, "to_site"), reason: value(&fields, "reason") };
+    let result = service::refer_case(&state.pool, &caller, id, request).await;
+    answer(&format!("/mdt/cases/{id}"), result, language)
 }
 
 /// A referral event from a form: `event`, `expected_version` and the event's `note` or `reason`,

@@ -60,6 +60,11 @@ pub enum NewRefusal {
     /// A conflict (HTTP 409), not a mistake in the request.
     #[error("the finding already has an active referral")]
     AlreadyReferred,
+    /// A conflict (HTTP 409), as for a finding.
+    #[error("the case already has an active referral")]
+    CaseAlreadyReferred,
+    #[error("the case's board decision is signed; only an undecided case is referred")]
+    CaseDecided,
     #[error("a referral goes to another site")]
     SameSite,
     #[error("the finding's site {site} is not in the referral network")]
@@ -86,6 +91,13 @@ impl NewRefusal {
             NewRefusal::AlreadyReferred => {
                 said!("the finding already has an active referral", "该发现已有进行中的转诊")
             }
+            NewRefusal::CaseAlreadyReferred => {
+                said!("the case already has an active referral", "该病例已有进行中的转诊")
+            }
+            NewRefusal::CaseDecided => said!(
+                "the case's board decision is signed; only an undecided case is referred",
+                "该病例的 MDT 决定已签署；只有尚未决定的病例可以转诊"
+            ),
             NewRefusal::SameSite => said!("a referral goes to another site", "转诊须转至其他站点"),
             NewRefusal::SenderOutsideNetwork { site } => {
                 said!("the finding's site {site} is not in the referral network", "发现所属站点 {site} 不在转诊网络中")
@@ -105,12 +117,14 @@ impl NewRefusal {
         }
     }
 
-    /// The request field the refusal is about (`finding`: the finding itself, or its site).
+    /// The request field the refusal is about (`finding`, `case`: the finding or case itself, or
+    /// its site).
     pub fn field(&self) -> &'static str {
         match self {
             NewRefusal::FindingNotOpen { .. }
             | NewRefusal::AlreadyReferred
             | NewRefusal::SenderOutsideNetwork { .. } => "finding",
+            NewRefusal::CaseAlreadyReferred | NewRefusal::CaseDecided => "case",
             NewRefusal::SameSite | NewRefusal::OutsideNetwork { .. } | NewRefusal::NoRoute { .. } => "to_site",
             NewRefusal::WorkupDoesNotSuit { .. } => "requested_workup",
             NewRefusal::Reason { .. } => "reason",
@@ -129,21 +143,46 @@ pub fn check_new(new: &NewReferral, facts: &Facts<'_>) -> Result<(), NewRefusal>
     if facts.active_referral_exists {
         return Err(NewRefusal::AlreadyReferred);
     }
-    let (from, to) = (facts.from_site.trim(), new.to_site.trim());
-    if from.eq_ignore_ascii_case(to) {
-        return Err(NewRefusal::SameSite);
-    }
-    if facts.from_level.is_none() {
-        return Err(NewRefusal::SenderOutsideNetwork { site: from.to_owned() });
-    }
-    if facts.to_level.is_none() {
-        return Err(NewRefusal::OutsideNetwork { site: to.to_owned() });
-    }
-    if !facts.route_exists {
-        return Err(NewRefusal::NoRoute { from: from.to_owned(), to: to.to_owned() });
-    }
+    check_route(&Route {
+        from_site: facts.from_site,
+        to_site: &new.to_site,
+        from_level: facts.from_level,
+        to_level: facts.to_level,
+        route_exists: facts.route_exists,
+    })?;
     if !new.requested_workup.suits(facts.organ) {
         return Err(NewRefusal::WorkupDoesNotSuit { workup: new.requested_workup, organ: facts.organ });
     }
     text(&new.reason, true).map_err(|message| NewRefusal::Reason { message })
+}
+
+/// Where a referral goes, as its checks see it: a finding's and a case's alike.
+#[derive(Debug, Clone)]
+pub struct Route<'a> {
+    /// The sending site's code.
+    pub from_site: &'a str,
+    /// The receiving site's code, as requested.
+    pub to_site: &'a str,
+    pub from_level: Option<SiteLevel>,
+    pub to_level: Option<SiteLevel>,
+    /// Whether an administrator has opened the route from the sending site to the receiving one.
+    pub route_exists: bool,
+}
+
+/// Whether a referral may go this way: to another site, both in the network, along an open route.
+pub fn check_route(route: &Route<'_>) -> Result<(), NewRefusal> {
+    let (from, to) = (route.from_site.trim(), route.to_site.trim());
+    if from.eq_ignore_ascii_case(to) {
+        return Err(NewRefusal::SameSite);
+    }
+    if route.from_level.is_none() {
+        return Err(NewRefusal::SenderOutsideNetwork { site: from.to_owned() });
+    }
+    if route.to_level.is_none() {
+        return Err(NewRefusal::OutsideNetwork { site: to.to_owned() });
+    }
+    if !route.route_exists {
+        return Err(NewRefusal::NoRoute { from: from.to_owned(), to: to.to_owned() });
+    }
+    Ok(())
 }

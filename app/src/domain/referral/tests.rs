@@ -324,6 +324,8 @@ fn every_refusal() -> (Vec<Refusal>, Vec<NewRefusal>) {
         NewRefusal::NoRoute { from: "CHC-EAST".into(), to: "PROV-1".into() },
         NewRefusal::WorkupDoesNotSuit { workup: WorkupModality::Colonoscopy, organ: Organ::Liver },
         NewRefusal::Reason { message: crate::said!("required", "必填") },
+        NewRefusal::CaseAlreadyReferred,
+        NewRefusal::CaseDecided,
     ];
     (lifecycle, new)
 }

@@ -47,6 +47,25 @@ impl WorkUpRefusal {
     }
 }
 
+impl WorkUpRefusal {
+    /// The refusal of a tumour-board case's work (reviews, signatures, measurements, the agenda)
+    /// in both languages.
+    pub fn said_of_case(self) -> Said {
+        match self {
+            WorkUpRefusal::NotAcceptedYet => {
+                said!(
+                    "accept the referral before the board works on this case here",
+                    "请先接收转诊，再由本院 MDT 处理此病例"
+                )
+            }
+            WorkUpRefusal::WithTheReceivingSite => said!(
+                "the receiving site has accepted this case's referral and its board decides it; this site follows it read-only",
+                "接收方已接收此病例的转诊并由其 MDT 决定；本院只能查看"
+            ),
+        }
+    }
+}
+
 /// Whether an actor at `sides` of the finding's active referral (`None`: none active) may record
 /// the finding's events. An actor at both ends (or an administrator) always may.
 pub fn check_work_up(active: Option<ReferralStatus>, sides: &[Side]) -> Result<(), WorkUpRefusal> {

@@ -1,6 +1,7 @@
-//! A finding's referrals, on its page: the referrals the reader's sites take part in, the form
-//! to refer it to another site of the network when the reader may, and, when the reader's site
-//! only follows the finding, where its work-up is. The events' forms return to the finding.
+//! A finding's (a tumour-board case's) referrals, on its page: the referrals the reader's sites
+//! take part in, the form to refer it to another site of the network when the reader may, and,
+//! when the reader's site only follows it, where its work-up (its board work) is. The events'
+//! forms return to the finding (the case).
 
 use leptos::prelude::*;
 
@@ -37,6 +38,36 @@ pub fn FindingReferralsCard(referrals: FindingReferrals, finding_id: i64, organ:
         <section class="card" aria-labelledby="referrals-heading" data-testid="referrals-card">
             <h2 id="referrals-heading">{t!(i18n, referrals.card.heading)}</h2>
             // The finding page shows a refusal at its top, as it does for its own forms.
+            <ReferralNotice />
+            {read_only}
+            {items}
+            {refer}
+        </section>
+    }
+}
+
+/// A tumour-board case's referrals, on the case page: as a finding's, but the form refers the
+/// case to another site's board (no work-up to choose).
+#[component]
+pub fn CaseReferralsCard(referrals: FindingReferrals, case_id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let back = format!("/mdt/cases/{case_id}");
+    let read_only = referrals.work_up_at.map(|site| {
+        view! {
+            <p class="notice info" data-testid="referral-read-only">
+                {t!(i18n, referrals.card.case_read_only, site = move || site.clone())}
+            </p>
+        }
+    });
+    let items = if referrals.items.is_empty() {
+        view! { <p class="muted" data-testid="no-referrals">{t!(i18n, referrals.card.case_none)}</p> }.into_any()
+    } else {
+        view! { <Items items=referrals.items back /> }.into_any()
+    };
+    let refer = (!referrals.targets.is_empty()).then(|| view! { <CaseReferForm targets=referrals.targets case_id /> });
+    view! {
+        <section class="card" aria-labelledby="referrals-heading" data-testid="referrals-card">
+            <h2 id="referrals-heading">{t!(i18n, referrals.card.heading)}</h2>
             <ReferralNotice />
             {read_only}
             {items}
@@ -108,6 +139,31 @@ fn ReferForm(targets: Vec<NetworkSite>, finding_id: i64, organ: Organ) -> impl I
                 <select name="requested_workup" required>
                     {WorkupModality::ALL.iter().copied().filter(|m| m.suits(organ)).map(|m| view! {
                         <option value=m.as_str()>{move || m.label_in(language(i18n))}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>{t!(i18n, referrals.card.reason)}
+                <textarea name="reason" required maxlength=max rows="3"></textarea>
+                <span class="muted small">{t!(i18n, referrals.card.reason_hint, max = move || MAX_TEXT)}</span>
+            </label>
+            <button type="submit" class="button primary">{t!(i18n, referrals.card.submit)}</button>
+        </form>
+    }
+}
+
+#[component]
+fn CaseReferForm(targets: Vec<NetworkSite>, case_id: i64) -> impl IntoView {
+    let i18n = use_i18n();
+    let max = MAX_TEXT.to_string();
+    view! {
+        <h3>{t!(i18n, referrals.card.case_refer_heading)}</h3>
+        <p class="muted small">{t!(i18n, referrals.card.case_refer_hint)}</p>
+        <form method="post" action=format!("/mdt/cases/{case_id}/referrals") class="stacked" data-testid="refer-form">
+            <label>{t!(i18n, referrals.card.to_site)}
+                <select name="to_site" required>
+                    {targets.into_iter().map(|site| {
+                        let code = site.code.clone();
+                        view! { <option value=code>{move || target_text(i18n, &site)}</option> }
                     }).collect_view()}
                 </select>
             </label>

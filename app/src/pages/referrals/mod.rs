@@ -168,18 +168,26 @@ fn ReferralTable(list: ReferralList, query: ListQuery) -> impl IntoView {
     }
 }
 
+/// ` · MDT case #12` after the patient of a case's referral (a finding's says nothing more).
+fn case_mark(case_id: Option<i64>) -> impl IntoView {
+    let i18n = use_i18n();
+    case_id.map(|id| {
+        view! { <br /><span class="small" data-testid="referral-case">{t!(i18n, referrals.case_mark)} {format!(" #{id}")}</span> }
+    })
+}
+
 #[component]
 fn Row(item: ReferralItem, back: String) -> impl IntoView {
     let i18n = use_i18n();
-    let finding = format!("/findings/{}", item.finding_id);
+    let subject = item.subject_href();
     let name = match names::display_name_of(item.patient_name.as_deref()) {
         Some(name) => name.into_any(),
         None => t!(i18n, referrals.no_name).into_any(),
     };
     let (organ, workup) = (item.organ.clone(), item.requested_workup.clone());
     view! {
-        <tr data-testid="referral-row" data-referral=item.id data-finding=item.finding_id data-status=item.status.as_str()>
-            <td><a href=finding data-testid="referral-finding">{name}</a><br /><code class="small">{item.patient_id.clone()}</code></td>
+        <tr data-testid="referral-row" data-referral=item.id data-finding=item.finding_id data-case=item.case_id data-status=item.status.as_str()>
+            <td><a href=subject data-testid="referral-finding">{name}</a>{case_mark(item.case_id)}<br /><code class="small">{item.patient_id.clone()}</code></td>
             <td>{move || organ_text(language(i18n), &organ)}</td>
             <td class="nowrap" data-testid="referral-route">{route_text(&item)}</td>
             <td><ReferralStatusBadge status=item.status /></td>

@@ -48,7 +48,7 @@ fn OutcomeList(items: Vec<ReferralItem>) -> impl IntoView {
                 let organ = item.organ.clone();
                 view! {
                     <li data-referral=item.id>
-                        <a href=format!("/findings/{}", item.finding_id)>{name}</a>
+                        <a href=item.subject_href()>{name}</a>
                         " " <code class="small">{item.patient_id.clone()}</code>
                         " · " {move || organ_text(language(i18n), &organ)}
                         " · " <span class="nowrap">{route_text(&item)}</span>

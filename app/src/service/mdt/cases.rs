@@ -122,11 +122,16 @@ pub async fn detail(
         }),
         None => None,
     };
+    // A case referred to the caller's site is read under its referral, and worked by one end of
+    // the referral at a time.
+    let via_referral = crate::service::referral::reaching_case(&mut conn, caller, &row).await?;
+    let works_here = crate::service::referral::may_work_case(&mut conn, caller, id).await.is_ok();
+    let referrals = crate::service::referral::for_case_page(&mut conn, caller, &row).await?;
     drop(conn);
 
     let signed_by_me = decision_rows.first().is_some_and(|d| d.signer_ids.contains(&caller.user.id));
     let roles = &caller.user.roles;
-    let may = |action| board::permitted(status, action, roles).is_ok();
+    let may = |action| works_here && board::permitted(status, action, roles).is_ok();
     let actions = CaseActions {
         review: may(Action::Review),
         sign: may(Action::Sign) && !signed_by_me,
@@ -141,7 +146,11 @@ pub async fn detail(
         })
         .unwrap_or_default();
 
-    caller.audit("mdt.case.view").target("mdt_case", id.to_string()).patient(&row.patient_id).record(pool).await?;
+    let mut view = caller.audit("mdt.case.view").target("mdt_case", id.to_string()).patient(&row.patient_id);
+    if let Some(referral) = via_referral {
+        view = view.detail(serde_json::json!({ "referral": referral }));
+    }
+    view.record(pool).await?;
     Ok(CaseDetail {
         id,
         status,
@@ -170,6 +179,7 @@ pub async fn detail(
         actions,
         options: Treatment::options_for(cancer).to_vec(),
         categories,
+        referrals,
     })
 }
 

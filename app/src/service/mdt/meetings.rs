@@ -152,7 +152,8 @@ fn parse_start(text: &str) -> Option<OffsetDateTime> {
     })
 }
 
-/// Puts a case of the meeting's site on its agenda, at the end.
+/// Puts a case the meeting's site works (its own, or accepted by referral) on its agenda, at
+/// the end.
 pub async fn add_case(pool: &PgPool, caller: &Caller, meeting_id: i64, case_id: i64) -> Result<i32, ServiceError> {
     if !caller.user.has_any_role(AGENDA_ROLES) {
         return Err(ServiceError::Forbidden);
@@ -163,7 +164,11 @@ pub async fn add_case(pool: &PgPool, caller: &Caller, meeting_id: i64, case_id: 
     let case = db::get_case(&mut tx, case_id, scope.as_deref(), false)
         .await?
         .ok_or_else(|| ServiceError::invalid("case", said!("no such case at your sites", "您的站点中没有该病例")))?;
-    if meeting.site_id.is_some() && case.site_id != meeting.site_id {
+    crate::service::referral::may_work_case(&mut tx, caller, case_id).await?;
+    // A case goes on the agenda of the board that works it: its own site's, or the site that
+    // accepted its referral.
+    let board_site = crate::service::referral::case_board_site(&mut tx, &case).await?;
+    if meeting.site_id.is_some() && board_site != meeting.site_id {
         return Err(ServiceError::invalid(
             "case",
             said!("the case belongs to another site's board", "该病例属于其他站点的多学科诊疗（MDT）"),

@@ -302,6 +302,7 @@ pub async fn measure(
     if row.version != request.expected_version {
         return Err(stale(&row));
     }
+    crate::service::referral::may_work_case(&mut tx, caller, id).await?;
     let status = status_of(&row.status)?;
     board::permitted(status, Action::Measure, &caller.user.roles)?;
     let cancer = cancer_of(&row.cancer)?;

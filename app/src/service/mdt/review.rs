@@ -27,7 +27,8 @@ impl From<Refusal> for ServiceError {
     }
 }
 
-/// Locks the case and checks the version the caller saw.
+/// Locks the case, checks the version the caller saw, and that the caller's board works the case
+/// now (a referred case is worked by one end of its referral at a time).
 async fn locked(
     conn: &mut PgConnection,
     caller: &Caller,
@@ -39,6 +40,7 @@ async fn locked(
     if row.version != expected_version {
         return Err(stale(&row));
     }
+    crate::service::referral::may_work_case(conn, caller, id).await?;
     Ok(row)
 }
 
@@ -226,6 +228,8 @@ async fn sign_in_transaction(
         }))
         .record_in(&mut tx)
         .await?;
+    // The site that referred the case is told when the receiving board's decision is signed.
+    crate::service::referral::report_case_outcome(&mut tx, caller, &row, status, next).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(CaseWritten { id, status: next, version })
 }
