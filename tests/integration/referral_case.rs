@@ -29,19 +29,33 @@ async fn user_of(app: &TestApp, username: &str, roles: &[&str], site: &str) -> C
     client
 }
 
-/// A glottic larynx case opened at the clinic by `clinic` for a new patient: its id.
-async fn clinic_case(app: &TestApp, clinic: &Client, patient_id: &str) -> i64 {
+/// A glottic larynx case opened at the clinic by `clinic` for a new patient, measured on a CT
+/// series of its study: the case's id and the study's UID.
+async fn clinic_case_on(app: &TestApp, clinic: &Client, patient_id: &str) -> (i64, String) {
     let uid = study_at(&app.pool, "DEMO-RC", patient_id).await;
+    let series = format!("{uid}.1");
+    sqlx::query(
+        "insert into series (series_uid, study_ref, modality) select $1, id, 'CT' from study where study_uid = $2",
+    )
+    .bind(&series)
+    .bind(&uid)
+    .execute(&app.pool)
+    .await
+    .expect("series");
     let (status, body) = post(
         app,
         clinic,
         "/api/v1/mdt/cases",
-        &json!({"study_uid": uid, "cancer": "larynx", "subsite": "glottic", "diagnosis": "Squamous cell carcinoma",
-                "referral_note": "ENT clinic: biopsy-proven glottic SCC"}),
+        &json!({"study_uid": uid, "series_uid": series, "cancer": "larynx", "subsite": "glottic",
+                "diagnosis": "Squamous cell carcinoma", "referral_note": "ENT clinic: biopsy-proven glottic SCC"}),
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    body["id"].as_i64().expect("id")
+    (body["id"].as_i64().expect("id"), uid)
+}
+
+async fn clinic_case(app: &TestApp, clinic: &Client, patient_id: &str) -> i64 {
+    clinic_case_on(app, clinic, patient_id).await.0
 }
 
 async fn case(app: &TestApp, client: &Client, id: i64) -> (u16, Value) {
@@ -83,7 +97,8 @@ async fn a_case_goes_to_the_hospital_board_which_decides_it_and_the_clinic_hears
     let clinic_surgeon = user_of(&app, "rc.surgeon", &["surgeon"], "DEMO-RC").await;
     let (hospital, surgeon, surgeon2) =
         (app.signed_in("coordinator").await, app.signed_in("surgeon").await, app.signed_in("surgeon2").await);
-    let id = clinic_case(&app, &clinic, "RC-9101").await;
+    let (id, study) = clinic_case_on(&app, &clinic, "RC-9101").await;
+    let study_path = format!("/api/v1/studies/{study}/screening");
 
     // Before the referral: the clinic may refer it to the hospital; the hospital sees nothing.
     let (status, detail) = case(&app, &clinic, id).await;
@@ -92,6 +107,7 @@ async fn a_case_goes_to_the_hospital_board_which_decides_it_and_the_clinic_hears
         detail["referrals"]["targets"].as_array().expect("targets").iter().filter_map(|t| t["code"].as_str()).collect();
     assert_eq!(targets, ["DEMO-GH"]);
     assert_eq!(case(&app, &surgeon, id).await.0, 404);
+    assert_eq!(get(&app, &surgeon, &study_path).await.0, 404, "nor its images");
 
     // Refusals change nothing.
     let refer = format!("/api/v1/mdt/cases/{id}/referrals");
@@ -152,6 +168,10 @@ async fn a_case_goes_to_the_hospital_board_which_decides_it_and_the_clinic_hears
     .await
     .expect("the hospital's view is audited under the referral");
     assert_eq!(view["referral"], referral);
+    // Its CT too, each access recorded under the referral.
+    let (status, body) = get(&app, &surgeon, &study_path).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(audit_count(&pool, "referral.access", &referral.to_string()).await, 1);
 
     // Accepted: the hospital's board works it; the clinic follows read-only.
     let (status, body) = post(
@@ -196,6 +216,7 @@ async fn a_case_goes_to_the_hospital_board_which_decides_it_and_the_clinic_hears
     assert_eq!(events, ["request", "accept", "outcome"]);
     // The clinic reads the signed decision on its own case.
     let (_, decided) = case(&app, &clinic, id).await;
+    assert_eq!(case(&app, &surgeon, id).await.0, 200, "the hospital keeps the case it decided");
     assert_eq!(decided["status"], "decided");
     assert_eq!(decided["decisions"][0]["stage_group"], "I");
 }
