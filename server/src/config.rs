@@ -85,6 +85,8 @@ pub struct ServeConfig {
     pub board: BoardConfig,
     #[command(flatten)]
     pub screening: crate::screening::ScreeningConfig,
+    #[command(flatten)]
+    pub http: HttpLimits,
     /// Address the web server listens on.
     #[arg(long, env = "ELYSIUM_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
@@ -232,10 +234,74 @@ mod tests {
     }
 
     #[test]
+    fn http_limits_have_bounded_defaults_and_refuse_zero() {
+        let limits = parse(&[]).http;
+        assert_eq!(limits.header_timeout(), std::time::Duration::from_secs(10));
+        assert_eq!((limits.http_max_requests, limits.http_max_ingests), (256, 8));
+        assert_eq!((limits.max_stow_bytes, limits.max_upload_bytes), (1 << 30, 1 << 30));
+        assert!(Probe::try_parse_from(["elysium", "--http-max-ingests", "0"]).is_err());
+        assert!(Probe::try_parse_from(["elysium", "--http-header-timeout-secs", "0"]).is_err());
+    }
+
+    #[test]
     fn a_short_export_key_is_refused_at_start() {
         assert!(parse(&["--export-key", "too-short"]).validate().is_err());
         assert!(parse(&["--export-key", &"k".repeat(32)]).validate().is_ok());
         assert!(parse(&["--export-key", ""]).validate().is_ok(), "empty: no key, the page says so");
+    }
+}
+
+/// How long a client may take and how much it may send, and how many requests the server takes
+/// on at once: one slow or greedy client (a stalled PACS, a slowloris, a huge upload) must not
+/// starve everyone else of sign-in and the worklist. See [`crate::limits`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpLimits {
+    /// Seconds a client has to send a request's headers (after connecting, or after the previous
+    /// response on a kept-alive connection); the connection is closed after that.
+    #[arg(long, env = "ELYSIUM_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_header_timeout_secs: u64,
+    /// Seconds an ordinary request may take until its response starts; past it the request is
+    /// stopped and answered 503 `timed_out`. STOW-RS and uploads have their own deadlines.
+    #[arg(long, env = "ELYSIUM_HTTP_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub http_request_timeout_secs: u64,
+    /// Seconds a STOW-RS request or an upload may take to send its whole body.
+    #[arg(long, env = "ELYSIUM_HTTP_INGEST_TIMEOUT_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub http_ingest_timeout_secs: u64,
+    /// Seconds a STOW-RS request or an upload may go without sending a byte of its body.
+    #[arg(long, env = "ELYSIUM_HTTP_BODY_IDLE_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_body_idle_secs: u64,
+    /// Requests handled at once; past it requests are answered 503 `busy` at once (liveness
+    /// probes and metrics scrapes are not counted).
+    #[arg(long, env = "ELYSIUM_HTTP_MAX_REQUESTS", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub http_max_requests: u32,
+    /// STOW-RS requests and uploads handled at once, within the requests above: slow senders
+    /// cannot take every slot. Past it they are answered 503 `busy`.
+    #[arg(long, env = "ELYSIUM_HTTP_MAX_INGESTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub http_max_ingests: u32,
+    /// The largest STOW-RS request body, in bytes (its instances are held in memory while
+    /// stored); larger requests are answered 413.
+    #[arg(long, env = "ELYSIUM_MAX_STOW_BYTES", default_value_t = 1 << 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_stow_bytes: u64,
+    /// The largest upload (the upload page's form post), in bytes; larger uploads are answered 413.
+    #[arg(long, env = "ELYSIUM_MAX_UPLOAD_BYTES", default_value_t = 1 << 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_upload_bytes: u64,
+}
+
+impl HttpLimits {
+    pub fn header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_header_timeout_secs)
+    }
+
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_request_timeout_secs)
+    }
+
+    pub fn ingest_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_ingest_timeout_secs)
+    }
+
+    pub fn body_idle(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.http_body_idle_secs)
     }
 }
 

@@ -3,20 +3,39 @@
 //! with `ELYSIUM_ACCEPT_NON_CT`) in the transfer syntaxes `elysium-dicom` accepts. Each received
 //! data set is wrapped, unchanged, in Part 10 file meta and stored through the same ingest path
 //! as STOW-RS.
+//!
+//! The listener faces the hospital network, so everything a sender can make it hold is bounded
+//! (see [`DimseConfig`]): associations open at once, the time one may stay idle or open, the PDU
+//! length, and the bytes of one instance held while it arrives. Who may send is decided by
+//! [`gate`]; every association request that names a calling AE title is audited ([`audit`]).
+
+mod audit;
+mod gate;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use dicom_core::{DataElement, PrimitiveValue, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
 use dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN;
 use dicom_ul::association::Association;
-use dicom_ul::association::server::{AccessControl, ServerAssociationOptions};
-use dicom_ul::pdu::{AssociationRJServiceUserReason, PDataValue, PDataValueType, Pdu, UserIdentity};
+use dicom_ul::association::server::{AsyncServerAssociation, ServerAssociationOptions};
+use dicom_ul::pdu::{
+    AssociationRJ, AssociationRJResult, AssociationRJServiceProviderPresentationReason, AssociationRJSource,
+    PDataValue, PDataValueType, Pdu,
+};
 use elysium_dicom::header::{ACCEPTED_TRANSFER_SYNTAXES, CT_IMAGE_STORAGE, ENHANCED_CT_IMAGE_STORAGE};
-use tokio::net::TcpListener;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use audit::{AssociationLog, Ended, printable};
+use gate::{Gate, Seen};
 
 use crate::ingest::{Ingestor, Outcome, Received, Via};
 
@@ -28,6 +47,15 @@ const NO_DATA_SET: u16 = 0x0101;
 const STATUS_SUCCESS: u16 = 0x0000;
 /// Refused: SOP class not supported (PS3.4 C.4.2.1.4 / Annex B status codes).
 const STATUS_UNRECOGNIZED_OPERATION: u16 = 0x0211;
+/// Refused: out of resources (PS3.4 Annex B): an instance larger than
+/// `ELYSIUM_DICOM_MAX_INSTANCE_BYTES`.
+const STATUS_OUT_OF_RESOURCES: u16 = 0xA700;
+/// A command set is a handful of short elements (PS3.7 §9.3); one longer than this is no
+/// command, and ends the association rather than growing a buffer.
+const MAX_COMMAND_BYTES: usize = 64 * 1024;
+/// How long the accept loop pauses after a failed accept (out of file descriptors, say), so
+/// that it does not spin.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DimseConfig {
@@ -40,9 +68,39 @@ pub struct DimseConfig {
     /// Elysium's AE title; associations must call it.
     #[arg(long, env = "ELYSIUM_AE_TITLE", default_value = "ELYSIUM")]
     pub ae_title: String,
-    /// Calling AE titles allowed to send, comma-separated (empty: any).
+    /// Calling AE titles allowed to send, comma-separated. When set, no other title is
+    /// accepted; titles on it without a site of their own are filed at `ELYSIUM_DICOM_SITE`.
     #[arg(long, env = "ELYSIUM_DICOM_ALLOWED_CALLING", value_delimiter = ',')]
     pub allowed_calling: Vec<String>,
+    /// Accept calling AE titles that have no site of their own and are not on
+    /// `ELYSIUM_DICOM_ALLOWED_CALLING`, filing them at `ELYSIUM_DICOM_SITE`. Off: such titles are
+    /// refused, so that a default site does not let any device on the network file studies.
+    /// Demo mode turns it on for a loopback listener.
+    #[arg(long, env = "ELYSIUM_DICOM_ACCEPT_ANY_AE", default_value_t = false, action = clap::ArgAction::Set, value_parser = clap::builder::BoolishValueParser::new())]
+    pub accept_any_ae: bool,
+    /// Associations open at once (connections not yet associated count too). Over it, a request
+    /// is refused as transient ("local limit exceeded"), which senders retry later.
+    #[arg(long, env = "ELYSIUM_DICOM_MAX_ASSOCIATIONS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub max_associations: u32,
+    /// Seconds an association (or a connection yet to ask for one) may send nothing, or take to
+    /// send one PDU, before it is aborted.
+    #[arg(long, env = "ELYSIUM_DICOM_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub idle_timeout_secs: u64,
+    /// Seconds an association may stay open in all; it is aborted at the first wait for the
+    /// sender past it (an instance being stored is finished first).
+    #[arg(long, env = "ELYSIUM_DICOM_ASSOCIATION_TIMEOUT_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..=604_800))]
+    pub association_timeout_secs: u64,
+    /// The longest PDU accepted, in bytes (offered to senders at association; a longer one
+    /// aborts the association).
+    #[arg(long, env = "ELYSIUM_DICOM_MAX_PDU_BYTES", default_value_t = 131_072, value_parser = clap::value_parser!(u32).range(4_096..=16_777_216))]
+    pub max_pdu_bytes: u32,
+    /// The largest data set of one instance, in bytes: the bytes held while it arrives. A larger
+    /// one is refused (status A700, out of resources) and its remaining fragments dropped; the
+    /// association goes on. Memory held for arriving instances is about this times
+    /// `ELYSIUM_DICOM_MAX_ASSOCIATIONS` (twice that for a moment, as a received data set is
+    /// wrapped as a file).
+    #[arg(long, env = "ELYSIUM_DICOM_MAX_INSTANCE_BYTES", default_value_t = 256 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1_024..=4 * 1024 * 1024 * 1024))]
+    pub max_instance_bytes: u64,
     /// Site code the studies received over DICOM are filed under (unless the calling AE title
     /// has a site of its own in `ELYSIUM_DICOM_AE_SITES`). The listener does not start when
     /// neither names a site.
@@ -52,6 +110,30 @@ pub struct DimseConfig {
     /// map and no `ELYSIUM_DICOM_SITE`, an AE title not in it is refused at association.
     #[arg(long, env = "ELYSIUM_DICOM_AE_SITES", value_delimiter = ',')]
     pub ae_sites: Vec<String>,
+}
+
+impl DimseConfig {
+    // The limits as used, at least 1 each: the command line checks its ranges, a configuration
+    // built in code does not.
+    fn max_associations(&self) -> usize {
+        usize::try_from(self.max_associations.max(1)).unwrap_or(usize::MAX)
+    }
+
+    fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs.max(1))
+    }
+
+    fn association_timeout(&self) -> Duration {
+        Duration::from_secs(self.association_timeout_secs.max(1))
+    }
+
+    fn max_pdu_bytes(&self) -> u32 {
+        self.max_pdu_bytes.clamp(4_096, 16_777_216)
+    }
+
+    fn max_instance_bytes(&self) -> usize {
+        usize::try_from(self.max_instance_bytes.max(1)).unwrap_or(usize::MAX)
+    }
 }
 
 /// Which site each association's instances are filed under: the calling AE title's own (from
@@ -88,6 +170,14 @@ impl DicomSites {
                  until a site on the sites page names the sender's AE title (or set ELYSIUM_DICOM_SITE=CODE or \
                  ELYSIUM_DICOM_AE_SITES=AE=CODE,...; ELYSIUM_DICOM=false turns it off)"
             );
+        } else if sites.default.is_some() && config.allowed_calling.is_empty() && !config.accept_any_ae {
+            tracing::info!(
+                "the DICOM listener files at ELYSIUM_DICOM_SITE only the AE titles on ELYSIUM_DICOM_ALLOWED_CALLING; \
+                 others need a site of their own (sites page, ELYSIUM_DICOM_AE_SITES) or ELYSIUM_DICOM_ACCEPT_ANY_AE=true"
+            );
+        }
+        if config.accept_any_ae {
+            tracing::warn!("the DICOM listener accepts any calling AE title (ELYSIUM_DICOM_ACCEPT_ANY_AE)");
         }
         Ok(sites)
     }
@@ -103,42 +193,28 @@ impl DicomSites {
         Ok(sites)
     }
 
+    /// Whether `calling_ae` has a site of its own (not merely the default).
+    pub fn has_own(&self, calling_ae: &str) -> bool {
+        let calling_ae = calling_ae.trim();
+        self.by_calling_ae.iter().any(|(ae, _)| ae == calling_ae)
+    }
+
     pub fn for_calling(&self, calling_ae: &str) -> Option<uuid::Uuid> {
         let calling_ae = calling_ae.trim();
         self.by_calling_ae.iter().find(|(ae, _)| ae == calling_ae).map(|(_, site)| *site).or(self.default)
     }
 }
 
-/// Refuses associations that do not call our AE title, come from an AE not on the list, or
-/// come from an AE whose studies would be filed under no site.
-struct Gate {
-    allowed_calling: Vec<String>,
-    sites: Arc<DicomSites>,
+/// What every association shares.
+struct Listener {
+    ingestor: Ingestor,
+    config: DimseConfig,
+    sites: DicomSites,
+    accept_non_ct: bool,
 }
 
-impl AccessControl for Gate {
-    fn check_access(
-        &self,
-        this_ae_title: &str,
-        calling_ae_title: &str,
-        called_ae_title: &str,
-        _user_identity: Option<&UserIdentity>,
-    ) -> Result<(), AssociationRJServiceUserReason> {
-        if this_ae_title.trim() != called_ae_title.trim() {
-            return Err(AssociationRJServiceUserReason::CalledAETitleNotRecognized);
-        }
-        let calling = calling_ae_title.trim();
-        if !self.allowed_calling.is_empty() && !self.allowed_calling.iter().any(|a| a.trim() == calling) {
-            return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
-        }
-        if self.sites.for_calling(calling).is_none() {
-            return Err(AssociationRJServiceUserReason::CallingAETitleNotRecognized);
-        }
-        Ok(())
-    }
-}
-
-/// Accepts associations until the task is dropped; each association runs on its own task.
+/// Accepts associations until the task is dropped; each association runs on its own task, at
+/// most `max_associations` at once.
 pub async fn serve(
     listener: TcpListener,
     ingestor: Ingestor,
@@ -146,129 +222,303 @@ pub async fn serve(
     sites: DicomSites,
     accept_non_ct: bool,
 ) {
-    let config = Arc::new(config);
-    let sites = Arc::new(sites);
+    let slots = Arc::new(Semaphore::new(config.max_associations()));
+    // Requests over the limit are read to be answered; as many of those at once, no more.
+    let refusals = Arc::new(Semaphore::new(config.max_associations()));
+    let shared = Arc::new(Listener { ingestor, config, sites, accept_non_ct });
     loop {
         let (socket, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, "DICOM listener accept failed");
+                tokio::time::sleep(ACCEPT_RETRY).await;
                 continue;
             }
         };
-        let (ingestor, config, sites) = (ingestor.clone(), config.clone(), sites.clone());
-        tokio::spawn(async move {
-            if let Err(error) = association(socket, &ingestor, &config, sites, accept_non_ct).await {
-                tracing::warn!(%error, %peer, "DICOM association ended with an error");
+        let shared = shared.clone();
+        match slots.clone().try_acquire_owned() {
+            Ok(slot) => {
+                tokio::spawn(async move {
+                    let mut log = AssociationLog::new(peer);
+                    let ended = association(&shared, socket, &mut log).await;
+                    log.record(shared.ingestor.pool(), &ended).await;
+                    drop(slot);
+                });
             }
-        });
+            Err(_) => {
+                let limit = shared.config.max_associations;
+                tracing::warn!(%peer, limit, "DICOM association refused: the listener is at its association limit");
+                let Ok(refusal) = refusals.clone().try_acquire_owned() else {
+                    // Refusals are backed up too: close at once, without reading the request.
+                    continue;
+                };
+                tokio::spawn(async move {
+                    refuse_over_limit(&shared, socket, peer).await;
+                    drop(refusal);
+                });
+            }
+        }
     }
 }
 
-async fn association(
-    socket: tokio::net::TcpStream,
-    ingestor: &Ingestor,
-    config: &DimseConfig,
-    sites: Arc<DicomSites>,
-    accept_non_ct: bool,
-) -> anyhow::Result<()> {
-    let sites = Arc::new(sites.with_stored(ingestor.pool()).await?);
+/// Answers an association request over the limit with A-ASSOCIATE-RJ (transient: local limit
+/// exceeded), so that the sender retries later rather than reporting a broken connection, and
+/// audits it.
+async fn refuse_over_limit(shared: &Listener, mut socket: TcpStream, peer: SocketAddr) {
+    let config = &shared.config;
+    let mut log = AssociationLog::new(peer);
+    let mut buffer = BytesMut::new();
+    let read = dicom_ul::association::read_pdu_from_wire_async(&mut socket, &mut buffer, config.max_pdu_bytes(), true);
+    let request = match tokio::time::timeout(config.idle_timeout(), read).await {
+        Ok(Ok(Pdu::AssociationRQ(request))) => request,
+        Ok(Ok(_)) => {
+            return log.record(shared.ingestor.pool(), &Ended::NoRequest("not an association request".into())).await;
+        }
+        Ok(Err(error)) => return log.record(shared.ingestor.pool(), &Ended::NoRequest(error.to_string())).await,
+        Err(_) => {
+            let silent = Ended::NoRequest("nothing sent within the idle timeout".into());
+            return log.record(shared.ingestor.pool(), &silent).await;
+        }
+    };
+    log.calling = Some(printable(&request.calling_ae_title));
+    log.called = Some(printable(&request.called_ae_title));
+    let rejection = Pdu::AssociationRJ(AssociationRJ {
+        result: AssociationRJResult::Transient,
+        source: AssociationRJSource::ServiceProviderPresentation(
+            AssociationRJServiceProviderPresentationReason::LocalLimitExceeded,
+        ),
+    });
+    let mut bytes = Vec::new();
+    if dicom_ul::write_pdu(&mut bytes, &rejection).is_ok() {
+        // The sender may have gone; the refusal stands either way.
+        let _ = tokio::time::timeout(config.idle_timeout(), socket.write_all(&bytes)).await;
+    }
+    let reason = format!("the listener is at its limit of {} associations", config.max_associations);
+    log.record(shared.ingestor.pool(), &Ended::Refused(reason)).await;
+}
+
+/// Negotiates an association (or refuses it), then serves it until it ends; what it did is
+/// gathered in `log`.
+async fn association(shared: &Listener, socket: TcpStream, log: &mut AssociationLog) -> Ended {
+    let config = &shared.config;
+    let deadline = Instant::now() + config.association_timeout();
+    let sites = match shared.sites.with_stored(shared.ingestor.pool()).await {
+        Ok(sites) => Arc::new(sites),
+        Err(error) => return Ended::Failed(format!("the sites could not be read: {error}")),
+    };
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let gate = Gate {
+        allowed_calling: config.allowed_calling.clone(),
+        accept_any_ae: config.accept_any_ae,
+        sites: sites.clone(),
+        seen: seen.clone(),
+    };
     let mut options = ServerAssociationOptions::new()
-        .ae_access_control(Gate { allowed_calling: config.allowed_calling.clone(), sites: sites.clone() })
+        .ae_access_control(gate)
         .ae_title(config.ae_title.clone())
         .with_abstract_syntax(uids::VERIFICATION)
         .with_abstract_syntax(CT_IMAGE_STORAGE)
         .with_abstract_syntax(ENHANCED_CT_IMAGE_STORAGE)
-        .promiscuous(accept_non_ct);
+        .promiscuous(shared.accept_non_ct)
+        // Strict (the default): a PDU longer than offered is an error, not a bigger buffer.
+        .max_pdu_length(config.max_pdu_bytes())
+        // Bounds the request, each PDU after it, and each response sent.
+        .read_timeout(config.idle_timeout())
+        .write_timeout(config.idle_timeout());
     for (uid, _) in ACCEPTED_TRANSFER_SYNTAXES {
         options = options.with_transfer_syntax(*uid);
     }
-    let mut association = options.establish_async(socket).await?;
+    let established = options.establish_async(socket).await;
+    let seen = seen.lock().map(|seen| seen.clone()).unwrap_or_default();
+    (log.calling, log.called) = (seen.calling, seen.called);
+    let mut association = match established {
+        Ok(association) => association,
+        Err(error) => {
+            return match (seen.refusal, &log.calling) {
+                (Some(reason), _) => Ended::Refused(reason.into()),
+                // Admitted by the gate, then lost (the sender went away before our answer).
+                (None, Some(_)) => Ended::Failed(error.to_string()),
+                (None, None) => Ended::NoRequest(error.to_string()),
+            };
+        }
+    };
+    log.accepted = true;
     let calling = association.peer_ae_title().to_owned();
-    let contexts: BTreeMap<u8, (String, String)> = association
-        .presentation_contexts()
-        .iter()
-        .map(|pc| (pc.id, (pc.abstract_syntax.clone(), pc.transfer_syntax.clone())))
-        .collect();
-    tracing::info!(%calling, "DICOM association accepted");
-
+    tracing::info!(calling = %printable(&calling), "DICOM association accepted");
     // The gate refused calling AE titles without a site, so this is never `None` here.
     let Some(site_id) = sites.for_calling(&calling) else {
-        anyhow::bail!("no site for calling AE title {calling}");
+        return Ended::Failed(format!("no site for calling AE title {}", printable(&calling)));
     };
-    let received = Received::new(Via::Cstore, site_id);
-    let mut command = Vec::new();
-    let mut data = Vec::new();
-    let mut pending: Option<InMemDicomObject> = None;
-    // What this association stored: at its release, a completion hint for those series.
-    let mut stored: Vec<Outcome> = Vec::new();
-    loop {
-        match association.receive().await? {
-            Pdu::PData { data: values } => {
-                for PDataValue { presentation_context_id, value_type, is_last, data: bytes } in values {
-                    match value_type {
-                        PDataValueType::Command => {
-                            command.extend_from_slice(&bytes);
-                            if !is_last {
-                                continue;
-                            }
-                            let cmd = InMemDicomObject::read_dataset_with_ts(
-                                command.as_slice(),
-                                &IMPLICIT_VR_LITTLE_ENDIAN.erased(),
-                            )?;
-                            command.clear();
-                            let field = cmd.get(tags::COMMAND_FIELD).and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
-                            let has_data = cmd.get(tags::COMMAND_DATA_SET_TYPE).and_then(|e| e.to_int::<u16>().ok())
-                                != Some(NO_DATA_SET);
-                            match field {
-                                C_ECHO_RQ => {
-                                    let rsp = response(&cmd, C_ECHO_RSP, STATUS_SUCCESS);
-                                    send_command(&mut association, presentation_context_id, &rsp).await?;
-                                }
-                                C_STORE_RQ if has_data => pending = Some(cmd),
-                                _ => {
-                                    let rsp = response(&cmd, field | 0x8000, STATUS_UNRECOGNIZED_OPERATION);
-                                    send_command(&mut association, presentation_context_id, &rsp).await?;
-                                }
-                            }
-                        }
-                        PDataValueType::Data => {
-                            data.extend_from_slice(&bytes);
-                            if !is_last {
-                                continue;
-                            }
-                            let Some(cmd) = pending.take() else {
-                                data.clear();
-                                continue;
-                            };
-                            let dataset = std::mem::take(&mut data);
-                            let (sop_class, transfer_syntax) =
-                                contexts.get(&presentation_context_id).cloned().unwrap_or_default();
-                            let outcome = store(ingestor, &received, &cmd, &sop_class, &transfer_syntax, dataset).await;
-                            let status = status_of(&outcome);
-                            if let Some(outcome @ Outcome::Stored(_)) = outcome {
-                                stored.push(outcome);
-                            }
-                            let rsp = response(&cmd, C_STORE_RSP, status);
-                            send_command(&mut association, presentation_context_id, &rsp).await?;
+    let mut session = Session {
+        listener: shared,
+        received: Received::new(Via::Cstore, site_id),
+        contexts: association
+            .presentation_contexts()
+            .iter()
+            .map(|pc| (pc.id, (pc.abstract_syntax.clone(), pc.transfer_syntax.clone())))
+            .collect(),
+        command: Vec::new(),
+        data: Vec::new(),
+        pending: None,
+        too_large: false,
+        log,
+    };
+    let ended = session.serve(&mut association, deadline).await;
+    if matches!(ended, Ended::IdleTimeout | Ended::AssociationTimeout | Ended::Failed(_)) {
+        // Tell the sender, when it still listens (bounded by the write timeout).
+        let _ = association.abort().await;
+    }
+    ended
+}
+
+/// One association's commands and data sets, reassembled from P-DATA within bounds.
+struct Session<'a> {
+    listener: &'a Listener,
+    received: Received,
+    /// Presentation context id: (abstract syntax, transfer syntax).
+    contexts: BTreeMap<u8, (String, String)>,
+    command: Vec<u8>,
+    data: Vec<u8>,
+    /// The C-STORE request whose data set is arriving.
+    pending: Option<InMemDicomObject>,
+    /// The data set arriving is past `max_instance_bytes`: its fragments are dropped until the
+    /// last, which is answered with a refusal.
+    too_large: bool,
+    log: &'a mut AssociationLog,
+}
+
+type ServerAssociation = AsyncServerAssociation<TcpStream>;
+
+impl Session<'_> {
+    /// Receives and answers PDUs until the association ends.
+    async fn serve(&mut self, association: &mut ServerAssociation, deadline: Instant) -> Ended {
+        loop {
+            let pdu = match receive(association, deadline).await {
+                Ok(pdu) => pdu,
+                Err(ended) => return ended,
+            };
+            match pdu {
+                Pdu::PData { data: values } => {
+                    for value in values {
+                        if let Err(ended) = self.value(association, value).await {
+                            return ended;
                         }
                     }
                 }
+                Pdu::ReleaseRQ => {
+                    // The sender says it is done (an abort says nothing of the kind).
+                    self.listener.ingestor.sender_done(&self.log.outcomes).await;
+                    return match association.send(&Pdu::ReleaseRP).await {
+                        Ok(()) => Ended::Released,
+                        Err(error) => Ended::Failed(error.to_string()),
+                    };
+                }
+                Pdu::AbortRQ { .. } => return Ended::AbortedBySender,
+                other => tracing::debug!(?other, "ignoring an unexpected PDU"),
             }
-            Pdu::ReleaseRQ => {
-                // The sender says it is done (an abort says nothing of the kind).
-                ingestor.sender_done(&stored).await;
-                association.send(&Pdu::ReleaseRP).await?;
-                tracing::info!(%calling, "DICOM association released");
-                return Ok(());
-            }
-            Pdu::AbortRQ { .. } => {
-                tracing::info!(%calling, "DICOM association aborted by the peer");
-                return Ok(());
-            }
-            other => tracing::debug!(?other, "ignoring an unexpected PDU"),
         }
     }
+
+    async fn value(&mut self, association: &mut ServerAssociation, value: PDataValue) -> Result<(), Ended> {
+        let PDataValue { presentation_context_id: context, value_type, is_last, data: bytes } = value;
+        match value_type {
+            PDataValueType::Command => self.command_fragment(association, context, &bytes, is_last).await,
+            PDataValueType::Data => self.data_fragment(association, context, &bytes, is_last).await,
+        }
+    }
+
+    async fn command_fragment(
+        &mut self,
+        association: &mut ServerAssociation,
+        context: u8,
+        bytes: &[u8],
+        is_last: bool,
+    ) -> Result<(), Ended> {
+        if self.command.len() + bytes.len() > MAX_COMMAND_BYTES {
+            return Err(Ended::Failed(format!("a command set longer than {MAX_COMMAND_BYTES} bytes")));
+        }
+        self.command.extend_from_slice(bytes);
+        if !is_last {
+            return Ok(());
+        }
+        let command = std::mem::take(&mut self.command);
+        let cmd = InMemDicomObject::read_dataset_with_ts(command.as_slice(), &IMPLICIT_VR_LITTLE_ENDIAN.erased())
+            .map_err(|error| Ended::Failed(format!("an unreadable command set: {error}")))?;
+        let field = cmd.get(tags::COMMAND_FIELD).and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
+        let has_data = cmd.get(tags::COMMAND_DATA_SET_TYPE).and_then(|e| e.to_int::<u16>().ok()) != Some(NO_DATA_SET);
+        match field {
+            C_ECHO_RQ => reply(association, context, &cmd, C_ECHO_RSP, STATUS_SUCCESS).await,
+            C_STORE_RQ if has_data => {
+                self.pending = Some(cmd);
+                Ok(())
+            }
+            _ => reply(association, context, &cmd, field | 0x8000, STATUS_UNRECOGNIZED_OPERATION).await,
+        }
+    }
+
+    async fn data_fragment(
+        &mut self,
+        association: &mut ServerAssociation,
+        context: u8,
+        bytes: &[u8],
+        is_last: bool,
+    ) -> Result<(), Ended> {
+        let limit = self.listener.config.max_instance_bytes();
+        if !self.too_large && self.data.len() + bytes.len() > limit {
+            tracing::warn!(limit, "a C-STORE data set passed ELYSIUM_DICOM_MAX_INSTANCE_BYTES; refusing it");
+            self.too_large = true;
+            // Give the memory back now, not when the sender finally stops.
+            self.data = Vec::new();
+        }
+        if !self.too_large {
+            self.data.extend_from_slice(bytes);
+        }
+        if !is_last {
+            return Ok(());
+        }
+        let too_large = std::mem::take(&mut self.too_large);
+        let dataset = std::mem::take(&mut self.data);
+        let Some(cmd) = self.pending.take() else {
+            // A data set with no C-STORE before it: nothing to answer.
+            return Ok(());
+        };
+        if too_large {
+            self.log.too_large(text(&cmd, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default());
+            return reply(association, context, &cmd, C_STORE_RSP, STATUS_OUT_OF_RESOURCES).await;
+        }
+        let (sop_class, transfer_syntax) = self.contexts.get(&context).cloned().unwrap_or_default();
+        let outcome = store(&self.listener.ingestor, &self.received, &cmd, &sop_class, &transfer_syntax, dataset).await;
+        let status = status_of(&outcome);
+        self.log.outcomes.extend(outcome);
+        reply(association, context, &cmd, C_STORE_RSP, status).await
+    }
+}
+
+/// The next PDU, waiting at most the idle timeout (dicom-ul's read timeout) and never past the
+/// association's deadline.
+async fn receive(association: &mut ServerAssociation, deadline: Instant) -> Result<Pdu, Ended> {
+    match tokio::time::timeout_at(deadline, association.receive()).await {
+        Err(_) => Err(Ended::AssociationTimeout),
+        Ok(Ok(pdu)) => Ok(pdu),
+        Ok(Err(dicom_ul::association::Error::Timeout { .. })) => Err(Ended::IdleTimeout),
+        Ok(Err(error)) => Err(Ended::Failed(error.to_string())),
+    }
+}
+
+async fn reply(
+    association: &mut ServerAssociation,
+    context: u8,
+    request: &InMemDicomObject,
+    field: u16,
+    status: u16,
+) -> Result<(), Ended> {
+    let rsp = response(request, field, status);
+    send_command(association, context, &rsp).await.map_err(|error| Ended::Failed(error.to_string()))
+}
+
+/// A text element of a command, without its padding.
+fn text(cmd: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    cmd.get(tag).and_then(|e| e.to_str().ok()).map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
 }
 
 /// Stores one received data set: its outcome, or `None` when it could not even be wrapped as a
@@ -281,9 +531,8 @@ async fn store(
     transfer_syntax: &str,
     dataset: Vec<u8>,
 ) -> Option<Outcome> {
-    let text = |tag| cmd.get(tag).and_then(|e| e.to_str().ok()).map(|s| s.trim_end_matches(['\0', ' ']).to_owned());
-    let instance = text(tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
-    let class = text(tags::AFFECTED_SOP_CLASS_UID).unwrap_or_else(|| sop_class.to_owned());
+    let instance = text(cmd, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default();
+    let class = text(cmd, tags::AFFECTED_SOP_CLASS_UID).unwrap_or_else(|| sop_class.to_owned());
     let file = match part10(&class, &instance, transfer_syntax, &dataset) {
         Ok(file) => file,
         Err(error) => {
@@ -345,14 +594,11 @@ fn response(request: &InMemDicomObject, field: u16, status: u16) -> InMemDicomOb
     ])
 }
 
-async fn send_command<S>(
-    association: &mut dicom_ul::association::server::AsyncServerAssociation<S>,
+async fn send_command(
+    association: &mut ServerAssociation,
     context: u8,
     command: &InMemDicomObject,
-) -> anyhow::Result<()>
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
-{
+) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     command.write_dataset_with_ts(&mut bytes, &IMPLICIT_VR_LITTLE_ENDIAN.erased())?;
     let pdu = Pdu::PData {
@@ -365,4 +611,36 @@ where
     };
     association.send(&pdu).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::DimseConfig;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        dimse: DimseConfig,
+    }
+
+    fn parse(flags: &[&str]) -> Result<DimseConfig, clap::Error> {
+        Flags::try_parse_from(std::iter::once("elysium").chain(flags.iter().copied())).map(|f| f.dimse)
+    }
+
+    #[test]
+    fn the_limits_default_to_bounded_values_and_refuse_none() {
+        let defaults = parse(&[]).expect("defaults");
+        assert!(!defaults.accept_any_ae, "unknown calling AE titles are refused unless opted in");
+        assert_eq!((defaults.max_associations, defaults.idle_timeout_secs), (16, 60));
+        assert_eq!((defaults.association_timeout_secs, defaults.max_pdu_bytes), (3600, 131_072));
+        assert_eq!(defaults.max_instance_bytes, 256 * 1024 * 1024);
+        for zero in ["--max-associations", "--idle-timeout-secs", "--association-timeout-secs", "--max-instance-bytes"]
+        {
+            assert!(parse(&[zero, "0"]).is_err(), "{zero} 0 would mean no limit, or no listener");
+        }
+        assert!(parse(&["--max-pdu-bytes", "100"]).is_err(), "shorter than any association request");
+        assert!(parse(&["--max-pdu-bytes", "4294967295"]).is_err());
+    }
 }

@@ -29,6 +29,10 @@ pub enum ApiError {
     BadRequest(String),
     #[error("the request body is too large")]
     PayloadTooLarge,
+    /// A STOW-RS request or an upload over its configured limit (`ELYSIUM_MAX_STOW_BYTES`,
+    /// `ELYSIUM_MAX_UPLOAD_BYTES`), in bytes: the message says how much is accepted.
+    #[error("the request body is larger than the {} this server accepts here; send it in smaller parts", size(*.0))]
+    BodyOverLimit(u64),
     #[error("expected a JSON body (Content-Type: application/json)")]
     UnsupportedMediaType,
     #[error("{0}")]
@@ -40,6 +44,12 @@ pub enum ApiError {
     /// Too much work of one kind at once (password checks): try again shortly.
     #[error("too many sign-ins at once; try again in a moment")]
     Busy,
+    /// The server is handling as many requests (or uploads) as it takes at once.
+    #[error("{0}")]
+    Saturated(&'static str),
+    /// The request ran past `ELYSIUM_HTTP_REQUEST_TIMEOUT_SECS` (in seconds) and was stopped.
+    #[error("the request took longer than {0} seconds and was stopped; try again")]
+    TimedOut(u64),
     /// A read of patient data whose audit row could not be written: refused, not served.
     #[error("{0}")]
     AuditUnavailable(app::service::audit::AuditUnavailable),
@@ -62,11 +72,15 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::SigninLocked => StatusCode::TOO_MANY_REQUESTS,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::BodyOverLimit(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Unavailable | ApiError::Busy | ApiError::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable
+            | ApiError::Busy
+            | ApiError::Saturated(_)
+            | ApiError::TimedOut(_)
+            | ApiError::AuditUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -82,17 +96,27 @@ impl ApiError {
             ApiError::InvalidCredentials => "invalid_credentials",
             ApiError::SigninLocked => "signin_locked",
             ApiError::BadRequest(_) => "bad_request",
-            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::PayloadTooLarge | ApiError::BodyOverLimit(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Validation(_) => "validation_failed",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable => "unavailable",
-            ApiError::Busy => "busy",
+            ApiError::Busy | ApiError::Saturated(_) => "busy",
+            ApiError::TimedOut(_) => "timed_out",
             ApiError::AuditUnavailable(_) => "audit_unavailable",
             ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::Internal(_) => "internal",
         }
     }
+}
+
+/// A byte count as people read it: `1 GiB`, `64 KiB`, `1000 bytes`.
+fn size(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    UNITS
+        .iter()
+        .find(|(unit, _)| bytes >= *unit && bytes.is_multiple_of(*unit))
+        .map_or_else(|| format!("{bytes} bytes"), |(unit, name)| format!("{} {name}", bytes / unit))
 }
 
 impl IntoResponse for ApiError {
@@ -139,5 +163,21 @@ impl From<app::service::ServiceError> for ApiError {
             ServiceError::AuditUnavailable(unavailable) => ApiError::AuditUnavailable(unavailable),
             ServiceError::Internal(cause) => ApiError::Internal(cause),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_said_in_units_people_read() {
+        assert_eq!(size(1 << 30), "1 GiB");
+        assert_eq!(size(3 << 20), "3 MiB");
+        assert_eq!(size(64 << 10), "64 KiB");
+        assert_eq!(size(1000), "1000 bytes");
+        let over = ApiError::BodyOverLimit(1 << 30);
+        assert_eq!((over.status(), over.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
+        assert!(over.to_string().contains("1 GiB"), "{over}");
     }
 }

@@ -18,6 +18,8 @@ pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod lesions;
+pub mod limits;
+pub mod listener;
 pub mod logging;
 pub mod monitoring;
 pub mod ohif;

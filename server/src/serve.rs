@@ -1,7 +1,6 @@
 //! `elysium serve`: open the database, migrate, seed demo data if asked, and serve until Ctrl-C
 //! or SIGTERM, then stop what was started (the private PostgreSQL cluster included).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -110,9 +109,7 @@ async fn run(
         }
         println!("Ctrl-C stops the server and the private database.\n");
     }
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::listener::serve(listener, app, state.config.http.header_timeout(), shutdown_signal()).await?;
     sweeper.abort();
     if let Some(orphan_sweep) = orphan_sweep {
         orphan_sweep.abort();
@@ -214,9 +211,11 @@ async fn start_dimse(state: &crate::AppState) -> anyhow::Result<Option<tokio::ta
         return Ok(None);
     }
     let mut config = config;
-    // Demo mode files what arrives over DICOM at the first demo site unless told otherwise.
+    // Demo mode files what arrives over DICOM at the first demo site unless told otherwise, from
+    // any calling AE title when only this machine can call (a demo has no modality list).
     if state.config.demo && config.dicom_site.is_none() && config.ae_sites.is_empty() {
         config.dicom_site = Some(crate::demo::SITES[0].0.to_owned());
+        config.accept_any_ae |= config.dicom_addr.ip().is_loopback() && config.allowed_calling.is_empty();
     }
     let sites = crate::dimse::DicomSites::from_config(&state.pool, &config).await?;
     let listener = tokio::net::TcpListener::bind(config.dicom_addr)

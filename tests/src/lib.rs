@@ -38,10 +38,23 @@ pub struct TestApp {
 }
 
 fn state(pool: &PgPool, flags: &[&str], objects: &tempfile::TempDir) -> elysium_server::AppState {
+    state_over(pool, flags, objects, |store| store)
+}
+
+/// The state with the object store `wrap` makes of the usual one.
+fn state_over(
+    pool: &PgPool,
+    flags: &[&str],
+    objects: &tempfile::TempDir,
+    wrap: impl FnOnce(ObjectStoreRef) -> ObjectStoreRef,
+) -> elysium_server::AppState {
     let config = config(flags);
-    let store = config.store.open(objects.path()).expect("object store");
+    let store = wrap(config.store.open(objects.path()).expect("object store"));
     elysium_server::app_state(pool.clone(), config, store, objects.path()).expect("state")
 }
+
+/// An object store as the server holds one.
+pub type ObjectStoreRef = std::sync::Arc<dyn object_store::ObjectStore>;
 
 impl TestApp {
     /// Seeds the demo sites and users (password [`PASSWORD`]) and starts a server.
@@ -52,6 +65,19 @@ impl TestApp {
     pub async fn spawn_with(pool: PgPool, flags: &[&str]) -> TestApp {
         let objects = std::sync::Arc::new(tempfile::tempdir().expect("temporary folder"));
         let state = state(&pool, flags, &objects);
+        demo::seed(&pool, &state.hasher, PASSWORD).await.expect("demo seed");
+        Self::start(pool, state, objects).await
+    }
+
+    /// Like [`TestApp::spawn_with`], with the originals kept in the store that `wrap` makes of the
+    /// usual one (a store that is slow or fails on purpose).
+    pub async fn spawn_over_store(
+        pool: PgPool,
+        flags: &[&str],
+        wrap: impl FnOnce(ObjectStoreRef) -> ObjectStoreRef,
+    ) -> TestApp {
+        let objects = std::sync::Arc::new(tempfile::tempdir().expect("temporary folder"));
+        let state = state_over(&pool, flags, &objects, wrap);
         demo::seed(&pool, &state.hasher, PASSWORD).await.expect("demo seed");
         Self::start(pool, state, objects).await
     }
@@ -81,9 +107,13 @@ impl TestApp {
     ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = elysium_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        // The listener `elysium serve` uses, with its header timeout.
+        let header_timeout = state.config.http.header_timeout();
+        let app = elysium_server::router(state);
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("serve");
+            elysium_server::listener::serve(listener, app, header_timeout, std::future::pending())
+                .await
+                .expect("serve");
         });
         TestApp { addr, pool, objects, server }
     }

@@ -5,8 +5,15 @@
 
 use std::io::Read;
 
-/// Deflated data sets are inflated at most to this size (a deflate bomb stops here).
+/// Deflated data sets are inflated at most to this size, whatever their header declares.
 pub const MAX_INFLATED_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// What a deflated data set may inflate to besides the pixel data its image attributes declare
+/// (the header itself, sequences, private elements, overlays; a CT header is tens of kilobytes).
+/// A deflate bomb is a few kilobytes that inflate to gigabytes: bounding the inflated size by
+/// what the header declares means a stored instance costs, on every later parse (WADO-RS
+/// metadata, rendering, screening), no more memory than the same image sent uncompressed.
+pub const INFLATED_ALLOWANCE_BYTES: u64 = 16 * 1024 * 1024;
 
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 const ITEM: (u16, u16) = (0xFFFE, 0xE000);
@@ -39,17 +46,101 @@ pub fn check(dataset: &[u8], encoding: Encoding) -> Result<Option<PixelDataExten
     match encoding {
         Encoding::ImplicitLittle => walk(dataset, false),
         Encoding::ExplicitLittle => walk(dataset, true),
-        Encoding::DeflatedExplicitLittle => {
-            let mut inflated = Vec::new();
-            flate2::read::DeflateDecoder::new(dataset)
-                .take(MAX_INFLATED_BYTES + 1)
-                .read_to_end(&mut inflated)
-                .map_err(|e| format!("the deflated data set does not inflate: {e}"))?;
-            if inflated.len() as u64 > MAX_INFLATED_BYTES {
-                return Err(format!("the deflated data set inflates past {MAX_INFLATED_BYTES} bytes"));
+        Encoding::DeflatedExplicitLittle => walk(&inflate(dataset)?, true),
+    }
+}
+
+/// Inflates a deflated data set, refusing one that inflates past what its image attributes
+/// declare plus [`INFLATED_ALLOWANCE_BYTES`] (and past [`MAX_INFLATED_BYTES`] in any case).
+/// Every parse goes through here, ingest and every later read alike, so the bound holds for
+/// instances stored before it existed too.
+fn inflate(dataset: &[u8]) -> Result<Vec<u8>, String> {
+    let mut decoder = flate2::read::DeflateDecoder::new(dataset);
+    let mut inflated = Vec::new();
+    inflate_up_to(&mut decoder, &mut inflated, INFLATED_ALLOWANCE_BYTES)?;
+    if inflated.len() as u64 <= INFLATED_ALLOWANCE_BYTES {
+        return Ok(inflated);
+    }
+    // Longer than any header: the rest must be the pixel data the image attributes (which come
+    // before it, group 0028 < 7FE0) declare.
+    let declared = declared_pixel_bytes(&inflated);
+    let bound = declared.saturating_add(INFLATED_ALLOWANCE_BYTES).min(MAX_INFLATED_BYTES);
+    inflate_up_to(&mut decoder, &mut inflated, bound)?;
+    if inflated.len() as u64 > bound {
+        return Err(format!(
+            "the deflated data set inflates past {bound} bytes: its image attributes declare {declared} bytes \
+             of pixel data (Rows x Columns x SamplesPerPixel x BitsAllocated x NumberOfFrames), and other \
+             elements may add {INFLATED_ALLOWANCE_BYTES}"
+        ));
+    }
+    Ok(inflated)
+}
+
+/// Inflates into `out` until it holds `bound + 1` bytes (one too many: the caller refuses) or the
+/// stream ends.
+fn inflate_up_to(decoder: &mut impl Read, out: &mut Vec<u8>, bound: u64) -> Result<(), String> {
+    let wanted = bound.saturating_add(1).saturating_sub(out.len() as u64);
+    decoder.take(wanted).read_to_end(out).map_err(|e| format!("the deflated data set does not inflate: {e}"))?;
+    Ok(())
+}
+
+/// The pixel data bytes that the top-level image attributes in `prefix` (the start of a data
+/// set, cut anywhere) declare; 0 when they declare no image.
+fn declared_pixel_bytes(prefix: &[u8]) -> u64 {
+    let mut cursor = Cursor::new(prefix, true);
+    // The prefix is cut short, usually inside the pixel data: the walk's complaint about that is
+    // expected, and the attributes it read before it are all that is wanted.
+    let _ = cursor.elements(0, None);
+    cursor.image.pixel_bytes()
+}
+
+const ROWS: (u16, u16) = (0x0028, 0x0010);
+const COLUMNS: (u16, u16) = (0x0028, 0x0011);
+const SAMPLES_PER_PIXEL: (u16, u16) = (0x0028, 0x0002);
+const BITS_ALLOCATED: (u16, u16) = (0x0028, 0x0100);
+const NUMBER_OF_FRAMES: (u16, u16) = (0x0028, 0x0008);
+
+/// The top-level attributes that size native pixel data, as the walk met them.
+#[derive(Debug, Default, Clone, Copy)]
+struct ImageAttributes {
+    rows: Option<u16>,
+    columns: Option<u16>,
+    samples: Option<u16>,
+    bits_allocated: Option<u16>,
+    frames: Option<u64>,
+}
+
+impl ImageAttributes {
+    fn note(&mut self, tag: (u16, u16), value: &[u8]) {
+        let us = || value.get(..2).map(|b| u16::from_le_bytes([b[0], b[1]]));
+        match tag {
+            ROWS => self.rows = us(),
+            COLUMNS => self.columns = us(),
+            SAMPLES_PER_PIXEL => self.samples = us(),
+            BITS_ALLOCATED => self.bits_allocated = us(),
+            NUMBER_OF_FRAMES => {
+                // IS: decimal text, padded with spaces (or NULs, from careless writers).
+                let text = String::from_utf8_lossy(value);
+                self.frames = text.trim_matches(|c: char| c == '\0' || c.is_whitespace()).parse().ok();
             }
-            walk(&inflated, true)
+            _ => {}
         }
+    }
+
+    /// Rows x Columns x SamplesPerPixel x NumberOfFrames x BitsAllocated / 8, rounded up, with the
+    /// defaults the header parse uses (1 sample, 16 bits, 1 frame); 0 without Rows and Columns.
+    fn pixel_bytes(&self) -> u64 {
+        let (Some(rows), Some(columns)) = (self.rows, self.columns) else { return 0 };
+        let total_bits = [
+            u64::from(rows),
+            u64::from(columns),
+            u64::from(self.samples.unwrap_or(1)),
+            self.frames.unwrap_or(1).max(1),
+            u64::from(self.bits_allocated.unwrap_or(16)),
+        ]
+        .into_iter()
+        .fold(1u64, u64::saturating_mul);
+        total_bits.div_ceil(8)
     }
 }
 
@@ -97,7 +188,7 @@ fn value_size(vr: &[u8; 2]) -> usize {
 /// group-0002 element, found by walking them rather than trusting the group length.
 pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
     check_meta_by_group_length(from_dicm)?;
-    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true, pixel_data: None };
+    let mut cursor = Cursor { at: 4, ..Cursor::new(from_dicm, true) };
     while cursor.remaining() >= 2 && cursor.bytes[cursor.at..cursor.at + 2] == [0x02, 0x00] {
         let (tag, length) = cursor.meta_element_header()?;
         cursor.skip(length, tag)?;
@@ -110,7 +201,7 @@ pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
 /// element's declared length before reading it. Walks the same span, checking those lengths.
 /// What dicom-object refuses on its own (no group length first, undefined lengths) is left to it.
 fn check_meta_by_group_length(from_dicm: &[u8]) -> Result<(), String> {
-    let mut cursor = Cursor { bytes: from_dicm, at: 4, explicit: true, pixel_data: None };
+    let mut cursor = Cursor { at: 4, ..Cursor::new(from_dicm, true) };
     let (tag, length) = cursor.meta_element_header()?;
     if tag != (0x0002, 0x0000) || length != 4 {
         return Ok(());
@@ -128,7 +219,7 @@ fn check_meta_by_group_length(from_dicm: &[u8]) -> Result<(), String> {
 }
 
 fn walk(bytes: &[u8], explicit: bool) -> Result<Option<PixelDataExtent>, String> {
-    let mut cursor = Cursor { bytes, at: 0, explicit, pixel_data: None };
+    let mut cursor = Cursor::new(bytes, explicit);
     cursor.elements(0, None)?;
     Ok(cursor.pixel_data)
 }
@@ -139,9 +230,15 @@ struct Cursor<'a> {
     explicit: bool,
     /// The top-level Pixel Data element, once walked.
     pixel_data: Option<PixelDataExtent>,
+    /// The top-level image attributes walked so far.
+    image: ImageAttributes,
 }
 
-impl Cursor<'_> {
+impl<'a> Cursor<'a> {
+    fn new(bytes: &'a [u8], explicit: bool) -> Cursor<'a> {
+        Cursor { bytes, at: 0, explicit, pixel_data: None, image: ImageAttributes::default() }
+    }
+
     fn remaining(&self) -> usize {
         self.bytes.len() - self.at
     }
@@ -250,6 +347,9 @@ impl Cursor<'_> {
             } else {
                 let offset = self.at;
                 self.skip(length, tag)?;
+                if depth == 0 {
+                    self.image.note(tag, &self.bytes[offset..self.at]);
+                }
                 if top_level_pixel_data {
                     self.pixel_data = Some(PixelDataExtent::Native { offset, length });
                 }
@@ -319,6 +419,101 @@ mod tests {
         assert_eq!(check(&data, Encoding::ImplicitLittle), Ok(None));
         let unclosed = &data[..data.len() - 8];
         assert!(check(unclosed, Encoding::ImplicitLittle).is_err());
+    }
+
+    /// A raw deflate stream of `prefix` then `zeros` zero bytes, made without compressing them
+    /// all: one mebibyte of zeros is compressed once (after enough zeros that every back
+    /// reference lands on zeros) and its byte-aligned block repeated.
+    fn deflated_with_zeros(prefix: &[u8], zeros: usize) -> Vec<u8> {
+        use std::io::Write;
+        const PAD: usize = 64 * 1024;
+        const CHUNK: usize = 1024 * 1024;
+        assert!(zeros >= PAD && (zeros - PAD).is_multiple_of(CHUNK));
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(prefix).expect("deflate");
+        encoder.write_all(&[0; PAD]).expect("deflate");
+        encoder.flush().expect("sync flush");
+        let mut out = std::mem::take(encoder.get_mut());
+        encoder.write_all(&vec![0; CHUNK]).expect("deflate");
+        encoder.flush().expect("sync flush");
+        let chunk = std::mem::take(encoder.get_mut());
+        for _ in 0..(zeros - PAD) / CHUNK {
+            out.extend_from_slice(&chunk);
+        }
+        // A final, empty block with fixed codes.
+        out.extend_from_slice(&[0x03, 0x00]);
+        out
+    }
+
+    fn us(tag: (u16, u16), value: u16) -> Vec<u8> {
+        explicit(tag, b"US", &value.to_le_bytes())
+    }
+
+    /// Image attributes, then a Pixel Data element (OW) of `pixel_bytes` zeros.
+    fn image(rows: u16, columns: u16, frames: &[u8], pixel_bytes: usize) -> (Vec<u8>, usize) {
+        let mut header = [
+            us(SAMPLES_PER_PIXEL, 1),
+            explicit(NUMBER_OF_FRAMES, b"IS", frames),
+            us(ROWS, rows),
+            us(COLUMNS, columns),
+            us(BITS_ALLOCATED, 16),
+        ]
+        .concat();
+        header.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
+        header.extend_from_slice(&u32::try_from(pixel_bytes).expect("u32").to_le_bytes());
+        (header, pixel_bytes)
+    }
+
+    #[test]
+    fn a_deflate_bomb_is_refused_past_what_its_header_declares() {
+        // A 16 x 16 image whose pixel data inflates to 200 MiB: a few hundred kilobytes sent.
+        let (header, zeros) = image(16, 16, b"1 ", 200 * 1024 * 1024 + 64 * 1024);
+        let bomb = deflated_with_zeros(&header, zeros);
+        assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
+        let error = check(&bomb, Encoding::DeflatedExplicitLittle).expect_err("refused");
+        let bound = 512 + INFLATED_ALLOWANCE_BYTES;
+        assert!(error.contains(&format!("inflates past {bound} bytes")), "{error}");
+        assert!(error.contains("declare 512 bytes"), "{error}");
+    }
+
+    #[test]
+    fn deflated_images_as_large_as_they_declare_inflate() {
+        // 40 frames of 512 x 512 x 16 bits: 20 MiB of pixel data, more than the allowance alone.
+        let pixels = 40 * 512 * 512 * 2 + 64 * 1024;
+        let (header, zeros) = image(512, 512, b"40", pixels);
+        let deflated = deflated_with_zeros(&header, zeros);
+        assert_eq!(
+            check(&deflated, Encoding::DeflatedExplicitLittle),
+            Ok(Some(PixelDataExtent::Native { offset: header.len(), length: pixels as u32 }))
+        );
+        // The same bytes claiming one frame are refused: 19 MiB more than a 512 KiB image.
+        let (one_frame, _) = image(512, 512, b"1 ", pixels);
+        let lying = deflated_with_zeros(&one_frame, zeros);
+        assert!(check(&lying, Encoding::DeflatedExplicitLittle).is_err_and(|e| e.contains("inflates past")));
+        // A small deflated data set needs no image attributes at all.
+        let element = explicit((0x0010, 0x0020), b"LO", b"PATIENT1");
+        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut encoder, &element).expect("deflate");
+        let small = encoder.finish().expect("deflate");
+        assert_eq!(check(&small, Encoding::DeflatedExplicitLittle), Ok(None));
+    }
+
+    #[test]
+    fn the_declared_pixel_bytes_come_from_the_top_level_attributes() {
+        let (header, _) = image(3, 5, b"7\0", 0);
+        assert_eq!(declared_pixel_bytes(&header), 3 * 5 * 7 * 2);
+        assert_eq!(declared_pixel_bytes(&us(ROWS, 512)), 0, "no Columns: no image");
+        let odd_bits =
+            ImageAttributes { rows: Some(3), columns: Some(3), bits_allocated: Some(1), ..Default::default() };
+        assert_eq!(odd_bits.pixel_bytes(), 2, "9 bits round up to 2 bytes");
+        let huge = ImageAttributes {
+            rows: Some(u16::MAX),
+            columns: Some(u16::MAX),
+            samples: Some(u16::MAX),
+            bits_allocated: Some(u16::MAX),
+            frames: Some(u64::MAX),
+        };
+        assert_eq!(huge.pixel_bytes(), u64::MAX.div_ceil(8), "saturates rather than overflowing");
     }
 
     #[test]

@@ -71,31 +71,39 @@ pub async fn seed(
     settings: &BoardSettings,
 ) -> anyhow::Result<()> {
     let users = demo_users(pool).await?;
-    let clinic = Caller::new(users.coordinator_rc, None);
-    let hospital = Caller::new(users.coordinator, None);
-    let surgeons = [Caller::new(users.surgeon, None), Caller::new(users.surgeon2, None)];
+    let people = People {
+        clinic: Caller::new(users.coordinator_rc, None),
+        hospital: Caller::new(users.coordinator, None),
+        surgeons: [Caller::new(users.surgeon, None), Caller::new(users.surgeon2, None)],
+    };
     for case in CASES {
         if elysium_db::record::by_identifier(pool, CLINIC, case.patient_id).await?.is_some() {
             continue;
         }
-        seed_case(pool, ingestor, data_dir, settings, &clinic, &hospital, &surgeons, case)
+        seed_case(pool, ingestor, data_dir, settings, &people, case)
             .await
             .with_context(|| format!("demo case referral of {}", case.patient_id))?;
     }
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Who takes part: the clinic's coordinator, the hospital's, and the hospital's two surgeons (the
+/// board's quorum).
+struct People {
+    clinic: Caller,
+    hospital: Caller,
+    surgeons: [Caller; 2],
+}
+
 async fn seed_case(
     pool: &sqlx::PgPool,
     ingestor: &crate::ingest::Ingestor,
     data_dir: &Path,
     settings: &BoardSettings,
-    clinic: &Caller,
-    hospital: &Caller,
-    surgeons: &[Caller; 2],
+    people: &People,
     case: &ReferredCase,
 ) -> anyhow::Result<()> {
+    let People { clinic, hospital, surgeons } = people;
     let day = OffsetDateTime::now_utc().date() - Duration::days(case.days_ago);
     let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-case-referral"));
     options.seed = case.seed;

@@ -23,9 +23,10 @@ use crate::error::ApiError;
 use crate::ingest::{Outcome, Received, Via};
 use crate::state::AppState;
 
-/// The largest instance accepted in one part, and the largest request.
+/// The largest instance accepted in one part (and never more than the whole request may be,
+/// `ELYSIUM_MAX_STOW_BYTES`: the parts held in memory at once come out of the request, so that
+/// limit bounds what one request holds).
 const MAX_PART_BYTES: u64 = 1024 * 1024 * 1024;
-const MAX_REQUEST_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 /// Parts of one request being stored at the same time (each holds its bytes in memory).
 const PARTS_IN_FLIGHT: usize = 4;
 
@@ -74,6 +75,8 @@ async fn receive_detached(
     // Resolved before the body is read (after the content type, the first thing wrong with a
     // request that is not STOW-RS at all): a request that names no site stores nothing.
     related_boundary(&headers)?;
+    // A request that says it is too large is refused before anything is read or stored.
+    crate::limits::refuse_declared_over(&headers, state.config.http.max_stow_bytes)?;
     let site_id = crate::ingest::site::resolve(&state.pool, &user, query.site.as_deref()).await?;
     let received = Received { via: Via::Stow, site_id, expected_study };
     tokio::spawn(receive(state, user, client, headers, body, received)).await.map_err(ApiError::internal)?
@@ -88,8 +91,9 @@ async fn receive(
     received: Received,
 ) -> Result<Response, ApiError> {
     let boundary = related_boundary(&headers)?;
+    let limit = state.config.http.max_stow_bytes;
     let constraints = multer::Constraints::new()
-        .size_limit(multer::SizeLimit::new().whole_stream(MAX_REQUEST_BYTES).per_field(MAX_PART_BYTES));
+        .size_limit(multer::SizeLimit::new().whole_stream(limit).per_field(MAX_PART_BYTES.min(limit)));
     let mut parts = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
 
     // Parts are read one after another (that is how a body arrives) but stored concurrently,
@@ -146,12 +150,19 @@ async fn receive(
     if let Err(error) = crate::ingest::audit::record_batch(&state.pool, &template, &outcomes).await {
         tracing::error!(%error, "could not audit a STOW-RS request");
     }
+    if let Some(error) = stream_error.as_ref().filter(|e| crate::limits::over_limit(e)) {
+        // Past the limit (a body sent without its length): what arrived whole before it is stored
+        // and audited, and a sender that splits the request and sends it again gets those as
+        // duplicates.
+        tracing::warn!(%error, "STOW-RS body over the limit");
+        return Err(ApiError::BodyOverLimit(limit));
+    }
     if let Some(error) = stream_error {
         // A client that disconnects mid-upload or sends a broken body: what arrived whole is
         // stored (and listed in the audit trail); the request itself is an error.
         tracing::warn!(%error, "STOW-RS body ended abnormally");
         if outcomes.is_empty() {
-            return Err(ApiError::BadRequest(format!("unreadable multipart body: {error}")));
+            return Err(ApiError::BadRequest(format!("unreadable multipart body: {}", crate::limits::why(&error))));
         }
     }
     Ok(response(&base_url(&state, &headers), &outcomes))

@@ -11,7 +11,7 @@ pub mod sweep;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use elysium_db::images::{NewInstance, Registered};
+use elysium_db::images::{NewInstance, Registered, StoredInstance};
 use elysium_dicom::header::{self, HeaderError, InstanceHeader};
 use elysium_dicom::uid::Uid;
 use object_store::{ObjectStore, ObjectStoreExt, path::Path as ObjectPath};
@@ -216,10 +216,14 @@ impl Ingestor {
         }
     }
 
-    /// Writes the object and registers it, all under the object key's lock (see
-    /// [`elysium_db::images::lock_object_key`]), held until the commit: two ingests of the same
-    /// instance take turns, so the second finds the first's row instead of writing over its
-    /// object, and the orphan sweep never removes an object between its write and its row.
+    /// Writes the object, then registers it in a short transaction: no pooled connection is held
+    /// while the bytes travel to the object store. (A slow store or a large instance would
+    /// otherwise hold a connection per instance in flight, and a few slow STOW-RS requests would
+    /// take the whole pool from sign-in and the worklist.)
+    ///
+    /// The key names the content as well as the instance (see [`object_key`]): two ingests of
+    /// one instance with different bytes never write over each other's object, and identical
+    /// bytes make one object. What keeps the row and its object together is in [`Self::register`].
     async fn store_and_register(
         &self,
         h: &InstanceHeader,
@@ -229,41 +233,72 @@ impl Ingestor {
         site_id: Uuid,
     ) -> anyhow::Result<Outcome> {
         let reference = instance_ref(h);
-        let key = object_key(&h.study_instance_uid, &h.series_instance_uid, &h.sop_instance_uid);
-        let size = i64::try_from(bytes.len())?;
-        let new = new_instance(h, sha256, size, key.as_ref(), via, site_id);
-
-        let mut tx = self.pool.begin().await?;
-        elysium_db::images::lock_object_key(&mut tx, key.as_ref()).await?;
-        if let Some(existing) = elysium_db::images::find_instance(&mut tx, h.sop_instance_uid.as_str()).await? {
+        // A resend of an instance already stored (a sender retrying) is answered without writing.
+        if let Some(existing) = self.registered(h).await? {
             return Ok(same_or_conflict(h, &existing.sha256, sha256, reference));
         }
-        // No row references this key, so writing over a leftover from a crashed attempt is safe.
-        if let Err(error) = self.store.put(&key, bytes.into()).await {
-            self.forget_object(&key).await;
-            return Err(error.into());
+        let key = object_key(&h.study_instance_uid, &h.series_instance_uid, &h.sop_instance_uid, sha256);
+        let new = new_instance(h, sha256, i64::try_from(bytes.len())?, key.as_ref(), via, site_id);
+        // A put is all or nothing: one that fails leaves no object behind.
+        self.store.put(&key, bytes.into()).await?;
+        self.register(h, &key, &new, reference).await
+    }
+
+    /// The row of this instance, if one is registered; the connection goes back at once.
+    async fn registered(&self, h: &InstanceHeader) -> Result<Option<StoredInstance>, elysium_db::DbError> {
+        let mut conn = self.pool.acquire().await?;
+        elysium_db::images::find_instance(&mut conn, h.sop_instance_uid.as_str()).await
+    }
+
+    /// Registers the object just written at `key`, under two locks held until the commit (see
+    /// [`elysium_db::images::lock_object_key`]): the instance's, so that two ingests of one
+    /// instance take turns and the second finds the first's row; and the object's, which the
+    /// orphan sweep takes before it removes an unreferenced object, so that it never removes one
+    /// between finding it unreferenced and our row. An object this ends up not registering is
+    /// removed: under the instance's lock with no row of the instance, nothing references it
+    /// (its key names the instance).
+    async fn register(
+        &self,
+        h: &InstanceHeader,
+        key: &ObjectPath,
+        new: &NewInstance,
+        reference: InstanceRef,
+    ) -> anyhow::Result<Outcome> {
+        let mut tx = self.pool.begin().await?;
+        elysium_db::images::lock_object_key(&mut tx, &instance_lock(h)).await?;
+        elysium_db::images::lock_object_key(&mut tx, key.as_ref()).await?;
+        if let Some(existing) = elysium_db::images::find_instance(&mut tx, h.sop_instance_uid.as_str()).await? {
+            // Another ingest of the instance registered it since we looked.
+            if existing.object_key != key.as_ref() {
+                self.forget_object(key).await;
+            }
+            return Ok(same_or_conflict(h, &existing.sha256, &new.sha256, reference));
         }
-        match elysium_db::images::register(&mut tx, &new).await {
+        // Unreferenced until now, the object may have been swept since it was written (by a
+        // sweep without a grace period); a row must never point at nothing.
+        self.store.head(key).await?;
+        match elysium_db::images::register(&mut tx, new).await {
             Ok(Registered::Stored { .. }) => {
-                // If the commit fails, the lock went with the transaction: another ingest of this
-                // instance may already own the object, so it is not deleted here. Unreferenced,
-                // it is the orphan sweep's, which checks again under the lock.
+                // If the commit fails, the locks went with the transaction: another ingest of
+                // this instance with the same bytes may own the object by now, so it is not
+                // deleted here. Unreferenced, it is the orphan sweep's, which checks again under
+                // the lock.
                 tx.commit().await?;
                 Ok(Outcome::Stored(reference))
             }
             Ok(Registered::AlreadyThere(existing)) => {
                 // The same SOP Instance UID is filed under another study or series (another key).
                 if existing.object_key != key.as_ref() {
-                    self.forget_object(&key).await;
+                    self.forget_object(key).await;
                 }
-                Ok(same_or_conflict(h, &existing.sha256, sha256, reference))
+                Ok(same_or_conflict(h, &existing.sha256, &new.sha256, reference))
             }
             Ok(Registered::Inconsistent(why)) => {
-                self.forget_object(&key).await;
+                self.forget_object(key).await;
                 Ok(rejected(Some(h), Rejection::Inconsistent(why)))
             }
             Err(error) => {
-                self.forget_object(&key).await;
+                self.forget_object(key).await;
                 Err(error.into())
             }
         }
@@ -302,9 +337,16 @@ fn instance_ref(h: &InstanceHeader) -> InstanceRef {
     }
 }
 
-/// Object keys come from validated UIDs only (digits and dots), never from other header text.
-pub fn object_key(study: &Uid, series: &Uid, instance: &Uid) -> ObjectPath {
-    ObjectPath::from(format!("instances/{study}/{series}/{instance}.dcm"))
+/// Object keys come from validated UIDs only (digits and dots) and the content's SHA-256 (hex
+/// digits), never from other header text. The digest makes two versions of one instance two
+/// objects: one being written never replaces the other's bytes under its row.
+pub fn object_key(study: &Uid, series: &Uid, instance: &Uid, sha256: &str) -> ObjectPath {
+    ObjectPath::from(format!("instances/{study}/{series}/{instance}.{sha256}.dcm"))
+}
+
+/// The advisory lock key under which ingests of one instance take turns registering it.
+fn instance_lock(h: &InstanceHeader) -> String {
+    format!("instance:{}", h.sop_instance_uid)
 }
 
 /// A DICOM DA value (YYYYMMDD) as a date; anything else is treated as absent.

@@ -3,7 +3,7 @@
 //! between the two leaves an object that nothing can ever read. Objects younger than a grace
 //! period are left alone, and each deletion happens under the object key's lock, after checking
 //! again that no row references it: an ingest that is writing the same instance right now is
-//! never undone (see `Ingestor::store_and_register`).
+//! never undone (see `Ingestor::register`).
 
 use std::time::Duration;
 

@@ -65,6 +65,8 @@ pub fn router(state: AppState) -> Router {
         state.config.export_key.as_ref().is_some_and(|k| !k.expose().is_empty()),
     );
 
+    let limits = std::sync::Arc::new(crate::limits::Limits::new(&state.config.http));
+
     let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -138,8 +140,12 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
-        // Outside the guard, so refused requests are counted too; inside the router's matching,
-        // so each is labelled by its route template.
+        // Admission before anything touches the database (the guard reads the session), so a
+        // saturated server refuses at once instead of queueing on the pool; the request timeout
+        // covers the guard and the handler.
+        .layer(middleware::from_fn_with_state(limits, crate::limits::enforce))
+        // Outside the guard and the limits, so refused requests are counted too; inside the
+        // router's matching, so each is labelled by its route template.
         .layer(middleware::from_fn(crate::monitoring::track_http))
         .layer(sessions)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -22,8 +22,9 @@ use crate::ingest::{Outcome, Received, Rejection, Via};
 use crate::state::AppState;
 use elysium_dicom::header::HeaderError;
 
-const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024 * 1024;
-const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+/// The largest file of an upload (held in memory while stored, as is each entry of a zip): the
+/// same as STOW-RS's largest instance. The whole upload is `ELYSIUM_MAX_UPLOAD_BYTES`.
+const MAX_FILE_BYTES: u64 = 1024 * 1024 * 1024;
 /// Rows kept for the result table (the counts always cover everything).
 const MAX_ROWS: usize = 1000;
 
@@ -37,20 +38,30 @@ pub async fn upload(
 ) -> Result<Response, ApiError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let boundary = multer::parse_boundary(content_type).map_err(|_| ApiError::UnsupportedMediaType)?;
+    let limit = state.config.http.max_upload_bytes;
+    if let Err(over) = crate::limits::refuse_declared_over(&headers, limit) {
+        // Nothing is read or stored; the upload page shows why (it reads the session's result).
+        let result = UploadResult { error: Some(over.to_string()), ..UploadResult::default() };
+        session.insert(LAST_UPLOAD, &result).await.map_err(ApiError::internal)?;
+        return Err(over);
+    }
     let constraints = multer::Constraints::new()
-        .size_limit(multer::SizeLimit::new().whole_stream(MAX_UPLOAD_BYTES).per_field(MAX_FILE_BYTES));
+        .size_limit(multer::SizeLimit::new().whole_stream(limit).per_field(MAX_FILE_BYTES.min(limit)));
     let mut form = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     // The form's `site` field comes before its files; without one, the uploader's only site.
     let mut received: Option<Received> = None;
 
     let mut result = UploadResult::default();
     let mut outcomes = Vec::new();
+    // Past the limit (a body sent without its length): what arrived whole before it is kept.
+    let mut over_limit = false;
     loop {
         let field = match form.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break,
             Err(error) => {
-                result.error = Some(format!("the upload ended early: {error}"));
+                over_limit = crate::limits::over_limit(&error);
+                result.error = Some(format!("the upload ended early: {}", crate::limits::why(&error)));
                 break;
             }
         };
@@ -82,7 +93,8 @@ pub async fn upload(
         let bytes = match field.bytes().await {
             Ok(bytes) => bytes,
             Err(error) => {
-                result.error = Some(format!("{name}: {error}"));
+                over_limit = crate::limits::over_limit(&error);
+                result.error = Some(format!("{name}: {}", crate::limits::why(&error)));
                 break;
             }
         };
@@ -120,7 +132,13 @@ pub async fn upload(
     crate::ingest::audit::record_batch(&state.pool, &template, &outcomes)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
+    if over_limit {
+        result.error = Some(ApiError::BodyOverLimit(limit).to_string());
+    }
     session.insert(LAST_UPLOAD, &result).await.map_err(ApiError::internal)?;
+    if over_limit {
+        return Ok(crate::http::audited(ApiError::BodyOverLimit(limit)));
+    }
     Ok(crate::http::audited(Redirect::to("/upload")))
 }
 
