@@ -7,7 +7,7 @@
 //! The listener faces the hospital network, so everything a sender can make it hold is bounded
 //! (see [`DimseConfig`]): associations open at once, the time one may stay idle or open, the PDU
 //! length, and the bytes of one instance held while it arrives. Who may send is decided by
-//! [`gate`]; every association request that names a calling AE title is audited ([`audit`]).
+//! `gate`; every association request that names a calling AE title is audited (`audit`).
 
 mod audit;
 mod gate;

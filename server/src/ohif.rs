@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use app::domain::language::Language;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -23,6 +24,7 @@ use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
 
+use crate::http::PageLanguage;
 use crate::state::AppState;
 
 /// The viewer's configuration: Elysium's DICOMweb as its only data source, under `/ohif`.
@@ -133,12 +135,31 @@ pub fn router(dir: Option<&Path>) -> Router<AppState> {
     }
 }
 
-async fn not_installed() -> Response {
-    let page = "<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>OHIF viewer</title>\
-        <p>The OHIF viewer is not installed on this server (<code>make setup</code> installs it; \
-        <code>ELYSIUM_OHIF_DIR</code> names its folder). The study pages' own viewer works without it.</p>\
-        <p><a href=\"/studies\">Studies</a></p></html>";
-    (StatusCode::NOT_FOUND, Html(page)).into_response()
+async fn not_installed(PageLanguage(language): PageLanguage) -> Response {
+    (StatusCode::NOT_FOUND, Html(not_installed_page(language))).into_response()
+}
+
+/// The page `/ohif/` shows where the viewer is not installed, in the page's language.
+fn not_installed_page(language: Language) -> String {
+    let (title, body, studies) = match language {
+        Language::English => (
+            "OHIF viewer",
+            "The OHIF viewer is not installed on this server (<code>make setup</code> installs it; \
+             <code>ELYSIUM_OHIF_DIR</code> names its folder). The study pages' own viewer works without it.",
+            "Studies",
+        ),
+        Language::SimplifiedChinese => (
+            "OHIF 阅片器",
+            "此服务器未安装 OHIF 阅片器（<code>make setup</code> 会安装它；\
+             <code>ELYSIUM_OHIF_DIR</code> 指定其目录）。检查页面自带的阅片器无需它即可使用。",
+            "检查",
+        ),
+    };
+    format!(
+        "<!doctype html><html lang=\"{}\"><meta charset=\"utf-8\"><title>{title}</title>\
+         <p>{body}</p><p><a href=\"/studies\">{studies}</a></p></html>",
+        language.as_str()
+    )
 }
 
 fn with_policy(viewer: &Viewer, mut response: Response) -> Response {

@@ -32,7 +32,8 @@ async fn admin_areas_answer_403_to_every_other_role(pool: PgPool) {
         }
         let page = client.get(app.url("/admin/users")).send().await.expect("page");
         assert_eq!(page.status(), 403, "{role} page");
-        assert!(page.text().await.expect("html").contains("Not allowed"));
+        let html = page.text().await.expect("html");
+        assert!(html.contains(r#"<html lang="en">"#) && html.contains("<h1>Not allowed</h1>"), "{html}");
     }
     let admin = app.signed_in("admin").await;
     for path in ADMIN_ONLY {
@@ -40,6 +41,52 @@ async fn admin_areas_answer_403_to_every_other_role(pool: PgPool) {
     }
     let denied = app.audit_rows("http.denied").await;
     assert_eq!(denied.len(), 3 * (ADMIN_ONLY.len() + 1), "every refusal is audited");
+}
+
+/// The page refusing a signed-in user speaks the reader's language, as every page does.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_not_allowed_page_speaks_the_readers_language(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let surgeon = app.signed_in("surgeon").await;
+    let (status, english) = page(&app, &surgeon, "/admin/users", None).await;
+    assert_eq!(status, 403);
+    assert!(english.contains(r#"<html lang="en">"#), "{english}");
+    assert!(english.contains("<h1>Not allowed</h1>"), "{english}");
+    assert!(english.contains(r#"<a href="/">Go to your home page</a>."#), "{english}");
+    let (status, chinese) = page(&app, &surgeon, "/admin/users", Some("zh-CN,zh;q=0.9")).await;
+    assert_eq!(status, 403);
+    assert!(chinese.contains(r#"<html lang="zh-Hans">"#), "{chinese}");
+    assert!(chinese.contains("<title>无权访问 · Elysium</title>"), "{chinese}");
+    assert!(chinese.contains("<p>您的角色无权访问此页面。<a href=\"/\">返回您的首页</a>。</p>"), "{chinese}");
+    assert!(!chinese.contains("Not allowed"), "{chinese}");
+}
+
+/// Without the OHIF viewer installed (the tests' configuration), `/ohif` and below say so in the
+/// reader's language.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_ohif_not_installed_page_speaks_the_readers_language(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let (status, english) = page(&app, &radiologist, "/ohif", None).await;
+    assert_eq!(status, 404);
+    assert!(english.contains(r#"<html lang="en">"#), "{english}");
+    assert!(english.contains("The OHIF viewer is not installed on this server"), "{english}");
+    assert!(english.contains(r#"<a href="/studies">Studies</a>"#), "{english}");
+    let (status, chinese) = page(&app, &radiologist, "/ohif/viewer", Some("zh-CN,zh;q=0.9")).await;
+    assert_eq!(status, 404);
+    assert!(chinese.contains(r#"<html lang="zh-Hans">"#), "{chinese}");
+    assert!(chinese.contains("此服务器未安装 OHIF 阅片器"), "{chinese}");
+    assert!(chinese.contains(r#"<a href="/studies">检查</a>"#), "{chinese}");
+    assert!(!chinese.contains("not installed"), "{chinese}");
+}
+
+async fn page(app: &TestApp, client: &reqwest::Client, path: &str, accept_language: Option<&str>) -> (u16, String) {
+    let mut request = client.get(app.url(path));
+    if let Some(language) = accept_language {
+        request = request.header("accept-language", language);
+    }
+    let response = request.send().await.expect("page");
+    (response.status().as_u16(), response.text().await.expect("html"))
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

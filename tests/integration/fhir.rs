@@ -221,3 +221,54 @@ async fn a_decided_case_is_an_mcode_primary_cancer_with_its_clinical_tnm(pool: P
     assert_eq!(orders.len(), 1);
     assert_eq!((orders[0]["intent"].as_str(), orders[0]["status"].as_str()), (Some("order"), Some("completed")));
 }
+
+/// A Chinese patient's DICOM name (PS3.5 §6.2.1.2: alphabetic, ideographic and phonetic groups)
+/// becomes three HumanNames of the one official name, the ideographic and phonetic ones marked
+/// with the ISO 21090 name representation (FHIR extension `iso21090-EN-representation`).
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_chinese_name_keeps_its_ideographic_and_phonetic_forms(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let patient: uuid::Uuid = sqlx::query_scalar(
+        "with p as (insert into patient (patient_id, assigning_authority, name, sex, birth_date)
+                    values ('FHIR-ZH-1', 'DEMO-GH', 'Wang^XiaoMing=王^小明=wang^xiao ming', 'M', '1960-05-01')
+                    returning id),
+              s as (insert into study (study_uid, patient_ref, site_id, study_date)
+                    select '2.25.7001', p.id, (select id from site where code = 'DEMO-GH'), current_date - 3 from p)
+         select id from p",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("patient");
+    let admin = app.signed_in("admin").await;
+    let bundle = bundle(&app, &admin, patient).await;
+    let people = resources(&bundle, "Patient");
+    assert_eq!(people.len(), 1);
+    let representation = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+    assert_eq!(
+        people[0]["name"],
+        serde_json::json!([
+            {
+                "use": "official",
+                "text": "Wang XiaoMing",
+                "family": "Wang",
+                "given": ["XiaoMing"]
+            },
+            {
+                "use": "official",
+                "text": "王小明",
+                "family": "王",
+                "given": ["小明"],
+                "extension": [{ "url": representation, "valueCode": "IDE" }]
+            },
+            {
+                "use": "official",
+                "text": "wang xiao ming",
+                "family": "wang",
+                "given": ["xiao ming"],
+                "extension": [{ "url": representation, "valueCode": "SYL" }]
+            }
+        ]),
+        "{}",
+        people[0]
+    );
+}

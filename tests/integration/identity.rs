@@ -369,6 +369,20 @@ async fn the_study_page_form_resolves_a_mismatch(pool: PgPool) {
     let page = coordinator.get(app.url(&format!("/studies/{}", second.study_uid))).send().await.expect("page");
     let html = page.text().await.expect("html");
     assert!(html.contains(&format!("action=\"/mismatches/{id}/resolve\"")), "the page offers the decision");
+    // The note has a label (read by screen readers, not shown), in the reader's language.
+    let label = format!(
+        r#"<label for="mismatch-note-{id}" class="visually-hidden">Note on how you checked this mismatch</label>"#
+    );
+    assert!(html.contains(&label), "{html}");
+    assert!(html.contains(&format!(r#"<input id="mismatch-note-{id}" name="note""#)), "{html}");
+    let chinese =
+        elysium_tests::get_text_in_chinese(&app, &coordinator, &format!("/studies/{}", second.study_uid)).await;
+    assert!(
+        chinese.contains(&format!(
+            r#"for="mismatch-note-{id}" class="visually-hidden">关于如何核实此项不一致的备注</label>"#
+        )),
+        "{chinese}"
+    );
     let response = coordinator
         .post(app.url(&format!("/mismatches/{id}/resolve")))
         .header("origin", app.origin())

@@ -383,6 +383,37 @@ async fn a_radiologist_measurement_recomputes_the_proposal(pool: PgPool) {
     assert_eq!(detail["measurements"][0]["superseded"], true);
     assert_eq!(app.audit_rows("mdt.measurement").await.len(), 4);
 
+    // The rules in both languages: the API gives both, the case page its reader's.
+    let rules = detail["proposal"]["rules"].as_array().expect("rules").clone();
+    let n_rule = rules.iter().find(|r| r["category"] == "n").expect("an N rule").clone();
+    assert_eq!(n_rule["rule"], "N1: 1 to 3 involved regional nodes (AJCC 8th, pancreas)", "{n_rule}");
+    assert_eq!(n_rule["rule_zh"], "N1：1 至 3 枚区域淋巴结受累（AJCC 第 8 版，胰腺癌）", "{n_rule}");
+    let page = format!("/mdt/cases/{id}");
+    // The list of rules shown (the page's hydration data carries both languages).
+    let shown = |html: String| {
+        let list = html.split("data-testid=\"proposal-rules\"").nth(1).and_then(|rest| rest.split("</ul>").next());
+        list.unwrap_or_default().replace("<!>", "")
+    };
+    let english = shown(elysium_tests::get_text(&app, &radiologist, &page).await);
+    assert!(english.contains("1 to 3 involved regional nodes (AJCC 8th, pancreas)"), "{english}");
+    let chinese = shown(elysium_tests::get_text_in_chinese(&app, &radiologist, &page).await);
+    assert!(chinese.contains("N1：1 至 3 枚区域淋巴结受累（AJCC 第 8 版，胰腺癌）"), "{chinese}");
+    assert!(chinese.contains("且 ≤ 40 mm（AJCC 第 8 版，胰腺癌）"), "{chinese}");
+    assert!(!chinese.contains("AJCC 8th"), "{chinese}");
+    // A proposal stored before the Chinese was recorded (English only) shows its English.
+    sqlx::query(
+        r#"insert into mdt_proposal (case_id, version, edition, t, n, confidence, method, evidence)
+           select $1, max(version) + 1, 'ajcc8', 'T2', 'N1', 0.6, 'measurement',
+                  '{"rules":[{"category":"n","rule":"N1: 1 to 3 involved regional nodes (AJCC 8th, pancreas)"}]}'
+           from mdt_proposal where case_id = $1"#,
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .expect("an English-only proposal");
+    let chinese = shown(elysium_tests::get_text_in_chinese(&app, &radiologist, &page).await);
+    assert!(chinese.contains("N1: 1 to 3 involved regional nodes (AJCC 8th, pancreas)"), "{chinese}");
+
     // An invaded structure must be one of the cancer's descriptors; a surgeon does not measure.
     let (status, body) = post(
         &app,

@@ -2,6 +2,7 @@
 
 use elysium_db::MIGRATOR;
 use elysium_tests::TestApp;
+use serde_json::json;
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "MIGRATOR")]
@@ -201,4 +202,51 @@ async fn administrators_find_who_looked_at_a_patient_from_the_study_page(pool: P
     let coordinator = app.signed_in("coordinator").await;
     let html = elysium_tests::get_text(&app, &coordinator, &page).await;
     assert!(!html.contains("Who looked at this patient"), "administrators only");
+}
+
+/// The finding page says in words, not by colour alone, which classes reach the operating
+/// threshold, and cites the surveillance default in the reader's language.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_finding_page_marks_the_threshold_in_words_and_cites_the_default_in_both_languages(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let uid = format!("2.25.{}", uuid::Uuid::new_v4().as_u128());
+    sqlx::query(
+        "with p as (insert into patient (patient_id, assigning_authority, name, sex, birth_date)
+                    values ('PAGE-A11Y', 'DEMO-GH', 'TEST^A11Y', 'F', '1962-03-04') returning id)
+         insert into study (study_uid, patient_ref, site_id, study_date)
+         select $1, p.id, (select id from site where code = 'DEMO-GH'), current_date - 2 from p",
+    )
+    .bind(&uid)
+    .execute(&pool)
+    .await
+    .expect("study");
+    let above = elysium_tests::finding(&pool, &uid, "liver", "HCC", 0.8, 0).await;
+    let below = elysium_tests::finding(&pool, &uid, "liver", "HCC", 0.3, 0).await;
+    let radiologist = app.signed_in("radiologist").await;
+    let marker = "data-testid=\"above-threshold\"";
+    let english = elysium_tests::get_text(&app, &radiologist, &format!("/findings/{above}")).await;
+    assert_eq!(english.matches(marker).count(), 1, "{english}");
+    assert!(english.contains("at or above the threshold"), "{english}");
+    let chinese = elysium_tests::get_text_in_chinese(&app, &radiologist, &format!("/findings/{above}")).await;
+    assert!(chinese.contains("达到或超过阈值"), "{chinese}");
+    let under = elysium_tests::get_text(&app, &radiologist, &format!("/findings/{below}")).await;
+    assert_eq!(under.matches(marker).count(), 0, "below the threshold: no marker");
+
+    // Dismissed, the finding may be put under surveillance: the default interval's source in
+    // each language.
+    for event in [json!({ "event": "start_review" }), json!({ "event": "dismiss", "reason": "ai_false_positive" })] {
+        let current = elysium_tests::get_json(&app, &radiologist, &format!("/api/v1/findings/{above}")).await;
+        let mut event = event;
+        event["expected_version"] = current["version"].clone();
+        let (status, body) =
+            elysium_tests::post(&app, &radiologist, &format!("/api/v1/findings/{above}/events"), &event).await;
+        assert!(status < 300, "{event}: {status} {body}");
+    }
+    let english = elysium_tests::get_text(&app, &radiologist, &format!("/findings/{above}")).await.replace("<!>", "");
+    assert!(english.contains("data-testid=\"surveillance-default\""), "{english}");
+    assert!(english.contains("(programme default)."), "{english}");
+    let chinese =
+        elysium_tests::get_text_in_chinese(&app, &radiologist, &format!("/findings/{above}")).await.replace("<!>", "");
+    assert!(chinese.contains("（本项目默认值）。"), "{chinese}");
+    assert!(!chinese.contains("programme default"), "{chinese}");
 }

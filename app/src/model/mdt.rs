@@ -73,11 +73,24 @@ pub struct CaseList {
     pub total: i64,
 }
 
-/// A rule the derivation applied, as the proposal's evidence shows it.
+/// A rule the derivation applied, as the proposal's evidence shows it: `rule` in English,
+/// `rule_zh` in Simplified Chinese (absent from proposals stored before it was recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuleApplied {
     pub category: String,
     pub rule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_zh: Option<String>,
+}
+
+impl RuleApplied {
+    /// The rule in `language`; the English where the Chinese was not recorded.
+    pub fn in_language(&self, language: crate::domain::language::Language) -> &str {
+        match (language, &self.rule_zh) {
+            (crate::domain::language::Language::SimplifiedChinese, Some(zh)) => zh,
+            _ => &self.rule,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

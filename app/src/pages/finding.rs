@@ -13,6 +13,7 @@ use crate::domain::followup::EventKind;
 use crate::domain::followup::event::{
     ConfirmedBy, ContactChannel, ContactResult, DismissReason, MAX_SURVEILLANCE_MONTHS, Outcome, WorkupModality,
 };
+use crate::domain::followup::surveillance::SurveillanceDefault;
 use crate::domain::language::{Labelled, Language};
 use crate::domain::organs::Organ;
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
@@ -409,7 +410,12 @@ fn AiResult(f: FindingView) -> impl IntoView {
                     let above = *p >= threshold;
                     view! {
                         <tr class:above=above>
-                            <th scope="row">{class.clone()}</th>
+                            <th scope="row">
+                                {class.clone()}
+                                {above.then(|| view! {
+                                    " " <span class="tag above-threshold" data-testid="above-threshold"><span aria-hidden="true">"▲ "</span>{t!(i18n, finding.ai.above_threshold)}</span>
+                                })}
+                            </th>
                             <td class="bar-cell">
                                 <span class="bar"><span class="fill" style=width></span><span class="threshold" style=marker title=move || t_string!(i18n, finding.ai.threshold)></span></span>
                             </td>
@@ -423,6 +429,15 @@ fn AiResult(f: FindingView) -> impl IntoView {
             name = move || model_name.clone(),
             version = move || model_version.clone(),
             at = move || detected_at.clone())}</p>
+    }
+}
+
+/// "3 (Fleischner 2017: solid nodule 6–8 mm).", "3（Fleischner 2017：实性结节 6–8 mm）。".
+fn default_months(default: SurveillanceDefault, language: Language) -> String {
+    let (months, citation) = (default.months, default.source.citation_in(language));
+    match language {
+        Language::English => format!("{months} ({citation})."),
+        Language::SimplifiedChinese => format!("{months}（{citation}）。"),
     }
 }
 
@@ -663,7 +678,7 @@ fn Actions(detail: FindingDetail) -> impl IntoView {
                             <input type="number" name="months" min="1" max=MAX_SURVEILLANCE_MONTHS.to_string() value=months />
                         </label>
                         <span class="muted small" data-testid="surveillance-default">
-                            {t!(i18n, finding.actions.months_default)}" "{format!("{} ({}).", default.months, default.source.citation())}" "
+                            {t!(i18n, finding.actions.months_default)}" "{move || default_months(default, language(i18n))}" "
                             {t!(i18n, finding.actions.months_hint)}
                         </span>
                         {note()}

@@ -716,7 +716,8 @@ fn ProposalRules(proposal: Proposal) -> impl IntoView {
         <ul class="mdt-rules" data-testid="proposal-rules">
             {proposal.rules.into_iter().map(|r| {
                 let category = r.category.clone();
-                view! { <li><strong>{move || field_text(i18n, &category)}</strong> {move || separator(i18n)} {r.rule}</li> }
+                let rule = move || r.in_language(language(i18n)).to_owned();
+                view! { <li><strong>{move || field_text(i18n, &category)}</strong> {move || separator(i18n)} {rule}</li> }
             }).collect_view()}
         </ul>
     }

@@ -297,7 +297,8 @@ fn Mismatches(items: Vec<crate::model::patients::MismatchView>, study_uid: Strin
                                     }.into_any(),
                                     None => view! {
                                         <form method="post" action=format!("/mismatches/{}/resolve", m.id) class="inline-form">
-                                            <input name="note" placeholder=move || t_string!(i18n, studies.mismatch.note_placeholder) maxlength="2000" />
+                                            <label class="visually-hidden" for=format!("mismatch-note-{}", m.id)>{t!(i18n, studies.mismatch.note_label)}</label>
+                                            <input id=format!("mismatch-note-{}", m.id) name="note" placeholder=move || t_string!(i18n, studies.mismatch.note_placeholder) maxlength="2000" />
                                             <button type="submit" name="resolution" value=MismatchResolution::KeptStored.as_str() class="button">{t!(i18n, studies.mismatch.keep_record)}</button>
                                             <button type="submit" name="resolution" value=MismatchResolution::UpdatedPatient.as_str() class="button">{t!(i18n, studies.mismatch.use_study_value)}</button>
                                         </form>

@@ -398,7 +398,11 @@ pub(crate) async fn visible_finding(
         return Ok(None);
     };
     let via_referral = Some(reaching.id);
-    Ok(elysium_db::findings::get(conn, id, None, lock).await?.map(|row| VisibleFinding { row, via_referral, referrals }))
+    Ok(elysium_db::findings::get(conn, id, None, lock).await?.map(|row| VisibleFinding {
+        row,
+        via_referral,
+        referrals,
+    }))
 }
 
 /// Whether the caller may record events on a finding with these referrals (see

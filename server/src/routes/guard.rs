@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use app::api::session::ssr::{AUDITED_HEADER, ClientAddr};
+use app::domain::language::Language;
 use app::domain::scopes::Scope;
 use app::model::SessionUser;
 use app::service::Audit;
@@ -61,7 +62,8 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
             };
             audit(&state, event.detail(json!({ "method": method.as_str(), "path": path }))).await;
         }
-        return denial_response(denial, &identity, &method, &path);
+        let language = crate::http::reader_language(request.headers(), user.as_ref().and_then(|u| u.language));
+        return denial_response(denial, &identity, &method, &path, language);
     }
     if let (Some(scopes), Some(user)) = (&token_scopes, &user)
         && !policy::token_permits(scopes, &method, &path)
@@ -135,7 +137,7 @@ async fn resolve_identity(
     }
 }
 
-fn denial_response(denial: Denial, identity: &Identity, method: &Method, path: &str) -> Response {
+fn denial_response(denial: Denial, identity: &Identity, method: &Method, path: &str, language: Language) -> Response {
     let page_view = !policy::is_api(path) && *method == Method::GET;
     match (denial, page_view) {
         (Denial::Unauthenticated, true) => {
@@ -144,14 +146,25 @@ fn denial_response(denial: Denial, identity: &Identity, method: &Method, path: &
             Redirect::to(&crate::http::login_url(next, notice)).into_response()
         }
         (Denial::Unauthenticated, false) => ApiError::Unauthorized.into_response(),
-        (Denial::Forbidden, true) => (StatusCode::FORBIDDEN, Html(FORBIDDEN_PAGE)).into_response(),
+        (Denial::Forbidden, true) => (StatusCode::FORBIDDEN, Html(forbidden_page(language))).into_response(),
         (Denial::Forbidden, false) => ApiError::Forbidden.into_response(),
     }
 }
 
-const FORBIDDEN_PAGE: &str = r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Not allowed · Elysium</title>
-<link rel="stylesheet" href="/pkg/elysium.css"><link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg"></head><body><main class="page narrow"><h1>Not allowed</h1>
-<p>Your roles do not give access to this page. <a href="/">Go to your home page</a>.</p></main></body></html>"#;
+/// The page a signed-in user gets for a page their roles do not open, in the reader's language.
+fn forbidden_page(language: Language) -> String {
+    let (title, body, home) = match language {
+        Language::English => ("Not allowed", "Your roles do not give access to this page. ", "Go to your home page"),
+        Language::SimplifiedChinese => ("无权访问", "您的角色无权访问此页面。", "返回您的首页"),
+    };
+    let end = if language == Language::English { "." } else { "。" };
+    format!(
+        r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title} · Elysium</title>
+<link rel="stylesheet" href="/pkg/elysium.css"><link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg"></head><body><main class="page narrow"><h1>{title}</h1>
+<p>{body}<a href="/">{home}</a>{end}</p></main></body></html>"#,
+        lang = language.as_str()
+    )
+}
 
 /// The socket peer, or with `ELYSIUM_TRUST_PROXY` the client as the proxies saw it (see
 /// [`forwarded_client`]).

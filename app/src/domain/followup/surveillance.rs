@@ -43,6 +43,24 @@ impl SurveillanceSource {
             SurveillanceSource::Programme => "programme default",
         }
     }
+
+    /// The citation in Simplified Chinese (the guidelines' names and the figures as they are).
+    pub fn citation_zh(self) -> &'static str {
+        match self {
+            SurveillanceSource::FleischnerSmall => "Fleischner 2017：实性结节 < 6 mm，高危",
+            SurveillanceSource::FleischnerMedium => "Fleischner 2017：实性结节 6–8 mm",
+            SurveillanceSource::FleischnerLarge => "Fleischner 2017：实性结节 > 8 mm",
+            SurveillanceSource::BosniakIif => "Bosniak 2019：IIF 级",
+            SurveillanceSource::Programme => "本项目默认值",
+        }
+    }
+
+    pub fn citation_in(self, language: crate::domain::language::Language) -> &'static str {
+        match language {
+            crate::domain::language::Language::English => self.citation(),
+            crate::domain::language::Language::SimplifiedChinese => self.citation_zh(),
+        }
+    }
 }
 
 /// A default interval and its source.

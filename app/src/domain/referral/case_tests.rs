@@ -71,7 +71,7 @@ fn a_decided_case_is_refused_before_anything_else() {
 
 #[test]
 fn case_referrals_read_from_json_exactly_and_normalise() {
-    let parsed: NewCaseReferral = serde_json::from_str(r#"{"to_site":" prov-1 ","reason":" why "}"#).unwrap();
+    let parsed: NewCaseReferral = serde_json::from_str(r#"{"to_site":" prov-1 ","reason":" why "}"#).expect("parses");
     assert_eq!(parsed.normalised(), NewCaseReferral { to_site: "PROV-1".into(), reason: "why".into() });
     // A finding referral's work-up has no place in a case's.
     let extra = r#"{"to_site":"PROV-1","reason":"why","requested_workup":"biopsy"}"#;

@@ -26,7 +26,6 @@
 //! are applied.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use serde::{Deserialize, Serialize, Serializer};
 
@@ -55,9 +54,12 @@ pub fn node_involved(short_axis_mm: f64) -> bool {
 pub const MAX_SIZE_MM: f64 = 500.0;
 
 /// A closed vocabulary: an enum whose serde names are snake_case, with `ALL`, `as_str` (the
-/// serde name), `label` (the finding in English, as the rules quote it) and `parse` (exact).
+/// serde name), `label` and `label_zh` (the finding in English and in Simplified Chinese, as the
+/// rules quote it) and `parse` (exact).
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal, $label:literal;)+ }) => {
+    ($(#[$meta:meta])* $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident = $text:literal, $label:literal, $zh:literal;)+
+    }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -82,6 +84,13 @@ macro_rules! vocabulary {
                 }
             }
 
+            /// The finding in Simplified Chinese, as the rules quote it.
+            pub fn label_zh(self) -> &'static str {
+                match self {
+                    $($name::$variant => $zh,)+
+                }
+            }
+
             /// The term of this name, matched exactly.
             pub fn parse(name: &str) -> Option<$name> {
                 $name::ALL.iter().copied().find(|v| v.as_str() == name)
@@ -94,55 +103,55 @@ vocabulary! {
     /// Lung (AJCC 8th = 9th): the findings that set T regardless of size.
     LungDescriptor {
         /// T2.
-        MainBronchus = "main_bronchus", "involves the main bronchus without involving the carina";
+        MainBronchus = "main_bronchus", "involves the main bronchus without involving the carina", "侵犯主支气管但未累及隆突";
         /// T2 (PL1 or PL2).
-        VisceralPleura = "visceral_pleura", "invades the visceral pleura";
+        VisceralPleura = "visceral_pleura", "invades the visceral pleura", "侵犯脏层胸膜";
         /// T2.
         AtelectasisToHilum = "atelectasis_to_hilum",
-            "atelectasis or obstructive pneumonitis extending to the hilar region";
+            "atelectasis or obstructive pneumonitis extending to the hilar region", "肺不张或阻塞性肺炎累及肺门区";
         /// T3 (including superior sulcus tumours).
-        ChestWall = "chest_wall", "invades the chest wall";
+        ChestWall = "chest_wall", "invades the chest wall", "侵犯胸壁";
         /// T3 (PL3).
-        ParietalPleura = "parietal_pleura", "invades the parietal pleura";
+        ParietalPleura = "parietal_pleura", "invades the parietal pleura", "侵犯壁层胸膜";
         /// T3.
-        SuperiorSulcus = "superior_sulcus", "superior sulcus tumour invading the chest wall";
+        SuperiorSulcus = "superior_sulcus", "superior sulcus tumour invading the chest wall", "侵犯胸壁的肺上沟瘤";
         /// T3.
-        PhrenicNerve = "phrenic_nerve", "invades the phrenic nerve";
+        PhrenicNerve = "phrenic_nerve", "invades the phrenic nerve", "侵犯膈神经";
         /// T3.
-        ParietalPericardium = "parietal_pericardium", "invades the parietal pericardium";
+        ParietalPericardium = "parietal_pericardium", "invades the parietal pericardium", "侵犯心包壁层";
         /// T3.
         SeparateNoduleSameLobe = "separate_nodule_same_lobe",
-            "separate tumour nodule(s) in the same lobe as the primary";
+            "separate tumour nodule(s) in the same lobe as the primary", "原发灶同一肺叶内出现孤立癌结节";
         /// T4.
-        Diaphragm = "diaphragm", "invades the diaphragm";
+        Diaphragm = "diaphragm", "invades the diaphragm", "侵犯膈肌";
         /// T4.
-        Mediastinum = "mediastinum", "invades the mediastinum";
+        Mediastinum = "mediastinum", "invades the mediastinum", "侵犯纵隔";
         /// T4.
-        Heart = "heart", "invades the heart";
+        Heart = "heart", "invades the heart", "侵犯心脏";
         /// T4.
-        GreatVessels = "great_vessels", "invades the great vessels";
+        GreatVessels = "great_vessels", "invades the great vessels", "侵犯大血管";
         /// T4.
-        Trachea = "trachea", "invades the trachea";
+        Trachea = "trachea", "invades the trachea", "侵犯气管";
         /// T4.
-        RecurrentLaryngealNerve = "recurrent_laryngeal_nerve", "invades the recurrent laryngeal nerve";
+        RecurrentLaryngealNerve = "recurrent_laryngeal_nerve", "invades the recurrent laryngeal nerve", "侵犯喉返神经";
         /// T4.
-        Esophagus = "esophagus", "invades the esophagus";
+        Esophagus = "esophagus", "invades the esophagus", "侵犯食管";
         /// T4.
-        VertebralBody = "vertebral_body", "invades a vertebral body";
+        VertebralBody = "vertebral_body", "invades a vertebral body", "侵犯椎体";
         /// T4.
-        Carina = "carina", "invades the carina";
+        Carina = "carina", "invades the carina", "侵犯隆突";
         /// T4.
         SeparateNoduleIpsilateralLobe = "separate_nodule_ipsilateral_lobe",
-            "separate tumour nodule(s) in a different ipsilateral lobe";
+            "separate tumour nodule(s) in a different ipsilateral lobe", "同侧不同肺叶内出现孤立癌结节";
     }
 }
 
 vocabulary! {
     /// Exocrine pancreas: the arteries whose involvement makes T4 regardless of size.
     PancreasDescriptor {
-        CeliacAxis = "celiac_axis", "involves the celiac axis";
-        SuperiorMesentericArtery = "superior_mesenteric_artery", "involves the superior mesenteric artery";
-        CommonHepaticArtery = "common_hepatic_artery", "involves the common hepatic artery";
+        CeliacAxis = "celiac_axis", "involves the celiac axis", "累及腹腔干";
+        SuperiorMesentericArtery = "superior_mesenteric_artery", "involves the superior mesenteric artery", "累及肠系膜上动脉";
+        CommonHepaticArtery = "common_hepatic_artery", "involves the common hepatic artery", "累及肝总动脉";
     }
 }
 
@@ -150,24 +159,24 @@ vocabulary! {
     /// Kidney: extension beyond the renal parenchyma (T3a to T4).
     KidneyDescriptor {
         /// T3a.
-        RenalVein = "renal_vein", "extends into the renal vein or its segmental branches";
+        RenalVein = "renal_vein", "extends into the renal vein or its segmental branches", "侵及肾静脉或其分段分支";
         /// T3a.
-        PelvicalycealSystem = "pelvicalyceal_system", "invades the pelvicalyceal system";
+        PelvicalycealSystem = "pelvicalyceal_system", "invades the pelvicalyceal system", "侵犯肾盂肾盏系统";
         /// T3a.
-        PerirenalFat = "perirenal_fat", "invades perirenal fat, not beyond Gerota's fascia";
+        PerirenalFat = "perirenal_fat", "invades perirenal fat, not beyond Gerota's fascia", "侵犯肾周脂肪，未超出肾周筋膜（Gerota 筋膜）";
         /// T3a.
-        RenalSinusFat = "renal_sinus_fat", "invades renal sinus fat, not beyond Gerota's fascia";
+        RenalSinusFat = "renal_sinus_fat", "invades renal sinus fat, not beyond Gerota's fascia", "侵犯肾窦脂肪，未超出肾周筋膜（Gerota 筋膜）";
         /// T3b.
-        IvcBelowDiaphragm = "ivc_below_diaphragm", "extends into the vena cava below the diaphragm";
+        IvcBelowDiaphragm = "ivc_below_diaphragm", "extends into the vena cava below the diaphragm", "侵及膈下的下腔静脉";
         /// T3c.
-        IvcAboveDiaphragm = "ivc_above_diaphragm", "extends into the vena cava above the diaphragm";
+        IvcAboveDiaphragm = "ivc_above_diaphragm", "extends into the vena cava above the diaphragm", "侵及膈上的下腔静脉";
         /// T3c.
-        IvcWall = "ivc_wall", "invades the wall of the vena cava";
+        IvcWall = "ivc_wall", "invades the wall of the vena cava", "侵犯下腔静脉壁";
         /// T4.
-        BeyondGerotaFascia = "beyond_gerota_fascia", "invades beyond Gerota's fascia";
+        BeyondGerotaFascia = "beyond_gerota_fascia", "invades beyond Gerota's fascia", "侵犯超出肾周筋膜（Gerota 筋膜）";
         /// T4 (a separate, non-contiguous adrenal metastasis is M1: give the distant site `adrenal`).
         IpsilateralAdrenalContiguous = "ipsilateral_adrenal_contiguous",
-            "contiguous extension into the ipsilateral adrenal gland";
+            "contiguous extension into the ipsilateral adrenal gland", "直接侵犯同侧肾上腺";
     }
 }
 
@@ -176,16 +185,16 @@ vocabulary! {
     /// muscle without the chest wall, is not T4.
     BreastDescriptor {
         /// T4a.
-        ChestWall = "chest_wall", "extends to the chest wall (not the pectoralis muscle alone)";
+        ChestWall = "chest_wall", "extends to the chest wall (not the pectoralis muscle alone)", "侵犯胸壁（不包括单纯胸肌受侵）";
         /// T4b.
-        SkinUlceration = "skin_ulceration", "ulceration of the skin";
+        SkinUlceration = "skin_ulceration", "ulceration of the skin", "皮肤溃疡";
         /// T4b.
-        SkinSatelliteNodules = "skin_satellite_nodules", "ipsilateral macroscopic satellite skin nodules";
+        SkinSatelliteNodules = "skin_satellite_nodules", "ipsilateral macroscopic satellite skin nodules", "同侧肉眼可见的皮肤卫星结节";
         /// T4b.
         SkinEdema = "skin_edema",
-            "edema of the skin (including peau d'orange) not meeting the criteria of inflammatory carcinoma";
+            "edema of the skin (including peau d'orange) not meeting the criteria of inflammatory carcinoma", "皮肤水肿（包括橘皮样变），未达到炎性乳腺癌的标准";
         /// T4d (a clinical diagnosis: erythema and edema of a third or more of the breast skin).
-        Inflammatory = "inflammatory", "inflammatory carcinoma";
+        Inflammatory = "inflammatory", "inflammatory carcinoma", "炎性乳腺癌";
     }
 }
 
@@ -193,15 +202,15 @@ vocabulary! {
     /// Hepatocellular carcinoma: vascular invasion and the findings that make T4.
     LiverDescriptor {
         /// Decides T2 for a solitary tumour > 20 mm.
-        VascularInvasion = "vascular_invasion", "vascular invasion";
+        VascularInvasion = "vascular_invasion", "vascular invasion", "血管侵犯";
         /// T4.
-        MajorPortalVeinBranch = "major_portal_vein_branch", "involves a major branch of the portal vein";
+        MajorPortalVeinBranch = "major_portal_vein_branch", "involves a major branch of the portal vein", "累及门静脉主要分支";
         /// T4.
-        MajorHepaticVeinBranch = "major_hepatic_vein_branch", "involves a major branch of the hepatic veins";
+        MajorHepaticVeinBranch = "major_hepatic_vein_branch", "involves a major branch of the hepatic veins", "累及肝静脉主要分支";
         /// T4.
-        AdjacentOrgan = "adjacent_organ", "directly invades an adjacent organ other than the gallbladder";
+        AdjacentOrgan = "adjacent_organ", "directly invades an adjacent organ other than the gallbladder", "直接侵犯胆囊以外的邻近器官";
         /// T4.
-        VisceralPeritoneumPerforation = "visceral_peritoneum_perforation", "perforates the visceral peritoneum";
+        VisceralPeritoneumPerforation = "visceral_peritoneum_perforation", "perforates the visceral peritoneum", "穿透脏层腹膜";
     }
 }
 
@@ -210,54 +219,54 @@ vocabulary! {
     LarynxDescriptor {
         /// Supraglottis T1.
         OneSupraglotticSubsite = "one_supraglottic_subsite",
-            "limited to one subsite of the supraglottis with normal vocal cord mobility";
+            "limited to one subsite of the supraglottis with normal vocal cord mobility", "局限于声门上区一个亚区，声带活动正常";
         /// Supraglottis T2.
         AdjacentSupraglotticSubsites = "adjacent_supraglottic_subsites",
-            "invades the mucosa of more than one adjacent subsite of the supraglottis";
+            "invades the mucosa of more than one adjacent subsite of the supraglottis", "侵犯声门上区一个以上相邻亚区的黏膜";
         /// Supraglottis T2.
-        GlottisMucosa = "glottis_mucosa", "invades the mucosa of the glottis";
+        GlottisMucosa = "glottis_mucosa", "invades the mucosa of the glottis", "侵犯声门区黏膜";
         /// Supraglottis T2.
         OutsideSupraglottisMucosa = "outside_supraglottis_mucosa",
-            "invades mucosa outside the supraglottis (base of tongue, vallecula, medial wall of pyriform sinus)";
+            "invades mucosa outside the supraglottis (base of tongue, vallecula, medial wall of pyriform sinus)", "侵犯声门上区以外的黏膜（舌根、会厌谷、梨状窝内侧壁）";
         /// Supraglottis T3.
-        PostcricoidArea = "postcricoid_area", "invades the postcricoid area";
+        PostcricoidArea = "postcricoid_area", "invades the postcricoid area", "侵犯环后区";
         /// Supraglottis T3.
-        PreepiglotticSpace = "preepiglottic_space", "invades the preepiglottic space";
+        PreepiglotticSpace = "preepiglottic_space", "invades the preepiglottic space", "侵犯会厌前间隙";
         /// Glottis T1a.
-        OneVocalCord = "one_vocal_cord", "limited to one vocal cord with normal mobility";
+        OneVocalCord = "one_vocal_cord", "limited to one vocal cord with normal mobility", "局限于一侧声带，活动正常";
         /// Glottis T1b.
-        BothVocalCords = "both_vocal_cords", "involves both vocal cords with normal mobility";
+        BothVocalCords = "both_vocal_cords", "involves both vocal cords with normal mobility", "累及双侧声带，活动正常";
         /// Glottis T2.
-        SupraglottisExtension = "supraglottis_extension", "extends to the supraglottis";
+        SupraglottisExtension = "supraglottis_extension", "extends to the supraglottis", "侵及声门上区";
         /// Glottis T2.
-        SubglottisExtension = "subglottis_extension", "extends to the subglottis";
+        SubglottisExtension = "subglottis_extension", "extends to the subglottis", "侵及声门下区";
         /// Glottis T2.
-        ImpairedVocalCordMobility = "impaired_vocal_cord_mobility", "impaired vocal cord mobility";
+        ImpairedVocalCordMobility = "impaired_vocal_cord_mobility", "impaired vocal cord mobility", "声带活动受限";
         /// Subglottis T1.
-        LimitedToSubglottis = "limited_to_subglottis", "limited to the subglottis";
+        LimitedToSubglottis = "limited_to_subglottis", "limited to the subglottis", "局限于声门下区";
         /// Subglottis T2.
         VocalCordExtension = "vocal_cord_extension",
-            "extends to the vocal cord(s), with normal or impaired mobility";
+            "extends to the vocal cord(s), with normal or impaired mobility", "侵及声带，声带活动正常或受限";
         /// T3.
-        VocalCordFixation = "vocal_cord_fixation", "vocal cord fixation";
+        VocalCordFixation = "vocal_cord_fixation", "vocal cord fixation", "声带固定";
         /// T3.
-        ParaglotticSpace = "paraglottic_space", "invades the paraglottic space";
+        ParaglotticSpace = "paraglottic_space", "invades the paraglottic space", "侵犯声门旁间隙";
         /// T3.
-        InnerThyroidCortex = "inner_thyroid_cortex", "invades the inner cortex of the thyroid cartilage";
+        InnerThyroidCortex = "inner_thyroid_cortex", "invades the inner cortex of the thyroid cartilage", "侵犯甲状软骨内板";
         /// T4a.
-        OuterThyroidCortex = "outer_thyroid_cortex", "invades through the outer cortex of the thyroid cartilage";
+        OuterThyroidCortex = "outer_thyroid_cortex", "invades through the outer cortex of the thyroid cartilage", "穿透甲状软骨外板";
         /// Glottis and subglottis T4a.
-        CricoidCartilage = "cricoid_cartilage", "invades the cricoid cartilage";
+        CricoidCartilage = "cricoid_cartilage", "invades the cricoid cartilage", "侵犯环状软骨";
         /// T4a.
         ExtralaryngealTissues = "extralaryngeal_tissues",
             "invades tissues beyond the larynx (trachea, soft tissues of the neck including deep extrinsic \
-             muscles of the tongue, strap muscles, thyroid, esophagus)";
+             muscles of the tongue, strap muscles, thyroid, esophagus)", "侵犯喉外组织（气管、包括舌外肌在内的颈部软组织、带状肌、甲状腺、食管）";
         /// T4b.
-        PrevertebralSpace = "prevertebral_space", "invades the prevertebral space";
+        PrevertebralSpace = "prevertebral_space", "invades the prevertebral space", "侵犯椎前间隙";
         /// T4b.
-        CarotidEncasement = "carotid_encasement", "encases the carotid artery";
+        CarotidEncasement = "carotid_encasement", "encases the carotid artery", "包绕颈动脉";
         /// T4b.
-        MediastinalStructures = "mediastinal_structures", "invades mediastinal structures";
+        MediastinalStructures = "mediastinal_structures", "invades mediastinal structures", "侵犯纵隔结构";
     }
 }
 
@@ -319,11 +328,11 @@ vocabulary! {
     /// Stomach: the T4 findings (the depth of invasion that sets T1 to T3 is not measured).
     StomachDescriptor {
         /// T4a.
-        Serosa = "serosa", "invades the serosa (visceral peritoneum)";
+        Serosa = "serosa", "invades the serosa (visceral peritoneum)", "侵犯浆膜（脏层腹膜）";
         /// T4b.
         AdjacentStructures = "adjacent_structures",
             "invades adjacent structures or organs (spleen, transverse colon, liver, diaphragm, pancreas, \
-             abdominal wall, adrenal gland, kidney, small intestine, retroperitoneum)";
+             abdominal wall, adrenal gland, kidney, small intestine, retroperitoneum)", "侵犯邻近结构或器官（脾、横结肠、肝、膈肌、胰腺、腹壁、肾上腺、肾、小肠、腹膜后）";
     }
 }
 
@@ -332,9 +341,9 @@ vocabulary! {
     ColorectalDescriptor {
         /// T4a.
         VisceralPeritoneum = "visceral_peritoneum",
-            "invades through the visceral peritoneum (including gross perforation of the bowel through tumour)";
+            "invades through the visceral peritoneum (including gross perforation of the bowel through tumour)", "穿透脏层腹膜（包括肿瘤导致的肉眼可见肠穿孔）";
         /// T4b.
-        AdjacentOrgans = "adjacent_organs", "directly invades or adheres to adjacent organs or structures";
+        AdjacentOrgans = "adjacent_organs", "directly invades or adheres to adjacent organs or structures", "直接侵犯或粘连于邻近器官或结构";
     }
 }
 
@@ -342,21 +351,21 @@ vocabulary! {
     /// Esophagus: the T4 findings.
     EsophagusDescriptor {
         /// T4a.
-        Pleura = "pleura", "invades the pleura";
+        Pleura = "pleura", "invades the pleura", "侵犯胸膜";
         /// T4a.
-        Pericardium = "pericardium", "invades the pericardium";
+        Pericardium = "pericardium", "invades the pericardium", "侵犯心包";
         /// T4a.
-        AzygosVein = "azygos_vein", "invades the azygos vein";
+        AzygosVein = "azygos_vein", "invades the azygos vein", "侵犯奇静脉";
         /// T4a.
-        Diaphragm = "diaphragm", "invades the diaphragm";
+        Diaphragm = "diaphragm", "invades the diaphragm", "侵犯膈肌";
         /// T4a.
-        Peritoneum = "peritoneum", "invades the peritoneum";
+        Peritoneum = "peritoneum", "invades the peritoneum", "侵犯腹膜";
         /// T4b.
-        Aorta = "aorta", "invades the aorta";
+        Aorta = "aorta", "invades the aorta", "侵犯主动脉";
         /// T4b.
-        VertebralBody = "vertebral_body", "invades a vertebral body";
+        VertebralBody = "vertebral_body", "invades a vertebral body", "侵犯椎体";
         /// T4b.
-        Airway = "airway", "invades the airway";
+        Airway = "airway", "invades the airway", "侵犯气道";
     }
 }
 
@@ -367,37 +376,37 @@ vocabulary! {
     /// `contralateral_mediastinal`.
     LungStation {
         /// N1 (station 10).
-        IpsilateralHilar = "ipsilateral_hilar", "ipsilateral hilar";
+        IpsilateralHilar = "ipsilateral_hilar", "ipsilateral hilar", "同侧肺门";
         /// N1 (stations 11 to 14, along the bronchi).
-        IpsilateralPeribronchial = "ipsilateral_peribronchial", "ipsilateral peribronchial";
+        IpsilateralPeribronchial = "ipsilateral_peribronchial", "ipsilateral peribronchial", "同侧支气管周围";
         /// N1 (stations 11 to 14, within the lung).
-        IpsilateralIntrapulmonary = "ipsilateral_intrapulmonary", "ipsilateral intrapulmonary";
+        IpsilateralIntrapulmonary = "ipsilateral_intrapulmonary", "ipsilateral intrapulmonary", "同侧肺内";
         /// N2 (station 2).
-        IpsilateralUpperParatracheal = "ipsilateral_upper_paratracheal", "ipsilateral upper paratracheal (2)";
+        IpsilateralUpperParatracheal = "ipsilateral_upper_paratracheal", "ipsilateral upper paratracheal (2)", "同侧上气管旁（2 组）";
         /// N2 (station 3a).
-        Prevascular = "prevascular", "prevascular (3a)";
+        Prevascular = "prevascular", "prevascular (3a)", "血管前（3a 组）";
         /// N2 (station 3p).
-        Retrotracheal = "retrotracheal", "retrotracheal (3p)";
+        Retrotracheal = "retrotracheal", "retrotracheal (3p)", "气管后（3p 组）";
         /// N2 (station 4).
-        IpsilateralLowerParatracheal = "ipsilateral_lower_paratracheal", "ipsilateral lower paratracheal (4)";
+        IpsilateralLowerParatracheal = "ipsilateral_lower_paratracheal", "ipsilateral lower paratracheal (4)", "同侧下气管旁（4 组）";
         /// N2 for a left-sided primary (station 5).
-        Subaortic = "subaortic", "subaortic (5)";
+        Subaortic = "subaortic", "subaortic (5)", "主动脉弓下（5 组）";
         /// N2 for a left-sided primary (station 6).
-        ParaAortic = "para_aortic", "para-aortic (6)";
+        ParaAortic = "para_aortic", "para-aortic (6)", "主动脉旁（6 组）";
         /// N2 (station 7).
-        Subcarinal = "subcarinal", "subcarinal (7)";
+        Subcarinal = "subcarinal", "subcarinal (7)", "隆突下（7 组）";
         /// N2 (station 8).
-        IpsilateralParaesophageal = "ipsilateral_paraesophageal", "ipsilateral paraesophageal (8)";
+        IpsilateralParaesophageal = "ipsilateral_paraesophageal", "ipsilateral paraesophageal (8)", "同侧食管旁（8 组）";
         /// N2 (station 9).
-        IpsilateralPulmonaryLigament = "ipsilateral_pulmonary_ligament", "ipsilateral pulmonary ligament (9)";
+        IpsilateralPulmonaryLigament = "ipsilateral_pulmonary_ligament", "ipsilateral pulmonary ligament (9)", "同侧下肺韧带（9 组）";
         /// N3.
-        ContralateralMediastinal = "contralateral_mediastinal", "contralateral mediastinal";
+        ContralateralMediastinal = "contralateral_mediastinal", "contralateral mediastinal", "对侧纵隔";
         /// N3.
-        ContralateralHilar = "contralateral_hilar", "contralateral hilar";
+        ContralateralHilar = "contralateral_hilar", "contralateral hilar", "对侧肺门";
         /// N3 (either side).
-        Scalene = "scalene", "scalene";
+        Scalene = "scalene", "scalene", "斜角肌";
         /// N3 (either side; station 1).
-        Supraclavicular = "supraclavicular", "supraclavicular";
+        Supraclavicular = "supraclavicular", "supraclavicular", "锁骨上";
     }
 }
 
@@ -426,17 +435,17 @@ vocabulary! {
     /// contralateral nodes are distant metastases (distant site `distant_nodes`).
     BreastStation {
         /// N1.
-        IpsilateralAxillary = "ipsilateral_axillary", "movable ipsilateral level I-II axillary node(s)";
+        IpsilateralAxillary = "ipsilateral_axillary", "movable ipsilateral level I-II axillary node(s)", "同侧 I、II 级腋窝可活动淋巴结";
         /// N2a.
         IpsilateralAxillaryFixed = "ipsilateral_axillary_fixed",
-            "ipsilateral level I-II axillary nodes fixed to one another (matted) or to other structures";
+            "ipsilateral level I-II axillary nodes fixed to one another (matted) or to other structures", "同侧 I、II 级腋窝淋巴结相互融合或与其他组织固定";
         /// N2b alone, N3b with level I-II axillary nodes.
-        IpsilateralInternalMammary = "ipsilateral_internal_mammary", "ipsilateral internal mammary node(s)";
+        IpsilateralInternalMammary = "ipsilateral_internal_mammary", "ipsilateral internal mammary node(s)", "同侧内乳淋巴结";
         /// N3a.
         IpsilateralInfraclavicular = "ipsilateral_infraclavicular",
-            "ipsilateral infraclavicular (level III axillary) node(s)";
+            "ipsilateral infraclavicular (level III axillary) node(s)", "同侧锁骨下（III 级腋窝）淋巴结";
         /// N3c.
-        IpsilateralSupraclavicular = "ipsilateral_supraclavicular", "ipsilateral supraclavicular node(s)";
+        IpsilateralSupraclavicular = "ipsilateral_supraclavicular", "ipsilateral supraclavicular node(s)", "同侧锁骨上淋巴结";
     }
 }
 
@@ -444,8 +453,8 @@ vocabulary! {
     /// Larynx (clinical N): the side of the neck the involved nodes are on, relative to the primary.
     /// Midline nodes count as ipsilateral (AJCC).
     NeckSide {
-        Ipsilateral = "ipsilateral", "ipsilateral";
-        Contralateral = "contralateral", "contralateral";
+        Ipsilateral = "ipsilateral", "ipsilateral", "同侧";
+        Contralateral = "contralateral", "contralateral", "对侧";
     }
 }
 
@@ -454,22 +463,22 @@ vocabulary! {
     /// the rest are organ systems, for every cancer (lung cancer: the extrathoracic ones). `other`
     /// stands for one organ not listed.
     DistantSite {
-        PleuralNodules = "pleural_nodules", "pleural tumour nodules";
-        MalignantPleuralEffusion = "malignant_pleural_effusion", "malignant pleural effusion";
-        PericardialNodules = "pericardial_nodules", "pericardial tumour nodules";
-        MalignantPericardialEffusion = "malignant_pericardial_effusion", "malignant pericardial effusion";
-        ContralateralLung = "contralateral_lung", "tumour nodule(s) in the contralateral lung";
-        Lung = "lung", "lung";
-        Pleura = "pleura", "pleura";
-        Liver = "liver", "liver";
-        Bone = "bone", "bone";
-        Brain = "brain", "brain";
-        Adrenal = "adrenal", "adrenal gland";
-        Peritoneum = "peritoneum", "peritoneum";
-        DistantNodes = "distant_nodes", "non-regional lymph nodes";
-        Ovary = "ovary", "ovary";
-        Skin = "skin", "skin or soft tissue";
-        Other = "other", "another organ";
+        PleuralNodules = "pleural_nodules", "pleural tumour nodules", "胸膜转移结节";
+        MalignantPleuralEffusion = "malignant_pleural_effusion", "malignant pleural effusion", "恶性胸腔积液";
+        PericardialNodules = "pericardial_nodules", "pericardial tumour nodules", "心包转移结节";
+        MalignantPericardialEffusion = "malignant_pericardial_effusion", "malignant pericardial effusion", "恶性心包积液";
+        ContralateralLung = "contralateral_lung", "tumour nodule(s) in the contralateral lung", "对侧肺内癌结节";
+        Lung = "lung", "lung", "肺";
+        Pleura = "pleura", "pleura", "胸膜";
+        Liver = "liver", "liver", "肝";
+        Bone = "bone", "bone", "骨";
+        Brain = "brain", "brain", "脑";
+        Adrenal = "adrenal", "adrenal gland", "肾上腺";
+        Peritoneum = "peritoneum", "peritoneum", "腹膜";
+        DistantNodes = "distant_nodes", "non-regional lymph nodes", "非区域淋巴结";
+        Ovary = "ovary", "ovary", "卵巢";
+        Skin = "skin", "skin or soft tissue", "皮肤或软组织";
+        Other = "other", "another organ", "其他器官";
     }
 }
 
@@ -517,6 +526,12 @@ macro_rules! union {
             pub fn label(self) -> &'static str {
                 match self {
                     $($name::$variant(inner) => inner.label(),)+
+                }
+            }
+
+            pub fn label_zh(self) -> &'static str {
+                match self {
+                    $($name::$variant(inner) => inner.label_zh(),)+
                 }
             }
 
@@ -795,12 +810,18 @@ impl Axis {
     }
 }
 
-/// A rule applied (or the reason none could be): `{"category":"t","rule":"T2a: tumour > 30 mm and
-/// <= 40 mm (AJCC 8th, lung)"}`.
+/// A rule applied (or the reason none could be), in both languages; the REST API writes the
+/// English (its language): `{"category":"t","rule":"T2a: tumour > 30 mm and <= 40 mm (AJCC 8th,
+/// lung)"}`, the page the reader's ("T2a：肿瘤最大径 > 30 mm 且 ≤ 40 mm（AJCC 第 8 版，肺癌）").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Rule {
     pub category: Axis,
-    pub rule: String,
+    #[serde(serialize_with = "english")]
+    pub rule: Said,
+}
+
+fn english<S: Serializer>(said: &Said, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&said.en)
 }
 
 /// The derived categories, as the cancer's table spells them, and the rules that gave them:
@@ -1003,23 +1024,50 @@ fn check_counts(m: &Measurements) -> Result<(), DeriveError> {
 /// The rules applied so far, each closed by the source.
 struct Out {
     rules: Vec<Rule>,
-    cite: String,
+    cite: Said,
 }
 
 impl Out {
-    fn rule(&mut self, category: Axis, text: impl fmt::Display) {
-        self.rules.push(Rule { category, rule: format!("{text} ({})", self.cite) });
+    fn rule(&mut self, category: Axis, text: Said) {
+        let cite = &self.cite;
+        let rule = said!(("{} ({})", text.en, cite.en), ("{}（{}）", text.zh, cite.zh));
+        self.rules.push(Rule { category, rule });
     }
 }
 
-fn cite(cancer: Cancer, edition: Edition, subsite: Option<Subsite>) -> String {
-    let edition = match edition {
-        Edition::Ajcc8 => "AJCC 8th",
-        Edition::Ajcc9 => "AJCC 9th",
+/// The source of the rules: "AJCC 8th, larynx, glottic", "AJCC 第 8 版，喉癌，声门区".
+fn cite(cancer: Cancer, edition: Edition, subsite: Option<Subsite>) -> Said {
+    let (en, zh) = match edition {
+        Edition::Ajcc8 => ("AJCC 8th", "AJCC 第 8 版"),
+        Edition::Ajcc9 => ("AJCC 9th", "AJCC 第 9 版"),
     };
+    let cancer_zh = cancer.label_zh();
     match subsite {
-        Some(s) => format!("{edition}, {cancer}, {}", s.as_str()),
-        None => format!("{edition}, {cancer}"),
+        Some(s) => said!(("{en}, {cancer}, {}", s.as_str()), ("{zh}，{cancer_zh}，{}", subsite_zh(s))),
+        None => said!("{en}, {cancer}", "{zh}，{cancer_zh}"),
+    }
+}
+
+/// A laryngeal subsite in Simplified Chinese (as the case page names it).
+fn subsite_zh(subsite: Subsite) -> &'static str {
+    match subsite {
+        Subsite::Supraglottic => "声门上区",
+        Subsite::Glottic => "声门区",
+        Subsite::Subglottic => "声门下区",
+    }
+}
+
+/// Labels joined: English with `en`, Chinese with `zh`.
+fn joined<T: Copy>(
+    items: &[T],
+    en: &str,
+    zh: &str,
+    label: fn(T) -> &'static str,
+    label_zh: fn(T) -> &'static str,
+) -> Said {
+    Said {
+        en: items.iter().map(|i| label(*i)).collect::<Vec<_>>().join(en),
+        zh: items.iter().map(|i| label_zh(*i)).collect::<Vec<_>>().join(zh),
     }
 }
 
@@ -1027,7 +1075,7 @@ fn cite(cancer: Cancer, edition: Edition, subsite: Option<Subsite>) -> String {
 /// every finding and, when there are several, which one decided.
 fn most_advanced(
     order: &[&'static str],
-    findings: Vec<(&'static str, String)>,
+    findings: Vec<(&'static str, Said)>,
     axis: Axis,
     out: &mut Out,
 ) -> Option<&'static str> {
@@ -1035,10 +1083,10 @@ fn most_advanced(
     let best = findings.iter().map(|(c, _)| *c).max_by_key(|c| rank(c))?;
     let several = findings.len() > 1;
     for (category, why) in findings {
-        out.rule(axis, format_args!("{category}: {why}"));
+        out.rule(axis, said!(("{category}: {}", why.en), ("{category}：{}", why.zh)));
     }
     if several {
-        out.rule(axis, format_args!("{best}: the most advanced of the findings above"));
+        out.rule(axis, said!("{best}: the most advanced of the findings above", "{best}：以上各项中最晚的分类"));
     }
     Some(best)
 }
@@ -1049,10 +1097,17 @@ struct Band {
     inclusive: bool,
     category: &'static str,
     text: &'static str,
+    zh: &'static str,
 }
 
-const fn band(limit: f64, category: &'static str, text: &'static str) -> Band {
-    Band { limit, inclusive: true, category, text }
+const fn band(limit: f64, category: &'static str, text: &'static str, zh: &'static str) -> Band {
+    Band { limit, inclusive: true, category, text, zh }
+}
+
+impl Band {
+    fn said(&self) -> Said {
+        Said::new(self.text, self.zh)
+    }
 }
 
 fn by_size(bands: &'static [Band], mm: f64) -> &'static Band {
@@ -1064,13 +1119,13 @@ fn by_size(bands: &'static [Band], mm: f64) -> &'static Band {
 }
 
 const LUNG_SIZE: &[Band] = &[
-    band(10.0, "T1a", "tumour <= 10 mm"),
-    band(20.0, "T1b", "tumour > 10 mm and <= 20 mm"),
-    band(30.0, "T1c", "tumour > 20 mm and <= 30 mm"),
-    band(40.0, "T2a", "tumour > 30 mm and <= 40 mm"),
-    band(50.0, "T2b", "tumour > 40 mm and <= 50 mm"),
-    band(70.0, "T3", "tumour > 50 mm and <= 70 mm"),
-    band(f64::INFINITY, "T4", "tumour > 70 mm"),
+    band(10.0, "T1a", "tumour <= 10 mm", "肿瘤最大径 ≤ 10 mm"),
+    band(20.0, "T1b", "tumour > 10 mm and <= 20 mm", "肿瘤最大径 > 10 mm 且 ≤ 20 mm"),
+    band(30.0, "T1c", "tumour > 20 mm and <= 30 mm", "肿瘤最大径 > 20 mm 且 ≤ 30 mm"),
+    band(40.0, "T2a", "tumour > 30 mm and <= 40 mm", "肿瘤最大径 > 30 mm 且 ≤ 40 mm"),
+    band(50.0, "T2b", "tumour > 40 mm and <= 50 mm", "肿瘤最大径 > 40 mm 且 ≤ 50 mm"),
+    band(70.0, "T3", "tumour > 50 mm and <= 70 mm", "肿瘤最大径 > 50 mm 且 ≤ 70 mm"),
+    band(f64::INFINITY, "T4", "tumour > 70 mm", "肿瘤最大径 > 70 mm"),
 ];
 const LUNG_T: &[&str] = &["T1a", "T1b", "T1c", "T2a", "T2b", "T3", "T4"];
 
@@ -1079,7 +1134,7 @@ fn lung_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out) 
     let mut findings = Vec::new();
     if let Some(mm) = size {
         let band = by_size(LUNG_SIZE, mm);
-        findings.push((band.category, band.text.to_owned()));
+        findings.push((band.category, band.said()));
     }
     for d in descriptors {
         let Descriptor::Lung(d) = *d else { continue };
@@ -1105,26 +1160,48 @@ fn lung_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out) 
             | D::Carina
             | D::SeparateNoduleIpsilateralLobe => "T4",
         };
+        let (label, zh) = (d.label(), d.label_zh());
         let why = match category {
-            "T2a" => format!("{}; a T2 feature is T2a with a tumour <= 40 mm or of unknown size", d.label()),
-            "T2b" => format!("{}; a T2 feature is T2b with a tumour > 40 mm", d.label()),
-            _ => format!("{}, regardless of size", d.label()),
+            "T2a" => said!(
+                "{label}; a T2 feature is T2a with a tumour <= 40 mm or of unknown size",
+                "{zh}；T2 特征伴肿瘤最大径 ≤ 40 mm 或大小不明时为 T2a"
+            ),
+            "T2b" => said!(
+                "{label}; a T2 feature is T2b with a tumour > 40 mm",
+                "{zh}；T2 特征伴肿瘤最大径 > 40 mm 时为 T2b"
+            ),
+            _ => regardless_of_size(label, zh),
         };
         findings.push((category, why));
     }
     if findings.is_empty() {
-        out.rule(Axis::T, "T not derived: neither a tumour size nor a descriptor was given");
+        out.rule(Axis::T, neither_size_nor_descriptor());
         return None;
     }
     most_advanced(LUNG_T, findings, Axis::T, out)
 }
 
+/// "…, regardless of size".
+fn regardless_of_size(label: &str, zh: &str) -> Said {
+    said!("{label}, regardless of size", "{zh}，不论大小")
+}
+
+fn neither_size_nor_descriptor() -> Said {
+    said!("T not derived: neither a tumour size nor a descriptor was given", "T 未推导：未提供肿瘤大小，也未提供描述项")
+}
+
 const PANCREAS_SIZE: &[Band] = &[
-    band(5.0, "T1a", "tumour <= 5 mm"),
-    Band { limit: 10.0, inclusive: false, category: "T1b", text: "tumour > 5 mm and < 10 mm" },
-    band(20.0, "T1c", "tumour >= 10 mm and <= 20 mm"),
-    band(40.0, "T2", "tumour > 20 mm and <= 40 mm"),
-    band(f64::INFINITY, "T3", "tumour > 40 mm"),
+    band(5.0, "T1a", "tumour <= 5 mm", "肿瘤最大径 ≤ 5 mm"),
+    Band {
+        limit: 10.0,
+        inclusive: false,
+        category: "T1b",
+        text: "tumour > 5 mm and < 10 mm",
+        zh: "肿瘤最大径 > 5 mm 且 < 10 mm",
+    },
+    band(20.0, "T1c", "tumour >= 10 mm and <= 20 mm", "肿瘤最大径 ≥ 10 mm 且 ≤ 20 mm"),
+    band(40.0, "T2", "tumour > 20 mm and <= 40 mm", "肿瘤最大径 > 20 mm 且 ≤ 40 mm"),
+    band(f64::INFINITY, "T3", "tumour > 40 mm", "肿瘤最大径 > 40 mm"),
 ];
 const PANCREAS_T: &[&str] = &["T1a", "T1b", "T1c", "T2", "T3", "T4"];
 
@@ -1136,10 +1213,15 @@ fn pancreas_descriptor(d: Descriptor) -> Option<&'static str> {
 }
 
 const KIDNEY_SIZE: &[Band] = &[
-    band(40.0, "T1a", "tumour <= 40 mm, limited to the kidney"),
-    band(70.0, "T1b", "tumour > 40 mm and <= 70 mm, limited to the kidney"),
-    band(100.0, "T2a", "tumour > 70 mm and <= 100 mm, limited to the kidney"),
-    band(f64::INFINITY, "T2b", "tumour > 100 mm, limited to the kidney"),
+    band(40.0, "T1a", "tumour <= 40 mm, limited to the kidney", "肿瘤最大径 ≤ 40 mm，局限于肾"),
+    band(70.0, "T1b", "tumour > 40 mm and <= 70 mm, limited to the kidney", "肿瘤最大径 > 40 mm 且 ≤ 70 mm，局限于肾"),
+    band(
+        100.0,
+        "T2a",
+        "tumour > 70 mm and <= 100 mm, limited to the kidney",
+        "肿瘤最大径 > 70 mm 且 ≤ 100 mm，局限于肾",
+    ),
+    band(f64::INFINITY, "T2b", "tumour > 100 mm, limited to the kidney", "肿瘤最大径 > 100 mm，局限于肾"),
 ];
 const KIDNEY_T: &[&str] = &["T1a", "T1b", "T2a", "T2b", "T3a", "T3b", "T3c", "T4"];
 
@@ -1166,27 +1248,27 @@ fn sized_t(
     let mut findings = Vec::new();
     if let Some(mm) = size {
         let band = by_size(bands, mm);
-        findings.push((band.category, band.text.to_owned()));
+        findings.push((band.category, band.said()));
     }
     for d in descriptors {
         if let Some(category) = descriptor_t(*d) {
-            findings.push((category, format!("{}, regardless of size", d.label())));
+            findings.push((category, regardless_of_size(d.label(), d.label_zh())));
         }
     }
     if findings.is_empty() {
-        out.rule(Axis::T, "T not derived: neither a tumour size nor a descriptor was given");
+        out.rule(Axis::T, neither_size_nor_descriptor());
         return None;
     }
     most_advanced(order, findings, Axis::T, out)
 }
 
 const BREAST_SIZE: &[Band] = &[
-    band(1.0, "T1mi", "tumour <= 1 mm"),
-    band(5.0, "T1a", "tumour > 1 mm and <= 5 mm"),
-    band(10.0, "T1b", "tumour > 5 mm and <= 10 mm"),
-    band(20.0, "T1c", "tumour > 10 mm and <= 20 mm"),
-    band(50.0, "T2", "tumour > 20 mm and <= 50 mm"),
-    band(f64::INFINITY, "T3", "tumour > 50 mm"),
+    band(1.0, "T1mi", "tumour <= 1 mm", "肿瘤最大径 ≤ 1 mm"),
+    band(5.0, "T1a", "tumour > 1 mm and <= 5 mm", "肿瘤最大径 > 1 mm 且 ≤ 5 mm"),
+    band(10.0, "T1b", "tumour > 5 mm and <= 10 mm", "肿瘤最大径 > 5 mm 且 ≤ 10 mm"),
+    band(20.0, "T1c", "tumour > 10 mm and <= 20 mm", "肿瘤最大径 > 10 mm 且 ≤ 20 mm"),
+    band(50.0, "T2", "tumour > 20 mm and <= 50 mm", "肿瘤最大径 > 20 mm 且 ≤ 50 mm"),
+    band(f64::INFINITY, "T3", "tumour > 50 mm", "肿瘤最大径 > 50 mm"),
 ];
 
 /// The size the breast cut-offs are applied to: the nearest whole millimetre, and any size over
@@ -1207,9 +1289,12 @@ fn breast_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out
         let rounded = breast_mm(mm);
         let band = by_size(BREAST_SIZE, rounded);
         let why = if rounded == mm {
-            band.text.to_owned()
+            band.said()
         } else {
-            format!("{}; {mm} mm is read as {rounded} mm (sizes are rounded to the millimetre)", band.text)
+            said!(
+                ("{}; {mm} mm is read as {rounded} mm (sizes are rounded to the millimetre)", band.text),
+                ("{}；{mm} mm 按 {rounded} mm 计（大小取整到毫米）", band.zh)
+            )
         };
         (band.category, why)
     });
@@ -1223,11 +1308,15 @@ fn breast_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out
     let chest_wall = found(&[D::ChestWall]);
     let skin = found(&[D::SkinUlceration, D::SkinSatelliteNodules, D::SkinEdema]);
     let inflammatory = found(&[D::Inflammatory]);
-    let labels = |ds: &[D]| ds.iter().map(|d| d.label()).collect::<Vec<_>>().join("; ");
+    let labels = |ds: &[D]| joined(ds, "; ", "；", D::label, D::label_zh);
     let t4 = if !inflammatory.is_empty() {
         Some(("T4d", labels(&inflammatory)))
     } else if !chest_wall.is_empty() && !skin.is_empty() {
-        Some(("T4c", format!("both T4a and T4b: {}; {}", labels(&chest_wall), labels(&skin))))
+        let (wall, skin) = (labels(&chest_wall), labels(&skin));
+        Some((
+            "T4c",
+            said!(("both T4a and T4b: {}; {}", wall.en, skin.en), ("同时符合 T4a 与 T4b：{}；{}", wall.zh, skin.zh)),
+        ))
     } else if !chest_wall.is_empty() {
         Some(("T4a", labels(&chest_wall)))
     } else if !skin.is_empty() {
@@ -1236,17 +1325,18 @@ fn breast_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out
         None
     };
     if let Some((category, why)) = &by_size {
-        out.rule(Axis::T, format_args!("{category}: {why}"));
+        out.rule(Axis::T, said!(("{category}: {}", why.en), ("{category}：{}", why.zh)));
     }
     match (t4, by_size) {
         // T4a to T4d combine the findings rather than rank them: one of them applies.
         (Some((category, why)), _) => {
-            out.rule(Axis::T, format_args!("{category}: {why}, regardless of size"));
+            let why = regardless_of_size(&why.en, &why.zh);
+            out.rule(Axis::T, said!(("{category}: {}", why.en), ("{category}：{}", why.zh)));
             Some(category)
         }
         (None, Some((category, _))) => Some(category),
         (None, None) => {
-            out.rule(Axis::T, "T not derived: neither a tumour size nor a descriptor was given");
+            out.rule(Axis::T, neither_size_nor_descriptor());
             None
         }
     }
@@ -1261,28 +1351,44 @@ fn liver_t(
     use LiverDescriptor as D;
     let liver: Vec<D> =
         descriptors.iter().filter_map(|d| if let Descriptor::Liver(d) = d { Some(*d) } else { None }).collect();
-    let t4: Vec<&str> = liver.iter().filter(|d| **d != D::VascularInvasion).map(|d| d.label()).collect();
+    let t4: Vec<D> = liver.iter().copied().filter(|d| *d != D::VascularInvasion).collect();
     if !t4.is_empty() {
-        out.rule(Axis::T, format_args!("T4: {}, regardless of the number and size of tumours", t4.join("; ")));
+        let t4 = joined(&t4, "; ", "；", D::label, D::label_zh);
+        out.rule(
+            Axis::T,
+            said!(
+                ("T4: {}, regardless of the number and size of tumours", t4.en),
+                ("T4：{}，不论肿瘤数目和大小", t4.zh)
+            ),
+        );
         return Some("T4");
     }
     let vascular = liver.contains(&D::VascularInvasion);
-    let (category, why) = match (count, size) {
+    let (category, why, zh) = match (count, size) {
         (None, _) => {
-            out.rule(Axis::T, "T not derived: the number of tumours was not given");
+            out.rule(Axis::T, said!("T not derived: the number of tumours was not given", "T 未推导：未提供肿瘤数目"));
             return None;
         }
         (Some(_), None) => {
-            out.rule(Axis::T, "T not derived: the size of the largest tumour was not given");
+            out.rule(
+                Axis::T,
+                said!("T not derived: the size of the largest tumour was not given", "T 未推导：未提供最大肿瘤的大小"),
+            );
             return None;
         }
-        (Some(1), Some(mm)) if mm <= 20.0 => ("T1a", "solitary tumour <= 20 mm, with or without vascular invasion"),
-        (Some(1), Some(_)) if vascular => ("T2", "solitary tumour > 20 mm with vascular invasion"),
-        (Some(1), Some(_)) => ("T1b", "solitary tumour > 20 mm without vascular invasion"),
-        (Some(_), Some(mm)) if mm <= 50.0 => ("T2", "multiple tumours, none > 50 mm"),
-        (Some(_), Some(_)) => ("T3", "multiple tumours, at least one > 50 mm"),
+        (Some(1), Some(mm)) if mm <= 20.0 => {
+            ("T1a", "solitary tumour <= 20 mm, with or without vascular invasion", "单发肿瘤 ≤ 20 mm，有或无血管侵犯")
+        }
+        (Some(1), Some(_)) if vascular => {
+            ("T2", "solitary tumour > 20 mm with vascular invasion", "单发肿瘤 > 20 mm，伴血管侵犯")
+        }
+        (Some(1), Some(_)) => {
+            ("T1b", "solitary tumour > 20 mm without vascular invasion", "单发肿瘤 > 20 mm，无血管侵犯")
+        }
+        (Some(_), Some(mm)) if mm <= 50.0 => ("T2", "multiple tumours, none > 50 mm", "多发肿瘤，均 ≤ 50 mm"),
+        (Some(_), Some(_)) => ("T3", "multiple tumours, at least one > 50 mm", "多发肿瘤，至少一个 > 50 mm"),
     };
-    out.rule(Axis::T, format_args!("{category}: {why}"));
+    out.rule(Axis::T, said!("{category}: {why}", "{category}：{zh}"));
     Some(category)
 }
 
@@ -1321,17 +1427,33 @@ fn larynx_t(
     out: &mut Out,
 ) -> Option<&'static str> {
     let Some(subsite) = subsite else {
-        out.rule(Axis::T, "T not derived: laryngeal T is defined per subsite, and none was given");
+        out.rule(
+            Axis::T,
+            said!(
+                "T not derived: laryngeal T is defined per subsite, and none was given",
+                "T 未推导：喉癌的 T 按亚区定义，但未提供亚区"
+            ),
+        );
         return None;
     };
-    let findings: Vec<(&'static str, String)> = descriptors
+    let findings: Vec<(&'static str, Said)> = descriptors
         .iter()
         .filter_map(|d| if let Descriptor::Larynx(d) = d { Some(*d) } else { None })
-        .filter_map(|d| larynx_descriptor_t(subsite, d).map(|c| (c, d.label().to_owned())))
+        .filter_map(|d| larynx_descriptor_t(subsite, d).map(|c| (c, Said::new(d.label(), d.label_zh()))))
         .collect();
     if findings.is_empty() {
-        let why = if size.is_some() { "; tumour size is not part of the laryngeal T definitions" } else { "" };
-        out.rule(Axis::T, format_args!("T not derived: no descriptor of the tumour's extension was given{why}"));
+        let (why, zh) = if size.is_some() {
+            ("; tumour size is not part of the laryngeal T definitions", "；肿瘤大小不属于喉癌 T 的定义")
+        } else {
+            ("", "")
+        };
+        out.rule(
+            Axis::T,
+            said!(
+                "T not derived: no descriptor of the tumour's extension was given{why}",
+                "T 未推导：未提供肿瘤侵犯范围的描述项{zh}"
+            ),
+        );
         return None;
     }
     most_advanced(&["T1", "T1a", "T1b", "T2", "T3", "T4a", "T4b"], findings, Axis::T, out)
@@ -1340,7 +1462,7 @@ fn larynx_t(
 /// Stomach, colorectal, esophagus: T1 to T3 are depths of invasion in the wall, which CT does not
 /// measure; only the T4 findings decide.
 fn depth_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out) -> Option<&'static str> {
-    let findings: Vec<(&'static str, String)> = descriptors
+    let findings: Vec<(&'static str, Said)> = descriptors
         .iter()
         .filter_map(|d| {
             let category = match *d {
@@ -1360,16 +1482,21 @@ fn depth_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out)
                 ) => "T4b",
                 _ => return None,
             };
-            Some((category, d.label().to_owned()))
+            Some((category, Said::new(d.label(), d.label_zh())))
         })
         .collect();
     if findings.is_empty() {
-        let why = if size.is_some() { "; tumour size does not define T here" } else { "" };
+        let (why, zh) = if size.is_some() {
+            ("; tumour size does not define T here", "；此处肿瘤大小不决定 T")
+        } else {
+            ("", "")
+        };
         out.rule(
             Axis::T,
-            format_args!(
+            said!(
                 "T not derived: T1 to T3 are defined by the depth of invasion of the wall, which non-contrast CT \
-                 does not measure{why}"
+                 does not measure{why}",
+                "T 未推导：T1 至 T3 按肿瘤侵犯管壁的深度定义，平扫 CT 无法测量{zh}"
             ),
         );
         return None;
@@ -1379,51 +1506,74 @@ fn depth_t(size: Option<f64>, descriptors: &BTreeSet<Descriptor>, out: &mut Out)
 
 /// N by the number of involved regional nodes: the category of the last band whose lower bound
 /// the count reaches.
-type CountBands = &'static [(u32, &'static str, &'static str)];
+/// (lower bound, category, English, Simplified Chinese).
+type CountBands = &'static [(u32, &'static str, &'static str, &'static str)];
 
+const NO_NODE: (u32, &str, &str, &str) = (0, "N0", "no involved regional node", "无区域淋巴结受累");
 const PANCREAS_N: CountBands = &[
-    (0, "N0", "no involved regional node"),
-    (1, "N1", "1 to 3 involved regional nodes"),
-    (4, "N2", ">= 4 involved regional nodes"),
+    NO_NODE,
+    (1, "N1", "1 to 3 involved regional nodes", "1 至 3 枚区域淋巴结受累"),
+    (4, "N2", ">= 4 involved regional nodes", "≥ 4 枚区域淋巴结受累"),
 ];
-const ANY_NODE_N: CountBands = &[(0, "N0", "no involved regional node"), (1, "N1", "involved regional node(s)")];
+const ANY_NODE_N: CountBands = &[NO_NODE, (1, "N1", "involved regional node(s)", "有区域淋巴结受累")];
 const UPPER_GI_N: CountBands = &[
-    (0, "N0", "no involved regional node"),
-    (1, "N1", "1 or 2 involved regional nodes"),
-    (3, "N2", "3 to 6 involved regional nodes"),
-    (7, "N3", ">= 7 involved regional nodes"),
+    NO_NODE,
+    (1, "N1", "1 or 2 involved regional nodes", "1 或 2 枚区域淋巴结受累"),
+    (3, "N2", "3 to 6 involved regional nodes", "3 至 6 枚区域淋巴结受累"),
+    (7, "N3", ">= 7 involved regional nodes", "≥ 7 枚区域淋巴结受累"),
 ];
 const COLORECTAL_N: CountBands = &[
-    (0, "N0", "no involved regional node"),
-    (1, "N1a", "1 involved regional node"),
-    (2, "N1b", "2 or 3 involved regional nodes"),
-    (4, "N2a", "4 to 6 involved regional nodes"),
-    (7, "N2b", ">= 7 involved regional nodes"),
+    NO_NODE,
+    (1, "N1a", "1 involved regional node", "1 枚区域淋巴结受累"),
+    (2, "N1b", "2 or 3 involved regional nodes", "2 或 3 枚区域淋巴结受累"),
+    (4, "N2a", "4 to 6 involved regional nodes", "4 至 6 枚区域淋巴结受累"),
+    (7, "N2b", ">= 7 involved regional nodes", "≥ 7 枚区域淋巴结受累"),
 ];
+
+fn nodes_not_counted() -> Said {
+    said!("the number of involved regional nodes was not given", "未提供受累区域淋巴结的数目")
+}
 
 fn counted_n(bands: CountBands, nodes: Option<u32>, out: &mut Out) -> Option<&'static str> {
     let Some(nodes) = nodes else {
-        out.rule(Axis::N, "N not derived: the number of involved regional nodes was not given");
+        let why = nodes_not_counted();
+        out.rule(Axis::N, said!(("N not derived: {}", why.en), ("N 未推导：{}", why.zh)));
         return None;
     };
-    let (_, category, why) = bands.iter().rev().find(|(min, _, _)| nodes >= *min).copied().unwrap_or(bands[0]);
-    out.rule(Axis::N, format_args!("{category}: {why}"));
+    let (_, category, why, zh) = bands.iter().rev().find(|(min, ..)| nodes >= *min).copied().unwrap_or(bands[0]);
+    out.rule(Axis::N, said!("{category}: {why}", "{category}：{zh}"));
     Some(category)
+}
+
+fn no_node() -> Said {
+    said!("N0: no involved regional node", "N0：无区域淋巴结受累")
 }
 
 /// Station-based N: N0 when the count says none; underived when nodes are involved but not placed.
 fn no_stations(nodes: Option<u32>, out: &mut Out) -> Option<&'static str> {
     match nodes {
         Some(0) => {
-            out.rule(Axis::N, "N0: no involved regional node");
+            out.rule(Axis::N, no_node());
             Some("N0")
         }
         Some(_) => {
-            out.rule(Axis::N, "N not derived: N depends on where the involved nodes lie, and no station was given");
+            out.rule(
+                Axis::N,
+                said!(
+                    "N not derived: N depends on where the involved nodes lie, and no station was given",
+                    "N 未推导：N 取决于受累淋巴结的位置，但未提供淋巴结分区"
+                ),
+            );
             None
         }
         None => {
-            out.rule(Axis::N, "N not derived: neither involved nodes nor their stations were given");
+            out.rule(
+                Axis::N,
+                said!(
+                    "N not derived: neither involved nodes nor their stations were given",
+                    "N 未推导：未提供受累淋巴结，也未提供其分区"
+                ),
+            );
             None
         }
     }
@@ -1435,21 +1585,39 @@ fn lung_n(edition: Edition, nodes: Option<u32>, stations: &BTreeSet<Station>, ou
     if lung.is_empty() {
         return no_stations(nodes, out);
     }
-    let at = |n: u8| lung.iter().filter(|s| s.n() == n).map(|s| s.label()).collect::<Vec<_>>();
+    let at = |n: u8| lung.iter().copied().filter(|s| s.n() == n).collect::<Vec<_>>();
+    let named = |stations: &[LungStation]| joined(stations, ", ", "、", LungStation::label, LungStation::label_zh);
     let (n3, n2, n1) = (at(3), at(2), at(1));
     let (category, why) = if !n3.is_empty() {
-        ("N3", format!("contralateral mediastinal or hilar, or scalene or supraclavicular: {}", n3.join(", ")))
+        let n3 = named(&n3);
+        (
+            "N3",
+            said!(
+                ("contralateral mediastinal or hilar, or scalene or supraclavicular: {}", n3.en),
+                ("对侧纵隔或肺门、斜角肌或锁骨上淋巴结：{}", n3.zh)
+            ),
+        )
     } else if !n2.is_empty() {
-        let stations = n2.join(", ");
+        let (count, stations) = (n2.len(), named(&n2));
+        let (en, zh) = (&stations.en, &stations.zh);
         match edition {
-            Edition::Ajcc8 => ("N2", format!("ipsilateral mediastinal or subcarinal: {stations}")),
-            Edition::Ajcc9 if n2.len() == 1 => ("N2a", format!("a single N2 station: {stations}")),
-            Edition::Ajcc9 => ("N2b", format!("{} N2 stations: {stations}", n2.len())),
+            Edition::Ajcc8 => {
+                ("N2", said!("ipsilateral mediastinal or subcarinal: {en}", "同侧纵隔或隆突下淋巴结：{zh}"))
+            }
+            Edition::Ajcc9 if count == 1 => ("N2a", said!("a single N2 station: {en}", "单站 N2 淋巴结：{zh}")),
+            Edition::Ajcc9 => ("N2b", said!("{count} N2 stations: {en}", "{count} 站 N2 淋巴结：{zh}")),
         }
     } else {
-        ("N1", format!("ipsilateral peribronchial, hilar or intrapulmonary: {}", n1.join(", ")))
+        let n1 = named(&n1);
+        (
+            "N1",
+            said!(
+                ("ipsilateral peribronchial, hilar or intrapulmonary: {}", n1.en),
+                ("同侧支气管周围、肺门或肺内淋巴结：{}", n1.zh)
+            ),
+        )
     };
-    out.rule(Axis::N, format_args!("{category}: {why}"));
+    out.rule(Axis::N, said!(("{category}: {}", why.en), ("{category}：{}", why.zh)));
     Some(category)
 }
 
@@ -1460,20 +1628,27 @@ fn breast_n(nodes: Option<u32>, stations: &BTreeSet<Station>, out: &mut Out) -> 
         return no_stations(nodes, out);
     }
     let axillary = has(S::IpsilateralAxillary) || has(S::IpsilateralAxillaryFixed);
-    let (category, why) = if has(S::IpsilateralSupraclavicular) {
-        ("N3c", "ipsilateral supraclavicular node(s)")
+    let station = |s: S| (s.label(), s.label_zh());
+    let (category, (why, zh)) = if has(S::IpsilateralSupraclavicular) {
+        ("N3c", station(S::IpsilateralSupraclavicular))
     } else if has(S::IpsilateralInternalMammary) && axillary {
-        ("N3b", "ipsilateral internal mammary node(s) with level I-II axillary node(s)")
+        (
+            "N3b",
+            (
+                "ipsilateral internal mammary node(s) with level I-II axillary node(s)",
+                "同侧内乳淋巴结伴 I、II 级腋窝淋巴结",
+            ),
+        )
     } else if has(S::IpsilateralInfraclavicular) {
-        ("N3a", "ipsilateral infraclavicular (level III axillary) node(s)")
+        ("N3a", station(S::IpsilateralInfraclavicular))
     } else if has(S::IpsilateralAxillaryFixed) {
-        ("N2a", "ipsilateral level I-II axillary nodes fixed to one another (matted) or to other structures")
+        ("N2a", station(S::IpsilateralAxillaryFixed))
     } else if has(S::IpsilateralInternalMammary) {
-        ("N2b", "ipsilateral internal mammary node(s) without axillary node(s)")
+        ("N2b", ("ipsilateral internal mammary node(s) without axillary node(s)", "同侧内乳淋巴结，无腋窝淋巴结"))
     } else {
-        ("N1", "movable ipsilateral level I-II axillary node(s)")
+        ("N1", station(S::IpsilateralAxillary))
     };
-    out.rule(Axis::N, format_args!("{category}: {why}"));
+    out.rule(Axis::N, said!("{category}: {why}", "{category}：{zh}"));
     Some(category)
 }
 
@@ -1487,43 +1662,59 @@ fn larynx_n(
 ) -> Option<&'static str> {
     let contralateral = stations.contains(&Station::Larynx(NeckSide::Contralateral));
     let ipsilateral = stations.contains(&Station::Larynx(NeckSide::Ipsilateral));
-    let mut not_derived = |why: &str| {
-        out.rule(Axis::N, format_args!("N not derived: {why}"));
+    let mut not_derived = |why: Said| {
+        out.rule(Axis::N, said!(("N not derived: {}", why.en), ("N 未推导：{}", why.zh)));
         None
     };
     if m.involved_nodes == Some(0) {
-        out.rule(Axis::N, "N0: no involved regional node");
+        out.rule(Axis::N, no_node());
         return Some("N0");
     }
     if m.extranodal_extension == Some(true) {
-        out.rule(Axis::N, "N3b: metastasis in any node(s) with clinically overt extranodal extension");
+        out.rule(
+            Axis::N,
+            said!(
+                "N3b: metastasis in any node(s) with clinically overt extranodal extension",
+                "N3b：任何淋巴结转移伴临床明显的包膜外侵犯"
+            ),
+        );
         return Some("N3b");
     }
     if m.involved_nodes.is_none() && stations.is_empty() {
-        return not_derived("the number of involved regional nodes was not given");
+        return not_derived(nodes_not_counted());
     }
     let Some(mm) = largest else {
-        return not_derived("the size of the largest involved node was not given");
+        return not_derived(said!("the size of the largest involved node was not given", "未提供最大受累淋巴结的大小"));
     };
-    let ene = match m.extranodal_extension {
-        Some(_) => "ENE(-)",
-        None => "ENE(-) assumed: clinically overt extranodal extension was not reported",
+    let (ene, ene_zh) = match m.extranodal_extension {
+        Some(_) => ("ENE(-)", "ENE(-)"),
+        None => (
+            "ENE(-) assumed: clinically overt extranodal extension was not reported",
+            "按 ENE(-) 计：未报告临床明显的包膜外侵犯",
+        ),
     };
-    let (category, why) = if mm > 60.0 {
-        ("N3a", "a node > 60 mm")
+    let (category, why, zh) = if mm > 60.0 {
+        ("N3a", "a node > 60 mm", "淋巴结 > 60 mm")
     } else if contralateral {
-        ("N2c", "bilateral or contralateral nodes, none > 60 mm")
+        ("N2c", "bilateral or contralateral nodes, none > 60 mm", "双侧或对侧淋巴结，均 ≤ 60 mm")
     } else if !ipsilateral {
-        return not_derived("the side of the involved nodes was not given");
+        return not_derived(said!("the side of the involved nodes was not given", "未提供受累淋巴结的侧别"));
     } else {
         match m.involved_nodes {
-            None => return not_derived("the number of involved ipsilateral nodes was not given"),
-            Some(1) if mm > 30.0 => ("N2a", "a single ipsilateral node > 30 mm and <= 60 mm"),
-            Some(1) => ("N1", "a single ipsilateral node <= 30 mm"),
-            Some(_) => ("N2b", "multiple ipsilateral nodes, none > 60 mm"),
+            None => {
+                return not_derived(said!(
+                    "the number of involved ipsilateral nodes was not given",
+                    "未提供同侧受累淋巴结的数目"
+                ));
+            }
+            Some(1) if mm > 30.0 => {
+                ("N2a", "a single ipsilateral node > 30 mm and <= 60 mm", "同侧单个淋巴结 > 30 mm 且 ≤ 60 mm")
+            }
+            Some(1) => ("N1", "a single ipsilateral node <= 30 mm", "同侧单个淋巴结 ≤ 30 mm"),
+            Some(_) => ("N2b", "multiple ipsilateral nodes, none > 60 mm", "同侧多个淋巴结，均 ≤ 60 mm"),
         }
     };
-    out.rule(Axis::N, format_args!("{category}: {why}, {ene}"));
+    out.rule(Axis::N, said!("{category}: {why}, {ene}", "{category}：{zh}，{ene_zh}"));
     Some(category)
 }
 
@@ -1534,65 +1725,97 @@ fn lung_m(
     out: &mut Out,
 ) -> Option<&'static str> {
     let Some(sites) = sites else {
-        out.rule(Axis::M, "M not derived: distant metastasis was not assessed");
+        out.rule(Axis::M, said!("M not derived: distant metastasis was not assessed", "M 未推导：未评估远处转移"));
         return None;
     };
     let (intra, extra): (Vec<DistantSite>, Vec<DistantSite>) = sites.iter().partition(|s| s.intrathoracic());
-    let labels = |s: &[DistantSite]| s.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ");
-    let (category, why) = match (extra.len(), lesions) {
-        (0, _) if intra.is_empty() => ("M0", "no distant metastasis".to_owned()),
-        (0, _) => ("M1a", format!("intrathoracic metastasis: {}", labels(&intra))),
-        (1, Some(1)) => ("M1b", format!("a single extrathoracic metastasis: {}", labels(&extra))),
-        (1, Some(_)) if edition == Edition::Ajcc9 => {
-            ("M1c1", format!("multiple extrathoracic metastases in one organ system: {}", labels(&extra)))
+    let labels = |s: &[DistantSite]| joined(s, ", ", "、", DistantSite::label, DistantSite::label_zh);
+    let extra_organs = extra.len();
+    let (intra, extra) = (labels(&intra), labels(&extra));
+    let (category, why) = match (extra_organs, lesions) {
+        (0, _) if intra.en.is_empty() => ("M0", said!("no distant metastasis", "无远处转移")),
+        (0, _) => ("M1a", said!(("intrathoracic metastasis: {}", intra.en), ("胸内转移：{}", intra.zh))),
+        (1, Some(1)) => {
+            ("M1b", said!(("a single extrathoracic metastasis: {}", extra.en), ("单个胸外转移灶：{}", extra.zh)))
         }
-        (1, Some(_)) => ("M1c", format!("multiple extrathoracic metastases: {}", labels(&extra))),
+        (1, Some(_)) if edition == Edition::Ajcc9 => (
+            "M1c1",
+            said!(
+                ("multiple extrathoracic metastases in one organ system: {}", extra.en),
+                ("单一器官系统内多发胸外转移：{}", extra.zh)
+            ),
+        ),
+        (1, Some(_)) => {
+            ("M1c", said!(("multiple extrathoracic metastases: {}", extra.en), ("多发胸外转移：{}", extra.zh)))
+        }
         (1, None) => {
             out.rule(
                 Axis::M,
-                "M not derived: one extrathoracic organ is involved, but not how many lesions (M1b: one; M1c: several)",
+                said!(
+                    "M not derived: one extrathoracic organ is involved, but not how many lesions (M1b: one; M1c: several)",
+                    "M 未推导：累及一个胸外器官，但未提供病灶数目（M1b：单个；M1c：多个）"
+                ),
             );
             return None;
         }
-        (_, _) if edition == Edition::Ajcc9 => {
-            ("M1c2", format!("extrathoracic metastases in several organ systems: {}", labels(&extra)))
-        }
-        (_, _) => ("M1c", format!("multiple extrathoracic metastases: {}", labels(&extra))),
+        (_, _) if edition == Edition::Ajcc9 => (
+            "M1c2",
+            said!(
+                ("extrathoracic metastases in several organ systems: {}", extra.en),
+                ("多个器官系统的胸外转移：{}", extra.zh)
+            ),
+        ),
+        (_, _) => ("M1c", said!(("multiple extrathoracic metastases: {}", extra.en), ("多发胸外转移：{}", extra.zh))),
     };
-    out.rule(Axis::M, format_args!("{category}: {why}"));
+    out.rule(Axis::M, said!(("{category}: {}", why.en), ("{category}：{}", why.zh)));
     Some(category)
 }
 
 fn colorectal_m(sites: Option<&BTreeSet<DistantSite>>, out: &mut Out) -> Option<&'static str> {
     let Some(sites) = sites else {
-        out.rule(Axis::M, "M not derived: distant metastasis was not assessed");
+        out.rule(Axis::M, said!("M not derived: distant metastasis was not assessed", "M 未推导：未评估远处转移"));
         return None;
     };
-    let labels = sites.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ");
+    let all = sites.iter().copied().collect::<Vec<_>>();
+    let labels = joined(&all, ", ", "、", DistantSite::label, DistantSite::label_zh);
+    let (en, zh) = (&labels.en, &labels.zh);
     let (category, why) = if sites.is_empty() {
-        ("M0", "no distant metastasis".to_owned())
+        ("M0", said!("no distant metastasis", "无远处转移"))
     } else if sites.contains(&DistantSite::Peritoneum) {
-        ("M1c", format!("peritoneal metastasis, alone or with other sites: {labels}"))
+        ("M1c", said!("peritoneal metastasis, alone or with other sites: {en}", "腹膜转移，伴或不伴其他部位转移：{zh}"))
     } else if sites.len() == 1 {
-        ("M1a", format!("metastasis to one site or organ without peritoneal metastasis: {labels}"))
+        (
+            "M1a",
+            said!(
+                "metastasis to one site or organ without peritoneal metastasis: {en}",
+                "转移至一个部位或器官，无腹膜转移：{zh}"
+            ),
+        )
     } else {
-        ("M1b", format!("metastasis to two or more sites or organs without peritoneal metastasis: {labels}"))
+        (
+            "M1b",
+            said!(
+                "metastasis to two or more sites or organs without peritoneal metastasis: {en}",
+                "转移至两个或以上部位或器官，无腹膜转移：{zh}"
+            ),
+        )
     };
-    out.rule(Axis::M, format_args!("{category}: {why}"));
+    out.rule(Axis::M, said!(("{category}: {}", why.en), ("{category}：{}", why.zh)));
     Some(category)
 }
 
 fn any_m(sites: Option<&BTreeSet<DistantSite>>, out: &mut Out) -> Option<&'static str> {
     let Some(sites) = sites else {
-        out.rule(Axis::M, "M not derived: distant metastasis was not assessed");
+        out.rule(Axis::M, said!("M not derived: distant metastasis was not assessed", "M 未推导：未评估远处转移"));
         return None;
     };
     if sites.is_empty() {
-        out.rule(Axis::M, "M0: no distant metastasis");
+        out.rule(Axis::M, said!("M0: no distant metastasis", "M0：无远处转移"));
         return Some("M0");
     }
-    let labels = sites.iter().map(|s| s.label()).collect::<Vec<_>>().join(", ");
-    out.rule(Axis::M, format_args!("M1: distant metastasis: {labels}"));
+    let all = sites.iter().copied().collect::<Vec<_>>();
+    let labels = joined(&all, ", ", "、", DistantSite::label, DistantSite::label_zh);
+    out.rule(Axis::M, said!(("M1: distant metastasis: {}", labels.en), ("M1：远处转移：{}", labels.zh)));
     Some("M1")
 }
 
@@ -1625,7 +1848,7 @@ mod tests {
     }
 
     fn rules(derived: &Derived, axis: Axis) -> Vec<&str> {
-        derived.rules.iter().filter(|r| r.category == axis).map(|r| r.rule.as_str()).collect()
+        derived.rules.iter().filter(|r| r.category == axis).map(|r| r.rule.en.as_str()).collect()
     }
 
     // ---- T from size: exactly at each cut-off, and just over it -------------------------------
@@ -1702,6 +1925,110 @@ mod tests {
             ["T1c: tumour > 10 mm and <= 20 mm; 20.4 mm is read as 20 mm (sizes are rounded to the millimetre) \
               (AJCC 8th, breast)"]
         );
+    }
+
+    fn rules_zh(derived: &Derived, axis: Axis) -> Vec<&str> {
+        derived.rules.iter().filter(|r| r.category == axis).map(|r| r.rule.zh.as_str()).collect()
+    }
+
+    #[test]
+    fn rules_read_word_for_word_in_both_languages() {
+        // Lung at the 30 mm cut-off and just over it.
+        let derived = run(C::Lung, Ajcc8, None, &sized(30.0));
+        assert_eq!(rules(&derived, Axis::T), ["T1c: tumour > 20 mm and <= 30 mm (AJCC 8th, lung)"]);
+        assert_eq!(rules_zh(&derived, Axis::T), ["T1c：肿瘤最大径 > 20 mm 且 ≤ 30 mm（AJCC 第 8 版，肺癌）"]);
+        let derived = run(C::Lung, Ajcc9, None, &sized(30.1));
+        assert_eq!(rules(&derived, Axis::T), ["T2a: tumour > 30 mm and <= 40 mm (AJCC 9th, lung)"]);
+        assert_eq!(rules_zh(&derived, Axis::T), ["T2a：肿瘤最大径 > 30 mm 且 ≤ 40 mm（AJCC 第 9 版，肺癌）"]);
+        assert_eq!(rules_zh(&derived, Axis::N), ["N 未推导：未提供受累淋巴结，也未提供其分区（AJCC 第 9 版，肺癌）"]);
+        assert_eq!(rules_zh(&derived, Axis::M), ["M 未推导：未评估远处转移（AJCC 第 9 版，肺癌）"]);
+
+        // A descriptor beside a size: each finding, then the one that decided.
+        let derived = run(C::Lung, Ajcc8, None, &with(Some(25.0), &[LungDescriptor::ChestWall.into()]));
+        assert_eq!(
+            rules_zh(&derived, Axis::T),
+            [
+                "T1c：肿瘤最大径 > 20 mm 且 ≤ 30 mm（AJCC 第 8 版，肺癌）",
+                "T3：侵犯胸壁，不论大小（AJCC 第 8 版，肺癌）",
+                "T3：以上各项中最晚的分类（AJCC 第 8 版，肺癌）",
+            ]
+        );
+
+        // Stations and distant sites listed with the Chinese enumeration comma.
+        let m = Measurements {
+            tumor_size_mm: Some(12.0),
+            involved_nodes: Some(2),
+            node_stations: vec![LungStation::Subcarinal.into(), LungStation::Prevascular.into()],
+            distant: Some(vec![DistantSite::Bone, DistantSite::Liver]),
+            extrathoracic_lesions: Some(3),
+            ..Measurements::default()
+        };
+        let derived = run(C::Lung, Ajcc9, None, &m);
+        assert_eq!(rules(&derived, Axis::N), ["N2b: 2 N2 stations: prevascular (3a), subcarinal (7) (AJCC 9th, lung)"]);
+        assert_eq!(
+            rules_zh(&derived, Axis::N),
+            ["N2b：2 站 N2 淋巴结：血管前（3a 组）、隆突下（7 组）（AJCC 第 9 版，肺癌）"]
+        );
+        assert_eq!(
+            rules(&derived, Axis::M),
+            ["M1c2: extrathoracic metastases in several organ systems: liver, bone (AJCC 9th, lung)"]
+        );
+        assert_eq!(rules_zh(&derived, Axis::M), ["M1c2：多个器官系统的胸外转移：肝、骨（AJCC 第 9 版，肺癌）"]);
+
+        // The subsite in the source.
+        let derived =
+            run(C::Larynx, Ajcc8, Some(Subsite::Glottic), &with(None, &[LarynxDescriptor::VocalCordFixation.into()]));
+        assert_eq!(rules(&derived, Axis::T), ["T3: vocal cord fixation (AJCC 8th, larynx, glottic)"]);
+        assert_eq!(rules_zh(&derived, Axis::T), ["T3：声带固定（AJCC 第 8 版，喉癌，声门区）"]);
+
+        // Breast rounding, and a count band.
+        let derived = run(C::Breast, Ajcc8, None, &sized(20.4));
+        assert_eq!(
+            rules_zh(&derived, Axis::T),
+            ["T1c：肿瘤最大径 > 10 mm 且 ≤ 20 mm；20.4 mm 按 20 mm 计（大小取整到毫米）（AJCC 第 8 版，乳腺癌）"]
+        );
+        let m = Measurements { involved_nodes: Some(5), distant: Some(vec![]), ..Measurements::default() };
+        let derived = run(C::Colorectal, Ajcc8, None, &m);
+        assert_eq!(rules_zh(&derived, Axis::N), ["N2a：4 至 6 枚区域淋巴结受累（AJCC 第 8 版，结直肠癌）"]);
+        assert_eq!(rules_zh(&derived, Axis::M), ["M0：无远处转移（AJCC 第 8 版，结直肠癌）"]);
+    }
+
+    /// Every term has a Chinese name, written with full-width punctuation, and every Chinese rule
+    /// uses the Chinese separators.
+    #[test]
+    fn chinese_rules_use_chinese_punctuation() {
+        let ascii = |text: &str| text.contains(", ") || text.contains("; ") || text.contains(": ");
+        for cancer in Cancer::ALL {
+            let subsites: Vec<Option<Subsite>> =
+                if cancer.has_subsites() { Subsite::ALL.map(Some).to_vec() } else { vec![None] };
+            for subsite in subsites {
+                let terms = Descriptor::valid(cancer, subsite)
+                    .into_iter()
+                    .map(|d| d.label_zh())
+                    .chain(Station::valid(cancer).into_iter().map(|s| s.label_zh()))
+                    .chain(DistantSite::valid(cancer).into_iter().map(|s| s.label_zh()));
+                for zh in terms {
+                    assert!(!zh.is_empty() && !ascii(zh) && !zh.contains('('), "{cancer}: {zh}");
+                }
+                let m = Measurements {
+                    tumor_size_mm: Some(33.0),
+                    tumor_count: (cancer == C::Liver).then_some(2),
+                    descriptors: Descriptor::valid(cancer, subsite).into_iter().take(2).collect(),
+                    involved_nodes: Some(3),
+                    node_stations: Station::valid(cancer).into_iter().take(2).collect(),
+                    largest_node_mm: (cancer == C::Larynx).then_some(20.0),
+                    distant: Some(DistantSite::valid(cancer).into_iter().take(2).collect()),
+                    extrathoracic_lesions: (cancer == C::Lung).then_some(0),
+                    ..Measurements::default()
+                };
+                let derived = derive(cancer, *cancer.editions().last().unwrap_or(&Ajcc8), subsite, &m)
+                    .unwrap_or_else(|e| panic!("{cancer} {e}"));
+                for rule in &derived.rules {
+                    assert!(!ascii(&rule.rule.zh) && rule.rule.zh.ends_with('）'), "{}", rule.rule.zh);
+                    assert!(rule.rule.en.ends_with(')') && !rule.rule.en.contains('：'), "{}", rule.rule.en);
+                }
+            }
+        }
     }
 
     // ---- Descriptors ---------------------------------------------------------------------------
@@ -2274,7 +2601,7 @@ mod tests {
 
     // ---- Vocabularies ----------------------------------------------------------------------------
 
-    fn names_are_serde_names<T: Serialize + for<'de> Deserialize<'de> + PartialEq + fmt::Debug + Copy>(
+    fn names_are_serde_names<T: Serialize + for<'de> Deserialize<'de> + PartialEq + std::fmt::Debug + Copy>(
         all: &[T],
         as_str: fn(T) -> &'static str,
         parse: fn(&str) -> Option<T>,

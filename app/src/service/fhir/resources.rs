@@ -51,28 +51,73 @@ fn instant(t: time::OffsetDateTime) -> String {
     crate::format::rfc3339(t)
 }
 
-/// The patient (mCODE CancerPatient when a cancer is confirmed). The DICOM name's first group
-/// gives family and given names; other groups (ideographic, phonetic) are kept as text.
-pub fn patient(row: &PatientRow, has_cancer: bool) -> Value {
-    let mut names = Vec::new();
-    if let Some(stored) = &row.name {
-        for (i, group) in stored.split('=').enumerate() {
-            let parts: Vec<&str> = group.split('^').map(str::trim).collect();
-            let family = parts.first().copied().unwrap_or_default();
-            let given: Vec<&str> = parts.iter().skip(1).take(2).copied().filter(|g| !g.is_empty()).collect();
-            if family.is_empty() && given.is_empty() {
-                continue;
-            }
-            let mut name = json!({ "use": if i == 0 { "official" } else { "usual" } });
-            if !family.is_empty() {
-                name["family"] = json!(family);
-            }
-            if !given.is_empty() {
-                name["given"] = json!(given);
-            }
-            names.push(name);
+/// The ISO 21090 name representation extension: which of a name's written forms a HumanName is.
+pub const NAME_REPRESENTATION: &str = "http://hl7.org/fhir/StructureDefinition/iso21090-EN-representation";
+
+/// Whether a character is written without spaces between name parts (Han ideographs, kana,
+/// Hangul syllables).
+fn unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x3005 | 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF
+        | 0x20000..=0x3134F)
+}
+
+/// Name parts as one text: spaced, except between parts written without spaces (王 + 小明:
+/// 王小明).
+fn name_text(parts: &[&str]) -> String {
+    let mut text = String::new();
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        let joined = text.chars().next_back().is_some_and(unspaced) && part.chars().next().is_some_and(unspaced);
+        if !text.is_empty() && !joined {
+            text.push(' ');
         }
+        text.push_str(part);
     }
+    text
+}
+
+/// The patient's names, one HumanName per DICOM PN group (PS3.5 §6.2.1.2): the alphabetic
+/// group, then the ideographic (ISO 21090 representation `IDE`) and the phonetic (`SYL`), all
+/// written forms of the one official name. Components are family^given^middle^prefix^suffix;
+/// `text` is the name as written, family first as the DICOM value orders it.
+fn human_names(stored: &str) -> Vec<Value> {
+    let mut names = Vec::new();
+    for (i, group) in stored.split('=').enumerate().take(3) {
+        let parts: Vec<&str> = group.split('^').map(str::trim).collect();
+        let part = |n: usize| parts.get(n).copied().unwrap_or_default();
+        let (family, prefix, suffix) = (part(0), part(3), part(4));
+        let given: Vec<&str> = [part(1), part(2)].into_iter().filter(|g| !g.is_empty()).collect();
+        if family.is_empty() && given.is_empty() {
+            continue;
+        }
+        let mut written = vec![prefix, family];
+        written.extend(&given);
+        written.push(suffix);
+        let mut name = json!({ "use": "official", "text": name_text(&written) });
+        if let Some(code) = [None, Some("IDE"), Some("SYL")][i] {
+            name["extension"] = json!([{ "url": NAME_REPRESENTATION, "valueCode": code }]);
+        }
+        if !family.is_empty() {
+            name["family"] = json!(family);
+        }
+        if !given.is_empty() {
+            name["given"] = json!(given);
+        }
+        if !prefix.is_empty() {
+            name["prefix"] = json!([prefix]);
+        }
+        if !suffix.is_empty() {
+            name["suffix"] = json!([suffix]);
+        }
+        names.push(name);
+    }
+    names
+}
+
+/// The patient (mCODE CancerPatient when a cancer is confirmed), with each written form of the
+/// DICOM name as a HumanName of its own.
+pub fn patient(row: &PatientRow, has_cancer: bool) -> Value {
+    let names = row.name.as_deref().map(human_names).unwrap_or_default();
     let gender = match row.sex.as_deref() {
         Some("M") => "male",
         Some("F") => "female",
@@ -337,5 +382,33 @@ mod tests {
         assert_ne!(a, urn("Observation", "x"));
         let parsed = Uuid::parse_str(id_of(&a)).expect("a UUID");
         assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122);
+    }
+
+    #[test]
+    fn each_written_form_of_a_name_is_a_human_name() {
+        let ext = |code: &str| json!([{ "url": NAME_REPRESENTATION, "valueCode": code }]);
+        assert_eq!(
+            Value::Array(human_names("Wang^XiaoMing=王^小明=wang^xiao ming")),
+            json!([
+                { "use": "official", "text": "Wang XiaoMing", "family": "Wang", "given": ["XiaoMing"] },
+                { "use": "official", "text": "王小明", "family": "王", "given": ["小明"], "extension": ext("IDE") },
+                {
+                    "use": "official", "text": "wang xiao ming", "family": "wang", "given": ["xiao ming"],
+                    "extension": ext("SYL"),
+                },
+            ])
+        );
+        // Only an ideographic group; prefix and suffix; an empty group skipped.
+        assert_eq!(
+            Value::Array(human_names("=山田^太郎")),
+            json!([{ "use": "official", "text": "山田太郎", "family": "山田", "given": ["太郎"], "extension": ext("IDE") }])
+        );
+        assert_eq!(
+            human_names("Okafor^Grace^A^Dr^Jr")[0]["text"],
+            "Dr Okafor Grace A Jr",
+            "the components in the order the DICOM value gives them"
+        );
+        assert_eq!(human_names("Okafor^Grace^A^Dr^Jr")[0]["prefix"], json!(["Dr"]));
+        assert_eq!(name_text(&["Lee", "王"]), "Lee 王");
     }
 }

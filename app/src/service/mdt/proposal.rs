@@ -130,7 +130,10 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
             t: None,
             n: None,
             m: None,
-            rules: vec![derive::Rule { category: derive::Axis::T, rule: format!("not derived: {error}") }],
+            rules: vec![derive::Rule {
+                category: derive::Axis::T,
+                rule: said!(("not derived: {error}"), ("未推导：{}", error.said().with_field(error.field()).zh)),
+            }],
         },
     };
     let stage_group = match (derived.t, derived.n, derived.m) {
@@ -160,7 +163,13 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
     let m_conf = if derived.m.is_some() { 0.9 } else { 0.0 };
     let confidence = f64::min(t_conf, f64::min(n_conf, m_conf));
     let evidence = serde_json::json!({
-        "rules": derived.rules.iter().map(|r| serde_json::json!({ "category": r.category.as_str(), "rule": r.rule })).collect::<Vec<_>>(),
+        // Both languages: `rule` in English (as proposals stored before the Chinese was added,
+        // which the page then shows in English), `rule_zh` in Simplified Chinese.
+        "rules": derived.rules.iter().map(|r| serde_json::json!({
+            "category": r.category.as_str(),
+            "rule": r.rule.en,
+            "rule_zh": r.rule.zh,
+        })).collect::<Vec<_>>(),
         "measurements": used,
         "confidence": { "t": t_conf, "n": n_conf, "m": m_conf },
     });
@@ -194,6 +203,7 @@ pub(crate) fn to_model(row: &ProposalRow) -> Result<Proposal, ServiceError> {
                 .map(|r| RuleApplied {
                     category: r.get("category").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
                     rule: r.get("rule").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned(),
+                    rule_zh: r.get("rule_zh").and_then(serde_json::Value::as_str).map(str::to_owned),
                 })
                 .collect()
         })
