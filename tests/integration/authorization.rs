@@ -61,11 +61,14 @@ async fn the_not_allowed_page_speaks_the_readers_language(pool: PgPool) {
     assert!(!chinese.contains("Not allowed"), "{chinese}");
 }
 
-/// Without the OHIF viewer installed (the tests' configuration), `/ohif` and below say so in the
+/// Without the OHIF viewer installed (a folder without its `index.html`, whatever
+/// `ELYSIUM_OHIF_DIR` the machine running the tests has), `/ohif` and below say so in the
 /// reader's language.
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn the_ohif_not_installed_page_speaks_the_readers_language(pool: PgPool) {
-    let app = TestApp::spawn(pool).await;
+    let empty = tempfile::tempdir().expect("an empty folder");
+    let folder = empty.path().to_str().expect("a UTF-8 path");
+    let app = TestApp::spawn_with(pool, &["--ohif-dir", folder]).await;
     let radiologist = app.signed_in("radiologist").await;
     let (status, english) = page(&app, &radiologist, "/ohif", None).await;
     assert_eq!(status, 404);
