@@ -236,11 +236,14 @@ mod tests {
     #[test]
     fn http_limits_have_bounded_defaults_and_refuse_zero() {
         let limits = parse(&[]).http;
-        assert_eq!(limits.header_timeout(), std::time::Duration::from_secs(10));
+        let deadlines = limits.deadlines();
+        assert_eq!(deadlines.header, std::time::Duration::from_secs(10));
+        assert_eq!(deadlines.idle, std::time::Duration::from_secs(75));
         assert_eq!((limits.http_max_requests, limits.http_max_ingests), (256, 8));
         assert_eq!((limits.max_stow_bytes, limits.max_upload_bytes), (1 << 30, 1 << 30));
         assert!(Probe::try_parse_from(["elysium", "--http-max-ingests", "0"]).is_err());
         assert!(Probe::try_parse_from(["elysium", "--http-header-timeout-secs", "0"]).is_err());
+        assert!(Probe::try_parse_from(["elysium", "--http-idle-timeout-secs", "0"]).is_err());
     }
 
     #[test]
@@ -256,10 +259,16 @@ mod tests {
 /// starve everyone else of sign-in and the worklist. See [`crate::limits`].
 #[derive(Debug, Clone, clap::Args)]
 pub struct HttpLimits {
-    /// Seconds a client has to send a request's headers (after connecting, or after the previous
-    /// response on a kept-alive connection); the connection is closed after that.
+    /// Seconds a client has to send a request's headers, from the request's first byte; the
+    /// connection is closed after that.
     #[arg(long, env = "ELYSIUM_HTTP_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub http_header_timeout_secs: u64,
+    /// Seconds a connection may sit with no request (after connecting, or after the previous
+    /// response); then it is closed. Longer than browsers keep an idle connection they opened
+    /// ahead of need (about 10 s in Chromium), so that the server never closes one as the browser
+    /// sends on it.
+    #[arg(long, env = "ELYSIUM_HTTP_IDLE_TIMEOUT_SECS", default_value_t = 75, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_idle_timeout_secs: u64,
     /// Seconds an ordinary request may take until its response starts; past it the request is
     /// stopped and answered 503 `timed_out`. STOW-RS and uploads have their own deadlines.
     #[arg(long, env = "ELYSIUM_HTTP_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -288,8 +297,12 @@ pub struct HttpLimits {
 }
 
 impl HttpLimits {
-    pub fn header_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(self.http_header_timeout_secs)
+    /// The connection deadlines of [`crate::listener::serve`].
+    pub fn deadlines(&self) -> crate::listener::Deadlines {
+        crate::listener::Deadlines {
+            header: std::time::Duration::from_secs(self.http_header_timeout_secs),
+            idle: std::time::Duration::from_secs(self.http_idle_timeout_secs),
+        }
     }
 
     pub fn request_timeout(&self) -> std::time::Duration {

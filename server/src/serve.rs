@@ -109,7 +109,7 @@ async fn run(
         }
         println!("Ctrl-C stops the server and the private database.\n");
     }
-    crate::listener::serve(listener, app, state.config.http.header_timeout(), shutdown_signal()).await?;
+    crate::listener::serve(listener, app, state.config.http.deadlines(), shutdown_signal()).await?;
     sweeper.abort();
     if let Some(orphan_sweep) = orphan_sweep {
         orphan_sweep.abort();

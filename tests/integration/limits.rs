@@ -1,4 +1,5 @@
-//! The HTTP resource limits (issue 18): a client that never finishes its headers is disconnected,
+//! The HTTP resource limits (issue 18): a client that never finishes its headers is disconnected
+//! (and an idle kept-alive connection is not, until its own longer timeout),
 //! an ordinary request that runs too long is stopped while a long STOW-RS is not, a saturated
 //! server answers `503 busy` at once, bodies over their limit get 413 and store nothing, an
 //! ingest's body that stalls is cut off, and slow object-store writes do not take the database
@@ -237,16 +238,32 @@ fn part_start(filler: usize) -> Vec<u8> {
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_client_that_never_finishes_its_headers_is_disconnected(pool: PgPool) {
-    let app = TestApp::spawn_with(pool, &["--http-header-timeout-secs", "1"]).await;
+    let app = TestApp::spawn_with(pool, &["--http-header-timeout-secs", "1", "--http-idle-timeout-secs", "2"]).await;
     // Half a request's headers, and then nothing (slowloris)...
     let mut partial = connect(&app).await;
     partial.write_all(b"GET /api/v1/me HTTP/1.1\r\nhost: elysium\r\nx-slow: ").await.expect("write");
-    // ...or nothing at all.
+    // ...or nothing at all, past the idle timeout.
     let mut silent = connect(&app).await;
     assert!(closed_by_server(&mut partial).await, "a connection with half its headers stays open");
     assert!(closed_by_server(&mut silent).await, "a connection that sends nothing stays open");
     // Whole requests are served as ever.
     assert_eq!(get_bounded(&app, &app.client(), "/healthz").await.0, 200);
+}
+
+/// Browsers keep idle connections (and ones opened ahead of need, about 10 s in Chromium) and
+/// send on them later: a connection idle past the header timeout, but not the idle timeout, is
+/// still served, before its first request and between two.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn an_idle_connection_outlives_the_header_timeout(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, &["--http-header-timeout-secs", "1", "--http-idle-timeout-secs", "60"]).await;
+    let request = b"GET /healthz HTTP/1.1\r\nhost: elysium\r\n\r\n";
+    let mut stream = connect(&app).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stream.write_all(request).await.expect("write the first request");
+    assert_eq!(read_response(&mut stream).await.0, 200, "the first request, after an idle start");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    stream.write_all(request).await.expect("write the second request");
+    assert_eq!(read_response(&mut stream).await.0, 200, "the second request, on the kept-alive connection");
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -107,13 +107,11 @@ impl TestApp {
     ) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        // The listener `elysium serve` uses, with its header timeout.
-        let header_timeout = state.config.http.header_timeout();
+        // The listener `elysium serve` uses, with its connection deadlines.
+        let deadlines = state.config.http.deadlines();
         let app = elysium_server::router(state);
         let server = tokio::spawn(async move {
-            elysium_server::listener::serve(listener, app, header_timeout, std::future::pending())
-                .await
-                .expect("serve");
+            elysium_server::listener::serve(listener, app, deadlines, std::future::pending()).await.expect("serve");
         });
         TestApp { addr, pool, objects, server }
     }
