@@ -113,3 +113,71 @@ async fn unknown_api_paths_are_json_404s_for_signed_in_users(pool: PgPool) {
     assert_eq!(response.status(), 404);
     assert_eq!(error_code(response).await, "not_found");
 }
+
+/// The administration services check the role themselves, beside the path policy: a route or
+/// server function added outside `/admin/` cannot reach them without it. Each is called directly
+/// as every other demo role and refused, and nothing is written; the administrator's own reads
+/// pass the same check.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_administration_services_refuse_every_other_role_themselves(pool: PgPool) {
+    use app::model::admin::{NewSite, NewUserRequest, UserUpdate};
+    use app::model::referral::{LevelRequest, Route};
+    use app::service::{Caller, ServiceError, admin, program, referral, sites, tokens};
+
+    let _app = TestApp::spawn(pool.clone()).await;
+    let caller = |username: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let id = app::service::followup::user_id(&pool, username).await.expect("id").expect("demo user");
+            let user = elysium_server::auth::identity::load_user(&pool, id).await.expect("load").expect("active");
+            Caller::new(user, None)
+        }
+    };
+    let audit_rows = || sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_event").fetch_one(&pool);
+    let before = audit_rows().await.expect("count");
+    let query = std::collections::BTreeMap::new();
+    let new_user = NewUserRequest {
+        username: "intruder".into(),
+        display_name: String::new(),
+        roles: vec!["admin".into()],
+        sites: vec![],
+        must_change_password: true,
+    };
+    let promote = UserUpdate { display_name: "Me".into(), active: true, roles: vec!["admin".into()], sites: vec![] };
+    let site = NewSite { code: "EVIL".into(), name: "Evil".into(), ..NewSite::default() };
+    let level = LevelRequest { site: "DEMO-GH".into(), level: None };
+    let route = Route { from: "DEMO-GH".into(), to: "DEMO-RC".into() };
+    let today = app::service::followup::today();
+    for username in ["coordinator", "surgeon", "radiologist"] {
+        let c = caller(username).await;
+        let refusals: Vec<(&str, Result<(), ServiceError>)> = vec![
+            ("overview", admin::overview(&pool, &c).await.map(drop)),
+            ("users", admin::users(&pool, &c).await.map(drop)),
+            ("create_user", admin::create_user(&pool, &c, &new_user, "hash").await.map(drop)),
+            ("reset_password", admin::reset_password(&pool, &c, "surgeon2", "hash").await.map(drop)),
+            ("update_user", admin::update_user(&pool, &c, username, &promote).await.map(drop)),
+            ("sites", admin::sites(&pool, &c).await.map(drop)),
+            ("end_sessions", admin::end_sessions(&pool, &c, "admin").await),
+            ("signin_locks", admin::signin_locks(&pool, &c).await.map(drop)),
+            ("unlock_signin", admin::unlock_signin(&pool, &c, "admin", "127.0.0.1").await),
+            ("search_audit", admin::search_audit(&pool, &c, &query).await.map(drop)),
+            ("export_audit", admin::export_audit(&pool, &c, &query).await.map(drop)),
+            ("audit_actions", admin::audit_actions(&pool, &c).await.map(drop)),
+            ("sites::list", sites::list(&pool, &c).await.map(drop)),
+            ("sites::create", sites::create(&pool, &c, &site).await.map(drop)),
+            ("tokens::list", tokens::list(&pool, &c).await.map(drop)),
+            ("tokens::revoke", tokens::revoke(&pool, &c, &uuid::Uuid::nil().to_string()).await),
+            ("network", referral::network(&pool, &c).await.map(drop)),
+            ("set_level", referral::set_level(&pool, &c, &level).await.map(drop)),
+            ("set_route", referral::set_route(&pool, &c, &route, false).await.map(drop)),
+            ("program", program::report(&pool, &c, &Default::default(), today).await.map(drop)),
+        ];
+        for (service, result) in refusals {
+            assert!(matches!(result, Err(ServiceError::Forbidden)), "{username} reached {service}: {result:?}");
+        }
+    }
+    assert_eq!(audit_rows().await.expect("count"), before, "a refused call wrote to the audit trail");
+    let admin = caller("admin").await;
+    assert!(admin::users(&pool, &admin).await.expect("the administrator's users").len() >= 4);
+    assert!(!sites::list(&pool, &admin).await.expect("the administrator's sites").is_empty());
+}

@@ -10,17 +10,19 @@ use crate::model::admin::{AuditSearch, Overview, SigninLock, UserSummary};
 
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "overview", input = GetUrl)]
 pub async fn admin_overview() -> Result<Overview, AppError> {
-    Ok(crate::service::admin::overview(&crate::api::session::ssr::pool()?).await?)
+    Ok(crate::service::admin::overview(&crate::api::session::ssr::pool()?, &crate::api::session::ssr::caller()?)
+        .await?)
 }
 
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "users", input = GetUrl)]
 pub async fn list_users() -> Result<Vec<UserSummary>, AppError> {
-    Ok(crate::service::admin::users(&crate::api::session::ssr::pool()?).await?)
+    Ok(crate::service::admin::users(&crate::api::session::ssr::pool()?, &crate::api::session::ssr::caller()?).await?)
 }
 
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "signin_locks", input = GetUrl)]
 pub async fn signin_locks() -> Result<Vec<SigninLock>, AppError> {
-    Ok(crate::service::admin::signin_locks(&crate::api::session::ssr::pool()?).await?)
+    Ok(crate::service::admin::signin_locks(&crate::api::session::ssr::pool()?, &crate::api::session::ssr::caller()?)
+        .await?)
 }
 
 /// Lifts a sign-in lock early (for example after the user phoned the service desk).
@@ -48,7 +50,8 @@ pub async fn search_audit_page(#[server(default)] query: BTreeMap<String, String
 /// The actions of recent events, which the audit page's search form suggests.
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "audit_actions", input = GetUrl)]
 pub async fn audit_actions() -> Result<Vec<String>, AppError> {
-    Ok(crate::service::admin::audit_actions(&crate::api::session::ssr::pool()?).await?)
+    Ok(crate::service::admin::audit_actions(&crate::api::session::ssr::pool()?, &crate::api::session::ssr::caller()?)
+        .await?)
 }
 
 /// The programme table (the administrator's dashboard).
@@ -74,16 +77,16 @@ pub async fn load_program_records(
 /// Every site (code and name), for the users page's site choices.
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "sites", input = GetUrl)]
 pub async fn list_sites() -> Result<Vec<crate::model::program::SiteOption>, AppError> {
-    Ok(crate::service::admin::sites(&crate::api::session::ssr::pool()?).await?)
+    Ok(crate::service::admin::sites(&crate::api::session::ssr::pool()?, &crate::api::session::ssr::caller()?).await?)
 }
 
 /// The system health panel on the administrator's home: the same checks as
 /// `GET /api/v1/admin/health`.
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "health", input = GetUrl)]
 pub async fn system_health() -> Result<crate::model::health::HealthReport, AppError> {
-    use crate::api::session::ssr::{pool, provided};
+    use crate::api::session::ssr::{caller, pool, provided};
     let sources = provided::<crate::service::health::HealthSources>()?;
-    Ok(crate::service::health::report(&pool()?, &sources).await)
+    Ok(crate::service::health::report(&pool()?, &caller()?, &sources).await?)
 }
 
 /// The session key under which a form post leaves a temporary password (a new account, a
@@ -110,5 +113,5 @@ pub async fn take_issued_password() -> Result<Option<crate::model::admin::Issued
 /// Every site with its patient ID authority and calling AE titles (the sites page).
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "site_details", input = GetUrl)]
 pub async fn list_site_details() -> Result<Vec<crate::model::admin::SiteDetail>, AppError> {
-    Ok(crate::service::sites::list(&crate::api::session::ssr::pool()?).await?)
+    Ok(crate::service::sites::list(&crate::api::session::ssr::pool()?, &crate::api::session::ssr::caller()?).await?)
 }

@@ -43,7 +43,8 @@ pub async fn load_referral_outcomes() -> Result<Vec<ReferralItem>, AppError> {
 /// Every site with its level and the open routes (the network page).
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "network", input = GetUrl)]
 pub async fn load_network() -> Result<Network, AppError> {
-    Ok(crate::service::referral::network(&crate::api::session::ssr::pool()?).await?)
+    Ok(crate::service::referral::network(&crate::api::session::ssr::pool()?, &crate::api::session::ssr::caller()?)
+        .await?)
 }
 
 #[cfg(feature = "ssr")]

@@ -7,7 +7,7 @@ use crate::model::settings::SettingsView;
 
 #[leptos::server(prefix = "/api/fn/admin", endpoint = "settings", input = GetUrl)]
 pub async fn load_settings() -> Result<SettingsView, AppError> {
-    use crate::api::session::ssr::{pool, provided};
+    use crate::api::session::ssr::{caller, pool, provided};
     let defaults: crate::service::settings::Defaults = provided()?;
-    Ok(crate::service::settings::view(&pool()?, &defaults).await?)
+    Ok(crate::service::settings::view(&pool()?, &caller()?, &defaults).await?)
 }

@@ -24,8 +24,8 @@ pub async fn load_tokens() -> Result<TokensPage, AppError> {
     use axum::http::request::Parts;
     use leptos::prelude::use_context;
 
-    use crate::api::session::ssr::pool;
-    let pool = pool()?;
+    use crate::api::session::ssr::{caller, pool};
+    let (pool, caller) = (pool()?, caller()?);
     let session = use_context::<Parts>().and_then(|p| p.extensions.get::<tower_sessions::Session>().cloned());
     let created = match session {
         Some(session) => session.remove::<CreatedToken>(CREATED_TOKEN_KEY).await.map_err(|e| {
@@ -34,7 +34,11 @@ pub async fn load_tokens() -> Result<TokensPage, AppError> {
         })?,
         None => None,
     };
-    let usernames =
-        crate::service::admin::users(&pool).await?.into_iter().filter(|u| u.active).map(|u| u.username).collect();
-    Ok(TokensPage { tokens: crate::service::tokens::list(&pool).await?, created, usernames })
+    let usernames = crate::service::admin::users(&pool, &caller)
+        .await?
+        .into_iter()
+        .filter(|u| u.active)
+        .map(|u| u.username)
+        .collect();
+    Ok(TokensPage { tokens: crate::service::tokens::list(&pool, &caller).await?, created, usernames })
 }

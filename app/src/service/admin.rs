@@ -17,7 +17,8 @@ use crate::model::admin::{
 use crate::said;
 use crate::service::{Caller, ServiceError};
 
-pub async fn overview(pool: &PgPool) -> Result<Overview, ServiceError> {
+pub async fn overview(pool: &PgPool, caller: &Caller) -> Result<Overview, ServiceError> {
+    caller.require_admin()?;
     let users = elysium_db::users::list(pool).await?;
     let locks = elysium_db::signin::active_locks(pool).await?;
     let sites = elysium_db::sites::list(pool).await?;
@@ -28,7 +29,8 @@ pub async fn overview(pool: &PgPool) -> Result<Overview, ServiceError> {
     })
 }
 
-pub async fn users(pool: &PgPool) -> Result<Vec<UserSummary>, ServiceError> {
+pub async fn users(pool: &PgPool, caller: &Caller) -> Result<Vec<UserSummary>, ServiceError> {
+    caller.require_admin()?;
     let users = elysium_db::users::list(pool).await?;
     Ok(users
         .into_iter()
@@ -96,8 +98,8 @@ async fn valid_site_ids(pool: &PgPool, codes: &[String]) -> Result<Vec<uuid::Uui
 }
 
 /// One user as the users page lists them.
-async fn user(pool: &PgPool, username: &str) -> Result<UserSummary, ServiceError> {
-    users(pool).await?.into_iter().find(|u| u.username == username).ok_or(ServiceError::NotFound)
+async fn user(pool: &PgPool, caller: &Caller, username: &str) -> Result<UserSummary, ServiceError> {
+    users(pool, caller).await?.into_iter().find(|u| u.username == username).ok_or(ServiceError::NotFound)
 }
 
 /// Creates an account with `password_hash`, the hash of a temporary password the server made
@@ -109,6 +111,7 @@ pub async fn create_user(
     request: &NewUserRequest,
     password_hash: &str,
 ) -> Result<UserSummary, ServiceError> {
+    caller.require_admin()?;
     let username = crate::domain::accounts::normalize_username(&request.username)
         .map_err(|e| ServiceError::invalid("username", e.said()))?;
     let display_name = if request.display_name.trim().is_empty() {
@@ -140,7 +143,7 @@ pub async fn create_user(
         .record_in(&mut tx)
         .await?;
     tx.commit().await?;
-    user(pool, &username).await
+    user(pool, caller, &username).await
 }
 
 /// Replaces a user's password with a temporary one (`password_hash`: the server made it and
@@ -153,6 +156,7 @@ pub async fn reset_password(
     username: &str,
     password_hash: &str,
 ) -> Result<UserSummary, ServiceError> {
+    caller.require_admin()?;
     let username = username.trim().to_lowercase();
     if username == caller.user.username {
         return Err(ServiceError::invalid(
@@ -165,7 +169,7 @@ pub async fn reset_password(
     elysium_db::users::set_password(&mut tx, id, password_hash, true).await?;
     caller.audit("user.password_reset").target("user", username.clone()).record_in(&mut tx).await?;
     tx.commit().await?;
-    user(pool, &username).await
+    user(pool, caller, &username).await
 }
 
 /// Edits a user's name, roles, sites and whether they may sign in. Roles apply from the user's
@@ -178,6 +182,7 @@ pub async fn update_user(
     username: &str,
     update: &UserUpdate,
 ) -> Result<UserSummary, ServiceError> {
+    caller.require_admin()?;
     let display_name = valid_display_name(&update.display_name)?;
     let roles = valid_roles(&update.roles)?;
     let site_ids = valid_site_ids(pool, &update.sites).await?;
@@ -205,11 +210,12 @@ pub async fn update_user(
         .record_in(&mut tx)
         .await?;
     tx.commit().await?;
-    user(pool, &username).await
+    user(pool, caller, &username).await
 }
 
 /// Every site, by code.
-pub async fn sites(pool: &PgPool) -> Result<Vec<crate::model::program::SiteOption>, ServiceError> {
+pub async fn sites(pool: &PgPool, caller: &Caller) -> Result<Vec<crate::model::program::SiteOption>, ServiceError> {
+    caller.require_admin()?;
     Ok(elysium_db::sites::list(pool)
         .await?
         .into_iter()
@@ -219,6 +225,7 @@ pub async fn sites(pool: &PgPool) -> Result<Vec<crate::model::program::SiteOptio
 
 /// Ends every session of a user at once (a lost laptop, a shared screen); they sign in again.
 pub async fn end_sessions(pool: &PgPool, caller: &Caller, username: &str) -> Result<(), ServiceError> {
+    caller.require_admin()?;
     let username = username.trim().to_lowercase();
     let mut tx = pool.begin().await?;
     let id = elysium_db::users::id_by_username(&mut tx, &username).await?.ok_or(ServiceError::NotFound)?;
@@ -228,7 +235,8 @@ pub async fn end_sessions(pool: &PgPool, caller: &Caller, username: &str) -> Res
     Ok(())
 }
 
-pub async fn signin_locks(pool: &PgPool) -> Result<Vec<SigninLock>, ServiceError> {
+pub async fn signin_locks(pool: &PgPool, caller: &Caller) -> Result<Vec<SigninLock>, ServiceError> {
+    caller.require_admin()?;
     let locks = elysium_db::signin::active_locks(pool).await?;
     Ok(locks
         .into_iter()
@@ -249,6 +257,7 @@ pub async fn unlock_signin(
     username: &str,
     client_addr: &str,
 ) -> Result<(), ServiceError> {
+    caller.require_admin()?;
     let mut tx = pool.begin().await?;
     let removed = elysium_db::signin::clear(&mut tx, username, client_addr).await?;
     let audit = caller.audit("signin.unlock").target("signin_lock", format!("{username}@{client_addr}"));
@@ -276,6 +285,7 @@ pub async fn search_audit(
     caller: &Caller,
     query: &BTreeMap<String, String>,
 ) -> Result<AuditSearch, ServiceError> {
+    caller.require_admin()?;
     let filter = audit_filter(query)?;
     let (rows, total) = elysium_db::audit::search(pool, &filter).await?;
     let detail = serde_json::json!({ "query": query, "results": rows.len(), "total": total });
@@ -296,6 +306,7 @@ pub async fn export_audit(
     caller: &Caller,
     query: &BTreeMap<String, String>,
 ) -> Result<AuditSearch, ServiceError> {
+    caller.require_admin()?;
     if query.contains_key("page") {
         return Err(ServiceError::invalid(
             "page",
@@ -310,7 +321,8 @@ pub async fn export_audit(
 }
 
 /// The actions of recent events, for the search form to suggest.
-pub async fn audit_actions(pool: &PgPool) -> Result<Vec<String>, ServiceError> {
+pub async fn audit_actions(pool: &PgPool, caller: &Caller) -> Result<Vec<String>, ServiceError> {
+    caller.require_admin()?;
     Ok(elysium_db::audit::recent_actions(pool, ACTION_SUGGESTION_WINDOW).await?)
 }
 

@@ -21,7 +21,13 @@ use crate::service::{Caller, ServiceError};
 
 /// The registry with each model's operating thresholds, every version that has screened, and
 /// the threshold changes, newest first.
-pub async fn overview(pool: &PgPool, registry: &ModelRegistry, today: Date) -> Result<ModelsOverview, ServiceError> {
+pub async fn overview(
+    pool: &PgPool,
+    caller: &Caller,
+    registry: &ModelRegistry,
+    today: Date,
+) -> Result<ModelsOverview, ServiceError> {
+    caller.require_admin()?;
     let mut models = Vec::new();
     let mut conn = pool.acquire().await?;
     for model in &registry.models {
@@ -221,9 +227,11 @@ async fn replay(pool: &PgPool, checked: &Checked<'_>, proposed: f64) -> Result<P
 /// How many of the version's last series would change verdict at the proposed threshold.
 pub async fn preview(
     pool: &PgPool,
+    caller: &Caller,
     registry: &ModelRegistry,
     request: &ThresholdRequest,
 ) -> Result<ThresholdPreview, ServiceError> {
+    caller.require_admin()?;
     let checked = check(pool, registry, request, None).await?;
     let preview = replay(pool, &checked, request.threshold).await?;
     Ok(ThresholdPreview {
@@ -245,6 +253,7 @@ pub async fn change_threshold(
     registry: &ModelRegistry,
     request: &ThresholdRequest,
 ) -> Result<ThresholdChange, ServiceError> {
+    caller.require_admin()?;
     let reason = request.reason.as_deref().unwrap_or_default();
     // Checked under the output's lock: another administrator's change commits before this one
     // reads the current threshold, so each change is recorded against the one before it.

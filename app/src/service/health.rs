@@ -50,7 +50,16 @@ impl std::fmt::Debug for HealthSources {
 }
 
 /// Runs every check (concurrently) and judges them.
-pub async fn report(pool: &PgPool, sources: &HealthSources) -> HealthReport {
+pub async fn report(
+    pool: &PgPool,
+    caller: &crate::service::Caller,
+    sources: &HealthSources,
+) -> Result<HealthReport, crate::service::ServiceError> {
+    caller.require_admin()?;
+    Ok(gather(pool, sources).await)
+}
+
+async fn gather(pool: &PgPool, sources: &HealthSources) -> HealthReport {
     let (database, object_store, queue, disk) =
         tokio::join!(database(pool), object_store(&sources.store), queue(pool), disk(sources.data_folder.clone()));
     let now = OffsetDateTime::now_utc();

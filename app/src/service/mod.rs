@@ -43,6 +43,13 @@ impl Caller {
         Caller { user, client_addr }
     }
 
+    /// Refuses a caller who is not an administrator. Administration is guarded twice: by the
+    /// server's path policy, and here at the top of each administration service, so that a
+    /// route or server function added outside the guarded paths cannot reach it without the role.
+    pub fn require_admin(&self) -> Result<(), ServiceError> {
+        if self.user.has_role(crate::domain::roles::Role::Admin) { Ok(()) } else { Err(ServiceError::Forbidden) }
+    }
+
     /// An audit event of `action` by this caller (see [`Audit`]).
     pub fn audit(&self, action: &str) -> Audit {
         Audit::by(&self.user, self.client_addr.clone(), action)

@@ -193,6 +193,7 @@ pub async fn report(
     params: &ProgramParams,
     today: Date,
 ) -> Result<ProgramReport, ServiceError> {
+    caller.require_admin()?;
     let checked = check(pool, params, today).await?;
     let filter = checked.db(caller);
     let positive_rows = db::positives(pool, &filter).await?;
@@ -324,6 +325,7 @@ pub async fn records(
     params: &RecordsParams,
     today: Date,
 ) -> Result<ProgramRecords, ServiceError> {
+    caller.require_admin()?;
     let checked = check(pool, &params.filter(), today).await?;
     let filter = checked.db(caller);
     let reason = given(&params.reason)

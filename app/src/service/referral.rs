@@ -543,7 +543,8 @@ async fn page_referrals(
 }
 
 /// The network: every site with its level, and the open routes (administrators).
-pub async fn network(pool: &PgPool) -> Result<Network, ServiceError> {
+pub async fn network(pool: &PgPool, caller: &Caller) -> Result<Network, ServiceError> {
+    caller.require_admin()?;
     let sites = db::sites(pool)
         .await?
         .into_iter()
@@ -556,6 +557,7 @@ pub async fn network(pool: &PgPool) -> Result<Network, ServiceError> {
 /// Sets a site's level, or takes it out of the network with `None` (its routes and referrals
 /// stay; a site out of the network neither sends nor receives new ones). Audited.
 pub async fn set_level(pool: &PgPool, caller: &Caller, request: &LevelRequest) -> Result<Network, ServiceError> {
+    caller.require_admin()?;
     let level = match request.level.as_deref().map(str::trim).filter(|l| !l.is_empty()) {
         None => None,
         Some(l) => Some(l.parse::<SiteLevel>().map_err(|e| ServiceError::invalid("level", e.said()))?),
@@ -570,12 +572,13 @@ pub async fn set_level(pool: &PgPool, caller: &Caller, request: &LevelRequest) -
         .record_in(&mut tx)
         .await?;
     tx.commit().await.map_err(DbError::from)?;
-    network(pool).await
+    network(pool, caller).await
 }
 
 /// Opens (`open`) or closes a route between two sites. Audited; opening an open route, or
 /// closing a closed one, changes nothing and is not an error.
 pub async fn set_route(pool: &PgPool, caller: &Caller, route: &Route, open: bool) -> Result<Network, ServiceError> {
+    caller.require_admin()?;
     let mut tx = pool.begin().await.map_err(DbError::from)?;
     let from = site_named(&mut tx, "from", &route.from).await?;
     let to = site_named(&mut tx, "to", &route.to).await?;
@@ -598,7 +601,7 @@ pub async fn set_route(pool: &PgPool, caller: &Caller, route: &Route, open: bool
             .await?;
     }
     tx.commit().await.map_err(DbError::from)?;
-    network(pool).await
+    network(pool, caller).await
 }
 
 async fn site_named(conn: &mut PgConnection, field: &str, code: &str) -> Result<db::NetworkSite, ServiceError> {

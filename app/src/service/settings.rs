@@ -63,6 +63,7 @@ pub async fn update_chronic_rules(
     defaults: &Defaults,
     rules: &ChronicRules,
 ) -> Result<SettingsView, ServiceError> {
+    caller.require_admin()?;
     rules.check().map_err(|r| ServiceError::invalid(r.field, r.message))?;
     let mut tx = pool.begin().await?;
     let value = serde_json::to_value(rules).map_err(ServiceError::internal)?;
@@ -77,10 +78,11 @@ pub async fn update_chronic_rules(
         .record_in(&mut tx)
         .await?;
     tx.commit().await?;
-    view(pool, defaults).await
+    view(pool, caller, defaults).await
 }
 
-pub async fn view(pool: &PgPool, defaults: &Defaults) -> Result<SettingsView, ServiceError> {
+pub async fn view(pool: &PgPool, caller: &Caller, defaults: &Defaults) -> Result<SettingsView, ServiceError> {
+    caller.require_admin()?;
     let rows = elysium_db::settings::all(pool).await?;
     let row = |key: &str| rows.iter().find(|r| r.key == key);
     let changed = |key: &str| row(key).map(|r| Changed { by: r.changed_by.clone(), at: format::minute(r.changed_at) });
@@ -114,6 +116,7 @@ pub async fn update(
     defaults: &Defaults,
     update: &SettingsUpdate,
 ) -> Result<SettingsView, ServiceError> {
+    caller.require_admin()?;
     let levels = update.levels();
     let refused = |r: crate::domain::settings::SettingsRefusal| ServiceError::invalid(r.field, r.message);
     check_levels(&levels).map_err(refused)?;
@@ -142,5 +145,5 @@ pub async fn update(
         .record_in(&mut tx)
         .await?;
     tx.commit().await?;
-    view(pool, defaults).await
+    view(pool, caller, defaults).await
 }

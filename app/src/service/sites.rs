@@ -41,7 +41,8 @@ fn invalid(field: &str) -> impl Fn(SiteRuleError) -> ServiceError + '_ {
 }
 
 /// Every site with its AE titles, by code.
-pub async fn list(pool: &PgPool) -> Result<Vec<SiteDetail>, ServiceError> {
+pub async fn list(pool: &PgPool, caller: &Caller) -> Result<Vec<SiteDetail>, ServiceError> {
+    caller.require_admin()?;
     let mut conn = pool.acquire().await?;
     Ok(elysium_db::sites::details(&mut conn, None).await?.into_iter().map(detail).collect())
 }
@@ -64,6 +65,7 @@ async fn check_ae_titles_free(
 }
 
 pub async fn create(pool: &PgPool, caller: &Caller, new: &NewSite) -> Result<SiteDetail, ServiceError> {
+    caller.require_admin()?;
     let code = normalize_site_code(&new.code).map_err(invalid("code"))?;
     let name = normalize_site_name(&new.name).map_err(invalid("name"))?;
     let authority = if new.patient_id_authority.trim().is_empty() {
@@ -96,6 +98,7 @@ pub async fn update(
     code: &str,
     update: &SiteUpdate,
 ) -> Result<SiteDetail, ServiceError> {
+    caller.require_admin()?;
     let code = code.trim().to_uppercase();
     let name = normalize_site_name(&update.name).map_err(invalid("name"))?;
     let authority = normalize_authority(&update.patient_id_authority).map_err(invalid("patient_id_authority"))?;

@@ -115,10 +115,12 @@ pub async fn create_as(
     caller: &Caller,
     request: &NewTokenRequest,
 ) -> Result<CreatedToken, ServiceError> {
+    caller.require_admin()?;
     create(pool, caller.audit("token.create"), Some(caller.user.id), request).await
 }
 
-pub async fn list(pool: &PgPool) -> Result<Vec<TokenSummary>, ServiceError> {
+pub async fn list(pool: &PgPool, caller: &Caller) -> Result<Vec<TokenSummary>, ServiceError> {
+    caller.require_admin()?;
     let now = OffsetDateTime::now_utc();
     Ok(elysium_db::tokens::list(pool)
         .await?
@@ -144,6 +146,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<TokenSummary>, ServiceError> {
 
 /// Revokes a token at once (its next request gets 401). Audited whether or not it was live.
 pub async fn revoke(pool: &PgPool, caller: &Caller, id: &str) -> Result<(), ServiceError> {
+    caller.require_admin()?;
     let id: Uuid = id.parse().map_err(|_| ServiceError::NotFound)?;
     let mut tx = pool.begin().await?;
     let revoked = elysium_db::tokens::revoke(&mut tx, id).await?;

@@ -196,7 +196,7 @@ pub async fn seed(
 /// The clinic a community health centre, the hospital a provincial one, and the route between
 /// them open, as an administrator sets them on the network page.
 async fn open_network(pool: &sqlx::PgPool, admin: &Caller) -> anyhow::Result<()> {
-    let network = referral::network(pool).await?;
+    let network = referral::network(pool, admin).await?;
     for (site, level) in [(CLINIC, SiteLevel::Community), (HOSPITAL, SiteLevel::Provincial)] {
         // Setting a level is audited each time: set only what is not set already.
         if network.sites.iter().any(|s| s.code == site && s.level == Some(level)) {

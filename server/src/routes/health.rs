@@ -1,6 +1,7 @@
 //! Liveness and readiness for load balancers and orchestrators, and the administrators' fuller
 //! system health report.
 
+use app::service::Caller;
 use axum::{Json, extract::State, http::StatusCode};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -23,6 +24,9 @@ pub async fn readyz(State(pool): State<PgPool>) -> (StatusCode, Json<Value>) {
 /// workers, the queue and the data folder's free disk, each `ok`, `warn` or `failed`: what the
 /// panel on the administrator's home shows. Always 200 when the checks ran, whatever they found
 /// (`/readyz` is for load balancers).
-pub async fn admin_health(State(state): State<crate::AppState>) -> Json<app::model::health::HealthReport> {
-    Json(app::service::health::report(&state.pool, &state.health).await)
+pub async fn admin_health(
+    State(state): State<crate::AppState>,
+    caller: Caller,
+) -> Result<Json<app::model::health::HealthReport>, crate::error::ApiError> {
+    Ok(Json(app::service::health::report(&state.pool, &caller, &state.health).await?))
 }

@@ -18,18 +18,19 @@ use crate::http::{PageLanguage, audited, redirect_with_pairs, refusal_text};
 use crate::state::AppState;
 
 /// `GET /api/v1/admin/models`.
-pub async fn overview(State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn overview(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     let today = app::service::followup::today();
-    Ok(Json(governance::overview(&state.pool, &state.registry, today).await?).into_response())
+    Ok(Json(governance::overview(&state.pool, &caller, &state.registry, today).await?).into_response())
 }
 
 /// `POST /api/v1/admin/models/thresholds/preview` `{"model_name","model_version","output","threshold","last"?}`:
 /// what the threshold would have done to the version's last series. Changes nothing.
 pub async fn preview(
     State(state): State<AppState>,
+    caller: Caller,
     ApiJson(request): ApiJson<ThresholdRequest>,
 ) -> Result<Response, ApiError> {
-    Ok(Json(governance::preview(&state.pool, &state.registry, &request).await?).into_response())
+    Ok(Json(governance::preview(&state.pool, &caller, &state.registry, &request).await?).into_response())
 }
 
 /// `POST /api/v1/admin/models/thresholds` `{..., "reason"}`: 201 with the change.

@@ -74,8 +74,8 @@ pub async fn record_event(
 }
 
 /// `GET /api/v1/admin/network`: `{"sites":[{"code","name","level"}],"routes":[{"from","to"}]}`.
-pub async fn network(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(service::network(&state.pool).await?).into_response())
+pub async fn network(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    Ok(Json(service::network(&state.pool, &caller).await?).into_response())
 }
 
 /// `POST /api/v1/admin/network/levels` `{"site","level"}` (`null`: out of the network).

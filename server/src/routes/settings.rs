@@ -15,8 +15,8 @@ use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 /// `GET /api/v1/admin/settings`.
-pub async fn show(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(settings::view(&state.pool, &state.setting_defaults()).await?).into_response())
+pub async fn show(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    Ok(Json(settings::view(&state.pool, &caller, &state.setting_defaults()).await?).into_response())
 }
 
 /// `POST /api/v1/admin/settings` (every setting): 200 with the settings now in force.

@@ -17,8 +17,8 @@ use crate::http::{PageLanguage, audited, redirect_with, refusal_text};
 use crate::state::AppState;
 
 /// `GET /api/v1/admin/sites`.
-pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(sites::list(&state.pool).await?).into_response())
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    Ok(Json(sites::list(&state.pool, &caller).await?).into_response())
 }
 
 /// `POST /api/v1/admin/sites` `{"code","name","patient_id_authority"?,"ae_titles"?:[...]}`: 201.

@@ -22,8 +22,8 @@ use crate::state::AppState;
 pub const CREATED_TOKEN: &str = app::api::tokens::CREATED_TOKEN_KEY;
 
 /// `GET /api/v1/admin/tokens`.
-pub async fn list(State(state): State<AppState>) -> Result<Response, ApiError> {
-    Ok(Json(tokens::list(&state.pool).await?).into_response())
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    Ok(Json(tokens::list(&state.pool, &caller).await?).into_response())
 }
 
 /// `POST /api/v1/admin/tokens`: 201 with the token, shown this once.
