@@ -3,7 +3,7 @@
 //! `ConnectInfo<SocketAddr>`), and unlike it, a client gets a bounded time to send each request's
 //! headers and a connection a bounded time idle: a slowloris client, which opens many connections
 //! and sends its headers a byte at a time or never, would otherwise hold a connection and its task
-//! forever. The two limits are told apart ([`clock`]). An upgraded connection would keep them
+//! forever. The two limits are told apart (`listener/clock.rs`). An upgraded connection would keep them
 //! too; none of the application's routes upgrades.
 
 mod clock;
