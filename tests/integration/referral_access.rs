@@ -39,7 +39,7 @@ async fn version_of(pool: &PgPool, id: i64) -> i64 {
     )
 }
 
-async fn audit_count(pool: &PgPool, action: &str, target: &str) -> i64 {
+pub(crate) async fn audit_count(pool: &PgPool, action: &str, target: &str) -> i64 {
     sqlx::query_scalar("select count(*) from audit_event where action = $1 and target_id = $2")
         .bind(action)
         .bind(target)

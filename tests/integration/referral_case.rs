@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::referral::{clinic_and_hospital, study_at};
+use crate::referral_access::audit_count;
 
 /// A user of `site` with `roles`, created by the administrator and signed in.
 async fn user_of(app: &TestApp, username: &str, roles: &[&str], site: &str) -> Client {
@@ -68,15 +69,6 @@ async fn referrals_of_case(pool: &PgPool, id: i64) -> i64 {
         .fetch_one(pool)
         .await
         .expect("count")
-}
-
-async fn audit_count(pool: &PgPool, action: &str, target: &str) -> i64 {
-    sqlx::query_scalar("select count(*) from audit_event where action = $1 and target_id = $2")
-        .bind(action)
-        .bind(target)
-        .fetch_one(pool)
-        .await
-        .expect("audit count")
 }
 
 /// The board's review of a glottic T1a N0 M0 (stage I) case at `version`.

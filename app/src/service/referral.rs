@@ -430,82 +430,83 @@ pub(crate) async fn for_finding_page(
     page_referrals(conn, caller, finding.site_id, may_refer, referrals).await
 }
 
-/// Whether the caller's board may work on the case (review, sign, measure, put it on an agenda):
-/// a referred case is worked by one end of its active referral at a time, as a finding is; the
-/// other end follows it read-only (409 with the reason).
-pub(crate) async fn may_work_case(conn: &mut PgConnection, caller: &Caller, case_id: i64) -> Result<(), ServiceError> {
-    let referrals = db::of_case(conn, case_id).await?;
-    may_work_up(caller, &referrals).map_err(|refusal| ServiceError::Conflict(refusal.said_of_case()))
-}
+/// A tumour-board case's referrals, read once per request: what its page, its review, its
+/// signature and its agenda entry each need to know of them is asked of the same rows.
+pub(crate) struct CaseReferrals(Vec<ReferralRow>);
 
-/// The site whose board works the case: the one that accepted its referral, or its own.
-pub(crate) async fn case_board_site(
-    conn: &mut PgConnection,
-    case: &CaseRow,
-) -> Result<Option<uuid::Uuid>, ServiceError> {
-    let referrals = db::of_case(conn, case.id).await?;
-    Ok(match active(&referrals) {
-        Some(r) if r.status == ReferralStatus::Accepted.as_str() => Some(r.to_site_id),
-        _ => case.site_id,
-    })
-}
-
-/// The active referral by which the case reaches the caller (the case is not at one of their
-/// sites): the view is audited under it. `None` when the case is the caller's own.
-pub(crate) async fn reaching_case(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    case: &CaseRow,
-) -> Result<Option<i64>, ServiceError> {
-    if caller.user.may_see_site(case.site_id) {
-        return Ok(None);
+impl CaseReferrals {
+    pub(crate) async fn read(conn: &mut PgConnection, case_id: i64) -> Result<CaseReferrals, ServiceError> {
+        Ok(CaseReferrals(db::of_case(conn, case_id).await?))
     }
-    let referrals = db::of_case(conn, case.id).await?;
-    Ok(active(&referrals).filter(|r| caller.user.may_see_site(Some(r.to_site_id))).map(|r| r.id))
-}
 
-/// Tells the sending site that the receiving board decided the case it referred: when a
-/// signature moves the case from `before` to `after` (decided) under an accepted referral, the
-/// referral records the outcome, an `outcome` event and a `referral.outcome` audit row, in the
-/// signature's transaction.
-pub(crate) async fn report_case_outcome(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    case: &CaseRow,
-    before: CaseStatus,
-    after: CaseStatus,
-) -> Result<(), ServiceError> {
-    let referrals = db::of_case(conn, case.id).await?;
-    let Some(referral) = active(&referrals) else { return Ok(()) };
-    let status = referral.status.parse::<ReferralStatus>().ok();
-    if !case_outcome_to_report(status, before, after) {
-        return Ok(());
+    /// Whether the caller's board may work on the case (review, sign, measure, put it on an
+    /// agenda): a referred case is worked by one end of its active referral at a time, as a
+    /// finding is; the other end follows it read-only (409 with the reason).
+    pub(crate) fn may_work(&self, caller: &Caller) -> Result<(), ServiceError> {
+        may_work_up(caller, &self.0).map_err(|refusal| ServiceError::Conflict(refusal.said_of_case()))
     }
-    db::record_outcome(conn, referral.id, after.as_str(), Some(caller.user.id)).await?;
-    caller
-        .audit("referral.outcome")
-        .target("referral", referral.id.to_string())
-        .patient(&case.patient_id)
-        .detail(serde_json::json!({ "case_id": case.id, "outcome": after.as_str(), "to_site": referral.from_site }))
-        .record_in(conn)
-        .await?;
-    Ok(())
-}
 
-/// A case's referrals as its page shows them: those the caller's sites take part in, the sites
-/// the caller may refer it to now, and where its board work is when the caller only follows it.
-pub(crate) async fn for_case_page(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    case: &CaseRow,
-) -> Result<FindingReferrals, ServiceError> {
-    let referrals = db::of_case(conn, case.id).await?;
-    let status = super::mdt::status_of(&case.status)?;
-    let may_refer = caller.user.has_role(Role::Coordinator)
-        && caller.user.may_see_site(case.site_id)
-        && status != CaseStatus::Decided
-        && active(&referrals).is_none();
-    page_referrals(conn, caller, case.site_id, may_refer, referrals).await
+    /// The site whose board works the case: the one that accepted its referral, or its own.
+    pub(crate) fn board_site(&self, case: &CaseRow) -> Option<uuid::Uuid> {
+        match active(&self.0) {
+            Some(r) if r.status == ReferralStatus::Accepted.as_str() => Some(r.to_site_id),
+            _ => case.site_id,
+        }
+    }
+
+    /// The active referral by which the case reaches the caller (the case is not at one of
+    /// their sites): the view is audited under it. `None` when the case is the caller's own.
+    pub(crate) fn reaching(&self, caller: &Caller, case: &CaseRow) -> Option<i64> {
+        if caller.user.may_see_site(case.site_id) {
+            return None;
+        }
+        active(&self.0).filter(|r| caller.user.may_see_site(Some(r.to_site_id))).map(|r| r.id)
+    }
+
+    /// Tells the sending site that the receiving board decided the case it referred: when a
+    /// signature moves the case from `before` to `after` (decided) under an accepted referral,
+    /// the referral records the outcome, an `outcome` event and a `referral.outcome` audit row,
+    /// in the signature's transaction.
+    pub(crate) async fn report_outcome(
+        &self,
+        conn: &mut PgConnection,
+        caller: &Caller,
+        case: &CaseRow,
+        before: CaseStatus,
+        after: CaseStatus,
+    ) -> Result<(), ServiceError> {
+        let Some(referral) = active(&self.0) else { return Ok(()) };
+        let status = referral.status.parse::<ReferralStatus>().ok();
+        if !case_outcome_to_report(status, before, after) {
+            return Ok(());
+        }
+        db::record_outcome(conn, referral.id, after.as_str(), Some(caller.user.id)).await?;
+        caller
+            .audit("referral.outcome")
+            .target("referral", referral.id.to_string())
+            .patient(&case.patient_id)
+            .detail(serde_json::json!({ "case_id": case.id, "outcome": after.as_str(), "to_site": referral.from_site }))
+            .record_in(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// The referrals as the case's page shows them: those the caller's sites take part in, the
+    /// sites the caller may refer it to now, and where its board work is when the caller only
+    /// follows it.
+    pub(crate) async fn for_page(
+        self,
+        conn: &mut PgConnection,
+        caller: &Caller,
+        case: &CaseRow,
+    ) -> Result<FindingReferrals, ServiceError> {
+        let status = super::mdt::status_of(&case.status)?;
+        let may_refer = caller.user.has_role(Role::Coordinator)
+            && caller.user.may_see_site(case.site_id)
+            && status != CaseStatus::Decided
+            && active(&self.0).is_none();
+        page_referrals(conn, caller, case.site_id, may_refer, self.0).await
+    }
 }
 
 /// What a finding's or a case's page shows of its referrals (see [`for_finding_page`]).

@@ -13,6 +13,7 @@ use crate::domain::staging::{self, Cancer, Histology, Subsite};
 use crate::format;
 use crate::model::mdt::*;
 use crate::said;
+use crate::service::referral::CaseReferrals;
 use crate::service::{Caller, ServiceError};
 
 /// A page of cases within the caller's sites: `status` is one case status, `cancer` one cancer.
@@ -124,9 +125,10 @@ pub async fn detail(
     };
     // A case referred to the caller's site is read under its referral, and worked by one end of
     // the referral at a time.
-    let via_referral = crate::service::referral::reaching_case(&mut conn, caller, &row).await?;
-    let works_here = crate::service::referral::may_work_case(&mut conn, caller, id).await.is_ok();
-    let referrals = crate::service::referral::for_case_page(&mut conn, caller, &row).await?;
+    let referrals = CaseReferrals::read(&mut conn, id).await?;
+    let via_referral = referrals.reaching(caller, &row);
+    let works_here = referrals.may_work(caller).is_ok();
+    let referrals = referrals.for_page(&mut conn, caller, &row).await?;
     drop(conn);
 
     let signed_by_me = decision_rows.first().is_some_and(|d| d.signer_ids.contains(&caller.user.id));

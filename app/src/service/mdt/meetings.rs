@@ -12,6 +12,7 @@ use crate::domain::said::Said;
 use crate::format;
 use crate::model::mdt::*;
 use crate::said;
+use crate::service::referral::CaseReferrals;
 use crate::service::{Caller, ServiceError};
 
 /// The most cases one meeting's agenda holds.
@@ -164,10 +165,11 @@ pub async fn add_case(pool: &PgPool, caller: &Caller, meeting_id: i64, case_id: 
     let case = db::get_case(&mut tx, case_id, scope.as_deref(), false)
         .await?
         .ok_or_else(|| ServiceError::invalid("case", said!("no such case at your sites", "您的站点中没有该病例")))?;
-    crate::service::referral::may_work_case(&mut tx, caller, case_id).await?;
+    let referrals = CaseReferrals::read(&mut tx, case_id).await?;
+    referrals.may_work(caller)?;
     // A case goes on the agenda of the board that works it: its own site's, or the site that
     // accepted its referral.
-    let board_site = crate::service::referral::case_board_site(&mut tx, &case).await?;
+    let board_site = referrals.board_site(&case);
     if meeting.site_id.is_some() && board_site != meeting.site_id {
         return Err(ServiceError::invalid(
             "case",

@@ -16,6 +16,7 @@ use crate::domain::staging::{self, Cancer};
 use crate::format;
 use crate::model::mdt::*;
 use crate::said;
+use crate::service::referral::CaseReferrals;
 use crate::service::{Caller, ServiceError};
 
 /// The measurement kinds, as stored.
@@ -312,7 +313,7 @@ pub async fn measure(
     if row.version != request.expected_version {
         return Err(stale(&row));
     }
-    crate::service::referral::may_work_case(&mut tx, caller, id).await?;
+    CaseReferrals::read(&mut tx, id).await?.may_work(caller)?;
     let status = status_of(&row.status)?;
     board::permitted(status, Action::Measure, &caller.user.roles)?;
     let cancer = cancer_of(&row.cancer)?;

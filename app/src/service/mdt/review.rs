@@ -15,6 +15,7 @@ use crate::domain::staging::{Histology, Subsite};
 use crate::format;
 use crate::model::mdt::*;
 use crate::said;
+use crate::service::referral::CaseReferrals;
 use crate::service::{Caller, ServiceError};
 
 impl From<Refusal> for ServiceError {
@@ -28,20 +29,22 @@ impl From<Refusal> for ServiceError {
 }
 
 /// Locks the case, checks the version the caller saw, and that the caller's board works the case
-/// now (a referred case is worked by one end of its referral at a time).
+/// now (a referred case is worked by one end of its referral at a time); the referrals read for
+/// that are returned for the signature's outcome report.
 async fn locked(
     conn: &mut PgConnection,
     caller: &Caller,
     id: i64,
     expected_version: i32,
-) -> Result<CaseRow, ServiceError> {
+) -> Result<(CaseRow, CaseReferrals), ServiceError> {
     let scope = caller.user.site_scope();
     let row = db::get_case(conn, id, scope.as_deref(), true).await?.ok_or(ServiceError::NotFound)?;
     if row.version != expected_version {
         return Err(stale(&row));
     }
-    crate::service::referral::may_work_case(conn, caller, id).await?;
-    Ok(row)
+    let referrals = CaseReferrals::read(conn, id).await?;
+    referrals.may_work(caller)?;
+    Ok((row, referrals))
 }
 
 /// Records a refused write in the audit trail (best effort: the refusal itself is the answer).
@@ -80,7 +83,7 @@ async fn review_in_transaction(
     request: &ReviewRequest,
 ) -> Result<CaseWritten, ServiceError> {
     let mut tx = pool.begin().await.map_err(DbError::from)?;
-    let row = locked(&mut tx, caller, id, request.expected_version).await?;
+    let (row, _) = locked(&mut tx, caller, id, request.expected_version).await?;
     let status = status_of(&row.status)?;
     let cancer = cancer_of(&row.cancer)?;
     let histology = match request.histology.as_deref() {
@@ -197,7 +200,7 @@ async fn sign_in_transaction(
     request: &SignRequest,
 ) -> Result<CaseWritten, ServiceError> {
     let mut tx = pool.begin().await.map_err(DbError::from)?;
-    let row = locked(&mut tx, caller, id, request.expected_version).await?;
+    let (row, referrals) = locked(&mut tx, caller, id, request.expected_version).await?;
     let status = status_of(&row.status)?;
     let decisions = db::decisions(&mut tx, id).await?;
     let current = decisions.first();
@@ -229,7 +232,7 @@ async fn sign_in_transaction(
         .record_in(&mut tx)
         .await?;
     // The site that referred the case is told when the receiving board's decision is signed.
-    crate::service::referral::report_case_outcome(&mut tx, caller, &row, status, next).await?;
+    referrals.report_outcome(&mut tx, caller, &row, status, next).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(CaseWritten { id, status: next, version })
 }
@@ -255,7 +258,7 @@ async fn treatment_in_transaction(
     request: &TreatmentRequest,
 ) -> Result<CaseWritten, ServiceError> {
     let mut tx = pool.begin().await.map_err(DbError::from)?;
-    let row = locked(&mut tx, caller, id, request.expected_version).await?;
+    let (row, _) = locked(&mut tx, caller, id, request.expected_version).await?;
     let status = status_of(&row.status)?;
     let cancer = cancer_of(&row.cancer)?;
     let treatment = Treatment::parse(&request.treatment).ok_or_else(|| {
