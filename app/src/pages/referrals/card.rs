@@ -19,31 +19,12 @@ use crate::pages::referrals::ReferralNotice;
 #[component]
 pub fn FindingReferralsCard(referrals: FindingReferrals, finding_id: i64, organ: Organ) -> impl IntoView {
     let i18n = use_i18n();
-    let back = format!("/findings/{finding_id}");
-    let read_only = referrals.work_up_at.map(|site| {
-        view! {
-            <p class="notice info" data-testid="referral-read-only">
-                {t!(i18n, referrals.card.read_only, site = move || site.clone())}
-            </p>
-        }
-    });
-    let items = if referrals.items.is_empty() {
-        view! { <p class="muted" data-testid="no-referrals">{t!(i18n, referrals.card.none)}</p> }.into_any()
-    } else {
-        view! { <Items items=referrals.items back /> }.into_any()
-    };
-    let refer =
-        (!referrals.targets.is_empty()).then(|| view! { <ReferForm targets=referrals.targets finding_id organ /> });
-    view! {
-        <section class="card" aria-labelledby="referrals-heading" data-testid="referrals-card">
-            <h2 id="referrals-heading">{t!(i18n, referrals.card.heading)}</h2>
-            // The finding page shows a refusal at its top, as it does for its own forms.
-            <ReferralNotice />
-            {read_only}
-            {items}
-            {refer}
-        </section>
-    }
+    let FindingReferrals { items, targets, work_up_at } = referrals;
+    let read_only =
+        work_up_at.map(|site| view! { {t!(i18n, referrals.card.read_only, site = move || site.clone())} }.into_any());
+    let none = view! { {t!(i18n, referrals.card.none)} }.into_any();
+    let refer = (!targets.is_empty()).then(|| view! { <ReferForm targets finding_id organ /> }.into_any());
+    card(items, format!("/findings/{finding_id}"), read_only, none, refer)
 }
 
 /// A tumour-board case's referrals, on the case page: as a finding's, but the form refers the
@@ -51,23 +32,35 @@ pub fn FindingReferralsCard(referrals: FindingReferrals, finding_id: i64, organ:
 #[component]
 pub fn CaseReferralsCard(referrals: FindingReferrals, case_id: i64) -> impl IntoView {
     let i18n = use_i18n();
-    let back = format!("/mdt/cases/{case_id}");
-    let read_only = referrals.work_up_at.map(|site| {
-        view! {
-            <p class="notice info" data-testid="referral-read-only">
-                {t!(i18n, referrals.card.case_read_only, site = move || site.clone())}
-            </p>
-        }
-    });
-    let items = if referrals.items.is_empty() {
-        view! { <p class="muted" data-testid="no-referrals">{t!(i18n, referrals.card.case_none)}</p> }.into_any()
+    let FindingReferrals { items, targets, work_up_at } = referrals;
+    let read_only = work_up_at
+        .map(|site| view! { {t!(i18n, referrals.card.case_read_only, site = move || site.clone())} }.into_any());
+    let none = view! { {t!(i18n, referrals.card.case_none)} }.into_any();
+    let refer = (!targets.is_empty()).then(|| view! { <CaseReferForm targets case_id /> }.into_any());
+    card(items, format!("/mdt/cases/{case_id}"), read_only, none, refer)
+}
+
+/// The card, the same for a finding and a case: a refusal from its forms, the notice when the
+/// reader's site only follows it, its referrals (or `none`), and the refer form when the reader
+/// may refer it. The events' forms return to `back`.
+fn card(
+    items: Vec<ReferralItem>,
+    back: String,
+    read_only: Option<AnyView>,
+    none: AnyView,
+    refer: Option<AnyView>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let read_only = read_only.map(|text| view! { <p class="notice info" data-testid="referral-read-only">{text}</p> });
+    let items = if items.is_empty() {
+        view! { <p class="muted" data-testid="no-referrals">{none}</p> }.into_any()
     } else {
-        view! { <Items items=referrals.items back /> }.into_any()
+        view! { <Items items back /> }.into_any()
     };
-    let refer = (!referrals.targets.is_empty()).then(|| view! { <CaseReferForm targets=referrals.targets case_id /> });
     view! {
         <section class="card" aria-labelledby="referrals-heading" data-testid="referrals-card">
             <h2 id="referrals-heading">{t!(i18n, referrals.card.heading)}</h2>
+            // The page shows a refusal at its top, as it does for its own forms.
             <ReferralNotice />
             {read_only}
             {items}
@@ -123,18 +116,10 @@ fn target_text(i18n: leptos_i18n::I18nContext<crate::i18n::Locale>, site: &Netwo
 #[component]
 fn ReferForm(targets: Vec<NetworkSite>, finding_id: i64, organ: Organ) -> impl IntoView {
     let i18n = use_i18n();
-    let max = MAX_TEXT.to_string();
     view! {
         <h3>{t!(i18n, referrals.card.refer_heading)}</h3>
         <form method="post" action=format!("/findings/{finding_id}/referrals") class="stacked" data-testid="refer-form">
-            <label>{t!(i18n, referrals.card.to_site)}
-                <select name="to_site" required>
-                    {targets.into_iter().map(|site| {
-                        let code = site.code.clone();
-                        view! { <option value=code>{move || target_text(i18n, &site)}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
+            <TargetSelect targets />
             <label>{t!(i18n, referrals.card.workup)}
                 <select name="requested_workup" required>
                     {WorkupModality::ALL.iter().copied().filter(|m| m.suits(organ)).map(|m| view! {
@@ -142,11 +127,7 @@ fn ReferForm(targets: Vec<NetworkSite>, finding_id: i64, organ: Organ) -> impl I
                     }).collect_view()}
                 </select>
             </label>
-            <label>{t!(i18n, referrals.card.reason)}
-                <textarea name="reason" required maxlength=max rows="3"></textarea>
-                <span class="muted small">{t!(i18n, referrals.card.reason_hint, max = move || MAX_TEXT)}</span>
-            </label>
-            <button type="submit" class="button primary">{t!(i18n, referrals.card.submit)}</button>
+            <ReasonAndSubmit />
         </form>
     }
 }
@@ -154,24 +135,42 @@ fn ReferForm(targets: Vec<NetworkSite>, finding_id: i64, organ: Organ) -> impl I
 #[component]
 fn CaseReferForm(targets: Vec<NetworkSite>, case_id: i64) -> impl IntoView {
     let i18n = use_i18n();
-    let max = MAX_TEXT.to_string();
     view! {
         <h3>{t!(i18n, referrals.card.case_refer_heading)}</h3>
         <p class="muted small">{t!(i18n, referrals.card.case_refer_hint)}</p>
         <form method="post" action=format!("/mdt/cases/{case_id}/referrals") class="stacked" data-testid="refer-form">
-            <label>{t!(i18n, referrals.card.to_site)}
-                <select name="to_site" required>
-                    {targets.into_iter().map(|site| {
-                        let code = site.code.clone();
-                        view! { <option value=code>{move || target_text(i18n, &site)}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-            <label>{t!(i18n, referrals.card.reason)}
-                <textarea name="reason" required maxlength=max rows="3"></textarea>
-                <span class="muted small">{t!(i18n, referrals.card.reason_hint, max = move || MAX_TEXT)}</span>
-            </label>
-            <button type="submit" class="button primary">{t!(i18n, referrals.card.submit)}</button>
+            <TargetSelect targets />
+            <ReasonAndSubmit />
         </form>
+    }
+}
+
+/// The sites a refer form offers.
+#[component]
+fn TargetSelect(targets: Vec<NetworkSite>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <label>{t!(i18n, referrals.card.to_site)}
+            <select name="to_site" required>
+                {targets.into_iter().map(|site| {
+                    let code = site.code.clone();
+                    view! { <option value=code>{move || target_text(i18n, &site)}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// A refer form's reason and its button.
+#[component]
+fn ReasonAndSubmit() -> impl IntoView {
+    let i18n = use_i18n();
+    let max = MAX_TEXT.to_string();
+    view! {
+        <label>{t!(i18n, referrals.card.reason)}
+            <textarea name="reason" required maxlength=max rows="3"></textarea>
+            <span class="muted small">{t!(i18n, referrals.card.reason_hint, max = move || MAX_TEXT)}</span>
+        </label>
+        <button type="submit" class="button primary">{t!(i18n, referrals.card.submit)}</button>
     }
 }
