@@ -7,6 +7,7 @@ mod authorization;
 mod bad_input;
 mod charsets;
 mod chronic;
+mod csp;
 mod dicomweb;
 mod dimse;
 mod dimse_limits;

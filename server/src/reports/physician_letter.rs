@@ -8,9 +8,11 @@ use app::domain::language::{Labelled, Language};
 use app::service::Caller;
 use askama::Template;
 use axum::{
+    Extension,
     extract::{Path, State},
     response::{Html, IntoResponse, Response},
 };
+use leptos::nonce::Nonce;
 
 use crate::error::ApiError;
 use crate::http::audited;
@@ -46,12 +48,16 @@ struct LetterFields {
 #[template(path = "physician_letter.html")]
 struct EnglishLetter {
     f: LetterFields,
+    /// The request's script nonce, for the print button's script.
+    nonce: String,
 }
 
 #[derive(Template)]
 #[template(path = "physician_letter.zh-Hans.html")]
 struct ChineseLetter {
     f: LetterFields,
+    /// The request's script nonce, for the print button's script.
+    nonce: String,
 }
 
 /// The cut-off the criterion compares with, as printed (e.g. "below 40 HU").
@@ -74,6 +80,7 @@ pub async fn physician_letter(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Extension(nonce): Extension<Nonce>,
 ) -> Result<Response, ApiError> {
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
     let detail = app::service::chronic::detail(&state.pool, &caller, id).await?;
@@ -107,8 +114,8 @@ pub async fn physician_letter(
         signed_by: caller.user.display_name.clone(),
     };
     let html = match language {
-        Language::English => EnglishLetter { f: fields }.render(),
-        Language::SimplifiedChinese => ChineseLetter { f: fields }.render(),
+        Language::English => EnglishLetter { f: fields, nonce: nonce.to_string() }.render(),
+        Language::SimplifiedChinese => ChineseLetter { f: fields, nonce: nonce.to_string() }.render(),
     }
     .map_err(ApiError::internal)?;
     caller

@@ -6,9 +6,11 @@ use app::domain::language::{Labelled, Language};
 use app::service::Caller;
 use askama::Template;
 use axum::{
+    Extension,
     extract::{Path, State},
     response::{Html, IntoResponse, Response},
 };
+use leptos::nonce::Nonce;
 
 use crate::error::ApiError;
 use crate::http::audited;
@@ -35,12 +37,16 @@ struct LetterFields {
 #[template(path = "recall_letter.html")]
 struct EnglishLetter {
     f: LetterFields,
+    /// The request's script nonce, for the print button's script.
+    nonce: String,
 }
 
 #[derive(Template)]
 #[template(path = "recall_letter.zh-Hans.html")]
 struct ChineseLetter {
     f: LetterFields,
+    /// The request's script nonce, for the print button's script.
+    nonce: String,
 }
 
 /// `GET /findings/{id}/letter`: 404 for an unknown finding or one outside the user's sites,
@@ -50,6 +56,7 @@ pub async fn recall_letter(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    Extension(nonce): Extension<Nonce>,
 ) -> Result<Response, ApiError> {
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
     let levels = state.service_levels().await?;
@@ -78,8 +85,8 @@ pub async fn recall_letter(
         signed_by: caller.user.display_name.clone(),
     };
     let html = match language {
-        Language::English => EnglishLetter { f: fields }.render(),
-        Language::SimplifiedChinese => ChineseLetter { f: fields }.render(),
+        Language::English => EnglishLetter { f: fields, nonce: nonce.to_string() }.render(),
+        Language::SimplifiedChinese => ChineseLetter { f: fields, nonce: nonce.to_string() }.render(),
     }
     .map_err(ApiError::internal)?;
 

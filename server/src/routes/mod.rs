@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             move || {
+                crate::security_headers::provide_leptos_nonce();
                 provide_context(pool.clone());
                 provide_context(store.clone());
                 provide_context(levels);
@@ -138,7 +139,11 @@ pub fn router(state: AppState) -> Router {
             },
             move || app::shell(leptos_options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        // The 404 page is a Leptos page too: its scripts carry the request's nonce.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            crate::security_headers::provide_leptos_nonce,
+            app::shell,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         // Admission before anything touches the database (the guard reads the session), so a
         // saturated server refuses at once instead of queueing on the pool; the request timeout
