@@ -111,6 +111,14 @@ impl ApiError {
 }
 
 /// A byte count as people read it: `1 GiB`, `64 KiB`, `1000 bytes`.
+/// An upload or STOW-RS body over `limit` bytes, in both languages (the upload page's notice).
+pub fn body_over_limit_said(limit: u64) -> app::domain::said::Said {
+    app::domain::said::Said::new(
+        ApiError::BodyOverLimit(limit).to_string(),
+        format!("请求内容大于本服务器此处接受的 {}；请分批发送", size(limit)),
+    )
+}
+
 fn size(bytes: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
     UNITS

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use elysium_db::MIGRATOR;
-use elysium_tests::{TestApp, fixture};
+use elysium_tests::{TestApp, fixture, get_text_in_chinese};
 use sqlx::PgPool;
 
 pub const BOUNDARY: &str = "upload-test-boundary-93";
@@ -120,6 +120,17 @@ async fn an_upload_that_names_no_site_stores_nothing_and_says_why(pool: PgPool) 
     assert_eq!(response.status(), 303);
     let page = radiologist.get(app.url("/upload")).send().await.expect("page").text().await.expect("html");
     assert!(page.contains("choose the receiving site") && page.contains("DEMO-RC"), "the page says why");
+    // ...and in Chinese to a reader who reads Chinese.
+    // (The page's hydration data carries both forms; the notice shows the reader's.)
+    let page = get_text_in_chinese(&app, &radiologist, "/upload").await;
+    let notice = page
+        .split("data-testid=\"upload-error\"")
+        .nth(1)
+        .and_then(|rest| rest.split_once('>'))
+        .and_then(|(_, text)| text.split("</p>").next())
+        .expect("the upload error notice");
+    assert!(notice.contains("请选择接收站点") && notice.contains("DEMO-RC"), "the Chinese page says why: {notice}");
+    assert!(!notice.contains("choose the receiving site"), "the Chinese page says it in English: {notice}");
     let count: i64 = sqlx::query_scalar("select count(*) from instance").fetch_one(&app.pool).await.expect("count");
     assert_eq!(count, 0);
 }

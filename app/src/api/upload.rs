@@ -8,5 +8,10 @@ pub async fn last_upload() -> Result<Option<UploadResult>, AppError> {
     use axum::http::request::Parts;
     let parts = leptos::prelude::use_context::<Parts>().ok_or(AppError::Internal)?;
     let session = parts.extensions.get::<tower_sessions::Session>().cloned().ok_or(AppError::Internal)?;
-    session.get::<UploadResult>(crate::model::upload::LAST_UPLOAD).await.map_err(|_| AppError::Internal)
+    // A result stored by an earlier version (its error a plain string) no longer reads: the page
+    // shows no last upload rather than failing.
+    Ok(session.get::<UploadResult>(crate::model::upload::LAST_UPLOAD).await.unwrap_or_else(|error| {
+        tracing::debug!(%error, "the session's last upload does not read");
+        None
+    }))
 }

@@ -118,7 +118,8 @@ pub struct UploadResult {
     pub rows: Vec<UploadRow>,
     /// Rows beyond the table's limit (counted above, not listed).
     pub unlisted: usize,
-    pub error: Option<String>,
+    /// Why the upload stopped, in both languages.
+    pub error: Option<crate::domain::said::Said>,
 }
 
 impl UploadResult {

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use crate::api::session::current_user;
 use crate::api::upload::last_upload;
 use crate::components::errors::ErrorNotice;
-use crate::i18n::{Locale, t, t_string, use_i18n};
+use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::upload::{RefusalReason, UploadDetail, UploadOutcome, UploadResult};
 
 /// What became of a file, in the page's language.
@@ -191,7 +191,9 @@ pub fn UploadPage() -> impl IntoView {
                     Ok(Some(r)) => view! {
                         <h2>{t!(i18n, upload.last_upload)}</h2>
                         <p data-testid="upload-summary">{summary_text(i18n, &r)}</p>
-                        {r.error.map(|e| view! { <p class="notice error" role="alert">{e}</p> })}
+                        {r.error.map(|e| view! {
+                            <p class="notice error" role="alert" data-testid="upload-error">{move || e.in_language(language(i18n)).to_owned()}</p>
+                        })}
                         <table class="grid dense" data-testid="upload-results">
                             <thead><tr>
                                 <th>{t!(i18n, upload.col.file)}</th><th>{t!(i18n, upload.col.result)}</th><th>{t!(i18n, upload.col.detail)}</th>

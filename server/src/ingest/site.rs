@@ -31,6 +31,38 @@ pub enum SiteError {
     Unknown(String),
 }
 
+impl SiteError {
+    /// The refusal in both languages (the upload page shows the reader's).
+    pub fn said(&self) -> app::domain::said::Said {
+        let zh = match self {
+            SiteError::Ambiguous(codes) => format!(
+                "请选择接收站点（{} 之一）：STOW-RS 用 `?site=CODE`，上传页面用站点字段",
+                codes.join("、")
+            ),
+            SiteError::NoSite => "您的账户不属于任何站点，收到的影像无处归档；请管理员将您加入一个站点（管理员可用 `?site=CODE` 指定站点）".to_owned(),
+            SiteError::NotYours(code) => format!("站点 {code} 不是您的站点"),
+            SiteError::Unknown(code) => format!("没有代码为 {code} 的站点"),
+        };
+        app::domain::said::Said::new(self.to_string(), zh)
+    }
+}
+
+impl ResolveError {
+    /// The refusal in both languages; a database failure is logged and said in general words.
+    pub fn said(&self) -> app::domain::said::Said {
+        match self {
+            ResolveError::Site(error) => error.said(),
+            ResolveError::Database(error) => {
+                tracing::error!(%error, "resolving the receiving site");
+                app::domain::said::Said::new(
+                    "the receiving site could not be looked up; it has been logged",
+                    "无法查询接收站点，已记录日志",
+                )
+            }
+        }
+    }
+}
+
 /// The site named by `requested` (a site code, any case), or the user's only site.
 pub async fn resolve(pool: &PgPool, user: &SessionUser, requested: Option<&str>) -> Result<Uuid, ResolveError> {
     let requested = requested.map(|code| code.trim().to_uppercase()).filter(|code| !code.is_empty());

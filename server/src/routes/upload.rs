@@ -17,9 +17,10 @@ use axum::{
 use bytes::Bytes;
 use tower_sessions::Session;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, body_over_limit_said};
 use crate::ingest::{Outcome, Received, Rejection, Via};
 use crate::state::AppState;
+use app::domain::said::Said;
 use elysium_dicom::header::HeaderError;
 
 /// The largest file of an upload (held in memory while stored, as is each entry of a zip): the
@@ -41,7 +42,7 @@ pub async fn upload(
     let limit = state.config.http.max_upload_bytes;
     if let Err(over) = crate::limits::refuse_declared_over(&headers, limit) {
         // Nothing is read or stored; the upload page shows why (it reads the session's result).
-        let result = UploadResult { error: Some(over.to_string()), ..UploadResult::default() };
+        let result = UploadResult { error: Some(body_over_limit_said(limit)), ..UploadResult::default() };
         session.insert(LAST_UPLOAD, &result).await.map_err(ApiError::internal)?;
         return Err(over);
     }
@@ -61,7 +62,9 @@ pub async fn upload(
             Ok(None) => break,
             Err(error) => {
                 over_limit = crate::limits::over_limit(&error);
-                result.error = Some(format!("the upload ended early: {}", crate::limits::why(&error)));
+                let why = crate::limits::why(&error);
+                result.error =
+                    Some(Said::new(format!("the upload ended early: {why}"), format!("上传中途结束：{why}")));
                 break;
             }
         };
@@ -70,7 +73,7 @@ pub async fn upload(
             match crate::ingest::site::resolve(&state.pool, &user, Some(&code)).await {
                 Ok(site_id) => received = Some(Received::new(Via::Upload, site_id)),
                 Err(error) => {
-                    result.error = Some(error.to_string());
+                    result.error = Some(error.said());
                     break;
                 }
             }
@@ -85,7 +88,7 @@ pub async fn upload(
             None => match crate::ingest::site::resolve(&state.pool, &user, None).await {
                 Ok(site_id) => received.insert(Received::new(Via::Upload, site_id)).clone(),
                 Err(error) => {
-                    result.error = Some(error.to_string());
+                    result.error = Some(error.said());
                     break;
                 }
             },
@@ -94,7 +97,8 @@ pub async fn upload(
             Ok(bytes) => bytes,
             Err(error) => {
                 over_limit = crate::limits::over_limit(&error);
-                result.error = Some(format!("{name}: {}", crate::limits::why(&error)));
+                let why = crate::limits::why(&error);
+                result.error = Some(Said::new(format!("{name}: {why}"), format!("{name}：{why}")));
                 break;
             }
         };
@@ -133,7 +137,7 @@ pub async fn upload(
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     if over_limit {
-        result.error = Some(ApiError::BodyOverLimit(limit).to_string());
+        result.error = Some(body_over_limit_said(limit));
     }
     session.insert(LAST_UPLOAD, &result).await.map_err(ApiError::internal)?;
     if over_limit {
