@@ -110,6 +110,19 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageLanguage {
     }
 }
 
+/// A short page the server writes itself, in the reader's `language`: a refusal that a link led
+/// to, with a link onwards (`text`, then the link, then the sentence's end). The application's
+/// style sheet, no script; every argument is the server's own text.
+pub fn short_page(language: Language, title: &str, text: &str, (href, link): (&str, &str)) -> String {
+    let end = if language == Language::English { "." } else { "。" };
+    format!(
+        r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title} · Elysium</title>
+<link rel="stylesheet" href="/pkg/elysium.css"><link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg"></head><body><main class="page narrow"><h1>{title}</h1>
+<p>{text}<a href="{href}">{link}</a>{end}</p></main></body></html>"#,
+        lang = language.as_str()
+    )
+}
+
 /// A service's refusal as a page shows it, in `language` (`field: message` for a field's).
 pub fn refusal_text(error: &app::service::ServiceError, language: Language) -> String {
     error.said().in_language(language).to_owned()

@@ -442,6 +442,9 @@ async fn the_page_forms_post_and_redirect_back(pool: PgPool) {
     // The recall letter exists once a work-up is ordered.
     let letter = coordinator.get(app.url(&format!("/findings/{id}/letter"))).send().await.expect("letter");
     assert_eq!(letter.status(), 422);
+    assert!(letter.text().await.expect("refusal").contains("none has been ordered for this finding yet"));
+    let refusal = elysium_tests::get_text_in_chinese(&app, &coordinator, &format!("/findings/{id}/letter")).await;
+    assert!(refusal.contains("此发现尚未安排检查") && refusal.contains(&format!("/findings/{id}")), "{refusal}");
     step(&app, &coordinator, id, json!({"event": "order_workup", "modality": "colonoscopy", "due_date": in_days(10)}))
         .await;
     let letter = coordinator.get(app.url(&format!("/findings/{id}/letter"))).send().await.expect("letter");

@@ -8,12 +8,13 @@ use askama::Template;
 use axum::{
     Extension,
     extract::{Path, State},
+    http::StatusCode,
     response::{Html, IntoResponse, Response},
 };
 use leptos::nonce::Nonce;
 
 use crate::error::ApiError;
-use crate::http::audited;
+use crate::http::{PageLanguage, audited};
 use crate::state::AppState;
 
 /// What a recall letter says, in whichever language it is printed.
@@ -57,16 +58,16 @@ pub async fn recall_letter(
     caller: Caller,
     Path(id): Path<String>,
     Extension(nonce): Extension<Nonce>,
+    PageLanguage(reader): PageLanguage,
 ) -> Result<Response, ApiError> {
     let id = id.parse::<i64>().map_err(|_| ApiError::NotFound)?;
     let levels = state.service_levels().await?;
     let detail = app::service::followup::detail(&state.pool, &caller, id, &levels).await?;
     let f = detail.finding;
     let language = f.patient_letter_language.unwrap_or(Language::English);
-    let modality = f
-        .workup_modality
-        .map(|m| m.label_in(language).to_owned())
-        .ok_or_else(|| ApiError::Validation("no work-up has been ordered for this finding yet".into()))?;
+    let Some(modality) = f.workup_modality.map(|m| m.label_in(language).to_owned()) else {
+        return Ok(no_letter_yet(id, reader));
+    };
     let chinese = language == Language::SimplifiedChinese;
     let name = f.patient_name.clone().unwrap_or_else(|| if chinese { "患者" } else { "the patient" }.into());
     let fields = LetterFields {
@@ -98,4 +99,21 @@ pub async fn recall_letter(
         .record(&state.pool)
         .await?;
     Ok(audited(Html(html)).into_response())
+}
+
+/// 422, in the reader's language (not the patient's): the letter names the work-up, and none has
+/// been ordered yet.
+fn no_letter_yet(id: i64, reader: Language) -> Response {
+    let (title, text, back) = match reader {
+        Language::English => (
+            "No recall letter yet",
+            "The letter names the work-up the patient is recalled for, and none has been ordered for this finding yet. ",
+            "Order the work-up on the finding's page",
+        ),
+        Language::SimplifiedChinese => {
+            ("尚无召回通知书", "通知书须写明召回患者所做的检查，而此发现尚未安排检查。", "请在发现页面安排检查")
+        }
+    };
+    let page = crate::http::short_page(reader, title, text, (&format!("/findings/{id}"), back));
+    (StatusCode::UNPROCESSABLE_ENTITY, Html(page)).into_response()
 }

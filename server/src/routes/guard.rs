@@ -157,13 +157,7 @@ fn forbidden_page(language: Language) -> String {
         Language::English => ("Not allowed", "Your roles do not give access to this page. ", "Go to your home page"),
         Language::SimplifiedChinese => ("无权访问", "您的角色无权访问此页面。", "返回您的首页"),
     };
-    let end = if language == Language::English { "." } else { "。" };
-    format!(
-        r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title} · Elysium</title>
-<link rel="stylesheet" href="/pkg/elysium.css"><link rel="icon" type="image/svg+xml" href="/pkg/favicon.svg"></head><body><main class="page narrow"><h1>{title}</h1>
-<p>{body}<a href="/">{home}</a>{end}</p></main></body></html>"#,
-        lang = language.as_str()
-    )
+    crate::http::short_page(language, title, body, ("/", home))
 }
 
 /// The socket peer, or with `ELYSIUM_TRUST_PROXY` the client as the proxies saw it (see
