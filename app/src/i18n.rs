@@ -71,6 +71,53 @@ mod tests {
         assert!(only_chinese.is_empty(), "missing in en: {only_chinese:?}");
     }
 
+    /// A Chinese character (the CJK Unified Ideographs block).
+    fn chinese_script(c: char) -> bool {
+        matches!(c, '\u{4e00}'..='\u{9fff}')
+    }
+
+    /// The ASCII punctuation marks in `text` that touch Chinese: Chinese text takes full-width
+    /// marks (GB/T 15834-2011, 标点符号用法), as the glossary's terms are written. A formula's
+    /// brackets (`ln(V2/V1)`) touch no Chinese and stay ASCII.
+    fn half_width_in_chinese(text: &str) -> Vec<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let touches =
+            |i: usize| (i > 0 && chinese_script(chars[i - 1])) || chars.get(i + 1).copied().is_some_and(chinese_script);
+        (0..chars.len())
+            .filter(|&i| matches!(chars[i], ',' | ':' | ';' | '(' | ')' | '?' | '!') && touches(i))
+            .map(|i| chars[i.saturating_sub(4)..(i + 5).min(chars.len())].iter().collect())
+            .collect()
+    }
+
+    fn texts(value: &serde_json::Value, path: &str, out: &mut Vec<(String, String)>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.iter().for_each(|(key, value)| texts(value, &format!("{path}.{key}"), out));
+            }
+            serde_json::Value::String(text) => out.push((path.to_owned(), text.clone())),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn chinese_texts_use_full_width_punctuation() {
+        assert_eq!(half_width_in_chinese("未更改:"), vec!["未更改:"], "the check finds a half-width colon");
+        assert!(half_width_in_chinese("体积倍增时间 = ln(V2/V1)，").is_empty(), "a formula's brackets stay");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join("zh-Hans");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the language's folder") {
+            let path = entry.expect("entry").path();
+            let value: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("valid JSON");
+            let mut all = Vec::new();
+            texts(&value, &path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned(), &mut all);
+            for (key, text) in all {
+                found.extend(half_width_in_chinese(&text).into_iter().map(|at| format!("{key}: …{at}…")));
+            }
+        }
+        assert!(found.is_empty(), "half-width punctuation in Chinese: {found:#?}");
+    }
+
     #[test]
     fn every_namespace_on_disk_is_declared() {
         let manifest =

@@ -15,7 +15,11 @@
 //!   and the TNM components (原发肿瘤, 区域淋巴结, 远处转移) and the stage (分期).
 //! - `CNCTST`: 全国科学技术名词审定委员会《医学名词》 (China National Committee for Terms in
 //!   Sciences and Technologies, medical terms; termonline.cn): examinations and findings
-//!   (增强 CT, 增强 MRI, 胃镜, 结肠镜, 活检, 病理, 影像, 良性, 恶性, 伪影, 假阳性, 失访).
+//!   (增强 CT, 增强 MRI, 胃镜, 结肠镜, 活检, 病理, 影像, 良性, 恶性, 伪影, 假阳性, 失访), and the
+//!   chronic conditions' names (脂肪肝, 骨密度降低, 骨量减少, 骨质疏松, 冠状动脉钙化, 体积倍增时间).
+//! - `GRADED-CARE-2015`: 国务院办公厅《关于推进分级诊疗制度建设的指导意见》（国办发〔2015〕70号）
+//!   (the State Council's guidance on the tiered care system): the network's levels of hospital
+//!   (社区卫生服务中心, 县级医院, 市级医院, 省级医院).
 
 /// Where a term's Chinese name comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +27,7 @@ pub enum Source {
     Nhc2022,
     NhcMdt2018,
     Cnctst,
+    GradedCare2015,
 }
 
 /// (English label as the code shows it, reviewed Simplified Chinese, source).
@@ -76,6 +81,25 @@ pub const TERMS: &[(&str, &str, Source)] = &[
     ("Active surveillance", "主动监测", Source::Nhc2022),
     ("Surveillance", "随访观察", Source::Nhc2022),
     ("Best supportive care", "最佳支持治疗", Source::Nhc2022),
+    // The chronic-disease pathway: the conditions and the rules that raise them.
+    ("Fatty liver (steatosis)", "脂肪肝", Source::Cnctst),
+    ("Low bone density", "骨密度降低", Source::Cnctst),
+    ("Coronary artery calcium", "冠状动脉钙化", Source::Cnctst),
+    ("Osteoporosis likely", "可能骨质疏松", Source::Cnctst),
+    ("Low bone density (osteopenia range)", "骨量减少", Source::Cnctst),
+    // Lung nodule growth by volume doubling time (VDT), in the NELSON categories.
+    (
+        "Fast growth (VDT under 400 days): work-up advised",
+        "快速生长（VDT 小于 400 天）：建议进一步检查",
+        Source::Cnctst,
+    ),
+    ("Indeterminate growth (VDT 400 to 600 days)", "生长速度不确定（VDT 400 至 600 天）", Source::Cnctst),
+    ("Slow growth (VDT over 600 days)", "缓慢生长（VDT 大于 600 天）", Source::Cnctst),
+    // The referral network's levels of hospital.
+    ("Community hospital", "社区卫生服务中心", Source::GradedCare2015),
+    ("County hospital", "县级医院", Source::GradedCare2015),
+    ("Municipal hospital", "市级医院", Source::GradedCare2015),
+    ("Provincial hospital", "省级医院", Source::GradedCare2015),
 ];
 
 /// The reviewed Chinese name of an English clinical label, if it is in the glossary.
@@ -114,6 +138,10 @@ mod tests {
         assert!(agrees(EventKind::ALL) >= 1);
         assert_eq!(agrees(crate::domain::staging::Cancer::ALL), 9, "every staged cancer, larynx included");
         assert_eq!(agrees(crate::domain::mdt::Treatment::ALL), 16, "every treatment option");
+        assert_eq!(agrees(crate::domain::chronic::ChronicKind::ALL), 3, "every chronic condition");
+        assert!(agrees(crate::domain::chronic::Criterion::ALL) >= 2);
+        assert_eq!(agrees(crate::domain::lesions::NelsonCategory::ALL), 3, "every NELSON category");
+        assert_eq!(agrees(crate::domain::referral::SiteLevel::ALL), 4, "every level of the network");
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub enum NelsonCategory {
 }
 
 impl NelsonCategory {
+    pub const ALL: [NelsonCategory; 3] = [NelsonCategory::Fast, NelsonCategory::Indeterminate, NelsonCategory::Slow];
+
     pub fn of(vdt_days: f64) -> NelsonCategory {
         if vdt_days < NELSON_FAST_DAYS {
             NelsonCategory::Fast
@@ -79,9 +81,9 @@ impl Labelled for NelsonCategory {
 
     fn label_zh(self) -> &'static str {
         match self {
-            NelsonCategory::Fast => "快速生长(VDT 小于 400 天):建议进一步检查",
-            NelsonCategory::Indeterminate => "生长速度不确定(VDT 400 至 600 天)",
-            NelsonCategory::Slow => "缓慢生长(VDT 大于 600 天)",
+            NelsonCategory::Fast => "快速生长（VDT 小于 400 天）：建议进一步检查",
+            NelsonCategory::Indeterminate => "生长速度不确定（VDT 400 至 600 天）",
+            NelsonCategory::Slow => "缓慢生长（VDT 大于 600 天）",
         }
     }
 }
