@@ -338,3 +338,30 @@ async fn the_csv_export_is_in_chinese_with_lang(pool: PgPool) {
     assert!(body["error"]["message"].as_str().unwrap_or_default().starts_with("lang"), "{body}");
     assert_eq!(app.audit_rows("audit.export").await.len(), 3, "the refused export read nothing");
 }
+
+/// A Chinese value (a name in both scripts, a reason with a comma and quotes) comes back from the
+/// Chinese export byte for byte, as an independent CSV reader (the `csv` crate) reads the file.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_chinese_value_survives_the_csv_export(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let reason = "患者要求改期，\"下周再约\", 王小明 (Wang^XiaoMing=王^小明)";
+    sqlx::query(
+        "insert into audit_event (occurred_at, actor_username, action, patient_id, outcome, detail)
+         values (now(), 'coordinator', 'finding.review', '病历-7', 'success', jsonb_build_object('reason', $1::text))",
+    )
+    .bind(reason)
+    .execute(&app.pool)
+    .await
+    .expect("event");
+    let admin = app.signed_in("admin").await;
+    let response =
+        admin.get(app.url("/api/v1/audit.csv?action=finding.review&lang=zh-Hans")).send().await.expect("csv");
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.expect("body");
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).expect("the byte order mark Excel needs");
+    let mut reader = csv::Reader::from_reader(body);
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("well-formed CSV");
+    let row = rows.iter().find(|r| r.get(7) == Some("病历-7")).expect("the event, its patient ID intact");
+    let detail: serde_json::Value = serde_json::from_str(row.get(10).expect("detail")).expect("JSON detail");
+    assert_eq!(detail["reason"], reason);
+}
