@@ -175,6 +175,17 @@ impl ServeConfig {
         if self.public_url.is_some() && self.public_origin().is_none() {
             return Err("ELYSIUM_PUBLIC_URL must look like https://host[:port]".into());
         }
+        // Without a public URL, the Host header a client sends names the origin accepted for
+        // forms and the base of the URLs handed out (DICOMweb retrieve URLs): trusted only where
+        // every client is on this machine.
+        if self.public_url.is_none() && !self.addr.ip().is_loopback() {
+            return Err(format!(
+                "listening on {} needs ELYSIUM_PUBLIC_URL (the address people use, e.g. \
+                 https://elysium.example.org): without it the Host header a client sends would decide \
+                 which origin may post forms and where the URLs handed out point",
+                self.addr
+            ));
+        }
         if self.session_idle_minutes < 1 || self.session_max_hours < 1 {
             return Err("session timeouts must be at least one minute / one hour".into());
         }
@@ -213,7 +224,14 @@ mod tests {
     fn demo_mode_refuses_non_loopback_addresses() {
         assert!(parse(&["--demo", "--addr", "0.0.0.0:3000"]).validate().is_err());
         assert!(parse(&["--demo", "--addr", "127.0.0.1:3000"]).validate().is_ok());
-        assert!(parse(&["--addr", "0.0.0.0:3000"]).validate().is_ok());
+    }
+
+    #[test]
+    fn a_non_loopback_address_needs_a_public_url() {
+        let refused = parse(&["--addr", "0.0.0.0:3000"]).validate().expect_err("the Host header would be trusted");
+        assert!(refused.contains("ELYSIUM_PUBLIC_URL"), "{refused}");
+        assert!(parse(&["--addr", "0.0.0.0:3000", "--public-url", "https://elysium.example.org"]).validate().is_ok());
+        assert!(parse(&["--addr", "[::1]:3000"]).validate().is_ok(), "loopback: every client is on this machine");
     }
 
     #[test]

@@ -10,8 +10,11 @@ pub fn is_state_changing(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
 }
 
-/// `Ok` when the request may proceed. `allowed` is the configured public origin, if any; the
-/// origin the request was addressed to (its Host header) is always allowed.
+/// `Ok` when the request may proceed. `allowed` is the configured public origin: when there is
+/// one, it is the only origin allowed, whatever Host the request names (a client chooses its
+/// Host header; a rebinding attacker's page names its own). Without one (the server then listens
+/// on loopback only, see `Config::validate`), the origin the request was addressed to (its Host
+/// header) is allowed.
 pub fn check(method: &Method, headers: &HeaderMap, allowed: Option<&str>) -> Result<(), &'static str> {
     if !is_state_changing(method) {
         return Ok(());
@@ -26,7 +29,10 @@ pub fn check(method: &Method, headers: &HeaderMap, allowed: Option<&str>) -> Res
     let same_origin = |origin: &str| {
         let origin = origin.trim_end_matches('/').to_ascii_lowercase();
         let authority = origin.split_once("://").map(|(_, rest)| rest.to_owned());
-        allowed.is_some_and(|a| a.eq_ignore_ascii_case(&origin)) || (authority.is_some() && authority == host)
+        match allowed {
+            Some(allowed) => allowed.eq_ignore_ascii_case(&origin),
+            None => authority.is_some() && authority == host,
+        }
     };
     if let Some(origin) = header_str(header::ORIGIN) {
         // `Origin: null` comes from sandboxed or privacy-stripped contexts: not ours.
@@ -71,6 +77,15 @@ mod tests {
             (&[host, ("sec-fetch-site", "same-origin"), ("origin", "http://127.0.0.1:3000")], None, true),
             // Behind a proxy the public origin differs from the Host the server sees.
             (&[host, ("origin", "https://elysium.example.org")], Some("https://elysium.example.org"), true),
+            // With a public URL, the Host header names nothing: a page at the Host the client
+            // named (DNS rebinding) is not the public origin.
+            (
+                &[("host", "evil.example"), ("origin", "http://evil.example")],
+                Some("https://elysium.example.org"),
+                false,
+            ),
+            (&[host, ("origin", "http://127.0.0.1:3000")], Some("https://elysium.example.org"), false),
+            (&[("host", "evil.example"), ("origin", "http://evil.example")], None, true),
             // A non-browser client: no Origin, no Referer.
             (&[host], None, true),
         ];
