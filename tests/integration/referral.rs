@@ -53,11 +53,16 @@ pub(crate) async fn clinic_and_hospital(app: &TestApp, username: &str) -> Client
 
 /// A coordinator of `site` only, created by the administrator and signed in.
 pub(crate) async fn coordinator_of(app: &TestApp, admin: &Client, username: &str, site: &str) -> Client {
+    user_of(app, admin, username, &["coordinator"], site).await
+}
+
+/// A user of `site` with `roles`, created by the administrator and signed in.
+pub(crate) async fn user_of(app: &TestApp, admin: &Client, username: &str, roles: &[&str], site: &str) -> Client {
     let (status, created) = post(
         app,
         admin,
         "/api/v1/admin/users",
-        &json!({"username": username, "display_name": "Rui Referrer", "roles": ["coordinator"], "sites": [site], "must_change_password": false}),
+        &json!({"username": username, "display_name": username, "roles": roles, "sites": [site], "must_change_password": false}),
     )
     .await;
     assert_eq!(status, 201, "{created}");

@@ -16,18 +16,7 @@ use crate::referral_access::audit_count;
 /// A user of `site` with `roles`, created by the administrator and signed in.
 async fn user_of(app: &TestApp, username: &str, roles: &[&str], site: &str) -> Client {
     let admin = app.signed_in("admin").await;
-    let (status, created) = post(
-        app,
-        &admin,
-        "/api/v1/admin/users",
-        &json!({"username": username, "display_name": "Clinic Surgeon", "roles": roles, "sites": [site], "must_change_password": false}),
-    )
-    .await;
-    assert_eq!(status, 201, "{created}");
-    let client = app.client();
-    let password = created["temporary_password"].as_str().expect("a password");
-    assert_eq!(app.login(&client, username, password).await.status(), 200);
-    client
+    crate::referral::user_of(app, &admin, username, roles, site).await
 }
 
 /// A glottic larynx case opened at the clinic by `clinic` for a new patient, measured on a CT
