@@ -110,7 +110,7 @@ mod tests {
             let value: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(&path).expect("readable")).expect("valid JSON");
             let mut all = Vec::new();
-            texts(&value, &path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned(), &mut all);
+            texts(&value, path.file_stem().and_then(|s| s.to_str()).unwrap_or_default(), &mut all);
             for (key, text) in all {
                 found.extend(half_width_in_chinese(&text).into_iter().map(|at| format!("{key}: …{at}…")));
             }
