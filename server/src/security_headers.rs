@@ -3,7 +3,8 @@
 //! else's site, leak a page's address (which may name a patient) to another site, keep a copy
 //! of patient data on the disk of a shared workstation, or run a script the server did not write.
 //!
-//! Scripts: each request is given a fresh nonce ([`add`] puts a [`Nonce`] in its extensions).
+//! Scripts: each request that a page may answer is given a fresh nonce ([`add`] puts a [`Nonce`]
+//! in its extensions; the REST API, DICOMweb, the probes and static files get none).
 //! An HTML document's policy allows this origin's scripts and the inline ones carrying that
 //! nonce; Leptos writes it on the scripts it inlines (the hydration loader, resolved resources)
 //! once [`provide_leptos_nonce`] has put it in the page's context, and the printable letters
@@ -59,16 +60,30 @@ fn cacheable(path: &str) -> bool {
     path.starts_with("/pkg/") || (path.starts_with("/ohif/") && path != "/ohif/" && path != "/ohif/index.html")
 }
 
-/// Gives the request its nonce (128 bits from a CSPRNG, see [`Nonce::new`]; Leptos's `nonce`
-/// feature, which leptos_axum turns on) before the handler runs, and the response its headers
-/// after.
+/// Paths no page is served under: the machine interfaces answer JSON, DICOM, images or metrics.
+const MACHINE_PATHS: [&str; 5] = ["/api", "/dicomweb", "/healthz", "/readyz", "/metrics"];
+
+/// Whether a page (a Leptos page, a letter, a refusal page) may answer `path`, and so whether its
+/// request needs a nonce before the handler runs. The machine interfaces and the static files,
+/// most of the traffic (slices, DICOMweb, the bundle), do not.
+fn may_be_a_page(path: &str) -> bool {
+    let under = |prefix: &str| path.strip_prefix(prefix).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    !cacheable(path) && !MACHINE_PATHS.into_iter().any(under)
+}
+
+/// Gives a request that a page may answer its nonce (128 bits from a CSPRNG, see [`Nonce::new`];
+/// Leptos's `nonce` feature, which leptos_axum turns on) before the handler runs, and every
+/// response its headers after.
 pub async fn add(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let cacheable = cacheable(request.uri().path());
-    let nonce = Nonce::new();
-    request.extensions_mut().insert(nonce.clone());
+    let path = request.uri().path();
+    let cacheable = cacheable(path);
+    let nonce = may_be_a_page(path).then(Nonce::new);
+    if let Some(nonce) = &nonce {
+        request.extensions_mut().insert(nonce.clone());
+    }
     let mut response = next.run(request).await;
     let https = state.config.public_origin().is_some_and(|origin| origin.starts_with("https://"));
-    let policy = policy_for(response.headers(), &nonce);
+    let policy = policy_for(response.headers(), nonce);
     apply(response.headers_mut(), policy, cacheable, https);
     response
 }
@@ -85,14 +100,17 @@ pub fn provide_leptos_nonce() {
 
 /// The page policy with the request's nonce for an HTML document, the policy that runs nothing
 /// for anything else. An HTML response not written by Leptos (a refusal, a letter) gets the
-/// nonce too: whether it uses it or not, no one else can.
-fn policy_for(headers: &HeaderMap, nonce: &Nonce) -> HeaderValue {
+/// nonce too: whether it uses it or not, no one else can. An HTML answer on a path that got no
+/// nonce (none is expected) gets a fresh one that nothing in it carries, so it runs only this
+/// origin's scripts.
+fn policy_for(headers: &HeaderMap, nonce: Option<Nonce>) -> HeaderValue {
     let refuse_scripts = HeaderValue::from_static(CONTENT_SECURITY_POLICY);
     if !is_html(headers) {
         return refuse_scripts;
     }
+    let nonce = nonce.unwrap_or_default();
     // A nonce is URL-safe base64, always valid in a header; were it not, no script would run.
-    HeaderValue::from_str(&page_policy(nonce)).unwrap_or(refuse_scripts)
+    HeaderValue::from_str(&page_policy(&nonce)).unwrap_or(refuse_scripts)
 }
 
 /// Whether the response's media type (before any `;` parameter) is `text/html`.
@@ -174,17 +192,48 @@ mod tests {
         assert!(CONTENT_SECURITY_POLICY.ends_with(SHARED_DIRECTIVES));
         let nonce = Nonce::from_value("bm9uY2U");
         for kind in ["application/json", "image/png", "application/pdf", "text/javascript", "text/htmlx"] {
-            assert_eq!(policy_for(&content_type(kind), &nonce), CONTENT_SECURITY_POLICY, "{kind}");
+            assert_eq!(policy_for(&content_type(kind), Some(nonce.clone())), CONTENT_SECURITY_POLICY, "{kind}");
         }
-        assert_eq!(policy_for(&HeaderMap::new(), &nonce), CONTENT_SECURITY_POLICY, "no content type");
+        assert_eq!(policy_for(&HeaderMap::new(), Some(nonce)), CONTENT_SECURITY_POLICY, "no content type");
     }
 
     #[test]
     fn an_html_document_gets_the_requests_nonce() {
         let nonce = Nonce::from_value("bm9uY2U");
         for kind in ["text/html; charset=utf-8", "TEXT/HTML", "text/html"] {
-            assert_eq!(policy_for(&content_type(kind), &nonce), page_policy("bm9uY2U").as_str(), "{kind}");
+            assert_eq!(policy_for(&content_type(kind), Some(nonce.clone())), page_policy("bm9uY2U").as_str(), "{kind}");
         }
+    }
+
+    #[test]
+    fn only_requests_a_page_may_answer_get_a_nonce() {
+        for path in
+            ["/", "/worklist", "/findings/7", "/findings/7/letter", "/login", "/apiary", "/dicomwebx", "/metricsx"]
+        {
+            assert!(may_be_a_page(path), "{path}");
+        }
+        for path in [
+            "/api",
+            "/api/v1/me",
+            "/api/list_findings",
+            "/dicomweb/studies",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/pkg/elysium.wasm",
+            "/ohif/app.bundle.js",
+        ] {
+            assert!(!may_be_a_page(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn an_html_answer_without_a_nonce_runs_only_this_origins_scripts() {
+        let policy = policy_for(&content_type("text/html"), None);
+        let scripts = sources(policy.to_str().expect("ascii"), "script-src").expect("scripts are restricted");
+        assert_eq!(scripts.len(), 3, "{scripts:?}");
+        assert_eq!((scripts[0], scripts[2]), ("'self'", "'wasm-unsafe-eval'"));
+        assert!(scripts[1].starts_with("'nonce-"), "{scripts:?}");
     }
 
     #[test]
