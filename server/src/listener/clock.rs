@@ -46,14 +46,20 @@ enum Phase {
 struct State {
     phase: Phase,
     in_flight: usize,
-    /// HTTP/2 (told by its connection preface): frames other than requests (settings, window
-    /// updates, pings) arrive at any time, so only the idle deadline applies.
-    http2: bool,
-    /// The first bytes have been seen (and the protocol told).
-    started: bool,
+    /// Told by the first bytes; `None` until they come.
+    protocol: Option<Protocol>,
     /// The reader parked on the socket, woken when the phase turns idle so that it arms the idle
     /// deadline instead of waiting without one.
     parked: Option<Waker>,
+}
+
+/// What a connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Protocol {
+    Http1,
+    /// Told by its connection preface. Frames other than requests (settings, window updates,
+    /// pings) arrive at any time, so only the idle deadline applies.
+    Http2,
 }
 
 /// One connection's phase, shared by its socket and its service.
@@ -68,13 +74,7 @@ const HTTP2_PREFACE_START: &[u8] = b"PRI ";
 
 impl Clock {
     pub fn new(deadlines: Deadlines) -> Arc<Self> {
-        let state = State {
-            phase: Phase::Idle { since: Instant::now() },
-            in_flight: 0,
-            http2: false,
-            started: false,
-            parked: None,
-        };
+        let state = State { phase: Phase::Idle { since: Instant::now() }, in_flight: 0, protocol: None, parked: None };
         Arc::new(Clock { deadlines, state: Mutex::new(state) })
     }
 
@@ -105,19 +105,21 @@ impl Clock {
     /// Bytes came from the client: on an idle HTTP/1 connection, the next request has begun.
     fn bytes_arrived(&self, bytes: &[u8]) {
         let mut state = self.state();
-        if !state.started {
-            state.started = true;
-            state.http2 = bytes.starts_with(HTTP2_PREFACE_START);
-        }
-        if !state.http2 && matches!(state.phase, Phase::Idle { .. }) {
+        let told = if bytes.starts_with(HTTP2_PREFACE_START) { Protocol::Http2 } else { Protocol::Http1 };
+        let protocol = *state.protocol.get_or_insert(told);
+        if protocol == Protocol::Http1 && matches!(state.phase, Phase::Idle { .. }) {
             state.phase = Phase::Head { since: Instant::now() };
         }
     }
 
-    /// The deadline of the current phase and what passing it means, noting the reader's waker.
+    /// The deadline of the current phase and what passing it means, noting the reader's waker
+    /// (cloned only when it is a different one: the reader polls with the same waker each time).
     fn deadline(&self, waker: &Waker) -> Option<(Instant, &'static str)> {
         let mut state = self.state();
-        state.parked = Some(waker.clone());
+        match &mut state.parked {
+            Some(parked) if parked.will_wake(waker) => {}
+            parked => *parked = Some(waker.clone()),
+        }
         match state.phase {
             Phase::Idle { since } => Some((since + self.deadlines.idle, "the connection sat idle too long")),
             Phase::Head { since } => Some((since + self.deadlines.header, "the request headers took too long")),
