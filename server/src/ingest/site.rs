@@ -16,36 +16,45 @@ use app::model::SessionUser;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Why no site could be chosen; each message tells the sender what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why no site could be chosen; each message tells the sender what to do, in both languages
+/// ([`SiteError::said`]; `Display` is its English, the REST API's and the logs').
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SiteError {
-    #[error("choose the receiving site (one of {}): `?site=CODE` for STOW-RS, the site field on the upload page", .0.join(", "))]
     Ambiguous(Vec<String>),
-    #[error(
-        "your account belongs to no site, so received images could be filed nowhere; an administrator must add you to a site (administrators name one with `?site=CODE`)"
-    )]
     NoSite,
-    #[error("site {0} is not one of your sites")]
     NotYours(String),
-    #[error("no site has the code {0}")]
     Unknown(String),
 }
 
 impl SiteError {
     /// The refusal in both languages (the upload page shows the reader's).
     pub fn said(&self) -> app::domain::said::Said {
-        let zh = match self {
-            SiteError::Ambiguous(codes) => format!(
-                "请选择接收站点（{} 之一）：STOW-RS 用 `?site=CODE`，上传页面用站点字段",
-                codes.join("、")
+        use app::said;
+        match self {
+            SiteError::Ambiguous(codes) => {
+                let (en, zh) = (codes.join(", "), codes.join("、"));
+                said!(
+                    "choose the receiving site (one of {en}): `?site=CODE` for STOW-RS, the site field on the upload page",
+                    "请选择接收站点（{zh} 之一）：STOW-RS 用 `?site=CODE`，上传页面用站点字段"
+                )
+            }
+            SiteError::NoSite => said!(
+                "your account belongs to no site, so received images could be filed nowhere; an administrator must add you to a site (administrators name one with `?site=CODE`)",
+                "您的账户不属于任何站点，收到的影像无处归档；请管理员将您加入一个站点（管理员可用 `?site=CODE` 指定站点）"
             ),
-            SiteError::NoSite => "您的账户不属于任何站点，收到的影像无处归档；请管理员将您加入一个站点（管理员可用 `?site=CODE` 指定站点）".to_owned(),
-            SiteError::NotYours(code) => format!("站点 {code} 不是您的站点"),
-            SiteError::Unknown(code) => format!("没有代码为 {code} 的站点"),
-        };
-        app::domain::said::Said::new(self.to_string(), zh)
+            SiteError::NotYours(code) => said!("site {code} is not one of your sites", "站点 {code} 不是您的站点"),
+            SiteError::Unknown(code) => said!("no site has the code {code}", "没有代码为 {code} 的站点"),
+        }
     }
 }
+
+impl std::fmt::Display for SiteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.said().en)
+    }
+}
+
+impl std::error::Error for SiteError {}
 
 impl ResolveError {
     /// The refusal in both languages; a database failure is logged and said in general words.
