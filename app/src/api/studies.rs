@@ -20,7 +20,7 @@ pub async fn list_studies(
 #[leptos::server(prefix = "/api/fn", endpoint = "study", input = GetUrl)]
 pub async fn study_detail(study_uid: String) -> Result<StudyWithSeries, AppError> {
     use crate::api::session::ssr::{caller, pool, provided};
-    Ok(crate::service::studies::detail(&pool()?, &provided()?, &caller()?, &study_uid).await?)
+    Ok(crate::service::studies::detail(&pool()?, &provided()?, &provided()?, &caller()?, &study_uid).await?)
 }
 
 /// The slices of a series in anatomical order (along the normal of the image orientation).
@@ -50,6 +50,6 @@ pub async fn hu_at(
 #[leptos::server(prefix = "/api/fn", endpoint = "study_screening", input = GetUrl)]
 pub async fn study_screening(study_uid: String) -> Result<ScreeningOverview, AppError> {
     use crate::api::session::ssr::{caller, pool, provided};
-    let views: crate::service::audit::ViewLog = provided()?;
-    Ok(crate::service::screening::overview(&pool()?, &caller()?, &study_uid, Some(&views)).await?)
+    use crate::service::screening::{ViewAudit, overview};
+    Ok(overview(&pool()?, &provided()?, &caller()?, &study_uid, ViewAudit::OncePerView).await?)
 }

@@ -12,20 +12,31 @@ use crate::service::audit::ViewLog;
 use crate::service::studies::visible_study;
 use crate::service::{Caller, ServiceError};
 
-/// A study's current results per series and its jobs. With a view log (the study page, which
-/// polls while screening runs) the read is one audited view per user and study for the log's
-/// window; without one (the REST API) every read writes its row.
+/// How often a read of a study's screening writes its audit row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewAudit {
+    /// Once per user and study in the view log's window: the study page, which polls while
+    /// screening runs.
+    OncePerView,
+    /// Every read: the REST API and the report.
+    EveryRead,
+}
+
+/// A study's current results per series and its jobs, audited as `audit` says.
 pub async fn overview(
     pool: &PgPool,
+    views: &ViewLog,
     caller: &Caller,
     study_uid: &str,
-    views: Option<&ViewLog>,
+    audit: ViewAudit,
 ) -> Result<ScreeningOverview, ServiceError> {
-    let study = visible_study(pool, caller, study_uid).await?;
-    let audit = caller.audit("screening.view").study(study_uid, &study.patient_id);
-    match views {
-        Some(views) => views.record_once(pool, caller.user.id, &format!("screening:{study_uid}"), &audit).await?,
-        None => audit.record(pool).await?,
+    let study = visible_study(pool, views, caller, study_uid).await?;
+    let row = caller.audit("screening.view").study(study_uid, &study.patient_id);
+    match audit {
+        ViewAudit::OncePerView => {
+            views.record_once(pool, caller.user.id, &format!("screening:{study_uid}"), &row).await?
+        }
+        ViewAudit::EveryRead => row.record(pool).await?,
     }
     let results = jobs::latest_results(pool, study_uid).await?;
     let jobs = jobs::of_study(pool, study_uid).await?;
@@ -54,11 +65,12 @@ pub struct QueuedJob {
 /// audit event. A series whose re-run is already queued is not queued twice.
 pub async fn rerun(
     pool: &PgPool,
+    views: &ViewLog,
     caller: &Caller,
     study_uid: &str,
     model: &RerunModel,
 ) -> Result<Vec<QueuedJob>, ServiceError> {
-    let study = visible_study(pool, caller, study_uid).await?;
+    let study = visible_study(pool, views, caller, study_uid).await?;
     let series = elysium_db::images::series_of_study(pool, study_uid, Some("CT")).await?;
     if series.is_empty() {
         return Err(ServiceError::invalid("study", crate::said!("the study has no CT series", "该检查没有 CT 序列")));

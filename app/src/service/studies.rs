@@ -23,9 +23,14 @@ pub type Objects = Arc<dyn ObjectStore>;
 /// DICOMweb) asks here.
 ///
 /// A study seen through a referral is also recorded under that referral (`referral.access`),
-/// once per caller, referral and study in each view window: the viewer reads a study slice by
-/// slice, and each read is already audited on its own.
-pub async fn visible_study(pool: &PgPool, caller: &Caller, study_uid: &str) -> Result<StudyRow, ServiceError> {
+/// once per caller, referral and study in each window of the application's view log: the viewer
+/// reads a study slice by slice, and each read is already audited on its own.
+pub async fn visible_study(
+    pool: &PgPool,
+    views: &ViewLog,
+    caller: &Caller,
+    study_uid: &str,
+) -> Result<StudyRow, ServiceError> {
     let scope = caller.user.site_scope();
     if let Some(study) = elysium_db::images::study_within(pool, study_uid, scope.clone()).await? {
         return Ok(study);
@@ -39,12 +44,9 @@ pub async fn visible_study(pool: &PgPool, caller: &Caller, study_uid: &str) -> R
         .target("referral", referral.to_string())
         .patient(&study.patient_id)
         .detail(serde_json::json!({ "study_uid": study.study_uid }));
-    REFERRAL_ACCESS.record_once(pool, caller.user.id, &format!("referral:{referral}:{study_uid}"), &audit).await?;
+    views.record_once(pool, caller.user.id, &format!("referral:{referral}:{study_uid}"), &audit).await?;
     Ok(study)
 }
-
-/// The referral accesses recorded recently by this process (see [`visible_study`]).
-static REFERRAL_ACCESS: std::sync::LazyLock<ViewLog> = std::sync::LazyLock::new(ViewLog::default);
 
 /// The audit row of a look at `series` of `study` (the viewer, its slices, frames and HU
 /// read-outs).
@@ -101,10 +103,11 @@ pub async fn list(
 pub async fn detail(
     pool: &PgPool,
     objects: &Objects,
+    views: &ViewLog,
     caller: &Caller,
     study_uid: &str,
 ) -> Result<StudyWithSeries, ServiceError> {
-    let study = visible_study(pool, caller, study_uid).await?;
+    let study = visible_study(pool, views, caller, study_uid).await?;
     let series = elysium_db::images::series_of_study(pool, study_uid, None).await?;
     caller.audit("study.view").study(study_uid, &study.patient_id).record(pool).await?;
 
@@ -141,7 +144,7 @@ pub async fn slices(
     study_uid: &str,
     series_uid: &str,
 ) -> Result<SliceStack, ServiceError> {
-    let study = visible_study(pool, caller, study_uid).await?;
+    let study = visible_study(pool, views, caller, study_uid).await?;
     let series = elysium_db::images::series_of_study(pool, study_uid, None).await?;
     let series = series.into_iter().find(|s| s.series_uid == series_uid).ok_or(ServiceError::NotFound)?;
     let audit = series_view(caller, &study, series_uid);
@@ -188,7 +191,7 @@ pub async fn hu_at(
     pixel: Pixel<'_>,
 ) -> Result<Option<f32>, ServiceError> {
     let Pixel { study_uid, series_uid, sop_instance_uid, x, y } = pixel;
-    let study = visible_study(pool, caller, study_uid).await?;
+    let study = visible_study(pool, views, caller, study_uid).await?;
     let key = elysium_db::images::instance_key(pool, study_uid, series_uid, sop_instance_uid)
         .await?
         .ok_or(ServiceError::NotFound)?;

@@ -21,7 +21,7 @@ pub async fn visible_study(
     study: &str,
 ) -> Result<StudyRow, ApiError> {
     let caller = Caller::new(user.clone(), Some(client.to_owned()));
-    Ok(app::service::studies::visible_study(&state.pool, &caller, study).await?)
+    Ok(app::service::studies::visible_study(&state.pool, &state.views, &caller, study).await?)
 }
 
 /// One audit row for a read of `study`'s patient data (`action`, with `detail`).

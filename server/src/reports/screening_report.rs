@@ -108,8 +108,15 @@ pub async fn screening_report(
 ) -> Result<Response, ApiError> {
     let language = reader_language(&query, &headers, &caller)?;
     let objects = state.ingestor.store().clone();
-    let detail = app::service::studies::detail(&state.pool, &objects, &caller, &study_uid).await?;
-    let overview = app::service::screening::overview(&state.pool, &caller, &study_uid, None).await?;
+    let detail = app::service::studies::detail(&state.pool, &objects, &state.views, &caller, &study_uid).await?;
+    let overview = app::service::screening::overview(
+        &state.pool,
+        &state.views,
+        &caller,
+        &study_uid,
+        app::service::screening::ViewAudit::EveryRead,
+    )
+    .await?;
     let findings = elysium_db::findings::of_study(&state.pool, &study_uid).await?;
 
     let mut images = Vec::new();

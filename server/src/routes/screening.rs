@@ -23,7 +23,8 @@ pub async fn results(
     caller: Caller,
     Path(study_uid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let overview = service::overview(&state.pool, &caller, &study_uid, None).await?;
+    let overview =
+        service::overview(&state.pool, &state.views, &caller, &study_uid, service::ViewAudit::EveryRead).await?;
     Ok(audited(Json(overview)))
 }
 
@@ -41,7 +42,7 @@ pub async fn rerun(
         version: model.manifest.version.clone(),
         max_attempts: state.config.screening.job_max_attempts,
     };
-    let queued = service::rerun(&state.pool, &caller, &study_uid, &model).await?;
+    let queued = service::rerun(&state.pool, &state.views, &caller, &study_uid, &model).await?;
     Ok(audited((StatusCode::ACCEPTED, Json(json!({ "queued": queued })))))
 }
 
