@@ -415,30 +415,6 @@ fn explicit(tag: (u16, u16), vr: &[u8; 2], value: &[u8], pad: u8) -> Vec<u8> {
     out
 }
 
-/// A raw deflate stream of `prefix` then `zeros` zero bytes, without compressing them all: one
-/// mebibyte of zeros is compressed once (after enough zeros that every back reference lands on
-/// zeros) and its byte-aligned block repeated.
-fn deflated_with_zeros(prefix: &[u8], zeros: usize) -> Vec<u8> {
-    use std::io::Write;
-    const PAD: usize = 64 * 1024;
-    const CHUNK: usize = 1024 * 1024;
-    assert!(zeros >= PAD && (zeros - PAD).is_multiple_of(CHUNK));
-    let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-    encoder.write_all(prefix).expect("deflate");
-    encoder.write_all(&[0; PAD]).expect("deflate");
-    encoder.flush().expect("sync flush");
-    let mut out = std::mem::take(encoder.get_mut());
-    encoder.write_all(&vec![0; CHUNK]).expect("deflate");
-    encoder.flush().expect("sync flush");
-    let chunk = std::mem::take(encoder.get_mut());
-    for _ in 0..(zeros - PAD) / CHUNK {
-        out.extend_from_slice(&chunk);
-    }
-    // A final, empty block with fixed codes.
-    out.extend_from_slice(&[0x03, 0x00]);
-    out
-}
-
 const BOMB_UID: &str = "2.25.18018018018018018018018";
 
 /// A deflate bomb: a CT data set that declares a 16 x 16 image (512 bytes of pixel data) but
@@ -465,7 +441,7 @@ fn deflate_bomb_dataset() -> Vec<u8> {
     .concat();
     header.extend_from_slice(&[0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0]);
     header.extend_from_slice(&u32::try_from(zeros).expect("u32").to_le_bytes());
-    deflated_with_zeros(&header, zeros)
+    elysium_dicom::testing::deflated_with_zeros(&header, zeros)
 }
 
 fn part10(dataset: &[u8]) -> Vec<u8> {

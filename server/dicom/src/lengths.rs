@@ -421,30 +421,6 @@ mod tests {
         assert!(check(unclosed, Encoding::ImplicitLittle).is_err());
     }
 
-    /// A raw deflate stream of `prefix` then `zeros` zero bytes, made without compressing them
-    /// all: one mebibyte of zeros is compressed once (after enough zeros that every back
-    /// reference lands on zeros) and its byte-aligned block repeated.
-    fn deflated_with_zeros(prefix: &[u8], zeros: usize) -> Vec<u8> {
-        use std::io::Write;
-        const PAD: usize = 64 * 1024;
-        const CHUNK: usize = 1024 * 1024;
-        assert!(zeros >= PAD && (zeros - PAD).is_multiple_of(CHUNK));
-        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(prefix).expect("deflate");
-        encoder.write_all(&[0; PAD]).expect("deflate");
-        encoder.flush().expect("sync flush");
-        let mut out = std::mem::take(encoder.get_mut());
-        encoder.write_all(&vec![0; CHUNK]).expect("deflate");
-        encoder.flush().expect("sync flush");
-        let chunk = std::mem::take(encoder.get_mut());
-        for _ in 0..(zeros - PAD) / CHUNK {
-            out.extend_from_slice(&chunk);
-        }
-        // A final, empty block with fixed codes.
-        out.extend_from_slice(&[0x03, 0x00]);
-        out
-    }
-
     fn us(tag: (u16, u16), value: u16) -> Vec<u8> {
         explicit(tag, b"US", &value.to_le_bytes())
     }
@@ -468,7 +444,7 @@ mod tests {
     fn a_deflate_bomb_is_refused_past_what_its_header_declares() {
         // A 16 x 16 image whose pixel data inflates to 200 MiB: a few hundred kilobytes sent.
         let (header, zeros) = image(16, 16, b"1 ", 200 * 1024 * 1024 + 64 * 1024);
-        let bomb = deflated_with_zeros(&header, zeros);
+        let bomb = crate::testing::deflated_with_zeros(&header, zeros);
         assert!(bomb.len() < 1024 * 1024, "{}", bomb.len());
         let error = check(&bomb, Encoding::DeflatedExplicitLittle).expect_err("refused");
         let bound = 512 + INFLATED_ALLOWANCE_BYTES;
@@ -481,14 +457,14 @@ mod tests {
         // 40 frames of 512 x 512 x 16 bits: 20 MiB of pixel data, more than the allowance alone.
         let pixels = 40 * 512 * 512 * 2 + 64 * 1024;
         let (header, zeros) = image(512, 512, b"40", pixels);
-        let deflated = deflated_with_zeros(&header, zeros);
+        let deflated = crate::testing::deflated_with_zeros(&header, zeros);
         assert_eq!(
             check(&deflated, Encoding::DeflatedExplicitLittle),
             Ok(Some(PixelDataExtent::Native { offset: header.len(), length: pixels as u32 }))
         );
         // The same bytes claiming one frame are refused: 19 MiB more than a 512 KiB image.
         let (one_frame, _) = image(512, 512, b"1 ", pixels);
-        let lying = deflated_with_zeros(&one_frame, zeros);
+        let lying = crate::testing::deflated_with_zeros(&one_frame, zeros);
         assert!(check(&lying, Encoding::DeflatedExplicitLittle).is_err_and(|e| e.contains("inflates past")));
         // A small deflated data set needs no image attributes at all.
         let element = explicit((0x0010, 0x0020), b"LO", b"PATIENT1");

@@ -8,5 +8,7 @@ pub mod eligibility;
 pub mod header;
 pub mod lengths;
 pub mod render;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod uid;
 pub mod volume;
