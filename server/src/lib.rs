@@ -28,6 +28,7 @@ pub mod routes;
 pub mod screening;
 pub mod security_headers;
 pub mod serve;
+pub mod spreadsheet;
 pub mod state;
 
 pub use routes::router;

@@ -144,14 +144,36 @@ pub async fn read(
     Ok(tables)
 }
 
-/// `rows` as CSV under `columns` (which name the rows' fields in order).
+/// `rows` as CSV under `columns` (which name the rows' fields): each text cell defused for
+/// spreadsheets ([`crate::spreadsheet`]), since the decisions' recommendations and the
+/// work-ups' words are free text that researchers open in one.
 pub fn to_csv<T: Serialize>(columns: &[&str], rows: &[T]) -> Result<Vec<u8>, ExportError> {
     let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
     out.write_record(columns)?;
     for row in rows {
-        out.serialize(row)?;
+        out.write_record(cells(columns, row)?)?;
     }
     out.into_inner().map_err(|e| ExportError::Csv(e.into_error().into()))
+}
+
+/// `row`'s fields named by `columns`, in that order, as CSV cells: text defused, numbers and
+/// booleans as written, an absent value empty.
+fn cells<T: Serialize>(columns: &[&str], row: &T) -> Result<Vec<String>, ExportError> {
+    let serde_json::Value::Object(mut fields) = serde_json::to_value(row)? else {
+        return Err(ExportError::Json(serde::ser::Error::custom("a table row is not a record")));
+    };
+    columns
+        .iter()
+        .map(|column| match fields.remove(*column) {
+            Some(serde_json::Value::String(text)) => Ok(crate::spreadsheet::defused(text)),
+            Some(serde_json::Value::Null) => Ok(String::new()),
+            Some(value @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => Ok(value.to_string()),
+            Some(other) => {
+                Err(ExportError::Json(serde::ser::Error::custom(format!("column {column} holds {other}, not a cell"))))
+            }
+            None => Err(ExportError::Json(serde::ser::Error::custom(format!("no field for column {column}")))),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -228,6 +250,37 @@ mod tests {
         let empty: Vec<DecisionRecord> = Vec::new();
         let text = String::from_utf8(to_csv(&DECISION_COLUMNS, &empty).expect("csv")).expect("utf-8");
         assert_eq!(text.trim_end(), DECISION_COLUMNS.join(","), "an empty table keeps its header");
+
+        // Free text that a spreadsheet would run is defused; numbers, booleans and absent values
+        // are written as serde's CSV writer writes them (`serde_row`, the writer before).
+        let hostile = DecisionRecord {
+            recommendation: "=HYPERLINK(\"http://evil.example\",\"x\")".into(),
+            treatment: Some("@SUM(A1)".into()),
+            proposal_confidence: Some(0.25),
+            days_decision_to_treatment: Some(-3),
+            ..decision.clone()
+        };
+        let text =
+            String::from_utf8(to_csv(&DECISION_COLUMNS, &[decision.clone(), hostile]).expect("csv")).expect("utf-8");
+        let rows: Vec<csv::StringRecord> =
+            csv::Reader::from_reader(text.as_bytes()).records().collect::<Result<_, _>>().expect("reads back");
+        let column = |name: &str| DECISION_COLUMNS.iter().position(|c| *c == name).expect("a column");
+        assert_eq!(&rows[1][column("recommendation")], "'=HYPERLINK(\"http://evil.example\",\"x\")");
+        assert_eq!(&rows[1][column("treatment")], "'@SUM(A1)");
+        assert_eq!(&rows[1][column("proposal_confidence")], "0.25");
+        assert_eq!(&rows[1][column("days_decision_to_treatment")], "-3", "a negative number is a number");
+        assert_eq!(rows[0].iter().collect::<Vec<_>>(), serde_row(&decision), "a harmless row as serde writes it");
+        let finding_text =
+            String::from_utf8(to_csv(&FINDING_COLUMNS, std::slice::from_ref(&finding)).expect("csv")).expect("utf-8");
+        assert_eq!(finding_text.lines().nth(1).expect("a row").split(',').collect::<Vec<_>>(), serde_row(&finding));
+    }
+
+    /// `row` as the csv crate's own serializer writes it.
+    fn serde_row<T: Serialize>(row: &T) -> Vec<String> {
+        let mut out = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+        out.serialize(row).expect("serialize");
+        let text = String::from_utf8(out.into_inner().expect("flush")).expect("utf-8");
+        text.trim_end().split(',').map(str::to_owned).collect()
     }
 
     #[test]

@@ -98,7 +98,9 @@ fn events_csv(export: &AuditSearch, language: Language) -> Result<String, csv::E
     let mut out = csv::WriterBuilder::new().flexible(true).from_writer(csv_start(language).as_bytes().to_vec());
     out.write_record(csv_header(language))?;
     for event in &export.items {
-        out.write_record(event_record(event).map(spreadsheet_safe))?;
+        // The trail holds text that strangers typed (the username of a failed sign-in); the
+        // detail JSON always starts with `{`.
+        out.write_record(event_record(event).map(crate::spreadsheet::defused))?;
     }
     let written = export.items.len() as i64;
     if export.total > written {
@@ -123,13 +125,6 @@ fn event_record(event: &AuditSearchItem) -> [String; 11] {
         event.outcome.clone(),
         event.detail.to_string(),
     ]
-}
-
-/// A cell a spreadsheet would run as a formula gets a leading `'`. The trail holds text that
-/// strangers typed (the username of a failed sign-in), and an administrator opening the export
-/// must not run it. Only such cells change; the detail JSON always starts with `{`.
-fn spreadsheet_safe(cell: String) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell }
 }
 
 #[cfg(test)]
