@@ -1,5 +1,6 @@
 //! Chinese patient names end to end, in files pydicom wrote in each character set a Chinese
-//! hospital sends (GB18030, UTF-8 as ISO_IR 192, GBK): stored through STOW-RS and C-STORE,
+//! hospital sends (GB18030, UTF-8 as ISO_IR 192, GBK), and one in GB18030 whose name holds
+//! characters written in four bytes (CJK extensions A and B): stored through STOW-RS and C-STORE,
 //! decoded, kept with all three component groups, shown with the ideographic name first, and
 //! sent back as DICOM JSON groups in UTF-8. A name whose bytes the declared character set cannot
 //! hold is refused with its reason, never stored garbled.
@@ -8,18 +9,85 @@ use elysium_db::MIGRATOR;
 use elysium_tests::{TestApp, fixture, get_json, get_text, stow};
 use sqlx::PgPool;
 
-const NAME: &str = "Wang^XiaoMing=王^小明=wang^xiao ming";
+/// One fixture of `tests/fixtures/dicom/charsets` and the name it holds, written out here in
+/// characters (the server's decoding is checked against these, not against itself).
+pub struct Case {
+    pub file: &'static str,
+    pub patient_id: &'static str,
+    /// The name as stored: alphabetic, ideographic and phonetic groups.
+    pub name: &'static str,
+    pub alphabetic: &'static str,
+    pub ideographic: &'static str,
+    pub phonetic: &'static str,
+    /// The stored pinyin (for search), where all of the ideographic name has a reading.
+    pub pinyin: Option<&'static str>,
+}
 
-fn groups() -> serde_json::Value {
-    serde_json::json!([{ "Alphabetic": "Wang^XiaoMing", "Ideographic": "王^小明", "Phonetic": "wang^xiao ming" }])
+/// Every character set a Chinese hospital's files declare, and the four-byte GB18030 sequences:
+/// 𠮷 (U+20BB7, extension B, 0x9534B235) and 㐀 (U+3400, extension A, 0x8139EE39).
+pub const CASES: [Case; 4] = [
+    Case {
+        file: "gb18030.dcm",
+        patient_id: "ZJ-GB18030-01",
+        name: "Wang^XiaoMing=王^小明=wang^xiao ming",
+        alphabetic: "Wang^XiaoMing",
+        ideographic: "王^小明",
+        phonetic: "wang^xiao ming",
+        pinyin: Some("wang xiaoming wangxiaoming"),
+    },
+    Case {
+        file: "utf8.dcm",
+        patient_id: "ZJ-UTF8-01",
+        name: "Wang^XiaoMing=王^小明=wang^xiao ming",
+        alphabetic: "Wang^XiaoMing",
+        ideographic: "王^小明",
+        phonetic: "wang^xiao ming",
+        pinyin: Some("wang xiaoming wangxiaoming"),
+    },
+    Case {
+        file: "gbk.dcm",
+        patient_id: "ZJ-GBK-01",
+        name: "Wang^XiaoMing=王^小明=wang^xiao ming",
+        alphabetic: "Wang^XiaoMing",
+        ideographic: "王^小明",
+        phonetic: "wang^xiao ming",
+        pinyin: Some("wang xiaoming wangxiaoming"),
+    },
+    Case {
+        file: "gb18030_4byte.dcm",
+        patient_id: "ZJ-GB4-01",
+        name: "Ji^QiuLan=𠮷^㐀兰=ji^qiu lan",
+        alphabetic: "Ji^QiuLan",
+        ideographic: "𠮷^㐀兰",
+        phonetic: "ji^qiu lan",
+        // 𠮷 has no reading in the pinyin data the `pinyin` crate carries: checked below for
+        // 㐀兰's (qiū lán) alone.
+        pinyin: None,
+    },
+];
+
+impl Case {
+    /// The name as DICOM JSON (PS3.18 F.2.2): its three groups.
+    pub fn groups(&self) -> serde_json::Value {
+        serde_json::json!([{ "Alphabetic": self.alphabetic, "Ideographic": self.ideographic, "Phonetic": self.phonetic }])
+    }
+}
+
+#[test]
+fn the_four_byte_case_holds_the_characters_make_py_names() {
+    // Not look-alikes: extension B's U+20BB7 and extension A's U+3400, then 兰 U+5170.
+    assert_eq!(CASES[3].ideographic, "\u{20BB7}^\u{3400}\u{5170}");
+    for case in &CASES {
+        assert_eq!(case.name, format!("{}={}={}", case.alphabetic, case.ideographic, case.phonetic), "{}", case.file);
+    }
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn chinese_names_round_trip_through_stow_qido_wado_and_the_study_page(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let radiologist = app.signed_in("radiologist").await;
-    let cases = [("gb18030.dcm", "ZJ-GB18030-01"), ("utf8.dcm", "ZJ-UTF8-01"), ("gbk.dcm", "ZJ-GBK-01")];
-    for (file, patient_id) in cases {
+    for case in &CASES {
+        let Case { file, patient_id, .. } = case;
         let bytes = fixture(&format!("charsets/{file}"));
         let (status, body) = stow(&app, &radiologist, "/dicomweb/studies?site=DEMO-GH", &[bytes]).await;
         assert_eq!(status, 200, "{file}: {body}");
@@ -29,22 +97,30 @@ async fn chinese_names_round_trip_through_stow_qido_wado_and_the_study_page(pool
             .fetch_one(&app.pool)
             .await
             .expect("patient");
-        assert_eq!(stored, NAME, "{file}: kept as Unicode with every group");
+        assert_eq!(stored, case.name, "{file}: kept as Unicode with every group");
         let pinyin: Option<String> = sqlx::query_scalar("select name_pinyin from patient where patient_id = $1")
             .bind(patient_id)
             .fetch_one(&app.pool)
             .await
             .expect("pinyin");
-        assert_eq!(pinyin.as_deref(), Some("wang xiaoming wangxiaoming"), "{file}: 王小明's pinyin, for search");
+        match case.pinyin {
+            Some(expected) => assert_eq!(pinyin.as_deref(), Some(expected), "{file}: the name's pinyin, for search"),
+            None => {
+                let pinyin = pinyin.unwrap_or_default();
+                assert!(pinyin.split(' ').any(|w| w == "qiulan"), "{file}: 㐀兰's pinyin, for search: {pinyin:?}");
+            }
+        }
 
         let found = get_json(&app, &radiologist, &format!("/dicomweb/studies?PatientID={patient_id}")).await;
-        assert_eq!(found[0]["00100010"]["Value"], groups(), "{file}: QIDO-RS");
+        assert_eq!(found[0]["00100010"]["Value"], case.groups(), "{file}: QIDO-RS");
         let study = found[0]["0020000D"]["Value"][0].as_str().expect("study uid").to_owned();
         let metadata = get_json(&app, &radiologist, &format!("/dicomweb/studies/{study}/metadata")).await;
-        assert_eq!(metadata[0]["00100010"]["Value"], groups(), "{file}: WADO-RS metadata");
+        assert_eq!(metadata[0]["00100010"]["Value"], case.groups(), "{file}: WADO-RS metadata");
 
+        // The ideographic name without its separator, then the alphabetic one in brackets.
+        let shown = format!("{} ({})", case.ideographic.replace('^', ""), case.alphabetic.replace('^', " "));
         let page = get_text(&app, &radiologist, &format!("/studies/{study}")).await;
-        assert!(page.contains("王小明 (Wang XiaoMing)"), "{file}: the study page shows both forms");
+        assert!(page.contains(&shown), "{file}: the study page shows both forms, {shown:?}");
     }
 }
 

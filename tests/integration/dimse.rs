@@ -264,18 +264,28 @@ async fn a_released_association_marks_the_series_it_sent_as_sent(pool: PgPool) {
     assert!(hinted >= last, "the hint follows the last instance ({hinted} < {last})");
 }
 
-/// A GB18030 name sent over C-STORE (pydicom wrote the file) is decoded and kept whole.
+/// A Chinese name sent over C-STORE in each character set (pydicom wrote the files: GB18030,
+/// UTF-8 as ISO_IR 192, GBK, and GB18030 with four-byte sequences) is decoded and kept whole,
+/// and QIDO-RS gives its three groups back.
 #[sqlx::test(migrator = "MIGRATOR")]
-async fn a_gb18030_name_over_c_store_is_kept_whole(pool: PgPool) {
+async fn chinese_names_over_c_store_are_kept_whole_in_every_character_set(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
+    let radiologist = app.signed_in("radiologist").await;
     let port = listener(&app, vec![]).await.to_string();
-    let file = format!("{}/fixtures/dicom/charsets/gb18030.dcm", env!("CARGO_MANIFEST_DIR"));
-    assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &file]).await);
-    let name: String = sqlx::query_scalar("select name from patient where patient_id = 'ZJ-GB18030-01'")
-        .fetch_one(&app.pool)
-        .await
-        .expect("patient");
-    assert_eq!(name, "Wang^XiaoMing=王^小明=wang^xiao ming");
+    for case in &crate::charsets::CASES {
+        let file = format!("{}/fixtures/dicom/charsets/{}", env!("CARGO_MANIFEST_DIR"), case.file);
+        assert!(run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &file]).await, "{}", case.file);
+        let name: String = sqlx::query_scalar("select name from patient where patient_id = $1")
+            .bind(case.patient_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap_or_else(|e| panic!("{}: patient {}: {e}", case.file, case.patient_id));
+        assert_eq!(name, case.name, "{}", case.file);
+        let found =
+            elysium_tests::get_json(&app, &radiologist, &format!("/dicomweb/studies?PatientID={}", case.patient_id))
+                .await;
+        assert_eq!(found[0]["00100010"]["Value"], case.groups(), "{}: QIDO-RS", case.file);
+    }
 }
 
 /// The calling AE titles administrators give sites on the sites page: the listener files by

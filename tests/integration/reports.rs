@@ -1,8 +1,8 @@
 //! The PDF reports over the real database and server: a study's screening report on the demo's
 //! lesion-tracking patient (real phantom images, findings located on a slice) and a tumour-board
 //! decision summary on the demo board. Each PDF is read back by poppler (`pdftotext`,
-//! `pdfimages`), an independent reader, and its text is checked against figures read from the
-//! database tables, not from the report's builder.
+//! `pdfimages`, `pdffonts`), an independent reader, and its text is checked against figures read
+//! from the database tables, not from the report's builder.
 
 use elysium_db::MIGRATOR;
 use elysium_tests::TestApp;
@@ -174,4 +174,64 @@ async fn an_mdt_summary_prints_proposal_against_decision_signatures_and_amendmen
     }
     assert_eq!(app.audit_rows("mdt.case.report").await.len(), 1);
     assert_eq!(pdf(&app, &surgeon, "/api/v1/mdt/cases/999999/report.pdf").await.0, 404);
+}
+
+/// The CJK fonts the reports look for (`server/pdf`'s font folders: Debian's
+/// `fonts-wqy-microhei`, which `make setup` installs, `fonts-wqy-zenhei` and `fonts-noto-cjk`),
+/// by the PostScript names a PDF gives them.
+const CJK_FONTS: &[&str] = &["WenQuanYiMicroHei", "WenQuanYiZenHei", "NotoSansCJK", "NotoSerifCJK", "NotoSansMonoCJK"];
+
+/// A Chinese report carries its CJK font in the file, so that a reader without one shows the
+/// patient's name: poppler's `pdffonts` lists the PDF's fonts with whether each has its font
+/// program embedded (a FontFile, FontFile2 or FontFile3 stream in its descriptor) and a
+/// ToUnicode map, and `pdftotext` reads the Chinese text back.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_chinese_report_embeds_its_cjk_font_and_the_chinese_text_reads_back(pool: PgPool) {
+    let (app, _data) = lesion_patient(&pool).await;
+    let study_uid: String = sqlx::query_scalar(
+        "select st.study_uid from study st join patient p on p.id = st.patient_ref where p.patient_id = $1 limit 1",
+    )
+    .bind(elysium_tests::demo::lesions::PATIENT_ID)
+    .fetch_one(&pool)
+    .await
+    .expect("study");
+    sqlx::query("update patient set name = $1 where id = (select patient_ref from study where study_uid = $2)")
+        .bind("Wang^XiaoMing=王^小明=wang^xiao ming")
+        .bind(&study_uid)
+        .execute(&pool)
+        .await
+        .expect("rename the patient");
+    let coordinator = app.signed_in("coordinator").await;
+    let (status, body) = pdf(&app, &coordinator, &format!("/api/v1/studies/{study_uid}/report.pdf?lang=zh-Hans")).await;
+    assert_eq!(status, 200);
+    let body = body.expect("a PDF");
+
+    let fonts = poppler("pdffonts", &[], &body);
+    // Columns: name (a subset's name has an `ABCDEF+` tag), type, encoding, emb, sub, uni,
+    // object ID; a type or an encoding may be two words, so emb and uni count from the end.
+    let cjk: Vec<Vec<&str>> = fonts
+        .lines()
+        .skip(2)
+        .map(|row| row.split_whitespace().collect::<Vec<_>>())
+        .filter(|columns| {
+            let name = columns.first().map_or("", |name| name.rsplit('+').next().unwrap_or(name));
+            CJK_FONTS.iter().any(|font| name.starts_with(font))
+        })
+        .collect();
+    assert!(!cjk.is_empty(), "no CJK font ({CJK_FONTS:?}) in the Chinese report:\n{fonts}");
+    for columns in &cjk {
+        let n = columns.len();
+        assert!(n >= 7, "a row pdffonts did not write out whole: {columns:?}\n{fonts}");
+        assert_eq!(columns[n - 5], "yes", "the CJK font's program is not embedded:\n{fonts}");
+        assert_eq!(columns[n - 3], "yes", "the CJK font has no ToUnicode map (its text cannot be copied):\n{fonts}");
+        // Chinese glyphs are drawn through a composite (Type 0) font with a CID font below it.
+        assert_eq!(columns[1], "CID", "the CJK font is not a CID font:\n{fonts}");
+    }
+
+    // The Chinese heading and labels, and the ideographic name (the name column may wrap it).
+    let text = text(&body);
+    assert_has(&text, "CT 筛查报告");
+    assert_has(&text, "肺癌");
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    assert_has(&squeezed, "王小明");
 }
