@@ -32,7 +32,7 @@ pub fn PasswordPage() -> impl IntoView {
     let changed = move || query.read().get("changed").is_some();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text=move || t_string!(i18n, profile.password.title).to_string() />
+        <Title text=t_string!(i18n, profile.password.title).to_string() />
         <h1>{t!(i18n, profile.password.title)}</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -19,7 +19,7 @@ pub fn ExportPageView() -> impl IntoView {
     let i18n = use_i18n();
     let page = Resource::new(|| (), |_| load_export());
     view! {
-        <Title text=move || t_string!(i18n, admin.export.title).to_string() />
+        <Title text=t_string!(i18n, admin.export.title).to_string() />
         <h1>{t!(i18n, admin.export.title)}</h1>
         <p class="muted">{t!(i18n, admin.export.explainer)}</p>
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, admin.loading)}</p> }>

@@ -69,7 +69,7 @@ pub fn FindingPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text=move || t_string!(i18n, finding.title).to_string() />
+        <Title text=t_string!(i18n, finding.title).to_string() />
         <p><a href="/worklist">{t!(i18n, finding.back_to_worklist)}</a></p>
         {done}
         {move || error().map(|text| view! { <p class="notice error" role="alert" data-testid="error">{text}</p> })}

@@ -39,7 +39,7 @@ pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text=move || t_string!(i18n, home.title).to_string() />
+        <Title text=t_string!(i18n, home.title).to_string() />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, home.loading)}</p> }>
             {move || Suspend::new(async move {
                 user.await.ok().flatten().map(|user| view! { <Home user /> })

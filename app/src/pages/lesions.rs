@@ -130,7 +130,7 @@ pub fn LesionPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text=move || t_string!(i18n, patients.lesions.page_title).to_owned() />
+        <Title text=t_string!(i18n, patients.lesions.page_title).to_owned() />
         {done}
         {refused}
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, patients.loading)}</p> }>

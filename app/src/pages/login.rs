@@ -30,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
     let notice = move || query.read().get("notice").and_then(|code| notice_text(i18n, &code));
     let next = move || query.read().get("next").filter(|n| n.starts_with('/') && !n.starts_with("//"));
     view! {
-        <Title text=move || t_string!(i18n, login.title).to_string() />
+        <Title text=t_string!(i18n, login.title).to_string() />
         <main id="main" class="signin">
             <div class="signin-card">
                 <div class="brand large">

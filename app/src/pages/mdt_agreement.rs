@@ -49,7 +49,7 @@ pub fn AgreementPage() -> impl IntoView {
     });
     let report = Resource::new(move || params.get(), load_agreement);
     view! {
-        <Title text=move || t_string!(i18n, board.agreement_title).to_string() />
+        <Title text=t_string!(i18n, board.agreement_title).to_string() />
         <p><a href="/mdt">{t!(i18n, board.board_cases)}</a></p>
         <h1>{t!(i18n, board.agreement_title)}</h1>
         {move || view! { <Filter params=params.get() /> }}

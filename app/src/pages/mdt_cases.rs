@@ -270,7 +270,7 @@ pub fn CaseListPage() -> impl IntoView {
     });
     let cases = Resource::new(move || filter.get(), |(status, cancer, page)| load_cases(status, cancer, page));
     view! {
-        <Title text=move || t_string!(i18n, mdt.list.title).to_owned() />
+        <Title text=t_string!(i18n, mdt.list.title).to_owned() />
         <h1>{t!(i18n, mdt.list.title)}</h1>
         <nav class="mdt-links" aria-label=move || t_string!(i18n, mdt.list.links)>
             <a href="/mdt/cases/new" class="button primary" data-testid="open-case-link">{t!(i18n, mdt.list.open_case)}</a>
@@ -416,7 +416,7 @@ pub fn CasePage() -> impl IntoView {
     let case =
         Resource::new(move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0), load_case);
     view! {
-        <Title text=move || t_string!(i18n, mdt.case.title).to_owned() />
+        <Title text=t_string!(i18n, mdt.case.title).to_owned() />
         <p><a href="/mdt">{t!(i18n, mdt.case.back)}</a></p>
         <Notices />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, mdt.loading)}</p> }>
@@ -1267,7 +1267,7 @@ pub fn NewCasePage() -> impl IntoView {
     let query = use_query_map();
     let study = Memo::new(move |_| query.read().get("study").filter(|s| !s.is_empty()));
     view! {
-        <Title text=move || t_string!(i18n, mdt.new_case.title).to_owned() />
+        <Title text=t_string!(i18n, mdt.new_case.title).to_owned() />
         <p><a href="/mdt">{t!(i18n, mdt.case.back)}</a></p>
         <h1>{t!(i18n, mdt.new_case.title)}</h1>
         <Notices />

@@ -77,7 +77,7 @@ pub fn MeetingsPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || t_string!(i18n, board.meetings_title).to_string() />
+        <Title text=t_string!(i18n, board.meetings_title).to_string() />
         <p><a href="/mdt">{t!(i18n, board.board_cases)}</a></p>
         <h1>{t!(i18n, board.meetings_title)}</h1>
         <FormNotices />
@@ -219,7 +219,7 @@ pub fn MeetingPage() -> impl IntoView {
     let id = meeting_id();
     let detail = Resource::new(move || id.get(), load_meeting);
     view! {
-        <Title text=move || t_string!(i18n, board.meeting_title).to_string() />
+        <Title text=t_string!(i18n, board.meeting_title).to_string() />
         <p><a href="/mdt/meetings">{t!(i18n, board.all_meetings)}</a></p>
         <FormNotices />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, board.loading)}</p> }>
@@ -386,7 +386,7 @@ pub fn PresentPage() -> impl IntoView {
     let index = Memo::new(move |_| query.read().get("i").and_then(|i| i.parse::<usize>().ok()).unwrap_or(0));
     let screen = Resource::new(move || (id.get(), index.get()), |(id, index)| load_screen(id, index));
     view! {
-        <Title text=move || t_string!(i18n, board.present_title).to_string() />
+        <Title text=t_string!(i18n, board.present_title).to_string() />
         <main id="main" class="board-present">
             <Transition fallback=move || view! { <h1>{t!(i18n, board.present_title)}</h1> <p>{t!(i18n, board.loading)}</p> }>
                 {move || Suspend::new(async move {

@@ -69,7 +69,7 @@ pub fn ModelsPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=move || t_string!(i18n, models.title).to_string() />
+        <Title text=t_string!(i18n, models.title).to_string() />
         <h1>{t!(i18n, models.title)}</h1>
         <p class="muted">{t!(i18n, models.explainer)}</p>
         {move || changed().map(|output| view! {

@@ -11,7 +11,7 @@ pub fn NotFound() -> impl IntoView {
     }
     let i18n = use_i18n();
     view! {
-        <Title text=move || t_string!(i18n, home.not_found.title).to_string() />
+        <Title text=t_string!(i18n, home.not_found.title).to_string() />
         <main id="main" class="page narrow">
             <h1>{t!(i18n, home.not_found.heading)}</h1>
             <p>{t!(i18n, home.not_found.text, <home> = <a href="/" />)}</p>

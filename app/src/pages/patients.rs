@@ -99,7 +99,7 @@ pub fn PatientSearchPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || t_string!(i18n, patients.title).to_owned() />
+        <Title text=t_string!(i18n, patients.title).to_owned() />
         <h1>{t!(i18n, patients.title)}</h1>
         <p class="muted">{t!(i18n, patients.explainer)}</p>
         <form method="get" action="/patients" class="filters" role="search" data-testid="patient-search">
@@ -199,7 +199,7 @@ pub fn PatientRecordPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || t_string!(i18n, patients.record.title).to_owned() />
+        <Title text=t_string!(i18n, patients.record.title).to_owned() />
         <p><a href="/patients">{t!(i18n, patients.record.back)}</a></p>
         <Notices />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, patients.loading)}</p> }>

@@ -13,7 +13,7 @@ pub fn ProfilePage() -> impl IntoView {
     let i18n = use_i18n();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text=move || t_string!(i18n, profile.title).to_string() />
+        <Title text=t_string!(i18n, profile.title).to_string() />
         <h1>{t!(i18n, profile.title)}</h1>
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, profile.loading)}</p> }>
             {move || Suspend::new(async move {

@@ -140,7 +140,7 @@ pub fn ProgramPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| filter_of(&query.read()));
     view! {
-        <Title text=move || t_string!(i18n, program.title).to_string() />
+        <Title text=t_string!(i18n, program.title).to_string() />
         <h1 data-testid="program-title">{t!(i18n, program.title)}</h1>
         <ProgramDashboard params />
     }

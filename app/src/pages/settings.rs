@@ -27,7 +27,7 @@ pub fn SettingsPage() -> impl IntoView {
     let refused = move || query.read().get("error").filter(|e| !e.is_empty());
     let settings = Resource::new(|| (), |_| load_settings());
     view! {
-        <Title text=move || t_string!(i18n, settings.title).to_string() />
+        <Title text=t_string!(i18n, settings.title).to_string() />
         <h1>{t!(i18n, settings.title)}</h1>
         <p class="muted">{t!(i18n, settings.explainer)}</p>
         {move || saved().then(|| view! { <p class="notice" role="status" data-testid="settings-saved">{t!(i18n, settings.saved)}</p> })}

@@ -28,7 +28,7 @@ pub fn SitesPage() -> impl IntoView {
     };
     let sites = Resource::new(|| (), |_| list_site_details());
     view! {
-        <Title text=move || t_string!(i18n, admin.sites.title).to_string() />
+        <Title text=t_string!(i18n, admin.sites.title).to_string() />
         <h1>{t!(i18n, admin.sites.title)}</h1>
         <p class="muted">{t!(i18n, admin.sites.explainer)}</p>
         // Each site's level and the routes between sites are the referral network's page.

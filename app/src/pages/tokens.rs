@@ -37,7 +37,7 @@ pub fn TokensPageView() -> impl IntoView {
     let revoked = move || query.read().get("revoked").is_some();
     let page = Resource::new(|| (), |_| load_tokens());
     view! {
-        <Title text=move || t_string!(i18n, tokens.title).to_string() />
+        <Title text=t_string!(i18n, tokens.title).to_string() />
         <h1>{t!(i18n, tokens.title)}</h1>
         <p class="muted">{t!(i18n, tokens.explainer)}</p>
         {move || refused().map(|e| view! {

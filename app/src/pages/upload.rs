@@ -135,7 +135,7 @@ pub fn UploadPage() -> impl IntoView {
         let _ = ev;
     };
     view! {
-        <Title text=move || t_string!(i18n, upload.title).to_string() />
+        <Title text=t_string!(i18n, upload.title).to_string() />
         <h1>{t!(i18n, upload.heading)}</h1>
         <p class="muted">{t!(i18n, upload.intro)}</p>
         <form method="post" action="/upload" enctype="multipart/form-data" class="upload-form" data-testid="upload-form"

@@ -46,7 +46,7 @@ pub fn UsersPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=move || t_string!(i18n, admin.users.title).to_string() />
+        <Title text=t_string!(i18n, admin.users.title).to_string() />
         <h1>{t!(i18n, admin.users.title)}</h1>
         <p class="muted">{t!(i18n, admin.users.created_with, <code> = <code />)}</p>
         {move || notice().map(|(error, text)| view! {

@@ -38,7 +38,7 @@ pub fn ViewerPage() -> impl IntoView {
     };
     let slices = Resource::new(ids, |(study, series)| series_slices(study, series));
     view! {
-        <Title text=move || t_string!(i18n, viewer.title).to_string() />
+        <Title text=t_string!(i18n, viewer.title).to_string() />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, viewer.loading)}</p> }>
             {move || Suspend::new(async move {
                 match slices.await {

@@ -63,7 +63,7 @@ pub fn WorklistPageView() -> impl IntoView {
     let notice = move || query.read().get("notice");
     let error = move || query.read().get("error");
     view! {
-        <Title text=move || t_string!(i18n, worklist.title).to_string() />
+        <Title text=t_string!(i18n, worklist.title).to_string() />
         <h1>{t!(i18n, worklist.title)}</h1>
         // The server redirects with codes for what the page words itself, and with the refusal's
         // text for what only it can say (which finding, and why).

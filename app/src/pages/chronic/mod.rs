@@ -61,7 +61,7 @@ pub fn ChronicListPage() -> impl IntoView {
     });
     let list = Resource::new(move || params.get(), |p| load_chronic_list(p.status, p.kind, p.page));
     view! {
-        <Title text=move || t_string!(i18n, chronic.title).to_owned() />
+        <Title text=t_string!(i18n, chronic.title).to_owned() />
         <h1>{t!(i18n, chronic.title)}</h1>
         <p class="muted">{t!(i18n, chronic.explainer)}</p>
         {move || {
@@ -181,7 +181,7 @@ pub fn ChronicPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text=move || t_string!(i18n, chronic.page.title).to_owned() />
+        <Title text=t_string!(i18n, chronic.page.title).to_owned() />
         <p><a href="/chronic">{t!(i18n, chronic.page.back)}</a></p>
         {done}
         {refused}

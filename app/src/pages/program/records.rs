@@ -63,7 +63,7 @@ pub fn RecordsPage() -> impl IntoView {
     });
     let records = Resource::new(move || params.get(), load_program_records);
     view! {
-        <Title text=move || t_string!(i18n, program.records.title).to_string() />
+        <Title text=t_string!(i18n, program.records.title).to_string() />
         <p><a href=move || dashboard_href(&params.get().filter()) data-testid="records-back">{t!(i18n, program.records.back)}</a></p>
         <h1>{t!(i18n, program.records.title)}</h1>
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, program.loading)}</p> }>

@@ -37,7 +37,7 @@ pub fn NetworkPage() -> impl IntoView {
     };
     let network = Resource::new(|| (), |_| load_network());
     view! {
-        <Title text=move || t_string!(i18n, referrals.network.title).to_owned() />
+        <Title text=t_string!(i18n, referrals.network.title).to_owned() />
         <h1>{t!(i18n, referrals.network.title)}</h1>
         <p class="muted">{t!(i18n, referrals.network.explainer)}</p>
         {notice}
