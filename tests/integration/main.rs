@@ -35,6 +35,7 @@ mod referral_access;
 mod referral_case;
 mod referral_pages;
 mod reports;
+mod route_matrix;
 mod screening;
 mod security_headers;
 mod settings;
