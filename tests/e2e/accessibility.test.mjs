@@ -1,16 +1,22 @@
-// Accessibility: axe-core (WCAG 2.0/2.1 A and AA rules) on every page an administrator and a
-// coordinator open, in English and in Simplified Chinese; a serious or critical violation fails
-// the suite with the rule and the elements. axe runs inside the page, so this file needs
-// JavaScript: with the JavaScript-off run it is skipped (the pages it checks are the same HTML).
+// Accessibility: axe-core (WCAG 2.0/2.1 A and AA rules) on every page each demo role opens (the
+// pages the policy lets it open and one record of each kind), on the app's "page not found" and
+// the guard's "not allowed" page, and on the sign-in page signed out; a serious or critical
+// violation fails the suite with the rule and the elements. The administrator's walk and the
+// sign-in page are checked in English and in Simplified Chinese; a coordinator's, a surgeon's
+// and a radiologist's pages (the same pages with their roles' controls) in Chinese. axe runs
+// inside the page, so this file needs JavaScript: with the JavaScript-off run it is skipped (the
+// pages it checks are the same HTML).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchChromium, recordPages, require, restoreEnglish, signInAs } from './browser.mjs';
+import { launchChromium, programRecordsPage, recordPages, require, restoreEnglish, ROLES, signInAs, UNKNOWN_PAGE } from './browser.mjs';
 
 const { AxeBuilder } = require('@axe-core/playwright');
 const BASE = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.E2E_PASSWORD ?? 'elysium-demo-2026';
 const JAVASCRIPT = (process.env.E2E_JAVASCRIPT ?? 'on') === 'on';
-const PAGES = ['/', '/worklist', '/studies', '/upload', '/profile', '/admin/users', '/admin/sites', '/account/password', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/mdt', '/mdt/cases/new', '/mdt/meetings', '/mdt/agreement', '/chronic', '/referrals', '/admin/network', '/patients', '/patients?q=PL-0001'];
+const SKIP = !JAVASCRIPT && 'axe needs JavaScript in the page';
+// How long a page may take to load or hydrate (a debug build on a busy 2-core machine).
+const TIMEOUT = 30000;
 
 let browser;
 before(async () => { browser = await launchChromium(); });
@@ -24,38 +30,74 @@ async function violations(page) {
     .flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}`));
 }
 
-test('every page meets WCAG 2.1 AA as axe-core checks it, in both languages', { skip: !JAVASCRIPT && 'axe needs JavaScript in the page' }, async () => {
-  const context = await browser.newContext({ locale: 'en-US' });
-  const page = await context.newPage();
-  const found = [];
+/**
+ * Checks `path`, in `language`, in a fresh tab of `context` (same sign-in): over a hundred
+ * hydrated pages and axe runs in one tab grow one renderer's memory until it can crash; each
+ * check starts from nothing. `status`: what the page is served with; `hydrates`: whether it is the app's page
+ * (the guard's "not allowed" page has no script to wait for).
+ */
+async function checkIn(context, language, { path, status = 200, hydrates = true }) {
+  const tab = await context.newPage();
+  tab.setDefaultTimeout(TIMEOUT);
   try {
-    await page.goto(`${BASE}/login`);
-    found.push(...(await violations(page)).map((v) => `/login: ${v}`));
-    await signInAs(page, BASE, 'admin', PASSWORD);
-    const records = await recordPages(page, BASE);
-    const meeting = records.find((path) => path.startsWith('/mdt/meetings/'));
-    assert.ok(meeting, 'the demo has a tumour-board meeting');
-    const pages = [...PAGES, ...records, `${meeting}/present`];
-    for (const language of ['en', 'zh-Hans']) {
-      await page.goto(`${BASE}/profile`);
-      await Promise.all([page.waitForURL(/\/profile/), page.click(`form.language-switch button[value="${language}"]`)]);
-      // A fresh tab per page (same sign-in): over a hundred hydrated pages and axe runs in one
-      // tab grow one renderer's memory until it can crash; each check starts from nothing.
-      for (const path of pages) {
-        const tab = await context.newPage();
-        try {
-          await tab.goto(`${BASE}${path}`);
-          await tab.waitForSelector('body[data-hydrated]', { timeout: 30000 });
-          found.push(...(await violations(tab)).map((v) => `${language} ${path}: ${v}`));
-        } finally {
-          await tab.close();
-        }
-      }
-    }
-    assert.deepEqual(found, [], `accessibility violations:\n${found.join('\n')}`);
+    const response = await tab.goto(`${BASE}${path}`);
+    assert.equal(response.status(), status, `${language} ${path}: status`);
+    if (hydrates) await tab.waitForSelector('body[data-hydrated]');
+    assert.equal(await tab.getAttribute('html', 'lang'), language, `${path}: lang`);
+    return (await violations(tab)).map((v) => `${language} ${path}: ${v}`);
   } finally {
-    // The switch saved the choice in admin's profile: give the other tests their English back.
-    await restoreEnglish(page, BASE);
-    await context.close();
+    await tab.close();
   }
+}
+
+for (const role of ROLES) {
+  // Each page takes seconds to hydrate and check: the other roles' walks, whose pages' frame and
+  // kinds the administrator's covers in both languages, are walked in one.
+  const languages = role.username === 'admin' ? ['en', 'zh-Hans'] : ['zh-Hans'];
+  test(`${role.username}: every page meets WCAG 2.1 AA as axe-core checks it (${languages.join(', ')})`, { skip: SKIP }, async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    page.setDefaultTimeout(TIMEOUT);
+    const found = [];
+    try {
+      await signInAs(page, BASE, role.username, PASSWORD);
+      const records = await recordPages(page, BASE, { chronic: role.chronic });
+      const meeting = records.find((path) => path.startsWith('/mdt/meetings/'));
+      assert.ok(meeting, 'the demo has a tumour-board meeting');
+      // The presentation mode has no navigation frame: its own page.
+      records.push(`${meeting}/present`);
+      if (role.username === 'admin') records.push(await programRecordsPage(page, BASE));
+      const pages = [
+        ...[...role.pages, ...records].map((path) => ({ path })),
+        { path: UNKNOWN_PAGE, status: 404 },
+        ...role.denied.map((path) => ({ path, status: 403, hydrates: false })),
+      ];
+      for (const language of languages) {
+        await page.goto(`${BASE}/profile`);
+        await Promise.all([page.waitForURL(/\/profile/), page.click(`form.language-switch button[value="${language}"]`)]);
+        assert.equal(await page.getAttribute('html', 'lang'), language);
+        for (const entry of pages) found.push(...(await checkIn(context, language, entry)));
+      }
+      assert.deepEqual(found, [], `accessibility violations:\n${found.join('\n')}`);
+    } finally {
+      // The switch saved the choice in the user's profile: give the other tests their English back.
+      await restoreEnglish(page, BASE);
+      await context.close();
+    }
+  });
+}
+
+test('the sign-in page, signed out, meets WCAG 2.1 AA in both languages', { skip: SKIP }, async () => {
+  const found = [];
+  // The browser's language decides for a visitor.
+  for (const [locale, language] of [['en-US', 'en'], ['zh-CN', 'zh-Hans']]) {
+    const context = await browser.newContext({ locale });
+    try {
+      found.push(...(await checkIn(context, language, { path: '/login' })));
+      found.push(...(await checkIn(context, language, { path: '/login?notice=invalid' })));
+    } finally {
+      await context.close();
+    }
+  }
+  assert.deepEqual(found, [], `accessibility violations:\n${found.join('\n')}`);
 });

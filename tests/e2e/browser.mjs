@@ -1,6 +1,7 @@
 // Shared by the browser suite's test files (not a test file itself: node --test runs only
 // *.test.mjs here): playwright-core from the tools folder, and Debian's chromium launched the
 // same way for every file.
+import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 
 export const require = createRequire(process.env.NODE_PATH ? process.env.NODE_PATH + '/' : import.meta.url);
@@ -55,12 +56,49 @@ export async function signedInPage(browser, { base, username, password, javascri
   return opened;
 }
 
+// The pages every signed-in user may open, and the administrator's own.
+const SIGNED_IN = ['/', '/worklist', '/studies', '/patients', '/patients?q=PL-0001', '/mdt', '/mdt/cases/new', '/mdt/meetings', '/mdt/agreement', '/profile', '/account/password'];
+const ADMIN = ['/admin/users', '/admin/sites', '/admin/signin-locks', '/admin/audit', '/admin/program', '/admin/tokens', '/admin/models', '/admin/settings', '/admin/export', '/admin/network'];
+/**
+ * The demo roles (server/src/demo/mod.rs `USERS`): the pages each may open without choosing a
+ * record, and a few it may not, as server/src/auth/policy.rs decides (signing in is enough for
+ * the clinical lists; `/chronic` is for coordinators, radiologists and administrators,
+ * `/referrals` for coordinators and administrators, `/upload` for radiologists and
+ * administrators, `/admin/` for administrators). `name`: the name the header shows; `chronic`:
+ * whether the role opens chronic findings ([`recordPages`]); `denied`: pages the guard answers
+ * with its "not allowed" page (403).
+ */
+export const ROLES = [
+  { username: 'admin', name: 'Ada Admin', pages: [...SIGNED_IN, '/upload', '/chronic', '/referrals', ...ADMIN], chronic: true, denied: [] },
+  { username: 'coordinator', name: 'Cora Coordinator', pages: [...SIGNED_IN, '/chronic', '/referrals'], chronic: true, denied: ['/upload', '/admin/users'] },
+  { username: 'surgeon', name: 'Sam Surgeon', pages: SIGNED_IN, chronic: false, denied: ['/chronic', '/referrals', '/upload', '/admin/program'] },
+  { username: 'radiologist', name: 'Ravi Radiologist', pages: [...SIGNED_IN, '/upload', '/chronic'], chronic: true, denied: ['/referrals', '/admin/users'] },
+];
+
+/** A path no route serves: the app's "page not found", answered 404. */
+export const UNKNOWN_PAGE = '/no-such-page';
+
+/**
+ * The records behind a figure of the programme dashboard (administrators only), as the
+ * dashboard links them for a wide period: the first count of the all-cancers row that links
+ * (a count of 0 does not), else the series screened.
+ */
+export async function programRecordsPage(page, base) {
+  const today = new Date().toISOString().slice(0, 10);
+  await page.goto(`${base}/admin/program?from=2025-01-01&to=${today}`);
+  const figure = page.locator('[data-testid=program-table] tr[data-cancer=all] td a');
+  const link = (await figure.count()) > 0 ? figure.first() : page.locator('.program-series .stats a').first();
+  const href = await link.getAttribute('href');
+  assert.match(href ?? '', /^\/admin\/program\/records\?figure=/, 'the dashboard links the records behind a figure');
+  return href;
+}
+
 /**
  * One page of each kind that shows a record of the demo program: a finding, a study, a series
- * in the slice viewer, a chronic finding, a patient record and a tracked lesion, a tumour-board
- * case and a meeting.
+ * in the slice viewer, a chronic finding (unless `chronic` is false: the role may not open
+ * them), a patient record and a tracked lesion, a tumour-board case and a meeting.
  */
-export async function recordPages(page, base) {
+export async function recordPages(page, base, { chronic = true } = {}) {
   const pages = [];
   const first = async (path, selector) => {
     await page.goto(`${base}${path}`);
@@ -77,7 +115,7 @@ export async function recordPages(page, base) {
   // accessibility walk adds it).
   await first('/mdt', '[data-testid=case-link]');
   await first('/mdt/meetings', '[data-testid=meeting-row] a');
-  await first('/chronic', '[data-testid=chronic-row] a');
+  if (chronic) await first('/chronic', '[data-testid=chronic-row] a');
   // The demo's returning patient with four scans (server/src/demo/chronic.rs): charts and years.
   await first('/patients?q=PL-0001', '[data-testid=patient-row] a');
   // The demo's tracked lung nodule (server/src/demo/lesions.rs): its record, then its own page.
