@@ -48,6 +48,9 @@ tests/process/screen_files.sh "$ELYSIUM"
 log "the object store on S3-compatible storage (moto's S3 server)"
 tests/process/s3_store.sh "$ELYSIUM"
 
+log "backup and restore: the demo into an empty database and store, whole, and the refusals"
+tests/process/backup_restore.sh "$ELYSIUM"
+
 log "the DICOM parse path on every committed fuzz input (seeds and past findings), once each"
 .ci/fuzz.sh replay
 

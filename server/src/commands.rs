@@ -1,5 +1,5 @@
 //! The `elysium` command line: serve, migrate, user and token administration, the de-identified
-//! export, and the private PostgreSQL cluster for development and tests.
+//! export, backup and restore, and the private PostgreSQL cluster for development and tests.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -105,6 +105,31 @@ pub enum Command {
         store: crate::config::StoreConfig,
         #[command(flatten)]
         export: crate::export::ExportArgs,
+    },
+    /// Write a backup of the whole system into the new folder OUT (it must not exist, or be
+    /// empty): a consistent dump of the database (pg_dump), every original its instances
+    /// reference, copied from the object store and checked against the database's SHA-256, and
+    /// manifest.json with each file's size and SHA-256.
+    Backup {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        store: crate::config::StoreConfig,
+        /// Folder to create for the backup.
+        #[arg(value_name = "OUT")]
+        out: std::path::PathBuf,
+    },
+    /// Restore the backup in folder IN into an empty database and the object store. Every file
+    /// is checked against the manifest first; a database that is not empty, or an object key that
+    /// holds other content, is refused before anything is changed.
+    Restore {
+        #[command(flatten)]
+        database: DatabaseConfig,
+        #[command(flatten)]
+        store: crate::config::StoreConfig,
+        /// The backup's folder.
+        #[arg(value_name = "IN")]
+        input: std::path::PathBuf,
     },
     /// Remove originals in the object store that no instance references (left by an ingest that
     /// stopped between writing an object and registering it). `elysium serve` also does this daily.
@@ -270,6 +295,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let period = crate::export::Period::parse(Some(&export.from), Some(&export.to))?;
             let db = Database::open(&database).await?;
             let result = export_command(&db.pool, &database, &store, &key, period, &export.out).await;
+            db.close().await?;
+            result
+        }
+        Command::Backup { database, store, out } => {
+            // The destination is checked before anything is opened.
+            crate::backup::check_out(&out)?;
+            let objects = store.open(&database.data_dir)?;
+            let db = Database::open(&database).await?;
+            let result = backup_command(&db, &database, &objects, &out).await;
+            db.close().await?;
+            result
+        }
+        Command::Restore { database, store, input } => {
+            // Every check that needs no database comes first: a bad backup changes nothing.
+            let backup = crate::backup::verify(&input).await.context("the backup is refused; nothing was changed")?;
+            let objects = store.open(&database.data_dir)?;
+            let db = Database::open(&database).await?;
+            let result = restore_command(&db, &database, &objects, &backup).await;
             db.close().await?;
             result
         }
@@ -453,6 +496,53 @@ async fn export_command(
         summary.out.display()
     );
     Ok(())
+}
+
+async fn backup_command(
+    db: &Database,
+    database: &DatabaseConfig,
+    objects: &std::sync::Arc<dyn object_store::ObjectStore>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    let audit = app::service::Audit::anonymous("backup.create", Some(&cli_actor()), None);
+    let summary = crate::backup::backup(&db.pool, &database_url(database, db)?, objects, out, audit).await?;
+    println!(
+        "backed up the database (migration {}, {} bytes) and {} objects ({} bytes) to {}",
+        summary.migration_version,
+        summary.dump_bytes,
+        summary.objects,
+        summary.object_bytes,
+        summary.out.display()
+    );
+    Ok(())
+}
+
+async fn restore_command(
+    db: &Database,
+    database: &DatabaseConfig,
+    objects: &std::sync::Arc<dyn object_store::ObjectStore>,
+    backup: &crate::backup::VerifiedBackup,
+) -> anyhow::Result<()> {
+    let audit = app::service::Audit::anonymous("backup.restore", Some(&cli_actor()), None);
+    let summary = crate::backup::restore(&db.pool, &database_url(database, db)?, objects, backup, audit).await?;
+    println!(
+        "restored the database (migration {}, {} instances) and {} objects ({} were in the store already) from {}",
+        summary.migration_version,
+        summary.instances,
+        summary.objects,
+        summary.objects_present,
+        backup.dir.display()
+    );
+    Ok(())
+}
+
+/// The URL `database` was opened with: the configured one, or the private cluster's.
+fn database_url(config: &DatabaseConfig, db: &Database) -> anyhow::Result<String> {
+    match (&config.database_url, &db.cluster) {
+        (Some(url), _) => Ok(url.expose().to_owned()),
+        (None, Some(cluster)) => Ok(cluster.url(crate::database::EMBEDDED_DATABASE)),
+        (None, None) => bail!("no DATABASE_URL and no private cluster"),
+    }
 }
 
 fn cli_actor() -> String {

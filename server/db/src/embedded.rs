@@ -498,8 +498,10 @@ fn run_with_stdin(name: &str, command: &mut Command, input: &str) -> Result<Outp
     checked(name, child.wait_with_output().map_err(failed)?)
 }
 
-/// PATH first, then Debian's versioned folders (newest version first).
-fn find_binary(program: &'static str) -> Result<PathBuf, EmbeddedError> {
+/// PostgreSQL's `program` (`initdb`, `pg_ctl`, and `pg_dump`/`pg_restore` for `elysium backup`
+/// and `restore`): PATH first, then Debian's versioned folders (newest version first, as a dump
+/// needs a `pg_dump` at least as new as the server).
+pub fn find_binary(program: &'static str) -> Result<PathBuf, EmbeddedError> {
     let on_path = std::env::var_os("PATH")
         .into_iter()
         .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
