@@ -51,6 +51,17 @@ async fn lesion_patient(pool: &PgPool) -> (TestApp, tempfile::TempDir) {
     (app, data)
 }
 
+/// One of the lesion-tracking patient's studies.
+async fn lesion_study(pool: &PgPool) -> String {
+    sqlx::query_scalar(
+        "select st.study_uid from study st join patient p on p.id = st.patient_ref where p.patient_id = $1 limit 1",
+    )
+    .bind(elysium_tests::demo::lesions::PATIENT_ID)
+    .fetch_one(pool)
+    .await
+    .expect("study")
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_screening_report_prints_the_study_its_positive_with_figures_and_key_image(pool: PgPool) {
     let (app, _data) = lesion_patient(&pool).await;
@@ -111,13 +122,7 @@ async fn a_screening_report_prints_the_study_its_positive_with_figures_and_key_i
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn names_with_markup_or_html_and_chinese_names_are_printed_as_written(pool: PgPool) {
     let (app, _data) = lesion_patient(&pool).await;
-    let study_uid: String = sqlx::query_scalar(
-        "select st.study_uid from study st join patient p on p.id = st.patient_ref where p.patient_id = $1 limit 1",
-    )
-    .bind(elysium_tests::demo::lesions::PATIENT_ID)
-    .fetch_one(&pool)
-    .await
-    .expect("study");
+    let study_uid = lesion_study(&pool).await;
     let coordinator = app.signed_in("coordinator").await;
     for (stored, printed) in [
         (r#"#set page(fill: red) *Bold* $x$ <b>bold</b>"#, r#"#set page(fill: red) *Bold* $x$ <b>bold</b>"#),
@@ -188,13 +193,7 @@ const CJK_FONTS: &[&str] = &["WenQuanYiMicroHei", "WenQuanYiZenHei", "NotoSansCJ
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn a_chinese_report_embeds_its_cjk_font_and_the_chinese_text_reads_back(pool: PgPool) {
     let (app, _data) = lesion_patient(&pool).await;
-    let study_uid: String = sqlx::query_scalar(
-        "select st.study_uid from study st join patient p on p.id = st.patient_ref where p.patient_id = $1 limit 1",
-    )
-    .bind(elysium_tests::demo::lesions::PATIENT_ID)
-    .fetch_one(&pool)
-    .await
-    .expect("study");
+    let study_uid = lesion_study(&pool).await;
     sqlx::query("update patient set name = $1 where id = (select patient_ref from study where study_uid = $2)")
         .bind("Wang^XiaoMing=王^小明=wang^xiao ming")
         .bind(&study_uid)

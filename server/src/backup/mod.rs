@@ -441,7 +441,7 @@ async fn present<'a>(store: &dyn ObjectStore, object: &'a ObjectEntry) -> anyhow
         Ok(_) => {}
     }
     let bytes = store.get(&key).await?.bytes().await?;
-    let found = manifest::hex(&Sha256::digest(&bytes));
+    let found = elysium_dicom::header::sha256_hex(&bytes);
     if found != object.sha256 {
         return Err(conflict(format!("SHA-256 {found}")));
     }
@@ -453,7 +453,7 @@ async fn present<'a>(store: &dyn ObjectStore, object: &'a ObjectEntry) -> anyhow
 async fn put_object(store: &dyn ObjectStore, dir: &Path, object: &ObjectEntry) -> anyhow::Result<()> {
     let path = dir.join(object_file(&object.sha256));
     let bytes = tokio::fs::read(&path).await.map_err(|source| BackupError::Io { path: path.clone(), source })?;
-    if manifest::hex(&Sha256::digest(&bytes)) != object.sha256 {
+    if elysium_dicom::header::sha256_hex(&bytes) != object.sha256 {
         bail!("{} changed since it was verified; restore again", path.display());
     }
     store

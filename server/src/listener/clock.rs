@@ -105,8 +105,9 @@ impl Clock {
     /// Bytes came from the client: on an idle HTTP/1 connection, the next request has begun.
     fn bytes_arrived(&self, bytes: &[u8]) {
         let mut state = self.state();
-        let told = if bytes.starts_with(HTTP2_PREFACE_START) { Protocol::Http2 } else { Protocol::Http1 };
-        let protocol = *state.protocol.get_or_insert(told);
+        let protocol = *state.protocol.get_or_insert_with(|| {
+            if bytes.starts_with(HTTP2_PREFACE_START) { Protocol::Http2 } else { Protocol::Http1 }
+        });
         if protocol == Protocol::Http1 && matches!(state.phase, Phase::Idle { .. }) {
             state.phase = Phase::Head { since: Instant::now() };
         }
