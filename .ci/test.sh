@@ -9,6 +9,21 @@ STATE="${ELYSIUM_TEST_STATE:-.state/test}"
 ELYSIUM="$TARGET/debug/elysium"
 log() { echo "[test] $*" >&2; }
 
+# Disk: CI's builds need no incremental caches (they are several gigabytes and only speed up the
+# next edit), and a target folder shared with day-to-day builds can have filled the disk; its
+# incremental caches go first when space is short, rather than the run failing midway with
+# "No space left on device".
+[[ -n "${CI:-}" ]] && export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+mkdir -p "$TARGET"
+free_gib() { df -Pk "$TARGET" | awk 'NR == 2 { print int($4 / 1048576) }'; }
+if (($(free_gib) < ${MIN_FREE_GIB:-15})); then
+  log "$(free_gib) GiB free under $TARGET: removing its incremental build caches"
+  rm -rf "$TARGET"/debug/incremental "$TARGET"/release/incremental
+  if (($(free_gib) < ${MIN_FREE_GIB:-15})); then
+    log "still only $(free_gib) GiB free; a full run needs about ${MIN_FREE_GIB:-15}"
+  fi
+fi
+
 cleanup() {
   [[ -n "${SERVER_PID:-}" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
   [[ "${STARTED_PG:-0}" == 1 ]] && "$ELYSIUM" pg --data-dir "$STATE" stop >/dev/null 2>&1
