@@ -49,9 +49,6 @@ function englishTexts() {
 const NOT_OURS = new Set([
   // The title of the demo's upcoming tumour-board meeting (server/src/demo/board.rs).
   'Tumour board',
-  // The lung model's one class, as the screening output names it (`Organ::classes`): a finding's
-  // class is shown as the model's code in both languages ("HCC", "other_benign", "Cancer").
-  'Cancer',
 ]);
 const ENGLISH = englishTexts().filter((text) => !NOT_OURS.has(text));
 

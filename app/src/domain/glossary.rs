@@ -15,7 +15,7 @@
 //!   and the TNM components (原发肿瘤, 区域淋巴结, 远处转移) and the stage (分期).
 //! - `CNCTST`: 全国科学技术名词审定委员会《医学名词》 (China National Committee for Terms in
 //!   Sciences and Technologies, medical terms; termonline.cn): examinations and findings
-//!   (增强 CT, 增强 MRI, 胃镜, 结肠镜, 活检, 病理, 影像, 良性, 恶性, 伪影, 假阳性, 失访), and the
+//!   (增强 CT, 增强 MRI, 胃镜, 结肠镜, 活检, 病理, 影像, 良性, 恶性, 病变, 囊肿, 伪影, 假阳性, 失访), and the
 //!   chronic conditions' names (脂肪肝, 骨密度降低, 骨量减少, 骨质疏松, 冠状动脉钙化, 体积倍增时间).
 //! - `GRADED-CARE-2015`: 国务院办公厅《关于推进分级诊疗制度建设的指导意见》（国办发〔2015〕70号）
 //!   (the State Council's guidance on the tiered care system): the network's levels of hospital
@@ -59,6 +59,16 @@ pub const TERMS: &[(&str, &str, Source)] = &[
     ("AI false positive", "AI 假阳性", Source::Cnctst),
     ("Lost to follow-up", "失访", Source::Cnctst),
     ("Laryngeal cancer", "喉癌", Source::Nhc2022),
+    // The screening models' classes: the pathological types as the guidelines name them
+    // (原发性肝癌: 肝细胞癌; 胰腺癌: 胰腺导管腺癌; 肾癌: 肾细胞癌), the rest as the medical terms do.
+    ("Hepatocellular carcinoma", "肝细胞癌", Source::Nhc2022),
+    ("Pancreatic ductal adenocarcinoma", "胰腺导管腺癌", Source::Nhc2022),
+    ("Renal cell carcinoma", "肾细胞癌", Source::Nhc2022),
+    ("Other malignant tumour", "其他恶性肿瘤", Source::Cnctst),
+    ("Other benign lesion", "其他良性病变", Source::Cnctst),
+    ("Other esophageal lesion", "其他食管病变", Source::Cnctst),
+    ("Other pancreatic lesion", "其他胰腺病变", Source::Cnctst),
+    ("Cyst", "囊肿", Source::Cnctst),
     // TNM staging: the guidelines' own words for the three components and the stage group.
     ("Primary tumour (T)", "原发肿瘤（T）", Source::Nhc2022),
     ("Regional lymph nodes (N)", "区域淋巴结（N）", Source::Nhc2022),
@@ -130,6 +140,7 @@ mod tests {
     #[test]
     fn the_label_tables_follow_the_glossary() {
         assert_eq!(agrees(Organ::ALL), 8, "every cancer is a glossary term");
+        assert_eq!(agrees(crate::domain::model_class::ModelClass::ALL), 13, "every class the models report");
         assert_eq!(agrees(WorkupModality::ALL.iter().copied()), 7, "every examination but the referral");
         assert_eq!(agrees(Outcome::ALL.iter().copied()), 3);
         assert_eq!(agrees(ConfirmedBy::ALL.iter().copied()), 2);

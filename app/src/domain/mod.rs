@@ -10,6 +10,7 @@ pub mod identity;
 pub mod language;
 pub mod lesions;
 pub mod mdt;
+pub mod model_class;
 pub mod names;
 pub mod organs;
 pub mod program;

@@ -15,6 +15,7 @@ use crate::domain::followup::event::{
 };
 use crate::domain::followup::surveillance::SurveillanceDefault;
 use crate::domain::language::{Labelled, Language};
+use crate::domain::model_class;
 use crate::domain::organs::Organ;
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::followup::{FindingDetail, FindingView, HistoryEntry};
@@ -398,7 +399,7 @@ fn AiResult(f: FindingView) -> impl IntoView {
     let organ = f.organ;
     view! {
         <p>
-            <strong>{move || organ.label_in(language(i18n))}</strong> " — " {f.class_label.clone()} " "
+            <strong>{move || organ.label_in(language(i18n))}</strong> " — " {let code = f.class_label.clone(); move || model_class::shown(&code, language(i18n))} " "
             <strong data-testid="probability">{format!("{:.1}%", f.probability * 100.0)}</strong>
             <span class="muted">{t!(i18n, finding.ai.threshold_note, value = move || format!("{:.1}%", threshold * 100.0))}</span>
         </p>
@@ -411,7 +412,7 @@ fn AiResult(f: FindingView) -> impl IntoView {
                     view! {
                         <tr class:above=above>
                             <th scope="row">
-                                {class.clone()}
+                                {let code = class.clone(); move || model_class::shown(&code, language(i18n))}
                                 {above.then(|| view! {
                                     " " <span class="tag above-threshold" data-testid="above-threshold"><span aria-hidden="true">"▲ "</span>{t!(i18n, finding.ai.above_threshold)}</span>
                                 })}

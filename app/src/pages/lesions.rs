@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::lesions::load_lesion;
 use crate::components::errors::ErrorNotice;
 use crate::domain::language::Labelled;
+use crate::domain::model_class;
 use crate::domain::organs::Organ;
 use crate::i18n::{language, t, t_string, use_i18n};
 use crate::model::lesions::{GrowthView, LesionDetail, LesionTrack, TrackEventView};
@@ -224,7 +225,7 @@ fn Sightings(detail: LesionDetail) -> impl IntoView {
                     <td>{s.on.clone()}</td>
                     <td data-testid="sighting-diameter">{mm(s.diameter_mm)}</td>
                     <td>{format!("{:.0} mm³", s.volume_mm3)}</td>
-                    <td><a href=format!("/findings/{}", s.finding_id)>{format!("F-{}", s.finding_id)}</a>" · "{s.class_label.clone()}</td>
+                    <td><a href=format!("/findings/{}", s.finding_id)>{format!("F-{}", s.finding_id)}</a>" · "{let code = s.class_label.clone(); move || model_class::shown(&code, language(i18n))}</td>
                     <td><a href=format!("/studies/{}", s.study_uid)>{t!(i18n, patients.lesions.study)}</a></td>
                     <td>{if s.aligned { t_string!(i18n, patients.lesions.aligned) } else { t_string!(i18n, patients.lesions.unaligned) }}</td>
                     <td>{if s.placed_by == "rule" { t_string!(i18n, patients.lesions.by_rule).to_owned() } else { s.placed_by.clone() }}</td>

@@ -22,6 +22,7 @@ use crate::components::shell::CurrentUser;
 use crate::domain::language::{Labelled, Language};
 use crate::domain::mdt::board::{AGENDA_ROLES, Frame};
 use crate::domain::mdt::{CaseStatus, Treatment};
+use crate::domain::model_class;
 use crate::domain::staging::{self, Cancer, Histology, Subsite};
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::mdt::{
@@ -510,7 +511,7 @@ fn FindingBox(case: CaseDetail) -> impl IntoView {
             let (model, version, at) = (f.model_name.clone(), f.model_version.clone(), when(&f.detected_at));
             view! {
                 <p>
-                    {f.class_label.clone()} " "
+                    {let code = f.class_label.clone(); move || model_class::shown(&code, language(i18n))} " "
                     <strong data-testid="finding-probability">{percent(f.probability)}</strong>
                 </p>
                 <p class="muted small" data-testid="finding-model">{t!(i18n, mdt.finding.model,

@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::followup::load_worklist;
 use crate::domain::followup::FindingStatus;
 use crate::domain::language::Labelled;
+use crate::domain::model_class;
 use crate::domain::organs::Organ;
 use crate::i18n::{Locale, language, t, t_string, use_i18n};
 use crate::model::followup::{WorklistItem, WorklistPage, WorklistParams};
@@ -270,7 +271,7 @@ fn WorklistTable(items: Vec<WorklistItem>) -> impl IntoView {
                             <td><input type="checkbox" name="item" value=format!("{}:{}", f.id, f.version)
                                 aria-label=move || format!("{} {id}", t_string!(i18n, worklist.select_finding)) /></td>
                             <td><a href=href.clone() class="open-finding">{format!("#{}", f.id)}</a></td>
-                            <td><a href=href>{move || organ.label_in(language(i18n))}</a> <span class="muted small">{f.class_label}</span></td>
+                            <td><a href=href>{move || organ.label_in(language(i18n))}</a> <span class="muted small">{move || model_class::shown(&f.class_label, language(i18n))}</span></td>
                             <td class="prob">
                                 <span class="probbar" aria-hidden="true"><span style=bar></span></span>
                                 " " {percent}

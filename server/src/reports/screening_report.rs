@@ -255,20 +255,14 @@ fn positive_line(
     language: Language,
 ) -> PositiveLine {
     let organ = finding.organ.parse::<app::domain::organs::Organ>().ok();
-    let organ_label = match (organ, language) {
-        (Some(o), Language::SimplifiedChinese) => {
-            app::domain::glossary::chinese(o.cancer_label()).unwrap_or(o.cancer_label()).to_owned()
-        }
-        (Some(o), Language::English) => o.cancer_label().to_owned(),
-        (None, _) => finding.organ.clone(),
-    };
+    let organ_label = organ.map_or_else(|| finding.organ.clone(), |o| o.label_in(language).to_owned());
     let status = finding
         .status
         .parse::<FindingStatus>()
         .map_or_else(|_| finding.status.clone(), |s| s.label_in(language).to_owned());
     PositiveLine {
         organ: organ_label,
-        class: finding.class_label.clone(),
+        class: app::domain::model_class::shown(&finding.class_label, language),
         probability: percent(finding.probability),
         threshold: percent(finding.threshold),
         size: location.and_then(|l| l.diameter_mm).map(|d| format!("{d:.0} mm")),
