@@ -48,6 +48,9 @@ command -v c++ >/dev/null || apt_install g++
 # The PDF reports: a CJK font for Chinese names and labels (Typst's bundled fonts are Latin),
 # and poppler's pdftotext, pdffonts and pdfimages, the independent reader their tests use.
 [[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || apt_install fonts-wqy-microhei
+# Noto Sans CJK beside it: its faces have the rare ideographs of names (CJK Extension B, 𠮷) that
+# WenQuanYi Micro Hei lacks; a report falls back to it for those.
+[[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ]] || apt_install fonts-noto-cjk
 command -v pdftotext >/dev/null || apt_install poppler-utils
 
 # ONNX Runtime's C library for the screening inference (loaded at run time).

@@ -41,6 +41,13 @@ pub(crate) fn loaded() -> &'static Fonts {
     })
 }
 
+impl Fonts {
+    /// Whether some font has a glyph for `c` (Typst falls back to any font of the book that has).
+    pub fn covers(&self, c: char) -> bool {
+        self.fonts.iter().any(|font| font.info().coverage.contains(c as u32))
+    }
+}
+
 /// The font files directly in `dir` and one level below (Debian's layout), in name order so that
 /// the font list, and with it the PDF, is the same on every run.
 fn font_files(dir: &Path) -> Vec<PathBuf> {

@@ -10,9 +10,13 @@
 //! Latin text; Chinese needs a CJK font from the system (`fonts-wqy-microhei` on Debian, which
 //! `make setup` installs), found in [`FONT_DIRS`] or `ELYSIUM_FONT_DIRS`. A report whose data
 //! holds Chinese text is refused with [`PdfError::NoCjkFont`] when none is installed, rather than
-//! printed with empty boxes where the name should be.
+//! printed with empty boxes where the name should be. A single character that no installed font
+//! has (a rare ideograph of CJK Extension B, say) is printed as its code point, `[U+20BB7]`, and
+//! the report names the characters so printed ([`Rendered::missing_glyphs`]): Typst on its own
+//! would leave it out, and the name would print one character short without a sign.
 
 mod fonts;
+mod glyphs;
 mod world;
 
 use std::sync::OnceLock;
@@ -68,21 +72,43 @@ pub enum PdfError {
     Export(String),
 }
 
-/// Typesets `template` over `data` and returns the PDF's bytes. `ident` identifies the document
-/// stably (the same report of the same record gets the same PDF identifier). CPU-bound (tens of
-/// milliseconds to a second): call it from a blocking thread.
-pub fn render(template: Template, ident: &str, data: &impl Serialize, images: Vec<Image>) -> Result<Vec<u8>, PdfError> {
-    let data = serde_json::to_vec(data)?;
+/// A typeset report.
+#[derive(Debug)]
+pub struct Rendered {
+    pub pdf: Vec<u8>,
+    /// The characters of the data that no installed font has, printed as their code points.
+    pub missing_glyphs: Vec<char>,
+}
+
+/// Typesets `template` over `data` and returns the PDF. `ident` identifies the document stably
+/// (the same report of the same record gets the same PDF identifier). The data given to the
+/// template gets one more field, `missing_glyphs` (the code points, `U+20BB7`, of the characters
+/// no font has), which the templates print as a note. CPU-bound (tens of milliseconds to a
+/// second): call it from a blocking thread.
+pub fn render(
+    template: Template,
+    ident: &str,
+    data: &impl Serialize,
+    images: Vec<Image>,
+) -> Result<Rendered, PdfError> {
+    let mut data = serde_json::to_value(data)?;
     let fonts = fonts::loaded();
-    refuse_without_cjk(fonts.has_cjk, &data)?;
+    refuse_without_cjk(fonts.has_cjk, serde_json::to_string(&data)?.as_bytes())?;
+    let missing_glyphs: Vec<char> = glyphs::substitute_missing(&mut data, &|c| fonts.covers(c)).into_iter().collect();
+    if let serde_json::Value::Object(fields) = &mut data {
+        let listed = missing_glyphs.iter().map(|&c| glyphs::code_point(c).trim_matches(['[', ']']).to_owned());
+        fields.insert("missing_glyphs".to_owned(), listed.collect::<Vec<_>>().into());
+    }
+    let data = serde_json::to_vec(&data)?;
     let world = world::ReportWorld::new(library(), fonts, template.name(), template.source(), data, images);
     let document: PagedDocument = typst::compile(&world).output.map_err(|errors| {
         PdfError::Typeset(errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
     })?;
     let options =
         typst_pdf::PdfOptions { ident: typst::foundations::Smart::Custom(ident.to_owned()), ..Default::default() };
-    typst_pdf::pdf(&document, &options)
-        .map_err(|errors| PdfError::Export(errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")))
+    let pdf = typst_pdf::pdf(&document, &options)
+        .map_err(|errors| PdfError::Export(errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ")))?;
+    Ok(Rendered { pdf, missing_glyphs })
 }
 
 /// Typst's standard library, built once per process (it is immutable and shared).

@@ -66,6 +66,10 @@ fn screening(lang: &str, name: &str) -> Value {
 }
 
 fn render_screening(data: &Value) -> Vec<u8> {
+    rendered_screening(data).pdf
+}
+
+fn rendered_screening(data: &Value) -> Rendered {
     render(Template::Screening, "test", data, vec![Image { name: "key-1.png".into(), bytes: png() }])
         .expect("the screening report renders")
 }
@@ -161,7 +165,7 @@ fn mdt(lang: &str) -> Value {
 
 #[test]
 fn the_mdt_summary_shows_proposal_against_decision_signatures_and_history() {
-    let pdf = render(Template::MdtSummary, "case-7", &mdt("en"), Vec::new()).expect("the summary renders");
+    let pdf = render(Template::MdtSummary, "case-7", &mdt("en"), Vec::new()).expect("the summary renders").pdf;
     let text = text(&pdf);
     for expected in [
         "Tumour board decision summary",
@@ -223,4 +227,45 @@ fn chinese_data_is_refused_only_without_a_cjk_font() {
     assert!(matches!(refuse_without_cjk(false, chinese), Err(PdfError::NoCjkFont)));
     assert!(refuse_without_cjk(true, chinese).is_ok());
     assert!(refuse_without_cjk(false, b"{\"name\":\"Okafor\"}").is_ok());
+}
+
+fn squeezed(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// 𒀀 (U+12000, cuneiform) is in none of the fonts a report uses, bundled or installed: the name
+/// prints with its code point in its place and the report says so, in both languages, instead of
+/// printing "Ur^" as if it were the whole name.
+#[test]
+fn a_character_no_font_has_is_printed_as_its_code_point_and_named_on_the_report() {
+    for (lang, note) in [("en", "printed as their Unicode code points"), ("zh", "Unicode 码位")] {
+        let rendered = rendered_screening(&screening(lang, "Ur^𒀀"));
+        assert_eq!(rendered.missing_glyphs, ['𒀀']);
+        // pdftotext breaks lines where the page does: compared without white space.
+        let printed = squeezed(&text(&rendered.pdf));
+        assert!(printed.contains("Ur^[U+12000]"), "the name is not printed with the code point:\n{printed}");
+        assert!(
+            printed.contains(&squeezed(note)) && printed.matches("U+12000").count() == 2,
+            "no note names the character:\n{printed}"
+        );
+        let mdt = {
+            let mut data = mdt(lang);
+            data["patient"]["name"] = json!("Ur^𒀀");
+            render(Template::MdtSummary, "case", &data, Vec::new()).expect("the summary renders")
+        };
+        assert_eq!(mdt.missing_glyphs, ['𒀀']);
+        let printed = squeezed(&text(&mdt.pdf));
+        assert!(printed.contains("Ur^[U+12000]") && printed.contains(&squeezed(note)), "{printed}");
+    }
+}
+
+/// With the fonts `make setup` installs (Noto Sans CJK beside WenQuanYi Micro Hei), a name with a
+/// CJK Extension B ideograph prints whole: poppler reads 𠮷 (U+20BB7) back out of the PDF.
+#[test]
+fn extension_b_ideographs_print_with_the_installed_cjk_fonts() {
+    let rendered = rendered_screening(&screening("zh", "Ji^QiuLan=𠮷^㐀兰"));
+    assert!(rendered.missing_glyphs.is_empty(), "no installed font has {:?}", rendered.missing_glyphs);
+    let text = text(&rendered.pdf);
+    assert!(text.contains("𠮷^㐀兰"), "the ideographic name is not in the PDF's text:\n{text}");
+    assert!(!text.contains("U+"), "{text}");
 }

@@ -49,14 +49,15 @@ pub fn printed_now() -> String {
 
 /// Typesets on a blocking thread (Typst is CPU-bound). A report that cannot be typeset is the
 /// server's fault, except a Chinese report on a server without a CJK font, which says what to
-/// install.
+/// install. Characters no font has are printed as code points (see `elysium_pdf`), and counted in
+/// the log.
 pub async fn render(
     template: Template,
     ident: String,
     data: impl Serialize + Send + 'static,
     images: Vec<Image>,
 ) -> Result<Vec<u8>, ApiError> {
-    tokio::task::spawn_blocking(move || elysium_pdf::render(template, &ident, &data, images))
+    let rendered = tokio::task::spawn_blocking(move || elysium_pdf::render(template, &ident, &data, images))
         .await
         .map_err(ApiError::internal)?
         .map_err(|error| match error {
@@ -65,7 +66,16 @@ pub async fn render(
                 ApiError::Unavailable
             }
             other => ApiError::internal(other),
-        })
+        })?;
+    if !rendered.missing_glyphs.is_empty() {
+        // The report names them on its face; the log (which never holds a patient's text, so
+        // not the characters either) tells the operator that a font is missing.
+        tracing::warn!(
+            characters = rendered.missing_glyphs.len(),
+            "a report printed characters that no installed font has as code points (install fonts-noto-cjk, or point ELYSIUM_FONT_DIRS at a font that has them)"
+        );
+    }
+    Ok(rendered.pdf)
 }
 
 /// `application/pdf`, shown in the browser (`inline`) under a file name for saving. The name is
