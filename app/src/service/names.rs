@@ -43,15 +43,36 @@ const SURNAME_READINGS: &[(&str, &str)] = &[
 /// with several readings gets its most common one (the first of the pinyin-data tables the
 /// `pinyin` crate carries); a name that begins with a surname of `SURNAME_READINGS` also gets
 /// the surname's own reading, alone and joined (`=单^雄信` is found as "dan" and as "shan").
+///
+/// A character the tables have no reading for (rare ideographs of CJK Extension B, such as the
+/// surname 𠮷) takes its reading from the name itself: an ideographic component holding one is
+/// read as the same component of the name's phonetic group (PS3.5 §6.2.1.2, `alphabetic=
+/// ideographic=phonetic`), where the sending system wrote it in pinyin. Without a phonetic group
+/// such a character adds nothing rather than a guess.
 pub fn name_pinyin(stored: &str) -> Option<String> {
-    let han: Vec<&str> = stored.split(['=', '^']).filter(|c| c.to_pinyin().any(|reading| reading.is_some())).collect();
-    let components: Vec<String> = han.iter().map(|c| component_pinyin(c)).collect();
+    let groups: Vec<&str> = stored.split('=').collect();
+    let phonetic: Vec<&str> = groups.get(2).map(|group| group.split('^').collect()).unwrap_or_default();
+    let mut han: Vec<&str> = Vec::new();
+    let mut components: Vec<String> = Vec::new();
+    for (position, group) in groups.iter().enumerate() {
+        for (index, component) in group.split('^').enumerate() {
+            if !component.chars().any(is_han) {
+                continue;
+            }
+            let spelled = phonetic.get(index).filter(|_| position == 1).copied();
+            let reading = component_pinyin(component, spelled);
+            if !reading.is_empty() {
+                han.push(component);
+                components.push(reading);
+            }
+        }
+    }
     let (family, rest) = components.split_first()?;
     let joined = components.concat();
     let mut pinyin = format!("{} {joined}", components.join(" "));
     // The family name is the first component, or the first characters of an undivided name.
     if let Some((surname, reading)) = SURNAME_READINGS.iter().find(|(surname, _)| han[0].starts_with(surname)) {
-        let family_as_surname = format!("{reading}{}", component_pinyin(&han[0][surname.len()..]));
+        let family_as_surname = format!("{reading}{}", component_pinyin(&han[0][surname.len()..], None));
         if &family_as_surname != family {
             pinyin = format!("{pinyin} {family_as_surname} {family_as_surname}{}", rest.concat());
         }
@@ -63,14 +84,31 @@ pub fn name_pinyin(stored: &str) -> Option<String> {
     Some(pinyin)
 }
 
+/// A Han character: one the reading tables have, or one of the CJK ideograph blocks (whose
+/// rarer characters the tables lack).
+fn is_han(c: char) -> bool {
+    c.to_pinyin().is_some()
+        || matches!(c as u32,
+            0x3400..=0x4DBF // extension A
+            | 0x4E00..=0x9FFF // unified ideographs
+            | 0xF900..=0xFAFF // compatibility ideographs
+            | 0x20000..=0x323AF) // extensions B to H and the compatibility supplement
+}
+
 /// One component's characters in pinyin, joined. Letters and digits written among the
 /// characters are kept; spaces and marks such as the middle dot of transliterated names are not.
-fn component_pinyin(component: &str) -> String {
+/// When a Han character has no reading, `spelled` (the component as the name's phonetic group
+/// writes it, if it is written in Latin letters) is the component's reading instead.
+fn component_pinyin(component: &str, spelled: Option<&str>) -> String {
+    let unread = component.chars().any(|c| is_han(c) && c.to_pinyin().is_none());
+    if let Some(spelled) = spelled.filter(|s| unread && s.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')) {
+        return spelled.chars().filter(|c| *c != ' ').map(|c| c.to_ascii_lowercase()).collect();
+    }
     let mut text = String::new();
     for (character, reading) in component.chars().zip(component.to_pinyin()) {
         match reading {
             Some(reading) => text.push_str(reading.plain()),
-            None if character.is_alphanumeric() => text.extend(character.to_lowercase()),
+            None if character.is_alphanumeric() && !is_han(character) => text.extend(character.to_lowercase()),
             None => {}
         }
     }
@@ -123,6 +161,21 @@ mod tests {
         assert_eq!(name_pinyin("=王^小明").as_deref(), Some("wang xiaoming wangxiaoming"));
         // Only at the start: 单 inside a given name keeps its common reading alone.
         assert_eq!(name_pinyin("=李^单").as_deref(), Some("li dan lidan"));
+    }
+
+    /// 𠮷 (U+20BB7, Extension B) has no reading in the tables; 㐀 (U+3400) and 兰 have (qiū,
+    /// lán, as the Unihan database's kMandarin gives them).
+    #[test]
+    fn a_character_without_a_reading_is_read_from_the_names_phonetic_group() {
+        assert_eq!(name_pinyin("Ji^QiuLan=𠮷^㐀兰=ji^qiu lan").as_deref(), Some("ji qiulan jiqiulan"));
+        // Only the component that needs it: 㐀兰 keeps the tables' reading, not the group's.
+        assert_eq!(name_pinyin("Ji^QiuLan=𠮷^㐀兰=ji^Chiu Lan").as_deref(), Some("ji qiulan jiqiulan"));
+        // Without a phonetic group, or with one not in Latin letters, the character adds nothing.
+        assert_eq!(name_pinyin("Ji^QiuLan=𠮷^㐀兰").as_deref(), Some("qiulan qiulan"));
+        assert_eq!(name_pinyin("=𠮷^㐀兰=きち^しゅうらん").as_deref(), Some("qiulan qiulan"));
+        assert_eq!(name_pinyin("=𠮷"), None);
+        // The phonetic group is read against the ideographic one only, not the alphabetic.
+        assert_eq!(name_pinyin("𠮷^兰==ji^lan").as_deref(), Some("lan lan"));
     }
 
     #[test]
