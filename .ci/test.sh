@@ -129,5 +129,7 @@ for js in off on; do
   log "browser suite, JavaScript $js (its own database)"
   E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_PASSWORD="$PASSWORD" E2E_JAVASCRIPT=$js node --test tests/e2e/
   stop_e2e_server
+  log "no patient ID, name or accession number in that server's log (JavaScript $js)"
+  tests/process/log_phi.sh "$TARGET/e2e-server-js_$js.log" "$E2E_URL"
 done
 log "all suites passed"
