@@ -66,6 +66,15 @@ tests/process/s3_store.sh "$ELYSIUM"
 log "backup and restore: the demo into an empty database and store, whole, and the refusals"
 tests/process/backup_restore.sh "$ELYSIUM"
 
+log "PostgreSQL stopped under a running server: 503 within a bound, then ready again, same session"
+tests/process/db_outage.sh "$ELYSIUM"
+
+log "the server killed (SIGKILL) mid STOW-RS: no half-registered instance, the resend stores each once"
+tests/process/ingest_kill.sh "$ELYSIUM"
+
+log "the S3 object store failing mid STOW-RS (moto): A700 for the parts not stored, nothing registered without its object"
+tests/process/store_failure.sh "$ELYSIUM"
+
 log "the DICOM parse path on every committed fuzz input (seeds and past findings), once each"
 .ci/fuzz.sh replay
 

@@ -41,6 +41,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("the service is not ready")]
     Unavailable,
+    /// The database cannot be reached (stopped, restarting, unreachable): the request may be
+    /// tried again once it is back. Never the database's own error text, which is logged.
+    #[error("the database is unavailable; try again shortly")]
+    DatabaseUnavailable,
     /// Too much work of one kind at once (password checks): try again shortly.
     #[error("too many sign-ins at once; try again in a moment")]
     Busy,
@@ -61,8 +65,18 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A failure that is not the client's: a 500, or a 503 when the cause is the database being
+    /// out of reach (a request during an outage is not a bug, and may be tried again).
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        ApiError::Internal(Box::new(error))
+        Self::from_cause(Box::new(error))
+    }
+
+    fn from_cause(cause: Box<dyn std::error::Error + Send + Sync>) -> Self {
+        if database_unreachable(cause.as_ref()) {
+            tracing::warn!(error = %cause, "the database is unavailable");
+            return ApiError::DatabaseUnavailable;
+        }
+        ApiError::Internal(cause)
     }
 
     pub fn status(&self) -> StatusCode {
@@ -77,6 +91,7 @@ impl ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable
+            | ApiError::DatabaseUnavailable
             | ApiError::Busy
             | ApiError::Saturated(_)
             | ApiError::TimedOut(_)
@@ -100,7 +115,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::Validation(_) => "validation_failed",
             ApiError::Conflict(_) => "conflict",
-            ApiError::Unavailable => "unavailable",
+            ApiError::Unavailable | ApiError::DatabaseUnavailable => "unavailable",
             ApiError::Busy | ApiError::Saturated(_) => "busy",
             ApiError::TimedOut(_) => "timed_out",
             ApiError::AuditUnavailable(_) => "audit_unavailable",
@@ -108,6 +123,26 @@ impl ApiError {
             ApiError::Internal(_) => "internal",
         }
     }
+}
+
+/// Whether `error`, or one of its causes, says the database could not be reached or the connection
+/// to it was lost (PostgreSQL stopped or restarting), rather than a statement failing.
+fn database_unreachable(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(error) = cause {
+        if let Some(error) = error.downcast_ref::<sqlx::Error>() {
+            return match error {
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+                // 57P01-03: shutting down or starting up; class 08: connection exceptions.
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|code| matches!(&*code, "57P01" | "57P02" | "57P03") || code.starts_with("08")),
+                _ => false,
+            };
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// A byte count as people read it: `1 GiB`, `64 KiB`, `1000 bytes`.
@@ -169,7 +204,7 @@ impl From<app::service::ServiceError> for ApiError {
             // The REST API speaks English (`Said`'s `Display`).
             ServiceError::Conflict(message) => ApiError::Conflict(message.en),
             ServiceError::AuditUnavailable(unavailable) => ApiError::AuditUnavailable(unavailable),
-            ServiceError::Internal(cause) => ApiError::Internal(cause),
+            ServiceError::Internal(cause) => ApiError::from_cause(cause),
         }
     }
 }
@@ -187,5 +222,16 @@ mod tests {
         let over = ApiError::BodyOverLimit(1 << 30);
         assert_eq!((over.status(), over.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
         assert!(over.to_string().contains("1 GiB"), "{over}");
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_a_503_without_its_error_text() {
+        let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        for error in [ApiError::from(elysium_db::DbError::Sqlx(refused)), ApiError::from(sqlx::Error::PoolTimedOut)] {
+            assert_eq!((error.status(), error.code()), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"));
+            assert_eq!(error.to_string(), "the database is unavailable; try again shortly");
+        }
+        // A statement's own failure is still an internal error.
+        assert_eq!(ApiError::from(sqlx::Error::RowNotFound).status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -36,9 +36,9 @@ pub enum Identity {
 
 /// Loads the user behind the session, ending sessions past `max_age`.
 pub async fn from_session(pool: &PgPool, session: &Session, max_age: time::Duration) -> Result<Identity, ApiError> {
-    let user_id: Option<Uuid> = session.get(USER_ID).await.map_err(ApiError::internal)?;
+    let user_id: Option<Uuid> = session.get(USER_ID).await.map_err(session_error)?;
     let Some(user_id) = user_id else { return Ok(Identity::Anonymous) };
-    let signed_in_at: i64 = session.get(SIGNED_IN_AT).await.map_err(ApiError::internal)?.unwrap_or(0);
+    let signed_in_at: i64 = session.get(SIGNED_IN_AT).await.map_err(session_error)?.unwrap_or(0);
     let too_old = now_millis() - signed_in_at > max_age.whole_milliseconds() as i64;
     let row = if too_old { None } else { user_row(pool, user_id).await? };
     // Signed in before the user's sessions were ended (deactivation, a password reset, an
@@ -50,9 +50,23 @@ pub async fn from_session(pool: &PgPool, session: &Session, max_age: time::Durat
     match user {
         Some(user) => Ok(Identity::User(user)),
         None => {
-            session.flush().await.map_err(ApiError::internal)?;
+            session.flush().await.map_err(session_error)?;
             Ok(Identity::Expired)
         }
+    }
+}
+
+/// Sessions are kept in the database (tower-sessions' PostgreSQL store), whose failures reach us
+/// as text only: one that could not be read or written is the database being unavailable (503,
+/// as for any other query then), not an internal error.
+fn session_error(error: tower_sessions::session::Error) -> ApiError {
+    use tower_sessions::{session::Error, session_store};
+    match error {
+        Error::Store(session_store::Error::Backend(cause)) => {
+            tracing::warn!(error = %cause, "the session store (the database) is unavailable");
+            ApiError::DatabaseUnavailable
+        }
+        other => ApiError::internal(other),
     }
 }
 
