@@ -75,6 +75,9 @@ tests/process/ingest_kill.sh "$ELYSIUM"
 log "the S3 object store failing mid STOW-RS (moto): A700 for the parts not stored, nothing registered without its object"
 tests/process/store_failure.sh "$ELYSIUM"
 
+log "scale-out: two servers and two workers on one database and bucket; a server and a worker SIGKILLed under traffic"
+tests/process/scale_out.sh "$ELYSIUM"
+
 log "the DICOM parse path on every committed fuzz input (seeds and past findings), once each"
 .ci/fuzz.sh replay
 
