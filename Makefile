@@ -7,7 +7,7 @@ export ORT_DYLIB_PATH ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/onn
 # The OHIF viewer's built application, installed by .ci/setup-ohif.sh and served under /ohif/.
 export ELYSIUM_OHIF_DIR ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/ohif-3.13.2/dist
 
-.PHONY: run test bench setup site server release sqlx-prepare clean-state fuzz
+.PHONY: run test bench load setup site server release sqlx-prepare clean-state fuzz
 
 ## Install what is missing, build, and start Elysium in demo mode on http://127.0.0.1:3000.
 run: setup site server
@@ -21,6 +21,11 @@ test: setup
 ## installs what it needs, prints a table and writes tests/bench/RESULTS.md. Not part of `test`.
 bench:
 	tests/bench/run.sh
+
+## The worklist, finding, study and dashboard pages under 200 signed-in sessions for 60 s (wrk);
+## prints and writes tests/load/RESULTS.md. Not part of `test`.
+load: setup
+	tests/load/web.sh
 
 setup:
 	@.ci/setup.sh

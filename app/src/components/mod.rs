@@ -4,3 +4,4 @@ pub mod board;
 pub mod errors;
 pub mod referral;
 pub mod shell;
+pub mod title;

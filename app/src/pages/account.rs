@@ -2,9 +2,9 @@
 //! one twice). A user holding a temporary password is sent here from every page until they
 //! have chosen their own. A plain form post to `/account/password`: works without JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::shell::CurrentUser;
@@ -32,7 +32,7 @@ pub fn PasswordPage() -> impl IntoView {
     let changed = move || query.read().get("changed").is_some();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text=t_string!(i18n, profile.password.title).to_string() />
+        <PageTitle text=t_string!(i18n, profile.password.title).to_string() />
         <h1>{t!(i18n, profile.password.title)}</h1>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

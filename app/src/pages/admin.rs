@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::admin::{UnlockSignin, audit_actions, search_audit_page, signin_locks};
@@ -41,7 +41,7 @@ pub fn SigninLocksPage() -> impl IntoView {
     let unlock = ServerAction::<UnlockSignin>::new();
     let locks = Resource::new(move || unlock.version().get(), |_| signin_locks());
     view! {
-        <Title text=t_string!(i18n, admin.locks.title).to_string() />
+        <PageTitle text=t_string!(i18n, admin.locks.title).to_string() />
         <h1>{t!(i18n, admin.locks.title)}</h1>
         <p class="muted">{t!(i18n, admin.locks.explainer)}</p>
         <Transition fallback=move || view! { <p class="muted">{t!(i18n, admin.loading)}</p> }>
@@ -139,7 +139,7 @@ pub fn AuditPage() -> impl IntoView {
     let events = Resource::new(move || filter.get(), search_audit_page);
     let actions = Resource::new(|| (), |_| audit_actions());
     view! {
-        <Title text=audit_tab_title(i18n, &filter.read_untracked()) />
+        <PageTitle text=audit_tab_title(i18n, &filter.read_untracked()) />
         <h1 data-testid="audit-heading">{move || audit_heading(i18n, &filter.read())}</h1>
         <p class="muted">{t!(i18n, admin.audit.explainer)}</p>
         {move || view! { <AuditFilters filter=filter.get() actions /> }}

@@ -3,8 +3,8 @@
 //! GET form: works without JavaScript), and the command that exports the images, which are too
 //! large for a browser.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::export::load_export;
 use crate::components::errors::ErrorNotice;
@@ -19,7 +19,7 @@ pub fn ExportPageView() -> impl IntoView {
     let i18n = use_i18n();
     let page = Resource::new(|| (), |_| load_export());
     view! {
-        <Title text=t_string!(i18n, admin.export.title).to_string() />
+        <PageTitle text=t_string!(i18n, admin.export.title).to_string() />
         <h1>{t!(i18n, admin.export.title)}</h1>
         <p class="muted">{t!(i18n, admin.export.explainer)}</p>
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, admin.loading)}</p> }>

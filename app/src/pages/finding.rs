@@ -3,9 +3,9 @@
 //! form that posts to `/findings/{id}/events` with the version shown, so the page works without
 //! JavaScript and a stale form is refused rather than overwriting a colleague's change.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::followup::load_finding;
@@ -70,7 +70,7 @@ pub fn FindingPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text=t_string!(i18n, finding.title).to_string() />
+        <PageTitle text=t_string!(i18n, finding.title).to_string() />
         <p><a href="/worklist">{t!(i18n, finding.back_to_worklist)}</a></p>
         {done}
         {move || error().map(|text| view! { <p class="notice error" role="alert" data-testid="error">{text}</p> })}
@@ -195,7 +195,7 @@ fn Finding(detail: FindingDetail) -> impl IntoView {
     let notes: Vec<HistoryEntry> =
         detail.history.iter().filter(|h| h.kind == Some(EventKind::AddNote)).cloned().collect();
     let heading = view! {
-        <Title text=title />
+        <PageTitle text=title() />
         <h1>
             {title}
             " " <span class=format!("status status-{}", status.as_str()) data-testid="status">{move || status.label_in(language(i18n))}</span>

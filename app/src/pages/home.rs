@@ -1,8 +1,8 @@
 //! Each role's home: what that person works on in Elysium.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 
 use crate::api::admin::admin_overview;
 use crate::api::mdt::load_board_home;
@@ -39,7 +39,7 @@ pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text=t_string!(i18n, home.title).to_string() />
+        <PageTitle text=t_string!(i18n, home.title).to_string() />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, home.loading)}</p> }>
             {move || Suspend::new(async move {
                 user.await.ok().flatten().map(|user| view! { <Home user /> })

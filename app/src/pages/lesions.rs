@@ -4,8 +4,8 @@
 //! or join another track. The forms post to `/lesions/{id}/split|join`, so the page works
 //! without JavaScript; the server redirects back with `?done=` or `?error=`.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::lesions::load_lesion;
@@ -131,7 +131,7 @@ pub fn LesionPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text=t_string!(i18n, patients.lesions.page_title).to_owned() />
+        <PageTitle text=t_string!(i18n, patients.lesions.page_title).to_owned() />
         {done}
         {refused}
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, patients.loading)}</p> }>

@@ -1,8 +1,8 @@
 //! The sign-in page. A plain HTML form posted to `/login`, so it works the same with and
 //! without JavaScript; the server answers with a redirect.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::shell::LanguageSwitch;
@@ -30,7 +30,7 @@ pub fn LoginPage() -> impl IntoView {
     let notice = move || query.read().get("notice").and_then(|code| notice_text(i18n, &code));
     let next = move || query.read().get("next").filter(|n| n.starts_with('/') && !n.starts_with("//"));
     view! {
-        <Title text=t_string!(i18n, login.title).to_string() />
+        <PageTitle text=t_string!(i18n, login.title).to_string() />
         <main id="main" class="signin">
             <div class="signin-card">
                 <div class="brand large">

@@ -2,9 +2,9 @@
 //! Every figure is shown with the cases it counts (and those it leaves out), so a reader can
 //! reconcile it with the discordant cases listed below it.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::mdt::load_agreement;
@@ -49,7 +49,7 @@ pub fn AgreementPage() -> impl IntoView {
     });
     let report = Resource::new(move || params.get(), load_agreement);
     view! {
-        <Title text=t_string!(i18n, board.agreement_title).to_string() />
+        <PageTitle text=t_string!(i18n, board.agreement_title).to_string() />
         <p><a href="/mdt">{t!(i18n, board.board_cases)}</a></p>
         <h1>{t!(i18n, board.agreement_title)}</h1>
         {move || view! { <Filter params=params.get() /> }}

@@ -7,9 +7,9 @@
 //! reader's language. Once hydrated, the review form recomputes the stage group as the surgeon
 //! chooses T, N and M, with the same staging tables the server checks the decision against.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::mdt::{load_case, load_cases, load_meetings};
@@ -271,7 +271,7 @@ pub fn CaseListPage() -> impl IntoView {
     });
     let cases = Resource::new(move || filter.get(), |(status, cancer, page)| load_cases(status, cancer, page));
     view! {
-        <Title text=t_string!(i18n, mdt.list.title).to_owned() />
+        <PageTitle text=t_string!(i18n, mdt.list.title).to_owned() />
         <h1>{t!(i18n, mdt.list.title)}</h1>
         <nav class="mdt-links" aria-label=move || t_string!(i18n, mdt.list.links)>
             <a href="/mdt/cases/new" class="button primary" data-testid="open-case-link">{t!(i18n, mdt.list.open_case)}</a>
@@ -417,7 +417,7 @@ pub fn CasePage() -> impl IntoView {
     let case =
         Resource::new(move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0), load_case);
     view! {
-        <Title text=t_string!(i18n, mdt.case.title).to_owned() />
+        <PageTitle text=t_string!(i18n, mdt.case.title).to_owned() />
         <p><a href="/mdt">{t!(i18n, mdt.case.back)}</a></p>
         <Notices />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, mdt.loading)}</p> }>
@@ -1268,7 +1268,7 @@ pub fn NewCasePage() -> impl IntoView {
     let query = use_query_map();
     let study = Memo::new(move |_| query.read().get("study").filter(|s| !s.is_empty()));
     view! {
-        <Title text=t_string!(i18n, mdt.new_case.title).to_owned() />
+        <PageTitle text=t_string!(i18n, mdt.new_case.title).to_owned() />
         <p><a href="/mdt">{t!(i18n, mdt.case.back)}</a></p>
         <h1>{t!(i18n, mdt.new_case.title)}</h1>
         <Notices />

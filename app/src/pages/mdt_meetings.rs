@@ -3,8 +3,8 @@
 //! `/mdt/meetings` and `/mdt/meetings/{id}/agenda`, so the pages work without JavaScript; the
 //! presentation steps with links, and with the arrow and Page keys once hydrated.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde::{Deserialize, Serialize};
 
@@ -77,7 +77,7 @@ pub fn MeetingsPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=t_string!(i18n, board.meetings_title).to_string() />
+        <PageTitle text=t_string!(i18n, board.meetings_title).to_string() />
         <p><a href="/mdt">{t!(i18n, board.board_cases)}</a></p>
         <h1>{t!(i18n, board.meetings_title)}</h1>
         <FormNotices />
@@ -219,7 +219,7 @@ pub fn MeetingPage() -> impl IntoView {
     let id = meeting_id();
     let detail = Resource::new(move || id.get(), load_meeting);
     view! {
-        <Title text=t_string!(i18n, board.meeting_title).to_string() />
+        <PageTitle text=t_string!(i18n, board.meeting_title).to_string() />
         <p><a href="/mdt/meetings">{t!(i18n, board.all_meetings)}</a></p>
         <FormNotices />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, board.loading)}</p> }>
@@ -240,7 +240,7 @@ fn MeetingView(detail: MeetingDetail) -> impl IntoView {
     let attendees = if m.attendees.is_empty() { "—".to_owned() } else { m.attendees.join(", ") };
     let title = m.title.clone();
     view! {
-        <Title text=title.clone() />
+        <PageTitle text=title.clone() />
         <h1 data-testid="meeting-title">{title}</h1>
         <dl class="facts board-meeting-facts" data-testid="meeting">
             <dt>{t!(i18n, board.meeting.starts_at)}</dt><dd data-testid="meeting-time">{when(&m.starts_at)}</dd>
@@ -386,7 +386,7 @@ pub fn PresentPage() -> impl IntoView {
     let index = Memo::new(move |_| query.read().get("i").and_then(|i| i.parse::<usize>().ok()).unwrap_or(0));
     let screen = Resource::new(move || (id.get(), index.get()), |(id, index)| load_screen(id, index));
     view! {
-        <Title text=t_string!(i18n, board.present_title).to_string() />
+        <PageTitle text=t_string!(i18n, board.present_title).to_string() />
         <main id="main" class="board-present">
             <Transition fallback=move || view! { <h1>{t!(i18n, board.present_title)}</h1> <p>{t!(i18n, board.loading)}</p> }>
                 {move || Suspend::new(async move {

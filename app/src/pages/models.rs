@@ -3,8 +3,8 @@
 //! every model version's positive rate, PPV and drift, and the history of threshold changes.
 //! Plain GET and POST forms: works without JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::governance::{load_models, preview_threshold};
@@ -69,7 +69,7 @@ pub fn ModelsPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=t_string!(i18n, models.title).to_string() />
+        <PageTitle text=t_string!(i18n, models.title).to_string() />
         <h1>{t!(i18n, models.title)}</h1>
         <p class="muted">{t!(i18n, models.explainer)}</p>
         {move || changed().map(|output| view! {

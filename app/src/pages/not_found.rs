@@ -1,5 +1,5 @@
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::i18n::{t, t_string, use_i18n};
 
@@ -11,7 +11,7 @@ pub fn NotFound() -> impl IntoView {
     }
     let i18n = use_i18n();
     view! {
-        <Title text=t_string!(i18n, home.not_found.title).to_string() />
+        <PageTitle text=t_string!(i18n, home.not_found.title).to_string() />
         <main id="main" class="page narrow">
             <h1>{t!(i18n, home.not_found.heading)}</h1>
             <p>{t!(i18n, home.not_found.text, <home> = <a href="/" />)}</p>

@@ -5,9 +5,9 @@
 //! GET forms; linking and unlinking are plain forms posting to `/patients/{id}/links…`, which
 //! redirect back with `?done=` or `?error=`, so both pages work without JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use serde_json::Value;
 use uuid::Uuid;
@@ -99,7 +99,7 @@ pub fn PatientSearchPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=t_string!(i18n, patients.title).to_owned() />
+        <PageTitle text=t_string!(i18n, patients.title).to_owned() />
         <h1>{t!(i18n, patients.title)}</h1>
         <p class="muted">{t!(i18n, patients.explainer)}</p>
         <form method="get" action="/patients" class="filters" role="search" data-testid="patient-search">
@@ -199,7 +199,7 @@ pub fn PatientRecordPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=t_string!(i18n, patients.record.title).to_owned() />
+        <PageTitle text=t_string!(i18n, patients.record.title).to_owned() />
         <p><a href="/patients">{t!(i18n, patients.record.back)}</a></p>
         <Notices />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, patients.loading)}</p> }>

@@ -1,8 +1,8 @@
 //! The signed-in user's own account: identity, roles, sites, a link to change the password,
 //! and sign-out.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::components::shell::CurrentUser;
 use crate::domain::language::Labelled;
@@ -13,7 +13,7 @@ pub fn ProfilePage() -> impl IntoView {
     let i18n = use_i18n();
     let CurrentUser(user) = expect_context::<CurrentUser>();
     view! {
-        <Title text=t_string!(i18n, profile.title).to_string() />
+        <PageTitle text=t_string!(i18n, profile.title).to_string() />
         <h1>{t!(i18n, profile.title)}</h1>
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, profile.loading)}</p> }>
             {move || Suspend::new(async move {

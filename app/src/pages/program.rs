@@ -7,8 +7,8 @@
 mod chart;
 mod records;
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use leptos_router::params::ParamsMap;
 
@@ -140,7 +140,7 @@ pub fn ProgramPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| filter_of(&query.read()));
     view! {
-        <Title text=t_string!(i18n, program.title).to_string() />
+        <PageTitle text=t_string!(i18n, program.title).to_string() />
         <h1 data-testid="program-title">{t!(i18n, program.title)}</h1>
         <ProgramDashboard params />
     }

@@ -2,8 +2,8 @@
 //! the device screening runs on, each with the environment's default beside it. A plain form
 //! post to `/admin/settings`: works without JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::settings::load_settings;
@@ -27,7 +27,7 @@ pub fn SettingsPage() -> impl IntoView {
     let refused = move || query.read().get("error").filter(|e| !e.is_empty());
     let settings = Resource::new(|| (), |_| load_settings());
     view! {
-        <Title text=t_string!(i18n, settings.title).to_string() />
+        <PageTitle text=t_string!(i18n, settings.title).to_string() />
         <h1>{t!(i18n, settings.title)}</h1>
         <p class="muted">{t!(i18n, settings.explainer)}</p>
         {move || saved().then(|| view! { <p class="notice" role="status" data-testid="settings-saved">{t!(i18n, settings.saved)}</p> })}

@@ -3,8 +3,8 @@
 //! of each and a form for a new one. Plain form posts to `/admin/sites/...`: works without
 //! JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::admin::list_site_details;
@@ -28,7 +28,7 @@ pub fn SitesPage() -> impl IntoView {
     };
     let sites = Resource::new(|| (), |_| list_site_details());
     view! {
-        <Title text=t_string!(i18n, admin.sites.title).to_string() />
+        <PageTitle text=t_string!(i18n, admin.sites.title).to_string() />
         <h1>{t!(i18n, admin.sites.title)}</h1>
         <p class="muted">{t!(i18n, admin.sites.explainer)}</p>
         // Each site's level and the routes between sites are the referral network's page.

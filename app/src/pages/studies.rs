@@ -1,8 +1,8 @@
 //! The study list and a study's page.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::studies::{list_studies, study_detail, study_screening};
@@ -65,7 +65,7 @@ pub fn StudiesPage() -> impl IntoView {
         |(patient_id, accession, page)| list_studies(Some(patient_id), Some(accession), Some(page)),
     );
     view! {
-        <Title text=t_string!(i18n, studies.title).to_string() />
+        <PageTitle text=t_string!(i18n, studies.title).to_string() />
         <h1>{t!(i18n, studies.title)}</h1>
         <form method="get" action="/studies" class="filters" role="search">
             <label>{t!(i18n, studies.filter.patient_id)} " " <input name="patient_id" value=move || field("patient_id") /></label>
@@ -126,7 +126,7 @@ pub fn StudyPage() -> impl IntoView {
     let params = use_params_map();
     let detail = Resource::new(move || params.read().get("uid").unwrap_or_default(), study_detail);
     view! {
-        <Title text=t_string!(i18n, studies.study_title).to_string() />
+        <PageTitle text=t_string!(i18n, studies.study_title).to_string() />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, studies.loading)}</p> }>
             {move || Suspend::new(async move {
                 match detail.await {

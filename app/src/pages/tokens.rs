@@ -1,9 +1,9 @@
 //! API tokens: the list with each token's scopes, expiry and last use, a form to create one
 //! (shown once, right after), and a button to revoke. Plain form posts: works without JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::tokens::{TokensPage, load_tokens};
@@ -37,7 +37,7 @@ pub fn TokensPageView() -> impl IntoView {
     let revoked = move || query.read().get("revoked").is_some();
     let page = Resource::new(|| (), |_| load_tokens());
     view! {
-        <Title text=t_string!(i18n, tokens.title).to_string() />
+        <PageTitle text=t_string!(i18n, tokens.title).to_string() />
         <h1>{t!(i18n, tokens.title)}</h1>
         <p class="muted">{t!(i18n, tokens.explainer)}</p>
         {move || refused().map(|e| view! {

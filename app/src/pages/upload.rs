@@ -2,9 +2,9 @@
 //! (works without JavaScript); hydrated, files can also be dropped on the page and the upload
 //! shows a progress bar. The result of the last upload is shown below, file by file.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 
 use crate::api::session::current_user;
 use crate::api::upload::last_upload;
@@ -135,7 +135,7 @@ pub fn UploadPage() -> impl IntoView {
         let _ = ev;
     };
     view! {
-        <Title text=t_string!(i18n, upload.title).to_string() />
+        <PageTitle text=t_string!(i18n, upload.title).to_string() />
         <h1>{t!(i18n, upload.heading)}</h1>
         <p class="muted">{t!(i18n, upload.intro)}</p>
         <form method="post" action="/upload" enctype="multipart/form-data" class="upload-form" data-testid="upload-form"

@@ -4,9 +4,9 @@
 //! form post leaves it in the session and this page takes it). Plain form posts to
 //! `/admin/users/...`: works without JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::admin::{list_sites, list_users, take_issued_password};
@@ -46,7 +46,7 @@ pub fn UsersPage() -> impl IntoView {
         },
     );
     view! {
-        <Title text=t_string!(i18n, admin.users.title).to_string() />
+        <PageTitle text=t_string!(i18n, admin.users.title).to_string() />
         <h1>{t!(i18n, admin.users.title)}</h1>
         <p class="muted">{t!(i18n, admin.users.created_with, <code> = <code />)}</p>
         {move || notice().map(|(error, text)| view! {

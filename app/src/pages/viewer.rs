@@ -3,9 +3,9 @@
 //! and the arrow / Page / Home / End keys scroll, neighbours are preloaded, and the HU under the
 //! cursor is shown.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::studies::{hu_at, series_slices};
@@ -38,7 +38,7 @@ pub fn ViewerPage() -> impl IntoView {
     };
     let slices = Resource::new(ids, |(study, series)| series_slices(study, series));
     view! {
-        <Title text=t_string!(i18n, viewer.title).to_string() />
+        <PageTitle text=t_string!(i18n, viewer.title).to_string() />
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, viewer.loading)}</p> }>
             {move || Suspend::new(async move {
                 match slices.await {

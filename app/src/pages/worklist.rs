@@ -2,9 +2,9 @@
 //! filters, counts per state, bulk assignment and keyboard navigation (j/k or the arrow keys move
 //! between rows, Enter opens, x selects).
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::followup::load_worklist;
@@ -64,7 +64,7 @@ pub fn WorklistPageView() -> impl IntoView {
     let notice = move || query.read().get("notice");
     let error = move || query.read().get("error");
     view! {
-        <Title text=t_string!(i18n, worklist.title).to_string() />
+        <PageTitle text=t_string!(i18n, worklist.title).to_string() />
         <h1>{t!(i18n, worklist.title)}</h1>
         // The server redirects with codes for what the page words itself, and with the refusal's
         // text for what only it can say (which finding, and why).

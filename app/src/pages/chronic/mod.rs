@@ -6,9 +6,9 @@
 
 pub mod chart;
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::chronic::{load_chronic, load_chronic_list};
@@ -61,7 +61,7 @@ pub fn ChronicListPage() -> impl IntoView {
     });
     let list = Resource::new(move || params.get(), |p| load_chronic_list(p.status, p.kind, p.page));
     view! {
-        <Title text=t_string!(i18n, chronic.title).to_owned() />
+        <PageTitle text=t_string!(i18n, chronic.title).to_owned() />
         <h1>{t!(i18n, chronic.title)}</h1>
         <p class="muted">{t!(i18n, chronic.explainer)}</p>
         {move || {
@@ -181,7 +181,7 @@ pub fn ChronicPage() -> impl IntoView {
         })
     };
     view! {
-        <Title text=t_string!(i18n, chronic.page.title).to_owned() />
+        <PageTitle text=t_string!(i18n, chronic.page.title).to_owned() />
         <p><a href="/chronic">{t!(i18n, chronic.page.back)}</a></p>
         {done}
         {refused}

@@ -2,9 +2,9 @@
 //! and the dashboard's filter): findings for a positives figure, series for `screened`,
 //! `eligible` and `skipped`, a page at a time, each linked to its finding or study.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::{dashboard_href, filter_of, given, records_href};
@@ -63,7 +63,7 @@ pub fn RecordsPage() -> impl IntoView {
     });
     let records = Resource::new(move || params.get(), load_program_records);
     view! {
-        <Title text=t_string!(i18n, program.records.title).to_string() />
+        <PageTitle text=t_string!(i18n, program.records.title).to_string() />
         <p><a href=move || dashboard_href(&params.get().filter()) data-testid="records-back">{t!(i18n, program.records.back)}</a></p>
         <h1>{t!(i18n, program.records.title)}</h1>
         <Suspense fallback=move || view! { <p class="muted">{t!(i18n, program.loading)}</p> }>

@@ -9,8 +9,8 @@ pub mod network;
 pub mod outcomes;
 pub mod query;
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::referral::load_referrals;
@@ -60,7 +60,7 @@ pub fn ReferralsPage() -> impl IntoView {
     let list_query = Memo::new(move |_| ListQuery::from_pairs(&*query.read()));
     let list = Resource::new(move || list_query.get().to_query_string(), load_referrals);
     view! {
-        <Title text=t_string!(i18n, referrals.title).to_owned() />
+        <PageTitle text=t_string!(i18n, referrals.title).to_owned() />
         <h1>{t!(i18n, referrals.title)}</h1>
         <p class="muted">{t!(i18n, referrals.explainer)}</p>
         <ReferralNotice refusals=true />

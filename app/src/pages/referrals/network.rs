@@ -3,8 +3,8 @@
 //! closes it, and a form that opens another. Plain form posts to `/admin/network/...` that the
 //! server answers with a redirect back (`?saved=` or `?error=`): works without JavaScript.
 
+use crate::components::title::PageTitle;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::referral::load_network;
@@ -37,7 +37,7 @@ pub fn NetworkPage() -> impl IntoView {
     };
     let network = Resource::new(|| (), |_| load_network());
     view! {
-        <Title text=t_string!(i18n, referrals.network.title).to_owned() />
+        <PageTitle text=t_string!(i18n, referrals.network.title).to_owned() />
         <h1>{t!(i18n, referrals.network.title)}</h1>
         <p class="muted">{t!(i18n, referrals.network.explainer)}</p>
         {notice}
