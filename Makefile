@@ -50,10 +50,12 @@ sqlx-prepare: server
 	SQLX_OFFLINE=false SQLX_OFFLINE_DIR=$(CURDIR)/.sqlx DATABASE_URL="$$url" cargo build -p elysium-db; \
 	status=$$?; $(CARGO_TARGET_DIR)/debug/elysium pg --data-dir .state/sqlx stop; exit $$status
 
-## Fuzz the DICOM parse path (FUZZ_SECONDS, default 600); `make test` only replays the committed
-## inputs. Crashes are written to tests/fixtures/dicom/fuzz/found-* (commit them with the fix).
+## Fuzz the DICOM parse path, the C-STORE listener's PDU reading and the STOW-RS body reading
+## (FUZZ_SECONDS each, default 600; FUZZ_TARGET=parse|pdu|stow_multipart for one); `make test`
+## replays every committed input of each target once. Crashes are written to
+## tests/fixtures/dicom/fuzz/ (pdu/, stow_multipart/) as found-* (commit them with the fix).
 fuzz: setup
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} .ci/fuzz.sh explore
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} .ci/fuzz.sh explore $(FUZZ_TARGET)
 
 ## Forget the demo database (it is recreated and reseeded by the next `make run`).
 clean-state:

@@ -28,6 +28,7 @@ use dicom_ul::pdu::{
     AssociationRJ, AssociationRJResult, AssociationRJServiceProviderPresentationReason, AssociationRJSource,
     PDataValue, PDataValueType, Pdu,
 };
+use elysium_dicom::dimse::{C_ECHO_RSP, C_STORE_RSP, DEFAULT_MAX_PDU_BYTES, NO_DATA_SET, Reassembly, Step};
 use elysium_dicom::header::{ACCEPTED_TRANSFER_SYNTAXES, CT_IMAGE_STORAGE, ENHANCED_CT_IMAGE_STORAGE};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -39,20 +40,12 @@ use gate::{Gate, Seen};
 
 use crate::ingest::{Ingestor, Outcome, Received, Via};
 
-const C_STORE_RQ: u16 = 0x0001;
-const C_STORE_RSP: u16 = 0x8001;
-const C_ECHO_RQ: u16 = 0x0030;
-const C_ECHO_RSP: u16 = 0x8030;
-const NO_DATA_SET: u16 = 0x0101;
 const STATUS_SUCCESS: u16 = 0x0000;
 /// Refused: SOP class not supported (PS3.4 C.4.2.1.4 / Annex B status codes).
 const STATUS_UNRECOGNIZED_OPERATION: u16 = 0x0211;
 /// Refused: out of resources (PS3.4 Annex B): an instance larger than
 /// `ELYSIUM_DICOM_MAX_INSTANCE_BYTES`.
 const STATUS_OUT_OF_RESOURCES: u16 = 0xA700;
-/// A command set is a handful of short elements (PS3.7 §9.3); one longer than this is no
-/// command, and ends the association rather than growing a buffer.
-const MAX_COMMAND_BYTES: usize = 64 * 1024;
 /// How long the accept loop pauses after a failed accept (out of file descriptors, say), so
 /// that it does not spin.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
@@ -92,7 +85,7 @@ pub struct DimseConfig {
     pub association_timeout_secs: u64,
     /// The longest PDU accepted, in bytes (offered to senders at association; a longer one
     /// aborts the association).
-    #[arg(long, env = "ELYSIUM_DICOM_MAX_PDU_BYTES", default_value_t = 131_072, value_parser = clap::value_parser!(u32).range(4_096..=16_777_216))]
+    #[arg(long, env = "ELYSIUM_DICOM_MAX_PDU_BYTES", default_value_t = DEFAULT_MAX_PDU_BYTES, value_parser = clap::value_parser!(u32).range(4_096..=16_777_216))]
     pub max_pdu_bytes: u32,
     /// The largest data set of one instance, in bytes: the bytes held while it arrives. A larger
     /// one is refused (status A700, out of resources) and its remaining fragments dropped; the
@@ -357,10 +350,7 @@ async fn association(shared: &Listener, socket: TcpStream, log: &mut Association
             .iter()
             .map(|pc| (pc.id, (pc.abstract_syntax.clone(), pc.transfer_syntax.clone())))
             .collect(),
-        command: Vec::new(),
-        data: Vec::new(),
-        pending: None,
-        too_large: false,
+        reassembly: Reassembly::new(config.max_instance_bytes()),
         log,
     };
     let ended = session.serve(&mut association, deadline).await;
@@ -371,19 +361,14 @@ async fn association(shared: &Listener, socket: TcpStream, log: &mut Association
     ended
 }
 
-/// One association's commands and data sets, reassembled from P-DATA within bounds.
+/// One association's commands and data sets: reassembled from P-DATA within bounds (by
+/// [`Reassembly`]), then answered and stored here.
 struct Session<'a> {
     listener: &'a Listener,
     received: Received,
     /// Presentation context id: (abstract syntax, transfer syntax).
     contexts: BTreeMap<u8, (String, String)>,
-    command: Vec<u8>,
-    data: Vec<u8>,
-    /// The C-STORE request whose data set is arriving.
-    pending: Option<InMemDicomObject>,
-    /// The data set arriving is past `max_instance_bytes`: its fragments are dropped until the
-    /// last, which is answered with a refusal.
-    too_large: bool,
+    reassembly: Reassembly,
     log: &'a mut AssociationLog,
 }
 
@@ -419,78 +404,28 @@ impl Session<'_> {
         }
     }
 
+    /// Takes one P-DATA value, and answers (and stores) what it completes.
     async fn value(&mut self, association: &mut ServerAssociation, value: PDataValue) -> Result<(), Ended> {
-        let PDataValue { presentation_context_id: context, value_type, is_last, data: bytes } = value;
-        match value_type {
-            PDataValueType::Command => self.command_fragment(association, context, &bytes, is_last).await,
-            PDataValueType::Data => self.data_fragment(association, context, &bytes, is_last).await,
-        }
-    }
-
-    async fn command_fragment(
-        &mut self,
-        association: &mut ServerAssociation,
-        context: u8,
-        bytes: &[u8],
-        is_last: bool,
-    ) -> Result<(), Ended> {
-        if self.command.len() + bytes.len() > MAX_COMMAND_BYTES {
-            return Err(Ended::Failed(format!("a command set longer than {MAX_COMMAND_BYTES} bytes")));
-        }
-        self.command.extend_from_slice(bytes);
-        if !is_last {
-            return Ok(());
-        }
-        let command = std::mem::take(&mut self.command);
-        let cmd = InMemDicomObject::read_dataset_with_ts(command.as_slice(), &IMPLICIT_VR_LITTLE_ENDIAN.erased())
-            .map_err(|error| Ended::Failed(format!("an unreadable command set: {error}")))?;
-        let field = cmd.get(tags::COMMAND_FIELD).and_then(|e| e.to_int::<u16>().ok()).unwrap_or(0);
-        let has_data = cmd.get(tags::COMMAND_DATA_SET_TYPE).and_then(|e| e.to_int::<u16>().ok()) != Some(NO_DATA_SET);
-        match field {
-            C_ECHO_RQ => reply(association, context, &cmd, C_ECHO_RSP, STATUS_SUCCESS).await,
-            C_STORE_RQ if has_data => {
-                self.pending = Some(cmd);
-                Ok(())
+        let step = self.reassembly.value(value).map_err(|failure| Ended::Failed(failure.to_string()))?;
+        match step {
+            Step::Continue => Ok(()),
+            Step::Echo { context, command } => reply(association, context, &command, C_ECHO_RSP, STATUS_SUCCESS).await,
+            Step::Unrecognised { context, command, field } => {
+                reply(association, context, &command, field | 0x8000, STATUS_UNRECOGNIZED_OPERATION).await
             }
-            _ => reply(association, context, &cmd, field | 0x8000, STATUS_UNRECOGNIZED_OPERATION).await,
+            Step::RefuseTooLarge { context, command } => {
+                self.log.too_large(text(&command, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default());
+                reply(association, context, &command, C_STORE_RSP, STATUS_OUT_OF_RESOURCES).await
+            }
+            Step::Store { context, command, dataset } => {
+                let (sop_class, transfer_syntax) = self.contexts.get(&context).cloned().unwrap_or_default();
+                let ingestor = &self.listener.ingestor;
+                let outcome = store(ingestor, &self.received, &command, &sop_class, &transfer_syntax, dataset).await;
+                let status = status_of(&outcome);
+                self.log.outcomes.extend(outcome);
+                reply(association, context, &command, C_STORE_RSP, status).await
+            }
         }
-    }
-
-    async fn data_fragment(
-        &mut self,
-        association: &mut ServerAssociation,
-        context: u8,
-        bytes: &[u8],
-        is_last: bool,
-    ) -> Result<(), Ended> {
-        let limit = self.listener.config.max_instance_bytes();
-        if !self.too_large && self.data.len() + bytes.len() > limit {
-            tracing::warn!(limit, "a C-STORE data set passed ELYSIUM_DICOM_MAX_INSTANCE_BYTES; refusing it");
-            self.too_large = true;
-            // Give the memory back now, not when the sender finally stops.
-            self.data = Vec::new();
-        }
-        if !self.too_large {
-            self.data.extend_from_slice(bytes);
-        }
-        if !is_last {
-            return Ok(());
-        }
-        let too_large = std::mem::take(&mut self.too_large);
-        let dataset = std::mem::take(&mut self.data);
-        let Some(cmd) = self.pending.take() else {
-            // A data set with no C-STORE before it: nothing to answer.
-            return Ok(());
-        };
-        if too_large {
-            self.log.too_large(text(&cmd, tags::AFFECTED_SOP_INSTANCE_UID).unwrap_or_default());
-            return reply(association, context, &cmd, C_STORE_RSP, STATUS_OUT_OF_RESOURCES).await;
-        }
-        let (sop_class, transfer_syntax) = self.contexts.get(&context).cloned().unwrap_or_default();
-        let outcome = store(&self.listener.ingestor, &self.received, &cmd, &sop_class, &transfer_syntax, dataset).await;
-        let status = status_of(&outcome);
-        self.log.outcomes.extend(outcome);
-        reply(association, context, &cmd, C_STORE_RSP, status).await
     }
 }
 

@@ -175,7 +175,7 @@ fn short_length(vr: &[u8; 2]) -> bool {
 
 /// The size of one value of a binary VR (PS3.5 §6.2): a value length must be a multiple of it.
 /// Text and byte VRs: 1.
-fn value_size(vr: &[u8; 2]) -> usize {
+pub(crate) fn value_size(vr: &[u8; 2]) -> usize {
     match vr {
         b"FD" | b"SV" | b"UV" | b"OD" | b"OV" => 8,
         b"FL" | b"SL" | b"UL" | b"AT" | b"OF" | b"OL" => 4,

@@ -15,6 +15,7 @@ use axum::{
 
 use std::sync::Arc;
 
+use elysium_dicom::multipart::{ContentTypeError, Limits, Part, Parts};
 use tokio::sync::Semaphore;
 
 use super::json::Dataset;
@@ -92,9 +93,8 @@ async fn receive(
 ) -> Result<Response, ApiError> {
     let boundary = related_boundary(&headers)?;
     let limit = state.config.http.max_stow_bytes;
-    let constraints = multer::Constraints::new()
-        .size_limit(multer::SizeLimit::new().whole_stream(limit).per_field(MAX_PART_BYTES.min(limit)));
-    let mut parts = multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
+    let limits = Limits { body_bytes: limit, part_bytes: MAX_PART_BYTES.min(limit) };
+    let mut parts = Parts::new(body.into_data_stream(), boundary, limits);
 
     // Parts are read one after another (that is how a body arrives) but stored concurrently,
     // a few at a time: one instance's database round trips and commit overlap the next one's
@@ -103,30 +103,21 @@ async fn receive(
     let mut pending = Vec::new();
     let mut stream_error = None;
     loop {
-        match parts.next_field().await {
-            Ok(Some(part)) => {
-                let is_dicom = part.content_type().is_none_or(|m| m.essence_str() == "application/dicom");
-                match part.bytes().await {
-                    Ok(bytes) if is_dicom => {
-                        let permit = in_flight.clone().acquire_owned().await.map_err(ApiError::internal)?;
-                        let (ingestor, received) = (state.ingestor.clone(), received.clone());
-                        pending.push(tokio::spawn(async move {
-                            let outcome = ingestor.ingest(bytes, &received).await;
-                            drop(permit);
-                            outcome
-                        }));
-                    }
-                    Ok(_) => pending.push(tokio::spawn(std::future::ready(Outcome::Rejected {
-                        sop_class_uid: None,
-                        sop_instance_uid: None,
-                        reason: crate::ingest::Rejection::Invalid(elysium_dicom::header::HeaderError::NotDicom),
-                    }))),
-                    Err(error) => {
-                        stream_error = Some(error);
-                        break;
-                    }
-                }
+        match parts.next().await {
+            Ok(Some(Part::Dicom(bytes))) => {
+                let permit = in_flight.clone().acquire_owned().await.map_err(ApiError::internal)?;
+                let (ingestor, received) = (state.ingestor.clone(), received.clone());
+                pending.push(tokio::spawn(async move {
+                    let outcome = ingestor.ingest(bytes, &received).await;
+                    drop(permit);
+                    outcome
+                }));
             }
+            Ok(Some(Part::NotDicom)) => pending.push(tokio::spawn(std::future::ready(Outcome::Rejected {
+                sop_class_uid: None,
+                sop_instance_uid: None,
+                reason: crate::ingest::Rejection::Invalid(elysium_dicom::header::HeaderError::NotDicom),
+            }))),
             Ok(None) => break,
             Err(error) => {
                 stream_error = Some(error);
@@ -168,22 +159,15 @@ async fn receive(
     Ok(response(&base_url(&state, &headers), &outcomes))
 }
 
-/// The boundary of a `multipart/related; type="application/dicom"` body.
+/// The boundary of a `multipart/related; type="application/dicom"` body: 415 for any other
+/// content type, 400 for one without a boundary.
 fn related_boundary(headers: &HeaderMap) -> Result<String, ApiError> {
     let content_type =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).ok_or(ApiError::UnsupportedMediaType)?;
-    let mime: mime::Mime = content_type.parse().map_err(|_| ApiError::UnsupportedMediaType)?;
-    if mime.type_() != mime::MULTIPART || mime.subtype() != "related" {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    if let Some(kind) = mime.get_param("type")
-        && kind.as_str() != "application/dicom"
-    {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    mime.get_param(mime::BOUNDARY)
-        .map(|b| b.as_str().to_owned())
-        .ok_or_else(|| ApiError::BadRequest("multipart/related without a boundary".into()))
+    elysium_dicom::multipart::related_boundary(content_type).map_err(|error| match error {
+        ContentTypeError::NotRelatedDicom => ApiError::UnsupportedMediaType,
+        ContentTypeError::NoBoundary => ApiError::BadRequest(error.to_string()),
+    })
 }
 
 fn response(base: &str, outcomes: &[Outcome]) -> Response {
