@@ -10,6 +10,7 @@
 #   tests/process/backup_restore.sh ELYSIUM_BINARY
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/process/common.sh
 ELYSIUM="$(realpath "$1")"
 log() { echo "[backup-restore] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 20 "$f" >&2; done; exit 1; }
@@ -31,7 +32,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 start_server() { # URL DATA_DIR LOG [VAR=VALUE...]: serves in the background, waits for /readyz
   local url="$1" data="$2" name="$3"; shift 3
   PORT="$(free_port)"

@@ -9,6 +9,7 @@
 #   tests/process/db_outage.sh ELYSIUM_BINARY
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/process/common.sh
 ELYSIUM="$(realpath "$1")"
 log() { echo "[db-outage] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$WORK"/*.log "$PG/postgres/server.log"; do [[ -f "$f" ]] && { echo "== $f" >&2; tail -n 20 "$f" >&2; }; done; exit 1; }
@@ -28,7 +29,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 log "a private PostgreSQL cluster under $PG"
 URL="$(pg start --database elysium_outage | tail -n 1)" || fail "elysium pg start"

@@ -8,6 +8,7 @@
 #   tests/process/ingest_kill.sh ELYSIUM_BINARY
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/process/common.sh
 ELYSIUM="$(realpath "$1")"
 log() { echo "[ingest-kill] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 20 "$f" >&2; done; exit 1; }
@@ -22,7 +23,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 URL="$(fresh_database elysium_ingest_kill)"
 sql() { psql "$URL" -qAt -c "$1"; }

@@ -7,6 +7,7 @@
 #   tests/process/s3_store.sh ELYSIUM_BINARY
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/process/common.sh
 ELYSIUM="$1"
 S3_VENV="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}/s3-venv"
 PY="$S3_VENV/bin/python"
@@ -24,11 +25,6 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { # URL
-  for _ in $(seq 120); do curl -s -o /dev/null "$1" && return 0; sleep 0.25; done
-  fail "no answer from $1"
-}
 
 URL="$(fresh_database elysium_s3_store)"
 
