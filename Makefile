@@ -7,7 +7,7 @@ export ORT_DYLIB_PATH ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/onn
 # The OHIF viewer's built application, installed by .ci/setup-ohif.sh and served under /ohif/.
 export ELYSIUM_OHIF_DIR ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/ohif-3.13.2/dist
 
-.PHONY: run test bench load setup site server release sqlx-prepare clean-state fuzz
+.PHONY: run test bench load load-ingest setup site server release sqlx-prepare clean-state fuzz
 
 ## Install what is missing, build, and start Elysium in demo mode on http://127.0.0.1:3000.
 run: setup site server
@@ -26,6 +26,11 @@ bench:
 ## prints and writes tests/load/RESULTS.md. Not part of `test`.
 load: setup
 	tests/load/web.sh
+
+## Ingest from 8 C-STORE (storescu) and 8 STOW-RS senders at once, then every series again: each
+## instance stored once; prints and writes tests/load/INGEST.md. Not part of `test`.
+load-ingest: setup
+	tests/load/ingest.sh
 
 setup:
 	@.ci/setup.sh

@@ -10,7 +10,8 @@
 # errs, or the pool gave out, which is what "the load held" means.
 #
 # Knobs: LOAD_SESSIONS, LOAD_SECONDS, LOAD_THREADS (wrk threads, 2), LOAD_PROFILE (release or
-# debug; release is what the README's figures use), CARGO_TARGET_DIR (as in the Makefile).
+# debug; release is what the README's figures use), CARGO_TARGET_DIR (as in the Makefile),
+# LOAD_BINARY (an `elysium` binary to run instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SESSIONS="${LOAD_SESSIONS:-200}"
@@ -27,9 +28,10 @@ fail() {
   exit 1
 }
 
-case "$PROFILE" in
-  release) cargo build --locked --release -p server ;;
-  debug) cargo build --locked -p server ;;
+case "${LOAD_BINARY:+given}:$PROFILE" in
+  given:*) PROFILE="given binary" ;;
+  :release) cargo build --locked --release -p server ;;
+  :debug) cargo build --locked -p server ;;
   *) echo "LOAD_PROFILE: release or debug, not '$PROFILE'" >&2; exit 2 ;;
 esac
 if ! command -v wrk >/dev/null; then
@@ -40,7 +42,7 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-load.XXXXXX")"
 # PostgreSQL runs as `postgres` when this runs as root: it must be able to reach its folder.
 chmod 711 "$WORK"
 ELYSIUM="$WORK/elysium"
-cp "$CARGO_TARGET_DIR/$PROFILE/elysium" "$ELYSIUM"   # a rebuild during the run cannot replace it
+cp "${LOAD_BINARY:-$CARGO_TARGET_DIR/$PROFILE/elysium}" "$ELYSIUM"   # a rebuild during the run cannot replace it
 SERVER_PID=""
 cleanup() {
   [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; }
