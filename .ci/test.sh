@@ -78,7 +78,7 @@ tests/process/store_failure.sh "$ELYSIUM"
 log "scale-out: two servers and two workers on one database and bucket; a server and a worker SIGKILLed under traffic"
 tests/process/scale_out.sh "$ELYSIUM"
 
-log "the DICOM parse path on every committed fuzz input (seeds and past findings), once each"
+log "every fuzz target (the parse path, C-STORE PDUs, STOW-RS bodies) on its committed inputs (seeds and past findings), once each"
 .ci/fuzz.sh replay
 
 log "browser suite"
