@@ -40,9 +40,14 @@ fn substitute_in(value: &mut Value, covered: &impl Fn(char) -> bool, missing: &m
     }
 }
 
-/// `[U+20BB7]`: the Unicode notation, four to six hex digits.
+/// `U+20BB7`: the Unicode notation, four to six hex digits (the report's note lists these).
+pub(crate) fn unicode(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}
+
+/// `[U+20BB7]`: what is printed in the character's place.
 pub(crate) fn code_point(c: char) -> String {
-    format!("[U+{:04X}]", c as u32)
+    format!("[{}]", unicode(c))
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub fn render(
     refuse_without_cjk(fonts.has_cjk, serde_json::to_string(&data)?.as_bytes())?;
     let missing_glyphs: Vec<char> = glyphs::substitute_missing(&mut data, &|c| fonts.covers(c)).into_iter().collect();
     if let serde_json::Value::Object(fields) = &mut data {
-        let listed = missing_glyphs.iter().map(|&c| glyphs::code_point(c).trim_matches(['[', ']']).to_owned());
+        let listed = missing_glyphs.iter().map(|&c| glyphs::unicode(c));
         fields.insert("missing_glyphs".to_owned(), listed.collect::<Vec<_>>().into());
     }
     let data = serde_json::to_vec(&data)?;
