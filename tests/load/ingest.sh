@@ -13,6 +13,7 @@
 # to run instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/load/run.sh
 SENDERS="${LOAD_SENDERS:-8}"
 ROWS="${LOAD_ROWS:-256}"
 PROFILE="${LOAD_PROFILE:-release}"
@@ -25,25 +26,8 @@ fail() {
 }
 source tests/process/common.sh
 
-case "${LOAD_BINARY:+given}:$PROFILE" in
-  given:*) PROFILE="given binary" ;;
-  :release) cargo build --locked --release -p server ;;
-  :debug) cargo build --locked -p server ;;
-  *) echo "LOAD_PROFILE: release or debug, not '$PROFILE'" >&2; exit 2 ;;
-esac
 command -v storescu >/dev/null || { log "dcmtk's storescu is missing: run make setup"; exit 1; }
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-load-ingest.XXXXXX")"
-# PostgreSQL runs as `postgres` when this runs as root: it must be able to reach its folder.
-chmod 711 "$WORK"
-ELYSIUM="$WORK/elysium"
-cp "${LOAD_BINARY:-$CARGO_TARGET_DIR/$PROFILE/elysium}" "$ELYSIUM"   # a rebuild during the run cannot replace it
-SERVER_PID=""
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; }
-  "$ELYSIUM" pg --data-dir "$WORK/state" stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+prepare_run load-ingest
 
 log "$((2 * SENDERS)) phantom series of 160 slices, ${ROWS} x ${ROWS}"
 "$ELYSIUM" phantom --out "$WORK/phantoms" --patients "$((2 * SENDERS))" --seed 8080 --rows "$ROWS" >/dev/null

@@ -14,6 +14,7 @@
 # LOAD_BINARY (an `elysium` binary to run instead of building one).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/load/run.sh
 SESSIONS="${LOAD_SESSIONS:-200}"
 DURATION="${LOAD_SECONDS:-60}"
 THREADS="${LOAD_THREADS:-2}"
@@ -28,28 +29,11 @@ fail() {
   exit 1
 }
 
-case "${LOAD_BINARY:+given}:$PROFILE" in
-  given:*) PROFILE="given binary" ;;
-  :release) cargo build --locked --release -p server ;;
-  :debug) cargo build --locked -p server ;;
-  *) echo "LOAD_PROFILE: release or debug, not '$PROFILE'" >&2; exit 2 ;;
-esac
 if ! command -v wrk >/dev/null; then
   log "apt-get install wrk"
   apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null
 fi
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-load.XXXXXX")"
-# PostgreSQL runs as `postgres` when this runs as root: it must be able to reach its folder.
-chmod 711 "$WORK"
-ELYSIUM="$WORK/elysium"
-cp "${LOAD_BINARY:-$CARGO_TARGET_DIR/$PROFILE/elysium}" "$ELYSIUM"   # a rebuild during the run cannot replace it
-SERVER_PID=""
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && { kill "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null || true; }
-  "$ELYSIUM" pg --data-dir "$WORK/state" stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+prepare_run load
 
 URL="$("$ELYSIUM" pg --data-dir "$WORK/state" start --database elysium_load)"
 export DATABASE_URL="$URL"
