@@ -9,11 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/process/common.sh
 ELYSIUM="$1"
-S3_VENV="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}/s3-venv"
-PY="$S3_VENV/bin/python"
 log() { echo "[s3-store] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 20 "$f" >&2; done; exit 1; }
-[[ -x "$S3_VENV/bin/moto_server" ]] || { log "moto is not installed: run .ci/setup.sh"; exit 1; }
+source tests/process/moto.sh
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-s3.XXXXXX")"
 PIDS=()
@@ -28,13 +26,10 @@ trap cleanup EXIT
 
 URL="$(fresh_database elysium_s3_store)"
 
-S3_PORT="$(free_port)"
-"$S3_VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT" > "$WORK/moto.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$S3_PORT/"
+start_moto
 BUCKET=elysium-s3-test
 export AWS_ACCESS_KEY_ID=elysium-test AWS_SECRET_ACCESS_KEY=elysium-test AWS_REGION=us-east-1 \
-  AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT="http://127.0.0.1:$S3_PORT" AWS_ALLOW_HTTP=true
+  AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT" AWS_ALLOW_HTTP=true
 export DATABASE_URL="$URL" ELYSIUM_DATA_DIR="$WORK/state" ELYSIUM_OBJECT_STORE="s3://$BUCKET/objects"
 # s3.py: create | keys | put KEY FILE | contains KEY FILE (the object's bytes equal the file's)
 cat > "$WORK/s3.py" <<'PY'

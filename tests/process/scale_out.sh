@@ -17,11 +17,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/process/common.sh
 ELYSIUM="$(realpath "$1")"
-S3_VENV="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}/s3-venv"
-PY="$S3_VENV/bin/python"
 log() { echo "[scale-out] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 20 "$f" >&2; done; exit 1; }
-[[ -x "$S3_VENV/bin/moto_server" ]] || { log "moto is not installed: run .ci/setup.sh"; exit 1; }
+source tests/process/moto.sh
 [[ -f "${ORT_DYLIB_PATH:-}" ]] || { log "ORT_DYLIB_PATH does not name the ONNX Runtime library"; exit 1; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-scale-out.XXXXXX")"
@@ -38,10 +36,7 @@ trap cleanup EXIT
 URL="$(fresh_database elysium_scale_out)"
 sql() { psql "$URL" -qAt -c "$1"; }
 
-MOTO_PORT="$(free_port)"
-"$S3_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$MOTO_PORT/"
+start_moto
 BUCKET=elysium-scale-out
 export AWS_ACCESS_KEY_ID=elysium-test AWS_SECRET_ACCESS_KEY=elysium-test AWS_REGION=us-east-1 \
   AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT" AWS_ALLOW_HTTP=true

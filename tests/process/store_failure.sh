@@ -14,11 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/process/common.sh
 ELYSIUM="$(realpath "$1")"
-S3_VENV="${ELYSIUM_TOOLS:-$HOME/.cache/elysium-tools}/s3-venv"
-PY="$S3_VENV/bin/python"
 log() { echo "[store-failure] $*" >&2; }
 fail() { log "FAILED: $*"; for f in "$WORK"/*.log; do echo "== $f" >&2; tail -n 20 "$f" >&2; done; exit 1; }
-[[ -x "$S3_VENV/bin/moto_server" ]] || { log "moto is not installed: run .ci/setup.sh"; exit 1; }
+source tests/process/moto.sh
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-store-failure.XXXXXX")"
 PIDS=()
@@ -34,10 +32,7 @@ trap cleanup EXIT
 URL="$(fresh_database elysium_store_failure)"
 sql() { psql "$URL" -qAt -c "$1"; }
 
-MOTO_PORT="$(free_port)"
-"$S3_VENV/bin/moto_server" -H 127.0.0.1 -p "$MOTO_PORT" > "$WORK/moto.log" 2>&1 &
-PIDS+=($!)
-wait_http "http://127.0.0.1:$MOTO_PORT/"
+start_moto
 
 # The proxy: each request is passed to moto, or answered 403 AccessDenied (which the S3 client
 # does not retry) while the file DENY exists.
