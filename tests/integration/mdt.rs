@@ -138,7 +138,7 @@ async fn the_staging_api_evaluates_and_derives(pool: PgPool) {
             .await;
     assert_eq!(status, 422);
     let message = body["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.starts_with("n: ") && message.contains("valid: N0, N1, N2, N3"), "{message}");
+    assert!(message.starts_with("n: ") && message.contains("valid: NX, N0, N1, N2, N3"), "{message}");
     assert!(!message.contains("<b>") && !message.contains("N9"), "{message}");
     let (status, _) =
         post(&app, &surgeon, "/api/v1/staging/evaluate", json!({"cancer":"lung","t":" T2a","n":"N1","m":"M0"})).await;

@@ -20,15 +20,18 @@
 //!   called pure in situ disease suggests an unsampled invasive component: the T category should be
 //!   reviewed rather than the stage guessed.
 //! - T0 N0 M0 (no tumour found anywhere) has no group.
-//!
-//! TX is left out, as in the other tables the board uses for a tumour imaging has found.
+//! - TX (primary tumour cannot be assessed) and cNX (regional nodes cannot be assessed, for
+//!   example previously removed) are listed first, as the chapter defines them. TX is named only
+//!   by the "any T" rows: "any T, N3, M0" (IIIC), applied as printed as it is for Tis and T0, and
+//!   "any T, any N, M1" (IV). NX is named only by the latter: no M0 row reads "any N" (T4 is
+//!   grouped with N0-N2), so NX with M0 has no group, and neither has TX with N0 to N2.
 
 use super::Table;
 
 pub static ANATOMIC: Table = Table {
     source: "AJCC 8th ed. chapter 48, Breast, anatomic stage groups; Giuliano et al., CA Cancer J Clin 2017",
-    t: &["T0", "Tis", "T1mi", "T1a", "T1b", "T1c", "T2", "T3", "T4a", "T4b", "T4c", "T4d"],
-    n: &["N0", "N1mi", "N1", "N2a", "N2b", "N3a", "N3b", "N3c"],
+    t: &["TX", "T0", "Tis", "T1mi", "T1a", "T1b", "T1c", "T2", "T3", "T4a", "T4b", "T4c", "T4d"],
+    n: &["NX", "N0", "N1mi", "N1", "N2a", "N2b", "N3a", "N3b", "N3c"],
     m: &["M0", "M1"],
     group,
 };
@@ -36,6 +39,7 @@ pub static ANATOMIC: Table = Table {
 /// The T category as the stage table names it (T1 for T1mi to T1c, T4 for T4a to T4d).
 fn t_row(t: &str) -> Option<&'static str> {
     Some(match t {
+        "TX" => "TX",
         "T0" => "T0",
         "Tis" => "Tis",
         "T1mi" | "T1a" | "T1b" | "T1c" => "T1",
@@ -50,6 +54,7 @@ fn t_row(t: &str) -> Option<&'static str> {
 /// for N3a to N3c).
 fn n_column(n: &str) -> Option<&'static str> {
     Some(match n {
+        "NX" => "NX",
         "N0" => "N0",
         "N1mi" => "N1mi",
         "N1" => "N1",
@@ -64,8 +69,10 @@ fn group(t: &str, n: &str, m: &str) -> Option<&'static str> {
     match (m, t, n) {
         // Any T, any N, M1.
         ("M1", _, _) => Some("IV"),
-        // Any T, N3, M0.
+        // Any T (Tis, T0 and TX included), N3, M0.
         (_, _, "N3") => Some("IIIC"),
+        // TX with N0 to N2, and NX: no other row names them.
+        (_, "TX", _) | (_, _, "NX") => None,
         (_, "Tis", "N0") => Some("0"),
         // Tis with N1mi, N1 or N2, and T0 N0: not in the table.
         (_, "Tis", _) | (_, "T0", "N0") => None,
@@ -90,27 +97,29 @@ mod tests {
         // AJCC 8th chapter 48 anatomic stage groups, transcribed row by row: one row per T
         // subcategory, N2a/N2b as the printed N2, N3a-c as the printed "any T N3" (IIIC, Tis and
         // T0 included). Not printed, from the notes: the N1mi cells of T2, T3 and T4 (staged as
-        // N1). Empty: Tis with N1mi to N2, and T0 N0.
+        // N1). Empty: Tis with N1mi to N2, T0 N0, TX with N0 to N2 (TX is named only by the
+        // "any T" rows), and the NX column (no M0 row reads "any N").
         let printed = Printed {
-            n: &["N0", "N1mi", "N1", "N2a", "N2b", "N3a", "N3b", "N3c"],
+            n: &["NX", "N0", "N1mi", "N1", "N2a", "N2b", "N3a", "N3b", "N3c"],
             rows: &[
-                ("T0", &["", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
-                ("Tis", &["0", "", "", "", "", "IIIC", "IIIC", "IIIC"]),
-                ("T1mi", &["IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
-                ("T1a", &["IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
-                ("T1b", &["IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
-                ("T1c", &["IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
-                ("T2", &["IIA", "IIB", "IIB", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
-                ("T3", &["IIB", "IIIA", "IIIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
-                ("T4a", &["IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
-                ("T4b", &["IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
-                ("T4c", &["IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
-                ("T4d", &["IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
+                ("TX", &["", "", "", "", "", "", "IIIC", "IIIC", "IIIC"]),
+                ("T0", &["", "", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
+                ("Tis", &["", "0", "", "", "", "", "IIIC", "IIIC", "IIIC"]),
+                ("T1mi", &["", "IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
+                ("T1a", &["", "IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
+                ("T1b", &["", "IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
+                ("T1c", &["", "IA", "IB", "IIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
+                ("T2", &["", "IIA", "IIB", "IIB", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
+                ("T3", &["", "IIB", "IIIA", "IIIA", "IIIA", "IIIA", "IIIC", "IIIC", "IIIC"]),
+                ("T4a", &["", "IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
+                ("T4b", &["", "IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
+                ("T4c", &["", "IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
+                ("T4d", &["", "IIIB", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC", "IIIC"]),
             ],
             m0: "M0",
             metastatic: &[("M1", "IV")],
         };
-        assert_eq!(check(&ANATOMIC, &printed), 12 * 8 * 2);
+        assert_eq!(check(&ANATOMIC, &printed), 13 * 9 * 2);
     }
 
     #[test]

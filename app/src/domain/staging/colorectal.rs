@@ -8,15 +8,21 @@
 //! Categories: N1 is split as the chapter defines it (N1a: one node, N1b: 2-3 nodes, N1c: tumour
 //! deposits without nodal metastasis), the table's "N1/N1c" covering all three; N2 into N2a (4-6
 //! nodes) and N2b (7 or more). M1 into M1a (one organ or site), M1b (two or more) and M1c
-//! (peritoneum). TX and T0 are not listed: the table has no row for them (T0 with positive nodes
-//! is not grouped by the 8th edition). Tis with any N other than N0 has no group.
+//! (peritoneum). Tis with any N other than N0 has no group.
+//!
+//! TX (primary tumour cannot be assessed), T0 (no evidence of primary tumour) and NX (regional
+//! nodes cannot be assessed) are listed as the chapter defines them, so a board can record a
+//! work-up that could not assess the primary or the nodes. The table prints no M0 row for them
+//! (T0 with positive nodes is not grouped by the 8th edition) and no M0 row reads "any T" or
+//! "any N" (T4b is grouped with N1-N2 only), so with M0 they have no group, T4b NX included. The
+//! "any T, any N" rows of M1a, M1b and M1c apply to them as to every category: TX NX M1a is IVA.
 
 use super::Table;
 
 pub static AJCC8: Table = Table {
     source: "AJCC 8th ed. chapter 20, Colon and Rectum",
-    t: &["Tis", "T1", "T2", "T3", "T4a", "T4b"],
-    n: &["N0", "N1a", "N1b", "N1c", "N2a", "N2b"],
+    t: &["TX", "T0", "Tis", "T1", "T2", "T3", "T4a", "T4b"],
+    n: &["NX", "N0", "N1a", "N1b", "N1c", "N2a", "N2b"],
     m: &["M0", "M1a", "M1b", "M1c"],
     group,
 };
@@ -27,12 +33,15 @@ fn group(t: &str, n: &str, m: &str) -> Option<&'static str> {
         ("M1a", _, _) => "IVA",
         ("M1b", _, _) => "IVB",
         ("M1c", _, _) => "IVC",
+        // TX, T0 and NX with M0: no row of the table names them.
+        (_, "TX" | "T0", _) | (_, _, "NX") => return None,
         (_, "Tis", "N0") => "0",
         (_, "Tis", _) => return None,
         (_, "T1" | "T2", "N0") => "I",
         (_, "T3", "N0") => "IIA",
         (_, "T4a", "N0") => "IIB",
         (_, "T4b", "N0") => "IIC",
+        // T4b N1-N2 (NX is ruled out above).
         (_, "T4b", _) => "IIIC",
         (_, "T1" | "T2", _) if n1 => "IIIA",
         (_, "T3" | "T4a", _) if n1 => "IIIB",
@@ -58,20 +67,23 @@ mod tests {
         //   T1-T2 N1/N1c IIIA | T1 N2a IIIA | T3-T4a N1/N1c IIIB | T2-T3 N2a IIIB |
         //   T1-T2 N2b IIIB | T4a N2a IIIC | T3-T4a N2b IIIC | T4b N1-N2 IIIC |
         //   Any T Any N M1a IVA | M1b IVB | M1c IVC.
+        // No M0 row names TX, T0 or NX: their M0 cells are empty.
         let printed = Printed {
-            n: &["N0", "N1a", "N1b", "N1c", "N2a", "N2b"],
+            n: &["NX", "N0", "N1a", "N1b", "N1c", "N2a", "N2b"],
             rows: &[
-                ("Tis", &["0", "", "", "", "", ""]),
-                ("T1", &["I", "IIIA", "IIIA", "IIIA", "IIIA", "IIIB"]),
-                ("T2", &["I", "IIIA", "IIIA", "IIIA", "IIIB", "IIIB"]),
-                ("T3", &["IIA", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC"]),
-                ("T4a", &["IIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC"]),
-                ("T4b", &["IIC", "IIIC", "IIIC", "IIIC", "IIIC", "IIIC"]),
+                ("TX", &["", "", "", "", "", "", ""]),
+                ("T0", &["", "", "", "", "", "", ""]),
+                ("Tis", &["", "0", "", "", "", "", ""]),
+                ("T1", &["", "I", "IIIA", "IIIA", "IIIA", "IIIA", "IIIB"]),
+                ("T2", &["", "I", "IIIA", "IIIA", "IIIA", "IIIB", "IIIB"]),
+                ("T3", &["", "IIA", "IIIB", "IIIB", "IIIB", "IIIB", "IIIC"]),
+                ("T4a", &["", "IIB", "IIIB", "IIIB", "IIIB", "IIIC", "IIIC"]),
+                ("T4b", &["", "IIC", "IIIC", "IIIC", "IIIC", "IIIC", "IIIC"]),
             ],
             m0: "M0",
             metastatic: &[("M1a", "IVA"), ("M1b", "IVB"), ("M1c", "IVC")],
         };
-        assert_eq!(check(&AJCC8, &printed), 6 * 6 * 4);
+        assert_eq!(check(&AJCC8, &printed), 8 * 7 * 4);
     }
 
     #[test]
@@ -93,5 +105,10 @@ mod tests {
         assert_eq!(stage("T4b", "N0", "M0").as_deref(), Some("IIC"));
         assert_eq!(stage("T2", "N0", "M1c").as_deref(), Some("IVC"));
         assert_eq!(stage("Tis", "N1a", "M0"), None);
+        assert_eq!(stage("TX", "N0", "M0"), None);
+        assert_eq!(stage("T0", "N2b", "M0"), None);
+        assert_eq!(stage("T4b", "NX", "M0"), None);
+        assert_eq!(stage("TX", "NX", "M1a").as_deref(), Some("IVA"));
+        assert_eq!(stage("T0", "N1c", "M1c").as_deref(), Some("IVC"));
     }
 }

@@ -15,17 +15,22 @@
 //!
 //! Categories: T is listed as the chapter defines it (T1a, T1b, T4a, T4b), so one T picker serves
 //! both histologies; the clinical tables print T1 (both histologies) and T4 (squamous), which
-//! cover the subcategories. TX and T0 are not listed: the clinical tables have no row for them.
-//! `N` is N0-N3 (1-2, 3-6, 7 or more regional nodes), `M` is M0 or M1.
+//! cover the subcategories. TX (primary tumour cannot be assessed) and T0 (no evidence of primary
+//! tumour) come first, as the chapter defines them. `N` is NX (regional nodes cannot be assessed)
+//! and N0-N3 (1-2, 3-6, 7 or more regional nodes), `M` is M0 or M1.
 //!
-//! The "Any T, N3, M0" row (IVA in both tables) is applied as printed, Tis included; Tis with N1
-//! or N2 has no group, as no row covers it. Histologic grade and location are not used by the
-//! clinical groups (they are by the pathological ones, which this module does not hold).
+//! The "Any T, N3, M0" row (IVA in both tables) is applied as printed, Tis, TX and T0 included:
+//! "any T" is every T category the chapter defines, and N3 alone decides the group. No other M0
+//! row names TX, T0 or NX (T4 in the squamous table and T4b in the adenocarcinoma table are
+//! grouped with N0-N2, not with any N), so those combinations have no group, T4 NX included; Tis
+//! with N1 or N2 has none either, as no row covers it. "Any T, any N, M1" (IVB) applies to all.
+//! Histologic grade and location are not used by the clinical groups (they are by the
+//! pathological ones, which this module does not hold).
 
 use super::Table;
 
-const T: &[&str] = &["Tis", "T1a", "T1b", "T2", "T3", "T4a", "T4b"];
-const N: &[&str] = &["N0", "N1", "N2", "N3"];
+const T: &[&str] = &["TX", "T0", "Tis", "T1a", "T1b", "T2", "T3", "T4a", "T4b"];
+const N: &[&str] = &["NX", "N0", "N1", "N2", "N3"];
 const M: &[&str] = &["M0", "M1"];
 
 pub static SQUAMOUS: Table = Table {
@@ -49,11 +54,18 @@ fn t1(t: &str) -> bool {
     matches!(t, "T1a" | "T1b")
 }
 
+/// The categories only the "any T" and "any N" rows name: TX, T0 and NX.
+fn unassessed(t: &str, n: &str) -> bool {
+    matches!(t, "TX" | "T0") || n == "NX"
+}
+
 fn squamous(t: &str, n: &str, m: &str) -> Option<&'static str> {
     let t4 = matches!(t, "T4a" | "T4b");
     Some(match (m, n) {
         ("M1", _) => "IVB",
+        // Any T (TX and T0 included), N3, M0.
         (_, "N3") => "IVA",
+        _ if unassessed(t, n) => return None,
         _ if t == "Tis" => return (n == "N0").then_some("0"),
         _ if t4 => "IVA",
         (_, "N2") => "III",
@@ -68,7 +80,9 @@ fn squamous(t: &str, n: &str, m: &str) -> Option<&'static str> {
 fn adenocarcinoma(t: &str, n: &str, m: &str) -> Option<&'static str> {
     Some(match (m, n) {
         ("M1", _) => "IVB",
+        // Any T (TX and T0 included), N3, M0.
         (_, "N3") => "IVA",
+        _ if unassessed(t, n) => return None,
         _ if t == "Tis" => return (n == "N0").then_some("0"),
         _ if t == "T4b" => "IVA",
         (_, "N2") => "IVA",
@@ -91,22 +105,25 @@ mod tests {
         // AJCC 8th ch. 16, clinical (cTNM), squamous cell carcinoma, transcribed row by row:
         //   Tis N0 M0 0 | T1 N0-1 I | T2 N0-1 II | T3 N0 II | T3 N1 III | T1-3 N2 III |
         //   T4 N0-2 IVA | Any T N3 M0 IVA | Any T Any N M1 IVB.
-        // T1 and T4 rows are repeated for their subcategories.
+        // T1 and T4 rows are repeated for their subcategories. TX and T0 rows: only "Any T N3";
+        // NX column: no row names it.
         let printed = Printed {
-            n: &["N0", "N1", "N2", "N3"],
+            n: &["NX", "N0", "N1", "N2", "N3"],
             rows: &[
-                ("Tis", &["0", "", "", "IVA"]),
-                ("T1a", &["I", "I", "III", "IVA"]),
-                ("T1b", &["I", "I", "III", "IVA"]),
-                ("T2", &["II", "II", "III", "IVA"]),
-                ("T3", &["II", "III", "III", "IVA"]),
-                ("T4a", &["IVA", "IVA", "IVA", "IVA"]),
-                ("T4b", &["IVA", "IVA", "IVA", "IVA"]),
+                ("TX", &["", "", "", "", "IVA"]),
+                ("T0", &["", "", "", "", "IVA"]),
+                ("Tis", &["", "0", "", "", "IVA"]),
+                ("T1a", &["", "I", "I", "III", "IVA"]),
+                ("T1b", &["", "I", "I", "III", "IVA"]),
+                ("T2", &["", "II", "II", "III", "IVA"]),
+                ("T3", &["", "II", "III", "III", "IVA"]),
+                ("T4a", &["", "IVA", "IVA", "IVA", "IVA"]),
+                ("T4b", &["", "IVA", "IVA", "IVA", "IVA"]),
             ],
             m0: "M0",
             metastatic: &[("M1", "IVB")],
         };
-        assert_eq!(check(&SQUAMOUS, &printed), 7 * 4 * 2);
+        assert_eq!(check(&SQUAMOUS, &printed), 9 * 5 * 2);
     }
 
     #[test]
@@ -114,21 +131,24 @@ mod tests {
         // AJCC 8th ch. 16, clinical (cTNM), adenocarcinoma, transcribed row by row:
         //   Tis N0 M0 0 | T1 N0 I | T1 N1 IIA | T2 N0 IIB | T2 N1 III | T3 N0-1 III |
         //   T4a N0-1 III | T1-4a N2 IVA | T4b N0-2 IVA | Any T N3 M0 IVA | Any T Any N M1 IVB.
+        // TX and T0 rows: only "Any T N3"; NX column: no row names it.
         let printed = Printed {
-            n: &["N0", "N1", "N2", "N3"],
+            n: &["NX", "N0", "N1", "N2", "N3"],
             rows: &[
-                ("Tis", &["0", "", "", "IVA"]),
-                ("T1a", &["I", "IIA", "IVA", "IVA"]),
-                ("T1b", &["I", "IIA", "IVA", "IVA"]),
-                ("T2", &["IIB", "III", "IVA", "IVA"]),
-                ("T3", &["III", "III", "IVA", "IVA"]),
-                ("T4a", &["III", "III", "IVA", "IVA"]),
-                ("T4b", &["IVA", "IVA", "IVA", "IVA"]),
+                ("TX", &["", "", "", "", "IVA"]),
+                ("T0", &["", "", "", "", "IVA"]),
+                ("Tis", &["", "0", "", "", "IVA"]),
+                ("T1a", &["", "I", "IIA", "IVA", "IVA"]),
+                ("T1b", &["", "I", "IIA", "IVA", "IVA"]),
+                ("T2", &["", "IIB", "III", "IVA", "IVA"]),
+                ("T3", &["", "III", "III", "IVA", "IVA"]),
+                ("T4a", &["", "III", "III", "IVA", "IVA"]),
+                ("T4b", &["", "IVA", "IVA", "IVA", "IVA"]),
             ],
             m0: "M0",
             metastatic: &[("M1", "IVB")],
         };
-        assert_eq!(check(&ADENOCARCINOMA, &printed), 7 * 4 * 2);
+        assert_eq!(check(&ADENOCARCINOMA, &printed), 9 * 5 * 2);
     }
 
     fn staged(histology: Histology, t: &str, n: &str, m: &str) -> Option<String> {
@@ -159,6 +179,12 @@ mod tests {
             assert_eq!(staged(Adenocarcinoma, t, n, "M0").as_deref(), Some(adenocarcinoma), "adenocarcinoma {t} {n}");
         }
         assert_eq!(staged(Squamous, "Tis", "N1", "M0"), None);
+        for histology in [Squamous, Adenocarcinoma] {
+            assert_eq!(staged(histology, "TX", "N2", "M0"), None, "{histology:?}");
+            assert_eq!(staged(histology, "T4b", "NX", "M0"), None, "{histology:?}");
+            assert_eq!(staged(histology, "TX", "N3", "M0").as_deref(), Some("IVA"), "{histology:?}");
+            assert_eq!(staged(histology, "T0", "NX", "M1").as_deref(), Some("IVB"), "{histology:?}");
+        }
         assert_eq!(staged(Adenocarcinoma, "T3", "N3", "M1").as_deref(), Some("IVB"));
     }
 }

@@ -12,26 +12,33 @@
 //! system, or perirenal and/or renal sinus fat, not beyond Gerota's fascia; T3b into the vena cava
 //! below the diaphragm; T3c into the vena cava above the diaphragm or invading its wall; T4 beyond
 //! Gerota's fascia, including contiguous extension into the ipsilateral adrenal gland.
+//!
+//! TX (primary tumour cannot be assessed), T0 (no evidence of primary tumour) and NX (regional
+//! nodes cannot be assessed) are listed first, as the chapter defines them. The M0 rows name T1 to
+//! T3 with N0 or N1, so TX and T0 with M0 have no group, and neither has NX, except under "T4,
+//! any N, M0" (IV), applied as printed (T4 NX M0 is IV). "Any T, any N, M1" (IV) applies to TX,
+//! T0 and NX alike.
 
 use super::Table;
 
 pub static AJCC8: Table = Table {
     source: "AJCC 8th ed. chapter 60, Kidney; UICC TNM 8th ed. 2017",
-    t: &["T1a", "T1b", "T2a", "T2b", "T3a", "T3b", "T3c", "T4"],
-    n: &["N0", "N1"],
+    t: &["TX", "T0", "T1a", "T1b", "T2a", "T2b", "T3a", "T3b", "T3c", "T4"],
+    n: &["NX", "N0", "N1"],
     m: &["M0", "M1"],
     group,
 };
 
 fn group(t: &str, n: &str, m: &str) -> Option<&'static str> {
-    match (m, t) {
-        // Any T, any N, M1; T4, any N, M0.
-        ("M1", _) | (_, "T4") => Some("IV"),
+    match (m, t, n) {
+        // Any T, any N, M1; T4, any N (NX included), M0.
+        ("M1", _, _) | (_, "T4", _) => Some("IV"),
         // T1-T3 N1 M0.
-        _ if n == "N1" => Some("III"),
-        (_, "T1a" | "T1b") => Some("I"),
-        (_, "T2a" | "T2b") => Some("II"),
-        (_, "T3a" | "T3b" | "T3c") => Some("III"),
+        (_, "T1a" | "T1b" | "T2a" | "T2b" | "T3a" | "T3b" | "T3c", "N1") => Some("III"),
+        (_, "T1a" | "T1b", "N0") => Some("I"),
+        (_, "T2a" | "T2b", "N0") => Some("II"),
+        (_, "T3a" | "T3b" | "T3c", "N0") => Some("III"),
+        // TX and T0 with M0; NX with T1-T3.
         _ => None,
     }
 }
@@ -43,22 +50,25 @@ mod tests {
 
     #[test]
     fn ajcc8_every_cell() {
-        // AJCC 8th chapter 60 prognostic stage groups, transcribed row by row.
+        // AJCC 8th chapter 60 prognostic stage groups, transcribed row by row. No M0 row names TX
+        // or T0; NX only "T4 any N".
         let printed = Printed {
-            n: &["N0", "N1"],
+            n: &["NX", "N0", "N1"],
             rows: &[
-                ("T1a", &["I", "III"]),
-                ("T1b", &["I", "III"]),
-                ("T2a", &["II", "III"]),
-                ("T2b", &["II", "III"]),
-                ("T3a", &["III", "III"]),
-                ("T3b", &["III", "III"]),
-                ("T3c", &["III", "III"]),
-                ("T4", &["IV", "IV"]),
+                ("TX", &["", "", ""]),
+                ("T0", &["", "", ""]),
+                ("T1a", &["", "I", "III"]),
+                ("T1b", &["", "I", "III"]),
+                ("T2a", &["", "II", "III"]),
+                ("T2b", &["", "II", "III"]),
+                ("T3a", &["", "III", "III"]),
+                ("T3b", &["", "III", "III"]),
+                ("T3c", &["", "III", "III"]),
+                ("T4", &["IV", "IV", "IV"]),
             ],
             m0: "M0",
             metastatic: &[("M1", "IV")],
         };
-        assert_eq!(check(&AJCC8, &printed), 8 * 2 * 2);
+        assert_eq!(check(&AJCC8, &printed), 10 * 3 * 2);
     }
 }

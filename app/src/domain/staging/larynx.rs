@@ -30,6 +30,13 @@
 //!
 //! "Any T" is read as printed: Tis N3 M0 is IVB and Tis with any N and M1 is IVC, while Tis N1 and
 //! Tis N2 (M0), which no row names, have no group.
+//!
+//! TX (primary tumour cannot be assessed) and NX (regional nodes cannot be assessed) are listed
+//! first, as the chapter defines them for every subsite. T0 is not: the 8th edition defines no T0
+//! for the larynx (a neck node without a known primary is staged by chapter 6, "Cervical Lymph
+//! Nodes and Unknown Primary Tumors of the Head and Neck", not here). TX and NX are read like Tis:
+//! the "any T" and "any N" rows name them, so TX N3 M0 and T4b NX M0 are IVB and any M1 is IVC;
+//! no other row does, so TX with N0 to N2 and NX with Tis to T4a (M0) have no group.
 
 use super::{Subsite, Table};
 
@@ -39,23 +46,23 @@ const SOURCE_SUBGLOTTIC: &str = "AJCC 8th ed. chapter 13, Larynx (subglottis)";
 const SOURCE_ANY: &str = "AJCC 8th ed. chapter 13, Larynx (subsite not given: the T categories of all subsites)";
 
 /// Clinical N of HPV-unrelated head and neck cancer (cN).
-const N: &[&str] = &["N0", "N1", "N2a", "N2b", "N2c", "N3a", "N3b"];
+const N: &[&str] = &["NX", "N0", "N1", "N2a", "N2b", "N2c", "N3a", "N3b"];
 const M: &[&str] = &["M0", "M1"];
 
 /// Supraglottis and subglottis: T1 is not subdivided.
-const T_UNDIVIDED: &[&str] = &["Tis", "T1", "T2", "T3", "T4a", "T4b"];
+const T_UNDIVIDED: &[&str] = &["TX", "Tis", "T1", "T2", "T3", "T4a", "T4b"];
 
 pub static SUPRAGLOTTIC: Table = Table { source: SOURCE_SUPRAGLOTTIC, t: T_UNDIVIDED, n: N, m: M, group };
 
 pub static GLOTTIC: Table =
-    Table { source: SOURCE_GLOTTIC, t: &["Tis", "T1a", "T1b", "T2", "T3", "T4a", "T4b"], n: N, m: M, group };
+    Table { source: SOURCE_GLOTTIC, t: &["TX", "Tis", "T1a", "T1b", "T2", "T3", "T4a", "T4b"], n: N, m: M, group };
 
 pub static SUBGLOTTIC: Table = Table { source: SOURCE_SUBGLOTTIC, t: T_UNDIVIDED, n: N, m: M, group };
 
 /// When no subsite is given: the union of the subsites' T categories (the stage groups do not
 /// depend on the subsite, so a T1a staged without a subsite is staged as T1).
 pub static ANY: Table =
-    Table { source: SOURCE_ANY, t: &["Tis", "T1", "T1a", "T1b", "T2", "T3", "T4a", "T4b"], n: N, m: M, group };
+    Table { source: SOURCE_ANY, t: &["TX", "Tis", "T1", "T1a", "T1b", "T2", "T3", "T4a", "T4b"], n: N, m: M, group };
 
 /// The table of a subsite; the union table when none is given.
 pub fn table(subsite: Option<Subsite>) -> &'static Table {
@@ -67,12 +74,15 @@ pub fn table(subsite: Option<Subsite>) -> &'static Table {
     }
 }
 
-/// The stage groups, shared by the subsites (chapter 13, "AJCC Prognostic Stage Groups").
+/// The stage groups, shared by the subsites (chapter 13, "AJCC Prognostic Stage Groups"). TX and
+/// NX reach a group only through the "any T" and "any N" rows; every other row names its T and N.
 fn group(t: &str, n: &str, m: &str) -> Option<&'static str> {
     let t1_3 = matches!(t, "T1" | "T1a" | "T1b" | "T2" | "T3");
     let n2 = matches!(n, "N2a" | "N2b" | "N2c");
     Some(match (t, n, m) {
+        // Any T, any N, M1.
         (_, _, "M1") => "IVC",
+        // Any T (TX included), N3, M0; T4b, any N (NX included), M0.
         (_, "N3a" | "N3b", _) | ("T4b", _, _) => "IVB",
         ("T4a", "N0" | "N1", _) => "IVA",
         (_, _, _) if n2 && (t1_3 || t == "T4a") => "IVA",
@@ -89,10 +99,12 @@ fn group(t: &str, n: &str, m: &str) -> Option<&'static str> {
 /// (T)"), so the board can see why the same T reads differently by subsite. `None` where the
 /// category is not one of the subsite's.
 pub fn t_definition(subsite: Subsite, t: &str) -> Option<&'static str> {
+    const TX: &str = "Primary tumor cannot be assessed";
     const TIS: &str = "Carcinoma in situ";
     const T4B: &str = "Very advanced local disease. Tumor invades prevertebral space, encases carotid artery, or \
                        invades mediastinal structures";
     Some(match (subsite, t) {
+        (_, "TX") => TX,
         (_, "Tis") => TIS,
         (_, "T4b") => T4B,
 
@@ -154,17 +166,19 @@ mod tests {
     use super::super::{Cancer, Edition, Request, StagingError, evaluate};
     use super::*;
 
-    const N_PRINTED: &[&str] = &["N0", "N1", "N2a", "N2b", "N2c", "N3a", "N3b"];
+    const N_PRINTED: &[&str] = &["NX", "N0", "N1", "N2a", "N2b", "N2c", "N3a", "N3b"];
     const METASTATIC: &[(&str, &str)] = &[("M1", "IVC")];
 
     // Chapter 13, "AJCC Prognostic Stage Groups", one row per T, transcribed from the table above
-    // (the same for every subsite; a glottic T1a or T1b row is the T1 row).
-    const TIS: &[&str] = &["0", "", "", "", "", "IVB", "IVB"];
-    const T1: &[&str] = &["I", "III", "IVA", "IVA", "IVA", "IVB", "IVB"];
-    const T2: &[&str] = &["II", "III", "IVA", "IVA", "IVA", "IVB", "IVB"];
-    const T3: &[&str] = &["III", "III", "IVA", "IVA", "IVA", "IVB", "IVB"];
-    const T4A: &[&str] = &["IVA", "IVA", "IVA", "IVA", "IVA", "IVB", "IVB"];
-    const T4B: &[&str] = &["IVB", "IVB", "IVB", "IVB", "IVB", "IVB", "IVB"];
+    // (the same for every subsite; a glottic T1a or T1b row is the T1 row). TX is named only by
+    // "any T N3"; NX only by "T4b any N".
+    const TX: &[&str] = &["", "", "", "", "", "", "IVB", "IVB"];
+    const TIS: &[&str] = &["", "0", "", "", "", "", "IVB", "IVB"];
+    const T1: &[&str] = &["", "I", "III", "IVA", "IVA", "IVA", "IVB", "IVB"];
+    const T2: &[&str] = &["", "II", "III", "IVA", "IVA", "IVA", "IVB", "IVB"];
+    const T3: &[&str] = &["", "III", "III", "IVA", "IVA", "IVA", "IVB", "IVB"];
+    const T4A: &[&str] = &["", "IVA", "IVA", "IVA", "IVA", "IVA", "IVB", "IVB"];
+    const T4B: &[&str] = &["IVB", "IVB", "IVB", "IVB", "IVB", "IVB", "IVB", "IVB"];
 
     fn printed<'a>(rows: &'a [(&'a str, &'a [&'a str])]) -> Printed<'a> {
         Printed { n: N_PRINTED, rows, m0: "M0", metastatic: METASTATIC }
@@ -172,28 +186,39 @@ mod tests {
 
     #[test]
     fn supraglottic_every_cell() {
-        let rows: &[(&str, &[&str])] = &[("Tis", TIS), ("T1", T1), ("T2", T2), ("T3", T3), ("T4a", T4A), ("T4b", T4B)];
-        assert_eq!(check(&SUPRAGLOTTIC, &printed(rows)), 6 * 7 * 2);
+        let rows: &[(&str, &[&str])] =
+            &[("TX", TX), ("Tis", TIS), ("T1", T1), ("T2", T2), ("T3", T3), ("T4a", T4A), ("T4b", T4B)];
+        assert_eq!(check(&SUPRAGLOTTIC, &printed(rows)), 7 * 8 * 2);
     }
 
     #[test]
     fn glottic_every_cell() {
         let rows: &[(&str, &[&str])] =
-            &[("Tis", TIS), ("T1a", T1), ("T1b", T1), ("T2", T2), ("T3", T3), ("T4a", T4A), ("T4b", T4B)];
-        assert_eq!(check(&GLOTTIC, &printed(rows)), 7 * 7 * 2);
+            &[("TX", TX), ("Tis", TIS), ("T1a", T1), ("T1b", T1), ("T2", T2), ("T3", T3), ("T4a", T4A), ("T4b", T4B)];
+        assert_eq!(check(&GLOTTIC, &printed(rows)), 8 * 8 * 2);
     }
 
     #[test]
     fn subglottic_every_cell() {
-        let rows: &[(&str, &[&str])] = &[("Tis", TIS), ("T1", T1), ("T2", T2), ("T3", T3), ("T4a", T4A), ("T4b", T4B)];
-        assert_eq!(check(&SUBGLOTTIC, &printed(rows)), 6 * 7 * 2);
+        let rows: &[(&str, &[&str])] =
+            &[("TX", TX), ("Tis", TIS), ("T1", T1), ("T2", T2), ("T3", T3), ("T4a", T4A), ("T4b", T4B)];
+        assert_eq!(check(&SUBGLOTTIC, &printed(rows)), 7 * 8 * 2);
     }
 
     #[test]
     fn no_subsite_every_cell() {
-        let rows: &[(&str, &[&str])] =
-            &[("Tis", TIS), ("T1", T1), ("T1a", T1), ("T1b", T1), ("T2", T2), ("T3", T3), ("T4a", T4A), ("T4b", T4B)];
-        assert_eq!(check(&ANY, &printed(rows)), 8 * 7 * 2);
+        let rows: &[(&str, &[&str])] = &[
+            ("TX", TX),
+            ("Tis", TIS),
+            ("T1", T1),
+            ("T1a", T1),
+            ("T1b", T1),
+            ("T2", T2),
+            ("T3", T3),
+            ("T4a", T4A),
+            ("T4b", T4B),
+        ];
+        assert_eq!(check(&ANY, &printed(rows)), 9 * 8 * 2);
     }
 
     #[test]
@@ -217,10 +242,10 @@ mod tests {
                 field: "t",
                 cancer: Cancer::Larynx,
                 edition: Edition::Ajcc8,
-                valid: vec!["Tis", "T1", "T2", "T3", "T4a", "T4b"],
+                valid: vec!["TX", "Tis", "T1", "T2", "T3", "T4a", "T4b"],
             }
         );
-        assert_eq!(err.to_string(), "t: not a category of larynx in ajcc8; valid: Tis, T1, T2, T3, T4a, T4b");
+        assert_eq!(err.to_string(), "t: not a category of larynx in ajcc8; valid: TX, Tis, T1, T2, T3, T4a, T4b");
         assert!(evaluate(&request("T1a", Some(Subsite::Subglottic))).is_err());
         assert_eq!(evaluate(&request("T1", Some(Subsite::Glottic))).expect_err("glottic T1").field(), "t");
 
@@ -245,5 +270,9 @@ mod tests {
         assert!(t_definition(Subsite::Glottic, "T1a").expect("T1a").contains("one vocal cord"));
         assert!(t_definition(Subsite::Subglottic, "T4a").expect("T4a").starts_with("Moderately advanced"));
         assert!(t_definition(Subsite::Supraglottic, "T3").expect("T3").contains("preepiglottic space"));
+        assert_eq!(t_definition(Subsite::Glottic, "TX"), Some("Primary tumor cannot be assessed"));
+        for subsite in Subsite::ALL {
+            assert_eq!(t_definition(subsite, "T0"), None, "{subsite:?}: the 8th edition defines no laryngeal T0");
+        }
     }
 }

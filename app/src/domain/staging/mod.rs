@@ -450,6 +450,33 @@ mod tests {
         }
     }
 
+    /// Every table lists TX and NX first, and T0 after TX where the chapter defines it (all but
+    /// the larynx); the "any T, any N" rows of the metastatic M categories group them.
+    #[test]
+    fn every_table_lists_the_unassessed_categories_first() {
+        for cancer in Cancer::ALL {
+            for edition in cancer.editions() {
+                for histology in [None, Some(Histology::Squamous), Some(Histology::Adenocarcinoma)] {
+                    for subsite in
+                        [None, Some(Subsite::Glottic), Some(Subsite::Supraglottic), Some(Subsite::Subglottic)]
+                    {
+                        let Ok(table) = table(cancer, *edition, histology, subsite) else { continue };
+                        assert_eq!(table.t.first(), Some(&"TX"), "{cancer} {edition:?}");
+                        assert_eq!(table.n.first(), Some(&"NX"), "{cancer} {edition:?}");
+                        let t0 = (cancer != Cancer::Larynx).then_some(&"T0");
+                        assert_eq!(table.t.get(1).filter(|t| **t == "T0"), t0, "{cancer} {edition:?}");
+                        assert_eq!(table.m.first(), Some(&"M0"), "{cancer} {edition:?}");
+                        for m in &table.m[1..] {
+                            for t in ["TX", "T0"].into_iter().filter(|t| table.t.contains(t)) {
+                                assert!((table.group)(t, "NX", m).is_some(), "{cancer} {edition:?} {t} NX {m}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     fn request<'a>(cancer: Cancer, t: &'a str, n: &'a str, m: &'a str) -> Request<'a> {
         Request { cancer, edition: Edition::Ajcc8, t, n, m, histology: None, subsite: None }
     }

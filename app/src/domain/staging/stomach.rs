@@ -10,15 +10,21 @@
 //! prints T1, which covers T1a and T1b, and keeps T4a apart from T4b. N is N0-N3: the clinical
 //! table groups N1, N2 and N3 together ("N1, N2, or N3") and never distinguishes N3a (7-15 nodes)
 //! from N3b (16 or more), a count-based split that only the pathological groups use, so N3a and
-//! N3b are not listed. TX and T0 are not listed: the table has no row for them. Tis with N1-N3
-//! has no group, as no row covers it.
+//! N3b are not listed. Tis with N1-N3 has no group, as no row covers it.
+//!
+//! TX (primary tumour cannot be assessed), T0 (no evidence of primary tumour) and NX (regional
+//! nodes cannot be assessed) are listed first, as the chapter defines them. The clinical table has
+//! no M0 row for TX or T0 and no "any T" row with M0, so TX and T0 with M0 have no group. NX is
+//! named only by the rows that read "any N": "T4b, any N, M0" (IVA), which is applied as printed
+//! (T4b NX M0 is IVA, as invasion of adjacent structures alone decides it), and "any T, any N, M1"
+//! (IVB), which applies to TX, T0 and NX alike. Every other NX combination with M0 has no group.
 
 use super::Table;
 
 pub static CLINICAL: Table = Table {
     source: "AJCC 8th ed. chapter 17, Stomach, clinical (cTNM)",
-    t: &["Tis", "T1a", "T1b", "T2", "T3", "T4a", "T4b"],
-    n: &["N0", "N1", "N2", "N3"],
+    t: &["TX", "T0", "Tis", "T1a", "T1b", "T2", "T3", "T4a", "T4b"],
+    n: &["NX", "N0", "N1", "N2", "N3"],
     m: &["M0", "M1"],
     group,
 };
@@ -26,9 +32,14 @@ pub static CLINICAL: Table = Table {
 fn group(t: &str, n: &str, m: &str) -> Option<&'static str> {
     let node_positive = matches!(n, "N1" | "N2" | "N3");
     Some(match (m, t) {
+        // Any T, any N, M1.
         ("M1", _) => "IVB",
-        (_, "Tis") => return (n == "N0").then_some("0"),
+        // T4b, any N (NX included), M0.
         (_, "T4b") => "IVA",
+        // No other M0 row names TX, T0 or NX.
+        (_, "TX" | "T0") => return None,
+        _ if n == "NX" => return None,
+        (_, "Tis") => return (n == "N0").then_some("0"),
         (_, "T1a" | "T1b" | "T2") if node_positive => "IIA",
         (_, "T1a" | "T1b" | "T2") => "I",
         (_, "T3" | "T4a") if node_positive => "III",
@@ -48,22 +59,24 @@ mod tests {
         // AJCC 8th ch. 17, clinical (cTNM), transcribed row by row:
         //   Tis N0 M0 0 | T1 N0 I | T2 N0 I | T1 N1-3 IIA | T2 N1-3 IIA | T3 N0 IIB |
         //   T4a N0 IIB | T3 N1-3 III | T4a N1-3 III | T4b Any N M0 IVA | Any T Any N M1 IVB.
-        // The T1 row is repeated for T1a and T1b.
+        // The T1 row is repeated for T1a and T1b. No M0 row names TX or T0; NX only "T4b Any N".
         let printed = Printed {
-            n: &["N0", "N1", "N2", "N3"],
+            n: &["NX", "N0", "N1", "N2", "N3"],
             rows: &[
-                ("Tis", &["0", "", "", ""]),
-                ("T1a", &["I", "IIA", "IIA", "IIA"]),
-                ("T1b", &["I", "IIA", "IIA", "IIA"]),
-                ("T2", &["I", "IIA", "IIA", "IIA"]),
-                ("T3", &["IIB", "III", "III", "III"]),
-                ("T4a", &["IIB", "III", "III", "III"]),
-                ("T4b", &["IVA", "IVA", "IVA", "IVA"]),
+                ("TX", &["", "", "", "", ""]),
+                ("T0", &["", "", "", "", ""]),
+                ("Tis", &["", "0", "", "", ""]),
+                ("T1a", &["", "I", "IIA", "IIA", "IIA"]),
+                ("T1b", &["", "I", "IIA", "IIA", "IIA"]),
+                ("T2", &["", "I", "IIA", "IIA", "IIA"]),
+                ("T3", &["", "IIB", "III", "III", "III"]),
+                ("T4a", &["", "IIB", "III", "III", "III"]),
+                ("T4b", &["IVA", "IVA", "IVA", "IVA", "IVA"]),
             ],
             m0: "M0",
             metastatic: &[("M1", "IVB")],
         };
-        assert_eq!(check(&CLINICAL, &printed), 7 * 4 * 2);
+        assert_eq!(check(&CLINICAL, &printed), 9 * 5 * 2);
     }
 
     #[test]
@@ -78,5 +91,9 @@ mod tests {
         assert_eq!(stage("T4b", "N0", "M0").as_deref(), Some("IVA"));
         assert_eq!(stage("Tis", "N3", "M0"), None);
         assert_eq!(stage("Tis", "N3", "M1").as_deref(), Some("IVB"));
+        assert_eq!(stage("TX", "N1", "M0"), None);
+        assert_eq!(stage("T1b", "NX", "M0"), None);
+        assert_eq!(stage("T4b", "NX", "M0").as_deref(), Some("IVA"));
+        assert_eq!(stage("T0", "NX", "M1").as_deref(), Some("IVB"));
     }
 }
