@@ -9,11 +9,13 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use app::domain::staging::Cancer;
+use app::domain::staging::{Cancer, Edition};
 use elysium_db::mdt as db;
 use elysium_measure::{Measured, MeasuredNode, PrimaryHint, Side};
 use object_store::ObjectStore;
 use serde_json::json;
+
+use crate::staging_model::{ModelRun, StagingModels};
 
 /// What one measurement run recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,8 @@ pub struct Recorded {
     pub measurements: usize,
     pub proposal_version: i32,
     pub notes: Vec<String>,
+    /// Whether a staging model's run was recorded.
+    pub staging_model: bool,
 }
 
 /// A measured node as the staging vocabulary names its location: a lung node's IASLC station
@@ -64,48 +68,90 @@ pub fn invasion_descriptor(cancer: Cancer, structure: &str) -> Option<&'static s
     }
 }
 
-/// Measures the images of case `case_id` and records the result (once per case: a case whose
-/// images were measured is left alone). `None` when the case has no series or no primary
-/// lesion location to start from.
+/// Measures the images of case `case_id` and runs the staging model registered for its cancer,
+/// then records both and recomputes the proposal. Each happens once per case: the image
+/// measurement when the case's images were not measured yet (and the screening finding says
+/// where the primary is), the model when this model version has not run on the case. `None`
+/// when the case has no series or there is nothing left to do.
 pub async fn measure_case(
     pool: &sqlx::PgPool,
     store: &Arc<dyn ObjectStore>,
+    models: &StagingModels,
     case_id: i64,
 ) -> anyhow::Result<Option<Recorded>> {
     let mut conn = pool.acquire().await?;
     let case = db::get_case(&mut conn, case_id, None, false).await?.context("no such case")?;
-    if case.images_measured_at.is_some() {
+    let (Some(study_uid), Some(series_uid)) = (&case.study_uid, &case.series_uid) else { return Ok(None) };
+    let cancer = Cancer::parse(&case.cancer).context("the case's cancer")?;
+    let edition = Edition::parse(&case.edition).context("the case's edition")?;
+    let model = match models.for_case(cancer, edition) {
+        Some(model) => {
+            let last = db::latest_model_staging(&mut conn, case_id).await?;
+            let ran = last.is_some_and(|r| {
+                (r.model_name.as_str(), r.model_version.as_str())
+                    == (model.model.manifest.name.as_str(), model.model.manifest.version.as_str())
+            });
+            (!ran).then_some(model)
+        }
+        None => None,
+    };
+    let mut hint = None;
+    if case.images_measured_at.is_none()
+        && let Some(finding_id) = case.finding_id
+        && let Some(finding) = elysium_db::findings::case_finding(&mut conn, finding_id).await?
+        && let Some(location) = finding.location
+    {
+        let center: Vec<f64> =
+            location["center_mm"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).collect();
+        if let Ok(center_mm) = <[f64; 3]>::try_from(center) {
+            hint = Some(PrimaryHint {
+                organ: organ_name(cancer).to_owned(),
+                center_mm,
+                diameter_mm: location["diameter_mm"].as_f64(),
+            });
+        }
+    }
+    drop(conn);
+    if hint.is_none() && model.is_none() {
         return Ok(None);
     }
-    let (Some(study_uid), Some(series_uid), Some(finding_id)) = (&case.study_uid, &case.series_uid, case.finding_id)
-    else {
-        return Ok(None);
-    };
-    let finding = elysium_db::findings::case_finding(&mut conn, finding_id).await?.context("the case's finding")?;
-    drop(conn);
-    let Some(location) = finding.location else { return Ok(None) };
-    let center: Vec<f64> = location["center_mm"].as_array().into_iter().flatten().filter_map(|v| v.as_f64()).collect();
-    let Ok(center_mm) = <[f64; 3]>::try_from(center) else { return Ok(None) };
-    let cancer = Cancer::parse(&case.cancer).context("the case's cancer")?;
-    let hint =
-        PrimaryHint { organ: organ_name(cancer).to_owned(), center_mm, diameter_mm: location["diameter_mm"].as_f64() };
 
     let volume =
         crate::lesions::series_volume(pool, store, study_uid, series_uid).await.context("reading the case's series")?;
-    let measured = tokio::task::spawn_blocking(move || -> anyhow::Result<Measured> {
-        Ok(elysium_measure::measure(&crate::lesions::view(&volume)?, hint))
-    })
-    .await??;
-    record(pool, case_id, cancer, &case.series_ref, &measured).await
+    let (measured, run) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(Option<Measured>, Option<ModelRun>)> {
+            let measured = match hint {
+                Some(hint) => Some(elysium_measure::measure(&crate::lesions::view(&volume)?, hint)),
+                None => None,
+            };
+            // A model that fails (no ONNX Runtime, outputs that are not probabilities) leaves
+            // the proposal to the measurements; the failure is logged, and the model is tried
+            // again at the case's next measurement run.
+            let run = model.and_then(|model| match model.run(&volume) {
+                Ok(run) => Some(run),
+                Err(error) => {
+                    tracing::warn!(case = case_id, model = %model.model.manifest.name, ?error, "staging model failed");
+                    None
+                }
+            });
+            Ok((measured, run))
+        })
+        .await??;
+    record(pool, case_id, cancer, &case.series_ref, measured.as_ref(), run.as_ref()).await
 }
 
 /// Measures a newly referred case's images in the background: the referral answers at once, and
 /// the proposal is recomputed when the measurement lands (seconds on a phantom, about a minute on
 /// a large series in a debug build). A failure is logged; the case keeps the proposal from the
 /// screening lesion and [`measure_pending`] tries again at the next start.
-pub fn measure_in_background(pool: sqlx::PgPool, store: Arc<dyn ObjectStore>, case_id: i64) {
+pub fn measure_in_background(
+    pool: sqlx::PgPool,
+    store: Arc<dyn ObjectStore>,
+    models: Arc<StagingModels>,
+    case_id: i64,
+) {
     tokio::spawn(async move {
-        match measure_case(&pool, &store, case_id).await {
+        match measure_case(&pool, &store, &models, case_id).await {
             Ok(Some(recorded)) => {
                 tracing::info!(case = case_id, measurements = recorded.measurements, "referral measured on its images")
             }
@@ -117,10 +163,14 @@ pub fn measure_in_background(pool: sqlx::PgPool, store: Arc<dyn ObjectStore>, ca
 
 /// Measures every referred case that has not been (a referral made while the server was down, or
 /// whose measurement failed): one at a time, each failure logged and the rest measured.
-pub async fn measure_pending(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>) -> anyhow::Result<usize> {
+pub async fn measure_pending(
+    pool: &sqlx::PgPool,
+    store: &Arc<dyn ObjectStore>,
+    models: &StagingModels,
+) -> anyhow::Result<usize> {
     let mut measured = 0;
     for case_id in db::unmeasured_cases(pool).await? {
-        match measure_case(pool, store, case_id).await {
+        match measure_case(pool, store, models, case_id).await {
             Ok(Some(_)) => measured += 1,
             Ok(None) => {}
             Err(error) => tracing::warn!(case = case_id, ?error, "measuring a referral's images"),
@@ -129,24 +179,75 @@ pub async fn measure_pending(pool: &sqlx::PgPool, store: &Arc<dyn ObjectStore>) 
     Ok(measured)
 }
 
-/// Records the staging-relevant measurements and recomputes the proposal, in one transaction.
+/// Records the staging-relevant measurements and the model's run, and recomputes the proposal,
+/// in one transaction. `None` when another run recorded both first.
 async fn record(
     pool: &sqlx::PgPool,
     case_id: i64,
     cancer: Cancer,
     series_ref: &Option<uuid::Uuid>,
-    measured: &Measured,
+    measured: Option<&Measured>,
+    run: Option<&ModelRun>,
 ) -> anyhow::Result<Option<Recorded>> {
-    let mut notes = measured.notes.clone();
     let mut tx = pool.begin().await?;
-    if !db::mark_images_measured(&mut tx, case_id).await? {
+    let mut model_recorded = false;
+    if let Some(run) = run {
+        let probabilities = run.stored();
+        let new = db::NewModelStaging {
+            case_id,
+            model_name: &run.name,
+            model_version: &run.version,
+            model_sha256: &run.sha256,
+            provider: &run.provider,
+            probabilities: &probabilities,
+        };
+        model_recorded = db::insert_model_staging(&mut tx, &new).await?.is_some();
+    }
+    let measured = match measured {
+        Some(measured) if db::mark_images_measured(&mut tx, case_id).await? => Some(measured),
+        _ => None,
+    };
+    if measured.is_none() && !model_recorded {
         return Ok(None);
     }
+    let count = match measured {
+        Some(measured) => record_measurements(&mut tx, case_id, cancer, series_ref, measured).await?,
+        None => (0, Vec::new()),
+    };
+    let (count, notes) = count;
+    let (_, proposal_version) = app::service::mdt::proposal::propose_in(&mut tx, case_id, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("recomputing the proposal: {e}"))?;
+    db::touch_case(&mut tx, case_id).await?;
+    let model = (model_recorded)
+        .then(|| {
+            run.map(|r| json!({ "name": r.name, "version": r.version, "sha256": r.sha256, "provider": r.provider }))
+        })
+        .flatten();
+    app::service::Audit::anonymous("mdt.image_measurement", Some("system"), None)
+        .target("mdt_case", case_id.to_string())
+        .detail(json!({ "measurements": count, "proposal_version": proposal_version, "notes": notes, "staging_model": model }))
+        .record_in(&mut tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some(Recorded { measurements: count, proposal_version, notes, staging_model: model_recorded }))
+}
+
+/// The image measurement's findings as the case's measurements; how many were recorded, and the
+/// notes on what the rules have no word for.
+async fn record_measurements(
+    tx: &mut sqlx::PgConnection,
+    case_id: i64,
+    cancer: Cancer,
+    series_ref: &Option<uuid::Uuid>,
+    measured: &Measured,
+) -> anyhow::Result<(usize, Vec<String>)> {
+    let mut notes = measured.notes.clone();
     let mut count = 0;
     if let Some(long_axis) = measured.primary_long_axis_mm {
         // The same lesion the screening measured: the image measurement corrects that
         // measurement rather than adding a second tumour (liver T counts tumours).
-        let screening = db::measurements(&mut tx, case_id)
+        let screening = db::measurements(&mut *tx, case_id)
             .await?
             .into_iter()
             .rev()
@@ -167,7 +268,7 @@ async fn record(
             note: None,
             recorded_by: None,
         };
-        db::insert_measurement(&mut tx, &new).await?;
+        db::insert_measurement(&mut *tx, &new).await?;
         count += 1;
     }
     let mut insert =
@@ -187,7 +288,7 @@ async fn record(
                 note: None,
                 recorded_by: None,
             };
-            db::insert_measurement(&mut tx, &new).await
+            db::insert_measurement(&mut *tx, &new).await
         };
 
     for node in &measured.nodes {
@@ -224,17 +325,7 @@ async fn record(
             None => notes.push(format!("the primary touches the {structure}; no T rule of {cancer} names it")),
         }
     }
-    let (_, proposal_version) = app::service::mdt::proposal::propose_in(&mut tx, case_id, None)
-        .await
-        .map_err(|e| anyhow::anyhow!("recomputing the proposal: {e}"))?;
-    db::touch_case(&mut tx, case_id).await?;
-    app::service::Audit::anonymous("mdt.image_measurement", Some("system"), None)
-        .target("mdt_case", case_id.to_string())
-        .detail(json!({ "measurements": count, "proposal_version": proposal_version, "notes": notes }))
-        .record_in(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Some(Recorded { measurements: count, proposal_version, notes }))
+    Ok((count, notes))
 }
 
 /// The organ as the image measurement names it.

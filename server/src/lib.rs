@@ -30,6 +30,7 @@ pub mod screening;
 pub mod security_headers;
 pub mod serve;
 pub mod spreadsheet;
+pub mod staging_model;
 pub mod state;
 
 pub use routes::router;
@@ -69,6 +70,7 @@ pub fn app_state(
         inference,
         health,
         registry: Arc::new(screening::models::registry(&config.screening)),
+        staging_models: Arc::new(staging_model::StagingModels::load(&config.screening)),
         views: app::service::audit::ViewLog::default(),
         pool,
         config: Arc::new(config),

@@ -34,9 +34,16 @@ async fn run(
         crate::demo::followup::seed(&db.pool, &state.ingestor, data_dir, &state.levels)
             .await
             .context("seeding the demo follow-up program")?;
-        crate::demo::board::seed(&db.pool, &state.ingestor, data_dir, &state.levels, &state.board)
-            .await
-            .context("seeding the demo tumour board")?;
+        crate::demo::board::seed(
+            &db.pool,
+            &state.ingestor,
+            data_dir,
+            &state.levels,
+            &state.board,
+            &state.staging_models,
+        )
+        .await
+        .context("seeding the demo tumour board")?;
         crate::demo::program::seed(&db.pool, &state.levels).await.context("seeding the demo programme history")?;
         crate::demo::governance::seed(&db.pool, &state.registry).await.context("seeding the demo threshold change")?;
         crate::demo::longitudinal::seed(&db.pool).await.context("seeding the demo longitudinal records")?;
@@ -53,13 +60,13 @@ async fn run(
         crate::lesions::track_pending(&db.pool, state.ingestor.store()).await.context("tracking the demo lesions")?;
     } else {
         // Findings stored while tracking was not running (an earlier version, a failed run).
-        let (pool, store) = (state.pool.clone(), state.ingestor.store().clone());
+        let (pool, store, models) = (state.pool.clone(), state.ingestor.store().clone(), state.staging_models.clone());
         tokio::spawn(async move {
             if let Err(error) = crate::lesions::track_pending(&pool, &store).await {
                 tracing::warn!(?error, "placing untracked findings' lesions on tracks");
             }
             // Referrals made while no server ran, or whose measurement failed.
-            if let Err(error) = crate::board::measure_pending(&pool, &store).await {
+            if let Err(error) = crate::board::measure_pending(&pool, &store, &models).await {
                 tracing::warn!(?error, "measuring referrals' images");
             }
         });

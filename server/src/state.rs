@@ -25,6 +25,8 @@ pub struct AppState {
     pub inference: Arc<std::sync::RwLock<Option<crate::screening::worker::InferenceInfo>>>,
     /// The models found at start (the governance page's registry).
     pub registry: Arc<app::model::governance::ModelRegistry>,
+    /// The staging models found at start (the tumour board's proposals).
+    pub staging_models: Arc<crate::staging_model::StagingModels>,
     /// The series views recorded recently (one audit row per user and series viewed).
     pub views: app::service::audit::ViewLog,
     /// What the system health checks read besides the pool (the store, the data folder, this

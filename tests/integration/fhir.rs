@@ -141,7 +141,9 @@ async fn a_decided_case_is_an_mcode_primary_cancer_with_its_clinical_tnm(pool: P
     let data = tempfile::tempdir().expect("dir");
     let state = app.state();
     let levels = app::domain::followup::ServiceLevels::default();
-    elysium_tests::demo::board::seed(&pool, &state.ingestor, data.path(), &levels, &state.board).await.expect("board");
+    elysium_tests::demo::board::seed(&pool, &state.ingestor, data.path(), &levels, &state.board, &state.staging_models)
+        .await
+        .expect("board");
     // A decided case raised by screening (its finding confirmed malignant and worked up).
     let (patient, case, organ): (uuid::Uuid, i64, String) = sqlx::query_as(
         "select c.patient_ref, c.id, c.cancer from mdt_case c where c.status = 'decided' and c.finding_id is not null

@@ -40,6 +40,7 @@ mod screening;
 mod security_headers;
 mod settings;
 mod sites;
+mod staging_model;
 mod sweep;
 mod tokens;
 mod upload;

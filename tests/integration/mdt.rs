@@ -604,23 +604,22 @@ async fn agreement_reconciles_with_hand_computed_figures(pool: PgPool) {
     );
 }
 
-#[sqlx::test(migrator = "MIGRATOR")]
-async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
-    let app = TestApp::spawn(pool.clone()).await;
-    // A lung lesion with an enlarged ipsilateral hilar node (14 mm), a normal mediastinal one
-    // (6 mm) and a liver metastasis (18 mm), as the demo board's first patients have.
+/// Stores a staged phantom's first series at DEMO-GH (lung primaries: `lung:34` and so on);
+/// returns the series and its truth.json.
+pub(crate) async fn store_staged(
+    app: &TestApp,
+    seed: u64,
+    rows: u16,
+    lesion: &str,
+    staging: elysium_phantom::StagingOptions,
+) -> (elysium_phantom::GeneratedSeries, Value) {
     let out = tempfile::tempdir().expect("dir");
     let mut options = elysium_phantom::PhantomOptions::new(out.path());
-    options.seed = 2651;
-    options.rows = 128;
-    options.lesions = vec!["lung:34".parse().expect("lesion")];
-    let staging = elysium_phantom::StagingOptions {
-        nodes: vec!["lung:hilar:14".parse().expect("node"), "lung:mediastinal:6".parse().expect("node")],
-        distant: vec!["liver:18".parse().expect("distant")],
-        invasion: vec![],
-    };
+    options.seed = seed;
+    options.rows = rows;
+    options.lesions = vec![lesion.parse().expect("lesion")];
     let report = elysium_phantom::generate_staged(&options, &staging).expect("phantom");
-    let series = &report.series[0];
+    let series = report.series[0].clone();
     let received =
         elysium_server::ingest::Received::new(elysium_server::ingest::Via::Cli, app.site_id("DEMO-GH").await);
     let summary = elysium_server::ingest::cli::ingest_paths(
@@ -634,9 +633,21 @@ async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
     assert_eq!(summary.stored, series.files);
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(series.dir.join("truth.json")).expect("truth")).expect("json");
+    // The folder goes with `out`; the series is in the store now.
+    (series, truth)
+}
+
+/// A lung finding at the phantom's lesion, taken to the board by the coordinator through the
+/// follow-up API; waits (bounded) until the referral's background measurement has landed and
+/// returns the case.
+pub(crate) async fn refer_and_wait_for_measurement(
+    app: &TestApp,
+    series: &elysium_phantom::GeneratedSeries,
+    truth: &Value,
+) -> i64 {
+    let pool = &app.pool;
     let lesion = &truth["lesions"][0];
     let true_diameter = lesion["diameter_mm"].as_f64().expect("diameter");
-
     // The screening finding where the lesion is, taken to the board.
     let new = elysium_db::findings::NewFinding {
         study_uid: series.study_uid.clone(),
@@ -654,7 +665,7 @@ async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
         screening_result_ref: None,
     };
     let levels = app::domain::followup::ServiceLevels::default();
-    let finding = app::service::followup::create(&pool, &levels, new, "test").await.expect("create").expect("study");
+    let finding = app::service::followup::create(pool, &levels, new, "test").await.expect("create").expect("study");
     let coordinator = app.signed_in("coordinator").await;
     let date = {
         let d = time::OffsetDateTime::now_utc().date();
@@ -668,15 +679,15 @@ async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
         json!({"event": "record_outcome", "outcome": "confirmed_malignant", "confirmed_by": "pathology", "diagnosis": "Adenocarcinoma", "date": date}),
         json!({"event": "refer_to_mdt"}),
     ] {
-        let (_, current) = get(&app, &coordinator, &format!("/api/v1/findings/{finding}")).await;
+        let (_, current) = get(app, &coordinator, &format!("/api/v1/findings/{finding}")).await;
         let mut event = event;
         event["expected_version"] = current["version"].clone();
-        let (status, body) = post(&app, &coordinator, &format!("/api/v1/findings/{finding}/events"), event).await;
+        let (status, body) = post(app, &coordinator, &format!("/api/v1/findings/{finding}/events"), event).await;
         assert_eq!(status, 200, "{body}");
     }
     let case: i64 = sqlx::query_scalar("select id from mdt_case where finding_id = $1")
         .bind(finding)
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await
         .expect("case");
 
@@ -686,7 +697,7 @@ async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
         let measured: Option<time::OffsetDateTime> =
             sqlx::query_scalar("select images_measured_at from mdt_case where id = $1")
                 .bind(case)
-                .fetch_one(&pool)
+                .fetch_one(pool)
                 .await
                 .expect("case");
         if measured.is_some() {
@@ -695,6 +706,22 @@ async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
         assert!(std::time::Instant::now() < deadline, "the referral's images were not measured within 180 s");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    case
+}
+
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    // A lung lesion with an enlarged ipsilateral hilar node (14 mm), a normal mediastinal one
+    // (6 mm) and a liver metastasis (18 mm), as the demo board's first patients have.
+    let staging = elysium_phantom::StagingOptions {
+        nodes: vec!["lung:hilar:14".parse().expect("node"), "lung:mediastinal:6".parse().expect("node")],
+        distant: vec!["liver:18".parse().expect("distant")],
+        invasion: vec![],
+    };
+    let (series, truth) = store_staged(&app, 2651, 128, "lung:34", staging).await;
+    let true_diameter = truth["lesions"][0]["diameter_mm"].as_f64().expect("diameter");
+    let case = refer_and_wait_for_measurement(&app, &series, &truth).await;
     let surgeon = app.signed_in("surgeon").await;
     let detail = case_detail(&app, &surgeon, case).await;
     let by_images = detail["measurements"]
@@ -740,8 +767,16 @@ async fn the_proposal_is_measured_on_the_images(pool: PgPool) {
     assert!(nodes.iter().any(|(s, l)| (*s - 14.0).abs() <= pixel && *l == "ipsilateral_hilar"), "{nodes:?}");
     // Measured once: a second run, or the sweep at start, leaves the case alone.
     assert!(
-        elysium_server::board::measure_case(&pool, app.state().ingestor.store(), case).await.expect("ok").is_none()
+        elysium_server::board::measure_case(&pool, app.state().ingestor.store(), &app.state().staging_models, case)
+            .await
+            .expect("ok")
+            .is_none()
     );
-    assert_eq!(elysium_server::board::measure_pending(&pool, app.state().ingestor.store()).await.expect("ok"), 0);
+    assert_eq!(
+        elysium_server::board::measure_pending(&pool, app.state().ingestor.store(), &app.state().staging_models)
+            .await
+            .expect("ok"),
+        0
+    );
     assert_eq!(app.audit_rows("mdt.image_measurement").await.len(), 1);
 }

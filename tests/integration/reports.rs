@@ -148,7 +148,9 @@ async fn an_mdt_summary_prints_proposal_against_decision_signatures_and_amendmen
     let data = tempfile::tempdir().expect("dir");
     let state = app.state();
     let levels = app::domain::followup::ServiceLevels::default();
-    elysium_tests::demo::board::seed(&pool, &state.ingestor, data.path(), &levels, &state.board).await.expect("board");
+    elysium_tests::demo::board::seed(&pool, &state.ingestor, data.path(), &levels, &state.board, &state.staging_models)
+        .await
+        .expect("board");
     // The amended case: its current decision, the reason for the amendment, and its signers.
     let (case, version, t, n, m, group, amendment): (i64, i32, String, String, String, Option<String>, String) =
         sqlx::query_as(

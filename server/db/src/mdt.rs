@@ -417,6 +417,60 @@ pub async fn proposals(conn: &mut PgConnection, case_id: i64) -> DbResult<Vec<Pr
     .await?)
 }
 
+/// A staging model's run on a case (see the `mdt_model_staging` migration).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelStagingRow {
+    pub id: i64,
+    pub model_name: String,
+    pub model_version: String,
+    pub model_sha256: String,
+    pub provider: String,
+    /// Per category the model declares: `{"t": {"label", "probability", "probabilities"}, ...}`.
+    pub probabilities: serde_json::Value,
+    pub created_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewModelStaging<'a> {
+    pub case_id: i64,
+    pub model_name: &'a str,
+    pub model_version: &'a str,
+    pub model_sha256: &'a str,
+    pub provider: &'a str,
+    pub probabilities: &'a serde_json::Value,
+}
+
+/// Records a staging model's run; `None` when this model version already ran on the case (a
+/// model runs once per case, even when two runs meet).
+pub async fn insert_model_staging(conn: &mut PgConnection, run: &NewModelStaging<'_>) -> DbResult<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        "insert into mdt_model_staging (case_id, model_name, model_version, model_sha256, provider, probabilities)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (case_id, model_name, model_version) do nothing
+         returning id",
+        run.case_id,
+        run.model_name,
+        run.model_version,
+        run.model_sha256,
+        run.provider,
+        run.probabilities
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// The case's latest staging-model run, if a model ran on it.
+pub async fn latest_model_staging(conn: &mut PgConnection, case_id: i64) -> DbResult<Option<ModelStagingRow>> {
+    Ok(sqlx::query_as!(
+        ModelStagingRow,
+        "select id, model_name, model_version, model_sha256, provider, probabilities, created_at
+           from mdt_model_staging where case_id = $1 order by id desc limit 1",
+        case_id
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionRow {
     pub id: i64,

@@ -46,6 +46,13 @@ pub struct Manifest {
     pub name: String,
     pub version: String,
     pub task: Task,
+    /// Staging models: the cancer they stage (`lung`, `liver`, ... as the staging rules name it)
+    /// and the TNM edition of their labels (`ajcc8` when absent). Checked against the staging
+    /// rules when the registry is built, since this crate does not know them.
+    #[serde(default)]
+    pub cancer: Option<String>,
+    #[serde(default)]
+    pub edition: Option<String>,
     /// The ONNX file, relative to the model's folder.
     pub onnx: String,
     pub sha256: String,
@@ -139,7 +146,13 @@ pub enum OutputKind {
     OrganLabelMap,
     /// A per-voxel lesion probability.
     LesionHeatmap,
+    /// A staging model's probabilities over one TNM category's values (`category` says which:
+    /// `t`, `n` or `m`; `labels` are the AJCC categories, e.g. `T1a`).
+    CategoryProbabilities,
 }
+
+/// The TNM categories a staging model may declare an output for.
+pub const STAGING_CATEGORIES: [&str; 3] = ["t", "n", "m"];
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -152,6 +165,9 @@ pub struct OutputSpec {
     pub stride: Option<usize>,
     #[serde(default)]
     pub labels: Vec<String>,
+    /// Category probabilities: which TNM category (`t`, `n` or `m`).
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 /// An operating threshold for one `organ/class` output, with what it was calibrated for.
@@ -211,6 +227,12 @@ impl Manifest {
         if !(lo.is_finite() && hi.is_finite() && lo < hi) {
             return Err(self.inconsistent("hu_clip must be [low, high] with low < high"));
         }
+        if self.task == Task::Staging {
+            return self.check_staging();
+        }
+        if self.cancer.is_some() || self.edition.is_some() {
+            return Err(self.inconsistent("cancer and edition belong to staging models"));
+        }
         let classes = self
             .output(OutputKind::ClassProbabilities)
             .ok_or_else(|| self.inconsistent("no class_probabilities output"))?;
@@ -243,6 +265,51 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// A staging model: the cancer it stages, one category-probability output per TNM category
+    /// it proposes (any of T, N and M; the others come from the measurement rules), one label per
+    /// probability, and no screening thresholds.
+    fn check_staging(&self) -> Result<(), ManifestError> {
+        if self.cancer.as_deref().is_none_or(str::is_empty) {
+            return Err(self.inconsistent("a staging model names the cancer it stages"));
+        }
+        if !self.thresholds.is_empty() {
+            return Err(self.inconsistent("a staging model has no screening thresholds"));
+        }
+        let mut seen = Vec::new();
+        for output in &self.outputs {
+            if output.kind != OutputKind::CategoryProbabilities {
+                return Err(
+                    self.inconsistent(format!("{}: a staging model's outputs are category_probabilities", output.name))
+                );
+            }
+            let category = output.category.as_deref().unwrap_or_default();
+            if !STAGING_CATEGORIES.contains(&category) {
+                return Err(self.inconsistent(format!("{}: category must be t, n or m", output.name)));
+            }
+            if seen.contains(&category) {
+                return Err(self.inconsistent(format!("two outputs for category {category}")));
+            }
+            seen.push(category);
+            if output.labels.is_empty() || output.shape.iter().product::<usize>() != output.labels.len() {
+                return Err(self.inconsistent(format!("{}: one label per probability", output.name)));
+            }
+            if output.labels.iter().enumerate().any(|(i, l)| output.labels[..i].contains(l)) {
+                return Err(self.inconsistent(format!("{}: a label appears twice", output.name)));
+            }
+        }
+        if seen.is_empty() {
+            return Err(self.inconsistent("a staging model declares at least one category_probabilities output"));
+        }
+        Ok(())
+    }
+
+    /// A staging model's output for `category` (`t`, `n` or `m`), if it proposes that category.
+    pub fn category_output(&self, category: &str) -> Option<&OutputSpec> {
+        self.outputs
+            .iter()
+            .find(|o| o.kind == OutputKind::CategoryProbabilities && o.category.as_deref() == Some(category))
     }
 
     pub fn output(&self, kind: OutputKind) -> Option<&OutputSpec> {

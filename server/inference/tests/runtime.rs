@@ -43,3 +43,28 @@ fn cuda_on_demand_fails_loudly_without_it() {
     let refused = ModelSession::open(tiny(), DevicePreference::Cuda, 1);
     assert!(matches!(refused, Err(RuntimeError::CudaUnavailable(_))), "{refused:?}");
 }
+
+/// The `tiny-staging` fixture (make_tiny_staging.py): uniform T and N for a blank input, the
+/// script's fixed distributions once any input value is above 0.5 (water, after HU scaling).
+#[test]
+fn a_staging_model_proposes_its_declared_categories_from_the_input() {
+    let model = manifest::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-staging"))
+        .expect("the tiny staging model loads");
+    assert_eq!(model.manifest.task, manifest::Task::Staging);
+    let mut session = ModelSession::open(model.clone(), DevicePreference::Cpu, 1).expect("opens");
+
+    let blank = session.run(&[0.0; 512]).expect("runs");
+    let read = elysium_inference::staging::read(&model.manifest, &blank).expect("reads");
+    assert!(read.iter().all(|c| c.probabilities.iter().all(|(_, p)| (p - 0.25).abs() < 1e-6)), "{read:?}");
+
+    let mut body = vec![0.0; 512];
+    body[300] = 0.52;
+    let read = elysium_inference::staging::read(&model.manifest, &session.run(&body).expect("runs")).expect("reads");
+    let chosen: Vec<(&str, &str)> = read.iter().map(|c| (c.category.as_str(), c.label.as_str())).collect();
+    assert_eq!(chosen, [("t", "T1c"), ("n", "N1")], "no M output: M is left to the measurements");
+    assert!((read[0].probability - 0.6).abs() < 1e-6 && (read[1].probability - 0.7).abs() < 1e-6);
+    let t: Vec<f64> = read[0].probabilities.iter().map(|(_, p)| *p).collect();
+    for (got, expected) in t.iter().zip([0.1, 0.2, 0.6, 0.1]) {
+        assert!((got - expected).abs() < 1e-6, "{t:?}");
+    }
+}

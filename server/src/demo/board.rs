@@ -119,6 +119,7 @@ pub async fn seed(
     data_dir: &Path,
     levels: &ServiceLevels,
     settings: &BoardSettings,
+    models: &crate::staging_model::StagingModels,
 ) -> anyhow::Result<()> {
     let meetings: i64 = sqlx::query_scalar("select count(*) from mdt_meeting").fetch_one(pool).await?;
     if meetings > 0 {
@@ -130,7 +131,7 @@ pub async fn seed(
     let mut held = Vec::new();
     let mut upcoming = Vec::new();
     for (index, patient) in PATIENTS.iter().enumerate() {
-        let case = referred_case(pool, ingestor, &store, data_dir, levels, &users, index, patient)
+        let case = referred_case(pool, ingestor, &store, models, data_dir, levels, &users, index, patient)
             .await
             .with_context(|| format!("demo board patient {}", patient.seed))?;
         act(pool, &users, settings, case, patient).await.with_context(|| format!("demo board case {case}"))?;
@@ -147,7 +148,7 @@ pub async fn seed(
     .await?;
     for case in referred {
         if !upcoming.contains(&case) && !held.contains(&case) {
-            if let Err(error) = crate::board::measure_case(pool, &store, case).await {
+            if let Err(error) = crate::board::measure_case(pool, &store, models, case).await {
                 tracing::warn!(%error, case, "the demo case's images could not be measured");
             }
             upcoming.push(case);
@@ -186,6 +187,7 @@ async fn referred_case(
     pool: &sqlx::PgPool,
     ingestor: &crate::ingest::Ingestor,
     store: &Arc<dyn ObjectStore>,
+    models: &crate::staging_model::StagingModels,
     data_dir: &Path,
     levels: &ServiceLevels,
     users: &DemoUsers,
@@ -210,7 +212,7 @@ async fn referred_case(
     replay(pool, levels, users, id, FindingStatus::ReferredToMdt).await?;
     let case: i64 =
         sqlx::query_scalar("select id from mdt_case where finding_id = $1").bind(id).fetch_one(pool).await?;
-    if let Err(error) = crate::board::measure_case(pool, store, case).await {
+    if let Err(error) = crate::board::measure_case(pool, store, models, case).await {
         // The proposal from the screening lesion stays; the demo goes on.
         tracing::warn!(%error, case, "the demo case's images could not be measured");
     }

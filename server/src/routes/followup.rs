@@ -200,7 +200,12 @@ pub async fn record_event_form(
 /// proposal in the background.
 fn measure_referral(state: &AppState, recorded: &service::Recorded) {
     if let Some(case) = recorded.mdt_case_id {
-        crate::board::measure_in_background(state.pool.clone(), state.ingestor.store().clone(), case);
+        crate::board::measure_in_background(
+            state.pool.clone(),
+            state.ingestor.store().clone(),
+            state.staging_models.clone(),
+            case,
+        );
     }
 }
 

@@ -50,7 +50,20 @@ pub async fn open(
     ApiJson(request): ApiJson<NewCaseRequest>,
 ) -> Result<Response, ApiError> {
     let written = cases::open(&state.pool, &caller, &request).await?;
+    stage_with_model(&state, written.id);
     Ok(audited((StatusCode::CREATED, Json(written))))
+}
+
+/// A case opened directly on a series: the staging model registered for its cancer, if any,
+/// proposes in the background (such a case has no screening lesion for the image measurement to
+/// start from).
+fn stage_with_model(state: &AppState, case: i64) {
+    crate::board::measure_in_background(
+        state.pool.clone(),
+        state.ingestor.store().clone(),
+        state.staging_models.clone(),
+        case,
+    );
 }
 
 /// `GET /api/v1/mdt/cases/{id}`: the case with every proposal and decision version.
@@ -342,7 +355,10 @@ pub async fn open_form(
         series_uid: fields.get("series_uid").cloned(),
     };
     match cases::open(&state.pool, &caller, &request).await {
-        Ok(written) => audited(redirect_with(&format!("/mdt/cases/{}", written.id), "done", "open")),
+        Ok(written) => {
+            stage_with_model(&state, written.id);
+            audited(redirect_with(&format!("/mdt/cases/{}", written.id), "done", "open"))
+        }
         Err(error) => audited(refused(&back, error, language)),
     }
 }

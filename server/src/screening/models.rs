@@ -51,6 +51,14 @@ pub fn registry(config: &ScreeningConfig) -> ModelRegistry {
     let shadow = shadow_screening_model(config).ok().flatten().map(|m| (m.manifest.name, m.manifest.version));
     let mut registry = ModelRegistry::default();
     for found in manifest::discover(&config.models_dir) {
+        let found = found.map_err(|e| e.to_string()).and_then(|model| {
+            if model.manifest.task == Task::Staging
+                && let Err(problem) = crate::staging_model::check_labels(&model.manifest)
+            {
+                return Err(format!("{} {}: {problem}", model.manifest.name, model.manifest.version));
+            }
+            Ok(model)
+        });
         match found {
             Ok(model) => {
                 let m = &model.manifest;
@@ -82,7 +90,7 @@ pub fn registry(config: &ScreeningConfig) -> ModelRegistry {
                         .collect(),
                 });
             }
-            Err(error) => registry.refused.push(error.to_string()),
+            Err(error) => registry.refused.push(error),
         }
     }
     registry
@@ -101,7 +109,7 @@ pub fn shadow_screening_model(config: &ScreeningConfig) -> Result<Option<Verifie
 }
 
 /// Semantic versions compared number by number ("0.10.0" after "0.9.1").
-fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
     let parts = |v: &str| v.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
     parts(a).cmp(&parts(b))
 }

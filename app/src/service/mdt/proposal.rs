@@ -1,7 +1,10 @@
 //! The AI's staging proposal: computed from the measurements taken on the case's images (by
 //! the image measurement, from the screening lesion, or by a radiologist) through the
 //! derivation rules of `domain::staging::derive`, stored immutably as a new version with its
-//! evidence. Recording a measurement recomputes it.
+//! evidence. Recording a measurement recomputes it. Where a staging model registered for the
+//! case's cancer has run on its series (`server/src/staging_model.rs`), the categories the model
+//! declares come from the model, with its probability as their confidence, and the rest from
+//! the measurements.
 
 use elysium_db::DbError;
 use elysium_db::mdt::{self as db, MeasurementRow, ProposalRow};
@@ -11,7 +14,7 @@ use uuid::Uuid;
 use super::{cancer_of, edition_of, histology_of, stale, status_of, subsite_of};
 use crate::domain::mdt::board::{self, Action};
 use crate::domain::said::Said;
-use crate::domain::staging::derive::{self, DeriveInput, Descriptor, DistantSite, NODE_SHORT_AXIS_MM, Station};
+use crate::domain::staging::derive::{self, Axis, DeriveInput, Descriptor, DistantSite, NODE_SHORT_AXIS_MM, Station};
 use crate::domain::staging::{self, Cancer};
 use crate::format;
 use crate::model::mdt::*;
@@ -137,7 +140,18 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
             }],
         },
     };
-    let stage_group = match (derived.t, derived.n, derived.m) {
+    // The staging model's categories, where one ran on the case and its label is a category of
+    // the case's table (a label of another edition or subsite is left to the measurements).
+    let run = db::latest_model_staging(conn, case_id).await?;
+    let from_model = match (&run, staging::table(cancer, edition, histology, subsite)) {
+        (Some(run), Ok(table)) => model_categories(&run.probabilities, table),
+        _ => ModelCategories::default(),
+    };
+    let pick = |axis: Axis, derived: Option<&'static str>| {
+        from_model.chosen.iter().find(|(a, _, _)| *a == axis).map(|(_, label, _)| *label).or(derived)
+    };
+    let (t, n, m) = (pick(Axis::T, derived.t), pick(Axis::N, derived.n), pick(Axis::M, derived.m));
+    let stage_group = match (t, n, m) {
         (Some(t), Some(n), Some(m)) => {
             staging::evaluate(&staging::Request { cancer, edition, t, n, m, histology, subsite })
                 .ok()
@@ -145,7 +159,8 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
         }
         _ => None,
     };
-    // Confidence: a heuristic, not a calibrated probability. Each category decided on
+    // Confidence: for a category from the staging model, the model's probability of it; for one
+    // from the measurements a heuristic, not a calibrated probability. Each category decided on
     // measurements away from a rule's threshold counts 0.9 (CT staging is imperfect); near a
     // threshold 0.6; undecided 0. The proposal's confidence is the lowest of the three.
     let size = input.tumor_size_mm;
@@ -162,11 +177,19 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
         Some(_) => 0.9,
     };
     let m_conf = if derived.m.is_some() { 0.9 } else { 0.0 };
+    let conf = |axis: Axis, measured: f64| {
+        from_model.chosen.iter().find(|(a, _, _)| *a == axis).map(|(_, _, p)| *p).unwrap_or(measured)
+    };
+    let (t_conf, n_conf, m_conf) = (conf(Axis::T, t_conf), conf(Axis::N, n_conf), conf(Axis::M, m_conf));
     let confidence = f64::min(t_conf, f64::min(n_conf, m_conf));
-    let evidence = serde_json::json!({
+    let by_model = |axis: Axis| from_model.chosen.iter().any(|(a, _, _)| *a == axis);
+    let rules: Vec<derive::Rule> =
+        derived.rules.into_iter().filter(|r| !by_model(r.category)).chain(from_model.rules.iter().cloned()).collect();
+    let used_model = (!from_model.chosen.is_empty()).then_some(()).and(run.as_ref());
+    let mut evidence = serde_json::json!({
         // Both languages: `rule` in English (as proposals stored before the Chinese was added,
         // which the page then shows in English), `rule_zh` in Simplified Chinese.
-        "rules": derived.rules.iter().map(|r| serde_json::json!({
+        "rules": rules.iter().map(|r| serde_json::json!({
             "category": r.category.as_str(),
             "rule": r.rule.en,
             "rule_zh": r.rule.zh,
@@ -174,22 +197,70 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
         "measurements": used,
         "confidence": { "t": t_conf, "n": n_conf, "m": m_conf },
     });
+    if let Some(run) = used_model {
+        evidence["model"] = serde_json::json!({
+            "run": run.id,
+            "provider": run.provider,
+            "categories": run.probabilities,
+        });
+    }
     let new = db::NewProposal {
         case_id,
         edition: edition.as_str(),
-        t: derived.t,
-        n: derived.n,
-        m: derived.m,
+        t,
+        n,
+        m,
         stage_group: stage_group.as_deref(),
         confidence,
-        method: "measurement",
-        model_name: None,
-        model_version: None,
-        model_sha256: None,
+        method: if used_model.is_some() { "staging_model" } else { "measurement" },
+        model_name: used_model.map(|r| r.model_name.as_str()),
+        model_version: used_model.map(|r| r.model_version.as_str()),
+        model_sha256: used_model.map(|r| r.model_sha256.as_str()),
         evidence,
         created_by: by,
     };
     Ok(db::insert_proposal(conn, &new).await?)
+}
+
+/// The categories a staging model's stored run proposes, each checked against the case's table.
+#[derive(Debug, Default)]
+struct ModelCategories {
+    /// Category, label (as the table spells it) and the model's probability of it.
+    chosen: Vec<(Axis, &'static str, f64)>,
+    /// One rule per category: taken from the model, or why not.
+    rules: Vec<derive::Rule>,
+}
+
+/// Reads a run as stored by `mdt_model_staging` (`{"t": {"label", "probability", ...}, ...}`).
+fn model_categories(stored: &serde_json::Value, table: &staging::Table) -> ModelCategories {
+    let mut categories = ModelCategories::default();
+    for (axis, valid) in [(Axis::T, table.t), (Axis::N, table.n), (Axis::M, table.m)] {
+        let Some(output) = stored.get(axis.as_str()) else { continue };
+        let label = output.get("label").and_then(serde_json::Value::as_str);
+        let probability =
+            output.get("probability").and_then(serde_json::Value::as_f64).filter(|p| (0.0..=1.0).contains(p));
+        let name = axis.as_str().to_uppercase();
+        match (label.and_then(|l| valid.iter().copied().find(|v| *v == l)), probability) {
+            (Some(label), Some(p)) => {
+                categories.chosen.push((axis, label, p));
+                categories.rules.push(derive::Rule {
+                    category: axis,
+                    rule: said!(
+                        ("{label}: the staging model's most probable {name} category (probability {p:.2})"),
+                        ("{}：分期模型给出的最可能的 {} 分类（概率 {:.2}）", label, name, p)
+                    ),
+                });
+            }
+            _ => categories.rules.push(derive::Rule {
+                category: axis,
+                rule: said!(
+                    ("the staging model's {name} is not a {name} category of this case's table; {name} is from the measurements"),
+                    ("分期模型给出的 {} 不属于本病例分期表的 {} 分类；{} 依据测量", name, name, name)
+                ),
+            }),
+        }
+    }
+    categories
 }
 
 /// A stored proposal as the wire model.
