@@ -8,4 +8,5 @@ pub mod manifest;
 pub mod postprocess;
 pub mod preprocess;
 pub mod runtime;
+pub mod sliding;
 pub mod staging;

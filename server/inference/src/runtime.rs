@@ -235,3 +235,65 @@ impl ModelSession {
         Ok(raw)
     }
 }
+
+/// A network run patch by patch (sliding-window inference, `crate::sliding`): one input and one
+/// output named by the caller, a batch of patches per call, the batch and patch size free. On the
+/// CPU, opened once and reused like [`ModelSession`].
+pub struct PatchSession {
+    session: Session,
+    input: String,
+    output: String,
+}
+
+impl std::fmt::Debug for PatchSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatchSession").field("input", &self.input).field("output", &self.output).finish()
+    }
+}
+
+impl PatchSession {
+    pub fn open(onnx: &Path, input: &str, output: &str, intra_threads: usize) -> Result<PatchSession, RuntimeError> {
+        let runtime = runtime(None)?;
+        let failed =
+            |e: ort::Error| RuntimeError::Session { model: onnx.display().to_string(), message: e.to_string() };
+        let open = || -> Result<Session, ort::Error> {
+            Session::builder(&runtime.environment)?
+                .with_optimization_level(GraphOptimizationLevel::Level3)?
+                .with_intra_threads(intra_threads.max(1))?
+                .with_inter_threads(1)?
+                .commit_from_file(onnx)
+        };
+        let session = open().map_err(failed)?;
+        Ok(PatchSession { session, input: input.to_owned(), output: output.to_owned() })
+    }
+
+    /// Runs `shape` (N, C, Z, Y, X) of `input` and returns the output's values, which must be
+    /// `n` × `channels` × the patch's voxels.
+    pub fn run(&mut self, input: &[f32], shape: [usize; 5], channels: usize) -> Result<Vec<f32>, RuntimeError> {
+        let model = self.input.clone();
+        let failed = |message: String| RuntimeError::Session { model: model.clone(), message };
+        let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| failed(e.to_string()))?;
+        let outputs =
+            self.session.run(ort::inputs![self.input.as_str() => tensor]).map_err(|e| failed(e.to_string()))?;
+        let value = outputs.get(&self.output).ok_or_else(|| RuntimeError::Output {
+            model: model.clone(),
+            output: self.output.clone(),
+            problem: "is missing".into(),
+        })?;
+        let (got, data) = value.try_extract_tensor::<f32>().map_err(|e| RuntimeError::Output {
+            model: model.clone(),
+            output: self.output.clone(),
+            problem: format!("is not float32: {e}"),
+        })?;
+        let got: Vec<usize> = got.iter().map(|d| *d as usize).collect();
+        let expected = [shape[0], channels, shape[2], shape[3], shape[4]];
+        if got != expected {
+            return Err(RuntimeError::Output {
+                model,
+                output: self.output.clone(),
+                problem: format!("has shape {got:?}, expected {expected:?}"),
+            });
+        }
+        Ok(data.to_vec())
+    }
+}
