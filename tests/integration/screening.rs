@@ -566,3 +566,39 @@ async fn a_finished_request_completes_its_series_without_waiting_for_the_quiet_p
         sqlx::query_scalar("select count(*) from series_changed").fetch_one(&pool).await.expect("changed");
     assert_eq!(changed, 1, "and the series is marked to be screened again once quiet");
 }
+
+/// A patch-based model through the worker: the `tiny-sliding` fixture (make_tiny_sliding.py)
+/// answers, voxel by voxel, liver/HCC = x and kidney/RCC = x / 2 for a normalised input x, so
+/// after its sliding window the stored kidney probability is half the liver one, the liver one is
+/// the grid's highest value, and the label map is liver wherever x > 0.5.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_sliding_window_model_screens_through_the_worker(pool: PgPool) {
+    let models = models_dir().display().to_string();
+    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let study_uid = store_phantom(&app, 904, false).await;
+    let config = elysium_tests::config(&flags).screening;
+    let state = app.state();
+    let store = state.ingestor.store().clone();
+    assert_eq!(scheduler::pass(&pool, &store, &config, "tiny-sliding", "0.0.1").await.expect("pass"), 1);
+    let model = manifest::load(&models_dir().join("tiny-sliding")).expect("tiny-sliding");
+    let session = ModelSession::open(model, DevicePreference::Auto, 1).expect("session");
+    let worker =
+        Worker::new(pool.clone(), store, state.levels, session, "sliding-worker".into(), Duration::from_secs(30));
+    assert!(worker.run_once().await.expect("runs"));
+
+    let radiologist = app.signed_in("radiologist").await;
+    let (status, body) = get(&app, &radiologist, &format!("/api/v1/studies/{study_uid}/screening")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["jobs"][0]["status"], "done", "{body}");
+    let result = &body["series"][0];
+    assert_eq!(result["model"]["name"], "tiny-sliding");
+    let liver = result["tumor_probabilities"]["liver"]["HCC"].as_f64().expect("liver HCC");
+    let kidney = result["tumor_probabilities"]["kidney"]["RCC"].as_f64().expect("kidney RCC");
+    assert!((kidney - liver / 2.0).abs() < 1e-5, "RCC is half of HCC: {liver} {kidney}");
+    // A phantom holds bone (above 0 HU, so above 0.5 normalised): the liver evidence passes its
+    // 0.6 threshold only if the grid's highest value does; either way, the finding follows it.
+    let findings: i64 = sqlx::query_scalar("select count(*) from finding").fetch_one(&pool).await.expect("count");
+    assert_eq!(findings, i64::from(liver >= 0.6), "{liver}");
+    assert!(liver > 0.5 && liver <= 1.0, "{liver}");
+}

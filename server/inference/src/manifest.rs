@@ -69,6 +69,68 @@ pub struct Manifest {
     pub outputs: Vec<OutputSpec>,
     #[serde(default)]
     pub thresholds: Vec<Threshold>,
+    /// Patch-based inference over the preprocessed grid (nnU-Net-class networks); absent for a
+    /// network that takes the whole grid at once.
+    #[serde(default)]
+    pub sliding_window: Option<SlidingWindowSpec>,
+}
+
+/// How a patch-based network runs (see `crate::sliding`): its input is one patch (`input.shape`
+/// is `[1, 1, patch]`, the batch free), and its one per-voxel output `output` has, per voxel,
+/// the probability of each of the organ label map's labels (in its order) and then a lesion
+/// probability for each of the class-probability labels (in their order). After blending over
+/// the grid, the manifest's outputs are made from it: the organ label map is the most probable
+/// label per voxel, each class probability is the highest of its lesion map over the grid (the
+/// lesion evidence), and the lesion heatmap is the highest lesion probability per voxel. The
+/// label map and the heatmap are then at the grid's resolution (stride 1).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlidingWindowSpec {
+    /// z, y, x (voxels of the grid).
+    pub patch: [usize; 3],
+    pub overlap: f64,
+    #[serde(default = "gaussian")]
+    pub blend: crate::sliding::Blend,
+    #[serde(default = "one_eighth")]
+    pub sigma_scale: f64,
+    /// Spatial axes mirrored for test-time augmentation (0 = z, 1 = y, 2 = x).
+    #[serde(default)]
+    pub mirror_axes: Vec<usize>,
+    /// Patches per network call.
+    #[serde(default = "one")]
+    pub batch: usize,
+    /// The network's per-voxel output.
+    pub output: String,
+    /// Tile only the box holding every grid voxel above this attenuation (HU), so that the air
+    /// around the body is never inferred; outside it every voxel is the label map's first label
+    /// (`background`, which the manifest must then list first) with no lesion.
+    #[serde(default)]
+    pub crop_to_body_hu: Option<f64>,
+}
+
+fn gaussian() -> crate::sliding::Blend {
+    crate::sliding::Blend::Gaussian
+}
+
+fn one_eighth() -> f64 {
+    0.125
+}
+
+fn one() -> usize {
+    1
+}
+
+impl SlidingWindowSpec {
+    pub fn window(&self) -> crate::sliding::Window {
+        crate::sliding::Window {
+            patch: self.patch,
+            overlap: self.overlap,
+            blend: self.blend,
+            sigma_scale: self.sigma_scale,
+            mirror_axes: self.mirror_axes.clone(),
+            batch: self.batch,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -214,8 +276,12 @@ impl Manifest {
     /// The checks that need no file: shapes, labels and thresholds agree with each other.
     fn check(&self) -> Result<(), ManifestError> {
         let [n, c, z, y, x] = self.input.shape;
-        if n != 1 || c != 1 || [z, y, x] != self.preprocessing.size {
-            return Err(self.inconsistent("the input shape must be [1, 1, size z, size y, size x]"));
+        match &self.sliding_window {
+            None if n != 1 || c != 1 || [z, y, x] != self.preprocessing.size => {
+                return Err(self.inconsistent("the input shape must be [1, 1, size z, size y, size x]"));
+            }
+            Some(sliding) => self.check_sliding(sliding)?,
+            None => {}
         }
         if self.preprocessing.target_spacing_mm.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(self.inconsistent("target spacing must be positive"));
@@ -265,6 +331,60 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// A patch-based network: a window that tiles, an input of one patch, and the outputs its
+    /// per-voxel output is made into (a label map and, if any, a heatmap at stride 1).
+    fn check_sliding(&self, sliding: &SlidingWindowSpec) -> Result<(), ManifestError> {
+        sliding.window().check().map_err(|e| self.inconsistent(format!("sliding_window: {e}")))?;
+        let [n, c, z, y, x] = self.input.shape;
+        if n != 1 || c != 1 || [z, y, x] != sliding.patch {
+            return Err(self.inconsistent("a sliding-window input shape must be [1, 1, patch z, patch y, patch x]"));
+        }
+        if self.task != Task::Screening {
+            return Err(self.inconsistent("sliding-window inference is for screening models"));
+        }
+        if sliding.output.is_empty() || self.outputs.iter().any(|o| o.name == sliding.output) {
+            return Err(
+                self.inconsistent("sliding_window.output names the network's own output, not a manifest output")
+            );
+        }
+        let Some(label_map) = self.output(OutputKind::OrganLabelMap) else {
+            return Err(self.inconsistent("a sliding-window model needs an organ_label_map (its first channels)"));
+        };
+        if let Some(hu) = sliding.crop_to_body_hu
+            && (!hu.is_finite() || label_map.labels.first().map(String::as_str) != Some("background"))
+        {
+            return Err(
+                self.inconsistent("crop_to_body_hu is an attenuation, and the label map must list `background` first")
+            );
+        }
+        for output in &self.outputs {
+            if matches!(output.kind, OutputKind::OrganLabelMap | OutputKind::LesionHeatmap)
+                && output.stride.unwrap_or(1) != 1
+            {
+                return Err(
+                    self.inconsistent(format!("{}: blended maps are at the grid's resolution (stride 1)", output.name))
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `hu` as the network sees it after the manifest's normalisation.
+    pub fn normalised(&self, hu: f64) -> f32 {
+        let [lo, hi] = self.preprocessing.hu_clip;
+        match self.preprocessing.normalisation {
+            Normalisation::ClipMinmax => ((hu.clamp(lo, hi) - lo) / (hi - lo)) as f32,
+        }
+    }
+
+    /// A patch-based network's channels per voxel: the organ labels, then the classes.
+    pub fn sliding_channels(&self) -> Option<(usize, usize)> {
+        self.sliding_window.as_ref()?;
+        let organs = self.output(OutputKind::OrganLabelMap)?.labels.len();
+        let classes = self.output(OutputKind::ClassProbabilities)?.labels.len();
+        Some((organs, classes))
     }
 
     /// A staging model: the cancer it stages, one category-probability output per TNM category
@@ -498,6 +618,37 @@ specificity = 0.99
         assert!(reason.contains("120 mm") && reason.contains("300 mm"), "{reason}");
         assert_eq!(manifest.requirements.unmet(&scan(120)), None, "exactly 300 mm is enough");
         assert_eq!(Manifest::parse(EXAMPLE, path).expect("manifest").requirements.unmet(&scan(1)), None, "no minimum");
+    }
+
+    #[test]
+    fn sliding_window_manifests_are_checked() {
+        let path = Path::new("manifest.toml");
+        let good = include_str!("../tests/fixtures/tiny-sliding/manifest.toml");
+        let manifest = Manifest::parse(good, path).expect("the fixture's manifest");
+        assert_eq!(manifest.sliding_channels(), Some((2, 2)));
+        let window = manifest.sliding_window.as_ref().expect("a window").window();
+        assert_eq!((window.patch, window.sigma_scale, window.batch), ([4, 4, 4], 0.125, 3), "sigma 1/8 by default");
+        let label_map = r#"shape = [1, 10, 11, 12]
+labels = ["background", "liver"]"#;
+        let cases = [
+            good.replace("overlap = 0.5", "overlap = 1.0"),
+            good.replace("mirror_axes = [2]", "mirror_axes = [2, 2]"),
+            good.replace("batch = 3", "batch = 0"),
+            good.replace("shape = [1, 1, 4, 4, 4]", "shape = [1, 1, 8, 4, 4]"),
+            good.replace("patch = [4, 4, 4]", "patch = [4, 4, 0]"),
+            good.replace(r#"output = "probabilities""#, r#"output = "lesion_heatmap""#),
+            good.replace(label_map, &format!("{label_map}\nstride = 2")),
+            good.replace(r#"blend = "gaussian""#, r#"blend = "median""#),
+            good.replace("batch = 3", "batch = 3\nsurprise = 1"),
+        ];
+        for case in cases {
+            assert!(Manifest::parse(&case, path).is_err(), "{case}");
+        }
+        // Without the label map the channels cannot be read.
+        let start = good.find("[[outputs]]\nname = \"organ_labels\"").expect("label map section");
+        let end = good.find("[[outputs]]\nname = \"lesion_heatmap\"").expect("heatmap section");
+        let without = format!("{}{}", &good[..start], &good[end..]);
+        assert!(Manifest::parse(&without, path).is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
 
-use crate::manifest::VerifiedModel;
+use crate::manifest::{OutputKind, SlidingWindowSpec, VerifiedModel};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -26,6 +26,8 @@ pub enum RuntimeError {
     Session { model: String, message: String },
     #[error("{model}: output `{output}` {problem}")]
     Output { model: String, output: String, problem: String },
+    #[error("sliding window: {0}")]
+    Window(#[from] crate::sliding::WindowError),
 }
 
 /// Where inference should run (`ELYSIUM_INFERENCE_DEVICE`).
@@ -189,13 +191,27 @@ impl ModelSession {
         };
         let mut opened = ModelSession { session, model, provider, intra_threads: intra_threads.max(1) };
         let size: usize = opened.model.manifest.input.shape.iter().product();
-        opened.run(&vec![0.0; size])?;
+        match opened.model.manifest.sliding_window.clone() {
+            // One patch warms a patch-based network up; a whole grid of them would be a case.
+            Some(sliding) => {
+                let (organs, classes) = opened.model.manifest.sliding_channels().unwrap_or_default();
+                let [_, _, z, y, x] = opened.model.manifest.input.shape;
+                opened.run_patches(&sliding.output, &vec![0.0; size], [1, 1, z, y, x], organs + classes)?;
+            }
+            None => {
+                opened.run(&vec![0.0; size])?;
+            }
+        }
         Ok(opened)
     }
 
-    /// Runs the network on one preprocessed input (`input.shape` values, z-major). The input is
-    /// passed by reference, not copied.
+    /// Runs the network on one preprocessed grid (`preprocessing.size` values, z-major): at
+    /// once, or patch by patch when the manifest declares a sliding window. The input is passed
+    /// by reference, not copied.
     pub fn run(&mut self, input: &[f32]) -> Result<RawOutputs, RuntimeError> {
+        if let Some(sliding) = self.model.manifest.sliding_window.clone() {
+            return self.run_sliding(&sliding, input);
+        }
         let manifest = &self.model.manifest;
         let model = format!("{} {}", manifest.name, manifest.version);
         let failed = |message: String| RuntimeError::Session { model: model.clone(), message };
@@ -234,6 +250,118 @@ impl ModelSession {
         }
         Ok(raw)
     }
+
+    /// Sliding-window inference over the grid, and the manifest's outputs made from the blended
+    /// per-voxel output (see [`crate::manifest::SlidingWindowSpec`]).
+    fn run_sliding(&mut self, sliding: &SlidingWindowSpec, grid: &[f32]) -> Result<RawOutputs, RuntimeError> {
+        let manifest = self.model.manifest.clone();
+        let (organs, classes) = manifest.sliding_channels().unwrap_or_default();
+        let channels = organs + classes;
+        let size = manifest.preprocessing.size;
+        let patch = sliding.patch;
+        let voxels: usize = size.iter().product();
+        // The box to tile: the body's, or the whole grid.
+        let body = match sliding.crop_to_body_hu {
+            Some(hu) => crate::sliding::bounding_box(grid, size, manifest.normalised(hu)),
+            None => Some(([0; 3], size)),
+        };
+        // Outside the box: background, no lesion.
+        let mut blended = vec![0.0f32; channels * voxels];
+        blended[..voxels].fill(1.0);
+        if let Some((start, shape)) = body {
+            let inside: std::borrow::Cow<'_, [f32]> =
+                if shape == size { grid.into() } else { crate::sliding::crop(grid, size, start, shape).into() };
+            let tiled = crate::sliding::infer(&inside, shape, channels, &sliding.window(), |batch, n| {
+                self.run_patches(&sliding.output, batch, [n, 1, patch[0], patch[1], patch[2]], channels)
+            })?;
+            let inside_voxels: usize = shape.iter().product();
+            for c in 0..channels {
+                for z in 0..shape[0] {
+                    for y in 0..shape[1] {
+                        let from = c * inside_voxels + (z * shape[1] + y) * shape[2];
+                        let to = c * voxels + ((start[0] + z) * size[1] + start[1] + y) * size[2] + start[2];
+                        blended[to..to + shape[2]].copy_from_slice(&tiled[from..from + shape[2]]);
+                    }
+                }
+            }
+        }
+        let channel = |c: usize| &blended[c * voxels..(c + 1) * voxels];
+        let mut raw = RawOutputs::default();
+        for spec in &manifest.outputs {
+            match spec.kind {
+                OutputKind::OrganLabelMap => {
+                    let mut labels = vec![0i64; voxels];
+                    let mut best = channel(0).to_vec();
+                    for c in 1..organs {
+                        for (v, p) in channel(c).iter().enumerate() {
+                            if *p > best[v] {
+                                best[v] = *p;
+                                labels[v] = c as i64;
+                            }
+                        }
+                    }
+                    raw.i64.push((spec.name.clone(), spec.shape.clone(), labels));
+                }
+                OutputKind::ClassProbabilities => {
+                    let evidence = (0..classes)
+                        .map(|k| channel(organs + k).iter().copied().fold(f32::NEG_INFINITY, f32::max))
+                        .collect();
+                    raw.f32.push((spec.name.clone(), spec.shape.clone(), evidence));
+                }
+                OutputKind::LesionHeatmap => {
+                    let mut heat = vec![f32::NEG_INFINITY; voxels];
+                    for k in 0..classes {
+                        for (h, p) in heat.iter_mut().zip(channel(organs + k)) {
+                            *h = h.max(*p);
+                        }
+                    }
+                    raw.f32.push((spec.name.clone(), spec.shape.clone(), heat));
+                }
+                OutputKind::CategoryProbabilities => {}
+            }
+        }
+        Ok(raw)
+    }
+
+    /// One call of a patch-based network on `shape` (N, 1, patch) of `input`: its `output`,
+    /// which must be N × `channels` × the patch.
+    fn run_patches(
+        &mut self,
+        output: &str,
+        input: &[f32],
+        shape: [usize; 5],
+        channels: usize,
+    ) -> Result<Vec<f32>, RuntimeError> {
+        let manifest = &self.model.manifest;
+        let model = format!("{} {}", manifest.name, manifest.version);
+        run_one(&mut self.session, &model, &manifest.input.name, output, input, shape, channels)
+    }
+}
+
+/// Runs `session` on `shape` of `input` and returns `output`'s values, checked to be
+/// N × `channels` × the patch's voxels.
+fn run_one(
+    session: &mut Session,
+    model: &str,
+    input_name: &str,
+    output: &str,
+    input: &[f32],
+    shape: [usize; 5],
+    channels: usize,
+) -> Result<Vec<f32>, RuntimeError> {
+    let failed = |message: String| RuntimeError::Session { model: model.to_owned(), message };
+    let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| failed(e.to_string()))?;
+    let outputs = session.run(ort::inputs![input_name => tensor]).map_err(|e| failed(e.to_string()))?;
+    let refused =
+        |problem: String| RuntimeError::Output { model: model.to_owned(), output: output.to_owned(), problem };
+    let value = outputs.get(output).ok_or_else(|| refused("is missing".into()))?;
+    let (got, data) = value.try_extract_tensor::<f32>().map_err(|e| refused(format!("is not float32: {e}")))?;
+    let got: Vec<usize> = got.iter().map(|d| *d as usize).collect();
+    let expected = [shape[0], channels, shape[2], shape[3], shape[4]];
+    if got != expected {
+        return Err(refused(format!("has shape {got:?}, expected {expected:?}")));
+    }
+    Ok(data.to_vec())
 }
 
 /// A network run patch by patch (sliding-window inference, `crate::sliding`): one input and one
@@ -270,30 +398,7 @@ impl PatchSession {
     /// Runs `shape` (N, C, Z, Y, X) of `input` and returns the output's values, which must be
     /// `n` × `channels` × the patch's voxels.
     pub fn run(&mut self, input: &[f32], shape: [usize; 5], channels: usize) -> Result<Vec<f32>, RuntimeError> {
-        let model = self.input.clone();
-        let failed = |message: String| RuntimeError::Session { model: model.clone(), message };
-        let tensor = TensorRef::from_array_view((shape, input)).map_err(|e| failed(e.to_string()))?;
-        let outputs =
-            self.session.run(ort::inputs![self.input.as_str() => tensor]).map_err(|e| failed(e.to_string()))?;
-        let value = outputs.get(&self.output).ok_or_else(|| RuntimeError::Output {
-            model: model.clone(),
-            output: self.output.clone(),
-            problem: "is missing".into(),
-        })?;
-        let (got, data) = value.try_extract_tensor::<f32>().map_err(|e| RuntimeError::Output {
-            model: model.clone(),
-            output: self.output.clone(),
-            problem: format!("is not float32: {e}"),
-        })?;
-        let got: Vec<usize> = got.iter().map(|d| *d as usize).collect();
-        let expected = [shape[0], channels, shape[2], shape[3], shape[4]];
-        if got != expected {
-            return Err(RuntimeError::Output {
-                model,
-                output: self.output.clone(),
-                problem: format!("has shape {got:?}, expected {expected:?}"),
-            });
-        }
-        Ok(data.to_vec())
+        let model = format!("{} → {}", self.input, self.output);
+        run_one(&mut self.session, &model, &self.input, &self.output, input, shape, channels)
     }
 }

@@ -169,6 +169,40 @@ pub fn padding_before(shape: [usize; 3], patch: [usize; 3]) -> [usize; 3] {
     std::array::from_fn(|a| patch[a].saturating_sub(shape[a]) / 2)
 }
 
+/// The smallest box holding every voxel above `threshold`: its first voxel and its size, z, y,
+/// x; `None` when no voxel is.
+pub fn bounding_box(volume: &[f32], shape: [usize; 3], threshold: f32) -> Option<([usize; 3], [usize; 3])> {
+    let mut low = shape;
+    let mut high = [0usize; 3];
+    let mut any = false;
+    for z in 0..shape[0] {
+        for y in 0..shape[1] {
+            let row = &volume[(z * shape[1] + y) * shape[2]..(z * shape[1] + y + 1) * shape[2]];
+            let (Some(first), Some(last)) =
+                (row.iter().position(|v| *v > threshold), row.iter().rposition(|v| *v > threshold))
+            else {
+                continue;
+            };
+            any = true;
+            low = [low[0].min(z), low[1].min(y), low[2].min(first)];
+            high = [high[0].max(z), high[1].max(y), high[2].max(last)];
+        }
+    }
+    any.then(|| (low, std::array::from_fn(|a| high[a] - low[a] + 1)))
+}
+
+/// The box `start`, `size` of `volume`, z-major.
+pub fn crop(volume: &[f32], shape: [usize; 3], start: [usize; 3], size: [usize; 3]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(size.iter().product());
+    for z in start[0]..start[0] + size[0] {
+        for y in start[1]..start[1] + size[1] {
+            let at = (z * shape[1] + y) * shape[2] + start[2];
+            out.extend_from_slice(&volume[at..at + size[2]]);
+        }
+    }
+    out
+}
+
 /// Runs `predict` over `volume` (`shape` z, y, x, z-major) by sliding window and returns the
 /// blended prediction, `channels` × z × y × x. `predict` gets `n` patches one after another
 /// (each patch z-major) and returns their predictions, `n` × `channels` × patch voxels.
@@ -398,6 +432,20 @@ mod tests {
         assert!(infer(&volume, [2, 2, 3], 1, &w, echo).is_err(), "8 values are not 2 x 2 x 3");
         let short = |_: &[f32], _: usize| -> Result<Vec<f32>, WindowError> { Ok(vec![0.0; 3]) };
         assert!(infer(&volume, [2, 2, 2], 1, &w, short).is_err());
+    }
+
+    #[test]
+    fn the_bounding_box_holds_every_voxel_above_the_threshold() {
+        let mut volume = vec![0.0f32; 4 * 5 * 6];
+        assert_eq!(bounding_box(&volume, [4, 5, 6], 0.25), None, "a blank volume has no body");
+        let at = |z: usize, y: usize, x: usize| (z * 5 + y) * 6 + x;
+        volume[at(1, 2, 3)] = 0.9;
+        volume[at(2, 4, 1)] = 0.3;
+        volume[at(3, 0, 5)] = 0.25; // at the threshold: outside
+        assert_eq!(bounding_box(&volume, [4, 5, 6], 0.25), Some(([1, 2, 1], [2, 3, 3])));
+        let cropped = crop(&volume, [4, 5, 6], [1, 2, 1], [2, 3, 3]);
+        assert_eq!(cropped.len(), 18);
+        assert_eq!((cropped[2], cropped[3 * 3 + 2 * 3]), (0.9, 0.3));
     }
 
     proptest! {

@@ -68,3 +68,36 @@ fn a_staging_model_proposes_its_declared_categories_from_the_input() {
         assert!((got - expected).abs() < 1e-6, "{t:?}");
     }
 }
+
+/// The `tiny-sliding` fixture (make_tiny_sliding.py) works voxel by voxel (background 1 - x,
+/// liver x, liver/HCC x, kidney/RCC x / 2), so after any tiling and blending its outputs follow
+/// by hand from the grid.
+#[test]
+fn a_sliding_window_model_runs_patch_by_patch_and_its_maps_make_the_outputs() {
+    let model = manifest::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-sliding"))
+        .expect("the tiny sliding model loads");
+    let mut session = ModelSession::open(model, DevicePreference::Cpu, 1).expect("opens");
+    // A 10 × 11 × 12 grid: values from 0 to 0.9 along x, 0.95 at one voxel.
+    let size = [10usize, 11, 12];
+    let voxels: usize = size.iter().product();
+    let mut grid: Vec<f32> = (0..voxels).map(|i| (i % 12) as f32 * 0.9 / 11.0).collect();
+    let peak = (4 * 11 + 5) * 12 + 6;
+    grid[peak] = 0.95;
+    let outputs = session.run(&grid).expect("runs");
+
+    let probabilities = outputs.f32("class_probabilities").expect("probabilities");
+    assert!((probabilities[0] - 0.95).abs() < 1e-5, "HCC is the highest x: {probabilities:?}");
+    assert!((probabilities[1] - 0.475).abs() < 1e-5, "RCC the highest x / 2: {probabilities:?}");
+    let labels = outputs.i64("organ_labels").expect("labels");
+    let heat = outputs.f32("lesion_heatmap").expect("heatmap");
+    assert_eq!((labels.len(), heat.len()), (voxels, voxels));
+    for (i, x) in grid.iter().enumerate() {
+        // Liver where x > 1 - x; at 0.5 exactly or below, background (the first label wins a tie).
+        assert_eq!(labels[i], i64::from(*x > 0.5 + 1e-6), "voxel {i}: x = {x}");
+        // The manifest crops to the body (above -500 HU, 0.25 normalised): every voxel has x up to
+        // 0.9 along its row, so the box spans z and y whole and starts at x index 4 (0.327),
+        // and the columns before it are background with no lesion, never inferred.
+        let expected = if i % 12 >= 4 { *x } else { 0.0 };
+        assert!((heat[i] - expected).abs() < 1e-5, "voxel {i}: heat {} for x = {x}", heat[i]);
+    }
+}
