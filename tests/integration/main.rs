@@ -24,6 +24,7 @@ mod lesions;
 mod limits;
 mod logging;
 mod mdt;
+mod mdt_measure_form;
 mod monitoring;
 mod pages;
 mod phi_audit;

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod chronic;
 pub mod followup;
+pub mod geometry;
 pub mod glossary;
 pub mod governance;
 pub mod identity;

@@ -66,12 +66,24 @@ pub struct StudyWithSeries {
 pub struct ViewerSlice {
     pub sop_instance_uid: String,
     pub position_mm: Option<f64>,
+    /// Image Position (Patient) (0020,0032): the centre of the slice's first pixel, mm; `None`
+    /// where the instance does not carry three values.
+    #[serde(default)]
+    pub image_position: Option<[f64; 3]>,
 }
 
+/// A series in the slice viewer, with the geometry it measures with
+/// ([`crate::domain::geometry`]); a series without a pixel spacing offers no measuring.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SliceStack {
     pub study_uid: String,
     pub series_uid: String,
     pub description: Option<String>,
     pub slices: Vec<ViewerSlice>,
+    /// Pixel Spacing (0028,0030): `[row spacing (vertical), column spacing (horizontal)]`, mm.
+    #[serde(default)]
+    pub pixel_spacing: Option<[f64; 2]>,
+    /// Image Orientation (Patient) (0020,0037): row then column direction cosines.
+    #[serde(default)]
+    pub orientation: Option<[f64; 6]>,
 }

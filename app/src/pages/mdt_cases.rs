@@ -211,6 +211,46 @@ fn settled(choice: &str, proposed: Option<&str>) -> Option<String> {
     }
 }
 
+/// The slice viewer at `slice` (else its middle slice); opened from case `case`, it links a
+/// measurement back to that case's form.
+fn viewer_href(study: &str, series: &str, slice: Option<i64>, case: Option<i64>) -> String {
+    let query: Vec<String> =
+        [slice.map(|n| format!("slice={n}")), case.map(|id| format!("case={id}"))].into_iter().flatten().collect();
+    if query.is_empty() {
+        format!("/studies/{study}/series/{series}")
+    } else {
+        format!("/studies/{study}/series/{series}?{}", query.join("&"))
+    }
+}
+
+/// What the slice viewer's measurement fills the measurement form with (`?size_mm=`,
+/// `&slice_index=`, `&position_mm=x,y,z`); a value the form would not take is left out.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Prefill {
+    size_mm: Option<String>,
+    slice_index: Option<String>,
+    position_mm: Option<String>,
+}
+
+impl Prefill {
+    fn from_query(size_mm: Option<&str>, slice_index: Option<&str>, position_mm: Option<&str>) -> Prefill {
+        Prefill {
+            size_mm: size_mm
+                .and_then(|s| s.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && (0.1..=500.0).contains(s))
+                .map(|s| format!("{s:.1}")),
+            slice_index: slice_index.and_then(|s| s.trim().parse::<u32>().ok()).map(|s| s.to_string()),
+            position_mm: position_mm
+                .and_then(crate::domain::geometry::parse_position)
+                .map(crate::domain::geometry::format_position),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.size_mm.is_some() || self.slice_index.is_some() || self.position_mm.is_some()
+    }
+}
+
 /// The slice to open the viewer at: the finding's, else the current primary measurement's.
 fn key_slice(case: &CaseDetail) -> Option<i64> {
     case.finding.as_ref().and_then(|f| f.slice_index).or_else(|| {
@@ -536,11 +576,10 @@ fn FindingBox(case: CaseDetail) -> impl IntoView {
 fn KeyImages(case: CaseDetail) -> impl IntoView {
     let i18n = use_i18n();
     let slice = key_slice(&case);
+    // A reader who may record measurements on the case gets the viewer's link back to its form.
+    let from_case = case.actions.measure.then_some(case.id);
     let viewer = case.study_uid.clone().zip(case.series_uid.clone()).map(|(study, series)| {
-        let href = match slice {
-            Some(n) => format!("/studies/{study}/series/{series}?slice={n}"),
-            None => format!("/studies/{study}/series/{series}"),
-        };
+        let href = viewer_href(&study, &series, slice, from_case);
         let text = match slice {
             Some(n) => t!(i18n, mdt.images.open_at, slice = move || n).into_any(),
             None => t!(i18n, mdt.images.open_series).into_any(),
@@ -818,10 +857,21 @@ fn MeasurementRow(m: Measurement, superseded_by: Option<i64>, in_proposal: bool)
 fn MeasureForm(case: CaseDetail) -> impl IntoView {
     let i18n = use_i18n();
     let current: Vec<Measurement> = case.measurements.iter().filter(|m| !m.superseded).cloned().collect();
-    let slice = key_slice(&case).map(|s| s.to_string()).unwrap_or_default();
+    let prefill = {
+        let query = use_query_map();
+        let query = query.read_untracked();
+        Prefill::from_query(query.get_str("size_mm"), query.get_str("slice_index"), query.get_str("position_mm"))
+    };
+    let from_viewer = prefill.any().then(|| {
+        view! { <p class="notice info" data-testid="measure-prefilled">{t!(i18n, mdt.measure.from_viewer)}</p> }
+    });
+    let slice = prefill.slice_index.or_else(|| key_slice(&case).map(|s| s.to_string())).unwrap_or_default();
+    let size = prefill.size_mm.unwrap_or_default();
+    let position = prefill.position_mm.unwrap_or_default();
     view! {
-        <section class="card" data-testid="measure">
+        <section class="card" id="measure" data-testid="measure">
             <h2>{t!(i18n, mdt.measure.heading)}</h2>
+            {from_viewer}
             <form method="post" action=format!("/mdt/cases/{}/measurements", case.id) class="mdt-form" data-testid="measure-form">
                 <input type="hidden" name="expected_version" value=case.version />
                 <label for="measure-kind">{t!(i18n, mdt.measure.kind)}</label>
@@ -829,7 +879,7 @@ fn MeasureForm(case: CaseDetail) -> impl IntoView {
                     {KINDS.into_iter().map(|k| view! { <option value=k>{move || kind_text(i18n, k)}</option> }).collect_view()}
                 </select>
                 <label for="measure-size">{t!(i18n, mdt.measure.size)}</label>
-                <input id="measure-size" name="size_mm" type="number" step="0.1" min="0.1" max="500" inputmode="decimal" aria-describedby="measure-size-hint" />
+                <input id="measure-size" name="size_mm" type="number" step="0.1" min="0.1" max="500" inputmode="decimal" aria-describedby="measure-size-hint" value=size />
                 <span id="measure-size-hint" class="muted small">{t!(i18n, mdt.measure.size_hint)}</span>
                 <label for="measure-location">{t!(i18n, mdt.measure.location)}</label>
                 <input id="measure-location" name="location" maxlength="64" aria-describedby="measure-location-hint" />
@@ -841,6 +891,9 @@ fn MeasureForm(case: CaseDetail) -> impl IntoView {
                 </select>
                 <label for="measure-slice">{t!(i18n, mdt.measure.slice)}</label>
                 <input id="measure-slice" name="slice_index" type="number" min="0" step="1" required value=slice />
+                <label for="measure-position">{t!(i18n, mdt.measure.position)}</label>
+                <input id="measure-position" name="position_mm" maxlength="64" inputmode="decimal" aria-describedby="measure-position-hint" value=position />
+                <span id="measure-position-hint" class="muted small">{t!(i18n, mdt.measure.position_hint)}</span>
                 <label for="measure-corrects">{t!(i18n, mdt.measure.corrects)}</label>
                 <select id="measure-corrects" name="corrects">
                     <option value="">{t!(i18n, mdt.measure.corrects_none)}</option>
@@ -1428,6 +1481,36 @@ mod tests {
             "a &lt; b &amp; &lt;/textarea&gt;&lt;b&gt;&quot;x&quot;&#39;"
         );
         assert_eq!(escape_html(""), "");
+    }
+
+    #[test]
+    fn the_viewer_link_names_the_case_for_a_reader_who_may_measure() {
+        assert_eq!(viewer_href("1.2", "1.2.3", Some(40), Some(7)), "/studies/1.2/series/1.2.3?slice=40&case=7");
+        assert_eq!(viewer_href("1.2", "1.2.3", Some(40), None), "/studies/1.2/series/1.2.3?slice=40");
+        assert_eq!(viewer_href("1.2", "1.2.3", None, Some(7)), "/studies/1.2/series/1.2.3?case=7");
+        assert_eq!(viewer_href("1.2", "1.2.3", None, None), "/studies/1.2/series/1.2.3");
+    }
+
+    #[test]
+    fn the_viewer_fills_in_only_what_the_form_takes() {
+        let filled = Prefill::from_query(Some("21.04"), Some("40"), Some("-157.5,-140,-40"));
+        assert_eq!(
+            filled,
+            Prefill {
+                size_mm: Some("21.0".into()),
+                slice_index: Some("40".into()),
+                position_mm: Some("-157.5,-140.0,-40.0".into()),
+            }
+        );
+        assert!(filled.any());
+        let nothing = Prefill::from_query(None, None, None);
+        assert_eq!(nothing, Prefill::default());
+        assert!(!nothing.any());
+        for (size, slice, position) in
+            [("0", "-1", "1,2"), ("500.1", "x", "1,2,3,4"), ("NaN", "1.5", "a,b,c"), ("inf", "", "1,,3")]
+        {
+            assert_eq!(Prefill::from_query(Some(size), Some(slice), Some(position)), Prefill::default());
+        }
     }
 
     #[test]

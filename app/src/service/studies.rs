@@ -134,8 +134,9 @@ pub async fn detail(
     Ok(StudyWithSeries { mismatches, study: study_item(study), series: items })
 }
 
-/// The slices of a series in anatomical order (along the normal of the image orientation).
-/// Opening the viewer is the audited view of the series; its slices and HU read-outs are covered
+/// The slices of a series in anatomical order (along the normal of the image orientation), with
+/// the geometry the viewer measures with (the series' pixel spacing and orientation, each slice's
+/// image position; absent where the headers lack them). Opening the viewer is the audited view of the series; its slices and HU read-outs are covered
 /// by this row.
 pub async fn slices(
     pool: &PgPool,
@@ -158,6 +159,7 @@ pub async fn slices(
                 (Some(p), Some(n)) if p.len() == 3 => Some(p[0] * n[0] + p[1] * n[1] + p[2] * n[2]),
                 _ => None,
             },
+            image_position: i.image_position.as_deref().and_then(|p| <[f64; 3]>::try_from(p).ok()),
             sop_instance_uid: i.sop_instance_uid,
         })
         .collect();
@@ -168,6 +170,8 @@ pub async fn slices(
         series_uid: series_uid.to_owned(),
         description: series.description,
         slices,
+        pixel_spacing: series.pixel_spacing.as_deref().and_then(|s| <[f64; 2]>::try_from(s).ok()),
+        orientation: series.image_orientation.as_deref().and_then(|o| <[f64; 6]>::try_from(o).ok()),
     })
 }
 

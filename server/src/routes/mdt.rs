@@ -296,6 +296,23 @@ pub async fn treatment_form(
     }
 }
 
+/// The measurement form's optional `position_mm`: `x,y,z` in mm (as the slice viewer fills it
+/// in); an empty field is no position, anything else is refused.
+fn position_field(text: Option<&str>) -> Result<Option<[f64; 3]>, app::service::ServiceError> {
+    match text.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(text) => app::domain::geometry::parse_position(text).map(Some).ok_or_else(|| {
+            app::service::ServiceError::invalid(
+                "position_mm",
+                app::said!(
+                    "three coordinates in mm separated by commas (x,y,z), or nothing",
+                    "以逗号分隔的三个坐标（x,y,z，毫米），或不填"
+                ),
+            )
+        }),
+    }
+}
+
 /// `POST /mdt/cases/{id}/measurements` from the case page.
 pub async fn measure_form(
     State(state): State<AppState>,
@@ -315,6 +332,10 @@ pub async fn measure_form(
         let refusal = app::said!("slice_index: the slice the measurement was taken on", "slice_index：测量所在的层面");
         return audited(redirect_with(&page, "error", refusal.in_language(language)));
     };
+    let position_mm = match position_field(fields.get("position_mm").map(String::as_str)) {
+        Ok(position) => position,
+        Err(error) => return audited(refused(&page, error, language)),
+    };
     let request = MeasurementRequest {
         expected_version,
         kind: fields.get("kind").cloned().unwrap_or_default(),
@@ -322,7 +343,7 @@ pub async fn measure_form(
         location: fields.get("location").cloned(),
         side: fields.get("side").cloned(),
         slice_index,
-        position_mm: None,
+        position_mm,
         corrects: fields.get("corrects").and_then(|v| v.parse().ok()),
         note: fields.get("note").cloned(),
     };
