@@ -70,7 +70,11 @@ pub fn app_state(
         inference,
         health,
         registry: Arc::new(screening::models::registry(&config.screening)),
-        staging_models: Arc::new(staging_model::StagingModels::load(&config.screening)),
+        staging_models: Arc::new(staging_model::StagingModels::load(
+            &config.screening.models_dir,
+            config.screening.inference_device,
+            config.screening.intra_threads,
+        )),
         views: app::service::audit::ViewLog::default(),
         pool,
         config: Arc::new(config),

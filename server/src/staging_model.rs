@@ -7,15 +7,14 @@
 //! whose labels the rules do not know is refused (and listed as refused on the models page).
 //! A model's ONNX Runtime session opens at its first case and is reused.
 
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use app::domain::staging::{self, Cancer, Edition, Histology, Subsite};
 use elysium_dicom::volume::Volume;
-use elysium_inference::manifest::{self, Manifest, STAGING_CATEGORIES, Task, VerifiedModel};
+use elysium_inference::manifest::{self, Manifest, STAGING_CATEGORIES, Task, VerifiedModel, compare_versions};
 use elysium_inference::runtime::{DevicePreference, ModelSession};
 use elysium_inference::staging::CategoryProposal;
-
-use crate::screening::ScreeningConfig;
 
 /// A staging model's run on one case's series.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,11 +96,12 @@ pub struct StagingModels {
 }
 
 impl StagingModels {
-    /// Every staging model in the models folder whose manifest, checksum and labels pass; the
-    /// highest version per cancer and edition. Refusals are logged.
-    pub fn load(config: &ScreeningConfig) -> StagingModels {
+    /// Every staging model in `models_dir` whose manifest, checksum and labels pass; the highest
+    /// version per cancer and edition, to run on `device` with `intra_threads` threads per
+    /// operator. Refusals are logged.
+    pub fn load(models_dir: &Path, device: DevicePreference, intra_threads: usize) -> StagingModels {
         let mut found: Vec<(Cancer, Edition, VerifiedModel)> = Vec::new();
-        for model in manifest::discover(&config.models_dir).into_iter().flatten() {
+        for model in manifest::discover(models_dir).into_iter().flatten() {
             if model.manifest.task != Task::Staging {
                 continue;
             }
@@ -118,7 +118,7 @@ impl StagingModels {
         found.sort_by(|a, b| {
             (a.0.as_str(), a.1.as_str())
                 .cmp(&(b.0.as_str(), b.1.as_str()))
-                .then(crate::screening::models::compare_versions(&b.2.manifest.version, &a.2.manifest.version))
+                .then(compare_versions(&b.2.manifest.version, &a.2.manifest.version))
         });
         found.dedup_by(|later, first| (later.0, later.1) == (first.0, first.1));
         let models = found
@@ -129,8 +129,8 @@ impl StagingModels {
                     edition,
                     model,
                     session: Mutex::new(None),
-                    device: config.inference_device,
-                    intra_threads: config.intra_threads.max(1),
+                    device,
+                    intra_threads: intra_threads.max(1),
                 })
             })
             .collect();
@@ -183,7 +183,6 @@ pub fn check_labels(manifest: &Manifest) -> Result<(Cancer, Edition), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn manifest(cancer: &str, edition: Option<&str>, t_labels: &str) -> Manifest {
         let edition = edition.map(|e| format!("edition = \"{e}\"\n")).unwrap_or_default();

@@ -488,6 +488,12 @@ pub fn discover(root: &Path) -> Vec<Result<VerifiedModel, ManifestError>> {
     dirs.iter().map(|d| load(d)).collect()
 }
 
+/// Semantic versions compared number by number ("0.10.0" after "0.9.1").
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |v: &str| v.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
+    parts(a).cmp(&parts(b))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -649,6 +655,14 @@ labels = ["background", "liver"]"#;
         let end = good.find("[[outputs]]\nname = \"lesion_heatmap\"").expect("heatmap section");
         let without = format!("{}{}", &good[..start], &good[end..]);
         assert!(Manifest::parse(&without, path).is_err());
+    }
+
+    #[test]
+    fn versions_compare_by_number() {
+        use std::cmp::Ordering;
+        assert_eq!(compare_versions("0.10.0", "0.9.1"), Ordering::Greater);
+        assert_eq!(compare_versions("1.0.0", "1.0.0"), Ordering::Equal);
+        assert_eq!(compare_versions("0.1.0", "0.1.1"), Ordering::Less);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! whose checksum or manifest fails are refused (and logged); one screening model is active.
 
 use app::model::governance::{ModelOutput, ModelRegistry, RegisteredModel};
-use elysium_inference::manifest::{self, Task, VerifiedModel};
+use elysium_inference::manifest::{self, Task, VerifiedModel, compare_versions};
 
 use super::ScreeningConfig;
 
@@ -106,23 +106,4 @@ pub fn shadow_screening_model(config: &ScreeningConfig) -> Result<Option<Verifie
         return Err(ModelsError::ShadowIsActive(wanted.clone()));
     }
     Ok(Some(shadow))
-}
-
-/// Semantic versions compared number by number ("0.10.0" after "0.9.1").
-pub(crate) fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    let parts = |v: &str| v.split(['.', '-']).map(|p| p.parse::<u64>().unwrap_or(0)).collect::<Vec<_>>();
-    parts(a).cmp(&parts(b))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::compare_versions;
-    use std::cmp::Ordering;
-
-    #[test]
-    fn versions_compare_by_number() {
-        assert_eq!(compare_versions("0.10.0", "0.9.1"), Ordering::Greater);
-        assert_eq!(compare_versions("1.0.0", "1.0.0"), Ordering::Equal);
-        assert_eq!(compare_versions("0.1.0", "0.1.1"), Ordering::Less);
-    }
 }
