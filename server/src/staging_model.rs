@@ -184,41 +184,18 @@ pub fn check_labels(manifest: &Manifest) -> Result<(Cancer, Edition), String> {
 mod tests {
     use super::*;
 
+    /// The `tiny-staging` fixture's manifest for another cancer, edition and T labels (its N
+    /// output dropped: the labels checked are T's).
     fn manifest(cancer: &str, edition: Option<&str>, t_labels: &str) -> Manifest {
+        let fixture = include_str!("../inference/tests/fixtures/tiny-staging/manifest.toml");
         let edition = edition.map(|e| format!("edition = \"{e}\"\n")).unwrap_or_default();
-        let text = format!(
-            r#"
-name = "stager"
-version = "0.0.1"
-task = "staging"
-cancer = "{cancer}"
-{edition}onnx = "model.onnx"
-sha256 = "x"
-opset = 17
-clinical_use = false
-
-[input]
-name = "ct"
-shape = [1, 1, 4, 4, 4]
-
-[preprocessing]
-target_spacing_mm = [2.0, 2.0, 2.0]
-size = [4, 4, 4]
-orientation = "volume"
-interpolation = "trilinear"
-hu_clip = [-1000.0, 1000.0]
-fill_hu = -1000.0
-normalisation = "clip_minmax"
-
-[[outputs]]
-name = "t_probabilities"
-kind = "category_probabilities"
-category = "t"
-shape = [1, 2]
-labels = {t_labels}
-"#
-        );
-        Manifest::parse(&text, Path::new("manifest.toml")).expect("a staging manifest")
+        let without_n = &fixture[..fixture.find("[[outputs]]\nname = \"n_probabilities\"").expect("N output")];
+        let text = without_n
+            .replace("cancer = \"lung\"\n", &format!("cancer = \"{cancer}\"\n"))
+            .replace("edition = \"ajcc8\"\n", &edition)
+            .replace("shape = [1, 4]", "shape = [1, 2]")
+            .replace(r#"labels = ["T1a", "T1b", "T1c", "T2a"]"#, &format!("labels = {t_labels}"));
+        Manifest::parse(&text, std::path::Path::new("manifest.toml")).expect("a staging manifest")
     }
 
     #[test]
