@@ -118,9 +118,7 @@ async fn the_same_uid_with_other_content_is_refused_never_overwritten(pool: PgPo
     let admin = app.signed_in("admin").await;
     let original = fixture("pydicom/CT_small.dcm");
     assert_eq!(stow(&app, &admin, "/dicomweb/studies", std::slice::from_ref(&original)).await.0, 200);
-    let mut altered = original.clone();
-    let last = altered.len() - 1;
-    altered[last] ^= 0x01; // one pixel differs
+    let altered = elysium_tests::ct_small_one_pixel_changed(&original);
     let (status, body) = stow(&app, &admin, "/dicomweb/studies", &[altered]).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(failure_reasons(&body), [0x0111]);

@@ -154,6 +154,71 @@ fn hu_of(bytes: &[u8]) -> Vec<f32> {
     elysium_dicom::render::decode_frame(&parsed, 0).expect("decode").values
 }
 
+/// An instance stored by STOW-RS and sent again by C-STORE is the duplicate it is: the listener
+/// wraps the data set it receives in file meta information of its own, so the two files differ
+/// in group 0002 alone. The STOW-RS original stays stored byte for byte. The same instance with
+/// one pixel changed is still other content, refused.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_c_store_resend_of_an_instance_stored_by_stow_rs_is_a_duplicate(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in("admin").await;
+    let port = listener(&app, vec![]).await.to_string();
+    let original = std::fs::read(fixture_path("CT_small.dcm")).expect("fixture");
+    let stow = elysium_tests::stow(&app, &admin, "/dicomweb/studies?site=DEMO-GH", std::slice::from_ref(&original));
+    let (status, body) = stow.await;
+    assert_eq!(status, 200, "{body}");
+    let stored = || async {
+        let rows: Vec<(String, String, Option<String>, String)> =
+            sqlx::query_as("select received_via, sha256, dataset_sha256, object_key from instance")
+                .fetch_all(&app.pool)
+                .await
+                .expect("rows");
+        assert_eq!(rows.len(), 1, "one instance stored: {rows:?}");
+        let (via, sha256, dataset_sha256, key) = rows.into_iter().next().expect("one row");
+        let object = app.state().ingestor.store().get(&key.into()).await.expect("stored object");
+        (via, sha256, dataset_sha256, object.bytes().await.expect("bytes").to_vec())
+    };
+    let (via, sha256, dataset_sha256, bytes) = stored().await;
+    assert_eq!((via.as_str(), sha256.as_str()), ("stow", elysium_dicom::header::sha256_hex(&original).as_str()));
+    assert_eq!(dataset_sha256, elysium_dicom::header::dataset_sha256_hex(&original), "kept on insert");
+    assert!(dataset_sha256.is_some());
+    assert_eq!(bytes, original);
+
+    assert!(
+        run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &fixture_path("CT_small.dcm")]).await,
+        "the C-STORE resend is a success"
+    );
+    assert_eq!(stored().await, (via.clone(), sha256.clone(), dataset_sha256.clone(), original.clone()), "unchanged");
+
+    let scratch = tempfile::tempdir().expect("tmp");
+    let altered = scratch.path().join("ct_small_one_pixel_changed.dcm");
+    std::fs::write(&altered, elysium_tests::ct_small_one_pixel_changed(&original)).expect("write");
+    assert!(
+        !run("storescu", &["-aec", "ELYSIUM", "127.0.0.1", &port, &altered.to_string_lossy()]).await,
+        "one pixel changed is other content"
+    );
+    assert_eq!(stored().await, (via, sha256, dataset_sha256, original), "the original is kept");
+
+    // Audited as every duplicate and refusal is: in the association's counts.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let counts = loop {
+        let details: Vec<serde_json::Value> =
+            sqlx::query_scalar("select detail from audit_event where action = 'dicom.association' order by id")
+                .fetch_all(&app.pool)
+                .await
+                .expect("audit");
+        if details.len() == 2 {
+            break details
+                .iter()
+                .map(|d| (d["stored"].as_u64(), d["duplicates"].as_u64(), d["refused"].as_u64()))
+                .collect::<Vec<_>>();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "two associations audited: {details:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(counts, [(Some(0), Some(1), Some(0)), (Some(0), Some(0), Some(1))]);
+}
+
 #[sqlx::test(migrator = "MIGRATOR")]
 async fn associations_must_call_our_title_from_an_allowed_ae(pool: PgPool) {
     let app = TestApp::spawn(pool).await;

@@ -1,7 +1,8 @@
 //! The ingest's promises under concurrency and failure, with the moments that matter held open
-//! by PostgreSQL locks rather than by timing: the same SOP Instance UID with other content
-//! arriving while the first is being registered, a failed database write, and the orphan sweep
-//! running while an ingest sits between writing its object and committing its row.
+//! by PostgreSQL locks rather than by timing: the same SOP Instance UID with other content (or
+//! the same data set in other file meta) arriving while the first is being registered, a failed
+//! database write, and the orphan sweep running while an ingest sits between writing its object
+//! and committing its row.
 
 use std::time::Duration;
 
@@ -15,12 +16,28 @@ use sqlx::{PgPool, Postgres, Transaction};
 /// How long a test waits for a session to reach a lock before it fails, naming the lock.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
 
-/// CT_small with its last pixel byte changed: the same UIDs, other content.
+/// CT_small with its last pixel changed: the same UIDs, other content.
 fn altered_ct_small() -> Vec<u8> {
-    let mut bytes = fixture("pydicom/CT_small.dcm");
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x5a;
-    bytes
+    elysium_tests::ct_small_one_pixel_changed(&fixture("pydicom/CT_small.dcm"))
+}
+
+/// CT_small's data set in the file meta information the C-STORE listener writes (its own
+/// implementation, no Source AE Title): the same instance, another file.
+fn ct_small_in_other_file_meta(original: &[u8]) -> Vec<u8> {
+    let start = 128 + elysium_dicom::lengths::meta_end(&original[128..]).expect("file meta");
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.2")
+        .media_storage_sop_instance_uid("1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322")
+        .transfer_syntax("1.2.840.10008.1.2.1")
+        .implementation_class_uid("2.25.302871453011428719637224938710429131517")
+        .implementation_version_name("ELYSIUM")
+        .build()
+        .expect("file meta");
+    let mut file = vec![0u8; 128];
+    file.extend_from_slice(b"DICM");
+    meta.write(&mut file).expect("file meta written");
+    file.extend_from_slice(&original[start..]);
+    file
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -102,6 +119,68 @@ async fn the_same_uid_with_other_content_at_the_same_moment_keeps_the_first(pool
     assert_eq!(object_keys(&ingestor).await, [rows[0].1.clone()]);
     let kept = ingestor.store().get(&ObjectPath::from(rows[0].1.as_str())).await.expect("get");
     assert_eq!(kept.bytes().await.expect("bytes").as_ref(), first.as_slice());
+}
+
+/// The same data set in other file meta arriving while the first is being registered: the
+/// second finds the first's row under the lock and is its duplicate; its own object goes.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_same_data_set_in_other_file_meta_at_the_same_moment_is_a_duplicate(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let ingestor = app.state().ingestor;
+    let site = app.site_id("DEMO-GH").await;
+    let first = fixture("pydicom/CT_small.dcm");
+    let second = ct_small_in_other_file_meta(&first);
+    assert_ne!(sha256_hex(&first), sha256_hex(&second));
+
+    let blocker = hold_instance_inserts(&app.pool).await;
+    let first_ingest = spawn_ingest(&ingestor, first.clone(), site);
+    until_a_session_waits_for(&app.pool, "relation").await;
+    let second_ingest = spawn_ingest(&ingestor, second, site);
+    until_a_session_waits_for(&app.pool, "advisory").await;
+    blocker.commit().await.expect("release");
+
+    let first_outcome = first_ingest.await.expect("first ingest");
+    let second_outcome = second_ingest.await.expect("second ingest");
+    assert!(matches!(first_outcome, Outcome::Stored(_)), "{first_outcome:?}");
+    assert!(matches!(second_outcome, Outcome::Duplicate(_)), "{second_outcome:?}");
+    let rows = instance_rows(&app.pool).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, sha256_hex(&first));
+    assert_eq!(object_keys(&ingestor).await, [rows[0].1.clone()], "the second's object is removed");
+    let kept = ingestor.store().get(&ObjectPath::from(rows[0].1.as_str())).await.expect("get");
+    assert_eq!(kept.bytes().await.expect("bytes").as_ref(), first.as_slice());
+}
+
+/// An instance stored before the data set's digest was kept (null) is compared by its stored
+/// object's data set: a resend in other file meta is its duplicate, one changed pixel is not.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn instances_stored_before_the_data_set_digest_are_compared_by_their_object(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let ingestor = app.state().ingestor;
+    let site = app.site_id("DEMO-GH").await;
+    let original = fixture("pydicom/CT_small.dcm");
+    let stored = ingestor.ingest(original.clone().into(), &Received::new(Via::Stow, site)).await;
+    assert!(matches!(stored, Outcome::Stored(_)), "{stored:?}");
+    sqlx::query("update instance set dataset_sha256 = null").execute(&app.pool).await.expect("as stored before");
+
+    let cstore = Received::new(Via::Cstore, site);
+    let resend = ingestor.ingest(ct_small_in_other_file_meta(&original).into(), &cstore).await;
+    assert!(matches!(resend, Outcome::Duplicate(_)), "{resend:?}");
+    let altered = elysium_tests::ct_small_one_pixel_changed(&ct_small_in_other_file_meta(&original));
+    match ingestor.ingest(altered.into(), &cstore).await {
+        Outcome::Rejected { reason, .. } => assert_eq!(reason, Rejection::ConflictingContent),
+        other => panic!("one pixel changed is other content: {other:?}"),
+    }
+    let rows: Vec<(String, Option<String>, String)> =
+        sqlx::query_as("select sha256, dataset_sha256, object_key from instance")
+            .fetch_all(&app.pool)
+            .await
+            .expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].0.as_str(), rows[0].1.as_deref()), (sha256_hex(&original).as_str(), None));
+    assert_eq!(object_keys(&ingestor).await, [rows[0].2.clone()]);
+    let kept = ingestor.store().get(&ObjectPath::from(rows[0].2.as_str())).await.expect("get");
+    assert_eq!(kept.bytes().await.expect("bytes").as_ref(), original.as_slice());
 }
 
 #[sqlx::test(migrator = "MIGRATOR")]

@@ -89,9 +89,9 @@ cstore=(); stow=(); both=()
 for i in $(seq 0 $((SENDERS - 1))); do
   cstore+=("$i:cstore:${SERIES[$i]}")
   stow+=("$((SENDERS + i)):stow:${SERIES[$((SENDERS + i))]}")
-  # The resend: every series again by the protocol that first sent it, all senders at once. (By
-  # the other protocol, C-STORE refuses an instance stored by STOW-RS as "different content":
-  # the originals differ in their file meta information, which the listener writes itself.)
+  # The resend: every series again by the protocol that first sent it, all senders at once. (A
+  # resend by the other protocol is a duplicate too, though the originals differ in their file
+  # meta information, which the listener writes itself: tests/integration/dimse.rs covers it.)
   both+=("$i:cstore:${SERIES[$i]}" "$((SENDERS + i)):stow:${SERIES[$((SENDERS + i))]}")
 done
 log "$SENDERS C-STORE senders at once"

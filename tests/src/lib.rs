@@ -233,6 +233,17 @@ pub fn fixture(path: &str) -> Vec<u8> {
     std::fs::read(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
+/// pydicom's CT_small.dcm (as it is, or its data set in other file meta) with its last pixel
+/// changed: the same UIDs, other content. The file ends in 138 bytes of Data Set Trailing
+/// Padding (FFFC,FFFC), which is no content, so the pixel is the last byte before them.
+pub fn ct_small_one_pixel_changed(ct_small: &[u8]) -> Vec<u8> {
+    let mut bytes = ct_small.to_vec();
+    let padding = bytes.len() - 138;
+    assert_eq!(bytes[padding..padding + 4], [0xFC, 0xFF, 0xFC, 0xFF], "CT_small's trailing padding");
+    bytes[padding - 1] ^= 0x5a;
+    bytes
+}
+
 pub const STOW_BOUNDARY: &str = "elysium-test-boundary-7c1f";
 
 /// A STOW-RS body: one `application/dicom` part per item.

@@ -51,6 +51,9 @@ pub struct NewInstance {
     pub rescale_slope: Option<f64>,
     pub rescale_intercept: Option<f64>,
     pub sha256: String,
+    /// The SHA-256 of the data set without its file meta group (see
+    /// `elysium_dicom::header::dataset_sha256_hex`); `None` where the file meta's end is uncertain.
+    pub dataset_sha256: Option<String>,
     pub size_bytes: i64,
     pub object_key: String,
     pub received_via: &'static str,
@@ -60,6 +63,8 @@ pub struct NewInstance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredInstance {
     pub sha256: String,
+    /// `None` for instances stored before it was kept (and where it could not be told).
+    pub dataset_sha256: Option<String>,
     pub object_key: String,
 }
 
@@ -76,7 +81,7 @@ pub enum Registered {
 pub async fn find_instance(conn: &mut PgConnection, sop_instance_uid: &str) -> DbResult<Option<StoredInstance>> {
     Ok(sqlx::query_as!(
         StoredInstance,
-        "select sha256, object_key from instance where sop_instance_uid = $1",
+        "select sha256, dataset_sha256, object_key from instance where sop_instance_uid = $1",
         sop_instance_uid
     )
     .fetch_optional(&mut *conn)
@@ -110,8 +115,8 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
     let inserted = sqlx::query_scalar!(
         "insert into instance (sop_instance_uid, series_ref, sop_class_uid, transfer_syntax_uid,
                                instance_number, image_position, number_of_frames, rescale_slope,
-                               rescale_intercept, sha256, size_bytes, object_key, received_via)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                               rescale_intercept, sha256, dataset_sha256, size_bytes, object_key, received_via)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          on conflict (sop_instance_uid) do nothing
          returning id",
         new.sop_instance_uid,
@@ -124,6 +129,7 @@ pub async fn register(conn: &mut PgConnection, new: &NewInstance) -> DbResult<Re
         new.rescale_slope,
         new.rescale_intercept,
         new.sha256,
+        new.dataset_sha256,
         new.size_bytes,
         new.object_key,
         new.received_via

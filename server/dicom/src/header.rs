@@ -120,7 +120,52 @@ pub struct ParsedInstance {
 /// different instance under the same UID. Kept out of [`parse`], whose other callers (rendering,
 /// volume loading) do not need it and would pay a third of their load time for it.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// The SHA-256 of an instance's data set without its file meta information (group 0002), hex
+/// encoded: how ingest tells the same instance in other file meta (a C-STORE resend of what
+/// STOW-RS stored: the listener writes its own Implementation Class UID, Version Name and no
+/// Source AE Title) from other content under the same UID. Hashed are the Transfer Syntax UID
+/// (trailing NUL and space padding dropped), a NUL, then every byte after the file meta group
+/// as it is: the same bytes mean the same data set only in the same encoding. Left out besides
+/// group 0002: the preamble, and a Data Set Trailing Padding element that ends the data set
+/// (see [`crate::lengths::trailing_padding_start`]; a file may carry it, and dcmtk's storescu
+/// does not send it).
+/// `None` when where the group ends is not certain (see [`crate::lengths::meta_span`]): such a
+/// file is then the same instance only byte for byte.
+pub fn dataset_sha256_hex(bytes: &[u8]) -> Option<String> {
+    let from_dicm = after_preamble(bytes).ok()?;
+    let (start, transfer_syntax) = crate::lengths::meta_span(from_dicm)?;
+    let end = transfer_syntax.iter().rposition(|b| *b != 0 && *b != b' ').map_or(0, |last| last + 1);
+    if end == 0 {
+        return None;
+    }
+    let transfer_syntax = &transfer_syntax[..end];
+    let dataset = &from_dicm[start..];
+    let dataset = match crate::lengths::trailing_padding_start(dataset, encoding_of(transfer_syntax)) {
+        Some(padding) => &dataset[..padding],
+        None => dataset,
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(transfer_syntax);
+    hasher.update([0]);
+    hasher.update(dataset);
+    Some(hex(&hasher.finalize()))
+}
+
+/// How the data set of a file in `transfer_syntax` is encoded, for [`crate::lengths`]' walks:
+/// everything accepted that is neither implicit nor deflated is explicit VR little endian.
+fn encoding_of(transfer_syntax: &[u8]) -> crate::lengths::Encoding {
+    match transfer_syntax {
+        b"1.2.840.10008.1.2" => crate::lengths::Encoding::ImplicitLittle,
+        b"1.2.840.10008.1.2.1.99" => crate::lengths::Encoding::DeflatedExplicitLittle,
+        _ => crate::lengths::Encoding::ExplicitLittle,
+    }
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Parses Part 10 bytes (preamble, `DICM`, file meta, data set), reading the whole data set so
@@ -201,11 +246,7 @@ fn check_declared_lengths(from_dicm: &[u8]) -> Result<Walk, HeaderError> {
         dicom_object::FileMetaTable::from_reader(from_dicm).map_err(|e| HeaderError::BadFileMeta(error_chain(&e)))?;
     let dataset =
         from_dicm.get(start..).ok_or_else(|| HeaderError::BadFileMeta("the file meta group is cut short".into()))?;
-    let encoding = match meta.transfer_syntax() {
-        "1.2.840.10008.1.2" => crate::lengths::Encoding::ImplicitLittle,
-        "1.2.840.10008.1.2.1.99" => crate::lengths::Encoding::DeflatedExplicitLittle,
-        _ => crate::lengths::Encoding::ExplicitLittle,
-    };
+    let encoding = encoding_of(meta.transfer_syntax().as_bytes());
     let pixel_data = crate::lengths::check(dataset, encoding).map_err(HeaderError::Unreadable)?;
     let native_pixels = match (pixel_data, encoding) {
         (_, crate::lengths::Encoding::DeflatedExplicitLittle) => None,
@@ -620,5 +661,125 @@ mod tests {
         for cut in (0..whole.len()).step_by(97) {
             assert!(parse(&whole[..cut]).is_err(), "cut at {cut} of {}", whole.len());
         }
+    }
+
+    /// A group-0002 element in explicit VR little endian (OB with a 4-byte length).
+    fn meta_element(element: u16, vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut out = [0x0002u16.to_le_bytes(), element.to_le_bytes()].concat();
+        out.extend_from_slice(vr);
+        if vr == b"OB" {
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        }
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// A Part 10 file: preamble, `DICM`, the file meta group (with its group length when
+    /// `group_length` says so), then `dataset` as it is.
+    fn part10(transfer_syntax: &[u8], implementation: &[u8], group_length: bool, dataset: &[u8]) -> Vec<u8> {
+        let elements = [
+            meta_element(0x0001, b"OB", &[0, 1]),
+            meta_element(0x0002, b"UI", b"1.2.840.10008.5.1.4.1.1.2\0"),
+            meta_element(0x0003, b"UI", b"1.3.6.1.4.1.5962.1.1.1.1.1.20040119072730.12322\0"),
+            meta_element(0x0010, b"UI", transfer_syntax),
+            meta_element(0x0012, b"UI", implementation),
+        ]
+        .concat();
+        let mut file = vec![0u8; PREAMBLE_LEN];
+        file.extend_from_slice(b"DICM");
+        if group_length {
+            file.extend_from_slice(&meta_element(0x0000, b"UL", &(elements.len() as u32).to_le_bytes()));
+        }
+        file.extend_from_slice(&elements);
+        file.extend_from_slice(dataset);
+        file
+    }
+
+    #[test]
+    fn the_data_set_digest_leaves_out_the_file_meta_group() {
+        let original = fixture("CT_small.dcm");
+        let start = PREAMBLE_LEN + crate::lengths::meta_end(&original[PREAMBLE_LEN..]).expect("meta");
+        let dataset = &original[start..];
+        let digest = dataset_sha256_hex(&original).expect("CT_small's meta has a group length that agrees");
+        let explicit = b"1.2.840.10008.1.2.1\0";
+        // Other file meta (another implementation, with and without a group length), the same
+        // data set: the same digest, another file SHA-256.
+        for (implementation, group_length) in [(&b"2.25.1\0"[..], true), (b"1.2.3.4", false)] {
+            let rewrapped = part10(explicit, implementation, group_length, dataset);
+            assert_ne!(sha256_hex(&rewrapped), sha256_hex(&original));
+            assert_eq!(dataset_sha256_hex(&rewrapped).as_deref(), Some(digest.as_str()), "{group_length}");
+        }
+        // The preamble is no part of the data set, and neither is the transfer syntax's padding.
+        let mut preamble = part10(b"1.2.840.10008.1.2.1 ", b"2.25.1\0", true, dataset);
+        preamble[..4].copy_from_slice(b"II*\0");
+        assert_eq!(dataset_sha256_hex(&preamble).as_deref(), Some(digest.as_str()));
+        // One byte of the data set (the last pixel's, before 138 bytes of trailing padding), or
+        // the transfer syntax: another digest.
+        let mut altered = dataset.to_vec();
+        altered[dataset.len() - 139] ^= 0x01;
+        assert_ne!(
+            dataset_sha256_hex(&part10(explicit, b"2.25.1\0", true, &altered)).as_deref(),
+            Some(digest.as_str())
+        );
+        let implicit = part10(b"1.2.840.10008.1.2\0", b"2.25.1\0", true, dataset);
+        assert_ne!(dataset_sha256_hex(&implicit).as_deref(), Some(digest.as_str()));
+    }
+
+    #[test]
+    fn the_data_set_digest_leaves_out_trailing_padding_and_nothing_else() {
+        // CT_small ends in a Data Set Trailing Padding element (138 bytes, 126 of them its
+        // value), which dcmtk's storescu does not send.
+        let original = fixture("CT_small.dcm");
+        let start = PREAMBLE_LEN + crate::lengths::meta_end(&original[PREAMBLE_LEN..]).expect("meta");
+        let dataset = &original[start..];
+        let padding = dataset.len() - 138;
+        assert_eq!(dataset[padding..padding + 6], *b"\xfc\xff\xfc\xffOB");
+        let digest = dataset_sha256_hex(&original).expect("digest");
+        let explicit = b"1.2.840.10008.1.2.1\0";
+        let without = part10(explicit, b"2.25.1\0", true, &dataset[..padding]);
+        assert_eq!(dataset_sha256_hex(&without).as_deref(), Some(digest.as_str()), "no padding");
+        let mut other_padding = dataset.to_vec();
+        other_padding[padding + 12..].fill(0x20);
+        let other = part10(explicit, b"2.25.1\0", true, &other_padding);
+        assert_eq!(dataset_sha256_hex(&other).as_deref(), Some(digest.as_str()), "other padding");
+        // Bytes after the padding: it no longer ends the data set, and counts.
+        let mut followed = dataset.to_vec();
+        followed.extend_from_slice(&[0x08, 0x00, 0x70, 0x00, b'L', b'O', 2, 0, b'X', b' ']);
+        let followed = part10(explicit, b"2.25.1\0", true, &followed);
+        assert_ne!(dataset_sha256_hex(&followed).as_deref(), Some(digest.as_str()));
+        // The pixels before it count, with or without it.
+        let mut altered = dataset[..padding].to_vec();
+        *altered.last_mut().expect("pixels") ^= 0x01;
+        let altered = part10(explicit, b"2.25.1\0", true, &altered);
+        assert_ne!(dataset_sha256_hex(&altered).as_deref(), Some(digest.as_str()));
+    }
+
+    #[test]
+    fn no_data_set_digest_where_the_end_of_the_file_meta_is_uncertain() {
+        let original = fixture("CT_small.dcm");
+        let start = PREAMBLE_LEN + crate::lengths::meta_end(&original[PREAMBLE_LEN..]).expect("meta");
+        let dataset = &original[start..];
+        let whole = part10(b"1.2.840.10008.1.2.1\0", b"2.25.1\0", true, dataset);
+        assert!(dataset_sha256_hex(&whole).is_some());
+        // A group length that ends the group early (or late) disagrees with the elements.
+        for delta in [-2i32, 2] {
+            let mut lying = whole.clone();
+            let at = PREAMBLE_LEN + 4 + 8;
+            let declared = u32::from_le_bytes(lying[at..at + 4].try_into().expect("4 bytes"));
+            lying[at..at + 4].copy_from_slice(&declared.wrapping_add_signed(delta).to_le_bytes());
+            assert_eq!(dataset_sha256_hex(&lying), None, "{delta}");
+        }
+        // No transfer syntax: the data set's encoding is unknown.
+        let mut file = vec![0u8; PREAMBLE_LEN];
+        file.extend_from_slice(b"DICM");
+        file.extend_from_slice(&meta_element(0x0012, b"UI", b"2.25.1\0"));
+        file.extend_from_slice(dataset);
+        assert_eq!(dataset_sha256_hex(&file), None);
+        // An element cut short, or not DICOM at all.
+        assert_eq!(dataset_sha256_hex(&whole[..PREAMBLE_LEN + 20]), None);
+        assert_eq!(dataset_sha256_hex(b"not DICOM"), None);
     }
 }

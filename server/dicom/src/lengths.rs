@@ -20,6 +20,7 @@ const ITEM: (u16, u16) = (0xFFFE, 0xE000);
 const ITEM_END: (u16, u16) = (0xFFFE, 0xE00D);
 const SEQUENCE_END: (u16, u16) = (0xFFFE, 0xE0DD);
 const PIXEL_DATA: (u16, u16) = (0x7FE0, 0x0010);
+const TRAILING_PADDING: (u16, u16) = (0xFFFC, 0xFFFC);
 /// Nesting deeper than this is refused rather than walked.
 const MAX_DEPTH: usize = 32;
 
@@ -196,6 +197,46 @@ pub fn meta_end(from_dicm: &[u8]) -> Result<usize, String> {
     Ok(cursor.at)
 }
 
+/// Where the data set starts in `from_dicm`, and the Transfer Syntax UID's value (as written,
+/// padding included), for telling two files with the same data set apart from two files that
+/// differ ([`crate::header::dataset_sha256_hex`]). The group-0002 elements are walked by their
+/// own lengths; a File Meta Information Group Length (0002,0000), when it comes first, must
+/// end the group exactly where that walk does. `None` wherever the end is not certain: a group
+/// length that disagrees with the walk, or comes later or in another size, an undefined or
+/// overlong length, no transfer syntax. Where the group length and the walk agree, no element
+/// of the data set can have been taken for meta, nor meta for data set.
+pub fn meta_span(from_dicm: &[u8]) -> Option<(usize, &[u8])> {
+    if !from_dicm.starts_with(b"DICM") {
+        return None;
+    }
+    let mut cursor = Cursor { at: 4, ..Cursor::new(from_dicm, true) };
+    let mut declared_end = None;
+    let mut transfer_syntax = None;
+    while cursor.remaining() >= 2 && cursor.bytes[cursor.at..cursor.at + 2] == [0x02, 0x00] {
+        let first = cursor.at == 4;
+        let (tag, length) = cursor.meta_element_header().ok()?;
+        if length == UNDEFINED {
+            return None;
+        }
+        let value_start = cursor.at;
+        cursor.skip(length, tag).ok()?;
+        let value = &from_dicm[value_start..cursor.at];
+        match tag {
+            (0x0002, 0x0000) if first && length == 4 => {
+                let group_length = u32::from_le_bytes(value.try_into().ok()?);
+                declared_end = Some(cursor.at.checked_add(group_length as usize)?);
+            }
+            (0x0002, 0x0000) => return None,
+            (0x0002, 0x0010) => transfer_syntax = Some(value),
+            _ => {}
+        }
+    }
+    if declared_end.is_some_and(|end| end != cursor.at) {
+        return None;
+    }
+    Some((cursor.at, transfer_syntax?))
+}
+
 /// dicom-object reads the file meta group by its declared group length (0002,0000), whatever
 /// the tags inside that span (an off-group tag is read and skipped too), and reserves each
 /// element's declared length before reading it. Walks the same span, checking those lengths.
@@ -218,6 +259,25 @@ fn check_meta_by_group_length(from_dicm: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Where a Data Set Trailing Padding element (FFFC,FFFC) starts in `dataset` (the bytes after
+/// the file meta group), when it is the last top-level element and runs to the end: PS3.10
+/// allows it at the end of a file's data set, without significance, and a sender need not keep
+/// it (dcmtk's storescu leaves it out of what it sends). `None` for anything else, a deflated
+/// data set (whose padding lies inside the deflated stream) and a data set the walk refuses.
+pub fn trailing_padding_start(dataset: &[u8], encoding: Encoding) -> Option<usize> {
+    let explicit = match encoding {
+        Encoding::ExplicitLittle => true,
+        Encoding::ImplicitLittle => false,
+        Encoding::DeflatedExplicitLittle => return None,
+    };
+    let mut cursor = Cursor::new(dataset, explicit);
+    cursor.elements(0, None).ok()?;
+    match cursor.last_top_level {
+        Some((start, TRAILING_PADDING)) if cursor.remaining() == 0 => Some(start),
+        _ => None,
+    }
+}
+
 fn walk(bytes: &[u8], explicit: bool) -> Result<Option<PixelDataExtent>, String> {
     let mut cursor = Cursor::new(bytes, explicit);
     cursor.elements(0, None)?;
@@ -232,11 +292,13 @@ struct Cursor<'a> {
     pixel_data: Option<PixelDataExtent>,
     /// The top-level image attributes walked so far.
     image: ImageAttributes,
+    /// The last top-level element walked: where its tag starts, and the tag.
+    last_top_level: Option<(usize, (u16, u16))>,
 }
 
 impl<'a> Cursor<'a> {
     fn new(bytes: &'a [u8], explicit: bool) -> Cursor<'a> {
-        Cursor { bytes, at: 0, explicit, pixel_data: None, image: ImageAttributes::default() }
+        Cursor { bytes, at: 0, explicit, pixel_data: None, image: ImageAttributes::default(), last_top_level: None }
     }
 
     fn remaining(&self) -> usize {
@@ -290,7 +352,11 @@ impl<'a> Cursor<'a> {
             return Err("sequences nest too deeply".into());
         }
         while self.remaining() > 0 {
+            let start = self.at;
             let tag = (self.u16()?, self.u16()?);
+            if depth == 0 {
+                self.last_top_level = Some((start, tag));
+            }
             if Some(tag) == end || tag == ITEM_END || tag == SEQUENCE_END {
                 self.u32()?;
                 return Ok(());
@@ -404,6 +470,31 @@ mod tests {
         let mut huge = vec![0xE0, 0x7F, 0x10, 0x00, b'O', b'W', 0, 0];
         huge.extend_from_slice(&0xF000_0000u32.to_le_bytes());
         assert!(check(&huge, Encoding::ExplicitLittle).is_err());
+    }
+
+    #[test]
+    fn trailing_padding_is_found_only_where_it_ends_the_data_set() {
+        let name = explicit((0x0010, 0x0010), b"PN", b"DOE^JOHN");
+        let mut padding = vec![0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0];
+        padding.extend_from_slice(&4u32.to_le_bytes());
+        padding.extend_from_slice(&[0; 4]);
+        let padded = [name.clone(), padding.clone()].concat();
+        assert_eq!(trailing_padding_start(&padded, Encoding::ExplicitLittle), Some(name.len()));
+        assert_eq!(trailing_padding_start(&name, Encoding::ExplicitLittle), None);
+        // Not last, not at the top level (inside an item), cut short, or deflated: none.
+        let followed = [name.clone(), padding.clone(), name.clone()].concat();
+        assert_eq!(trailing_padding_start(&followed, Encoding::ExplicitLittle), None);
+        let mut in_item = vec![0x08, 0x00, 0x15, 0x11, b'S', b'Q', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF];
+        in_item.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        in_item.extend_from_slice(&padding);
+        in_item.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0, 0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+        assert_eq!(trailing_padding_start(&in_item, Encoding::ExplicitLittle), None);
+        assert_eq!(trailing_padding_start(&padded[..padded.len() - 1], Encoding::ExplicitLittle), None);
+        assert_eq!(trailing_padding_start(&padded, Encoding::DeflatedExplicitLittle), None);
+        // Implicit VR: a tag and a 4-byte length.
+        let mut implicit = vec![0x10, 0x00, 0x20, 0x00, 2, 0, 0, 0, b'P', b'1'];
+        implicit.extend_from_slice(&[0xFC, 0xFF, 0xFC, 0xFF, 2, 0, 0, 0, 0, 0]);
+        assert_eq!(trailing_padding_start(&implicit, Encoding::ImplicitLittle), Some(10));
     }
 
     #[test]

@@ -185,9 +185,9 @@ impl Ingestor {
     async fn ingest_one(&self, bytes: Bytes, received: &Received) -> Outcome {
         let parse_input = bytes.clone();
         let parsed = tokio::task::spawn_blocking(move || {
-            header::parse_header(&parse_input).map(|h| (h, header::sha256_hex(&parse_input)))
+            header::parse_header(&parse_input).map(|h| (h, Digests::of(&parse_input)))
         });
-        let (h, sha256) = match parsed.await {
+        let (h, digests) = match parsed.await {
             Ok(Ok(parsed)) => parsed,
             Ok(Err(error)) => return rejected(None, error.into()),
             Err(join) => {
@@ -207,7 +207,7 @@ impl Ingestor {
         if h.patient_id.trim().is_empty() {
             return rejected(Some(&h), Rejection::MissingPatientId);
         }
-        match self.store_and_register(&h, &sha256, bytes, received.via, received.site_id).await {
+        match self.store_and_register(&h, digests, bytes, received.via, received.site_id).await {
             Ok(outcome) => outcome,
             Err(error) => {
                 tracing::error!(%error, sop_instance_uid = %h.sop_instance_uid, "storing an instance failed");
@@ -227,7 +227,7 @@ impl Ingestor {
     async fn store_and_register(
         &self,
         h: &InstanceHeader,
-        sha256: &str,
+        digests: Digests,
         bytes: Bytes,
         via: Via,
         site_id: Uuid,
@@ -235,10 +235,10 @@ impl Ingestor {
         let reference = instance_ref(h);
         // A resend of an instance already stored (a sender retrying) is answered without writing.
         if let Some(existing) = self.registered(h).await? {
-            return Ok(same_or_conflict(h, &existing.sha256, sha256, reference));
+            return self.same_or_conflict(h, &existing, &digests, reference).await;
         }
-        let key = object_key(&h.study_instance_uid, &h.series_instance_uid, &h.sop_instance_uid, sha256);
-        let new = new_instance(h, sha256, i64::try_from(bytes.len())?, key.as_ref(), via, site_id);
+        let key = object_key(&h.study_instance_uid, &h.series_instance_uid, &h.sop_instance_uid, &digests.sha256);
+        let new = new_instance(h, digests, i64::try_from(bytes.len())?, key.as_ref(), via, site_id);
         // A put is all or nothing: one that fails leaves no object behind.
         self.store.put(&key, bytes.into()).await?;
         self.register(h, &key, &new, reference).await
@@ -272,7 +272,10 @@ impl Ingestor {
             if existing.object_key != key.as_ref() {
                 self.forget_object(key).await;
             }
-            return Ok(same_or_conflict(h, &existing.sha256, &new.sha256, reference));
+            // Nothing to commit; the comparison may read the stored object, which is done with
+            // no connection held.
+            drop(tx);
+            return self.same_or_conflict(h, &existing, &new.into(), reference).await;
         }
         // Unreferenced until now, the object may have been swept since it was written (by a
         // sweep without a grace period); a row must never point at nothing.
@@ -291,7 +294,8 @@ impl Ingestor {
                 if existing.object_key != key.as_ref() {
                     self.forget_object(key).await;
                 }
-                Ok(same_or_conflict(h, &existing.sha256, &new.sha256, reference))
+                drop(tx);
+                self.same_or_conflict(h, &existing, &new.into(), reference).await
             }
             Ok(Registered::Inconsistent(why)) => {
                 self.forget_object(key).await;
@@ -309,13 +313,70 @@ impl Ingestor {
             tracing::warn!(%error, %key, "could not remove an unregistered object; a sweep may remove it later");
         }
     }
+
+    /// A resend of an instance already stored under its SOP Instance UID: a duplicate when it is
+    /// the same file, or the same data set in other file meta information (group 0002), which
+    /// one way in writes differently from another (a C-STORE resend of what STOW-RS stored: the
+    /// listener writes its own file meta); anything else is other content, refused. The stored
+    /// original is kept as it is either way.
+    ///
+    /// The data set's digest is kept with each row as it is registered, so that a resend is
+    /// answered from the row. Rows stored before it was kept have none (null): theirs is
+    /// computed from the stored object, read here (with no connection held), when a resend
+    /// differs from it byte for byte, which is rare (a sender retrying sends the same file).
+    /// It is not written back: no backfill to keep consistent, and the answer path stays free
+    /// of writes; another such resend reads the object again. A store that cannot be read makes
+    /// this an error (A700, "try again"), not a conflict the sender would take as final.
+    async fn same_or_conflict(
+        &self,
+        h: &InstanceHeader,
+        existing: &StoredInstance,
+        received: &Digests,
+        reference: InstanceRef,
+    ) -> anyhow::Result<Outcome> {
+        if existing.sha256 == received.sha256 {
+            return Ok(Outcome::Duplicate(reference));
+        }
+        // A received file whose file meta ends where that cannot be told is the same instance
+        // only byte for byte.
+        let Some(received_dataset) = &received.dataset_sha256 else {
+            return Ok(rejected(Some(h), Rejection::ConflictingContent));
+        };
+        let stored_dataset = match &existing.dataset_sha256 {
+            Some(stored) => Some(stored.clone()),
+            None => self.dataset_sha256_of(&existing.object_key).await?,
+        };
+        if stored_dataset.as_ref() == Some(received_dataset) {
+            Ok(Outcome::Duplicate(reference))
+        } else {
+            Ok(rejected(Some(h), Rejection::ConflictingContent))
+        }
+    }
+
+    /// The data set digest of a stored original, read from the object store.
+    async fn dataset_sha256_of(&self, key: &str) -> anyhow::Result<Option<String>> {
+        let bytes = self.store.get(&ObjectPath::from(key)).await?.bytes().await?;
+        Ok(tokio::task::spawn_blocking(move || header::dataset_sha256_hex(&bytes)).await?)
+    }
 }
 
-fn same_or_conflict(h: &InstanceHeader, stored_sha: &str, received_sha: &str, reference: InstanceRef) -> Outcome {
-    if stored_sha == received_sha {
-        Outcome::Duplicate(reference)
-    } else {
-        rejected(Some(h), Rejection::ConflictingContent)
+/// What identifies the content of a received file: the SHA-256 of its bytes (its identity and
+/// object key: the original is kept byte for byte) and that of its data set without the file
+/// meta group ([`header::dataset_sha256_hex`]), which tells the same instance in other file meta.
+struct Digests {
+    sha256: String,
+    dataset_sha256: Option<String>,
+}
+
+impl Digests {
+    fn of(bytes: &[u8]) -> Digests {
+        Digests { sha256: header::sha256_hex(bytes), dataset_sha256: header::dataset_sha256_hex(bytes) }
+    }
+}
+
+impl From<&NewInstance> for Digests {
+    fn from(new: &NewInstance) -> Digests {
+        Digests { sha256: new.sha256.clone(), dataset_sha256: new.dataset_sha256.clone() }
     }
 }
 
@@ -360,7 +421,7 @@ fn dicom_date(value: Option<&str>) -> Option<time::Date> {
     time::Date::from_calendar_date(year, month, value[6..8].parse().ok()?).ok()
 }
 
-fn new_instance(h: &InstanceHeader, sha256: &str, size: i64, key: &str, via: Via, site_id: Uuid) -> NewInstance {
+fn new_instance(h: &InstanceHeader, digests: Digests, size: i64, key: &str, via: Via, site_id: Uuid) -> NewInstance {
     NewInstance {
         patient_id: h.patient_id.clone(),
         issuer_of_patient_id: h.issuer_of_patient_id.clone(),
@@ -400,7 +461,8 @@ fn new_instance(h: &InstanceHeader, sha256: &str, size: i64, key: &str, via: Via
         number_of_frames: h.number_of_frames,
         rescale_slope: h.rescale_slope,
         rescale_intercept: h.rescale_intercept,
-        sha256: sha256.to_owned(),
+        sha256: digests.sha256,
+        dataset_sha256: digests.dataset_sha256,
         size_bytes: size,
         object_key: key.to_owned(),
         received_via: via.as_str(),
