@@ -7,7 +7,7 @@ export ORT_DYLIB_PATH ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/onn
 # The OHIF viewer's built application, installed by .ci/setup-ohif.sh and served under /ohif/.
 export ELYSIUM_OHIF_DIR ?= $(or $(ELYSIUM_TOOLS),$(HOME)/.cache/elysium-tools)/ohif-3.13.2/dist
 
-.PHONY: run test bench load load-ingest setup site server release sqlx-prepare clean-state fuzz
+.PHONY: run test bench load load-ingest load-inference setup site server release sqlx-prepare clean-state fuzz
 
 ## Install what is missing, build, and start Elysium in demo mode on http://127.0.0.1:3000.
 run: setup site server
@@ -31,6 +31,12 @@ load: setup
 ## instance stored once; prints and writes tests/load/INGEST.md. Not part of `test`.
 load-ingest: setup
 	tests/load/ingest.sh
+
+## A backlog of 200 phantom series (queued by the scheduler, no worker running) drained by two
+## `elysium worker` processes: every job run once, none lost; prints and writes
+## tests/load/INFERENCE.md. Not part of `test`.
+load-inference: setup
+	tests/load/inference.sh
 
 setup:
 	@.ci/setup.sh
