@@ -120,7 +120,7 @@ async fn bad_settings_change_nothing_and_only_administrators_reach_them(pool: Pg
         (update(31, 3, "auto"), "workup_done_days"),
         (early_outcome, "outcome_days"),
         (update(7, 3, "gpu"), "inference_device"),
-        (unknown, "mdt_quorum"),
+        (unknown, "unknown field"),
     ] {
         let (status, error) = post(&app, &admin, "/api/v1/admin/settings", &body).await;
         assert_eq!(status, 422, "{body}");

@@ -63,3 +63,6 @@ pub async fn derive(ApiJson(request): ApiJson<DeriveInput>) -> Result<Response, 
     let derived = request.derive().map_err(|e| ApiError::Validation(e.to_string()))?;
     Ok(Json(derived).into_response())
 }
+
+#[cfg(test)]
+mod tests;
