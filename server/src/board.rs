@@ -125,8 +125,9 @@ pub async fn measure_case(
                 None => None,
             };
             // A model that fails (no ONNX Runtime, outputs that are not probabilities) leaves
-            // the proposal to the measurements; the failure is logged, and the model is tried
-            // again at the case's next measurement run.
+            // the proposal to the measurements; the failure is logged, and the model is not
+            // retried by itself (its run is recorded only when it succeeds, so a later call
+            // of this function would try it again).
             let run = model.and_then(|model| match model.run(&volume) {
                 Ok(run) => Some(run),
                 Err(error) => {
@@ -210,11 +211,10 @@ async fn record(
     if measured.is_none() && !model_recorded {
         return Ok(None);
     }
-    let count = match measured {
+    let (count, notes) = match measured {
         Some(measured) => record_measurements(&mut tx, case_id, cancer, series_ref, measured).await?,
         None => (0, Vec::new()),
     };
-    let (count, notes) = count;
     let (_, proposal_version) = app::service::mdt::proposal::propose_in(&mut tx, case_id, None)
         .await
         .map_err(|e| anyhow::anyhow!("recomputing the proposal: {e}"))?;
