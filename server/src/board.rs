@@ -219,11 +219,9 @@ async fn record(
         .await
         .map_err(|e| anyhow::anyhow!("recomputing the proposal: {e}"))?;
     db::touch_case(&mut tx, case_id).await?;
-    let model = (model_recorded)
-        .then(|| {
-            run.map(|r| json!({ "name": r.name, "version": r.version, "sha256": r.sha256, "provider": r.provider }))
-        })
-        .flatten();
+    let model = run
+        .filter(|_| model_recorded)
+        .map(|r| json!({ "name": r.name, "version": r.version, "sha256": r.sha256, "provider": r.provider }));
     app::service::Audit::anonymous("mdt.image_measurement", Some("system"), None)
         .target("mdt_case", case_id.to_string())
         .detail(json!({ "measurements": count, "proposal_version": proposal_version, "notes": notes, "staging_model": model }))

@@ -121,3 +121,33 @@ async fn without_a_staging_model_the_proposal_comes_from_the_measurements(pool: 
     let runs: i64 = sqlx::query_scalar("select count(*) from mdt_model_staging").fetch_one(&pool).await.expect("count");
     assert_eq!(runs, 0);
 }
+
+/// A staging model whose labels the rules do not know is refused: listed as refused on the
+/// models page (the registry), and never used for a case.
+#[test]
+fn a_staging_model_with_a_label_the_rules_do_not_know_is_refused() {
+    let root = tempfile::tempdir().expect("dir");
+    let dir = root.path().join("bad-staging");
+    std::fs::create_dir(&dir).expect("model folder");
+    let fixture = models_dir().join("tiny-staging");
+    std::fs::copy(fixture.join("model.onnx"), dir.join("model.onnx")).expect("onnx");
+    let manifest = std::fs::read_to_string(fixture.join("manifest.toml")).expect("manifest");
+    // T2 is a T category of the kidney, not of the lung (which has T2a and T2b).
+    let bad = manifest.replace(r#"labels = ["T1a", "T1b", "T1c", "T2a"]"#, r#"labels = ["T1a", "T1b", "T1c", "T2"]"#);
+    assert_ne!(bad, manifest);
+    std::fs::write(dir.join("manifest.toml"), bad).expect("bad manifest");
+    let folder = root.path().display().to_string();
+    let config = elysium_tests::config(&["--models-dir", folder.as_str()]).screening;
+
+    let registry = elysium_server::screening::models::registry(&config);
+    assert!(registry.models.is_empty(), "{:?}", registry.models);
+    assert_eq!(registry.refused.len(), 1);
+    assert!(registry.refused[0].contains("`T2` is not a T category of lung"), "{}", registry.refused[0]);
+    let models = elysium_server::staging_model::StagingModels::load(
+        root.path(),
+        elysium_inference::runtime::DevicePreference::Cpu,
+        1,
+    );
+    let lung = app::domain::staging::Cancer::Lung;
+    assert!(models.for_case(lung, app::domain::staging::Edition::Ajcc8).is_none());
+}

@@ -265,26 +265,34 @@ impl ModelSession {
             Some(hu) => crate::sliding::bounding_box(grid, size, manifest.normalised(hu)),
             None => Some(([0; 3], size)),
         };
-        // Outside the box: background, no lesion.
-        let mut blended = vec![0.0f32; channels * voxels];
-        blended[..voxels].fill(1.0);
-        if let Some((start, shape)) = body {
-            let inside: std::borrow::Cow<'_, [f32]> =
-                if shape == size { grid.into() } else { crate::sliding::crop(grid, size, start, shape).into() };
-            let tiled = crate::sliding::infer(&inside, shape, channels, &sliding.window(), |batch, n| {
+        let mut tile = |inside: &[f32], shape: [usize; 3]| {
+            crate::sliding::infer(inside, shape, channels, &sliding.window(), |batch, n| {
                 self.run_patches(&sliding.output, batch, [n, 1, patch[0], patch[1], patch[2]], channels)
-            })?;
-            let inside_voxels: usize = shape.iter().product();
-            for c in 0..channels {
-                for z in 0..shape[0] {
-                    for y in 0..shape[1] {
-                        let from = c * inside_voxels + (z * shape[1] + y) * shape[2];
-                        let to = c * voxels + ((start[0] + z) * size[1] + start[1] + y) * size[2] + start[2];
-                        blended[to..to + shape[2]].copy_from_slice(&tiled[from..from + shape[2]]);
+            })
+        };
+        let blended = match body {
+            // The whole grid: the blend is the output.
+            Some((_, shape)) if shape == size => tile(grid, size)?,
+            body => {
+                // Outside the box: background, no lesion.
+                let mut blended = vec![0.0f32; channels * voxels];
+                blended[..voxels].fill(1.0);
+                if let Some((start, shape)) = body {
+                    let tiled = tile(&crate::sliding::crop(grid, size, start, shape), shape)?;
+                    let inside_voxels: usize = shape.iter().product();
+                    for c in 0..channels {
+                        for z in 0..shape[0] {
+                            for y in 0..shape[1] {
+                                let from = c * inside_voxels + (z * shape[1] + y) * shape[2];
+                                let to = c * voxels + ((start[0] + z) * size[1] + start[1] + y) * size[2] + start[2];
+                                blended[to..to + shape[2]].copy_from_slice(&tiled[from..from + shape[2]]);
+                            }
+                        }
                     }
                 }
+                blended
             }
-        }
+        };
         let channel = |c: usize| &blended[c * voxels..(c + 1) * voxels];
         let mut raw = RawOutputs::default();
         for spec in &manifest.outputs {

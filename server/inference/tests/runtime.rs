@@ -100,4 +100,12 @@ fn a_sliding_window_model_runs_patch_by_patch_and_its_maps_make_the_outputs() {
         let expected = if i % 12 >= 4 { *x } else { 0.0 };
         assert!((heat[i] - expected).abs() < 1e-5, "voxel {i}: heat {} for x = {x}", heat[i]);
     }
+
+    // A body filling the grid (every voxel above 0.25): the box is the whole grid, tiled as is.
+    let full: Vec<f32> = grid.iter().map(|x| 0.3 + x * 0.5).collect();
+    let outputs = session.run(&full).expect("runs");
+    let heat = outputs.f32("lesion_heatmap").expect("heatmap");
+    for (i, x) in full.iter().enumerate() {
+        assert!((heat[i] - x).abs() < 1e-5, "voxel {i}: heat {} for x = {x}", heat[i]);
+    }
 }

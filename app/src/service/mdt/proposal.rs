@@ -147,9 +147,7 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
         (Some(run), Ok(table)) => model_categories(&run.probabilities, table),
         _ => ModelCategories::default(),
     };
-    let pick = |axis: Axis, derived: Option<&'static str>| {
-        from_model.chosen.iter().find(|(a, _, _)| *a == axis).map(|(_, label, _)| *label).or(derived)
-    };
+    let pick = |axis: Axis, derived: Option<&'static str>| from_model.get(axis).map(|(label, _)| label).or(derived);
     let (t, n, m) = (pick(Axis::T, derived.t), pick(Axis::N, derived.n), pick(Axis::M, derived.m));
     let stage_group = match (t, n, m) {
         (Some(t), Some(n), Some(m)) => {
@@ -177,15 +175,16 @@ pub async fn propose_in(conn: &mut PgConnection, case_id: i64, by: Option<Uuid>)
         Some(_) => 0.9,
     };
     let m_conf = if derived.m.is_some() { 0.9 } else { 0.0 };
-    let conf = |axis: Axis, measured: f64| {
-        from_model.chosen.iter().find(|(a, _, _)| *a == axis).map(|(_, _, p)| *p).unwrap_or(measured)
-    };
+    let conf = |axis: Axis, measured: f64| from_model.get(axis).map_or(measured, |(_, p)| p);
     let (t_conf, n_conf, m_conf) = (conf(Axis::T, t_conf), conf(Axis::N, n_conf), conf(Axis::M, m_conf));
     let confidence = f64::min(t_conf, f64::min(n_conf, m_conf));
-    let by_model = |axis: Axis| from_model.chosen.iter().any(|(a, _, _)| *a == axis);
-    let rules: Vec<derive::Rule> =
-        derived.rules.into_iter().filter(|r| !by_model(r.category)).chain(from_model.rules.iter().cloned()).collect();
-    let used_model = (!from_model.chosen.is_empty()).then_some(()).and(run.as_ref());
+    let rules: Vec<derive::Rule> = derived
+        .rules
+        .into_iter()
+        .filter(|r| from_model.get(r.category).is_none())
+        .chain(from_model.rules.iter().cloned())
+        .collect();
+    let used_model = run.as_ref().filter(|_| !from_model.chosen.is_empty());
     let mut evidence = serde_json::json!({
         // Both languages: `rule` in English (as proposals stored before the Chinese was added,
         // which the page then shows in English), `rule_zh` in Simplified Chinese.
@@ -229,6 +228,13 @@ struct ModelCategories {
     chosen: Vec<(Axis, &'static str, f64)>,
     /// One rule per category: taken from the model, or why not.
     rules: Vec<derive::Rule>,
+}
+
+impl ModelCategories {
+    /// The label and probability the model gives `axis`, if it gives one.
+    fn get(&self, axis: Axis) -> Option<(&'static str, f64)> {
+        self.chosen.iter().find(|(a, _, _)| *a == axis).map(|(_, label, p)| (*label, *p))
+    }
 }
 
 /// Reads a run as stored by `mdt_model_staging` (`{"t": {"label", "probability", ...}, ...}`).
