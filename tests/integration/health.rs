@@ -57,7 +57,13 @@ async fn the_admin_health_report_counts_the_queue_and_the_disk(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     queue_jobs(&pool, 3).await;
     // One of the three taken by a worker elsewhere: 2 queued, 1 running, 1 worker busy.
-    let claimed = jobs::claim(&pool, "elsewhere:1:0", Duration::from_secs(60)).await.expect("claim");
+    let claimed = jobs::claim(
+        &pool,
+        &jobs::Claimant { owner: "elsewhere:1:0", model_name: "reference-screening", model_version: "0.1.0" },
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("claim");
     assert!(claimed.is_some());
 
     let admin = app.signed_in("admin").await;

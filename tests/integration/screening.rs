@@ -487,7 +487,14 @@ async fn an_instance_that_arrives_while_the_job_runs_is_screened_after_it(pool: 
     ingest_files(&app, &files[..49]).await;
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 1);
     // A worker holds the job (it is running) when the last instance arrives.
-    let job = elysium_db::jobs::claim(&pool, "slow", Duration::from_secs(60)).await.expect("claim").expect("job");
+    let job = elysium_db::jobs::claim(
+        &pool,
+        &elysium_db::jobs::Claimant { owner: "slow", model_name: "tiny", model_version: "0.0.1" },
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("claim")
+    .expect("job");
     ingest_files(&app, &files[49..]).await;
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny", "0.0.1").await.expect("pass"), 0, "waits for it");
     let changed: i64 =

@@ -91,9 +91,21 @@ pub struct ClaimedJob {
     pub max_attempts: i32,
 }
 
-/// Claims the oldest claimable job: queued and due, or running with an expired lease (its worker
-/// died) and attempts left. Jobs whose lease expired on their last attempt are failed first.
-pub async fn claim(pool: &PgPool, owner: &str, lease: Duration) -> DbResult<Option<ClaimedJob>> {
+/// Who asks the queue for work: a worker's identity and the one model version its session runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimant<'a> {
+    /// The lease owner (`host:pid:n`), checked by every later heartbeat and outcome.
+    pub owner: &'a str,
+    pub model_name: &'a str,
+    pub model_version: &'a str,
+}
+
+/// Claims the oldest claimable job for the claimant's model version: queued and due, or running
+/// with an expired lease (its worker died) and attempts left. A job queued for another version
+/// waits for a worker that runs that version (the health panel's queue check calls it a backlog
+/// after 30 minutes), so a series is never screened by a model other than the one its job names. Jobs whose
+/// lease expired on their last attempt, of any version, are failed first.
+pub async fn claim(pool: &PgPool, claimant: &Claimant<'_>, lease: Duration) -> DbResult<Option<ClaimedJob>> {
     sqlx::query!(
         "update screening_job
          set status = 'failed', finished_at = now(), lease_owner = null,
@@ -106,8 +118,9 @@ pub async fn claim(pool: &PgPool, owner: &str, lease: Duration) -> DbResult<Opti
         ClaimedJob,
         r#"with next as (
                select id from screening_job
-               where (status = 'queued' and not_before <= now())
-                  or (status = 'running' and lease_expires_at < now() and attempts < max_attempts)
+               where model_name = $3 and model_version = $4
+                 and ((status = 'queued' and not_before <= now())
+                      or (status = 'running' and lease_expires_at < now() and attempts < max_attempts))
                order by id
                for update skip locked
                limit 1)
@@ -118,8 +131,10 @@ pub async fn claim(pool: &PgPool, owner: &str, lease: Duration) -> DbResult<Opti
            from next, series se, study st
            where j.id = next.id and se.id = j.series_ref and st.id = se.study_ref
            returning j.id, se.series_uid, st.study_uid, j.model_name, j.model_version, j.attempts, j.max_attempts"#,
-        owner,
+        claimant.owner,
         lease.as_secs_f64(),
+        claimant.model_name,
+        claimant.model_version,
     )
     .fetch_optional(pool)
     .await?)

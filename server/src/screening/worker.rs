@@ -1,7 +1,7 @@
-//! Screening workers: each opens its own warmed-up model session once, then takes jobs from the
-//! queue one at a time, renewing its lease while it works. `elysium serve` runs
-//! `ELYSIUM_WORKERS` of them in process; `elysium worker` runs them alone, so GPU machines can
-//! pull work from the same database as the web servers.
+//! Screening workers: each opens its own warmed-up model session once, then takes the jobs of
+//! that model version from the queue one at a time, renewing its lease while it works.
+//! `elysium serve` runs `ELYSIUM_WORKERS` of them in process; `elysium worker` runs them alone,
+//! so GPU machines can pull work from the same database as the web servers.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -94,6 +94,9 @@ pub struct Worker {
     session: Arc<Mutex<ModelSession>>,
     cpu: Option<Arc<rayon::ThreadPool>>,
     owner: String,
+    /// The live session's model: the only version whose jobs this worker claims.
+    model_name: String,
+    model_version: String,
     lease: Duration,
     spare: SpareVoxels,
     /// The shadow model's session, when one runs (`ELYSIUM_SHADOW_MODEL`).
@@ -110,6 +113,7 @@ impl Worker {
         lease: Duration,
     ) -> Worker {
         let cpu = cpu_pool(session.intra_threads);
+        let (model_name, model_version) = (session.model.manifest.name.clone(), session.model.manifest.version.clone());
         Worker {
             pool,
             store,
@@ -117,6 +121,8 @@ impl Worker {
             session: Arc::new(Mutex::new(session)),
             cpu,
             owner,
+            model_name,
+            model_version,
             lease,
             spare: SpareVoxels::default(),
             shadow: None,
@@ -129,9 +135,14 @@ impl Worker {
         self
     }
 
-    /// Claims and processes one job; `false` when the queue had none ready.
+    fn claimant(&self) -> jobs::Claimant<'_> {
+        jobs::Claimant { owner: &self.owner, model_name: &self.model_name, model_version: &self.model_version }
+    }
+
+    /// Claims and processes one job of this worker's model version; `false` when the queue had
+    /// none ready.
     pub async fn run_once(&self) -> anyhow::Result<bool> {
-        match jobs::claim(&self.pool, &self.owner, self.lease).await? {
+        match jobs::claim(&self.pool, &self.claimant(), self.lease).await? {
             Some(job) => {
                 self.process(job).await;
                 Ok(true)
@@ -148,7 +159,7 @@ impl Worker {
             let woken = wakeup.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            match jobs::claim(&self.pool, &self.owner, self.lease).await {
+            match jobs::claim(&self.pool, &self.claimant(), self.lease).await {
                 Ok(Some(job)) => self.process(job).await,
                 Ok(None) => {
                     tokio::select! {
