@@ -203,6 +203,16 @@ async fn a_coordinator_takes_a_finding_from_new_to_closed_and_the_history_is_app
     let (status, body) =
         post(&app, &coordinator, &path, &json!({ "version": 1, "event": "send_letter", "physician": "  " })).await;
     assert_eq!(status, 422, "a letter goes to someone: {body}");
+    // What serde could not read is refused without repeating it (an event name, a field).
+    for hostile in [
+        json!({ "version": 1, "event": "<script>alert(1)</script>" }),
+        json!({ "version": 1, "event": "send_letter", "physician": "Dr. Lin", "<img src=x>": 1 }),
+    ] {
+        let (status, body) = post(&app, &coordinator, &path, &hostile).await;
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(status, 422, "{body}");
+        assert!(!message.is_empty() && !message.contains('<'), "the input is not repeated: {body}");
+    }
     let (status, body) = post(
         &app,
         &coordinator,

@@ -193,6 +193,17 @@ async fn events_the_state_or_payload_does_not_allow_get_422(pool: PgPool) {
         let (status, answer) = post_event(&app, &coordinator, id, body.clone()).await;
         assert_eq!(status, 422, "{body} -> {answer}");
     }
+    // What serde could not read is refused without repeating it (an event name, a field, a value).
+    for body in [
+        json!({"event": "<script>alert(1)</script>", "expected_version": 1}),
+        json!({"event": "start_review", "<img src=x>": 1, "expected_version": 1}),
+        json!({"event": "record_contact_attempt", "channel": "<b>", "result": "reached", "expected_version": 1}),
+    ] {
+        let (status, answer) = post_event(&app, &coordinator, id, body.clone()).await;
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(status, 422, "{body} -> {answer}");
+        assert!(!message.is_empty() && !message.contains('<'), "the input is not repeated: {answer}");
+    }
     step(&app, &coordinator, id, json!({"event": "start_review"})).await;
     for body in [
         json!({"event": "order_workup", "modality": "colonoscopy", "due_date": in_days(10), "expected_version": 2}),

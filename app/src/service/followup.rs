@@ -114,11 +114,21 @@ pub struct Recorded {
 /// Parses an event from its JSON form (`{"event": NAME, ...payload}`), as the API and the page's
 /// forms send it.
 pub fn parse_event(value: serde_json::Value) -> Result<FindingEvent, RecordError> {
-    serde_json::from_value::<FindingEvent>(value)
-        .map(FindingEvent::normalised)
-        .map_err(|e| RecordError::Invalid {
-            field: "event".into(), message: said!("{e}", "无法读取该事件：{e}")
-        })
+    let fields = value.as_object().map_or(0, serde_json::Map::len);
+    let event = serde_json::from_value::<FindingEvent>(value).map(FindingEvent::normalised).map_err(|e| {
+        let said = super::refusal_text::without_input(&e.to_string());
+        RecordError::Invalid { field: "event".into(), message: said!("{said}", "无法读取该事件：{said}") }
+    })?;
+    // serde ignores unknown fields on the unit variants of an internally tagged enum, whatever
+    // `deny_unknown_fields` says: refused here, as every other event's are.
+    let payload_free = matches!(event, FindingEvent::StartReview | FindingEvent::MarkLost | FindingEvent::ReferToMdt);
+    if payload_free && fields > 1 {
+        return Err(RecordError::Invalid {
+            field: "event".into(),
+            message: said!("unknown field; none is accepted here", "未知字段；此处不接受任何字段"),
+        });
+    }
+    Ok(event)
 }
 
 /// Records `event` on finding `id` if it is still at `expected_version`.

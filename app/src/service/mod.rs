@@ -19,6 +19,7 @@ pub mod profile;
 pub mod program;
 pub mod record;
 pub mod referral;
+pub mod refusal_text;
 pub mod screening;
 pub mod settings;
 pub mod sites;
