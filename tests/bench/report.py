@@ -2,13 +2,22 @@
 """Collects the JSON results of a `make bench` run into a table (stdout) and RESULTS.md.
 
     python report.py RESULTS_DIR OUTPUT_MD
+    python report.py cstore RESULTS_DIR SECTION_MD
+    python report.py summary RESULTS_MD
 
 RESULTS_DIR holds machine.json, load-<case>-<tool>.json and stow-<server>-<round>.json from
 run.sh. Ratios are reported against the issue's targets; nothing is asserted.
+
+`cstore` writes the C-STORE section (cstore-machine.json and cstore-<server>-<round>.json), which
+run.sh puts between its markers in RESULTS.md; the section carries its row of the summary table
+in an HTML comment, and `summary` puts that row into RESULTS.md's summary table (in place of
+the previous one; none without a C-STORE section), so that `BENCH_ONLY=cstore`, which rewrites
+only its section, and the runs that rewrite the rest keep the summary whole.
 """
 
 import json
 import os
+import re
 import statistics
 import sys
 
@@ -31,6 +40,13 @@ LOAD_TARGETS = {
 # Other processes' load (cores) above which a load measurement is flagged as disturbed.
 NOISY_CORES = 0.25
 STOW_TARGET = (2.0, "Elysium ≥ 2× Orthanc's MB/s")
+CSTORE_TARGET = (2.0, "Elysium ≥ 2× Orthanc's MB/s")
+CSTORE_SERVERS = [
+    ("elysium", "Elysium", "`elysium serve` DICOM listener (AE `ELYSIUM`)"),
+    ("orthanc", "Orthanc", "Orthanc's DICOM server (AE `ORTHANC`)"),
+]
+CSTORE_ROW = "| C-STORE ingest |"
+SUMMARY_MARK = "<!-- summary row: "
 
 
 def load(folder, name):
@@ -58,7 +74,162 @@ def met(value, target):
     return "**met**" if value >= target else "**not met**"
 
 
+def cstore_rounds(folder, server):
+    rounds = []
+    for n in range(1, 1000):
+        r = load(folder, f"cstore-{server}-{n}.json")
+        if r is None:
+            break
+        rounds.append(r)
+    return rounds
+
+
+def cstore_section(folder, output):
+    """The C-STORE section (Markdown, without its markers), with its summary row in a comment."""
+    machine = load(folder, "cstore-machine.json") or {}
+    rounds = {server: cstore_rounds(folder, server) for server, _, _ in CSTORE_SERVERS}
+    lines = []
+    out = lines.append
+    out("## C-STORE ingest throughput (DICOM listeners)")
+    out("")
+    out(f"Written by `make bench` (tests/bench/run.sh; `BENCH_ONLY=cstore` runs this section alone) on "
+        f"{machine.get('date', '?')}: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores, "
+        f"{machine.get('ram', '?')}, {machine.get('os', '?')}; {machine.get('elysium', '?')} with "
+        f"{machine.get('postgresql', '?')}; Orthanc {machine.get('orthanc', '?')}; dcmtk "
+        f"{machine.get('dcmtk', '?')}. Load average (1, 5, 15 min) at the start, at the end: "
+        f"{machine.get('load', '?')}. See tests/bench/README.md for what is measured and how; "
+        "nothing here is asserted.")
+    out("")
+    first = next((r[0] for r in rounds.values() if r), None)
+    if first:
+        n = max(len(r) for r in rounds.values())
+        out(f"The uncompressed series ({first['files']} files, {first['bytes'] / 1e6:.1f} MB, the one "
+            f"of section 2) sent over localhost by dcmtk's `storescu` as a PACS sends it: "
+            f"{first['senders']} `storescu +sd +r` processes started at once, each with its share of "
+            "the files (the sorted files dealt out one by one) in one association, so every "
+            "instance is sent once; the same shares, senders and client for both servers. The time "
+            "runs from the senders' start (the first association) to the last `storescu` exit; "
+            "MB/s = DICOM file bytes / that time. After each round the server must hold exactly "
+            "the SOP Instance UIDs sent, each once (Elysium: its database; Orthanc: "
+            f"`GET /instances?expand`), or the run fails. {n} rounds, alternating between the "
+            "servers, each on a freshly started, empty server; the median round counts. *Server "
+            "cores*: CPU the server used per second of the round (Elysium with its PostgreSQL "
+            "cluster); *other load*: cores that processes other than the server and the senders "
+            "kept busy (near 0 the numbers are clean).")
+        out("")
+        out("Each server as shipped, but for what a listener needs: Elysium (release) with "
+            "`ELYSIUM_DICOM_SITE` (the site it files what it receives under) and "
+            "`ELYSIUM_DICOM_ACCEPT_ANY_AE=true`, no screening workers (`ELYSIUM_WORKERS=0`, "
+            "`ELYSIUM_AUTO_SCREENING=0`: the ingest alone, as Orthanc does it), its private "
+            "PostgreSQL cluster (fsync on) and local file object store; Orthanc with its DICOM "
+            "server on, any calling AE title accepted (`DicomCheckCalledAet: false`, "
+            "`DicomAlwaysAllowStore: true`), no plugin, its SQLite index and uncompressed storage "
+            "(`SyncStorageArea` on, its default), and `MaximumPduLength` 131072, the PDU size "
+            "Elysium offers by default, instead of its 16 KiB default, so that `storescu` sends "
+            "both the same PDUs.")
+        out("")
+        if first.get("tcp_nodelay"):
+            out("`storescu` and Orthanc run with dcmtk's `TCP_NODELAY=1` (Nagle's algorithm off; "
+                "`BENCH_CSTORE_NODELAY=1`, the default here). With this dcmtk's default, Nagle's "
+                "algorithm on, every instance waits on a delayed TCP acknowledgement on loopback "
+                "(tens of milliseconds, in Orthanc's responses as well as in `storescu`'s sends), "
+                "and the rounds would time those waits rather than the ingest. Elysium sets "
+                "nothing: its listener does not wait on them.")
+        else:
+            out("`storescu` and Orthanc run with dcmtk's default, Nagle's algorithm on "
+                "(`BENCH_CSTORE_NODELAY=0`): every instance can wait on a delayed TCP "
+                "acknowledgement (tens of milliseconds), in Orthanc's responses as well as in "
+                "`storescu`'s sends; these rounds time that latency as much as the ingest.")
+        out("")
+    out("| Server | Listener | Median s | Median MB/s | Median instances/s | MB/s per round | "
+        "Server cores per round | Other load per round | Instances held |")
+    out("|---|---|---|---|---|---|---|---|---|")
+    medians = {}
+    noisy = []
+    for server, label, listener in CSTORE_SERVERS:
+        rs = rounds.get(server)
+        if not rs:
+            out(f"| {label} | {listener} | not run | | | | | | |")
+            continue
+        valid = [r for r in rs if r.get("exact") and not any(r.get("storescu_exit_codes") or [])]
+        per_round = ", ".join(f"{r['mb_per_s']:.0f}" + ("" if r in valid else " (invalid)") for r in rs)
+        cores = ", ".join(f"{r.get('server_cores', '?')}" for r in rs)
+        other = ", ".join(f"{r.get('other_cpu_cores', 0):.2f}" for r in rs)
+        noisy += [f"{label} round {r['round']}: {r['other_cpu_cores']:.2f} cores" for r in rs
+                  if r.get("other_cpu_cores", 0) > NOISY_CORES]
+        held = " + ".join(f"{r.get('held', '?')}" for r in rs) + f" of {rs[0]['files']} each"
+        if valid:
+            mbs = statistics.median(r["mb_per_s"] for r in valid)
+            ips = statistics.median(r["instances_per_s"] for r in valid)
+            secs = statistics.median(r["seconds"] for r in valid)
+            medians[server] = mbs
+            out(f"| {label} | {listener} | {secs:.2f} | {mbs:.1f} | {ips:.0f} | {per_round} | {cores} | "
+                f"{other} | {held} |")
+        else:
+            out(f"| {label} | {listener} | no valid round | | | {per_round} | {cores} | {other} | {held} |")
+    out("")
+    out("Per round (s, MB/s, instances/s, whole machine's busy cores):")
+    out("")
+    out("| Round | " + " | ".join(label for _, label, _ in CSTORE_SERVERS) + " |")
+    out("|---|" + "---|" * len(CSTORE_SERVERS))
+    for i in range(max((len(r) for r in rounds.values()), default=0)):
+        cells = []
+        for server, _, _ in CSTORE_SERVERS:
+            rs = rounds.get(server) or []
+            r = rs[i] if i < len(rs) else None
+            cells.append("–" if r is None else
+                         f"{r['seconds']:.2f} s, {r['mb_per_s']:.0f} MB/s, {r['instances_per_s']:.0f}/s, "
+                         f"{r.get('cpu_busy_cores', '?')} busy")
+        out(f"| {i + 1} | " + " | ".join(cells) + " |")
+    out("")
+    if noisy:
+        out(f"**Disturbed:** other processes used more than {NOISY_CORES} of a core during: "
+            + "; ".join(noisy) + ". Those rounds are not comparable; rerun on a quiet machine.")
+        out("")
+    target, wording = CSTORE_TARGET
+    if "elysium" in medians and "orthanc" in medians:
+        ratio = medians["elysium"] / medians["orthanc"]
+        out(f"Elysium / Orthanc (median MB/s): **{ratio:.2f}×**. Target ({wording}): {met(ratio, target)}.")
+        row = f"{CSTORE_ROW} {wording} | {ratio:.2f}× | {met(ratio, target)} |"
+    else:
+        out("Not enough valid rounds to compare.")
+        row = f"{CSTORE_ROW} {wording} | not measured | – |"
+    out("")
+    out(f"{SUMMARY_MARK}{row} -->")
+    text = "\n".join(lines) + "\n"
+    with open(output, "w") as f:
+        f.write(text)
+    print(text)
+
+
+def summary_row(path):
+    """Puts the C-STORE section's summary row into RESULTS.md's summary table."""
+    with open(path) as f:
+        lines = f.read().split("\n")
+    row = None
+    for line in lines:
+        m = re.fullmatch(re.escape(SUMMARY_MARK) + r"(.*) -->", line.strip())
+        if m:
+            row = m.group(1)
+    lines = [line for line in lines if not line.startswith(CSTORE_ROW)]
+    try:
+        start = lines.index("| Case | Target | Measured | |")
+    except ValueError:
+        return  # no summary table: a RESULTS.md that only has sections
+    end = start
+    while end + 1 < len(lines) and lines[end + 1].startswith("|"):
+        end += 1
+    if row:
+        lines.insert(end + 1, row)
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
 def main():
+    if sys.argv[1] == "cstore":
+        return cstore_section(sys.argv[2], sys.argv[3])
+    if sys.argv[1] == "summary":
+        return summary_row(sys.argv[2])
     folder, output = sys.argv[1], sys.argv[2]
     machine = load(folder, "machine.json") or {}
     lines = []
@@ -79,7 +250,8 @@ def main():
         ("load", "Load average (1, 5, 15 min) at the start, at the end"),
         ("disk", "Data folder file system"), ("rustc", "rustc"), ("elysium", "Elysium"),
         ("python", "Python"), ("python_packages", "Python packages"), ("orthanc", "Orthanc"),
-        ("orthanc_dicomweb", "Orthanc DICOMweb plugin"), ("postgresql", "PostgreSQL (Elysium's private cluster)"),
+        ("orthanc_dicomweb", "Orthanc DICOMweb plugin"), ("dcmtk", "dcmtk (storescu, C-STORE section)"),
+        ("postgresql", "PostgreSQL (Elysium's private cluster)"),
     ]:
         out(f"| {label} | {machine.get(key, '?')} |")
     out("")
