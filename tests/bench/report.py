@@ -60,14 +60,19 @@ def load(folder, name):
     return json.loads(text)
 
 
-def stow_rounds(folder, server):
+def rounds_of(folder, kind, server):
+    """The rounds `{kind}-{server}-1.json`, `-2.json`, ... up to the first one missing."""
     rounds = []
-    for n in range(1, 100):
-        r = load(folder, f"stow-{server}-{n}.json")
+    for n in range(1, 1000):
+        r = load(folder, f"{kind}-{server}-{n}.json")
         if r is None:
             break
         rounds.append(r)
     return rounds
+
+
+def stow_rounds(folder, server):
+    return rounds_of(folder, "stow", server)
 
 
 def met(value, target):
@@ -75,13 +80,7 @@ def met(value, target):
 
 
 def cstore_rounds(folder, server):
-    rounds = []
-    for n in range(1, 1000):
-        r = load(folder, f"cstore-{server}-{n}.json")
-        if r is None:
-            break
-        rounds.append(r)
-    return rounds
+    return rounds_of(folder, "cstore", server)
 
 
 def cstore_section(folder, output):

@@ -118,7 +118,7 @@ const UNEXPECTED: [&str; 16] = [
 ];
 
 /// A path of field names and indices (`descriptors[0]`, `t.override`): nothing the client chose.
-pub fn plain_path(path: &str) -> bool {
+fn plain_path(path: &str) -> bool {
     let plain = |segment: &str| {
         let (name, mut indices) = segment.split_at(segment.find('[').unwrap_or(segment.len()));
         if name.len() > 64 || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {

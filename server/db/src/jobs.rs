@@ -103,8 +103,8 @@ pub struct Claimant<'a> {
 /// Claims the oldest claimable job for the claimant's model version: queued and due, or running
 /// with an expired lease (its worker died) and attempts left. A job queued for another version
 /// waits for a worker that runs that version (the health panel's queue check calls it a backlog
-/// after 30 minutes), so a series is never screened by a model other than the one its job names. Jobs whose
-/// lease expired on their last attempt, of any version, are failed first.
+/// after 30 minutes), so a series is never screened by a model other than the one its job
+/// names. Jobs whose lease expired on their last attempt, of any version, are failed first.
 pub async fn claim(pool: &PgPool, claimant: &Claimant<'_>, lease: Duration) -> DbResult<Option<ClaimedJob>> {
     sqlx::query!(
         "update screening_job
