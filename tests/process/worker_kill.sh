@@ -32,13 +32,17 @@ log "$JOBS phantom series, each queued for the reference model"
 "$ELYSIUM" phantom --out "$WORK/phantoms" --patients "$JOBS" --seed 5150 --rows 128 >/dev/null
 find "$WORK/phantoms" -type f ! -name '*.dcm' -delete   # ground truth files, not DICOM
 "$ELYSIUM" ingest --site KILL-TEST "$WORK/phantoms" >/dev/null
-read -r MODEL VERSION < <(sed -nE 's/^name = "(.*)"/\1/p; s/^version = "(.*)"/\1/p' models/reference-screening/manifest.toml | paste -sd' ')
+# The manifest's own name and version (its [input] and [[outputs]] tables have names too): a
+# worker takes only the jobs of the version it runs.
+read -r MODEL VERSION < <(python3 -c 'import sys, tomllib; m = tomllib.load(open(sys.argv[1], "rb")); print(m["name"], m["version"])' \
+  models/reference-screening/manifest.toml)
+[[ -n "$MODEL" && -n "$VERSION" ]] || fail "the reference model's manifest has no name or version"
 sql "insert into screening_job (series_ref, model_name, model_version, reason, max_attempts)
      select id, '$MODEL', '$VERSION', 'rerun', 3 from series" >/dev/null
 
 start_worker() { # NAME
   ELYSIUM_WORKERS=1 ELYSIUM_AUTO_SCREENING=0 ELYSIUM_INFERENCE_DEVICE=cpu ELYSIUM_JOB_LEASE_SECONDS="$LEASE" \
-    "$ELYSIUM" worker > "$WORK/worker-$1.log" 2>&1 &
+    ELYSIUM_SCREENING_MODEL="$MODEL@$VERSION" "$ELYSIUM" worker > "$WORK/worker-$1.log" 2>&1 &
   PIDS+=("$!")
   echo "$!"
 }
