@@ -121,8 +121,7 @@ pub fn parse_event(value: serde_json::Value) -> Result<FindingEvent, RecordError
     })?;
     // serde ignores unknown fields on the unit variants of an internally tagged enum, whatever
     // `deny_unknown_fields` says: refused here, as every other event's are.
-    let payload_free = matches!(event, FindingEvent::StartReview | FindingEvent::MarkLost | FindingEvent::ReferToMdt);
-    if payload_free && fields > 1 {
+    if !event.has_fields() && fields > 1 {
         return Err(RecordError::Invalid {
             field: "event".into(),
             message: said!("unknown field; none is accepted here", "未知字段；此处不接受任何字段"),

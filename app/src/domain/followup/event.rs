@@ -214,6 +214,26 @@ impl FindingEvent {
         }
     }
 
+    /// Whether the event carries fields besides its name. Every variant is named, so a new event
+    /// must say: the events without any refuse every field but their name when read from JSON,
+    /// which serde's `deny_unknown_fields` does not do for unit variants.
+    pub fn has_fields(&self) -> bool {
+        match self {
+            FindingEvent::StartReview | FindingEvent::MarkLost | FindingEvent::ReferToMdt => false,
+            FindingEvent::Dismiss { .. }
+            | FindingEvent::OrderWorkup { .. }
+            | FindingEvent::ScheduleWorkup { .. }
+            | FindingEvent::CompleteWorkup { .. }
+            | FindingEvent::RecordOutcome { .. }
+            | FindingEvent::RecordContactAttempt { .. }
+            | FindingEvent::MarkDeclined { .. }
+            | FindingEvent::Reopen { .. }
+            | FindingEvent::Assign { .. }
+            | FindingEvent::AddNote { .. }
+            | FindingEvent::SetSurveillance { .. } => true,
+        }
+    }
+
     /// The reason recorded with the event in the history, where the event has one.
     pub fn reason(&self) -> Option<String> {
         match self {
