@@ -122,6 +122,14 @@ def generator_args(entry, out_dir):
 
 def targets(vol, truth, labels):
     """Organ labels (32^3 uint8), lesion coverage (32^3 uint8), class presence (13 uint8)."""
+    lut, host, lesion_label = host_labels(vol, truth, labels)
+    organ = lut[P.nearest_labels(host, vol)]
+    return organ, lesion_coverage(vol, truth, labels, lesion_label), class_presence(truth)
+
+
+def host_labels(vol, truth, labels):
+    """The phantom label -> model organ table, the label map with each lesion voxel given the
+    phantom label of its lesion's host organ, and the lesion label (None without lesions)."""
     names = {int(k): v for k, v in truth["labels"].items()}
     lut = np.zeros(256, np.uint8)
     for pid, name in names.items():
@@ -145,8 +153,12 @@ def targets(vol, truth, labels):
                     best[take] = d[take]
                     owner[take] = li
             host[idx[:, 0], idx[:, 1], idx[:, 2]] = np.array([lesions[o]["organ_label"] for o in owner], np.uint8)
-    organ = lut[P.nearest_labels(host, vol)]
+    return lut, host, lesion_label
+
+
+def lesion_coverage(vol, truth, labels, lesion_label):
     heat = np.zeros(P.LABEL_SIZE, np.uint8)
+    lesions = truth.get("lesions", [])
     if lesion_label is not None:
         idx = np.argwhere(labels == lesion_label)
         pts = [idx[:, 0], idx[:, 1], idx[:, 2]]
@@ -156,16 +168,21 @@ def targets(vol, truth, labels):
         ok = ((cz >= 0) & (cz < P.LABEL_SIZE[0]) & (cy >= 0) & (cy < P.LABEL_SIZE[1])
               & (cx >= 0) & (cx < P.LABEL_SIZE[2]))
         heat[cz[ok], cy[ok], cx[ok]] = 1
+    return heat
+
+
+def class_presence(truth):
     cls = np.zeros(len(CLASS_OUTPUTS), np.uint8)
-    for les in lesions:
+    for les in truth.get("lesions", []):
         organ_name = "colorectal" if les["organ"] == "colon" else les["organ"]
         cls[CLASS_OUTPUTS.index((organ_name, les["class"]))] = 1
-    return organ, heat, cls
+    return cls
 
 
-def make_case(job):
-    """Generate one phantom (retrying placement failures), read and preprocess it."""
-    entry, elysium, workdir, keep_dir = job
+def generate_phantom(entry, elysium, workdir):
+    """Run `elysium phantom` for one planned entry in a new folder under workdir, retrying a
+    placement failure with another seed (and from the fifth attempt a 20% smaller lesion).
+    Returns the entry as generated (seed, lesions, attempts) and the folder."""
     _, rules = load_spec()
     entry = json.loads(json.dumps(entry))
     base_seed = entry["seed"]
@@ -185,25 +202,38 @@ def make_case(job):
     else:
         raise RuntimeError(f"phantom generation failed for {entry}: {last_err}")
     entry["attempts"] = attempt + 1
-    series = [os.path.join(root) for root, _, files in os.walk(out) if "truth.json" in files][0]
-    vol = P.read_series(series)
-    truth, labels = P.read_truth(series, vol)
-    x = P.preprocess(vol)[0, 0]
-    organ, heat, cls = targets(vol, truth, labels)
-    lz, ly, lx = P.label_grid_coords(vol)
+    return entry, out
+
+
+def case_meta(entry, truth, vol):
+    """What the evaluation needs of a generated phantom: its plan entry, identifiers, the
+    lesions' ground truth and the volume's geometry (to map grid voxels to patient mm)."""
     lesions = []
     for les in truth["lesions"]:
         lesions.append({"organ": "colorectal" if les["organ"] == "colon" else les["organ"],
                         "class": les["class"], "diameter_mm": les["diameter_mm"],
                         "centre_mm": les["centre_mm"], "shape": les["shape"],
                         "centre_index": [float(v) for v in vol.mm_to_index(les["centre_mm"])]})
-    meta = dict(entry, patient_id=truth["patient_id"], series_uid=truth["series_uid"],
+    return dict(entry, patient_id=truth["patient_id"], series_uid=truth["series_uid"],
                 patient_sex=truth["patient_sex"], shape=list(vol.shape),
                 spacing=[float(s) for s in vol.spacing], lesions_truth=lesions,
                 geometry={"origin": vol.origin.tolist(), "row_cos": vol.row_cos.tolist(),
                           "col_cos": vol.col_cos.tolist(), "normal": vol.normal.tolist(),
-                          "spacing": [float(s) for s in vol.spacing],
-                          "label_grid_index": [lz.tolist(), ly.tolist(), lx.tolist()]})
+                          "spacing": [float(s) for s in vol.spacing]})
+
+
+def make_case(job):
+    """Generate one phantom (retrying placement failures), read and preprocess it."""
+    entry, elysium, workdir, keep_dir = job
+    entry, out = generate_phantom(entry, elysium, workdir)
+    series = [os.path.join(root) for root, _, files in os.walk(out) if "truth.json" in files][0]
+    vol = P.read_series(series)
+    truth, labels = P.read_truth(series, vol)
+    x = P.preprocess(vol)[0, 0]
+    organ, heat, cls = targets(vol, truth, labels)
+    lz, ly, lx = P.label_grid_coords(vol)
+    meta = case_meta(entry, truth, vol)
+    meta["geometry"]["label_grid_index"] = [lz.tolist(), ly.tolist(), lx.tolist()]
     if keep_dir:
         dest = os.path.join(keep_dir, f"{entry['split']}-{entry['index']:04d}")
         shutil.rmtree(dest, ignore_errors=True)
