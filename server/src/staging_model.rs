@@ -71,13 +71,14 @@ impl StagingModel {
     pub fn run(&self, volume: &Volume) -> anyhow::Result<ModelRun> {
         let manifest = &self.model.manifest;
         let input = elysium_inference::preprocess::input_tensor(volume, &manifest.preprocessing);
+        let grid = manifest.preprocessing.grid_size(volume);
         // A poisoned lock only means an earlier run panicked; the session itself is still whole.
         let mut session = self.session.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if session.is_none() {
             *session = Some(ModelSession::open(self.model.clone(), self.device, self.intra_threads)?);
         }
         let Some(session) = session.as_mut() else { unreachable!("opened above") };
-        let raw = session.run(&input)?;
+        let raw = session.run(&input, grid)?;
         let categories = elysium_inference::staging::read(manifest, &raw)?;
         Ok(ModelRun {
             name: manifest.name.clone(),

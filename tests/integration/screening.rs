@@ -87,9 +87,12 @@ async fn a_stored_series_is_screened_once_and_its_positive_becomes_a_finding(poo
     assert_eq!(result["model"]["version"], "0.0.1");
     assert_eq!(result["model"]["sha256"], "b531ff63528cbed1a4fe9cef409a91978c87d7b7a19ecaf84bd8340402601cd3");
     assert_eq!(result["execution_provider"], "CPUExecutionProvider");
-    for stage in ["decode", "volume", "resample", "inference", "postprocess", "storage", "total"] {
+    for stage in ["decode", "volume", "resample", "inference", "network", "postprocess", "storage", "total"] {
         assert!(result["timings_ms"][stage].as_f64().is_some(), "timing for {stage}: {result}");
     }
+    // The network's time is the part of the inference stage spent inside ONNX Runtime.
+    let (network, inference) = (&result["timings_ms"]["network"], &result["timings_ms"]["inference"]);
+    assert!(network.as_f64() <= inference.as_f64(), "{network} ms of {inference} ms: {result}");
     // The tiny network: liver/HCC = sigmoid(2 · mean input) > 0.5 for any non-empty input.
     let liver = result["tumor_probabilities"]["liver"]["HCC"].as_f64().expect("liver HCC");
     let kidney = result["tumor_probabilities"]["kidney"]["RCC"].as_f64().expect("kidney RCC");

@@ -2,9 +2,16 @@
 //! that produced it. The manifest says what the network expects and what its outputs mean; it is
 //! checked when the model is loaded (the ONNX file's SHA-256 must match, the shapes and labels
 //! must agree), and a model that fails a check is refused rather than run.
+//!
+//! The preprocessing grid is either fixed (`size`, a whole-grid network's input) or, for a
+//! sliding-window model, follows the scan: the scan resampled whole at the target spacing, as
+//! nnU-Net-class models are trained, up to `max_size` voxels per axis so that one long scan cannot
+//! exhaust memory. Such a manifest declares its label map's and heatmap's shapes for that largest
+//! grid; each case's maps have the shape of its own grid.
 
 use std::path::{Path, PathBuf};
 
+use elysium_dicom::volume::Volume;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -82,7 +89,9 @@ pub struct Manifest {
 /// the grid, the manifest's outputs are made from it: the organ label map is the most probable
 /// label per voxel, each class probability is the highest of its lesion map over the grid (the
 /// lesion evidence), and the lesion heatmap is the highest lesion probability per voxel. The
-/// label map and the heatmap are then at the grid's resolution (stride 1).
+/// label map and the heatmap are then at the grid's resolution (stride 1): with a fixed `size`
+/// their shapes are the manifest's; with a grid that follows the scan the manifest declares them
+/// for `max_size`, and each case's have the manifest's leading dimensions followed by its grid.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SlidingWindowSpec {
@@ -170,13 +179,59 @@ impl Requirements {
 pub struct Preprocessing {
     /// z, y, x (mm).
     pub target_spacing_mm: [f64; 3],
-    /// z, y, x (voxels).
-    pub size: [usize; 3],
+    /// z, y, x (voxels): a fixed grid, whatever the scan's size, as a whole-grid network needs.
+    /// Absent for a sliding-window model whose grid follows the scan (see [`Self::grid_size`]).
+    #[serde(default)]
+    pub size: Option<[usize; 3]>,
+    /// z, y, x (voxels): the largest grid that follows the scan, a bound on the memory one case
+    /// takes; a longer scan is covered by a centred window of this size. Only without `size`.
+    #[serde(default)]
+    pub max_size: Option<[usize; 3]>,
     pub orientation: Orientation,
     pub interpolation: Interpolation,
     pub hu_clip: [f64; 2],
     pub fill_hu: f64,
     pub normalisation: Normalisation,
+}
+
+impl Preprocessing {
+    /// The grid `volume` is resampled to, z, y, x: the fixed `size`, or else per axis the
+    /// smallest centred grid at the target spacing that covers the scan from its first voxel
+    /// centre to its last, capped at `max_size`. The one place grid sizes are decided, so that
+    /// the input, the runtime's tiling and the post-processing agree. A hand-built value with
+    /// neither `size` nor `max_size` (which [`Manifest::parse`] refuses) follows the scan uncapped.
+    pub fn grid_size(&self, volume: &Volume) -> [usize; 3] {
+        if let Some(size) = self.size {
+            return size;
+        }
+        // `Volume.spacing` is x, y, z; grids are z, y, x.
+        let [sx, sy, sz] = volume.spacing;
+        let dims = [volume.slices, volume.rows, volume.columns];
+        let spacing = [sz, sy, sx];
+        std::array::from_fn(|a| {
+            let covering = covering_voxels(dims[a], spacing[a], self.target_spacing_mm[a]);
+            self.max_size.map_or(covering, |max| covering.min(max[a]))
+        })
+    }
+
+    /// Whether `grid` is one this preprocessing makes: the fixed `size`, or a grid with voxels
+    /// that is within `max_size` (a runtime check on what callers pass).
+    pub fn fits(&self, grid: [usize; 3]) -> bool {
+        match (self.size, self.max_size) {
+            (Some(size), _) => grid == size,
+            (None, max) => !grid.contains(&0) && max.is_none_or(|max| grid.iter().zip(max).all(|(g, m)| *g <= m)),
+        }
+    }
+}
+
+/// Along one axis, the voxels at spacing `target` of the smallest centred grid whose extent
+/// covers `n` voxels at spacing `spacing` from the first centre to the last:
+/// `ceil((n - 1) · spacing / target) + 1`, the 1e-9 keeping an exact multiple from gaining a
+/// voxel by rounding.
+fn covering_voxels(n: usize, spacing: f64, target: f64) -> usize {
+    let extent = n.saturating_sub(1) as f64 * spacing / target;
+    // A float-to-integer `as` saturates (and reads NaN as 0): no input makes this panic.
+    ((extent - 1e-9).ceil().max(0.0) as usize).saturating_add(1)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -273,11 +328,14 @@ impl Manifest {
         ManifestError::Inconsistent { name: self.name.clone(), version: self.version.clone(), problem: problem.into() }
     }
 
-    /// The checks that need no file: shapes, labels and thresholds agree with each other.
+    /// The checks that need no file: shapes, labels and thresholds agree with each other. The
+    /// label map's and heatmap's shapes are checked against the largest grid a case can get: the
+    /// fixed `size`, or `max_size` for a grid that follows the scan.
     fn check(&self) -> Result<(), ManifestError> {
+        let largest = self.check_grid()?;
         let [n, c, z, y, x] = self.input.shape;
         match &self.sliding_window {
-            None if n != 1 || c != 1 || [z, y, x] != self.preprocessing.size => {
+            None if n != 1 || c != 1 || Some([z, y, x]) != self.preprocessing.size => {
                 return Err(self.inconsistent("the input shape must be [1, 1, size z, size y, size x]"));
             }
             Some(sliding) => self.check_sliding(sliding)?,
@@ -314,11 +372,12 @@ impl Manifest {
             if matches!(output.kind, OutputKind::OrganLabelMap | OutputKind::LesionHeatmap) {
                 let stride = output.stride.unwrap_or(1);
                 let grid: Vec<usize> = output.shape.iter().rev().take(3).rev().copied().collect();
-                let expected: Vec<usize> = self.preprocessing.size.iter().map(|s| s / stride).collect();
+                let expected: Vec<usize> = largest.iter().map(|s| s / stride).collect();
                 if grid != expected {
-                    return Err(
-                        self.inconsistent(format!("{}: its last three dimensions must be size / stride", output.name))
-                    );
+                    return Err(self.inconsistent(format!(
+                        "{}: its last three dimensions must be size / stride (max_size for a grid that follows the scan)",
+                        output.name
+                    )));
                 }
             }
         }
@@ -333,13 +392,37 @@ impl Manifest {
         Ok(())
     }
 
-    /// A patch-based network: a window that tiles, an input of one patch, and the outputs its
-    /// per-voxel output is made into (a label map and, if any, a heatmap at stride 1).
+    /// The grid is fixed (`size`) or follows the scan up to `max_size`, never both; only a
+    /// sliding-window network, whose patch tiles any grid, can take a grid that follows the scan.
+    /// Returns the largest grid a case can get, which the maps' shapes are declared for.
+    fn check_grid(&self) -> Result<[usize; 3], ManifestError> {
+        match (self.preprocessing.size, self.preprocessing.max_size) {
+            (Some(_), Some(_)) => Err(self.inconsistent(
+                "preprocessing: `size` fixes the grid and `max_size` bounds a grid that follows the scan; declare one, not both",
+            )),
+            (None, _) if self.sliding_window.is_none() => Err(self.inconsistent(
+                "preprocessing: without `size` the grid follows the scan, which only a sliding-window model can take: declare `size` or `[sliding_window]`",
+            )),
+            (None, None) => Err(self.inconsistent(
+                "preprocessing: a grid that follows the scan needs `max_size` = [z, y, x], the largest grid (a memory bound)",
+            )),
+            (Some(largest), None) | (None, Some(largest)) => Ok(largest),
+        }
+    }
+
+    /// A patch-based network: a window that tiles, an input of one patch, a grid that follows the
+    /// scan no smaller than the patch at its largest, and the outputs its per-voxel output is made
+    /// into (a label map and, if any, a heatmap at stride 1).
     fn check_sliding(&self, sliding: &SlidingWindowSpec) -> Result<(), ManifestError> {
         sliding.window().check().map_err(|e| self.inconsistent(format!("sliding_window: {e}")))?;
         let [n, c, z, y, x] = self.input.shape;
         if n != 1 || c != 1 || [z, y, x] != sliding.patch {
             return Err(self.inconsistent("a sliding-window input shape must be [1, 1, patch z, patch y, patch x]"));
+        }
+        if let Some(max) = self.preprocessing.max_size
+            && max.iter().zip(sliding.patch).any(|(m, p)| *m < p)
+        {
+            return Err(self.inconsistent("preprocessing: max_size must be at least the patch along each axis"));
         }
         if self.task != Task::Screening {
             return Err(self.inconsistent("sliding-window inference is for screening models"));
@@ -655,6 +738,55 @@ labels = ["background", "liver"]"#;
         let end = good.find("[[outputs]]\nname = \"lesion_heatmap\"").expect("heatmap section");
         let without = format!("{}{}", &good[..start], &good[end..]);
         assert!(Manifest::parse(&without, path).is_err());
+    }
+
+    const SCAN: &str = include_str!("../tests/fixtures/tiny-sliding-scan/manifest.toml");
+
+    #[test]
+    fn a_grid_that_follows_the_scan_loads_with_its_bound() {
+        let manifest = Manifest::parse(SCAN, Path::new("manifest.toml")).expect("the fixture's manifest");
+        assert_eq!((manifest.preprocessing.size, manifest.preprocessing.max_size), (None, Some([8, 9, 10])));
+        assert!(manifest.sliding_window.is_some());
+    }
+
+    /// `manifest` refused as inconsistent, with a problem that says `why`.
+    fn refused_because(manifest: &str, why: &str) {
+        match Manifest::parse(manifest, Path::new("manifest.toml")) {
+            Err(error @ ManifestError::Inconsistent { .. }) => {
+                assert!(error.to_string().contains(why), "`{error}` does not say `{why}`")
+            }
+            other => panic!("{other:?} for\n{manifest}"),
+        }
+    }
+
+    #[test]
+    fn a_grid_that_follows_the_scan_is_checked() {
+        let bound = "max_size = [8, 9, 10]";
+        assert!(SCAN.contains(bound));
+        refused_because(&SCAN.replace(bound, ""), "needs `max_size`");
+        refused_because(&SCAN.replace(bound, &format!("size = [8, 9, 10]\n{bound}")), "declare one, not both");
+        refused_because(&SCAN.replace(bound, "max_size = [8, 3, 10]"), "max_size must be at least the patch");
+        let start = SCAN.find("[sliding_window]").expect("the window");
+        let end = SCAN.find("# The maps'").expect("the outputs");
+        let whole = format!("{}{}", &SCAN[..start], &SCAN[end..]);
+        refused_because(&whole, "only a sliding-window model");
+        // The maps are declared for max_size, not for some other grid.
+        let dimensions = "last three dimensions must be size / stride (max_size";
+        refused_because(&SCAN.replace("shape = [1, 8, 9, 10]", "shape = [1, 8, 9, 11]"), dimensions);
+        refused_because(&SCAN.replace("shape = [1, 1, 8, 9, 10]", "shape = [1, 1, 4, 4, 4]"), dimensions);
+        // A fixed grid takes no bound, and a whole-grid network no grid that follows the scan.
+        refused_because(&EXAMPLE.replace("size = [4, 4, 4]", "size = [4, 4, 4]\nmax_size = [4, 4, 4]"), "not both");
+        refused_because(&EXAMPLE.replace("size = [4, 4, 4]", "max_size = [4, 4, 4]"), "only a sliding-window model");
+    }
+
+    #[test]
+    fn a_grid_fits_a_fixed_size_or_the_bound() {
+        let path = Path::new("manifest.toml");
+        let following = Manifest::parse(SCAN, path).expect("manifest").preprocessing;
+        assert!(following.fits([8, 9, 10]) && following.fits([1, 1, 1]) && following.fits([5, 4, 6]));
+        assert!(!following.fits([9, 9, 10]) && !following.fits([8, 9, 11]) && !following.fits([0, 4, 6]));
+        let fixed = Manifest::parse(EXAMPLE, path).expect("manifest").preprocessing;
+        assert!(fixed.fits([4, 4, 4]) && !fixed.fits([4, 4, 3]));
     }
 
     #[test]

@@ -279,6 +279,7 @@ specificity = 0.99
         let raw = RawOutputs {
             f32: vec![("p".into(), vec![1, 3], vec![0.7, 0.8, 0.6]), ("heat".into(), vec![1, 1, 4, 4, 4], heat)],
             i64: vec![("labels".into(), vec![1, 4, 4, 4], labels)],
+            ..RawOutputs::default()
         };
         let out = interpret(&manifest, &raw, &v, &map).expect("interprets");
         assert_eq!(out.tumor_probabilities["liver"]["cyst"], f64::from(0.8f32));

@@ -1,7 +1,12 @@
 //! HU volume → network input, exactly as the model's manifest specifies (and as its training
-//! script did): a grid of `size` voxels at `target_spacing_mm`, centred on the volume, sampled by
-//! trilinear interpolation, samples outside the volume taking `fill_hu`, then clipped to the HU
-//! window and scaled to [0, 1]. Slices are computed in parallel.
+//! script did): a grid at `target_spacing_mm`, centred on the volume, sampled by trilinear
+//! interpolation, samples outside the volume taking `fill_hu`, then clipped to the HU window and
+//! scaled to [0, 1]. Slices are computed in parallel.
+//!
+//! The grid is the manifest's fixed `size`, or, for a sliding-window model without one, follows
+//! the scan: per axis the smallest grid whose extent covers the scan's first to last voxel centre,
+//! capped at `max_size` (a longer scan is then covered by the centred `max_size` window). Its size
+//! is decided once, by [`Preprocessing::grid_size`], and carried by the [`GridMap`].
 
 use elysium_dicom::volume::Volume;
 use rayon::prelude::*;
@@ -18,7 +23,8 @@ pub struct GridMap {
     pub centre_in: [f64; 3],
     /// The output grid's centre index, z, y, x.
     pub centre_out: [f64; 3],
-    /// The output grid's size, z, y, x.
+    /// The output grid's size, z, y, x: this case's, which for a grid that follows the scan
+    /// differs from case to case.
     pub size: [usize; 3],
 }
 
@@ -27,11 +33,12 @@ impl GridMap {
         let [sx, sy, sz] = volume.spacing;
         let [tz, ty, tx] = pre.target_spacing_mm;
         let dims = [volume.slices, volume.rows, volume.columns];
+        let size = pre.grid_size(volume);
         GridMap {
             step: [tz / sz, ty / sy, tx / sx],
             centre_in: dims.map(|n| (n as f64 - 1.0) / 2.0),
-            centre_out: pre.size.map(|n| (n as f64 - 1.0) / 2.0),
-            size: pre.size,
+            centre_out: size.map(|n| (n as f64 - 1.0) / 2.0),
+            size,
         }
     }
 
@@ -72,10 +79,11 @@ fn axis_table(n_in: usize, n_out: usize, centre_in: f64, centre_out: f64, step: 
         .collect()
 }
 
-/// The network input for `volume`, z-major (`[z][y][x]`), `size` voxels, as `f32`.
+/// The network input for `volume`, z-major (`[z][y][x]`), as `f32`: the voxels of
+/// `GridMap::new(volume, pre).size`, the grid the runtime must be told.
 pub fn input_tensor(volume: &Volume, pre: &Preprocessing) -> Vec<f32> {
     let map = GridMap::new(volume, pre);
-    let [d, h, w] = pre.size;
+    let [d, h, w] = map.size;
     let [nz, ny, nx] = [volume.slices, volume.rows, volume.columns];
     let tz = axis_table(nz, d, map.centre_in[0], map.centre_out[0], map.step[0]);
     let ty = axis_table(ny, h, map.centre_in[1], map.centre_out[1], map.step[1]);
@@ -146,9 +154,15 @@ mod tests {
     }
 
     fn pre(spacing_zyx: [f64; 3], size: [usize; 3]) -> Preprocessing {
+        Preprocessing { size: Some(size), ..following(spacing_zyx, None) }
+    }
+
+    /// A grid that follows the scan, capped at `max_size` where given.
+    fn following(spacing_zyx: [f64; 3], max_size: Option<[usize; 3]>) -> Preprocessing {
         Preprocessing {
             target_spacing_mm: spacing_zyx,
-            size,
+            size: None,
+            max_size,
             orientation: Orientation::Volume,
             interpolation: Interpolation::Trilinear,
             hu_clip: [-1000.0, 1000.0],
@@ -205,5 +219,66 @@ mod tests {
         let back = map.to_grid(map.to_volume(point));
         assert!(point.iter().zip(back).all(|(a, b)| (a - b).abs() < 1e-9));
         assert_eq!(GridMap::coarse_to_grid([0.0, 1.0, 31.0], 2), [0.5, 2.5, 62.5]);
+    }
+
+    /// A volume's dimensions and spacing (x, y, z) without its voxels: all a grid's size and map
+    /// read.
+    fn shape_only(slices: usize, rows: usize, columns: usize, spacing: [f64; 3]) -> Volume {
+        Volume { slices, rows, columns, ..volume(0, 0, 0, spacing, |_, _, _| 0) }
+    }
+
+    #[test]
+    fn a_grid_that_follows_the_scan_covers_it_up_to_max_size() {
+        // 300 slices of 1 mm, 512 × 512 pixels of 0.75 mm, resampled to 3 mm:
+        // z ceil(299 · 1 / 3) + 1 = 101; y and x ceil(511 · 0.75 / 3) + 1 = ceil(127.75) + 1 = 129.
+        let scan = shape_only(300, 512, 512, [0.75, 0.75, 1.0]);
+        assert_eq!(following([3.0; 3], Some([200, 200, 200])).grid_size(&scan), [101, 129, 129]);
+        assert_eq!(following([3.0; 3], Some([96, 200, 200])).grid_size(&scan), [96, 129, 129], "z capped");
+        // Columns of 0.5 mm (spacing is x first): x ceil(399 · 0.5 / 3) + 1 = ceil(66.5) + 1 = 68.
+        let narrow = shape_only(300, 512, 400, [0.5, 0.75, 1.0]);
+        assert_eq!(following([3.0; 3], Some([200, 200, 200])).grid_size(&narrow), [101, 129, 68]);
+        // An exact multiple gains no voxel: 7 voxels of 1 mm span 6 mm, ceil(6 / 3) + 1 = 3.
+        let exact = shape_only(7, 7, 7, [1.0; 3]);
+        assert_eq!(following([3.0; 3], Some([10; 3])).grid_size(&exact), [3, 3, 3]);
+        // Nor one that floating point rounds up: 4 voxels of 0.8 mm span 2.4 mm, two 1.2 mm
+        // voxels, though 3 · 0.8 / 1.2 computes to 2.0000000000000004: ceil(2) + 1 = 3, not 4.
+        let rounded = shape_only(4, 4, 4, [0.8; 3]);
+        assert_eq!(following([1.2; 3], Some([10; 3])).grid_size(&rounded), [3, 3, 3]);
+        // One slice is one grid voxel.
+        assert_eq!(following([3.0; 3], Some([10; 3])).grid_size(&shape_only(1, 7, 7, [1.0; 3])), [1, 3, 3]);
+        // A fixed size is the grid whatever the scan.
+        assert_eq!(pre([3.0; 3], [4, 5, 6]).grid_size(&scan), [4, 5, 6]);
+    }
+
+    #[test]
+    fn a_grid_that_follows_the_scan_is_centred_on_it() {
+        let scan = shape_only(300, 512, 512, [0.75, 0.75, 1.0]);
+        // 101 × 129 × 129 voxels of 3 mm: 3 slices and 4 pixels a grid voxel, so voxels 0 and
+        // m - 1 lie at 149.5 ∓ 50 · 3 and 255.5 ∓ 64 · 4, half a voxel beyond the first and last
+        // centres and symmetric about the volume's centre (149.5, 255.5, 255.5).
+        let map = GridMap::new(&scan, &following([3.0; 3], Some([200, 200, 200])));
+        assert_eq!(map.size, [101, 129, 129]);
+        assert_eq!(map.to_volume([0.0; 3]), [-0.5, -0.5, -0.5]);
+        assert_eq!(map.to_volume([100.0, 128.0, 128.0]), [299.5, 511.5, 511.5]);
+        // Capped at 96 slices: the centred window, 149.5 ∓ 47.5 · 3.
+        let map = GridMap::new(&scan, &following([3.0; 3], Some([96, 200, 200])));
+        assert_eq!(map.size, [96, 129, 129]);
+        assert_eq!(map.to_volume([0.0; 3]), [7.0, -0.5, -0.5]);
+        assert_eq!(map.to_volume([95.0, 128.0, 128.0]), [292.0, 511.5, 511.5]);
+    }
+
+    #[test]
+    fn the_input_has_the_grid_of_the_scan() {
+        // HU = 100 z on 7 slices × 5 × 5 of 1 mm, resampled to 3 mm: a 3 × 3 × 3 grid (z spans
+        // 6 mm, ceil(6 / 3) + 1; y and x 4 mm, ceil(4 / 3) + 1). Grid z samples slices 0, 3 and 6
+        // (HU 0, 300, 600); y and x sample 2 + (k - 1) · 3 = -1, 2, 5, only the middle inside.
+        let v = volume(7, 5, 5, [1.0; 3], |z, _, _| (100 * z) as i16);
+        let out = input_tensor(&v, &following([3.0; 3], Some([8; 3])));
+        assert_eq!(out.len(), 27);
+        for (i, value) in out.iter().enumerate() {
+            let (k, j, l) = (i / 9, (i / 3) % 3, i % 3);
+            let expected = if j == 1 && l == 1 { 300.0 * k as f64 } else { -1000.0 };
+            assert!((to_hu(*value) - expected).abs() < 1e-3, "({k},{j},{l}) -> {} vs {expected}", to_hu(*value));
+        }
     }
 }

@@ -26,6 +26,8 @@ pub enum RuntimeError {
     Session { model: String, message: String },
     #[error("{model}: output `{output}` {problem}")]
     Output { model: String, output: String, problem: String },
+    #[error("{model}: {problem}")]
+    Input { model: String, problem: String },
     #[error("sliding window: {0}")]
     Window(#[from] crate::sliding::WindowError),
 }
@@ -128,6 +130,9 @@ impl std::fmt::Debug for ModelSession {
 pub struct RawOutputs {
     pub f32: Vec<(String, Vec<usize>, Vec<f32>)>,
     pub i64: Vec<(String, Vec<usize>, Vec<i64>)>,
+    /// Milliseconds inside ONNX Runtime's `run` (all patches of a sliding window together): the
+    /// network's share of the inference stage, apart from the tiling and blending around it.
+    pub network_ms: f64,
 }
 
 impl RawOutputs {
@@ -199,28 +204,31 @@ impl ModelSession {
                 opened.run_patches(&sliding.output, &vec![0.0; size], [1, 1, z, y, x], organs + classes)?;
             }
             None => {
-                opened.run(&vec![0.0; size])?;
+                let [_, _, z, y, x] = opened.model.manifest.input.shape;
+                opened.run(&vec![0.0; size], [z, y, x])?;
             }
         }
         Ok(opened)
     }
 
-    /// Runs the network on one preprocessed grid (`preprocessing.size` values, z-major): at
-    /// once, or patch by patch when the manifest declares a sliding window. The input is passed
-    /// by reference, not copied.
-    pub fn run(&mut self, input: &[f32]) -> Result<RawOutputs, RuntimeError> {
+    /// Runs the network on one preprocessed grid of `grid` voxels (z, y, x; the case's
+    /// `GridMap::size`), z-major: at once, or patch by patch when the manifest declares a sliding
+    /// window. The input is passed by reference, not copied.
+    pub fn run(&mut self, input: &[f32], grid: [usize; 3]) -> Result<RawOutputs, RuntimeError> {
+        self.check_input(input, grid)?;
         if let Some(sliding) = self.model.manifest.sliding_window.clone() {
-            return self.run_sliding(&sliding, input);
+            return self.run_sliding(&sliding, input, grid);
         }
         let manifest = &self.model.manifest;
         let model = format!("{} {}", manifest.name, manifest.version);
         let failed = |message: String| RuntimeError::Session { model: model.clone(), message };
         let tensor = TensorRef::from_array_view((manifest.input.shape, input)).map_err(|e| failed(e.to_string()))?;
+        let started = std::time::Instant::now();
         let outputs = self
             .session
             .run(ort::inputs![manifest.input.name.as_str() => tensor])
             .map_err(|e| failed(e.to_string()))?;
-        let mut raw = RawOutputs::default();
+        let mut raw = RawOutputs { network_ms: started.elapsed().as_secs_f64() * 1000.0, ..RawOutputs::default() };
         for spec in &manifest.outputs {
             let value = outputs.get(&spec.name).ok_or_else(|| RuntimeError::Output {
                 model: model.clone(),
@@ -251,13 +259,41 @@ impl ModelSession {
         Ok(raw)
     }
 
-    /// Sliding-window inference over the grid, and the manifest's outputs made from the blended
-    /// per-voxel output (see [`crate::manifest::SlidingWindowSpec`]).
-    fn run_sliding(&mut self, sliding: &SlidingWindowSpec, grid: &[f32]) -> Result<RawOutputs, RuntimeError> {
+    /// Refuses an input that is not `grid`'s voxels, or a grid the manifest's preprocessing does
+    /// not make (another fixed size, or beyond `max_size`): a caller's mistake, reported rather
+    /// than run into a wrong shape.
+    fn check_input(&self, input: &[f32], grid: [usize; 3]) -> Result<(), RuntimeError> {
+        let manifest = &self.model.manifest;
+        let refused =
+            |problem: String| RuntimeError::Input { model: format!("{} {}", manifest.name, manifest.version), problem };
+        let voxels = grid.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
+        if voxels != Some(input.len()) {
+            return Err(refused(format!("the input has {} values, a {grid:?} grid does not", input.len())));
+        }
+        let pre = &manifest.preprocessing;
+        if !pre.fits(grid) {
+            let expected = match (pre.size, pre.max_size) {
+                (Some(size), _) => format!("the fixed size {size:?}"),
+                (None, Some(max)) => format!("a grid within max_size {max:?}"),
+                (None, None) => "a grid with voxels".to_owned(),
+            };
+            return Err(refused(format!("a {grid:?} grid is not what the manifest makes ({expected})")));
+        }
+        Ok(())
+    }
+
+    /// Sliding-window inference over the grid (`size` voxels, z, y, x), and the manifest's
+    /// outputs made from the blended per-voxel output (see
+    /// [`crate::manifest::SlidingWindowSpec`]), the maps on this grid.
+    fn run_sliding(
+        &mut self,
+        sliding: &SlidingWindowSpec,
+        grid: &[f32],
+        size: [usize; 3],
+    ) -> Result<RawOutputs, RuntimeError> {
         let manifest = self.model.manifest.clone();
         let (organs, classes) = manifest.sliding_channels().unwrap_or_default();
         let channels = organs + classes;
-        let size = manifest.preprocessing.size;
         let patch = sliding.patch;
         let voxels: usize = size.iter().product();
         // The box to tile: the body's, or the whole grid.
@@ -265,9 +301,13 @@ impl ModelSession {
             Some(hu) => crate::sliding::bounding_box(grid, size, manifest.normalised(hu)),
             None => Some(([0; 3], size)),
         };
+        let mut network_ms = 0.0;
         let mut tile = |inside: &[f32], shape: [usize; 3]| {
             crate::sliding::infer(inside, shape, channels, &sliding.window(), |batch, n| {
-                self.run_patches(&sliding.output, batch, [n, 1, patch[0], patch[1], patch[2]], channels)
+                let started = std::time::Instant::now();
+                let values = self.run_patches(&sliding.output, batch, [n, 1, patch[0], patch[1], patch[2]], channels);
+                network_ms += started.elapsed().as_secs_f64() * 1000.0;
+                values
             })
         };
         let blended = match body {
@@ -294,7 +334,7 @@ impl ModelSession {
             }
         };
         let channel = |c: usize| &blended[c * voxels..(c + 1) * voxels];
-        let mut raw = RawOutputs::default();
+        let mut raw = RawOutputs { network_ms, ..RawOutputs::default() };
         for spec in &manifest.outputs {
             match spec.kind {
                 OutputKind::OrganLabelMap => {
@@ -308,7 +348,7 @@ impl ModelSession {
                             }
                         }
                     }
-                    raw.i64.push((spec.name.clone(), spec.shape.clone(), labels));
+                    raw.i64.push((spec.name.clone(), on_grid(&spec.shape, size), labels));
                 }
                 OutputKind::ClassProbabilities => {
                     let evidence = (0..classes)
@@ -323,7 +363,7 @@ impl ModelSession {
                             *h = h.max(*p);
                         }
                     }
-                    raw.f32.push((spec.name.clone(), spec.shape.clone(), heat));
+                    raw.f32.push((spec.name.clone(), on_grid(&spec.shape, size), heat));
                 }
                 OutputKind::CategoryProbabilities => {}
             }
@@ -344,6 +384,14 @@ impl ModelSession {
         let model = format!("{} {}", manifest.name, manifest.version);
         run_one(&mut self.session, &model, &manifest.input.name, output, input, shape, channels)
     }
+}
+
+/// A blended map's shape: the manifest's leading dimensions (`[1]` for a label map, `[1, 1]` for
+/// a heatmap) followed by this case's grid, which for a grid that follows the scan is not the
+/// `max_size` the manifest declares the map for.
+fn on_grid(declared: &[usize], grid: [usize; 3]) -> Vec<usize> {
+    let leading = &declared[..declared.len().saturating_sub(3)];
+    leading.iter().copied().chain(grid).collect()
 }
 
 /// Runs `session` on `shape` of `input` and returns `output`'s values, checked to be

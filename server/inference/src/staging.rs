@@ -121,6 +121,7 @@ labels = ["T1a", "T1b"]
                 ("n_probabilities".into(), vec![1, n.len()], n.to_vec()),
             ],
             i64: vec![],
+            ..RawOutputs::default()
         }
     }
 
@@ -148,7 +149,11 @@ labels = ["T1a", "T1b"]
         ] {
             assert!(read(&m, &raw(&t, &n)).is_err(), "{t:?}");
         }
-        let missing = RawOutputs { f32: vec![("t_probabilities".into(), vec![1, 2], vec![0.5, 0.5])], i64: vec![] };
+        let missing = RawOutputs {
+            f32: vec![("t_probabilities".into(), vec![1, 2], vec![0.5, 0.5])],
+            i64: vec![],
+            ..RawOutputs::default()
+        };
         let refused = read(&m, &missing).err().map(|e| e.problem);
         assert!(refused.as_deref().is_some_and(|p| p.contains("missing")), "{refused:?}");
     }

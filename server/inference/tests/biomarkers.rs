@@ -15,7 +15,8 @@ use elysium_phantom as phantom;
 fn preprocessing() -> Preprocessing {
     Preprocessing {
         target_spacing_mm: [6.5, 6.0, 6.0],
-        size: [64, 64, 64],
+        size: Some([64, 64, 64]),
+        max_size: None,
         orientation: Orientation::Volume,
         interpolation: Interpolation::Trilinear,
         hu_clip: [-1000.0, 1000.0],

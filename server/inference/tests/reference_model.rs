@@ -163,7 +163,8 @@ fn the_runtime_matches_python_onnxruntime_on_the_same_tensor() {
     assert!(cases.len() >= 2, "a lesion case and a lesion-free case");
     for case in &cases {
         let input = read_f32(&model_dir().join("parity").join(&case.files.ct));
-        let raw = session.run(&input).expect("runs");
+        let grid = session.model.manifest.preprocessing.size.expect("the reference model's grid is fixed");
+        let raw = session.run(&input, grid).expect("runs");
         assert_outputs_match(case, &raw);
     }
 }
@@ -191,8 +192,8 @@ fn end_to_end_the_lesion_organ_is_flagged_and_a_clean_phantom_is_not() {
         let dir = tempfile::tempdir().expect("dir");
         let volume = regenerate(&case, dir.path());
         let input = preprocess::input_tensor(&volume, &manifest.preprocessing);
-        let raw = session.run(&input).expect("runs");
         let map = GridMap::new(&volume, &manifest.preprocessing);
+        let raw = session.run(&input, map.size).expect("runs");
         let result = postprocess::interpret(&manifest, &raw, &volume, &map).expect("interprets");
         let positives: Vec<String> = result.positives.iter().map(|p| format!("{}/{}", p.organ, p.class)).collect();
         assert_eq!(positives, case.expected.positives_at_manifest_thresholds, "{}", case.case);
@@ -253,8 +254,8 @@ fn l1_is_measured_on_the_model_label_map() {
                 .expect("json");
         let vertebra_hu = truth["organ_hu"]["vertebra"].as_f64().expect("the vertebrae's HU");
         let volume = common::load_series(series);
-        let raw = session.run(&preprocess::input_tensor(&volume, &manifest.preprocessing)).expect("runs");
         let map = GridMap::new(&volume, &manifest.preprocessing);
+        let raw = session.run(&preprocess::input_tensor(&volume, &manifest.preprocessing), map.size).expect("runs");
         let stride = spec.stride.unwrap_or(1);
         let labels = LabelMap {
             labels: raw.i64(&spec.name).expect("organ labels"),

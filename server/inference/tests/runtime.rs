@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
+use elysium_dicom::volume::Volume;
 use elysium_inference::manifest;
-use elysium_inference::runtime::{DevicePreference, ModelSession, RuntimeError};
+use elysium_inference::preprocess::{self, GridMap};
+use elysium_inference::runtime::{DevicePreference, ModelSession, RawOutputs, RuntimeError};
 
 fn tiny() -> manifest::VerifiedModel {
     manifest::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny")).expect("the tiny model loads")
@@ -28,7 +30,8 @@ fn a_session_runs_on_the_cpu_and_its_outputs_are_exact() {
     // The first octant (z, y, x < 2) at 1.0, the rest at 0.25.
     let input: Vec<f32> =
         (0..64).map(|i| if i / 16 < 2 && (i / 4) % 4 < 2 && i % 4 < 2 { 1.0 } else { 0.25 }).collect();
-    let outputs = session.run(&input).expect("runs");
+    let outputs = session.run(&input, [4, 4, 4]).expect("runs");
+    assert!(outputs.network_ms > 0.0, "the time inside ONNX Runtime is measured");
     let mean = (8.0 * 1.0 + 56.0 * 0.25) / 64.0;
     let probabilities = outputs.f32("class_probabilities").expect("probabilities");
     assert!((probabilities[0] - sigmoid(2.0 * mean)).abs() < 1e-6);
@@ -53,13 +56,14 @@ fn a_staging_model_proposes_its_declared_categories_from_the_input() {
     assert_eq!(model.manifest.task, manifest::Task::Staging);
     let mut session = ModelSession::open(model.clone(), DevicePreference::Cpu, 1).expect("opens");
 
-    let blank = session.run(&[0.0; 512]).expect("runs");
+    let blank = session.run(&[0.0; 512], [8, 8, 8]).expect("runs");
     let read = elysium_inference::staging::read(&model.manifest, &blank).expect("reads");
     assert!(read.iter().all(|c| c.probabilities.iter().all(|(_, p)| (p - 0.25).abs() < 1e-6)), "{read:?}");
 
     let mut body = vec![0.0; 512];
     body[300] = 0.52;
-    let read = elysium_inference::staging::read(&model.manifest, &session.run(&body).expect("runs")).expect("reads");
+    let read = elysium_inference::staging::read(&model.manifest, &session.run(&body, [8, 8, 8]).expect("runs"))
+        .expect("reads");
     let chosen: Vec<(&str, &str)> = read.iter().map(|c| (c.category.as_str(), c.label.as_str())).collect();
     assert_eq!(chosen, [("t", "T1c"), ("n", "N1")], "no M output: M is left to the measurements");
     assert!((read[0].probability - 0.6).abs() < 1e-6 && (read[1].probability - 0.7).abs() < 1e-6);
@@ -83,7 +87,8 @@ fn a_sliding_window_model_runs_patch_by_patch_and_its_maps_make_the_outputs() {
     let mut grid: Vec<f32> = (0..voxels).map(|i| (i % 12) as f32 * 0.9 / 11.0).collect();
     let peak = (4 * 11 + 5) * 12 + 6;
     grid[peak] = 0.95;
-    let outputs = session.run(&grid).expect("runs");
+    let outputs = session.run(&grid, size).expect("runs");
+    assert!(outputs.network_ms > 0.0, "the patches' time inside ONNX Runtime is measured");
 
     let probabilities = outputs.f32("class_probabilities").expect("probabilities");
     assert!((probabilities[0] - 0.95).abs() < 1e-5, "HCC is the highest x: {probabilities:?}");
@@ -103,9 +108,140 @@ fn a_sliding_window_model_runs_patch_by_patch_and_its_maps_make_the_outputs() {
 
     // A body filling the grid (every voxel above 0.25): the box is the whole grid, tiled as is.
     let full: Vec<f32> = grid.iter().map(|x| 0.3 + x * 0.5).collect();
-    let outputs = session.run(&full).expect("runs");
+    let outputs = session.run(&full, size).expect("runs");
     let heat = outputs.f32("lesion_heatmap").expect("heatmap");
     for (i, x) in full.iter().enumerate() {
         assert!((heat[i] - x).abs() < 1e-5, "voxel {i}: heat {} for x = {x}", heat[i]);
     }
+}
+
+fn tiny_sliding_scan() -> manifest::VerifiedModel {
+    manifest::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-sliding-scan"))
+        .expect("the tiny sliding model on a grid that follows the scan loads")
+}
+
+/// A scan of `slices` × `rows` × `columns` voxels of `spacing` (x, y, z) mm, HU `hu(z, y, x)`.
+fn scan(
+    slices: usize,
+    rows: usize,
+    columns: usize,
+    spacing: [f64; 3],
+    hu: impl Fn(usize, usize, usize) -> i16,
+) -> Volume {
+    let mut voxels = Vec::with_capacity(slices * rows * columns);
+    for z in 0..slices {
+        for y in 0..rows {
+            for x in 0..columns {
+                voxels.push(hu(z, y, x));
+            }
+        }
+    }
+    Volume {
+        voxels,
+        slices,
+        rows,
+        columns,
+        spacing,
+        origin: [0.0; 3],
+        direction: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    }
+}
+
+/// The shape the runtime gave output `name`.
+fn shape_of(raw: &RawOutputs, name: &str) -> Option<Vec<usize>> {
+    let f32 = raw.f32.iter().map(|(n, shape, _)| (n, shape));
+    f32.chain(raw.i64.iter().map(|(n, shape, _)| (n, shape))).find(|(n, _)| *n == name).map(|(_, s)| s.clone())
+}
+
+/// The `tiny-sliding-scan` fixture: the `tiny-sliding` network on a grid that follows the scan
+/// (2 mm, at most 8 × 9 × 10, cropped to the body above -500 HU, 0.25 normalised). Two scans of
+/// different sizes get grids of their own sizes, worked out by hand, and maps of those shapes
+/// whose values follow by hand from the grid (background 1 - x, liver x, HCC x, RCC x / 2).
+#[test]
+fn a_sliding_window_grid_follows_the_scan() {
+    let model = tiny_sliding_scan();
+    let pre = model.manifest.preprocessing.clone();
+    let mut session = ModelSession::open(model, DevicePreference::Cpu, 1).expect("opens");
+
+    // 9 slices, 7 rows, 11 columns of 1 mm: z ceil(8 / 2) + 1 = 5, y ceil(6 / 2) + 1 = 4,
+    // x ceil(10 / 2) + 1 = 6. The grid samples every other voxel, so with HU -1000 + 150 x grid
+    // column i (volume column 2i) is -1000 + 300 i HU, 0.15 i normalised.
+    let short = scan(9, 7, 11, [1.0; 3], |_, _, x| -1000 + 150 * x as i16);
+    let map = GridMap::new(&short, &pre);
+    assert_eq!(map.size, [5, 4, 6]);
+    let grid = preprocess::input_tensor(&short, &pre);
+    assert_eq!(grid.len(), 5 * 4 * 6);
+    for (v, x) in grid.iter().enumerate() {
+        assert!((x - 0.15 * (v % 6) as f32).abs() < 1e-6, "voxel {v}: {x}");
+    }
+    let outputs = session.run(&grid, map.size).expect("runs");
+    assert_eq!(shape_of(&outputs, "organ_labels"), Some(vec![1, 5, 4, 6]));
+    assert_eq!(shape_of(&outputs, "lesion_heatmap"), Some(vec![1, 1, 5, 4, 6]));
+    let probabilities = outputs.f32("class_probabilities").expect("probabilities");
+    assert!((probabilities[0] - 0.75).abs() < 1e-5, "HCC is the highest x, column 5: {probabilities:?}");
+    assert!((probabilities[1] - 0.375).abs() < 1e-5, "RCC half of it: {probabilities:?}");
+    let labels = outputs.i64("organ_labels").expect("labels");
+    let heat = outputs.f32("lesion_heatmap").expect("heatmap");
+    assert_eq!((labels.len(), heat.len()), (120, 120));
+    for v in 0..120 {
+        let column = v % 6;
+        // Liver from column 4 (0.6 > 0.5); columns 0 and 1 (0 and 0.15) are outside the body.
+        assert_eq!(labels[v], i64::from(column >= 4), "voxel {v}");
+        let expected = if column >= 2 { 0.15 * column as f32 } else { 0.0 };
+        assert!((heat[v] - expected).abs() < 1e-5, "voxel {v}: heat {} for {expected}", heat[v]);
+    }
+
+    // 30 slices of 1 mm, 6 rows and 3 columns of 1.5 mm: z ceil(29 / 2) + 1 = 16, capped at 8;
+    // y ceil(5 · 1.5 / 2) + 1 = ceil(3.75) + 1 = 5; x ceil(2 · 1.5 / 2) + 1 = ceil(1.5) + 1 = 3
+    // (smaller than the patch along y and x: padded by the tiling).
+    let long = scan(30, 6, 3, [1.5, 1.5, 1.0], |z, _, _| -1000 + 50 * z as i16);
+    let map = GridMap::new(&long, &pre);
+    assert_eq!(map.size, [8, 5, 3]);
+    // The centred window: grid slice k samples slice 14.5 + (k - 3.5) · 2 = 7.5 + 2k, HU
+    // -625 + 100k, 0.1875 + 0.05k normalised. Row j samples 2.5 + (j - 2) · 4/3 (-1/6, 7/6, 5/2,
+    // 23/6, 31/6: rows 1 to 3 inside), column i samples 1 + (i - 1) · 4/3 (-1/3, 1, 7/3: column
+    // 1 inside); outside the scan the grid is air (0).
+    let value = |v: usize| {
+        let (k, j, i) = (v / 15, (v / 3) % 5, v % 3);
+        if (1..=3).contains(&j) && i == 1 { 0.1875 + 0.05 * k as f32 } else { 0.0 }
+    };
+    let grid = preprocess::input_tensor(&long, &pre);
+    assert_eq!(grid.len(), 8 * 5 * 3);
+    for (v, x) in grid.iter().enumerate() {
+        assert!((x - value(v)).abs() < 1e-6, "voxel {v}: {x} for {}", value(v));
+    }
+    let outputs = session.run(&grid, map.size).expect("runs");
+    assert_eq!(shape_of(&outputs, "organ_labels"), Some(vec![1, 8, 5, 3]));
+    assert_eq!(shape_of(&outputs, "lesion_heatmap"), Some(vec![1, 1, 8, 5, 3]));
+    let probabilities = outputs.f32("class_probabilities").expect("probabilities");
+    assert!((probabilities[0] - 0.5375).abs() < 1e-5, "HCC is the highest x, slice 7: {probabilities:?}");
+    assert!((probabilities[1] - 0.26875).abs() < 1e-5, "RCC half of it: {probabilities:?}");
+    let labels = outputs.i64("organ_labels").expect("labels");
+    let heat = outputs.f32("lesion_heatmap").expect("heatmap");
+    assert_eq!((labels.len(), heat.len()), (120, 120));
+    for v in 0..120 {
+        // The body is the scan's voxels from slice 2 (0.2875 > 0.25); liver at slice 7 only
+        // (0.5375; slice 6 is 0.4875).
+        let body = v / 15 >= 2 && value(v) > 0.0;
+        assert_eq!(labels[v], i64::from(body && value(v) > 0.5), "voxel {v}");
+        let expected = if body { value(v) } else { 0.0 };
+        assert!((heat[v] - expected).abs() < 1e-5, "voxel {v}: heat {} for {expected}", heat[v]);
+    }
+}
+
+/// A grid the manifest does not make, or an input that is not its voxels, is refused with why,
+/// never run into a wrong shape.
+#[test]
+fn a_grid_the_model_does_not_make_is_refused() {
+    let mut following = ModelSession::open(tiny_sliding_scan(), DevicePreference::Cpu, 1).expect("opens");
+    let refused = |result: Result<RawOutputs, RuntimeError>, why: &str| match result {
+        Err(error @ RuntimeError::Input { .. }) => assert!(error.to_string().contains(why), "{error}"),
+        other => panic!("{other:?}"),
+    };
+    refused(following.run(&[0.0; 10], [5, 4, 6]), "the input has 10 values");
+    refused(following.run(&[0.0; 9 * 9 * 10], [9, 9, 10]), "within max_size [8, 9, 10]");
+    refused(following.run(&[], [0, 4, 6]), "within max_size");
+    let mut fixed = ModelSession::open(tiny(), DevicePreference::Cpu, 1).expect("opens");
+    refused(fixed.run(&[0.0; 48], [4, 4, 3]), "the fixed size [4, 4, 4]");
+    assert!(fixed.run(&[0.0; 64], [4, 4, 4]).is_ok());
 }

@@ -98,6 +98,9 @@ pub struct Timings {
     pub volume: f64,
     pub resample: f64,
     pub inference: f64,
+    /// The part of `inference` inside ONNX Runtime (the network itself); the rest of that stage
+    /// is the sliding window's tiling and blending.
+    pub network: f64,
     pub postprocess: f64,
     pub storage: f64,
     pub total: f64,
@@ -105,12 +108,13 @@ pub struct Timings {
 
 impl Timings {
     /// Each stage by name, for the metrics.
-    pub fn stages(&self) -> [(&'static str, f64); 7] {
+    pub fn stages(&self) -> [(&'static str, f64); 8] {
         [
             ("decode", self.decode),
             ("volume", self.volume),
             ("resample", self.resample),
             ("inference", self.inference),
+            ("network", self.network),
             ("postprocess", self.postprocess),
             ("storage", self.storage),
             ("total", self.total),
@@ -220,12 +224,13 @@ pub async fn analyse(
     let session = session.clone();
     let (raw, provider) = blocking(cpu, move || {
         let mut session = session.lock().map_err(|_| "the model session is poisoned".to_owned())?;
-        let raw = session.run(&input).map_err(|e| e.to_string())?;
+        let raw = session.run(&input, map.size).map_err(|e| e.to_string())?;
         Ok::<_, String>((raw, session.provider.clone()))
     })
     .await?
     .map_err(PipelineError::Transient)?;
     timings.inference = ms(t);
+    timings.network = raw.network_ms;
 
     set(stage, "postprocess");
     let t = Instant::now();
