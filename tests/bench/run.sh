@@ -10,7 +10,10 @@
 #      512 x 512 x 300 phantom and the throughput of one against two worker processes;
 #   5. C-STORE ingest throughput: Elysium's DICOM listener vs Orthanc's, the same series sent by
 #      dcmtk's storescu (a few senders at once, as a PACS sends), each server checked afterwards
-#      to hold exactly the SOP instances sent.
+#      to hold exactly the SOP instances sent;
+#   6. a network of the size hospitals deploy (tests/bench/nnunet.sh): nnU-Net's default 3D
+#      full-resolution U-Net, random weights, by sliding window on the same phantom: the whole
+#      case, the network's share and everything else's.
 # Installs what it needs, idempotently: Debian packages that are missing (as root), a Python
 # virtualenv with the pinned tests/bench/requirements.txt. Prints the table and writes it, with
 # the machine, to tests/bench/RESULTS.md. Asserts no time: it fails only when something breaks,
@@ -20,7 +23,7 @@
 # (default 5), BENCH_STOW_BATCH (instances per request, 50), BENCH_STOW_CONCURRENCY (requests in
 # flight, 3), BENCH_STOW_ROUNDS (rounds, each on fresh servers, 5), BENCH_CACHE (venv, data and
 # results; default ~/.cache/elysium), CARGO_TARGET_DIR (as in the Makefile), BENCH_ONLY=worklist,
-# screening or cstore (only that benchmark: replaces its section of RESULTS.md, and for cstore its
+# screening, nnunet or cstore (only that benchmark: replaces its section of RESULTS.md, and for cstore its
 # row of the summary table, keeps the rest) or ingest (only the load and STOW-RS benchmarks:
 # rewrites RESULTS.md but keeps its other sections), BENCH_SCREEN_CASES (cases per screening
 # run, 24), BENCH_WORKLIST_FINDINGS (1000000; patients are a fifth of it), BENCH_WORKLIST_RUNS
@@ -46,8 +49,8 @@ CSTORE_ROUNDS="${BENCH_CSTORE_ROUNDS:-5}"
 CSTORE_NODELAY="${BENCH_CSTORE_NODELAY:-1}"
 ONLY="${BENCH_ONLY:-}"
 case "$ONLY" in
-  "" | all | worklist | screening | ingest | cstore) ;;
-  *) echo "BENCH_ONLY: 'worklist', 'screening', 'cstore' or 'ingest' (or empty for everything), not '$ONLY'" >&2; exit 2 ;;
+  "" | all | worklist | screening | nnunet | ingest | cstore) ;;
+  *) echo "BENCH_ONLY: 'worklist', 'screening', 'nnunet', 'cstore' or 'ingest' (or empty for everything), not '$ONLY'" >&2; exit 2 ;;
 esac
 for knob in CSTORE_SENDERS CSTORE_ROUNDS; do
   [[ "${!knob}" =~ ^[1-9][0-9]*$ ]] || { echo "BENCH_$knob: a positive whole number, not '${!knob}'" >&2; exit 2; }
@@ -158,6 +161,12 @@ bench_worklist() {
 bench_screening() {
   log "screening: the active model on the 512 x 512 x 300 phantom (tests/bench/screening.sh)"
   OUT="$RESULTS/screening.md" "$BENCH/screening.sh"
+}
+# 6. The realistic-size network: tests/bench/nnunet.sh (nnU-Net's default 3D full-resolution
+# U-Net by sliding window on the same phantom, `elysium screen`).
+bench_nnunet() {
+  log "nnunet: a network of the size hospitals deploy on the 512 x 512 x 300 phantom (tests/bench/nnunet.sh)"
+  OUT="$RESULTS/nnunet.md" "$BENCH/nnunet.sh"
 }
 
 # 5. C-STORE ingest: the uncompressed phantom series sent by dcmtk's storescu, as a PACS sends it,
@@ -524,6 +533,13 @@ if [[ "$ONLY" == screening ]]; then
   log "written: the screening section of tests/bench/RESULTS.md"
   exit 0
 fi
+if [[ "$ONLY" == nnunet ]]; then
+  bench_nnunet
+  section_into_results nnunet
+  log "raw results: $RESULTS"
+  log "written: the nnunet section of tests/bench/RESULTS.md"
+  exit 0
+fi
 command -v curl >/dev/null || apt_install curl
 command -v psql >/dev/null || apt_install postgresql-client
 python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
@@ -680,10 +696,12 @@ if [[ "$ONLY" == ingest ]]; then
   keep_section cstore
   keep_section worklist
   keep_section screening
+  keep_section nnunet
 else
   bench_cstore
   bench_worklist
   bench_screening
+  bench_nnunet
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -732,6 +750,8 @@ PY
 if [[ -s "$RESULTS/cstore.md" ]]; then section_into_results cstore; fi
 section_into_results worklist
 section_into_results screening
+# A section kept by BENCH_ONLY=ingest may be absent (never measured).
+if [[ -s "$RESULTS/nnunet.md" ]]; then section_into_results nnunet; fi
 # The summary table's C-STORE row, from the C-STORE section (or none without one).
 "$PY" "$BENCH/report.py" summary "$BENCH/RESULTS.md"
 log "raw results and server logs: $RESULTS"
