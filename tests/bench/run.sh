@@ -689,9 +689,12 @@ done
 # ---------------------------------------------------------------------------------------------
 # A section (worklist, screening, cstore) as RESULTS.md has it now, for a run that does not redo it.
 keep_section() { # NAME
+  [[ -f "$BENCH/RESULTS.md" ]] || return 0
   awk -v b="<!-- bench_$1: begin -->" -v e="<!-- bench_$1: end -->" \
     '$0 == e {skip = 0} skip {print} $0 == b {skip = 1}' "$BENCH/RESULTS.md" > "$RESULTS/$1.md"
 }
+# The GPU section is measured on a GPU host (tests/bench/gpu/), never here: every run keeps it.
+keep_section gpu
 if [[ "$ONLY" == ingest ]]; then
   keep_section cstore
   keep_section worklist
@@ -752,6 +755,7 @@ section_into_results worklist
 section_into_results screening
 # A section kept by BENCH_ONLY=ingest may be absent (never measured).
 if [[ -s "$RESULTS/nnunet.md" ]]; then section_into_results nnunet; fi
+if [[ -s "$RESULTS/gpu.md" ]]; then section_into_results gpu; fi
 # The summary table's C-STORE row, from the C-STORE section (or none without one).
 "$PY" "$BENCH/report.py" summary "$BENCH/RESULTS.md"
 log "raw results and server logs: $RESULTS"

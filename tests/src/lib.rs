@@ -203,28 +203,46 @@ pub fn set_cookie(response: &Response) -> String {
     response.headers().get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join("\n")
 }
 
+/// A request that failed, with every cause and how long it had run: reqwest's own message
+/// ("error decoding response body") does not say whether the client's timeout ended the body or
+/// the server closed the connection mid-body.
+fn failed(request: &str, started: std::time::Instant, error: reqwest::Error) -> ! {
+    let mut causes = String::new();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        causes.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    panic!("{request}: {error}{causes} (after {:.1} s)", started.elapsed().as_secs_f64())
+}
+
 /// GET `path` on `app` with `client` and read the JSON body (QIDO-RS, metadata).
 pub async fn get_json(app: &TestApp, client: &Client, path: &str) -> serde_json::Value {
-    let response = client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    response.json().await.unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    let started = std::time::Instant::now();
+    let response =
+        client.get(app.url(path)).send().await.unwrap_or_else(|e| failed(&format!("GET {path}"), started, e));
+    response.json().await.unwrap_or_else(|e| failed(&format!("GET {path}: not JSON"), started, e))
 }
 
 /// GET `path` on `app` with `client` and read the body as text (a server-rendered page).
 pub async fn get_text(app: &TestApp, client: &Client, path: &str) -> String {
-    let response = client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    response.text().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    let started = std::time::Instant::now();
+    let response =
+        client.get(app.url(path)).send().await.unwrap_or_else(|e| failed(&format!("GET {path}"), started, e));
+    response.text().await.unwrap_or_else(|e| failed(&format!("GET {path}"), started, e))
 }
 
 /// A page as a browser set to Chinese (`Accept-Language: zh-CN`) gets it, for a user who has
 /// chosen no language.
 pub async fn get_text_in_chinese(app: &TestApp, client: &Client, path: &str) -> String {
+    let started = std::time::Instant::now();
     let response = client
         .get(app.url(path))
         .header(header::ACCEPT_LANGUAGE, "zh-CN,zh;q=0.9")
         .send()
         .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
-    response.text().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .unwrap_or_else(|e| failed(&format!("GET {path}"), started, e));
+    response.text().await.unwrap_or_else(|e| failed(&format!("GET {path}"), started, e))
 }
 
 /// A public sample DICOM file from `tests/fixtures/dicom/`.
@@ -317,14 +335,22 @@ pub const APPEND_ONLY: &str = "42501";
 
 /// `GET path` with its status and JSON body (`null` when the body is not JSON).
 pub async fn get(app: &TestApp, client: &Client, path: &str) -> (u16, serde_json::Value) {
-    let response = client.get(app.url(path)).send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"));
+    let started = std::time::Instant::now();
+    let response =
+        client.get(app.url(path)).send().await.unwrap_or_else(|e| failed(&format!("GET {path}"), started, e));
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 /// `POST path` with a JSON body; its status and JSON body (`null` when the body is not JSON).
 pub async fn post(app: &TestApp, client: &Client, path: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-    let response = client.post(app.url(path)).json(body).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"));
+    let started = std::time::Instant::now();
+    let response = client
+        .post(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| failed(&format!("POST {path}"), started, e));
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
