@@ -12,6 +12,11 @@
 # run.sh generates the phantom there, screens it with `elysium screen` on CUDA (and on the CPU
 # for comparison) and leaves JSON lines and logs in $OUT; tests/bench/gpu/report.py turns them
 # into the Markdown for tests/bench/RESULTS.md. Nothing here asserts a time.
+#
+# With BENCH_NNUNET=1 the kit also carries the realistic-size network of tests/bench/nnunet.sh
+# (nnU-Net's default 3D full-resolution U-Net, 125 MB of random weights: exported by
+# `tests/bench/nnunet.sh` or `BENCH_ONLY=nnunet make bench` into ~/.cache/elysium/bench-nnunet
+# first), and run.sh screens the phantom with it on CUDA too: two or three more pieces.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 ROOT="$PWD"
@@ -53,6 +58,13 @@ for manifest in "$ROOT"/models/*/manifest.toml; do
   mkdir -p "$KIT/stage/kit/models/${model##*/}"
   cp "$manifest" "$model"/*.onnx "$KIT/stage/kit/models/${model##*/}/"
 done
+if [[ "${BENCH_NNUNET:-0}" == 1 ]]; then
+  NNUNET="${BENCH_CACHE:-$HOME/.cache/elysium}/bench-nnunet/nnunet-size"
+  [[ -f "$NNUNET/manifest.toml" ]] ||
+    { log "no exported network in $NNUNET: run tests/bench/nnunet.sh (or BENCH_ONLY=nnunet make bench) first"; exit 1; }
+  mkdir -p "$KIT/stage/kit/models-nnunet/nnunet-size"
+  cp "$NNUNET/manifest.toml" "$NNUNET/model.onnx" "$KIT/stage/kit/models-nnunet/nnunet-size/"
+fi
 cp "$ROOT/tests/bench/gpu/run.sh" "$KIT/stage/kit/"
 log "xz (a few minutes on two cores)"
 tar -C "$KIT/stage" -cf - kit | xz -T2 -9 | split -b "${PIECE_MB:-47}M" -d - "$KIT/pieces/p"
