@@ -52,14 +52,7 @@ fi
 log "build (release)"
 cargo build --locked --release -p server >&2
 ELYSIUM="$CARGO_TARGET_DIR/release/elysium"
-DATA="$CACHE/bench-data"
-SERIES="$DATA/uncompressed"
-if [[ ! -d "$SERIES" ]]; then
-  log "phantom 512 x 512 x 300"
-  "$ELYSIUM" phantom --out "$DATA/phantom" --patients 1 --seed 1 --rows 512 --slices 300 >&2
-  mkdir -p "$SERIES"
-  find "$DATA/phantom" -name '*.dcm' -exec ln {} "$SERIES/" \;
-fi
+SERIES="$(tests/bench/phantom.sh "$ELYSIUM" "$CACHE/bench-data")"
 
 log "elysium screen: $RUNS case(s), $THREADS intra-op thread(s)"
 RUNTIME="$(mktemp -d "${TMPDIR:-/tmp}/elysium-bench-nnunet.XXXXXX")"

@@ -483,22 +483,11 @@ wait_http() { # URL PID LOG
 warm() { find "$1" -type f -exec cat {} + >/dev/null; }
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo '?'; }
 ELYSIUM="$CARGO_TARGET_DIR/release/elysium"
-# The phantom (generated once, kept in $DATA): only its .dcm files go into the benchmark folders.
-PHANTOM_ARGS=(--patients 1 --seed 1 --rows 512 --slices 300)
+# The phantom (tests/bench/phantom.sh: generated once, kept in $DATA): only its .dcm files go
+# into the benchmark folders.
 UNCOMPRESSED="$DATA/uncompressed"
 J2K="$DATA/j2k"
-make_phantom() {
-  local stamp
-  stamp="phantom ${PHANTOM_ARGS[*]} $("$ELYSIUM" --version)"
-  if [[ "$(cat "$DATA/phantom.stamp" 2>/dev/null)" != "$stamp" || ! -d "$UNCOMPRESSED" ]]; then
-    log "elysium phantom ${PHANTOM_ARGS[*]}"
-    rm -rf "$DATA/phantom" "$UNCOMPRESSED" "$J2K" "$J2K.complete"
-    "$ELYSIUM" phantom --out "$DATA/phantom" "${PHANTOM_ARGS[@]}" >&2
-    mkdir -p "$UNCOMPRESSED"
-    find "$DATA/phantom" -name '*.dcm' -exec ln {} "$UNCOMPRESSED/" \;
-    echo "$stamp" > "$DATA/phantom.stamp"
-  fi
-}
+make_phantom() { "$BENCH/phantom.sh" "$ELYSIUM" "$DATA" >/dev/null; }
 if [[ "$ONLY" == cstore ]]; then
   command -v curl >/dev/null || apt_install curl
   command -v psql >/dev/null || apt_install postgresql-client

@@ -27,14 +27,7 @@ log "build (release)"
 cargo build --locked --release -p server >&2
 ELYSIUM="$CARGO_TARGET_DIR/release/elysium"
 
-DATA="$CACHE/bench-data"
-SERIES="$DATA/uncompressed"
-if [[ ! -d "$SERIES" ]]; then
-  log "phantom 512 x 512 x 300"
-  "$ELYSIUM" phantom --out "$DATA/phantom" --patients 1 --seed 1 --rows 512 --slices 300 >&2
-  mkdir -p "$SERIES"
-  find "$DATA/phantom" -name '*.dcm' -exec ln {} "$SERIES/" \;
-fi
+SERIES="$(tests/bench/phantom.sh "$ELYSIUM" "$CACHE/bench-data")"
 
 RUNTIME="$(mktemp -d "${TMPDIR:-/tmp}/elysium-bench-screening.XXXXXX")"
 chmod 755 "$RUNTIME"
