@@ -612,3 +612,68 @@ async fn a_sliding_window_model_screens_through_the_worker(pool: PgPool) {
     assert_eq!(findings, i64::from(liver >= 0.6), "{liver}");
     assert!(liver > 0.5 && liver <= 1.0, "{liver}");
 }
+
+/// A two-stage cascade through the worker: the `tiny-cascade` fixture's first stage labels
+/// "liver" wherever the normalised input is above 0.6, and its second stage (the tiny-sliding
+/// network) runs only in the box around those voxels. The stored result says where, and how long
+/// each stage took (the stored network time is both). With the fixture's window a phantom's
+/// centre (soft tissue, below 200 HU) holds no such voxel: nothing is tiled and every output is
+/// background. With the window narrowed to [-1000, 100] HU (a copy of the folder; the checksums
+/// cover the ONNX files only) the body is above 0.6, so the box is the whole 12³ grid at 2 mm,
+/// centred on the volume: its corner voxels' centres lie 11 mm either side of the volume's
+/// centre, 22 mm apart along each axis.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_cascade_model_screens_through_the_worker_and_says_where_its_second_stage_ran(pool: PgPool) {
+    let models = models_dir().display().to_string();
+    let flags = ["--models-dir", models.as_str(), "--series-quiet-seconds", "0"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
+    let config = elysium_tests::config(&flags).screening;
+    let state = app.state();
+    let store = state.ingestor.store().clone();
+    let narrowed = tempfile::tempdir().expect("dir");
+    let fixture = models_dir().join("tiny-cascade");
+    for file in ["model.onnx", "organs.onnx"] {
+        std::fs::copy(fixture.join(file), narrowed.path().join(file)).expect("copy");
+    }
+    let manifest_text = std::fs::read_to_string(fixture.join("manifest.toml")).expect("manifest");
+    let window = "hu_clip = [-1000.0, 1000.0]";
+    assert!(manifest_text.contains(window));
+    std::fs::write(narrowed.path().join("manifest.toml"), manifest_text.replace(window, "hu_clip = [-1000.0, 100.0]"))
+        .expect("write");
+
+    for (seed, folder, tiled) in [(905, fixture.clone(), false), (906, narrowed.path().to_owned(), true)] {
+        let study_uid = store_phantom(&app, seed, false).await;
+        assert_eq!(scheduler::pass(&pool, &store, &config, "tiny-cascade", "0.0.1").await.expect("pass"), 1);
+        let model = manifest::load(&folder).expect("tiny-cascade");
+        let session = ModelSession::open(model, DevicePreference::Cpu, 1).expect("session");
+        let worker =
+            Worker::new(pool.clone(), store.clone(), state.levels, session, "cascade".into(), Duration::from_secs(30));
+        assert!(worker.run_once().await.expect("runs"));
+
+        let radiologist = app.signed_in("radiologist").await;
+        let (status, body) = get(&app, &radiologist, &format!("/api/v1/studies/{study_uid}/screening")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["jobs"][0]["status"], "done", "{body}");
+        let result = &body["series"][0];
+        let cascade = &result["cascade"];
+        let (first, second) = (cascade["first_stage_ms"].as_f64(), cascade["second_stage_ms"].as_f64());
+        let (Some(first), Some(second)) = (first, second) else { panic!("both stages' times: {result}") };
+        let network = result["timings_ms"]["network"].as_f64().expect("network time");
+        assert!((network - (first + second)).abs() < 1e-6, "the stored network time is both stages': {result}");
+        let region = &cascade["region"];
+        if !tiled {
+            assert!(region.is_null() && second == 0.0, "nothing above 200 HU at the centre: {result}");
+            assert_eq!(result["tumor_probabilities"]["liver"]["HCC"], 0.0, "{result}");
+            continue;
+        }
+        assert_eq!((&region["start"], &region["size"]), (&json!([0, 0, 0]), &json!([12, 12, 12])), "{result}");
+        let corner = |name: &str| -> Vec<f64> {
+            region[name].as_array().expect("a corner").iter().filter_map(Value::as_f64).collect()
+        };
+        let (low, high) = (corner("first_mm"), corner("last_mm"));
+        for axis in 0..3 {
+            assert!(((high[axis] - low[axis]).abs() - 22.0).abs() < 1e-6, "axis {axis}: {low:?} to {high:?}");
+        }
+        assert!(second > 0.0 && result["tumor_probabilities"]["liver"]["HCC"].as_f64() > Some(0.6), "{result}");
+    }
+}

@@ -47,6 +47,10 @@ pub struct ScreeningResult {
     pub positives: Value,
     pub lesions: Value,
     pub biomarkers: Value,
+    /// A cascade model's run: the box its second stage tiled (grid indices and patient mm; `null`
+    /// when its first stage found none of its organs) and each stage's time. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    pub cascade: Value,
     pub timings_ms: Value,
     #[serde(with = "crate::format::wire_time")]
     pub created_at: OffsetDateTime,
@@ -218,6 +222,7 @@ mod tests {
             positives: json!([{ "organ": "liver", "class": "hcc", "probability": 0.7, "threshold": 0.5 }]),
             lesions: json!([]),
             biomarkers: json!({ "liver_hu": 38.4, "steatosis": true, "bone_density": "low_bone_density" }),
+            cascade: Value::Null,
             timings_ms: json!({ "total": 290.0 }),
             created_at: datetime!(2026-12-04 09:05:07 UTC),
             instances: Some(48),

@@ -147,6 +147,7 @@ fn result(r: ResultRow) -> ScreeningResult {
         positives: block("positives"),
         lesions: block("lesions"),
         biomarkers: block("biomarkers"),
+        cascade: block("cascade"),
         series_uid: r.series_uid,
         model: ModelRef { name: r.model_name, version: r.model_version, sha256: r.model_sha256 },
         execution_provider: r.execution_provider,

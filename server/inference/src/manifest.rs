@@ -8,6 +8,11 @@
 //! nnU-Net-class models are trained, up to `max_size` voxels per axis so that one long scan cannot
 //! exhaust memory. Such a manifest declares its label map's and heatmap's shapes for that largest
 //! grid; each case's maps have the shape of its own grid.
+//!
+//! A sliding-window screening model may be a two-stage cascade (`[cascade]`, see
+//! [`CascadeSpec`]): a second, low-resolution ONNX network in the same folder finds the organs on
+//! a fixed coarse grid, and the main network is tiled only around them. Its file is verified like
+//! the main one's.
 
 use std::path::{Path, PathBuf};
 
@@ -25,6 +30,10 @@ pub enum ManifestError {
         "{name} {version}: the ONNX file's SHA-256 is {actual}, the manifest says {expected}; the model is refused"
     )]
     ChecksumMismatch { name: String, version: String, expected: String, actual: String },
+    #[error(
+        "{name} {version}: the cascade's first stage {file}'s SHA-256 is {actual}, the manifest says {expected}; the model is refused"
+    )]
+    CascadeChecksumMismatch { name: String, version: String, file: String, expected: String, actual: String },
     #[error("{name} {version}: {problem}")]
     Inconsistent { name: String, version: String, problem: String },
 }
@@ -80,6 +89,66 @@ pub struct Manifest {
     /// network that takes the whole grid at once.
     #[serde(default)]
     pub sliding_window: Option<SlidingWindowSpec>,
+    /// A first, low-resolution stage that finds the organs, so that the sliding window tiles
+    /// only the region around them; absent for a single-stage model.
+    #[serde(default)]
+    pub cascade: Option<CascadeSpec>,
+}
+
+/// The first stage of a two-stage cascade (nnU-Net's low-resolution stage): a whole-grid network
+/// on a fixed grid of its own, centred on the volume like a fixed preprocessing grid and made by
+/// the main `[preprocessing]` with only `size` and `target_spacing_mm` replaced, whose int64
+/// label map (`[1, size / stride]`) names organs. The main network is then tiled over the box of
+/// the `organs` voxels widened by `margin_mm` (within the body box when `crop_to_body_hu` is
+/// set); when none is found the main network is not run and every output is background, no
+/// lesion. Only a sliding-window screening model can be a cascade: a whole-grid network has no
+/// box to restrict.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CascadeSpec {
+    /// The first stage's ONNX file, relative to the model's folder.
+    pub onnx: String,
+    pub sha256: String,
+    /// Its input's name; the input's shape is `[1, 1, size]`.
+    pub input: String,
+    /// Its output's name: an int64 label map `[1, size z / stride, size y / stride, size x / stride]`.
+    pub output: String,
+    /// Its fixed grid, z, y, x (voxels).
+    pub size: [usize; 3],
+    /// Its grid's spacing, z, y, x (mm).
+    pub target_spacing_mm: [f64; 3],
+    /// Grid voxels per label voxel along each axis.
+    #[serde(default = "one")]
+    pub stride: usize,
+    /// The name of each label value (value `i` is `labels[i]`).
+    pub labels: Vec<String>,
+    /// The labels around which the second stage runs.
+    pub organs: Vec<String>,
+    /// Added around the organs' box on every side (mm).
+    pub margin_mm: f64,
+}
+
+impl CascadeSpec {
+    /// The first stage's preprocessing: `main`'s, on this stage's fixed grid.
+    pub fn preprocessing(&self, main: &Preprocessing) -> Preprocessing {
+        Preprocessing {
+            size: Some(self.size),
+            max_size: None,
+            target_spacing_mm: self.target_spacing_mm,
+            ..main.clone()
+        }
+    }
+
+    /// The label values of `organs`.
+    pub fn organ_values(&self) -> Vec<i64> {
+        self.labels.iter().enumerate().filter(|(_, l)| self.organs.contains(l)).map(|(i, _)| i as i64).collect()
+    }
+
+    /// The label map's shape: `[1, size / stride]`.
+    pub fn label_shape(&self) -> [usize; 4] {
+        let stride = self.stride.max(1);
+        [1, self.size[0] / stride, self.size[1] / stride, self.size[2] / stride]
+    }
 }
 
 /// How a patch-based network runs (see `crate::sliding`): its input is one patch (`input.shape`
@@ -314,6 +383,9 @@ pub struct VerifiedModel {
     pub manifest: Manifest,
     pub dir: PathBuf,
     pub onnx_path: PathBuf,
+    /// The cascade's first stage's ONNX file, verified like the main one; `None` without a
+    /// `[cascade]`.
+    pub cascade_onnx_path: Option<PathBuf>,
 }
 
 impl Manifest {
@@ -340,6 +412,9 @@ impl Manifest {
             }
             Some(sliding) => self.check_sliding(sliding)?,
             None => {}
+        }
+        if let Some(cascade) = &self.cascade {
+            self.check_cascade(cascade)?;
         }
         if self.preprocessing.target_spacing_mm.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
             return Err(self.inconsistent("target spacing must be positive"));
@@ -454,6 +529,43 @@ impl Manifest {
         Ok(())
     }
 
+    /// A cascade's first stage: only before a sliding window, a well-formed checksum, a grid the
+    /// stride divides, a positive spacing, and organs among its labels around which a finite,
+    /// non-negative margin is added.
+    fn check_cascade(&self, cascade: &CascadeSpec) -> Result<(), ManifestError> {
+        let refused = |problem: &str| Err(self.inconsistent(format!("cascade: {problem}")));
+        if self.sliding_window.is_none() {
+            return refused("only a sliding-window model can be a cascade: declare `[sliding_window]`");
+        }
+        if !is_sha256(&cascade.sha256) {
+            return refused("sha256 must be 64 hexadecimal digits");
+        }
+        if cascade.input.is_empty() || cascade.output.is_empty() {
+            return refused("the first stage's input and output need names");
+        }
+        if cascade.size.contains(&0) {
+            return refused("size must be at least 1 voxel along each axis");
+        }
+        if cascade.stride == 0 || cascade.size.iter().any(|s| s % cascade.stride != 0) {
+            return refused("stride must be at least 1 and divide size along each axis");
+        }
+        if cascade.target_spacing_mm.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+            return refused("target spacing must be positive");
+        }
+        if !(cascade.margin_mm.is_finite() && cascade.margin_mm >= 0.0) {
+            return refused("margin_mm must be a finite length, at least 0");
+        }
+        if cascade.organs.is_empty() {
+            return refused("name at least one organ for the second stage");
+        }
+        for organ in &cascade.organs {
+            if organ == "background" || !cascade.labels.contains(organ) {
+                return refused(&format!("organ `{organ}` is not one of the first stage's labels (background aside)"));
+            }
+        }
+        Ok(())
+    }
+
     /// `hu` as the network sees it after the manifest's normalisation.
     pub fn normalised(&self, hu: f64) -> f32 {
         let [lo, hi] = self.preprocessing.hu_clip;
@@ -540,17 +652,14 @@ impl Manifest {
     }
 }
 
-/// Reads `dir/manifest.toml` and verifies the ONNX file's checksum.
+/// Reads `dir/manifest.toml` and verifies the ONNX file's checksum, and the cascade's first
+/// stage's when there is one.
 pub fn load(dir: &Path) -> Result<VerifiedModel, ManifestError> {
     let path = dir.join("manifest.toml");
     let text = std::fs::read_to_string(&path).map_err(|source| ManifestError::Io { path: path.clone(), source })?;
     let manifest = Manifest::parse(&text, &path)?;
-    if manifest.onnx.contains("..") || Path::new(&manifest.onnx).is_absolute() {
-        return Err(manifest.inconsistent("the ONNX path must stay inside the model's folder"));
-    }
-    let onnx_path = dir.join(&manifest.onnx);
-    let bytes = std::fs::read(&onnx_path).map_err(|source| ManifestError::Io { path: onnx_path.clone(), source })?;
-    let actual = hex(&Sha256::digest(&bytes));
+    let onnx_path = manifest.file_in(dir, &manifest.onnx)?;
+    let actual = sha256_of(&onnx_path)?;
     if !actual.eq_ignore_ascii_case(manifest.sha256.trim()) {
         return Err(ManifestError::ChecksumMismatch {
             name: manifest.name.clone(),
@@ -559,7 +668,46 @@ pub fn load(dir: &Path) -> Result<VerifiedModel, ManifestError> {
             actual,
         });
     }
-    Ok(VerifiedModel { manifest, dir: dir.to_owned(), onnx_path })
+    let cascade_onnx_path = match &manifest.cascade {
+        Some(cascade) => {
+            let path = manifest.file_in(dir, &cascade.onnx)?;
+            let actual = sha256_of(&path)?;
+            if !actual.eq_ignore_ascii_case(cascade.sha256.trim()) {
+                return Err(ManifestError::CascadeChecksumMismatch {
+                    name: manifest.name.clone(),
+                    version: manifest.version.clone(),
+                    file: cascade.onnx.clone(),
+                    expected: cascade.sha256.clone(),
+                    actual,
+                });
+            }
+            Some(path)
+        }
+        None => None,
+    };
+    Ok(VerifiedModel { manifest, dir: dir.to_owned(), onnx_path, cascade_onnx_path })
+}
+
+impl Manifest {
+    /// `file` in the model's folder `dir`, refused when it would leave the folder.
+    fn file_in(&self, dir: &Path, file: &str) -> Result<PathBuf, ManifestError> {
+        if file.contains("..") || Path::new(file).is_absolute() {
+            return Err(self.inconsistent("the ONNX path must stay inside the model's folder"));
+        }
+        Ok(dir.join(file))
+    }
+}
+
+/// The SHA-256 of the file at `path`, in lowercase hexadecimal.
+fn sha256_of(path: &Path) -> Result<String, ManifestError> {
+    let bytes = std::fs::read(path).map_err(|source| ManifestError::Io { path: path.to_owned(), source })?;
+    Ok(hex(&Sha256::digest(&bytes)))
+}
+
+/// Whether `text` is a SHA-256 as a manifest writes it: 64 hexadecimal digits.
+fn is_sha256(text: &str) -> bool {
+    let text = text.trim();
+    text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Every model folder under `root` (folders with a `manifest.toml`), each loaded or refused.
@@ -795,6 +943,87 @@ labels = ["background", "liver"]"#;
         assert_eq!(compare_versions("0.10.0", "0.9.1"), Ordering::Greater);
         assert_eq!(compare_versions("1.0.0", "1.0.0"), Ordering::Equal);
         assert_eq!(compare_versions("0.1.0", "0.1.1"), Ordering::Less);
+    }
+
+    const CASCADE: &str = include_str!("../tests/fixtures/tiny-cascade/manifest.toml");
+
+    /// The `tiny-cascade` fixture's files in a folder of their own, its manifest changed by
+    /// `edit`, loaded.
+    fn load_cascade(edit: impl Fn(&str) -> String) -> Result<VerifiedModel, ManifestError> {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-cascade");
+        let dir = tempfile::tempdir().expect("dir");
+        for file in ["model.onnx", "organs.onnx"] {
+            std::fs::copy(fixture.join(file), dir.path().join(file)).expect("copied");
+        }
+        std::fs::write(dir.path().join("manifest.toml"), edit(CASCADE)).expect("manifest");
+        load(dir.path())
+    }
+
+    #[test]
+    fn a_cascade_loads_with_both_files_verified() {
+        let model = load_cascade(str::to_owned).expect("the fixture loads");
+        let cascade = model.manifest.cascade.as_ref().expect("a cascade");
+        assert_eq!(model.cascade_onnx_path.as_ref().and_then(|p| p.file_name()), Some("organs.onnx".as_ref()));
+        assert_eq!((cascade.size, cascade.stride, cascade.margin_mm), ([6, 6, 6], 1, 4.0));
+        assert_eq!(cascade.organ_values(), [1, 2], "liver and kidney, by their place in the labels");
+        assert_eq!(cascade.label_shape(), [1, 6, 6, 6]);
+        let pre = cascade.preprocessing(&model.manifest.preprocessing);
+        assert_eq!((pre.size, pre.max_size, pre.target_spacing_mm), (Some([6, 6, 6]), None, [4.0; 3]));
+        assert_eq!((pre.hu_clip, pre.fill_hu), (model.manifest.preprocessing.hu_clip, -1000.0), "the main window");
+    }
+
+    #[test]
+    fn a_cascade_whose_first_stage_is_missing_or_changed_is_refused() {
+        let missing = load_cascade(|m| m.replace(r#"onnx = "organs.onnx""#, r#"onnx = "absent.onnx""#));
+        match missing {
+            Err(error @ ManifestError::Io { .. }) => assert!(error.to_string().contains("absent.onnx"), "{error}"),
+            other => panic!("{other:?}"),
+        }
+        let sha = "ba5ce29d33448cd1b365fe06a407069a50f1e14d0a4bd12e2f47383e11e75a14";
+        assert!(CASCADE.contains(sha));
+        let changed = load_cascade(|m| m.replace(sha, &"0".repeat(64)));
+        match changed {
+            Err(error @ ManifestError::CascadeChecksumMismatch { .. }) => {
+                let message = error.to_string();
+                assert!(message.contains("first stage organs.onnx") && message.contains(sha), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let outside = load_cascade(|m| m.replace(r#"onnx = "organs.onnx""#, r#"onnx = "../organs.onnx""#));
+        assert!(matches!(outside, Err(ManifestError::Inconsistent { .. })), "{outside:?}");
+    }
+
+    #[test]
+    fn cascade_manifests_are_checked() {
+        refused_because(
+            &CASCADE.replace(r#"organs = ["liver", "kidney"]"#, r#"organs = ["liver", "spleen"]"#),
+            "organ `spleen` is not one of the first stage's labels",
+        );
+        refused_because(
+            &CASCADE.replace(r#"organs = ["liver", "kidney"]"#, r#"organs = ["background"]"#),
+            "organ `background` is not one",
+        );
+        refused_because(&CASCADE.replace(r#"organs = ["liver", "kidney"]"#, "organs = []"), "at least one organ");
+        let start = CASCADE.find("[sliding_window]").expect("the window");
+        let end = CASCADE.find("[cascade]").expect("the cascade");
+        let whole = format!("{}{}", &CASCADE[..start], &CASCADE[end..])
+            .replace("shape = [1, 1, 4, 4, 4]", "shape = [1, 1, 12, 12, 12]");
+        refused_because(&whole, "only a sliding-window model can be a cascade");
+        refused_because(&CASCADE.replace("stride = 1", "stride = 4"), "stride must be at least 1 and divide size");
+        refused_because(&CASCADE.replace("stride = 1", "stride = 0"), "stride must be at least 1");
+        refused_because(&CASCADE.replace("size = [6, 6, 6]", "size = [6, 0, 6]"), "size must be at least 1 voxel");
+        refused_because(&CASCADE.replace("margin_mm = 4.0", "margin_mm = -1.0"), "margin_mm must be a finite length");
+        refused_because(&CASCADE.replace("margin_mm = 4.0", "margin_mm = inf"), "margin_mm must be a finite length");
+        refused_because(
+            &CASCADE.replace("target_spacing_mm = [4.0, 4.0, 4.0]", "target_spacing_mm = [4.0, 0.0, 4.0]"),
+            "cascade: target spacing must be positive",
+        );
+        refused_because(
+            &CASCADE.replace("ba5ce29d33448cd1b365fe06a407069a50f1e14d0a4bd12e2f47383e11e75a14", "abc"),
+            "sha256 must be 64 hexadecimal digits",
+        );
+        let unknown = CASCADE.replace("margin_mm = 4.0", "margin_mm = 4.0\nsurprise = 1");
+        assert!(matches!(Manifest::parse(&unknown, Path::new("manifest.toml")), Err(ManifestError::Parse { .. })));
     }
 
     #[test]

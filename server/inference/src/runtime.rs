@@ -3,6 +3,12 @@
 //! [`ModelSession`] per model, warmed up, and reuses it for every case: sessions are never made
 //! per request. The execution provider is chosen by configuration and the one actually used is
 //! reported, so that it can be recorded with every result.
+//!
+//! A cascade model (`[cascade]` in its manifest) has a second session, its first stage, opened on
+//! the same provider: [`ModelSession::run_case`] runs it on its own coarse grid, takes the box of
+//! the organs it labels widened by the margin, and tiles only that box with the main network's
+//! sliding window; the rest of the grid is background with no lesion, and when no organ is found
+//! the main network is not run at all. What was tiled is recorded in [`RawOutputs::cascade`].
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -12,7 +18,13 @@ use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
 
-use crate::manifest::{OutputKind, SlidingWindowSpec, VerifiedModel};
+use elysium_dicom::volume::Volume;
+
+use crate::manifest::{CascadeSpec, OutputKind, SlidingWindowSpec, VerifiedModel};
+use crate::preprocess::GridMap;
+
+/// A box of a grid: its first voxel and its size, z, y, x.
+type GridBox = ([usize; 3], [usize; 3]);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -110,6 +122,8 @@ pub fn runtime(library: Option<&Path>) -> Result<&'static Runtime, RuntimeError>
 /// One model's session, opened once per worker and reused.
 pub struct ModelSession {
     session: Session,
+    /// A cascade's first stage, on the same provider as `session`; `None` for a single stage.
+    first_stage: Option<Session>,
     pub model: VerifiedModel,
     pub provider: ProviderInUse,
     /// Threads ONNX Runtime uses within an operator; the worker's other CPU stages use as many.
@@ -130,9 +144,48 @@ impl std::fmt::Debug for ModelSession {
 pub struct RawOutputs {
     pub f32: Vec<(String, Vec<usize>, Vec<f32>)>,
     pub i64: Vec<(String, Vec<usize>, Vec<i64>)>,
-    /// Milliseconds inside ONNX Runtime's `run` (all patches of a sliding window together): the
-    /// network's share of the inference stage, apart from the tiling and blending around it.
+    /// Milliseconds inside ONNX Runtime's `run` (all patches of a sliding window together, and
+    /// both stages of a cascade): the network's share of the inference stage, apart from the
+    /// tiling and blending around it.
     pub network_ms: f64,
+    /// What a cascade's first stage found and its second stage tiled; `None` for a single stage.
+    pub cascade: Option<CascadeRun>,
+}
+
+/// One case through a cascade (see [`ModelSession::run_case`]), stored with its result.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
+pub struct CascadeRun {
+    /// Milliseconds inside ONNX Runtime for the first stage (part of `network_ms`).
+    pub first_stage_ms: f64,
+    /// Milliseconds inside ONNX Runtime for the second stage (part of `network_ms`): 0 when it
+    /// was not run.
+    pub second_stage_ms: f64,
+    /// The box the second stage tiled; `None` when the first stage found none of the organs (or
+    /// found them outside the grid or the body), and the second stage was not run: every output
+    /// is then background, no lesion, class probabilities 0.
+    pub region: Option<CascadeBox>,
+}
+
+/// The box of the main grid the second stage tiled.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CascadeBox {
+    /// Its first voxel in the main grid, z, y, x.
+    pub start: [usize; 3],
+    /// Its size in voxels, z, y, x.
+    pub size: [usize; 3],
+    /// The patient position (mm) of its first voxel's centre.
+    pub first_mm: [f64; 3],
+    /// The patient position (mm) of its last voxel's centre.
+    pub last_mm: [f64; 3],
+}
+
+impl CascadeBox {
+    /// The box `start`, `size` of the grid `map` of `volume`, with its corners in patient mm.
+    fn new((start, size): GridBox, map: &GridMap, volume: &Volume) -> CascadeBox {
+        let at = |index: [usize; 3]| volume.voxel_to_patient(map.to_volume(index.map(|i| i as f64)));
+        let last = std::array::from_fn(|a| start[a] + size[a].saturating_sub(1));
+        CascadeBox { start, size, first_mm: at(start), last_mm: at(last) }
+    }
 }
 
 impl RawOutputs {
@@ -155,46 +208,19 @@ impl ModelSession {
     ) -> Result<ModelSession, RuntimeError> {
         let runtime = runtime(None)?;
         let name = format!("{} {}", model.manifest.name, model.manifest.version);
-        let session_error = |e: ort::Error| RuntimeError::Session { model: name.clone(), message: e.to_string() };
-        let builder = || -> Result<ort::session::builder::SessionBuilder, ort::Error> {
-            Ok(Session::builder(&runtime.environment)?
-                .with_optimization_level(GraphOptimizationLevel::Level3)?
-                .with_intra_threads(intra_threads.max(1))?
-                .with_inter_threads(1)?)
-        };
-        let cuda = || -> Result<Session, ort::Error> {
-            builder()?
-                .with_execution_providers([ep::CUDA::default().build().error_on_failure()])?
-                .with_config_entry("session.disable_cpu_ep_fallback", "1")?
-                .commit_from_file(&model.onnx_path)
-        };
-        let cpu = || -> Result<Session, ort::Error> { builder()?.commit_from_file(&model.onnx_path) };
-        let cuda_provider = ProviderInUse { provider: "CUDAExecutionProvider".into(), device: "cuda:0".into() };
-        let cpu_provider = ProviderInUse { provider: "CPUExecutionProvider".into(), device: "cpu".into() };
-        let (session, provider) = match device {
-            DevicePreference::Cpu => (cpu().map_err(session_error)?, cpu_provider),
-            DevicePreference::Cuda => {
-                if !runtime.cuda_in_library {
-                    return Err(RuntimeError::CudaUnavailable(format!(
-                        "the ONNX Runtime library {} has no CUDA provider",
-                        runtime.library.display()
-                    )));
-                }
-                (cuda().map_err(|e| RuntimeError::CudaUnavailable(e.to_string()))?, cuda_provider)
+        let (session, provider) = open_session(runtime, &model.onnx_path, device, intra_threads, &name)?;
+        // The first stage on the provider the main network got, so that both run alike.
+        let first_stage = match &model.cascade_onnx_path {
+            Some(path) => {
+                let same = if provider.device == "cpu" { DevicePreference::Cpu } else { DevicePreference::Cuda };
+                Some(open_session(runtime, path, same, intra_threads, &format!("{name} (cascade first stage)"))?.0)
             }
-            DevicePreference::Auto if runtime.cuda_in_library => match cuda() {
-                Ok(session) => (session, cuda_provider),
-                Err(error) => {
-                    tracing::warn!(%error, model = %name, "CUDA is in the library but not usable; running on the CPU");
-                    (cpu().map_err(session_error)?, cpu_provider)
-                }
-            },
-            DevicePreference::Auto => {
-                tracing::warn!(model = %name, library = %runtime.library.display(), "this ONNX Runtime library has no CUDA provider; running on the CPU");
-                (cpu().map_err(session_error)?, cpu_provider)
-            }
+            None => None,
         };
-        let mut opened = ModelSession { session, model, provider, intra_threads: intra_threads.max(1) };
+        let mut opened = ModelSession { session, first_stage, model, provider, intra_threads: intra_threads.max(1) };
+        if let Some(cascade) = opened.model.manifest.cascade.clone() {
+            opened.run_first_stage(&cascade, &vec![0.0; cascade.size.iter().product()])?;
+        }
         let size: usize = opened.model.manifest.input.shape.iter().product();
         match opened.model.manifest.sliding_window.clone() {
             // One patch warms a patch-based network up; a whole grid of them would be a case.
@@ -213,9 +239,13 @@ impl ModelSession {
 
     /// Runs the network on one preprocessed grid of `grid` voxels (z, y, x; the case's
     /// `GridMap::size`), z-major: at once, or patch by patch when the manifest declares a sliding
-    /// window. The input is passed by reference, not copied.
+    /// window. The input is passed by reference, not copied. A cascade needs the volume its
+    /// first stage resamples: it is refused here and runs through [`Self::run_case`].
     pub fn run(&mut self, input: &[f32], grid: [usize; 3]) -> Result<RawOutputs, RuntimeError> {
         self.check_input(input, grid)?;
+        if self.model.manifest.cascade.is_some() {
+            return Err(self.refused("a cascade model runs on the volume (`run_case`), not on a grid alone".into()));
+        }
         if let Some(sliding) = self.model.manifest.sliding_window.clone() {
             return self.run_sliding(&sliding, input, grid);
         }
@@ -259,6 +289,78 @@ impl ModelSession {
         Ok(raw)
     }
 
+    /// Runs the network on one case: `input` is `volume` preprocessed onto the grid `map` (as
+    /// `preprocess::input_tensor` and `GridMap::new` make them). A cascade runs its first stage
+    /// on `volume` and tiles the main grid only around the organs it finds; any other model is
+    /// [`Self::run`] on the grid.
+    pub fn run_case(&mut self, volume: &Volume, input: &[f32], map: &GridMap) -> Result<RawOutputs, RuntimeError> {
+        let manifest = &self.model.manifest;
+        let (Some(cascade), Some(sliding)) = (manifest.cascade.clone(), manifest.sliding_window.clone()) else {
+            return self.run(input, map.size);
+        };
+        self.check_input(input, map.size)?;
+        self.run_cascade(&cascade, &sliding, volume, input, map)
+    }
+
+    /// The cascade's two stages: the first on its own grid of `volume`, the organs' box on the
+    /// main grid `map` (within the body box when the manifest crops to the body), and the
+    /// sliding window over that box only.
+    fn run_cascade(
+        &mut self,
+        cascade: &CascadeSpec,
+        sliding: &SlidingWindowSpec,
+        volume: &Volume,
+        input: &[f32],
+        map: &GridMap,
+    ) -> Result<RawOutputs, RuntimeError> {
+        let pre = cascade.preprocessing(&self.model.manifest.preprocessing);
+        let first_map = GridMap::new(volume, &pre);
+        let first_input = crate::preprocess::input_tensor(volume, &pre);
+        let (labels, first_stage_ms) = self.run_first_stage(cascade, &first_input)?;
+        let organs = organ_box(cascade, &labels);
+        let region = organs.and_then(|organs| {
+            let widened = widen(organs, &first_map, map, volume, cascade.margin_mm)?;
+            intersect(widened, self.body_box(sliding, input, map.size)?)
+        });
+        let mut raw = self.tile_box(sliding, input, map.size, region)?;
+        let second_stage_ms = raw.network_ms;
+        raw.network_ms += first_stage_ms;
+        let region = region.map(|region| CascadeBox::new(region, map, volume));
+        raw.cascade = Some(CascadeRun { first_stage_ms, second_stage_ms, region });
+        Ok(raw)
+    }
+
+    /// The cascade's first stage on its grid `input` (`cascade.size`): its label map, checked to
+    /// be int64 of `[1, size / stride]`, and the milliseconds inside ONNX Runtime's `run`.
+    fn run_first_stage(&mut self, cascade: &CascadeSpec, input: &[f32]) -> Result<(Vec<i64>, f64), RuntimeError> {
+        let model = format!("{} {} (cascade first stage)", self.model.manifest.name, self.model.manifest.version);
+        let failed = |message: String| RuntimeError::Session { model: model.clone(), message };
+        let Some(session) = self.first_stage.as_mut() else {
+            return Err(failed("the first stage's session is not open".into()));
+        };
+        let [z, y, x] = cascade.size;
+        let tensor = TensorRef::from_array_view(([1usize, 1, z, y, x], input)).map_err(|e| failed(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let outputs = session.run(ort::inputs![cascade.input.as_str() => tensor]).map_err(|e| failed(e.to_string()))?;
+        let network_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let refused =
+            |problem: String| RuntimeError::Output { model: model.clone(), output: cascade.output.clone(), problem };
+        let value = outputs.get(&cascade.output).ok_or_else(|| refused("is missing".into()))?;
+        let (shape, data) = value.try_extract_tensor::<i64>().map_err(|e| refused(format!("is not int64: {e}")))?;
+        let shape: Vec<usize> = shape.iter().map(|d| *d as usize).collect();
+        let expected = cascade.label_shape();
+        if shape != expected {
+            return Err(refused(format!("has shape {shape:?}, expected {expected:?}")));
+        }
+        Ok((data.to_vec(), network_ms))
+    }
+
+    /// An input refused for `problem`, naming the model.
+    fn refused(&self, problem: String) -> RuntimeError {
+        let manifest = &self.model.manifest;
+        RuntimeError::Input { model: format!("{} {}", manifest.name, manifest.version), problem }
+    }
+
     /// Refuses an input that is not `grid`'s voxels, or a grid the manifest's preprocessing does
     /// not make (another fixed size, or beyond `max_size`): a caller's mistake, reported rather
     /// than run into a wrong shape.
@@ -282,8 +384,8 @@ impl ModelSession {
         Ok(())
     }
 
-    /// Sliding-window inference over the grid (`size` voxels, z, y, x), and the manifest's
-    /// outputs made from the blended per-voxel output (see
+    /// Sliding-window inference over the grid (`size` voxels, z, y, x) within the body box, and
+    /// the manifest's outputs made from the blended per-voxel output (see
     /// [`crate::manifest::SlidingWindowSpec`]), the maps on this grid.
     fn run_sliding(
         &mut self,
@@ -291,16 +393,34 @@ impl ModelSession {
         grid: &[f32],
         size: [usize; 3],
     ) -> Result<RawOutputs, RuntimeError> {
+        let body = self.body_box(sliding, grid, size);
+        self.tile_box(sliding, grid, size, body)
+    }
+
+    /// The box of the grid to tile: the body's when the manifest crops to the body (`None` when
+    /// no voxel is body), or the whole grid.
+    fn body_box(&self, sliding: &SlidingWindowSpec, grid: &[f32], size: [usize; 3]) -> Option<GridBox> {
+        match sliding.crop_to_body_hu {
+            Some(hu) => crate::sliding::bounding_box(grid, size, self.model.manifest.normalised(hu)),
+            None => Some(([0; 3], size)),
+        }
+    }
+
+    /// Sliding-window inference over the box `body` of the grid only (none when `None`), the
+    /// rest of the grid background with no lesion, and the manifest's outputs made from the
+    /// blended per-voxel output.
+    fn tile_box(
+        &mut self,
+        sliding: &SlidingWindowSpec,
+        grid: &[f32],
+        size: [usize; 3],
+        body: Option<GridBox>,
+    ) -> Result<RawOutputs, RuntimeError> {
         let manifest = self.model.manifest.clone();
         let (organs, classes) = manifest.sliding_channels().unwrap_or_default();
         let channels = organs + classes;
         let patch = sliding.patch;
         let voxels: usize = size.iter().product();
-        // The box to tile: the body's, or the whole grid.
-        let body = match sliding.crop_to_body_hu {
-            Some(hu) => crate::sliding::bounding_box(grid, size, manifest.normalised(hu)),
-            None => Some(([0; 3], size)),
-        };
         let mut network_ms = 0.0;
         let mut tile = |inside: &[f32], shape: [usize; 3]| {
             crate::sliding::infer(inside, shape, channels, &sliding.window(), |batch, n| {
@@ -386,6 +506,104 @@ impl ModelSession {
     }
 }
 
+/// Opens the session of `onnx` on the preferred device with `intra_threads` threads for each
+/// operator (`name` names the model in errors and warnings), and the provider it got.
+fn open_session(
+    runtime: &Runtime,
+    onnx: &Path,
+    device: DevicePreference,
+    intra_threads: usize,
+    name: &str,
+) -> Result<(Session, ProviderInUse), RuntimeError> {
+    let session_error = |e: ort::Error| RuntimeError::Session { model: name.to_owned(), message: e.to_string() };
+    let builder = || -> Result<ort::session::builder::SessionBuilder, ort::Error> {
+        Ok(Session::builder(&runtime.environment)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)?
+            .with_intra_threads(intra_threads.max(1))?
+            .with_inter_threads(1)?)
+    };
+    let cuda = || -> Result<Session, ort::Error> {
+        builder()?
+            .with_execution_providers([ep::CUDA::default().build().error_on_failure()])?
+            .with_config_entry("session.disable_cpu_ep_fallback", "1")?
+            .commit_from_file(onnx)
+    };
+    let cpu = || -> Result<Session, ort::Error> { builder()?.commit_from_file(onnx) };
+    let cuda_provider = ProviderInUse { provider: "CUDAExecutionProvider".into(), device: "cuda:0".into() };
+    let cpu_provider = ProviderInUse { provider: "CPUExecutionProvider".into(), device: "cpu".into() };
+    let (session, provider) = match device {
+        DevicePreference::Cpu => (cpu().map_err(session_error)?, cpu_provider),
+        DevicePreference::Cuda => {
+            if !runtime.cuda_in_library {
+                return Err(RuntimeError::CudaUnavailable(format!(
+                    "the ONNX Runtime library {} has no CUDA provider",
+                    runtime.library.display()
+                )));
+            }
+            (cuda().map_err(|e| RuntimeError::CudaUnavailable(e.to_string()))?, cuda_provider)
+        }
+        DevicePreference::Auto if runtime.cuda_in_library => match cuda() {
+            Ok(session) => (session, cuda_provider),
+            Err(error) => {
+                tracing::warn!(%error, model = %name, "CUDA is in the library but not usable; running on the CPU");
+                (cpu().map_err(session_error)?, cpu_provider)
+            }
+        },
+        DevicePreference::Auto => {
+            tracing::warn!(model = %name, library = %runtime.library.display(), "this ONNX Runtime library has no CUDA provider; running on the CPU");
+            (cpu().map_err(session_error)?, cpu_provider)
+        }
+    };
+    Ok((session, provider))
+}
+
+/// The box, in the first stage's grid indices, of the label voxels that are one of the
+/// cascade's organs; `None` when there are none. Label voxel `k` at stride `s` covers grid
+/// indices `s·k` to `s·k + s - 1`, so the box runs from `s·first` to `s·last + s - 1`.
+fn organ_box(cascade: &CascadeSpec, labels: &[i64]) -> Option<GridBox> {
+    let wanted = cascade.organ_values();
+    let mask: Vec<f32> = labels.iter().map(|l| if wanted.contains(l) { 1.0 } else { 0.0 }).collect();
+    let [_, z, y, x] = cascade.label_shape();
+    let (first, size) = crate::sliding::bounding_box(&mask, [z, y, x], 0.5)?;
+    let s = cascade.stride.max(1);
+    Some((first.map(|k| k * s), size.map(|n| n * s)))
+}
+
+/// The first stage's box `organs` (its grid `first`) on the main grid `main`: its first and last
+/// voxel centres in the volume's continuous indices, `margin_mm` further out along each axis (at
+/// the volume's spacing along it), into the main grid's indices rounded outward and clamped to
+/// the grid. `None` when the widened box misses the grid.
+fn widen((start, size): GridBox, first: &GridMap, main: &GridMap, volume: &Volume, margin_mm: f64) -> Option<GridBox> {
+    let low = first.to_volume(start.map(|i| i as f64));
+    let high = first.to_volume(std::array::from_fn(|a| (start[a] + size[a]).saturating_sub(1) as f64));
+    // `Volume.spacing` is x, y, z; grids are z, y, x.
+    let [sx, sy, sz] = volume.spacing;
+    let margin = [margin_mm / sz, margin_mm / sy, margin_mm / sx];
+    let low = main.to_grid(std::array::from_fn(|a| low[a] - margin[a]));
+    let high = main.to_grid(std::array::from_fn(|a| high[a] + margin[a]));
+    let mut out = ([0; 3], [0; 3]);
+    for a in 0..3 {
+        let last = main.size[a].checked_sub(1)? as f64;
+        // A millionth of a voxel keeps an index that is whole up to rounding from gaining one.
+        let (from, to) = ((low[a] + 1e-6).floor(), (high[a] - 1e-6).ceil());
+        if to < 0.0 || from > last {
+            return None;
+        }
+        // `max`/`min` read NaN as the other value: a box that cannot be placed is the grid.
+        let (from, to) = (from.max(0.0) as usize, to.min(last) as usize);
+        out.0[a] = from;
+        out.1[a] = to.saturating_sub(from) + 1;
+    }
+    Some(out)
+}
+
+/// The common part of two boxes; `None` when they do not meet.
+fn intersect(a: GridBox, b: GridBox) -> Option<GridBox> {
+    let start: [usize; 3] = std::array::from_fn(|i| a.0[i].max(b.0[i]));
+    let end: [usize; 3] = std::array::from_fn(|i| (a.0[i] + a.1[i]).min(b.0[i] + b.1[i]));
+    (0..3).all(|i| end[i] > start[i]).then(|| (start, std::array::from_fn(|i| end[i] - start[i])))
+}
+
 /// A blended map's shape: the manifest's leading dimensions (`[1]` for a label map, `[1, 1]` for
 /// a heatmap) followed by this case's grid, which for a grid that follows the scan is not the
 /// `max_size` the manifest declares the map for.
@@ -456,5 +674,44 @@ impl PatchSession {
     pub fn run(&mut self, input: &[f32], shape: [usize; 5], channels: usize) -> Result<Vec<f32>, RuntimeError> {
         let model = format!("{} → {}", self.input, self.output);
         run_one(&mut self.session, &model, &self.input, &self.output, input, shape, channels)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cascade(size: [usize; 3], stride: usize) -> CascadeSpec {
+        CascadeSpec {
+            onnx: "organs.onnx".into(),
+            sha256: String::new(),
+            input: "ct".into(),
+            output: "organs".into(),
+            size,
+            target_spacing_mm: [4.0; 3],
+            stride,
+            labels: vec!["background".into(), "liver".into(), "kidney".into()],
+            organs: vec!["kidney".into()],
+            margin_mm: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_organs_box_covers_each_label_voxels_grid_voxels() {
+        // A 2 × 3 × 4 label map at stride 2 (a 4 × 6 × 8 grid): kidney (2) at label voxels
+        // (0, 1, 1) and (1, 2, 2), liver (1, not an organ here) at (1, 0, 3). Label voxel k covers
+        // grid voxels 2k and 2k + 1: the box runs from grid (0, 2, 2) to (3, 5, 5).
+        let mut labels = vec![0i64; 24];
+        labels[4 + 1] = 2;
+        labels[12 + 2 * 4 + 2] = 2;
+        labels[12 + 3] = 1;
+        assert_eq!(organ_box(&cascade([4, 6, 8], 2), &labels), Some(([0, 2, 2], [4, 4, 4])));
+        assert_eq!(organ_box(&cascade([4, 6, 8], 2), &[1; 24]), None, "liver only: no organ");
+    }
+
+    #[test]
+    fn boxes_meet_where_both_hold() {
+        assert_eq!(intersect(([2, 4, 2], [8, 8, 8]), ([0, 0, 4], [12, 12, 8])), Some(([2, 4, 4], [8, 8, 6])));
+        assert_eq!(intersect(([0, 0, 0], [2, 2, 2]), ([2, 0, 0], [2, 2, 2])), None, "touching is not meeting");
     }
 }

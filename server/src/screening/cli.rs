@@ -78,5 +78,6 @@ fn report(run: usize, analysis: &Analysis, timings: &Timings, left_out: usize) -
         "positives": analysis.interpretation.positives,
         "lesions": analysis.interpretation.lesions,
         "biomarkers": analysis.biomarkers,
+        "cascade": analysis.cascade,
     })
 }

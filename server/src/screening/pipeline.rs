@@ -13,7 +13,7 @@ use elysium_inference::biomarkers::{self, Biomarkers, LabelMap};
 use elysium_inference::manifest::{OutputKind, VerifiedModel};
 use elysium_inference::postprocess::{self, Interpretation};
 use elysium_inference::preprocess::{self, GridMap};
-use elysium_inference::runtime::{ModelSession, ProviderInUse};
+use elysium_inference::runtime::{CascadeRun, ModelSession, ProviderInUse};
 use futures::{StreamExt, TryStreamExt};
 use object_store::{ObjectStore, ObjectStoreExt};
 use rayon::prelude::*;
@@ -162,6 +162,8 @@ pub struct Analysis {
     pub provider: ProviderInUse,
     pub interpretation: Interpretation,
     pub biomarkers: Option<Biomarkers>,
+    /// Where a cascade's second stage ran (`None` for a model without one).
+    pub cascade: Option<CascadeRun>,
     pub volume: Arc<Volume>,
     /// The SOP Instance UID behind each slice of the volume, where it can be told.
     pub slice_uids: Vec<Option<String>>,
@@ -221,16 +223,20 @@ pub async fn analyse(
 
     set(stage, "inference");
     let t = Instant::now();
-    let session = session.clone();
+    let (session, scanned) = (session.clone(), volume.clone());
     let (raw, provider) = blocking(cpu, move || {
         let mut session = session.lock().map_err(|_| "the model session is poisoned".to_owned())?;
-        let raw = session.run(&input, map.size).map_err(|e| e.to_string())?;
+        let raw = session.run_case(&scanned, &input, &map).map_err(|e| e.to_string())?;
         Ok::<_, String>((raw, session.provider.clone()))
     })
     .await?
     .map_err(PipelineError::Transient)?;
     timings.inference = ms(t);
     timings.network = raw.network_ms;
+    if raw.cascade.as_ref().is_some_and(|cascade| cascade.region.is_none()) {
+        tracing::info!(model = %model.manifest.name, "the cascade's first stage found none of its organs: the second stage was not run, every output is background");
+    }
+    let cascade = raw.cascade.clone();
 
     set(stage, "postprocess");
     let t = Instant::now();
@@ -254,7 +260,15 @@ pub async fn analyse(
         .map_err(PipelineError::Permanent)?
     };
     timings.postprocess = ms(t);
-    Ok(Analysis { model, provider, interpretation, biomarkers: measured, volume, slice_uids })
+    Ok(Analysis { model, provider, interpretation, biomarkers: measured, cascade, volume, slice_uids })
+}
+
+/// A cascade's run beside the result it made: the box its second stage tiled (grid indices and
+/// patient mm), or `null` when the first stage found none of its organs, and each stage's time.
+fn with_cascade(result: &mut serde_json::Value, cascade: Option<&CascadeRun>) {
+    if let (Some(cascade), Some(fields)) = (cascade, result.as_object_mut()) {
+        fields.insert("cascade".into(), serde_json::to_value(cascade).unwrap_or_default());
+    }
 }
 
 /// The series' instances as stored.
@@ -299,13 +313,14 @@ pub async fn shadow(
         let mut conn = ctx.pool.acquire().await?;
         elysium_db::governance::current_thresholds(&mut conn, &name, &version).await?
     };
-    let Analysis { model, provider, interpretation, biomarkers: _, volume, slice_uids: _ } =
+    let Analysis { model, provider, interpretation, biomarkers: _, cascade, volume, slice_uids: _ } =
         analyse(ctx.cpu, session, ctx.spare, bytes, &operating, &stage, &mut timings).await?;
-    let result = json!({
+    let mut result = json!({
         "tumor_probabilities": interpretation.tumor_probabilities,
         "positives": interpretation.positives,
         "lesions": interpretation.lesions,
     });
+    with_cascade(&mut result, cascade.as_ref());
     // The stored timings cover everything but storing them.
     timings.total = ms(started);
     let mut conn = ctx.pool.acquire().await?;
@@ -347,18 +362,19 @@ pub async fn screen(ctx: &CaseContext<'_>, job: &ClaimedJob, stage: &StageCell) 
     let chronic_rules = app::service::settings::chronic_rules(ctx.pool)
         .await
         .map_err(|e| PipelineError::Transient(format!("the chronic-finding cut-offs: {e}")))?;
-    let Analysis { model, provider, interpretation, biomarkers: measured, volume, slice_uids } =
+    let Analysis { model, provider, interpretation, biomarkers: measured, cascade, volume, slice_uids } =
         analyse(ctx.cpu, ctx.session, ctx.spare, bytes, &operating, stage, &mut timings).await?;
 
     set(stage, "storage");
     let t = Instant::now();
     let biomarkers = serde_json::to_value(&measured).unwrap_or_default();
-    let result = json!({
+    let mut result = json!({
         "tumor_probabilities": interpretation.tumor_probabilities,
         "positives": interpretation.positives,
         "lesions": interpretation.lesions,
         "biomarkers": biomarkers,
     });
+    with_cascade(&mut result, cascade.as_ref());
     let mut tx = ctx.pool.begin().await?;
     let result_id = jobs::store_result(
         &mut tx,
