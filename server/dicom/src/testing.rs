@@ -1,7 +1,38 @@
-//! Hostile inputs for tests, here and in the integration suite (feature `testing`): built by
-//! hand so that each test knows exactly what it sends.
+//! Inputs for tests, here and in other crates' and the integration suite's (feature `testing`):
+//! hostile DICOM and synthetic volumes, built by hand so that each test knows exactly what it
+//! sends.
 
 use std::io::Write;
+
+use crate::volume::Volume;
+
+/// A volume of `slices` × `rows` × `columns` voxels of `spacing` (x, y, z) mm, its first voxel at
+/// `origin` mm, axial (the identity orientation), HU `hu(z, y, x)`: the synthetic scans whose
+/// resampled values a test works out by hand.
+pub fn volume_from_fn(
+    [slices, rows, columns]: [usize; 3],
+    spacing: [f64; 3],
+    origin: [f64; 3],
+    hu: impl Fn(usize, usize, usize) -> i16,
+) -> Volume {
+    let mut voxels = Vec::with_capacity(slices * rows * columns);
+    for z in 0..slices {
+        for y in 0..rows {
+            for x in 0..columns {
+                voxels.push(hu(z, y, x));
+            }
+        }
+    }
+    Volume {
+        voxels,
+        slices,
+        rows,
+        columns,
+        spacing,
+        origin,
+        direction: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    }
+}
 
 /// A raw deflate stream of `prefix` then `zeros` zero bytes, made without compressing them all
 /// (a deflate bomb of any size in milliseconds): one mebibyte of zeros is compressed once, after

@@ -29,24 +29,7 @@ fn scan(block: bool) -> Volume {
 /// 12 slices of 2 mm, 24 rows and 24 columns of 1 mm (spacing x, y, z = 1, 1, 2), at
 /// (-100, -50, 30) mm with the identity orientation, HU `hu(z, y, x)`.
 fn scan_of(hu: impl Fn(usize, usize, usize) -> i16) -> Volume {
-    let (slices, rows, columns) = (12, 24, 24);
-    let mut voxels = Vec::with_capacity(slices * rows * columns);
-    for z in 0..slices {
-        for y in 0..rows {
-            for x in 0..columns {
-                voxels.push(hu(z, y, x));
-            }
-        }
-    }
-    Volume {
-        voxels,
-        slices,
-        rows,
-        columns,
-        spacing: [1.0, 1.0, 2.0],
-        origin: [-100.0, -50.0, 30.0],
-        direction: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
-    }
+    elysium_dicom::testing::volume_from_fn([12, 24, 24], [1.0, 1.0, 2.0], [-100.0, -50.0, 30.0], hu)
 }
 
 /// `volume` through the cascade, as the screening pipeline runs a case.

@@ -128,23 +128,7 @@ fn scan(
     spacing: [f64; 3],
     hu: impl Fn(usize, usize, usize) -> i16,
 ) -> Volume {
-    let mut voxels = Vec::with_capacity(slices * rows * columns);
-    for z in 0..slices {
-        for y in 0..rows {
-            for x in 0..columns {
-                voxels.push(hu(z, y, x));
-            }
-        }
-    }
-    Volume {
-        voxels,
-        slices,
-        rows,
-        columns,
-        spacing,
-        origin: [0.0; 3],
-        direction: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
-    }
+    elysium_dicom::testing::volume_from_fn([slices, rows, columns], spacing, [0.0; 3], hu)
 }
 
 /// The shape the runtime gave output `name`.
