@@ -365,21 +365,18 @@ impl ModelSession {
     /// not make (another fixed size, or beyond `max_size`): a caller's mistake, reported rather
     /// than run into a wrong shape.
     fn check_input(&self, input: &[f32], grid: [usize; 3]) -> Result<(), RuntimeError> {
-        let manifest = &self.model.manifest;
-        let refused =
-            |problem: String| RuntimeError::Input { model: format!("{} {}", manifest.name, manifest.version), problem };
         let voxels = grid.iter().try_fold(1usize, |n, d| n.checked_mul(*d));
         if voxels != Some(input.len()) {
-            return Err(refused(format!("the input has {} values, a {grid:?} grid does not", input.len())));
+            return Err(self.refused(format!("the input has {} values, a {grid:?} grid does not", input.len())));
         }
-        let pre = &manifest.preprocessing;
+        let pre = &self.model.manifest.preprocessing;
         if !pre.fits(grid) {
             let expected = match (pre.size, pre.max_size) {
                 (Some(size), _) => format!("the fixed size {size:?}"),
                 (None, Some(max)) => format!("a grid within max_size {max:?}"),
                 (None, None) => "a grid with voxels".to_owned(),
             };
-            return Err(refused(format!("a {grid:?} grid is not what the manifest makes ({expected})")));
+            return Err(self.refused(format!("a {grid:?} grid is not what the manifest makes ({expected})")));
         }
         Ok(())
     }
