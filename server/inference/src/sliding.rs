@@ -206,6 +206,10 @@ pub fn crop(volume: &[f32], shape: [usize; 3], start: [usize; 3], size: [usize; 
 /// Runs `predict` over `volume` (`shape` z, y, x, z-major) by sliding window and returns the
 /// blended prediction, `channels` × z × y × x. `predict` gets `n` patches one after another
 /// (each patch z-major) and returns their predictions, `n` × `channels` × patch voxels.
+///
+/// Blending runs on a thread of its own, one batch behind: while it adds batch k's predictions
+/// into the sums, this thread cuts out batch k + 1 and runs the network on it, so that the
+/// network (a GPU above all) waits for the CPU's share only once, at the end.
 pub fn infer<E: From<WindowError>>(
     volume: &[f32],
     shape: [usize; 3],
@@ -221,41 +225,45 @@ pub fn infer<E: From<WindowError>>(
     let before = padding_before(shape, patch);
     let padded: [usize; 3] = std::array::from_fn(|a| shape[a].max(patch[a]));
     let patch_voxels: usize = patch.iter().product();
-    let padded_voxels: usize = padded.iter().product();
-    let weights = importance_map(patch, window.blend, window.sigma_scale);
-    let mut sum = vec![0.0f32; channels * padded_voxels];
-    let mut weight_sum = vec![0.0f32; padded_voxels];
     let starts = window_starts(padded, window);
-    let mut batch = Vec::with_capacity(window.batch * patch_voxels);
+    let mut blend = Blending::new(patch, padded, channels, window);
 
-    for chunk in starts.chunks(window.batch) {
-        batch.clear();
-        for start in chunk {
-            extract(volume, shape, before, *start, patch, &mut batch);
-        }
-        let predicted = predict_mirrored(&batch, chunk.len(), patch, channels, &window.mirror_axes, &mut predict)?;
-        for (i, start) in chunk.iter().enumerate() {
-            let prediction = &predicted[i * channels * patch_voxels..(i + 1) * channels * patch_voxels];
-            for z in 0..patch[0] {
-                for y in 0..patch[1] {
-                    let row = (z * patch[1] + y) * patch[2];
-                    let at = ((start[0] + z) * padded[1] + start[1] + y) * padded[2] + start[2];
-                    for x in 0..patch[2] {
-                        weight_sum[at + x] += weights[row + x];
+    let (sum, weight_sum) = std::thread::scope(|scope| -> Result<_, E> {
+        // One batch in flight between the threads: memory stays at two batches' predictions.
+        let (to_blender, batches) = std::sync::mpsc::sync_channel::<(&[[usize; 3]], Vec<f32>)>(1);
+        let blender = scope.spawn(move || {
+            for (chunk, predicted) in batches {
+                blend.add(chunk, &predicted);
+            }
+            blend
+        });
+        let mut batch = Vec::with_capacity(window.batch * patch_voxels);
+        let mut outcome = Ok(());
+        for chunk in starts.chunks(window.batch) {
+            batch.clear();
+            for start in chunk {
+                extract(volume, shape, before, *start, patch, &mut batch);
+            }
+            match predict_mirrored(&batch, chunk.len(), patch, channels, &window.mirror_axes, &mut predict) {
+                // The blender only stops by panicking, which `join` below passes on.
+                Ok(predicted) => {
+                    if to_blender.send((chunk, predicted)).is_err() {
+                        break;
                     }
-                    for c in 0..channels {
-                        let out = &mut sum[c * padded_voxels + at..c * padded_voxels + at + patch[2]];
-                        let input = &prediction[c * patch_voxels + row..c * patch_voxels + row + patch[2]];
-                        for ((o, p), w) in out.iter_mut().zip(input).zip(&weights[row..row + patch[2]]) {
-                            *o += p * w;
-                        }
-                    }
+                }
+                Err(error) => {
+                    outcome = Err(error);
+                    break;
                 }
             }
         }
-    }
+        drop(to_blender);
+        let blend = blender.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        outcome.map(|()| (blend.sum, blend.weight_sum))
+    })?;
 
     // Divide by the weights and cut the padding off.
+    let padded_voxels: usize = padded.iter().product();
     let voxels: usize = shape.iter().product();
     let mut output = vec![0.0f32; channels * voxels];
     for c in 0..channels {
@@ -270,6 +278,58 @@ pub fn infer<E: From<WindowError>>(
         }
     }
     Ok(output)
+}
+
+/// The weighted sums of the predictions over the padded grid, and of the weights.
+struct Blending {
+    patch: [usize; 3],
+    padded: [usize; 3],
+    channels: usize,
+    weights: Vec<f32>,
+    sum: Vec<f32>,
+    weight_sum: Vec<f32>,
+}
+
+impl Blending {
+    fn new(patch: [usize; 3], padded: [usize; 3], channels: usize, window: &Window) -> Blending {
+        let padded_voxels: usize = padded.iter().product();
+        Blending {
+            patch,
+            padded,
+            channels,
+            weights: importance_map(patch, window.blend, window.sigma_scale),
+            sum: vec![0.0; channels * padded_voxels],
+            weight_sum: vec![0.0; padded_voxels],
+        }
+    }
+
+    /// Adds the predictions of the patches at `starts` (padded coordinates), `starts.len()` ×
+    /// channels × patch voxels, each weighted by the importance map.
+    fn add(&mut self, starts: &[[usize; 3]], predicted: &[f32]) {
+        let Blending { patch, padded, channels, .. } = *self;
+        let patch_voxels: usize = patch.iter().product();
+        let padded_voxels: usize = padded.iter().product();
+        for (i, start) in starts.iter().enumerate() {
+            let prediction = &predicted[i * channels * patch_voxels..(i + 1) * channels * patch_voxels];
+            for z in 0..patch[0] {
+                for y in 0..patch[1] {
+                    let row = (z * patch[1] + y) * patch[2];
+                    let at = ((start[0] + z) * padded[1] + start[1] + y) * padded[2] + start[2];
+                    let weights = &self.weights[row..row + patch[2]];
+                    for (s, w) in self.weight_sum[at..at + patch[2]].iter_mut().zip(weights) {
+                        *s += w;
+                    }
+                    for c in 0..channels {
+                        let out = &mut self.sum[c * padded_voxels + at..c * padded_voxels + at + patch[2]];
+                        let input = &prediction[c * patch_voxels + row..c * patch_voxels + row + patch[2]];
+                        for ((o, p), w) in out.iter_mut().zip(input).zip(weights) {
+                            *o += p * w;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Copies the patch at `start` (in padded coordinates) out of the unpadded `volume`; voxels in
@@ -446,6 +506,21 @@ mod tests {
         let cropped = crop(&volume, [4, 5, 6], [1, 2, 1], [2, 3, 3]);
         assert_eq!(cropped.len(), 18);
         assert_eq!((cropped[2], cropped[3 * 3 + 2 * 3]), (0.9, 0.3));
+    }
+
+    #[test]
+    fn a_network_failing_midway_stops_the_window_with_its_error() {
+        // 4³ patches over a 4 × 4 × 12 volume without overlap: three batches of one patch.
+        let w = window([4, 4, 4], 0.0, Blend::Constant, Vec::new(), 1);
+        let volume = vec![0.5f32; 4 * 4 * 12];
+        let mut calls = 0;
+        let failing = |p: &[f32], _: usize| -> Result<Vec<f32>, WindowError> {
+            calls += 1;
+            if calls == 2 { Err(WindowError("the device went away".into())) } else { Ok(p.to_vec()) }
+        };
+        let error = infer(&volume, [4, 4, 12], 1, &w, failing).expect_err("the second batch fails");
+        assert_eq!(error.to_string(), "the device went away");
+        assert_eq!(calls, 2, "no batch after the failure");
     }
 
     proptest! {
