@@ -236,7 +236,7 @@ def write(path, m, command):
     w("  `requirements.txt` (pinned).")
     w("* `parity/cases.json`: two held-out phantoms (one lesion found, one lesion-free) with the")
     w("  generator's arguments and the Python pipeline's outputs on the full grid, for the Rust")
-    w("  runtime's end-to-end test (`server/inference/tests/reference_model.rs`).")
+    w("  runtime's end-to-end test (`server/inference/tests/reference_model_sliding.rs`).")
     open(path, "w").write("\n".join(L) + "\n")
 
 

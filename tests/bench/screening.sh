@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Screening benchmark (part of `make bench`; run alone with `tests/bench/screening.sh`): the
 # production path end to end on the 512 x 512 x 300 phantom of the load benchmark, with the
-# active screening model, on this machine's CPU.
+# reference model 0.1.0 (whole-volume, 64³ grid; ELYSIUM_SCREENING_MODEL picks another, e.g.
+# reference-screening@0.2.0 for the sliding window at 3 mm), on this machine's CPU.
 #   1. per-stage times (decode, volume, resample, inference, post-processing, storage) as the
 #      pipeline stores them with every result: BENCH_SCREEN_CASES cases by one worker process;
 #   2. throughput: the same number of cases by one worker process, then by two, each worker with
@@ -18,6 +19,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/elysium/target}"
 CASES="${BENCH_SCREEN_CASES:-48}"
 ROUNDS="${BENCH_SCREEN_ROUNDS:-5}"
 export ELYSIUM_MODELS_DIR="${ELYSIUM_MODELS_DIR:-$ROOT/models}"
+export ELYSIUM_SCREENING_MODEL="${ELYSIUM_SCREENING_MODEL:-reference-screening@0.1.0}"
 OUT="${OUT:-/dev/stdout}"
 log() { echo "[bench screening $(date +%H:%M:%S)] $*" >&2; }
 

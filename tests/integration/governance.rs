@@ -256,7 +256,9 @@ async fn a_threshold_change_is_previewed_reasoned_audited_and_applies_to_the_nex
 async fn each_version_has_its_positive_rate_ppv_and_drift_against_its_calibration_window(pool: PgPool) {
     let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models");
     let models = reference.display().to_string();
-    let app = TestApp::spawn_with(pool.clone(), &["--models-dir", models.as_str()]).await;
+    // 0.1.0 active (the highest version found, 0.2.0, would be the default).
+    let flags = ["--models-dir", models.as_str(), "--screening-model", "reference-screening@0.1.0"];
+    let app = TestApp::spawn_with(pool.clone(), &flags).await;
     let admin = app.signed_in("admin").await;
     let now = OffsetDateTime::now_utc();
     let model = ("reference-screening", "0.1.0");
@@ -449,16 +451,66 @@ async fn the_demo_records_one_reasoned_threshold_change(pool: PgPool) {
         (change["model_name"].as_str(), change["output"].as_str(), change["changed_by"].as_str()),
         (Some("reference-screening"), Some("esophagus/nonEC"), Some("admin"))
     );
-    assert_eq!(change["threshold"], 0.5);
-    // The manifest's threshold (models/reference-screening/manifest.toml) is what it replaced.
-    assert_eq!(change["previous"], 0.05450737476348877);
+    assert_eq!(change["threshold"], 0.9);
+    // The active version's manifest threshold (models/reference-screening-0.2.0/manifest.toml:
+    // no phantom has the class, so no negative reaches the midpoint to 1) is what it replaced.
+    assert_eq!(change["previous"], 0.5);
     assert!(change["reason"].as_str().is_some_and(|r| r.contains("validation")), "{change}");
     let reference = overview["models"]
         .as_array()
-        .and_then(|models| models.iter().find(|m| m["model"]["name"] == "reference-screening"))
-        .expect("the reference model is registered");
+        .and_then(|models| {
+            models.iter().find(|m| m["model"]["name"] == "reference-screening" && m["model"]["version"] == "0.2.0")
+        })
+        .expect("the active reference model is registered");
     let thresholds = reference["thresholds"].as_array().expect("thresholds");
     let non_ec = thresholds.iter().find(|t| t["output"] == "esophagus/nonEC").expect("the output");
-    assert_eq!(non_ec["current"], 0.5);
+    assert_eq!(non_ec["current"], 0.9);
     assert_eq!(app.audit_rows("model.threshold.change").await.len(), 1);
+}
+
+/// The demo's programme history (`make run`): 0.1.0 screened all of it and drifts upwards in its
+/// last month; 0.2.0 ran in shadow beside it for the last six weeks, screened nothing live in
+/// that time, no longer runs in shadow, and lost more of the live positives (the drift's extra
+/// ones) than it gained. The comparison's counts against the stored rows, counted by SQL.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn the_demo_history_shows_0_1_0_drifting_and_0_2_0_compared_in_shadow(pool: PgPool) {
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models").display().to_string();
+    let app = TestApp::spawn_with(pool.clone(), &["--models-dir", models.as_str()]).await;
+    elysium_tests::demo::program::seed(&pool, &app.state().levels).await.expect("the history");
+    let admin = app.signed_in("admin").await;
+    let (status, overview) = get(&app, &admin, "/api/v1/admin/models").await;
+    assert_eq!(status, 200, "{overview}");
+    let versions = overview["versions"].as_array().expect("versions");
+    let listed: Vec<&str> = versions.iter().filter_map(|v| v["model_version"].as_str()).collect();
+    assert_eq!(listed, ["0.1.0"], "0.2.0 ran in shadow only");
+    assert_eq!(versions[0]["drift"]["drift"], "above", "{}", versions[0]["drift"]);
+
+    let comparisons = overview["shadow"].as_array().expect("shadow comparisons");
+    assert_eq!(comparisons.len(), 1, "{comparisons:?}");
+    let comparison = &comparisons[0];
+    assert_eq!(
+        (
+            comparison["model_version"].as_str(),
+            comparison["live_model_version"].as_str(),
+            comparison["running"].as_bool()
+        ),
+        (Some("0.2.0"), Some("0.1.0"), Some(false))
+    );
+    let (both, neither, gained, lost): (i64, i64, i64, i64) = sqlx::query_as(
+        "select count(*) filter (where live and shadow), count(*) filter (where not live and not shadow),
+                count(*) filter (where shadow and not live), count(*) filter (where live and not shadow)
+         from (select jsonb_array_length(r.result->'positives') > 0 as live,
+                      jsonb_array_length(s.result->'positives') > 0 as shadow
+               from shadow_result s join screening_result r on r.id = s.live_result_ref) pairs",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("counts");
+    // Six weeks of 16 series, less the skipped ones (about 8 %).
+    assert!((60..=96).contains(&(both + neither + gained + lost)), "{both} {neither} {gained} {lost}");
+    assert_eq!(
+        comparison["comparison"]["series"],
+        json!({"both": both, "neither": neither, "gained": gained, "lost": lost})
+    );
+    assert!(lost > gained, "the drift's extra positives are lost: {lost} lost, {gained} gained");
 }

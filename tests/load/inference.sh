@@ -75,6 +75,8 @@ sql() { psql "$DATABASE_URL" -qAt -c "$1"; }
 manifest_key() { awk -F'"' -v key="$1" '/^\[/ {exit} $1 == key " = " {print $2; exit}' models/reference-screening/manifest.toml; }
 MODEL="$(manifest_key name)"
 VERSION="$(manifest_key version)"
+# Every process runs that version (the highest version found would be the default).
+export ELYSIUM_SCREENING_MODEL="$MODEL@$VERSION"
 
 log "$SERIES_WANTED phantom series of 160 slices, ${ROWS} x ${ROWS}"
 "$ELYSIUM" phantom --out "$WORK/phantoms" --patients "$SERIES_WANTED" --seed 9090 --rows "$ROWS" >/dev/null

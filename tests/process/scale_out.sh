@@ -41,9 +41,10 @@ BUCKET=elysium-scale-out
 export AWS_ACCESS_KEY_ID=elysium-test AWS_SECRET_ACCESS_KEY=elysium-test AWS_REGION=us-east-1 \
   AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT="http://127.0.0.1:$MOTO_PORT" AWS_ALLOW_HTTP=true
 # Every process shares the database, the bucket and the models; each has its own data folder
-# (set per process below), as each would on a host of its own.
+# (set per process below), as each would on a host of its own. They all run reference model
+# 0.1.0, the quickest, pinned because the highest version found is the default.
 export DATABASE_URL="$URL" ELYSIUM_OBJECT_STORE="s3://$BUCKET/objects" ELYSIUM_MODELS_DIR="$PWD/models" \
-  ELYSIUM_DATA_DIR="$WORK/state-cli"
+  ELYSIUM_DATA_DIR="$WORK/state-cli" ELYSIUM_SCREENING_MODEL=reference-screening@0.1.0
 # s3.py: create | objects (KEY SIZE SHA-256 per line)
 cat > "$WORK/s3.py" <<'PY'
 import hashlib, os, sys

@@ -11,7 +11,8 @@ ELYSIUM="$1"
 log() { echo "[screen-files] $*" >&2; }
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/elysium-screen-files.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-export ELYSIUM_MODELS_DIR="$PWD/models"
+# The parity cases are 0.1.0's: pin it (the highest version is the default).
+export ELYSIUM_MODELS_DIR="$PWD/models" ELYSIUM_SCREENING_MODEL=reference-screening@0.1.0
 
 for case in lesion no-lesion; do
   # The phantom command line the parity file records for the case.

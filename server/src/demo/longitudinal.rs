@@ -222,19 +222,21 @@ async fn store_scan(
     .fetch_one(&mut *tx)
     .await?;
     let finished = scan.midnight().assume_utc() + Duration::hours(19);
+    let version = super::program::version_on(scan, OffsetDateTime::now_utc().date());
     let job_id: i64 = sqlx::query_scalar(
         "insert into screening_job (series_ref, model_name, model_version, status, attempts, max_attempts, reason,
                                     enqueued_at, started_at, finished_at)
-         values ($1, 'reference-screening', '0.2.0', 'done', 1, 3, 'auto', $2, $2, $2) returning id",
+         values ($1, 'reference-screening', $3, 'done', 1, 3, 'auto', $2, $2, $2) returning id",
     )
     .bind(series_id)
     .bind(finished)
+    .bind(version)
     .fetch_one(&mut *tx)
     .await?;
     let result_id: i64 = sqlx::query_scalar(
         "insert into screening_result (job_id, series_ref, study_ref, model_name, model_version, model_sha256,
                                        execution_provider, device, result, timings_ms, instances, created_at)
-         values ($1, $2, $3, 'reference-screening', '0.2.0', 'demo-longitudinal', 'demo-longitudinal',
+         values ($1, $2, $3, 'reference-screening', $6, 'demo-longitudinal', 'demo-longitudinal',
                  'demo-longitudinal', $4, '{}', 0, $5) returning id",
     )
     .bind(job_id)
@@ -244,6 +246,7 @@ async fn store_scan(
         json!({ "tumor_probabilities": {}, "positives": [], "lesions": [], "biomarkers": biomarkers_json(biomarkers) }),
     )
     .bind(finished)
+    .bind(version)
     .fetch_one(&mut *tx)
     .await?;
     Ok(result_id)

@@ -39,10 +39,18 @@ const PHANTOMS: &[(u64, &[&str], bool, &str)] = &[
     (2604, &[], true, "DEMO-RC"),
 ];
 const PHANTOM_ROWS: u16 = 256;
-/// A study left to the screening model alone (no follow-up is seeded for it): the reference
-/// model's parity case with a liver lesion, one it detects, at the 128 rows it was trained on,
-/// so that the demo shows a finding the model raised itself. (seed, lesion, rows, site)
-const SCREENING_SHOWCASE: (u64, &str, u16, &str) = (900_057, "liver:47.5", 128, "DEMO-GH");
+/// Studies left to the screening model alone (no follow-up is seeded for them): phantoms with
+/// one lesion each, in different organs, that the active reference model (0.2.0) detects, at the
+/// 128 rows it was trained on, so that the demo's worklist has findings the model raised itself,
+/// each with its key slice and heatmap. Their seeds are outside the model's training and
+/// held-out ranges. (seed, lesion, site)
+const SCREENING_SHOWCASE: &[(u64, &str, &str)] = &[
+    (4_201, "lung:30", "DEMO-GH"),
+    (4_202, "liver:35", "DEMO-GH"),
+    (4_203, "stomach:30", "DEMO-RC"),
+    (4_204, "esophagus:30", "DEMO-GH"),
+];
+const SHOWCASE_ROWS: u16 = 128;
 
 /// Synthetic CT studies for the demo: generated once under the data folder, then stored
 /// through the same ingest path as STOW-RS. Skipped when they are already stored.
@@ -64,12 +72,14 @@ pub async fn seed_images(
     }
     seed_demographics_mismatch(pool, ingestor, data_dir).await?;
     seed_chinese_patient(pool, ingestor, data_dir).await?;
-    if elysium_db::images::count_studies_with_patient_prefix(pool, "PH-900057-").await? == 0 {
-        let (seed, lesion, rows, site) = SCREENING_SHOWCASE;
+    for (seed, lesion, site) in SCREENING_SHOWCASE {
+        if elysium_db::images::count_studies_with_patient_prefix(pool, &format!("PH-{seed}-")).await? > 0 {
+            continue;
+        }
         // Outside `demo-phantoms`: the follow-up demo seeds findings from the truth files there.
         let mut options = elysium_phantom::PhantomOptions::new(data_dir.join("demo-screening"));
-        options.seed = seed;
-        options.rows = rows;
+        options.seed = *seed;
+        options.rows = SHOWCASE_ROWS;
         options.lesions = vec![lesion.parse()?];
         store_phantom(pool, ingestor, options, site).await?;
     }

@@ -1,8 +1,9 @@
-//! Demo programme history: 26 weeks of opportunistic screening at both demo sites, by two model
-//! versions (0.1.0, then 0.2.0 from week 14, whose positive rate drifts upwards in the last
-//! month, with 0.3.0 in shadow beside it for the last six weeks), so that the administrator's
-//! programme table, its weekly trend and its sentences, and the models page's drift alert and
-//! shadow comparison, read like a running deployment.
+//! Demo programme history: 26 weeks of opportunistic screening at both demo sites by the
+//! reference model's version 0.1.0, whose positive rate drifts upwards in the last month, with
+//! version 0.2.0 in shadow beside it for the last six weeks before it became the active version
+//! (the registry's highest, which screens the demo's own studies today), so that the
+//! administrator's programme table, its weekly trend and its sentences, and the models page's
+//! drift alert and shadow comparison, read like a running deployment.
 
 use anyhow::Context;
 use app::domain::followup::event::{ConfirmedBy, ContactChannel, ContactResult, DismissReason, Outcome};
@@ -18,16 +19,20 @@ use uuid::Uuid;
 const SEED: u64 = 2026_0508;
 const WEEKS: i64 = 26;
 const SERIES_PER_WEEK: usize = 16;
-/// The week (from the start) from which 0.2.0 screens.
-const SECOND_VERSION_FROM_WEEK: i64 = 13;
-/// From this week on, 0.2.0 flags several times as many series as it did in its first weeks (as
-/// after an unannounced change of a scanner's reconstruction kernel), so that the models page
-/// shows a drift alert.
+/// The version live throughout the history.
+const LIVE_VERSION: &str = "0.1.0";
+/// From this week on, the live version flags several times as many series as it did in its first
+/// weeks (as after an unannounced change of a scanner's reconstruction kernel), so that the
+/// models page shows a drift alert.
 const DRIFT_FROM_WEEK: i64 = 22;
 const DRIFT_FACTOR: f64 = 3.5;
-/// From this week on, 0.3.0 runs in shadow beside 0.2.0 (results kept apart, no findings).
+/// From this week on, the next version runs in shadow beside the live one (results kept apart,
+/// no findings) until the history's end, when it became the active version.
 const SHADOW_FROM_WEEK: i64 = 20;
-const SHADOW_VERSION: &str = "0.3.0";
+const SHADOW_VERSION: &str = "0.2.0";
+/// The version that screened before the history (retired: no longer in the registry); the
+/// longitudinal demo's older scans were screened by it.
+const RETIRED_VERSION: &str = "0.0.9";
 const DESCRIPTION: &str = "Programme history (demo): images not stored";
 
 /// How often a series raises a positive for each cancer (demo rates, several times a real
@@ -51,6 +56,12 @@ const SKIPS: [(&[&str], f64); 5] = [
     (&["slice_thickness"], 0.008),
     (&["contrast", "too_few_slices"], 0.004),
 ];
+
+/// The reference model version that screened a demo scan taken on `scan`: the live version
+/// within the history's 26 weeks before `today` (and after, until today), the retired one before.
+pub fn version_on(scan: Date, today: Date) -> &'static str {
+    if scan < today - Duration::weeks(WEEKS) { RETIRED_VERSION } else { LIVE_VERSION }
+}
 
 /// Seeds the history once: skipped when a history study exists.
 pub async fn seed(pool: &sqlx::PgPool, levels: &ServiceLevels) -> anyhow::Result<()> {
@@ -83,23 +94,27 @@ pub async fn seed(pool: &sqlx::PgPool, levels: &ServiceLevels) -> anyhow::Result
             patients.push((format!("PG-{:05}", patients.len() + 1), site));
             patients[patients.len() - 1].clone()
         };
-        let version = if week >= SECOND_VERSION_FROM_WEEK { "0.2.0" } else { "0.1.0" };
+        let version = LIVE_VERSION;
         let skip = pick_skip(&mut rng);
+        let factor = if week >= DRIFT_FROM_WEEK { DRIFT_FACTOR } else { 1.0 };
         let positives: Vec<Organ> = if skip.is_some() {
             Vec::new()
         } else {
-            let factor = if week >= DRIFT_FROM_WEEK { DRIFT_FACTOR } else { 1.0 };
             POSITIVE_RATE.iter().filter(|(_, rate)| rng.random_bool(rate * factor)).map(|(organ, _)| *organ).collect()
         };
-        // The last weeks of 0.2.0 are also screened by 0.3.0 in shadow: it keeps most of the
-        // live positives and adds a few of its own.
-        let shadow: Option<Vec<Organ>> = (week >= SHADOW_FROM_WEEK && skip.is_none()).then(|| {
-            Organ::ALL
-                .iter()
-                .filter(|organ| if positives.contains(organ) { rng.random_bool(0.8) } else { rng.random_bool(0.012) })
-                .copied()
-                .collect()
-        });
+        // The last weeks are also screened by the shadow version: it keeps most of the live
+        // positives, but not the drift's extra ones (it agrees with the live version as often as
+        // before the drift), and adds a few of its own.
+        let shadow: Option<Vec<Organ>> =
+            (week >= SHADOW_FROM_WEEK && skip.is_none()).then(|| {
+                Organ::ALL
+                    .iter()
+                    .filter(|organ| {
+                        if positives.contains(organ) { rng.random_bool(0.8 / factor) } else { rng.random_bool(0.012) }
+                    })
+                    .copied()
+                    .collect()
+            });
         let series = HistorySeries {
             patient: &patient,
             site,

@@ -20,6 +20,8 @@ NVL="$(find / -xdev \( -name 'libcublasLt.so.1*' -o -name 'libcublas.so.1*' -o -
       2>/dev/null | xargs -r -n1 dirname | sort -u | tr '\n' ':')"
 export LD_LIBRARY_PATH="$KIT/lib:$NVL${LD_LIBRARY_PATH:-}"
 export ORT_DYLIB_PATH="$(ls "$KIT"/lib/libonnxruntime.so.* | head -1)" ELYSIUM_MODELS_DIR="$KIT/models"
+# The README's figure is the reference model 0.1.0's (ELYSIUM_SCREENING_MODEL picks another).
+export ELYSIUM_SCREENING_MODEL="${ELYSIUM_SCREENING_MODEL:-reference-screening@0.1.0}"
 (nvidia-smi || true) > "$OUT/nvidia-smi.txt" 2>&1
 (ldd "$KIT/lib/libonnxruntime_providers_cuda.so" | grep 'not found' || true) > "$OUT/missing-libraries.txt"
 "$KIT/bin/elysium" phantom --out "$WORK/phantom" --patients 1 --seed 1 --rows 512 --slices 300 > "$OUT/phantom.log" 2>&1
