@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 
 mod common;
+mod parity;
 
 use elysium_dicom::volume;
 use elysium_inference::biomarkers::{self, LabelMap};
@@ -21,6 +22,7 @@ use elysium_inference::postprocess;
 use elysium_inference::preprocess::{self, GridMap};
 use elysium_inference::runtime::{DevicePreference, ModelSession, RawOutputs};
 use elysium_phantom as phantom;
+use parity::{Generator, TruthLesion, distance, unrle};
 use serde::Deserialize;
 
 /// The bounds every parity case is held to (the fixture states the ones it was made for;
@@ -51,27 +53,11 @@ struct Case {
 }
 
 #[derive(Debug, Deserialize)]
-struct Generator {
-    seed: u64,
-    rows: u16,
-    slices: Option<u32>,
-    contrast: bool,
-    lesions: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
 struct Expected {
     series_uid: String,
     volume_shape_zyx: [usize; 3],
     lesions: Vec<TruthLesion>,
     positives_at_manifest_thresholds: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TruthLesion {
-    organ: String,
-    centre_mm: [f64; 3],
-    diameter_mm: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -112,14 +98,7 @@ fn session() -> ModelSession {
 
 /// Regenerates the case's phantom series and reads it as the server does.
 fn regenerate(case: &Case, dir: &Path) -> volume::Volume {
-    let mut options = phantom::PhantomOptions::new(dir);
-    options.seed = case.generator.seed;
-    options.rows = case.generator.rows;
-    options.slices = case.generator.slices;
-    options.contrast = case.generator.contrast;
-    options.lesions = case.generator.lesions.iter().map(|l| l.parse().expect("lesion request")).collect();
-    let report = phantom::generate(&options).expect("phantom");
-    let series = &report.series[0];
+    let series = &case.generator.regenerate(dir);
     assert_eq!(series.series_uid, case.expected.series_uid, "{}: the same phantom as in training", case.case);
     let volume = common::load_series(series);
     assert_eq!([volume.slices, volume.rows, volume.columns], case.expected.volume_shape_zyx);
@@ -129,12 +108,6 @@ fn regenerate(case: &Case, dir: &Path) -> volume::Volume {
 fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
-}
-
-fn unrle(runs: &[[i64; 2]]) -> Vec<i64> {
-    runs.iter()
-        .flat_map(|[value, count]| std::iter::repeat_n(*value, usize::try_from(*count).expect("count")))
-        .collect()
 }
 
 fn assert_outputs_match(case: &Case, raw: &RawOutputs) {
@@ -205,8 +178,7 @@ fn end_to_end_the_lesion_organ_is_flagged_and_a_clean_phantom_is_not() {
             let flagged = result.positives.iter().any(|p| p.organ == truth.organ);
             assert!(flagged, "{}: {} not flagged ({positives:?})", case.case, truth.organ);
             let lesion = result.lesions.iter().find(|l| l.organ == truth.organ).expect("located");
-            let distance =
-                lesion.center_mm.iter().zip(truth.centre_mm).map(|(a, b)| (a - b).powi(2)).sum::<f64>().sqrt();
+            let distance = distance(lesion.center_mm, truth.centre_mm);
             // On the lesion, to within the heatmap's resolution.
             assert!(
                 distance <= truth.diameter_mm / 2.0 + LOCATION_MARGIN_MM,

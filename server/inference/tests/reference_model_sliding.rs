@@ -13,12 +13,13 @@
 use std::path::{Path, PathBuf};
 
 mod common;
+mod parity;
 
 use elysium_inference::manifest::{self, VerifiedModel};
 use elysium_inference::postprocess;
 use elysium_inference::preprocess::{self, GridMap};
 use elysium_inference::runtime::{DevicePreference, ModelSession};
-use elysium_phantom as phantom;
+use parity::{Generator, TruthLesion, distance, unrle};
 use serde::Deserialize;
 
 /// Model outputs: the Python side resamples in float64, the runtime in float32 (0.02 HU apart
@@ -48,15 +49,6 @@ struct Case {
 }
 
 #[derive(Debug, Deserialize)]
-struct Generator {
-    seed: u64,
-    rows: u16,
-    slices: Option<u32>,
-    contrast: bool,
-    lesions: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
 struct Expected {
     volume_shape_zyx: [usize; 3],
     lesions: Vec<TruthLesion>,
@@ -67,13 +59,6 @@ struct Expected {
     organ_labels_rle: Vec<[i64; 2]>,
 }
 
-#[derive(Debug, Deserialize)]
-struct TruthLesion {
-    organ: String,
-    centre_mm: [f64; 3],
-    diameter_mm: f64,
-}
-
 fn cases() -> Vec<Case> {
     let text = std::fs::read_to_string(model_dir().join("parity/cases.json")).expect("parity/cases.json");
     serde_json::from_str::<Cases>(&text).expect("cases.json").cases
@@ -81,16 +66,6 @@ fn cases() -> Vec<Case> {
 
 fn model() -> VerifiedModel {
     manifest::load(&model_dir()).expect("the reference model 0.2.0 loads (manifest and sha256)")
-}
-
-fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f64>().sqrt()
-}
-
-fn unrle(runs: &[[i64; 2]]) -> Vec<i64> {
-    runs.iter()
-        .flat_map(|[value, count]| std::iter::repeat_n(*value, usize::try_from(*count).expect("count")))
-        .collect()
 }
 
 #[test]
@@ -108,14 +83,7 @@ fn the_sliding_window_pipeline_matches_python_end_to_end() {
     assert!(cases.iter().any(|c| !c.expected.positive_organs.is_empty()), "a case with a lesion found");
     for case in cases {
         let dir = tempfile::tempdir().expect("dir");
-        let mut options = phantom::PhantomOptions::new(dir.path());
-        options.seed = case.generator.seed;
-        options.rows = case.generator.rows;
-        options.slices = case.generator.slices;
-        options.contrast = case.generator.contrast;
-        options.lesions = case.generator.lesions.iter().map(|l| l.parse().expect("lesion request")).collect();
-        let report = phantom::generate(&options).expect("phantom");
-        let volume = common::load_series(&report.series[0]);
+        let volume = common::load_series(&case.generator.regenerate(dir.path()));
         assert_eq!([volume.slices, volume.rows, volume.columns], case.expected.volume_shape_zyx, "{}", case.case);
 
         let map = GridMap::new(&volume, &manifest.preprocessing);
