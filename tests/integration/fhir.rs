@@ -113,8 +113,12 @@ async fn screening_results_and_biomarkers_become_reports_and_observations(pool: 
         assert_eq!(codes(&report["code"]), [("http://loinc.org".to_owned(), "18748-4".to_owned())]);
         assert_eq!(report["status"], "final");
     }
+    // The last scan (12 days ago) by the live version, the five older ones (a year and more
+    // ago) by the retired one.
     let devices = resources(&bundle, "Device");
-    assert_eq!(devices.len(), 1, "one model version performed them all");
+    let mut versions: Vec<&str> = devices.iter().filter_map(|d| d["version"][0]["value"].as_str()).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, ["0.0.9", "0.1.0"], "one Device per model version");
 
     // The liver attenuations are the stored results' (56, 49, 43, 36 HU here; 61, 58 there),
     // in UCUM's Hounsfield unit.

@@ -22,7 +22,7 @@ use elysium_inference::postprocess;
 use elysium_inference::preprocess::{self, GridMap};
 use elysium_inference::runtime::{DevicePreference, ModelSession, RawOutputs};
 use elysium_phantom as phantom;
-use parity::{Generator, TruthLesion, distance, unrle};
+use parity::{TruthLesion, distance, unrle};
 use serde::Deserialize;
 
 /// The bounds every parity case is held to (the fixture states the ones it was made for;
@@ -39,17 +39,20 @@ fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference-screening")
 }
 
-#[derive(Debug, Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
-}
-
+/// A case with the files of the Python side's tensors beside `cases.json`.
 #[derive(Debug, Deserialize)]
 struct Case {
-    case: String,
-    generator: Generator,
-    expected: Expected,
+    #[serde(flatten)]
+    common: parity::Case<Expected>,
     files: Files,
+}
+
+impl std::ops::Deref for Case {
+    type Target = parity::Case<Expected>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.common
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,8 +78,7 @@ struct Outputs {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(model_dir().join("parity/cases.json")).expect("parity/cases.json");
-    serde_json::from_str::<Cases>(&text).expect("cases.json").cases
+    parity::cases(&model_dir())
 }
 
 fn read_f32(path: &Path) -> Vec<f32> {

@@ -19,7 +19,7 @@ use elysium_inference::manifest::{self, VerifiedModel};
 use elysium_inference::postprocess;
 use elysium_inference::preprocess::{self, GridMap};
 use elysium_inference::runtime::{DevicePreference, ModelSession};
-use parity::{Generator, TruthLesion, distance, unrle};
+use parity::{TruthLesion, distance, unrle};
 use serde::Deserialize;
 
 /// Model outputs: the Python side resamples in float64, the runtime in float32 (0.02 HU apart
@@ -36,17 +36,7 @@ fn model_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/reference-screening-0.2.0")
 }
 
-#[derive(Debug, Deserialize)]
-struct Cases {
-    cases: Vec<Case>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Case {
-    case: String,
-    generator: Generator,
-    expected: Expected,
-}
+type Case = parity::Case<Expected>;
 
 #[derive(Debug, Deserialize)]
 struct Expected {
@@ -60,8 +50,7 @@ struct Expected {
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(model_dir().join("parity/cases.json")).expect("parity/cases.json");
-    serde_json::from_str::<Cases>(&text).expect("cases.json").cases
+    parity::cases(&model_dir())
 }
 
 fn model() -> VerifiedModel {

@@ -6,6 +6,27 @@ use std::path::Path;
 
 use elysium_phantom as phantom;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// One parity case: its name, the phantom it was made from, and what the Python side computed
+/// (`E`, each model's own).
+#[derive(Debug, Deserialize)]
+pub struct Case<E> {
+    pub case: String,
+    pub generator: Generator,
+    pub expected: E,
+}
+
+#[derive(Debug, Deserialize)]
+struct Cases<C> {
+    cases: Vec<C>,
+}
+
+/// The cases (`C`: a [`Case`], or one with more fields) in `model_dir`'s `parity/cases.json`.
+pub fn cases<C: DeserializeOwned>(model_dir: &Path) -> Vec<C> {
+    let text = std::fs::read_to_string(model_dir.join("parity/cases.json")).expect("parity/cases.json");
+    serde_json::from_str::<Cases<C>>(&text).expect("cases.json").cases
+}
 
 /// The `elysium phantom` arguments a case records.
 #[derive(Debug, Deserialize)]
