@@ -42,8 +42,8 @@ const PHANTOM_ROWS: u16 = 256;
 /// Studies left to the screening model alone (no follow-up is seeded for them): phantoms with
 /// one lesion each, in different organs, that the active reference model (0.2.0) detects, at the
 /// 128 rows it was trained on, so that the demo's worklist has findings the model raised itself,
-/// each with its key slice and heatmap. Their seeds are outside the model's training and
-/// held-out ranges. (seed, lesion, site)
+/// each with the key slice and location its heatmap gave. Their seeds are outside the model's
+/// training and held-out ranges. (seed, lesion, site)
 const SCREENING_SHOWCASE: &[(u64, &str, &str)] = &[
     (4_201, "lung:30", "DEMO-GH"),
     (4_202, "liver:35", "DEMO-GH"),
