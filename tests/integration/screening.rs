@@ -43,13 +43,17 @@ async fn store(app: &TestApp, options: elysium_phantom::PhantomOptions) -> elysi
 }
 
 pub(crate) fn tiny_worker(app: &TestApp, owner: &str) -> Worker {
-    worker_for(app, &models_dir().join("tiny"), owner)
+    worker_for(app, load(&models_dir().join("tiny")), owner)
 }
 
-/// A worker of the app's pool, object store and service levels running the model in `folder`
-/// on the CPU with one thread, leases of 30 s.
-fn worker_for(app: &TestApp, folder: &std::path::Path, owner: &str) -> Worker {
-    let model = manifest::load(folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()));
+/// The model in `folder`, its manifest and checksums checked.
+fn load(folder: &std::path::Path) -> manifest::VerifiedModel {
+    manifest::load(folder).unwrap_or_else(|e| panic!("{}: {e}", folder.display()))
+}
+
+/// A worker of the app's pool, object store and service levels running `model` on the CPU with
+/// one thread, leases of 30 s.
+fn worker_for(app: &TestApp, model: manifest::VerifiedModel, owner: &str) -> Worker {
     let session = ModelSession::open(model, DevicePreference::Cpu, 1).expect("session");
     let state = app.state();
     Worker::new(
@@ -597,7 +601,7 @@ async fn a_sliding_window_model_screens_through_the_worker(pool: PgPool) {
     let state = app.state();
     let store = state.ingestor.store().clone();
     assert_eq!(scheduler::pass(&pool, &store, &config, "tiny-sliding", "0.0.1").await.expect("pass"), 1);
-    let worker = worker_for(&app, &models_dir().join("tiny-sliding"), "sliding-worker");
+    let worker = worker_for(&app, load(&models_dir().join("tiny-sliding")), "sliding-worker");
     assert!(worker.run_once().await.expect("runs"));
 
     let radiologist = app.signed_in("radiologist").await;
@@ -647,7 +651,7 @@ async fn a_cascade_model_screens_through_the_worker_and_says_where_its_second_st
     for (seed, folder, tiled) in [(905, fixture.clone(), false), (906, narrowed.path().to_owned(), true)] {
         let study_uid = store_phantom(&app, seed, false).await;
         assert_eq!(scheduler::pass(&pool, &store, &config, "tiny-cascade", "0.0.1").await.expect("pass"), 1);
-        assert!(worker_for(&app, &folder, "cascade").run_once().await.expect("runs"));
+        assert!(worker_for(&app, load(&folder), "cascade").run_once().await.expect("runs"));
 
         let radiologist = app.signed_in("radiologist").await;
         let (status, body) = get(&app, &radiologist, &format!("/api/v1/studies/{study_uid}/screening")).await;
@@ -699,10 +703,10 @@ async fn the_reference_model_0_2_0_raises_lesions_in_most_organs_and_nothing_on_
     const LESION_FREE: [u64; 2] = [3110, 3111];
     let app = TestApp::spawn_with(pool.clone(), &["--series-quiet-seconds", "0"]).await;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../models/reference-screening-0.2.0");
-    let manifest = manifest::load(&dir).expect("the reference model 0.2.0").manifest;
-    let (name, version) = (manifest.name, manifest.version);
+    let model = load(&dir);
+    let (name, version) = (model.manifest.name.clone(), model.manifest.version.clone());
     let store_handle = app.state().ingestor.store().clone();
-    let worker = worker_for(&app, &dir, "reference-0.2");
+    let worker = worker_for(&app, model, "reference-0.2");
     let config = elysium_tests::config(&["--series-quiet-seconds", "0"]).screening;
 
     let cases = LESIONS.iter().map(|(organ, seed)| (*seed, Some(*organ))).chain(LESION_FREE.iter().map(|s| (*s, None)));
