@@ -128,7 +128,11 @@ def write(path, m, command):
     w(f"  {a['threads']} threads.")
     w(f"* **Training time: {m['train_seconds'] / 60:.0f} min** ({a['steps']:,} steps of {a['batch']} patches);")
     w(f"  phantoms {m['data_seconds'] / 60:.1f} min (cached between runs); held-out evaluation")
-    w(f"  {m['eval_seconds'] / 60:.1f} min; whole run {m['total_seconds'] / 60:.0f} min.")
+    if m["total_seconds"] < m["train_seconds"]:  # the command resumed a finished training
+        w(f"  {m['eval_seconds'] / 60:.1f} min; the last run of the command resumed the finished training")
+        w(f"  from its checkpoint and took {m['total_seconds'] / 60:.0f} min (export, evaluation, this card).")
+    else:
+        w(f"  {m['eval_seconds'] / 60:.1f} min; whole run {m['total_seconds'] / 60:.0f} min.")
     w(f"* AdamW (lr {a['lr']:g}, weight decay 1e-4), linear warm-up over 2% of the steps then cosine")
     w(f"  decay to 2%; loss = organ cross-entropy (class weights ~ frequency^-1/2) + lesion BCE")
     w(f"  (pos_weight {a['pos_weight']:g}) + soft Dice of the lesion map. Patches: random in the body box,")
@@ -190,9 +194,10 @@ def write(path, m, command):
     w("### Localisation")
     w("")
     if len(errs):
-        w(f"For the {len(errs)} lesions of true-positive organs, the runtime's location (the heatmap's")
-        w("peak among the voxels labelled with that organ, refined to the heat-weighted centre of its")
-        w("3x3x3 neighbourhood, mapped to patient millimetres) against `truth.json`'s centre:")
+        w(f"For the {len(errs)} lesions of true-positive organs, the runtime's location (the manifest's")
+        w("`locate` rule: the heat-weighted centre of the region connected to the heatmap's peak among")
+        w("the voxels labelled with that organ, at half the peak's heat or more, mapped to patient")
+        w("millimetres) against `truth.json`'s centre:")
         w(f"median **{np.median(errs):.1f} mm**, 90th percentile {np.percentile(errs, 90):.1f} mm, max {errs.max():.1f} mm"
           f" (target: median <= 5 mm, {'met' if np.median(errs) <= 5 else '**not met**'}).")
         w("")

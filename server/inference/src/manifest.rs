@@ -354,6 +354,25 @@ pub struct OutputSpec {
     /// Category probabilities: which TNM category (`t`, `n` or `m`).
     #[serde(default)]
     pub category: Option<String>,
+    /// Lesion heatmaps: how a positive organ's lesion centre is read from the map (`peak` when
+    /// absent). A model whose heatmap saturates over the lesion declares `region`, since the
+    /// peak of a plateau can sit anywhere on it.
+    #[serde(default)]
+    pub locate: Option<LesionLocation>,
+}
+
+/// How the lesion's centre is read from a heatmap, once the organ's hottest voxel (the peak) is
+/// found. Written `locate = { rule = "region", fraction = 0.5 }` in an output.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Default)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LesionLocation {
+    /// The heat-weighted centre of the peak's 3 × 3 × 3 neighbourhood.
+    #[default]
+    Peak,
+    /// The heat-weighted centre of the region connected to the peak (6-connectivity, not limited
+    /// to the organ's label: a tumour is often labelled as something else) whose heat is at
+    /// least `fraction` of the peak's.
+    Region { fraction: f32 },
 }
 
 /// An operating threshold for one `organ/class` output, with what it was calibrated for.
@@ -444,6 +463,15 @@ impl Manifest {
             }
         }
         for output in &self.outputs {
+            match output.locate {
+                Some(_) if output.kind != OutputKind::LesionHeatmap => {
+                    return Err(self.inconsistent(format!("{}: only a lesion heatmap has a locate rule", output.name)));
+                }
+                Some(LesionLocation::Region { fraction }) if !(fraction > 0.0 && fraction <= 1.0) => {
+                    return Err(self.inconsistent(format!("{}: the region's fraction must be in (0, 1]", output.name)));
+                }
+                _ => {}
+            }
             if matches!(output.kind, OutputKind::OrganLabelMap | OutputKind::LesionHeatmap) {
                 let stride = output.stride.unwrap_or(1);
                 let grid: Vec<usize> = output.shape.iter().rev().take(3).rev().copied().collect();
@@ -834,6 +862,36 @@ specificity = 0.99
             assert!(Manifest::parse(&case, path).is_err(), "{case}");
         }
         assert!(Manifest::parse(EXAMPLE, path).is_ok());
+    }
+
+    #[test]
+    fn a_lesion_location_rule_belongs_to_a_heatmap_and_takes_a_fraction_of_the_peak() {
+        let with = |output: &str| {
+            EXAMPLE.replace("[[thresholds]]", &format!("[[outputs]]\n{output}\n\n[[thresholds]]")).replace("SHA", "x")
+        };
+        let heatmap = |locate: &str| {
+            with(&format!("name = \"heat\"\nkind = \"lesion_heatmap\"\nshape = [1, 1, 2, 2, 2]\nstride = 2\n{locate}"))
+        };
+        let rule = |text: &str| {
+            Manifest::parse(text, Path::new("manifest.toml"))
+                .map(|m| m.output(OutputKind::LesionHeatmap).and_then(|o| o.locate))
+        };
+        assert_eq!(rule(&heatmap("")).ok(), Some(None), "no rule: the runtime reads the peak");
+        assert_eq!(rule(&heatmap(r#"locate = { rule = "peak" }"#)).ok(), Some(Some(LesionLocation::Peak)));
+        assert_eq!(
+            rule(&heatmap(r#"locate = { rule = "region", fraction = 0.5 }"#)).ok(),
+            Some(Some(LesionLocation::Region { fraction: 0.5 }))
+        );
+        for fraction in ["0.0", "-0.5", "1.5", "nan"] {
+            refused_because(
+                &heatmap(&format!(r#"locate = {{ rule = "region", fraction = {fraction} }}"#)),
+                "the region's fraction must be in (0, 1]",
+            );
+        }
+        assert!(matches!(rule(&heatmap(r#"locate = { rule = "region" }"#)), Err(ManifestError::Parse { .. })));
+        assert!(matches!(rule(&heatmap(r#"locate = { rule = "centroid" }"#)), Err(ManifestError::Parse { .. })));
+        let labelled = EXAMPLE.replace("stride = 2\n", "stride = 2\nlocate = { rule = \"peak\" }\n");
+        refused_because(&labelled.replace("SHA", "x"), "only a lesion heatmap has a locate rule");
     }
 
     #[test]

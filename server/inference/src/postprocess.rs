@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use elysium_dicom::volume::Volume;
 use serde::Serialize;
 
-use crate::manifest::{Manifest, OutputKind};
+use crate::manifest::{LesionLocation, Manifest, OutputKind};
 use crate::preprocess::GridMap;
 use crate::runtime::RawOutputs;
 
@@ -109,7 +109,8 @@ pub fn interpret(
                 (Some((_, values)), Some(v)) => values.get(i) == Some(&v),
                 _ => true,
             };
-            if let Some(lesion) = locate(heatmap, size, stride, &within, volume, map) {
+            let rule = heat.locate.unwrap_or_default();
+            if let Some(lesion) = locate(heatmap, size, stride, rule, &within, volume, map) {
                 out.lesions.push(Lesion { organ: positive.organ.clone(), class: positive.class.clone(), ..lesion });
             }
         }
@@ -122,12 +123,13 @@ fn same_organ(label: &str, organ: &str) -> bool {
     label == organ || matches!((label, organ), ("colon", "colorectal") | ("colorectal", "colon"))
 }
 
-/// The heatmap's peak among the voxels `within` allows, refined to the heat-weighted centre of
-/// its 3 × 3 × 3 neighbourhood, and the size of the connected region above [`LESION_HEAT`].
+/// The heatmap's peak among the voxels `within` allows, the lesion's centre around it by the
+/// manifest's `rule`, and the size of the connected region above [`LESION_HEAT`].
 fn locate(
     heatmap: &[f32],
-    [d, h, w]: [usize; 3],
+    dims: [usize; 3],
     stride: usize,
+    rule: LesionLocation,
     within: &dyn Fn(usize) -> bool,
     volume: &Volume,
     map: &GridMap,
@@ -138,48 +140,39 @@ fn locate(
         .filter(|(i, _)| within(*i))
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map(|(i, v)| (i, *v))?;
-    let unravel = |i: usize| (i / (h * w), (i / w) % h, i % w);
-    let (pz, py, px) = unravel(peak_index);
-    let (mut weight, mut centre) = (0.0f64, [0.0f64; 3]);
-    for z in pz.saturating_sub(1)..=(pz + 1).min(d - 1) {
-        for y in py.saturating_sub(1)..=(py + 1).min(h - 1) {
-            for x in px.saturating_sub(1)..=(px + 1).min(w - 1) {
-                let heat = f64::from(heatmap[(z * h + y) * w + x].max(0.0));
-                weight += heat;
-                centre[0] += heat * z as f64;
-                centre[1] += heat * y as f64;
-                centre[2] += heat * x as f64;
+    let [d, h, w] = dims;
+    let unravel = |i: usize| [i / (h * w), (i / w) % h, i % w];
+    let voxels: Vec<usize> = match rule {
+        LesionLocation::Peak => {
+            let [pz, py, px] = unravel(peak_index);
+            let mut around = Vec::with_capacity(27);
+            for z in pz.saturating_sub(1)..=(pz + 1).min(d - 1) {
+                for y in py.saturating_sub(1)..=(py + 1).min(h - 1) {
+                    for x in px.saturating_sub(1)..=(px + 1).min(w - 1) {
+                        around.push((z * h + y) * w + x);
+                    }
+                }
             }
+            around
+        }
+        // A peak of no heat has no region: its voxel alone.
+        LesionLocation::Region { fraction } if peak > 0.0 => connected(heatmap, dims, peak_index, fraction * peak),
+        LesionLocation::Region { .. } => vec![peak_index],
+    };
+    let (mut weight, mut centre) = (0.0f64, [0.0f64; 3]);
+    for &i in &voxels {
+        let heat = f64::from(heatmap[i].max(0.0));
+        weight += heat;
+        for (c, v) in centre.iter_mut().zip(unravel(i)) {
+            *c += heat * v as f64;
         }
     }
-    let coarse = if weight > 0.0 { centre.map(|c| c / weight) } else { [pz as f64, py as f64, px as f64] };
+    let coarse = if weight > 0.0 { centre.map(|c| c / weight) } else { unravel(peak_index).map(|v| v as f64) };
     let center_voxel = map.to_volume(GridMap::coarse_to_grid(coarse, stride));
     let center_mm = volume.voxel_to_patient(center_voxel);
 
-    // Connected region above the lesion threshold, from the peak (6-connectivity).
     let diameter_mm = (peak >= LESION_HEAT).then(|| {
-        let mut seen = vec![false; heatmap.len()];
-        let mut stack = vec![peak_index];
-        seen[peak_index] = true;
-        let mut count = 0usize;
-        while let Some(i) = stack.pop() {
-            count += 1;
-            let (z, y, x) = unravel(i);
-            let neighbours = [
-                (z > 0).then(|| i - h * w),
-                (z + 1 < d).then(|| i + h * w),
-                (y > 0).then(|| i - w),
-                (y + 1 < h).then(|| i + w),
-                (x > 0).then(|| i - 1),
-                (x + 1 < w).then(|| i + 1),
-            ];
-            for n in neighbours.into_iter().flatten() {
-                if !seen[n] && heatmap[n] >= LESION_HEAT {
-                    seen[n] = true;
-                    stack.push(n);
-                }
-            }
-        }
+        let count = connected(heatmap, dims, peak_index, LESION_HEAT).len();
         let [sx, sy, sz] = volume.spacing;
         let voxel_mm3: f64 = map.step.iter().zip([sz, sy, sx]).map(|(step, s)| step * s * stride as f64).product();
         (6.0 * count as f64 * voxel_mm3 / std::f64::consts::PI).cbrt()
@@ -193,6 +186,34 @@ fn locate(
         diameter_mm,
         peak: f64::from(peak),
     })
+}
+
+/// The voxels connected to `start` (6-connectivity) whose heat is at least `threshold`, `start`
+/// included whatever its heat.
+fn connected(heatmap: &[f32], [d, h, w]: [usize; 3], start: usize, threshold: f32) -> Vec<usize> {
+    let mut seen = vec![false; heatmap.len()];
+    let mut stack = vec![start];
+    let mut region = Vec::new();
+    seen[start] = true;
+    while let Some(i) = stack.pop() {
+        region.push(i);
+        let (z, y, x) = (i / (h * w), (i / w) % h, i % w);
+        let neighbours = [
+            (z > 0).then(|| i - h * w),
+            (z + 1 < d).then(|| i + h * w),
+            (y > 0).then(|| i - w),
+            (y + 1 < h).then(|| i + w),
+            (x > 0).then(|| i - 1),
+            (x + 1 < w).then(|| i + 1),
+        ];
+        for n in neighbours.into_iter().flatten() {
+            if !seen[n] && heatmap[n] >= threshold {
+                seen[n] = true;
+                stack.push(n);
+            }
+        }
+    }
+    region
 }
 
 #[cfg(test)]
@@ -304,5 +325,52 @@ specificity = 0.99
         let kidney = out.positives.iter().find(|p| p.organ == "kidney").expect("kidney positive");
         assert_eq!((kidney.threshold, kidney.operating), (0.5, true));
         assert!(out.positives.iter().filter(|p| p.organ == "liver").all(|p| !p.operating));
+    }
+
+    #[test]
+    fn a_region_rule_centres_the_lesion_on_the_connected_heat_above_its_fraction_of_the_peak() {
+        let text = MANIFEST.replace(
+            "kind = \"lesion_heatmap\"",
+            "kind = \"lesion_heatmap\"\nlocate = { rule = \"region\", fraction = 0.5 }",
+        );
+        let manifest = Manifest::parse(&text, std::path::Path::new("m.toml")).expect("manifest");
+        let v = volume();
+        let map = GridMap::new(&v, &manifest.preprocessing);
+        let labels: Vec<i64> = (0..64).map(|i| if i / 16 >= 2 { 1 } else { 2 }).collect();
+        let at = |z: usize, y: usize, x: usize| (z * 4 + y) * 4 + x;
+        let mut heat = vec![0.0f32; 64];
+        // The liver's peak (3, 1, 2) and what is connected to it at 0.45 or more: a row of the
+        // liver, and through (2, 1, 1) a voxel the label map gives to the kidney.
+        for (voxel, value) in
+            [(at(3, 1, 0), 0.6), (at(3, 1, 1), 0.8), (at(3, 1, 2), 0.9), (at(2, 1, 1), 0.5), (at(1, 1, 1), 0.7)]
+        {
+            heat[voxel] = value;
+        }
+        heat[at(3, 1, 3)] = 0.3; // touches the peak, below half of it
+        heat[at(3, 3, 3)] = 0.8; // hot, but not connected
+        let raw = RawOutputs {
+            f32: vec![("p".into(), vec![1, 3], vec![0.7, 0.8, 0.6]), ("heat".into(), vec![1, 1, 4, 4, 4], heat)],
+            i64: vec![("labels".into(), vec![1, 4, 4, 4], labels)],
+            ..RawOutputs::default()
+        };
+        let out = interpret(&manifest, &raw, &v, &map).expect("interprets");
+        let lesion = &out.lesions[0];
+        assert_eq!((lesion.organ.as_str(), lesion.peak), ("liver", f64::from(0.9f32)));
+        // By hand: weights 0.6 + 0.8 + 0.9 + 0.5 + 0.7 = 3.5; z = (3 × 2.3 + 2 × 0.5 + 1 × 0.7) / 3.5,
+        // x = (0.8 + 2 × 0.9 + 0.5 + 0.7) / 3.5, y = 1; coarse c → grid 2c + 0.5 (stride 2).
+        let expected = [2.0 * 8.6 / 3.5 + 0.5, 2.5, 2.0 * 3.8 / 3.5 + 0.5];
+        for (got, want) in lesion.center_voxel.iter().zip(expected) {
+            assert!((got - want).abs() < 1e-6, "{:?} against {expected:?}", lesion.center_voxel);
+        }
+        // The size still comes from the region at or above LESION_HEAT: five coarse voxels of 4 mm.
+        let d = lesion.diameter_mm.expect("diameter");
+        assert!((d - (6.0 * 5.0 * 64.0 / std::f64::consts::PI).cbrt()).abs() < 1e-9, "{d}");
+
+        // Without the rule the same map gives the peak's neighbourhood: (3, 1, 1), (3, 1, 2),
+        // (3, 1, 3) and (2, 1, 1) → x = (0.8 + 1.8 + 0.9 + 0.5) / 2.5.
+        let plain = Manifest::parse(MANIFEST, std::path::Path::new("m.toml")).expect("manifest");
+        let out = interpret(&plain, &raw, &v, &map).expect("interprets");
+        let x = out.lesions[0].center_voxel[2];
+        assert!((x - (2.0 * 4.0 / 2.5 + 0.5)).abs() < 1e-6, "{x}");
     }
 }
