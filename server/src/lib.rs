@@ -62,6 +62,7 @@ pub fn app_state(
         workers: workers_here(config.screening.workers, inference.clone()),
     };
     let ingestor = ingest::Ingestor::new(pool.clone(), store, config.store.accept_non_ct);
+    let models = screening::models::Catalogue::discover(&config.screening.models_dir);
     Ok(AppState {
         leptos_options,
         ingestor,
@@ -69,13 +70,14 @@ pub fn app_state(
         board: config.board.settings(),
         inference,
         health,
-        registry: Arc::new(screening::models::registry(&config.screening)),
+        registry: Arc::new(screening::models::registry(&config.screening, &models)),
         staging_models: Arc::new(staging_model::StagingModels::load(
-            &config.screening.models_dir,
+            &models,
             config.screening.inference_device,
             config.screening.intra_threads,
         )),
         views: app::service::audit::ViewLog::default(),
+        models: Arc::new(models),
         pool,
         config: Arc::new(config),
         hasher: auth::password::Hasher::new()?,

@@ -141,12 +141,13 @@ pub async fn work(
 ) -> anyhow::Result<()> {
     elysium_db::migrate(&db.pool).await.context("applying migrations")?;
     let objects = store.open(&database.data_dir)?;
-    let model = crate::screening::models::active_screening_model(screening)?;
+    let catalogue = crate::screening::models::Catalogue::discover(&screening.models_dir);
+    let model = crate::screening::models::active_screening_model(screening, &catalogue)?;
     let workers = screening.workers.max(1);
     let config =
         crate::screening::with_settings(&db.pool, crate::screening::ScreeningConfig { workers, ..screening.clone() })
             .await;
-    let shadow = crate::screening::models::shadow_screening_model(screening)?;
+    let shadow = crate::screening::models::shadow_screening_model(screening, &catalogue)?;
     let (info, tasks) =
         crate::screening::worker::start(db.pool.clone(), objects, followup.service_levels(), &config, model, shadow)
             .await?;
@@ -165,7 +166,7 @@ pub async fn work(
 /// model or ONNX Runtime library, screening is off and says why; the rest of Elysium runs.
 async fn start_screening(state: &crate::AppState) -> Vec<tokio::task::JoinHandle<()>> {
     let config = crate::screening::with_settings(&state.pool, state.config.screening.clone()).await;
-    let model = match crate::screening::models::active_screening_model(&config) {
+    let model = match crate::screening::models::active_screening_model(&config, &state.models) {
         Ok(model) => model,
         Err(error) => {
             tracing::warn!(%error, "automatic screening is off");
@@ -184,7 +185,7 @@ async fn start_screening(state: &crate::AppState) -> Vec<tokio::task::JoinHandle
         ));
     }
     // A shadow that cannot be used is left out (and said why); the live model runs regardless.
-    let shadow = crate::screening::models::shadow_screening_model(&config)
+    let shadow = crate::screening::models::shadow_screening_model(&config, &state.models)
         .inspect_err(|error| tracing::error!(%error, "the shadow model does not run"))
         .ok()
         .flatten();

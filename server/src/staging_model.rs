@@ -7,14 +7,15 @@
 //! whose labels the rules do not know is refused (and listed as refused on the models page).
 //! A model's ONNX Runtime session opens at its first case and is reused.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use app::domain::staging::{self, Cancer, Edition, Histology, Subsite};
 use elysium_dicom::volume::Volume;
-use elysium_inference::manifest::{self, Manifest, STAGING_CATEGORIES, Task, VerifiedModel, compare_versions};
+use elysium_inference::manifest::{Manifest, STAGING_CATEGORIES, Task, VerifiedModel, compare_versions};
 use elysium_inference::runtime::{DevicePreference, ModelSession};
 use elysium_inference::staging::CategoryProposal;
+
+use crate::screening::models::Catalogue;
 
 /// A staging model's run on one case's series.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,12 +98,12 @@ pub struct StagingModels {
 }
 
 impl StagingModels {
-    /// Every staging model in `models_dir` whose manifest, checksum and labels pass; the highest
+    /// Every staging model of the catalogue whose labels pass (its manifest and checksum did); the highest
     /// version per cancer and edition, to run on `device` with `intra_threads` threads per
     /// operator. Refusals are logged.
-    pub fn load(models_dir: &Path, device: DevicePreference, intra_threads: usize) -> StagingModels {
+    pub fn load(catalogue: &Catalogue, device: DevicePreference, intra_threads: usize) -> StagingModels {
         let mut found: Vec<(Cancer, Edition, VerifiedModel)> = Vec::new();
-        for model in manifest::discover(models_dir).into_iter().flatten() {
+        for model in catalogue.verified().cloned() {
             if model.manifest.task != Task::Staging {
                 continue;
             }

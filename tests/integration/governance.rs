@@ -359,7 +359,9 @@ async fn a_shadow_version_screens_beside_the_live_one_raises_nothing_and_is_comp
     ];
     let app = TestApp::spawn_with(pool.clone(), &flags).await;
     let config = elysium_tests::config(&flags).screening;
-    let shadow = elysium_server::screening::models::shadow_screening_model(&config).expect("usable").expect("set");
+    let catalogue = elysium_server::screening::models::Catalogue::discover(&config.models_dir);
+    let shadow =
+        elysium_server::screening::models::shadow_screening_model(&config, &catalogue).expect("usable").expect("set");
     assert_eq!(shadow.manifest.version, "0.0.2");
     let session =
         elysium_inference::runtime::ModelSession::open(shadow, elysium_inference::runtime::DevicePreference::Cpu, 1)
@@ -427,7 +429,7 @@ async fn a_shadow_version_screens_beside_the_live_one_raises_nothing_and_is_comp
         "--shadow-model",
         "tiny@0.0.1",
     ]);
-    assert!(elysium_server::screening::models::shadow_screening_model(&same.screening).is_err());
+    assert!(elysium_server::screening::models::shadow_screening_model(&same.screening, &catalogue).is_err());
 }
 
 /// The demo's threshold change goes through the service as the demo administrator, once, on

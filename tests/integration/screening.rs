@@ -522,6 +522,31 @@ async fn an_instance_that_arrives_while_the_job_runs_is_screened_after_it(pool: 
     assert_eq!(generations, [1, 2]);
 }
 
+/// The model folders are read and checksummed once, when the server starts: a re-run queues the
+/// model the server started with even after its folder is gone, so no request reads or hashes
+/// model files.
+#[sqlx::test(migrator = "MIGRATOR")]
+async fn a_rerun_queues_the_model_read_at_start_without_reading_the_folder_again(pool: PgPool) {
+    let root = tempfile::tempdir().expect("dir");
+    let tiny = root.path().join("tiny");
+    std::fs::create_dir(&tiny).expect("model folder");
+    for file in ["manifest.toml", "model.onnx"] {
+        std::fs::copy(models_dir().join("tiny").join(file), tiny.join(file)).expect("copy");
+    }
+    let folder = root.path().display().to_string();
+    let app = TestApp::spawn_with(pool.clone(), &["--models-dir", folder.as_str()]).await;
+    let study_uid = store_phantom(&app, 914, false).await;
+    std::fs::remove_dir_all(&tiny).expect("the folder removed under the running server");
+
+    let radiologist = app.signed_in("radiologist").await;
+    let rerun =
+        radiologist.post(app.url(&format!("/api/v1/studies/{study_uid}/screening"))).send().await.expect("rerun");
+    assert_eq!(rerun.status(), 202);
+    let queued: Vec<(String, String)> =
+        sqlx::query_as("select model_name, model_version from screening_job").fetch_all(&pool).await.expect("jobs");
+    assert_eq!(queued, [("tiny".to_owned(), "0.0.1".to_owned())]);
+}
+
 /// An automatic job and a re-run of the same series, run by two workers at once, raise each
 /// positive organ's finding once; the database refuses a second screening finding for a
 /// (series, organ) whatever the timing.

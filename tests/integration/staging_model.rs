@@ -139,12 +139,13 @@ fn a_staging_model_with_a_label_the_rules_do_not_know_is_refused() {
     let folder = root.path().display().to_string();
     let config = elysium_tests::config(&["--models-dir", folder.as_str()]).screening;
 
-    let registry = elysium_server::screening::models::registry(&config);
+    let catalogue = elysium_server::screening::models::Catalogue::discover(root.path());
+    let registry = elysium_server::screening::models::registry(&config, &catalogue);
     assert!(registry.models.is_empty(), "{:?}", registry.models);
     assert_eq!(registry.refused.len(), 1);
     assert!(registry.refused[0].contains("`T2` is not a T category of lung"), "{}", registry.refused[0]);
     let models = elysium_server::staging_model::StagingModels::load(
-        root.path(),
+        &catalogue,
         elysium_inference::runtime::DevicePreference::Cpu,
         1,
     );

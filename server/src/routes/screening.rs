@@ -35,7 +35,7 @@ pub async fn rerun(
     caller: Caller,
     Path(study_uid): Path<String>,
 ) -> Result<Response, ApiError> {
-    let model = crate::screening::models::active_screening_model(&state.config.screening)
+    let model = crate::screening::models::active_screening_model(&state.config.screening, &state.models)
         .map_err(|e| ApiError::Conflict(format!("screening is not available: {e}")))?;
     let model = RerunModel {
         name: model.manifest.name.clone(),

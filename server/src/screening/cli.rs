@@ -16,7 +16,8 @@ use super::pipeline::{self, Analysis, SpareVoxels, StageCell, Timings};
 /// Screens the series in `paths` (files, folders, zip archives; files that are not DICOM Part 10
 /// are left out) `runs` times with the active model.
 pub async fn run(paths: &[PathBuf], config: &ScreeningConfig, runs: usize) -> anyhow::Result<()> {
-    let model = super::models::active_screening_model(config)?;
+    let catalogue = super::models::Catalogue::discover(&config.models_dir);
+    let model = super::models::active_screening_model(config, &catalogue)?;
     let (device, threads) = (config.inference_device, config.intra_threads);
     let session = tokio::task::spawn_blocking(move || ModelSession::open(model, device, threads)).await??;
     let cpu = super::worker::cpu_pool(session.intra_threads);

@@ -16,42 +16,65 @@ pub enum ModelsError {
     ShadowIsActive(String),
 }
 
-/// The active screening model.
-pub fn active_screening_model(config: &ScreeningConfig) -> Result<VerifiedModel, ModelsError> {
-    let dir = config.models_dir.display().to_string();
-    let mut models: Vec<VerifiedModel> = manifest::discover(&config.models_dir)
-        .into_iter()
-        .filter_map(|found| match found {
-            Ok(model) => Some(model),
-            Err(error) => {
-                tracing::error!(%error, "model refused");
-                None
-            }
-        })
-        .filter(|m| m.manifest.task == Task::Screening)
-        .collect();
+/// Every model folder under the models directory, each verified or refused (with why), read and
+/// checksummed once when a process starts; the active and shadow models, the registry and the
+/// staging models are all chosen from it, so that no request reads or hashes model files.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    dir: String,
+    found: Vec<Result<VerifiedModel, String>>,
+}
+
+impl Catalogue {
+    /// Reads every model folder under `dir`, logging each refusal once.
+    pub fn discover(dir: &std::path::Path) -> Catalogue {
+        let found = manifest::discover(dir)
+            .into_iter()
+            .map(|found| {
+                found.map_err(|error| {
+                    tracing::error!(%error, "model refused");
+                    error.to_string()
+                })
+            })
+            .collect();
+        Catalogue { dir: dir.display().to_string(), found }
+    }
+
+    /// The models that passed, in folder order.
+    pub fn verified(&self) -> impl Iterator<Item = &VerifiedModel> {
+        self.found.iter().filter_map(|found| found.as_ref().ok())
+    }
+}
+
+/// The active screening model: the configured one (`name` or `name@version`, the highest version
+/// when none is given), else the first name's highest version.
+pub fn active_screening_model(config: &ScreeningConfig, catalogue: &Catalogue) -> Result<VerifiedModel, ModelsError> {
+    let dir = catalogue.dir.clone();
+    let mut models: Vec<&VerifiedModel> = catalogue.verified().filter(|m| m.manifest.task == Task::Screening).collect();
     if let Some(wanted) = &config.screening_model {
         let (name, version) = wanted.split_once('@').unwrap_or((wanted.as_str(), ""));
         return models
             .into_iter()
             .filter(|m| m.manifest.name == name && (version.is_empty() || m.manifest.version == version))
             .max_by(|a, b| compare_versions(&a.manifest.version, &b.manifest.version))
+            .cloned()
             .ok_or_else(|| ModelsError::NotFound(wanted.clone(), dir));
     }
     models.sort_by(|a, b| {
         a.manifest.name.cmp(&b.manifest.name).then(compare_versions(&b.manifest.version, &a.manifest.version))
     });
-    models.into_iter().next().ok_or(ModelsError::None(dir))
+    models.into_iter().next().cloned().ok_or(ModelsError::None(dir))
 }
 
 /// The registry administrators see: every model folder (verified, or refused with why) and
 /// which one is active. Built once at start, like the active model itself.
-pub fn registry(config: &ScreeningConfig) -> ModelRegistry {
-    let active = active_screening_model(config).ok().map(|m| (m.manifest.name, m.manifest.version));
-    let shadow = shadow_screening_model(config).ok().flatten().map(|m| (m.manifest.name, m.manifest.version));
+pub fn registry(config: &ScreeningConfig, catalogue: &Catalogue) -> ModelRegistry {
+    let active = active_screening_model(config, catalogue).ok().map(|m| (m.manifest.name, m.manifest.version));
+    let shadow =
+        shadow_screening_model(config, catalogue).ok().flatten().map(|m| (m.manifest.name, m.manifest.version));
     let mut registry = ModelRegistry::default();
-    for found in manifest::discover(&config.models_dir) {
-        let found = found.map_err(|e| e.to_string()).and_then(|model| {
+    for found in &catalogue.found {
+        let found = found.clone().and_then(|model| {
             if model.manifest.task == Task::Staging
                 && let Err(problem) = crate::staging_model::check_labels(&model.manifest)
             {
@@ -98,10 +121,16 @@ pub fn registry(config: &ScreeningConfig) -> ModelRegistry {
 
 /// The model to run in shadow (`ELYSIUM_SHADOW_MODEL`), if one is configured: it must be in
 /// the models folder and differ from the active one.
-pub fn shadow_screening_model(config: &ScreeningConfig) -> Result<Option<VerifiedModel>, ModelsError> {
+pub fn shadow_screening_model(
+    config: &ScreeningConfig,
+    catalogue: &Catalogue,
+) -> Result<Option<VerifiedModel>, ModelsError> {
     let Some(wanted) = &config.shadow_model else { return Ok(None) };
-    let shadow = active_screening_model(&ScreeningConfig { screening_model: Some(wanted.clone()), ..config.clone() })?;
-    let active = active_screening_model(config)?;
+    let shadow = active_screening_model(
+        &ScreeningConfig { screening_model: Some(wanted.clone()), ..config.clone() },
+        catalogue,
+    )?;
+    let active = active_screening_model(config, catalogue)?;
     if (&shadow.manifest.name, &shadow.manifest.version) == (&active.manifest.name, &active.manifest.version) {
         return Err(ModelsError::ShadowIsActive(wanted.clone()));
     }
