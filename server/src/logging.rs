@@ -13,7 +13,9 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use tower_http::trace::{HttpMakeClassifier, TraceLayer};
+use std::time::Duration;
+
+use tower_http::trace::{DefaultOnRequest, HttpMakeClassifier, OnResponse, TraceLayer};
 use tracing::Span;
 use tracing_subscriber::{EnvFilter, Layer, fmt::MakeWriter, layer::SubscriberExt, registry::LookupSpan};
 
@@ -87,9 +89,40 @@ pub fn request_span(request: &Request) -> Span {
     tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
 }
 
-/// `tower-http`'s trace layer with [`request_span`]; it sits inside [`assign_request_id`].
-pub fn trace_layer() -> TraceLayer<HttpMakeClassifier, fn(&Request) -> Span> {
-    TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> Span)
+/// A response that took this long or longer is logged at `WARN` with its latency, so that an
+/// on-call engineer sees a stalling route (a starved pool, a slow statement) under the default
+/// filter. Shorter than the request timeout, so that a request cut by it is logged too.
+pub const SLOW_REQUEST: Duration = Duration::from_secs(5);
+
+/// The trace layer's record of each response: `WARN` "slow request" from the threshold on,
+/// `DEBUG` below it; with the status and the latency in milliseconds, inside the request's span.
+#[derive(Debug, Clone, Copy)]
+pub struct WarnWhenSlow(pub Duration);
+
+impl<B> OnResponse<B> for WarnWhenSlow {
+    fn on_response(self, response: &axum::http::Response<B>, latency: Duration, _span: &Span) {
+        let status = response.status().as_u16();
+        let latency_ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        if latency >= self.0 {
+            tracing::warn!(status, latency_ms, "slow request");
+        } else {
+            tracing::debug!(status, latency_ms, "response");
+        }
+    }
+}
+
+/// The server's trace layer type: [`request_span`] and [`WarnWhenSlow`].
+pub type ServerTraceLayer = TraceLayer<HttpMakeClassifier, fn(&Request) -> Span, DefaultOnRequest, WarnWhenSlow>;
+
+/// `tower-http`'s trace layer with [`request_span`], warning at [`SLOW_REQUEST`]; it sits inside
+/// [`assign_request_id`].
+pub fn trace_layer() -> ServerTraceLayer {
+    trace_layer_warning_after(SLOW_REQUEST)
+}
+
+/// The same, warning from `threshold` on.
+pub fn trace_layer_warning_after(threshold: Duration) -> ServerTraceLayer {
+    TraceLayer::new_for_http().make_span_with(request_span as fn(&Request) -> Span).on_response(WarnWhenSlow(threshold))
 }
 
 #[cfg(test)]
@@ -213,6 +246,42 @@ mod tests {
         let lines = buffer.lines();
         let line = lines.iter().find(|l| l.contains("handling")).expect("the handler's line");
         assert!(without_colours(line).contains("request_id=req-7"), "{line}");
+    }
+
+    #[tokio::test]
+    async fn a_slow_response_is_a_warning_with_its_latency_and_a_quick_one_is_not() {
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::INFO)
+            .with(fmt_layer(LogFormat::Json, buffer.clone()));
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = |threshold: Duration| {
+            Router::new()
+                .route("/quick", get(|| async { "hi" }))
+                .route(
+                    "/slow",
+                    get(|| async {
+                        tokio::time::sleep(Duration::from_millis(60)).await;
+                        "late"
+                    }),
+                )
+                .layer(trace_layer_warning_after(threshold))
+                .layer(axum::middleware::from_fn(assign_request_id))
+        };
+        let get_path = |path: &'static str| Request::get(path).body(Body::empty()).expect("request");
+
+        app(Duration::from_millis(50)).oneshot(get_path("/quick")).await.expect("response");
+        assert!(buffer.lines().is_empty(), "nothing at INFO or above for a quick response: {:?}", buffer.lines());
+
+        app(Duration::from_millis(50)).oneshot(get_path("/slow")).await.expect("response");
+        let lines = buffer.lines();
+        let [line] = lines.as_slice() else { panic!("one line for the slow response: {lines:?}") };
+        let json: serde_json::Value = serde_json::from_str(line).expect("JSON");
+        assert_eq!((json["level"].as_str(), json["fields"]["message"].as_str()), (Some("WARN"), Some("slow request")));
+        assert_eq!(json["fields"]["status"], 200);
+        let latency = json["fields"]["latency_ms"].as_u64().expect("latency in ms");
+        assert!(latency >= 60, "at least the handler's sleep: {latency}");
+        assert_eq!(json["span"]["path"], "/slow", "inside the request's span");
     }
 
     #[test]

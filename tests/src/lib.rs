@@ -53,6 +53,21 @@ fn state_over(
     elysium_server::app_state(pool.clone(), config, store, objects.path()).expect("state")
 }
 
+/// Warnings (the server's slow requests, sqlx's slow pool acquires and statements) go to the
+/// output of the test whose server wrote them, which the harness shows when that test fails: a
+/// test that fails on time then says where the time went. Passing tests' output is dropped.
+fn warnings_into_test_output() {
+    use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another subscriber already installed (a test of logging) stays.
+        let _ = tracing_subscriber::registry()
+            .with(EnvFilter::new("warn"))
+            .with(tracing_subscriber::fmt::layer().with_test_writer())
+            .try_init();
+    });
+}
+
 /// An object store as the server holds one.
 pub type ObjectStoreRef = std::sync::Arc<dyn object_store::ObjectStore>;
 
@@ -105,6 +120,7 @@ impl TestApp {
         state: elysium_server::AppState,
         objects: std::sync::Arc<tempfile::TempDir>,
     ) -> TestApp {
+        warnings_into_test_output();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         // The listener `elysium serve` uses, with its connection deadlines.
