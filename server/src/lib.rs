@@ -22,6 +22,7 @@ pub mod lesions;
 pub mod limits;
 pub mod listener;
 pub mod logging;
+pub mod model_catalogue;
 pub mod monitoring;
 pub mod ohif;
 pub mod reports;
@@ -62,7 +63,7 @@ pub fn app_state(
         workers: workers_here(config.screening.workers, inference.clone()),
     };
     let ingestor = ingest::Ingestor::new(pool.clone(), store, config.store.accept_non_ct);
-    let models = screening::models::Catalogue::discover(&config.screening.models_dir);
+    let models = model_catalogue::Catalogue::discover(&config.screening.models_dir);
     Ok(AppState {
         leptos_options,
         ingestor,

@@ -15,7 +15,7 @@ use elysium_inference::manifest::{Manifest, STAGING_CATEGORIES, Task, VerifiedMo
 use elysium_inference::runtime::{DevicePreference, ModelSession};
 use elysium_inference::staging::CategoryProposal;
 
-use crate::screening::models::Catalogue;
+use crate::model_catalogue::Catalogue;
 
 /// A staging model's run on one case's series.
 #[derive(Debug, Clone, PartialEq)]

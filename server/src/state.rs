@@ -24,7 +24,7 @@ pub struct AppState {
     /// start, or when screening is off).
     pub inference: Arc<std::sync::RwLock<Option<crate::screening::worker::InferenceInfo>>>,
     /// The model folders read and verified at start, which the screening models are chosen from.
-    pub models: Arc<crate::screening::models::Catalogue>,
+    pub models: Arc<crate::model_catalogue::Catalogue>,
     /// The models found at start (the governance page's registry).
     pub registry: Arc<app::model::governance::ModelRegistry>,
     /// The staging models found at start (the tumour board's proposals).

@@ -2,7 +2,9 @@
 //! whose checksum or manifest fails are refused (and logged); one screening model is active.
 
 use app::model::governance::{ModelOutput, ModelRegistry, RegisteredModel};
-use elysium_inference::manifest::{self, Task, VerifiedModel, compare_versions};
+use elysium_inference::manifest::{Task, VerifiedModel, compare_versions};
+
+pub use crate::model_catalogue::Catalogue;
 
 use super::ScreeningConfig;
 
@@ -16,40 +18,10 @@ pub enum ModelsError {
     ShadowIsActive(String),
 }
 
-/// Every model folder under the models directory, each verified or refused (with why), read and
-/// checksummed once when a process starts; the active and shadow models, the registry and the
-/// staging models are all chosen from it, so that no request reads or hashes model files.
-#[derive(Debug, Clone, Default)]
-pub struct Catalogue {
-    dir: String,
-    found: Vec<Result<VerifiedModel, String>>,
-}
-
-impl Catalogue {
-    /// Reads every model folder under `dir`, logging each refusal once.
-    pub fn discover(dir: &std::path::Path) -> Catalogue {
-        let found = manifest::discover(dir)
-            .into_iter()
-            .map(|found| {
-                found.map_err(|error| {
-                    tracing::error!(%error, "model refused");
-                    error.to_string()
-                })
-            })
-            .collect();
-        Catalogue { dir: dir.display().to_string(), found }
-    }
-
-    /// The models that passed, in folder order.
-    pub fn verified(&self) -> impl Iterator<Item = &VerifiedModel> {
-        self.found.iter().filter_map(|found| found.as_ref().ok())
-    }
-}
-
 /// The active screening model: the configured one (`name` or `name@version`, the highest version
 /// when none is given), else the first name's highest version.
 pub fn active_screening_model(config: &ScreeningConfig, catalogue: &Catalogue) -> Result<VerifiedModel, ModelsError> {
-    let dir = catalogue.dir.clone();
+    let dir = catalogue.dir().to_owned();
     let mut models: Vec<&VerifiedModel> = catalogue.verified().filter(|m| m.manifest.task == Task::Screening).collect();
     if let Some(wanted) = &config.screening_model {
         let (name, version) = wanted.split_once('@').unwrap_or((wanted.as_str(), ""));
@@ -73,7 +45,7 @@ pub fn registry(config: &ScreeningConfig, catalogue: &Catalogue) -> ModelRegistr
     let shadow =
         shadow_screening_model(config, catalogue).ok().flatten().map(|m| (m.manifest.name, m.manifest.version));
     let mut registry = ModelRegistry::default();
-    for found in &catalogue.found {
+    for found in catalogue.all() {
         let found = found.clone().and_then(|model| {
             if model.manifest.task == Task::Staging
                 && let Err(problem) = crate::staging_model::check_labels(&model.manifest)
