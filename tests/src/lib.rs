@@ -57,13 +57,15 @@ fn state_over(
 /// output of the test whose server wrote them, which the harness shows when that test fails: a
 /// test that fails on time then says where the time went. Passing tests' output is dropped.
 fn warnings_into_test_output() {
-    use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
+    use elysium_server::{config::LogFormat, logging::fmt_layer};
+    use tracing_subscriber::{EnvFilter, fmt::TestWriter, layer::SubscriberExt, util::SubscriberInitExt};
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        // Another subscriber already installed (a test of logging) stays.
+        // The server's own line format; another subscriber already installed (a test of logging)
+        // stays.
         let _ = tracing_subscriber::registry()
             .with(EnvFilter::new("warn"))
-            .with(tracing_subscriber::fmt::layer().with_test_writer())
+            .with(fmt_layer(LogFormat::Text, TestWriter::new()))
             .try_init();
     });
 }
